@@ -3,5 +3,9 @@
 //! Data flows one way through the modules: `exposition` → `tsdb` → `promql` → `api`. Lower
 //! layers never import higher ones. See `ARCHITECTURE.md` at the repository root.
 
+pub mod api;
+pub mod backfill;
+pub mod config;
 pub mod model;
+pub mod promql;
 pub mod tsdb;

@@ -1,1 +1,133 @@
-fn main() {}
+//! The `bongsu` binary: the server, and the `import` subcommand.
+
+mod cli;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use clap::Parser;
+
+use bongsu::api::{router, ApiState};
+use bongsu::config::{parse_prometheus_duration, Config};
+use bongsu::promql::Engine;
+use bongsu::tsdb::{Db, DbOptions};
+use cli::{Cli, Command, ImportCommand, ServerArgs};
+
+/// How often the server checks whether the head should be compacted into a block.
+const COMPACTION_INTERVAL: Duration = Duration::from_secs(60);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::new(format!("bongsu={0},{0}", cli.log_level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let result = match &cli.command {
+        None => serve(&cli),
+        Some(Command::Import(ImportCommand::Openmetrics { file })) => import(file, &cli),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn import(file: &std::path::Path, cli: &Cli) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let stats = bongsu::backfill::import_openmetrics(file, &cli.storage_path, DbOptions::default().block_range_ms)?;
+    eprintln!(
+        "imported {} samples of {} series into {} block(s) under {} in {:.2?}{}",
+        stats.samples,
+        stats.series,
+        stats.blocks.len(),
+        cli.storage_path.display(),
+        started.elapsed(),
+        if stats.duplicates > 0 { format!(" ({} duplicate samples dropped)", stats.duplicates) } else { String::new() },
+    );
+    Ok(())
+}
+
+fn db_options(args: &ServerArgs) -> anyhow::Result<DbOptions> {
+    let retention = if args.retention_time == "0" {
+        Duration::ZERO
+    } else {
+        parse_prometheus_duration(&args.retention_time)
+            .ok_or_else(|| anyhow!("invalid --storage.tsdb.retention.time {:?}", args.retention_time))?
+    };
+    let retention_bytes = cli::parse_size(&args.retention_size).map_err(|e| anyhow!("--storage.tsdb.retention.size: {e}"))?;
+    Ok(DbOptions { retention_ms: retention.as_millis() as i64, retention_bytes, ..DbOptions::default() })
+}
+
+fn serve(cli: &Cli) -> anyhow::Result<()> {
+    let args = &cli.server;
+    let config = Config::load(args.config_file.as_deref())?;
+    if config.scrape_configs.is_some() || config.rule_files.is_some() || config.alerting.is_some() {
+        tracing::warn!("scrape_configs, rule_files and alerting are not acted on yet: this build stores, imports and queries data");
+    }
+    let opts = db_options(args)?;
+    let lookback = parse_prometheus_duration(&args.lookback_delta)
+        .ok_or_else(|| anyhow!("invalid --query.lookback-delta {:?}", args.lookback_delta))?;
+    let engine = Engine { lookback_ms: lookback.as_millis() as i64 };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let state = ApiState::new(engine);
+        let listener = tokio::net::TcpListener::bind(args.listen_address)
+            .await
+            .with_context(|| format!("listening on {}", args.listen_address))?;
+        tracing::info!(address = %args.listen_address, "listening");
+        let app = router(state.clone());
+        let server = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await });
+
+        let dir = cli.storage_path.clone();
+        let db = tokio::task::spawn_blocking(move || Db::open(&dir, opts))
+            .await
+            .context("opening the database")?
+            .with_context(|| format!("opening the database in {}", cli.storage_path.display()))?;
+        let db = Arc::new(db);
+        state.set_ready(db.clone());
+        tracing::info!("server is ready to receive web requests");
+
+        let maintenance = tokio::spawn(compaction_loop(db.clone()));
+        server.await.context("server task")?.context("serving HTTP")?;
+        maintenance.abort();
+        tracing::info!("shutting down: flushing the WAL");
+        tokio::task::spawn_blocking(move || db.close()).await.context("closing the database")??;
+        Ok(())
+    })
+}
+
+async fn compaction_loop(db: Arc<Db>) {
+    let mut tick = tokio::time::interval(COMPACTION_INTERVAL);
+    loop {
+        tick.tick().await;
+        let db = db.clone();
+        match tokio::task::spawn_blocking(move || db.compact()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "compaction failed"),
+            Err(e) => tracing::error!(error = %e, "compaction task failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("received a termination signal");
+}

@@ -1,0 +1,139 @@
+//! Prometheus' JSON encoding of API responses: the `status`/`data` envelope, sample values as
+//! strings (`"NaN"`, `"+Inf"`), timestamps as Unix seconds with millisecond precision.
+
+use std::fmt::Write;
+
+use crate::model::Labels;
+use crate::promql::{Point, QueryValue};
+
+/// A sample value as Prometheus writes it (Go's `strconv.FormatFloat(v, 'f', -1, 64)`).
+pub fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_string()
+    } else if v == f64::INFINITY {
+        "+Inf".to_string()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".to_string()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Appends a millisecond timestamp as Unix seconds: `1435781451.781`, `1435781451`.
+pub fn write_timestamp(out: &mut String, t: i64) {
+    let (secs, ms) = (t.div_euclid(1000), t.rem_euclid(1000));
+    if ms == 0 {
+        let _ = write!(out, "{secs}");
+    } else if secs < 0 {
+        // Go prints e.g. -0.5 for -500 ms: use the float form for negatives.
+        let _ = write!(out, "{}", t as f64 / 1000.0);
+    } else {
+        let frac = format!("{ms:03}");
+        let _ = write!(out, "{secs}.{}", frac.trim_end_matches('0'));
+    }
+}
+
+pub fn write_str(out: &mut String, s: &str) {
+    // serde_json escapes exactly as JSON requires; a &str always serializes.
+    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string()));
+}
+
+pub fn write_labels(out: &mut String, labels: &Labels) {
+    out.push('{');
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_str(out, &l.name);
+        out.push(':');
+        write_str(out, &l.value);
+    }
+    out.push('}');
+}
+
+fn write_point(out: &mut String, p: &Point) {
+    out.push('[');
+    write_timestamp(out, p.t);
+    out.push_str(",\"");
+    out.push_str(&format_value(p.v));
+    out.push_str("\"]");
+}
+
+/// `{"status":"success","data":<data>}`.
+pub fn success(data: &str) -> String {
+    format!("{{\"status\":\"success\",\"data\":{data}}}")
+}
+
+/// The `data` of a query response.
+pub fn query_data(v: &QueryValue) -> String {
+    let mut out = String::with_capacity(256);
+    out.push_str("{\"resultType\":\"");
+    out.push_str(v.result_type());
+    out.push_str("\",\"result\":");
+    match v {
+        QueryValue::Scalar(p) => write_point(&mut out, p),
+        QueryValue::String { t, s } => {
+            out.push('[');
+            write_timestamp(&mut out, *t);
+            out.push(',');
+            write_str(&mut out, s);
+            out.push(']');
+        }
+        QueryValue::Vector(samples) => {
+            out.push('[');
+            for (i, s) in samples.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                write_labels(&mut out, &s.labels);
+                out.push_str(",\"value\":");
+                write_point(&mut out, &Point { t: s.t, v: s.v });
+                out.push('}');
+            }
+            out.push(']');
+        }
+        QueryValue::Matrix(series) => {
+            out.push('[');
+            for (i, s) in series.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                write_labels(&mut out, &s.labels);
+                out.push_str(",\"values\":[");
+                for (j, p) in s.points.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    write_point(&mut out, p);
+                }
+                out.push_str("]}");
+            }
+            out.push(']');
+        }
+    }
+    out.push('}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_and_times_match_prometheus() {
+        assert_eq!(format_value(1.0), "1");
+        assert_eq!(format_value(0.1), "0.1");
+        assert_eq!(format_value(1e21), "1000000000000000000000");
+        assert_eq!(format_value(f64::NAN), "NaN");
+        assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
+        let mut s = String::new();
+        write_timestamp(&mut s, 1_435_781_451_781);
+        s.push(' ');
+        write_timestamp(&mut s, 1_435_781_451_000);
+        s.push(' ');
+        write_timestamp(&mut s, 1_435_781_451_500);
+        assert_eq!(s, "1435781451.781 1435781451 1435781451.5");
+    }
+}

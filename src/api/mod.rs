@@ -1,0 +1,251 @@
+//! The HTTP server's routes: Prometheus' `/api/v1` read API, `/-/healthy`, `/-/ready` and
+//! `/metrics`.
+//!
+//! Handlers parse and validate parameters (errors in Prometheus' `errorType`s and status
+//! codes), run storage and query work on the blocking pool, and encode results as Prometheus
+//! does. The API owns no data: it reads through `tsdb::Db` and `promql::Engine`.
+
+mod json;
+mod metrics;
+mod params;
+
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::promql::{Engine, PromqlError};
+use crate::tsdb::Db;
+use params::{parse_duration, parse_selector, parse_time, Params};
+
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct ApiState(Arc<Inner>);
+
+struct Inner {
+    /// Set once the database is open and its WAL replayed: the server is ready.
+    db: OnceLock<Arc<Db>>,
+    engine: Engine,
+}
+
+impl ApiState {
+    pub fn new(engine: Engine) -> ApiState {
+        ApiState(Arc::new(Inner { db: OnceLock::new(), engine }))
+    }
+
+    /// Hands over the opened database; `/-/ready` and the API answer from then on.
+    pub fn set_ready(&self, db: Arc<Db>) {
+        let _ = self.0.db.set(db);
+    }
+
+    fn db(&self) -> Result<Arc<Db>, ApiError> {
+        self.0.db.get().cloned().ok_or(ApiError::Unavailable)
+    }
+}
+
+/// All routes.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/-/healthy", get(|| async { "Bongsu Server is Healthy.\n" }))
+        .route("/-/ready", get(ready))
+        .route("/metrics", get(metrics::handler))
+        .route("/api/v1/query", get(query).post(query))
+        .route("/api/v1/query_range", get(query_range).post(query_range))
+        .route("/api/v1/labels", get(labels).post(labels))
+        .route("/api/v1/label/{name}/values", get(label_values))
+        .route("/api/v1/series", get(series).post(series))
+        .with_state(state)
+        .layer(tower_http::compression::CompressionLayer::new())
+}
+
+async fn ready(State(s): State<ApiState>) -> Response {
+    if s.0.db.get().is_some() {
+        (StatusCode::OK, "Bongsu Server is Ready.\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable\n").into_response()
+    }
+}
+
+/// Prometheus' error types, each with its HTTP status.
+#[derive(Debug)]
+enum ApiError {
+    BadData(String),
+    Execution(String),
+    Internal(String),
+    /// The database is still opening (WAL replay).
+    Unavailable,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind, msg) = match self {
+            ApiError::BadData(m) => (StatusCode::BAD_REQUEST, "bad_data", m),
+            ApiError::Execution(m) => (StatusCode::UNPROCESSABLE_ENTITY, "execution", m),
+            ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is still starting".into()),
+        };
+        let mut body = String::from("{\"status\":\"error\",\"errorType\":\"");
+        body.push_str(kind);
+        body.push_str("\",\"error\":");
+        json::write_str(&mut body, &msg);
+        body.push('}');
+        (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    }
+}
+
+impl From<PromqlError> for ApiError {
+    fn from(e: PromqlError) -> ApiError {
+        match e {
+            PromqlError::Parse(m) => ApiError::BadData(m),
+            e @ PromqlError::Unsupported(_) => ApiError::BadData(e.to_string()),
+            PromqlError::Execution(m) => ApiError::Execution(m),
+            PromqlError::Storage(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+fn ok_json(data: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], json::success(&data)).into_response()
+}
+
+fn params(q: Option<String>, body: &Bytes) -> Result<Params, ApiError> {
+    Params::parse(q.as_deref(), Some(body)).map_err(ApiError::BadData)
+}
+
+fn param_time(p: &Params, name: &str, default: i64) -> Result<i64, ApiError> {
+    match p.get(name) {
+        None | Some("") => Ok(default),
+        Some(s) => parse_time(s).map_err(|e| ApiError::BadData(format!("invalid parameter \"{name}\": {e}"))),
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Runs storage/query work off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(format!("query task failed: {e}")))?
+}
+
+async fn query(State(s): State<ApiState>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ApiError> {
+    let p = params(q, &body)?;
+    let query = p.get("query").unwrap_or_default().to_string();
+    let t = param_time(&p, "time", now_ms())?;
+    let db = s.db()?;
+    let value = blocking(move || Ok(s.0.engine.instant_query(&*db, &query, t)?)).await?;
+    Ok(ok_json(json::query_data(&value)))
+}
+
+async fn query_range(State(s): State<ApiState>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ApiError> {
+    let p = params(q, &body)?;
+    let query = p.get("query").unwrap_or_default().to_string();
+    let need = |name: &str| -> Result<i64, ApiError> {
+        let v = p.get(name).ok_or_else(|| ApiError::BadData(format!("invalid parameter \"{name}\": cannot parse \"\" to a valid timestamp")))?;
+        parse_time(v).map_err(|e| ApiError::BadData(format!("invalid parameter \"{name}\": {e}")))
+    };
+    let (start, end) = (need("start")?, need("end")?);
+    if end < start {
+        return Err(ApiError::BadData("invalid parameter \"end\": end timestamp must not be before start time".into()));
+    }
+    let step = p.get("step").unwrap_or_default();
+    let step = parse_duration(step).map_err(|e| ApiError::BadData(format!("invalid parameter \"step\": {e}")))?;
+    if step.is_zero() {
+        return Err(ApiError::BadData(
+            "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+        ));
+    }
+    let db = s.db()?;
+    let value = blocking(move || Ok(s.0.engine.range_query(&*db, &query, start, end, step)?)).await?;
+    Ok(ok_json(json::query_data(&value)))
+}
+
+/// `match[]`, `start` and `end` of the metadata endpoints; the range defaults to everything.
+fn selection(p: &Params) -> Result<(Vec<Vec<crate::model::Matcher>>, i64, i64), ApiError> {
+    let sets = p.all("match[]").into_iter().map(parse_selector).collect::<Result<Vec<_>, _>>().map_err(ApiError::BadData)?;
+    Ok((sets, param_time(p, "start", i64::MIN)?, param_time(p, "end", i64::MAX)?))
+}
+
+fn string_list(items: impl IntoIterator<Item = String>) -> String {
+    let mut out = String::from("[");
+    for (i, s) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json::write_str(&mut out, &s);
+    }
+    out.push(']');
+    out
+}
+
+async fn labels(State(s): State<ApiState>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ApiError> {
+    let p = params(q, &body)?;
+    let (sets, start, end) = selection(&p)?;
+    let db = s.db()?;
+    let names = blocking(move || {
+        let querier = db.querier(start, end);
+        let internal = |e: crate::tsdb::StorageError| ApiError::Internal(e.to_string());
+        if sets.is_empty() {
+            return querier.label_names(&[]).map_err(internal);
+        }
+        let mut all = std::collections::BTreeSet::new();
+        for m in &sets {
+            all.extend(querier.label_names(m).map_err(internal)?);
+        }
+        Ok(all.into_iter().collect())
+    })
+    .await?;
+    Ok(ok_json(string_list(names)))
+}
+
+async fn label_values(State(s): State<ApiState>, Path(name): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let p = params(q, &Bytes::new())?;
+    let (sets, start, end) = selection(&p)?;
+    let db = s.db()?;
+    let values = blocking(move || {
+        let querier = db.querier(start, end);
+        let internal = |e: crate::tsdb::StorageError| ApiError::Internal(e.to_string());
+        if sets.is_empty() {
+            return querier.label_values(&name, &[]).map_err(internal);
+        }
+        let mut all = std::collections::BTreeSet::new();
+        for m in &sets {
+            all.extend(querier.label_values(&name, m).map_err(internal)?);
+        }
+        Ok(all.into_iter().collect())
+    })
+    .await?;
+    Ok(ok_json(string_list(values)))
+}
+
+async fn series(State(s): State<ApiState>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ApiError> {
+    let p = params(q, &body)?;
+    let (sets, start, end) = selection(&p)?;
+    if sets.is_empty() {
+        return Err(ApiError::BadData("no match[] parameter provided".into()));
+    }
+    let db = s.db()?;
+    let all = blocking(move || {
+        let querier = db.querier(start, end);
+        let mut all = std::collections::BTreeSet::new();
+        for m in &sets {
+            all.extend(querier.series_labels(m).map_err(|e| ApiError::Internal(e.to_string()))?);
+        }
+        Ok(all)
+    })
+    .await?;
+    let mut out = String::from("[");
+    for (i, ls) in all.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json::write_labels(&mut out, ls);
+    }
+    out.push(']');
+    Ok(ok_json(out))
+}

@@ -1,0 +1,117 @@
+//! Command-line flags and subcommands. Flag names are Prometheus' so unit files and container
+//! commands carry over.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "bongsu", version, about = "A single-binary, Prometheus-compatible monitoring system: collect, store, query, alert.")]
+#[command(args_conflicts_with_subcommands = false)]
+pub struct Cli {
+    #[command(flatten)]
+    pub server: ServerArgs,
+
+    /// Directory of the time-series database.
+    #[arg(long = "storage.tsdb.path", default_value = "data", global = true, value_name = "DIR")]
+    pub storage_path: PathBuf,
+
+    /// Logging level: debug, info, warn or error.
+    #[arg(long = "log.level", default_value = "info", global = true, value_parser = ["debug", "info", "warn", "error"])]
+    pub log_level: String,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Configuration file (prometheus.yml format). Without it, an embedded default that scrapes
+    /// bongsu itself is used.
+    #[arg(long = "config.file", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+
+    /// How long to keep samples, e.g. 15d, 12h, 1y. 0 keeps them forever.
+    #[arg(long = "storage.tsdb.retention.time", default_value = "15d", value_name = "DURATION")]
+    pub retention_time: String,
+
+    /// Largest size of the stored blocks, WAL and head chunks, e.g. 512MB, 10GB (base 1024).
+    /// Oldest blocks are deleted first. 0 means no limit.
+    #[arg(long = "storage.tsdb.retention.size", default_value = "0", value_name = "SIZE")]
+    pub retention_size: String,
+
+    /// Address to serve the HTTP API on.
+    #[arg(long = "web.listen-address", default_value = "0.0.0.0:9090", value_name = "ADDR")]
+    pub listen_address: SocketAddr,
+
+    /// How far back an instant vector selector looks for a sample.
+    #[arg(long = "query.lookback-delta", default_value = "5m", value_name = "DURATION")]
+    pub lookback_delta: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import data into blocks of the database at --storage.tsdb.path.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import an OpenMetrics text file (with timestamps), like `promtool tsdb
+    /// create-blocks-from openmetrics`.
+    Openmetrics {
+        /// The OpenMetrics file to read.
+        file: PathBuf,
+    },
+}
+
+/// Parses a size with Prometheus' units (B, KB, MB, GB, TB, PB, EB; base 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let n: u64 = s[..digits].parse().map_err(|_| format!("invalid size {s:?}"))?;
+    let shift = match &s[digits..] {
+        "" | "B" => 0,
+        "KB" => 10,
+        "MB" => 20,
+        "GB" => 30,
+        "TB" => 40,
+        "PB" => 50,
+        "EB" => 60,
+        _ => return Err(format!("invalid size {s:?}: units are B, KB, MB, GB, TB, PB, EB")),
+    };
+    n.checked_mul(1u64 << shift).ok_or_else(|| format!("size {s:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("512MB"), Ok(512 << 20));
+        assert_eq!(parse_size("10GB"), Ok(10 << 30));
+        assert!(parse_size("10 apples").is_err());
+    }
+
+    #[test]
+    fn prometheus_flag_names() {
+        let cli = Cli::try_parse_from([
+            "bongsu",
+            "--config.file=p.yml",
+            "--storage.tsdb.path",
+            "/d",
+            "--storage.tsdb.retention.time=30d",
+            "--web.listen-address=127.0.0.1:9999",
+        ])
+        .unwrap();
+        assert_eq!(cli.storage_path, PathBuf::from("/d"));
+        assert_eq!(cli.server.retention_time, "30d");
+        let cli = Cli::try_parse_from(["bongsu", "import", "openmetrics", "f.om", "--storage.tsdb.path", "out"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Import(ImportCommand::Openmetrics { .. }))));
+        assert_eq!(cli.storage_path, PathBuf::from("out"));
+    }
+}

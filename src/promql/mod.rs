@@ -1,0 +1,89 @@
+//! PromQL evaluation over the storage [`Querier`](crate::tsdb::Querier).
+//!
+//! Queries are parsed by the `promql-parser` crate and evaluated here. Evaluation is
+//! column-at-a-time: every expression yields, for each output series, a value (or none) at
+//! every step of the query, so a range query decodes each series once and walks its samples in
+//! one pass. This module never opens a file: it sees storage only through [`Queryable`].
+//!
+//! Supported so far: vector and range selectors (with Prometheus' lookback and staleness),
+//! `sum` and `count` (with `by`/`without`), `count_over_time`, `sum_over_time`, number literals
+//! and parentheses. Anything else is rejected with an error that says it is not supported yet.
+
+mod eval;
+mod value;
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+pub use value::{Point, QueryValue, RangeSeries, VectorSample};
+
+use crate::tsdb::{Db, Querier, StorageError};
+
+/// Default lookback for instant vector selectors, as in Prometheus.
+pub const DEFAULT_LOOKBACK_MS: i64 = 5 * 60 * 1000;
+
+/// Most steps one range query may have, as in Prometheus.
+pub const MAX_STEPS: i64 = 11_000;
+
+/// Something that can hand out queriers over a time range.
+pub trait Queryable {
+    fn querier(&self, mint: i64, maxt: i64) -> Querier;
+}
+
+impl Queryable for Db {
+    fn querier(&self, mint: i64, maxt: i64) -> Querier {
+        Db::querier(self, mint, maxt)
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum PromqlError {
+    /// The query text is not valid PromQL (Prometheus' `bad_data`).
+    #[error("{0}")]
+    Parse(String),
+    /// Valid PromQL that this engine cannot evaluate yet.
+    #[error("{0} is not supported yet")]
+    Unsupported(String),
+    /// Evaluation failed (Prometheus' `execution`).
+    #[error("{0}")]
+    Execution(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Evaluates queries with a fixed lookback delta.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub lookback_ms: i64,
+}
+
+impl Default for Engine {
+    fn default() -> Engine {
+        Engine { lookback_ms: DEFAULT_LOOKBACK_MS }
+    }
+}
+
+impl Engine {
+    /// Evaluates `query` at time `t` (ms).
+    pub fn instant_query(&self, db: &dyn Queryable, query: &str, t: i64) -> Result<QueryValue, PromqlError> {
+        let expr = promql_parser::parser::parse(query).map_err(PromqlError::Parse)?;
+        eval::Evaluator::new(db, self.lookback_ms, t, t, 1).instant(&expr)
+    }
+
+    /// Evaluates `query` at every `step` from `start` to `end` (ms, inclusive).
+    pub fn range_query(&self, db: &dyn Queryable, query: &str, start: i64, end: i64, step: Duration) -> Result<QueryValue, PromqlError> {
+        let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX);
+        if step_ms <= 0 {
+            return Err(PromqlError::Parse("zero or negative query resolution step widths are not accepted. Try a positive integer".into()));
+        }
+        if end < start {
+            return Err(PromqlError::Parse("end timestamp must not be before start time".into()));
+        }
+        if (end - start) / step_ms >= MAX_STEPS {
+            return Err(PromqlError::Parse("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into()));
+        }
+        let expr = promql_parser::parser::parse(query).map_err(PromqlError::Parse)?;
+        eval::Evaluator::new(db, self.lookback_ms, start, end, step_ms).range(&expr)
+    }
+}

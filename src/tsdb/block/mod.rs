@@ -1,0 +1,116 @@
+//! Immutable, memory-mapped blocks: a directory per time range holding `meta.json`, `index` and
+//! `chunks/` (layout in `docs/format/block.md`).
+//!
+//! A block is written once by [`BlockWriter`] into a temporary directory, fsynced and renamed into
+//! place, so a crash never leaves a half-written block visible. It is then only read, through
+//! [`Block`], until compaction or retention deletes it.
+
+mod chunks;
+mod index;
+mod meta;
+mod writer;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+pub use chunks::BlobRef;
+pub use index::{ChunkMeta, IndexReader};
+pub use meta::{BlockMeta, BlockStats, Compaction, BLOCK_FORMAT_VERSION};
+pub use writer::BlockWriter;
+
+use crate::model::{Sample, SymbolTable};
+use crate::tsdb::chunk::{self, packed};
+use chunks::ChunkReader;
+
+/// Suffix of a block directory still being written; such directories are removed at start-up.
+pub const TMP_CREATION_SUFFIX: &str = ".tmp-for-creation";
+/// Suffix of a block directory being deleted.
+pub const TMP_DELETION_SUFFIX: &str = ".tmp-for-deletion";
+
+#[derive(Debug, Error)]
+pub enum BlockError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path}: corrupt block data: {message}")]
+    Corrupt { path: PathBuf, message: String },
+}
+
+impl BlockError {
+    pub fn io(path: &Path, source: io::Error) -> BlockError {
+        BlockError::Io { path: path.to_path_buf(), source }
+    }
+
+    pub fn corrupt(path: &Path, message: String) -> BlockError {
+        BlockError::Corrupt { path: path.to_path_buf(), message }
+    }
+}
+
+impl From<chunk::ChunkError> for BlockError {
+    fn from(e: chunk::ChunkError) -> BlockError {
+        BlockError::Corrupt { path: PathBuf::new(), message: e.to_string() }
+    }
+}
+
+/// An open block.
+pub struct Block {
+    dir: PathBuf,
+    meta: BlockMeta,
+    index: IndexReader,
+    chunks: ChunkReader,
+    size: u64,
+}
+
+impl Block {
+    /// Opens the block in `dir`, verifying its meta, index checksums and chunk headers.
+    pub fn open(dir: &Path, symbols: &SymbolTable) -> Result<Block, BlockError> {
+        let meta = BlockMeta::read(dir)?;
+        let index = IndexReader::open(&dir.join("index"), symbols)?;
+        let chunks = ChunkReader::open(&dir.join("chunks"))?;
+        let size = index.size() + chunks.size() + fs::metadata(dir.join(meta::META_FILE)).map(|m| m.len()).unwrap_or(0);
+        Ok(Block { dir: dir.to_path_buf(), meta, index, chunks, size })
+    }
+
+    pub fn meta(&self) -> &BlockMeta {
+        &self.meta
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn index(&self) -> &IndexReader {
+        &self.index
+    }
+
+    /// Bytes on disk.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Decodes one chunk, appending its samples to `out`.
+    pub fn read_chunk(&self, c: &ChunkMeta, out: &mut Vec<Sample>, ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<(), BlockError> {
+        let bad = |e: chunk::ChunkError| BlockError::corrupt(&self.dir, format!("chunk {:#x}: {e}", c.values));
+        ts.clear();
+        vs.clear();
+        packed::decode_timestamps(self.chunks.blob(c.timestamps)?, ts).map_err(bad)?;
+        packed::decode_values(self.chunks.blob(c.values)?, ts.len(), vs).map_err(bad)?;
+        if vs.len() != ts.len() {
+            return Err(BlockError::corrupt(&self.dir, format!("chunk {:#x}: column lengths differ", c.values)));
+        }
+        out.extend(ts.iter().zip(vs.iter()).map(|(&t, &v)| Sample { t, v }));
+        Ok(())
+    }
+
+    /// Removes a block directory: renamed first, so a crash mid-removal leaves no half block
+    /// that could be opened.
+    pub fn delete_dir(dir: &Path) -> Result<(), BlockError> {
+        let mut tmp = dir.as_os_str().to_owned();
+        tmp.push(TMP_DELETION_SUFFIX);
+        let tmp = PathBuf::from(tmp);
+        fs::rename(dir, &tmp).map_err(|e| BlockError::io(dir, e))?;
+        fs::remove_dir_all(&tmp).map_err(|e| BlockError::io(&tmp, e))
+    }
+}

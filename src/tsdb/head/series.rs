@@ -1,0 +1,176 @@
+//! One series in the head: its labels, its full chunks (on disk) and its open chunk.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex;
+
+use super::chunk_disk::{ChunkDisk, DiskChunkRef};
+use crate::model::{Labels, Sample};
+use crate::tsdb::chunk::{decode_xor, ChunkError, XorChunk};
+use crate::tsdb::{AppendError, StorageError};
+
+/// A chunk is cut after this many samples, as in Prometheus.
+pub const SAMPLES_PER_CHUNK: usize = 120;
+
+/// A full chunk: on disk, or kept in memory if writing it to disk failed.
+enum ClosedChunk {
+    Disk(DiskChunkRef),
+    Memory(Box<[u8]>),
+}
+
+struct Closed {
+    min_time: i64,
+    max_time: i64,
+    chunk: ClosedChunk,
+}
+
+struct Open {
+    min_time: i64,
+    max_time: i64,
+    chunk: XorChunk,
+}
+
+struct SeriesData {
+    closed: Vec<Closed>,
+    open: Option<Open>,
+    last_t: i64,
+    last_v: u64,
+}
+
+/// A series held in the head.
+pub struct MemSeries {
+    pub sref: u32,
+    pub labels: Labels,
+    data: Mutex<SeriesData>,
+    /// Whether a WAL series record for this series has been written.
+    pub(super) wal_logged: AtomicBool,
+    /// Set when garbage collection removed the series; appenders then look it up again.
+    pub(super) removed: AtomicBool,
+}
+
+impl MemSeries {
+    pub fn new(sref: u32, labels: Labels) -> MemSeries {
+        MemSeries {
+            sref,
+            labels,
+            data: Mutex::new(SeriesData { closed: Vec::new(), open: None, last_t: i64::MIN, last_v: 0 }),
+            wal_logged: AtomicBool::new(false),
+            removed: AtomicBool::new(false),
+        }
+    }
+
+    pub fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::Acquire)
+    }
+
+    /// Checks whether `(t, v)` could be appended now; `Ok(false)` for an exact duplicate of the
+    /// last sample, which is accepted and ignored as in Prometheus.
+    pub fn check(&self, t: i64, v: f64) -> Result<bool, AppendError> {
+        let d = self.data.lock();
+        check(&d, t, v)
+    }
+
+    /// Appends a sample, cutting a new chunk when the open one is full or `t` reaches
+    /// `boundary(open chunk's min time)`. Returns `Ok(false)` for an ignored exact duplicate.
+    pub fn append(&self, t: i64, v: f64, chunk_range: i64, disk: &ChunkDisk) -> Result<bool, AppendError> {
+        let mut d = self.data.lock();
+        if !check(&d, t, v)? {
+            return Ok(false);
+        }
+        let cut = match &d.open {
+            None => true,
+            Some(o) => {
+                let boundary = (o.min_time.div_euclid(chunk_range) + 1).saturating_mul(chunk_range);
+                o.chunk.num_samples() >= SAMPLES_PER_CHUNK || t >= boundary
+            }
+        };
+        if cut {
+            if let Some(full) = d.open.take() {
+                let chunk = match disk.write(full.chunk.bytes(), full.max_time) {
+                    Ok(r) => ClosedChunk::Disk(r),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot write head chunk to disk; keeping it in memory");
+                        ClosedChunk::Memory(full.chunk.bytes().into())
+                    }
+                };
+                d.closed.push(Closed { min_time: full.min_time, max_time: full.max_time, chunk });
+            }
+            d.open = Some(Open { min_time: t, max_time: t, chunk: XorChunk::new() });
+        }
+        if let Some(o) = d.open.as_mut() {
+            o.chunk.append(t, v);
+            o.max_time = t;
+        }
+        d.last_t = t;
+        d.last_v = v.to_bits();
+        Ok(true)
+    }
+
+    /// Appends the samples in `[mint, maxt]` to `out`, in time order.
+    pub fn samples(&self, mint: i64, maxt: i64, disk: &ChunkDisk, out: &mut Vec<Sample>) -> Result<(), StorageError> {
+        let d = self.data.lock();
+        let start = out.len();
+        let bad = |e: ChunkError| StorageError::HeadChunk(format!("series {}: {e}", self.labels));
+        for c in d.closed.iter().filter(|c| c.max_time >= mint && c.min_time <= maxt) {
+            match &c.chunk {
+                ClosedChunk::Memory(b) => decode_xor(b, out).map_err(bad)?,
+                ClosedChunk::Disk(r) => disk
+                    .with_chunk(*r, |b| decode_xor(b, out))
+                    .map_err(|e| StorageError::HeadChunk(e.to_string()))?
+                    .map_err(bad)?,
+            }
+        }
+        if let Some(o) = d.open.as_ref().filter(|o| o.max_time >= mint && o.min_time <= maxt) {
+            decode_xor(o.chunk.bytes(), out).map_err(bad)?;
+        }
+        // Chunks overlapping the range may hold samples outside it, at either end only.
+        let got = &out[start..];
+        let (lo, hi) = (got.partition_point(|s| s.t < mint), got.partition_point(|s| s.t <= maxt));
+        out.truncate(start + hi);
+        out.drain(start..start + lo);
+        Ok(())
+    }
+
+    /// Time range of the samples held, if any.
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        let d = self.data.lock();
+        let min = d.closed.first().map(|c| c.min_time).or(d.open.as_ref().map(|o| o.min_time))?;
+        let max = d.open.as_ref().map(|o| o.max_time).or(d.closed.last().map(|c| c.max_time))?;
+        Some((min, max))
+    }
+
+    /// Drops chunks that end before `min_time`; returns whether the series is now empty.
+    pub fn truncate(&self, min_time: i64) -> bool {
+        let mut d = self.data.lock();
+        d.closed.retain(|c| c.max_time >= min_time);
+        if d.open.as_ref().is_some_and(|o| o.max_time < min_time) {
+            d.open = None;
+        }
+        d.closed.is_empty() && d.open.is_none()
+    }
+
+    /// Approximate heap bytes held by the series' chunks (not its labels).
+    pub fn heap_size(&self) -> usize {
+        let d = self.data.lock();
+        let closed: usize = d
+            .closed
+            .iter()
+            .map(|c| std::mem::size_of::<Closed>() + if let ClosedChunk::Memory(b) = &c.chunk { b.len() } else { 0 })
+            .sum();
+        closed + d.open.as_ref().map_or(0, |o| o.chunk.heap_size())
+    }
+}
+
+fn check(d: &SeriesData, t: i64, v: f64) -> Result<bool, AppendError> {
+    if t > d.last_t || (d.open.is_none() && d.closed.is_empty()) {
+        return Ok(true);
+    }
+    if t < d.last_t {
+        return Err(AppendError::OutOfOrder);
+    }
+    if v.to_bits() == d.last_v {
+        Ok(false)
+    } else {
+        Err(AppendError::DuplicateTimestamp)
+    }
+}

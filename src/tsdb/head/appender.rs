@@ -59,7 +59,7 @@ impl<'h> Appender<'h> {
 
     fn push(&mut self, series: Arc<MemSeries>, t: i64, v: f64) -> Result<(), AppendError> {
         let fresh = match self.pending.get(&series.sref) {
-            Some(&(last_t, last_v)) if t < last_t => Err(AppendError::OutOfOrder),
+            Some(&(last_t, _)) if t < last_t => Err(AppendError::OutOfOrder),
             Some(&(last_t, last_v)) if t == last_t => {
                 if v.to_bits() == last_v {
                     Ok(false)

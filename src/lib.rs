@@ -6,6 +6,7 @@
 pub mod api;
 pub mod backfill;
 pub mod config;
+pub mod exposition;
 pub mod model;
 pub mod promql;
 pub mod tsdb;

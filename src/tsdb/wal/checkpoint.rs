@@ -269,7 +269,7 @@ mod tests {
         // The head dropped the odd series, so no new samples refer to them.
         w.log_samples(&samples(40, (0..10).step_by(2))).unwrap();
 
-        let even = |s: SeriesRef| s % 2 == 0;
+        let even = |s: SeriesRef| s.is_multiple_of(2);
         let stats = checkpoint(dir, 2, even, 20).unwrap();
         assert_eq!(stats.segments, 3);
         assert_eq!((stats.series_kept, stats.series_dropped), (5, 5));

@@ -52,8 +52,8 @@ pub enum WalError {
         #[source]
         source: io::Error,
     },
-    /// Damaged data where damage cannot be cut off as a tail (e.g. inside a checkpoint), or
-    /// a tail found by a caller that asked for strict reading.
+    /// Damaged data that cannot be cut off as a tail: inside a checkpoint, or in a segment that
+    /// `checkpoint` was asked to fold in. (A damaged tail is repaired, not reported.)
     #[error("WAL segment {segment} is corrupt at offset {offset}: {reason}")]
     Corrupt {
         segment: PathBuf,

@@ -251,3 +251,78 @@ pub fn replay(
     stats.corrupt_at = corrupt_at;
     Ok(stats)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tsdb::wal::tests::{batch, batches, read_all};
+    use crate::tsdb::wal::{Wal, WalOptions};
+    use std::fs;
+
+    #[test]
+    fn empty_and_missing_dir_replay_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(read_all(d.path()).1, ReplayStats::default());
+        assert_eq!(read_all(&d.path().join("nope")).1, ReplayStats::default());
+        // Open creates the directory and one empty segment, which replays as nothing.
+        let w = Wal::open(&d.path().join("new"), WalOptions::default()).unwrap();
+        assert_eq!(w.segment_range(), (0, 0));
+        assert_eq!(read_all(w.dir()).1.records, 0);
+    }
+
+    #[test]
+    fn unknown_version_is_an_error_not_a_repair() {
+        let d = tempfile::tempdir().unwrap();
+        fs::write(d.path().join(segment_name(0)), b"BSWL\x09\0\0\0").unwrap();
+        assert!(matches!(
+            replay(d.path(), |_| Ok(())),
+            Err(WalError::UnsupportedVersion { version: 9, .. })
+        ));
+        assert!(Wal::open(d.path(), WalOptions::default()).is_err());
+        assert_eq!(
+            fs::metadata(d.path().join(segment_name(0))).unwrap().len(),
+            8
+        );
+    }
+
+    #[test]
+    fn huge_or_torn_lengths_are_corruption_without_allocating() {
+        let d = tempfile::tempdir().unwrap();
+        let mut w = Wal::open(d.path(), WalOptions::default()).unwrap();
+        w.log_samples(&batch(0)).unwrap();
+        w.close().unwrap();
+        let seg = d.path().join(segment_name(0));
+        let good = fs::read(&seg).unwrap();
+        let end = good.len() as u64;
+        for (len, why) in [(u32::MAX, "exceeds the maximum"), (1000, "past the end")] {
+            let mut bytes = good.clone();
+            bytes.extend_from_slice(&len.to_le_bytes());
+            bytes.extend_from_slice(&[0; 5]);
+            fs::write(&seg, &bytes).unwrap();
+            let (recs, stats) = read_all(d.path());
+            assert_eq!(batches(&recs), vec![0]);
+            assert_eq!(stats.corrupt_at, Some((seg.clone(), end)));
+            match read_segment(&seg, &mut |_| Ok(())).unwrap() {
+                SegmentEnd::Corrupt { reason, .. } => assert!(reason.contains(why), "{reason}"),
+                SegmentEnd::Clean => panic!("len {len} not detected"),
+            }
+        }
+    }
+
+    #[test]
+    fn callback_errors_stop_replay() {
+        let d = tempfile::tempdir().unwrap();
+        let mut w = Wal::open(d.path(), WalOptions::default()).unwrap();
+        w.log_samples(&batch(0)).unwrap();
+        w.log_samples(&batch(1)).unwrap();
+        w.close().unwrap();
+        let mut seen = 0;
+        let err = replay(d.path(), |_| {
+            seen += 1;
+            Err(WalError::Other("head is full".into()))
+        })
+        .unwrap_err();
+        assert_eq!(seen, 1);
+        assert_eq!(err.to_string(), "head is full");
+    }
+}

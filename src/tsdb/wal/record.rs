@@ -102,8 +102,8 @@ pub(crate) fn series_encoded_len(s: &RefSeries) -> usize {
     n
 }
 
-/// Upper bound of the payload size of a series record holding `count` entries of `entries`
-/// total encoded bytes.
+/// Upper bound of the payload size of a series record whose entries encode to `entries` bytes
+/// (the count prefix is at most one full varint).
 pub(crate) fn series_payload_bound(entries: usize) -> usize {
     MAX_VARINT_LEN + entries
 }

@@ -27,9 +27,16 @@ pub const MAX_SAMPLES_IN_MEMORY: u64 = 64 * 1024 * 1024;
 #[derive(Debug, Error)]
 pub enum ImportError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}: {message}")]
-    Input { path: PathBuf, line: usize, message: String },
+    Input {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error(transparent)]
     Block(#[from] BlockError),
 }
@@ -45,18 +52,36 @@ pub struct ImportStats {
 }
 
 /// Imports `file` into blocks of `block_range_ms` under `out_dir`.
-pub fn import_openmetrics(file: &Path, out_dir: &Path, block_range_ms: i64) -> Result<ImportStats, ImportError> {
-    let io = |e| ImportError::Io { path: file.to_path_buf(), source: e };
+pub fn import_openmetrics(
+    file: &Path,
+    out_dir: &Path,
+    block_range_ms: i64,
+) -> Result<ImportStats, ImportError> {
+    let io = |e| ImportError::Io {
+        path: file.to_path_buf(),
+        source: e,
+    };
     let f = File::open(file).map_err(io)?;
     // SAFETY: the input is only read; a file changed while importing gives wrong input, which
     // the parser rejects or imports, but never unsafety in the parser, which bounds-checks.
     let input = unsafe { Mmap::map(&f) }.map_err(io)?;
-    std::fs::create_dir_all(out_dir).map_err(|e| ImportError::Io { path: out_dir.to_path_buf(), source: e })?;
+    std::fs::create_dir_all(out_dir).map_err(|e| ImportError::Io {
+        path: out_dir.to_path_buf(),
+        source: e,
+    })?;
 
     let progress = progress_bar(input.len() as u64 * 2);
     let windows = first_pass(&input, file, block_range_ms, &progress)?;
     let mut stats = ImportStats::default();
-    let result = second_pass(&input, file, out_dir, block_range_ms, &windows, &progress, &mut stats);
+    let result = second_pass(
+        &input,
+        file,
+        out_dir,
+        block_range_ms,
+        &windows,
+        &progress,
+        &mut stats,
+    );
     progress.finish_and_clear();
     if let Err(e) = result {
         for ulid in &stats.blocks {
@@ -72,7 +97,9 @@ fn progress_bar(len: u64) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {bytes}/{total_bytes} ({eta})") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
@@ -89,13 +116,20 @@ fn for_each_sample(
     let mut parser = Parser::new(input, Format::OpenMetrics);
     let base = progress.position();
     let mut n = 0u64;
-    let err = |line: usize, message: String| ImportError::Input { path: path.to_path_buf(), line, message };
+    let err = |line: usize, message: String| ImportError::Input {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
     loop {
         let entry = parser.next_entry().map_err(|e| err(e.line, e.message))?;
         let Some(entry) = entry else { break };
         let Entry::Series(s) = entry else { continue };
         let Some(t) = s.timestamp_ms else {
-            return Err(err(parser.line(), "sample has no timestamp; backfilling needs explicit timestamps".into()));
+            return Err(err(
+                parser.line(),
+                "sample has no timestamp; backfilling needs explicit timestamps".into(),
+            ));
         };
         f(&s, t).map_err(|m| err(parser.line(), m))?;
         n += 1;
@@ -110,7 +144,12 @@ fn for_each_sample(
 }
 
 /// Validates the whole file; returns the number of samples per block window start.
-fn first_pass(input: &[u8], path: &Path, range: i64, progress: &ProgressBar) -> Result<BTreeMap<i64, u64>, ImportError> {
+fn first_pass(
+    input: &[u8],
+    path: &Path,
+    range: i64,
+    progress: &ProgressBar,
+) -> Result<BTreeMap<i64, u64>, ImportError> {
     progress.set_message("checking");
     let mut windows: BTreeMap<i64, u64> = BTreeMap::new();
     for_each_sample(input, path, progress, |s, t| {

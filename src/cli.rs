@@ -7,14 +7,23 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "bongsu", version, about = "A single-binary, Prometheus-compatible monitoring system: collect, store, query, alert.")]
+#[command(
+    name = "bongsu",
+    version,
+    about = "A single-binary, Prometheus-compatible monitoring system: collect, store, query, alert."
+)]
 #[command(args_conflicts_with_subcommands = false)]
 pub struct Cli {
     #[command(flatten)]
     pub server: ServerArgs,
 
     /// Directory of the time-series database.
-    #[arg(long = "storage.tsdb.path", default_value = "data", global = true, value_name = "DIR")]
+    #[arg(
+        long = "storage.tsdb.path",
+        default_value = "data",
+        global = true,
+        value_name = "DIR"
+    )]
     pub storage_path: PathBuf,
 
     /// Logging level: debug, info, warn or error.
@@ -33,20 +42,36 @@ pub struct ServerArgs {
     pub config_file: Option<PathBuf>,
 
     /// How long to keep samples, e.g. 15d, 12h, 1y. 0 keeps them forever.
-    #[arg(long = "storage.tsdb.retention.time", default_value = "15d", value_name = "DURATION")]
+    #[arg(
+        long = "storage.tsdb.retention.time",
+        default_value = "15d",
+        value_name = "DURATION"
+    )]
     pub retention_time: String,
 
     /// Largest size of the stored blocks, WAL and head chunks, e.g. 512MB, 10GB (base 1024).
     /// Oldest blocks are deleted first. 0 means no limit.
-    #[arg(long = "storage.tsdb.retention.size", default_value = "0", value_name = "SIZE")]
+    #[arg(
+        long = "storage.tsdb.retention.size",
+        default_value = "0",
+        value_name = "SIZE"
+    )]
     pub retention_size: String,
 
     /// Address to serve the HTTP API on.
-    #[arg(long = "web.listen-address", default_value = "0.0.0.0:9090", value_name = "ADDR")]
+    #[arg(
+        long = "web.listen-address",
+        default_value = "0.0.0.0:9090",
+        value_name = "ADDR"
+    )]
     pub listen_address: SocketAddr,
 
     /// How far back an instant vector selector looks for a sample.
-    #[arg(long = "query.lookback-delta", default_value = "5m", value_name = "DURATION")]
+    #[arg(
+        long = "query.lookback-delta",
+        default_value = "5m",
+        value_name = "DURATION"
+    )]
     pub lookback_delta: String,
 }
 
@@ -71,7 +96,9 @@ pub enum ImportCommand {
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let n: u64 = s[..digits].parse().map_err(|_| format!("invalid size {s:?}"))?;
+    let n: u64 = s[..digits]
+        .parse()
+        .map_err(|_| format!("invalid size {s:?}"))?;
     let shift = match &s[digits..] {
         "" | "B" => 0,
         "KB" => 10,
@@ -80,9 +107,14 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "TB" => 40,
         "PB" => 50,
         "EB" => 60,
-        _ => return Err(format!("invalid size {s:?}: units are B, KB, MB, GB, TB, PB, EB")),
+        _ => {
+            return Err(format!(
+                "invalid size {s:?}: units are B, KB, MB, GB, TB, PB, EB"
+            ))
+        }
     };
-    n.checked_mul(1u64 << shift).ok_or_else(|| format!("size {s:?} is too large"))
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("size {s:?} is too large"))
 }
 
 #[cfg(test)]
@@ -110,8 +142,19 @@ mod tests {
         .unwrap();
         assert_eq!(cli.storage_path, PathBuf::from("/d"));
         assert_eq!(cli.server.retention_time, "30d");
-        let cli = Cli::try_parse_from(["bongsu", "import", "openmetrics", "f.om", "--storage.tsdb.path", "out"]).unwrap();
-        assert!(matches!(cli.command, Some(Command::Import(ImportCommand::Openmetrics { .. }))));
+        let cli = Cli::try_parse_from([
+            "bongsu",
+            "import",
+            "openmetrics",
+            "f.om",
+            "--storage.tsdb.path",
+            "out",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Import(ImportCommand::Openmetrics { .. }))
+        ));
         assert_eq!(cli.storage_path, PathBuf::from("out"));
     }
 }

@@ -21,7 +21,10 @@ const COMPACTION_INTERVAL: Duration = Duration::from_secs(60);
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::new(format!("bongsu={0},{0}", cli.log_level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let result = match &cli.command {
         None => serve(&cli),
         Some(Command::Import(ImportCommand::Openmetrics { file })) => import(file, &cli),
@@ -37,7 +40,11 @@ fn main() -> ExitCode {
 
 fn import(file: &std::path::Path, cli: &Cli) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let stats = bongsu::backfill::import_openmetrics(file, &cli.storage_path, DbOptions::default().block_range_ms)?;
+    let stats = bongsu::backfill::import_openmetrics(
+        file,
+        &cli.storage_path,
+        DbOptions::default().block_range_ms,
+    )?;
     eprintln!(
         "imported {} samples of {} series into {} block(s) under {} in {:.2?}{}",
         stats.samples,
@@ -45,7 +52,11 @@ fn import(file: &std::path::Path, cli: &Cli) -> anyhow::Result<()> {
         stats.blocks.len(),
         cli.storage_path.display(),
         started.elapsed(),
-        if stats.duplicates > 0 { format!(" ({} duplicate samples dropped)", stats.duplicates) } else { String::new() },
+        if stats.duplicates > 0 {
+            format!(" ({} duplicate samples dropped)", stats.duplicates)
+        } else {
+            String::new()
+        },
     );
     Ok(())
 }
@@ -54,11 +65,20 @@ fn db_options(args: &ServerArgs) -> anyhow::Result<DbOptions> {
     let retention = if args.retention_time == "0" {
         Duration::ZERO
     } else {
-        parse_prometheus_duration(&args.retention_time)
-            .ok_or_else(|| anyhow!("invalid --storage.tsdb.retention.time {:?}", args.retention_time))?
+        parse_prometheus_duration(&args.retention_time).ok_or_else(|| {
+            anyhow!(
+                "invalid --storage.tsdb.retention.time {:?}",
+                args.retention_time
+            )
+        })?
     };
-    let retention_bytes = cli::parse_size(&args.retention_size).map_err(|e| anyhow!("--storage.tsdb.retention.size: {e}"))?;
-    Ok(DbOptions { retention_ms: retention.as_millis() as i64, retention_bytes, ..DbOptions::default() })
+    let retention_bytes = cli::parse_size(&args.retention_size)
+        .map_err(|e| anyhow!("--storage.tsdb.retention.size: {e}"))?;
+    Ok(DbOptions {
+        retention_ms: retention.as_millis() as i64,
+        retention_bytes,
+        ..DbOptions::default()
+    })
 }
 
 fn serve(cli: &Cli) -> anyhow::Result<()> {
@@ -70,9 +90,14 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
     let opts = db_options(args)?;
     let lookback = parse_prometheus_duration(&args.lookback_delta)
         .ok_or_else(|| anyhow!("invalid --query.lookback-delta {:?}", args.lookback_delta))?;
-    let engine = Engine { lookback_ms: lookback.as_millis() as i64 };
+    let engine = Engine {
+        lookback_ms: lookback.as_millis() as i64,
+    };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     runtime.block_on(async {
         let state = ApiState::new(engine);
         let listener = tokio::net::TcpListener::bind(args.listen_address)
@@ -80,7 +105,11 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
             .with_context(|| format!("listening on {}", args.listen_address))?;
         tracing::info!(address = %args.listen_address, "listening");
         let app = router(state.clone());
-        let server = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await });
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+        });
 
         let dir = cli.storage_path.clone();
         let db = tokio::task::spawn_blocking(move || Db::open(&dir, opts))
@@ -92,10 +121,15 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
         tracing::info!("server is ready to receive web requests");
 
         let maintenance = tokio::spawn(compaction_loop(db.clone()));
-        server.await.context("server task")?.context("serving HTTP")?;
+        server
+            .await
+            .context("server task")?
+            .context("serving HTTP")?;
         maintenance.abort();
         tracing::info!("shutting down: flushing the WAL");
-        tokio::task::spawn_blocking(move || db.close()).await.context("closing the database")??;
+        tokio::task::spawn_blocking(move || db.close())
+            .await
+            .context("closing the database")??;
         Ok(())
     })
 }

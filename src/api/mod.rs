@@ -22,7 +22,6 @@ use crate::promql::{Engine, PromqlError};
 use crate::tsdb::Db;
 use params::{parse_duration, parse_selector, parse_time, Params};
 
-
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct ApiState(Arc<Inner>);
@@ -35,7 +34,10 @@ struct Inner {
 
 impl ApiState {
     pub fn new(engine: Engine) -> ApiState {
-        ApiState(Arc::new(Inner { db: OnceLock::new(), engine }))
+        ApiState(Arc::new(Inner {
+            db: OnceLock::new(),
+            engine,
+        }))
     }
 
     /// Hands over the opened database; `/-/ready` and the API answer from then on.
@@ -51,7 +53,10 @@ impl ApiState {
 /// All routes.
 pub fn router(state: ApiState) -> Router {
     Router::new()
-        .route("/-/healthy", get(|| async { "Bongsu Server is Healthy.\n" }))
+        .route(
+            "/-/healthy",
+            get(|| async { "Bongsu Server is Healthy.\n" }),
+        )
         .route("/-/ready", get(ready))
         .route("/metrics", get(metrics::handler))
         .route("/api/v1/query", get(query).post(query))
@@ -87,7 +92,11 @@ impl IntoResponse for ApiError {
             ApiError::BadData(m) => (StatusCode::BAD_REQUEST, "bad_data", m),
             ApiError::Execution(m) => (StatusCode::UNPROCESSABLE_ENTITY, "execution", m),
             ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
-            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is still starting".into()),
+            ApiError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database is still starting".into(),
+            ),
         };
         let mut body = String::from("{\"status\":\"error\",\"errorType\":\"");
         body.push_str(kind);
@@ -110,7 +119,11 @@ impl From<PromqlError> for ApiError {
 }
 
 fn ok_json(data: String) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], json::success(&data)).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json::success(&data),
+    )
+        .into_response()
 }
 
 fn params(q: Option<String>, body: &Bytes) -> Result<Params, ApiError> {
@@ -120,20 +133,32 @@ fn params(q: Option<String>, body: &Bytes) -> Result<Params, ApiError> {
 fn param_time(p: &Params, name: &str, default: i64) -> Result<i64, ApiError> {
     match p.get(name) {
         None | Some("") => Ok(default),
-        Some(s) => parse_time(s).map_err(|e| ApiError::BadData(format!("invalid parameter \"{name}\": {e}"))),
+        Some(s) => parse_time(s)
+            .map_err(|e| ApiError::BadData(format!("invalid parameter \"{name}\": {e}"))),
     }
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// Runs storage/query work off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(format!("query task failed: {e}")))?
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("query task failed: {e}")))?
 }
 
-async fn query(State(s): State<ApiState>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ApiError> {
+async fn query(
+    State(s): State<ApiState>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let p = params(q, &body)?;
     let query = p.get("query").unwrap_or_default().to_string();
     let t = param_time(&p, "time", now_ms())?;
@@ -142,33 +167,54 @@ async fn query(State(s): State<ApiState>, RawQuery(q): RawQuery, body: Bytes) ->
     Ok(ok_json(json::query_data(&value)))
 }
 
-async fn query_range(State(s): State<ApiState>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ApiError> {
+async fn query_range(
+    State(s): State<ApiState>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let p = params(q, &body)?;
     let query = p.get("query").unwrap_or_default().to_string();
     let need = |name: &str| -> Result<i64, ApiError> {
-        let v = p.get(name).ok_or_else(|| ApiError::BadData(format!("invalid parameter \"{name}\": cannot parse \"\" to a valid timestamp")))?;
+        let v = p.get(name).ok_or_else(|| {
+            ApiError::BadData(format!(
+                "invalid parameter \"{name}\": cannot parse \"\" to a valid timestamp"
+            ))
+        })?;
         parse_time(v).map_err(|e| ApiError::BadData(format!("invalid parameter \"{name}\": {e}")))
     };
     let (start, end) = (need("start")?, need("end")?);
     if end < start {
-        return Err(ApiError::BadData("invalid parameter \"end\": end timestamp must not be before start time".into()));
+        return Err(ApiError::BadData(
+            "invalid parameter \"end\": end timestamp must not be before start time".into(),
+        ));
     }
     let step = p.get("step").unwrap_or_default();
-    let step = parse_duration(step).map_err(|e| ApiError::BadData(format!("invalid parameter \"step\": {e}")))?;
+    let step = parse_duration(step)
+        .map_err(|e| ApiError::BadData(format!("invalid parameter \"step\": {e}")))?;
     if step.is_zero() {
         return Err(ApiError::BadData(
             "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
         ));
     }
     let db = s.db()?;
-    let value = blocking(move || Ok(s.0.engine.range_query(&*db, &query, start, end, step)?)).await?;
+    let value =
+        blocking(move || Ok(s.0.engine.range_query(&*db, &query, start, end, step)?)).await?;
     Ok(ok_json(json::query_data(&value)))
 }
 
 /// `match[]`, `start` and `end` of the metadata endpoints; the range defaults to everything.
 fn selection(p: &Params) -> Result<(Vec<Vec<crate::model::Matcher>>, i64, i64), ApiError> {
-    let sets = p.all("match[]").into_iter().map(parse_selector).collect::<Result<Vec<_>, _>>().map_err(ApiError::BadData)?;
-    Ok((sets, param_time(p, "start", i64::MIN)?, param_time(p, "end", i64::MAX)?))
+    let sets = p
+        .all("match[]")
+        .into_iter()
+        .map(parse_selector)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::BadData)?;
+    Ok((
+        sets,
+        param_time(p, "start", i64::MIN)?,
+        param_time(p, "end", i64::MAX)?,
+    ))
 }
 
 fn string_list(items: impl IntoIterator<Item = String>) -> String {
@@ -183,7 +229,11 @@ fn string_list(items: impl IntoIterator<Item = String>) -> String {
     out
 }
 
-async fn labels(State(s): State<ApiState>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ApiError> {
+async fn labels(
+    State(s): State<ApiState>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let p = params(q, &body)?;
     let (sets, start, end) = selection(&p)?;
     let db = s.db()?;
@@ -203,7 +253,11 @@ async fn labels(State(s): State<ApiState>, RawQuery(q): RawQuery, body: Bytes) -
     Ok(ok_json(string_list(names)))
 }
 
-async fn label_values(State(s): State<ApiState>, Path(name): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn label_values(
+    State(s): State<ApiState>,
+    Path(name): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let p = params(q, &Bytes::new())?;
     let (sets, start, end) = selection(&p)?;
     let db = s.db()?;
@@ -223,7 +277,11 @@ async fn label_values(State(s): State<ApiState>, Path(name): Path<String>, RawQu
     Ok(ok_json(string_list(values)))
 }
 
-async fn series(State(s): State<ApiState>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ApiError> {
+async fn series(
+    State(s): State<ApiState>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let p = params(q, &body)?;
     let (sets, start, end) = selection(&p)?;
     if sets.is_empty() {
@@ -234,7 +292,11 @@ async fn series(State(s): State<ApiState>, RawQuery(q): RawQuery, body: Bytes) -
         let querier = db.querier(start, end);
         let mut all = std::collections::BTreeSet::new();
         for m in &sets {
-            all.extend(querier.series_labels(m).map_err(|e| ApiError::Internal(e.to_string()))?);
+            all.extend(
+                querier
+                    .series_labels(m)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+            );
         }
         Ok(all)
     })

@@ -14,22 +14,35 @@ impl Params {
     pub fn parse(query: Option<&str>, body: Option<&[u8]>) -> Result<Params, String> {
         let mut all: Vec<(String, String)> = Vec::new();
         if let Some(q) = query {
-            all.extend(serde_urlencoded::from_str::<Vec<(String, String)>>(q).map_err(|e| format!("invalid query string: {e}"))?);
+            all.extend(
+                serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                    .map_err(|e| format!("invalid query string: {e}"))?,
+            );
         }
         if let Some(b) = body.filter(|b| !b.is_empty()) {
-            all.extend(serde_urlencoded::from_bytes::<Vec<(String, String)>>(b).map_err(|e| format!("invalid form body: {e}"))?);
+            all.extend(
+                serde_urlencoded::from_bytes::<Vec<(String, String)>>(b)
+                    .map_err(|e| format!("invalid form body: {e}"))?,
+            );
         }
         Ok(Params(all))
     }
 
     /// The first value of `name`, if given.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of `name` (for repeated parameters like `match[]`).
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 
@@ -69,9 +82,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
     use promql_parser::label::MatchOp as P;
     use promql_parser::parser::Expr;
-    let expr = promql_parser::parser::parse(s).map_err(|e| format!("invalid parameter \"match[]\": {e}"))?;
+    let expr = promql_parser::parser::parse(s)
+        .map_err(|e| format!("invalid parameter \"match[]\": {e}"))?;
     let Expr::VectorSelector(vs) = expr else {
-        return Err(format!("invalid parameter \"match[]\": expected a series selector, got {s:?}"));
+        return Err(format!(
+            "invalid parameter \"match[]\": expected a series selector, got {s:?}"
+        ));
     };
     let mut out = Vec::new();
     if let Some(name) = vs.name {
@@ -96,7 +112,10 @@ mod tests {
     #[test]
     fn times() {
         assert_eq!(parse_time("1435781451.781").unwrap(), 1_435_781_451_781);
-        assert_eq!(parse_time("2015-07-01T20:10:51.781Z").unwrap(), 1_435_781_451_781);
+        assert_eq!(
+            parse_time("2015-07-01T20:10:51.781Z").unwrap(),
+            1_435_781_451_781
+        );
         assert!(parse_time("yesterday").is_err());
         assert!(parse_time("NaN").is_err());
     }
@@ -107,7 +126,10 @@ mod tests {
         assert_eq!(parse_duration("0.5").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("100ms").unwrap(), Duration::from_millis(100));
-        assert_eq!(parse_duration("1m30s500ms").unwrap(), Duration::from_millis(90_500));
+        assert_eq!(
+            parse_duration("1m30s500ms").unwrap(),
+            Duration::from_millis(90_500)
+        );
         assert!(parse_duration("30m1h").is_err());
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("-1").is_err());

@@ -4,8 +4,15 @@ use std::time::Duration;
 
 /// `[0-9]+(ms|s|m|h|d|w|y)` repeated, units in decreasing order, as Prometheus' model.Duration.
 pub fn parse_prometheus_duration(s: &str) -> Option<Duration> {
-    const UNITS: [(&str, u64); 7] =
-        [("y", 365 * 86_400_000), ("w", 7 * 86_400_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)];
+    const UNITS: [(&str, u64); 7] = [
+        ("y", 365 * 86_400_000),
+        ("w", 7 * 86_400_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+        ("ms", 1),
+    ];
     if s.is_empty() {
         return None;
     }
@@ -13,7 +20,9 @@ pub fn parse_prometheus_duration(s: &str) -> Option<Duration> {
     let mut total: u64 = 0;
     let mut last_unit = usize::MAX;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return None;
         }
@@ -40,9 +49,18 @@ mod tests {
 
     #[test]
     fn prometheus_durations() {
-        assert_eq!(parse_prometheus_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_prometheus_duration("100ms"), Some(Duration::from_millis(100)));
-        assert_eq!(parse_prometheus_duration("15d"), Some(Duration::from_secs(15 * 86400)));
+        assert_eq!(
+            parse_prometheus_duration("1h30m"),
+            Some(Duration::from_secs(5400))
+        );
+        assert_eq!(
+            parse_prometheus_duration("100ms"),
+            Some(Duration::from_millis(100))
+        );
+        assert_eq!(
+            parse_prometheus_duration("15d"),
+            Some(Duration::from_secs(15 * 86400))
+        );
         assert_eq!(parse_prometheus_duration("30m1h"), None);
         assert_eq!(parse_prometheus_duration("1.5h"), None);
         assert_eq!(parse_prometheus_duration(""), None);

@@ -20,7 +20,10 @@ pub const DEFAULT_CONFIG: &str = include_str!("default.yml");
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("parsing YAML file {path}: {message}")]
     Parse { path: String, message: String },
 }
@@ -75,8 +78,9 @@ mod opt_duration {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         let s: Option<String> = Option::deserialize(d)?;
         s.map(|s| {
-            super::parse_prometheus_duration(&s)
-                .ok_or_else(|| serde::de::Error::custom(format!("not a valid duration string: {s:?}")))
+            super::parse_prometheus_duration(&s).ok_or_else(|| {
+                serde::de::Error::custom(format!("not a valid duration string: {s:?}"))
+            })
         })
         .transpose()
     }
@@ -88,7 +92,10 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Parse { path: name.to_string(), message: e.to_string() })
+        serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Parse {
+            path: name.to_string(),
+            message: e.to_string(),
+        })
     }
 
     /// Loads the file at `path`, or the embedded default when `None`.
@@ -96,7 +103,10 @@ impl Config {
         match path {
             None => Config::parse(DEFAULT_CONFIG, "<embedded default>"),
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Read { path: p.display().to_string(), source: e })?;
+                let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Read {
+                    path: p.display().to_string(),
+                    source: e,
+                })?;
                 Config::parse(&text, &p.display().to_string())
             }
         }

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use promql_parser::label::MatchOp as ParserOp;
-use promql_parser::parser::{AggregateExpr, AtModifier, Call, Expr, LabelModifier, MatrixSelector, Offset, VectorSelector};
+use promql_parser::parser::{
+    AggregateExpr, AtModifier, Call, Expr, LabelModifier, MatrixSelector, Offset, VectorSelector,
+};
 
 use super::value::{Point, QueryValue, RangeSeries, VectorSample};
 use super::{PromqlError, Queryable};
@@ -35,8 +37,20 @@ pub(super) struct Evaluator<'a> {
 }
 
 impl<'a> Evaluator<'a> {
-    pub(super) fn new(db: &'a dyn Queryable, lookback: i64, start: i64, end: i64, step: i64) -> Evaluator<'a> {
-        Evaluator { db, lookback, start, end, step }
+    pub(super) fn new(
+        db: &'a dyn Queryable,
+        lookback: i64,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Evaluator<'a> {
+        Evaluator {
+            db,
+            lookback,
+            start,
+            end,
+            step,
+        }
     }
 
     fn steps(&self) -> usize {
@@ -49,31 +63,56 @@ impl<'a> Evaluator<'a> {
             Evaluated::Scalar(v) => QueryValue::Scalar(Point { t, v: v[0] }),
             Evaluated::String(s) => QueryValue::String { t, s },
             Evaluated::Vector(series) => QueryValue::Vector(
-                series.into_iter().filter_map(|s| s.values[0].map(|v| VectorSample { labels: s.labels, t, v })).collect(),
+                series
+                    .into_iter()
+                    .filter_map(|s| {
+                        s.values[0].map(|v| VectorSample {
+                            labels: s.labels,
+                            t,
+                            v,
+                        })
+                    })
+                    .collect(),
             ),
             Evaluated::Matrix(m) => QueryValue::Matrix(m),
         })
     }
 
     pub(super) fn range(&self, expr: &Expr) -> Result<QueryValue, PromqlError> {
-        let times: Vec<i64> = (0..self.steps()).map(|i| self.start + i as i64 * self.step).collect();
+        let times: Vec<i64> = (0..self.steps())
+            .map(|i| self.start + i as i64 * self.step)
+            .collect();
         let to_points = |values: &[Option<f64>]| -> Vec<Point> {
-            times.iter().zip(values).filter_map(|(&t, v)| v.map(|v| Point { t, v })).collect()
+            times
+                .iter()
+                .zip(values)
+                .filter_map(|(&t, v)| v.map(|v| Point { t, v }))
+                .collect()
         };
         Ok(match self.eval(expr)? {
             Evaluated::Scalar(v) => {
                 let values: Vec<Option<f64>> = v.into_iter().map(Some).collect();
-                QueryValue::Matrix(vec![RangeSeries { labels: Labels::empty(), points: to_points(&values) }])
+                QueryValue::Matrix(vec![RangeSeries {
+                    labels: Labels::empty(),
+                    points: to_points(&values),
+                }])
             }
             Evaluated::Vector(series) => QueryValue::Matrix(
                 series
                     .into_iter()
-                    .map(|s| RangeSeries { points: to_points(&s.values), labels: s.labels })
+                    .map(|s| RangeSeries {
+                        points: to_points(&s.values),
+                        labels: s.labels,
+                    })
                     .filter(|s| !s.points.is_empty())
                     .collect(),
             ),
             Evaluated::String(_) | Evaluated::Matrix(_) => {
-                let kind = if matches!(expr, Expr::StringLiteral(_)) { "string" } else { "range vector" };
+                let kind = if matches!(expr, Expr::StringLiteral(_)) {
+                    "string"
+                } else {
+                    "range vector"
+                };
                 return Err(PromqlError::Parse(format!(
                     "invalid expression type \"{kind}\" for range query, must be Scalar or instant Vector"
                 )));
@@ -110,10 +149,17 @@ impl<'a> Evaluator<'a> {
             Some(AtModifier::End) => Some(self.end),
             Some(AtModifier::At(t)) => Some(system_time_ms(*t)),
         };
-        Ok((0..self.steps()).map(|i| at.unwrap_or(self.start + i as i64 * self.step) - offset).collect())
+        Ok((0..self.steps())
+            .map(|i| at.unwrap_or(self.start + i as i64 * self.step) - offset)
+            .collect())
     }
 
-    fn select(&self, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<Series>, PromqlError> {
+    fn select(
+        &self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Series>, PromqlError> {
         if !vs.matchers.or_matchers.is_empty() {
             return Err(PromqlError::Unsupported("`or` in label matchers".into()));
         }
@@ -128,7 +174,10 @@ impl<'a> Evaluator<'a> {
                 ParserOp::Re(_) => MatchOp::Regex,
                 ParserOp::NotRe(_) => MatchOp::NotRegex,
             };
-            matchers.push(Matcher::new(op, &m.name, &m.value).map_err(|e| PromqlError::Parse(e.to_string()))?);
+            matchers.push(
+                Matcher::new(op, &m.name, &m.value)
+                    .map_err(|e| PromqlError::Parse(e.to_string()))?,
+            );
         }
         Ok(self.db.querier(mint, maxt).select(&matchers)?)
     }
@@ -149,7 +198,10 @@ impl<'a> Evaluator<'a> {
                 })
                 .collect();
             if values.iter().any(Option::is_some) {
-                out.push(StepSeries { labels: s.labels, values });
+                out.push(StepSeries {
+                    labels: s.labels,
+                    values,
+                });
             }
         }
         Ok(Evaluated::Vector(out))
@@ -178,7 +230,12 @@ impl<'a> Evaluator<'a> {
         let out = series
             .into_iter()
             .map(|s| RangeSeries {
-                points: s.samples.iter().filter(|x| x.t > t - range && x.t <= t).map(|x| Point { t: x.t, v: x.v }).collect(),
+                points: s
+                    .samples
+                    .iter()
+                    .filter(|x| x.t > t - range && x.t <= t)
+                    .map(|x| Point { t: x.t, v: x.v })
+                    .collect(),
                 labels: s.labels,
             })
             .filter(|s| !s.points.is_empty())
@@ -194,7 +251,9 @@ impl<'a> Evaluator<'a> {
             _ => return Err(PromqlError::Unsupported(format!("function {name}()"))),
         };
         let Some(Expr::MatrixSelector(ms)) = call.args.args.first().map(|a| a.as_ref()) else {
-            return Err(PromqlError::Unsupported(format!("{name}() over a subquery")));
+            return Err(PromqlError::Unsupported(format!(
+                "{name}() over a subquery"
+            )));
         };
         let (times, range, series) = self.windows(ms)?;
         let mut out = Vec::with_capacity(series.len());
@@ -208,7 +267,10 @@ impl<'a> Evaluator<'a> {
                 })
                 .collect();
             if values.iter().any(Option::is_some) {
-                out.push(StepSeries { labels: s.labels.without_metric_name(), values });
+                out.push(StepSeries {
+                    labels: s.labels.without_metric_name(),
+                    values,
+                });
             }
         }
         check_unique(&out)?;
@@ -221,7 +283,10 @@ impl<'a> Evaluator<'a> {
             return Err(PromqlError::Unsupported(format!("aggregation {op}")));
         }
         let Evaluated::Vector(input) = self.eval(&agg.expr)? else {
-            return Err(PromqlError::Parse(format!("expected type instant vector in aggregation expression, got {}", "scalar")));
+            return Err(PromqlError::Parse(format!(
+                "expected type instant vector in aggregation expression, got {}",
+                "scalar"
+            )));
         };
         let mut groups: BTreeMap<Labels, Vec<Option<f64>>> = BTreeMap::new();
         let steps = self.steps();
@@ -229,7 +294,12 @@ impl<'a> Evaluator<'a> {
             let key = match &agg.modifier {
                 None => Labels::empty(),
                 Some(LabelModifier::Include(by)) => {
-                    let kept = s.labels.iter().filter(|l| by.labels.iter().any(|n| *n == *l.name)).cloned().collect();
+                    let kept = s
+                        .labels
+                        .iter()
+                        .filter(|l| by.labels.iter().any(|n| *n == *l.name))
+                        .cloned()
+                        .collect();
                     Labels::new(kept).unwrap_or_default()
                 }
                 Some(LabelModifier::Exclude(without)) => {
@@ -246,7 +316,12 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        Ok(Evaluated::Vector(groups.into_iter().map(|(labels, values)| StepSeries { labels, values }).collect()))
+        Ok(Evaluated::Vector(
+            groups
+                .into_iter()
+                .map(|(labels, values)| StepSeries { labels, values })
+                .collect(),
+        ))
     }
 }
 
@@ -255,9 +330,15 @@ fn check_unique(series: &[StepSeries]) -> Result<(), PromqlError> {
     let mut seen: BTreeMap<&Labels, usize> = BTreeMap::new();
     for (i, s) in series.iter().enumerate() {
         if let Some(&j) = seen.get(&s.labels) {
-            let clash = s.values.iter().zip(&series[j].values).any(|(a, b)| a.is_some() && b.is_some());
+            let clash = s
+                .values
+                .iter()
+                .zip(&series[j].values)
+                .any(|(a, b)| a.is_some() && b.is_some());
             if clash {
-                return Err(PromqlError::Execution("vector cannot contain metrics with the same labelset".into()));
+                return Err(PromqlError::Execution(
+                    "vector cannot contain metrics with the same labelset".into(),
+                ));
             }
         }
         seen.insert(&s.labels, i);
@@ -277,5 +358,8 @@ fn system_time_ms(t: SystemTime) -> i64 {
 }
 
 fn min_max(times: &[i64]) -> (i64, i64) {
-    (times.iter().copied().min().unwrap_or(0), times.iter().copied().max().unwrap_or(0))
+    (
+        times.iter().copied().min().unwrap_or(0),
+        times.iter().copied().max().unwrap_or(0),
+    )
 }

@@ -60,25 +60,41 @@ pub struct Engine {
 
 impl Default for Engine {
     fn default() -> Engine {
-        Engine { lookback_ms: DEFAULT_LOOKBACK_MS }
+        Engine {
+            lookback_ms: DEFAULT_LOOKBACK_MS,
+        }
     }
 }
 
 impl Engine {
     /// Evaluates `query` at time `t` (ms).
-    pub fn instant_query(&self, db: &dyn Queryable, query: &str, t: i64) -> Result<QueryValue, PromqlError> {
+    pub fn instant_query(
+        &self,
+        db: &dyn Queryable,
+        query: &str,
+        t: i64,
+    ) -> Result<QueryValue, PromqlError> {
         let expr = promql_parser::parser::parse(query).map_err(PromqlError::Parse)?;
         eval::Evaluator::new(db, self.lookback_ms, t, t, 1).instant(&expr)
     }
 
     /// Evaluates `query` at every `step` from `start` to `end` (ms, inclusive).
-    pub fn range_query(&self, db: &dyn Queryable, query: &str, start: i64, end: i64, step: Duration) -> Result<QueryValue, PromqlError> {
+    pub fn range_query(
+        &self,
+        db: &dyn Queryable,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: Duration,
+    ) -> Result<QueryValue, PromqlError> {
         let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX);
         if step_ms <= 0 {
             return Err(PromqlError::Parse("zero or negative query resolution step widths are not accepted. Try a positive integer".into()));
         }
         if end < start {
-            return Err(PromqlError::Parse("end timestamp must not be before start time".into()));
+            return Err(PromqlError::Parse(
+                "end timestamp must not be before start time".into(),
+            ));
         }
         if (end - start) / step_ms >= MAX_STEPS {
             return Err(PromqlError::Parse("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into()));

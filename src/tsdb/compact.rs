@@ -30,7 +30,8 @@ pub(super) fn compact_head(db: &Db) -> Result<(), StorageError> {
         let maxt = mint + range;
         let mut w = BlockWriter::new(db.dir(), mint, maxt, 1, Vec::new())?;
         let written = head.for_each_in_range(mint, maxt - 1, |labels, samples| {
-            w.add_series(labels.clone(), samples).map_err(StorageError::from)
+            w.add_series(labels.clone(), samples)
+                .map_err(StorageError::from)
         });
         if let Err(e) = written {
             w.abort();
@@ -52,7 +53,9 @@ fn checkpoint_wal(db: &Db, min_time: i64) -> Result<(), StorageError> {
     let head = db.head();
     let last = {
         let mut guard = head.wal();
-        let Some(w) = guard.as_mut() else { return Ok(()) };
+        let Some(w) = guard.as_mut() else {
+            return Ok(());
+        };
         let next = w.next_segment()?;
         match next.checked_sub(1) {
             Some(last) => last,
@@ -97,7 +100,11 @@ fn plan(db: &Db) -> Option<Vec<Arc<Block>>> {
     }
     let range = db.options().block_range_ms;
     let retention = db.options().retention_ms;
-    let max_duration = if retention > 0 { MAX_BLOCK_DURATION_MS.min(retention / 10) } else { MAX_BLOCK_DURATION_MS };
+    let max_duration = if retention > 0 {
+        MAX_BLOCK_DURATION_MS.min(retention / 10)
+    } else {
+        MAX_BLOCK_DURATION_MS
+    };
     let limit = db.head().min_time().min(blocks.last()?.meta().max_time);
     let mut window = range.saturating_mul(3);
     while window <= max_duration {
@@ -121,8 +128,16 @@ fn plan(db: &Db) -> Option<Vec<Arc<Block>>> {
 fn merge(db: &Db, group: &[Arc<Block>]) -> Result<Option<Arc<Block>>, StorageError> {
     let mint = group.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
     let maxt = group.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
-    let level = group.iter().map(|b| b.meta().compaction.level).max().unwrap_or(0) + 1;
-    let mut sources: Vec<String> = group.iter().flat_map(|b| b.meta().compaction.sources.clone()).collect();
+    let level = group
+        .iter()
+        .map(|b| b.meta().compaction.level)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let mut sources: Vec<String> = group
+        .iter()
+        .flat_map(|b| b.meta().compaction.sources.clone())
+        .collect();
     sources.sort();
     sources.dedup();
 
@@ -157,7 +172,12 @@ fn merge(db: &Db, group: &[Arc<Block>]) -> Result<Option<Arc<Block>>, StorageErr
         w.abort();
         return Err(e);
     }
-    let Some(meta) = w.finish()? else { return Ok(None) };
+    let Some(meta) = w.finish()? else {
+        return Ok(None);
+    };
     tracing::info!(ulid = %meta.ulid, level, sources = group.len(), "merged blocks");
-    Ok(Some(Arc::new(Block::open(&db.dir().join(&meta.ulid), db.symbols())?)))
+    Ok(Some(Arc::new(Block::open(
+        &db.dir().join(&meta.ulid),
+        db.symbols(),
+    )?)))
 }

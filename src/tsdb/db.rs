@@ -81,7 +81,8 @@ impl Db {
             .write(true)
             .open(&lock_path)
             .map_err(|e| StorageError::io(&lock_path, e))?;
-        lock.try_lock().map_err(|_| StorageError::Locked(dir.to_path_buf()))?;
+        lock.try_lock()
+            .map_err(|_| StorageError::Locked(dir.to_path_buf()))?;
 
         let symbols = Arc::new(SymbolTable::new());
         let blocks = load_blocks(dir, &symbols)?;
@@ -106,7 +107,15 @@ impl Db {
             "WAL replay complete"
         );
         head.set_wal(Wal::open(&wal_dir, opts.wal.clone())?);
-        Ok(Db { dir: dir.to_path_buf(), opts, symbols, head, blocks: RwLock::new(blocks), maintenance: Mutex::new(()), _lock: lock })
+        Ok(Db {
+            dir: dir.to_path_buf(),
+            opts,
+            symbols,
+            head,
+            blocks: RwLock::new(blocks),
+            maintenance: Mutex::new(()),
+            _lock: lock,
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -128,7 +137,13 @@ impl Db {
 
     /// A reader over `[mint, maxt]` (ms, both inclusive).
     pub fn querier(&self, mint: i64, maxt: i64) -> Querier {
-        let blocks = self.blocks.read().iter().filter(|b| b.meta().overlaps(mint, maxt)).cloned().collect();
+        let blocks = self
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.meta().overlaps(mint, maxt))
+            .cloned()
+            .collect();
         Querier::new(self.head.clone(), blocks, mint, maxt)
     }
 
@@ -205,7 +220,9 @@ fn load_blocks(dir: &Path, symbols: &SymbolTable) -> Result<Vec<Arc<Block>>, Sto
     for entry in fs::read_dir(dir).map_err(|e| StorageError::io(dir, e))? {
         let entry = entry.map_err(|e| StorageError::io(dir, e))?;
         let path = entry.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
         if name.ends_with(TMP_CREATION_SUFFIX) || name.ends_with(TMP_DELETION_SUFFIX) {
             tracing::info!(dir = %path.display(), "removing leftover of an interrupted block write");
             fs::remove_dir_all(&path).map_err(|e| StorageError::io(&path, e))?;

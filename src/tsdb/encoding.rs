@@ -15,7 +15,11 @@ pub enum DecodeError {
     #[error("invalid UTF-8 at byte {0}")]
     Utf8(usize),
     #[error("{what} {value} out of range at byte {at}")]
-    OutOfRange { what: &'static str, value: u64, at: usize },
+    OutOfRange {
+        what: &'static str,
+        value: u64,
+        at: usize,
+    },
 }
 
 pub fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
@@ -115,7 +119,10 @@ impl<'a> Decoder<'a> {
 
     pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let end = self.pos.checked_add(n).ok_or(DecodeError::Eof(self.pos))?;
-        let s = self.buf.get(self.pos..end).ok_or(DecodeError::Eof(self.pos))?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or(DecodeError::Eof(self.pos))?;
         self.pos = end;
         Ok(s)
     }
@@ -168,7 +175,10 @@ mod tests {
     fn overflow_and_truncation_are_errors() {
         assert_eq!(Decoder::new(&[0x80]).uvarint(), Err(DecodeError::Eof(1)));
         let eleven = [0xff; 11];
-        assert!(matches!(Decoder::new(&eleven).uvarint(), Err(DecodeError::VarintOverflow(_))));
+        assert!(matches!(
+            Decoder::new(&eleven).uvarint(),
+            Err(DecodeError::VarintOverflow(_))
+        ));
         assert!(Decoder::new(&[5, b'a']).str().is_err());
     }
 }

@@ -63,6 +63,9 @@ pub enum StorageError {
 
 impl StorageError {
     pub fn io(path: &Path, source: io::Error) -> StorageError {
-        StorageError::Io { path: path.to_path_buf(), source }
+        StorageError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }

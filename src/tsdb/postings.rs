@@ -136,17 +136,32 @@ mod tests {
         assert_eq!(select(&f, &[Matcher::equal("__name__", "up")]), vec![0, 1]);
         assert_eq!(select(&f, &[re(MatchOp::NotEqual, "job", "a")]), vec![1]);
         assert_eq!(select(&f, &[Matcher::equal("env", "")]), vec![0, 2]);
-        assert_eq!(select(&f, &[re(MatchOp::Regex, "env", ".*")]), vec![0, 1, 2]);
+        assert_eq!(
+            select(&f, &[re(MatchOp::Regex, "env", ".*")]),
+            vec![0, 1, 2]
+        );
         assert_eq!(select(&f, &[re(MatchOp::Regex, "env", ".+")]), vec![1]);
         assert_eq!(select(&f, &[re(MatchOp::NotRegex, "job", "a|c")]), vec![1]);
-        assert_eq!(select(&f, &[re(MatchOp::Regex, "job", "a|b")]), vec![0, 1, 2]);
         assert_eq!(
-            select(&f, &[Matcher::equal("__name__", "up"), re(MatchOp::NotEqual, "env", "prod")]),
+            select(&f, &[re(MatchOp::Regex, "job", "a|b")]),
+            vec![0, 1, 2]
+        );
+        assert_eq!(
+            select(
+                &f,
+                &[
+                    Matcher::equal("__name__", "up"),
+                    re(MatchOp::NotEqual, "env", "prod")
+                ]
+            ),
             vec![0]
         );
         assert_eq!(select(&f, &[re(MatchOp::NotRegex, "env", "")]), vec![1]);
         assert!(select(&f, &[Matcher::equal("job", "zzz")]).is_empty());
-        assert_eq!(select(&f, &[re(MatchOp::Regex, "env", "prod|")]), vec![0, 1, 2]);
+        assert_eq!(
+            select(&f, &[re(MatchOp::Regex, "env", "prod|")]),
+            vec![0, 1, 2]
+        );
         assert_eq!(select(&f, &[re(MatchOp::Regex, "env", "dev|")]), vec![0, 2]);
     }
 }

@@ -29,7 +29,12 @@ pub struct Querier {
 
 impl Querier {
     pub(super) fn new(head: Arc<Head>, blocks: Vec<Arc<Block>>, mint: i64, maxt: i64) -> Querier {
-        Querier { head, blocks, mint, maxt }
+        Querier {
+            head,
+            blocks,
+            mint,
+            maxt,
+        }
     }
 
     pub fn mint(&self) -> i64 {
@@ -68,7 +73,10 @@ impl Querier {
                 }
             }
         }
-        Ok(out.into_iter().map(|(labels, samples)| Series { labels, samples }).collect())
+        Ok(out
+            .into_iter()
+            .map(|(labels, samples)| Series { labels, samples })
+            .collect())
     }
 
     /// Label sets of the series matching `matchers` with data in range, sorted.
@@ -85,7 +93,9 @@ impl Querier {
             }
         }
         for s in self.head.select(matchers) {
-            if s.time_range().is_some_and(|(a, b)| a <= self.maxt && b >= self.mint) {
+            if s.time_range()
+                .is_some_and(|(a, b)| a <= self.maxt && b >= self.mint)
+            {
                 out.insert(s.labels.clone(), ());
             }
         }
@@ -109,14 +119,23 @@ impl Querier {
     }
 
     /// Sorted, distinct values of label `name`, of the series matching `matchers` if given.
-    pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+    pub fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>, StorageError> {
         use super::postings::PostingsSource;
         let mut values: BTreeMap<Arc<str>, ()> = BTreeMap::new();
         if matchers.is_empty() {
             for b in &self.blocks {
                 values.extend(b.index().label_values(name)?.into_iter().map(|v| (v, ())));
             }
-            values.extend(self.head.label_values(name, &[]).into_iter().map(|v| (v, ())));
+            values.extend(
+                self.head
+                    .label_values(name, &[])
+                    .into_iter()
+                    .map(|v| (v, ())),
+            );
         } else {
             for ls in self.series_labels(matchers)? {
                 if let Some(l) = ls.iter().find(|l| &*l.name == name) {

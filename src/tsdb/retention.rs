@@ -8,15 +8,28 @@ use super::StorageError;
 pub(super) fn apply(db: &Db) -> Result<(), StorageError> {
     let blocks = db.blocks();
     let opts = db.options();
-    let newest = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(i64::MIN).max(db.head().max_time());
+    let newest = blocks
+        .iter()
+        .map(|b| b.meta().max_time)
+        .max()
+        .unwrap_or(i64::MIN)
+        .max(db.head().max_time());
     let mut doomed = Vec::new();
     if opts.retention_ms > 0 {
-        doomed.extend(blocks.iter().filter(|b| newest.saturating_sub(b.meta().max_time) > opts.retention_ms).cloned());
+        doomed.extend(
+            blocks
+                .iter()
+                .filter(|b| newest.saturating_sub(b.meta().max_time) > opts.retention_ms)
+                .cloned(),
+        );
     }
     if opts.retention_bytes > 0 {
         let stats = db.stats();
         let mut total = stats.blocks_bytes + stats.wal_bytes + stats.head_chunks_bytes;
-        total -= doomed.iter().map(|b: &std::sync::Arc<Block>| b.size()).sum::<u64>();
+        total -= doomed
+            .iter()
+            .map(|b: &std::sync::Arc<Block>| b.size())
+            .sum::<u64>();
         for b in &blocks {
             if total <= opts.retention_bytes {
                 break;

@@ -44,7 +44,13 @@ pub struct ChunkWriter {
 impl ChunkWriter {
     pub fn new(dir: &Path) -> Result<ChunkWriter, BlockError> {
         fs::create_dir_all(dir).map_err(|e| BlockError::io(dir, e))?;
-        Ok(ChunkWriter { dir: dir.to_path_buf(), index: 0, file: None, offset: 0, scratch: Vec::new() })
+        Ok(ChunkWriter {
+            dir: dir.to_path_buf(),
+            index: 0,
+            file: None,
+            offset: 0,
+            scratch: Vec::new(),
+        })
     }
 
     fn roll(&mut self) -> Result<(), BlockError> {
@@ -73,7 +79,10 @@ impl ChunkWriter {
         let path = segment_path(&self.dir, self.index);
         let at = self.offset;
         let crc = crc32c::crc32c(blob);
-        let w = self.file.as_mut().ok_or_else(|| BlockError::corrupt(&path, "no open segment".into()))?;
+        let w = self
+            .file
+            .as_mut()
+            .ok_or_else(|| BlockError::corrupt(&path, "no open segment".into()))?;
         let io = |e| BlockError::io(&path, e);
         w.write_all(&self.scratch).map_err(io)?;
         w.write_all(blob).map_err(io)?;
@@ -85,7 +94,9 @@ impl ChunkWriter {
     fn finish_segment(&mut self) -> Result<(), BlockError> {
         if let Some(w) = self.file.take() {
             let path = segment_path(&self.dir, self.index);
-            let file = w.into_inner().map_err(|e| BlockError::io(&path, e.into_error()))?;
+            let file = w
+                .into_inner()
+                .map_err(|e| BlockError::io(&path, e.into_error()))?;
             file.sync_all().map_err(|e| BlockError::io(&path, e))?;
         }
         Ok(())
@@ -111,16 +122,25 @@ impl ChunkReader {
         for entry in entries {
             let entry = entry.map_err(|e| BlockError::io(dir, e))?;
             let name = entry.file_name();
-            let index = name.to_str().and_then(|n| n.parse::<u32>().ok()).ok_or_else(|| {
-                BlockError::corrupt(dir, format!("unexpected file {name:?} in chunks directory"))
-            })?;
+            let index = name
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+                .ok_or_else(|| {
+                    BlockError::corrupt(
+                        dir,
+                        format!("unexpected file {name:?} in chunks directory"),
+                    )
+                })?;
             names.push((index, entry.path()));
         }
         names.sort();
         let mut segments = Vec::with_capacity(names.len());
         for (i, (index, path)) in names.iter().enumerate() {
             if *index != i as u32 + 1 {
-                return Err(BlockError::corrupt(dir, format!("chunk segment {} is missing", i + 1)));
+                return Err(BlockError::corrupt(
+                    dir,
+                    format!("chunk segment {} is missing", i + 1),
+                ));
             }
             let file = File::open(path).map_err(|e| BlockError::io(path, e))?;
             // SAFETY: block files are immutable once the block directory is renamed into place;
@@ -131,7 +151,10 @@ impl ChunkReader {
             }
             segments.push(mmap);
         }
-        Ok(ChunkReader { segments, dir: dir.to_path_buf() })
+        Ok(ChunkReader {
+            segments,
+            dir: dir.to_path_buf(),
+        })
     }
 
     /// The bytes of blob `r`, after checking its checksum.

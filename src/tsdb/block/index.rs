@@ -48,8 +48,11 @@ pub fn write_index(path: &Path, series: &[(Labels, Vec<ChunkMeta>)]) -> Result<u
             symbols.insert(&l.value);
         }
     }
-    let sym_index: HashMap<&str, u64> =
-        symbols.iter().enumerate().map(|(i, s)| (*s, i as u64)).collect();
+    let sym_index: HashMap<&str, u64> = symbols
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (*s, i as u64))
+        .collect();
     let sym = |s: &str| sym_index.get(s).copied().unwrap_or_default();
 
     let mut sym_sec = Vec::new();
@@ -63,7 +66,9 @@ pub fn write_index(path: &Path, series: &[(Labels, Vec<ChunkMeta>)]) -> Result<u
     let mut postings: BTreeMap<(&str, &str), RoaringBitmap> = BTreeMap::new();
     for (id, (labels, chunks)) in series.iter().enumerate() {
         if id > 0 && series[id - 1].0 >= *labels {
-            return Err(corrupt(format!("series not sorted or not unique at {labels}")));
+            return Err(corrupt(format!(
+                "series not sorted or not unique at {labels}"
+            )));
         }
         let offset = u32::try_from(series_sec.len())
             .map_err(|_| corrupt("series section exceeds 4 GiB".into()))?;
@@ -72,7 +77,10 @@ pub fn write_index(path: &Path, series: &[(Labels, Vec<ChunkMeta>)]) -> Result<u
         for l in labels.iter() {
             put_uvarint(&mut series_sec, sym(&l.name));
             put_uvarint(&mut series_sec, sym(&l.value));
-            postings.entry((&l.name, &l.value)).or_default().insert(id as u32);
+            postings
+                .entry((&l.name, &l.value))
+                .or_default()
+                .insert(id as u32);
         }
         put_uvarint(&mut series_sec, chunks.len() as u64);
         let mut prev_max = 0i64;
@@ -105,7 +113,13 @@ pub fn write_index(path: &Path, series: &[(Labels, Vec<ChunkMeta>)]) -> Result<u
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&[VERSION, 0, 0, 0]);
     let mut toc = Vec::with_capacity(TOC_LEN);
-    for sec in [&sym_sec, &series_sec, &offsets_sec, &postings_sec, &table_sec] {
+    for sec in [
+        &sym_sec,
+        &series_sec,
+        &offsets_sec,
+        &postings_sec,
+        &table_sec,
+    ] {
         toc.extend_from_slice(&(out.len() as u64).to_le_bytes());
         toc.extend_from_slice(&(sec.len() as u64).to_le_bytes());
         toc.extend_from_slice(&crc32c::crc32c(sec).to_le_bytes());
@@ -154,18 +168,25 @@ impl IndexReader {
         for _ in 0..SECTIONS {
             let (off, len, crc) = (|| Ok((d.u64_le()?, d.u64_le()?, d.u32_le()?)))()
                 .map_err(|e: crate::tsdb::encoding::DecodeError| corrupt(e.to_string()))?;
-            let end = off.checked_add(len).filter(|e| *e <= (mmap.len() - TOC_LEN) as u64);
+            let end = off
+                .checked_add(len)
+                .filter(|e| *e <= (mmap.len() - TOC_LEN) as u64);
             let end = end.ok_or_else(|| corrupt("index section out of bounds".into()))?;
             let range = off as usize..end as usize;
             if crc32c::crc32c(&mmap[range.clone()]) != crc {
-                return Err(corrupt(format!("index section {} checksum mismatch", ranges.len())));
+                return Err(corrupt(format!(
+                    "index section {} checksum mismatch",
+                    ranges.len()
+                )));
             }
             ranges.push(range);
         }
 
         let mut d = Decoder::new(&mmap[ranges[0].clone()]);
         let derr = |e: crate::tsdb::encoding::DecodeError| corrupt(e.to_string());
-        let n = d.uvarint_max("symbol count", d.remaining() as u64).map_err(derr)?;
+        let n = d
+            .uvarint_max("symbol count", d.remaining() as u64)
+            .map_err(derr)?;
         let mut symbols = Vec::with_capacity(n as usize);
         for _ in 0..n {
             symbols.push(interner.intern(d.str().map_err(derr)?));
@@ -175,22 +196,34 @@ impl IndexReader {
         if offsets.len() % 4 != 0 {
             return Err(corrupt("series offsets section has a partial entry".into()));
         }
-        let num_series = u32::try_from(offsets.len() / 4)
-            .map_err(|_| corrupt("too many series".into()))?;
+        let num_series =
+            u32::try_from(offsets.len() / 4).map_err(|_| corrupt("too many series".into()))?;
 
         let sym = |i: u64| -> Result<Arc<str>, BlockError> {
-            symbols.get(i as usize).cloned().ok_or_else(|| corrupt(format!("bad symbol {i}")))
+            symbols
+                .get(i as usize)
+                .cloned()
+                .ok_or_else(|| corrupt(format!("bad symbol {i}")))
         };
         let mut table: BTreeMap<Arc<str>, Vec<(Arc<str>, usize, usize)>> = BTreeMap::new();
         let postings_len = ranges[3].len() as u64;
         let mut d = Decoder::new(&mmap[ranges[4].clone()]);
-        let n = d.uvarint_max("postings count", d.remaining() as u64).map_err(derr)?;
+        let n = d
+            .uvarint_max("postings count", d.remaining() as u64)
+            .map_err(derr)?;
         for _ in 0..n {
             let name = sym(d.uvarint().map_err(derr)?)?;
             let value = sym(d.uvarint().map_err(derr)?)?;
-            let off = d.uvarint_max("postings offset", postings_len).map_err(derr)?;
-            let len = d.uvarint_max("postings length", postings_len - off).map_err(derr)?;
-            table.entry(name).or_default().push((value, off as usize, len as usize));
+            let off = d
+                .uvarint_max("postings offset", postings_len)
+                .map_err(derr)?;
+            let len = d
+                .uvarint_max("postings length", postings_len - off)
+                .map_err(derr)?;
+            table
+                .entry(name)
+                .or_default()
+                .push((value, off as usize, len as usize));
         }
         Ok(IndexReader {
             path: path.to_path_buf(),
@@ -224,25 +257,38 @@ impl IndexReader {
         let off = u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize;
         let data = &self.mmap[self.series.clone()];
         let mut d = Decoder::at(data, off);
-        let derr = |e: crate::tsdb::encoding::DecodeError| self.corrupt(format!("series {id}: {e}"));
+        let derr =
+            |e: crate::tsdb::encoding::DecodeError| self.corrupt(format!("series {id}: {e}"));
         let sym = |i: u64| {
-            self.symbols.get(i as usize).cloned().ok_or_else(|| self.corrupt(format!("bad symbol {i}")))
+            self.symbols
+                .get(i as usize)
+                .cloned()
+                .ok_or_else(|| self.corrupt(format!("bad symbol {i}")))
         };
-        let n = d.uvarint_max("label count", d.remaining() as u64 / 2).map_err(derr)?;
+        let n = d
+            .uvarint_max("label count", d.remaining() as u64 / 2)
+            .map_err(derr)?;
         let mut labels = Vec::with_capacity(n as usize);
         for _ in 0..n {
             let name = sym(d.uvarint().map_err(derr)?)?;
             let value = sym(d.uvarint().map_err(derr)?)?;
             labels.push(Label { name, value });
         }
-        let n = d.uvarint_max("chunk count", d.remaining() as u64 / 4).map_err(derr)?;
+        let n = d
+            .uvarint_max("chunk count", d.remaining() as u64 / 4)
+            .map_err(derr)?;
         let mut prev_max = 0i64;
         for _ in 0..n {
             let min_time = prev_max.wrapping_add(d.varint().map_err(derr)?);
             let max_time = min_time.wrapping_add(d.uvarint().map_err(derr)? as i64);
             let timestamps = d.uvarint().map_err(derr)?;
             let values = d.uvarint().map_err(derr)?;
-            chunks.push(ChunkMeta { min_time, max_time, timestamps, values });
+            chunks.push(ChunkMeta {
+                min_time,
+                max_time,
+                timestamps,
+                values,
+            });
             prev_max = max_time;
         }
         Labels::new(labels).map_err(|e| self.corrupt(format!("series {id}: {e}")))
@@ -267,7 +313,9 @@ impl PostingsSource for IndexReader {
     }
 
     fn postings(&self, name: &str, value: &str) -> Result<RoaringBitmap, BlockError> {
-        let Some(values) = self.table.get(name) else { return Ok(RoaringBitmap::new()) };
+        let Some(values) = self.table.get(name) else {
+            return Ok(RoaringBitmap::new());
+        };
         let Ok(i) = values.binary_search_by(|(v, _, _)| (**v).cmp(value)) else {
             return Ok(RoaringBitmap::new());
         };
@@ -279,6 +327,10 @@ impl PostingsSource for IndexReader {
     }
 
     fn label_values(&self, name: &str) -> Result<Vec<Arc<str>>, BlockError> {
-        Ok(self.table.get(name).map(|vs| vs.iter().map(|(v, _, _)| v.clone()).collect()).unwrap_or_default())
+        Ok(self
+            .table
+            .get(name)
+            .map(|vs| vs.iter().map(|(v, _, _)| v.clone()).collect())
+            .unwrap_or_default())
     }
 }

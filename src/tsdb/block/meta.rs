@@ -48,7 +48,11 @@ pub struct Compaction {
 impl BlockMeta {
     pub fn new(min_time: i64, max_time: i64, level: u32, sources: Vec<String>) -> BlockMeta {
         let ulid = Ulid::new().to_string();
-        let sources = if sources.is_empty() { vec![ulid.clone()] } else { sources };
+        let sources = if sources.is_empty() {
+            vec![ulid.clone()]
+        } else {
+            sources
+        };
         BlockMeta {
             ulid,
             min_time,
@@ -71,7 +75,10 @@ impl BlockMeta {
             ));
         }
         if meta.min_time > meta.max_time {
-            return Err(BlockError::corrupt(&path, "minTime is after maxTime".to_string()));
+            return Err(BlockError::corrupt(
+                &path,
+                "minTime is after maxTime".to_string(),
+            ));
         }
         Ok(meta)
     }

@@ -40,17 +40,26 @@ pub enum BlockError {
 
 impl BlockError {
     pub fn io(path: &Path, source: io::Error) -> BlockError {
-        BlockError::Io { path: path.to_path_buf(), source }
+        BlockError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     pub fn corrupt(path: &Path, message: String) -> BlockError {
-        BlockError::Corrupt { path: path.to_path_buf(), message }
+        BlockError::Corrupt {
+            path: path.to_path_buf(),
+            message,
+        }
     }
 }
 
 impl From<chunk::ChunkError> for BlockError {
     fn from(e: chunk::ChunkError) -> BlockError {
-        BlockError::Corrupt { path: PathBuf::new(), message: e.to_string() }
+        BlockError::Corrupt {
+            path: PathBuf::new(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -69,8 +78,18 @@ impl Block {
         let meta = BlockMeta::read(dir)?;
         let index = IndexReader::open(&dir.join("index"), symbols)?;
         let chunks = ChunkReader::open(&dir.join("chunks"))?;
-        let size = index.size() + chunks.size() + fs::metadata(dir.join(meta::META_FILE)).map(|m| m.len()).unwrap_or(0);
-        Ok(Block { dir: dir.to_path_buf(), meta, index, chunks, size })
+        let size = index.size()
+            + chunks.size()
+            + fs::metadata(dir.join(meta::META_FILE))
+                .map(|m| m.len())
+                .unwrap_or(0);
+        Ok(Block {
+            dir: dir.to_path_buf(),
+            meta,
+            index,
+            chunks,
+            size,
+        })
     }
 
     pub fn meta(&self) -> &BlockMeta {
@@ -91,14 +110,25 @@ impl Block {
     }
 
     /// Decodes one chunk, appending its samples to `out`.
-    pub fn read_chunk(&self, c: &ChunkMeta, out: &mut Vec<Sample>, ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<(), BlockError> {
-        let bad = |e: chunk::ChunkError| BlockError::corrupt(&self.dir, format!("chunk {:#x}: {e}", c.values));
+    pub fn read_chunk(
+        &self,
+        c: &ChunkMeta,
+        out: &mut Vec<Sample>,
+        ts: &mut Vec<i64>,
+        vs: &mut Vec<f64>,
+    ) -> Result<(), BlockError> {
+        let bad = |e: chunk::ChunkError| {
+            BlockError::corrupt(&self.dir, format!("chunk {:#x}: {e}", c.values))
+        };
         ts.clear();
         vs.clear();
         packed::decode_timestamps(self.chunks.blob(c.timestamps)?, ts).map_err(bad)?;
         packed::decode_values(self.chunks.blob(c.values)?, ts.len(), vs).map_err(bad)?;
         if vs.len() != ts.len() {
-            return Err(BlockError::corrupt(&self.dir, format!("chunk {:#x}: column lengths differ", c.values)));
+            return Err(BlockError::corrupt(
+                &self.dir,
+                format!("chunk {:#x}: column lengths differ", c.values),
+            ));
         }
         out.extend(ts.iter().zip(vs.iter()).map(|(&t, &v)| Sample { t, v }));
         Ok(())

@@ -34,7 +34,13 @@ pub struct BlockWriter {
 
 impl BlockWriter {
     /// Starts a block for samples in `[min_time, max_time)` under `parent`.
-    pub fn new(parent: &Path, min_time: i64, max_time: i64, level: u32, sources: Vec<String>) -> Result<BlockWriter, BlockError> {
+    pub fn new(
+        parent: &Path,
+        min_time: i64,
+        max_time: i64,
+        level: u32,
+        sources: Vec<String>,
+    ) -> Result<BlockWriter, BlockError> {
         let meta = BlockMeta::new(min_time, max_time, level, sources);
         let tmp = parent.join(format!("{}{TMP_CREATION_SUFFIX}", meta.ulid));
         fs::create_dir_all(&tmp).map_err(|e| BlockError::io(&tmp, e))?;
@@ -60,12 +66,16 @@ impl BlockWriter {
         }
         let (first, last) = (samples[0].t, samples[samples.len() - 1].t);
         if first < self.meta.min_time || last >= self.meta.max_time {
-            return Err(BlockError::corrupt(&self.tmp, format!("series {labels} has samples outside the block range")));
+            return Err(BlockError::corrupt(
+                &self.tmp,
+                format!("series {labels} has samples outside the block range"),
+            ));
         }
         let mut metas = Vec::new();
         let mut rest = samples;
         while !rest.is_empty() {
-            let window_end = (rest[0].t.div_euclid(CHUNK_WINDOW_MS) + 1).saturating_mul(CHUNK_WINDOW_MS);
+            let window_end =
+                (rest[0].t.div_euclid(CHUNK_WINDOW_MS) + 1).saturating_mul(CHUNK_WINDOW_MS);
             let in_window = rest.partition_point(|s| s.t < window_end);
             let n = in_window.min(MAX_CHUNK_SAMPLES);
             let (chunk, tail) = rest.split_at(n);
@@ -85,7 +95,10 @@ impl BlockWriter {
         for s in samples {
             if let Some(&prev) = self.ts_buf.last() {
                 if s.t <= prev {
-                    return Err(BlockError::corrupt(&self.tmp, "samples not in time order".into()));
+                    return Err(BlockError::corrupt(
+                        &self.tmp,
+                        "samples not in time order".into(),
+                    ));
                 }
             }
             self.ts_buf.push(s.t);
@@ -104,7 +117,12 @@ impl BlockWriter {
         self.enc_buf.clear();
         packed::encode_values(&self.vs_buf, &mut self.enc_buf);
         let values = self.chunks.write(&self.enc_buf)?;
-        Ok(ChunkMeta { min_time: samples[0].t, max_time: samples[samples.len() - 1].t, timestamps, values })
+        Ok(ChunkMeta {
+            min_time: samples[0].t,
+            max_time: samples[samples.len() - 1].t,
+            timestamps,
+            values,
+        })
     }
 
     /// Number of series added so far.
@@ -115,7 +133,14 @@ impl BlockWriter {
     /// Writes the index and meta, fsyncs, and renames the block into place. Returns `None` (and
     /// leaves nothing behind) when no series had samples.
     pub fn finish(self) -> Result<Option<BlockMeta>, BlockError> {
-        let BlockWriter { parent, tmp, meta, chunks, series, .. } = self;
+        let BlockWriter {
+            parent,
+            tmp,
+            meta,
+            chunks,
+            series,
+            ..
+        } = self;
         if series.is_empty() {
             drop(chunks);
             let _ = fs::remove_dir_all(&tmp);
@@ -145,5 +170,7 @@ impl BlockWriter {
 
 /// Fsyncs a directory so renames and new entries in it are durable.
 pub fn sync_dir(dir: &Path) -> Result<(), BlockError> {
-    fs::File::open(dir).and_then(|f| f.sync_all()).map_err(|e| BlockError::io(dir, e))
+    fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| BlockError::io(dir, e))
 }

@@ -29,7 +29,11 @@ pub struct Appender<'h> {
 
 impl<'h> Appender<'h> {
     pub(super) fn new(head: &'h Head) -> Appender<'h> {
-        Appender { head, samples: Vec::new(), pending: HashMap::new() }
+        Appender {
+            head,
+            samples: Vec::new(),
+            pending: HashMap::new(),
+        }
     }
 
     /// Adds a sample for the series with `labels`; returns the series' ref for
@@ -45,13 +49,19 @@ impl<'h> Appender<'h> {
     /// Adds a sample for a series by the ref an earlier append returned.
     pub fn append_ref(&mut self, sref: SeriesRef, t: i64, v: f64) -> Result<(), AppendError> {
         self.check_bounds(t)?;
-        let series = u32::try_from(sref).ok().and_then(|r| self.head.series(r)).ok_or(AppendError::UnknownSeries(sref))?;
+        let series = u32::try_from(sref)
+            .ok()
+            .and_then(|r| self.head.series(r))
+            .ok_or(AppendError::UnknownSeries(sref))?;
         self.push(series, t, v)
     }
 
     fn check_bounds(&self, t: i64) -> Result<(), AppendError> {
         if t < self.head.appendable_min_time() {
-            self.head.stats.out_of_bounds.fetch_add(1, Ordering::Relaxed);
+            self.head
+                .stats
+                .out_of_bounds
+                .fetch_add(1, Ordering::Relaxed);
             return Err(AppendError::OutOfBounds);
         }
         Ok(())
@@ -110,7 +120,10 @@ impl<'h> Appender<'h> {
         for (series, _, _) in self.samples.iter_mut() {
             if series.is_removed() {
                 let labels = series.labels.clone();
-                *series = head.get_or_create(&labels).map_err(|e| StorageError::Append(e.to_string()))?.0;
+                *series = head
+                    .get_or_create(&labels)
+                    .map_err(|e| StorageError::Append(e.to_string()))?
+                    .0;
             }
         }
         if let Some(w) = wal.as_mut() {
@@ -118,7 +131,10 @@ impl<'h> Appender<'h> {
             let mut new_series = Vec::new();
             for (series, _, _) in &self.samples {
                 if !series.wal_logged.load(Ordering::Acquire) && seen.insert(series.sref) {
-                    new_series.push(RefSeries { sref: u64::from(series.sref), labels: series.labels.clone() });
+                    new_series.push(RefSeries {
+                        sref: u64::from(series.sref),
+                        labels: series.labels.clone(),
+                    });
                 }
             }
             if !new_series.is_empty() {
@@ -128,8 +144,15 @@ impl<'h> Appender<'h> {
                 }
                 stats.new_series = new_series.len() as u64;
             }
-            let records: Vec<RefSample> =
-                self.samples.iter().map(|(s, t, v)| RefSample { sref: u64::from(s.sref), t: *t, v: *v }).collect();
+            let records: Vec<RefSample> = self
+                .samples
+                .iter()
+                .map(|(s, t, v)| RefSample {
+                    sref: u64::from(s.sref),
+                    t: *t,
+                    v: *v,
+                })
+                .collect();
             w.log_samples(&records)?;
         }
         let (mut min, mut max) = (i64::MAX, i64::MIN);
@@ -147,7 +170,9 @@ impl<'h> Appender<'h> {
         if min <= max {
             head.note_times(min, max);
         }
-        head.stats.samples_appended.fetch_add(stats.samples, Ordering::Relaxed);
+        head.stats
+            .samples_appended
+            .fetch_add(stats.samples, Ordering::Relaxed);
         Ok(stats)
     }
 

@@ -56,14 +56,22 @@ impl ChunkDisk {
         Ok(ChunkDisk {
             dir: dir.to_path_buf(),
             files: RwLock::new(BTreeMap::new()),
-            write: Mutex::new(WriteState { index: 0, file: None, offset: 0 }),
+            write: Mutex::new(WriteState {
+                index: 0,
+                file: None,
+                offset: 0,
+            }),
         })
     }
 
     fn roll(&self, w: &mut WriteState) -> io::Result<()> {
         w.index += 1;
         let path = self.dir.join(format!("{:06}", w.index));
-        let file = OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
         file.set_len(FILE_SIZE)?;
         let mut header = [0u8; HEADER_LEN as usize];
         header[..4].copy_from_slice(&MAGIC);
@@ -72,7 +80,13 @@ impl ChunkDisk {
         // SAFETY: the mapping is read only at offsets whose records were completely written
         // before their reference was handed out, and this process is the only writer.
         let mmap = unsafe { Mmap::map(&file)? };
-        self.files.write().insert(w.index, MappedFile { mmap, max_time: i64::MIN });
+        self.files.write().insert(
+            w.index,
+            MappedFile {
+                mmap,
+                max_time: i64::MIN,
+            },
+        );
         w.file = Some(file);
         w.offset = HEADER_LEN;
         Ok(())
@@ -82,7 +96,10 @@ impl ChunkDisk {
     pub fn write(&self, bytes: &[u8], max_time: i64) -> io::Result<DiskChunkRef> {
         let need = RECORD_HEADER + bytes.len() as u64;
         if need + HEADER_LEN > FILE_SIZE {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "chunk larger than a head chunk file"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "chunk larger than a head chunk file",
+            ));
         }
         let mut w = self.write.lock();
         if w.file.is_none() || w.offset + need > FILE_SIZE {
@@ -93,7 +110,10 @@ impl ChunkDisk {
         rec.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
         rec.extend_from_slice(&crc32c::crc32c(bytes).to_le_bytes());
         rec.extend_from_slice(bytes);
-        let file = w.file.as_ref().ok_or_else(|| io::Error::other("no open head chunk file"))?;
+        let file = w
+            .file
+            .as_ref()
+            .ok_or_else(|| io::Error::other("no open head chunk file"))?;
         file.write_all_at(&rec, at)?;
         w.offset += need;
         if let Some(f) = self.files.write().get_mut(&w.index) {
@@ -106,13 +126,24 @@ impl ChunkDisk {
     pub fn with_chunk<T>(&self, r: DiskChunkRef, f: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
         let files = self.files.read();
         let (index, off) = ((r >> 32) as u32, (r & 0xffff_ffff) as usize);
-        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("head chunk {r:#x}: {what}"));
+        let bad = |what: &str| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("head chunk {r:#x}: {what}"),
+            )
+        };
         let file = files.get(&index).ok_or_else(|| bad("file is gone"))?;
-        let head = file.mmap.get(off..off + RECORD_HEADER as usize).ok_or_else(|| bad("out of bounds"))?;
+        let head = file
+            .mmap
+            .get(off..off + RECORD_HEADER as usize)
+            .ok_or_else(|| bad("out of bounds"))?;
         let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
         let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
         let start = off + RECORD_HEADER as usize;
-        let bytes = file.mmap.get(start..start + len).ok_or_else(|| bad("out of bounds"))?;
+        let bytes = file
+            .mmap
+            .get(start..start + len)
+            .ok_or_else(|| bad("out of bounds"))?;
         if crc32c::crc32c(bytes) != crc {
             return Err(bad("checksum mismatch"));
         }
@@ -139,7 +170,10 @@ impl ChunkDisk {
     pub fn size(&self) -> u64 {
         let w = self.write.lock();
         let files = self.files.read();
-        files.keys().map(|i| if *i == w.index { w.offset } else { FILE_SIZE }).sum()
+        files
+            .keys()
+            .map(|i| if *i == w.index { w.offset } else { FILE_SIZE })
+            .sum()
     }
 }
 

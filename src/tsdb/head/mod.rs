@@ -74,8 +74,13 @@ pub struct HeadStats {
 
 impl Head {
     /// Creates an empty head whose full chunks go under `dir/chunks_head`.
-    pub fn new(dir: &Path, chunk_range: i64, symbols: Arc<SymbolTable>) -> Result<Head, StorageError> {
-        let disk = ChunkDisk::open(&dir.join("chunks_head")).map_err(|e| StorageError::io(dir, e))?;
+    pub fn new(
+        dir: &Path,
+        chunk_range: i64,
+        symbols: Arc<SymbolTable>,
+    ) -> Result<Head, StorageError> {
+        let disk =
+            ChunkDisk::open(&dir.join("chunks_head")).map_err(|e| StorageError::io(dir, e))?;
         Ok(Head {
             chunk_range,
             symbols,
@@ -126,7 +131,12 @@ impl Head {
         if let Some(s) = shard.by_hash.get(&hash).filter(|s| s.labels == *labels) {
             return Some(s.clone());
         }
-        shard.collisions.get(&hash)?.iter().find(|s| s.labels == *labels).cloned()
+        shard
+            .collisions
+            .get(&hash)?
+            .iter()
+            .find(|s| s.labels == *labels)
+            .cloned()
     }
 
     /// The series with `labels`, created if new (`true` in the result when created).
@@ -146,7 +156,12 @@ impl Head {
     }
 
     /// Inserts a series with a given ref unless its labels exist already.
-    fn insert(&self, sref: u32, labels: Labels, hash: u64) -> Result<(Arc<MemSeries>, bool), AppendError> {
+    fn insert(
+        &self,
+        sref: u32,
+        labels: Labels,
+        hash: u64,
+    ) -> Result<(Arc<MemSeries>, bool), AppendError> {
         let series = Arc::new(MemSeries::new(sref, labels));
         {
             let mut shard = self.shard_of_hash(hash).write();
@@ -154,12 +169,19 @@ impl Head {
                 return Ok((s, false));
             }
             if shard.by_hash.contains_key(&hash) {
-                shard.collisions.entry(hash).or_default().push(series.clone());
+                shard
+                    .collisions
+                    .entry(hash)
+                    .or_default()
+                    .push(series.clone());
             } else {
                 shard.by_hash.insert(hash, series.clone());
             }
         }
-        self.shard_of_ref(sref).write().by_ref.insert(sref, series.clone());
+        self.shard_of_ref(sref)
+            .write()
+            .by_ref
+            .insert(sref, series.clone());
         self.postings.write().add(sref, &series.labels);
         self.num_series.fetch_add(1, Ordering::Relaxed);
         self.stats.series_created.fetch_add(1, Ordering::Relaxed);
@@ -187,7 +209,8 @@ impl Head {
     /// Oldest time an append may have: not in a block already, and not more than half a block
     /// range behind the newest sample, so that a range being compacted gets no new samples.
     pub fn appendable_min_time(&self) -> i64 {
-        self.min_valid_time().max(self.max_time().saturating_sub(self.chunk_range / 2))
+        self.min_valid_time()
+            .max(self.max_time().saturating_sub(self.chunk_range / 2))
     }
 
     /// Raises the time before which appends are rejected (once that range is in a block).
@@ -213,7 +236,13 @@ impl Head {
     }
 
     /// Samples of `series` in `[mint, maxt]`, appended to `out`.
-    pub fn read_samples(&self, series: &MemSeries, mint: i64, maxt: i64, out: &mut Vec<Sample>) -> Result<(), StorageError> {
+    pub fn read_samples(
+        &self,
+        series: &MemSeries,
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<Sample>,
+    ) -> Result<(), StorageError> {
         series.samples(mint, maxt, &self.disk, out)
     }
 
@@ -222,8 +251,11 @@ impl Head {
         if matchers.is_empty() {
             return self.postings.read().label_names();
         }
-        let mut names: Vec<Arc<str>> =
-            self.select(matchers).iter().flat_map(|s| s.labels.iter().map(|l| l.name.clone()).collect::<Vec<_>>()).collect();
+        let mut names: Vec<Arc<str>> = self
+            .select(matchers)
+            .iter()
+            .flat_map(|s| s.labels.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
+            .collect();
         names.sort();
         names.dedup();
         names
@@ -241,7 +273,12 @@ impl Head {
         let mut values: Vec<Arc<str>> = self
             .select(matchers)
             .iter()
-            .filter_map(|s| s.labels.iter().find(|l| &*l.name == name).map(|l| l.value.clone()))
+            .filter_map(|s| {
+                s.labels
+                    .iter()
+                    .find(|l| &*l.name == name)
+                    .map(|l| l.value.clone())
+            })
             .collect();
         values.sort();
         values.dedup();
@@ -261,7 +298,8 @@ impl Head {
                     };
                     let hash = labels.stable_hash();
                     let labels = self.symbols.intern_labels(&labels);
-                    self.next_ref.fetch_max(r.saturating_add(1), Ordering::Relaxed);
+                    self.next_ref
+                        .fetch_max(r.saturating_add(1), Ordering::Relaxed);
                     if let Ok((s, _)) = self.insert(r, labels, hash) {
                         s.wal_logged.store(true, Ordering::Release);
                         if s.sref != r {
@@ -273,7 +311,10 @@ impl Head {
             Record::Samples(samples) => {
                 let (mut min, mut max) = (i64::MAX, i64::MIN);
                 for rs in samples {
-                    let r = aliases.get(&rs.sref).copied().or_else(|| u32::try_from(rs.sref).ok());
+                    let r = aliases
+                        .get(&rs.sref)
+                        .copied()
+                        .or_else(|| u32::try_from(rs.sref).ok());
                     let Some(s) = r.and_then(|r| self.series(r)) else {
                         dropped += 1;
                         continue;
@@ -305,7 +346,13 @@ impl Head {
         let mut removed = Vec::new();
         for shard in &self.shards {
             let shard = shard.read();
-            removed.extend(shard.by_ref.values().filter(|s| s.truncate(min_time)).cloned());
+            removed.extend(
+                shard
+                    .by_ref
+                    .values()
+                    .filter(|s| s.truncate(min_time))
+                    .cloned(),
+            );
         }
         for s in &removed {
             s.removed.store(true, Ordering::Release);
@@ -329,8 +376,11 @@ impl Head {
             drop(shard);
             self.postings.write().remove(s.sref, &s.labels);
         }
-        self.num_series.fetch_sub(removed.len() as u64, Ordering::Relaxed);
-        self.stats.series_removed.fetch_add(removed.len() as u64, Ordering::Relaxed);
+        self.num_series
+            .fetch_sub(removed.len() as u64, Ordering::Relaxed);
+        self.stats
+            .series_removed
+            .fetch_add(removed.len() as u64, Ordering::Relaxed);
         let (mut min, mut max) = (i64::MAX, i64::MIN);
         for shard in &self.shards {
             for s in shard.read().by_ref.values() {
@@ -342,12 +392,16 @@ impl Head {
         }
         self.min_time.store(min, Ordering::Release);
         self.max_time.store(max, Ordering::Release);
-        self.disk.truncate(min_time).map_err(|e| StorageError::HeadChunk(e.to_string()))
+        self.disk
+            .truncate(min_time)
+            .map_err(|e| StorageError::HeadChunk(e.to_string()))
     }
 
     /// All series refs, for WAL checkpoints (which keep only series still in the head).
     pub fn contains_ref(&self, sref: u64) -> bool {
-        u32::try_from(sref).ok().is_some_and(|r| self.series(r).is_some())
+        u32::try_from(sref)
+            .ok()
+            .is_some_and(|r| self.series(r).is_some())
     }
 
     /// Calls `f` for every series with samples in `[mint, maxt]`, in label order, one series

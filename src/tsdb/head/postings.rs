@@ -17,14 +17,21 @@ pub struct MemPostings {
 impl MemPostings {
     pub fn add(&mut self, sref: u32, labels: &Labels) {
         for l in labels.iter() {
-            self.map.entry(l.name.clone()).or_default().entry(l.value.clone()).or_default().insert(sref);
+            self.map
+                .entry(l.name.clone())
+                .or_default()
+                .entry(l.value.clone())
+                .or_default()
+                .insert(sref);
         }
         self.all.insert(sref);
     }
 
     pub fn remove(&mut self, sref: u32, labels: &Labels) {
         for l in labels.iter() {
-            let Some(values) = self.map.get_mut(&l.name) else { continue };
+            let Some(values) = self.map.get_mut(&l.name) else {
+                continue;
+            };
             if let Some(b) = values.get_mut(&l.value) {
                 b.remove(sref);
                 if b.is_empty() {
@@ -54,12 +61,20 @@ impl PostingsSource for MemPostings {
     }
 
     fn postings(&self, name: &str, value: &str) -> Result<RoaringBitmap, Self::Error> {
-        Ok(self.map.get(name).and_then(|vs| vs.get(value)).cloned().unwrap_or_default())
+        Ok(self
+            .map
+            .get(name)
+            .and_then(|vs| vs.get(value))
+            .cloned()
+            .unwrap_or_default())
     }
 
     fn label_values(&self, name: &str) -> Result<Vec<Arc<str>>, Self::Error> {
-        let mut values: Vec<Arc<str>> =
-            self.map.get(name).map(|vs| vs.keys().cloned().collect()).unwrap_or_default();
+        let mut values: Vec<Arc<str>> = self
+            .map
+            .get(name)
+            .map(|vs| vs.keys().cloned().collect())
+            .unwrap_or_default();
         values.sort();
         Ok(values)
     }

@@ -53,7 +53,12 @@ impl MemSeries {
         MemSeries {
             sref,
             labels,
-            data: Mutex::new(SeriesData { closed: Vec::new(), open: None, last_t: i64::MIN, last_v: 0 }),
+            data: Mutex::new(SeriesData {
+                closed: Vec::new(),
+                open: None,
+                last_t: i64::MIN,
+                last_v: 0,
+            }),
             wal_logged: AtomicBool::new(false),
             removed: AtomicBool::new(false),
         }
@@ -72,7 +77,13 @@ impl MemSeries {
 
     /// Appends a sample, cutting a new chunk when the open one is full or `t` reaches
     /// `boundary(open chunk's min time)`. Returns `Ok(false)` for an ignored exact duplicate.
-    pub fn append(&self, t: i64, v: f64, chunk_range: i64, disk: &ChunkDisk) -> Result<bool, AppendError> {
+    pub fn append(
+        &self,
+        t: i64,
+        v: f64,
+        chunk_range: i64,
+        disk: &ChunkDisk,
+    ) -> Result<bool, AppendError> {
         let mut d = self.data.lock();
         if !check(&d, t, v)? {
             return Ok(false);
@@ -93,9 +104,17 @@ impl MemSeries {
                         ClosedChunk::Memory(full.chunk.bytes().into())
                     }
                 };
-                d.closed.push(Closed { min_time: full.min_time, max_time: full.max_time, chunk });
+                d.closed.push(Closed {
+                    min_time: full.min_time,
+                    max_time: full.max_time,
+                    chunk,
+                });
             }
-            d.open = Some(Open { min_time: t, max_time: t, chunk: XorChunk::new() });
+            d.open = Some(Open {
+                min_time: t,
+                max_time: t,
+                chunk: XorChunk::new(),
+            });
         }
         if let Some(o) = d.open.as_mut() {
             o.chunk.append(t, v);
@@ -107,11 +126,21 @@ impl MemSeries {
     }
 
     /// Appends the samples in `[mint, maxt]` to `out`, in time order.
-    pub fn samples(&self, mint: i64, maxt: i64, disk: &ChunkDisk, out: &mut Vec<Sample>) -> Result<(), StorageError> {
+    pub fn samples(
+        &self,
+        mint: i64,
+        maxt: i64,
+        disk: &ChunkDisk,
+        out: &mut Vec<Sample>,
+    ) -> Result<(), StorageError> {
         let d = self.data.lock();
         let start = out.len();
         let bad = |e: ChunkError| StorageError::HeadChunk(format!("series {}: {e}", self.labels));
-        for c in d.closed.iter().filter(|c| c.max_time >= mint && c.min_time <= maxt) {
+        for c in d
+            .closed
+            .iter()
+            .filter(|c| c.max_time >= mint && c.min_time <= maxt)
+        {
             match &c.chunk {
                 ClosedChunk::Memory(b) => decode_xor(b, out).map_err(bad)?,
                 ClosedChunk::Disk(r) => disk
@@ -120,12 +149,19 @@ impl MemSeries {
                     .map_err(bad)?,
             }
         }
-        if let Some(o) = d.open.as_ref().filter(|o| o.max_time >= mint && o.min_time <= maxt) {
+        if let Some(o) = d
+            .open
+            .as_ref()
+            .filter(|o| o.max_time >= mint && o.min_time <= maxt)
+        {
             decode_xor(o.chunk.bytes(), out).map_err(bad)?;
         }
         // Chunks overlapping the range may hold samples outside it, at either end only.
         let got = &out[start..];
-        let (lo, hi) = (got.partition_point(|s| s.t < mint), got.partition_point(|s| s.t <= maxt));
+        let (lo, hi) = (
+            got.partition_point(|s| s.t < mint),
+            got.partition_point(|s| s.t <= maxt),
+        );
         out.truncate(start + hi);
         out.drain(start..start + lo);
         Ok(())
@@ -134,8 +170,16 @@ impl MemSeries {
     /// Time range of the samples held, if any.
     pub fn time_range(&self) -> Option<(i64, i64)> {
         let d = self.data.lock();
-        let min = d.closed.first().map(|c| c.min_time).or(d.open.as_ref().map(|o| o.min_time))?;
-        let max = d.open.as_ref().map(|o| o.max_time).or(d.closed.last().map(|c| c.max_time))?;
+        let min = d
+            .closed
+            .first()
+            .map(|c| c.min_time)
+            .or(d.open.as_ref().map(|o| o.min_time))?;
+        let max = d
+            .open
+            .as_ref()
+            .map(|o| o.max_time)
+            .or(d.closed.last().map(|c| c.max_time))?;
         Some((min, max))
     }
 
@@ -155,7 +199,14 @@ impl MemSeries {
         let closed: usize = d
             .closed
             .iter()
-            .map(|c| std::mem::size_of::<Closed>() + if let ClosedChunk::Memory(b) = &c.chunk { b.len() } else { 0 })
+            .map(|c| {
+                std::mem::size_of::<Closed>()
+                    + if let ClosedChunk::Memory(b) = &c.chunk {
+                        b.len()
+                    } else {
+                        0
+                    }
+            })
             .sum();
         closed + d.open.as_ref().map_or(0, |o| o.chunk.heap_size())
     }

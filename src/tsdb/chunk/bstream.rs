@@ -106,10 +106,20 @@ impl<'a> BitReader<'a> {
     fn peek64(&self) -> u64 {
         let start = self.pos / 8;
         let shift = (self.pos % 8) as u32;
-        let mut window = [0u8; 16];
-        let avail = self.data.len().saturating_sub(start).min(9);
-        window[..avail].copy_from_slice(&self.data[start..start + avail]);
-        let wide = u128::from_be_bytes(window);
+        // Nine bytes cover 64 bits at any bit offset.
+        let wide = match self.data.get(start..start + 16) {
+            Some(bytes) => {
+                let mut window = [0u8; 16];
+                window.copy_from_slice(bytes);
+                u128::from_be_bytes(window)
+            }
+            None => {
+                let mut window = [0u8; 16];
+                let avail = self.data.len().saturating_sub(start).min(9);
+                window[..avail].copy_from_slice(&self.data[start..start + avail]);
+                u128::from_be_bytes(window)
+            }
+        };
         ((wide << shift) >> 64) as u64
     }
 

@@ -53,7 +53,7 @@ pub(super) fn encode(vals: &[i64], out: &mut Vec<u8>) {
     }
     let mut residuals = Vec::with_capacity(vals.len());
     let mut mapped = Vec::with_capacity(vals.len());
-    let mut best: Option<Plan> = None;
+    let mut best = None::<Plan>;
     for order in 0..=2 {
         residuals_of(vals, order, &mut residuals);
         let plan = plan_for(vals, order, &residuals, &mut mapped);
@@ -61,9 +61,10 @@ pub(super) fn encode(vals: &[i64], out: &mut Vec<u8>) {
             best = Some(plan);
         }
     }
-    let Some(plan) = best else { return };
-    residuals_of(vals, plan.order, &mut residuals);
-    write(vals, &plan, &residuals, out);
+    if let Some(plan) = best {
+        residuals_of(vals, plan.order, &mut residuals);
+        write(vals, &plan, &residuals, out);
+    }
 }
 
 /// The initial values stored verbatim for `order`: the first value, and for order 2 the first

@@ -302,4 +302,33 @@ mod tests {
         assert_eq!(p.next_entry().unwrap(), None);
         assert_eq!(p.next_entry().unwrap(), None);
     }
+
+    /// Drains a parser, failing if it yields more entries than the input has lines (which
+    /// would mean it stopped making progress).
+    fn drain(input: &[u8], format: Format, validation: Validation) {
+        let mut p = Parser::with_validation(input, format, validation);
+        let bound = input.iter().filter(|&&b| b == b'\n').count() + 2;
+        for _ in 0..bound {
+            match p.next_entry() {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return,
+            }
+        }
+        panic!("parser made no progress on {input:?}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_or_stalls(
+            input in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            text in "([a-z_{}=\",# .\\\n\t+-]|le|EOF|HELP|TYPE|UNIT|Inf|NaN|[0-9]|\"\\\\\"){0,60}",
+        ) {
+            for format in [Format::PrometheusText, Format::OpenMetrics] {
+                for validation in [Validation::Strict, Validation::Compatible] {
+                    drain(&input, format, validation);
+                    drain(text.as_bytes(), format, validation);
+                }
+            }
+        }
+    }
 }

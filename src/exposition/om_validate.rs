@@ -163,6 +163,7 @@ impl Validator {
             Entry::Help { metric, .. } => (*metric, "HELP"),
             Entry::Type { metric, .. } => (*metric, "TYPE"),
             Entry::Unit { metric, .. } => (*metric, "UNIT"),
+            // Samples are checked by `on_sample`.
             Entry::Series(_) => return Ok(()),
         };
         let err = |message: String| Err(ParseError { line, message });

@@ -70,10 +70,11 @@ pub enum MetricType {
 pub enum Validation {
     /// Every rule of OpenMetrics 1.0 as its conformance suite checks it.
     Strict,
-    /// As [`Validation::Strict`], except three sign rules that the widely deployed Go client
-    /// breaks when observations are negative: a negative summary or histogram `_sum`, a
-    /// histogram `_sum` next to negative bucket bounds, and a negative quantile value. Prometheus
-    /// accepts these, so an importer or scraper that rejected them would lose real data.
+    /// The grammar of every line and the closing `# EOF`, but none of the rules that span lines
+    /// (family grouping and order, suffixes, histogram groups, signs of `_sum` and quantiles).
+    /// This is what Prometheus' own parser accepts, so what `promtool` imports and Prometheus
+    /// scrapes; real exporters and backfill files rely on it (e.g. a family whose series are
+    /// interleaved with its `_sum` and `_count` per target).
     Compatible,
 }
 
@@ -159,7 +160,8 @@ pub struct Parser<'a> {
 #[derive(Debug)]
 enum State {
     Text,
-    OpenMetrics(Box<om_validate::Validator>),
+    /// With the cross-line validator only for [`Validation::Strict`].
+    OpenMetrics(Option<Box<om_validate::Validator>>),
 }
 
 impl<'a> Parser<'a> {
@@ -172,9 +174,9 @@ impl<'a> Parser<'a> {
     pub fn with_validation(input: &'a [u8], format: Format, validation: Validation) -> Parser<'a> {
         let state = match format {
             Format::PrometheusText => State::Text,
-            Format::OpenMetrics => {
-                State::OpenMetrics(Box::new(om_validate::Validator::new(validation)))
-            }
+            Format::OpenMetrics => State::OpenMetrics(
+                (validation == Validation::Strict).then(|| Box::new(om_validate::Validator::new())),
+            ),
         };
         Parser {
             input,

@@ -21,12 +21,11 @@ use std::collections::HashSet;
 use xxhash_rust::xxh3::{xxh3_128_with_seed, xxh3_64};
 
 use super::lex::{parse_float, LabelPairs};
-use super::{Entry, MetricType, ParseError, SeriesEntry, Validation};
+use super::{Entry, MetricType, ParseError, SeriesEntry};
 
 /// The cross-line state of an OpenMetrics body.
 #[derive(Debug)]
 pub(super) struct Validator {
-    validation: Validation,
     /// Every sample name claimed by a family so far, the current one included.
     claimed: HashSet<String>,
     family: Option<Family>,
@@ -108,16 +107,11 @@ fn bound(raw: Option<&str>) -> Option<f64> {
 }
 
 impl Validator {
-    pub(super) fn new(validation: Validation) -> Validator {
+    pub(super) fn new() -> Validator {
         Validator {
-            validation,
             claimed: HashSet::new(),
             family: None,
         }
-    }
-
-    fn strict(&self) -> bool {
-        self.validation == Validation::Strict
     }
 
     /// Claims `name` for the current family; a name can belong to one family only.
@@ -151,9 +145,8 @@ impl Validator {
 
     /// Ends the current family, running the checks that need its last histogram group.
     pub(super) fn finish(&mut self) -> Result<(), ParseError> {
-        let strict = self.strict();
         match self.family.take().and_then(|f| f.histogram) {
-            Some(h) => h.check(strict),
+            Some(h) => h.check(),
             None => Ok(()),
         }
     }
@@ -235,7 +228,6 @@ impl Validator {
         if !belongs {
             self.start_family(s.name, line)?;
         }
-        let strict = self.strict();
         let Some(f) = self.family.as_mut() else {
             return Err(ParseError {
                 line,
@@ -243,9 +235,9 @@ impl Validator {
             });
         };
         f.has_samples = true;
-        f.check_sample(s, ts, strict)
+        f.check_sample(s, ts)
             .map_err(|message| ParseError { line, message })?;
-        f.track_histogram(s, ts, line, strict)
+        f.track_histogram(s, ts, line)
     }
 }
 
@@ -263,12 +255,7 @@ fn check_unit_type(f: &Family, line: usize) -> Result<(), ParseError> {
 
 impl Family {
     /// The rules for one sample that need the family but not later lines.
-    fn check_sample(
-        &mut self,
-        s: &SeriesEntry<'_>,
-        ts: Option<f64>,
-        strict: bool,
-    ) -> Result<(), String> {
+    fn check_sample(&mut self, s: &SeriesEntry<'_>, ts: Option<f64>) -> Result<(), String> {
         let suffix = &s.name[self.name.len()..];
         let kind = self.kind;
         let v = s.value;
@@ -333,7 +320,7 @@ impl Family {
         if kind == MetricType::Info && v != 1.0 {
             return Err(format!("info value {v} is not 1"));
         }
-        if is_quantile && v < 0.0 && strict {
+        if is_quantile && v < 0.0 {
             return Err(format!("quantile value {v} is negative"));
         }
         let counter_like = matches!(
@@ -344,8 +331,7 @@ impl Family {
             return Err(format!("{suffix} value cannot be NaN"));
         }
         let non_negative = match suffix {
-            "_total" | "_count" | "_bucket" | "_gcount" => true,
-            "_sum" => strict,
+            "_total" | "_count" | "_bucket" | "_gcount" | "_sum" => true,
             _ => false,
         };
         if non_negative && v < 0.0 {
@@ -369,7 +355,6 @@ impl Family {
         s: &SeriesEntry<'_>,
         ts: Option<f64>,
         line: usize,
-        strict: bool,
     ) -> Result<(), ParseError> {
         if !matches!(
             self.kind,
@@ -387,7 +372,7 @@ impl Family {
             .is_some_and(|h| h.key == key && h.ts == ts);
         if !same {
             if let Some(prev) = self.histogram.take() {
-                prev.check(strict)?;
+                prev.check()?;
             }
         }
         let h = self.histogram.get_or_insert(HistogramGroup {
@@ -438,7 +423,7 @@ impl Family {
 
 impl HistogramGroup {
     /// The checks that need the whole group, reported on its last line.
-    fn check(&self, strict: bool) -> Result<(), ParseError> {
+    fn check(&self) -> Result<(), ParseError> {
         let fail = |message: &str| {
             Err(ParseError {
                 line: self.last_line,
@@ -457,7 +442,7 @@ impl HistogramGroup {
         if !(self.has_sum || self.has_gsum) && self.count.is_some() {
             return fail("_count or _gcount without _sum or _gsum");
         }
-        if strict && self.negative_bound && self.has_sum {
+        if self.negative_bound && self.has_sum {
             return fail("_sum with negative bucket bounds");
         }
         if !self.negative_bound && self.negative_gsum {

@@ -37,7 +37,9 @@ impl<'a> Parser<'a> {
             return Err(self.error("internal: OpenMetrics line read by another parser"));
         };
         if line == "# EOF" {
-            validator.finish()?;
+            if let Some(v) = validator {
+                v.finish()?;
+            }
             if !self.at_end() {
                 return Err(ParseError {
                     line: line_no + 1,
@@ -61,11 +63,15 @@ impl<'a> Parser<'a> {
         }
         if line.starts_with('#') {
             let entry = parse_metadata(line).map_err(at)?;
-            validator.on_metadata(&entry, line_no)?;
+            if let Some(v) = validator {
+                v.on_metadata(&entry, line_no)?;
+            }
             Ok(Some(entry))
         } else {
             let (series, ts_seconds) = parse_sample(line).map_err(at)?;
-            validator.on_sample(&series, ts_seconds, line_no)?;
+            if let Some(v) = validator {
+                v.on_sample(&series, ts_seconds, line_no)?;
+            }
             Ok(Some(Entry::Series(series)))
         }
     }
@@ -257,6 +263,32 @@ mod tests {
 
     fn parse_all(input: &str) -> Result<Vec<Entry<'_>>, ParseError> {
         parse_bytes(input.as_bytes())
+    }
+
+    #[test]
+    fn compatible_mode_accepts_what_prometheus_accepts() {
+        // A summary written per target, its _sum and _count between the targets' quantiles, as
+        // backfill files and some exporters do; Prometheus and promtool accept it.
+        let input = "# TYPE s unknown\ns{q=\"0\",i=\"a\"} 0 1\ns_count{i=\"a\"} 0 1\ns{q=\"0\",i=\"b\"} 0 1\n# EOF\n";
+        assert!(
+            parse_all(input).is_err(),
+            "strict OpenMetrics rejects the repeated family"
+        );
+        let mut p = Parser::new(input.as_bytes(), Format::OpenMetrics);
+        let mut n = 0;
+        while let Some(e) = p.next_entry().unwrap() {
+            n += usize::from(matches!(e, Entry::Series(_)));
+        }
+        assert_eq!(n, 3);
+        // Grammar errors stay errors in every mode.
+        let bad = "s{q=\"0\"} x 1\n# EOF\n";
+        assert_eq!(
+            Parser::new(bad.as_bytes(), Format::OpenMetrics)
+                .next_entry()
+                .unwrap_err()
+                .line,
+            1
+        );
     }
 
     fn parse_bytes(input: &[u8]) -> Result<Vec<Entry<'_>>, ParseError> {

@@ -27,6 +27,8 @@ usage: benches/storage_compare.sh [options]
                   (otherwise a peer that is not installed is skipped with a message)
   --repeat N      run the promtool and bongsu imports N times, report the fastest (default 1)
   --timeout S     bound for every wait: server readiness, VictoriaMetrics merges (default 120)
+  --skip-victoriametrics   compare bongsu with Prometheus only (CI's interop tier)
+  --require-bongsu         fail instead of skipping when the bongsu binary is missing
   -h, --help      this text
 
 environment:
@@ -48,6 +50,8 @@ HOURS=2
 INSTALL=0
 TIMEOUT=120
 REPEAT=1
+SKIP_VM=0
+REQUIRE_BONGSU=0
 
 while (($#)); do
   case "$1" in
@@ -57,6 +61,8 @@ while (($#)); do
     --repeat) REPEAT=${2:?--repeat needs a value}; shift 2 ;;
     --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
     --install) INSTALL=1; shift ;;
+    --skip-victoriametrics) SKIP_VM=1; shift ;;
+    --require-bongsu) REQUIRE_BONGSU=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; usage >&2; exit 1 ;;
   esac
@@ -194,7 +200,9 @@ if [[ -n $PROMTOOL && -n $PROMETHEUS ]]; then
 else
   log "SKIP prometheus: promtool/prometheus not installed (Debian package 'prometheus'; or pass --install)"
 fi
-if [[ -n $VMSERVER && -n $VMCTL ]]; then
+if ((SKIP_VM)); then
+  log "SKIP victoriametrics: --skip-victoriametrics"
+elif [[ -n $VMSERVER && -n $VMCTL ]]; then
   if ((HAVE_PROM)); then
     HAVE_VM=1
   else
@@ -211,6 +219,8 @@ else
 fi
 if [[ -x $BONGSU ]]; then
   HAVE_BONGSU=1
+elif ((REQUIRE_BONGSU)); then
+  die "no bongsu executable at $BONGSU"
 else
   log "SKIP bongsu: no executable at $BONGSU (build it with 'cargo build --release' or set BONGSU=...)"
 fi

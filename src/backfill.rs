@@ -7,7 +7,7 @@
 //! [`MAX_SAMPLES_IN_MEMORY`] and writes one block per window. Blocks are written atomically;
 //! if writing fails midway, the blocks this import already wrote are removed again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::IsTerminal;
@@ -45,6 +45,7 @@ pub enum ImportError {
 #[derive(Debug, Default, Clone)]
 pub struct ImportStats {
     pub samples: u64,
+    /// Distinct series in the file.
     pub series: u64,
     pub blocks: Vec<String>,
     /// Samples dropped because their series already had a sample at that timestamp.
@@ -71,8 +72,11 @@ pub fn import_openmetrics(
     })?;
 
     let progress = progress_bar(input.len() as u64 * 2);
-    let windows = first_pass(&input, file, block_range_ms, &progress)?;
-    let mut stats = ImportStats::default();
+    let (windows, series) = first_pass(&input, file, block_range_ms, &progress)?;
+    let mut stats = ImportStats {
+        series,
+        ..ImportStats::default()
+    };
     let result = second_pass(
         &input,
         file,
@@ -143,21 +147,29 @@ fn for_each_sample(
     Ok(())
 }
 
-/// Validates the whole file; returns the number of samples per block window start.
+/// Validates the whole file; returns the number of samples per block window start and the
+/// number of distinct series.
 fn first_pass(
     input: &[u8],
     path: &Path,
     range: i64,
     progress: &ProgressBar,
-) -> Result<BTreeMap<i64, u64>, ImportError> {
+) -> Result<(BTreeMap<i64, u64>, u64), ImportError> {
     progress.set_message("checking");
     let mut windows: BTreeMap<i64, u64> = BTreeMap::new();
+    let mut series: HashSet<Labels> = HashSet::new();
+    let mut last: Option<Labels> = None;
     for_each_sample(input, path, progress, |s, t| {
-        s.to_labels().map_err(|e| e.to_string())?;
+        let labels = s.to_labels().map_err(|e| e.to_string())?;
+        // Files list a series' samples together: skip the set lookup for runs of one series.
+        if last.as_ref() != Some(&labels) {
+            series.insert(labels.clone());
+            last = Some(labels);
+        }
         *windows.entry(t.div_euclid(range) * range).or_default() += 1;
         Ok(())
     })?;
-    Ok(windows)
+    Ok((windows, series.len() as u64))
 }
 
 fn second_pass(
@@ -224,7 +236,6 @@ fn second_pass(
             }
             if let Some(meta) = writer.finish()? {
                 stats.samples += meta.stats.num_samples;
-                stats.series += meta.stats.num_series;
                 stats.blocks.push(meta.ulid);
             }
         }

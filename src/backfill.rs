@@ -137,7 +137,7 @@ fn for_each_sample(
         };
         f(&s, t).map_err(|m| err(parser.line(), m))?;
         n += 1;
-        if n % 65_536 == 0 {
+        if n.is_multiple_of(65_536) {
             // The entry's name points into `input`, which gives the bytes read so far.
             let offset = (s.name.as_ptr() as usize).saturating_sub(input.as_ptr() as usize);
             progress.set_position(base + offset as u64);
@@ -223,8 +223,8 @@ fn second_pass(
             samples.dedup_by_key(|s| s.t);
             stats.duplicates += (before - samples.len()) as u64;
         }
-        for w in i..j {
-            let (mint, maxt) = (starts[w].0, starts[w].0 + range);
+        for &(mint, _) in &starts[i..j] {
+            let maxt = mint + range;
             let mut writer = BlockWriter::new(out_dir, mint, maxt, 1, Vec::new())?;
             for (labels, samples) in &all {
                 let a = samples.partition_point(|s| s.t < mint);

@@ -70,7 +70,7 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
 /// A duration as Prometheus accepts it: seconds (fractions allowed) or `1h30m`-style.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if let Ok(f) = s.parse::<f64>() {
-        if !f.is_finite() || f < 0.0 || f > 9.2e15 {
+        if !f.is_finite() || !(0.0..=9.2e15).contains(&f) {
             return Err(format!("cannot parse {s:?} to a valid duration"));
         }
         return Ok(Duration::from_millis((f * 1000.0).round() as u64));

@@ -330,10 +330,7 @@ impl Family {
         if counter_like && v.is_nan() {
             return Err(format!("{suffix} value cannot be NaN"));
         }
-        let non_negative = match suffix {
-            "_total" | "_count" | "_bucket" | "_gcount" | "_sum" => true,
-            _ => false,
-        };
+        let non_negative = matches!(suffix, "_total" | "_count" | "_bucket" | "_gcount" | "_sum");
         if non_negative && v < 0.0 {
             return Err(format!("{suffix} value {v} is negative"));
         }

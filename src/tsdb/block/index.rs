@@ -135,6 +135,9 @@ pub fn write_index(path: &Path, series: &[(Labels, Vec<ChunkMeta>)]) -> Result<u
     Ok(out.len() as u64)
 }
 
+/// Label name → its values (sorted), each with its postings' offset and length.
+type PostingsTable = BTreeMap<Arc<str>, Vec<(Arc<str>, usize, usize)>>;
+
 /// A memory-mapped, verified index.
 pub struct IndexReader {
     path: PathBuf,
@@ -143,8 +146,7 @@ pub struct IndexReader {
     series: std::ops::Range<usize>,
     offsets: std::ops::Range<usize>,
     postings: std::ops::Range<usize>,
-    /// Label name → its values (sorted) with each value's postings (offset, length).
-    table: BTreeMap<Arc<str>, Vec<(Arc<str>, usize, usize)>>,
+    table: PostingsTable,
     num_series: u32,
 }
 
@@ -205,7 +207,7 @@ impl IndexReader {
                 .cloned()
                 .ok_or_else(|| corrupt(format!("bad symbol {i}")))
         };
-        let mut table: BTreeMap<Arc<str>, Vec<(Arc<str>, usize, usize)>> = BTreeMap::new();
+        let mut table = PostingsTable::new();
         let postings_len = ranges[3].len() as u64;
         let mut d = Decoder::new(&mmap[ranges[4].clone()]);
         let n = d

@@ -11,6 +11,7 @@ mod chunk_disk;
 mod postings;
 mod series;
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
@@ -168,14 +169,16 @@ impl Head {
             if let Some(s) = Self::find(&shard, hash, &series.labels) {
                 return Ok((s, false));
             }
-            if shard.by_hash.contains_key(&hash) {
-                shard
+            let shard = &mut *shard;
+            match shard.by_hash.entry(hash) {
+                Entry::Occupied(_) => shard
                     .collisions
                     .entry(hash)
                     .or_default()
-                    .push(series.clone());
-            } else {
-                shard.by_hash.insert(hash, series.clone());
+                    .push(series.clone()),
+                Entry::Vacant(slot) => {
+                    slot.insert(series.clone());
+                }
             }
         }
         self.shard_of_ref(sref)

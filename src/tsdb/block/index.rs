@@ -23,7 +23,7 @@ use crate::tsdb::postings::PostingsSource;
 const MAGIC: [u8; 4] = *b"BGIX";
 const VERSION: u8 = 1;
 const HEADER_LEN: usize = 8;
-const SECTIONS: usize = 5;
+const SECTIONS: usize = 6;
 /// Each TOC entry: offset u64, length u64, crc32c u32; then the TOC's own crc32c.
 const TOC_LEN: usize = SECTIONS * 20 + 4;
 
@@ -38,8 +38,13 @@ pub struct ChunkMeta {
     pub values: BlobRef,
 }
 
-/// Writes an index for `series`, which must be sorted by labels and unique.
-pub fn write_index(path: &Path, series: &[(Labels, Vec<ChunkMeta>)]) -> Result<u64, BlockError> {
+/// Writes an index for `series`, which must be sorted by labels and unique. Chunk times are
+/// stored relative to `base_time` (the block's minimum time) to keep them short.
+pub fn write_index(
+    path: &Path,
+    series: &[(Labels, Vec<ChunkMeta>)],
+    base_time: i64,
+) -> Result<u64, BlockError> {
     let corrupt = |msg: String| BlockError::corrupt(path, msg);
     let mut symbols: BTreeSet<&str> = BTreeSet::new();
     for (labels, _) in series {
@@ -64,6 +69,9 @@ pub fn write_index(path: &Path, series: &[(Labels, Vec<ChunkMeta>)]) -> Result<u
     let mut series_sec = Vec::new();
     let mut offsets_sec = Vec::with_capacity(series.len() * 4);
     let mut postings: BTreeMap<(&str, &str), RoaringBitmap> = BTreeMap::new();
+    // Distinct timestamps columns, referenced from chunk metas by their position here.
+    let mut ts_table: Vec<BlobRef> = Vec::new();
+    let mut ts_index: HashMap<BlobRef, u64> = HashMap::new();
     for (id, (labels, chunks)) in series.iter().enumerate() {
         if id > 0 && series[id - 1].0 >= *labels {
             return Err(corrupt(format!(
@@ -83,14 +91,25 @@ pub fn write_index(path: &Path, series: &[(Labels, Vec<ChunkMeta>)]) -> Result<u
                 .insert(id as u32);
         }
         put_uvarint(&mut series_sec, chunks.len() as u64);
-        let mut prev_max = 0i64;
+        let mut prev_max = base_time;
         for c in chunks {
+            let next = ts_index.len() as u64;
+            let ts = *ts_index.entry(c.timestamps).or_insert_with(|| {
+                ts_table.push(c.timestamps);
+                next
+            });
             put_varint(&mut series_sec, c.min_time.wrapping_sub(prev_max));
             put_uvarint(&mut series_sec, c.max_time.wrapping_sub(c.min_time) as u64);
-            put_uvarint(&mut series_sec, c.timestamps);
+            put_uvarint(&mut series_sec, ts);
             put_uvarint(&mut series_sec, c.values);
             prev_max = c.max_time;
         }
+    }
+
+    let mut ts_sec = Vec::new();
+    put_uvarint(&mut ts_sec, ts_table.len() as u64);
+    for r in &ts_table {
+        put_uvarint(&mut ts_sec, *r);
     }
 
     let mut postings_sec = Vec::new();
@@ -119,6 +138,7 @@ pub fn write_index(path: &Path, series: &[(Labels, Vec<ChunkMeta>)]) -> Result<u
         &offsets_sec,
         &postings_sec,
         &table_sec,
+        &ts_sec,
     ] {
         toc.extend_from_slice(&(out.len() as u64).to_le_bytes());
         toc.extend_from_slice(&(sec.len() as u64).to_le_bytes());
@@ -147,17 +167,29 @@ pub struct IndexReader {
     offsets: std::ops::Range<usize>,
     postings: std::ops::Range<usize>,
     table: PostingsTable,
+    /// Blob references of the block's distinct timestamps columns.
+    timestamps: Vec<BlobRef>,
+    /// Chunk times are stored relative to this (the block's minimum time).
+    base_time: i64,
     num_series: u32,
 }
 
 impl IndexReader {
-    /// Maps and verifies the index at `path`, interning its strings in `symbols`.
-    pub fn open(path: &Path, interner: &SymbolTable) -> Result<IndexReader, BlockError> {
+    /// Maps and verifies the index at `path`, interning its strings in `interner`.
+    /// `base_time` must be the `base_time` it was written with (the block's minimum time).
+    pub fn open(
+        path: &Path,
+        interner: &SymbolTable,
+        base_time: i64,
+    ) -> Result<IndexReader, BlockError> {
         let corrupt = |msg: String| BlockError::corrupt(path, msg);
         let file = File::open(path).map_err(|e| BlockError::io(path, e))?;
         // SAFETY: index files are immutable once their block is renamed into place.
         let mmap = unsafe { Mmap::map(&file) }.map_err(|e| BlockError::io(path, e))?;
-        if mmap.len() < HEADER_LEN + TOC_LEN || mmap[..4] != MAGIC || mmap[4] != VERSION {
+        if mmap.len() < HEADER_LEN + TOC_LEN
+            || mmap[..5] != [MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION]
+            || mmap[5..8] != [0, 0, 0]
+        {
             return Err(corrupt("bad index header".into()));
         }
         let toc = &mmap[mmap.len() - TOC_LEN..];
@@ -227,8 +259,18 @@ impl IndexReader {
                 .or_default()
                 .push((value, off as usize, len as usize));
         }
+        let mut d = Decoder::new(&mmap[ranges[5].clone()]);
+        let n = d
+            .uvarint_max("timestamps column count", d.remaining() as u64)
+            .map_err(derr)?;
+        let mut timestamps = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            timestamps.push(d.uvarint().map_err(derr)?);
+        }
         Ok(IndexReader {
             path: path.to_path_buf(),
+            timestamps,
+            base_time,
             series: ranges[1].clone(),
             offsets,
             postings: ranges[3].clone(),
@@ -279,11 +321,15 @@ impl IndexReader {
         let n = d
             .uvarint_max("chunk count", d.remaining() as u64 / 4)
             .map_err(derr)?;
-        let mut prev_max = 0i64;
+        let mut prev_max = self.base_time;
         for _ in 0..n {
             let min_time = prev_max.wrapping_add(d.varint().map_err(derr)?);
             let max_time = min_time.wrapping_add(d.uvarint().map_err(derr)? as i64);
-            let timestamps = d.uvarint().map_err(derr)?;
+            let ts = d.uvarint().map_err(derr)?;
+            let timestamps = *self
+                .timestamps
+                .get(ts as usize)
+                .ok_or_else(|| self.corrupt(format!("series {id}: bad timestamps column {ts}")))?;
             let values = d.uvarint().map_err(derr)?;
             chunks.push(ChunkMeta {
                 min_time,
@@ -334,5 +380,80 @@ impl PostingsSource for IndexReader {
             .get(name)
             .map(|vs| vs.iter().map(|(v, _, _)| v.clone()).collect())
             .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(min: i64, max: i64, ts: BlobRef, vs: BlobRef) -> ChunkMeta {
+        ChunkMeta {
+            min_time: min,
+            max_time: max,
+            timestamps: ts,
+            values: vs,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_postings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index");
+        let a = Labels::from_pairs(&[("__name__", "up"), ("job", "a")]).unwrap();
+        let b = Labels::from_pairs(&[("__name__", "up"), ("job", "b")]).unwrap();
+        let series = vec![
+            (
+                a.clone(),
+                vec![
+                    meta(1000, 2000, 1 << 32 | 8, 1 << 32 | 20),
+                    meta(2015, 9000, 1 << 32 | 8, 2 << 32 | 8),
+                ],
+            ),
+            (b.clone(), vec![meta(1000, 2000, 1 << 32 | 8, 1 << 32 | 90)]),
+        ];
+        write_index(&path, &series, 0).unwrap();
+        let r = IndexReader::open(&path, &SymbolTable::new(), 0).unwrap();
+        assert_eq!(r.num_series(), 2);
+        let mut chunks = Vec::new();
+        assert_eq!(r.series(0, &mut chunks).unwrap(), a);
+        assert_eq!(chunks, series[0].1);
+        assert_eq!(r.series(1, &mut chunks).unwrap(), b);
+        assert_eq!(chunks, series[1].1);
+        assert!(r.series(2, &mut chunks).is_err());
+        assert_eq!(
+            r.postings("job", "b").unwrap().iter().collect::<Vec<_>>(),
+            vec![1]
+        );
+        assert_eq!(r.postings("__name__", "up").unwrap().len(), 2);
+        assert!(r.postings("job", "zzz").unwrap().is_empty());
+        let values: Vec<String> = r
+            .label_values("job")
+            .unwrap()
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        assert_eq!(values, vec!["a", "b"]);
+        assert_eq!(r.label_names().len(), 2);
+    }
+
+    #[test]
+    fn unsorted_series_are_refused_and_damage_is_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index");
+        let a = Labels::from_pairs(&[("a", "1")]).unwrap();
+        let b = Labels::from_pairs(&[("a", "2")]).unwrap();
+        assert!(write_index(&path, &[(b.clone(), vec![]), (a.clone(), vec![])], 0).is_err());
+        write_index(&path, &[(a, vec![]), (b, vec![])], 0).unwrap();
+        let good = std::fs::read(&path).unwrap();
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x10;
+            std::fs::write(&path, &bad).unwrap();
+            assert!(
+                IndexReader::open(&path, &SymbolTable::new(), 0).is_err(),
+                "flip at byte {i} went unnoticed"
+            );
+        }
     }
 }

@@ -76,7 +76,7 @@ impl Block {
     /// Opens the block in `dir`, verifying its meta, index checksums and chunk headers.
     pub fn open(dir: &Path, symbols: &SymbolTable) -> Result<Block, BlockError> {
         let meta = BlockMeta::read(dir)?;
-        let index = IndexReader::open(&dir.join("index"), symbols)?;
+        let index = IndexReader::open(&dir.join("index"), symbols, meta.min_time)?;
         let chunks = ChunkReader::open(&dir.join("chunks"))?;
         let size = index.size()
             + chunks.size()

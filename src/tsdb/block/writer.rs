@@ -148,7 +148,7 @@ impl BlockWriter {
         }
         let result = (|| {
             chunks.finish()?;
-            write_index(&tmp.join("index"), &series)?;
+            write_index(&tmp.join("index"), &series, meta.min_time)?;
             meta.write(&tmp)?;
             sync_dir(&tmp.join("chunks"))?;
             sync_dir(&tmp)?;

@@ -247,7 +247,16 @@ impl<'a> Evaluator<'a> {
         let name = call.func.name;
         let over: fn(&[Sample]) -> f64 = match name {
             "count_over_time" => |w| w.len() as f64,
-            "sum_over_time" => |w| w.iter().map(|s| s.v).sum(),
+            "sum_over_time" => |w| {
+                let (sum, c) = w
+                    .iter()
+                    .fold((0.0, 0.0), |(sum, c), s| kahan_inc(s.v, sum, c));
+                if sum.is_infinite() {
+                    sum
+                } else {
+                    sum + c
+                }
+            },
             _ => return Err(PromqlError::Unsupported(format!("function {name}()"))),
         };
         let Some(Expr::MatrixSelector(ms)) = call.args.args.first().map(|a| a.as_ref()) else {
@@ -288,7 +297,8 @@ impl<'a> Evaluator<'a> {
                 "scalar"
             )));
         };
-        let mut groups: BTreeMap<Labels, Vec<Option<f64>>> = BTreeMap::new();
+        // Per group and step: the sum (or count) and its Kahan compensation.
+        let mut groups: BTreeMap<Labels, Vec<Option<(f64, f64)>>> = BTreeMap::new();
         let steps = self.steps();
         for s in input {
             let key = match &agg.modifier {
@@ -312,17 +322,36 @@ impl<'a> Evaluator<'a> {
             for (a, v) in acc.iter_mut().zip(&s.values) {
                 if let Some(v) = v {
                     let add = if op == "count" { 1.0 } else { *v };
-                    *a = Some(a.unwrap_or(0.0) + add);
+                    let (sum, c) = a.unwrap_or((0.0, 0.0));
+                    *a = Some(kahan_inc(add, sum, c));
                 }
             }
         }
         Ok(Evaluated::Vector(
             groups
                 .into_iter()
-                .map(|(labels, values)| StepSeries { labels, values })
+                .map(|(labels, values)| StepSeries {
+                    labels,
+                    values: values.into_iter().map(|a| a.map(|(s, c)| s + c)).collect(),
+                })
                 .collect(),
         ))
     }
+}
+
+/// One step of Prometheus' compensated summation (`kahanSumInc`, with Neumaier's
+/// improvement): returns the new sum and compensation. Prometheus sums this way in `sum` and
+/// `sum_over_time`, so e.g. 240 × 0.1 is 24 and 1e100 + 1 - 1e100 is 1, as there.
+fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+    let t = sum + inc;
+    let c = if t.is_infinite() {
+        0.0
+    } else if sum.abs() >= inc.abs() {
+        c + ((sum - t) + inc)
+    } else {
+        c + ((inc - t) + sum)
+    };
+    (t, c)
 }
 
 /// Prometheus rejects results where two series end up with the same labels at one step.

@@ -115,7 +115,9 @@ pub fn write_index(
     let mut postings_sec = Vec::new();
     let mut table_sec = Vec::new();
     put_uvarint(&mut table_sec, postings.len() as u64);
-    for ((name, value), bitmap) in &postings {
+    for ((name, value), bitmap) in &mut postings {
+        // Series are sorted by labels, so many postings are runs (all series of one metric).
+        bitmap.optimize();
         let start = postings_sec.len();
         bitmap
             .serialize_into(&mut postings_sec)

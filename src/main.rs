@@ -15,7 +15,8 @@ use bongsu::promql::Engine;
 use bongsu::tsdb::{Db, DbOptions};
 use cli::{Cli, Command, ImportCommand, ServerArgs};
 
-/// How often the server checks whether the head should be compacted into a block.
+/// How often the server looks for new block directories (from `bongsu import`) and checks
+/// whether the head should be compacted into a block.
 const COMPACTION_INTERVAL: Duration = Duration::from_secs(60);
 
 fn main() -> ExitCode {
@@ -139,7 +140,11 @@ async fn compaction_loop(db: Arc<Db>) {
     loop {
         tick.tick().await;
         let db = db.clone();
-        match tokio::task::spawn_blocking(move || db.compact()).await {
+        let work = move || {
+            db.reload_blocks()?;
+            db.compact()
+        };
+        match tokio::task::spawn_blocking(work).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "compaction failed"),
             Err(e) => tracing::error!(error = %e, "compaction task failed"),

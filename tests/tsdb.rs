@@ -330,3 +330,26 @@ fn a_second_process_cannot_open_the_same_directory() {
     let _db = Db::open(dir.path(), opts()).unwrap();
     assert!(Db::open(dir.path(), opts()).is_err());
 }
+
+#[test]
+fn blocks_imported_while_open_are_picked_up_by_a_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let file = dir.path().join("backfill.om");
+    let mut text = String::from("# TYPE old gauge\n");
+    for i in 0..10 {
+        text.push_str(&format!("old{{k=\"v\"}} {i} {}\n", 1000 + i * 15));
+    }
+    text.push_str("# EOF\n");
+    std::fs::write(&file, text).unwrap();
+    bongsu::backfill::import_openmetrics(&file, dir.path(), 2 * HOUR).unwrap();
+    assert!(
+        select_all(&db, "old").is_empty(),
+        "not visible before the reload"
+    );
+    assert_eq!(db.reload_blocks().unwrap(), 1);
+    assert_eq!(db.reload_blocks().unwrap(), 0, "a block is loaded once");
+    let got = select_all(&db, "old");
+    assert_eq!(got[0].1.len(), 10);
+    assert_eq!(got[0].1[3], Sample::new(1_045_000, 3.0));
+}

@@ -1,7 +1,7 @@
 //! The database: opens the data directory, replays the WAL into the head, holds the blocks,
 //! and runs compaction and retention when asked.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -64,8 +64,11 @@ pub struct Db {
     symbols: Arc<SymbolTable>,
     head: Arc<Head>,
     blocks: RwLock<Vec<Arc<Block>>>,
-    /// Serializes compactions and retention.
+    /// Serializes compactions, retention and block reloads.
     maintenance: Mutex<()>,
+    /// Names of block directories opened or found unreadable so far: a reload opens only
+    /// others, and reports an unreadable block once.
+    seen: Mutex<HashSet<String>>,
     _lock: fs::File,
 }
 
@@ -85,7 +88,10 @@ impl Db {
             .map_err(|_| StorageError::Locked(dir.to_path_buf()))?;
 
         let symbols = Arc::new(SymbolTable::new());
-        let blocks = load_blocks(dir, &symbols)?;
+        remove_leftovers(dir)?;
+        let mut seen = HashSet::new();
+        let blocks = open_blocks(dir, &symbols, &mut seen)?;
+        seen.extend(blocks.iter().map(|b| b.meta().ulid.clone()));
         let head = Arc::new(Head::new(dir, opts.block_range_ms, symbols.clone())?);
         if let Some(max) = blocks.iter().map(|b| b.meta().max_time).max() {
             head.set_min_valid_time(max);
@@ -114,6 +120,7 @@ impl Db {
             head,
             blocks: RwLock::new(blocks),
             maintenance: Mutex::new(()),
+            seen: Mutex::new(seen),
             _lock: lock,
         })
     }
@@ -161,12 +168,21 @@ impl Db {
         retention::apply(self)
     }
 
-    /// Re-reads the block directories (e.g. after `bongsu import` wrote new blocks).
-    pub fn reload_blocks(&self) -> Result<(), StorageError> {
+    /// Opens block directories that appeared since the last look (e.g. written by
+    /// `bongsu import` while the server runs). Returns how many were added.
+    pub fn reload_blocks(&self) -> Result<usize, StorageError> {
         let _m = self.maintenance.lock();
-        let blocks = load_blocks(&self.dir, &self.symbols)?;
-        *self.blocks.write() = blocks;
-        Ok(())
+        let mut seen = self.seen.lock();
+        // Compaction adds blocks without a reload: count them as seen.
+        seen.extend(self.blocks.read().iter().map(|b| b.meta().ulid.clone()));
+        let added = open_blocks(&self.dir, &self.symbols, &mut seen)?;
+        seen.extend(added.iter().map(|b| b.meta().ulid.clone()));
+        for b in &added {
+            tracing::info!(ulid = %b.meta().ulid, "loaded new block");
+        }
+        let n = added.len();
+        self.swap_blocks(added, &[]);
+        Ok(n)
     }
 
     pub(super) fn symbols(&self) -> &Arc<SymbolTable> {
@@ -213,27 +229,44 @@ impl Db {
     }
 }
 
-/// Opens every block directory under `dir`, oldest first. Leftovers of interrupted writes or
-/// deletions are removed; a block that fails to open is logged and skipped.
-fn load_blocks(dir: &Path, symbols: &SymbolTable) -> Result<Vec<Arc<Block>>, StorageError> {
-    let mut blocks = Vec::new();
+/// Removes what interrupted block writes and deletions left behind. Only at start-up: while
+/// the server runs, an import may be writing a `.tmp-for-creation` directory.
+fn remove_leftovers(dir: &Path) -> Result<(), StorageError> {
     for entry in fs::read_dir(dir).map_err(|e| StorageError::io(dir, e))? {
-        let entry = entry.map_err(|e| StorageError::io(dir, e))?;
-        let path = entry.path();
+        let path = entry.map_err(|e| StorageError::io(dir, e))?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
         if name.ends_with(TMP_CREATION_SUFFIX) || name.ends_with(TMP_DELETION_SUFFIX) {
             tracing::info!(dir = %path.display(), "removing leftover of an interrupted block write");
             fs::remove_dir_all(&path).map_err(|e| StorageError::io(&path, e))?;
-            continue;
         }
-        if !path.is_dir() || ulid::Ulid::from_string(name).is_err() {
+    }
+    Ok(())
+}
+
+/// Opens the block directories under `dir` whose names are not in `skip`, oldest first. A
+/// block that fails to open is logged, added to `skip` (so it is reported once) and left out.
+fn open_blocks(
+    dir: &Path,
+    symbols: &SymbolTable,
+    skip: &mut HashSet<String>,
+) -> Result<Vec<Arc<Block>>, StorageError> {
+    let mut blocks = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| StorageError::io(dir, e))? {
+        let path = entry.map_err(|e| StorageError::io(dir, e))?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if !path.is_dir() || ulid::Ulid::from_string(name).is_err() || skip.contains(name) {
             continue;
         }
         match Block::open(&path, symbols) {
             Ok(b) => blocks.push(Arc::new(b)),
-            Err(e) => tracing::error!(error = %e, "skipping unreadable block"),
+            Err(e) => {
+                tracing::error!(error = %e, "skipping unreadable block");
+                skip.insert(name.to_string());
+            }
         }
     }
     blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));

@@ -6,10 +6,11 @@
 //! The test binary plays both parts: run normally it is the parent, and it re-executes itself
 //! with `WRITER_ENV` set to become the writer.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bongsu::model::{Labels, Matcher, STALE_NAN};
@@ -141,36 +142,8 @@ fn check_prefix(db: &Db, at_least: u64, context: &str) -> u64 {
 /// One crash: start a writer in `dir`, kill it after `kill_after` acks (or the deadline), and
 /// check the database. Returns the last acknowledged batch.
 fn crash_and_check(dir: &Path, kill_after: u64) -> u64 {
-    let started = Instant::now();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
-        .env(WRITER_ENV, dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn writer");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut last_ack: Option<u64> = None;
-    let parse = |line: &str| line.strip_prefix("ACK ").map(|n| n.parse::<u64>().unwrap());
-    for line in lines.by_ref() {
-        let Some(n) = parse(&line.unwrap()) else {
-            continue;
-        };
-        last_ack = Some(n);
-        if n >= kill_after || started.elapsed() > KILL_DEADLINE {
-            break;
-        }
-    }
-    child.kill().expect("SIGKILL the writer");
-    let status = child.wait().unwrap();
-    assert!(!status.success(), "writer exited on its own: {status}");
-    // Acks already in the pipe were printed after a successful commit; they count too.
-    for line in lines {
-        if let Some(n) = parse(&line.unwrap()) {
-            last_ack = Some(n);
-        }
-    }
-    let last_ack = last_ack.expect("the writer acknowledged nothing");
+    let last_ack =
+        common::run_writer_and_kill(TEST_NAME, WRITER_ENV, dir, kill_after, KILL_DEADLINE);
 
     let db = Db::open(dir, opts()).expect("reopen after the crash");
     let context = format!("after SIGKILL at ack {last_ack}");

@@ -9,6 +9,7 @@ mod json;
 mod metrics;
 mod params;
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Bytes;
@@ -18,8 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use crate::model::Matcher;
 use crate::promql::{Engine, PromqlError};
-use crate::tsdb::Db;
+use crate::tsdb::{Db, Querier, StorageError};
 use params::{parse_duration, parse_selector, parse_time, Params};
 
 /// Shared state of every handler.
@@ -203,7 +205,7 @@ async fn query_range(
 }
 
 /// `match[]`, `start` and `end` of the metadata endpoints; the range defaults to everything.
-fn selection(p: &Params) -> Result<(Vec<Vec<crate::model::Matcher>>, i64, i64), ApiError> {
+fn selection(p: &Params) -> Result<(Vec<Vec<Matcher>>, i64, i64), ApiError> {
     let sets = p
         .all("match[]")
         .into_iter()
@@ -229,28 +231,38 @@ fn string_list(items: impl IntoIterator<Item = String>) -> String {
     out
 }
 
+/// The union of `f` over every `match[]` set (or `f(&[])` without any), sorted: the answer of
+/// the label names and label values endpoints.
+async fn union_over_selection(
+    s: &ApiState,
+    p: &Params,
+    f: impl Fn(&Querier, &[Matcher]) -> Result<Vec<String>, StorageError> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let (sets, start, end) = selection(p)?;
+    let db = s.db()?;
+    let all = blocking(move || {
+        let querier = db.querier(start, end);
+        let internal = |e: StorageError| ApiError::Internal(e.to_string());
+        if sets.is_empty() {
+            return f(&querier, &[]).map_err(internal);
+        }
+        let mut all = BTreeSet::new();
+        for m in &sets {
+            all.extend(f(&querier, m).map_err(internal)?);
+        }
+        Ok(all.into_iter().collect())
+    })
+    .await?;
+    Ok(ok_json(string_list(all)))
+}
+
 async fn labels(
     State(s): State<ApiState>,
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let p = params(q, &body)?;
-    let (sets, start, end) = selection(&p)?;
-    let db = s.db()?;
-    let names = blocking(move || {
-        let querier = db.querier(start, end);
-        let internal = |e: crate::tsdb::StorageError| ApiError::Internal(e.to_string());
-        if sets.is_empty() {
-            return querier.label_names(&[]).map_err(internal);
-        }
-        let mut all = std::collections::BTreeSet::new();
-        for m in &sets {
-            all.extend(querier.label_names(m).map_err(internal)?);
-        }
-        Ok(all.into_iter().collect())
-    })
-    .await?;
-    Ok(ok_json(string_list(names)))
+    union_over_selection(&s, &p, |q, m| q.label_names(m)).await
 }
 
 async fn label_values(
@@ -259,22 +271,7 @@ async fn label_values(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = params(q, &Bytes::new())?;
-    let (sets, start, end) = selection(&p)?;
-    let db = s.db()?;
-    let values = blocking(move || {
-        let querier = db.querier(start, end);
-        let internal = |e: crate::tsdb::StorageError| ApiError::Internal(e.to_string());
-        if sets.is_empty() {
-            return querier.label_values(&name, &[]).map_err(internal);
-        }
-        let mut all = std::collections::BTreeSet::new();
-        for m in &sets {
-            all.extend(querier.label_values(&name, m).map_err(internal)?);
-        }
-        Ok(all.into_iter().collect())
-    })
-    .await?;
-    Ok(ok_json(string_list(values)))
+    union_over_selection(&s, &p, move |q, m| q.label_values(&name, m)).await
 }
 
 async fn series(
@@ -290,7 +287,7 @@ async fn series(
     let db = s.db()?;
     let all = blocking(move || {
         let querier = db.querier(start, end);
-        let mut all = std::collections::BTreeSet::new();
+        let mut all = BTreeSet::new();
         for m in &sets {
             all.extend(
                 querier

@@ -6,6 +6,7 @@
 //! bytes come from disk or memory that may be damaged.
 
 use super::ChunkError;
+use crate::tsdb::encoding::{DecodeError, Decoder};
 
 /// Appends bits to a byte vector. The last byte may be partly used; its unused low bits are zero,
 /// so the vector is a complete, readable encoding after every write.
@@ -185,36 +186,17 @@ fn add_varint_group(v: u64, byte: u8, i: usize, what: &'static str) -> Result<u6
     Ok(v | group << (7 * i))
 }
 
-/// Appends `v` as a LEB128 varint.
-pub fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8 & 0x7f) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
+pub use crate::tsdb::encoding::{put_uvarint, unzigzag, zigzag};
 
 /// Reads a LEB128 varint at `*pos`, advancing it.
 pub fn get_uvarint(buf: &[u8], pos: &mut usize, what: &'static str) -> Result<u64, ChunkError> {
-    let mut v = 0u64;
-    for i in 0..MAX_VARINT_LEN {
-        let byte = *buf.get(*pos).ok_or(ChunkError::Truncated { what })?;
-        *pos += 1;
-        v = add_varint_group(v, byte, i, what)?;
-        if byte < 0x80 {
-            return Ok(v);
-        }
-    }
-    Err(ChunkError::Corrupt { what })
-}
-
-/// Maps signed to unsigned so that small magnitudes of either sign get small codes.
-pub fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-pub fn unzigzag(u: u64) -> i64 {
-    ((u >> 1) as i64) ^ -((u & 1) as i64)
+    let mut d = Decoder::at(buf, *pos);
+    let v = d.uvarint().map_err(|e| match e {
+        DecodeError::Eof(_) => ChunkError::Truncated { what },
+        _ => ChunkError::Corrupt { what },
+    })?;
+    *pos = d.pos();
+    Ok(v)
 }
 
 #[cfg(test)]

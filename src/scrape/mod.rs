@@ -1,0 +1,4 @@
+//! Scraping: targets from the configuration, a loop per target that fetches its `/metrics`,
+//! and the translation of each body into samples (with relabeling, limits and staleness).
+
+pub mod append;

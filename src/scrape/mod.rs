@@ -2,3 +2,6 @@
 //! and the translation of each body into samples (with relabeling, limits and staleness).
 
 pub mod append;
+pub mod fetch;
+pub mod scrape_loop;
+pub mod target;

@@ -9,4 +9,5 @@ pub mod config;
 pub mod exposition;
 pub mod model;
 pub mod promql;
+pub mod relabel;
 pub mod tsdb;

@@ -2,6 +2,7 @@
 //! and the translation of each body into samples (with relabeling, limits and staleness).
 
 pub mod append;
+pub mod discovery;
 pub mod fetch;
 pub mod scrape_loop;
 pub mod target;

@@ -4,5 +4,6 @@
 pub mod append;
 pub mod discovery;
 pub mod fetch;
+pub mod manager;
 pub mod scrape_loop;
 pub mod target;

@@ -8,6 +8,7 @@
 mod json;
 mod metrics;
 mod params;
+mod targets;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
@@ -21,6 +22,7 @@ use axum::Router;
 
 use crate::model::Matcher;
 use crate::promql::{Engine, PromqlError};
+use crate::scrape::manager::{PoolState, ScrapeManager};
 use crate::tsdb::{Db, Querier, StorageError};
 use params::{parse_duration, parse_selector, parse_time, Params};
 
@@ -32,6 +34,8 @@ struct Inner {
     /// Set once the database is open and its WAL replayed: the server is ready.
     db: OnceLock<Arc<Db>>,
     engine: Engine,
+    /// Set once scraping runs.
+    scrape: OnceLock<Arc<ScrapeManager>>,
 }
 
 impl ApiState {
@@ -39,12 +43,22 @@ impl ApiState {
         ApiState(Arc::new(Inner {
             db: OnceLock::new(),
             engine,
+            scrape: OnceLock::new(),
         }))
     }
 
     /// Hands over the opened database; `/-/ready` and the API answer from then on.
     pub fn set_ready(&self, db: Arc<Db>) {
         let _ = self.0.db.set(db);
+    }
+
+    /// Hands over the scrape manager whose targets the targets and metadata APIs show.
+    pub fn set_scrape_manager(&self, m: Arc<ScrapeManager>) {
+        let _ = self.0.scrape.set(m);
+    }
+
+    fn scrape_pools(&self) -> Vec<Arc<PoolState>> {
+        self.0.scrape.get().map(|m| m.pools()).unwrap_or_default()
     }
 
     fn db(&self) -> Result<Arc<Db>, ApiError> {
@@ -66,6 +80,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/labels", get(labels).post(labels))
         .route("/api/v1/label/{name}/values", get(label_values))
         .route("/api/v1/series", get(series).post(series))
+        .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/targets/metadata", get(targets::targets_metadata))
+        .route("/api/v1/metadata", get(targets::metadata))
         .with_state(state)
         .layer(tower_http::compression::CompressionLayer::new())
 }

@@ -65,6 +65,22 @@ pub enum MetricType {
     Unknown,
 }
 
+impl MetricType {
+    /// The lower-case name the metadata APIs use (`"counter"`, `"gaugehistogram"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Histogram => "histogram",
+            MetricType::GaugeHistogram => "gaugehistogram",
+            MetricType::Summary => "summary",
+            MetricType::Info => "info",
+            MetricType::StateSet => "stateset",
+            MetricType::Unknown => "unknown",
+        }
+    }
+}
+
 /// How strictly OpenMetrics input is checked beyond its grammar. The text format ignores it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Validation {

@@ -170,6 +170,9 @@ async fn scrape_once(
             (ScrapeReport::default(), Some(e))
         }
     };
+    if error.is_none() {
+        target.set_metadata(cache.metadata.clone());
+    }
     let up = if error.is_none() { 1.0 } else { 0.0 };
     synthetic.append(
         &mut app,

@@ -1,9 +1,12 @@
 //! A scrape target: where to scrape, the labels its series get, and its health for the API.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use parking_lot::Mutex;
 
+use super::append::Metadata;
 use crate::model::Labels;
 
 /// The last scrape's outcome, as `/api/v1/targets` shows it.
@@ -40,6 +43,8 @@ pub struct Target {
     pub labels: Labels,
     pub url: String,
     health: Mutex<Health>,
+    /// HELP/TYPE/UNIT per metric family from the last successful scrape.
+    metadata: Mutex<Arc<HashMap<String, Metadata>>>,
 }
 
 impl Target {
@@ -50,7 +55,16 @@ impl Target {
             labels,
             url,
             health: Mutex::new(Health::default()),
+            metadata: Mutex::default(),
         }
+    }
+
+    pub fn metadata(&self) -> Arc<HashMap<String, Metadata>> {
+        self.metadata.lock().clone()
+    }
+
+    pub(super) fn set_metadata(&self, m: Arc<HashMap<String, Metadata>>) {
+        *self.metadata.lock() = m;
     }
 
     pub fn health(&self) -> Health {

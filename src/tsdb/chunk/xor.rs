@@ -38,7 +38,8 @@ impl Default for XorChunk {
 
 impl XorChunk {
     pub fn new() -> XorChunk {
-        let mut w = BitWriter::new();
+        // The head keeps one open chunk per series in memory: grow it in small steps.
+        let mut w = BitWriter::new_compact();
         w.write_bits(0, 16);
         XorChunk {
             w,

@@ -1,10 +1,12 @@
 //! Batched writes into the head: validate on append, log to the WAL and apply on commit.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::{Head, MemSeries};
+use super::{Head, MemSeries, RefHasher, RefMap};
 use crate::model::Labels;
 use crate::tsdb::wal::{RefSample, RefSeries};
 use crate::tsdb::{AppendError, SeriesRef, StorageError};
@@ -24,7 +26,7 @@ pub struct Appender<'h> {
     head: &'h Head,
     samples: Vec<(Arc<MemSeries>, i64, f64)>,
     /// Newest pending (time, value bits) per series, to catch disorder within the batch.
-    pending: HashMap<u32, (i64, u64)>,
+    pending: RefMap<(i64, u64)>,
 }
 
 impl<'h> Appender<'h> {
@@ -32,7 +34,7 @@ impl<'h> Appender<'h> {
         Appender {
             head,
             samples: Vec::new(),
-            pending: HashMap::new(),
+            pending: RefMap::default(),
         }
     }
 
@@ -68,21 +70,33 @@ impl<'h> Appender<'h> {
     }
 
     fn push(&mut self, series: Arc<MemSeries>, t: i64, v: f64) -> Result<(), AppendError> {
-        let fresh = match self.pending.get(&series.sref) {
-            Some(&(last_t, _)) if t < last_t => Err(AppendError::OutOfOrder),
-            Some(&(last_t, last_v)) if t == last_t => {
-                if v.to_bits() == last_v {
-                    Ok(false)
+        // One map probe per sample: the entry is looked up once and filled in place.
+        let fresh = match self.pending.entry(series.sref) {
+            Entry::Occupied(mut e) => {
+                let (last_t, last_v) = *e.get();
+                if t < last_t {
+                    Err(AppendError::OutOfOrder)
+                } else if t == last_t {
+                    if v.to_bits() == last_v {
+                        Ok(false)
+                    } else {
+                        Err(AppendError::DuplicateTimestamp)
+                    }
                 } else {
-                    Err(AppendError::DuplicateTimestamp)
+                    e.insert((t, v.to_bits()));
+                    Ok(true)
                 }
             }
-            Some(_) => Ok(true),
-            None => series.check(t, v),
+            Entry::Vacant(e) => {
+                let fresh = series.check(t, v);
+                if let Ok(true) = fresh {
+                    e.insert((t, v.to_bits()));
+                }
+                fresh
+            }
         };
         match fresh {
             Ok(true) => {
-                self.pending.insert(series.sref, (t, v.to_bits()));
                 self.samples.push((series, t, v));
                 Ok(())
             }
@@ -127,7 +141,7 @@ impl<'h> Appender<'h> {
             }
         }
         if let Some(w) = wal.as_mut() {
-            let mut seen = HashSet::new();
+            let mut seen: HashSet<u32, BuildHasherDefault<RefHasher>> = HashSet::default();
             let mut new_series = Vec::new();
             for (series, _, _) in &self.samples {
                 if !series.wal_logged.load(Ordering::Acquire) && seen.insert(series.sref) {

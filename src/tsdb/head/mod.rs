@@ -13,6 +13,7 @@ mod series;
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -35,9 +36,44 @@ const SHARDS: usize = 16;
 /// Most series the head holds at once; series refs are 32-bit.
 pub const MAX_HEAD_SERIES: u64 = u32::MAX as u64 - 1;
 
+/// Hashes series refs, the keys of `by_ref` and of an appender's pending samples.
+///
+/// Refs are handed out by the head in sequence, never chosen by a client, so a keyless
+/// multiplicative hash (the step of rustc's FxHash) spreads them evenly: the low bits of
+/// `ref × K` are a bijection of the ref's low bits, and the high bits mix all of them. The
+/// default SipHash took about a fifth of the time of an append by ref. Maps keyed by anything
+/// derived from client input (label hashes) keep the default, DoS-resistant hasher.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct RefHasher(u64);
+
+impl RefHasher {
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for RefHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.add(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A map keyed by series ref.
+pub(crate) type RefMap<V> = HashMap<u32, V, BuildHasherDefault<RefHasher>>;
+
 #[derive(Default)]
 struct Shard {
-    by_ref: HashMap<u32, Arc<MemSeries>>,
+    by_ref: RefMap<Arc<MemSeries>>,
     by_hash: HashMap<u64, Arc<MemSeries>>,
     /// Further series whose label hash equals one already in `by_hash`.
     collisions: HashMap<u64, Vec<Arc<MemSeries>>>,

@@ -13,9 +13,13 @@ use crate::tsdb::{AppendError, StorageError};
 pub const SAMPLES_PER_CHUNK: usize = 120;
 
 /// A full chunk: on disk, or kept in memory if writing it to disk failed.
+///
+/// The in-memory fallback is rare, so it is boxed twice: a thin pointer keeps this enum at 16
+/// bytes and [`Closed`] at 32, where a `Box<[u8]>` (16 bytes) would make every closed chunk
+/// of every series 40.
 enum ClosedChunk {
     Disk(DiskChunkRef),
-    Memory(Box<[u8]>),
+    Memory(Box<Box<[u8]>>),
 }
 
 struct Closed {
@@ -101,9 +105,14 @@ impl MemSeries {
                     Ok(r) => ClosedChunk::Disk(r),
                     Err(e) => {
                         tracing::error!(error = %e, "cannot write head chunk to disk; keeping it in memory");
-                        ClosedChunk::Memory(full.chunk.bytes().into())
+                        ClosedChunk::Memory(Box::new(full.chunk.bytes().into()))
                     }
                 };
+                // Exact growth: a series holds a few closed chunks (one per 120 samples until
+                // the next compaction), and `Vec`'s first allocation of 4 entries would cost
+                // 128 bytes for the single chunk most series have. One realloc per chunk cut is
+                // nothing next to the chunk's disk write.
+                d.closed.reserve_exact(1);
                 d.closed.push(Closed {
                     min_time: full.min_time,
                     max_time: full.max_time,
@@ -186,7 +195,11 @@ impl MemSeries {
     /// Drops chunks that end before `min_time`; returns whether the series is now empty.
     pub fn truncate(&self, min_time: i64) -> bool {
         let mut d = self.data.lock();
+        let before = d.closed.len();
         d.closed.retain(|c| c.max_time >= min_time);
+        if d.closed.len() < before {
+            d.closed.shrink_to_fit();
+        }
         if d.open.as_ref().is_some_and(|o| o.max_time < min_time) {
             d.open = None;
         }
@@ -223,5 +236,40 @@ fn check(d: &SeriesData, t: i64, v: f64) -> Result<bool, AppendError> {
         Ok(false)
     } else {
         Err(AppendError::DuplicateTimestamp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every series holds one of these per closed chunk: keep it small.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn closed_chunk_entry_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<Closed>(), 32);
+    }
+
+    #[test]
+    fn closed_chunks_use_exact_capacity() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = ChunkDisk::open(&dir.path().join("chunks_head")).unwrap();
+        let s = MemSeries::new(1, Labels::from_pairs(&[("a", "b")]).unwrap());
+        let range = 7_200_000;
+        for i in 0..(3 * SAMPLES_PER_CHUNK as i64 + 1) {
+            assert!(s.append(i * 15_000, i as f64, range, &disk).unwrap());
+        }
+        {
+            let d = s.data.lock();
+            assert_eq!(d.closed.len(), 3);
+            assert_eq!(d.closed.capacity(), 3);
+        }
+        let mut out = Vec::new();
+        s.samples(i64::MIN, i64::MAX, &disk, &mut out).unwrap();
+        assert_eq!(out.len(), 3 * SAMPLES_PER_CHUNK + 1);
+        // Dropping the first chunk gives its capacity back.
+        assert!(!s.truncate(SAMPLES_PER_CHUNK as i64 * 15_000));
+        let d = s.data.lock();
+        assert_eq!((d.closed.len(), d.closed.capacity()), (2, 2));
     }
 }

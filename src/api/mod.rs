@@ -1,5 +1,5 @@
-//! The HTTP server's routes: Prometheus' `/api/v1` read API, `/-/healthy`, `/-/ready` and
-//! `/metrics`.
+//! The HTTP server's routes: Prometheus' `/api/v1` read API, the remote-write receiver
+//! (`POST /api/v1/write`, implemented in `ingest`), `/-/healthy`, `/-/ready` and `/metrics`.
 //!
 //! Handlers parse and validate parameters (errors in Prometheus' `errorType`s and status
 //! codes), run storage and query work on the blocking pool, and encode results as Prometheus
@@ -12,13 +12,14 @@ mod params;
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
+use crate::ingest;
 use crate::model::Matcher;
 use crate::promql::{Engine, PromqlError};
 use crate::tsdb::{Db, Querier, StorageError};
@@ -32,13 +33,39 @@ struct Inner {
     /// Set once the database is open and its WAL replayed: the server is ready.
     db: OnceLock<Arc<Db>>,
     engine: Engine,
+    /// `None` when the receiver is turned off (`--web.disable-remote-write-receiver`).
+    remote_write: Option<Arc<ingest::Receiver>>,
+}
+
+/// Switches of the HTTP API.
+#[derive(Debug, Clone)]
+pub struct ApiOptions {
+    /// Serve `POST /api/v1/write` (on by default; Prometheus needs
+    /// `--web.enable-remote-write-receiver`).
+    pub remote_write_receiver: bool,
+}
+
+impl Default for ApiOptions {
+    fn default() -> ApiOptions {
+        ApiOptions {
+            remote_write_receiver: true,
+        }
+    }
 }
 
 impl ApiState {
+    /// The API with default options.
     pub fn new(engine: Engine) -> ApiState {
+        ApiState::with_options(engine, ApiOptions::default())
+    }
+
+    pub fn with_options(engine: Engine, opts: ApiOptions) -> ApiState {
         ApiState(Arc::new(Inner {
             db: OnceLock::new(),
             engine,
+            remote_write: opts
+                .remote_write_receiver
+                .then(|| Arc::new(ingest::Receiver::new())),
         }))
     }
 
@@ -66,6 +93,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/labels", get(labels).post(labels))
         .route("/api/v1/label/{name}/values", get(label_values))
         .route("/api/v1/series", get(series).post(series))
+        .route("/api/v1/write", post(remote_write))
         .with_state(state)
         .layer(tower_http::compression::CompressionLayer::new())
 }
@@ -154,6 +182,18 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::Internal(format!("query task failed: {e}")))?
+}
+
+/// `POST /api/v1/write`: handed to `ingest`, which owns the protocol. The body is read there,
+/// within the receiver's own limit, not through an extractor's.
+async fn remote_write(State(s): State<ApiState>, headers: HeaderMap, body: Body) -> Response {
+    let Some(receiver) = s.0.remote_write.clone() else {
+        return ingest::disabled();
+    };
+    match s.db() {
+        Ok(db) => receiver.handle(db, &headers, body).await,
+        Err(_) => receiver.not_ready(),
+    }
 }
 
 async fn query(

@@ -73,6 +73,18 @@ pub struct ServerArgs {
         value_name = "DURATION"
     )]
     pub lookback_delta: String,
+
+    /// Turn off the Prometheus remote-write receiver (POST /api/v1/write, Remote-Write 1.0 and
+    /// 2.0), which is on by default; it then answers 404.
+    #[arg(long = "web.disable-remote-write-receiver")]
+    pub disable_remote_write_receiver: bool,
+
+    /// Accepted so that Prometheus command lines carry over; the receiver is on by default.
+    #[arg(
+        long = "web.enable-remote-write-receiver",
+        conflicts_with = "disable_remote_write_receiver"
+    )]
+    pub enable_remote_write_receiver: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +154,17 @@ mod tests {
         .unwrap();
         assert_eq!(cli.storage_path, PathBuf::from("/d"));
         assert_eq!(cli.server.retention_time, "30d");
+        assert!(!cli.server.disable_remote_write_receiver);
+        let cli = Cli::try_parse_from(["bongsu", "--web.disable-remote-write-receiver"]).unwrap();
+        assert!(cli.server.disable_remote_write_receiver);
+        let cli = Cli::try_parse_from(["bongsu", "--web.enable-remote-write-receiver"]).unwrap();
+        assert!(!cli.server.disable_remote_write_receiver);
+        assert!(Cli::try_parse_from([
+            "bongsu",
+            "--web.enable-remote-write-receiver",
+            "--web.disable-remote-write-receiver"
+        ])
+        .is_err());
         let cli = Cli::try_parse_from([
             "bongsu",
             "import",

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use clap::Parser;
 
-use bongsu::api::{router, ApiState};
+use bongsu::api::{router, ApiOptions, ApiState};
 use bongsu::config::{parse_prometheus_duration, Config};
 use bongsu::promql::Engine;
 use bongsu::tsdb::{Db, DbOptions};
@@ -100,7 +100,12 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let state = ApiState::new(engine);
+        let state = ApiState::with_options(
+            engine,
+            ApiOptions {
+                remote_write_receiver: !args.disable_remote_write_receiver,
+            },
+        );
         let listener = tokio::net::TcpListener::bind(args.listen_address)
             .await
             .with_context(|| format!("listening on {}", args.listen_address))?;

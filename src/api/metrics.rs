@@ -8,6 +8,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::ApiState;
+use crate::ingest::Reason;
 
 pub(super) async fn handler(State(s): State<ApiState>) -> Response {
     let db = match s.db() {
@@ -83,6 +84,9 @@ pub(super) async fn handler(State(s): State<ApiState>) -> Response {
         "Bytes of memory-mapped head chunks.",
         stats.head_chunks_bytes as f64,
     );
+    if let Some(rw) = &s.0.remote_write {
+        remote_write_metrics(&mut out, rw.stats());
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -91,4 +95,48 @@ pub(super) async fn handler(State(s): State<ApiState>) -> Response {
         out,
     )
         .into_response()
+}
+
+/// The receiver's counters; labelled families are written here, one `# HELP`/`# TYPE` each.
+fn remote_write_metrics(out: &mut String, rw: &crate::ingest::Stats) {
+    let mut family = |name: &str, help: &str, series: &[(String, u64)]| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (labels, v) in series {
+            let _ = writeln!(out, "{name}{labels} {v}");
+        }
+    };
+    let requests: Vec<(String, u64)> = rw
+        .requests()
+        .into_iter()
+        .map(|((proto, code), n)| (format!("{{code=\"{code}\",proto=\"{proto}\"}}"), n))
+        .collect();
+    family(
+        "bongsu_remote_write_requests_total",
+        "Remote-write requests by protocol (v1, v2, unknown) and status code.",
+        &requests,
+    );
+    family(
+        "bongsu_remote_write_samples_received_total",
+        "Samples (float and histogram) decoded from remote-write requests.",
+        &[(String::new(), rw.samples_received())],
+    );
+    family(
+        "bongsu_remote_write_samples_written_total",
+        "Remote-write samples committed to storage.",
+        &[(String::new(), rw.samples_written())],
+    );
+    let rejected: Vec<(String, u64)> = Reason::ALL
+        .iter()
+        .map(|r| (format!("{{reason=\"{}\"}}", r.as_str()), rw.rejected(*r)))
+        .collect();
+    family(
+        "bongsu_remote_write_samples_rejected_total",
+        "Remote-write samples not written, by reason.",
+        &rejected,
+    );
+    family(
+        "bongsu_remote_write_exemplars_discarded_total",
+        "Remote-write exemplars accepted and dropped (no exemplar storage yet).",
+        &[(String::new(), rw.exemplars_discarded())],
+    );
 }

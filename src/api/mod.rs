@@ -1,5 +1,5 @@
-//! The HTTP server's routes: Prometheus' `/api/v1` read API, `/-/healthy`, `/-/ready` and
-//! `/metrics`.
+//! The HTTP server's routes: Prometheus' `/api/v1` read API, the remote-write receiver
+//! (`POST /api/v1/write`, implemented in `ingest`), `/-/healthy`, `/-/ready` and `/metrics`.
 //!
 //! Handlers parse and validate parameters (errors in Prometheus' `errorType`s and status
 //! codes), run storage and query work on the blocking pool, and encode results as Prometheus
@@ -13,13 +13,14 @@ mod targets;
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
+use crate::ingest;
 use crate::model::Matcher;
 use crate::promql::{Engine, PromqlError};
 use crate::scrape::manager::{PoolState, ScrapeManager};
@@ -36,14 +37,40 @@ struct Inner {
     engine: Engine,
     /// Set once scraping runs.
     scrape: OnceLock<Arc<ScrapeManager>>,
+    /// `None` when the receiver is turned off (`--web.disable-remote-write-receiver`).
+    remote_write: Option<Arc<ingest::Receiver>>,
+}
+
+/// Switches of the HTTP API.
+#[derive(Debug, Clone)]
+pub struct ApiOptions {
+    /// Serve `POST /api/v1/write` (on by default; Prometheus needs
+    /// `--web.enable-remote-write-receiver`).
+    pub remote_write_receiver: bool,
+}
+
+impl Default for ApiOptions {
+    fn default() -> ApiOptions {
+        ApiOptions {
+            remote_write_receiver: true,
+        }
+    }
 }
 
 impl ApiState {
+    /// The API with default options.
     pub fn new(engine: Engine) -> ApiState {
+        ApiState::with_options(engine, ApiOptions::default())
+    }
+
+    pub fn with_options(engine: Engine, opts: ApiOptions) -> ApiState {
         ApiState(Arc::new(Inner {
             db: OnceLock::new(),
             engine,
             scrape: OnceLock::new(),
+            remote_write: opts
+                .remote_write_receiver
+                .then(|| Arc::new(ingest::Receiver::new())),
         }))
     }
 
@@ -83,6 +110,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/targets", get(targets::targets))
         .route("/api/v1/targets/metadata", get(targets::targets_metadata))
         .route("/api/v1/metadata", get(targets::metadata))
+        .route("/api/v1/write", post(remote_write))
         .with_state(state)
         .layer(tower_http::compression::CompressionLayer::new())
 }
@@ -171,6 +199,18 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::Internal(format!("query task failed: {e}")))?
+}
+
+/// `POST /api/v1/write`: handed to `ingest`, which owns the protocol. The body is read there,
+/// within the receiver's own limit, not through an extractor's.
+async fn remote_write(State(s): State<ApiState>, headers: HeaderMap, body: Body) -> Response {
+    let Some(receiver) = s.0.remote_write.clone() else {
+        return ingest::disabled();
+    };
+    match s.db() {
+        Ok(db) => receiver.handle(db, &headers, body).await,
+        Err(_) => receiver.not_ready(),
+    }
 }
 
 async fn query(

@@ -1,0 +1,658 @@
+//! From request headers and body to appended samples: content negotiation, snappy
+//! decompression (bounded), protobuf decoding, label validation, the 2.0 symbol table, and the
+//! append/commit through one `Appender` per request. No HTTP types: `handler` maps the
+//! [`Report`] to a response.
+//!
+//! What happens to a request, as in Prometheus' `storage/remote/write_handler.go`:
+//!
+//! - 1.0: the first out-of-order, duplicate or out-of-bounds sample rejects the whole request
+//!   (nothing is committed) with 400 and that error (`writeHandler.write` returns the append
+//!   error and its deferred `Rollback` runs). Series with invalid labels are skipped and the
+//!   rest is written; unlike Prometheus (which answers 204 there, with a TODO saying it should
+//!   be 400) bongsu answers 400, as the 1.0 spec requires for any invalid sample.
+//! - 2.0: a partial write (`writeHandler.appendV2`): every rejected sample or series is
+//!   skipped, the rest is committed, and the answer is 400 listing the errors; the `Written`
+//!   counts say what was kept.
+//! - Samples more than [`MAX_AHEAD_MS`] ahead of the receiver's clock are out of bounds
+//!   (`timeLimitAppender`, `maxAheadTime`).
+//! - A storage failure (WAL write) rolls everything back: 500, which senders retry.
+//! - Native histograms are not stored yet: each one is rejected (2.0 spec, "Invalid Samples":
+//!   a receiver may not support a sample type and answers 400); float samples in the same
+//!   request are written.
+//! - Exemplars are accepted and dropped, as Prometheus does with exemplar storage disabled
+//!   (its default), and counted as written. Metadata and start timestamps are ignored.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use prost::Message;
+use thiserror::Error;
+
+use super::proto::{v1, v2};
+use super::stats::Reason;
+use crate::model::{Label, Labels, MAX_LABELS};
+use crate::tsdb::{AppendError, Appender, Db, SeriesRef, StorageError};
+
+/// Largest decompressed request. Prometheus has no limit; VictoriaMetrics' default
+/// `-maxInsertRequestSize` is the same 32 MiB. A Prometheus sender's request (2,000 samples
+/// by default) is a few hundred KiB.
+pub const MAX_DECOMPRESSED_BYTES: usize = 32 << 20;
+
+/// Largest request body: snappy's worst case for [`MAX_DECOMPRESSED_BYTES`]
+/// (`32 + n + n / 6` bytes) fits, so every body that can decompress within the limit is read.
+pub const MAX_BODY_BYTES: usize = 40 << 20;
+
+/// How far ahead of the receiver's clock a sample may be (Prometheus' `maxAheadTime`).
+pub const MAX_AHEAD_MS: i64 = 10 * 60 * 1000;
+
+/// Longest label name or value, in bytes. Prometheus has no default limit; this one keeps a
+/// single hostile series from pinning megabytes of interned strings, far above real labels.
+pub const MAX_LABEL_BYTES: usize = 64 << 10;
+
+/// Error lines listed in a 400 answer; the rest are counted. Bounds the answer's size.
+pub const MAX_REPORTED_ERRORS: usize = 10;
+
+/// Longest single error line in an answer; longer ones are cut (a label value may be 64 KiB).
+const MAX_ERROR_LINE_BYTES: usize = 512;
+
+const MEDIA_TYPE: &str = "application/x-protobuf";
+const PROTO_V1: &str = "prometheus.WriteRequest";
+const PROTO_V2: &str = "io.prometheus.write.v2.Request";
+
+/// The protobuf message of a request, from its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    V1,
+    V2,
+}
+
+impl Proto {
+    /// The `proto` label value on `/metrics`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::V1 => "v1",
+            Proto::V2 => "v2",
+        }
+    }
+
+    /// The fully qualified message name.
+    pub fn message_name(self) -> &'static str {
+        match self {
+            Proto::V1 => PROTO_V1,
+            Proto::V2 => PROTO_V2,
+        }
+    }
+}
+
+/// Why a request failed as a whole, or (for `BadRequest`) why parts of it were rejected.
+#[derive(Debug, Error)]
+pub enum WriteError {
+    /// 415: a content type or encoding this receiver does not speak.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 400: the request, or some of its samples, will never be written; senders do not retry.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 500: nothing was written; senders retry.
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    /// 500: the receiver itself failed (a task died); nothing was written.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Picks the message from `Content-Type` and checks `Content-Encoding`, as Prometheus'
+/// `parseProtoMsg`: a missing content type means 1.0 and a missing encoding means snappy
+/// (Prometheus keeps "yolo" 1.0 clients working); anything else unknown is 415. Unlike
+/// Prometheus, whitespace around parameters (`; proto=…`, allowed by RFC 9110) and the case of
+/// the media type and encoding do not matter.
+pub fn negotiate(
+    content_type: Option<&str>,
+    content_encoding: Option<&str>,
+) -> Result<Proto, WriteError> {
+    let proto = match content_type.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Proto::V1,
+        Some(ct) => parse_content_type(ct)?,
+    };
+    match content_encoding.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(proto),
+        Some(enc) if enc.eq_ignore_ascii_case("snappy") => Ok(proto),
+        Some(enc) => Err(WriteError::UnsupportedMediaType(format!(
+            "{enc} encoding (compression) is not accepted by this server; only snappy is acceptable"
+        ))),
+    }
+}
+
+fn parse_content_type(ct: &str) -> Result<Proto, WriteError> {
+    let unsupported = |why: String| WriteError::UnsupportedMediaType(why);
+    let mut parts = ct.split(';');
+    let media = parts.next().unwrap_or_default().trim();
+    if !media.eq_ignore_ascii_case(MEDIA_TYPE) {
+        return Err(unsupported(format!(
+            "expected {MEDIA_TYPE} as the media type, got content type {ct:?}"
+        )));
+    }
+    for param in parts {
+        let Some((key, value)) = param.split_once('=') else {
+            return Err(unsupported(format!(
+                "content type parameters must be key=value (RFC 9110), got {param:?} in {ct:?}"
+            )));
+        };
+        if !key.trim().eq_ignore_ascii_case("proto") {
+            continue;
+        }
+        let value = value.trim().trim_matches('"');
+        return match value {
+            PROTO_V1 => Ok(Proto::V1),
+            PROTO_V2 => Ok(Proto::V2),
+            _ => Err(unsupported(format!(
+                "{value} protobuf message is not accepted by this server; accepted {PROTO_V1}, {PROTO_V2}"
+            ))),
+        };
+    }
+    Ok(Proto::V1)
+}
+
+/// The decompressed size a snappy block-format body announces, checked against
+/// [`MAX_DECOMPRESSED_BYTES`] before anything is allocated.
+pub fn decompressed_len(body: &[u8]) -> Result<usize, WriteError> {
+    let n = snap::raw::decompress_len(body)
+        .map_err(|e| WriteError::BadRequest(format!("snappy: {e}")))?;
+    if n > MAX_DECOMPRESSED_BYTES {
+        return Err(WriteError::BadRequest(format!(
+            "request decompresses to {n} bytes, more than the limit of {MAX_DECOMPRESSED_BYTES}"
+        )));
+    }
+    Ok(n)
+}
+
+/// Decompresses a snappy block-format body of at most [`MAX_DECOMPRESSED_BYTES`].
+pub fn decompress(body: &[u8]) -> Result<Bytes, WriteError> {
+    decompressed_len(body)?;
+    snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .map(Bytes::from)
+        .map_err(|e| WriteError::BadRequest(format!("snappy: {e}")))
+}
+
+/// What a request wrote: the values of the `X-Prometheus-Remote-Write-*-Written` headers.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub samples: u64,
+    pub histograms: u64,
+    /// Accepted exemplars; bongsu drops them (no exemplar storage yet), as Prometheus does
+    /// with exemplar storage disabled.
+    pub exemplars: u64,
+}
+
+/// The result of one request: counts for the response headers and `/metrics`, and the error
+/// to answer with, if any.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Float and histogram samples decoded from the request.
+    pub received: u64,
+    pub written: Written,
+    /// Samples not written, by [`Reason`] (indexed by `Reason::index`).
+    pub rejected: [u64; Reason::ALL.len()],
+    pub error: Option<WriteError>,
+    /// Error lines for a 400 answer (at most [`MAX_REPORTED_ERRORS`]).
+    details: Vec<String>,
+    /// All errors, listed or not.
+    errors: u64,
+}
+
+impl Report {
+    pub(super) fn failed_with(error: WriteError) -> Report {
+        Report {
+            error: Some(error),
+            ..Report::default()
+        }
+    }
+
+    pub fn rejected(&self, reason: Reason) -> u64 {
+        self.rejected[reason.index()]
+    }
+
+    fn rejected_total(&self) -> u64 {
+        self.rejected.iter().sum()
+    }
+
+    /// Counts `n` samples as rejected for `reason` and notes the error line.
+    fn reject(&mut self, reason: Reason, n: u64, line: impl FnOnce() -> String) {
+        self.rejected[reason.index()] += n;
+        self.note(line);
+    }
+
+    fn note(&mut self, line: impl FnOnce() -> String) {
+        self.errors += 1;
+        if self.details.len() < MAX_REPORTED_ERRORS {
+            self.details.push(clip(line()));
+        }
+    }
+
+    /// Nothing of the request is written: everything not already rejected is rolled back.
+    fn roll_back(&mut self) {
+        let rest = self.received - self.rejected_total();
+        self.rejected[Reason::RolledBack.index()] += rest;
+        self.written = Written::default();
+    }
+
+    /// The 400 message: a summary line with counts by reason (the spec asks for the amount
+    /// and the reasons), then the first error lines.
+    fn bad_request_message(&self) -> String {
+        let mut msg = format!(
+            "{} of {} samples rejected",
+            self.rejected_total(),
+            self.received
+        );
+        let reasons: Vec<String> = Reason::ALL
+            .iter()
+            .filter(|r| self.rejected(**r) > 0)
+            .map(|r| format!("{}: {}", r.describe(), self.rejected(*r)))
+            .collect();
+        if !reasons.is_empty() {
+            msg.push_str(" (");
+            msg.push_str(&reasons.join(", "));
+            msg.push(')');
+        }
+        for line in &self.details {
+            msg.push('\n');
+            msg.push_str(line);
+        }
+        let unlisted = self.errors - self.details.len() as u64;
+        if unlisted > 0 {
+            msg.push_str(&format!("\n… and {unlisted} more errors"));
+        }
+        msg
+    }
+
+    /// Sets the 400 error when anything was rejected.
+    fn finish(mut self) -> Report {
+        if self.error.is_none() && self.errors > 0 {
+            self.error = Some(WriteError::BadRequest(self.bad_request_message()));
+        }
+        debug_assert_eq!(
+            self.received,
+            self.written.samples + self.written.histograms + self.rejected_total()
+        );
+        self
+    }
+}
+
+fn clip(mut s: String) -> String {
+    if s.len() > MAX_ERROR_LINE_BYTES {
+        let mut end = MAX_ERROR_LINE_BYTES;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push('…');
+    }
+    s
+}
+
+/// Decodes a decompressed body of message `proto` and writes it to `db`. Samples newer than
+/// `max_time` (ms) are out of bounds.
+pub fn write(db: &Db, proto: Proto, body: Bytes, max_time: i64) -> Report {
+    match proto {
+        Proto::V1 => match decode_v1(body) {
+            Ok(req) => write_v1(db, &req, max_time),
+            Err(e) => Report::failed_with(e),
+        },
+        Proto::V2 => match decode_v2(body) {
+            Ok(req) => write_v2(db, &req, max_time),
+            Err(e) => Report::failed_with(e),
+        },
+    }
+}
+
+/// Decodes a 1.0 `WriteRequest`; a 2.0 body (fields 4 and 5) is an error rather than the
+/// empty request the 1.0 schema would see, so a mislabelled sender learns why nothing lands.
+pub fn decode_v1(body: Bytes) -> Result<v1::WriteRequest, WriteError> {
+    let req = v1::WriteRequest::decode(body)
+        .map_err(|e| WriteError::BadRequest(format!("decoding {PROTO_V1}: {e}")))?;
+    if !req.v2_symbols.is_empty() || !req.v2_timeseries.is_empty() {
+        return Err(WriteError::BadRequest(format!(
+            "the body has fields of {PROTO_V2} (symbols, timeseries) but the content type \
+             says {PROTO_V1}; send Content-Type: {MEDIA_TYPE};proto={PROTO_V2}"
+        )));
+    }
+    Ok(req)
+}
+
+/// Decodes a 2.0 `Request`; a 1.0 body (fields 1 and 3, reserved in 2.0 for this purpose) is
+/// an error, for the same reason as in [`decode_v1`].
+pub fn decode_v2(body: Bytes) -> Result<v2::Request, WriteError> {
+    let req = v2::Request::decode(body)
+        .map_err(|e| WriteError::BadRequest(format!("decoding {PROTO_V2}: {e}")))?;
+    if !req.v1_timeseries.is_empty() || !req.v1_metadata.is_empty() {
+        return Err(WriteError::BadRequest(format!(
+            "the body has fields of {PROTO_V1} (timeseries, metadata) but the content type \
+             says {PROTO_V2}; send Content-Type: {MEDIA_TYPE} for Remote-Write 1.0"
+        )));
+    }
+    Ok(req)
+}
+
+/// Writes a 1.0 request (see the module docs for the rules).
+pub fn write_v1(db: &Db, req: &v1::WriteRequest, max_time: i64) -> Report {
+    let mut report = Report {
+        received: req
+            .timeseries
+            .iter()
+            .map(|ts| (ts.samples.len() + ts.histograms.len()) as u64)
+            .sum(),
+        ..Report::default()
+    };
+    let mut app = db.appender();
+    for ts in &req.timeseries {
+        let labels = match labels_v1(&ts.labels) {
+            Ok(labels) => labels,
+            Err(why) => {
+                let n = (ts.samples.len() + ts.histograms.len()) as u64;
+                report.reject(Reason::InvalidLabels, n, || why);
+                continue;
+            }
+        };
+        let samples = ts.samples.iter().map(|s| (s.timestamp, s.value));
+        if let Err(rejection) = append_series(&mut app, &labels, samples, max_time, &mut report) {
+            // Prometheus' receiver returns the first append error and rolls the request back.
+            app.rollback();
+            report.rejected[rejection.reason.index()] += 1;
+            report.roll_back();
+            report.error = Some(WriteError::BadRequest(format!(
+                "{}; nothing of this request was written ({} samples)",
+                rejection.message, report.received
+            )));
+            return report;
+        }
+        report.written.exemplars += ts.exemplars.len() as u64;
+        reject_histograms(&mut report, &labels, ts.histograms.len());
+    }
+    commit(app, report).finish()
+}
+
+/// Writes a 2.0 request (see the module docs for the rules).
+pub fn write_v2(db: &Db, req: &v2::Request, max_time: i64) -> Report {
+    let mut report = Report {
+        received: req
+            .timeseries
+            .iter()
+            .map(|ts| (ts.samples.len() + ts.histograms.len()) as u64)
+            .sum(),
+        ..Report::default()
+    };
+    let mut symbols = Symbols::new(&req.symbols);
+    let mut app = db.appender();
+    for ts in &req.timeseries {
+        let labels = match symbols.labels(&ts.labels_refs) {
+            Ok(labels) => labels,
+            Err(why) => {
+                let n = (ts.samples.len() + ts.histograms.len()) as u64;
+                report.reject(Reason::InvalidLabels, n, || why);
+                continue;
+            }
+        };
+        let samples = ts.samples.iter().map(|s| (s.timestamp, s.value));
+        // Partial write: a rejected sample is counted and noted; keep going.
+        append_series_partial(&mut app, &labels, samples, max_time, &mut report);
+        reject_histograms(&mut report, &labels, ts.histograms.len());
+        for ex in &ts.exemplars {
+            match symbols.check_refs(&ex.labels_refs) {
+                Ok(()) => report.written.exemplars += 1,
+                Err(why) => report.note(|| format!("exemplar of series {labels}: {why}")),
+            }
+        }
+    }
+    commit(app, report).finish()
+}
+
+fn reject_histograms(report: &mut Report, labels: &Labels, n: usize) {
+    if n > 0 {
+        report.reject(Reason::NativeHistogram, n as u64, || {
+            format!("{n} native histogram samples for series {labels}: native histograms are not supported yet")
+        });
+    }
+}
+
+/// Commits the batch; a storage failure rolls the request back (500, retried by senders).
+fn commit(app: Appender<'_>, mut report: Report) -> Report {
+    match app.commit() {
+        Ok(stats) => {
+            if stats.dropped > 0 {
+                // Another writer appended newer samples to these series between our append
+                // and commit; the head dropped ours.
+                let n = stats.dropped.min(report.written.samples);
+                report.written.samples -= n;
+                report.reject(Reason::OutOfOrder, n, || {
+                    format!("{n} samples became out of order while being written (a concurrent writer to the same series)")
+                });
+            }
+            report
+        }
+        Err(e) => {
+            report.roll_back();
+            report.error = Some(WriteError::Storage(e));
+            report
+        }
+    }
+}
+
+/// A sample the head would not take, and why.
+struct Rejection {
+    reason: Reason,
+    message: String,
+}
+
+/// Appends one series' samples, stopping at the first rejection (1.0). Appended samples are
+/// counted in `report.written`; the rejected one is not counted, the caller decides.
+fn append_series(
+    app: &mut Appender<'_>,
+    labels: &Labels,
+    samples: impl Iterator<Item = (i64, f64)>,
+    max_time: i64,
+    report: &mut Report,
+) -> Result<(), Rejection> {
+    let mut sref = None;
+    for (t, v) in samples {
+        append_one(app, labels, &mut sref, t, v, max_time)?;
+        report.written.samples += 1;
+    }
+    Ok(())
+}
+
+/// Appends one series' samples, skipping and noting rejected ones (2.0).
+fn append_series_partial(
+    app: &mut Appender<'_>,
+    labels: &Labels,
+    samples: impl Iterator<Item = (i64, f64)>,
+    max_time: i64,
+    report: &mut Report,
+) {
+    let mut sref = None;
+    for (t, v) in samples {
+        match append_one(app, labels, &mut sref, t, v, max_time) {
+            Ok(()) => report.written.samples += 1,
+            Err(r) => report.reject(r.reason, 1, || r.message),
+        }
+    }
+}
+
+/// Appends one sample by series ref when an earlier sample of the series gave one.
+fn append_one(
+    app: &mut Appender<'_>,
+    labels: &Labels,
+    sref: &mut Option<SeriesRef>,
+    t: i64,
+    v: f64,
+    max_time: i64,
+) -> Result<(), Rejection> {
+    if t > max_time {
+        return Err(Rejection {
+            reason: Reason::OutOfBounds,
+            message: format!(
+                "out of bounds: timestamp {t} is too far in the future for series {labels}"
+            ),
+        });
+    }
+    let result = match *sref {
+        Some(r) => match app.append_ref(r, t, v) {
+            // The head dropped the series since (garbage collection): look it up again.
+            Err(AppendError::UnknownSeries(_)) => app.append(labels, t, v).map(|r| *sref = Some(r)),
+            other => other,
+        },
+        None => app.append(labels, t, v).map(|r| *sref = Some(r)),
+    };
+    result.map_err(|e| {
+        let reason = match e {
+            AppendError::OutOfOrder => Reason::OutOfOrder,
+            AppendError::DuplicateTimestamp => Reason::Duplicate,
+            AppendError::OutOfBounds => Reason::OutOfBounds,
+            AppendError::InvalidLabels(_) | AppendError::UnknownSeries(_) => Reason::InvalidLabels,
+            AppendError::TooManySeries => Reason::TooManySeries,
+        };
+        Rejection {
+            reason,
+            message: format!("{e} for series {labels} at timestamp {t}"),
+        }
+    })
+}
+
+/// A validated series label set from 1.0 label pairs.
+fn labels_v1(pairs: &[v1::Label]) -> Result<Labels, String> {
+    let shown = || show_raw(pairs.iter().map(|l| (&l.name[..], &l.value[..])));
+    if pairs.len() > MAX_LABELS {
+        return Err(format!(
+            "series {} has {} labels, more than the limit of {MAX_LABELS}",
+            shown(),
+            pairs.len(),
+        ));
+    }
+    let mut labels = Vec::with_capacity(pairs.len());
+    for l in pairs {
+        let name = label_str(&l.name).map_err(|why| format!("series {}: {why}", shown()))?;
+        let value = label_str(&l.value).map_err(|why| format!("series {}: {why}", shown()))?;
+        labels.push(Label::new(name, value));
+    }
+    series_labels(labels, shown)
+}
+
+/// Sorts and validates, as Prometheus' receiver: a metric name, no empty or duplicate names.
+/// Empty values are dropped (an empty value is an absent label in Prometheus' model).
+fn series_labels(labels: Vec<Label>, shown: impl Fn() -> String) -> Result<Labels, String> {
+    let labels =
+        Labels::new(labels).map_err(|e| format!("invalid labels for series {}: {e}", shown()))?;
+    if labels.metric_name().is_none() {
+        return Err(format!(
+            "invalid labels for series {}: no metric name (label __name__)",
+            shown()
+        ));
+    }
+    Ok(labels)
+}
+
+fn label_str(b: &[u8]) -> Result<&str, String> {
+    if b.len() > MAX_LABEL_BYTES {
+        return Err(format!(
+            "a label name or value has {} bytes, more than the limit of {MAX_LABEL_BYTES}",
+            b.len()
+        ));
+    }
+    std::str::from_utf8(b).map_err(|_| "a label name or value is not valid UTF-8".to_string())
+}
+
+/// `{a="b", …}` of unvalidated pairs, for error messages.
+fn show_raw<'a>(pairs: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> String {
+    let mut out = String::from("{");
+    for (i, (n, v)) in pairs.enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&String::from_utf8_lossy(n));
+        out.push('=');
+        out.push_str(&format!("{:?}", String::from_utf8_lossy(v)));
+        if out.len() > MAX_ERROR_LINE_BYTES {
+            break;
+        }
+    }
+    out.push('}');
+    out
+}
+
+/// The 2.0 symbol table of one request. Each referenced symbol is checked and converted once,
+/// so the label sets of all series share one `Arc<str>` per distinct string.
+struct Symbols<'a> {
+    raw: &'a [Bytes],
+    converted: Vec<Option<Arc<str>>>,
+}
+
+impl<'a> Symbols<'a> {
+    fn new(raw: &'a [Bytes]) -> Symbols<'a> {
+        Symbols {
+            raw,
+            converted: vec![None; raw.len()],
+        }
+    }
+
+    fn get(&mut self, r: u32) -> Result<Arc<str>, String> {
+        let i = r as usize;
+        let Some(slot) = self.converted.get_mut(i) else {
+            return Err(format!(
+                "symbol reference {r} is out of range: the request has {} symbols",
+                self.raw.len()
+            ));
+        };
+        if let Some(s) = slot {
+            return Ok(s.clone());
+        }
+        let s: Arc<str> = label_str(&self.raw[i])
+            .map_err(|why| format!("symbol {r}: {why}"))?
+            .into();
+        *slot = Some(s.clone());
+        Ok(s)
+    }
+
+    fn check_refs(&mut self, refs: &[u32]) -> Result<(), String> {
+        if !refs.len().is_multiple_of(2) {
+            return Err(format!(
+                "labels_refs has {} elements, not name/value pairs",
+                refs.len()
+            ));
+        }
+        for &r in refs {
+            self.get(r)?;
+        }
+        Ok(())
+    }
+
+    /// A validated series label set from `labels_refs`.
+    fn labels(&mut self, refs: &[u32]) -> Result<Labels, String> {
+        let raw = self.raw;
+        let shown = || show_refs(raw, refs);
+        if refs.len() / 2 > MAX_LABELS {
+            return Err(format!(
+                "series has {} labels, more than the limit of {MAX_LABELS}",
+                refs.len() / 2
+            ));
+        }
+        self.check_refs(refs)
+            .map_err(|why| format!("series {}: {why}", shown()))?;
+        let mut labels = Vec::with_capacity(refs.len() / 2);
+        for pair in refs.chunks_exact(2) {
+            labels.push(Label {
+                name: self.get(pair[0])?,
+                value: self.get(pair[1])?,
+            });
+        }
+        series_labels(labels, shown)
+    }
+}
+
+/// `{a="b", …}` of unvalidated symbol references ("?" for a reference out of range).
+fn show_refs(raw: &[Bytes], refs: &[u32]) -> String {
+    let sym = |r: u32| -> &[u8] { raw.get(r as usize).map_or(b"?", |b| &b[..]) };
+    show_raw(
+        refs.chunks(2)
+            .map(|p| (sym(p[0]), p.get(1).map_or(&b"?"[..], |r| sym(*r)))),
+    )
+}

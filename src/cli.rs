@@ -92,6 +92,20 @@ pub enum Command {
     /// Import data into blocks of the database at --storage.tsdb.path.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Check files without starting the server, like `promtool check`.
+    #[command(subcommand)]
+    Check(CheckCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Check that configuration files (prometheus.yml format) load: prints SUCCESS or
+    /// FAILED with the error for each; exits 1 if any fails.
+    Config {
+        /// The configuration files to check.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,5 +193,9 @@ mod tests {
             Some(Command::Import(ImportCommand::Openmetrics { .. }))
         ));
         assert_eq!(cli.storage_path, PathBuf::from("out"));
+        let cli = Cli::try_parse_from(["bongsu", "check", "config", "a.yml", "b.yml"]).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Check(CheckCommand::Config { ref files })) if files.len() == 2)
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! The `bongsu` binary: the server, and the `import` subcommand.
+//! The `bongsu` binary: the server, and the `import` and `check` subcommands.
 
 mod cli;
 
@@ -13,7 +13,7 @@ use bongsu::api::{router, ApiOptions, ApiState};
 use bongsu::config::{parse_prometheus_duration, Config};
 use bongsu::promql::Engine;
 use bongsu::tsdb::{Db, DbOptions};
-use cli::{Cli, Command, ImportCommand, ServerArgs};
+use cli::{CheckCommand, Cli, Command, ImportCommand, ServerArgs};
 
 /// How often the server looks for new block directories (from `bongsu import`) and checks
 /// whether the head should be compacted into a block.
@@ -29,6 +29,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         None => serve(&cli),
         Some(Command::Import(ImportCommand::Openmetrics { file })) => import(file, &cli),
+        Some(Command::Check(CheckCommand::Config { files })) => return check_config(files),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -36,6 +37,29 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `bongsu check config FILE...`: loads each file as the server would, reporting in
+/// promtool's words; fails if any file fails.
+fn check_config(files: &[std::path::PathBuf]) -> ExitCode {
+    let mut ok = true;
+    for file in files {
+        match Config::load(Some(file)) {
+            Ok(_) => println!(
+                "SUCCESS: {} is valid prometheus config file syntax",
+                file.display()
+            ),
+            Err(e) => {
+                ok = false;
+                eprintln!("FAILED: {e}");
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
@@ -85,8 +109,12 @@ fn db_options(args: &ServerArgs) -> anyhow::Result<DbOptions> {
 fn serve(cli: &Cli) -> anyhow::Result<()> {
     let args = &cli.server;
     let config = Config::load(args.config_file.as_deref())?;
-    if config.scrape_configs.is_some() || config.rule_files.is_some() || config.alerting.is_some() {
-        tracing::warn!("scrape_configs, rule_files and alerting are not acted on yet: this build stores, imports and queries data");
+    if !config.scrape_configs.is_empty()
+        || !config.rule_files.is_empty()
+        || !config.alerting.alertmanagers.is_empty()
+        || !config.remote_write.is_empty()
+    {
+        tracing::warn!("scrape_configs, rule_files, alerting and remote_write are loaded and validated but not acted on yet: this build stores, imports and queries data");
     }
     let opts = db_options(args)?;
     let lookback = parse_prometheus_duration(&args.lookback_delta)

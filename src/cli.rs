@@ -34,7 +34,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
     /// Configuration file (prometheus.yml format). Without it, an embedded default that scrapes
     /// bongsu itself is used.
@@ -73,6 +73,10 @@ pub struct ServerArgs {
         value_name = "DURATION"
     )]
     pub lookback_delta: String,
+
+    /// Enable shutdown and reload over HTTP (`POST /-/quit`, `POST /-/reload`).
+    #[arg(long = "web.enable-lifecycle")]
+    pub enable_lifecycle: bool,
 
     /// Turn off the Prometheus remote-write receiver (POST /api/v1/write, Remote-Write 1.0 and
     /// 2.0), which is on by default; it then answers 404.

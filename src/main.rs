@@ -9,9 +9,11 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use clap::Parser;
 
-use bongsu::api::{router, ApiOptions, ApiState};
-use bongsu::config::{parse_prometheus_duration, Config};
+use bongsu::api::{router, ApiOptions, ApiState, Lifecycle, ReloadRequest};
+use bongsu::config::{parse_prometheus_duration, Config, DEFAULT_CONFIG};
 use bongsu::promql::Engine;
+use bongsu::scrape::from_config::pool_specs;
+use bongsu::scrape::manager::ScrapeManager;
 use bongsu::tsdb::{Db, DbOptions};
 use cli::{CheckCommand, Cli, Command, ImportCommand, ServerArgs};
 
@@ -106,16 +108,35 @@ fn db_options(args: &ServerArgs) -> anyhow::Result<DbOptions> {
     })
 }
 
-fn serve(cli: &Cli) -> anyhow::Result<()> {
-    let args = &cli.server;
-    let config = Config::load(args.config_file.as_deref())?;
-    if !config.scrape_configs.is_empty()
-        || !config.rule_files.is_empty()
+/// Loads the configuration file, or the embedded default, whose self-scrape target is pointed
+/// at the address this server listens on.
+fn load_config(args: &ServerArgs) -> anyhow::Result<Config> {
+    match &args.config_file {
+        Some(path) => Ok(Config::load(Some(path))?),
+        None => {
+            let own = format!("localhost:{}", args.listen_address.port());
+            let text = DEFAULT_CONFIG.replace("localhost:9090", &own);
+            Ok(Config::parse(&text, "<embedded default>")?)
+        }
+    }
+}
+
+fn warn_inactive_sections(config: &Config) {
+    if !config.rule_files.is_empty()
         || !config.alerting.alertmanagers.is_empty()
         || !config.remote_write.is_empty()
     {
-        tracing::warn!("scrape_configs, rule_files, alerting and remote_write are loaded and validated but not acted on yet: this build stores, imports and queries data");
+        tracing::warn!(
+            "rule_files, alerting and remote_write are loaded and validated but not acted on yet"
+        );
     }
+}
+
+fn serve(cli: &Cli) -> anyhow::Result<()> {
+    let args = &cli.server;
+    let config = load_config(args)?;
+    warn_inactive_sections(&config);
+    let specs = pool_specs(&config).map_err(|e| anyhow!(e))?;
     let opts = db_options(args)?;
     let lookback = parse_prometheus_duration(&args.lookback_delta)
         .ok_or_else(|| anyhow!("invalid --query.lookback-delta {:?}", args.lookback_delta))?;
@@ -132,16 +153,23 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
             engine,
             ApiOptions {
                 remote_write_receiver: !args.disable_remote_write_receiver,
+                lifecycle: args.enable_lifecycle,
             },
         );
         let listener = tokio::net::TcpListener::bind(args.listen_address)
             .await
             .with_context(|| format!("listening on {}", args.listen_address))?;
         tracing::info!(address = %args.listen_address, "listening");
+        let (quit_tx, quit_rx) = tokio::sync::mpsc::channel(1);
+        let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
+        state.set_lifecycle(Lifecycle {
+            reload: reload_tx,
+            quit: quit_tx,
+        });
         let app = router(state.clone());
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
+                .with_graceful_shutdown(shutdown_signal(quit_rx))
                 .await
         });
 
@@ -152,20 +180,64 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
             .with_context(|| format!("opening the database in {}", cli.storage_path.display()))?;
         let db = Arc::new(db);
         state.set_ready(db.clone());
+        let scrape = Arc::new(ScrapeManager::new(db.clone()));
+        scrape.apply(specs).await;
+        state.set_scrape_manager(scrape.clone());
         tracing::info!("server is ready to receive web requests");
 
         let maintenance = tokio::spawn(compaction_loop(db.clone()));
+        let reloads = tokio::spawn(reload_loop(args.clone(), scrape.clone(), reload_rx));
         server
             .await
             .context("server task")?
             .context("serving HTTP")?;
+        reloads.abort();
         maintenance.abort();
+        tracing::info!("stopping scrapes");
+        scrape.stop().await;
         tracing::info!("shutting down: flushing the WAL");
         tokio::task::spawn_blocking(move || db.close())
             .await
             .context("closing the database")??;
         Ok(())
     })
+}
+
+/// Reloads the configuration on SIGHUP and `/-/reload`. A configuration that fails to load
+/// or to apply is reported and the running one stays.
+async fn reload_loop(
+    args: ServerArgs,
+    scrape: Arc<ScrapeManager>,
+    mut requests: tokio::sync::mpsc::Receiver<ReloadRequest>,
+) {
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        let reply = tokio::select! {
+            Some(reply) = requests.recv() => Some(reply),
+            Some(()) = async { match hup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => None,
+            else => return,
+        };
+        let result = load_config(&args)
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|c| {
+                warn_inactive_sections(&c);
+                pool_specs(&c)
+            });
+        let outcome = match result {
+            Ok(specs) => {
+                scrape.apply(specs).await;
+                tracing::info!("completed loading of configuration file");
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "error reloading the configuration; the previous one stays");
+                Err(e)
+            }
+        };
+        if let Some(reply) = reply {
+            let _ = reply.send(outcome);
+        }
+    }
 }
 
 async fn compaction_loop(db: Arc<Db>) {
@@ -185,7 +257,7 @@ async fn compaction_loop(db: Arc<Db>) {
     }
 }
 
-async fn shutdown_signal() {
+async fn shutdown_signal(mut quit: tokio::sync::mpsc::Receiver<()>) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -200,6 +272,7 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+        _ = quit.recv() => {},
     }
     tracing::info!("received a termination signal");
 }

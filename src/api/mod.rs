@@ -37,6 +37,8 @@ struct Inner {
     engine: Engine,
     /// Set once scraping runs.
     scrape: OnceLock<Arc<ScrapeManager>>,
+    /// With `--web.enable-lifecycle`: where reload and quit requests go, once the server runs.
+    lifecycle: Option<OnceLock<Lifecycle>>,
     /// `None` when the receiver is turned off (`--web.disable-remote-write-receiver`).
     remote_write: Option<Arc<ingest::Receiver>>,
 }
@@ -47,12 +49,18 @@ pub struct ApiOptions {
     /// Serve `POST /api/v1/write` (on by default; Prometheus needs
     /// `--web.enable-remote-write-receiver`).
     pub remote_write_receiver: bool,
+    /// Serve `/-/reload` and `/-/quit` (`--web.enable-lifecycle`).
+    pub lifecycle: bool,
 }
+
+/// Asks the server to reload its configuration; the answer says whether it took.
+pub type ReloadRequest = tokio::sync::oneshot::Sender<Result<(), String>>;
 
 impl Default for ApiOptions {
     fn default() -> ApiOptions {
         ApiOptions {
             remote_write_receiver: true,
+            lifecycle: false,
         }
     }
 }
@@ -68,6 +76,7 @@ impl ApiState {
             db: OnceLock::new(),
             engine,
             scrape: OnceLock::new(),
+            lifecycle: opts.lifecycle.then(OnceLock::new),
             remote_write: opts
                 .remote_write_receiver
                 .then(|| Arc::new(ingest::Receiver::new())),
@@ -77,6 +86,14 @@ impl ApiState {
     /// Hands over the opened database; `/-/ready` and the API answer from then on.
     pub fn set_ready(&self, db: Arc<Db>) {
         let _ = self.0.db.set(db);
+    }
+
+    /// Hands over where `/-/reload` and `/-/quit` requests go (ignored without
+    /// `--web.enable-lifecycle`).
+    pub fn set_lifecycle(&self, l: Lifecycle) {
+        if let Some(slot) = &self.0.lifecycle {
+            let _ = slot.set(l);
+        }
     }
 
     /// Hands over the scrape manager whose targets the targets and metadata APIs show.
@@ -93,6 +110,12 @@ impl ApiState {
     }
 }
 
+/// The server's handles for `/-/reload` and `/-/quit`.
+pub struct Lifecycle {
+    pub reload: tokio::sync::mpsc::Sender<ReloadRequest>,
+    pub quit: tokio::sync::mpsc::Sender<()>,
+}
+
 /// All routes.
 pub fn router(state: ApiState) -> Router {
     Router::new()
@@ -101,6 +124,8 @@ pub fn router(state: ApiState) -> Router {
             get(|| async { "Bongsu Server is Healthy.\n" }),
         )
         .route("/-/ready", get(ready))
+        .route("/-/reload", post(reload).put(reload))
+        .route("/-/quit", post(quit).put(quit))
         .route("/metrics", get(metrics::handler))
         .route("/api/v1/query", get(query).post(query))
         .route("/api/v1/query_range", get(query_range).post(query_range))
@@ -113,6 +138,52 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/write", post(remote_write))
         .with_state(state)
         .layer(tower_http::compression::CompressionLayer::new())
+}
+
+/// Prometheus' answer when the lifecycle API is off.
+const LIFECYCLE_DISABLED: &str = "Lifecycle API is not enabled.";
+
+async fn reload(State(s): State<ApiState>) -> Response {
+    let Some(l) = s.0.lifecycle.as_ref() else {
+        return (StatusCode::FORBIDDEN, LIFECYCLE_DISABLED).into_response();
+    };
+    let Some(l) = l.get() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable\n").into_response();
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    if l.reload.send(tx).await.is_err() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down\n",
+        )
+            .into_response();
+    }
+    match rx.await {
+        Ok(Ok(())) => StatusCode::OK.into_response(),
+        Ok(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {e}\n"),
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down\n",
+        )
+            .into_response(),
+    }
+}
+
+async fn quit(State(s): State<ApiState>) -> Response {
+    let Some(l) = s.0.lifecycle.as_ref() else {
+        return (StatusCode::FORBIDDEN, LIFECYCLE_DISABLED).into_response();
+    };
+    match l.get() {
+        Some(l) => {
+            let _ = l.quit.send(()).await;
+            (StatusCode::OK, "Requesting termination... Goodbye!\n").into_response()
+        }
+        None => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable\n").into_response(),
+    }
 }
 
 async fn ready(State(s): State<ApiState>) -> Response {

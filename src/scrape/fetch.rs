@@ -4,10 +4,8 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::config::{read_secret_file, HttpClientConfig};
 use crate::exposition::Format;
-
-/// What Prometheus sends in `Accept`: OpenMetrics preferred, the text format as fallback.
-pub const ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
 
 /// `User-Agent` of scrapes.
 pub const USER_AGENT: &str = concat!("bongsu/", env!("CARGO_PKG_VERSION"));
@@ -30,23 +28,79 @@ pub struct Fetched {
     pub format: Format,
 }
 
-/// GETs `url` within `timeout`, reading at most `body_limit` bytes (0: no limit) of the
-/// (transparently gunzipped) body.
-pub async fn fetch(
-    client: &reqwest::Client,
-    url: &str,
-    timeout: Duration,
-    body_limit: u64,
-) -> Result<Fetched, FetchError> {
+/// How to ask a target for its metrics.
+pub struct Request<'a> {
+    pub url: &'a str,
+    pub timeout: Duration,
+    /// 0: no limit.
+    pub body_limit: u64,
+    /// The `Accept` header (see [`accept_header`]).
+    pub accept: &'a str,
+    /// Authentication and extra headers; secrets in files are read per request, as
+    /// Prometheus does, so rotated credentials are picked up.
+    pub http: &'a HttpClientConfig,
+}
+
+/// Builds the `Accept` header for media types in order of preference, weighted as
+/// Prometheus weights them, with `*/*` last.
+pub fn accept_header(protocols: &[&str]) -> String {
+    let mut weight = protocols.len() + 1;
+    let mut parts = Vec::with_capacity(protocols.len() + 1);
+    for p in protocols {
+        parts.push(format!("{p};q=0.{weight}"));
+        weight -= 1;
+    }
+    parts.push(format!("*/*;q=0.{weight}"));
+    parts.join(",")
+}
+
+fn with_auth(
+    http: &HttpClientConfig,
+    mut req: reqwest::RequestBuilder,
+) -> Result<reqwest::RequestBuilder, FetchError> {
+    let io = |what: &str, e: std::io::Error| FetchError::Http(format!("cannot read {what}: {e}"));
+    if let Some(b) = &http.basic_auth {
+        let user = b.username().map_err(|e| io("basic_auth username", e))?;
+        let pass = b.password().map_err(|e| io("basic_auth password", e))?;
+        req = req.basic_auth(user, Some(pass.expose().to_string()));
+    }
+    if let Some(a) = &http.authorization {
+        let creds = a
+            .credentials()
+            .map_err(|e| io("authorization credentials", e))?;
+        req = req.header(
+            reqwest::header::AUTHORIZATION,
+            format!("{} {}", a.kind, creds.expose()),
+        );
+    }
+    for (name, h) in &http.http_headers {
+        for v in &h.values {
+            req = req.header(name.as_str(), v.as_str());
+        }
+        for s in &h.secrets {
+            req = req.header(name.as_str(), s.expose());
+        }
+        for f in &h.files {
+            let v = read_secret_file(f).map_err(|e| io(&f.display().to_string(), e))?;
+            req = req.header(name.as_str(), v.expose());
+        }
+    }
+    Ok(req)
+}
+
+/// GETs the target within its timeout, reading at most its body limit of the (transparently
+/// gunzipped) body.
+pub async fn fetch(client: &reqwest::Client, r: &Request<'_>) -> Result<Fetched, FetchError> {
     let work = async {
-        let resp = client
-            .get(url)
-            .header(reqwest::header::ACCEPT, ACCEPT_HEADER)
+        let req = client
+            .get(r.url)
+            .header(reqwest::header::ACCEPT, r.accept)
             .header(reqwest::header::USER_AGENT, USER_AGENT)
             .header(
                 "X-Prometheus-Scrape-Timeout-Seconds",
-                format!("{}", timeout.as_secs_f64()),
-            )
+                format!("{}", r.timeout.as_secs_f64()),
+            );
+        let resp = with_auth(r.http, req)?
             .send()
             .await
             .map_err(|e| FetchError::Http(error_chain(&e)))?;
@@ -66,14 +120,14 @@ pub async fn fetch(
             .await
             .map_err(|e| FetchError::Http(error_chain(&e)))?
         {
-            if body_limit > 0 && (body.len() + chunk.len()) as u64 > body_limit {
-                return Err(FetchError::BodyTooLarge(body_limit));
+            if r.body_limit > 0 && (body.len() + chunk.len()) as u64 > r.body_limit {
+                return Err(FetchError::BodyTooLarge(r.body_limit));
             }
             body.extend_from_slice(&chunk);
         }
         Ok(Fetched { body, format })
     };
-    tokio::time::timeout(timeout, work)
+    tokio::time::timeout(r.timeout, work)
         .await
         .map_err(|_| FetchError::Timeout)?
 }
@@ -88,4 +142,17 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cause = c.source();
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_header_weights_like_prometheus() {
+        assert_eq!(
+            accept_header(&["application/openmetrics-text;version=1.0.0", "text/plain;version=0.0.4"]),
+            "application/openmetrics-text;version=1.0.0;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 pub mod append;
 pub mod discovery;
 pub mod fetch;
+pub mod from_config;
 pub mod manager;
 pub mod scrape_loop;
 pub mod target;

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
 use super::append::{append_scrape, ScrapeOptions, ScrapeReport, SeriesCache};
-use super::fetch::fetch;
+use super::fetch::{fetch, Request};
 use super::target::{Health, Target};
+use crate::config::HttpClientConfig;
 use crate::model::{Labels, METRIC_NAME, STALE_NAN};
 use crate::tsdb::{Appender, Db, SeriesRef};
 
@@ -25,6 +26,10 @@ pub struct LoopSettings {
     pub body_size_limit: u64,
     /// `metric_relabel_configs` applied to each scraped series; `None` drops it.
     pub metric_relabel: Box<dyn Fn(Labels) -> Option<Labels> + Send + Sync>,
+    /// The `Accept` header of scrapes.
+    pub accept: String,
+    /// Authentication and extra request headers.
+    pub http: HttpClientConfig,
 }
 
 /// The series every scrape writes about itself, in this order.
@@ -138,13 +143,14 @@ async fn scrape_once(
     let started = Instant::now();
     let wall = SystemTime::now();
     let t = now_ms();
-    let fetched = fetch(
-        client,
-        &target.url,
-        settings.timeout,
-        settings.body_size_limit,
-    )
-    .await;
+    let request = Request {
+        url: &target.url,
+        timeout: settings.timeout,
+        body_limit: settings.body_size_limit,
+        accept: &settings.accept,
+        http: &settings.http,
+    };
+    let fetched = fetch(client, &request).await;
     let mut app = db.appender();
     let result = fetched.map_err(|e| e.to_string()).and_then(|f| {
         let opts = ScrapeOptions {

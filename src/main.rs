@@ -272,7 +272,7 @@ async fn shutdown_signal(mut quit: tokio::sync::mpsc::Receiver<()>) {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
-        _ = quit.recv() => {},
+        Some(()) = quit.recv() => {},
     }
     tracing::info!("received a termination signal");
 }

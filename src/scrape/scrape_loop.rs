@@ -10,6 +10,7 @@ use super::fetch::{fetch, Request};
 use super::target::{Health, Target};
 use crate::config::HttpClientConfig;
 use crate::model::{Labels, METRIC_NAME, STALE_NAN};
+use crate::telemetry::SCRAPE_DURATION;
 use crate::tsdb::{Appender, Db, SeriesRef};
 
 /// How a pool's targets are scraped (resolved from its scrape config).
@@ -166,6 +167,7 @@ async fn scrape_once(
         append_scrape(&mut app, cache, &f.body, f.format, t, &opts).map_err(|e| e.to_string())
     });
     let duration = started.elapsed();
+    SCRAPE_DURATION.observe(&target.pool, duration);
     let (report, error) = match result {
         Ok(r) => (r, None),
         Err(e) => {

@@ -54,6 +54,8 @@ pub struct ScrapeOptions<'a> {
     pub target_labels: &'a Labels,
     pub honor_labels: bool,
     pub honor_timestamps: bool,
+    /// Write stale markers for series with explicit timestamps too.
+    pub track_timestamps_staleness: bool,
     /// 0 means no limit, as in Prometheus.
     pub sample_limit: usize,
     pub label_limit: usize,
@@ -268,7 +270,8 @@ pub fn append_scrape(
             }
         };
         report.scraped += 1;
-        let explicit_ts = opts.honor_timestamps && s.timestamp_ms.is_some();
+        let explicit_ts =
+            opts.honor_timestamps && s.timestamp_ms.is_some() && !opts.track_timestamps_staleness;
         let ts = if opts.honor_timestamps {
             s.timestamp_ms.unwrap_or(t)
         } else {
@@ -412,6 +415,7 @@ mod tests {
             target_labels: target,
             honor_labels: false,
             honor_timestamps: true,
+            track_timestamps_staleness: false,
             sample_limit: 0,
             label_limit: 0,
             label_name_length_limit: 0,

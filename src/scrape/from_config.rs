@@ -38,6 +38,7 @@ fn pool_spec(sc: &ScrapeConfig) -> Result<PoolSpec, String> {
         timeout: sc.scrape_timeout,
         honor_labels: sc.honor_labels,
         honor_timestamps: sc.honor_timestamps,
+        track_timestamps_staleness: sc.track_timestamps_staleness,
         sample_limit: to_usize(sc.sample_limit),
         label_limit: to_usize(sc.label_limit),
         label_name_length_limit: to_usize(sc.label_name_length_limit),
@@ -90,6 +91,8 @@ fn pool_spec(sc: &ScrapeConfig) -> Result<PoolSpec, String> {
         relabel_configs: sc.relabel_configs.clone(),
         static_groups,
         file_sd,
+        target_limit: to_usize(sc.target_limit),
+        keep_dropped_targets: to_usize(sc.keep_dropped_targets),
     })
 }
 

@@ -148,8 +148,8 @@ run_one() {
   local rss hwm held
   rss=$(status_mb "$pid" VmRSS)
   hwm=$(status_mb "$pid" VmHWM)
-  # Series the server now holds (any sample in the last 2 h, asked 10 minutes ahead).
-  held=$("${UTIL[@]}" scalar "$query_base" 'count(count_over_time({job="loadgen"}[2h]))' \
+  # Series the server now holds (any sample in the last 3 h, asked 10 minutes ahead).
+  held=$("${UTIL[@]}" scalar "$query_base" 'count(count_over_time({job="loadgen"}[3h]))' \
     "$(($(date +%s) + 600))" soft 2>/dev/null || echo "?")
   result=$(grep '^RESULT' "$out") || die "no RESULT from the load generator (log: $out)"
   stop_server "$pid"

@@ -527,6 +527,21 @@ async fn handler_statuses_and_headers() {
     assert_eq!(h["x-prometheus-remote-write-samples-written"], "0");
     assert_eq!(h[header::CONTENT_TYPE], "text/plain; charset=utf-8");
 
+    // A declared body over the limit is refused unread; a body longer than it declared too.
+    let mut h = headers(V1, "snappy");
+    h.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(super::MAX_BODY_BYTES + 1),
+    );
+    let (status, _, body) = post(&rx, &db, h, vec![]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("larger than the limit"), "{body}");
+    let mut h = headers(V1, "snappy");
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(2));
+    let (status, _, body) = post(&rx, &db, h, vec![0; 10]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.starts_with("reading the request body"), "{body}");
+
     let stats = rx.stats();
     assert_eq!(stats.samples_written(), 3);
     assert_eq!(
@@ -534,6 +549,7 @@ async fn handler_statuses_and_headers() {
         vec![
             (("unknown", 415), 1),
             (("v1", 204), 1),
+            (("v1", 400), 2),
             (("v2", 204), 1),
             (("v2", 400), 1)
         ]

@@ -593,3 +593,43 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn known_series_take_the_ref_path_and_still_explain_errors() {
+    let (_dir, db) = db();
+    // First request creates the series; the second finds it by its raw pairs.
+    let first = req_v1(vec![ts_v1(&[("__name__", "k"), ("a", "1")], &[(T0, 1.0)])]);
+    assert!(write::write(&db, Proto::V1, first, FAR).error.is_none());
+    let pairs = [("__name__", "k"), ("a", "1")];
+    assert!(db.head().find_ref(&pairs).is_some());
+    assert!(db.head().find_ref(&[("__name__", "k")]).is_none());
+    // Unsorted pairs miss the fast path and are sorted by the validating one: same series.
+    let unsorted = req_v1(vec![ts_v1(
+        &[("a", "1"), ("__name__", "k")],
+        &[(T0 + 10, 2.0)],
+    )]);
+    assert!(write::write(&db, Proto::V1, unsorted, FAR).error.is_none());
+    // An error on a known series names it, though its label set was never built.
+    let old = req_v1(vec![ts_v1(&pairs, &[(T0 + 5, 3.0)])]);
+    let report = write::write(&db, Proto::V1, old, FAR);
+    assert!(
+        bad_request(&report).contains("out of order sample for series k{a=\"1\"}"),
+        "{:?}",
+        report.error
+    );
+    // 2.0: a bad exemplar reference on a known series is reported without a double borrow.
+    let mut b = V2::default();
+    b.series(&pairs, &[(T0 + 20, 4.0)])
+        .exemplars
+        .push(v2::Exemplar {
+            labels_refs: vec![999],
+            ..Default::default()
+        });
+    let report = write::write(&db, Proto::V2, b.encode(), FAR);
+    assert_eq!(report.written.samples, 1);
+    let samples = &read(&db, "k")[0].1;
+    assert_eq!(
+        samples.iter().map(|s| s.v).collect::<Vec<_>>(),
+        vec![1.0, 2.0, 4.0]
+    );
+}

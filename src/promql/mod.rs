@@ -9,7 +9,10 @@
 //! `sum` and `count` (with `by`/`without`), `count_over_time`, `sum_over_time`, number literals
 //! and parentheses. Anything else is rejected with an error that says it is not supported yet.
 
+mod aggregate;
+mod binary;
 mod eval;
+mod functions;
 mod value;
 
 use std::time::Duration;

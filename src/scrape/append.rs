@@ -241,7 +241,8 @@ fn check_limits(labels: &Labels, opts: &ScrapeOptions<'_>) -> Result<(), ScrapeE
 }
 
 /// Parses `body` and appends its samples at scrape time `t` (ms). On error nothing of this
-/// scrape should be committed (the caller drops `app`); the cache is then unchanged.
+/// scrape should be committed (the caller drops `app`); the cache then has no new series
+/// (entries already there may have been marked seen, which the next scrape overrides).
 pub fn append_scrape(
     app: &mut Appender<'_>,
     cache: &mut SeriesCache,
@@ -251,13 +252,15 @@ pub fn append_scrape(
     opts: &ScrapeOptions<'_>,
 ) -> Result<ScrapeReport, ScrapeError> {
     let mut report = ScrapeReport::default();
-    let iteration = cache.iteration + 1;
+    // Every scrape, failed or not, is a new iteration: cached entries are marked seen in
+    // place, and a failed scrape's marks are older than the next scrape's iteration.
+    cache.iteration += 1;
+    let iteration = cache.iteration;
     let mut parser = Parser::new(body, format);
     let mut key = String::new();
     let mut metadata: HashMap<String, Metadata> = HashMap::new();
-    // New cache entries are collected apart, so a failed scrape leaves the cache as it was.
+    // New cache entries are collected apart, so a failed scrape adds no series to the cache.
     let mut fresh: Vec<(Box<str>, CacheEntry)> = Vec::new();
-    let mut touched: Vec<Box<str>> = Vec::new();
     loop {
         let entry = parser
             .next_entry()
@@ -288,66 +291,57 @@ pub fn append_scrape(
             t
         };
         raw_key(&s, &mut key);
-        let cached = cache.entries.get(key.as_str()).map(|e| e.series.clone());
-        let series = match cached {
-            Some(series) => {
-                touched.push(key.as_str().into());
-                series
+        // The common case: a series of the previous scrape. No allocation, no label work.
+        if let Some(e) = cache.entries.get_mut(key.as_str()) {
+            e.seen = iteration;
+            let Some((labels, sref)) = &mut e.series else {
+                continue; // dropped by metric relabeling
+            };
+            report.post_relabel += 1;
+            match append_cached(app, labels, *sref, ts, s.value) {
+                // The ref changes when the head had dropped the series and made it anew.
+                Ok(r) => *sref = r,
+                Err(e) if is_sample_error(&e) => report.rejected += 1,
+                Err(e) => {
+                    return Err(ScrapeError::InvalidSeries {
+                        series: labels.to_string(),
+                        message: e.to_string(),
+                    })
+                }
             }
-            None => {
-                let labels = final_labels(&s, opts)?;
-                let series = match labels {
-                    None => None,
-                    Some(labels) => {
-                        let sref = match app.append(&labels, ts, s.value) {
-                            Ok(r) => r,
-                            Err(e) if is_sample_error(&e) => {
-                                report.rejected += 1;
-                                report.post_relabel += 1;
-                                continue;
-                            }
-                            Err(e) => {
-                                return Err(ScrapeError::InvalidSeries {
-                                    series: labels.to_string(),
-                                    message: e.to_string(),
-                                })
-                            }
-                        };
-                        report.post_relabel += 1;
-                        report.series_added += 1;
-                        let entry = CacheEntry {
-                            series: Some((labels, sref)),
-                            explicit_ts,
-                            seen: iteration,
-                        };
-                        fresh.push((key.as_str().into(), entry));
-                        continue;
-                    }
-                };
-                fresh.push((
-                    key.as_str().into(),
+        } else {
+            let entry = match final_labels(&s, opts)? {
+                // Dropped by metric relabeling: remembered, so the next scrape skips it fast.
+                None => CacheEntry {
+                    series: None,
+                    explicit_ts,
+                    seen: iteration,
+                },
+                Some(labels) => {
+                    let sref = match app.append(&labels, ts, s.value) {
+                        Ok(r) => r,
+                        Err(e) if is_sample_error(&e) => {
+                            report.rejected += 1;
+                            report.post_relabel += 1;
+                            continue;
+                        }
+                        Err(e) => {
+                            return Err(ScrapeError::InvalidSeries {
+                                series: labels.to_string(),
+                                message: e.to_string(),
+                            })
+                        }
+                    };
+                    report.post_relabel += 1;
+                    report.series_added += 1;
                     CacheEntry {
-                        series: None,
+                        series: Some((labels, sref)),
                         explicit_ts,
                         seen: iteration,
-                    },
-                ));
-                series
-            }
-        };
-        let Some((labels, sref)) = series else {
-            continue;
-        };
-        report.post_relabel += 1;
-        match append_cached(app, &labels, sref, ts, s.value) {
-            Ok(_) => {}
-            Err(e) if is_sample_error(&e) => report.rejected += 1,
-            Err(e) => {
-                return Err(ScrapeError::InvalidSeries {
-                    series: labels.to_string(),
-                    message: e.to_string(),
-                })
-            }
+                    }
+                }
+            };
+            fresh.push((key.as_str().into(), entry));
         }
         if opts.rules.sample_limit > 0 && report.post_relabel as usize > opts.rules.sample_limit {
             return Err(ScrapeError::SampleLimit {
@@ -363,12 +357,7 @@ pub fn append_scrape(
         });
     }
 
-    // The scrape succeeded: update the cache, and mark series that disappeared as stale.
-    for k in touched {
-        if let Some(e) = cache.entries.get_mut(&k) {
-            e.seen = iteration;
-        }
-    }
+    // The scrape succeeded: add its new series, and mark series that disappeared as stale.
     cache.entries.extend(fresh);
     let mut gone = Vec::new();
     for (k, e) in &cache.entries {
@@ -386,7 +375,6 @@ pub fn append_scrape(
             report.stale += u64::from(append_cached(app, &labels, sref, t, STALE_NAN).is_ok());
         }
     }
-    cache.iteration = iteration;
     cache.metadata = Arc::new(metadata);
     Ok(report)
 }
@@ -534,6 +522,35 @@ mod tests {
             scrape(&db, &mut cache, "bad line here\n", 2000, &o),
             Err(ScrapeError::Parse(_))
         ));
+    }
+
+    #[test]
+    fn a_failed_scrape_does_not_hide_a_vanished_series() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        let t = target();
+        let o = opts(&t, &keep_all);
+        let mut cache = SeriesCache::new();
+        scrape(&db, &mut cache, BODY1, 1000, &o).unwrap();
+        // `other` is seen by a scrape that then fails: that must not count as seen later.
+        let mut app = db.appender();
+        let failed = append_scrape(
+            &mut app,
+            &mut cache,
+            b"other 5\nbad line here\n",
+            Format::PrometheusText,
+            2000,
+            &o,
+        );
+        assert!(matches!(failed, Err(ScrapeError::Parse(_))));
+        drop(app);
+        let r = scrape(&db, &mut cache, BODY2, 3000, &o).unwrap();
+        assert_eq!((r.scraped, r.series_added, r.stale), (1, 0, 1));
+        let got = all(&db);
+        assert_eq!(got[0].0, "other{instance=\"h:1\", job=\"outer\"}");
+        assert_eq!(got[0].1.len(), 2);
+        assert!(is_stale_nan(got[0].1[1].1));
+        assert_eq!(got[0].1[1].0, 3000);
     }
 
     #[test]

@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# Interop tier for collection: bongsu against the real peers.
+#
+#   node_exporter ──scrape 1s──► bongsu ◄──remote_write── Prometheus ──scrape 1s──► itself
+#                                                                     └─scrape 1s──► node_exporter
+#
+# 1. bongsu scrapes Debian's prometheus-node-exporter (job "node") every second.
+# 2. Debian's prometheus scrapes itself (job "prometheus") and the same node_exporter (job
+#    "node-via-prom"), with external label replica="interop", and remote-writes everything to
+#    bongsu's /api/v1/write.
+# 3. Asserted through bongsu's query API, each polled with a bound (--timeout):
+#    - its own scrape: up{job="node"} == 1 and node_load1{job="node"} exists;
+#    - remote write: up{job="prometheus"} == 1 and prometheus_build_info exist with
+#      Prometheus' target and external labels;
+#    - both paths agree: bongsu's own scrape of node_exporter and the one Prometheus
+#      remote-wrote report the same scrape_samples_scraped and node_memory_MemTotal_bytes,
+#      and bongsu holds as many series
+#      for each job, as many as Prometheus itself holds for "node-via-prom".
+#
+# Everything binds to 127.0.0.1 on free ports; every process started here is stopped on exit.
+# Exit status: 0 all checks passed; 1 a check failed or a process did not start (the logs'
+# tails are printed).
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+usage: tests/interop/collect.sh [--timeout S] [--workdir DIR] [--keep]
+
+  --timeout S     bound for each wait (default 60)
+  --workdir DIR   where configs, data and logs go (default: a new temp dir, removed on success)
+  --keep          keep the work dir even on success
+  -h, --help      this text
+
+environment:
+  BONGSU          bongsu binary (default: <repo>/target/debug/bongsu)
+EOF
+}
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$SCRIPT_DIR/../.." && pwd)
+UTIL=(python3 "$REPO_DIR/benches/lib/bench_util.py")
+
+TIMEOUT=60
+WORK=""
+KEEP=0
+while (($#)); do
+  case "$1" in
+    --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
+    --workdir) WORK=${2:?--workdir needs a value}; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "unknown option: $1" >&2; usage >&2; exit 1 ;;
+  esac
+done
+BONGSU=${BONGSU:-$REPO_DIR/target/debug/bongsu}
+
+log() { printf '[%(%H:%M:%S)T] collect: %s\n' -1 "$*" >&2; }
+
+# ---------------------------------------------------------------------------------------
+# Peers: install them if missing (Debian's maintainer scripts try to start the services;
+# without systemd that does nothing, and the binaries are run directly below)
+# ---------------------------------------------------------------------------------------
+if ! command -v prometheus >/dev/null || ! command -v prometheus-node-exporter >/dev/null; then
+  log "installing prometheus and prometheus-node-exporter"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -qq prometheus prometheus-node-exporter >/dev/null 2>&1; then
+    apt-get update -qq
+    apt-get install -y -qq prometheus prometheus-node-exporter >/dev/null
+  fi
+fi
+for tool in curl jq python3; do
+  command -v "$tool" >/dev/null || { log "ERROR: $tool is needed"; exit 1; }
+done
+[[ -x $BONGSU ]] || { log "ERROR: no bongsu binary at $BONGSU (cargo build first)"; exit 1; }
+
+if [[ -z $WORK ]]; then
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/bongsu-collect.XXXXXX")
+else
+  rm -rf "$WORK"
+  mkdir -p "$WORK"
+fi
+
+# ---------------------------------------------------------------------------------------
+# Process bookkeeping: everything started here is stopped on exit
+# ---------------------------------------------------------------------------------------
+PIDS=()
+FAILED=1
+cleanup() {
+  local i n pid
+  # Newest first: Prometheus stops before the bongsu it writes to (otherwise it keeps
+  # retrying its last batch for a minute), bongsu before the node_exporter it scrapes.
+  for ((n = ${#PIDS[@]} - 1; n >= 0; n--)); do
+    pid=${PIDS[n]}
+    kill -TERM "$pid" 2>/dev/null || continue
+    for ((i = 0; i < 100; i++)); do # up to 10 s for a clean shutdown
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if ((FAILED)); then
+    local f
+    for f in "$WORK"/*.log; do
+      [[ -e $f ]] || continue
+      echo "---- last lines of $f" >&2
+      tail -n 25 "$f" >&2 || true
+    done
+    log "FAILED (work dir kept: $WORK)"
+  elif ((!KEEP)); then
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME CMD... : CMD in the background, output to $WORK/NAME.log
+start() {
+  local name=$1; shift
+  "$@" >"$WORK/$name.log" 2>&1 &
+  PIDS+=("$!")
+  LAST_PID=$!
+}
+
+fail() { log "ERROR: $*"; exit 1; }
+
+# query BASE_URL QUERY : the instant vector now, one "labels-json value" line per series
+query() {
+  curl -sf --max-time 10 -G "$1/api/v1/query" --data-urlencode "query=$2" |
+    jq -r '.data.result[] | "\(.metric | tojson) \(.value[1])"'
+}
+
+# value BASE_URL QUERY : the value of the single series QUERY returns, or nothing
+value() {
+  local out
+  out=$(query "$1" "$2") || return 0
+  [[ $(wc -l <<<"$out") == 1 && -n $out ]] && echo "${out##* }"
+  return 0
+}
+
+# wait_for DESCRIPTION CMD... : run CMD every 0.5 s until it succeeds, for at most TIMEOUT s
+wait_for() {
+  local what=$1; shift
+  local deadline=$((SECONDS + TIMEOUT))
+  until "$@"; do
+    ((SECONDS < deadline)) || fail "waited ${TIMEOUT}s for: $what"
+    sleep 0.5
+  done
+  log "ok: $what"
+}
+
+# is BASE_URL QUERY WANT : QUERY has a single series whose value is WANT
+is() { [[ $(value "$1" "$2") == "$3" ]]; }
+
+# exists BASE_URL QUERY : QUERY returns at least one series
+exists() { [[ -n $(query "$1" "$2" 2>/dev/null) ]]; }
+
+# ---------------------------------------------------------------------------------------
+# Start node_exporter, bongsu, Prometheus
+# ---------------------------------------------------------------------------------------
+NODE_PORT=$("${UTIL[@]}" freeport)
+BONGSU_PORT=$("${UTIL[@]}" freeport)
+PROM_PORT=$("${UTIL[@]}" freeport)
+NODE=127.0.0.1:$NODE_PORT
+BONGSU_URL=http://127.0.0.1:$BONGSU_PORT
+PROM_URL=http://127.0.0.1:$PROM_PORT
+log "versions: $(dpkg-query -W -f='prometheus ${Version}, ' prometheus 2>/dev/null || true)$(dpkg-query -W -f='node-exporter ${Version}' prometheus-node-exporter 2>/dev/null || true)"
+
+log "node_exporter on $NODE"
+# The systemd collector only logs errors here (no systemd).
+start node-exporter prometheus-node-exporter --web.listen-address="$NODE" --no-collector.systemd
+"${UTIL[@]}" wait-http "http://$NODE/metrics" "$TIMEOUT" "$LAST_PID" || fail "node_exporter did not start"
+
+cat >"$WORK/bongsu.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: node
+    static_configs:
+      - targets: ['$NODE']
+EOF
+log "bongsu on 127.0.0.1:$BONGSU_PORT ($BONGSU)"
+start bongsu "$BONGSU" --config.file="$WORK/bongsu.yml" --storage.tsdb.path="$WORK/bongsu-data" \
+  --web.listen-address="127.0.0.1:$BONGSU_PORT"
+"${UTIL[@]}" wait-http "$BONGSU_URL/-/ready" "$TIMEOUT" "$LAST_PID" || fail "bongsu did not start"
+
+cat >"$WORK/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  external_labels:
+    replica: interop
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ['127.0.0.1:$PROM_PORT']
+  - job_name: node-via-prom
+    static_configs:
+      - targets: ['$NODE']
+remote_write:
+  - url: $BONGSU_URL/api/v1/write
+    queue_config:
+      batch_send_deadline: 1s
+EOF
+log "prometheus on 127.0.0.1:$PROM_PORT, remote-writing to bongsu"
+start prometheus prometheus --config.file="$WORK/prometheus.yml" \
+  --storage.tsdb.path="$WORK/prometheus-data" --web.listen-address="127.0.0.1:$PROM_PORT"
+"${UTIL[@]}" wait-http "$PROM_URL/-/ready" "$TIMEOUT" "$LAST_PID" || fail "prometheus did not start"
+
+# ---------------------------------------------------------------------------------------
+# Checks
+# ---------------------------------------------------------------------------------------
+# bongsu's own scrape of node_exporter.
+wait_for "bongsu scrapes node_exporter: up{job=\"node\"} == 1" \
+  is "$BONGSU_URL" "up{job=\"node\",instance=\"$NODE\"}" 1
+wait_for "bongsu has node_load1{job=\"node\"}" \
+  exists "$BONGSU_URL" "node_load1{job=\"node\",instance=\"$NODE\"}"
+log "node_load1 in bongsu: $(value "$BONGSU_URL" 'node_load1{job="node"}')"
+
+# Prometheus' remote write: its target labels plus its external label.
+wait_for "remote write: up{job=\"prometheus\",replica=\"interop\"} == 1 in bongsu" \
+  is "$BONGSU_URL" "up{job=\"prometheus\",instance=\"127.0.0.1:$PROM_PORT\",replica=\"interop\"}" 1
+wait_for "remote write: prometheus_build_info{replica=\"interop\"} in bongsu" \
+  exists "$BONGSU_URL" 'prometheus_build_info{job="prometheus",replica="interop"}'
+log "prometheus_build_info in bongsu: $(query "$BONGSU_URL" 'prometheus_build_info{replica="interop"}')"
+wait_for "remote write: node_load1{job=\"node-via-prom\"} in bongsu" \
+  exists "$BONGSU_URL" "node_load1{job=\"node-via-prom\",instance=\"$NODE\",replica=\"interop\"}"
+
+# Both paths saw the same page: same sample count per scrape, same number of series.
+same_samples() {
+  local own via
+  own=$(value "$BONGSU_URL" 'scrape_samples_scraped{job="node"}')
+  via=$(value "$BONGSU_URL" 'scrape_samples_scraped{job="node-via-prom"}')
+  [[ -n $own && $own == "$via" ]] && SAMPLES=$own
+}
+wait_for "scrape_samples_scraped agrees (bongsu's scrape vs Prometheus' via remote write)" same_samples
+log "node_exporter page: $SAMPLES samples per scrape"
+same_series() {
+  local own via prom
+  own=$(value "$BONGSU_URL" 'count({job="node"})')
+  via=$(value "$BONGSU_URL" 'count({job="node-via-prom"})')
+  prom=$(value "$PROM_URL" 'count({job="node-via-prom"})')
+  [[ -n $own && $own == "$via" && $own == "$prom" ]] && SERIES=$own
+}
+same_value() {
+  local own via
+  own=$(value "$BONGSU_URL" 'node_memory_MemTotal_bytes{job="node"}')
+  via=$(value "$BONGSU_URL" 'node_memory_MemTotal_bytes{job="node-via-prom"}')
+  [[ -n $own && $own == "$via" ]] && MEMTOTAL=$own
+}
+wait_for "node_memory_MemTotal_bytes agrees (bongsu's scrape vs Prometheus' via remote write)" same_value
+log "node_memory_MemTotal_bytes: $MEMTOTAL"
+wait_for "series count agrees: bongsu {job=\"node\"} = bongsu {job=\"node-via-prom\"} = Prometheus {job=\"node-via-prom\"}" same_series
+log "series per job: $SERIES"
+
+FAILED=0
+log "passed: bongsu scraped node_exporter and received Prometheus' remote write ($SERIES series per job, $SAMPLES samples per scrape)"

@@ -550,6 +550,14 @@ fn scraped_series_carry_target_labels_and_relabeling() {
     let only = s.api("/api/v1/targets", &[("state", "dropped")]);
     assert!(only["activeTargets"].as_array().unwrap().is_empty());
     assert_eq!(only["droppedTargets"].as_array().unwrap().len(), 1);
+    // As Prometheus 2.42 answers: the state is case-insensitive, and an unknown one is no
+    // error but shows neither list.
+    let only = s.api("/api/v1/targets", &[("state", "Active")]);
+    assert_eq!(only["activeTargets"].as_array().unwrap().len(), 2);
+    assert!(only["droppedTargets"].as_array().unwrap().is_empty());
+    let none = s.api("/api/v1/targets", &[("state", "bogus")]);
+    assert!(none["activeTargets"].as_array().unwrap().is_empty());
+    assert!(none["droppedTargets"].as_array().unwrap().is_empty());
 
     // Metadata from the HELP/TYPE lines.
     let md = s.api(
@@ -560,6 +568,8 @@ fn scraped_series_carry_target_labels_and_relabeling() {
         ],
     );
     assert_eq!(md.as_array().unwrap().len(), 1, "{md}");
+    // Named in the request, the metric is left out of the entries, as in Prometheus 2.42.
+    assert!(md[0].get("metric").is_none(), "{md}");
     assert_eq!(md[0]["type"], "counter");
     assert_eq!(md[0]["help"], "Requests handled.");
     assert_eq!(md[0]["target"]["job"], "fake");
@@ -582,6 +592,16 @@ fn scraped_series_carry_target_labels_and_relabeling() {
             "demo_with_job"
         ]
     );
+    // `limit` bounds the targets, as in Prometheus 2.42: one target, all its entries.
+    let one = s.api("/api/v1/targets/metadata", &[("limit", "1")]);
+    let one = one.as_array().unwrap();
+    assert_eq!(one.len(), 3, "{one:?}");
+    assert!(one.iter().all(|m| m["target"] == one[0]["target"]));
+    let two = s.api(
+        "/api/v1/targets/metadata",
+        &[("limit", "2"), ("metric", "demo_with_job")],
+    );
+    assert_eq!(two.as_array().unwrap().len(), 2, "{two}");
     let md = s.api(
         "/api/v1/metadata",
         &[("metric", "demo_temperature_celsius")],

@@ -191,6 +191,11 @@ type Metric = BTreeMap<String, String>;
 impl Server {
     /// Starts bongsu on a free port with `config` and the lifecycle API, and waits for ready.
     fn start(dir: &Path, config: &Path) -> Server {
+        Server::start_with(dir, config, &["--web.enable-lifecycle"])
+    }
+
+    /// Starts bongsu on a free port with `config` and `extra` flags, and waits for ready.
+    fn start_with(dir: &Path, config: &Path, extra: &[&str]) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -203,7 +208,8 @@ impl Server {
             .arg(dir.join("data"))
             .arg("--config.file")
             .arg(config)
-            .args(["--web.listen-address", &addr, "--web.enable-lifecycle"])
+            .args(["--web.listen-address", &addr])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log).unwrap())
@@ -762,6 +768,40 @@ fn reload_applies_changes_and_keeps_the_old_config_on_errors() {
     s.wait_empty("up{job=\"b\"}");
     s.wait_empty("other_metric");
     assert_eq!(s.value("up{job=\"a\"}"), Some(1.0));
+}
+
+/// Without `--web.enable-lifecycle`, `/-/reload` is refused (403, Prometheus' text), and
+/// SIGHUP still reloads, as in Prometheus.
+#[test]
+fn sighup_reloads_without_the_lifecycle_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = FakeTarget::start("m 1\n");
+    let config = dir.path().join("prometheus.yml");
+    let write = |jobs: &[&str]| {
+        let mut text = format!("{GLOBAL}scrape_configs:\n");
+        for j in jobs {
+            text.push_str(&format!(
+                "  - job_name: {j}\n    static_configs:\n      - targets: ['{}']\n",
+                one.addr
+            ));
+        }
+        fs::write(&config, text).unwrap();
+    };
+    write(&["a"]);
+    let s = Server::start_with(dir.path(), &config, &[]);
+    s.wait_value("up{job=\"a\"}", 1.0);
+    write(&["a", "b"]);
+    let (status, text) = s.reload();
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert_eq!(text, "Lifecycle API is not enabled.");
+    assert!(s.target("b").is_none(), "refused reload changed nothing");
+    let hup = Command::new("kill")
+        .args(["-HUP", &s.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    s.wait_for("job b after SIGHUP", || s.target("b"));
+    s.wait_value("up{job=\"b\"}", 1.0);
 }
 
 /// `bongsu check config`: SUCCESS on stdout for a good file, FAILED with the reason on stderr

@@ -191,6 +191,11 @@ type Metric = BTreeMap<String, String>;
 impl Server {
     /// Starts bongsu on a free port with `config` and the lifecycle API, and waits for ready.
     fn start(dir: &Path, config: &Path) -> Server {
+        Server::start_with(dir, config, &["--web.enable-lifecycle"])
+    }
+
+    /// Starts bongsu on a free port with `config` and `extra` flags, and waits for ready.
+    fn start_with(dir: &Path, config: &Path, extra: &[&str]) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -203,7 +208,8 @@ impl Server {
             .arg(dir.join("data"))
             .arg("--config.file")
             .arg(config)
-            .args(["--web.listen-address", &addr, "--web.enable-lifecycle"])
+            .args(["--web.listen-address", &addr])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log).unwrap())
@@ -550,6 +556,14 @@ fn scraped_series_carry_target_labels_and_relabeling() {
     let only = s.api("/api/v1/targets", &[("state", "dropped")]);
     assert!(only["activeTargets"].as_array().unwrap().is_empty());
     assert_eq!(only["droppedTargets"].as_array().unwrap().len(), 1);
+    // As Prometheus 2.42 answers: the state is case-insensitive, and an unknown one is no
+    // error but shows neither list.
+    let only = s.api("/api/v1/targets", &[("state", "Active")]);
+    assert_eq!(only["activeTargets"].as_array().unwrap().len(), 2);
+    assert!(only["droppedTargets"].as_array().unwrap().is_empty());
+    let none = s.api("/api/v1/targets", &[("state", "bogus")]);
+    assert!(none["activeTargets"].as_array().unwrap().is_empty());
+    assert!(none["droppedTargets"].as_array().unwrap().is_empty());
 
     // Metadata from the HELP/TYPE lines.
     let md = s.api(
@@ -560,6 +574,8 @@ fn scraped_series_carry_target_labels_and_relabeling() {
         ],
     );
     assert_eq!(md.as_array().unwrap().len(), 1, "{md}");
+    // Named in the request, the metric is left out of the entries, as in Prometheus 2.42.
+    assert!(md[0].get("metric").is_none(), "{md}");
     assert_eq!(md[0]["type"], "counter");
     assert_eq!(md[0]["help"], "Requests handled.");
     assert_eq!(md[0]["target"]["job"], "fake");
@@ -582,6 +598,16 @@ fn scraped_series_carry_target_labels_and_relabeling() {
             "demo_with_job"
         ]
     );
+    // `limit` bounds the targets, as in Prometheus 2.42: one target, all its entries.
+    let one = s.api("/api/v1/targets/metadata", &[("limit", "1")]);
+    let one = one.as_array().unwrap();
+    assert_eq!(one.len(), 3, "{one:?}");
+    assert!(one.iter().all(|m| m["target"] == one[0]["target"]));
+    let two = s.api(
+        "/api/v1/targets/metadata",
+        &[("limit", "2"), ("metric", "demo_with_job")],
+    );
+    assert_eq!(two.as_array().unwrap().len(), 2, "{two}");
     let md = s.api(
         "/api/v1/metadata",
         &[("metric", "demo_temperature_celsius")],
@@ -742,6 +768,40 @@ fn reload_applies_changes_and_keeps_the_old_config_on_errors() {
     s.wait_empty("up{job=\"b\"}");
     s.wait_empty("other_metric");
     assert_eq!(s.value("up{job=\"a\"}"), Some(1.0));
+}
+
+/// Without `--web.enable-lifecycle`, `/-/reload` is refused (403, Prometheus' text), and
+/// SIGHUP still reloads, as in Prometheus.
+#[test]
+fn sighup_reloads_without_the_lifecycle_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = FakeTarget::start("m 1\n");
+    let config = dir.path().join("prometheus.yml");
+    let write = |jobs: &[&str]| {
+        let mut text = format!("{GLOBAL}scrape_configs:\n");
+        for j in jobs {
+            text.push_str(&format!(
+                "  - job_name: {j}\n    static_configs:\n      - targets: ['{}']\n",
+                one.addr
+            ));
+        }
+        fs::write(&config, text).unwrap();
+    };
+    write(&["a"]);
+    let s = Server::start_with(dir.path(), &config, &[]);
+    s.wait_value("up{job=\"a\"}", 1.0);
+    write(&["a", "b"]);
+    let (status, text) = s.reload();
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert_eq!(text, "Lifecycle API is not enabled.");
+    assert!(s.target("b").is_none(), "refused reload changed nothing");
+    let hup = Command::new("kill")
+        .args(["-HUP", &s.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    s.wait_for("job b after SIGHUP", || s.target("b"));
+    s.wait_value("up{job=\"b\"}", 1.0);
 }
 
 /// `bongsu check config`: SUCCESS on stdout for a good file, FAILED with the reason on stderr

@@ -38,12 +38,10 @@ pub(super) async fn targets(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = params(q, &Bytes::new())?;
-    let state = p.get("state").unwrap_or("any");
-    if !["active", "dropped", "any", ""].contains(&state) {
-        return Err(ApiError::BadData(format!(
-            "invalid parameter \"state\": {state:?}"
-        )));
-    }
+    // As Prometheus: case-insensitive, and any other value shows neither list (no error).
+    let state = p.get("state").unwrap_or("").trim().to_ascii_lowercase();
+    let show_active = ["", "any", "active"].contains(&state.as_str());
+    let show_dropped = ["", "any", "dropped"].contains(&state.as_str());
     let pool_filter = p.get("scrapePool");
     let mut active = Vec::new();
     let mut dropped = Vec::new();
@@ -52,7 +50,7 @@ pub(super) async fn targets(
         if pool_filter.is_some_and(|f| f != pool.job) {
             continue;
         }
-        if state != "dropped" {
+        if show_active {
             for t in pool.active() {
                 let h = t.health();
                 active.push(json!({
@@ -72,7 +70,7 @@ pub(super) async fn targets(
         }
         let d = pool.dropped();
         dropped_counts.insert(pool.job.clone(), json!(d.len()));
-        if state != "active" {
+        if show_dropped {
             dropped.extend(
                 d.iter()
                     .map(|l| json!({"discoveredLabels": labels_json(l), "scrapePool": pool.job})),
@@ -125,20 +123,30 @@ pub(super) async fn targets_metadata(
             .all(|m| m.matches(t.labels.get(&m.name).unwrap_or("")))
     };
     let mut out = Vec::new();
+    // As Prometheus: `limit` bounds the targets matched. It is checked before each target,
+    // so the target that reaches it contributes all its entries.
     'pools: for pool in s.scrape_pools() {
         for t in pool.active().iter().filter(|t| matches(t)) {
+            if out.len() >= limit {
+                break 'pools;
+            }
             let md = t.metadata();
-            let mut names: Vec<&String> = md
-                .keys()
-                .filter(|n| metric.is_none_or(|m| m == n.as_str()))
-                .collect();
-            names.sort();
-            for name in names {
-                if out.len() >= limit {
-                    break 'pools;
+            match metric {
+                // With `metric`, entries leave the name out (Prometheus' `omitempty`).
+                Some(m) => {
+                    if let Some(entry) = md.get(m) {
+                        let (kind, help, unit) = metadata_json(entry);
+                        out.push(json!({"target": labels_json(&t.labels), "type": kind, "help": help, "unit": unit}));
+                    }
                 }
-                let (kind, help, unit) = metadata_json(&md[name]);
-                out.push(json!({"target": labels_json(&t.labels), "metric": name, "type": kind, "help": help, "unit": unit}));
+                None => {
+                    let mut names: Vec<&String> = md.keys().collect();
+                    names.sort();
+                    for name in names {
+                        let (kind, help, unit) = metadata_json(&md[name]);
+                        out.push(json!({"target": labels_json(&t.labels), "metric": name, "type": kind, "help": help, "unit": unit}));
+                    }
+                }
             }
         }
     }

@@ -12,4 +12,5 @@ pub mod model;
 pub mod promql;
 pub mod relabel;
 pub mod scrape;
+pub mod telemetry;
 pub mod tsdb;

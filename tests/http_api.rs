@@ -720,10 +720,14 @@ fn serves_the_prometheus_api_over_imported_blocks() {
         ("/api/v1/query", q(""), ""),
         (
             "/api/v1/query",
-            q("rate(http_requests_total[5m])"),
+            q("info(http_requests_total)"),
             "not supported",
         ),
-        ("/api/v1/query", q("temperature * 2"), "not supported"),
+        (
+            "/api/v1/query",
+            q("limitk(1, temperature)"),
+            "not supported",
+        ),
         (
             "/api/v1/query",
             vec![

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiState;
 use crate::ingest::Reason;
+use crate::telemetry::{HTTP_REQUEST_DURATION, SCRAPE_DURATION};
 
 pub(super) async fn handler(State(s): State<ApiState>) -> Response {
     let db = match s.db() {
@@ -87,6 +88,16 @@ pub(super) async fn handler(State(s): State<ApiState>) -> Response {
     if let Some(rw) = &s.0.remote_write {
         remote_write_metrics(&mut out, rw.stats());
     }
+    HTTP_REQUEST_DURATION.render(
+        &mut out,
+        "bongsu_http_request_duration_seconds",
+        "Latency of HTTP requests by handler.",
+    );
+    SCRAPE_DURATION.render(
+        &mut out,
+        "bongsu_scrape_duration_seconds",
+        "Duration of scrapes by scrape pool.",
+    );
     (
         [(
             header::CONTENT_TYPE,

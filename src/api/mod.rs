@@ -24,6 +24,7 @@ use crate::ingest;
 use crate::model::Matcher;
 use crate::promql::{Engine, PromqlError};
 use crate::scrape::manager::{PoolState, ScrapeManager};
+use crate::telemetry::HTTP_REQUEST_DURATION;
 use crate::tsdb::{Db, Querier, StorageError};
 use params::{parse_duration, parse_selector, parse_time, Params};
 
@@ -137,7 +138,20 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/api/v1/write", post(remote_write))
         .with_state(state)
+        .layer(axum::middleware::from_fn(record_duration))
         .layer(tower_http::compression::CompressionLayer::new())
+}
+
+/// Times every request by its route (`/api/v1/query`, `/api/v1/label/{name}/values`, …).
+async fn record_duration(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "other".to_string(), |p| p.as_str().to_string());
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    HTTP_REQUEST_DURATION.observe(&route, started.elapsed());
+    resp
 }
 
 /// Prometheus' answer when the lifecycle API is off.

@@ -1,8 +1,8 @@
 //! The HTTP side of the receiver: reads the body within [`MAX_BODY_BYTES`], bounds the memory
-//! of requests decoded at once, runs decoding and appending on the blocking pool, and answers
-//! as Prometheus' receiver: 204 with an empty body, or the status and a plain-text message
-//! (`http.Error`'s shape); for 2.0, the `X-Prometheus-Remote-Write-*-Written` headers on every
-//! answer after negotiation.
+//! of requests read and decoded at once, runs decoding and appending on the blocking pool, and
+//! answers as Prometheus' receiver: 204 with an empty body, or the status and a plain-text
+//! message (`http.Error`'s shape); for 2.0, the `X-Prometheus-Remote-Write-*-Written` headers
+//! on every answer after negotiation.
 
 use std::sync::Arc;
 
@@ -22,6 +22,12 @@ use crate::tsdb::Db;
 /// wait for their turn (the sender sees latency, not errors).
 pub const MAX_INFLIGHT_DECOMPRESSED_BYTES: usize = 2 * MAX_DECOMPRESSED_BYTES;
 
+/// Compressed request bytes that may be read or held at once, over all requests: what a
+/// request declares in `Content-Length`, or [`MAX_BODY_BYTES`] when it declares nothing
+/// (Prometheus always declares it). A separate budget from the decode one, taken first and
+/// held to the end, so that no request holding decode bytes ever waits for read bytes.
+pub const MAX_INFLIGHT_BODY_BYTES: usize = 2 * MAX_BODY_BYTES;
+
 const SAMPLES_WRITTEN: HeaderName =
     HeaderName::from_static("x-prometheus-remote-write-samples-written");
 const HISTOGRAMS_WRITTEN: HeaderName =
@@ -29,11 +35,14 @@ const HISTOGRAMS_WRITTEN: HeaderName =
 const EXEMPLARS_WRITTEN: HeaderName =
     HeaderName::from_static("x-prometheus-remote-write-exemplars-written");
 
-/// The remote-write receiver: counters and the decode budget, shared by all requests.
+/// The remote-write receiver: counters and the memory budgets, shared by all requests.
 #[derive(Debug)]
 pub struct Receiver {
     stats: Stats,
-    budget: Arc<Semaphore>,
+    /// Permits are bytes of [`MAX_INFLIGHT_BODY_BYTES`].
+    read_budget: Arc<Semaphore>,
+    /// Permits are bytes of [`MAX_INFLIGHT_DECOMPRESSED_BYTES`].
+    decode_budget: Arc<Semaphore>,
 }
 
 impl Default for Receiver {
@@ -46,7 +55,8 @@ impl Receiver {
     pub fn new() -> Receiver {
         Receiver {
             stats: Stats::default(),
-            budget: Arc::new(Semaphore::new(MAX_INFLIGHT_DECOMPRESSED_BYTES)),
+            read_budget: Arc::new(Semaphore::new(MAX_INFLIGHT_BODY_BYTES)),
+            decode_budget: Arc::new(Semaphore::new(MAX_INFLIGHT_DECOMPRESSED_BYTES)),
         }
     }
 
@@ -70,12 +80,36 @@ impl Receiver {
             Ok(proto) => proto,
             Err(e) => return self.answer(None, Report::failed_with(e)),
         };
-        let report = self.process(db, proto, body).await;
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let report = self.process(db, proto, declared, body).await;
         self.answer(Some(proto), report)
     }
 
-    async fn process(&self, db: Arc<Db>, proto: Proto, body: Body) -> Report {
-        let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    async fn process(
+        &self,
+        db: Arc<Db>,
+        proto: Proto,
+        declared: Option<u64>,
+        body: Body,
+    ) -> Report {
+        let limit = match declared {
+            Some(n) if n > MAX_BODY_BYTES as u64 => {
+                return Report::failed_with(WriteError::BadRequest(format!(
+                    "request body of {n} bytes is larger than the limit of {MAX_BODY_BYTES}"
+                )))
+            }
+            Some(n) => n as usize,
+            None => MAX_BODY_BYTES,
+        };
+        // At most MAX_BODY_BYTES: within u32 and within the budget.
+        let permits = u32::try_from(limit.max(1)).unwrap_or(u32::MAX);
+        let Ok(_read_permit) = self.read_budget.clone().acquire_many_owned(permits).await else {
+            return Report::failed_with(WriteError::Internal("receiver is closed".into()));
+        };
+        // hyper stops at Content-Length; the limit covers bodies without one.
+        let body = match axum::body::to_bytes(body, limit).await {
             Ok(body) => body,
             Err(e) => {
                 return Report::failed_with(WriteError::BadRequest(format!(
@@ -89,7 +123,7 @@ impl Receiver {
         };
         // `len` is at most MAX_DECOMPRESSED_BYTES, within u32 and within the budget.
         let permits = u32::try_from(len.max(1)).unwrap_or(u32::MAX);
-        let Ok(permit) = self.budget.clone().acquire_many_owned(permits).await else {
+        let Ok(permit) = self.decode_budget.clone().acquire_many_owned(permits).await else {
             return Report::failed_with(WriteError::Internal("receiver is closed".into()));
         };
         let max_time = now_ms().saturating_add(MAX_AHEAD_MS);

@@ -23,7 +23,7 @@ pub mod write;
 #[cfg(test)]
 mod tests;
 
-pub use handler::{disabled, Receiver, MAX_INFLIGHT_DECOMPRESSED_BYTES};
+pub use handler::{disabled, Receiver, MAX_INFLIGHT_BODY_BYTES, MAX_INFLIGHT_DECOMPRESSED_BYTES};
 pub use stats::{Reason, Stats};
 pub use write::{
     negotiate, Proto, Report, WriteError, Written, MAX_AHEAD_MS, MAX_BODY_BYTES,

@@ -527,6 +527,21 @@ async fn handler_statuses_and_headers() {
     assert_eq!(h["x-prometheus-remote-write-samples-written"], "0");
     assert_eq!(h[header::CONTENT_TYPE], "text/plain; charset=utf-8");
 
+    // A declared body over the limit is refused unread; a body longer than it declared too.
+    let mut h = headers(V1, "snappy");
+    h.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(super::MAX_BODY_BYTES + 1),
+    );
+    let (status, _, body) = post(&rx, &db, h, vec![]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("larger than the limit"), "{body}");
+    let mut h = headers(V1, "snappy");
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(2));
+    let (status, _, body) = post(&rx, &db, h, vec![0; 10]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.starts_with("reading the request body"), "{body}");
+
     let stats = rx.stats();
     assert_eq!(stats.samples_written(), 3);
     assert_eq!(
@@ -534,6 +549,7 @@ async fn handler_statuses_and_headers() {
         vec![
             (("unknown", 415), 1),
             (("v1", 204), 1),
+            (("v1", 400), 2),
             (("v2", 204), 1),
             (("v2", 400), 1)
         ]
@@ -576,4 +592,44 @@ proptest! {
             report.written.samples + Reason::ALL.iter().map(|r| report.rejected(*r)).sum::<u64>()
         );
     }
+}
+
+#[test]
+fn known_series_take_the_ref_path_and_still_explain_errors() {
+    let (_dir, db) = db();
+    // First request creates the series; the second finds it by its raw pairs.
+    let first = req_v1(vec![ts_v1(&[("__name__", "k"), ("a", "1")], &[(T0, 1.0)])]);
+    assert!(write::write(&db, Proto::V1, first, FAR).error.is_none());
+    let pairs = [("__name__", "k"), ("a", "1")];
+    assert!(db.head().find_ref(&pairs).is_some());
+    assert!(db.head().find_ref(&[("__name__", "k")]).is_none());
+    // Unsorted pairs miss the fast path and are sorted by the validating one: same series.
+    let unsorted = req_v1(vec![ts_v1(
+        &[("a", "1"), ("__name__", "k")],
+        &[(T0 + 10, 2.0)],
+    )]);
+    assert!(write::write(&db, Proto::V1, unsorted, FAR).error.is_none());
+    // An error on a known series names it, though its label set was never built.
+    let old = req_v1(vec![ts_v1(&pairs, &[(T0 + 5, 3.0)])]);
+    let report = write::write(&db, Proto::V1, old, FAR);
+    assert!(
+        bad_request(&report).contains("out of order sample for series k{a=\"1\"}"),
+        "{:?}",
+        report.error
+    );
+    // 2.0: a bad exemplar reference on a known series is reported without a double borrow.
+    let mut b = V2::default();
+    b.series(&pairs, &[(T0 + 20, 4.0)])
+        .exemplars
+        .push(v2::Exemplar {
+            labels_refs: vec![999],
+            ..Default::default()
+        });
+    let report = write::write(&db, Proto::V2, b.encode(), FAR);
+    assert_eq!(report.written.samples, 1);
+    let samples = &read(&db, "k")[0].1;
+    assert_eq!(
+        samples.iter().map(|s| s.v).collect::<Vec<_>>(),
+        vec![1.0, 2.0, 4.0]
+    );
 }

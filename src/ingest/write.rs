@@ -345,17 +345,23 @@ pub fn write_v1(db: &Db, req: &v1::WriteRequest, max_time: i64) -> Report {
         ..Report::default()
     };
     let mut app = db.appender();
+    let mut scratch = Vec::new();
     for ts in &req.timeseries {
-        let labels = match labels_v1(&ts.labels) {
-            Ok(labels) => labels,
-            Err(why) => {
-                let n = (ts.samples.len() + ts.histograms.len()) as u64;
-                report.reject(Reason::InvalidLabels, n, || why);
-                continue;
-            }
+        let raw = ts.labels.iter().map(|l| (&l.name[..], &l.value[..]));
+        let mut series = match known_series(db, raw, &mut scratch) {
+            Some(r) => Series::known(r, || labels_v1(&ts.labels)),
+            None => match labels_v1(&ts.labels) {
+                Ok(labels) => Series::new(labels),
+                Err(why) => {
+                    let n = (ts.samples.len() + ts.histograms.len()) as u64;
+                    report.reject(Reason::InvalidLabels, n, || why);
+                    continue;
+                }
+            },
         };
         let samples = ts.samples.iter().map(|s| (s.timestamp, s.value));
-        if let Err(rejection) = append_series(&mut app, &labels, samples, max_time, &mut report) {
+        if let Err(rejection) = append_series(&mut app, &mut series, samples, max_time, &mut report)
+        {
             // Prometheus' receiver returns the first append error and rolls the request back.
             app.rollback();
             report.rejected[rejection.reason.index()] += 1;
@@ -367,7 +373,7 @@ pub fn write_v1(db: &Db, req: &v1::WriteRequest, max_time: i64) -> Report {
             return report;
         }
         report.written.exemplars += ts.exemplars.len() as u64;
-        reject_histograms(&mut report, &labels, ts.histograms.len());
+        reject_histograms(&mut report, &mut series, ts.histograms.len());
     }
     commit(app, report).finish()
 }
@@ -382,36 +388,123 @@ pub fn write_v2(db: &Db, req: &v2::Request, max_time: i64) -> Report {
             .sum(),
         ..Report::default()
     };
-    let mut symbols = Symbols::new(&req.symbols);
+    let symbols = std::cell::RefCell::new(Symbols::new(&req.symbols));
     let mut app = db.appender();
+    let mut scratch = Vec::new();
     for ts in &req.timeseries {
-        let labels = match symbols.labels(&ts.labels_refs) {
-            Ok(labels) => labels,
-            Err(why) => {
-                let n = (ts.samples.len() + ts.histograms.len()) as u64;
-                report.reject(Reason::InvalidLabels, n, || why);
-                continue;
-            }
+        let refs = &ts.labels_refs;
+        let raw = refs.chunks(2).map(|p| {
+            let sym = |r: Option<&u32>| {
+                r.and_then(|r| req.symbols.get(*r as usize))
+                    .map_or(&b""[..], |b| &b[..])
+            };
+            (sym(p.first()), sym(p.get(1)))
+        });
+        let known = if refs.len() % 2 == 0 {
+            known_series(db, raw, &mut scratch)
+        } else {
+            None
+        };
+        let mut series = match known {
+            Some(r) => Series::known(r, || symbols.borrow_mut().labels(refs)),
+            None => match symbols.borrow_mut().labels(refs) {
+                Ok(labels) => Series::new(labels),
+                Err(why) => {
+                    let n = (ts.samples.len() + ts.histograms.len()) as u64;
+                    report.reject(Reason::InvalidLabels, n, || why);
+                    continue;
+                }
+            },
         };
         let samples = ts.samples.iter().map(|s| (s.timestamp, s.value));
         // Partial write: a rejected sample is counted and noted; keep going.
-        append_series_partial(&mut app, &labels, samples, max_time, &mut report);
-        reject_histograms(&mut report, &labels, ts.histograms.len());
+        append_series_partial(&mut app, &mut series, samples, max_time, &mut report);
+        reject_histograms(&mut report, &mut series, ts.histograms.len());
         for ex in &ts.exemplars {
-            match symbols.check_refs(&ex.labels_refs) {
+            // Borrowed apart from the message, which may build the series' labels from it too.
+            let checked = symbols.borrow_mut().check_refs(&ex.labels_refs);
+            match checked {
                 Ok(()) => report.written.exemplars += 1,
-                Err(why) => report.note(|| format!("exemplar of series {labels}: {why}")),
+                Err(why) => {
+                    report.note(|| format!("exemplar of series {}: {why}", series.describe()))
+                }
             }
         }
     }
     commit(app, report).finish()
 }
 
-fn reject_histograms(report: &mut Report, labels: &Labels, n: usize) {
+fn reject_histograms(report: &mut Report, series: &mut Series<'_>, n: usize) {
     if n > 0 {
+        let labels = series.describe();
         report.reject(Reason::NativeHistogram, n as u64, || {
             format!("{n} native histogram samples for series {labels}: native histograms are not supported yet")
         });
+    }
+}
+
+/// The ref of a series the head already holds with exactly these label pairs, found without
+/// building a label set: senders resend the same series every interval, and for them this
+/// skips the allocations of a label set per series per request. `None` sends the caller
+/// down the validating path (new series, or pairs that are not already in canonical form).
+fn known_series<'a>(
+    db: &Db,
+    pairs: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+    scratch: &mut Vec<(&'a str, &'a str)>,
+) -> Option<SeriesRef> {
+    scratch.clear();
+    for (n, v) in pairs {
+        let (n, v) = (std::str::from_utf8(n).ok()?, std::str::from_utf8(v).ok()?);
+        if v.is_empty() || scratch.last().is_some_and(|(prev, _)| *prev >= n) {
+            return None;
+        }
+        scratch.push((n, v));
+    }
+    db.head().find_ref(scratch)
+}
+
+/// One request series: its head ref once known, its label set once built. A series the
+/// head already has is appended by ref and its label set is only built if needed after all
+/// (an error message, or the head dropped the series since).
+struct Series<'a> {
+    sref: Option<SeriesRef>,
+    labels: Option<Labels>,
+    build: Option<Box<dyn FnMut() -> Result<Labels, String> + 'a>>,
+}
+
+impl<'a> Series<'a> {
+    fn new(labels: Labels) -> Series<'a> {
+        Series {
+            sref: None,
+            labels: Some(labels),
+            build: None,
+        }
+    }
+
+    fn known(sref: SeriesRef, build: impl FnMut() -> Result<Labels, String> + 'a) -> Series<'a> {
+        Series {
+            sref: Some(sref),
+            labels: None,
+            build: Some(Box::new(build)),
+        }
+    }
+
+    fn labels(&mut self) -> Result<&Labels, String> {
+        if self.labels.is_none() {
+            let build = self.build.as_mut().ok_or("no label set")?;
+            self.labels = Some(build()?);
+        }
+        self.labels
+            .as_ref()
+            .ok_or_else(|| "no label set".to_string())
+    }
+
+    /// The label set for messages.
+    fn describe(&mut self) -> String {
+        match self.labels() {
+            Ok(l) => l.to_string(),
+            Err(e) => format!("(invalid: {e})"),
+        }
     }
 }
 
@@ -448,14 +541,13 @@ struct Rejection {
 /// counted in `report.written`; the rejected one is not counted, the caller decides.
 fn append_series(
     app: &mut Appender<'_>,
-    labels: &Labels,
+    series: &mut Series<'_>,
     samples: impl Iterator<Item = (i64, f64)>,
     max_time: i64,
     report: &mut Report,
 ) -> Result<(), Rejection> {
-    let mut sref = None;
     for (t, v) in samples {
-        append_one(app, labels, &mut sref, t, v, max_time)?;
+        append_one(app, series, t, v, max_time)?;
         report.written.samples += 1;
     }
     Ok(())
@@ -464,25 +556,23 @@ fn append_series(
 /// Appends one series' samples, skipping and noting rejected ones (2.0).
 fn append_series_partial(
     app: &mut Appender<'_>,
-    labels: &Labels,
+    series: &mut Series<'_>,
     samples: impl Iterator<Item = (i64, f64)>,
     max_time: i64,
     report: &mut Report,
 ) {
-    let mut sref = None;
     for (t, v) in samples {
-        match append_one(app, labels, &mut sref, t, v, max_time) {
+        match append_one(app, series, t, v, max_time) {
             Ok(()) => report.written.samples += 1,
             Err(r) => report.reject(r.reason, 1, || r.message),
         }
     }
 }
 
-/// Appends one sample by series ref when an earlier sample of the series gave one.
+/// Appends one sample, by the series' ref when it is known.
 fn append_one(
     app: &mut Appender<'_>,
-    labels: &Labels,
-    sref: &mut Option<SeriesRef>,
+    series: &mut Series<'_>,
     t: i64,
     v: f64,
     max_time: i64,
@@ -491,17 +581,28 @@ fn append_one(
         return Err(Rejection {
             reason: Reason::OutOfBounds,
             message: format!(
-                "out of bounds: timestamp {t} is too far in the future for series {labels}"
+                "out of bounds: timestamp {t} is too far in the future for series {}",
+                series.describe()
             ),
         });
     }
-    let result = match *sref {
+    let invalid = |why: String| Rejection {
+        reason: Reason::InvalidLabels,
+        message: why,
+    };
+    let result = match series.sref {
         Some(r) => match app.append_ref(r, t, v) {
             // The head dropped the series since (garbage collection): look it up again.
-            Err(AppendError::UnknownSeries(_)) => app.append(labels, t, v).map(|r| *sref = Some(r)),
+            Err(AppendError::UnknownSeries(_)) => {
+                let labels = series.labels().map_err(invalid)?.clone();
+                app.append(&labels, t, v).map(|r| series.sref = Some(r))
+            }
             other => other,
         },
-        None => app.append(labels, t, v).map(|r| *sref = Some(r)),
+        None => {
+            let labels = series.labels().map_err(invalid)?.clone();
+            app.append(&labels, t, v).map(|r| series.sref = Some(r))
+        }
     };
     result.map_err(|e| {
         let reason = match e {
@@ -513,7 +614,7 @@ fn append_one(
         };
         Rejection {
             reason,
-            message: format!("{e} for series {labels} at timestamp {t}"),
+            message: format!("{e} for series {} at timestamp {t}", series.describe()),
         }
     })
 }

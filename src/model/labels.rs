@@ -121,14 +121,7 @@ impl Labels {
     ///
     /// Different sets can share a hash; users of it as a key must compare the labels too.
     pub fn stable_hash(&self) -> u64 {
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
-        for l in self.0.iter() {
-            h.update(l.name.as_bytes());
-            h.update(&[0xff]);
-            h.update(l.value.as_bytes());
-            h.update(&[0xff]);
-        }
-        h.digest()
+        stable_hash_of(self.0.iter().map(|l| (&*l.name, &*l.value)))
     }
 
     /// A builder starting from this label set.
@@ -153,6 +146,19 @@ impl Labels {
     pub fn without_metric_name(&self) -> Labels {
         self.without(&[METRIC_NAME])
     }
+}
+
+/// [`Labels::stable_hash`] of the label set these pairs would make, computed without building
+/// it: the pairs must be sorted by name, unique and without empty values.
+pub fn stable_hash_of<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for (name, value) in pairs {
+        h.update(name.as_bytes());
+        h.update(&[0xff]);
+        h.update(value.as_bytes());
+        h.update(&[0xff]);
+    }
+    h.digest()
 }
 
 impl fmt::Debug for Labels {

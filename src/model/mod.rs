@@ -7,6 +7,8 @@ mod labels;
 mod matcher;
 mod sample;
 
-pub use labels::{Label, Labels, LabelsBuilder, LabelsError, SymbolTable, MAX_LABELS, METRIC_NAME};
+pub use labels::{
+    stable_hash_of, Label, Labels, LabelsBuilder, LabelsError, SymbolTable, MAX_LABELS, METRIC_NAME,
+};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use sample::{is_stale_nan, Sample, STALE_NAN, STALE_NAN_BITS};

@@ -1,11 +1,14 @@
-//! The evaluator: each expression becomes a value at every step, for every output series.
+//! The evaluator core: each expression becomes a value at every step, for every output series.
+//! Owns dispatch, selectors (lookback, staleness, `offset`, `@`), range windows of matrix
+//! selectors and subqueries, and shaping the final result. Operators, aggregations and
+//! functions live in their own modules.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use promql_parser::label::MatchOp as ParserOp;
 use promql_parser::parser::{
-    AggregateExpr, AtModifier, Call, Expr, LabelModifier, MatrixSelector, Offset, VectorSelector,
+    AtModifier, Expr, MatrixSelector, Offset, SubqueryExpr, VectorSelector,
 };
 
 use super::value::{Point, QueryValue, RangeSeries, VectorSample};
@@ -13,27 +16,64 @@ use super::{PromqlError, Queryable};
 use crate::model::{is_stale_nan, Labels, MatchOp, Matcher, Sample, METRIC_NAME};
 use crate::tsdb::Series;
 
+/// Subqueries without a step use the default evaluation interval, as upstream's engine.
+const DEFAULT_SUBQUERY_STEP_MS: i64 = 60_000;
+
 /// A series with an optional value per query step.
-struct StepSeries {
-    labels: Labels,
-    values: Vec<Option<f64>>,
+pub(super) struct StepSeries {
+    pub labels: Labels,
+    pub values: Vec<Option<f64>>,
+    /// Prometheus' delayed name removal: the metric name is dropped when the result is
+    /// returned or the labels are next looked at, so that e.g. `last_over_time(rate(..))`
+    /// does not clash before a later function restores distinct labels.
+    pub drop_name: bool,
 }
 
-enum Evaluated {
+impl StepSeries {
+    /// The labels with a pending name drop applied.
+    pub fn final_labels(&self) -> Labels {
+        if self.drop_name {
+            self.labels.without_metric_name()
+        } else {
+            self.labels.clone()
+        }
+    }
+}
+
+pub(super) enum Evaluated {
     /// One value per step.
     Scalar(Vec<f64>),
     String(String),
     Vector(Vec<StepSeries>),
-    /// A range selector's raw samples (only valid as an instant query's result).
+    /// A range selector's or subquery's raw samples (only valid as an instant query's result).
     Matrix(Vec<RangeSeries>),
+}
+
+/// The input of a range function: per series its samples, and per step the window end.
+pub(super) struct Windows {
+    pub times: Vec<i64>,
+    pub range: i64,
+    pub series: Vec<(Labels, Vec<Sample>)>,
+}
+
+impl Windows {
+    /// The samples of `samples` in the left-open window `(t - range, t]`.
+    pub fn window<'s>(&self, samples: &'s [Sample], t: i64) -> &'s [Sample] {
+        let from = samples.partition_point(|x| x.t <= t - self.range);
+        let to = samples.partition_point(|x| x.t <= t);
+        &samples[from..to.max(from)]
+    }
 }
 
 pub(super) struct Evaluator<'a> {
     db: &'a dyn Queryable,
     lookback: i64,
-    start: i64,
-    end: i64,
-    step: i64,
+    pub start: i64,
+    pub end: i64,
+    pub step: i64,
+    /// The outer query's range, which `start()` / `end()` in `@` refer to even in subqueries.
+    query_start: i64,
+    query_end: i64,
 }
 
 impl<'a> Evaluator<'a> {
@@ -50,11 +90,19 @@ impl<'a> Evaluator<'a> {
             start,
             end,
             step,
+            query_start: start,
+            query_end: end,
         }
     }
 
-    fn steps(&self) -> usize {
+    pub fn steps(&self) -> usize {
         ((self.end - self.start) / self.step + 1) as usize
+    }
+
+    pub fn times(&self) -> Vec<i64> {
+        (0..self.steps())
+            .map(|i| self.start + i as i64 * self.step)
+            .collect()
     }
 
     pub(super) fn instant(&self, expr: &Expr) -> Result<QueryValue, PromqlError> {
@@ -62,26 +110,31 @@ impl<'a> Evaluator<'a> {
         Ok(match self.eval(expr)? {
             Evaluated::Scalar(v) => QueryValue::Scalar(Point { t, v: v[0] }),
             Evaluated::String(s) => QueryValue::String { t, s },
-            Evaluated::Vector(series) => QueryValue::Vector(
-                series
-                    .into_iter()
+            Evaluated::Vector(series) => {
+                let out: Vec<VectorSample> = series
+                    .iter()
                     .filter_map(|s| {
                         s.values[0].map(|v| VectorSample {
-                            labels: s.labels,
+                            labels: s.final_labels(),
                             t,
                             v,
                         })
                     })
-                    .collect(),
-            ),
+                    .collect();
+                let mut seen = BTreeMap::new();
+                for s in &out {
+                    if seen.insert(&s.labels, ()).is_some() {
+                        return Err(duplicate_labelset());
+                    }
+                }
+                QueryValue::Vector(out)
+            }
             Evaluated::Matrix(m) => QueryValue::Matrix(m),
         })
     }
 
     pub(super) fn range(&self, expr: &Expr) -> Result<QueryValue, PromqlError> {
-        let times: Vec<i64> = (0..self.steps())
-            .map(|i| self.start + i as i64 * self.step)
-            .collect();
+        let times = self.times();
         let to_points = |values: &[Option<f64>]| -> Vec<Point> {
             times
                 .iter()
@@ -97,16 +150,34 @@ impl<'a> Evaluator<'a> {
                     points: to_points(&values),
                 }])
             }
-            Evaluated::Vector(series) => QueryValue::Matrix(
-                series
-                    .into_iter()
-                    .map(|s| RangeSeries {
-                        points: to_points(&s.values),
-                        labels: s.labels,
-                    })
-                    .filter(|s| !s.points.is_empty())
-                    .collect(),
-            ),
+            Evaluated::Vector(series) => {
+                // Series that differ only in a dropped name merge, unless they clash at a step.
+                let mut merged: BTreeMap<Labels, Vec<Option<f64>>> = BTreeMap::new();
+                for s in series {
+                    let labels = s.final_labels();
+                    let acc = merged
+                        .entry(labels)
+                        .or_insert_with(|| vec![None; times.len()]);
+                    for (a, v) in acc.iter_mut().zip(s.values) {
+                        if v.is_some() {
+                            if a.is_some() {
+                                return Err(duplicate_labelset());
+                            }
+                            *a = v;
+                        }
+                    }
+                }
+                QueryValue::Matrix(
+                    merged
+                        .into_iter()
+                        .map(|(labels, values)| RangeSeries {
+                            points: to_points(&values),
+                            labels,
+                        })
+                        .filter(|s| !s.points.is_empty())
+                        .collect(),
+                )
+            }
             Evaluated::String(_) | Evaluated::Matrix(_) => {
                 let kind = if matches!(expr, Expr::StringLiteral(_)) {
                     "string"
@@ -120,38 +191,65 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    fn eval(&self, expr: &Expr) -> Result<Evaluated, PromqlError> {
+    pub(super) fn eval(&self, expr: &Expr) -> Result<Evaluated, PromqlError> {
         match expr {
             Expr::NumberLiteral(n) => Ok(Evaluated::Scalar(vec![n.val; self.steps()])),
             Expr::StringLiteral(s) => Ok(Evaluated::String(s.val.clone())),
             Expr::Paren(p) => self.eval(&p.expr),
-            Expr::VectorSelector(vs) => self.vector_selector(vs),
-            Expr::MatrixSelector(ms) => self.matrix_selector(ms),
+            Expr::VectorSelector(vs) => self.vector_selector(vs, false),
+            Expr::MatrixSelector(ms) => {
+                let w = self.matrix_windows(ms)?;
+                self.raw_matrix(w)
+            }
+            Expr::Subquery(sq) => {
+                let w = self.subquery_windows(sq)?;
+                self.raw_matrix(w)
+            }
             Expr::Call(call) => self.call(call),
             Expr::Aggregate(agg) => self.aggregate(agg),
-            Expr::Unary(_) => Err(PromqlError::Unsupported("unary minus".into())),
-            Expr::Binary(_) => Err(PromqlError::Unsupported("binary operators".into())),
-            Expr::Subquery(_) => Err(PromqlError::Unsupported("subqueries".into())),
+            Expr::Unary(u) => self.unary(&u.expr),
+            Expr::Binary(b) => self.binary(b),
             Expr::Extension(_) => Err(PromqlError::Unsupported("extension expressions".into())),
         }
     }
 
-    /// Evaluation time of step `i` for a selector with `offset` and `@`.
-    fn step_times(&self, vs: &VectorSelector) -> Result<Vec<i64>, PromqlError> {
-        let offset = match &vs.offset {
+    /// Evaluates `expr`, which must yield an instant vector.
+    pub(super) fn eval_vector(&self, expr: &Expr) -> Result<Vec<StepSeries>, PromqlError> {
+        match self.eval(expr)? {
+            Evaluated::Vector(v) => Ok(v),
+            _ => Err(PromqlError::Execution(
+                "expected an instant vector expression".into(),
+            )),
+        }
+    }
+
+    /// Evaluates `expr`, which must yield a scalar (one value per step).
+    pub(super) fn eval_scalar(&self, expr: &Expr) -> Result<Vec<f64>, PromqlError> {
+        match self.eval(expr)? {
+            Evaluated::Scalar(v) => Ok(v),
+            _ => Err(PromqlError::Execution(
+                "expected a scalar expression".into(),
+            )),
+        }
+    }
+
+    /// Evaluation time of every step for a selector with `offset` and `@`.
+    fn step_times(&self, offset: &Option<Offset>, at: &Option<AtModifier>) -> Vec<i64> {
+        let offset = match offset {
             None => 0,
             Some(Offset::Pos(d)) => duration_ms(d),
             Some(Offset::Neg(d)) => -duration_ms(d),
         };
-        let at = match &vs.at {
+        let at = match at {
             None => None,
-            Some(AtModifier::Start) => Some(self.start),
-            Some(AtModifier::End) => Some(self.end),
+            Some(AtModifier::Start) => Some(self.query_start),
+            Some(AtModifier::End) => Some(self.query_end),
             Some(AtModifier::At(t)) => Some(system_time_ms(*t)),
         };
-        Ok((0..self.steps())
-            .map(|i| at.unwrap_or(self.start + i as i64 * self.step) - offset)
-            .collect())
+        self.times()
+            .into_iter()
+            .map(|t| at.unwrap_or(t) - offset)
+            .collect()
     }
 
     fn select(
@@ -182,8 +280,14 @@ impl<'a> Evaluator<'a> {
         Ok(self.db.querier(mint, maxt).select(&matchers)?)
     }
 
-    fn vector_selector(&self, vs: &VectorSelector) -> Result<Evaluated, PromqlError> {
-        let times = self.step_times(vs)?;
+    /// An instant vector selector; with `timestamps`, each value is its sample's time in
+    /// seconds (what `timestamp()` of a selector returns).
+    pub(super) fn vector_selector(
+        &self,
+        vs: &VectorSelector,
+        timestamps: bool,
+    ) -> Result<Evaluated, PromqlError> {
+        let times = self.step_times(&vs.offset, &vs.at);
         let (lo, hi) = min_max(&times);
         let series = self.select(vs, lo - self.lookback + 1, hi)?;
         let mut out = Vec::with_capacity(series.len());
@@ -194,155 +298,128 @@ impl<'a> Evaluator<'a> {
                     // The newest sample in (t - lookback, t], unless it marks the series stale.
                     let i = s.samples.partition_point(|x| x.t <= t);
                     let last = i.checked_sub(1).map(|i| s.samples[i])?;
-                    (last.t > t - self.lookback && !is_stale_nan(last.v)).then_some(last.v)
+                    let fresh = last.t > t - self.lookback && !is_stale_nan(last.v);
+                    fresh.then_some(if timestamps {
+                        last.t as f64 / 1000.0
+                    } else {
+                        last.v
+                    })
                 })
                 .collect();
             if values.iter().any(Option::is_some) {
                 out.push(StepSeries {
                     labels: s.labels,
                     values,
+                    drop_name: false,
                 });
             }
         }
         Ok(Evaluated::Vector(out))
     }
 
-    /// Raw samples of a range selector for each series, per step window `(t - range, t]`.
-    fn windows(&self, ms: &MatrixSelector) -> Result<(Vec<i64>, i64, Vec<Series>), PromqlError> {
-        let times = self.step_times(&ms.vs)?;
+    pub(super) fn matrix_windows(&self, ms: &MatrixSelector) -> Result<Windows, PromqlError> {
+        let times = self.step_times(&ms.vs.offset, &ms.vs.at);
         let range = duration_ms(&ms.range);
         let (lo, hi) = min_max(&times);
-        let mut series = self.select(&ms.vs, lo - range + 1, hi)?;
-        for s in &mut series {
-            s.samples.retain(|x| !is_stale_nan(x.v));
-        }
-        Ok((times, range, series))
+        let series = self.select(&ms.vs, lo - range + 1, hi)?;
+        Ok(Windows {
+            times,
+            range,
+            series: series
+                .into_iter()
+                .map(|mut s| {
+                    s.samples.retain(|x| !is_stale_nan(x.v));
+                    (s.labels, s.samples)
+                })
+                .collect(),
+        })
     }
 
-    fn matrix_selector(&self, ms: &MatrixSelector) -> Result<Evaluated, PromqlError> {
+    /// Evaluates a subquery's inner expression once, over all steps any outer window needs,
+    /// aligned to multiples of the subquery step as upstream does.
+    pub(super) fn subquery_windows(&self, sq: &SubqueryExpr) -> Result<Windows, PromqlError> {
+        let times = self.step_times(&sq.offset, &sq.at);
+        let range = duration_ms(&sq.range);
+        let step = sq
+            .step
+            .as_ref()
+            .map(duration_ms)
+            .filter(|&s| s > 0)
+            .unwrap_or(DEFAULT_SUBQUERY_STEP_MS);
+        let (lo, hi) = min_max(&times);
+        let first = lo - range;
+        // Go's truncating division, then rounded up to the first step inside the range.
+        let mut start = step * (first / step);
+        if start < first {
+            start += step;
+        }
+        let inner = Evaluator {
+            db: self.db,
+            lookback: self.lookback,
+            start,
+            end: hi.max(start),
+            step,
+            query_start: self.query_start,
+            query_end: self.query_end,
+        };
+        let inner_times = inner.times();
+        let series = match inner.eval(&sq.expr)? {
+            Evaluated::Vector(v) => v
+                .into_iter()
+                .map(|s| {
+                    let samples = inner_times
+                        .iter()
+                        .zip(&s.values)
+                        .filter_map(|(&t, v)| v.map(|v| Sample { t, v }))
+                        .collect();
+                    (s.final_labels(), samples)
+                })
+                .collect(),
+            _ => {
+                return Err(PromqlError::Execution(
+                    "subquery is only allowed on instant vector".into(),
+                ))
+            }
+        };
+        Ok(Windows {
+            times,
+            range,
+            series,
+        })
+    }
+
+    fn raw_matrix(&self, w: Windows) -> Result<Evaluated, PromqlError> {
         if self.steps() != 1 {
             return Err(PromqlError::Parse(
                 "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector".into(),
             ));
         }
-        let (times, range, series) = self.windows(ms)?;
-        let t = times[0];
-        let out = series
-            .into_iter()
-            .map(|s| RangeSeries {
-                points: s
-                    .samples
+        let t = w.times[0];
+        let out = w
+            .series
+            .iter()
+            .map(|(labels, samples)| RangeSeries {
+                points: w
+                    .window(samples, t)
                     .iter()
-                    .filter(|x| x.t > t - range && x.t <= t)
                     .map(|x| Point { t: x.t, v: x.v })
                     .collect(),
-                labels: s.labels,
+                labels: labels.clone(),
             })
             .filter(|s| !s.points.is_empty())
             .collect();
         Ok(Evaluated::Matrix(out))
     }
+}
 
-    fn call(&self, call: &Call) -> Result<Evaluated, PromqlError> {
-        let name = call.func.name;
-        let over: fn(&[Sample]) -> f64 = match name {
-            "count_over_time" => |w| w.len() as f64,
-            "sum_over_time" => |w| {
-                let (sum, c) = w
-                    .iter()
-                    .fold((0.0, 0.0), |(sum, c), s| kahan_inc(s.v, sum, c));
-                if sum.is_infinite() {
-                    sum
-                } else {
-                    sum + c
-                }
-            },
-            _ => return Err(PromqlError::Unsupported(format!("function {name}()"))),
-        };
-        let Some(Expr::MatrixSelector(ms)) = call.args.args.first().map(|a| a.as_ref()) else {
-            return Err(PromqlError::Unsupported(format!(
-                "{name}() over a subquery"
-            )));
-        };
-        let (times, range, series) = self.windows(ms)?;
-        let mut out = Vec::with_capacity(series.len());
-        for s in series {
-            let values: Vec<Option<f64>> = times
-                .iter()
-                .map(|&t| {
-                    let from = s.samples.partition_point(|x| x.t <= t - range);
-                    let to = s.samples.partition_point(|x| x.t <= t);
-                    (to > from).then(|| over(&s.samples[from..to]))
-                })
-                .collect();
-            if values.iter().any(Option::is_some) {
-                out.push(StepSeries {
-                    labels: s.labels.without_metric_name(),
-                    values,
-                });
-            }
-        }
-        check_unique(&out)?;
-        Ok(Evaluated::Vector(out))
-    }
-
-    fn aggregate(&self, agg: &AggregateExpr) -> Result<Evaluated, PromqlError> {
-        let op = agg.op.to_string();
-        if op != "sum" && op != "count" {
-            return Err(PromqlError::Unsupported(format!("aggregation {op}")));
-        }
-        let Evaluated::Vector(input) = self.eval(&agg.expr)? else {
-            return Err(PromqlError::Parse(format!(
-                "expected type instant vector in aggregation expression, got {}",
-                "scalar"
-            )));
-        };
-        // Per group and step: the sum (or count) and its Kahan compensation.
-        let mut groups: BTreeMap<Labels, Vec<Option<(f64, f64)>>> = BTreeMap::new();
-        let steps = self.steps();
-        for s in input {
-            let key = match &agg.modifier {
-                None => Labels::empty(),
-                Some(LabelModifier::Include(by)) => {
-                    let kept = s
-                        .labels
-                        .iter()
-                        .filter(|l| by.labels.iter().any(|n| *n == *l.name))
-                        .cloned()
-                        .collect();
-                    Labels::new(kept).unwrap_or_default()
-                }
-                Some(LabelModifier::Exclude(without)) => {
-                    let mut drop: Vec<&str> = without.labels.iter().map(String::as_str).collect();
-                    drop.push(METRIC_NAME);
-                    s.labels.without(&drop)
-                }
-            };
-            let acc = groups.entry(key).or_insert_with(|| vec![None; steps]);
-            for (a, v) in acc.iter_mut().zip(&s.values) {
-                if let Some(v) = v {
-                    let add = if op == "count" { 1.0 } else { *v };
-                    let (sum, c) = a.unwrap_or((0.0, 0.0));
-                    *a = Some(kahan_inc(add, sum, c));
-                }
-            }
-        }
-        Ok(Evaluated::Vector(
-            groups
-                .into_iter()
-                .map(|(labels, values)| StepSeries {
-                    labels,
-                    values: values.into_iter().map(|a| a.map(|(s, c)| s + c)).collect(),
-                })
-                .collect(),
-        ))
-    }
+pub(super) fn duplicate_labelset() -> PromqlError {
+    PromqlError::Execution("vector cannot contain metrics with the same labelset".into())
 }
 
 /// One step of Prometheus' compensated summation (`kahanSumInc`, with Neumaier's
-/// improvement): returns the new sum and compensation. Prometheus sums this way in `sum` and
-/// `sum_over_time`, so e.g. 240 × 0.1 is 24 and 1e100 + 1 - 1e100 is 1, as there.
-fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+/// improvement): returns the new sum and compensation. Prometheus sums this way in `sum`,
+/// `avg` and the `*_over_time` functions, so e.g. 1e100 + 1 - 1e100 is 1, as there.
+pub(super) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     let t = sum + inc;
     let c = if t.is_infinite() {
         0.0
@@ -354,28 +431,7 @@ fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     (t, c)
 }
 
-/// Prometheus rejects results where two series end up with the same labels at one step.
-fn check_unique(series: &[StepSeries]) -> Result<(), PromqlError> {
-    let mut seen: BTreeMap<&Labels, usize> = BTreeMap::new();
-    for (i, s) in series.iter().enumerate() {
-        if let Some(&j) = seen.get(&s.labels) {
-            let clash = s
-                .values
-                .iter()
-                .zip(&series[j].values)
-                .any(|(a, b)| a.is_some() && b.is_some());
-            if clash {
-                return Err(PromqlError::Execution(
-                    "vector cannot contain metrics with the same labelset".into(),
-                ));
-            }
-        }
-        seen.insert(&s.labels, i);
-    }
-    Ok(())
-}
-
-fn duration_ms(d: &Duration) -> i64 {
+pub(super) fn duration_ms(d: &Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 

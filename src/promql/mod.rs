@@ -5,11 +5,15 @@
 //! every step of the query, so a range query decodes each series once and walks its samples in
 //! one pass. This module never opens a file: it sees storage only through [`Queryable`].
 //!
-//! Supported so far: vector and range selectors (with Prometheus' lookback and staleness),
-//! `sum` and `count` (with `by`/`without`), `count_over_time`, `sum_over_time`, number literals
-//! and parentheses. Anything else is rejected with an error that says it is not supported yet.
+//! Supported: selectors, subqueries, operators with vector matching, aggregations (not
+//! `limitk`/`limit_ratio`), float functions and classic `histogram_quantile`; see
+//! ARCHITECTURE.md. Native histograms, `info()`, fill modifiers and anchored/smoothed ranges
+//! are rejected with an error that says they are not supported yet.
 
+mod aggregate;
+mod binary;
 mod eval;
+mod functions;
 mod value;
 
 use std::time::Duration;

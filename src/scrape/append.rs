@@ -48,17 +48,25 @@ pub enum ScrapeError {
     InvalidSeries { series: String, message: String },
 }
 
-/// Per-scrape settings that come from the scrape config and the target.
-pub struct ScrapeOptions<'a> {
-    /// The target's labels (`job`, `instance`, and whatever relabeling left).
-    pub target_labels: &'a Labels,
+/// How a job treats scraped samples (from its scrape config). Limits of 0 mean no limit, as
+/// in Prometheus.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SampleRules {
     pub honor_labels: bool,
     pub honor_timestamps: bool,
-    /// 0 means no limit, as in Prometheus.
+    /// Write stale markers for series with explicit timestamps too.
+    pub track_timestamps_staleness: bool,
     pub sample_limit: usize,
     pub label_limit: usize,
     pub label_name_length_limit: usize,
     pub label_value_length_limit: usize,
+}
+
+/// Per-scrape settings that come from the scrape config and the target.
+pub struct ScrapeOptions<'a> {
+    /// The target's labels (`job`, `instance`, and whatever relabeling left).
+    pub target_labels: &'a Labels,
+    pub rules: SampleRules,
     /// `metric_relabel_configs`; `None` from the function drops the sample.
     pub metric_relabel: &'a (dyn Fn(Labels) -> Option<Labels> + Sync),
 }
@@ -174,7 +182,7 @@ fn final_labels(
     let mut b: LabelsBuilder = scraped.builder();
     for l in opts.target_labels.iter() {
         match scraped.get(&l.name) {
-            Some(_) if opts.honor_labels => {}
+            Some(_) if opts.rules.honor_labels => {}
             Some(existing) => {
                 b.set(format!("{EXPORTED_PREFIX}{}", l.name), existing);
                 b.set(l.name.clone(), l.value.clone());
@@ -200,29 +208,32 @@ fn final_labels(
 
 fn check_limits(labels: &Labels, opts: &ScrapeOptions<'_>) -> Result<(), ScrapeError> {
     let metric = || labels.metric_name().unwrap_or_default().to_string();
-    if opts.label_limit > 0 && labels.len() > opts.label_limit {
+    if opts.rules.label_limit > 0 && labels.len() > opts.rules.label_limit {
         return Err(ScrapeError::LabelLimit {
             metric: metric(),
             count: labels.len(),
-            limit: opts.label_limit,
+            limit: opts.rules.label_limit,
         });
     }
     for Label { name, value } in labels.iter() {
-        if opts.label_name_length_limit > 0 && name.len() > opts.label_name_length_limit {
+        if opts.rules.label_name_length_limit > 0 && name.len() > opts.rules.label_name_length_limit
+        {
             return Err(ScrapeError::LabelNameLength {
                 metric: metric(),
                 name: name.to_string(),
                 len: name.len(),
-                limit: opts.label_name_length_limit,
+                limit: opts.rules.label_name_length_limit,
             });
         }
-        if opts.label_value_length_limit > 0 && value.len() > opts.label_value_length_limit {
+        if opts.rules.label_value_length_limit > 0
+            && value.len() > opts.rules.label_value_length_limit
+        {
             return Err(ScrapeError::LabelValueLength {
                 metric: metric(),
                 name: name.to_string(),
                 value: value.to_string(),
                 len: value.len(),
-                limit: opts.label_value_length_limit,
+                limit: opts.rules.label_value_length_limit,
             });
         }
     }
@@ -271,8 +282,10 @@ pub fn append_scrape(
             }
         };
         report.scraped += 1;
-        let explicit_ts = opts.honor_timestamps && s.timestamp_ms.is_some();
-        let ts = if opts.honor_timestamps {
+        let explicit_ts = opts.rules.honor_timestamps
+            && s.timestamp_ms.is_some()
+            && !opts.rules.track_timestamps_staleness;
+        let ts = if opts.rules.honor_timestamps {
             s.timestamp_ms.unwrap_or(t)
         } else {
             t
@@ -330,17 +343,17 @@ pub fn append_scrape(
             };
             fresh.push((key.as_str().into(), entry));
         }
-        if opts.sample_limit > 0 && report.post_relabel as usize > opts.sample_limit {
+        if opts.rules.sample_limit > 0 && report.post_relabel as usize > opts.rules.sample_limit {
             return Err(ScrapeError::SampleLimit {
                 count: report.post_relabel as usize,
-                limit: opts.sample_limit,
+                limit: opts.rules.sample_limit,
             });
         }
     }
-    if opts.sample_limit > 0 && report.post_relabel as usize > opts.sample_limit {
+    if opts.rules.sample_limit > 0 && report.post_relabel as usize > opts.rules.sample_limit {
         return Err(ScrapeError::SampleLimit {
             count: report.post_relabel as usize,
-            limit: opts.sample_limit,
+            limit: opts.rules.sample_limit,
         });
     }
 
@@ -398,12 +411,10 @@ mod tests {
     ) -> ScrapeOptions<'a> {
         ScrapeOptions {
             target_labels: target,
-            honor_labels: false,
-            honor_timestamps: true,
-            sample_limit: 0,
-            label_limit: 0,
-            label_name_length_limit: 0,
-            label_value_length_limit: 0,
+            rules: SampleRules {
+                honor_timestamps: true,
+                ..SampleRules::default()
+            },
             metric_relabel: relabel,
         }
     }
@@ -478,7 +489,7 @@ mod tests {
         let db = Db::open(dir.path(), DbOptions::default()).unwrap();
         let t = target();
         let mut o = opts(&t, &keep_all);
-        o.honor_labels = true;
+        o.rules.honor_labels = true;
         scrape(&db, &mut SeriesCache::new(), BODY2, 1000, &o).unwrap();
         assert_eq!(all(&db)[0].0, "up_ish{instance=\"h:1\", job=\"inner\"}");
     }
@@ -489,15 +500,15 @@ mod tests {
         let db = Db::open(dir.path(), DbOptions::default()).unwrap();
         let t = target();
         let mut o = opts(&t, &keep_all);
-        o.sample_limit = 1;
+        o.rules.sample_limit = 1;
         let mut cache = SeriesCache::new();
         assert!(matches!(
             scrape(&db, &mut cache, BODY1, 1000, &o),
             Err(ScrapeError::SampleLimit { .. })
         ));
         assert!(cache.is_empty(), "a failed scrape leaves the cache alone");
-        o.sample_limit = 0;
-        o.label_limit = 2;
+        o.rules.sample_limit = 0;
+        o.rules.label_limit = 2;
         assert!(matches!(
             scrape(&db, &mut cache, BODY1, 1000, &o),
             Err(ScrapeError::LabelLimit { .. })

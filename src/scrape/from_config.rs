@@ -7,6 +7,7 @@ use crate::config::{Config, HttpClientConfig, ScrapeConfig, ScrapeProtocol, TlsV
 use crate::model::Labels;
 use crate::relabel::relabel;
 
+use super::append::SampleRules;
 use super::discovery::TargetGroup;
 use super::fetch::accept_header;
 use super::manager::{FileSd, PoolSpec};
@@ -36,12 +37,15 @@ fn pool_spec(sc: &ScrapeConfig) -> Result<PoolSpec, String> {
     let settings = LoopSettings {
         interval: sc.scrape_interval,
         timeout: sc.scrape_timeout,
-        honor_labels: sc.honor_labels,
-        honor_timestamps: sc.honor_timestamps,
-        sample_limit: to_usize(sc.sample_limit),
-        label_limit: to_usize(sc.label_limit),
-        label_name_length_limit: to_usize(sc.label_name_length_limit),
-        label_value_length_limit: to_usize(sc.label_value_length_limit),
+        rules: SampleRules {
+            honor_labels: sc.honor_labels,
+            honor_timestamps: sc.honor_timestamps,
+            track_timestamps_staleness: sc.track_timestamps_staleness,
+            sample_limit: to_usize(sc.sample_limit),
+            label_limit: to_usize(sc.label_limit),
+            label_name_length_limit: to_usize(sc.label_name_length_limit),
+            label_value_length_limit: to_usize(sc.label_value_length_limit),
+        },
         body_size_limit: sc.body_size_limit,
         metric_relabel: Box::new(move |l: Labels| {
             if metric_relabel.is_empty() {
@@ -90,6 +94,8 @@ fn pool_spec(sc: &ScrapeConfig) -> Result<PoolSpec, String> {
         relabel_configs: sc.relabel_configs.clone(),
         static_groups,
         file_sd,
+        target_limit: to_usize(sc.target_limit),
+        keep_dropped_targets: to_usize(sc.keep_dropped_targets),
     })
 }
 

@@ -15,7 +15,7 @@ use super::discovery::{
     expand_patterns, populate, read_file_groups, PopulateSettings, Populated, TargetGroup,
 };
 use super::scrape_loop::{run, LoopSettings};
-use super::target::Target;
+use super::target::{Health, Target};
 use crate::model::Labels;
 use crate::relabel::RelabelConfig;
 use crate::tsdb::Db;
@@ -48,6 +48,11 @@ pub struct PoolSpec {
     pub relabel_configs: Vec<RelabelConfig>,
     pub static_groups: Vec<TargetGroup>,
     pub file_sd: Vec<FileSd>,
+    /// More active targets than this (0: no limit) and none of the pool's targets is
+    /// scraped, as in Prometheus.
+    pub target_limit: usize,
+    /// Dropped targets kept for the API (0: all).
+    pub keep_dropped_targets: usize,
 }
 
 /// A pool's targets, for the API.
@@ -284,6 +289,31 @@ fn sync_targets<'a>(
                 Populated::Dropped(labels) => dropped.push(labels),
             }
         }
+    }
+    if spec.keep_dropped_targets > 0 {
+        dropped.truncate(spec.keep_dropped_targets);
+    }
+    if spec.target_limit > 0 && active.len() > spec.target_limit {
+        let error = format!(
+            "target_limit exceeded (number of targets: {}, limit: {})",
+            active.len(),
+            spec.target_limit
+        );
+        tracing::warn!(job = %spec.job, "{error}");
+        for (_, (_, tx, _)) in loops.drain() {
+            let _ = tx.send(true);
+        }
+        let targets = active.into_values().map(|t| {
+            t.set_health(Health {
+                state: "down",
+                last_error: error.clone(),
+                ..Health::default()
+            });
+            Arc::new(t)
+        });
+        *state.active.write() = targets.collect();
+        *state.dropped.write() = dropped;
+        return;
     }
     loops.retain(|key, (_, tx, _)| {
         let keep = active.contains_key(key);

@@ -5,23 +5,19 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
 
-use super::append::{append_scrape, ScrapeOptions, ScrapeReport, SeriesCache};
+use super::append::{append_scrape, SampleRules, ScrapeOptions, ScrapeReport, SeriesCache};
 use super::fetch::{fetch, Request};
 use super::target::{Health, Target};
 use crate::config::HttpClientConfig;
 use crate::model::{Labels, METRIC_NAME, STALE_NAN};
+use crate::telemetry::SCRAPE_DURATION;
 use crate::tsdb::{Appender, Db, SeriesRef};
 
 /// How a pool's targets are scraped (resolved from its scrape config).
 pub struct LoopSettings {
     pub interval: Duration,
     pub timeout: Duration,
-    pub honor_labels: bool,
-    pub honor_timestamps: bool,
-    pub sample_limit: usize,
-    pub label_limit: usize,
-    pub label_name_length_limit: usize,
-    pub label_value_length_limit: usize,
+    pub rules: SampleRules,
     /// 0: no limit.
     pub body_size_limit: u64,
     /// `metric_relabel_configs` applied to each scraped series; `None` drops it.
@@ -155,17 +151,13 @@ async fn scrape_once(
     let result = fetched.map_err(|e| e.to_string()).and_then(|f| {
         let opts = ScrapeOptions {
             target_labels: &target.labels,
-            honor_labels: settings.honor_labels,
-            honor_timestamps: settings.honor_timestamps,
-            sample_limit: settings.sample_limit,
-            label_limit: settings.label_limit,
-            label_name_length_limit: settings.label_name_length_limit,
-            label_value_length_limit: settings.label_value_length_limit,
+            rules: settings.rules,
             metric_relabel: &settings.metric_relabel,
         };
         append_scrape(&mut app, cache, &f.body, f.format, t, &opts).map_err(|e| e.to_string())
     });
     let duration = started.elapsed();
+    SCRAPE_DURATION.observe(&target.pool, duration);
     let (report, error) = match result {
         Ok(r) => (r, None),
         Err(e) => {

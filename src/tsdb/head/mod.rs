@@ -23,10 +23,10 @@ use parking_lot::{Mutex, MutexGuard, RwLock};
 pub use appender::{Appender, CommitStats};
 pub use series::{MemSeries, SAMPLES_PER_CHUNK};
 
-use crate::model::{Labels, Matcher, Sample, SymbolTable};
+use crate::model::{stable_hash_of, Labels, Matcher, Sample, SymbolTable};
 use crate::tsdb::postings::postings_for_matchers;
 use crate::tsdb::wal::{Record, RefSeries, Wal};
-use crate::tsdb::{AppendError, StorageError};
+use crate::tsdb::{AppendError, SeriesRef, StorageError};
 use chunk_disk::ChunkDisk;
 use postings::MemPostings;
 
@@ -174,6 +174,27 @@ impl Head {
             .iter()
             .find(|s| s.labels == *labels)
             .cloned()
+    }
+
+    /// The ref of the series whose label set is exactly `pairs` (sorted by name, unique, no
+    /// empty values), found without building a label set: writers that send the same series
+    /// again and again skip the allocations.
+    pub fn find_ref(&self, pairs: &[(&str, &str)]) -> Option<SeriesRef> {
+        let hash = stable_hash_of(pairs.iter().copied());
+        let shard = self.shard_of_hash(hash).read();
+        let same = |s: &&Arc<MemSeries>| {
+            s.labels.len() == pairs.len()
+                && s.labels
+                    .iter()
+                    .zip(pairs)
+                    .all(|(l, (n, v))| &*l.name == *n && &*l.value == *v)
+        };
+        let found = shard
+            .by_hash
+            .get(&hash)
+            .filter(same)
+            .or_else(|| shard.collisions.get(&hash)?.iter().find(same));
+        found.map(|s| SeriesRef::from(s.sref))
     }
 
     /// The series with `labels`, created if new (`true` in the result when created).

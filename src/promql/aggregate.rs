@@ -1,0 +1,289 @@
+//! Aggregation operators (`sum avg min max count group stddev stdvar topk bottomk quantile
+//! count_values`) with `by`/`without`, evaluated per group over all steps at once.
+
+use std::collections::BTreeMap;
+
+use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
+
+use super::binary::keep_labels;
+use super::eval::{kahan_inc, Evaluated, Evaluator, StepSeries};
+use super::functions::quantile;
+use super::PromqlError;
+use crate::model::{Labels, METRIC_NAME};
+
+/// Per group and step, the running state of one aggregation.
+#[derive(Clone, Default)]
+struct Acc {
+    n: f64,
+    sum: f64,
+    c: f64,
+    mean: f64,
+    cmean: f64,
+    aux: f64,
+    caux: f64,
+    val: f64,
+    values: Vec<f64>,
+}
+
+impl Evaluator<'_> {
+    pub(super) fn aggregate(&self, agg: &AggregateExpr) -> Result<Evaluated, PromqlError> {
+        let op = agg.op.to_string().to_lowercase();
+        let input = self.eval_vector(&agg.expr)?;
+        let steps = self.steps();
+        // `by (__name__)` groups by a name even if its drop is pending (delayed name
+        // removal); the groups then inherit the pending drop.
+        let group_key = |s: &StepSeries| -> Labels {
+            let labels = s.final_labels();
+            match &agg.modifier {
+                None => Labels::empty(),
+                Some(LabelModifier::Include(by)) => keep_labels(&s.labels, &by.labels),
+                Some(LabelModifier::Exclude(without)) => {
+                    let mut drop: Vec<&str> = without.labels.iter().map(String::as_str).collect();
+                    drop.push(METRIC_NAME);
+                    labels.without(&drop)
+                }
+            }
+        };
+        match op.as_str() {
+            "topk" | "bottomk" => {
+                let k = self.param_scalar(agg.param.as_deref())?;
+                return Ok(Evaluated::Vector(self.top_k(
+                    input,
+                    &k,
+                    op == "topk",
+                    group_key,
+                )?));
+            }
+            "limitk" | "limit_ratio" => {
+                return Err(PromqlError::Unsupported(format!("aggregation {op}")))
+            }
+            _ => {}
+        }
+        if op == "count_values" {
+            let Some(Expr::StringLiteral(label)) = agg.param.as_deref() else {
+                return Err(PromqlError::Execution(
+                    "count_values needs a label name".into(),
+                ));
+            };
+            let mut groups: BTreeMap<Labels, Vec<Option<f64>>> = BTreeMap::new();
+            for s in &input {
+                let key = group_key(s);
+                for (step, v) in s.values.iter().enumerate() {
+                    let Some(v) = v else { continue };
+                    let mut b = key.builder();
+                    b.set(label.val.as_str(), format_value(*v));
+                    let labels = b
+                        .build()
+                        .map_err(|e| PromqlError::Execution(e.to_string()))?;
+                    let acc = groups.entry(labels).or_insert_with(|| vec![None; steps]);
+                    acc[step] = Some(acc[step].unwrap_or(0.0) + 1.0);
+                }
+            }
+            return Ok(Evaluated::Vector(
+                groups
+                    .into_iter()
+                    .map(|(labels, values)| StepSeries {
+                        labels,
+                        values,
+                        drop_name: false,
+                    })
+                    .collect(),
+            ));
+        }
+        let param = match op.as_str() {
+            "quantile" => self.param_scalar(agg.param.as_deref())?,
+            _ => Vec::new(),
+        };
+        let mut groups: BTreeMap<Labels, (Vec<Option<Acc>>, bool)> = BTreeMap::new();
+        for s in &input {
+            let (acc, drop) = groups
+                .entry(group_key(s))
+                .or_insert_with(|| (vec![None; steps], false));
+            *drop |= s.drop_name;
+            for (a, v) in acc.iter_mut().zip(&s.values) {
+                let Some(v) = *v else { continue };
+                let first = a.is_none();
+                let a = a.get_or_insert_with(|| Acc {
+                    val: v,
+                    ..Acc::default()
+                });
+                a.n += 1.0;
+                match op.as_str() {
+                    "sum" | "avg" => (a.sum, a.c) = kahan_inc(v, a.sum, a.c),
+                    "min" if !first && (a.val > v || a.val.is_nan()) => a.val = v,
+                    "max" if !first && (a.val < v || a.val.is_nan()) => a.val = v,
+                    "stddev" | "stdvar" => {
+                        let delta = v - (a.mean + a.cmean);
+                        (a.mean, a.cmean) = kahan_inc(delta / a.n, a.mean, a.cmean);
+                        (a.aux, a.caux) =
+                            kahan_inc(delta * (v - (a.mean + a.cmean)), a.aux, a.caux);
+                    }
+                    "quantile" => a.values.push(v),
+                    _ => {}
+                }
+            }
+        }
+        let finish = |step: usize, a: Acc| -> f64 {
+            match op.as_str() {
+                "sum" => {
+                    if a.sum.is_infinite() {
+                        a.sum
+                    } else {
+                        a.sum + a.c
+                    }
+                }
+                "avg" => {
+                    let s = if a.sum.is_infinite() {
+                        a.sum
+                    } else {
+                        a.sum + a.c
+                    };
+                    s / a.n
+                }
+                "count" => a.n,
+                "group" => 1.0,
+                "min" | "max" => a.val,
+                "stdvar" => (a.aux + a.caux) / a.n,
+                "stddev" => ((a.aux + a.caux) / a.n).sqrt(),
+                "quantile" => quantile(param[step], a.values),
+                _ => f64::NAN,
+            }
+        };
+        if !matches!(
+            op.as_str(),
+            "sum" | "avg" | "count" | "group" | "min" | "max" | "stdvar" | "stddev" | "quantile"
+        ) {
+            return Err(PromqlError::Unsupported(format!("aggregation {op}")));
+        }
+        Ok(Evaluated::Vector(
+            groups
+                .into_iter()
+                .map(|(labels, (accs, drop_name))| StepSeries {
+                    labels,
+                    values: accs
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, a)| a.map(|a| finish(i, a)))
+                        .collect(),
+                    drop_name,
+                })
+                .collect(),
+        ))
+    }
+
+    fn param_scalar(&self, param: Option<&Expr>) -> Result<Vec<f64>, PromqlError> {
+        match param {
+            Some(p) => self.eval_scalar(p),
+            None => Err(PromqlError::Execution(
+                "aggregation parameter missing".into(),
+            )),
+        }
+    }
+
+    /// `topk`/`bottomk`: per group and step the `k` best series keep their value. An
+    /// instant query returns them best first, as upstream does.
+    fn top_k(
+        &self,
+        input: Vec<StepSeries>,
+        k: &[f64],
+        top: bool,
+        group_key: impl Fn(&StepSeries) -> Labels,
+    ) -> Result<Vec<StepSeries>, PromqlError> {
+        let steps = self.steps();
+        let keys: Vec<Labels> = input.iter().map(&group_key).collect();
+        let mut keep = vec![vec![false; steps]; input.len()];
+        // NaN always ranks last, whichever the direction.
+        let better = |a: f64, b: f64| {
+            if a.is_nan() {
+                false
+            } else if b.is_nan() {
+                true
+            } else if top {
+                a > b
+            } else {
+                a < b
+            }
+        };
+        for step in 0..steps {
+            let kf = k[step];
+            if kf.is_nan() {
+                return Err(PromqlError::Execution("Parameter value is NaN".into()));
+            }
+            if kf < 1.0 {
+                continue;
+            }
+            let kk = if kf >= usize::MAX as f64 {
+                usize::MAX
+            } else {
+                kf as usize
+            };
+            let mut groups: BTreeMap<&Labels, Vec<usize>> = BTreeMap::new();
+            for (i, s) in input.iter().enumerate() {
+                if s.values[step].is_some() {
+                    groups.entry(&keys[i]).or_default().push(i);
+                }
+            }
+            for (_, mut members) in groups {
+                members.sort_by(|&a, &b| {
+                    let (va, vb) = (
+                        input[a].values[step].unwrap_or(f64::NAN),
+                        input[b].values[step].unwrap_or(f64::NAN),
+                    );
+                    if better(va, vb) {
+                        std::cmp::Ordering::Less
+                    } else if better(vb, va) {
+                        std::cmp::Ordering::Greater
+                    } else {
+                        std::cmp::Ordering::Equal
+                    }
+                });
+                for &i in members.iter().take(kk) {
+                    keep[i][step] = true;
+                }
+            }
+        }
+        let mut out: Vec<StepSeries> = input
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(mut s, keep)| {
+                for (v, k) in s.values.iter_mut().zip(&keep) {
+                    if !k {
+                        *v = None;
+                    }
+                }
+                s.values.iter().any(Option::is_some).then_some(s)
+            })
+            .collect();
+        if steps == 1 {
+            out.sort_by(|a, b| {
+                let (va, vb) = (
+                    a.values[0].unwrap_or(f64::NAN),
+                    b.values[0].unwrap_or(f64::NAN),
+                );
+                if better(va, vb) {
+                    std::cmp::Ordering::Less
+                } else if better(vb, va) {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Equal
+                }
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// A float as Go's `strconv.FormatFloat(v, 'f', -1, 64)` writes it (count_values' labels).
+pub(super) fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else {
+        format!("{v}")
+    }
+}

@@ -1,0 +1,327 @@
+//! Unary minus and binary operators: arithmetic, comparisons (filtering or `bool`), set
+//! operators, and vector matching with `on`/`ignoring` and `group_left`/`group_right`.
+//! Matching is decided per step, since which series exist can change from step to step.
+
+use std::collections::HashMap;
+
+use promql_parser::parser::{BinaryExpr, Expr, LabelModifier, VectorMatchCardinality};
+
+use super::eval::{Evaluated, Evaluator, StepSeries};
+use super::PromqlError;
+use crate::model::{Label, Labels, METRIC_NAME};
+
+impl Evaluator<'_> {
+    pub(super) fn unary(&self, expr: &Expr) -> Result<Evaluated, PromqlError> {
+        Ok(match self.eval(expr)? {
+            Evaluated::Scalar(v) => Evaluated::Scalar(v.into_iter().map(|v| -v).collect()),
+            Evaluated::Vector(series) => Evaluated::Vector(
+                series
+                    .into_iter()
+                    .map(|s| StepSeries {
+                        values: s.values.into_iter().map(|v| v.map(|v| -v)).collect(),
+                        labels: s.labels,
+                        drop_name: true,
+                    })
+                    .collect(),
+            ),
+            _ => return Err(PromqlError::Execution("unary minus needs a number".into())),
+        })
+    }
+
+    pub(super) fn binary(&self, b: &BinaryExpr) -> Result<Evaluated, PromqlError> {
+        let op = b.op.to_string().to_lowercase();
+        let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
+        let lhs = self.eval(&b.lhs)?;
+        let rhs = self.eval(&b.rhs)?;
+        let comparison = is_comparison(&op);
+        Ok(match (lhs, rhs) {
+            (Evaluated::Scalar(l), Evaluated::Scalar(r)) => Evaluated::Scalar(
+                l.iter()
+                    .zip(&r)
+                    .map(|(&a, &b)| {
+                        let (v, keep) = apply(&op, a, b);
+                        if comparison {
+                            f64::from(u8::from(keep))
+                        } else {
+                            v
+                        }
+                    })
+                    .collect(),
+            ),
+            (Evaluated::Vector(v), Evaluated::Scalar(s)) => {
+                Evaluated::Vector(vector_scalar(&op, v, &s, false, return_bool))
+            }
+            (Evaluated::Scalar(s), Evaluated::Vector(v)) => {
+                Evaluated::Vector(vector_scalar(&op, v, &s, true, return_bool))
+            }
+            (Evaluated::Vector(l), Evaluated::Vector(r)) => {
+                Evaluated::Vector(self.vector_vector(&op, b, l, r, return_bool)?)
+            }
+            _ => {
+                return Err(PromqlError::Execution(format!(
+                    "operator {op} is not defined for these operand types"
+                )))
+            }
+        })
+    }
+
+    fn vector_vector(
+        &self,
+        op: &str,
+        b: &BinaryExpr,
+        lhs: Vec<StepSeries>,
+        rhs: Vec<StepSeries>,
+        return_bool: bool,
+    ) -> Result<Vec<StepSeries>, PromqlError> {
+        let matching = b.modifier.as_ref().and_then(|m| m.matching.clone());
+        let card = b
+            .modifier
+            .as_ref()
+            .map(|m| m.card.clone())
+            .unwrap_or(VectorMatchCardinality::OneToOne);
+        let sig = |s: &StepSeries| signature(&s.labels, matching.as_ref());
+        let lsig: Vec<Labels> = lhs.iter().map(sig).collect();
+        let rsig: Vec<Labels> = rhs.iter().map(sig).collect();
+        let steps = self.steps();
+        match op {
+            "and" | "unless" => {
+                let want = op == "and";
+                let mut out = lhs;
+                for step in 0..steps {
+                    let present: std::collections::HashSet<&Labels> = rhs
+                        .iter()
+                        .zip(&rsig)
+                        .filter(|(s, _)| s.values[step].is_some())
+                        .map(|(_, g)| g)
+                        .collect();
+                    for (s, g) in out.iter_mut().zip(&lsig) {
+                        if present.contains(g) != want {
+                            s.values[step] = None;
+                        }
+                    }
+                }
+                return Ok(out);
+            }
+            "or" => {
+                let mut rhs = rhs;
+                for step in 0..steps {
+                    let present: std::collections::HashSet<&Labels> = lhs
+                        .iter()
+                        .zip(&lsig)
+                        .filter(|(s, _)| s.values[step].is_some())
+                        .map(|(_, g)| g)
+                        .collect();
+                    for (s, g) in rhs.iter_mut().zip(&rsig) {
+                        if present.contains(g) {
+                            s.values[step] = None;
+                        }
+                    }
+                }
+                let mut out = lhs;
+                out.extend(rhs);
+                return Ok(out);
+            }
+            _ => {}
+        }
+        // The "many" side is iterated, the "one" side looked up by signature.
+        let (many, many_sig, one, one_sig, swapped, include) = match &card {
+            VectorMatchCardinality::OneToMany(l) => {
+                (&rhs, &rsig, &lhs, &lsig, true, l.labels.clone())
+            }
+            VectorMatchCardinality::ManyToOne(l) => {
+                (&lhs, &lsig, &rhs, &rsig, false, l.labels.clone())
+            }
+            _ => (&lhs, &lsig, &rhs, &rsig, false, Vec::new()),
+        };
+        let one_to_one = matches!(
+            card,
+            VectorMatchCardinality::OneToOne | VectorMatchCardinality::ManyToMany
+        );
+        let comparison = is_comparison(op);
+        let drop_name = !comparison || return_bool;
+        let mut out: Vec<StepSeries> = Vec::new();
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        for step in 0..steps {
+            let mut one_map: HashMap<&Labels, usize> = HashMap::new();
+            for (i, (s, g)) in one.iter().zip(one_sig).enumerate() {
+                if s.values[step].is_some() && one_map.insert(g, i).is_some() {
+                    let side = if swapped { "left" } else { "right" };
+                    return Err(PromqlError::Execution(format!(
+                        "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                        fmt_labels(g), fmt_labels(&one[one_map[g]].final_labels()), fmt_labels(&s.final_labels())
+                    )));
+                }
+            }
+            let mut matched_one: HashMap<&Labels, ()> = HashMap::new();
+            for (s, g) in many.iter().zip(many_sig) {
+                let Some(mv) = s.values[step] else { continue };
+                let Some(&oi) = one_map.get(g) else { continue };
+                let o = &one[oi];
+                let Some(ov) = o.values[step] else { continue };
+                if one_to_one && matched_one.insert(g, ()).is_some() {
+                    return Err(PromqlError::Execution("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into()));
+                }
+                let (l, r) = if swapped { (ov, mv) } else { (mv, ov) };
+                let (v, keep) = apply(op, l, r);
+                let v = if return_bool {
+                    f64::from(u8::from(keep))
+                } else if keep {
+                    v
+                } else {
+                    continue;
+                };
+                let labels = result_labels(
+                    &s.labels,
+                    &o.labels,
+                    matching.as_ref(),
+                    one_to_one,
+                    &include,
+                );
+                let i = *index.entry(labels.clone()).or_insert_with(|| {
+                    out.push(StepSeries {
+                        labels,
+                        values: vec![None; steps],
+                        drop_name,
+                    });
+                    out.len() - 1
+                });
+                if out[i].values[step].is_some() {
+                    let msg = if one_to_one {
+                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                    } else {
+                        "multiple matches for labels: grouping labels must ensure unique matches"
+                    };
+                    return Err(PromqlError::Execution(msg.into()));
+                }
+                out[i].values[step] = Some(v);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn vector_scalar(
+    op: &str,
+    series: Vec<StepSeries>,
+    scalar: &[f64],
+    scalar_left: bool,
+    return_bool: bool,
+) -> Vec<StepSeries> {
+    let comparison = is_comparison(op);
+    series
+        .into_iter()
+        .map(|s| {
+            let values = s
+                .values
+                .iter()
+                .zip(scalar)
+                .map(|(v, &k)| {
+                    let v = (*v)?;
+                    let (res, keep) = if scalar_left {
+                        apply(op, k, v)
+                    } else {
+                        apply(op, v, k)
+                    };
+                    if return_bool {
+                        Some(f64::from(u8::from(keep)))
+                    } else if comparison {
+                        // A filtering comparison keeps the vector's value, whichever side.
+                        keep.then_some(v)
+                    } else {
+                        Some(res)
+                    }
+                })
+                .collect();
+            StepSeries {
+                labels: s.labels,
+                values,
+                drop_name: s.drop_name || !comparison || return_bool,
+            }
+        })
+        .collect()
+}
+
+fn is_comparison(op: &str) -> bool {
+    matches!(op, "==" | "!=" | ">" | "<" | ">=" | "<=")
+}
+
+/// The value of `l op r`, and for comparisons whether it holds.
+fn apply(op: &str, l: f64, r: f64) -> (f64, bool) {
+    match op {
+        "+" => (l + r, true),
+        "-" => (l - r, true),
+        "*" => (l * r, true),
+        "/" => (l / r, true),
+        "%" => (l % r, true),
+        "^" => (l.powf(r), true),
+        "atan2" => (l.atan2(r), true),
+        "==" => (l, l == r),
+        "!=" => (l, l != r),
+        ">" => (l, l > r),
+        "<" => (l, l < r),
+        ">=" => (l, l >= r),
+        "<=" => (l, l <= r),
+        _ => (f64::NAN, false),
+    }
+}
+
+/// The labels two series are matched on.
+fn signature(labels: &Labels, matching: Option<&LabelModifier>) -> Labels {
+    match matching {
+        Some(LabelModifier::Include(on)) => keep_labels(labels, &on.labels),
+        Some(LabelModifier::Exclude(ign)) => {
+            let mut drop: Vec<&str> = ign.labels.iter().map(String::as_str).collect();
+            drop.push(METRIC_NAME);
+            labels.without(&drop)
+        }
+        None => labels.without_metric_name(),
+    }
+}
+
+pub(super) fn keep_labels(labels: &Labels, names: &[String]) -> Labels {
+    let kept = labels
+        .iter()
+        .filter(|l| names.iter().any(|n| **n == *l.name))
+        .cloned()
+        .collect();
+    Labels::new(kept).unwrap_or_default()
+}
+
+fn result_labels(
+    many: &Labels,
+    one: &Labels,
+    matching: Option<&LabelModifier>,
+    one_to_one: bool,
+    include: &[String],
+) -> Labels {
+    let mut labels = many.clone();
+    if one_to_one {
+        labels = match matching {
+            Some(LabelModifier::Include(on)) => keep_labels(&labels, &on.labels),
+            Some(LabelModifier::Exclude(ign)) => {
+                let drop: Vec<&str> = ign.labels.iter().map(String::as_str).collect();
+                labels.without(&drop)
+            }
+            None => labels,
+        };
+    }
+    if include.is_empty() {
+        return labels;
+    }
+    let mut b = labels.builder();
+    for name in include {
+        match one.get(name) {
+            Some(v) => b.set(name.as_str(), v),
+            None => b.del(name),
+        };
+    }
+    b.build().unwrap_or(labels)
+}
+
+fn fmt_labels(l: &Labels) -> String {
+    let parts: Vec<String> = l
+        .iter()
+        .map(|Label { name, value }| format!("{name}=\"{value}\""))
+        .collect();
+    format!("{{{}}}", parts.join(", "))
+}

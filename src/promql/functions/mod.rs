@@ -1,0 +1,122 @@
+//! Function calls: argument handling and dispatch. Range functions live in `rate` and
+//! `over_time`, per-value math and date functions in `math`, label and sorting functions in
+//! `label`, `histogram_quantile` in `histogram`.
+
+mod histogram;
+mod label;
+mod math;
+mod over_time;
+mod rate;
+
+use promql_parser::parser::{Call, Expr};
+
+use super::eval::{Evaluated, Evaluator, StepSeries, Windows};
+use super::PromqlError;
+use crate::model::Sample;
+
+/// Prometheus' `quantile` over a set of values (shared by `quantile` and
+/// `quantile_over_time`): linear interpolation between the closest ranks.
+pub(crate) fn quantile(q: f64, mut values: Vec<f64>) -> f64 {
+    if values.is_empty() || q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len() as f64;
+    let rank = q * (n - 1.0);
+    let lower = rank.floor().max(0.0);
+    let upper = (lower + 1.0).min(n - 1.0);
+    let weight = rank - rank.floor();
+    values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
+}
+
+impl Evaluator<'_> {
+    pub(crate) fn call(&self, call: &Call) -> Result<Evaluated, PromqlError> {
+        let name = call.func.name;
+        let args: Vec<&Expr> = call.args.args.iter().map(|a| a.as_ref()).collect();
+        if let Some(v) = self.range_function(name, &args)? {
+            return Ok(v);
+        }
+        if let Some(v) = self.math_function(name, &args)? {
+            return Ok(v);
+        }
+        if let Some(v) = self.label_function(name, &args)? {
+            return Ok(v);
+        }
+        if name == "histogram_quantile" {
+            return self.histogram_quantile(&args);
+        }
+        Err(PromqlError::Unsupported(format!("function {name}()")))
+    }
+
+    /// The windows of a range-vector argument (a matrix selector or a subquery).
+    fn windows_of(&self, expr: &Expr) -> Result<Windows, PromqlError> {
+        match expr {
+            Expr::MatrixSelector(ms) => self.matrix_windows(ms),
+            Expr::Subquery(sq) => self.subquery_windows(sq),
+            Expr::Paren(p) => self.windows_of(&p.expr),
+            _ => Err(PromqlError::Execution(
+                "expected a range vector argument".into(),
+            )),
+        }
+    }
+
+    /// Applies `f(step, window, t)` to every series' window at every step.
+    fn over_windows(
+        &self,
+        w: Windows,
+        keep_name: bool,
+        f: impl Fn(usize, &[Sample], i64) -> Option<f64>,
+    ) -> Vec<StepSeries> {
+        let mut out = Vec::with_capacity(w.series.len());
+        for (labels, samples) in &w.series {
+            let values: Vec<Option<f64>> = w
+                .times
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| {
+                    let win = w.window(samples, t);
+                    if win.is_empty() {
+                        None
+                    } else {
+                        f(i, win, t)
+                    }
+                })
+                .collect();
+            if values.iter().any(Option::is_some) {
+                out.push(StepSeries {
+                    labels: labels.clone(),
+                    values,
+                    drop_name: !keep_name,
+                });
+            }
+        }
+        out
+    }
+
+    /// A scalar argument, or `default` at every step when it is absent.
+    fn scalar_arg(&self, arg: Option<&&Expr>, default: f64) -> Result<Vec<f64>, PromqlError> {
+        match arg {
+            Some(e) => self.eval_scalar(e),
+            None => Ok(vec![default; self.steps()]),
+        }
+    }
+}
+
+fn string_arg<'e>(arg: Option<&&'e Expr>) -> Result<&'e str, PromqlError> {
+    let mut e = arg.copied();
+    while let Some(Expr::Paren(p)) = e {
+        e = Some(&p.expr);
+    }
+    match e {
+        Some(Expr::StringLiteral(s)) => Ok(&s.val),
+        _ => Err(PromqlError::Execution(
+            "expected a string literal argument".into(),
+        )),
+    }
+}

@@ -1,0 +1,167 @@
+//! Counter and gauge range functions: `rate increase delta irate idelta deriv
+//! predict_linear resets changes`, with Prometheus' extrapolation.
+
+use promql_parser::parser::Expr;
+
+use super::super::eval::{kahan_inc, Evaluated, Evaluator};
+use super::super::PromqlError;
+use crate::model::Sample;
+
+impl Evaluator<'_> {
+    /// The range functions (here and in `over_time`); `None` if `name` is none of them.
+    pub(super) fn range_function(
+        &self,
+        name: &str,
+        args: &[&Expr],
+    ) -> Result<Option<Evaluated>, PromqlError> {
+        let Some(first) = args.first() else {
+            return Ok(None);
+        };
+        let out = match name {
+            "rate" | "increase" | "delta" => {
+                let w = self.windows_of(first)?;
+                let range = w.range;
+                let counter = name != "delta";
+                let is_rate = name == "rate";
+                self.over_windows(w, false, |_, s, t| {
+                    extrapolated_rate(s, t - range, t, counter, is_rate)
+                })
+            }
+            "irate" | "idelta" => {
+                let w = self.windows_of(first)?;
+                let is_rate = name == "irate";
+                self.over_windows(w, false, |_, s, _| instant_value(s, is_rate))
+            }
+            "deriv" => {
+                let w = self.windows_of(first)?;
+                self.over_windows(w, false, |_, s, _| {
+                    (s.len() >= 2).then(|| linear_regression(s, s[0].t).0)
+                })
+            }
+            "predict_linear" => {
+                let w = self.windows_of(first)?;
+                let d = self.scalar_arg(args.get(1), 0.0)?;
+                self.over_windows(w, false, |i, s, t| {
+                    (s.len() >= 2).then(|| {
+                        let (slope, intercept) = linear_regression(s, t);
+                        intercept + slope * d[i]
+                    })
+                })
+            }
+            "resets" | "changes" => {
+                let w = self.windows_of(first)?;
+                let resets = name == "resets";
+                self.over_windows(w, false, |_, s, _| {
+                    let n = s
+                        .windows(2)
+                        .filter(|p| {
+                            if resets {
+                                p[1].v < p[0].v
+                            } else {
+                                // NaN to NaN is no change.
+                                p[1].v != p[0].v && !(p[1].v.is_nan() && p[0].v.is_nan())
+                            }
+                        })
+                        .count();
+                    Some(n as f64)
+                })
+            }
+            _ => return self.over_time_function(name, args),
+        };
+        Ok(Some(Evaluated::Vector(out)))
+    }
+}
+
+/// Prometheus' `extrapolatedRate`: the increase between the first and last sample (counter
+/// resets added back), extrapolated towards the window edges by at most half the average
+/// sample interval, and for counters never below zero.
+fn extrapolated_rate(
+    s: &[Sample],
+    range_start: i64,
+    range_end: i64,
+    counter: bool,
+    is_rate: bool,
+) -> Option<f64> {
+    if s.len() < 2 {
+        return None;
+    }
+    let (first, last) = (s[0], s[s.len() - 1]);
+    let mut result = last.v - first.v;
+    if counter {
+        for p in s.windows(2) {
+            if p[1].v < p[0].v {
+                result += p[0].v;
+            }
+        }
+    }
+    let sampled = (last.t - first.t) as f64 / 1000.0;
+    let avg = sampled / (s.len() - 1) as f64;
+    let mut to_start = (first.t - range_start) as f64 / 1000.0;
+    let mut to_end = (range_end - last.t) as f64 / 1000.0;
+    let threshold = avg * 1.1;
+    if to_start >= threshold {
+        to_start = avg / 2.0;
+    }
+    if counter && result > 0.0 && first.v >= 0.0 {
+        // A counter does not extrapolate below zero.
+        let to_zero = sampled * (first.v / result);
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = avg / 2.0;
+    }
+    let mut factor = (sampled + to_start + to_end) / sampled;
+    if is_rate {
+        factor /= (range_end - range_start) as f64 / 1000.0;
+    }
+    Some(result * factor)
+}
+
+fn instant_value(s: &[Sample], is_rate: bool) -> Option<f64> {
+    if s.len() < 2 {
+        return None;
+    }
+    let (prev, last) = (s[s.len() - 2], s[s.len() - 1]);
+    let dv = if is_rate && last.v < prev.v {
+        last.v
+    } else {
+        last.v - prev.v
+    };
+    if !is_rate {
+        return Some(dv);
+    }
+    let dt = (last.t - prev.t) as f64 / 1000.0;
+    (dt != 0.0).then_some(dv / dt)
+}
+
+/// Least-squares slope and intercept at `intercept_t`, summed with compensation as upstream.
+pub(super) fn linear_regression(s: &[Sample], intercept_t: i64) -> (f64, f64) {
+    let (mut n, mut sx, mut cx, mut sy, mut cy, mut sxy, mut cxy, mut sx2, mut cx2) =
+        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let init_y = s[0].v;
+    let mut const_y = true;
+    for (i, p) in s.iter().enumerate() {
+        if i > 0 && p.v != s[i - 1].v {
+            const_y = false;
+        }
+        n += 1.0;
+        let x = (p.t - intercept_t) as f64 / 1000.0;
+        (sx, cx) = kahan_inc(x, sx, cx);
+        (sy, cy) = kahan_inc(p.v, sy, cy);
+        (sxy, cxy) = kahan_inc(x * p.v, sxy, cxy);
+        (sx2, cx2) = kahan_inc(x * x, sx2, cx2);
+    }
+    if const_y {
+        if init_y.is_infinite() {
+            return (f64::NAN, f64::NAN);
+        }
+        return (0.0, init_y);
+    }
+    let (sx, sy, sxy, sx2) = (sx + cx, sy + cy, sxy + cxy, sx2 + cx2);
+    let cov_xy = sxy - sx * sy / n;
+    let var_x = sx2 - sx * sx / n;
+    let slope = cov_xy / var_x;
+    (slope, sy / n - slope * sx / n)
+}

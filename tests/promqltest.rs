@@ -1,0 +1,491 @@
+//! Runs the upstream PromQL conformance scripts (`../shared/conformance/promql/*.test`) against
+//! [`bongsu::promql::Engine`] and holds the pass counts to a ratchet
+//! (`tests/data/promqltest_baseline.txt`): no file may pass fewer evals than recorded, and no
+//! eval recorded as passing may fail. `PROMQLTEST_VERBOSE=1` prints every failure;
+//! `PROMQLTEST_UPDATE_BASELINE=1` rewrites the baseline with the current passes.
+
+#[path = "promqltest/script.rs"]
+mod script;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::time::Duration;
+
+use bongsu::model::{is_stale_nan, Label, Labels, STALE_NAN};
+use bongsu::promql::{Engine, PromqlError, QueryValue};
+use bongsu::tsdb::{Db, DbOptions};
+use script::{parse_script, Command, Eval, EvalCmd, Expected, FailMatch, SeqValue, SeriesLabels};
+
+const BASELINE: &str = "tests/data/promqltest_baseline.txt";
+
+/// Why an eval is not run; each reason is a separate column of the report.
+fn skip_reason(file: &str, cmd: &EvalCmd, state: &State) -> Option<&'static str> {
+    let q = cmd.expr.as_str();
+    let has = |s: &str| q.contains(s);
+    if file == "type_and_unit.test" || has("__type__") || has("__unit__") {
+        return Some("type-and-unit");
+    }
+    if has("info(") {
+        return Some("info()");
+    }
+    if has("limitk") || has("limit_ratio") {
+        return Some("limitk/limit_ratio");
+    }
+    if has("fill(") || has("fill_left") || has("fill_right") {
+        return Some("fill modifiers");
+    }
+    if has(" anchored") || has(" smoothed") {
+        return Some("anchored/smoothed ranges");
+    }
+    if has("start_timestamp")
+        || state
+            .unsupported
+            .iter()
+            .any(|(n, r)| *r == "start timestamps" && mentions(q, n))
+    {
+        return Some("start timestamps");
+    }
+    if cmd.histogram
+        || has("histogram_count")
+        || has("histogram_sum")
+        || has("histogram_avg")
+        || has("histogram_fraction")
+        || has("histogram_std")
+        || state
+            .unsupported
+            .iter()
+            .any(|(n, r)| *r == "native histograms" && mentions(q, n))
+    {
+        return Some("native histograms");
+    }
+    if state.nhcb {
+        return Some("load_with_nhcb");
+    }
+    if cmd.fail.is_none() && promql_parser::parser::parse(q).is_err() {
+        return Some("promql-parser cannot parse");
+    }
+    None
+}
+
+fn mentions(q: &str, name: &str) -> bool {
+    !name.is_empty() && q.contains(name)
+}
+
+struct State {
+    dir: tempfile::TempDir,
+    db: Db,
+    nhcb: bool,
+    unsupported: Vec<(String, &'static str)>,
+}
+
+impl State {
+    fn new() -> State {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // A block range far beyond any script's span keeps every load in the head, whatever
+        // the order of its samples' times.
+        let opts = DbOptions {
+            block_range_ms: 1 << 50,
+            ..DbOptions::default()
+        };
+        let db = Db::open(dir.path(), opts).expect("open db");
+        State {
+            dir,
+            db,
+            nhcb: false,
+            unsupported: Vec::new(),
+        }
+    }
+}
+
+fn to_labels(l: &SeriesLabels) -> Labels {
+    Labels::new(
+        l.iter()
+            .map(|(n, v)| Label::new(n.as_str(), v.as_str()))
+            .collect(),
+    )
+    .expect("valid labels")
+}
+
+fn load(db: &Db, step: i64, series: &[(SeriesLabels, Vec<SeqValue>)]) {
+    let mut app = db.appender();
+    for (labels, values) in series {
+        let labels = to_labels(labels);
+        for (i, v) in values.iter().enumerate() {
+            let v = match v {
+                SeqValue::Float(v) => *v,
+                SeqValue::Stale => STALE_NAN,
+                SeqValue::Omitted => continue,
+            };
+            // Scripts may load a sample twice (e.g. the same series in two loads); the first
+            // one stands, as upstream's storage keeps it.
+            let _ = app.append(&labels, i as i64 * step, v);
+        }
+    }
+    app.commit().expect("commit");
+}
+
+/// Go's `almost.Equal` with the promqltest epsilon; StaleNaN only equals StaleNaN.
+fn float_eq(a: f64, b: f64) -> bool {
+    if is_stale_nan(a) || is_stale_nan(b) {
+        return is_stale_nan(a) && is_stale_nan(b);
+    }
+    if a.is_nan() && b.is_nan() {
+        return true;
+    }
+    if a == b {
+        return true;
+    }
+    let eps = 1e-6;
+    let diff = (a - b).abs();
+    let sum = a.abs() + b.abs();
+    if a == 0.0 || b == 0.0 || sum < f64::MIN_POSITIVE {
+        return diff < eps * f64::MIN_POSITIVE;
+    }
+    diff / sum.min(f64::MAX) < eps
+}
+
+fn seq_float(v: &SeqValue) -> Option<f64> {
+    match v {
+        SeqValue::Float(f) => Some(*f),
+        SeqValue::Stale => Some(STALE_NAN),
+        SeqValue::Omitted => None,
+    }
+}
+
+fn fmt_labels(l: &SeriesLabels) -> String {
+    let inner: Vec<String> = l.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+fn from_labels(l: &Labels) -> SeriesLabels {
+    l.iter()
+        .map(|l| (l.name.to_string(), l.value.to_string()))
+        .collect()
+}
+
+/// Expected series as (labels, [(t, v)]) with the times of `(start, step)`.
+fn expected_points(
+    exp: &[(SeriesLabels, Vec<SeqValue>)],
+    start: i64,
+    step: i64,
+) -> Vec<(SeriesLabels, Vec<(i64, f64)>)> {
+    exp.iter()
+        .map(|(l, vals)| {
+            let pts = vals
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| seq_float(v).map(|f| (start + i as i64 * step, f)))
+                .collect();
+            (l.clone(), pts)
+        })
+        .collect()
+}
+
+fn compare_series(
+    exp: Vec<(SeriesLabels, Vec<(i64, f64)>)>,
+    got: Vec<(SeriesLabels, Vec<(i64, f64)>)>,
+    ordered: bool,
+) -> Result<(), String> {
+    let show = |s: &[(SeriesLabels, Vec<(i64, f64)>)]| {
+        s.iter()
+            .map(|(l, p)| format!("{} {:?}", fmt_labels(l), p))
+            .collect::<Vec<_>>()
+            .join("\n      ")
+    };
+    let mismatch = || {
+        format!(
+            "expected:\n      {}\n    got:\n      {}",
+            show(&exp),
+            show(&got)
+        )
+    };
+    if exp.len() != got.len() {
+        return Err(mismatch());
+    }
+    let mut got_sorted = got.clone();
+    let mut exp_sorted = exp.clone();
+    if !ordered {
+        got_sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        exp_sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    for ((el, ep), (gl, gp)) in exp_sorted.iter().zip(&got_sorted) {
+        let same = el == gl
+            && ep.len() == gp.len()
+            && ep
+                .iter()
+                .zip(gp)
+                .all(|(a, b)| a.0 == b.0 && float_eq(a.1, b.1));
+        if !same {
+            return Err(mismatch());
+        }
+    }
+    Ok(())
+}
+
+fn check(cmd: &EvalCmd, res: Result<QueryValue, PromqlError>) -> Result<(), String> {
+    let got = match (res, &cmd.fail) {
+        (Err(_), Some(FailMatch::Any)) => return Ok(()),
+        (Err(e), Some(FailMatch::Msg(m))) => {
+            return (e.to_string() == *m)
+                .then_some(())
+                .ok_or_else(|| format!("expected error {m:?}, got {:?}", e.to_string()))
+        }
+        (Err(e), Some(FailMatch::Regex(r))) => {
+            let re = regex::Regex::new(r).map_err(|e| e.to_string())?;
+            return re
+                .is_match(&e.to_string())
+                .then_some(())
+                .ok_or_else(|| format!("expected error matching {r:?}, got {:?}", e.to_string()));
+        }
+        (Err(e), None) => return Err(format!("unexpected error: {e}")),
+        (Ok(v), Some(_)) => return Err(format!("expected an error, got {v:?}")),
+        (Ok(v), None) => v,
+    };
+    match (&cmd.expected, got) {
+        (Expected::Scalar(e), QueryValue::Scalar(p)) => float_eq(*e, p.v)
+            .then_some(())
+            .ok_or_else(|| format!("expected scalar {e}, got {}", p.v)),
+        (Expected::String(e), QueryValue::String { s, .. }) => (*e == s)
+            .then_some(())
+            .ok_or_else(|| format!("expected string {e:?}, got {s:?}")),
+        (Expected::Series(exp), QueryValue::Vector(v)) => {
+            let Eval::Instant { t } = cmd.kind else {
+                return Err("range query returned a vector".into());
+            };
+            let exp = exp
+                .iter()
+                .map(|(l, vals)| {
+                    let pts = vals.first().and_then(seq_float).map(|f| vec![(t, f)]);
+                    (l.clone(), pts.unwrap_or_default())
+                })
+                .collect();
+            let got = v
+                .iter()
+                .map(|s| (from_labels(&s.labels), vec![(s.t, s.v)]))
+                .collect();
+            compare_series(exp, got, cmd.ordered)
+        }
+        (Expected::Series(exp), QueryValue::Matrix(m)) => {
+            let (start, step) = match (cmd.range_vector, &cmd.kind) {
+                (Some((a, _, s)), _) => (a, s),
+                (None, Eval::Range { start, step, .. }) => (*start, *step),
+                (None, Eval::Instant { .. }) => {
+                    return Err("instant query returned a matrix".into())
+                }
+            };
+            let exp = expected_points(exp, start, step);
+            let got = m
+                .iter()
+                .map(|s| {
+                    let pts = s.points.iter().map(|p| (p.t, p.v)).collect();
+                    (from_labels(&s.labels), pts)
+                })
+                .collect();
+            compare_series(exp, got, cmd.ordered)
+        }
+        (e, g) => Err(format!("expected {e:?}, got {g:?}")),
+    }
+}
+
+fn run_eval(engine: &Engine, db: &Db, cmd: &EvalCmd) -> Result<(), String> {
+    let res = catch_unwind(AssertUnwindSafe(|| match cmd.kind {
+        Eval::Instant { t } => engine.instant_query(db, &cmd.expr, t),
+        Eval::Range { start, end, step } => engine.range_query(
+            db,
+            &cmd.expr,
+            start,
+            end,
+            Duration::from_millis(step.max(0) as u64),
+        ),
+    }))
+    .map_err(|_| "engine panicked".to_string())?;
+    check(cmd, res)
+}
+
+#[derive(Default)]
+struct FileResult {
+    passed: usize,
+    failed: usize,
+    skipped: BTreeMap<&'static str, usize>,
+    passing: Vec<usize>,
+    failing: Vec<usize>,
+}
+
+fn run_file(name: &str, text: &str, verbose: bool) -> FileResult {
+    let mut res = FileResult::default();
+    let cmds = match parse_script(text) {
+        Ok(c) => c,
+        Err(e) => panic!("{name}: {e}"),
+    };
+    let engine = Engine::default();
+    let mut state = State::new();
+    for cmd in cmds {
+        match cmd {
+            Command::Clear => state = State::new(),
+            Command::Load {
+                step,
+                nhcb,
+                series,
+                unsupported,
+            } => {
+                load(&state.db, step, &series);
+                state.nhcb |= nhcb;
+                state.unsupported.extend(unsupported);
+            }
+            Command::Eval(cmd) => {
+                if let Some(reason) = skip_reason(name, &cmd, &state) {
+                    *res.skipped.entry(reason).or_default() += 1;
+                    continue;
+                }
+                match run_eval(&engine, &state.db, &cmd) {
+                    Ok(()) => {
+                        res.passed += 1;
+                        res.passing.push(cmd.line);
+                    }
+                    Err(e) => {
+                        res.failed += 1;
+                        res.failing.push(cmd.line);
+                        if verbose {
+                            println!("FAIL {name}:{} {}\n    {e}", cmd.line, cmd.expr);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    drop(state.dir);
+    res
+}
+
+struct Baseline {
+    min_passed: BTreeMap<String, usize>,
+    passing: BTreeSet<(String, usize)>,
+}
+
+fn read_baseline(path: &Path) -> Baseline {
+    let mut b = Baseline {
+        min_passed: BTreeMap::new(),
+        passing: BTreeSet::new(),
+    };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return b;
+    };
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["file", f, n] => {
+                b.min_passed.insert(f.to_string(), n.parse().unwrap_or(0));
+            }
+            ["pass", f, lines @ ..] => {
+                for l in lines {
+                    b.passing.insert((f.to_string(), l.parse().unwrap_or(0)));
+                }
+            }
+            _ => {}
+        }
+    }
+    b
+}
+
+fn write_baseline(path: &Path, results: &BTreeMap<String, FileResult>) {
+    let mut out = String::from(
+        "# promqltest ratchet: `file <name> <min passed>` and `pass <name> <lines of passing evals>`.\n\
+         # Regenerate with PROMQLTEST_UPDATE_BASELINE=1 cargo test --test promqltest (never lower it).\n",
+    );
+    for (f, r) in results {
+        out.push_str(&format!("file {f} {}\n", r.passed));
+    }
+    for (f, r) in results {
+        if !r.passing.is_empty() {
+            let lines: Vec<String> = r.passing.iter().map(usize::to_string).collect();
+            out.push_str(&format!("pass {f} {}\n", lines.join(" ")));
+        }
+    }
+    std::fs::write(path, out).expect("write baseline");
+}
+
+#[test]
+fn promql_conformance() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("../shared/conformance/promql");
+    if !dir.is_dir() {
+        println!("skipped: conformance data not found");
+        return;
+    }
+    let verbose = std::env::var("PROMQLTEST_VERBOSE").is_ok_and(|v| v == "1");
+    let only = std::env::var("PROMQLTEST_FILE").ok();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("read conformance dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "test"))
+        .collect();
+    files.sort();
+    let mut results = BTreeMap::new();
+    for path in files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read test file");
+        results.insert(name.clone(), run_file(&name, &text, verbose));
+    }
+
+    let mut reasons: BTreeSet<&str> = BTreeSet::new();
+    for r in results.values() {
+        reasons.extend(r.skipped.keys());
+    }
+    println!(
+        "{:<28} {:>6} {:>6} {:>7}  skipped by reason",
+        "file", "passed", "failed", "skipped"
+    );
+    let (mut tp, mut tf, mut ts) = (0, 0, 0);
+    let mut total_reasons: BTreeMap<&str, usize> = BTreeMap::new();
+    for (f, r) in &results {
+        let skipped: usize = r.skipped.values().sum();
+        let why: Vec<String> = r.skipped.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        println!(
+            "{f:<28} {:>6} {:>6} {:>7}  {}",
+            r.passed,
+            r.failed,
+            skipped,
+            why.join(", ")
+        );
+        tp += r.passed;
+        tf += r.failed;
+        ts += skipped;
+        for (k, v) in &r.skipped {
+            *total_reasons.entry(k).or_default() += v;
+        }
+    }
+    println!("{:<28} {tp:>6} {tf:>6} {ts:>7}", "TOTAL");
+    for (k, v) in &total_reasons {
+        println!("  skipped ({k}): {v}");
+    }
+
+    let baseline_path = root.join(BASELINE);
+    let baseline = read_baseline(&baseline_path);
+    let mut regressions = Vec::new();
+    for (f, r) in &results {
+        if let Some(&min) = baseline.min_passed.get(f) {
+            if r.passed < min {
+                regressions.push(format!("{f}: {} passed, baseline {min}", r.passed));
+            }
+        }
+        for l in &r.failing {
+            if baseline.passing.contains(&(f.clone(), *l)) {
+                regressions.push(format!("{f}:{l} passed before and fails now"));
+            }
+        }
+    }
+    assert!(
+        regressions.is_empty(),
+        "promqltest regressions:\n{}",
+        regressions.join("\n")
+    );
+    if only.is_none() && std::env::var("PROMQLTEST_UPDATE_BASELINE").is_ok_and(|v| v == "1") {
+        write_baseline(&baseline_path, &results);
+    }
+}

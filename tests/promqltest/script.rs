@@ -1,0 +1,417 @@
+//! Parsing of upstream promqltest scripts (`promql/promqltest/README.md`): commands, series
+//! notation with its expansions, durations and expected results.
+
+/// A value in series notation: a float, a StaleNaN marker, or no sample (`_`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SeqValue {
+    Float(f64),
+    Stale,
+    Omitted,
+}
+
+/// A series descriptor: labels as sorted (name, value) pairs, `__name__` included.
+pub type SeriesLabels = Vec<(String, String)>;
+
+#[derive(Debug, Clone)]
+pub enum Expected {
+    /// `<labels> <value>` lines (for range queries `<labels> <values...>`).
+    Series(Vec<(SeriesLabels, Vec<SeqValue>)>),
+    Scalar(f64),
+    String(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum Eval {
+    Instant { t: i64 },
+    Range { start: i64, end: i64, step: i64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct EvalCmd {
+    pub line: usize,
+    pub expr: String,
+    pub kind: Eval,
+    pub fail: Option<FailMatch>,
+    pub ordered: bool,
+    /// `expect range vector from A to B step S`: an instant query yielding a matrix.
+    pub range_vector: Option<(i64, i64, i64)>,
+    pub expected: Expected,
+    /// An expected value is a native histogram (`{{...}}`).
+    pub histogram: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum FailMatch {
+    Any,
+    Msg(String),
+    Regex(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    Load {
+        step: i64,
+        /// Classic buckets would also be converted to native histograms.
+        nhcb: bool,
+        series: Vec<(SeriesLabels, Vec<SeqValue>)>,
+        /// Metric names whose samples this runner cannot represent (native histograms,
+        /// start timestamps), with the reason.
+        unsupported: Vec<(String, &'static str)>,
+    },
+    Clear,
+    Eval(Box<EvalCmd>),
+}
+
+/// Parses a Prometheus duration (`1h5m`, `10s53ms`, `0`), optionally negative, into ms.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    if body == "0" {
+        return Ok(0);
+    }
+    let mut total = 0i64;
+    let mut rest = body;
+    if rest.is_empty() {
+        return Err(format!("bad duration {s:?}"));
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!("bad duration {s:?}"));
+        }
+        let n: i64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("bad duration {s:?}"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let mult = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 7 * 86_400_000,
+            "y" => 365 * 86_400_000,
+            u => return Err(format!("bad duration unit {u:?} in {s:?}")),
+        };
+        rest = &rest[unit_len..];
+        total += n * mult;
+    }
+    Ok(if neg { -total } else { total })
+}
+
+/// Parses a float as Go's `strconv.ParseFloat` does for the spellings the scripts use.
+pub fn parse_float(s: &str) -> Result<f64, String> {
+    let (sign, body) = match s.as_bytes().first() {
+        Some(b'-') => (-1.0, &s[1..]),
+        Some(b'+') => (1.0, &s[1..]),
+        _ => (1.0, s),
+    };
+    if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        return i64::from_str_radix(hex, 16)
+            .map(|v| sign * v as f64)
+            .map_err(|e| format!("bad number {s:?}: {e}"));
+    }
+    body.parse::<f64>()
+        .map(|v| sign * v)
+        .map_err(|e| format!("bad number {s:?}: {e}"))
+}
+
+/// Expands one token of series notation (`1`, `_`, `stale`, `a+bxN`, `a-bxN`, `axN`, `_xN`).
+fn expand(tok: &str, out: &mut Vec<SeqValue>) -> Result<(), String> {
+    match tok {
+        "_" => {
+            out.push(SeqValue::Omitted);
+            return Ok(());
+        }
+        "stale" => {
+            out.push(SeqValue::Stale);
+            return Ok(());
+        }
+        _ => {}
+    }
+    let Some(x) = tok.rfind('x').filter(|&i| i > 0 && !tok.starts_with("0x")) else {
+        out.push(SeqValue::Float(parse_float(tok)?));
+        return Ok(());
+    };
+    let n: usize = tok[x + 1..]
+        .parse()
+        .map_err(|_| format!("bad repetition in {tok:?}"))?;
+    let head = &tok[..x];
+    if head == "_" {
+        out.extend(std::iter::repeat_n(SeqValue::Omitted, n));
+        return Ok(());
+    }
+    if head == "stale" {
+        out.extend(std::iter::repeat_n(SeqValue::Stale, n));
+        return Ok(());
+    }
+    // Split `a+b` / `a-b` at the sign that is not the leading one nor an exponent's.
+    let bytes = head.as_bytes();
+    let split = (1..bytes.len())
+        .rev()
+        .find(|&i| (bytes[i] == b'+' || bytes[i] == b'-') && !matches!(bytes[i - 1], b'e' | b'E'));
+    let (a, b) = match split {
+        Some(i) => (parse_float(&head[..i])?, parse_float(&head[i..])?),
+        None => (parse_float(head)?, 0.0),
+    };
+    // Repeated addition, as upstream, so that the float results match bit for bit.
+    let mut v = a;
+    out.push(SeqValue::Float(v));
+    for _ in 0..n {
+        v += b;
+        out.push(SeqValue::Float(v));
+    }
+    Ok(())
+}
+
+pub fn parse_values(s: &str) -> Result<Vec<SeqValue>, String> {
+    let mut out = Vec::new();
+    for tok in s.split_whitespace() {
+        expand(tok, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Reads a possibly quoted label name or value; returns it and the rest of the input.
+fn read_string(s: &str) -> Result<(String, &str), String> {
+    let s = s.trim_start();
+    let Some(q) = s.chars().next().filter(|c| matches!(c, '"' | '\'' | '`')) else {
+        let end = s
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':' || c == '.'))
+            .unwrap_or(s.len());
+        return Ok((s[..end].to_string(), &s[end..]));
+    };
+    let mut out = String::new();
+    let mut chars = s[1..].char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c == q {
+            return Ok((out, &s[1 + i + 1..]));
+        }
+        if c == '\\' && q != '`' {
+            match chars.next() {
+                Some((_, 'n')) => out.push('\n'),
+                Some((_, 't')) => out.push('\t'),
+                Some((_, c)) => out.push(c),
+                None => break,
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Err(format!("unterminated string in {s:?}"))
+}
+
+/// Parses `name{l="v",...}` (either part optional) at the start of `s`; returns the labels and
+/// the remaining text.
+pub fn parse_series(s: &str) -> Result<(SeriesLabels, &str), String> {
+    let s = s.trim_start();
+    let mut labels = Vec::new();
+    let (name, mut rest) = if s.starts_with('{') {
+        (String::new(), s)
+    } else {
+        read_string(s)?
+    };
+    if !name.is_empty() {
+        labels.push(("__name__".to_string(), name));
+    }
+    if let Some(inner) = rest.strip_prefix('{') {
+        rest = inner;
+        loop {
+            rest = rest.trim_start();
+            if let Some(r) = rest.strip_prefix('}') {
+                rest = r;
+                break;
+            }
+            let (n, r) = read_string(rest)?;
+            let r = r.trim_start();
+            if let Some(r) = r.strip_prefix('=') {
+                let (v, r) = read_string(r)?;
+                labels.push((n, v));
+                rest = r.trim_start();
+            } else {
+                // A lone quoted string in braces is the metric name.
+                labels.push(("__name__".to_string(), n));
+                rest = r;
+            }
+            rest = rest.strip_prefix(',').unwrap_or(rest);
+        }
+    }
+    labels.sort();
+    Ok((labels, rest))
+}
+
+/// A command line ends the previous command's block even without a blank line between.
+fn is_command(line: &str) -> bool {
+    let word = line.split_whitespace().next().unwrap_or("");
+    word == "clear" || word.starts_with("eval") || word.starts_with("load")
+}
+
+/// Parses a whole script into commands, each tagged with its 1-based line.
+pub fn parse_script(text: &str) -> Result<Vec<Command>, String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut cmds = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim();
+        let lineno = i + 1;
+        i += 1;
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        // The command's block: following lines up to a blank one.
+        let mut block = Vec::new();
+        while i < lines.len() && !lines[i].trim().is_empty() && !is_command(lines[i]) {
+            if !lines[i].trim_start().starts_with('#') {
+                block.push(lines[i].trim());
+            }
+            i += 1;
+        }
+        let err = |e: String| format!("line {lineno}: {e}");
+        let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match word {
+            "clear" => cmds.push(Command::Clear),
+            "load" | "load_with_nhcb" => {
+                let rest = rest.trim();
+                let step_s = rest.split_whitespace().next().unwrap_or("");
+                let step = parse_duration(step_s).map_err(err)?;
+                let mut series = Vec::new();
+                let mut unsupported = Vec::new();
+                for l in block {
+                    let (labels, vals) = parse_series(l).map_err(err)?;
+                    let name = labels
+                        .iter()
+                        .find(|(n, _)| n == "__name__")
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default();
+                    if vals.trim_start().starts_with("@st") {
+                        unsupported.push((name, "start timestamps"));
+                    } else if vals.contains("{{") {
+                        unsupported.push((name, "native histograms"));
+                    } else {
+                        series.push((labels, parse_values(vals).map_err(err)?));
+                    }
+                }
+                cmds.push(Command::Load {
+                    step,
+                    nhcb: word == "load_with_nhcb",
+                    series,
+                    unsupported,
+                });
+            }
+            w if w.starts_with("eval") => {
+                let cmd = parse_eval(lineno, w, rest, &block).map_err(err)?;
+                cmds.push(Command::Eval(Box::new(cmd)));
+            }
+            other => return Err(err(format!("unknown command {other:?}"))),
+        }
+    }
+    Ok(cmds)
+}
+
+fn parse_eval(line: usize, word: &str, rest: &str, block: &[&str]) -> Result<EvalCmd, String> {
+    let mut fail = (word == "eval_fail").then_some(FailMatch::Any);
+    let mut ordered = word == "eval_ordered";
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let (kind, expr) = match words.as_slice() {
+        ["instant", "at", t, ..] => {
+            let skip = rest.find(t).map(|p| p + t.len()).unwrap_or(rest.len());
+            (
+                Eval::Instant {
+                    t: parse_duration(t)?,
+                },
+                rest[skip..].trim(),
+            )
+        }
+        ["range", "from", a, "to", b, "step", s, ..] => {
+            let skip = rest.find(" step ").map(|p| p + 6).unwrap_or(rest.len());
+            let after = rest[skip..].trim_start();
+            let expr = after.get(s.len()..).unwrap_or("").trim();
+            (
+                Eval::Range {
+                    start: parse_duration(a)?,
+                    end: parse_duration(b)?,
+                    step: parse_duration(s)?,
+                },
+                expr,
+            )
+        }
+        _ => return Err(format!("bad eval {rest:?}")),
+    };
+    let mut range_vector = None;
+    let mut scalar = None;
+    let mut string = None;
+    let mut series = Vec::new();
+    let mut histogram = false;
+    for l in block {
+        if let Some(e) = l.strip_prefix("expect ") {
+            let e = e.trim();
+            if let Some(f) = e.strip_prefix("fail") {
+                let f = f.trim();
+                fail = Some(if let Some(m) = f.strip_prefix("msg:") {
+                    FailMatch::Msg(m.trim().to_string())
+                } else if let Some(r) = f.strip_prefix("regex:") {
+                    FailMatch::Regex(r.trim().to_string())
+                } else {
+                    FailMatch::Any
+                });
+            } else if e == "ordered" {
+                ordered = true;
+            } else if let Some(r) = e.strip_prefix("range vector from ") {
+                let w: Vec<&str> = r.split_whitespace().collect();
+                let [a, "to", b, "step", s] = w.as_slice() else {
+                    return Err(format!("bad expect range vector {e:?}"));
+                };
+                range_vector = Some((parse_duration(a)?, parse_duration(b)?, parse_duration(s)?));
+            } else if let Some(s) = e.strip_prefix("string ") {
+                string = Some(read_string(s.trim())?.0);
+            }
+            // Annotation expectations (warn/info/no_warn/no_info) are not checked: the engine
+            // does not produce annotations.
+            continue;
+        }
+        if l.contains("{{") && !l.starts_with('{') || l.starts_with("{{") {
+            histogram = true;
+            continue;
+        }
+        if l.starts_with('{') || l.starts_with(|c: char| c.is_alphabetic() || c == '_' || c == '"')
+        {
+            // A bare `NaN` / `Inf` is a scalar, not a metric name.
+            if !l.contains(' ') && parse_float(l).is_ok() {
+                scalar = Some(parse_float(l)?);
+                continue;
+            }
+            let (labels, vals) = parse_series(l)?;
+            if vals.contains("{{") {
+                histogram = true;
+                continue;
+            }
+            series.push((labels, parse_values(vals)?));
+        } else {
+            scalar = Some(parse_float(l.trim())?);
+        }
+    }
+    let expected = if let Some(s) = string {
+        Expected::String(s)
+    } else if let Some(v) = scalar {
+        Expected::Scalar(v)
+    } else {
+        Expected::Series(series)
+    };
+    Ok(EvalCmd {
+        line,
+        expr: expr.to_string(),
+        kind,
+        fail,
+        ordered,
+        range_vector,
+        expected,
+        histogram,
+    })
+}

@@ -464,7 +464,7 @@ fn scraped_series_carry_target_labels_and_relabeling() {
     assert!(s.query("up{job=\"dropme\"}").is_empty());
 
     // Synthetic series: 5 samples in the body, 4 after metric relabeling, all 4 new in the
-    // first scrape and none after (so their sum over the run is 4).
+    // first scrape and none after.
     assert_eq!(s.value("scrape_samples_scraped{job=\"fake\"}"), Some(5.0));
     assert_eq!(
         s.value("scrape_samples_post_metric_relabeling{job=\"fake\"}"),
@@ -484,10 +484,13 @@ fn scraped_series_carry_target_labels_and_relabeling() {
             .filter(|n| *n >= 3.0)
     });
     assert_eq!(
-        s.value("sum_over_time(scrape_series_added{job=\"fake\"}[1m])"),
+        s.value("max_over_time(scrape_series_added{job=\"fake\"}[1m])"),
         Some(4.0)
     );
-    assert_eq!(s.value("scrape_series_added{job=\"fake\"}"), Some(0.0));
+    assert_eq!(
+        s.value("min_over_time(scrape_series_added{job=\"fake\"}[1m])"),
+        Some(0.0)
+    );
 
     // What bongsu asked for.
     let ua = target.header("user-agent").unwrap_or_default();
@@ -644,7 +647,9 @@ fn staleness_and_failing_targets() {
     // Remove one series from the body: stale at the next scrape, not after the 5 m lookback.
     target.set_body(&BODY.replace("demo_temperature_celsius 21.5\n", ""));
     let took = s.wait_empty("demo_temperature_celsius");
-    assert!(took < Duration::from_secs(5), "stale after {took:?}");
+    // A few intervals at most (the bound leaves room for a loaded machine), far from the
+    // 5-minute lookback that would apply without a stale marker.
+    assert!(took < Duration::from_secs(8), "stale after {took:?}");
     assert_eq!(s.query("demo_requests_total").len(), 2, "the others stay");
     s.wait_value("scrape_samples_scraped", 4.0);
 
@@ -679,8 +684,9 @@ fn staleness_and_failing_targets() {
     let err = t["lastError"].as_str().unwrap();
     assert!(err.contains("deadline"), "{err}");
     let duration = s.value("scrape_duration_seconds").unwrap();
+    // About the 500 ms timeout, well short of the 2 s the target holds the connection.
     assert!(
-        (0.45..1.0).contains(&duration),
+        (0.45..1.9).contains(&duration),
         "timed out after {duration}"
     );
     target.set_mode(Mode::Serve);
@@ -722,12 +728,12 @@ fn reload_applies_changes_and_keeps_the_old_config_on_errors() {
     .unwrap();
     let (status, text) = s.reload();
     assert_eq!(status, StatusCode::OK, "{text}");
-    let t = s.target("a").expect("job a after reload");
-    assert_eq!(t["labels"]["env"], "two");
-    assert_eq!(
-        s.target("b").expect("job b")["scrapeUrl"],
-        format!("http://{}/metrics", two.addr)
-    );
+    // A restarted pool lists its targets once it has discovered them: poll.
+    s.wait_for("job a with env=two", || {
+        s.target("a").filter(|t| t["labels"]["env"] == "two")
+    });
+    let b = s.wait_for("job b", || s.target("b"));
+    assert_eq!(b["scrapeUrl"], format!("http://{}/metrics", two.addr));
     s.wait_value("up{job=\"b\"}", 1.0);
     s.wait_value("other_metric{job=\"b\"}", 5.0);
     s.wait_value("up{job=\"a\",env=\"two\"}", 1.0);

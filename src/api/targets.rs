@@ -63,8 +63,8 @@ pub(super) async fn targets(
                     "lastScrape": rfc3339(h.last_scrape),
                     "lastScrapeDuration": h.last_duration.as_secs_f64(),
                     "health": h.state,
-                    "scrapeInterval": duration(pool.interval),
-                    "scrapeTimeout": duration(pool.timeout),
+                    "scrapeInterval": duration(pool.interval()),
+                    "scrapeTimeout": duration(pool.timeout()),
                 }));
             }
         }

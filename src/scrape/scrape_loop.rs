@@ -87,13 +87,25 @@ fn offset(target: &Target, interval: Duration) -> Duration {
     Duration::from_millis(h % ms)
 }
 
-/// Scrapes `target` every interval until `stop` turns true; then marks its series stale.
+/// What a scrape loop is told to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Keep scraping.
+    Running,
+    /// Stop and end the target's series with stale markers: the target went away.
+    Stale,
+    /// Stop without stale markers: a reload replaces the loop with one scraping the same
+    /// target, as Prometheus does, so its series continue without a gap.
+    Quiet,
+}
+
+/// Scrapes `target` every interval until told to stop.
 pub async fn run(
     target: Arc<Target>,
     settings: Arc<LoopSettings>,
     client: reqwest::Client,
     db: Arc<Db>,
-    mut stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<Stop>,
 ) {
     let mut cache = SeriesCache::new();
     let mut synthetic = Synthetic::new(&target.labels);
@@ -114,10 +126,13 @@ pub async fn run(
             _ = ticker.tick() => {}
             _ = stop.changed() => break,
         }
-        if *stop.borrow() {
+        if *stop.borrow() != Stop::Running {
             break;
         }
         scrape_once(&target, &settings, &client, &db, &mut cache, &mut synthetic).await;
+    }
+    if *stop.borrow() == Stop::Quiet {
+        return;
     }
     let mut app = db.appender();
     let t = now_ms();

@@ -2,17 +2,19 @@
 //! over Prometheus' HTTP API (checked against the documented JSON shapes and a model of the
 //! imported data), and SIGTERM shuts it down cleanly.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+use common::server::Server;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bongsu");
 /// First sample time (ms): a multiple of the 2 h block range.
@@ -200,70 +202,15 @@ fn import_of_a_malformed_file_names_the_line_and_writes_nothing() {
     assert_eq!(entries(&dir), before);
 }
 
-/// A running server; killed (and reaped) when dropped, so a failing test leaves no process.
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-    http: Client,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Server {
     fn start(dir: &Path, log: PathBuf) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let child = Command::new(BIN)
-            .arg("--storage.tsdb.path")
-            .arg(dir)
-            .args(["--web.listen-address", &addr])
-            .args(["--storage.tsdb.retention.time", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start bongsu");
-        let mut server = Server {
-            child,
-            base: format!("http://{addr}"),
-            log,
-            http: Client::builder().timeout(WAIT).build().unwrap(),
-        };
-        let started = Instant::now();
-        loop {
-            if let Some(status) = server.child.try_wait().unwrap() {
-                panic!("bongsu exited early ({status}): {}", server.log());
-            }
-            let ready = server.http.get(server.url("/-/ready")).send();
-            if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
-                break;
-            }
-            assert!(
-                started.elapsed() < WAIT,
-                "not ready within {WAIT:?}: {}",
-                server.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        let args = vec![
+            "--storage.tsdb.path".into(),
+            dir.into(),
+            "--storage.tsdb.retention.time".into(),
+            "0".into(),
+        ];
+        Server::spawn(args, log)
     }
 
     fn get(&self, path: &str, params: &[(&str, String)]) -> (StatusCode, Value) {

@@ -1,84 +1,28 @@
 //! The remote-write receiver in the real binary: 1.0 and 2.0 requests over HTTP, read back
 //! through `/api/v1/query`; the error statuses; `/metrics`; the switch that turns it off.
 
-use std::fs;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod common;
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bongsu::ingest::proto::{v1, v2};
 use bytes::Bytes;
 use prost::Message;
-use reqwest::blocking::{Client, Response};
+use reqwest::blocking::Response;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_bongsu");
-/// Longest wait for start-up or one request.
-const WAIT: Duration = Duration::from_secs(30);
+use common::server::Server;
+
 const V2_TYPE: &str = "application/x-protobuf;proto=io.prometheus.write.v2.Request";
-
-/// A running server, killed and reaped when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-    http: Client,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 impl Server {
     fn start(dir: &Path, extra: &[&str]) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let log = dir.join("server.log");
-        let child = Command::new(BIN)
-            .arg("--storage.tsdb.path")
-            .arg(dir.join("data"))
-            .args(["--web.listen-address", &addr])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start bongsu");
-        let mut server = Server {
-            child,
-            base: format!("http://{addr}"),
-            log,
-            http: Client::builder().timeout(WAIT).build().unwrap(),
-        };
-        let started = Instant::now();
-        loop {
-            if let Some(status) = server.child.try_wait().unwrap() {
-                panic!("bongsu exited early ({status}): {}", server.log());
-            }
-            let ready = server.http.get(server.url("/-/ready")).send();
-            if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
-                return server;
-            }
-            assert!(started.elapsed() < WAIT, "not ready: {}", server.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        let mut args: Vec<OsString> = vec!["--storage.tsdb.path".into(), dir.join("data").into()];
+        args.extend(extra.iter().map(OsString::from));
+        Server::spawn(args, dir.join("server.log"))
     }
 
     fn write(&self, content_type: &str, raw: &[u8]) -> Response {

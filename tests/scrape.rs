@@ -7,20 +7,24 @@
 //! Every wait polls with a bound (`WAIT`), so a slow machine makes the tests slower, not
 //! flaky, and a broken feature makes them fail with the server's log.
 
+mod common;
+
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use serde_json::Value;
+
+use common::server::Server;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bongsu");
 /// Longest wait for start-up, one request, or a condition polled for.
@@ -170,21 +174,6 @@ fn serve_one(
 // bongsu
 // ---------------------------------------------------------------------------------------
 
-/// A running bongsu, killed and reaped when dropped, so a failing test leaves no process.
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-    http: Client,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Labels of one series as a sorted map.
 type Metric = BTreeMap<String, String>;
 
@@ -196,51 +185,14 @@ impl Server {
 
     /// Starts bongsu on a free port with `config` and `extra` flags, and waits for ready.
     fn start_with(dir: &Path, config: &Path, extra: &[&str]) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let log = dir.join("server.log");
-        let child = Command::new(BIN)
-            .arg("--storage.tsdb.path")
-            .arg(dir.join("data"))
-            .arg("--config.file")
-            .arg(config)
-            .args(["--web.listen-address", &addr])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start bongsu");
-        let mut server = Server {
-            child,
-            base: format!("http://{addr}"),
-            log,
-            http: Client::builder().timeout(WAIT).build().unwrap(),
-        };
-        let started = Instant::now();
-        loop {
-            if let Some(status) = server.child.try_wait().unwrap() {
-                panic!("bongsu exited early ({status}): {}", server.log());
-            }
-            let ready = server.http.get(server.url("/-/ready")).send();
-            if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
-                return server;
-            }
-            assert!(started.elapsed() < WAIT, "not ready: {}", server.log());
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        let mut args: Vec<OsString> = vec![
+            "--storage.tsdb.path".into(),
+            dir.join("data").into(),
+            "--config.file".into(),
+            config.into(),
+        ];
+        args.extend(extra.iter().map(OsString::from));
+        Server::spawn(args, dir.join("server.log"))
     }
 
     /// `data` of a successful API GET.

@@ -1,4 +1,10 @@
-//! Shared by the crash tests: run this test binary again as a writer process and kill it.
+//! Helpers shared by the integration tests: a crash harness that runs this test binary again
+//! as a writer process and kills it, and a bongsu server process.
+
+// Each test crate includes this module and uses only part of it.
+#![allow(dead_code)]
+
+pub mod server;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -1,0 +1,86 @@
+//! A bongsu server process for integration tests: started on a free 127.0.0.1 port, awaited
+//! until ready, killed and reaped when dropped (so a failing test leaves no process).
+
+use std::ffi::OsString;
+use std::fs;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::Client;
+use reqwest::StatusCode;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_bongsu");
+
+/// Longest wait for start-up or one request.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub log: PathBuf,
+    pub http: Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Runs bongsu with `args` plus a free `--web.listen-address`, stderr to `log`, and waits
+    /// (bounded) until `/-/ready` answers 200.
+    pub fn spawn(args: Vec<OsString>, log: PathBuf) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(BIN)
+            .args(args)
+            .args(["--web.listen-address", &addr])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start bongsu");
+        let server = Server {
+            child,
+            base: format!("http://{addr}"),
+            log,
+            http: Client::builder().timeout(WAIT).build().unwrap(),
+        };
+        server.wait_ready()
+    }
+
+    fn wait_ready(mut self) -> Server {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("bongsu exited early ({status}): {}", self.log());
+            }
+            let ready = self.http.get(self.url("/-/ready")).send();
+            if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
+                return self;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "not ready within {WAIT:?}: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}

@@ -348,16 +348,10 @@ pub fn write_v1(db: &Db, req: &v1::WriteRequest, max_time: i64) -> Report {
     let mut scratch = Vec::new();
     for ts in &req.timeseries {
         let raw = ts.labels.iter().map(|l| (&l.name[..], &l.value[..]));
-        let mut series = match known_series(db, raw, &mut scratch) {
-            Some(r) => Series::known(r, || labels_v1(&ts.labels)),
-            None => match labels_v1(&ts.labels) {
-                Ok(labels) => Series::new(labels),
-                Err(why) => {
-                    let n = (ts.samples.len() + ts.histograms.len()) as u64;
-                    report.reject(Reason::InvalidLabels, n, || why);
-                    continue;
-                }
-            },
+        let known = known_series(db, raw, &mut scratch);
+        let n = ts.samples.len() + ts.histograms.len();
+        let Some(mut series) = resolve(known, || labels_v1(&ts.labels), &mut report, n) else {
+            continue;
         };
         let samples = ts.samples.iter().map(|s| (s.timestamp, s.value));
         if let Err(rejection) = append_series(&mut app, &mut series, samples, max_time, &mut report)
@@ -405,16 +399,10 @@ pub fn write_v2(db: &Db, req: &v2::Request, max_time: i64) -> Report {
         } else {
             None
         };
-        let mut series = match known {
-            Some(r) => Series::known(r, || symbols.borrow_mut().labels(refs)),
-            None => match symbols.borrow_mut().labels(refs) {
-                Ok(labels) => Series::new(labels),
-                Err(why) => {
-                    let n = (ts.samples.len() + ts.histograms.len()) as u64;
-                    report.reject(Reason::InvalidLabels, n, || why);
-                    continue;
-                }
-            },
+        let n = ts.samples.len() + ts.histograms.len();
+        let build = || symbols.borrow_mut().labels(refs);
+        let Some(mut series) = resolve(known, build, &mut report, n) else {
+            continue;
         };
         let samples = ts.samples.iter().map(|s| (s.timestamp, s.value));
         // Partial write: a rejected sample is counted and noted; keep going.
@@ -461,6 +449,26 @@ fn known_series<'a>(
         scratch.push((n, v));
     }
     db.head().find_ref(scratch)
+}
+
+/// The series of one request entry: by ref when the head knows it, else from its validated
+/// labels; `None` (its `samples` counted as rejected) when the labels are invalid.
+fn resolve<'a>(
+    known: Option<SeriesRef>,
+    mut build: impl FnMut() -> Result<Labels, String> + 'a,
+    report: &mut Report,
+    samples: usize,
+) -> Option<Series<'a>> {
+    if let Some(r) = known {
+        return Some(Series::known(r, build));
+    }
+    match build() {
+        Ok(labels) => Some(Series::new(labels)),
+        Err(why) => {
+            report.reject(Reason::InvalidLabels, samples as u64, || why);
+            None
+        }
+    }
 }
 
 /// One request series: its head ref once known, its label set once built. A series the

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::model::Labels;
-use crate::promql::{Point, QueryValue};
+use crate::promql::{Point, QueryOutput, QueryValue};
 
 /// A sample value as Prometheus writes it (Go's `strconv.FormatFloat(v, 'f', -1, 64)`).
 pub fn format_value(v: f64) -> String {
@@ -62,6 +62,43 @@ fn write_point(out: &mut String, p: &Point) {
 /// `{"status":"success","data":<data>}`.
 pub fn success(data: &str) -> String {
     format!("{{\"status\":\"success\",\"data\":{data}}}")
+}
+
+/// Most warnings and infos a query response lists, each; the rest are counted, as Prometheus.
+const MAX_ANNOTATIONS: usize = 10;
+
+/// A whole query response: `data`, then `warnings` and `infos` when there are any.
+pub fn query_success(out: &QueryOutput) -> String {
+    let mut s = format!(
+        "{{\"status\":\"success\",\"data\":{}",
+        query_data(&out.value)
+    );
+    for (key, list, kind) in [
+        ("warnings", &out.warnings, "warning"),
+        ("infos", &out.infos, "info"),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        s.push_str(&format!(",\"{key}\":["));
+        for (i, a) in list.iter().take(MAX_ANNOTATIONS).enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            write_str(&mut s, a);
+        }
+        if list.len() > MAX_ANNOTATIONS {
+            s.push(',');
+            let more = format!(
+                "{} more {kind} annotations omitted",
+                list.len() - MAX_ANNOTATIONS
+            );
+            write_str(&mut s, &more);
+        }
+        s.push(']');
+    }
+    s.push('}');
+    s
 }
 
 /// The `data` of a query response.

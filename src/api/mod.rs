@@ -22,7 +22,7 @@ use axum::Router;
 
 use crate::ingest;
 use crate::model::Matcher;
-use crate::promql::{Engine, PromqlError};
+use crate::promql::{Engine, PromqlError, QueryOutput};
 use crate::scrape::manager::{PoolState, ScrapeManager};
 use crate::telemetry::HTTP_REQUEST_DURATION;
 use crate::tsdb::{Db, Querier, StorageError};
@@ -258,6 +258,14 @@ fn ok_json(data: String) -> Response {
         .into_response()
 }
 
+fn query_json(out: &QueryOutput) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json::query_success(out),
+    )
+        .into_response()
+}
+
 fn params(q: Option<String>, body: &Bytes) -> Result<Params, ApiError> {
     Params::parse(q.as_deref(), Some(body)).map_err(ApiError::BadData)
 }
@@ -307,8 +315,8 @@ async fn query(
     let query = p.get("query").unwrap_or_default().to_string();
     let t = param_time(&p, "time", now_ms())?;
     let db = s.db()?;
-    let value = blocking(move || Ok(s.0.engine.instant_query(&*db, &query, t)?)).await?;
-    Ok(ok_json(json::query_data(&value)))
+    let out = blocking(move || Ok(s.0.engine.instant_query(&*db, &query, t)?)).await?;
+    Ok(query_json(&out))
 }
 
 async fn query_range(
@@ -341,9 +349,8 @@ async fn query_range(
         ));
     }
     let db = s.db()?;
-    let value =
-        blocking(move || Ok(s.0.engine.range_query(&*db, &query, start, end, step)?)).await?;
-    Ok(ok_json(json::query_data(&value)))
+    let out = blocking(move || Ok(s.0.engine.range_query(&*db, &query, start, end, step)?)).await?;
+    Ok(query_json(&out))
 }
 
 /// `match[]`, `start` and `end` of the metadata endpoints; the range defaults to everything.

@@ -11,16 +11,22 @@
 //! are rejected with an error that says they are not supported yet.
 
 mod aggregate;
+mod annotations;
 mod binary;
 mod eval;
 mod functions;
+mod numeric;
+mod position;
 mod value;
 
+use std::cell::RefCell;
 use std::time::Duration;
 
 use thiserror::Error;
 
-pub use value::{Point, QueryValue, RangeSeries, VectorSample};
+pub use value::{Point, QueryOutput, QueryValue, RangeSeries, VectorSample};
+
+use position::Positions;
 
 use crate::tsdb::{Db, Querier, StorageError};
 
@@ -77,9 +83,12 @@ impl Engine {
         db: &dyn Queryable,
         query: &str,
         t: i64,
-    ) -> Result<QueryValue, PromqlError> {
+    ) -> Result<QueryOutput, PromqlError> {
         let expr = promql_parser::parser::parse(query).map_err(PromqlError::Parse)?;
-        eval::Evaluator::new(db, self.lookback_ms, t, t, 1).instant(&expr)
+        let (positions, annotations) = (Positions::locate(query, &expr), RefCell::default());
+        let ev = eval::Evaluator::new(db, (&positions, &annotations), self.lookback_ms, t, t, 1);
+        let value = ev.instant(&expr)?;
+        Ok(QueryOutput::new(value, &annotations.into_inner(), query))
     }
 
     /// Evaluates `query` at every `step` from `start` to `end` (ms, inclusive).
@@ -90,7 +99,7 @@ impl Engine {
         start: i64,
         end: i64,
         step: Duration,
-    ) -> Result<QueryValue, PromqlError> {
+    ) -> Result<QueryOutput, PromqlError> {
         let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX);
         if step_ms <= 0 {
             return Err(PromqlError::Parse("zero or negative query resolution step widths are not accepted. Try a positive integer".into()));
@@ -104,6 +113,16 @@ impl Engine {
             return Err(PromqlError::Parse("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into()));
         }
         let expr = promql_parser::parser::parse(query).map_err(PromqlError::Parse)?;
-        eval::Evaluator::new(db, self.lookback_ms, start, end, step_ms).range(&expr)
+        let (positions, annotations) = (Positions::locate(query, &expr), RefCell::default());
+        let ev = eval::Evaluator::new(
+            db,
+            (&positions, &annotations),
+            self.lookback_ms,
+            start,
+            end,
+            step_ms,
+        );
+        let value = ev.range(&expr)?;
+        Ok(QueryOutput::new(value, &annotations.into_inner(), query))
     }
 }

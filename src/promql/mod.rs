@@ -14,12 +14,14 @@ mod aggregate;
 mod binary;
 mod eval;
 mod functions;
+pub mod parse;
 mod value;
 
 use std::time::Duration;
 
 use thiserror::Error;
 
+pub use parse::{parse, to_string, ParseError};
 pub use value::{Point, QueryValue, RangeSeries, VectorSample};
 
 use crate::tsdb::{Db, Querier, StorageError};

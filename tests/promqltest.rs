@@ -62,8 +62,8 @@ fn skip_reason(file: &str, cmd: &EvalCmd, state: &State) -> Option<&'static str>
     if state.nhcb {
         return Some("load_with_nhcb");
     }
-    if cmd.fail.is_none() && promql_parser::parser::parse(q).is_err() {
-        return Some("promql-parser cannot parse");
+    if cmd.fail.is_none() && bongsu::promql::parse(q).is_err() {
+        return Some("bongsu cannot parse");
     }
     None
 }

@@ -1,6 +1,7 @@
 //! PromQL evaluation over the storage [`Querier`](crate::tsdb::Querier).
 //!
-//! Queries are parsed by the `promql-parser` crate and evaluated here. Evaluation is
+//! Queries are parsed by [`parse`] (Prometheus' rules and messages; the AST is the
+//! `promql-parser` crate's) and evaluated here. Evaluation is
 //! column-at-a-time: every expression yields, for each output series, a value (or none) at
 //! every step of the query, so a range query decodes each series once and walks its samples in
 //! one pass. This module never opens a file: it sees storage only through [`Queryable`].
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-pub use parse::{parse, to_string, ParseError};
+pub use parse::{parse, parse_metric_selector, to_string, ParseError};
 pub use value::{Point, QueryValue, RangeSeries, VectorSample};
 
 use crate::tsdb::{Db, Querier, StorageError};
@@ -80,7 +81,7 @@ impl Engine {
         query: &str,
         t: i64,
     ) -> Result<QueryValue, PromqlError> {
-        let expr = promql_parser::parser::parse(query).map_err(PromqlError::Parse)?;
+        let expr = parse(query).map_err(|e| PromqlError::Parse(e.to_string()))?;
         eval::Evaluator::new(db, self.lookback_ms, t, t, 1).instant(&expr)
     }
 
@@ -105,7 +106,7 @@ impl Engine {
         if (end - start) / step_ms >= MAX_STEPS {
             return Err(PromqlError::Parse("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into()));
         }
-        let expr = promql_parser::parser::parse(query).map_err(PromqlError::Parse)?;
+        let expr = parse(query).map_err(|e| PromqlError::Parse(e.to_string()))?;
         eval::Evaluator::new(db, self.lookback_ms, start, end, step_ms).range(&expr)
     }
 }

@@ -10,10 +10,12 @@ mod ast;
 mod check;
 mod functions;
 mod lex;
+mod printer;
 mod quote;
 mod syntax;
 mod values;
 
+pub use printer::to_string;
 use promql_parser::parser::Expr;
 use thiserror::Error;
 
@@ -59,6 +61,17 @@ fn position(query: &str, pos: usize) -> String {
 
 /// Parses `query` into the crate's AST, rejecting what Prometheus rejects with its message.
 pub fn parse(query: &str) -> Result<Expr, ParseError> {
+    parse_with(query, true)
+}
+
+/// Parses a series selector (`match[]`), as Prometheus' `ParseMetricSelector`: the grammar's
+/// checks only, without the type checks (so `{}` parses; callers decide about empty
+/// matchers).
+pub fn parse_metric_selector(query: &str) -> Result<Expr, ParseError> {
+    parse_with(query, false)
+}
+
+fn parse_with(query: &str, check_types: bool) -> Result<Expr, ParseError> {
     let (tokens, lex_error) = lex::lex(query);
     let outcome = syntax::walk(query, tokens, lex_error);
     let first = |problems: Vec<syntax::Problem>| {
@@ -70,7 +83,7 @@ pub fn parse(query: &str) -> Result<Expr, ParseError> {
     if let Some(e) = first(outcome.problems) {
         return Err(e);
     }
-    if let Some(mut root) = outcome.root {
+    if let Some(mut root) = outcome.root.filter(|_| check_types) {
         let mut checker = check::Checker {
             input: query,
             problems: Vec::new(),
@@ -110,7 +123,64 @@ fn rewrite(query: &str, mut edits: Vec<(usize, usize, String)>) -> String {
     out
 }
 
-/// Prints `expr` as Prometheus' `String()` does.
-pub fn to_string(expr: &Expr) -> String {
-    expr.to_string()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_render_as_prometheus() {
+        let e = parse("sum(rate(x[5m])) by (job) +").unwrap_err();
+        assert_eq!(e.to_string(), "1:28: parse error: unexpected end of input");
+        let e = parse("foo +\n  bar{a=b}").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "2:9: parse error: unexpected identifier \"b\" in label matching, expected string"
+        );
+        assert_eq!((e.start, e.end), (14, 15));
+        let e = parse("rate(foo)").unwrap_err();
+        assert_eq!(
+            e.message,
+            "expected type range vector in call to function \"rate\", got instant vector"
+        );
+    }
+
+    #[test]
+    fn accepts_what_the_crate_reads_differently() {
+        // Escapes in backquoted strings are literal text.
+        let e = parse(r"{`a\dos`='x'}").unwrap();
+        assert_eq!(to_string(&e), r#"{"a\\dos"="x"}"#);
+        // Constant duration expressions reach the crate as their value.
+        let e = parse("rate(foo[1m+1m])").unwrap();
+        assert_eq!(to_string(&e), "rate(foo[2m])");
+        let e = parse("sum by (anchored) (anchored)").unwrap();
+        assert!(matches!(e, Expr::Aggregate(_)));
+    }
+
+    #[test]
+    fn unsupported_syntax_says_so() {
+        let e = parse("foo[step()]").unwrap_err();
+        assert_eq!(
+            e.message,
+            "step() and range() in durations are not supported yet"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_crash() {
+        let ok = format!("{}1{}", "(".repeat(100), ")".repeat(100));
+        assert!(parse(&ok).is_ok());
+        let chain = vec!["a"; 900].join(" or ");
+        assert!(parse(&chain).is_ok());
+        for deep in [
+            format!("{}1{}", "(".repeat(5000), ")".repeat(5000)),
+            vec!["a"; 5000].join(" + "),
+            format!("-{}", "-".repeat(5000)) + "1",
+            format!("foo{}", "[1m:]".repeat(5000)),
+            format!("foo[{}1{}]", "(".repeat(5000), ")".repeat(5000)),
+            format!("{}1{}", "abs(".repeat(5000), ")".repeat(5000)),
+        ] {
+            let e = parse(&deep).unwrap_err();
+            assert!(e.message.contains("nested too deeply"), "{}", e.message);
+        }
+    }
 }

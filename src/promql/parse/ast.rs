@@ -107,6 +107,8 @@ pub struct Node {
     pub kind: Kind,
     pub start: usize,
     pub end: usize,
+    /// Levels of the tree from here down (a leaf is 1).
+    pub height: usize,
 }
 
 impl Node {

@@ -9,6 +9,14 @@ use super::lex::{go_quote, LexError, Tok, Token};
 use super::quote::unquote;
 use super::values::{go_number, prometheus_duration};
 
+/// Deepest nesting of expressions the walk follows; deeper queries are refused rather than
+/// risking the stack (the walk, the crate and the evaluator all recurse).
+pub const MAX_NESTING: usize = 128;
+
+/// Most levels the tree of a query may have (chains like `a or b or …` add levels without
+/// nesting the walk).
+pub const MAX_HEIGHT: usize = 1000;
+
 /// A recorded error: message and byte range.
 #[derive(Debug, Clone)]
 pub struct Problem {
@@ -55,6 +63,7 @@ pub fn walk(input: &str, tokens: Vec<Token<'_>>, lex_error: Option<LexError>) ->
         unsupported: None,
         rewrites: Vec::new(),
         last_end: 0,
+        depth: 0,
     };
     let root = p.start().ok();
     Outcome {
@@ -76,6 +85,7 @@ struct Walker<'a> {
     rewrites: Vec<(usize, usize, String)>,
     /// End of the last token consumed.
     last_end: usize,
+    depth: usize,
 }
 
 /// A duration expression inside brackets or after `offset`: a literal keeps its value and
@@ -96,7 +106,7 @@ impl Dur {
 }
 
 fn out_of_range(seconds: f64) -> bool {
-    seconds > 9_223_372_036.854_775 || seconds < -9_223_372_036.854_775
+    !(-9_223_372_036.854_775..=9_223_372_036.854_775).contains(&seconds)
 }
 
 /// Binary operator precedence (higher binds tighter) and right-associativity.
@@ -252,8 +262,43 @@ impl<'a> Walker<'a> {
         Ok(e)
     }
 
+    /// Refuses to recurse deeper than [`MAX_NESTING`].
+    fn nest(&mut self) -> R<()> {
+        if self.depth <= MAX_NESTING {
+            return Ok(());
+        }
+        self.too_deep(MAX_NESTING)
+    }
+
+    /// Refuses trees higher than [`MAX_HEIGHT`].
+    fn check_height(&mut self, node: &Node) -> R<()> {
+        if node.height <= MAX_HEIGHT {
+            return Ok(());
+        }
+        self.too_deep(MAX_HEIGHT)
+    }
+
+    fn too_deep<T>(&mut self, limit: usize) -> R<T> {
+        let t = self.peek();
+        self.problem(
+            format!("query is nested too deeply (more than {limit} levels)"),
+            t.start,
+            t.end(),
+        );
+        Err(Abort)
+    }
+
     fn expr(&mut self, min_precedence: u8) -> R<Node> {
+        self.depth += 1;
+        let result = self.expr_inner(min_precedence);
+        self.depth -= 1;
+        result
+    }
+
+    fn expr_inner(&mut self, min_precedence: u8) -> R<Node> {
+        self.nest()?;
         let mut lhs = self.unary()?;
+        self.check_height(&lhs)?;
         loop {
             let op = self.peek();
             if self.at_lex_error() {
@@ -269,11 +314,18 @@ impl<'a> Walker<'a> {
             let mut kind = self.binary_modifiers(op)?;
             let rhs = self.expr(if right { prec } else { prec + 1 })?;
             let (start, end) = (lhs.start, rhs.end);
+            let height = 1 + lhs.height.max(rhs.height);
             if let Kind::Binary { lhs: l, rhs: r, .. } = &mut kind {
                 **l = lhs;
                 **r = rhs;
             }
-            lhs = Node { kind, start, end };
+            lhs = Node {
+                kind,
+                start,
+                end,
+                height,
+            };
+            self.check_height(&lhs)?;
         }
     }
 
@@ -284,6 +336,7 @@ impl<'a> Walker<'a> {
                 kind: Kind::Str,
                 start: 0,
                 end: 0,
+                height: 1,
             })
         };
         let mut return_bool = false;
@@ -348,8 +401,10 @@ impl<'a> Walker<'a> {
                     kind: Kind::Number(if t.tok == Tok::Sub { -v } else { v }),
                     start: t.start,
                     end,
+                    height: 1,
                 },
                 _ => Node {
+                    height: inner.height + 1,
                     kind: Kind::Unary(Box::new(inner)),
                     start: t.start,
                     end,
@@ -374,6 +429,7 @@ impl<'a> Walker<'a> {
                     kind: Kind::Number(val),
                     start: t.start,
                     end: t.end(),
+                    height: 1,
                 })
             }
             Tok::Str => {
@@ -383,6 +439,7 @@ impl<'a> Walker<'a> {
                     kind: Kind::Str,
                     start: t.start,
                     end: t.end(),
+                    height: 1,
                 })
             }
             Tok::LParen => {
@@ -390,6 +447,7 @@ impl<'a> Walker<'a> {
                 let inner = self.expr(0)?;
                 let close = self.expect(Tok::RParen)?;
                 Ok(Node {
+                    height: inner.height + 1,
                     kind: Kind::Paren(Box::new(inner)),
                     start: t.start,
                     end: close.end(),
@@ -410,6 +468,9 @@ impl<'a> Walker<'a> {
             }
             tok if is_metric_identifier(tok) => {
                 self.advance();
+                if matches!(tok, Tok::Anchored | Tok::Smoothed) {
+                    self.rewrite_keyword_name(t);
+                }
                 self.vector_selector(Some(t))
             }
             _ => self.unexpected(),
@@ -444,6 +505,20 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// The crate reads `anchored` and `smoothed` only as keywords: as a metric name they
+    /// become a `__name__` matcher.
+    fn rewrite_keyword_name(&mut self, name: Token<'a>) {
+        let matcher = format!("__name__={}", go_quote(name.text));
+        let brace = self.peek();
+        if brace.tok == Tok::LBrace && !self.at_lex_error() {
+            self.rewrites
+                .push((name.start, brace.end(), format!("{{{matcher},")));
+        } else {
+            self.rewrites
+                .push((name.start, name.end(), format!("{{{matcher}}}")));
+        }
+    }
+
     fn string_value(&mut self, t: Token<'a>) -> String {
         self.check_raw_string(t);
         unquote(t.text).unwrap_or_default()
@@ -460,6 +535,7 @@ impl<'a> Walker<'a> {
             );
         }
         Ok(Node {
+            height: 1 + args.iter().map(|a| a.height).max().unwrap_or(0),
             kind: Kind::Call {
                 name: name.text.to_string(),
                 args,
@@ -537,6 +613,7 @@ impl<'a> Walker<'a> {
             },
             start,
             end,
+            height: 1 + args.iter().map(|a| a.height).max().unwrap_or(0),
         };
         if args.is_empty() {
             self.problem("no arguments for aggregate expression provided", start, end);
@@ -598,6 +675,10 @@ impl<'a> Walker<'a> {
                 labels.push(name);
             } else if is_grouping_label(t.tok) {
                 self.advance();
+                if matches!(t.tok, Tok::Anchored | Tok::Smoothed) {
+                    // The crate reads these only as keywords; a quoted label name is the same.
+                    self.rewrites.push((t.start, t.end(), go_quote(t.text)));
+                }
                 labels.push(t.text.to_string());
             } else {
                 return self.unexpected();
@@ -645,6 +726,7 @@ impl<'a> Walker<'a> {
             },
             start,
             end,
+            height: 1,
         })
     }
 

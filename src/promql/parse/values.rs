@@ -111,7 +111,7 @@ pub fn prometheus_duration(s: &str) -> Result<u64, String> {
                 go_quote(s)
             ));
         };
-        if pos + 1 <= last_unit {
+        if pos < last_unit {
             return Err(invalid());
         }
         last_unit = pos + 1;

@@ -40,6 +40,7 @@ fn go_f(v: f64) -> String {
 impl<'a> Walker<'a> {
     pub(super) fn postfix(&mut self, mut node: Node) -> R<Node> {
         loop {
+            self.check_height(&node)?;
             if self.at_lex_error() {
                 return Ok(node);
             }
@@ -88,10 +89,10 @@ impl<'a> Walker<'a> {
                 if let Some(p) = problem {
                     self.problem(p, open.start, close.end());
                 }
-                let start = node.start;
                 Ok(Node {
+                    start: node.start,
+                    height: node.height + 1,
                     kind: Kind::Matrix(Box::new(node)),
-                    start,
                     end: close.end(),
                 })
             }
@@ -102,7 +103,7 @@ impl<'a> Walker<'a> {
                     "subquery selector",
                     "number, duration, step(), range(), or \"]\"",
                 ));
-                if !(self.peek().tok == Tok::RBracket && !self.at_lex_error()) {
+                if self.peek().tok != Tok::RBracket || self.at_lex_error() {
                     let step = self.duration_expr(0)?;
                     self.positive(step);
                     self.set_context(Ctx::Brackets("subquery selector", "\"]\""));
@@ -111,13 +112,13 @@ impl<'a> Walker<'a> {
                     }
                 }
                 let close = self.expect(Tok::RBracket)?;
-                let start = node.start;
                 Ok(Node {
+                    start: node.start,
+                    height: node.height + 1,
                     kind: Kind::Subquery {
                         expr: Box::new(node),
                         modifiers: Modifiers::default(),
                     },
-                    start,
                     end: close.end(),
                 })
             }
@@ -140,16 +141,19 @@ impl<'a> Walker<'a> {
             Dur::Literal { .. } => {}
             Dur::Expr { val: Some(v) } if v.is_finite() => {
                 let ms = (v * 1000.0).round() as i64;
-                let text = if signed || ms >= 0 {
-                    format!("{ms}ms")
+                if signed {
+                    self.rewrites.push((start, end, format!(" {ms}ms")));
+                } else if ms > 0 {
+                    self.rewrites.push((start, end, format!("{ms}ms")));
                 } else {
-                    format!("({ms}ms)")
-                };
-                self.rewrites.push((start, end, text));
+                    // Prometheus fails such a range when evaluating it; the crate cannot
+                    // hold it, so it fails here.
+                    self.problem("duration must be greater than 0", start, end);
+                }
             }
             Dur::Expr { .. } => {
                 self.unsupported
-                    .get_or_insert("step(), range() and non-constant duration expressions");
+                    .get_or_insert("step() and range() in durations");
             }
         }
     }
@@ -354,6 +358,14 @@ impl<'a> Walker<'a> {
     /// A duration expression: `+ - * / % ^`, unary signs, literals, `step()`, `range()`,
     /// `max_of`/`min_of` and parentheses.
     fn duration_expr(&mut self, min_precedence: u8) -> R<Dur> {
+        self.depth += 1;
+        let result = self.duration_expr_inner(min_precedence);
+        self.depth -= 1;
+        result
+    }
+
+    fn duration_expr_inner(&mut self, min_precedence: u8) -> R<Dur> {
+        self.nest()?;
         let mut lhs = self.duration_unary()?;
         loop {
             if self.at_lex_error() {

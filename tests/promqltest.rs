@@ -42,7 +42,7 @@ fn skip_reason(file: &str, cmd: &EvalCmd, state: &State) -> Option<&'static str>
     if has(" anchored") || has(" smoothed") {
         return Some("anchored/smoothed ranges");
     }
-    let parsed = promql_parser::parser::parse(q);
+    let parsed = bongsu::promql::parse(q);
     // Series the runner could not load, that a selector of the query would select.
     let selected = |reason: &str| {
         let Ok(expr) = &parsed else { return false };
@@ -66,7 +66,7 @@ fn skip_reason(file: &str, cmd: &EvalCmd, state: &State) -> Option<&'static str>
         return Some("native histograms");
     }
     if cmd.fail.is_none() && parsed.is_err() {
-        return Some("promql-parser cannot parse");
+        return Some("bongsu cannot parse");
     }
     None
 }

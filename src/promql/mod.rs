@@ -1,6 +1,7 @@
 //! PromQL evaluation over the storage [`Querier`](crate::tsdb::Querier).
 //!
-//! Queries are parsed by the `promql-parser` crate and evaluated here. Evaluation is
+//! Queries are parsed by [`parse`] (Prometheus' rules and messages; the AST is the
+//! `promql-parser` crate's) and evaluated here. Evaluation is
 //! column-at-a-time: every expression yields, for each output series, a value (or none) at
 //! every step of the query, so a range query decodes each series once and walks its samples in
 //! one pass. This module never opens a file: it sees storage only through [`Queryable`].
@@ -16,6 +17,7 @@ mod binary;
 mod eval;
 mod functions;
 mod numeric;
+pub mod parse;
 mod position;
 mod value;
 
@@ -24,6 +26,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+pub use parse::{parse, parse_metric_selector, to_string, ParseError};
 pub use value::{Point, QueryOutput, QueryValue, RangeSeries, VectorSample};
 
 use position::Positions;
@@ -84,7 +87,7 @@ impl Engine {
         query: &str,
         t: i64,
     ) -> Result<QueryOutput, PromqlError> {
-        let expr = promql_parser::parser::parse(query).map_err(PromqlError::Parse)?;
+        let expr = parse(query).map_err(|e| PromqlError::Parse(e.to_string()))?;
         let (positions, annotations) = (Positions::locate(query, &expr), RefCell::default());
         let ev = eval::Evaluator::new(db, (&positions, &annotations), self.lookback_ms, t, t, 1);
         let value = ev.instant(&expr)?;
@@ -112,7 +115,7 @@ impl Engine {
         if (end - start) / step_ms >= MAX_STEPS {
             return Err(PromqlError::Parse("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into()));
         }
-        let expr = promql_parser::parser::parse(query).map_err(PromqlError::Parse)?;
+        let expr = parse(query).map_err(|e| PromqlError::Parse(e.to_string()))?;
         let (positions, annotations) = (Positions::locate(query, &expr), RefCell::default());
         let ev = eval::Evaluator::new(
             db,

@@ -184,7 +184,7 @@ if [[ $MODE == diff ]]; then
   log "per-query summary: $RUN/diff-summary.tsv, server logs: $RUN"
   ((rc == 0)) || { log "differential check FAILED: unexpected mismatches"; exit 2; }
 else
-  log "bench: $RUNS runs per query, range [$START_TIME, $END_TIME] step ${STEP}s; load: $(uptime)"
+  log "bench: $RUNS runs per query, range over the data's span, step ${STEP}s; load: $(uptime)"
   "${COMPARE[@]}" --runs "$RUNS" --step "$STEP" --summary "$RUN/bench.md"
   log "load after: $(uptime); table: $RUN/bench.md"
 fi

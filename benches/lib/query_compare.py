@@ -261,6 +261,7 @@ def diff_cases(times):
     cases = [(f"instant @{name}", "/api/v1/query", {"time": ts(t)}) for name, t in
              (("end", e), ("mid", mid), ("start+5m", s + 300), ("end+4m", e + 240))]
     for name, a, b, step in (("last 1h step 15s", e - 3600, e, 15),
+                             ("all step 15s", s, e, 15),  # what bench mode times
                              ("all step 60s", s, e, 60),
                              ("30m step 37s", mid - 1800, mid, 37)):
         cases.append((f"range {name}", "/api/v1/query_range",

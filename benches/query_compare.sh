@@ -157,7 +157,7 @@ timed bongsu-import "$BONGSU" import openmetrics "$DATA" --storage.tsdb.path "$R
 # ---------------------------------------------------------------------------------------
 serve_prometheus "$PROM_BLOCKS"
 serve_bongsu "$RUN/bongsu-data"
-TARGETS=(--target "prometheus=$PROM_URL")
+TARGETS=(--target "prometheus=$PROM_URL@$PROM_PID")
 if ((HAVE_VM)); then
   log "victoriametrics: $(pkg_version victoria-metrics)"
   vm_import_blocks "$PROM_BLOCKS" "$RUN/victoriametrics-data" "$EXP_SAMPLES"
@@ -165,9 +165,9 @@ if ((HAVE_VM)); then
     log "WARNING: victoriametrics holds ${VMCTL_SAMPLES:-?} of $EXP_SAMPLES samples (vmctl dropped some)"
   "${UTIL[@]}" get "$VM_URL/internal/force_flush" 60
   vm_settle "$RUN/victoriametrics-data"
-  TARGETS+=(--target "victoriametrics=$VM_URL")
+  TARGETS+=(--target "victoriametrics=$VM_URL@$VM_PID")
 fi
-TARGETS+=(--target "bongsu=$BONGSU_URL")
+TARGETS+=(--target "bongsu=$BONGSU_URL@$BONGSU_PID")
 
 # ---------------------------------------------------------------------------------------
 # Queries

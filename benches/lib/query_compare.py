@@ -19,7 +19,8 @@ the servers; this file only talks HTTP.
         warm-up request (its answer is compared with the first target's), then RUNS timed
         requests, targets interleaved so they see the same machine load. Reports the median
         wall time per query and target (request sent to answer fully read), the totals and
-        the ratios of the last target to each other one, as a Markdown table.
+        the ratios of the last target to each other one, as a Markdown table; with
+        --target NAME=URL@PID also each server's CPU time for one run of the whole set.
 
 Query files: one query per line, '#' comments and blank lines ignored; ${START}, ${MID} and
 ${END} become the data's first, middle and last sample time (unix seconds).
@@ -30,6 +31,7 @@ import argparse
 import http.client
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -38,6 +40,7 @@ import urllib.parse
 REL_TOL = 1e-6
 HTTP_TIMEOUT = 300  # seconds for one query; debug builds over wide ranges are slow
 MAX_EXAMPLES = 3  # examples printed per kind of difference
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------------------------------
@@ -90,8 +93,10 @@ class Target:
     def __init__(self, spec):
         name, _, url = spec.partition("=")
         if not url:
-            sys.exit(f"--target wants NAME=URL, got {spec!r}")
+            sys.exit(f"--target wants NAME=URL[@PID], got {spec!r}")
+        url, _, pid = url.partition("@")
         self.name, self.url = name, url.rstrip("/")
+        self.pid = int(pid) if pid else None
         u = urllib.parse.urlsplit(self.url)
         self.host, self.port = u.hostname, u.port or 80
         self.conn = None
@@ -112,6 +117,14 @@ class Target:
                 self.conn = None
                 if attempt == 2:
                     raise
+
+    def cpu_seconds(self):
+        """user+system CPU seconds of the server process so far (0 without a pid)."""
+        if self.pid is None:
+            return 0.0
+        with open(f"/proc/{self.pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
     def answer(self, path, params):
         """Answer: ("ok", resultType, result) or ("error", errorType, message)."""
@@ -339,6 +352,7 @@ def run_bench(args, targets, times):
     params_base = {"start": times["START"], "end": times["END"], "step": str(args.step)}
     path = "/api/v1/query_range"
     rows = []
+    cpu_total = {t.name: 0.0 for t in targets}
     for i, (raw, _) in enumerate(queries, 1):
         q = substitute(raw, times)
         p = dict(params_base, query=q)
@@ -346,12 +360,17 @@ def run_bench(args, targets, times):
         npoints = sum(len(s.get("values", [])) for s in answers[ref.name][2]) \
             if answers[ref.name][0] == "ok" and answers[ref.name][1] == "matrix" else 0
         samples = {t.name: [] for t in targets}
+        cpu = {t.name: 0.0 for t in targets}
         for _ in range(args.runs):
             for t in targets:
+                c0 = t.cpu_seconds()
                 t0 = time.perf_counter()
                 t.post(path, p)
                 samples[t.name].append(time.perf_counter() - t0)
+                cpu[t.name] += t.cpu_seconds() - c0
         med = {n: statistics.median(v) * 1000 for n, v in samples.items()}
+        for n in cpu:
+            cpu_total[n] += cpu[n] / args.runs * 1000
         same = {}
         for t in targets[1:]:
             a, b = answers[ref.name], answers[t.name]
@@ -377,6 +396,13 @@ def run_bench(args, targets, times):
              + [f"**{fmt_ratio(totals[subject.name], totals[t.name])}**" for t in others]
              + [str(sum(1 for r in rows if r[3][t.name] == "yes")) + f"/{len(rows)}" for t in targets[1:]])
     lines.append("| " + " | ".join(cells) + " |")
+    if all(t.pid for t in targets):
+        # per query the CPU figure is too coarse (clock ticks of 1/CLK_TCK s): totals only
+        lines.append("")
+        lines.append("server CPU per run of the whole set (user+system, ms): " + ", ".join(
+            f"{t.name} {cpu_total[t.name]:.0f}" for t in targets) + "; " + ", ".join(
+            f"{subject.name}/{t.name} {fmt_ratio(cpu_total[subject.name], cpu_total[t.name])}"
+            for t in others))
     table = "\n".join(lines)
     print(table)
     if args.summary:

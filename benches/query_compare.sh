@@ -49,7 +49,7 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$SCRIPT_DIR/.." && pwd)
 UTIL=(python3 "$SCRIPT_DIR/lib/bench_util.py")
 
-MODE=diff
+MODE="diff"
 WORKDIR="${TMPDIR:-/tmp}/bongsu-query-compare"
 HOSTS=20
 HOURS=2
@@ -92,7 +92,7 @@ BONGSU=${BONGSU:-$REPO_DIR/target/release/bongsu}
 HIST_HOSTS=${HIST_HOSTS:-$HOSTS}
 
 # log, die, start_server (+ the exit trap), wait_ready, timed, serve_*, vm_import_blocks, ...
-# shellcheck source=lib/servers.sh
+# shellcheck source-path=SCRIPTDIR source=lib/servers.sh
 source "$SCRIPT_DIR/lib/servers.sh"
 
 PROMTOOL=$(command -v promtool || true)

@@ -71,7 +71,7 @@ done
 BONGSU=${BONGSU:-$REPO_DIR/target/release/bongsu}
 
 # log, die, start_server/stop_server (+ the exit trap), wait_ready, timed, pkg_version, ...
-# shellcheck source=lib/servers.sh
+# shellcheck source-path=SCRIPTDIR source=lib/servers.sh
 source "$SCRIPT_DIR/lib/servers.sh"
 
 # timed_best N OUTDIR NAME CMD... : `timed` N times (OUTDIR removed before each run);

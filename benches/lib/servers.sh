@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # the variables set here are the callers' outputs
 # Shell functions shared by the benches that import a data set into bongsu, Prometheus and
 # VictoriaMetrics and serve it (storage_compare.sh, query_compare.sh). Source it after setting:
 #

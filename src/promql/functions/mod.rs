@@ -10,6 +10,8 @@ mod rate;
 
 use promql_parser::parser::{Call, Expr};
 
+pub(crate) use math::civil;
+
 use super::eval::{Evaluated, Evaluator, StepSeries, Windows};
 use super::numeric::nan_first;
 use super::PromqlError;

@@ -33,9 +33,6 @@ fn skip_reason(file: &str, cmd: &EvalCmd, state: &State) -> Option<&'static str>
     if has("info(") {
         return Some("info()");
     }
-    if has("limitk") || has("limit_ratio") {
-        return Some("limitk/limit_ratio");
-    }
     if has("fill(") || has("fill_left") || has("fill_right") {
         return Some("fill modifiers");
     }

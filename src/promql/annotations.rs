@@ -68,6 +68,18 @@ impl Annotations {
         );
     }
 
+    /// limit_ratio's ratio outside [-1, 1], capped to `to`.
+    pub(crate) fn invalid_ratio(&mut self, r: f64, to: f64, pos: Option<usize>) {
+        self.warn(
+            format_args!(
+                "ratio value should be between -1 and 1, got {}, capping to {}",
+                go_g(r, None),
+                go_g(to, None)
+            ),
+            pos,
+        );
+    }
+
     /// rate()/increase() of a metric whose name does not look like a counter's.
     pub(crate) fn possible_non_counter(&mut self, metric: &str, pos: Option<usize>) {
         self.info(

@@ -5,9 +5,9 @@
 //! every step of the query, so a range query decodes each series once and walks its samples in
 //! one pass. This module never opens a file: it sees storage only through [`Queryable`].
 //!
-//! Supported: selectors, subqueries, operators with vector matching, aggregations (not
-//! `limitk`/`limit_ratio`), float functions and classic `histogram_quantile`; see
-//! ARCHITECTURE.md. Native histograms, `info()`, fill modifiers and anchored/smoothed ranges
+//! Supported: selectors, subqueries, operators with vector matching, all aggregations, float
+//! functions and classic `histogram_quantile(s)`, with Prometheus' annotations (warnings and
+//! infos); see ARCHITECTURE.md. Native histograms, `info()`, fill modifiers and anchored/smoothed ranges
 //! are rejected with an error that says they are not supported yet.
 
 mod aggregate;
@@ -17,6 +17,7 @@ mod eval;
 mod functions;
 mod numeric;
 mod position;
+mod select_k;
 mod value;
 
 use std::cell::RefCell;

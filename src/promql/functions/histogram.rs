@@ -83,7 +83,12 @@ impl Evaluator<'_> {
                     continue;
                 }
                 for (qi, q) in qs.iter().enumerate() {
-                    let (v, repair) = bucket_quantile(q[step], &mut b.clone());
+                    // Each quantile repairs its own copy; the last may use the original.
+                    let (v, repair) = if qi + 1 == qs.len() {
+                        bucket_quantile(q[step], &mut b)
+                    } else {
+                        bucket_quantile(q[step], &mut b.clone())
+                    };
                     values[qi][step] = Some(v);
                     if let Some(r) = repair {
                         self.annotate(|a| a.forced_monotonicity(&metric, pos, times[step], r));

@@ -56,7 +56,6 @@ fn skip_reason(file: &str, cmd: &EvalCmd, state: &State) -> Option<&'static str>
         || has("histogram_count")
         || has("histogram_sum")
         || has("histogram_avg")
-        || has("histogram_fraction")
         || has("histogram_std")
         || selected("native histograms")
     {

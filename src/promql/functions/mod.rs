@@ -56,8 +56,11 @@ impl Evaluator<'_> {
         if let Some(v) = self.label_function(name, &args)? {
             return Ok(v);
         }
-        if name == "histogram_quantile" || name == "histogram_quantiles" {
-            return self.histogram_quantile(name, &args);
+        if matches!(
+            name,
+            "histogram_quantile" | "histogram_quantiles" | "histogram_fraction"
+        ) {
+            return self.histogram_function(name, &args);
         }
         Err(PromqlError::Unsupported(format!("function {name}()")))
     }

@@ -33,9 +33,6 @@ fn skip_reason(file: &str, cmd: &EvalCmd, state: &State) -> Option<&'static str>
     if has("info(") {
         return Some("info()");
     }
-    if has("fill(") || has("fill_left") || has("fill_right") {
-        return Some("fill modifiers");
-    }
     if has(" anchored") || has(" smoothed") {
         return Some("anchored/smoothed ranges");
     }
@@ -52,13 +49,7 @@ fn skip_reason(file: &str, cmd: &EvalCmd, state: &State) -> Option<&'static str>
     if has("start_timestamp") || selected("start timestamps") {
         return Some("start timestamps");
     }
-    if cmd.histogram
-        || has("histogram_count")
-        || has("histogram_sum")
-        || has("histogram_avg")
-        || has("histogram_std")
-        || selected("native histograms")
-    {
+    if cmd.histogram || selected("native histograms") {
         return Some("native histograms");
     }
     if cmd.fail.is_none() && parsed.is_err() {

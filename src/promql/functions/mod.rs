@@ -62,6 +62,22 @@ impl Evaluator<'_> {
         ) {
             return self.histogram_function(name, &args);
         }
+        if matches!(
+            name,
+            "histogram_count"
+                | "histogram_sum"
+                | "histogram_avg"
+                | "histogram_stddev"
+                | "histogram_stdvar"
+        ) {
+            // These read native histogram samples only and skip floats, as upstream; the
+            // storage holds no native histograms, so nothing remains.
+            let Some(arg) = args.first() else {
+                return Err(PromqlError::Execution(format!("{name}() needs a vector")));
+            };
+            self.eval_vector(arg)?;
+            return Ok(Evaluated::Vector(Vec::new()));
+        }
         Err(PromqlError::Unsupported(format!("function {name}()")))
     }
 

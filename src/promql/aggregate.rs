@@ -1,5 +1,6 @@
 //! Aggregation operators (`sum avg min max count group stddev stdvar quantile count_values`;
-//! the selecting ones, `topk bottomk limitk limit_ratio`, in `select_k`) with `by`/`without`, evaluated per group over all steps at once.
+//! the selecting ones, `topk bottomk limitk limit_ratio`, are in `select_k`) with
+//! `by`/`without`, evaluated per group over all steps at once.
 
 use std::collections::BTreeMap;
 

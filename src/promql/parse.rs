@@ -12,6 +12,7 @@ mod functions;
 mod lex;
 mod printer;
 mod quote;
+mod regexp;
 mod syntax;
 mod values;
 

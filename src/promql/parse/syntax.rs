@@ -771,8 +771,7 @@ impl<'a> Walker<'a> {
                     self.advance();
                     let v = self.string_value(value);
                     if matches!(op, MatchOp::Regex | MatchOp::NotRegex) {
-                        if let Err(e) = regex::Regex::new(&format!("^(?s:{v})$")) {
-                            let msg = format!("error parsing regexp: {e}");
+                        if let Some(msg) = super::regexp::check(&v) {
                             self.problem(msg, label.start, value.end());
                         }
                     }

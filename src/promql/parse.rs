@@ -184,4 +184,15 @@ mod tests {
             assert!(e.message.contains("nested too deeply"), "{}", e.message);
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_gets_an_answer_not_a_panic(
+            q in "[a-z0-9_:{}()\\[\\]\"'`=~!<>+*/%^@,. \n#-]{0,40}"
+        ) {
+            if let Ok(e) = parse(&q) {
+                let _ = to_string(&e);
+            }
+        }
+    }
 }

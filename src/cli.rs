@@ -110,6 +110,13 @@ pub enum CheckCommand {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Check Alertmanager configuration files (alertmanager.yml format), like `amtool
+    /// check-config`: prints what each holds, or FAILED with the error; exits 1 if any fails.
+    AlertmanagerConfig {
+        /// The configuration files to check.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

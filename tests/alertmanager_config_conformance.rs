@@ -1,0 +1,209 @@
+//! Alertmanager's own configuration and routing test data (`../shared/conformance/alertmanager/`,
+//! see its SOURCE.txt): `config/EXPECTED.yaml` (each file loads, or fails with upstream's
+//! message), `amtool-routing/EXPECTED.yaml` (receivers an alert reaches; check-config
+//! verdicts) and the documented examples. Files whose receivers bongsu does not deliver to
+//! yet are listed below and must fail with exactly that "not supported" error. Skipped, with
+//! a message, when the data folder is absent.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bongsu::alertmanager::config::Config;
+use bongsu::alertmanager::route::Route;
+
+/// Files that use a receiver kind or feature bongsu refuses as unsupported at load time. A
+/// listed `ok` file must fail as unsupported; a listed `fail` file may fail as unsupported
+/// instead of with upstream's message (its check lives in the unsupported notifier).
+const UNSUPPORTED: &[(&str, &str)] = &[
+    ("conf.good.yml", "pagerduty_configs (also pushover, opsgenie, wechat, victorops, webex, msteamsv2, jira, rocketchat)"),
+    ("conf.mattermost-default-webhook-url-file.yml", "mattermost_configs"),
+    ("conf.mattermost-default-webhook-url.yml", "mattermost_configs"),
+    ("conf.mattermost-no-webhook-url.yml", "mattermost_configs"),
+    ("conf.opsgenie-default-apikey-file.yml", "opsgenie_configs"),
+    ("conf.opsgenie-default-apikey-old-team.yml", "opsgenie_configs"),
+    ("conf.opsgenie-default-apikey.yml", "opsgenie_configs"),
+    ("conf.opsgenie-no-apikey.yml", "opsgenie_configs"),
+    ("conf.rocketchat-default-token-file.yml", "rocketchat_configs"),
+    ("conf.rocketchat-default-token.yml", "rocketchat_configs"),
+    ("conf.rocketchat-no-token.yml", "rocketchat_configs"),
+    ("conf.sns-invalid.yml", "sns_configs"),
+    ("conf.sns-topic-arn.yml", "sns_configs"),
+    ("conf.victorops-default-apikey-file.yml", "victorops_configs"),
+    ("conf.victorops-default-apikey.yml", "victorops_configs"),
+    ("conf.victorops-no-apikey.yml", "victorops_configs"),
+    ("conf.wechat-default-api-secret-file.yml", "wechat_configs"),
+    ("conf.wechat-no-api-secret.yml", "wechat_configs"),
+    ("simple.yml", "tracing"),
+];
+
+fn data_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/alertmanager");
+    dir.is_dir().then_some(dir)
+}
+
+#[derive(serde::Deserialize)]
+struct ConfigCase {
+    file: String,
+    expect: String,
+    #[serde(default)]
+    error_equals: Option<String>,
+    #[serde(default)]
+    error_contains: Option<String>,
+}
+
+fn listed(name: &str) -> bool {
+    UNSUPPORTED.iter().any(|(f, _)| *f == name)
+}
+
+/// Checks one file against its expectation; `Err` describes a disagreement.
+fn check(path: &Path, case: &ConfigCase) -> Result<(), String> {
+    let result = Config::load_file(path);
+    let name = case.file.as_str();
+    match (case.expect.as_str(), &result) {
+        (_, Err(e)) if listed(name) && e.is_unsupported() => Ok(()),
+        ("ok", Ok(_)) if listed(name) => Err("loads: remove it from UNSUPPORTED".into()),
+        ("ok", Ok(_)) => Ok(()),
+        ("ok", Err(e)) => Err(format!("should load, got: {e}")),
+        ("fail", Ok(_)) => Err("should fail, but loads".into()),
+        ("fail", Err(e)) => {
+            let msg = e.to_string();
+            if let Some(want) = &case.error_equals {
+                if &msg != want {
+                    return Err(format!("error {msg:?}, want {want:?}"));
+                }
+            }
+            if let Some(want) = &case.error_contains {
+                if !msg.contains(want.as_str()) {
+                    return Err(format!("error {msg:?} does not contain {want:?}"));
+                }
+            }
+            Ok(())
+        }
+        (other, _) => Err(format!("unknown expectation {other:?}")),
+    }
+}
+
+#[test]
+fn alertmanager_config_test_files() {
+    let Some(dir) = data_dir() else {
+        println!("skipped: ../shared/conformance/alertmanager not found");
+        return;
+    };
+    let text = std::fs::read_to_string(dir.join("config/EXPECTED.yaml")).unwrap();
+    let cases: Vec<ConfigCase> = serde_yaml_ng::from_str(&text).unwrap();
+    assert!(cases.len() >= 40, "EXPECTED.yaml has {} cases", cases.len());
+    let mut failures = Vec::new();
+    let mut unsupported = 0;
+    for case in &cases {
+        let path = dir.join("config").join(&case.file);
+        if let Err(why) = check(&path, case) {
+            failures.push(format!("{}: {why}", case.file));
+        }
+        if matches!(Config::load_file(&path), Err(e) if e.is_unsupported()) {
+            unsupported += 1;
+        }
+    }
+    println!(
+        "{} cases, {} agree with upstream, {unsupported} refused as unsupported",
+        cases.len(),
+        cases.len() - failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn documented_examples() {
+    let Some(dir) = data_dir() else {
+        println!("skipped: ../shared/conformance/alertmanager not found");
+        return;
+    };
+    for name in ["route_labels.yml", "simple.yml"] {
+        let case = ConfigCase {
+            file: name.to_string(),
+            expect: "ok".to_string(),
+            error_equals: None,
+            error_contains: None,
+        };
+        if let Err(why) = check(&dir.join("examples").join(name), &case) {
+            panic!("{name}: {why}");
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RoutingCase {
+    config_file: String,
+    alert: BTreeMap<String, String>,
+    expected_receivers: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct CheckCase {
+    file: String,
+    expect: String,
+}
+
+#[derive(serde::Deserialize)]
+struct RoutingExpected {
+    routing: Vec<RoutingCase>,
+    check_config: Vec<CheckCase>,
+}
+
+fn routing_expected(dir: &Path) -> RoutingExpected {
+    let text = std::fs::read_to_string(dir.join("amtool-routing/EXPECTED.yaml")).unwrap();
+    serde_yaml_ng::from_str(&text).unwrap()
+}
+
+#[test]
+fn amtool_routing_cases() {
+    let Some(dir) = data_dir() else {
+        println!("skipped: ../shared/conformance/alertmanager not found");
+        return;
+    };
+    let expected = routing_expected(&dir);
+    assert!(!expected.routing.is_empty());
+    for case in &expected.routing {
+        let cfg = Config::load_file(&dir.join("amtool-routing").join(&case.config_file))
+            .unwrap_or_else(|e| panic!("{}: {e}", case.config_file));
+        let tree = Route::new(&cfg.route);
+        let got: Vec<&str> = tree
+            .match_labels(&case.alert)
+            .iter()
+            .map(|r| r.opts.receiver.as_str())
+            .collect();
+        assert_eq!(got, case.expected_receivers, "{} {:?}", case.config_file, case.alert);
+    }
+}
+
+/// `bongsu check alertmanager-config` agrees with amtool's verdicts and prints its report.
+#[test]
+fn check_alertmanager_config_command() {
+    let Some(dir) = data_dir() else {
+        println!("skipped: ../shared/conformance/alertmanager not found");
+        return;
+    };
+    let expected = routing_expected(&dir);
+    for case in &expected.check_config {
+        let path = dir.join("amtool-routing").join(&case.file);
+        let out = Command::new(env!("CARGO_BIN_EXE_bongsu"))
+            .args(["check", "alertmanager-config"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let first = stdout.lines().next().unwrap_or("");
+        assert!(first.starts_with(&format!("Checking '{}'", path.display())), "{stdout}");
+        match case.expect.as_str() {
+            "ok" => {
+                assert!(out.status.success(), "{}: {stdout}", case.file);
+                assert!(first.ends_with("  SUCCESS"), "{stdout}");
+                assert!(stdout.contains("Found:\n - global config\n - route\n"), "{stdout}");
+            }
+            _ => {
+                assert!(!out.status.success(), "{}: {stdout}", case.file);
+                assert!(first.contains("  FAILED: "), "{stdout}");
+            }
+        }
+    }
+}

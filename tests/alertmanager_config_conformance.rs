@@ -172,7 +172,11 @@ fn amtool_routing_cases() {
             .iter()
             .map(|r| r.opts.receiver.as_str())
             .collect();
-        assert_eq!(got, case.expected_receivers, "{} {:?}", case.config_file, case.alert);
+        assert_eq!(
+            got, case.expected_receivers,
+            "{} {:?}",
+            case.config_file, case.alert
+        );
     }
 }
 
@@ -193,12 +197,18 @@ fn check_alertmanager_config_command() {
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let first = stdout.lines().next().unwrap_or("");
-        assert!(first.starts_with(&format!("Checking '{}'", path.display())), "{stdout}");
+        assert!(
+            first.starts_with(&format!("Checking '{}'", path.display())),
+            "{stdout}"
+        );
         match case.expect.as_str() {
             "ok" => {
                 assert!(out.status.success(), "{}: {stdout}", case.file);
                 assert!(first.ends_with("  SUCCESS"), "{stdout}");
-                assert!(stdout.contains("Found:\n - global config\n - route\n"), "{stdout}");
+                assert!(
+                    stdout.contains("Found:\n - global config\n - route\n"),
+                    "{stdout}"
+                );
             }
             _ => {
                 assert!(!out.status.success(), "{}: {stdout}", case.file);

@@ -67,8 +67,8 @@ impl ConfigError {
     }
 }
 
-/// A loaded, validated configuration.
-#[derive(Debug, Clone)]
+/// A loaded, validated configuration. `Debug` leaves out `original`, which holds secrets.
+#[derive(Clone)]
 pub struct Config {
     pub global: GlobalConfig,
     /// The root of the routing tree; it has a receiver and no matchers.
@@ -79,8 +79,23 @@ pub struct Config {
     pub templates: Vec<String>,
     /// `time_intervals` and the legacy `mute_time_intervals`, by name.
     pub time_intervals: BTreeMap<String, Vec<TimeInterval>>,
-    /// The text the configuration was read from (served by the status API).
+    /// The text the configuration was read from. It holds the secrets in clear: never log
+    /// or serve it.
     pub original: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("global", &self.global)
+            .field("route", &self.route)
+            .field("inhibit_rules", &self.inhibit_rules)
+            .field("receivers", &self.receivers)
+            .field("templates", &self.templates)
+            .field("time_intervals", &self.time_intervals)
+            .field("original", &format_args!("<{} bytes>", self.original.len()))
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]
@@ -337,6 +352,11 @@ fn yaml_error(e: &serde_yaml_ng::Error) -> ConfigError {
         return ConfigError::Invalid(own.to_string());
     }
     let described = crate::config::yaml::describe(e);
+    // Go names the type, not the path to it.
+    let described = match described.find(": field ") {
+        Some(i) if !described[..i].contains(' ') => described[i + 2..].to_string(),
+        _ => described,
+    };
     match e.location() {
         Some(loc) if is_type_error(&described) => ConfigError::Yaml(format!(
             "yaml: unmarshal errors:\n  line {}: {described}",

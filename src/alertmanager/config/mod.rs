@@ -353,10 +353,16 @@ fn yaml_error(e: &serde_yaml_ng::Error) -> ConfigError {
     }
     let described = crate::config::yaml::describe(e);
     // Go names the type, not the path to it.
-    let described = match described.find(": field ") {
-        Some(i) if !described[..i].contains(' ') => described[i + 2..].to_string(),
+    let described = match described.split_once(": ") {
+        Some((path, rest))
+            if !path.contains(' ')
+                && (rest.starts_with("field ") || rest.starts_with("invalid type")) =>
+        {
+            rest.to_string()
+        }
         _ => described,
     };
+    let described = go_type_error(&described).unwrap_or(described);
     match e.location() {
         Some(loc) if is_type_error(&described) => ConfigError::Yaml(format!(
             "yaml: unmarshal errors:\n  line {}: {described}",
@@ -367,8 +373,43 @@ fn yaml_error(e: &serde_yaml_ng::Error) -> ConfigError {
     }
 }
 
+/// serde's `invalid type: string "BAD", expected struct RawConfig` in yaml.v2's words:
+/// ``cannot unmarshal !!str `BAD` into config.plain``.
+fn go_type_error(described: &str) -> Option<String> {
+    let rest = described.strip_prefix("invalid type: ")?;
+    let (found, expected) = rest.rsplit_once(", expected ")?;
+    let (tag, value) = [
+        ("string ", "!!str"),
+        ("integer ", "!!int"),
+        ("floating point ", "!!float"),
+        ("boolean ", "!!bool"),
+    ]
+    .iter()
+    .find_map(|(serde, go)| {
+        found
+            .strip_prefix(serde)
+            .map(|v| (*go, v.trim_matches(['"', '`'])))
+    })
+    .or(match found {
+        "sequence" => Some(("!!seq", "")),
+        "map" => Some(("!!map", "")),
+        _ => None,
+    })?;
+    let into = if expected == "struct RawConfig" {
+        "config.plain"
+    } else {
+        expected
+    };
+    Some(if value.is_empty() {
+        format!("cannot unmarshal {tag} into {into}")
+    } else {
+        format!("cannot unmarshal {tag} `{value}` into {into}")
+    })
+}
+
 fn is_type_error(described: &str) -> bool {
     [
+        "cannot unmarshal",
         "invalid type:",
         "invalid value:",
         "unknown variant",

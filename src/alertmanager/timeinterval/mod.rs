@@ -15,30 +15,15 @@ pub(crate) struct RawTimeInterval {
     #[serde(default)]
     times: Option<Vec<RawTimeRange>>,
     #[serde(default)]
-    weekdays: Option<Vec<Scalar>>,
+    weekdays: Option<Vec<String>>,
     #[serde(default)]
-    days_of_month: Option<Vec<Scalar>>,
+    days_of_month: Option<Vec<String>>,
     #[serde(default)]
-    months: Option<Vec<Scalar>>,
+    months: Option<Vec<String>>,
     #[serde(default)]
-    years: Option<Vec<Scalar>>,
+    years: Option<Vec<String>>,
     #[serde(default)]
     location: Option<String>,
-}
-
-/// A YAML scalar read as text, as Go's decoder reads `2021` into a string.
-#[derive(Debug, Clone)]
-pub(crate) struct Scalar(String);
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
-        match serde_yaml_ng::Value::deserialize(d)? {
-            serde_yaml_ng::Value::String(s) => Ok(Scalar(s)),
-            serde_yaml_ng::Value::Number(n) => Ok(Scalar(n.to_string())),
-            serde_yaml_ng::Value::Bool(b) => Ok(Scalar(b.to_string())),
-            _ => Err(serde::de::Error::custom("expected a string")),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -228,11 +213,10 @@ fn location(name: &str) -> Result<TimeZone, String> {
 }
 
 fn each<T>(
-    list: Option<Vec<Scalar>>,
+    list: Option<Vec<String>>,
     f: impl Fn(&str) -> Result<T, String>,
 ) -> Result<Option<Vec<T>>, String> {
-    list.map(|l| l.iter().map(|s| f(&s.0)).collect())
-        .transpose()
+    list.map(|l| l.iter().map(|s| f(s)).collect()).transpose()
 }
 
 impl TryFrom<RawTimeInterval> for TimeInterval {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bongsu::alertmanager::config::Config;
+use bongsu::alertmanager::config::{Config, SecretUrl, DEFAULT_SLACK_APP_URL};
 use bongsu::alertmanager::route::Route;
 
 /// Files that use a receiver kind or feature bongsu refuses as unsupported at load time. A
@@ -216,4 +216,140 @@ fn check_alertmanager_config_command() {
             }
         }
     }
+}
+
+/// Values resolved from `global` that upstream's config tests check on these files.
+#[test]
+fn resolved_values_of_upstream_test_files() {
+    let Some(dir) = data_dir() else {
+        println!("skipped: ../shared/conformance/alertmanager not found");
+        return;
+    };
+    let load = |name: &str| {
+        Config::load_file(&dir.join("config").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let url = |u: &Option<SecretUrl>| {
+        u.as_ref()
+            .and_then(SecretUrl::expose)
+            .map(|u| u.to_string())
+    };
+
+    let c = load("conf.slack-default-app-token.yml");
+    let s = &c.receivers[0].slack_configs;
+    let bearer = |i: usize| {
+        let a = s[i]
+            .http_config
+            .authorization
+            .as_ref()
+            .expect("authorization");
+        (a.kind.clone(), a.credentials.expose().to_string())
+    };
+    assert_eq!(s[0].app_token.expose(), "xoxb-1234-abcdefgh");
+    assert_eq!(url(&s[0].api_url).as_deref(), Some(DEFAULT_SLACK_APP_URL));
+    assert_eq!(bearer(0), ("Bearer".into(), "xoxb-1234-abcdefgh".into()));
+    assert_eq!(bearer(1), ("Bearer".into(), "xoxb-1234-xxxxxx".into()));
+    assert_eq!(
+        s[2].app_url.as_ref().map(|u| u.to_string()).as_deref(),
+        Some("http://api.fakeslack.example/")
+    );
+    assert_eq!(
+        s[3].app_token.expose(),
+        "",
+        "own authorization: no global token"
+    );
+    assert_eq!(bearer(3), ("Bearer".into(), "xoxb-my-bot-token".into()));
+    assert_eq!(
+        url(&s[4].api_url).as_deref(),
+        Some("https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX")
+    );
+    assert!(s[4].api_url_file.is_none());
+
+    let c = load("conf.slack-default-api-url-file.yml");
+    let s = &c.receivers[0].slack_configs;
+    assert_eq!(
+        s[0].api_url_file.as_deref(),
+        Some(Path::new("/global_file"))
+    );
+    assert!(s[0].api_url.is_none());
+    assert_eq!(
+        s[1].api_url_file.as_deref(),
+        Some(Path::new("/override_file"))
+    );
+    assert_eq!(
+        url(&s[2].api_url).as_deref(),
+        Some("http://mysecret.example.com/")
+    );
+    assert!(s[2].api_url_file.is_none());
+
+    let c = load("conf.telegram-default-bot-token.yml");
+    assert_eq!(
+        c.receivers[0].telegram_configs[0].bot_token.expose(),
+        c.global.telegram_bot_token.expose()
+    );
+    assert_eq!(
+        c.receivers[1].telegram_configs[0].bot_token.expose(),
+        "qwe456"
+    );
+    let c = load("conf.telegram-default-bot-token-file.yml");
+    assert_eq!(
+        c.receivers[0].telegram_configs[0].bot_token_file,
+        c.global.telegram_bot_token_file
+    );
+    assert_eq!(
+        c.receivers[1].telegram_configs[0].bot_token_file.as_deref(),
+        Some(Path::new("/override_file"))
+    );
+
+    let c = load("conf.smtp-password-global-and-local.yml");
+    let e = &c.receivers[0].email_configs;
+    let file = |p: &Option<PathBuf>| {
+        p.as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (file(&e[0].auth_password_file), e[0].auth_password.expose()),
+        ("/tmp/globaluserpassword".into(), "")
+    );
+    assert_eq!(
+        (file(&e[0].auth_secret_file), e[0].auth_secret.expose()),
+        ("/tmp/globalusersecret".into(), "")
+    );
+    assert_eq!(
+        (file(&e[1].auth_password_file), e[1].auth_password.expose()),
+        ("/tmp/localuser1password".into(), "")
+    );
+    assert_eq!(
+        (file(&e[2].auth_password_file), e[2].auth_password.expose()),
+        (String::new(), "mysecret")
+    );
+    assert_eq!(
+        (file(&e[3].auth_secret_file), e[3].auth_secret.expose()),
+        (String::new(), "myprecious")
+    );
+    assert_eq!(
+        (file(&e[4].auth_secret_file), e[4].auth_secret.expose()),
+        ("/tmp/localuser4secret".into(), "")
+    );
+
+    let c = load("conf.http-config.good.yml");
+    assert!(!c.global.http_config.follow_redirects);
+    assert!(c.receivers[0].slack_configs[0].http_config.follow_redirects);
+
+    assert!(load("conf.group-by-all.yml").route.group_by_all);
+
+    let c = load("conf.empty-fields.yml");
+    assert_eq!(
+        c.global.smtp_hello, "",
+        "an explicit empty value overrides the default"
+    );
+    assert_eq!(
+        c.route.routes[0].matchers.to_string(),
+        r#"{service=~"^(?:^(foo1|foo2|baz)$)$"}"#
+    );
+    let email = &c.receivers[0].email_configs[0];
+    assert_eq!(
+        (email.from.as_str(), email.require_tls),
+        ("alertmanager@example.org", Some(true))
+    );
 }

@@ -42,7 +42,14 @@ pub struct Url(url::Url);
 
 impl Url {
     pub fn parse(s: &str) -> Result<Url, String> {
-        let u = url::Url::parse(s).map_err(|e| format!("parse {s:?}: {e}"))?;
+        let u = match url::Url::parse(s) {
+            Ok(u) => u,
+            // Go parses a schemeless string as a relative URL, then refuses its empty scheme.
+            Err(url::ParseError::RelativeUrlWithoutBase) => {
+                return Err("unsupported scheme \"\" for URL".to_string())
+            }
+            Err(e) => return Err(format!("parse {s:?}: {e}")),
+        };
         if u.scheme() != "http" && u.scheme() != "https" {
             return Err(format!("unsupported scheme {:?} for URL", u.scheme()));
         }

@@ -275,7 +275,15 @@ fn chat_and_webhook_receivers() {
         rcv("webhook_configs: [{url: 'http://a', url_file: f}]"),
         "at most one of url & url_file must be configured"
     );
-    assert!(rcv("webhook_configs: [{url: 'not a url'}]").starts_with("invalid URL: "));
+    assert_eq!(
+        rcv("webhook_configs: [{url: 'example.com/hook'}]"),
+        r#"invalid URL: unsupported scheme "" for URL"#
+    );
+    assert_eq!(
+        rcv("webhook_configs: [{url: 'http://example.com/{{ .Invalid'}]"),
+        "invalid template syntax: template: :1: unclosed action"
+    );
+    assert!(load("route: {receiver: r}\nreceivers: [{name: r, webhook_configs: [{url: 'not-a-url-{{ .GroupLabels.x }}'}]}]").is_ok());
     assert_eq!(
         rcv("discord_configs: [{}]"),
         "one of webhook_url or webhook_url_file must be configured"

@@ -52,7 +52,9 @@ impl TryFrom<RawWebhook> for WebhookConfig {
     fn try_from(r: RawWebhook) -> Result<WebhookConfig, Invalid> {
         let url = r.url.expose();
         // A templated URL is checked once rendered; a plain one now.
-        if !url.is_empty() && url != SECRET_TOKEN && !url.contains("{{") {
+        if url.contains("{{") {
+            check_actions_closed(url)?;
+        } else if !url.is_empty() && url != SECRET_TOKEN {
             Url::parse(url).map_err(|e| Invalid(format!("invalid URL: {e}")))?;
         }
         if url.is_empty() && r.url_file.is_none() {
@@ -72,6 +74,19 @@ impl TryFrom<RawWebhook> for WebhookConfig {
             own_http: r.http_config,
         })
     }
+}
+
+/// The template check that needs no template engine: every `{{` action is closed. (The full
+/// parse happens where notifications are rendered.)
+fn check_actions_closed(url: &str) -> Result<(), Invalid> {
+    let mut rest = url;
+    while let Some(open) = rest.find("{{") {
+        match rest[open + 2..].find("}}") {
+            Some(close) => rest = &rest[open + 2 + close + 2..],
+            None => return fail("invalid template syntax: template: :1: unclosed action"),
+        }
+    }
+    Ok(())
 }
 
 impl WebhookConfig {

@@ -5,7 +5,6 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::ConfigError;
@@ -201,7 +200,7 @@ pub(crate) fn model_duration<'de, D: Deserializer<'de>>(
     };
     parse_prometheus_duration(&s)
         .map(Some)
-        .ok_or_else(|| D::Error::custom(format!("not a valid duration string: {s:?}")))
+        .ok_or_else(|| invalid(format!("not a valid duration string: {s:?}")))
 }
 
 /// Go's `time.Duration` syntax (`10s`, `1m30s`, `500ms`), as the receivers' `timeout`.

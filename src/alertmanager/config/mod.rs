@@ -362,6 +362,8 @@ fn yaml_error(e: &serde_yaml_ng::Error) -> ConfigError {
         }
         _ => described,
     };
+    // The private `Raw*` structs are an implementation detail: name the section.
+    let described = described.replace("struct Raw", "struct ");
     let described = go_type_error(&described).unwrap_or(described);
     match e.location() {
         Some(loc) if is_type_error(&described) => ConfigError::Yaml(format!(

@@ -111,7 +111,10 @@ fn route_node_checks() {
     assert_eq!(route("{match: {1a: x}}"), r#"invalid label name "1a""#);
     assert_eq!(route("{matchers: ['a']}"), "bad matcher format: a");
     assert!(route("{match_re: {a: '('}}").contains("error parsing regexp"));
-    assert_eq!(route("{group_wait: 5x}"), r#"not a valid duration string: "5x""#);
+    assert_eq!(
+        route("{group_wait: 5x}"),
+        r#"not a valid duration string: "5x""#
+    );
     assert!(
         route("{recevier: x}")
             .starts_with("yaml: unmarshal errors:\n  line 1: field recevier not found"),

@@ -99,3 +99,39 @@ fn equal_labels_treats_absent_as_empty() {
     let c = labels(&[("cluster", "y")]);
     assert!(!equal_labels(&["cluster".into()], &a, &c));
 }
+
+mod roundtrip {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn op() -> impl Strategy<Value = MatchOp> {
+        prop_oneof![
+            Just(MatchOp::Equal),
+            Just(MatchOp::NotEqual),
+            Just(MatchOp::Regex),
+            Just(MatchOp::NotRegex),
+        ]
+    }
+
+    proptest! {
+        /// What Alertmanager prints, it reads back: silences and amtool pass matchers as text.
+        #[test]
+        fn printed_matchers_parse_back(
+            name in "[a-zA-Z_][a-zA-Z0-9_]{0,8}|[ -~\\u{e9}\\u{4e2d}]{1,8}",
+            value in "[ -~\\n\\u{e9}]{0,12}",
+            op in op(),
+        ) {
+            let value = if matches!(op, MatchOp::Regex | MatchOp::NotRegex) {
+                regex::escape(&value)
+            } else {
+                value
+            };
+            let m = Matcher::new(op, &name, &value).unwrap();
+            let text = m.to_string();
+            let back = Matchers::parse(&format!("{{{text}}}"))
+                .unwrap_or_else(|e| panic!("{text}: {e}"));
+            prop_assert_eq!(back.0.len(), 1, "{}", text);
+            prop_assert_eq!(&back.0[0], &m, "{}", text);
+        }
+    }
+}

@@ -4,6 +4,8 @@
 //! in every list given (and in any range of each list). Parsing applies Alertmanager's checks
 //! and messages.
 
+use std::collections::BTreeMap;
+
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -305,6 +307,26 @@ impl TimeInterval {
 /// Whether `t` is in any of `intervals`.
 pub fn any_contains_time(intervals: &[TimeInterval], t: Timestamp) -> bool {
     intervals.iter().any(|i| i.contains(t))
+}
+
+/// Of the interval `names` a route lists, those that contain `t`, in the route's order: the
+/// route is muted (or active) now when this is non-empty. A name missing from `known` is an
+/// error, as upstream (a loaded configuration never has one).
+pub fn containing<'a>(
+    known: &BTreeMap<String, Vec<TimeInterval>>,
+    names: &'a [String],
+    t: Timestamp,
+) -> Result<Vec<&'a str>, String> {
+    let mut hits = Vec::new();
+    for name in names {
+        let intervals = known
+            .get(name)
+            .ok_or_else(|| format!("time interval {name} doesn't exist in config"))?;
+        if any_contains_time(intervals, t) {
+            hits.push(name.as_str());
+        }
+    }
+    Ok(hits)
 }
 
 #[cfg(test)]

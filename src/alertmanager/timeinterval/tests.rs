@@ -117,3 +117,29 @@ fn upstream_validation_messages() {
     }
     assert!(parse("times: [{start_time: '00:00', end_time: '24:00'}]").is_ok());
 }
+
+#[test]
+fn containing_names() {
+    let mut known = BTreeMap::new();
+    known.insert(
+        "weekends".to_string(),
+        vec![parse("weekdays: [saturday, sunday]").unwrap()],
+    );
+    known.insert(
+        "nights".to_string(),
+        vec![parse("times: [{start_time: '22:00', end_time: '24:00'}]").unwrap()],
+    );
+    let names = vec!["nights".to_string(), "weekends".to_string()];
+    let saturday_night = at("2024-03-09T23:00:00Z");
+    assert_eq!(
+        containing(&known, &names, saturday_night).unwrap(),
+        ["nights", "weekends"]
+    );
+    assert!(containing(&known, &names, at("2024-03-05T12:00:00Z"))
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        containing(&known, &["x".to_string()], saturday_night).unwrap_err(),
+        "time interval x doesn't exist in config"
+    );
+}

@@ -353,3 +353,32 @@ fn resolved_values_of_upstream_test_files() {
         ("alertmanager@example.org", Some(true))
     );
 }
+
+/// Every upstream test file that loads prints (secrets hidden) to YAML that loads again and
+/// prints the same.
+#[test]
+fn printed_test_files_load_again() {
+    let Some(dir) = data_dir() else {
+        println!("skipped: ../shared/conformance/alertmanager not found");
+        return;
+    };
+    let mut checked = 0;
+    for sub in ["config", "amtool-routing", "examples"] {
+        for entry in std::fs::read_dir(dir.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "yml") {
+                continue;
+            }
+            let Ok(cfg) = Config::load_file(&path) else {
+                continue;
+            };
+            let printed = cfg.to_redacted_yaml();
+            let again = Config::parse(&printed, None)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{printed}", path.display()));
+            assert_eq!(again.to_redacted_yaml(), printed, "{}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 12, "only {checked} files loaded");
+    println!("{checked} printed configurations load again");
+}

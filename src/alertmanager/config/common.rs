@@ -2,7 +2,7 @@
 //! `host:port`, durations, label-name checks and the way validation errors leave serde.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -189,6 +189,13 @@ impl<'de> Deserialize<'de> for HostPort {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<HostPort, D::Error> {
         HostPort::parse(&Option::<String>::deserialize(d)?.unwrap_or_default()).map_err(invalid)
     }
+}
+
+/// A `*_file` path; empty counts as unset, as Go's `len(path) > 0` checks.
+pub(crate) fn file_path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from))
 }
 
 /// Prometheus' duration syntax (`30s`, `1h30m`), as `model.Duration`.

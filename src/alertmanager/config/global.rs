@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::common::{http_section, model_duration, HostPort, SecretUrl, Url};
+use super::common::{file_path, http_section, model_duration, HostPort, SecretUrl, Url};
 use super::ConfigError;
 use crate::config::{HttpClientConfig, HttpClientSection, Secret, TlsConfig};
 
@@ -30,11 +30,11 @@ pub(crate) struct RawGlobal {
     smtp_auth_username: String,
     #[serde(default)]
     smtp_auth_password: Secret,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     smtp_auth_password_file: Option<PathBuf>,
     #[serde(default)]
     smtp_auth_secret: Secret,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     smtp_auth_secret_file: Option<PathBuf>,
     #[serde(default)]
     smtp_auth_identity: String,
@@ -46,11 +46,11 @@ pub(crate) struct RawGlobal {
     smtp_force_implicit_tls: Option<bool>,
     #[serde(default)]
     slack_api_url: Option<SecretUrl>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     slack_api_url_file: Option<PathBuf>,
     #[serde(default)]
     slack_app_token: Secret,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     slack_app_token_file: Option<PathBuf>,
     #[serde(default)]
     slack_app_url: Option<Url>,
@@ -60,13 +60,13 @@ pub(crate) struct RawGlobal {
     opsgenie_api_url: Option<Url>,
     #[serde(default)]
     opsgenie_api_key: Secret,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     opsgenie_api_key_file: Option<PathBuf>,
     #[serde(default)]
     wechat_api_url: Option<Url>,
     #[serde(default)]
     wechat_api_secret: Secret,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     wechat_api_secret_file: Option<PathBuf>,
     #[serde(default)]
     wechat_api_corp_id: String,
@@ -74,13 +74,13 @@ pub(crate) struct RawGlobal {
     victorops_api_url: Option<Url>,
     #[serde(default)]
     victorops_api_key: Secret,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     victorops_api_key_file: Option<PathBuf>,
     #[serde(default)]
     telegram_api_url: Option<Url>,
     #[serde(default)]
     telegram_bot_token: Secret,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     telegram_bot_token_file: Option<PathBuf>,
     #[serde(default)]
     webex_api_url: Option<Url>,
@@ -88,15 +88,15 @@ pub(crate) struct RawGlobal {
     rocketchat_api_url: Option<Url>,
     #[serde(default)]
     rocketchat_token: Option<Secret>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     rocketchat_token_file: Option<PathBuf>,
     #[serde(default)]
     rocketchat_token_id: Option<Secret>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     rocketchat_token_id_file: Option<PathBuf>,
     #[serde(default)]
     mattermost_webhook_url: Option<SecretUrl>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     mattermost_webhook_url_file: Option<PathBuf>,
 }
 

@@ -10,6 +10,7 @@
 
 mod common;
 mod global;
+mod marshal;
 mod receivers;
 mod route;
 

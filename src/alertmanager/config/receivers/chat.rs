@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::super::common::{fail, http_or_global, Invalid, SecretUrl, Url};
+use super::super::common::{fail, file_path, http_or_global, Invalid, SecretUrl, Url};
 use super::super::global::GlobalConfig;
 use super::super::ConfigError;
 use crate::config::{HttpClientConfig, HttpClientSection, Secret};
@@ -50,7 +50,7 @@ struct RawDiscord {
     http_config: Option<HttpClientSection>,
     #[serde(default)]
     webhook_url: Option<SecretUrl>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     webhook_url_file: Option<PathBuf>,
     #[serde(default)]
     content: String,
@@ -118,7 +118,7 @@ struct RawMsTeams {
     http_config: Option<HttpClientSection>,
     #[serde(default)]
     webhook_url: Option<SecretUrl>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     webhook_url_file: Option<PathBuf>,
     #[serde(default)]
     title: Option<String>,
@@ -188,11 +188,11 @@ struct RawTelegram {
     api_url: Option<Url>,
     #[serde(default)]
     bot_token: Secret,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     bot_token_file: Option<PathBuf>,
     #[serde(default)]
     chat_id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     chat_id_file: Option<PathBuf>,
     #[serde(default)]
     message_thread_id: i64,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::super::common::{fail, HostPort, Invalid};
+use super::super::common::{fail, file_path, HostPort, Invalid};
 use super::super::global::GlobalConfig;
 use super::super::ConfigError;
 use crate::config::{Secret, TlsConfig};
@@ -65,11 +65,11 @@ struct RawEmail {
     auth_username: String,
     #[serde(default)]
     auth_password: Secret,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     auth_password_file: Option<PathBuf>,
     #[serde(default)]
     auth_secret: Secret,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     auth_secret_file: Option<PathBuf>,
     #[serde(default)]
     auth_identity: String,

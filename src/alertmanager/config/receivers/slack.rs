@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::super::common::{fail, go_duration, http_or_global, Invalid, SecretUrl, Url};
+use super::super::common::{fail, file_path, go_duration, http_or_global, Invalid, SecretUrl, Url};
 use super::super::global::{GlobalConfig, DEFAULT_SLACK_APP_URL};
 use super::super::ConfigError;
 use crate::config::{Authorization, HttpClientConfig, HttpClientSection, Secret};
@@ -196,11 +196,11 @@ struct RawSlack {
     http_config: Option<HttpClientSection>,
     #[serde(default)]
     api_url: Option<SecretUrl>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     api_url_file: Option<PathBuf>,
     #[serde(default)]
     app_token: Secret,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     app_token_file: Option<PathBuf>,
     #[serde(default)]
     app_url: Option<Url>,

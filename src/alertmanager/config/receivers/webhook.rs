@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::super::common::{fail, go_duration, http_or_global, Invalid, Url, SECRET_TOKEN};
+use super::super::common::{
+    fail, file_path, go_duration, http_or_global, Invalid, Url, SECRET_TOKEN,
+};
 use super::super::global::GlobalConfig;
 use super::super::ConfigError;
 use crate::config::{HttpClientConfig, HttpClientSection, Secret};
@@ -36,7 +38,7 @@ struct RawWebhook {
     http_config: Option<HttpClientSection>,
     #[serde(default)]
     url: Secret,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "file_path")]
     url_file: Option<PathBuf>,
     #[serde(default)]
     max_alerts: u64,

@@ -122,7 +122,7 @@ impl<'de> Deserialize<'de> for SecretUrl {
         // The error must not echo the URL: it may hold a token.
         Url::parse(&s)
             .map(|u| SecretUrl(Some(u)))
-            .map_err(|e| invalid(e.replace(&s, "[REDACTED]")))
+            .map_err(|e| invalid(redact(&e, &s)))
     }
 }
 
@@ -130,6 +130,13 @@ impl Serialize for SecretUrl {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(SECRET_TOKEN)
     }
+}
+
+/// `message` with `secret` (raw or Go-quoted) replaced by `[REDACTED]`.
+pub(crate) fn redact(message: &str, secret: &str) -> String {
+    message
+        .replace(&format!("{secret:?}"), "\"[REDACTED]\"")
+        .replace(secret, "[REDACTED]")
 }
 
 /// An SMTP `host:port`; the port is required.

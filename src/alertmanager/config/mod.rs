@@ -41,7 +41,7 @@ pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 /// Why `alertmanager.yml` could not be loaded. The message is Alertmanager's where it has one.
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    #[error("open {path}: {source}")]
+    #[error("open {path}: {}", go_io_error(source))]
     Read {
         path: String,
         source: std::io::Error,
@@ -55,6 +55,20 @@ pub enum ConfigError {
     /// The file uses a feature bongsu does not have yet.
     #[error("{0}")]
     Unsupported(String),
+}
+
+/// An I/O error as Go words it: `no such file or directory`, without Rust's `(os error 2)`.
+fn go_io_error(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 impl ConfigError {

@@ -337,8 +337,15 @@ fn secrets_never_print() {
         assert!(!debug.contains(secret), "{secret} printed");
     }
     assert!(debug.contains("<secret>"));
-    let e = err("route: {receiver: r}\nreceivers: [{name: r, discord_configs: [{webhook_url: 'ftp://hunter8/'}]}]");
-    assert!(!e.contains("hunter8"), "{e}");
+    for bad in [
+        "webhook_configs: [{url: 'http://[hunter8'}]",
+        "discord_configs: [{webhook_url: 'http://[hunter9'}]",
+    ] {
+        let e = err(&format!(
+            "route: {{receiver: r}}\nreceivers: [{{name: r, {bad}}}]"
+        ));
+        assert!(!e.contains("hunter") && e.contains("[REDACTED]"), "{e}");
+    }
 }
 
 #[test]

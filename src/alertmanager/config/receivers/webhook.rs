@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::super::common::{
-    fail, file_path, go_duration, http_or_global, Invalid, Url, SECRET_TOKEN,
+    fail, file_path, go_duration, http_or_global, redact, Invalid, Url, SECRET_TOKEN,
 };
 use super::super::global::GlobalConfig;
 use super::super::ConfigError;
@@ -57,7 +57,7 @@ impl TryFrom<RawWebhook> for WebhookConfig {
         if url.contains("{{") {
             check_actions_closed(url)?;
         } else if !url.is_empty() && url != SECRET_TOKEN {
-            Url::parse(url).map_err(|e| Invalid(format!("invalid URL: {e}")))?;
+            Url::parse(url).map_err(|e| Invalid(format!("invalid URL: {}", redact(&e, url))))?;
         }
         if url.is_empty() && r.url_file.is_none() {
             return fail("one of url or url_file must be configured");

@@ -208,5 +208,12 @@ mod tests {
         assert!(
             matches!(cli.command, Some(Command::Check(CheckCommand::Config { ref files })) if files.len() == 2)
         );
+        let cli =
+            Cli::try_parse_from(["bongsu", "check", "alertmanager-config", "am.yml"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Check(CheckCommand::AlertmanagerConfig { ref files })) if files.len() == 1
+        ));
+        assert!(Cli::try_parse_from(["bongsu", "check", "alertmanager-config"]).is_err());
     }
 }

@@ -30,9 +30,6 @@ fn skip_reason(file: &str, cmd: &EvalCmd, state: &State) -> Option<&'static str>
     if file == "type_and_unit.test" || has("__type__") || has("__unit__") {
         return Some("type-and-unit");
     }
-    if has("info(") {
-        return Some("info()");
-    }
     if has(" anchored") || has(" smoothed") {
         return Some("anchored/smoothed ranges");
     }

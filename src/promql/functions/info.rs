@@ -90,6 +90,11 @@ impl Evaluator<'_> {
             .iter()
             .map(|(l, _)| sig(l.get(METRIC_NAME).unwrap_or(""), l))
             .collect();
+        // Per base series, its signature for each info metric, computed once for all steps.
+        let base_sigs: Vec<Vec<Vec<String>>> = base
+            .iter()
+            .map(|s| info_metrics.iter().map(|n| sig(n, &s.labels)).collect())
+            .collect();
         let all_match_empty = data.values().flatten().all(|m| m.matches(""));
         let steps = self.steps();
         let mut out: Vec<StepSeries> = Vec::new();
@@ -119,8 +124,8 @@ impl Evaluator<'_> {
                 } else {
                     let mut added: BTreeMap<&str, &str> = BTreeMap::new();
                     let mut seen = false;
-                    for name in &info_metrics {
-                        let Some(&(ii, _)) = by_sig.get(&sig(name, &s.labels)) else {
+                    for sig in &base_sigs[bi] {
+                        let Some(&(ii, _)) = by_sig.get(sig) else {
                             continue;
                         };
                         seen = true;

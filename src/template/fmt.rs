@@ -1,0 +1,577 @@
+//! Go's `fmt` for template values: `Sprint`, `Sprintln`, `Sprintf`.
+//!
+//! Output matches Go for the verbs templates use (`%v %s %q %d %f %e %g %x %t %c %%`, flags
+//! `+ - # 0 space`, width, precision, `*`, `%[n]`), including the error forms
+//! `%!d(string=x)`, `%!s(MISSING)` and `%!(EXTRA …)`. Floats print as Go's `strconv` does: `%v`
+//! is the shortest round-trip `%g`. Rust's exact float formatting provides the digits; the
+//! layout (exponent form, trailing zeros) is Go's.
+
+use std::fmt::Write;
+
+use super::value::{ListKind, MapKind, Value};
+
+/// `fmt.Sprint`: operands joined, with a space between two operands when neither is a string.
+pub fn sprint(args: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, a) in args.iter().enumerate() {
+        let is_str = |v: &Value| matches!(v, Value::Str(_));
+        if i > 0 && !is_str(a) && !is_str(&args[i - 1]) {
+            out.push(' ');
+        }
+        out.push_str(&format_value(a, 'v', &Flags::default()));
+    }
+    out
+}
+
+/// `fmt.Sprintln`: operands always separated by spaces, then a newline.
+pub fn sprintln(args: &[Value]) -> String {
+    let parts: Vec<String> = args
+        .iter()
+        .map(|a| format_value(a, 'v', &Flags::default()))
+        .collect();
+    format!("{}\n", parts.join(" "))
+}
+
+/// How a value prints with `%v` (what `{{ . }}` writes, except that a missing value is
+/// `<no value>` there).
+pub fn to_string(v: &Value) -> String {
+    format_value(v, 'v', &Flags::default())
+}
+
+#[derive(Default, Clone, Debug)]
+struct Flags {
+    plus: bool,
+    minus: bool,
+    sharp: bool,
+    space: bool,
+    zero: bool,
+    width: Option<usize>,
+    prec: Option<usize>,
+}
+
+/// `fmt.Sprintf`.
+pub fn sprintf(format: &str, args: &[Value]) -> String {
+    let mut out = String::new();
+    let mut arg = 0usize;
+    let mut reordered = false;
+    let mut chars = format.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut f = Flags::default();
+        while let Some(&(_, c)) = chars.peek() {
+            match c {
+                '+' => f.plus = true,
+                '-' => f.minus = true,
+                '#' => f.sharp = true,
+                ' ' => f.space = true,
+                '0' => f.zero = true,
+                _ => break,
+            }
+            chars.next();
+        }
+        // An explicit argument index, `%[2]d`.
+        let mut bad_index = false;
+        let mut take_index = |chars: &mut std::iter::Peekable<std::str::CharIndices>,
+                              arg: &mut usize| {
+            if chars.peek().map(|&(_, c)| c) != Some('[') {
+                return;
+            }
+            chars.next();
+            let mut n = String::new();
+            while let Some(&(_, c)) = chars.peek() {
+                chars.next();
+                if c == ']' {
+                    break;
+                }
+                n.push(c);
+            }
+            match n.parse::<usize>() {
+                Ok(i) if i >= 1 && i <= args.len() => *arg = i - 1,
+                _ => bad_index = true,
+            }
+            reordered = true;
+        };
+        take_index(&mut chars, &mut arg);
+        if chars.peek().map(|&(_, c)| c) == Some('*') {
+            chars.next();
+            match args.get(arg) {
+                Some(Value::Int(w)) if w.unsigned_abs() <= 1_000_000 => {
+                    if *w < 0 {
+                        f.minus = true;
+                    }
+                    f.width = Some(w.unsigned_abs() as usize);
+                }
+                _ => out.push_str("%!(BADWIDTH)"),
+            }
+            arg += 1;
+        } else {
+            f.width = read_num(&mut chars);
+        }
+        if chars.peek().map(|&(_, c)| c) == Some('.') {
+            chars.next();
+            take_index(&mut chars, &mut arg);
+            if chars.peek().map(|&(_, c)| c) == Some('*') {
+                chars.next();
+                match args.get(arg) {
+                    Some(Value::Int(p)) if (0..=1_000_000).contains(p) => {
+                        f.prec = Some(*p as usize)
+                    }
+                    _ => out.push_str("%!(BADPREC)"),
+                }
+                arg += 1;
+            } else {
+                f.prec = Some(read_num(&mut chars).unwrap_or(0));
+            }
+        }
+        take_index(&mut chars, &mut arg);
+        let Some((_, verb)) = chars.next() else {
+            out.push_str("%!(NOVERB)");
+            break;
+        };
+        if verb == '%' {
+            out.push('%');
+            continue;
+        }
+        if bad_index {
+            let _ = write!(out, "%!{verb}(BADINDEX)");
+            continue;
+        }
+        match args.get(arg) {
+            None => {
+                let _ = write!(out, "%!{verb}(MISSING)");
+            }
+            Some(v) => out.push_str(&format_value(v, verb, &f)),
+        }
+        arg += 1;
+    }
+    if !reordered && arg < args.len() {
+        out.push_str("%!(EXTRA ");
+        let extra: Vec<String> = args[arg..]
+            .iter()
+            .map(|v| match v {
+                Value::Nil => "<nil>".to_string(),
+                v => format!("{}={}", v.type_name(), to_string(v)),
+            })
+            .collect();
+        out.push_str(&extra.join(", "));
+        out.push(')');
+    }
+    out
+}
+
+fn read_num(chars: &mut std::iter::Peekable<std::str::CharIndices>) -> Option<usize> {
+    let mut n: Option<usize> = None;
+    while let Some(&(_, c)) = chars.peek() {
+        let Some(d) = c.to_digit(10) else { break };
+        // Go caps widths at 1e6; larger is a bad width, which we clamp instead of erroring.
+        n = Some((n.unwrap_or(0) * 10 + d as usize).min(1_000_000));
+        chars.next();
+    }
+    n
+}
+
+fn bad_verb(v: &Value, verb: char) -> String {
+    match v {
+        Value::Nil => format!("%!{verb}(<nil>)"),
+        v => format!("%!{verb}({}={})", v.type_name(), to_string(v)),
+    }
+}
+
+fn format_value(v: &Value, verb: char, f: &Flags) -> String {
+    match v {
+        Value::Nil => match verb {
+            'v' | 's' => pad("<nil>", f, false),
+            _ => bad_verb(v, verb),
+        },
+        Value::Bool(b) => match verb {
+            'v' | 't' => pad(if *b { "true" } else { "false" }, f, false),
+            _ => bad_verb(v, verb),
+        },
+        Value::Int(i) => format_int(*i, verb, f).unwrap_or_else(|| bad_verb(v, verb)),
+        Value::Float(x) => format_float_verb(*x, verb, f).unwrap_or_else(|| bad_verb(v, verb)),
+        Value::Str(s) | Value::Html(s) | Value::Url(s) => {
+            format_str(s, verb, f).unwrap_or_else(|| bad_verb(v, verb))
+        }
+        Value::Time(t) => stringer(&t.to_string(), v, verb, f),
+        Value::Duration(d) => match verb {
+            'd' => format_int(d.0, verb, f).unwrap_or_default(),
+            _ => stringer(&d.to_string(), v, verb, f),
+        },
+        Value::List(l) => {
+            if matches!(l.kind, ListKind::Pairs) {
+                return stringer(&super::methods::pairs_string(&l.items), v, verb, f);
+            }
+            let parts: Vec<String> = l.items.iter().map(|e| format_value(e, verb, f)).collect();
+            format!("[{}]", parts.join(" "))
+        }
+        Value::Map(m) => {
+            if m.kind == MapKind::Kv {
+                return stringer(&super::methods::kv_string(m), v, verb, f);
+            }
+            let parts: Vec<String> = m
+                .entries
+                .iter()
+                .map(|(k, e)| {
+                    let key =
+                        format_str(k, verb, f).unwrap_or_else(|| bad_verb(&Value::str(k), verb));
+                    format!("{key}:{}", format_value(e, verb, f))
+                })
+                .collect();
+            format!("map[{}]", parts.join(" "))
+        }
+        Value::Struct(s) => {
+            let parts: Vec<String> = s
+                .fields
+                .iter()
+                .map(|(_, e)| format_value(e, verb, f))
+                .collect();
+            let amp = if s.type_name.starts_with('*') {
+                "&"
+            } else {
+                ""
+            };
+            format!("{amp}{{{}}}", parts.join(" "))
+        }
+    }
+}
+
+/// A value with a `String()` method: string verbs format its text.
+fn stringer(text: &str, v: &Value, verb: char, f: &Flags) -> String {
+    match verb {
+        'v' | 's' | 'q' | 'x' | 'X' => format_str(text, verb, f).unwrap_or_default(),
+        _ => bad_verb(v, verb),
+    }
+}
+
+fn pad(s: &str, f: &Flags, numeric: bool) -> String {
+    let width = f.width.unwrap_or(0);
+    let len = s.chars().count();
+    if len >= width {
+        return s.to_string();
+    }
+    let fill = width - len;
+    if f.minus {
+        return format!("{s}{}", " ".repeat(fill));
+    }
+    if f.zero {
+        // Zeros go after a sign.
+        if numeric && (s.starts_with('-') || s.starts_with('+') || s.starts_with(' ')) {
+            let (sign, rest) = s.split_at(1);
+            return format!("{sign}{}{rest}", "0".repeat(fill));
+        }
+        return format!("{}{s}", "0".repeat(fill));
+    }
+    format!("{}{s}", " ".repeat(fill))
+}
+
+fn format_str(s: &str, verb: char, f: &Flags) -> Option<String> {
+    let s: String = match f.prec {
+        Some(p) if verb != 'q' => s.chars().take(p).collect(),
+        _ => s.to_string(),
+    };
+    let text = match verb {
+        'v' | 's' => s,
+        'q' => quote(&s),
+        'x' => hex_bytes(&s, false, f),
+        'X' => hex_bytes(&s, true, f),
+        _ => return None,
+    };
+    Some(pad(
+        &text,
+        &Flags {
+            zero: f.zero && !f.minus,
+            ..f.clone()
+        },
+        false,
+    ))
+}
+
+fn hex_bytes(s: &str, upper: bool, f: &Flags) -> String {
+    let mut out = String::new();
+    for (i, b) in s.bytes().enumerate() {
+        if f.space && i > 0 {
+            out.push(' ');
+        }
+        if f.sharp && (f.space || i == 0) {
+            out.push_str(if upper { "0X" } else { "0x" });
+        }
+        let _ = if upper {
+            write!(out, "{b:02X}")
+        } else {
+            write!(out, "{b:02x}")
+        };
+    }
+    out
+}
+
+/// Go's `strconv.Quote`.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control() || (c as u32) == 0xfeff => {
+                let _ = if (c as u32) < 0x10000 {
+                    write!(out, "\\u{:04x}", c as u32)
+                } else {
+                    write!(out, "\\U{:08x}", c as u32)
+                };
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn format_int(i: i64, verb: char, f: &Flags) -> Option<String> {
+    let neg = i < 0;
+    let u = i.unsigned_abs();
+    let mut digits = match verb {
+        'd' | 'v' => u.to_string(),
+        'b' => format!("{u:b}"),
+        'o' | 'O' => format!("{u:o}"),
+        'x' => format!("{u:x}"),
+        'X' => format!("{u:X}"),
+        'c' => {
+            return Some(pad(
+                &char::from_u32(i as u32).unwrap_or('\u{fffd}').to_string(),
+                f,
+                false,
+            ))
+        }
+        'q' => {
+            let c = char::from_u32(i as u32).unwrap_or('\u{fffd}');
+            let q = match c {
+                '\'' => "'\\''".to_string(),
+                '"' => "'\"'".to_string(),
+                c => format!(
+                    "'{}'",
+                    &quote(&c.to_string())[1..quote(&c.to_string()).len() - 1]
+                ),
+            };
+            return Some(pad(&q, f, false));
+        }
+        'U' => return Some(pad(&format!("U+{u:04X}"), f, false)),
+        _ => return None,
+    };
+    if let Some(p) = f.prec {
+        if p == 0 && u == 0 {
+            digits.clear();
+        } else if digits.len() < p {
+            digits = format!("{}{digits}", "0".repeat(p - digits.len()));
+        }
+    }
+    let prefix = match verb {
+        'x' if f.sharp => "0x",
+        'X' if f.sharp => "0X",
+        'o' if f.sharp => "0",
+        'O' => "0o",
+        'b' if f.sharp => "0b",
+        _ => "",
+    };
+    let sign = if neg {
+        "-"
+    } else if f.plus {
+        "+"
+    } else if f.space {
+        " "
+    } else {
+        ""
+    };
+    // Go ignores the zero flag when a precision is given for integers.
+    let flags = Flags {
+        zero: f.zero && f.prec.is_none() && !f.minus,
+        ..f.clone()
+    };
+    let body = format!("{prefix}{digits}");
+    if flags.zero {
+        let width = f.width.unwrap_or(0);
+        let len = sign.len() + body.chars().count();
+        if len < width {
+            return Some(format!("{sign}{}{body}", "0".repeat(width - len)));
+        }
+    }
+    Some(pad(&format!("{sign}{body}"), &flags, true))
+}
+
+fn format_float_verb(x: f64, verb: char, f: &Flags) -> Option<String> {
+    let body = match verb {
+        'v' => format_float(x, 'g', None),
+        'e' | 'E' | 'f' | 'F' => format_float(x, verb, Some(f.prec.unwrap_or(6))),
+        'g' | 'G' => format_float(x, verb, f.prec),
+        _ => return None,
+    };
+    let special = x.is_nan() || x.is_infinite();
+    let body = if special {
+        // Infinities keep their sign; NaN gets one only when asked.
+        if x.is_nan() && (f.plus || f.space) {
+            format!("{}NaN", if f.plus { '+' } else { ' ' })
+        } else if x.is_infinite() && x > 0.0 && !f.plus {
+            if f.space {
+                " Inf".to_string()
+            } else {
+                "+Inf".to_string()
+            }
+        } else {
+            body
+        }
+    } else if !body.starts_with('-') && f.plus {
+        format!("+{body}")
+    } else if !body.starts_with('-') && f.space {
+        format!(" {body}")
+    } else {
+        body
+    };
+    let flags = Flags {
+        zero: f.zero && !f.minus && !special,
+        ..f.clone()
+    };
+    Some(pad(&body, &flags, true))
+}
+
+/// Go's `strconv.FormatFloat(x, fmt, prec, 64)` for `fmt` in `e E f F g G`; `prec: None` is
+/// the shortest representation that round-trips (Go's `-1`).
+pub fn format_float(x: f64, fmt: char, prec: Option<usize>) -> String {
+    if x.is_nan() {
+        return "NaN".to_string();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "+Inf" } else { "-Inf" }.to_string();
+    }
+    let neg = x.is_sign_negative();
+    let a = x.abs();
+    let sign = if neg { "-" } else { "" };
+    let upper = fmt.is_ascii_uppercase();
+    match fmt.to_ascii_lowercase() {
+        'f' => match prec {
+            Some(p) => format!("{sign}{a:.p$}"),
+            None => {
+                let (d, dp) = shortest_digits(a);
+                format!(
+                    "{sign}{}",
+                    layout_f(&d, dp, (d.len() as i32 - dp).max(0) as usize)
+                )
+            }
+        },
+        'e' => {
+            let (d, dp) = match prec {
+                Some(p) => rounded_digits(a, p + 1),
+                None => shortest_digits(a),
+            };
+            let p = prec.unwrap_or(d.len().saturating_sub(1));
+            format!("{sign}{}", layout_e(&d, dp, p, upper))
+        }
+        _ => {
+            let shortest = prec.is_none();
+            let (d, dp) = match prec {
+                Some(p) => {
+                    let (mut d, dp) = rounded_digits(a, p.max(1));
+                    while d.len() > 1 && d.ends_with('0') {
+                        d.pop();
+                    }
+                    (d, dp)
+                }
+                None => shortest_digits(a),
+            };
+            let nd = d.len() as i32;
+            let mut p = prec.map_or(nd, |p| p.max(1) as i32);
+            let mut eprec = p;
+            if eprec > nd && nd >= dp {
+                eprec = nd;
+            }
+            if shortest {
+                eprec = 6;
+            }
+            let exp = dp - 1;
+            if exp < -4 || exp >= eprec {
+                if p > nd {
+                    p = nd;
+                }
+                return format!("{sign}{}", layout_e(&d, dp, (p - 1).max(0) as usize, upper));
+            }
+            if p > dp {
+                p = nd;
+            }
+            format!("{sign}{}", layout_f(&d, dp, (p - dp).max(0) as usize))
+        }
+    }
+}
+
+/// Decimal digits (no leading zeros, at least one) and the decimal point position of `a >= 0`:
+/// the value is `0.d1d2… × 10^dp`.
+fn shortest_digits(a: f64) -> (String, i32) {
+    split_exp(&format!("{a:e}"))
+}
+
+fn rounded_digits(a: f64, n: usize) -> (String, i32) {
+    split_exp(&format!("{a:.*e}", n - 1))
+}
+
+fn split_exp(s: &str) -> (String, i32) {
+    let (mant, exp) = s.split_once('e').unwrap_or((s, "0"));
+    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if digits.bytes().all(|b| b == b'0') {
+        return ("0".to_string(), 1);
+    }
+    (digits, exp + 1)
+}
+
+fn layout_e(d: &str, dp: i32, prec: usize, upper: bool) -> String {
+    let b = d.as_bytes();
+    let mut out = String::new();
+    out.push(b[0] as char);
+    if prec > 0 {
+        out.push('.');
+        for i in 1..=prec {
+            out.push(b.get(i).map_or('0', |&c| c as char));
+        }
+    }
+    let exp = if d == "0" { 0 } else { dp - 1 };
+    out.push(if upper { 'E' } else { 'e' });
+    out.push(if exp < 0 { '-' } else { '+' });
+    let _ = write!(out, "{:02}", exp.abs());
+    out
+}
+
+fn layout_f(d: &str, dp: i32, prec: usize) -> String {
+    let b = d.as_bytes();
+    let digit = |i: i32| -> char {
+        if i >= 0 && (i as usize) < b.len() {
+            b[i as usize] as char
+        } else {
+            '0'
+        }
+    };
+    let mut out = String::new();
+    if dp > 0 {
+        for i in 0..dp {
+            out.push(digit(i));
+        }
+    } else {
+        out.push('0');
+    }
+    if prec > 0 {
+        out.push('.');
+        for i in 0..prec as i32 {
+            out.push(digit(dp + i));
+        }
+    }
+    out
+}

@@ -64,7 +64,7 @@ impl Data {
                 .collect()
         };
         Data {
-            receiver: regex::escape(receiver),
+            receiver: quote_meta(receiver),
             status: status.to_string(),
             common_labels: common(|a| &a.labels),
             common_annotations: common(|a| &a.annotations),
@@ -107,6 +107,18 @@ impl Alert {
             ],
         ))
     }
+}
+
+/// Go's `regexp.QuoteMeta` (which, unlike `regex::escape`, leaves `-`, `#`, `&` and `~`).
+fn quote_meta(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A `template.KV` from a label map.

@@ -135,6 +135,12 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             out.push('%');
             continue;
         }
+        if verb == 'T' {
+            let name = args.get(arg).map_or("%!T(MISSING)", Value::type_name);
+            out.push_str(&pad(name, &f, false));
+            arg += 1;
+            continue;
+        }
         if bad_index {
             let _ = write!(out, "%!{verb}(BADINDEX)");
             continue;

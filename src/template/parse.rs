@@ -556,6 +556,8 @@ impl Parser<'_> {
             return Ok(None);
         };
         let mut fields = Vec::new();
+        // Go places a chain at its first field (where the error context points).
+        let chain_pos = self.peek().pos;
         while let Tok::Field(f) = &self.peek().tok {
             fields.push(f.clone());
             self.next();
@@ -563,7 +565,7 @@ impl Parser<'_> {
         if fields.is_empty() {
             return Ok(Some(term));
         }
-        let pos = term.pos;
+        let pos = chain_pos;
         let kind = match term.kind {
             Arg::Field(mut f) => {
                 f.extend(fields);

@@ -313,6 +313,18 @@ fn hex_bytes(s: &str, upper: bool, f: &Flags) -> String {
     out
 }
 
+/// Approximates Go's `strconv.IsPrint`: controls, format characters we know of, private-use
+/// and noncharacter code points are not printable.
+fn is_print(c: char) -> bool {
+    let u = c as u32;
+    !(c.is_control()
+        || matches!(u, 0xad | 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x206f | 0xfeff)
+        || (0xe000..=0xf8ff).contains(&u)
+        || u >= 0xf0000
+        || (0xfdd0..=0xfdef).contains(&u)
+        || (u & 0xfffe) == 0xfffe)
+}
+
 /// Go's `strconv.Quote`.
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -331,7 +343,7 @@ pub fn quote(s: &str) -> String {
             c if (c as u32) < 0x20 || c as u32 == 0x7f => {
                 let _ = write!(out, "\\x{:02x}", c as u32);
             }
-            c if c.is_control() || (c as u32) == 0xfeff => {
+            c if !is_print(c) => {
                 let _ = if (c as u32) < 0x10000 {
                     write!(out, "\\u{:04x}", c as u32)
                 } else {
@@ -354,15 +366,9 @@ fn format_int(i: i64, verb: char, f: &Flags) -> Option<String> {
         'o' | 'O' => format!("{u:o}"),
         'x' => format!("{u:x}"),
         'X' => format!("{u:X}"),
-        'c' => {
-            return Some(pad(
-                &char::from_u32(i as u32).unwrap_or('\u{fffd}').to_string(),
-                f,
-                false,
-            ))
-        }
+        'c' => return Some(pad(&rune(i).to_string(), f, false)),
         'q' => {
-            let c = char::from_u32(i as u32).unwrap_or('\u{fffd}');
+            let c = rune(i);
             let q = match c {
                 '\'' => "'\\''".to_string(),
                 '"' => "'\"'".to_string(),
@@ -373,7 +379,7 @@ fn format_int(i: i64, verb: char, f: &Flags) -> Option<String> {
             };
             return Some(pad(&q, f, false));
         }
-        'U' => return Some(pad(&format!("U+{u:04X}"), f, false)),
+        'U' => return Some(pad(&format!("U+{:04X}", i as u64), f, false)),
         _ => return None,
     };
     if let Some(p) = f.prec {
@@ -386,7 +392,7 @@ fn format_int(i: i64, verb: char, f: &Flags) -> Option<String> {
     let prefix = match verb {
         'x' if f.sharp => "0x",
         'X' if f.sharp => "0X",
-        'o' if f.sharp => "0",
+        'o' if f.sharp && !digits.starts_with('0') => "0",
         'O' => "0o",
         'b' if f.sharp => "0b",
         _ => "",
@@ -416,14 +422,65 @@ fn format_int(i: i64, verb: char, f: &Flags) -> Option<String> {
     Some(pad(&format!("{sign}{body}"), &flags, true))
 }
 
+/// A code point as Go's `%c` takes it: out-of-range values are U+FFFD.
+fn rune(i: i64) -> char {
+    u32::try_from(i)
+        .ok()
+        .and_then(char::from_u32)
+        .unwrap_or('\u{fffd}')
+}
+
+/// Go's `#` flag on floats: always a decimal point, and `%g`/`%v` keep trailing zeros up to
+/// the precision (6 when none is given).
+fn sharp_float(body: &str, verb: char, prec: Option<usize>) -> String {
+    let (sign, num) = match body.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", body),
+    };
+    let mut digits: i64 = match verb {
+        'v' | 'g' | 'G' => prec.map_or(6, |p| p as i64),
+        _ => 0,
+    };
+    let (mant, tail) = match num.find(['e', 'E']) {
+        Some(i) => num.split_at(i),
+        None => (num, ""),
+    };
+    let mut seen_nonzero = false;
+    for c in mant.chars().filter(char::is_ascii_digit) {
+        if c != '0' {
+            seen_nonzero = true;
+        }
+        if seen_nonzero {
+            digits -= 1;
+        }
+    }
+    let mut out = format!("{sign}{mant}");
+    if !mant.contains('.') {
+        if mant == "0" {
+            digits -= 1;
+        }
+        out.push('.');
+    }
+    for _ in 0..digits.max(0) {
+        out.push('0');
+    }
+    out.push_str(tail);
+    out
+}
+
 fn format_float_verb(x: f64, verb: char, f: &Flags) -> Option<String> {
     let body = match verb {
-        'v' => format_float(x, 'g', None),
+        'v' => format_float(x, 'g', f.prec),
         'e' | 'E' | 'f' | 'F' => format_float(x, verb, Some(f.prec.unwrap_or(6))),
         'g' | 'G' => format_float(x, verb, f.prec),
         _ => return None,
     };
     let special = x.is_nan() || x.is_infinite();
+    let body = if f.sharp && !special {
+        sharp_float(&body, verb, f.prec)
+    } else {
+        body
+    };
     let body = if special {
         // Infinities keep their sign; NaN gets one only when asked.
         if x.is_nan() && (f.plus || f.space) {

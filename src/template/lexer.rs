@@ -32,6 +32,8 @@ pub enum Tok {
     Declare,
     Assign,
     Comma,
+    /// Other printable ASCII, which no rule of the grammar accepts.
+    Punct(char),
     Eof,
 }
 
@@ -198,10 +200,8 @@ impl Lexer<'_> {
                     self.push(Tok::LParen, start);
                 }
                 ')' => {
-                    if depth == 0 {
-                        return self.err(start, "unexpected right paren");
-                    }
-                    depth -= 1;
+                    // An unbalanced one is left for the parser to report, as Go does.
+                    depth = depth.saturating_sub(1);
                     self.pos += 1;
                     self.push(Tok::RParen, start);
                 }
@@ -258,7 +258,16 @@ impl Lexer<'_> {
                     };
                     self.push(tok, start);
                 }
-                c => return self.err(start, format!("bad character {}", go_char(c))),
+                c if c.is_ascii_graphic() => {
+                    self.pos += 1;
+                    self.push(Tok::Punct(c), start);
+                }
+                c => {
+                    return self.err(
+                        start,
+                        format!("unrecognized character in action: {}", go_char(c)),
+                    )
+                }
             }
         }
     }

@@ -184,6 +184,7 @@ fn describe(t: &Tok) -> String {
         Tok::Declare => "\":=\"".into(),
         Tok::Assign => "\"=\"".into(),
         Tok::Comma => "\",\"".into(),
+        Tok::Punct(c) => format!("{:?}", c.to_string()),
         Tok::Eof => "EOF".into(),
     }
 }
@@ -339,7 +340,7 @@ impl Parser<'_> {
                     Ok(Err(End::End))
                 }
                 "if" | "range" | "with" => self.control(k, t.pos).map(Ok),
-                "template" => self.template_call(t.pos).map(Ok),
+                "template" => self.template_call().map(Ok),
                 _ => self.unexpected(&t, "command"),
             };
         }
@@ -395,11 +396,13 @@ impl Parser<'_> {
         })
     }
 
-    fn template_call(&mut self, pos: usize) -> PResult<Node> {
+    fn template_call(&mut self) -> PResult<Node> {
         let t = self.next_non_space();
         let Tok::Str(_, name) = t.tok else {
             return self.unexpected(&t, "template clause");
         };
+        // Go locates a template call at its name.
+        let pos = t.pos;
         let pipe = if self.peek_non_space().tok != Tok::RightDelim {
             Some(self.pipeline("template clause", Tok::RightDelim)?)
         } else {
@@ -578,7 +581,7 @@ impl Parser<'_> {
             Arg::Bool(_) | Arg::Str(..) | Arg::Number(..) | Arg::Nil | Arg::Dot => {
                 return Err((
                     pos,
-                    format!("unexpected . after term {}", term_text(&term.kind)),
+                    format!("unexpected . after term {:?}", term_text(&term.kind)),
                 ));
             }
             other => Arg::Chain(Box::new(Operand { pos, kind: other }), fields),
@@ -668,6 +671,10 @@ fn parse_number(text: &str) -> Option<Number> {
     };
     if let Some(i) = int {
         return Some(Number::Int(if neg { -i } else { i }));
+    }
+    // The one integer whose magnitude does not fit: -9223372036854775808.
+    if neg && lower.parse::<i128>().ok() == Some(-i128::from(i64::MIN)) {
+        return Some(Number::Int(i64::MIN));
     }
     if lower.starts_with("0x") || lower.starts_with("0o") || lower.starts_with("0b") {
         return None;

@@ -146,7 +146,7 @@ fn unescape(s: &str) -> String {
 
 fn render(file: &str, text: &str) -> Result<String, String> {
     match file {
-        "go.cases" => {
+        "go.cases" | "printf.cases" => {
             let mut t = Template::new("t");
             t.parse(text).map_err(|e| e.to_string())?;
             t.execute(&fixture()).map_err(|e| e.to_string())

@@ -1,7 +1,7 @@
 //! Go's builtin template functions (`and` and `or` evaluate lazily and live in `exec`).
 
 use super::{arity, arity_min, str_arg, FuncError};
-use crate::template::fmt::{sprint, sprintf, sprintln};
+use crate::template::fmt::{sprint, sprintf, sprintln, to_string};
 use crate::template::value::{ListKind, Value};
 
 /// A builtin's implementation.
@@ -229,16 +229,10 @@ fn eq(a: &[Value]) -> Result<bool, FuncError> {
                 (Value::Nil, _) | (_, Value::Nil) => false,
                 (Value::Time(x), Value::Time(y)) => x == y,
                 (Value::List(_) | Value::Map(_) | Value::Struct(_), _) => {
-                    return Err(FuncError::Call(format!(
-                        "non-comparable type {}",
-                        first.type_name()
-                    )));
+                    return Err(non_comparable(first))
                 }
                 (_, Value::List(_) | Value::Map(_) | Value::Struct(_)) => {
-                    return Err(FuncError::Call(format!(
-                        "non-comparable type {}",
-                        other.type_name()
-                    )));
+                    return Err(non_comparable(other))
                 }
                 _ => return Err(FuncError::Call("incompatible types for comparison".into())),
             }
@@ -248,6 +242,14 @@ fn eq(a: &[Value]) -> Result<bool, FuncError> {
         }
     }
     Ok(false)
+}
+
+fn non_comparable(v: &Value) -> FuncError {
+    FuncError::Call(format!(
+        "non-comparable type {}: {}",
+        to_string(v),
+        v.type_name()
+    ))
 }
 
 fn cmp(name: &str, a: &[Value], pick: fn(std::cmp::Ordering) -> bool) -> Result<Value, FuncError> {

@@ -120,19 +120,16 @@ impl<'a> State<'a> {
             }
             Node::Range(b) => return self.walk_range(dot, b),
             Node::Template { pos, name, pipe } => {
+                let context = match pipe {
+                    Some(p) => format!("{{{{template {name:?} {p}}}}}"),
+                    None => format!("{{{{template {name:?}}}}}"),
+                };
                 let Some(tree) = self.tmpl.trees.get(name).cloned() else {
-                    return Err(self.err(
-                        *pos,
-                        &format_args!("{{{{template {name:?}}}}}"),
-                        format!("template {name:?} not defined"),
-                    ));
+                    return Err(self.err(*pos, &context, format!("template {name:?} not defined")));
                 };
                 if self.depth >= MAX_EXEC_DEPTH {
-                    return Err(self.err(
-                        *pos,
-                        &format_args!("{{{{template {name:?}}}}}"),
-                        format!("exceeded maximum template depth ({MAX_EXEC_DEPTH})"),
-                    ));
+                    let msg = format!("exceeded maximum template depth ({MAX_EXEC_DEPTH})");
+                    return Err(self.err(*pos, &context, msg));
                 }
                 let new_dot = match pipe {
                     Some(p) => self.eval_pipeline(dot, p)?,

@@ -158,7 +158,7 @@ struct Parser<'a> {
 }
 
 /// How an item list ended.
-enum End {
+enum ListEnd {
     End,
     Else(usize),
     Eof,
@@ -261,9 +261,9 @@ impl Parser<'_> {
             }
             match self.text_or_action()? {
                 Ok(node) => list.push(node),
-                Err(End::End) => return Err((t.pos, "unexpected {{end}}".into())),
-                Err(End::Else(pos)) => return Err((pos, "unexpected {{else}}".into())),
-                Err(End::Eof) => return Ok(list),
+                Err(ListEnd::End) => return Err((t.pos, "unexpected {{end}}".into())),
+                Err(ListEnd::Else(pos)) => return Err((pos, "unexpected {{else}}".into())),
+                Err(ListEnd::Eof) => return Ok(list),
             }
         }
     }
@@ -278,21 +278,21 @@ impl Parser<'_> {
         let (list, end) = self.item_list()?;
         self.vars = saved;
         match end {
-            End::End => {}
-            End::Else(pos) => return Err((pos, "unexpected {{else}}".into())),
-            End::Eof => return Err((t.pos, "unexpected EOF".into())),
+            ListEnd::End => {}
+            ListEnd::Else(pos) => return Err((pos, "unexpected {{else}}".into())),
+            ListEnd::Eof => return Err((t.pos, "unexpected EOF".into())),
         }
         self.defs.push((name, t.pos, list));
         Ok(())
     }
 
     /// Nodes until `{{end}}` or `{{else}}`.
-    fn item_list(&mut self) -> PResult<(Vec<Node>, End)> {
+    fn item_list(&mut self) -> PResult<(Vec<Node>, ListEnd)> {
         let mut list = Vec::new();
         loop {
             match self.text_or_action()? {
                 Ok(node) => list.push(node),
-                Err(End::Eof) => {
+                Err(ListEnd::Eof) => {
                     let pos = self.peek().pos;
                     return Err((pos, "unexpected EOF".into()));
                 }
@@ -301,17 +301,17 @@ impl Parser<'_> {
         }
     }
 
-    fn text_or_action(&mut self) -> PResult<Result<Node, End>> {
+    fn text_or_action(&mut self) -> PResult<Result<Node, ListEnd>> {
         let t = self.next();
         match t.tok {
             Tok::Text(s) => Ok(Ok(Node::Text(s))),
             Tok::LeftDelim => self.action(),
-            Tok::Eof => Ok(Err(End::Eof)),
+            Tok::Eof => Ok(Err(ListEnd::Eof)),
             _ => self.unexpected(&t, "input"),
         }
     }
 
-    fn action(&mut self) -> PResult<Result<Node, End>> {
+    fn action(&mut self) -> PResult<Result<Node, ListEnd>> {
         let t = self.peek_non_space().clone();
         if let Tok::Keyword(k) = t.tok {
             self.next();
@@ -333,11 +333,11 @@ impl Parser<'_> {
                     if !matches!(self.peek_non_space().tok, Tok::Keyword("if" | "with")) {
                         self.expect_right("else")?;
                     }
-                    Ok(Err(End::Else(t.pos)))
+                    Ok(Err(ListEnd::Else(t.pos)))
                 }
                 "end" => {
                     self.expect_right("end")?;
-                    Ok(Err(End::End))
+                    Ok(Err(ListEnd::End))
                 }
                 "if" | "range" | "with" => self.control(k, t.pos).map(Ok),
                 "template" => self.template_call().map(Ok),
@@ -360,8 +360,8 @@ impl Parser<'_> {
             self.range_depth -= 1;
         }
         let else_list = match end {
-            End::End => None,
-            End::Else(else_pos) => {
+            ListEnd::End => None,
+            ListEnd::Else(else_pos) => {
                 let chained = match self.peek_non_space().tok {
                     Tok::Keyword(k @ ("if" | "with")) if k == context => Some(k),
                     Tok::Keyword(k @ ("if" | "with")) => {
@@ -374,13 +374,13 @@ impl Parser<'_> {
                     Some(vec![self.control(k, kpos)?])
                 } else {
                     let (list, end) = self.item_list()?;
-                    if !matches!(end, End::End) {
+                    if !matches!(end, ListEnd::End) {
                         return Err((else_pos, "expected end; found {{else}}".into()));
                     }
                     Some(list)
                 }
             }
-            End::Eof => return Err((pos, "unexpected EOF".into())),
+            ListEnd::Eof => return Err((pos, "unexpected EOF".into())),
         };
         self.vars.truncate(mark);
         self.depth -= 1;
@@ -423,7 +423,7 @@ impl Parser<'_> {
         let (list, end) = self.item_list()?;
         self.depth -= 1;
         self.vars = saved;
-        if !matches!(end, End::End) {
+        if !matches!(end, ListEnd::End) {
             return Err((pos, "unexpected {{else}} in block clause".into()));
         }
         self.defs.push((name.clone(), pos, list));

@@ -52,7 +52,7 @@ pub fn funcs(ctx: &ExpandContext) -> FuncMap {
     m.insert("label", |a| {
         arity("label", a, 2)?;
         let name = str_arg(&a[0])?;
-        Ok(sample_label(&a[1], name)?)
+        sample_label(&a[1], name)
     });
     m.insert("value", |a| {
         arity("value", a, 1)?;
@@ -60,7 +60,7 @@ pub fn funcs(ctx: &ExpandContext) -> FuncMap {
     });
     m.insert("strvalue", |a| {
         arity("strvalue", a, 1)?;
-        Ok(sample_label(&a[0], "__value__")?)
+        sample_label(&a[0], "__value__")
     });
     m.insert("args", |a| {
         let entries = a

@@ -14,8 +14,11 @@ use super::parse::{Arg, Branch, Command, Node, Number, Operand, Pipe, Tree};
 use super::value::Value;
 use super::{Error, MissingKey, Template};
 
-/// How deep `{{template}}` calls may nest (Go allows 100,000; our frames are larger).
+/// How deep `{{template}}` calls and control structures may nest together during execution
+/// (Go allows 100,000 template calls; ours use the native stack).
 pub const MAX_EXEC_DEPTH: usize = 200;
+/// How many nodes one execution may walk: bounds the time of `{{range}}` over large inputs.
+pub const MAX_STEPS: u64 = 10_000_000;
 /// The most output one execution may produce.
 pub const MAX_OUTPUT_BYTES: usize = 16 << 20;
 
@@ -30,6 +33,7 @@ pub(super) struct State<'a> {
     tree: Arc<Tree>,
     vars: Vec<(String, Value)>,
     depth: usize,
+    steps: u64,
     pub out: String,
 }
 
@@ -42,6 +46,7 @@ impl<'a> State<'a> {
             tree,
             vars: vec![("$".to_string(), dot.clone())],
             depth: 0,
+            steps: 0,
             out: String::new(),
         }
     }
@@ -91,6 +96,10 @@ impl<'a> State<'a> {
     }
 
     fn walk(&mut self, dot: &Value, node: &Node) -> R<Flow> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return Err(self.limit(format!("more than {MAX_STEPS} steps")));
+        }
         match node {
             Node::Text(t) => self.write(0, t)?,
             Node::Action(pipe) => {
@@ -104,21 +113,19 @@ impl<'a> State<'a> {
                 }
             }
             Node::If(b) | Node::With(b) => {
+                self.enter()?;
                 let mark = self.vars.len();
-                let v = self.eval_pipeline(dot, &b.pipe)?;
-                let is_with = matches!(node, Node::With(_));
-                let flow = if v.truth() {
-                    let new_dot = if is_with { v } else { dot.clone() };
-                    self.walk_list(&new_dot, &b.list)?
-                } else if let Some(list) = &b.else_list {
-                    self.walk_list(dot, list)?
-                } else {
-                    Flow::Normal
-                };
+                let result = self.walk_if(dot, b, matches!(node, Node::With(_)));
                 self.vars.truncate(mark);
-                return Ok(flow);
+                self.depth -= 1;
+                return result;
             }
-            Node::Range(b) => return self.walk_range(dot, b),
+            Node::Range(b) => {
+                self.enter()?;
+                let result = self.walk_range(dot, b);
+                self.depth -= 1;
+                return result;
+            }
             Node::Template { pos, name, pipe } => {
                 let context = match pipe {
                     Some(p) => format!("{{{{template {name:?} {p}}}}}"),
@@ -151,23 +158,53 @@ impl<'a> State<'a> {
         Ok(Flow::Normal)
     }
 
+    /// Counts one level of control-structure nesting against `MAX_EXEC_DEPTH`.
+    fn enter(&mut self) -> R<()> {
+        if self.depth >= MAX_EXEC_DEPTH {
+            return Err(self.limit(format!(
+                "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
+            )));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn limit(&self, msg: String) -> Error {
+        Error::Exec(format!(
+            "template: {}: executing {:?}: {msg}",
+            self.tree.parse_name, self.tree.name
+        ))
+    }
+
+    fn walk_if(&mut self, dot: &Value, b: &Branch, is_with: bool) -> R<Flow> {
+        let v = self.eval_pipeline(dot, &b.pipe)?;
+        if v.truth() {
+            let new_dot = if is_with { v } else { dot.clone() };
+            self.walk_list(&new_dot, &b.list)
+        } else if let Some(list) = &b.else_list {
+            self.walk_list(dot, list)
+        } else {
+            Ok(Flow::Normal)
+        }
+    }
+
     fn walk_range(&mut self, dot: &Value, b: &Branch) -> R<Flow> {
         let mark = self.vars.len();
         let v = self.eval_pipeline(dot, &b.pipe)?;
-        let items: Vec<(Value, Value)> = match &v {
-            Value::List(l) => l
-                .items
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (Value::Int(i as i64), e.clone()))
-                .collect(),
-            Value::Map(m) => m
-                .entries
-                .iter()
-                .map(|(k, e)| (Value::str(k), e.clone()))
-                .collect(),
-            Value::Int(n) => (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
-            Value::Nil => Vec::new(),
+        let items: Box<dyn Iterator<Item = (Value, Value)>> = match &v {
+            Value::List(l) => {
+                let items = l.items.clone();
+                Box::new((0..items.len()).map(move |i| (Value::Int(i as i64), items[i].clone())))
+            }
+            Value::Map(m) => Box::new(
+                m.entries
+                    .iter()
+                    .map(|(k, e)| (Value::str(k), e.clone()))
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            ),
+            Value::Int(n) => Box::new((0..*n).map(|i| (Value::Int(i), Value::Int(i)))),
+            Value::Nil => Box::new(std::iter::empty()),
             other => {
                 return Err(self.err(
                     b.pipe.pos,
@@ -176,7 +213,8 @@ impl<'a> State<'a> {
                 ));
             }
         };
-        if items.is_empty() {
+        let mut items = items.peekable();
+        if items.peek().is_none() {
             let flow = match &b.else_list {
                 Some(list) => self.walk_list(dot, list)?,
                 None => Flow::Normal,
@@ -186,6 +224,10 @@ impl<'a> State<'a> {
         }
         let inner_mark = self.vars.len();
         for (index, elem) in items {
+            self.steps += 1;
+            if self.steps > MAX_STEPS {
+                return Err(self.limit(format!("more than {MAX_STEPS} steps")));
+            }
             let ndecl = b.pipe.decl.len();
             if ndecl > 0 {
                 if b.pipe.is_assign {

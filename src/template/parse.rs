@@ -539,10 +539,11 @@ impl Parser<'_> {
             if let Some(op) = self.operand()? {
                 cmd.args.push(op);
             }
+            let at = self.i;
             let t = self.next();
             match t.tok {
                 Tok::Space => continue,
-                Tok::RightDelim | Tok::RParen => self.i -= 1,
+                Tok::RightDelim | Tok::RParen => self.i = at,
                 Tok::Pipe => {}
                 _ => return self.unexpected(&t, "operand"),
             }
@@ -584,13 +585,21 @@ impl Parser<'_> {
                     format!("unexpected . after term {:?}", term_text(&term.kind)),
                 ));
             }
-            other => Arg::Chain(Box::new(Operand { pos, kind: other }), fields),
+            other => Arg::Chain(
+                Box::new(Operand {
+                    pos: term.pos,
+                    kind: other,
+                }),
+                fields,
+            ),
         };
         Ok(Some(Operand { pos, kind }))
     }
 
     fn term(&mut self) -> PResult<Option<Operand>> {
-        let t = self.next_non_space();
+        self.skip_space();
+        let at = self.i;
+        let t = self.next();
         let pos = t.pos;
         let kind = match t.tok {
             Tok::Ident(name) => {
@@ -622,7 +631,7 @@ impl Parser<'_> {
                 Arg::Pipe(Box::new(pipe))
             }
             _ => {
-                self.i -= 1;
+                self.i = at;
                 return Ok(None);
             }
         };

@@ -13,6 +13,9 @@ use super::time::Time;
 use super::value::{ListKind, MapKind, Struct, Value};
 use super::{Error, MissingKey, Template};
 
+/// bongsu's default notification templates.
+pub const DEFAULT_TEMPLATES: &str = include_str!("default.tmpl");
+
 /// One alert of a notification.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
@@ -146,6 +149,15 @@ impl NotificationTemplates {
                 .funcs(&funcs())
                 .missing_key(MissingKey::Zero),
         }
+    }
+
+    /// A set with bongsu's default notification templates (`src/template/default.tmpl`: the
+    /// names and output of Alertmanager's `default.tmpl`), as upstream always loads its own.
+    pub fn with_defaults() -> Self {
+        let mut set = Self::new();
+        set.parse_file("default.tmpl", DEFAULT_TEMPLATES)
+            .expect("the embedded default templates parse");
+        set
     }
 
     /// Adds the definitions of one template file (`name` is used in error locations).

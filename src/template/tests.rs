@@ -174,6 +174,9 @@ fn render(file: &str, text: &str) -> Result<String, String> {
             set.execute_text(text, &am_data())
                 .map_err(|e| e.to_string())
         }
+        "defaults.cases" => NotificationTemplates::with_defaults()
+            .execute_text(text, &am_data())
+            .map_err(|e| e.to_string()),
         other => panic!("no function set for {other}"),
     }
 }

@@ -80,35 +80,57 @@ impl Data {
     /// The template dot.
     pub fn to_value(&self) -> Value {
         let alerts = self.alerts.iter().map(Alert::to_value).collect();
-        Value::Struct(Struct::new(
-            "*template.Data",
-            vec![
-                ("Receiver", Value::str(&self.receiver)),
-                ("Status", Value::str(&self.status)),
-                ("Alerts", Value::list(ListKind::Alerts, alerts)),
-                ("GroupLabels", kv(&self.group_labels)),
-                ("CommonLabels", kv(&self.common_labels)),
-                ("CommonAnnotations", kv(&self.common_annotations)),
-                ("ExternalURL", Value::str(&self.external_url)),
-            ],
-        ))
+        Value::Struct(
+            Struct::new(
+                "*template.Data",
+                vec![
+                    ("Receiver", Value::str(&self.receiver)),
+                    ("Status", Value::str(&self.status)),
+                    ("Alerts", Value::list(ListKind::Alerts, alerts)),
+                    ("GroupLabels", kv(&self.group_labels)),
+                    ("CommonLabels", kv(&self.common_labels)),
+                    ("CommonAnnotations", kv(&self.common_annotations)),
+                    ("ExternalURL", Value::str(&self.external_url)),
+                ],
+            )
+            .with_json_names(&[
+                "receiver",
+                "status",
+                "alerts",
+                "groupLabels",
+                "commonLabels",
+                "commonAnnotations",
+                "externalURL",
+            ]),
+        )
     }
 }
 
 impl Alert {
     pub fn to_value(&self) -> Value {
-        Value::Struct(Struct::new(
-            "template.Alert",
-            vec![
-                ("Status", Value::str(&self.status)),
-                ("Labels", kv(&self.labels)),
-                ("Annotations", kv(&self.annotations)),
-                ("StartsAt", Value::Time(self.starts_at.clone())),
-                ("EndsAt", Value::Time(self.ends_at.clone())),
-                ("GeneratorURL", Value::str(&self.generator_url)),
-                ("Fingerprint", Value::str(&self.fingerprint)),
-            ],
-        ))
+        Value::Struct(
+            Struct::new(
+                "template.Alert",
+                vec![
+                    ("Status", Value::str(&self.status)),
+                    ("Labels", kv(&self.labels)),
+                    ("Annotations", kv(&self.annotations)),
+                    ("StartsAt", Value::Time(self.starts_at.clone())),
+                    ("EndsAt", Value::Time(self.ends_at.clone())),
+                    ("GeneratorURL", Value::str(&self.generator_url)),
+                    ("Fingerprint", Value::str(&self.fingerprint)),
+                ],
+            )
+            .with_json_names(&[
+                "status",
+                "labels",
+                "annotations",
+                "startsAt",
+                "endsAt",
+                "generatorURL",
+                "fingerprint",
+            ]),
+        )
     }
 }
 

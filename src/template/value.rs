@@ -81,6 +81,8 @@ pub struct Map {
 pub struct Struct {
     pub type_name: &'static str,
     pub fields: Arc<Vec<(&'static str, Value)>>,
+    /// The fields' `json:"…"` names, in field order, where the Go type has tags.
+    pub json_names: Option<&'static [&'static str]>,
 }
 
 impl Struct {
@@ -88,7 +90,15 @@ impl Struct {
         Struct {
             type_name,
             fields: Arc::new(fields),
+            json_names: None,
         }
+    }
+
+    /// Sets the JSON names `toJson` uses (one per field, in order).
+    pub fn with_json_names(mut self, names: &'static [&'static str]) -> Self {
+        debug_assert_eq!(names.len(), self.fields.len());
+        self.json_names = Some(names);
+        self
     }
 
     pub fn field(&self, name: &str) -> Option<&Value> {

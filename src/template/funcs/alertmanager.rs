@@ -6,6 +6,7 @@ use base64::Engine;
 
 use super::prometheus::{humanize_duration_fn, re_replace_all, regex_match, title};
 use super::{arity, arity_min, str_arg, strings_arg, time_arg, FuncError, FuncMap};
+use crate::template::fmt::format_float;
 use crate::template::time::{Duration, Time};
 use crate::template::value::{ListKind, MapKind, Value};
 
@@ -87,6 +88,12 @@ pub fn funcs() -> FuncMap {
         )))
     });
     m.insert("humanizeDuration", humanize_duration_fn);
+    m.insert("toJson", |a| {
+        arity("toJson", a, 1)?;
+        let mut out = String::new();
+        to_json(&a[0], &mut out, 0).map_err(FuncError::Call)?;
+        Ok(Value::str(out))
+    });
     m.insert("base64encode", |a| {
         arity("base64encode", a, 1)?;
         Ok(Value::str(
@@ -131,6 +138,111 @@ pub fn funcs() -> FuncMap {
         Ok(Value::map(MapKind::Any, entries))
     });
     m
+}
+
+/// How deep `toJson` follows nested values.
+const MAX_JSON_DEPTH: usize = 64;
+
+/// Go's `json.Marshal` of a template value (HTML-safe string escaping, Go's float layout,
+/// RFC 3339 times, struct fields by their `json` tags).
+fn to_json(v: &Value, out: &mut String, depth: usize) -> Result<(), String> {
+    use std::fmt::Write;
+    if depth > MAX_JSON_DEPTH {
+        return Err(format!(
+            "json: value nested deeper than {MAX_JSON_DEPTH} levels"
+        ));
+    }
+    match v {
+        Value::Nil => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Duration(d) => {
+            let _ = write!(out, "{}", d.0);
+        }
+        Value::Float(f) => {
+            if !f.is_finite() {
+                return Err(format!(
+                    "json: unsupported value: {}",
+                    format_float(*f, 'g', None)
+                ));
+            }
+            let a = f.abs();
+            if a != 0.0 && !(1e-6..1e21).contains(&a) {
+                let s = format_float(*f, 'e', None);
+                // Go writes e-7 where strconv gives e-07.
+                out.push_str(&s.replace("e-0", "e-"));
+            } else {
+                out.push_str(&format_float(*f, 'f', None));
+            }
+        }
+        Value::Str(s) | Value::Html(s) | Value::Url(s) => json_string(s, out),
+        Value::Time(t) => {
+            let s = t.format("2006-01-02T15:04:05.999999999Z07:00");
+            json_string(&s, out);
+        }
+        Value::List(l) => {
+            out.push('[');
+            for (i, e) in l.items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                to_json(e, out, depth + 1)?;
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push('{');
+            for (i, (k, e)) in m.entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json_string(k, out);
+                out.push(':');
+                to_json(e, out, depth + 1)?;
+            }
+            out.push('}');
+        }
+        Value::Struct(s) => {
+            out.push('{');
+            for (i, (name, e)) in s.fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let key = s.json_names.and_then(|n| n.get(i).copied()).unwrap_or(name);
+                json_string(key, out);
+                out.push(':');
+                to_json(e, out, depth + 1)?;
+            }
+            out.push('}');
+        }
+    }
+    Ok(())
+}
+
+fn json_string(s: &str, out: &mut String) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 fn now() -> Time {

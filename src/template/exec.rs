@@ -7,10 +7,10 @@
 
 use std::sync::Arc;
 
+use super::ast::{Arg, Branch, Command, Node, Number, Operand, Pipe, Tree};
 use super::fmt;
 use super::funcs::{builtins, FuncError};
 use super::methods::call_method;
-use super::parse::{Arg, Branch, Command, Node, Number, Operand, Pipe, Tree};
 use super::value::Value;
 use super::{Error, MissingKey, Template};
 
@@ -292,7 +292,7 @@ impl<'a> State<'a> {
         let first = &cmd.args[0];
         match &first.kind {
             Arg::Field(names) => {
-                return self.eval_field_chain(dot, dot.clone(), cmd, first, names, fin)
+                return self.eval_fields(dot, dot.clone(), first, names, &cmd.args[1..], fin)
             }
             Arg::Variable(names) => {
                 let v = self.var(&names[0]);
@@ -300,11 +300,11 @@ impl<'a> State<'a> {
                     self.not_a_function(cmd, first, &fin)?;
                     return Ok(v);
                 }
-                return self.eval_field_chain(dot, v, cmd, first, &names[1..], fin);
+                return self.eval_fields(dot, v, first, &names[1..], &cmd.args[1..], fin);
             }
             Arg::Chain(base, names) => {
                 let v = self.eval_arg(dot, base)?;
-                return self.eval_field_chain(dot, v, cmd, first, names, fin);
+                return self.eval_fields(dot, v, first, names, &cmd.args[1..], fin);
             }
             Arg::Ident(name) => return self.eval_function(dot, name, cmd, fin),
             _ => {}
@@ -359,18 +359,6 @@ impl<'a> State<'a> {
                 self.call(dot, name, &cmd, op, &[], None)?
             }
         })
-    }
-
-    fn eval_field_chain(
-        &mut self,
-        dot: &Value,
-        recv: Value,
-        cmd: &Command,
-        node: &Operand,
-        names: &[String],
-        fin: Option<Value>,
-    ) -> R<Value> {
-        self.eval_fields(dot, recv, node, names, &cmd.args[1..], fin)
     }
 
     /// Walks `.A.B.C` from `recv`; only the last element may take arguments (a method).

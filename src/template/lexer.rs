@@ -221,7 +221,7 @@ impl Lexer<'_> {
                 '$' => {
                     self.pos += 1;
                     self.word();
-                    self.check_end_of_word(start)?;
+                    self.check_end_of_word()?;
                     self.push(Tok::Variable(self.src[start..self.pos].to_string()), start);
                 }
                 '.' => {
@@ -234,7 +234,7 @@ impl Lexer<'_> {
                         if self.pos == name_start {
                             self.push(Tok::Dot, start);
                         } else {
-                            self.check_end_of_word(start)?;
+                            self.check_end_of_word()?;
                             self.push(
                                 Tok::Field(self.src[name_start..self.pos].to_string()),
                                 start,
@@ -245,7 +245,7 @@ impl Lexer<'_> {
                 '+' | '-' | '0'..='9' => self.number(start)?,
                 c if is_alnum(c) => {
                     self.word();
-                    self.check_end_of_word(start)?;
+                    self.check_end_of_word()?;
                     let word = &self.src[start..self.pos];
                     let tok = match word {
                         "true" => Tok::Bool(true),
@@ -281,7 +281,7 @@ impl Lexer<'_> {
         }
     }
 
-    fn check_end_of_word(&self, start: usize) -> Result<(), LexError> {
+    fn check_end_of_word(&self) -> Result<(), LexError> {
         let Some(c) = self.src[self.pos..].chars().next() else {
             return Ok(());
         };
@@ -292,7 +292,6 @@ impl Lexer<'_> {
         {
             return Ok(());
         }
-        let _ = start;
         self.err(self.pos, format!("bad character {}", go_char(c)))
     }
 

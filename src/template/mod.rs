@@ -19,6 +19,7 @@
 //! `exec::MAX_OUTPUT_BYTES`, `parse::MAX_NESTING`).
 
 pub mod alertmanager;
+mod ast;
 mod exec;
 pub mod fmt;
 pub mod funcs;
@@ -26,6 +27,7 @@ mod lexer;
 mod methods;
 mod parse;
 pub mod prometheus;
+mod strconv;
 pub mod time;
 pub mod value;
 
@@ -35,7 +37,7 @@ use std::sync::Arc;
 pub use funcs::{FuncError, FuncMap};
 pub use value::{ListKind, MapKind, Struct, Value};
 
-use parse::Tree;
+use ast::Tree;
 
 /// A template error, in Go's words (`template: NAME:LINE: …`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

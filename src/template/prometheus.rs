@@ -79,6 +79,15 @@ impl Expander {
             .parse(text)
     }
 
+    /// Checks an alerting rule's label or annotation template as rule loading does: with the
+    /// `$labels`… definitions prepended, as template `__alert_RULE`.
+    pub fn parse_test_alert(&self, rule_name: &str, text: &str) -> Result<(), Error> {
+        self.parse_test(
+            &format!("__alert_{rule_name}"),
+            &format!("{ALERT_DEFS}{text}"),
+        )
+    }
+
     /// Renders one alerting-rule label or annotation value as the rule manager does: the
     /// `$labels`… definitions prepended, template name `__alert_RULE`. On error the text is
     /// `<error expanding template: …>` and the error is returned beside it for health/logging.

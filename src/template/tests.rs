@@ -279,6 +279,27 @@ fn user_functions_and_errors() {
 }
 
 #[test]
+fn alert_templates_are_checked_at_load() {
+    let x = Expander::new(&ExpandContext::default());
+    assert!(x
+        .parse_test_alert("A", "{{ $labels.job }} {{ humanize $value }}")
+        .is_ok());
+    let err = x
+        .parse_test_alert("A", "{{ $nope }}")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, r#"template: __alert_A:1: undefined variable "$nope""#);
+    let (text, err) = x.expand_alert("A", "{{ query \"up\" }}", &alert_data());
+    assert!(
+        text.starts_with("<error expanding template: error executing template __alert_A: "),
+        "{text}"
+    );
+    assert!(err.is_some_and(|e| e
+        .to_string()
+        .ends_with("error calling query: query is not available in this context")));
+}
+
+#[test]
 fn am_functions_render_times() {
     let mut t = Template::new("d").funcs(&am_funcs());
     t.parse(r#"{{ date "2006-01-02 15:04" .StartsAt }} {{ (index .Alerts 0).StartsAt.Format "Jan 2" }}"#)

@@ -93,6 +93,13 @@ impl Template {
         self
     }
 
+    /// Uses `funcs` as the function set, shared rather than copied (for expanding many texts
+    /// with one set, as rule evaluation does).
+    pub fn shared_funcs(mut self, funcs: Arc<FuncMap>) -> Self {
+        self.funcs = funcs;
+        self
+    }
+
     /// Sets the `missingkey` option.
     pub fn missing_key(mut self, mk: MissingKey) -> Self {
         self.missing_key = mk;

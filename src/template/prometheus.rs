@@ -46,24 +46,26 @@ const ALERT_DATA_TYPE: &str = "struct { Labels map[string]string; ExternalLabels
 
 /// Expands templates with Prometheus' function set.
 pub struct Expander {
-    funcs: FuncMap,
+    funcs: Arc<FuncMap>,
 }
 
 impl Expander {
     pub fn new(ctx: &ExpandContext) -> Self {
-        Expander { funcs: funcs(ctx) }
+        Expander {
+            funcs: Arc::new(funcs(ctx)),
+        }
     }
 
     /// Adds or replaces functions (upstream's `Funcs`).
     pub fn add_funcs(&mut self, extra: &FuncMap) {
-        self.funcs.extend(extra);
+        Arc::make_mut(&mut self.funcs).extend(extra);
     }
 
     /// Parses and executes `text` as template `name` over `data`, with `missingkey=zero`.
     /// Errors read as upstream's: `error parsing template NAME: …`, `error executing template NAME: …`.
     pub fn expand(&self, name: &str, text: &str, data: &Value) -> Result<String, Error> {
         let mut t = Template::new(name)
-            .funcs(&self.funcs)
+            .shared_funcs(self.funcs.clone())
             .missing_key(MissingKey::Zero);
         t.parse(text)
             .map_err(|e| Error::Parse(format!("error parsing template {name}: {e}")))?;
@@ -74,7 +76,7 @@ impl Expander {
     /// Checks that `text` parses (upstream's `ParseTest`, used when loading rule files).
     pub fn parse_test(&self, name: &str, text: &str) -> Result<(), Error> {
         Template::new(name)
-            .funcs(&self.funcs)
+            .shared_funcs(self.funcs.clone())
             .missing_key(MissingKey::Zero)
             .parse(text)
     }

@@ -14,4 +14,5 @@ pub mod promql;
 pub mod relabel;
 pub mod scrape;
 pub mod telemetry;
+pub mod template;
 pub mod tsdb;

@@ -110,6 +110,19 @@ pub enum CheckCommand {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Check rule files, like `promtool check rules`: prints SUCCESS with the rule count or
+    /// FAILED with every error; exits 1 on errors, 3 on lint problems with --lint-fatal.
+    Rules {
+        /// The rule files to check.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Linting checks: "all", "duplicate-rules" or "none".
+        #[arg(long, default_value = "duplicate-rules", value_parser = ["all", "duplicate-rules", "none"])]
+        lint: String,
+        /// Make lint problems exit with status 3.
+        #[arg(long = "lint-fatal")]
+        lint_fatal: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

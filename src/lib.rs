@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod model;
 pub mod promql;
 pub mod relabel;
+pub mod rules;
 pub mod scrape;
 pub mod telemetry;
 pub mod tsdb;

@@ -12,6 +12,9 @@ use clap::Parser;
 use bongsu::api::{router, ApiOptions, ApiState, Lifecycle, ReloadRequest};
 use bongsu::config::{parse_prometheus_duration, Config, DEFAULT_CONFIG};
 use bongsu::promql::Engine;
+use bongsu::relabel::NameValidationScheme;
+use bongsu::rules::check::{check_rule_files, CheckOptions};
+use bongsu::rules::NoTemplates;
 use bongsu::scrape::from_config::pool_specs;
 use bongsu::scrape::manager::ScrapeManager;
 use bongsu::tsdb::{Db, DbOptions};
@@ -32,6 +35,21 @@ fn main() -> ExitCode {
         None => serve(&cli),
         Some(Command::Import(ImportCommand::Openmetrics { file })) => import(file, &cli),
         Some(Command::Check(CheckCommand::Config { files })) => return check_config(files),
+        Some(Command::Check(CheckCommand::Rules {
+            files,
+            lint,
+            lint_fatal,
+        })) => {
+            let opts = CheckOptions {
+                lint_duplicates: lint != "none",
+                lint_fatal: *lint_fatal,
+                scheme: NameValidationScheme::Utf8,
+                templates: &NoTemplates,
+            };
+            let code =
+                check_rule_files(files, &opts, &mut std::io::stdout(), &mut std::io::stderr());
+            return ExitCode::from(code);
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

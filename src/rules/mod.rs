@@ -5,8 +5,10 @@
 //! nothing of HTTP (the API reads their state) and do not send alerts anywhere (notification
 //! is a separate layer that reads the active alerts).
 
+pub mod alerting;
 pub mod check;
 pub mod file;
+pub mod recording;
 pub mod template;
 mod yaml_pos;
 

@@ -74,6 +74,30 @@ pub struct ServerArgs {
     )]
     pub lookback_delta: String,
 
+    /// Longest downtime after which the `for` state of alerts is still restored at start.
+    #[arg(
+        long = "rules.alert.for-outage-tolerance",
+        default_value = "1h",
+        value_name = "DURATION"
+    )]
+    pub for_outage_tolerance: String,
+
+    /// Least time between restoring an alert's `for` state and the alert firing.
+    #[arg(
+        long = "rules.alert.for-grace-period",
+        default_value = "10m",
+        value_name = "DURATION"
+    )]
+    pub for_grace_period: String,
+
+    /// Least time between two sends of one alert to Alertmanager.
+    #[arg(
+        long = "rules.alert.resend-delay",
+        default_value = "1m",
+        value_name = "DURATION"
+    )]
+    pub resend_delay: String,
+
     /// Enable shutdown and reload over HTTP (`POST /-/quit`, `POST /-/reload`).
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,

@@ -9,6 +9,7 @@ pub mod alerting;
 pub mod check;
 pub mod file;
 pub mod group;
+pub mod manager;
 pub mod recording;
 pub mod template;
 mod yaml_pos;

@@ -234,6 +234,22 @@ mod tests {
             Some(Command::Import(ImportCommand::Openmetrics { .. }))
         ));
         assert_eq!(cli.storage_path, PathBuf::from("out"));
+        assert_eq!(cli.server.for_outage_tolerance, "1h");
+        assert_eq!(cli.server.for_grace_period, "10m");
+        assert_eq!(cli.server.resend_delay, "1m");
+        let cli = Cli::try_parse_from([
+            "bongsu",
+            "check",
+            "rules",
+            "--lint=none",
+            "--lint-fatal",
+            "r.yml",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Check(CheckCommand::Rules { ref lint, lint_fatal: true, .. })) if lint == "none"
+        ));
         let cli = Cli::try_parse_from(["bongsu", "check", "config", "a.yml", "b.yml"]).unwrap();
         assert!(
             matches!(cli.command, Some(Command::Check(CheckCommand::Config { ref files })) if files.len() == 2)

@@ -174,7 +174,7 @@ pub(super) async fn rules(
                     }
                     o.insert("state".into(), json!(a.state().as_str()));
                     o.insert("name".into(), json!(a.name));
-                    o.insert("query".into(), json!(a.expr));
+                    o.insert("query".into(), json!(r.query()));
                     o.insert("duration".into(), json!(a.hold.as_secs_f64()));
                     o.insert(
                         "keepFiringFor".into(),
@@ -196,7 +196,7 @@ pub(super) async fn rules(
                         continue;
                     }
                     o.insert("name".into(), json!(rec.name));
-                    o.insert("query".into(), json!(rec.expr));
+                    o.insert("query".into(), json!(r.query()));
                     o.insert("labels".into(), map_json(&rec.labels));
                     status_fields(&mut o, &status);
                     o.insert("type".into(), json!("recording"));

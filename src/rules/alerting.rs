@@ -121,27 +121,30 @@ pub struct AlertingRule {
     state: Mutex<ActiveState>,
 }
 
+/// What an alerting rule is made of.
+pub struct AlertDef {
+    pub name: String,
+    pub expr: String,
+    pub hold: Duration,
+    pub keep_firing_for: Duration,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub external_labels: BTreeMap<String, String>,
+    pub external_url: String,
+}
+
 impl AlertingRule {
-    pub fn new(
-        name: String,
-        expr: String,
-        hold: Duration,
-        keep_firing_for: Duration,
-        labels: BTreeMap<String, String>,
-        annotations: BTreeMap<String, String>,
-        external_labels: BTreeMap<String, String>,
-        external_url: String,
-        restored: bool,
-    ) -> AlertingRule {
+    /// A rule without alerts; `restored` says whether its `for` state needs no restoring.
+    pub fn new(def: AlertDef, restored: bool) -> AlertingRule {
         AlertingRule {
-            name,
-            expr,
-            hold,
-            keep_firing_for,
-            labels,
-            annotations,
-            external_labels,
-            external_url,
+            name: def.name,
+            expr: def.expr,
+            hold: def.hold,
+            keep_firing_for: def.keep_firing_for,
+            labels: def.labels,
+            annotations: def.annotations,
+            external_labels: def.external_labels,
+            external_url: def.external_url,
             state: Mutex::new(ActiveState {
                 active: HashMap::new(),
                 restored,

@@ -6,14 +6,16 @@ const MIN: i64 = 60_000;
 
 fn rule(hold_min: u64, keep_min: u64) -> AlertingRule {
     AlertingRule::new(
-        "HighLoad".into(),
-        "load > 1".into(),
-        Duration::from_secs(hold_min * 60),
-        Duration::from_secs(keep_min * 60),
-        BTreeMap::from([("severity".to_string(), "page".to_string())]),
-        BTreeMap::from([("summary".to_string(), "load is high".to_string())]),
-        BTreeMap::new(),
-        String::new(),
+        AlertDef {
+            name: "HighLoad".into(),
+            expr: "load > 1".into(),
+            hold: Duration::from_secs(hold_min * 60),
+            keep_firing_for: Duration::from_secs(keep_min * 60),
+            labels: BTreeMap::from([("severity".to_string(), "page".to_string())]),
+            annotations: BTreeMap::from([("summary".to_string(), "load is high".to_string())]),
+            external_labels: BTreeMap::new(),
+            external_url: String::new(),
+        },
         true,
     )
 }

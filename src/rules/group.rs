@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
 
-use super::alerting::{Alert, AlertingRule, OutputSample};
+use super::alerting::{Alert, AlertDef, AlertingRule, OutputSample};
 use super::file::RuleGroup;
 use super::recording::RecordingRule;
 use super::template::TemplateExpander;
@@ -69,15 +69,30 @@ pub enum RuleKind {
 /// A rule of a running group.
 pub struct EvalRule {
     pub kind: RuleKind,
+    /// The expression as Prometheus prints it back (its `Query().String()`).
+    query: String,
     status: Mutex<RuleStatus>,
 }
 
 impl EvalRule {
     pub fn new(kind: RuleKind) -> EvalRule {
+        let expr = match &kind {
+            RuleKind::Recording(r) => &r.expr,
+            RuleKind::Alerting(r) => &r.expr,
+        };
+        let query = promql_parser::parser::parse(expr)
+            .map(|e| e.to_string())
+            .unwrap_or_else(|_| expr.clone());
         EvalRule {
             kind,
+            query,
             status: Mutex::new(RuleStatus::default()),
         }
+    }
+
+    /// The expression in PromQL's canonical form.
+    pub fn query(&self) -> &str {
+        &self.query
     }
 
     pub fn name(&self) -> &str {
@@ -171,14 +186,16 @@ impl Group {
                     })
                 } else {
                     RuleKind::Alerting(AlertingRule::new(
-                        r.alert.clone(),
-                        r.expr.clone(),
-                        r.for_,
-                        r.keep_firing_for,
-                        labels,
-                        r.annotations.clone(),
-                        s.external_labels.clone(),
-                        s.external_url.to_string(),
+                        AlertDef {
+                            name: r.alert.clone(),
+                            expr: r.expr.clone(),
+                            hold: r.for_,
+                            keep_firing_for: r.keep_firing_for,
+                            labels,
+                            annotations: r.annotations.clone(),
+                            external_labels: s.external_labels.clone(),
+                            external_url: s.external_url.to_string(),
+                        },
                         s.restored,
                     ))
                 };

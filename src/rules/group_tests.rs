@@ -38,7 +38,9 @@ fn ctx<'a>(db: &'a Db, engine: &'a Engine) -> EvalContext<'a> {
     }
 }
 
-fn load(db: &Db, series: &[(&[(&str, &str)], i64, f64)]) {
+type Pairs<'a> = &'a [(&'a str, &'a str)];
+
+fn load(db: &Db, series: &[(Pairs<'_>, i64, f64)]) {
     let mut app = db.appender();
     for (pairs, t, v) in series {
         app.append(&Labels::from_pairs(pairs).unwrap(), *t, *v)

@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer};
 use thiserror::Error;
 
 use super::template::TemplateExpander;
-use super::yaml_pos::{group_positions, GroupPos, Pos, RulePos};
+use super::yaml_pos::{group_positions, unknown_fields, GroupPos, Pos, RulePos};
 use crate::config::parse_prometheus_duration;
 use crate::model::METRIC_NAME;
 use crate::relabel::NameValidationScheme;
@@ -198,7 +198,17 @@ pub fn parse(
     scheme: NameValidationScheme,
     templates: &dyn TemplateExpander,
 ) -> Result<RuleGroups, RuleFileErrors> {
-    let raw = decode(text).map_err(|e| RuleFileErrors(vec![decode_error(&e)]))?;
+    let raw = decode(text).map_err(|e| {
+        // yaml.v3 lists every unknown key in one error; serde stops at the first.
+        let unknown = unknown_fields(text);
+        if unknown.is_empty() || !e.to_string().contains("unknown field") {
+            return RuleFileErrors(decode_error(&e));
+        }
+        RuleFileErrors(vec![format!(
+            "yaml: unmarshal errors:\n  {}",
+            unknown.join("\n  ")
+        )])
+    })?;
     let groups = raw
         .and_then(|r| r.groups)
         .unwrap_or_default()
@@ -270,21 +280,42 @@ impl RuleGroup {
     }
 }
 
-/// Decodes the text; YAML merge keys (`<<: *anchor`), which Go's decoder resolves, are merged
-/// first (errors in such files then carry no line).
+/// Decodes the text's first YAML document, as Prometheus does (later ones are ignored with a
+/// warning). YAML merge keys (`<<: *anchor`), which Go's decoder resolves, are merged first
+/// (errors in such files then carry no line).
 fn decode(text: &str) -> Result<Option<RawFile>, serde_yaml_ng::Error> {
-    if !text.contains("<<") {
-        return serde_yaml_ng::from_str(text);
+    let mut docs = serde_yaml_ng::Deserializer::from_str(text);
+    let Some(first) = docs.next() else {
+        return Ok(None);
+    };
+    let raw = if text.contains("<<") {
+        let mut v = serde_yaml_ng::Value::deserialize(first)?;
+        v.apply_merge()?;
+        serde_yaml_ng::from_value(v)?
+    } else {
+        Option::<RawFile>::deserialize(first)?
+    };
+    if docs.next().is_some() {
+        tracing::warn!("the rule file has more than one YAML document; only the first is read");
     }
-    let mut v: serde_yaml_ng::Value = serde_yaml_ng::from_str(text)?;
-    v.apply_merge()?;
-    serde_yaml_ng::from_value(v)
+    Ok(raw)
 }
 
 /// A YAML decode error in yaml.v3's words: syntax errors as `yaml: line N: …`, errors in the
 /// data as `yaml: unmarshal errors:` with the line, unknown keys as "field X not found in
 /// type …".
-fn decode_error(e: &serde_yaml_ng::Error) -> String {
+fn decode_error(e: &serde_yaml_ng::Error) -> Vec<String> {
+    let msg = describe_decode_error(e);
+    // Prometheus decodes twice (values, then positions); a file that is not a mapping fails
+    // both, and both errors are shown.
+    if let Some(rest) = msg.strip_suffix(" into rulefmt.RuleGroups") {
+        let second = format!("{rest} into rulefmt.ruleGroups");
+        return vec![msg, second];
+    }
+    vec![msg]
+}
+
+fn describe_decode_error(e: &serde_yaml_ng::Error) -> String {
     let line = e.location().map(|l| l.line());
     let mut msg = e.to_string();
     if let Some(loc) = e.location() {
@@ -317,10 +348,42 @@ fn decode_error(e: &serde_yaml_ng::Error) -> String {
     if detail.starts_with("not a valid duration string") {
         return detail;
     }
+    if let Some(go) = go_type_error(&detail) {
+        return format!("yaml: unmarshal errors:\n  {at}{go}");
+    }
     if detail.starts_with("invalid type") || detail.starts_with("invalid value") {
         return format!("yaml: unmarshal errors:\n  {at}{detail}");
     }
     format!("yaml: {at}{detail}")
+}
+
+/// serde's "invalid type: sequence, expected struct RawGroup" as yaml.v3 words it: "cannot
+/// unmarshal !!seq into rulefmt.RuleGroup" (scalars with their value in backquotes).
+fn go_type_error(detail: &str) -> Option<String> {
+    let rest = detail.strip_prefix("invalid type: ")?;
+    let (found, expected) = rest.rsplit_once(", expected struct ")?;
+    let ty = match expected {
+        "RawFile" => "rulefmt.RuleGroups",
+        "RawGroup" => "rulefmt.RuleGroup",
+        "RawRule" => "rulefmt.Rule",
+        _ => return None,
+    };
+    let (kind, value) = found.split_once(' ').unwrap_or((found, ""));
+    let tag = match kind {
+        "sequence" => "!!seq",
+        "map" => "!!map",
+        "string" => "!!str",
+        "integer" => "!!int",
+        "floating" => "!!float",
+        "boolean" => "!!bool",
+        _ => return None,
+    };
+    let value = value.trim_start_matches("point ").trim_matches(['"', '`']);
+    Some(if value.is_empty() {
+        format!("cannot unmarshal {tag} into {ty}")
+    } else {
+        format!("cannot unmarshal {tag} `{value}` into {ty}")
+    })
 }
 
 /// One error about a rule, placed at up to two nodes as Prometheus places it.
@@ -526,6 +589,13 @@ mod tests {
             parse("", NameValidationScheme::Utf8, &NoTemplates).unwrap(),
             RuleGroups::default()
         );
+        let two = parse(
+            "groups:\n- name: a\n---\ngroups: []\n",
+            NameValidationScheme::Utf8,
+            &NoTemplates,
+        )
+        .unwrap();
+        assert_eq!(two.groups[0].name, "a");
     }
 
     #[test]

@@ -44,7 +44,7 @@ const MAX_DEPTH: usize = 64;
 enum Node {
     Scalar(String, Pos),
     Seq(Vec<Node>, Pos),
-    Map(Vec<(String, Node)>, Pos),
+    Map(Vec<(String, Pos, Node)>, Pos),
 }
 
 impl Node {
@@ -56,7 +56,7 @@ impl Node {
 
     fn get(&self, key: &str) -> Option<&Node> {
         match self {
-            Node::Map(entries, _) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            Node::Map(entries, _) => entries.iter().find(|(k, ..)| k == key).map(|(.., v)| v),
             _ => None,
         }
     }
@@ -108,6 +108,55 @@ pub fn group_positions(text: &str) -> Vec<GroupPos> {
         .collect()
 }
 
+const FILE_KEYS: &[&str] = &["groups"];
+const GROUP_KEYS: &[&str] = &[
+    "name",
+    "interval",
+    "query_offset",
+    "limit",
+    "rules",
+    "labels",
+];
+const RULE_KEYS: &[&str] = &[
+    "record",
+    "alert",
+    "expr",
+    "for",
+    "keep_firing_for",
+    "labels",
+    "annotations",
+];
+
+/// Every key Prometheus does not know, in document order, as yaml.v3 lists them
+/// (`line N: field X not found in type T`). Merge keys (`<<`) are resolved by the decoder
+/// and not reported.
+pub fn unknown_fields(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(root) = first_document(text) else {
+        return out;
+    };
+    let mut check = |node: &Node, known: &[&str], ty: &str| {
+        if let Node::Map(entries, _) = node {
+            for (k, pos, _) in entries {
+                if k != "<<" && !known.contains(&k.as_str()) {
+                    out.push(format!(
+                        "line {}: field {k} not found in type {ty}",
+                        pos.line
+                    ));
+                }
+            }
+        }
+    };
+    check(&root, FILE_KEYS, "rulefmt.RuleGroups");
+    for g in root.get("groups").map(Node::items).unwrap_or_default() {
+        check(g, GROUP_KEYS, "rulefmt.RuleGroup");
+        for r in g.get("rules").map(Node::items).unwrap_or_default() {
+            check(r, RULE_KEYS, "rulefmt.Rule");
+        }
+    }
+    out
+}
+
 fn first_document(text: &str) -> Option<Node> {
     let mut parser = Parser::new_from_str(text);
     loop {
@@ -151,12 +200,12 @@ fn read_node<'a>(
                 if matches!(next.0, Event::MappingEnd) {
                     return Some(Node::Map(entries, pos));
                 }
-                let key = match read_node(parser, next, depth + 1)? {
-                    Node::Scalar(k, _) => k,
-                    _ => String::new(),
+                let (key, key_pos) = match read_node(parser, next, depth + 1)? {
+                    Node::Scalar(k, p) => (k, p),
+                    other => (String::new(), other.pos()),
                 };
                 let value_event = parser.next_event()?.ok()?;
-                entries.push((key, read_node(parser, value_event, depth + 1)?));
+                entries.push((key, key_pos, read_node(parser, value_event, depth + 1)?));
             }
         }
         _ => None,
@@ -177,5 +226,13 @@ mod tests {
         assert_eq!(g[0].rules[0].expr.to_string(), "5:15");
         assert_eq!(g[1].rules[0].record, Pos::default());
         assert!(group_positions("groups: [").is_empty());
+        assert_eq!(
+            unknown_fields("x: 1\ngroups:\n- name: a\n  y: 2\n  rules:\n  - expr: 1\n    z: 3\n"),
+            [
+                "line 1: field x not found in type rulefmt.RuleGroups",
+                "line 4: field y not found in type rulefmt.RuleGroup",
+                "line 7: field z not found in type rulefmt.Rule"
+            ]
+        );
     }
 }

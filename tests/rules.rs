@@ -279,3 +279,52 @@ fn recording_and_alerting_rules_from_scraped_data() {
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(only(&[]), ["host:load:double", "HighLoad"]);
 }
+
+fn active_at(alert: &Value) -> std::time::SystemTime {
+    humantime::parse_rfc3339(alert["activeAt"].as_str().unwrap()).unwrap()
+}
+
+/// An alert pending when the server stops keeps its progress after a restart: `activeAt`
+/// is restored from `ALERTS_FOR_STATE` and shifted by the downtime, instead of starting over.
+#[test]
+fn for_state_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = Target::start("load{host=\"a\"} 5\n");
+    let config = write_config(dir.path(), &target.addr);
+    fs::write(
+        dir.path().join("rules/load.yml"),
+        "groups:\n- name: slow\n  rules:\n  - alert: Slow\n    expr: load > 3\n    for: 1h\n",
+    )
+    .unwrap();
+    let args: Vec<OsString> = vec![
+        "--storage.tsdb.path".into(),
+        dir.path().join("data").into(),
+        "--config.file".into(),
+        config.into(),
+    ];
+    let first = Server::spawn(args.clone(), dir.path().join("first.log"));
+    let pending = wait_for(&first, "Slow pending", || alerts(&first).into_iter().next());
+    assert_eq!(pending["state"], "pending");
+    let first_active = active_at(&pending);
+    // The for-state series is written once the (empty) restore at start is done.
+    wait_for(&first, "ALERTS_FOR_STATE", || {
+        (!values(&first, "ALERTS_FOR_STATE").is_empty()).then_some(())
+    });
+    thread::sleep(Duration::from_secs(4));
+    drop(first);
+
+    thread::sleep(Duration::from_secs(1));
+    let restarted_at = std::time::SystemTime::now();
+    let second = Server::spawn(args, dir.path().join("second.log"));
+    let restored = wait_for(&second, "restored activeAt", || {
+        let a = alerts(&second).into_iter().next()?;
+        // Before the restore (after the second evaluation) activeAt is the first
+        // evaluation after the restart.
+        (active_at(&a) < restarted_at).then_some(a)
+    });
+    assert_eq!(restored["state"], "pending");
+    assert!(
+        active_at(&restored) > first_active,
+        "shifted by the downtime: {restored}"
+    );
+}

@@ -75,6 +75,15 @@ fn go_exp(v: f64) -> String {
     format!("{mantissa}e{sign}{digits:0>2}")
 }
 
+/// A number as Go's encoder writes it: whole numbers without a fraction (`15`, not `15.0`).
+fn num(v: f64) -> Value {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        json!(v as i64)
+    } else {
+        json!(v)
+    }
+}
+
 fn alert_json(a: &Alert) -> Value {
     let mut o = Map::new();
     o.insert("labels".into(), labels_json(&a.labels));
@@ -95,7 +104,7 @@ fn status_fields(o: &mut Map<String, Value>, s: &RuleStatus) {
     }
     o.insert(
         "evaluationTime".into(),
-        json!(s.evaluation_time.as_secs_f64()),
+        num(s.evaluation_time.as_secs_f64()),
     );
     o.insert("lastEvaluation".into(), json!(go_time(s.last_evaluation)));
 }
@@ -175,10 +184,10 @@ pub(super) async fn rules(
                     o.insert("state".into(), json!(a.state().as_str()));
                     o.insert("name".into(), json!(a.name));
                     o.insert("query".into(), json!(r.query()));
-                    o.insert("duration".into(), json!(a.hold.as_secs_f64()));
+                    o.insert("duration".into(), num(a.hold.as_secs_f64()));
                     o.insert(
                         "keepFiringFor".into(),
-                        json!(a.keep_firing_for.as_secs_f64()),
+                        num(a.keep_firing_for.as_secs_f64()),
                     );
                     o.insert("labels".into(), map_json(&a.labels));
                     o.insert("annotations".into(), map_json(&a.annotations));
@@ -212,9 +221,9 @@ pub(super) async fn rules(
             "name": g.name,
             "file": g.file,
             "rules": rules,
-            "interval": g.interval.as_secs_f64(),
+            "interval": num(g.interval.as_secs_f64()),
             "limit": g.limit,
-            "evaluationTime": stats.evaluation_time.as_secs_f64(),
+            "evaluationTime": num(stats.evaluation_time.as_secs_f64()),
             "lastEvaluation": go_time(stats.last_evaluation),
         }));
     }
@@ -247,5 +256,7 @@ mod tests {
         assert_eq!(ms_time(1_500), "1970-01-01T00:00:01.5Z");
         assert_eq!(ms_time(0), "1970-01-01T00:00:00Z");
         assert_eq!(go_time(None), "0001-01-01T00:00:00Z");
+        assert_eq!(num(15.0).to_string(), "15");
+        assert_eq!(num(0.25).to_string(), "0.25");
     }
 }

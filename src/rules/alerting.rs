@@ -11,12 +11,13 @@
 //! This module owns the state and its transitions; querying, writing the series and
 //! scheduling are the group's.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use parking_lot::Mutex;
 
 use super::template::{expand_or_error, TemplateData, TemplateExpander};
+use super::LabelsMap;
 use crate::model::{is_stale_nan, Labels, LabelsBuilder, Matcher, METRIC_NAME};
 use crate::promql::VectorSample;
 use crate::tsdb::Querier;
@@ -102,7 +103,7 @@ pub struct OutputSample {
 }
 
 struct ActiveState {
-    active: HashMap<Labels, Alert>,
+    active: LabelsMap<Alert>,
     /// `for` state has been restored (or needs no restoring): the series are written.
     restored: bool,
 }
@@ -146,7 +147,7 @@ impl AlertingRule {
             external_labels: def.external_labels,
             external_url: def.external_url,
             state: Mutex::new(ActiveState {
-                active: HashMap::new(),
+                active: LabelsMap::default(),
                 restored,
             }),
         }
@@ -163,7 +164,8 @@ impl AlertingRule {
         templates: &dyn TemplateExpander,
     ) -> Result<Vec<OutputSample>, String> {
         let template_name = format!("__alert_{}", self.name);
-        let mut fresh: HashMap<Labels, Alert> = HashMap::with_capacity(result.len());
+        let mut fresh: LabelsMap<Alert> = LabelsMap::default();
+        fresh.reserve(result.len());
         for s in result {
             let series: BTreeMap<String, String> = s
                 .labels
@@ -410,7 +412,7 @@ impl AlertingRule {
                 return;
             }
         };
-        let last: HashMap<Labels, (i64, f64)> = series
+        let last: LabelsMap<(i64, f64)> = series
             .into_iter()
             .filter_map(|s| {
                 let last = s.samples.last().map(|x| (x.t, x.v))?;

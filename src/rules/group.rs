@@ -2,7 +2,7 @@
 //! through one appender per rule, stale markers for series a rule stopped producing, rule
 //! health, and the state carried over a reload. Scheduling is the manager's.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
@@ -13,7 +13,8 @@ use super::recording::RecordingRule;
 use super::template::TemplateExpander;
 use crate::model::{Labels, STALE_NAN};
 use crate::promql::{Engine, QueryValue, VectorSample};
-use crate::tsdb::{AppendError, Db};
+use super::LabelsMap;
+use crate::tsdb::{AppendError, Db, SeriesRef};
 
 /// Receives the alerts a group decided to send (Prometheus' `NotifyFunc`).
 pub trait AlertSink: Send + Sync {
@@ -134,8 +135,8 @@ impl EvalRule {
 
 #[derive(Default)]
 struct SeriesState {
-    /// Per rule: the series its last successful evaluation wrote.
-    previous: Vec<HashSet<Labels>>,
+    /// Per rule: the series its last successful evaluation wrote, with their storage refs.
+    previous: Vec<LabelsMap<SeriesRef>>,
     /// Series of rules gone in a reload, to mark stale at the next evaluation.
     stale: Vec<Labels>,
 }
@@ -209,7 +210,7 @@ impl Group {
             limit: def.limit,
             query_offset: def.query_offset,
             series: Mutex::new(SeriesState {
-                previous: vec![HashSet::new(); rules.len()],
+                previous: vec![LabelsMap::default(); rules.len()],
                 stale: Vec::new(),
             }),
             rules,
@@ -309,13 +310,23 @@ impl Group {
     }
 
     fn append(&self, i: usize, rule: &EvalRule, db: &Db, output: Vec<OutputSample>, at: i64) {
+        let previous = std::mem::take(&mut self.series.lock().previous[i]);
         let mut app = db.appender();
-        let mut written = HashSet::with_capacity(output.len());
+        let mut written = LabelsMap::default();
+        written.reserve(output.len());
         let mut rejected = 0usize;
         for s in output {
-            match app.append(&s.labels, s.t, s.v) {
-                Ok(_) => {
-                    written.insert(s.labels);
+            // A series written last time is appended by ref: no label lookup in the head.
+            let appended = match previous.get(&s.labels) {
+                Some(&r) => match app.append_ref(r, s.t, s.v) {
+                    Err(AppendError::UnknownSeries(_)) => app.append(&s.labels, s.t, s.v),
+                    other => other.map(|()| r),
+                },
+                None => app.append(&s.labels, s.t, s.v),
+            };
+            match appended {
+                Ok(r) => {
+                    written.insert(s.labels, r);
                 }
                 Err(e) => {
                     rejected += 1;
@@ -338,10 +349,13 @@ impl Group {
                 "rule evaluation results discarded"
             );
         }
-        let previous = std::mem::take(&mut self.series.lock().previous[i]);
-        for gone in previous.difference(&written) {
-            // Errors are expected when another rule now writes the series.
-            let _ = app.append(gone, at, STALE_NAN);
+        for (gone, &r) in &previous {
+            if !written.contains_key(gone) {
+                // Errors are expected when another rule now writes the series.
+                if let Err(AppendError::UnknownSeries(_)) = app.append_ref(r, at, STALE_NAN) {
+                    let _ = app.append(gone, at, STALE_NAN);
+                }
+            }
         }
         match app.commit() {
             Ok(_) => self.series.lock().previous[i] = written,
@@ -373,7 +387,11 @@ impl Group {
     pub fn mark_all_stale(&self, db: &Db, at: i64) {
         {
             let mut st = self.series.lock();
-            let all: Vec<Labels> = st.previous.iter_mut().flat_map(std::mem::take).collect();
+            let all: Vec<Labels> = st
+                .previous
+                .iter_mut()
+                .flat_map(|p| std::mem::take(p).into_keys())
+                .collect();
             st.stale.extend(all);
         }
         self.write_stale(db, at);
@@ -424,7 +442,7 @@ impl Group {
         mine.stale = std::mem::take(&mut old_series.stale);
         for fis in by_identity.values() {
             for &fi in fis {
-                mine.stale.extend(old_series.previous[fi].iter().cloned());
+                mine.stale.extend(old_series.previous[fi].keys().cloned());
             }
         }
     }

@@ -16,3 +16,10 @@ mod yaml_pos;
 
 pub use file::{parse, parse_file, Rule, RuleFileErrors, RuleGroup, RuleGroups};
 pub use template::{NoTemplates, TemplateData, TemplateExpander};
+
+/// Maps and sets keyed by label sets, with xxHash3: label sets come from the rules' own query
+/// results, and SipHash dominated evaluation profiles.
+pub(crate) type LabelsMap<V> =
+    std::collections::HashMap<crate::model::Labels, V, xxhash_rust::xxh3::Xxh3DefaultBuilder>;
+pub(crate) type LabelsSet =
+    std::collections::HashSet<crate::model::Labels, xxhash_rust::xxh3::Xxh3DefaultBuilder>;

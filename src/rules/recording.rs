@@ -1,9 +1,10 @@
 //! Recording rules: an expression's result renamed to the rule's `record` name and labelled,
 //! to be written back to storage by the group.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use super::alerting::OutputSample;
+use super::LabelsSet;
 use crate::model::METRIC_NAME;
 use crate::promql::VectorSample;
 
@@ -27,7 +28,8 @@ impl RecordingRule {
         limit: i64,
     ) -> Result<Vec<OutputSample>, String> {
         let mut out = Vec::with_capacity(result.len());
-        let mut seen = HashSet::with_capacity(result.len());
+        let mut seen = LabelsSet::default();
+        seen.reserve(result.len());
         for s in result {
             let mut b = s.labels.builder();
             b.set(METRIC_NAME, self.name.as_str());

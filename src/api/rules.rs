@@ -185,10 +185,7 @@ pub(super) async fn rules(
                     o.insert("name".into(), json!(a.name));
                     o.insert("query".into(), json!(r.query()));
                     o.insert("duration".into(), num(a.hold.as_secs_f64()));
-                    o.insert(
-                        "keepFiringFor".into(),
-                        num(a.keep_firing_for.as_secs_f64()),
-                    );
+                    o.insert("keepFiringFor".into(), num(a.keep_firing_for.as_secs_f64()));
                     o.insert("labels".into(), map_json(&a.labels));
                     o.insert("annotations".into(), map_json(&a.annotations));
                     let alerts = if exclude_alerts {

@@ -11,9 +11,9 @@ use super::alerting::{Alert, AlertDef, AlertingRule, OutputSample};
 use super::file::RuleGroup;
 use super::recording::RecordingRule;
 use super::template::TemplateExpander;
+use super::LabelsMap;
 use crate::model::{Labels, STALE_NAN};
 use crate::promql::{Engine, QueryValue, VectorSample};
-use super::LabelsMap;
 use crate::tsdb::{AppendError, Db, SeriesRef};
 
 /// Receives the alerts a group decided to send (Prometheus' `NotifyFunc`).

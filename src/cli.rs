@@ -74,6 +74,23 @@ pub struct ServerArgs {
     )]
     pub lookback_delta: String,
 
+    /// Longest time one query may take; longer ones fail with a timeout error.
+    #[arg(long = "query.timeout", default_value = "2m", value_name = "DURATION")]
+    pub query_timeout: String,
+
+    /// Most samples one query may load into memory; more fail the query.
+    #[arg(
+        long = "query.max-samples",
+        default_value_t = 50_000_000,
+        value_name = "N"
+    )]
+    pub query_max_samples: usize,
+
+    /// Most queries evaluated at once; more wait in line (the wait counts against the
+    /// timeout).
+    #[arg(long = "query.max-concurrency", default_value_t = 20, value_name = "N")]
+    pub query_max_concurrency: usize,
+
     /// Enable shutdown and reload over HTTP (`POST /-/quit`, `POST /-/reload`).
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,

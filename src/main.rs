@@ -140,8 +140,12 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
     let opts = db_options(args)?;
     let lookback = parse_prometheus_duration(&args.lookback_delta)
         .ok_or_else(|| anyhow!("invalid --query.lookback-delta {:?}", args.lookback_delta))?;
+    let timeout = parse_prometheus_duration(&args.query_timeout)
+        .ok_or_else(|| anyhow!("invalid --query.timeout {:?}", args.query_timeout))?;
     let engine = Engine {
         lookback_ms: lookback.as_millis() as i64,
+        timeout,
+        max_samples: args.query_max_samples,
     };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -154,6 +158,7 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
             ApiOptions {
                 remote_write_receiver: !args.disable_remote_write_receiver,
                 lifecycle: args.enable_lifecycle,
+                max_concurrent_queries: args.query_max_concurrency,
             },
         );
         let listener = tokio::net::TcpListener::bind(args.listen_address)

@@ -64,8 +64,37 @@ pub fn success(data: &str) -> String {
     format!("{{\"status\":\"success\",\"data\":{data}}}")
 }
 
-/// The `data` of a query response.
-pub fn query_data(v: &QueryValue) -> String {
+/// The success envelope with Prometheus' `warnings` list when there are any.
+pub fn success_with_warnings(data: &str, warnings: &[String]) -> String {
+    if warnings.is_empty() {
+        return success(data);
+    }
+    let mut out = format!("{{\"status\":\"success\",\"data\":{data},\"warnings\":[");
+    for (i, w) in warnings.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_str(&mut out, w);
+    }
+    out.push_str("]}");
+    out
+}
+
+/// A list of strings as a JSON array.
+pub fn string_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
+    let mut out = String::from("[");
+    for (i, s) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_str(&mut out, s.as_ref());
+    }
+    out.push(']');
+    out
+}
+
+/// The `data` of a query response; `stats` is an already encoded `stats` object.
+pub fn query_data(v: &QueryValue, stats: Option<&str>) -> String {
     let mut out = String::with_capacity(256);
     out.push_str("{\"resultType\":\"");
     out.push_str(v.result_type());
@@ -112,6 +141,10 @@ pub fn query_data(v: &QueryValue) -> String {
             }
             out.push(']');
         }
+    }
+    if let Some(stats) = stats {
+        out.push_str(",\"stats\":");
+        out.push_str(stats);
     }
     out.push('}');
     out

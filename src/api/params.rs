@@ -82,12 +82,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
     use promql_parser::label::MatchOp as P;
     use promql_parser::parser::Expr;
-    let expr = promql_parser::parser::parse(s)
-        .map_err(|e| format!("invalid parameter \"match[]\": {e}"))?;
+    let expr = promql_parser::parser::parse(s)?;
     let Expr::VectorSelector(vs) = expr else {
-        return Err(format!(
-            "invalid parameter \"match[]\": expected a series selector, got {s:?}"
-        ));
+        return Err(format!("expected a series selector, got {s:?}"));
     };
     let mut out = Vec::new();
     if let Some(name) = vs.name {

@@ -11,6 +11,7 @@ use promql_parser::parser::{
     AtModifier, Expr, MatrixSelector, Offset, SubqueryExpr, VectorSelector,
 };
 
+use super::limits::QueryCtx;
 use super::value::{Point, QueryValue, RangeSeries, VectorSample};
 use super::{PromqlError, Queryable};
 use crate::model::{is_stale_nan, Labels, MatchOp, Matcher, Sample, METRIC_NAME};
@@ -67,6 +68,8 @@ impl Windows {
 
 pub(super) struct Evaluator<'a> {
     db: &'a dyn Queryable,
+    /// The query's deadline and sample budget, shared with subquery evaluators.
+    ctx: &'a QueryCtx,
     lookback: i64,
     pub start: i64,
     pub end: i64,
@@ -79,6 +82,7 @@ pub(super) struct Evaluator<'a> {
 impl<'a> Evaluator<'a> {
     pub(super) fn new(
         db: &'a dyn Queryable,
+        ctx: &'a QueryCtx,
         lookback: i64,
         start: i64,
         end: i64,
@@ -86,6 +90,7 @@ impl<'a> Evaluator<'a> {
     ) -> Evaluator<'a> {
         Evaluator {
             db,
+            ctx,
             lookback,
             start,
             end,
@@ -192,6 +197,7 @@ impl<'a> Evaluator<'a> {
     }
 
     pub(super) fn eval(&self, expr: &Expr) -> Result<Evaluated, PromqlError> {
+        self.ctx.check_deadline()?;
         match expr {
             Expr::NumberLiteral(n) => Ok(Evaluated::Scalar(vec![n.val; self.steps()])),
             Expr::StringLiteral(s) => Ok(Evaluated::String(s.val.clone())),
@@ -277,7 +283,10 @@ impl<'a> Evaluator<'a> {
                     .map_err(|e| PromqlError::Parse(e.to_string()))?,
             );
         }
-        Ok(self.db.querier(mint, maxt).select(&matchers)?)
+        let series = self.db.querier(mint, maxt).select(&matchers)?;
+        self.ctx
+            .loaded(series.iter().map(|s| s.samples.len()).sum())?;
+        Ok(series)
     }
 
     /// An instant vector selector; with `timestamps`, each value is its sample's time in
@@ -355,6 +364,7 @@ impl<'a> Evaluator<'a> {
         }
         let inner = Evaluator {
             db: self.db,
+            ctx: self.ctx,
             lookback: self.lookback,
             start,
             end: hi.max(start),
@@ -362,6 +372,8 @@ impl<'a> Evaluator<'a> {
             query_start: self.query_start,
             query_end: self.query_end,
         };
+        // Every inner step holds at least one value: refuse before materialising them.
+        self.ctx.charge(inner.steps())?;
         let inner_times = inner.times();
         let series = match inner.eval(&sq.expr)? {
             Evaluated::Vector(v) => v

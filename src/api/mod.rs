@@ -11,9 +11,11 @@ mod meta;
 mod metrics;
 mod params;
 mod query;
+mod status;
 mod targets;
 
 use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -45,6 +47,10 @@ struct Inner {
     lifecycle: Option<OnceLock<Lifecycle>>,
     /// `None` when the receiver is turned off (`--web.disable-remote-write-receiver`).
     remote_write: Option<Arc<ingest::Receiver>>,
+    config: parking_lot::Mutex<status::ConfigStatus>,
+    flags: Vec<(String, String)>,
+    storage_retention: String,
+    start_time: SystemTime,
 }
 
 /// Switches of the HTTP API.
@@ -57,6 +63,10 @@ pub struct ApiOptions {
     pub lifecycle: bool,
     /// Most queries evaluated at once (`--query.max-concurrency`); more wait in line.
     pub max_concurrent_queries: usize,
+    /// Every command-line flag and its value, for `status/flags`.
+    pub flags: Vec<(String, String)>,
+    /// The retention as `status/runtimeinfo` reports it (`15d`, `15d or 10GiB`).
+    pub storage_retention: String,
 }
 
 /// Prometheus' default `--query.max-concurrency`.
@@ -71,6 +81,8 @@ impl Default for ApiOptions {
             remote_write_receiver: true,
             lifecycle: false,
             max_concurrent_queries: DEFAULT_MAX_CONCURRENT_QUERIES,
+            flags: Vec::new(),
+            storage_retention: String::new(),
         }
     }
 }
@@ -93,7 +105,26 @@ impl ApiState {
             remote_write: opts
                 .remote_write_receiver
                 .then(|| Arc::new(ingest::Receiver::new())),
+            config: parking_lot::Mutex::new(status::ConfigStatus {
+                yaml: String::new(),
+                reload_success: true,
+                last_config_time: SystemTime::now(),
+            }),
+            flags: opts.flags,
+            storage_retention: opts.storage_retention,
+            start_time: SystemTime::now(),
         }))
+    }
+
+    /// Records a configuration (re)load: on success, the YAML (secrets already masked) that
+    /// `status/config` shows; on failure, the previous YAML stays.
+    pub fn set_config(&self, result: Result<String, ()>) {
+        let mut c = self.0.config.lock();
+        c.reload_success = result.is_ok();
+        if let Ok(yaml) = result {
+            c.yaml = yaml;
+            c.last_config_time = SystemTime::now();
+        }
     }
 
     /// Hands over the opened database; `/-/ready` and the API answer from then on.
@@ -164,6 +195,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/targets/metadata", get(targets::targets_metadata))
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/api/v1/write", post(remote_write))
+        .route("/api/v1/status/buildinfo", get(status::buildinfo))
+        .route("/api/v1/status/config", get(status::config))
+        .route("/api/v1/status/flags", get(status::flags))
+        .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
+        .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route("/api/v1/status/walreplay", get(status::walreplay))
         .with_state(state)
         .layer(axum::middleware::from_fn(record_duration))
         .layer(tower_http::compression::CompressionLayer::new())

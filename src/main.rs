@@ -214,7 +214,10 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
                 storage_retention: retention_text(args),
             },
         );
-        state.set_config(Ok(config_yaml(args)));
+        state.set_config(Ok((
+            config_yaml(args),
+            config.global.external_labels.clone(),
+        )));
         let listener = tokio::net::TcpListener::bind(args.listen_address)
             .await
             .with_context(|| format!("listening on {}", args.listen_address))?;
@@ -286,12 +289,12 @@ async fn reload_loop(
             .map_err(|e| format!("{e:#}"))
             .and_then(|c| {
                 warn_inactive_sections(&c);
-                pool_specs(&c)
+                pool_specs(&c).map(|specs| (specs, c.global.external_labels.clone()))
             });
         let outcome = match result {
-            Ok(specs) => {
+            Ok((specs, external)) => {
                 scrape.apply(specs).await;
-                state.set_config(Ok(config_yaml(&args)));
+                state.set_config(Ok((config_yaml(&args), external)));
                 tracing::info!("completed loading of configuration file");
                 Ok(())
             }

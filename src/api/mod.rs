@@ -6,11 +6,13 @@
 //! does. The API owns no data: it reads through `tsdb::Db` and `promql::Engine`.
 
 mod ast_json;
+mod federate;
 mod json;
 mod meta;
 mod metrics;
 mod params;
 mod query;
+pub mod remote_read;
 mod status;
 mod targets;
 
@@ -48,6 +50,8 @@ struct Inner {
     /// `None` when the receiver is turned off (`--web.disable-remote-write-receiver`).
     remote_write: Option<Arc<ingest::Receiver>>,
     config: parking_lot::Mutex<status::ConfigStatus>,
+    /// `global.external_labels`, added by `/federate`.
+    external_labels: parking_lot::Mutex<crate::model::Labels>,
     flags: Vec<(String, String)>,
     storage_retention: String,
     start_time: SystemTime,
@@ -110,6 +114,7 @@ impl ApiState {
                 reload_success: true,
                 last_config_time: SystemTime::now(),
             }),
+            external_labels: parking_lot::Mutex::new(crate::model::Labels::empty()),
             flags: opts.flags,
             storage_retention: opts.storage_retention,
             start_time: SystemTime::now(),
@@ -117,13 +122,15 @@ impl ApiState {
     }
 
     /// Records a configuration (re)load: on success, the YAML (secrets already masked) that
-    /// `status/config` shows; on failure, the previous YAML stays.
-    pub fn set_config(&self, result: Result<String, ()>) {
+    /// `status/config` shows and the external labels `/federate` adds; on failure, the
+    /// previous ones stay.
+    pub fn set_config(&self, result: Result<(String, crate::model::Labels), ()>) {
         let mut c = self.0.config.lock();
         c.reload_success = result.is_ok();
-        if let Ok(yaml) = result {
+        if let Ok((yaml, external)) = result {
             c.yaml = yaml;
             c.last_config_time = SystemTime::now();
+            *self.0.external_labels.lock() = external;
         }
     }
 
@@ -171,6 +178,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/-/reload", post(reload).put(reload))
         .route("/-/quit", post(quit).put(quit))
         .route("/metrics", get(metrics::handler))
+        .route("/federate", get(federate::federate))
         .route("/api/v1/query", get(query::query).post(query::query))
         .route(
             "/api/v1/query_range",
@@ -195,6 +203,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/targets/metadata", get(targets::targets_metadata))
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/api/v1/write", post(remote_write))
+        .route("/api/v1/read", post(remote_read::read))
         .route("/api/v1/status/buildinfo", get(status::buildinfo))
         .route("/api/v1/status/config", get(status::config))
         .route("/api/v1/status/flags", get(status::flags))

@@ -292,7 +292,7 @@ fn query_parameters_as_prometheus() {
         get(&s, "/api/v1/query", &[("query", "m"), ("timeout", "0s")]),
         503,
         "timeout",
-        "query timed out in expression evaluation",
+        "query timed out in query queue",
     );
 }
 

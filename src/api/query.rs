@@ -66,9 +66,14 @@ async fn evaluate(
     let db = s.db()?;
     let deadline = c.opts.deadline.unwrap_or(c.arrived);
     let queued = Instant::now();
+    let queue_timeout = || ApiError::Timeout("query timed out in query queue".into());
+    if queued >= deadline {
+        // As Prometheus: a query whose time is up before it starts fails in the queue.
+        return Err(queue_timeout());
+    }
     let slot = tokio::time::timeout_at(deadline.into(), s.0.query_slots.clone().acquire_owned())
         .await
-        .map_err(|_| ApiError::Timeout("query timed out in query queue".into()))?
+        .map_err(|_| queue_timeout())?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let queue_time = queued.elapsed();
     let opts = c.opts.clone();

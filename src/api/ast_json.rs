@@ -107,7 +107,7 @@ pub fn translate(expr: &Expr) -> Value {
         }
         Expr::NumberLiteral(n) => json!({
             "type": "numberLiteral",
-            "val": super::json::format_value(n.val),
+            "val": super::json::format_decimal(n.val),
         }),
         Expr::Paren(p) => json!({"type": "parenExpr", "expr": translate(&p.expr)}),
         Expr::StringLiteral(s) => json!({"type": "stringLiteral", "val": s.val}),

@@ -12,7 +12,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::params::{parse_selector, Params};
-use super::{now_ms, ApiState};
+use super::{json, now_ms, ApiState};
 use crate::model::{is_stale_nan, Labels, METRIC_NAME};
 
 /// The content type of the text format version 0.0.4, which Prometheus answers by default.
@@ -152,14 +152,16 @@ fn go_float(v: f64) -> String {
     if v == 0.0 {
         return if v.is_sign_negative() { "-0" } else { "0" }.into();
     }
-    let sci = format!("{v:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..6).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
+    // With the shortest precision, Go's 'g' switches to the exponent form when the decimal
+    // exponent is below -4 or 6 and above.
+    let exp = format!("{v:e}")
+        .split_once('e')
+        .and_then(|(_, e)| e.parse::<i32>().ok())
+        .unwrap_or(0);
+    if (-4..6).contains(&exp) {
+        json::format_decimal(v)
     } else {
-        format!("{v}")
+        json::go_exponent(v)
     }
 }
 

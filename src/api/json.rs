@@ -6,8 +6,19 @@ use std::fmt::Write;
 use crate::model::Labels;
 use crate::promql::{Point, QueryValue};
 
-/// A sample value as Prometheus writes it (Go's `strconv.FormatFloat(v, 'f', -1, 64)`).
+/// A sample value as Prometheus writes it in JSON: Go's shortest decimal form, switching to the
+/// exponent form (`1e-07`, `1.5e+21`) below 1e-6 and from 1e21 on, as its `jsonutil`.
 pub fn format_value(v: f64) -> String {
+    let abs = v.abs();
+    if abs != 0.0 && abs.is_finite() && !(1e-6..1e21).contains(&abs) {
+        go_exponent(v)
+    } else {
+        format_decimal(v)
+    }
+}
+
+/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`: the shortest decimal form, never an exponent.
+pub fn format_decimal(v: f64) -> String {
     if v.is_nan() {
         "NaN".to_string()
     } else if v == f64::INFINITY {
@@ -17,6 +28,16 @@ pub fn format_value(v: f64) -> String {
     } else {
         format!("{v}")
     }
+}
+
+/// Go's `'e'` form with the shortest mantissa: `1e-07`, `-2.5e+21` (two exponent digits at
+/// least, always signed).
+pub fn go_exponent(v: f64) -> String {
+    let sci = format!("{v:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let sign = if exp < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exp.abs())
 }
 
 /// Appends a millisecond timestamp as Unix seconds: `1435781451.781`, `1435781451`.
@@ -100,7 +121,14 @@ pub fn query_data(v: &QueryValue, stats: Option<&str>) -> String {
     out.push_str(v.result_type());
     out.push_str("\",\"result\":");
     match v {
-        QueryValue::Scalar(p) => write_point(&mut out, p),
+        // Prometheus writes a scalar result without the exponent form of sample values.
+        QueryValue::Scalar(p) => {
+            out.push('[');
+            write_timestamp(&mut out, p.t);
+            out.push_str(",\"");
+            out.push_str(&format_decimal(p.v));
+            out.push_str("\"]");
+        }
         QueryValue::String { t, s } => {
             out.push('[');
             write_timestamp(&mut out, *t);
@@ -158,7 +186,14 @@ mod tests {
     fn values_and_times_match_prometheus() {
         assert_eq!(format_value(1.0), "1");
         assert_eq!(format_value(0.1), "0.1");
-        assert_eq!(format_value(1e21), "1000000000000000000000");
+        assert_eq!(format_value(1e21), "1e+21");
+        assert_eq!(format_value(1e20), "100000000000000000000");
+        assert_eq!(format_value(1e-7), "1e-07");
+        assert_eq!(format_value(-2.5e-10), "-2.5e-10");
+        assert_eq!(format_value(0.0000011), "0.0000011");
+        assert_eq!(format_value(1.5e300), "1.5e+300");
+        assert_eq!(format_value(0.0), "0");
+        assert_eq!(format_decimal(1e21), "1000000000000000000000");
         assert_eq!(format_value(f64::NAN), "NaN");
         assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
         let mut s = String::new();

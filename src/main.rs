@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use clap::{CommandFactory, FromArgMatches};
 
-use bongsu::api::{router, ApiOptions, ApiState, Lifecycle, ReloadRequest};
+use bongsu::api::{router, ApiOptions, ApiState, CorsOrigin, Lifecycle, ReloadRequest};
 use bongsu::config::{parse_prometheus_duration, redacted_yaml, Config, DEFAULT_CONFIG};
 use bongsu::promql::Engine;
 use bongsu::scrape::from_config::pool_specs;
@@ -199,6 +199,9 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         max_samples: args.query_max_samples,
     };
 
+    let cors_origin = CorsOrigin::new(&args.cors_origin)
+        .map_err(|e| anyhow!("invalid --web.cors.origin {:?}: {e}", args.cors_origin))?;
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -212,6 +215,9 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
                 max_concurrent_queries: args.query_max_concurrency,
                 flags,
                 storage_retention: retention_text(args),
+                cors_origin,
+                remote_read_concurrency: args.remote_read_concurrent_limit,
+                remote_read_sample_limit: args.remote_read_sample_limit,
             },
         );
         state.set_config(Ok((

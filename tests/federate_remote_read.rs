@@ -21,7 +21,7 @@ fn now_s() -> i64 {
 }
 
 /// A server over samples of the last few minutes, with `external_labels: {dc: eu}`.
-fn server(tmp: &tempfile::TempDir, t: i64) -> Server {
+fn server(tmp: &tempfile::TempDir, t: i64, extra: &[&str]) -> Server {
     let mut text = String::from("# TYPE fed_a gauge\n");
     for (i, dt) in [180, 120, 60].iter().enumerate() {
         writeln!(
@@ -62,24 +62,23 @@ fn server(tmp: &tempfile::TempDir, t: i64) -> Server {
     );
     let config = tmp.path().join("prometheus.yml");
     fs::write(&config, "global:\n  external_labels:\n    dc: eu\n").unwrap();
-    Server::spawn(
-        vec![
-            "--storage.tsdb.path".into(),
-            dir.into_os_string(),
-            "--config.file".into(),
-            config.into_os_string(),
-            "--storage.tsdb.retention.time".into(),
-            "0".into(),
-        ],
-        tmp.path().join("server.log"),
-    )
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "--storage.tsdb.path".into(),
+        dir.into_os_string(),
+        "--config.file".into(),
+        config.into_os_string(),
+        "--storage.tsdb.retention.time".into(),
+        "0".into(),
+    ];
+    args.extend(extra.iter().map(Into::into));
+    Server::spawn(args, tmp.path().join("server.log"))
 }
 
 #[test]
 fn federation_and_remote_read() {
     let tmp = tempfile::tempdir().unwrap();
     let t = now_s();
-    let s = server(&tmp, t);
+    let s = server(&tmp, t, &[]);
 
     let fed = |params: &[(&str, &str)]| {
         let r = s.http.get(s.url("/federate")).query(params).send().unwrap();
@@ -106,7 +105,7 @@ fn federation_and_remote_read() {
 
     // Remote read: samples in range, external labels merged in, the `dc="eu"` matcher
     // dropped because it names an external label.
-    let read = |req: &ReadRequest| {
+    let read = |s: &Server, req: &ReadRequest| {
         let body = snap::raw::Encoder::new()
             .compress_vec(&req.encode_to_vec())
             .unwrap();
@@ -140,10 +139,13 @@ fn federation_and_remote_read() {
         ],
         hints: None,
     };
-    let r = read(&ReadRequest {
-        queries: vec![query.clone()],
-        accepted_response_types: vec![1, 0],
-    });
+    let r = read(
+        &s,
+        &ReadRequest {
+            queries: vec![query.clone()],
+            accepted_response_types: vec![1, 0],
+        },
+    );
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-encoding"], "snappy");
     assert_eq!(r.headers()["content-type"], "application/x-protobuf");
@@ -186,10 +188,13 @@ fn federation_and_remote_read() {
     assert_eq!(samples, [((t - 120) * 1000, 2.0), ((t - 60) * 1000, 3.0)]);
 
     // Only streamed chunks accepted: refused, naming what is supported.
-    let r = read(&ReadRequest {
-        queries: vec![query],
-        accepted_response_types: vec![1],
-    });
+    let r = read(
+        &s,
+        &ReadRequest {
+            queries: vec![query.clone()],
+            accepted_response_types: vec![1],
+        },
+    );
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let msg = r.text().unwrap();
     assert!(msg.contains("supported: [SAMPLES]"), "{msg}");
@@ -201,4 +206,19 @@ fn federation_and_remote_read() {
         .send()
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    drop(s);
+
+    // --storage.remote.read-sample-limit: a request over it fails with upstream's text.
+    let tmp = tempfile::tempdir().unwrap();
+    let s = server(&tmp, t, &["--storage.remote.read-sample-limit=1"]);
+    let r = read(
+        &s,
+        &ReadRequest {
+            queries: vec![query],
+            accepted_response_types: vec![],
+        },
+    );
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.text().unwrap(), "exceeded sample limit (1)\n");
 }

@@ -109,7 +109,11 @@ fn prom(v: f64) -> String {
         let sci = format!("{v:e}");
         let (mantissa, exp) = sci.split_once('e').unwrap();
         let exp: i32 = exp.parse().unwrap();
-        format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+        format!(
+            "{mantissa}e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        )
     } else {
         format!("{v}")
     }

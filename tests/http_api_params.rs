@@ -451,3 +451,69 @@ fn responses_are_gzipped_when_accepted() {
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert!(head.contains("content-encoding: gzip"), "{head}");
 }
+
+/// CORS as `--web.cors.origin`, the admin API answering as when Prometheus has it off, and
+/// routing errors.
+#[test]
+fn cors_admin_and_routing() {
+    let (tmp, dir) = data();
+    let s = start(
+        &dir,
+        tmp.path().join("server.log"),
+        &["--web.cors.origin=https://grafana\\.example"],
+    );
+    let r = s
+        .http
+        .get(s.url("/api/v1/labels"))
+        .header("Origin", "https://grafana.example")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://grafana.example"
+    );
+    assert_eq!(
+        r.headers()["access-control-allow-methods"],
+        "GET, POST, OPTIONS"
+    );
+    let r = s
+        .http
+        .get(s.url("/api/v1/labels"))
+        .header("Origin", "https://evil.example")
+        .send()
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    assert_eq!(r.headers()["vary"], "Origin");
+    let r = s
+        .http
+        .request(reqwest::Method::OPTIONS, s.url("/api/v1/query"))
+        .header("Origin", "https://grafana.example")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://grafana.example"
+    );
+
+    for action in ["delete_series", "clean_tombstones", "snapshot"] {
+        error(
+            post(
+                &s,
+                &format!("/api/v1/admin/tsdb/{action}"),
+                &[("match[]", "m")],
+            ),
+            500,
+            "unavailable",
+            "admin APIs disabled",
+        );
+    }
+    let pools = ok(get(&s, "/api/v1/scrape_pools", &[]));
+    assert_eq!(pools["data"], json!({"scrapePools": ["bongsu"]}));
+
+    let r = s.http.delete(s.url("/api/v1/query")).send().unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let r = s.http.get(s.url("/api/v1/nothing")).send().unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}

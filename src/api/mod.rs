@@ -6,6 +6,7 @@
 //! does. The API owns no data: it reads through `tsdb::Db` and `promql::Engine`.
 
 mod ast_json;
+mod cors;
 mod federate;
 mod json;
 mod meta;
@@ -31,6 +32,7 @@ use crate::promql::{Engine, PromqlError};
 use crate::scrape::manager::{PoolState, ScrapeManager};
 use crate::telemetry::HTTP_REQUEST_DURATION;
 use crate::tsdb::Db;
+pub use cors::{CorsOrigin, DEFAULT_CORS_ORIGIN};
 use params::{parse_time, Params};
 
 /// Shared state of every handler.
@@ -49,6 +51,11 @@ struct Inner {
     lifecycle: Option<OnceLock<Lifecycle>>,
     /// `None` when the receiver is turned off (`--web.disable-remote-write-receiver`).
     remote_write: Option<Arc<ingest::Receiver>>,
+    /// Remote-read requests served at once (`--storage.remote.read-concurrent-limit`).
+    remote_read_slots: Option<Arc<tokio::sync::Semaphore>>,
+    /// Most samples one remote-read request returns (`--storage.remote.read-sample-limit`).
+    remote_read_sample_limit: usize,
+    cors: CorsOrigin,
     config: parking_lot::Mutex<status::ConfigStatus>,
     /// `global.external_labels`, added by `/federate`.
     external_labels: parking_lot::Mutex<crate::model::Labels>,
@@ -71,7 +78,21 @@ pub struct ApiOptions {
     pub flags: Vec<(String, String)>,
     /// The retention as `status/runtimeinfo` reports it (`15d`, `15d or 10GiB`).
     pub storage_retention: String,
+    /// Origins allowed to call the API from a browser (`--web.cors.origin`).
+    pub cors_origin: CorsOrigin,
+    /// Remote-read requests served at once, 0 for no limit
+    /// (`--storage.remote.read-concurrent-limit`).
+    pub remote_read_concurrency: usize,
+    /// Most samples one remote-read request returns, 0 for no limit
+    /// (`--storage.remote.read-sample-limit`).
+    pub remote_read_sample_limit: usize,
 }
+
+/// Prometheus' default `--storage.remote.read-concurrent-limit`.
+pub const DEFAULT_REMOTE_READ_CONCURRENCY: usize = 10;
+
+/// Prometheus' default `--storage.remote.read-sample-limit`.
+pub const DEFAULT_REMOTE_READ_SAMPLE_LIMIT: usize = 50_000_000;
 
 /// Prometheus' default `--query.max-concurrency`.
 pub const DEFAULT_MAX_CONCURRENT_QUERIES: usize = 20;
@@ -87,6 +108,9 @@ impl Default for ApiOptions {
             max_concurrent_queries: DEFAULT_MAX_CONCURRENT_QUERIES,
             flags: Vec::new(),
             storage_retention: String::new(),
+            cors_origin: CorsOrigin::default(),
+            remote_read_concurrency: DEFAULT_REMOTE_READ_CONCURRENCY,
+            remote_read_sample_limit: DEFAULT_REMOTE_READ_SAMPLE_LIMIT,
         }
     }
 }
@@ -109,6 +133,10 @@ impl ApiState {
             remote_write: opts
                 .remote_write_receiver
                 .then(|| Arc::new(ingest::Receiver::new())),
+            remote_read_slots: (opts.remote_read_concurrency > 0)
+                .then(|| Arc::new(tokio::sync::Semaphore::new(opts.remote_read_concurrency))),
+            remote_read_sample_limit: opts.remote_read_sample_limit,
+            cors: opts.cors_origin,
             config: parking_lot::Mutex::new(status::ConfigStatus {
                 yaml: String::new(),
                 reload_success: true,
@@ -169,6 +197,7 @@ pub struct Lifecycle {
 
 /// All routes.
 pub fn router(state: ApiState) -> Router {
+    let cors = state.0.cors.clone();
     Router::new()
         .route(
             "/-/healthy",
@@ -210,7 +239,15 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
         .route("/api/v1/status/walreplay", get(status::walreplay))
+        .route("/api/v1/scrape_pools", get(targets::scrape_pools))
+        .route(
+            "/api/v1/admin/tsdb/{action}",
+            post(admin_disabled).put(admin_disabled),
+        )
         .with_state(state)
+        .layer(axum::middleware::from_fn(move |req, next| {
+            cors::layer(cors.clone(), req, next)
+        }))
         .layer(axum::middleware::from_fn(record_duration))
         .layer(tower_http::compression::CompressionLayer::new())
 }
@@ -281,6 +318,12 @@ async fn ready(State(s): State<ApiState>) -> Response {
     }
 }
 
+/// The admin API (`delete_series`, `clean_tombstones`, `snapshot`) is not implemented: bongsu
+/// answers as a Prometheus without `--web.enable-admin-api`.
+async fn admin_disabled() -> ApiError {
+    ApiError::Disabled("admin APIs disabled")
+}
+
 /// Prometheus' error types, each with its HTTP status.
 #[derive(Debug)]
 enum ApiError {
@@ -291,6 +334,8 @@ enum ApiError {
     Timeout(String),
     /// The database is still opening (WAL replay).
     Unavailable,
+    /// A turned-off part of the API: `unavailable`, with status 500 as upstream.
+    Disabled(&'static str),
 }
 
 impl IntoResponse for ApiError {
@@ -300,6 +345,11 @@ impl IntoResponse for ApiError {
             ApiError::Execution(m) => (StatusCode::UNPROCESSABLE_ENTITY, "execution", m),
             ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
             ApiError::Timeout(m) => (StatusCode::SERVICE_UNAVAILABLE, "timeout", m),
+            ApiError::Disabled(m) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "unavailable",
+                m.to_string(),
+            ),
             ApiError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

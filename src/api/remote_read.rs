@@ -21,10 +21,6 @@ use crate::model::{Labels, MatchOp, Matcher};
 /// Largest request body, compressed and decompressed (upstream's `decodeReadLimit`).
 const MAX_REQUEST_BYTES: usize = 32 << 20;
 
-/// Most samples one request may return (Prometheus' `--storage.remote.read-sample-limit`
-/// default).
-const MAX_SAMPLES: usize = 50_000_000;
-
 /// `prometheus.ReadRequest` (`prompb/remote.proto`).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ReadRequest {
@@ -150,6 +146,18 @@ pub(super) async fn read(State(s): State<ApiState>, body: Body) -> Response {
     let Ok(db) = s.db() else {
         return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
     };
+    // Waits for a slot as Prometheus' gate does; the permit lives until the answer is built.
+    let _slot = match &s.0.remote_read_slots {
+        Some(slots) => match slots.clone().acquire_owned().await {
+            Ok(p) => Some(p),
+            Err(e) => return plain(StatusCode::INTERNAL_SERVER_ERROR, e),
+        },
+        None => None,
+    };
+    let limit = match s.0.remote_read_sample_limit {
+        0 => usize::MAX,
+        n => n,
+    };
     let body = match axum::body::to_bytes(body, MAX_REQUEST_BYTES).await {
         Ok(b) => b,
         Err(e) => return plain(StatusCode::BAD_REQUEST, e),
@@ -185,10 +193,10 @@ pub(super) async fn read(State(s): State<ApiState>, body: Body) -> Response {
             let mut timeseries = Vec::with_capacity(series.len());
             for s in series {
                 total += s.samples.len();
-                if total > MAX_SAMPLES {
+                if total > limit {
                     return Err((
                         StatusCode::BAD_REQUEST,
-                        format!("exceeded sample limit ({MAX_SAMPLES})"),
+                        format!("exceeded sample limit ({limit})"),
                     ));
                 }
                 timeseries.push(TimeSeries {

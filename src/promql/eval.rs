@@ -100,6 +100,11 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Whether the query's deadline has passed (for loops that cannot return an error).
+    pub(super) fn out_of_time(&self) -> bool {
+        self.ctx.check_deadline().is_err()
+    }
+
     pub fn steps(&self) -> usize {
         ((self.end - self.start) / self.step + 1) as usize
     }

@@ -92,6 +92,55 @@ impl QueryCtx {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Labels;
+    use crate::promql::Engine;
+    use crate::tsdb::{Db, DbOptions};
+
+    #[test]
+    fn engine_enforces_limits_and_counts_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        let mut app = db.appender();
+        for i in 0..3 {
+            let labels = Labels::from_pairs(&[("__name__", "m"), ("i", &i.to_string())]).unwrap();
+            for t in 0..100 {
+                app.append(&labels, t * 10_000, t as f64).unwrap();
+            }
+        }
+        app.commit().unwrap();
+        let engine = Engine {
+            max_samples: 200,
+            ..Engine::default()
+        };
+        let t = 990_000;
+        let opts = QueryOpts::default();
+        let (_, stats) = engine
+            .instant_query_with(&db, "sum(count_over_time(m[5m]))", t, &opts)
+            .unwrap();
+        assert_eq!(
+            stats.samples_read, 90,
+            "30 samples of each series in the window"
+        );
+        let err = engine
+            .instant_query_with(&db, "count_over_time(m[1h])", t, &opts)
+            .unwrap_err();
+        assert!(matches!(err, PromqlError::TooManySamples(_)), "{err}");
+        let late = QueryOpts {
+            deadline: Some(Instant::now()),
+            lookback_ms: None,
+        };
+        let err = engine.instant_query_with(&db, "m", t, &late).unwrap_err();
+        assert!(matches!(err, PromqlError::Timeout(_)), "{err}");
+        // A lookback of 5 s finds nothing 9 s after the last sample.
+        let short = QueryOpts {
+            deadline: None,
+            lookback_ms: Some(5_000),
+        };
+        let (v, _) = engine
+            .instant_query_with(&db, "m", t + 9_000, &short)
+            .unwrap();
+        assert!(matches!(v, crate::promql::QueryValue::Vector(ref s) if s.is_empty()));
+    }
 
     #[test]
     fn budget_and_deadline() {

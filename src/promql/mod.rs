@@ -167,6 +167,8 @@ impl Engine {
         let prepared = Instant::now();
         ctx.check_deadline()?;
         let value = eval(&evaluator, &expr)?;
+        // Loops that stop early when out of time leave a partial value: never return it.
+        ctx.check_deadline()?;
         let stats = QueryStats {
             preparation: prepared - began,
             inner_eval: prepared.elapsed(),

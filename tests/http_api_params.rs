@@ -509,6 +509,13 @@ fn cors_admin_and_routing() {
             "admin APIs disabled",
         );
     }
+    let blocks = ok(get(&s, "/api/v1/status/tsdb/blocks", &[]));
+    let blocks = blocks["data"]["blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 1, "{blocks:?}");
+    assert_eq!(blocks[0]["minTime"], T0);
+    assert_eq!(blocks[0]["stats"]["numSamples"], SERIES * N);
+    assert_eq!(blocks[0]["stats"]["numSeries"], SERIES);
+    assert!(blocks[0]["ulid"].is_string() && blocks[0]["compaction"]["level"] == 1);
     let pools = ok(get(&s, "/api/v1/scrape_pools", &[]));
     assert_eq!(pools["data"], json!({"scrapePools": ["bongsu"]}));
 

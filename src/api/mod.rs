@@ -238,6 +238,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/status/flags", get(status::flags))
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route("/api/v1/status/tsdb/blocks", get(status::tsdb_blocks))
         .route("/api/v1/status/walreplay", get(status::walreplay))
         .route("/api/v1/scrape_pools", get(targets::scrape_pools))
         .route(

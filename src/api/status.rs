@@ -1,7 +1,7 @@
 //! `/api/v1/status/*`: build information (a Prometheus-compatible `version`, so that clients
 //! like Grafana enable the features they gate on it), the loaded configuration with secrets
-//! masked, command-line flags, runtime information, head cardinality statistics and WAL
-//! replay progress.
+//! masked, command-line flags, runtime information, head cardinality statistics, block
+//! metadata and WAL replay progress.
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -182,6 +182,15 @@ pub(super) async fn tsdb(
         .to_string())
     })
     .await?;
+    Ok(ok_json(body))
+}
+
+/// `status/tsdb/blocks`: the `meta.json` of every block, oldest first.
+pub(super) async fn tsdb_blocks(State(s): State<ApiState>) -> Result<Response, ApiError> {
+    let db = s.db()?;
+    let metas: Vec<_> = db.blocks().iter().map(|b| b.meta().clone()).collect();
+    let body = serde_json::to_string(&json!({ "blocks": metas }))
+        .map_err(|e| ApiError::Internal(format!("error getting block metadata: {e}")))?;
     Ok(ok_json(body))
 }
 

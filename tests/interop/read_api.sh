@@ -12,6 +12,8 @@
 #    for the exact text).
 # 3. Remote read: a second, empty Prometheus reads from bongsu's /api/v1/read and must answer
 #    range queries as the reference does.
+# 4. Federation: that Prometheus also scrapes bongsu's /federate (honor_labels) and must store
+#    the latest samples with bongsu's external label.
 #
 # Everything binds to 127.0.0.1 on free ports; every process started here is stopped on exit.
 # Exit status: 0 all checks passed; 1 a check failed or a process did not start.
@@ -164,6 +166,15 @@ cat >"$WORK/reader.yml" <<EOF
 remote_read:
   - url: $BONGSU_URL/api/v1/read
     read_recent: true
+scrape_configs:
+  - job_name: federate
+    scrape_interval: 1s
+    honor_labels: true
+    metrics_path: /federate
+    params:
+      'match[]': ['{room=~"x|y"}']
+    static_configs:
+      - targets: ['127.0.0.1:$BONGSU_PORT']
 EOF
 start reader prometheus --config.file="$WORK/reader.yml" --storage.tsdb.path="$WORK/reader-data" \
   --web.listen-address="127.0.0.1:$READER_PORT"
@@ -172,7 +183,7 @@ start reader prometheus --config.file="$WORK/reader.yml" --storage.tsdb.path="$W
 # ---------------------------------------------------------------------------------------
 # Differential checks
 # ---------------------------------------------------------------------------------------
-export BONGSU_URL PROM_URL READER_URL
+export BONGSU_URL PROM_URL READER_URL TIMEOUT
 python3 - <<'EOF' || fail "bongsu and Prometheus disagree (see above)"
 import json, os, sys, urllib.error, urllib.parse, urllib.request
 
@@ -297,9 +308,24 @@ for q in ["sum by (job) (rate(http_requests_total[5m]))", "temperature"]:
             s["metric"]["dc"] = "eu"
     same(f"remote read {q}", jr["data"], jp["data"])
 
+# Federation: the reader scraped bongsu's /federate; its own copy has job="federate".
+import time
+deadline = time.time() + int(os.environ["TIMEOUT"])
+want = {}
+for s in json.loads(fetch(P, "/api/v1/query", {"query": "temperature{room=~\"x|y\"}", "time": end})[1])["data"]["result"]:
+    want[s["metric"]["room"]] = s["value"][1]
+while True:
+    got = {}
+    for s in json.loads(fetch(R, "/api/v1/query", {"query": "temperature{job=\"federate\"}"})[1])["data"]["result"]:
+        got[s["metric"]["room"]] = (s["metric"].get("dc"), s["value"][1])
+    if got or time.time() > deadline:
+        break
+    time.sleep(0.5)
+same("federated by a real Prometheus", got, {room: ("eu", v) for room, v in want.items()})
+
 print(f"{failures} difference(s)", file=sys.stderr)
 sys.exit(1 if failures else 0)
 EOF
 
 FAILED=0
-log "passed: bongsu answers as Prometheus over the same data, and serves Prometheus' remote read"
+log "passed: bongsu answers as Prometheus over the same data, serves Prometheus' remote read and is federated by it"

@@ -304,6 +304,9 @@ impl<'a> Evaluator<'a> {
         let times = self.step_times(&vs.offset, &vs.at);
         let (lo, hi) = min_max(&times);
         let series = self.select(vs, lo - self.lookback + 1, hi)?;
+        // One value per step and series is about to be held: sparse series over many steps
+        // cost memory that their few samples did not count.
+        self.ctx.charge(series.len().saturating_mul(times.len()))?;
         let mut out = Vec::with_capacity(series.len());
         for s in series {
             let values: Vec<Option<f64>> = times

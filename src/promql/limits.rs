@@ -33,8 +33,10 @@ pub struct QueryStats {
     pub inner_eval: Duration,
     /// Samples loaded from storage.
     pub samples_read: u64,
-    /// Samples charged against the `--query.max-samples` budget: those loaded plus the points
-    /// of subquery results.
+    /// Samples charged against the `--query.max-samples` budget over the whole query: those
+    /// loaded from storage, one per step and series of instant selectors, and the steps of
+    /// subqueries. Unlike Prometheus, which counts the points held at one time, this counts
+    /// what this engine holds: every raw sample in a selector's range is decoded at once.
     pub peak_samples: u64,
 }
 
@@ -109,7 +111,7 @@ mod tests {
         }
         app.commit().unwrap();
         let engine = Engine {
-            max_samples: 200,
+            max_samples: 350,
             ..Engine::default()
         };
         let t = 990_000;
@@ -122,7 +124,17 @@ mod tests {
             "30 samples of each series in the window"
         );
         let err = engine
-            .instant_query_with(&db, "count_over_time(m[1h])", t, &opts)
+            .instant_query_with(
+                &db,
+                "count_over_time(m[1h]) + count_over_time(m[1h])",
+                t,
+                &opts,
+            )
+            .unwrap_err();
+        assert!(matches!(err, PromqlError::TooManySamples(_)), "{err}");
+        // 3 series × 100 steps of an instant selector are charged besides the 300 samples.
+        let err = engine
+            .range_query_with(&db, "m", 0, t, std::time::Duration::from_secs(10), &opts)
             .unwrap_err();
         assert!(matches!(err, PromqlError::TooManySamples(_)), "{err}");
         let late = QueryOpts {

@@ -214,6 +214,24 @@ fn query_parameters_as_prometheus() {
         ok(range(&secs(T0), &t, "1m"))
     );
     ok(range("0", "11000", "1"));
+    // Extreme times neither overflow nor pass the resolution check.
+    error(
+        range("-1e300", "1e300", "9e9"),
+        400,
+        "bad_data",
+        "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+    );
+    error(
+        range("0", "1", "1e14"),
+        400,
+        "bad_data",
+        "invalid parameter \"step\": cannot parse \"1e14\" to a valid duration. It overflows int64",
+    );
+    ok(get(
+        &s,
+        "/api/v1/query",
+        &[("query", "m offset 1h"), ("time", "-1e300")],
+    ));
     error(
         range("0", "11001", "1"),
         400,

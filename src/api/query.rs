@@ -191,7 +191,7 @@ pub(super) async fn query_range(
     if step_ms <= 0 {
         return Err(invalid_param("step", non_positive));
     }
-    if (end - start) / step_ms > MAX_STEPS {
+    if end.saturating_sub(start) / step_ms > MAX_STEPS {
         return Err(ApiError::BadData("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into()));
     }
     let c = common(&s, &p, limit, arrived)?;

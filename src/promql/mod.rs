@@ -139,7 +139,7 @@ impl Engine {
                 "end timestamp must not be before start time".into(),
             ));
         }
-        if (end - start) / step_ms > MAX_STEPS {
+        if end.saturating_sub(start) / step_ms > MAX_STEPS {
             return Err(PromqlError::Parse("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into()));
         }
         self.run(db, query, (start, end, step_ms), opts, |ev, expr| {

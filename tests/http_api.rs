@@ -777,6 +777,39 @@ fn serves_the_prometheus_api_over_imported_blocks() {
         }
     }
 
+    // Annotations: `infos` / `warnings` next to `data` with the node's position, only when
+    // there are any.
+    let (status, body) = server.get(
+        "/api/v1/query",
+        &[
+            ("query", "rate(temperature[10m])".into()),
+            ("time", secs(TLAST)),
+        ],
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["infos"],
+        json!(["PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"temperature\" (1:6)"]),
+        "{body}"
+    );
+    assert!(body.get("warnings").is_none(), "{body}");
+    let (status, body) = server.get(
+        "/api/v1/query_range",
+        &[
+            ("query", "sort(temperature)".into()),
+            ("start", secs(TLAST - 60_000)),
+            ("end", secs(TLAST)),
+            ("step", "15".into()),
+        ],
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["warnings"],
+        json!(["PromQL warning: sort is ineffective for range queries since results are always ordered by labels (1:1)"]),
+        "{body}"
+    );
+    assert!(body.get("infos").is_none(), "{body}");
+
     // Health, readiness and the server's own metrics.
     let r = server.http.get(server.url("/-/healthy")).send().unwrap();
     assert_eq!(r.status(), StatusCode::OK);

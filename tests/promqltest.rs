@@ -12,10 +12,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::time::Duration;
 
-use bongsu::model::{is_stale_nan, Label, Labels, STALE_NAN};
-use bongsu::promql::{Engine, PromqlError, QueryValue};
+use bongsu::model::{is_stale_nan, Label, Labels, MatchOp, Matcher, STALE_NAN};
+use bongsu::promql::{Engine, PromqlError, QueryOutput, QueryValue};
 use bongsu::tsdb::{Db, DbOptions};
-use script::{parse_script, Command, Eval, EvalCmd, Expected, FailMatch, SeqValue, SeriesLabels};
+use promql_parser::label::MatchOp as ParserOp;
+use promql_parser::parser::{Expr, VectorSelector};
+use script::{
+    parse_script, Annotations, Command, Eval, EvalCmd, Expected, FailMatch, SeqValue, SeriesLabels,
+};
 
 const BASELINE: &str = "tests/data/promqltest_baseline.txt";
 
@@ -38,12 +42,17 @@ fn skip_reason(file: &str, cmd: &EvalCmd, state: &State) -> Option<&'static str>
     if has(" anchored") || has(" smoothed") {
         return Some("anchored/smoothed ranges");
     }
-    if has("start_timestamp")
-        || state
-            .unsupported
-            .iter()
-            .any(|(n, r)| *r == "start timestamps" && mentions(q, n))
-    {
+    let parsed = bongsu::promql::parse(q);
+    // Series the runner could not load, that a selector of the query would select.
+    let selected = |reason: &str| {
+        let Ok(expr) = &parsed else { return false };
+        let mut selectors = Vec::new();
+        collect_selectors(expr, &mut selectors);
+        state.unsupported.iter().any(|(labels, r)| {
+            *r == reason && selectors.iter().any(|vs| selector_matches(vs, labels))
+        })
+    };
+    if has("start_timestamp") || selected("start timestamps") {
         return Some("start timestamps");
     }
     if cmd.histogram
@@ -52,31 +61,67 @@ fn skip_reason(file: &str, cmd: &EvalCmd, state: &State) -> Option<&'static str>
         || has("histogram_avg")
         || has("histogram_fraction")
         || has("histogram_std")
-        || state
-            .unsupported
-            .iter()
-            .any(|(n, r)| *r == "native histograms" && mentions(q, n))
+        || selected("native histograms")
     {
         return Some("native histograms");
     }
-    if state.nhcb {
-        return Some("load_with_nhcb");
-    }
-    if cmd.fail.is_none() && promql_parser::parser::parse(q).is_err() {
-        return Some("promql-parser cannot parse");
+    if cmd.fail.is_none() && parsed.is_err() {
+        return Some("bongsu cannot parse");
     }
     None
 }
 
-fn mentions(q: &str, name: &str) -> bool {
-    !name.is_empty() && q.contains(name)
+fn collect_selectors<'e>(e: &'e Expr, out: &mut Vec<&'e VectorSelector>) {
+    match e {
+        Expr::VectorSelector(vs) => out.push(vs),
+        Expr::MatrixSelector(ms) => out.push(&ms.vs),
+        Expr::Paren(p) => collect_selectors(&p.expr, out),
+        Expr::Unary(u) => collect_selectors(&u.expr, out),
+        Expr::Subquery(sq) => collect_selectors(&sq.expr, out),
+        Expr::Call(c) => c.args.args.iter().for_each(|a| collect_selectors(a, out)),
+        Expr::Aggregate(a) => {
+            collect_selectors(&a.expr, out);
+            if let Some(p) = &a.param {
+                collect_selectors(p, out);
+            }
+        }
+        Expr::Binary(b) => {
+            collect_selectors(&b.lhs, out);
+            collect_selectors(&b.rhs, out);
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+/// Whether `vs` selects a series with these labels (any `or` alternative counts).
+fn selector_matches(vs: &VectorSelector, labels: &SeriesLabels) -> bool {
+    let get = |name: &str| {
+        labels
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    if vs.name.as_deref().is_some_and(|n| n != get("__name__")) {
+        return false;
+    }
+    let all = |ms: &[promql_parser::label::Matcher]| {
+        ms.iter().all(|m| {
+            let op = match m.op {
+                ParserOp::Equal => MatchOp::Equal,
+                ParserOp::NotEqual => MatchOp::NotEqual,
+                ParserOp::Re(_) => MatchOp::Regex,
+                ParserOp::NotRe(_) => MatchOp::NotRegex,
+            };
+            Matcher::new(op, &m.name, &m.value).is_ok_and(|m| m.matches(get(&m.name)))
+        })
+    };
+    all(&vs.matchers.matchers) || vs.matchers.or_matchers.iter().any(|ms| all(ms))
 }
 
 struct State {
     dir: tempfile::TempDir,
     db: Db,
-    nhcb: bool,
-    unsupported: Vec<(String, &'static str)>,
+    unsupported: Vec<(SeriesLabels, &'static str)>,
 }
 
 impl State {
@@ -92,7 +137,6 @@ impl State {
         State {
             dir,
             db,
-            nhcb: false,
             unsupported: Vec::new(),
         }
     }
@@ -223,7 +267,55 @@ fn compare_series(
     Ok(())
 }
 
-fn check(cmd: &EvalCmd, res: Result<QueryValue, PromqlError>) -> Result<(), String> {
+fn fail_match(m: &FailMatch, text: &str) -> bool {
+    match m {
+        FailMatch::Any => true,
+        FailMatch::Msg(m) => m == text,
+        FailMatch::Regex(r) => regex::Regex::new(r).is_ok_and(|re| re.is_match(text)),
+    }
+}
+
+/// Upstream's annotation check: with expectations, every expected annotation is present and
+/// every present one expected; `no_*` forbids any.
+fn check_annotations(kind: &str, exp: &Annotations, got: &[String]) -> Result<(), String> {
+    if exp.some && got.is_empty() {
+        return Err(format!("expected {kind} annotations, got none"));
+    }
+    if exp.none && !got.is_empty() {
+        return Err(format!("unexpected {kind} annotations: {got:?}"));
+    }
+    if exp.expected.is_empty() {
+        return Ok(());
+    }
+    if got.is_empty() {
+        return Err(format!("expected {kind} annotations but none were found"));
+    }
+    if let Some(e) = exp
+        .expected
+        .iter()
+        .find(|e| !got.iter().any(|g| fail_match(e, g)))
+    {
+        return Err(format!("expected {kind} annotation {e:?}, found {got:?}"));
+    }
+    if let Some(g) = got
+        .iter()
+        .find(|g| !exp.expected.iter().any(|e| fail_match(e, g)))
+    {
+        return Err(format!("unexpected {kind} annotation {g:?}"));
+    }
+    Ok(())
+}
+
+fn check(cmd: &EvalCmd, res: Result<QueryOutput, PromqlError>) -> Result<(), String> {
+    let res = match res {
+        Ok(out) if cmd.fail.is_none() => {
+            check_annotations("warn", &cmd.warn, &out.warnings)?;
+            check_annotations("info", &cmd.info, &out.infos)?;
+            Ok(out.value)
+        }
+        Ok(out) => Ok(out.value),
+        Err(e) => Err(e),
+    };
     let got = match (res, &cmd.fail) {
         (Err(_), Some(FailMatch::Any)) => return Ok(()),
         (Err(e), Some(FailMatch::Msg(m))) => {
@@ -325,16 +417,17 @@ fn run_file(name: &str, text: &str, verbose: bool) -> FileResult {
             Command::Clear => state = State::new(),
             Command::Load {
                 step,
-                nhcb,
                 series,
                 unsupported,
             } => {
                 load(&state.db, step, &series);
-                state.nhcb |= nhcb;
                 state.unsupported.extend(unsupported);
             }
             Command::Eval(cmd) => {
                 if let Some(reason) = skip_reason(name, &cmd, &state) {
+                    if verbose {
+                        println!("SKIP {name}:{} ({reason}) {}", cmd.line, cmd.expr);
+                    }
                     *res.skipped.entry(reason).or_default() += 1;
                     continue;
                 }

@@ -80,25 +80,41 @@ fn write_point(out: &mut String, p: &Point) {
     out.push_str("\"]");
 }
 
-/// `{"status":"success","data":<data>}`.
-pub fn success(data: &str) -> String {
-    format!("{{\"status\":\"success\",\"data\":{data}}}")
-}
+/// Most warnings and infos a response lists, each; the rest are counted, as Prometheus.
+const MAX_ANNOTATIONS: usize = 10;
 
 /// The success envelope with Prometheus' `warnings` list when there are any.
 pub fn success_with_warnings(data: &str, warnings: &[String]) -> String {
-    if warnings.is_empty() {
-        return success(data);
-    }
-    let mut out = format!("{{\"status\":\"success\",\"data\":{data},\"warnings\":[");
-    for (i, w) in warnings.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
+    success_with(data, warnings, &[])
+}
+
+/// The success envelope: `data`, then `warnings` and `infos` when there are any (at most
+/// ten of each, then how many more were left out).
+pub fn success_with(data: &str, warnings: &[String], infos: &[String]) -> String {
+    let mut s = format!("{{\"status\":\"success\",\"data\":{data}");
+    for (key, list, kind) in [("warnings", warnings, "warning"), ("infos", infos, "info")] {
+        if list.is_empty() {
+            continue;
         }
-        write_str(&mut out, w);
+        s.push_str(&format!(",\"{key}\":["));
+        for (i, a) in list.iter().take(MAX_ANNOTATIONS).enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            write_str(&mut s, a);
+        }
+        if list.len() > MAX_ANNOTATIONS {
+            s.push(',');
+            let more = format!(
+                "{} more {kind} annotations omitted",
+                list.len() - MAX_ANNOTATIONS
+            );
+            write_str(&mut s, &more);
+        }
+        s.push(']');
     }
-    out.push_str("]}");
-    out
+    s.push('}');
+    s
 }
 
 /// A list of strings as a JSON array.

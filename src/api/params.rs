@@ -102,7 +102,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
     use promql_parser::label::MatchOp as P;
     use promql_parser::parser::Expr;
-    let expr = promql_parser::parser::parse(s)?;
+    let expr = crate::promql::parse_metric_selector(s).map_err(|e| e.to_string())?;
     let Expr::VectorSelector(vs) = expr else {
         return Err(format!("expected a series selector, got {s:?}"));
     };
@@ -118,6 +118,9 @@ pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
             P::NotRe(_) => MatchOp::NotRegex,
         };
         out.push(Matcher::new(op, &m.name, &m.value).map_err(|e| e.to_string())?);
+    }
+    if out.iter().all(Matcher::matches_empty) {
+        return Err("match[] must contain at least one non-empty matcher".into());
     }
     Ok(out)
 }

@@ -6,15 +6,15 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::params::{parse_duration, parse_time, Params};
 use super::{
-    ast_json, blocking, invalid_param, json, now_ms, ok_json, ok_json_warn, param_limit,
-    param_time, params, ApiError, ApiState, TRUNCATED,
+    ast_json, blocking, invalid_param, json, now_ms, ok_json, param_limit, param_time, params,
+    ApiError, ApiState, TRUNCATED,
 };
-use crate::promql::{QueryOpts, QueryStats, QueryValue, MAX_STEPS};
+use crate::promql::{QueryOpts, QueryOutput, QueryStats, QueryValue, MAX_STEPS};
 use crate::tsdb::Db;
 
 /// What every query endpoint reads besides the times.
@@ -59,10 +59,10 @@ fn common(s: &ApiState, p: &Params, limit: usize, arrived: Instant) -> Result<Co
 async fn evaluate(
     s: &ApiState,
     c: &Common,
-    f: impl FnOnce(&Db, &QueryOpts) -> Result<(QueryValue, QueryStats), crate::promql::PromqlError>
+    f: impl FnOnce(&Db, &QueryOpts) -> Result<(QueryOutput, QueryStats), crate::promql::PromqlError>
         + Send
         + 'static,
-) -> Result<(QueryValue, QueryStats, Duration), ApiError> {
+) -> Result<(QueryOutput, QueryStats, Duration), ApiError> {
     let db = s.db()?;
     let deadline = c.opts.deadline.unwrap_or(c.arrived);
     let queued = Instant::now();
@@ -92,9 +92,14 @@ async fn evaluate(
     Ok((value, stats, queue_time))
 }
 
-/// The response of `query` and `query_range`: `limit` applied, `stats` and warnings added.
-fn respond(c: &Common, mut value: QueryValue, stats: &QueryStats, queue: Duration) -> Response {
-    let mut warnings = Vec::new();
+/// The response of `query` and `query_range`: `limit` applied, `stats` and warnings added
+/// after the query's own annotations.
+fn respond(c: &Common, out: QueryOutput, stats: &QueryStats, queue: Duration) -> Response {
+    let QueryOutput {
+        mut value,
+        mut warnings,
+        infos,
+    } = out;
     if c.limit > 0 {
         let truncated = match &mut value {
             QueryValue::Vector(v) if v.len() > c.limit => {
@@ -118,7 +123,15 @@ fn respond(c: &Common, mut value: QueryValue, stats: &QueryStats, queue: Duratio
         ));
     }
     let stats = (!c.stats.is_empty()).then(|| stats_json(stats, queue, c.arrived.elapsed()));
-    ok_json_warn(json::query_data(&value, stats.as_deref()), &warnings)
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json::success_with(
+            &json::query_data(&value, stats.as_deref()),
+            &warnings,
+            &infos,
+        ),
+    )
+        .into_response()
 }
 
 /// Prometheus' `stats` object (timings in seconds). Per-step statistics need a feature flag
@@ -206,8 +219,7 @@ pub(super) async fn query_range(
 
 /// Parses the `query` parameter as Prometheus' parser endpoints do.
 fn parse_query_param(p: &Params) -> Result<promql_parser::parser::Expr, ApiError> {
-    promql_parser::parser::parse(p.get("query").unwrap_or_default())
-        .map_err(|e| invalid_param("query", e))
+    crate::promql::parse(p.get("query").unwrap_or_default()).map_err(|e| invalid_param("query", e))
 }
 
 /// `format_query`: the query pretty-printed.
@@ -241,8 +253,8 @@ pub(super) async fn query_exemplars(
             "end timestamp must not be before start timestamp".into(),
         ));
     }
-    let expr = promql_parser::parser::parse(p.get("query").unwrap_or_default())
-        .map_err(ApiError::BadData)?;
+    let expr = crate::promql::parse(p.get("query").unwrap_or_default())
+        .map_err(|e| ApiError::BadData(e.to_string()))?;
     if !has_selector(&expr) {
         // Upstream answers an expression without selectors with no data at all.
         return Ok(StatusCode::NO_CONTENT.into_response());

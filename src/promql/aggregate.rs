@@ -8,6 +8,7 @@ use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 use super::binary::keep_labels;
 use super::eval::{kahan_inc, Evaluated, Evaluator, StepSeries};
 use super::functions::quantile;
+use super::numeric::Mean;
 use super::PromqlError;
 use crate::model::{Labels, METRIC_NAME};
 
@@ -17,10 +18,10 @@ struct Acc {
     n: f64,
     sum: f64,
     c: f64,
+    avg: Mean,
+    /// Welford's running mean and sum of squared deviations (`stddev`, `stdvar`).
     mean: f64,
-    cmean: f64,
-    aux: f64,
-    caux: f64,
+    m2: f64,
     val: f64,
     values: Vec<f64>,
 }
@@ -91,7 +92,11 @@ impl Evaluator<'_> {
             ));
         }
         let param = match op.as_str() {
-            "quantile" => self.param_scalar(agg.param.as_deref())?,
+            "quantile" => {
+                let q = self.param_scalar(agg.param.as_deref())?;
+                self.check_quantiles(&q, agg.param.as_deref());
+                q
+            }
             _ => Vec::new(),
         };
         let mut groups: BTreeMap<Labels, (Vec<Option<Acc>>, bool)> = BTreeMap::new();
@@ -109,14 +114,20 @@ impl Evaluator<'_> {
                 });
                 a.n += 1.0;
                 match op.as_str() {
-                    "sum" | "avg" => (a.sum, a.c) = kahan_inc(v, a.sum, a.c),
+                    "sum" => (a.sum, a.c) = kahan_inc(v, a.sum, a.c),
+                    "avg" => a.avg.push(v),
                     "min" if !first && (a.val > v || a.val.is_nan()) => a.val = v,
                     "max" if !first && (a.val < v || a.val.is_nan()) => a.val = v,
+                    // Plain Welford, as upstream's aggregation (unlike `stddev_over_time`, it
+                    // does not compensate); a non-finite first value makes the result NaN.
+                    "stddev" | "stdvar" if first => {
+                        a.mean = v;
+                        a.m2 = if v.is_finite() { 0.0 } else { f64::NAN };
+                    }
                     "stddev" | "stdvar" => {
-                        let delta = v - (a.mean + a.cmean);
-                        (a.mean, a.cmean) = kahan_inc(delta / a.n, a.mean, a.cmean);
-                        (a.aux, a.caux) =
-                            kahan_inc(delta * (v - (a.mean + a.cmean)), a.aux, a.caux);
+                        let delta = v - a.mean;
+                        a.mean += delta / a.n;
+                        a.m2 += delta * (v - a.mean);
                     }
                     "quantile" => a.values.push(v),
                     _ => {}
@@ -132,19 +143,12 @@ impl Evaluator<'_> {
                         a.sum + a.c
                     }
                 }
-                "avg" => {
-                    let s = if a.sum.is_infinite() {
-                        a.sum
-                    } else {
-                        a.sum + a.c
-                    };
-                    s / a.n
-                }
+                "avg" => a.avg.value(),
                 "count" => a.n,
                 "group" => 1.0,
                 "min" | "max" => a.val,
-                "stdvar" => (a.aux + a.caux) / a.n,
-                "stddev" => ((a.aux + a.caux) / a.n).sqrt(),
+                "stdvar" => a.m2 / a.n,
+                "stddev" => (a.m2 / a.n).sqrt(),
                 "quantile" => quantile(param[step], a.values),
                 _ => f64::NAN,
             }
@@ -169,6 +173,26 @@ impl Evaluator<'_> {
                 })
                 .collect(),
         ))
+    }
+
+    /// Warns (once each) of a NaN φ, the largest φ above 1 and the smallest below 0.
+    fn check_quantiles(&self, q: &[f64], param: Option<&Expr>) {
+        let pos = param.and_then(|p| self.pos(p));
+        let numbers = q.iter().copied().filter(|v| !v.is_nan());
+        let (min, max) = numbers.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+        self.annotate(|a| {
+            if q.iter().any(|v| v.is_nan()) {
+                a.invalid_quantile(f64::NAN, pos);
+            }
+            if max > 1.0 {
+                a.invalid_quantile(max, pos);
+            }
+            if min < 0.0 {
+                a.invalid_quantile(min, pos);
+            }
+        });
     }
 
     fn param_scalar(&self, param: Option<&Expr>) -> Result<Vec<f64>, PromqlError> {

@@ -144,13 +144,23 @@ impl Evaluator<'_> {
         for step in 0..steps {
             let mut one_map: HashMap<&Labels, usize> = HashMap::new();
             for (i, (s, g)) in one.iter().zip(one_sig).enumerate() {
-                if s.values[step].is_some() && one_map.insert(g, i).is_some() {
+                if s.values[step].is_none() {
+                    continue;
+                }
+                if let Some(&prev) = one_map.get(g) {
                     let side = if swapped { "left" } else { "right" };
+                    // Sorted, so that the message does not depend on the input order.
+                    let mut dup = [
+                        fmt_labels(&one[prev].final_labels()),
+                        fmt_labels(&s.final_labels()),
+                    ];
+                    dup.sort();
                     return Err(PromqlError::Execution(format!(
                         "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
-                        fmt_labels(g), fmt_labels(&one[one_map[g]].final_labels()), fmt_labels(&s.final_labels())
+                        fmt_labels(g), dup[0], dup[1]
                     )));
                 }
+                one_map.insert(g, i);
             }
             let mut matched_one: HashMap<&Labels, ()> = HashMap::new();
             for (s, g) in many.iter().zip(many_sig) {
@@ -321,7 +331,7 @@ fn result_labels(
 fn fmt_labels(l: &Labels) -> String {
     let parts: Vec<String> = l
         .iter()
-        .map(|Label { name, value }| format!("{name}=\"{value}\""))
+        .map(|Label { name, value }| format!("{name}={value:?}"))
         .collect();
     format!("{{{}}}", parts.join(", "))
 }

@@ -3,6 +3,7 @@
 //! selectors and subqueries, and shaping the final result. Operators, aggregations and
 //! functions live in their own modules.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -11,7 +12,9 @@ use promql_parser::parser::{
     AtModifier, Expr, MatrixSelector, Offset, SubqueryExpr, VectorSelector,
 };
 
+use super::annotations::Annotations;
 use super::limits::QueryCtx;
+use super::position::Positions;
 use super::value::{Point, QueryValue, RangeSeries, VectorSample};
 use super::{PromqlError, Queryable};
 use crate::model::{is_stale_nan, Labels, MatchOp, Matcher, Sample, METRIC_NAME};
@@ -70,19 +73,26 @@ pub(super) struct Evaluator<'a> {
     db: &'a dyn Queryable,
     /// The query's deadline and sample budget, shared with subquery evaluators.
     ctx: &'a QueryCtx,
+    /// Where the query's nodes start, for annotations.
+    positions: &'a Positions,
+    /// Shared by the evaluators of subqueries, so one query collects one set.
+    annotations: &'a RefCell<Annotations>,
     lookback: i64,
     pub start: i64,
     pub end: i64,
     pub step: i64,
-    /// The outer query's range, which `start()` / `end()` in `@` refer to even in subqueries.
-    query_start: i64,
-    query_end: i64,
+    /// The outer query's range and step, which `start()` / `end()` (in `@` and as functions),
+    /// `range()` and `step()` refer to even in subqueries.
+    pub query_start: i64,
+    pub query_end: i64,
+    pub query_step: i64,
 }
 
 impl<'a> Evaluator<'a> {
     pub(super) fn new(
         db: &'a dyn Queryable,
         ctx: &'a QueryCtx,
+        (positions, annotations): (&'a Positions, &'a RefCell<Annotations>),
         lookback: i64,
         start: i64,
         end: i64,
@@ -91,18 +101,36 @@ impl<'a> Evaluator<'a> {
         Evaluator {
             db,
             ctx,
+            positions,
+            annotations,
             lookback,
             start,
             end,
             step,
             query_start: start,
             query_end: end,
+            query_step: step,
         }
     }
 
     /// Whether the query's deadline has passed (for loops that cannot return an error).
     pub(super) fn out_of_time(&self) -> bool {
         self.ctx.check_deadline().is_err()
+    }
+
+    /// Where `expr` starts in the query text, if known.
+    pub fn pos(&self, expr: &Expr) -> Option<usize> {
+        self.positions.start(expr)
+    }
+
+    /// Whether `expr` is a string literal that decodes to invalid UTF-8 (see `Positions`).
+    pub fn is_not_utf8(&self, expr: &Expr) -> bool {
+        self.positions.is_not_utf8(expr)
+    }
+
+    /// Records an annotation of the query.
+    pub fn annotate(&self, f: impl FnOnce(&mut Annotations)) {
+        f(&mut self.annotations.borrow_mut());
     }
 
     pub fn steps(&self) -> usize {
@@ -216,7 +244,7 @@ impl<'a> Evaluator<'a> {
                 let w = self.subquery_windows(sq)?;
                 self.raw_matrix(w)
             }
-            Expr::Call(call) => self.call(call),
+            Expr::Call(call) => self.call(call, self.pos(expr)),
             Expr::Aggregate(agg) => self.aggregate(agg),
             Expr::Unary(u) => self.unary(&u.expr),
             Expr::Binary(b) => self.binary(b),
@@ -373,12 +401,15 @@ impl<'a> Evaluator<'a> {
         let inner = Evaluator {
             db: self.db,
             ctx: self.ctx,
+            positions: self.positions,
+            annotations: self.annotations,
             lookback: self.lookback,
             start,
             end: hi.max(start),
             step,
             query_start: self.query_start,
             query_end: self.query_end,
+            query_step: self.query_step,
         };
         // Every inner step holds at least one value: refuse before materialising them.
         self.ctx.charge(inner.steps())?;

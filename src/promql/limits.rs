@@ -151,7 +151,7 @@ mod tests {
         let (v, _) = engine
             .instant_query_with(&db, "m", t + 9_000, &short)
             .unwrap();
-        assert!(matches!(v, crate::promql::QueryValue::Vector(ref s) if s.is_empty()));
+        assert!(matches!(v.value, crate::promql::QueryValue::Vector(ref s) if s.is_empty()));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! PromQL evaluation over the storage [`Querier`](crate::tsdb::Querier).
 //!
-//! Queries are parsed by the `promql-parser` crate and evaluated here. Evaluation is
+//! Queries are parsed by [`parse`] (Prometheus' rules and messages; the AST is the
+//! `promql-parser` crate's) and evaluated here. Evaluation is
 //! column-at-a-time: every expression yields, for each output series, a value (or none) at
 //! every step of the query, so a range query decodes each series once and walks its samples in
 //! one pass. This module never opens a file: it sees storage only through [`Queryable`].
@@ -11,18 +12,26 @@
 //! are rejected with an error that says they are not supported yet.
 
 mod aggregate;
+mod annotations;
 mod binary;
 mod eval;
 mod functions;
 mod limits;
+mod numeric;
+pub mod parse;
+mod position;
 mod value;
 
+use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
 pub use limits::{QueryOpts, QueryStats, DEFAULT_MAX_SAMPLES, DEFAULT_TIMEOUT};
-pub use value::{Point, QueryValue, RangeSeries, VectorSample};
+pub use parse::{parse, parse_metric_selector, to_string, ParseError};
+pub use value::{Point, QueryOutput, QueryValue, RangeSeries, VectorSample};
+
+use position::Positions;
 
 use crate::tsdb::{Db, Querier, StorageError};
 
@@ -91,7 +100,7 @@ impl Engine {
         db: &dyn Queryable,
         query: &str,
         t: i64,
-    ) -> Result<QueryValue, PromqlError> {
+    ) -> Result<QueryOutput, PromqlError> {
         self.instant_query_with(db, query, t, &QueryOpts::default())
             .map(|(v, _)| v)
     }
@@ -104,7 +113,7 @@ impl Engine {
         start: i64,
         end: i64,
         step: Duration,
-    ) -> Result<QueryValue, PromqlError> {
+    ) -> Result<QueryOutput, PromqlError> {
         self.range_query_with(db, query, start, end, step, &QueryOpts::default())
             .map(|(v, _)| v)
     }
@@ -116,7 +125,7 @@ impl Engine {
         query: &str,
         t: i64,
         opts: &QueryOpts,
-    ) -> Result<(QueryValue, QueryStats), PromqlError> {
+    ) -> Result<(QueryOutput, QueryStats), PromqlError> {
         self.run(db, query, (t, t, 1), opts, |ev, expr| ev.instant(expr))
     }
 
@@ -129,7 +138,7 @@ impl Engine {
         end: i64,
         step: Duration,
         opts: &QueryOpts,
-    ) -> Result<(QueryValue, QueryStats), PromqlError> {
+    ) -> Result<(QueryOutput, QueryStats), PromqlError> {
         let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX);
         if step_ms <= 0 {
             return Err(PromqlError::Parse("zero or negative query resolution step widths are not accepted. Try a positive integer".into()));
@@ -157,13 +166,22 @@ impl Engine {
             &eval::Evaluator,
             &promql_parser::parser::Expr,
         ) -> Result<QueryValue, PromqlError>,
-    ) -> Result<(QueryValue, QueryStats), PromqlError> {
+    ) -> Result<(QueryOutput, QueryStats), PromqlError> {
         let began = Instant::now();
         let deadline = opts.deadline.unwrap_or(began + self.timeout);
         let ctx = limits::QueryCtx::new(deadline, self.max_samples);
-        let expr = promql_parser::parser::parse(query).map_err(PromqlError::Parse)?;
+        let expr = parse(query).map_err(|e| PromqlError::Parse(e.to_string()))?;
+        let (positions, annotations) = (Positions::locate(query, &expr), RefCell::default());
         let lookback = opts.lookback_ms.unwrap_or(self.lookback_ms);
-        let evaluator = eval::Evaluator::new(db, &ctx, lookback, start, end, step);
+        let evaluator = eval::Evaluator::new(
+            db,
+            &ctx,
+            (&positions, &annotations),
+            lookback,
+            start,
+            end,
+            step,
+        );
         let prepared = Instant::now();
         ctx.check_deadline()?;
         let value = eval(&evaluator, &expr)?;
@@ -175,6 +193,9 @@ impl Engine {
             samples_read: ctx.samples_read(),
             peak_samples: ctx.samples_charged(),
         };
-        Ok((value, stats))
+        Ok((
+            QueryOutput::new(value, &annotations.into_inner(), query),
+            stats,
+        ))
     }
 }

@@ -1,5 +1,6 @@
 //! Query results in the shapes of Prometheus' HTTP API (`vector`, `matrix`, `scalar`, `string`).
 
+use super::annotations::Annotations;
 use crate::model::Labels;
 
 /// One value at one time.
@@ -41,6 +42,26 @@ impl QueryValue {
             QueryValue::String { .. } => "string",
             QueryValue::Vector(_) => "vector",
             QueryValue::Matrix(_) => "matrix",
+        }
+    }
+}
+
+/// A query's value with the annotations Prometheus would return next to it (rendered, with
+/// positions; the API's `warnings` and `infos`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryOutput {
+    pub value: QueryValue,
+    pub warnings: Vec<String>,
+    pub infos: Vec<String>,
+}
+
+impl QueryOutput {
+    pub(super) fn new(value: QueryValue, annotations: &Annotations, query: &str) -> QueryOutput {
+        let (warnings, infos) = annotations.render(query);
+        QueryOutput {
+            value,
+            warnings,
+            infos,
         }
     }
 }

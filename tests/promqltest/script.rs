@@ -38,6 +38,19 @@ pub struct EvalCmd {
     pub expected: Expected,
     /// An expected value is a native histogram (`{{...}}`).
     pub histogram: bool,
+    pub warn: Annotations,
+    pub info: Annotations,
+}
+
+/// What an eval expects of one kind of annotation (warnings or infos).
+#[derive(Debug, Clone, Default)]
+pub struct Annotations {
+    /// `expect warn` / `expect info` lines (a bare one matches any message).
+    pub expected: Vec<FailMatch>,
+    /// `expect no_warn` / `expect no_info`.
+    pub none: bool,
+    /// Legacy `eval_warn` / `eval_info`: at least one.
+    pub some: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -51,12 +64,10 @@ pub enum FailMatch {
 pub enum Command {
     Load {
         step: i64,
-        /// Classic buckets would also be converted to native histograms.
-        nhcb: bool,
         series: Vec<(SeriesLabels, Vec<SeqValue>)>,
-        /// Metric names whose samples this runner cannot represent (native histograms,
-        /// start timestamps), with the reason.
-        unsupported: Vec<(String, &'static str)>,
+        /// Series this runner cannot load (native histogram samples, start timestamps), with
+        /// the reason.
+        unsupported: Vec<(SeriesLabels, &'static str)>,
     },
     Clear,
     Eval(Box<EvalCmd>),
@@ -136,7 +147,11 @@ fn expand(tok: &str, out: &mut Vec<SeqValue>) -> Result<(), String> {
         }
         _ => {}
     }
-    let Some(x) = tok.rfind('x').filter(|&i| i > 0 && !tok.starts_with("0x")) else {
+    // `x` followed by digits repeats (so `0x59` is 0 and 59 more), as upstream's lexer reads
+    // series values.
+    let Some(x) = tok.rfind('x').filter(|&i| {
+        i > 0 && tok[i + 1..].bytes().all(|b| b.is_ascii_digit()) && i + 1 < tok.len()
+    }) else {
         out.push(SeqValue::Float(parse_float(tok)?));
         return Ok(());
     };
@@ -247,6 +262,25 @@ pub fn parse_series(s: &str) -> Result<(SeriesLabels, &str), String> {
     Ok((labels, rest))
 }
 
+/// The native histogram (custom buckets) `load_with_nhcb` also stores for a classic
+/// histogram's `_bucket`, `_count` or `_sum` series: the base name, without `le`.
+fn nhcb_series(labels: &SeriesLabels) -> Option<SeriesLabels> {
+    let name = labels.iter().find(|(n, _)| n == "__name__")?.1.as_str();
+    let base = ["_bucket", "_count", "_sum"]
+        .iter()
+        .find_map(|s| name.strip_suffix(s))?;
+    Some(
+        labels
+            .iter()
+            .filter(|(n, _)| n != "le")
+            .map(|(n, v)| {
+                let v = if n == "__name__" { base } else { v.as_str() };
+                (n.clone(), v.to_string())
+            })
+            .collect(),
+    )
+}
+
 /// A command line ends the previous command's block even without a blank line between.
 fn is_command(line: &str) -> bool {
     let word = line.split_whitespace().next().unwrap_or("");
@@ -285,22 +319,24 @@ pub fn parse_script(text: &str) -> Result<Vec<Command>, String> {
                 let mut unsupported = Vec::new();
                 for l in block {
                     let (labels, vals) = parse_series(l).map_err(err)?;
-                    let name = labels
-                        .iter()
-                        .find(|(n, _)| n == "__name__")
-                        .map(|(_, v)| v.clone())
-                        .unwrap_or_default();
                     if vals.trim_start().starts_with("@st") {
-                        unsupported.push((name, "start timestamps"));
+                        unsupported.push((labels, "start timestamps"));
                     } else if vals.contains("{{") {
-                        unsupported.push((name, "native histograms"));
+                        unsupported.push((labels, "native histograms"));
                     } else {
-                        series.push((labels, parse_values(vals).map_err(err)?));
+                        if word == "load_with_nhcb" {
+                            if let Some(nhcb) = nhcb_series(&labels) {
+                                unsupported.push((nhcb, "native histograms"));
+                            }
+                        }
+                        // A series given twice in one load takes its later values, as upstream.
+                        let values = parse_values(vals).map_err(err)?;
+                        series.retain(|(l, _)| *l != labels);
+                        series.push((labels, values));
                     }
                 }
                 cmds.push(Command::Load {
                     step,
-                    nhcb: word == "load_with_nhcb",
                     series,
                     unsupported,
                 });
@@ -318,6 +354,14 @@ pub fn parse_script(text: &str) -> Result<Vec<Command>, String> {
 fn parse_eval(line: usize, word: &str, rest: &str, block: &[&str]) -> Result<EvalCmd, String> {
     let mut fail = (word == "eval_fail").then_some(FailMatch::Any);
     let mut ordered = word == "eval_ordered";
+    let mut warn = Annotations {
+        some: word == "eval_warn",
+        ..Annotations::default()
+    };
+    let mut info = Annotations {
+        some: word == "eval_info",
+        ..Annotations::default()
+    };
     let words: Vec<&str> = rest.split_whitespace().collect();
     let (kind, expr) = match words.as_slice() {
         ["instant", "at", t, ..] => {
@@ -352,15 +396,27 @@ fn parse_eval(line: usize, word: &str, rest: &str, block: &[&str]) -> Result<Eva
     for l in block {
         if let Some(e) = l.strip_prefix("expect ") {
             let e = e.trim();
-            if let Some(f) = e.strip_prefix("fail") {
-                let f = f.trim();
-                fail = Some(if let Some(m) = f.strip_prefix("msg:") {
+            let (kind, rest) = e.split_once(char::is_whitespace).unwrap_or((e, ""));
+            let matcher = || {
+                let rest = rest.trim();
+                if let Some(m) = rest.strip_prefix("msg:") {
                     FailMatch::Msg(m.trim().to_string())
-                } else if let Some(r) = f.strip_prefix("regex:") {
+                } else if let Some(r) = rest.strip_prefix("regex:") {
                     FailMatch::Regex(r.trim().to_string())
                 } else {
                     FailMatch::Any
-                });
+                }
+            };
+            if kind == "fail" {
+                fail = Some(matcher());
+            } else if kind == "warn" {
+                warn.expected.push(matcher());
+            } else if kind == "info" {
+                info.expected.push(matcher());
+            } else if kind == "no_warn" {
+                warn.none = true;
+            } else if kind == "no_info" {
+                info.none = true;
             } else if e == "ordered" {
                 ordered = true;
             } else if let Some(r) = e.strip_prefix("range vector from ") {
@@ -372,8 +428,6 @@ fn parse_eval(line: usize, word: &str, rest: &str, block: &[&str]) -> Result<Eva
             } else if let Some(s) = e.strip_prefix("string ") {
                 string = Some(read_string(s.trim())?.0);
             }
-            // Annotation expectations (warn/info/no_warn/no_info) are not checked: the engine
-            // does not produce annotations.
             continue;
         }
         if l.contains("{{") && !l.starts_with('{') || l.starts_with("{{") {
@@ -413,5 +467,7 @@ fn parse_eval(line: usize, word: &str, rest: &str, block: &[&str]) -> Result<Eva
         range_vector,
         expected,
         histogram,
+        warn,
+        info,
     })
 }

@@ -1,6 +1,8 @@
 //! Label and ordering functions: `label_replace label_join absent sort sort_desc
 //! sort_by_label sort_by_label_desc`.
 
+use std::cmp::Ordering;
+
 use promql_parser::label::MatchOp;
 use promql_parser::parser::Expr;
 use regex::Regex;
@@ -30,7 +32,7 @@ impl Evaluator<'_> {
                         "invalid regular expression in label_replace(): {re_s}"
                     ))
                 })?;
-                if !valid_label_name(dst) {
+                if !valid_label_name(dst) || args.get(1).is_some_and(|a| self.is_not_utf8(a)) {
                     return Err(PromqlError::Execution(format!(
                         "invalid destination label name in label_replace(): {dst}"
                     )));
@@ -55,7 +57,7 @@ impl Evaluator<'_> {
                     .iter()
                     .map(|a| string_arg(Some(a)))
                     .collect::<Result<Vec<_>, _>>()?;
-                if !valid_label_name(dst) {
+                if !valid_label_name(dst) || args.get(1).is_some_and(|a| self.is_not_utf8(a)) {
                     return Err(PromqlError::Execution(format!(
                         "invalid destination label name in label_join(): {dst}"
                     )));
@@ -109,7 +111,7 @@ impl Evaluator<'_> {
                     let (la, lb) = (a.final_labels(), b.final_labels());
                     let by = names
                         .iter()
-                        .map(|n| la.get(n).unwrap_or("").cmp(lb.get(n).unwrap_or("")))
+                        .map(|n| natural_cmp(la.get(n).unwrap_or(""), lb.get(n).unwrap_or("")))
                         .find(|o| o.is_ne())
                         .unwrap_or_else(|| la.cmp(&lb));
                     if name == "sort_by_label_desc" {
@@ -126,8 +128,50 @@ impl Evaluator<'_> {
     }
 }
 
+/// The natural order `sort_by_label` uses (that of Go's `facette/natsort`): runs of digits
+/// compare as numbers (leading zeros skipped, a longer run is larger), other bytes as bytes.
+fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (i < a.len(), j < b.len()) {
+            (false, false) => return Ordering::Equal,
+            (false, true) => return Ordering::Less,
+            (true, false) => return Ordering::Greater,
+            _ => {}
+        }
+        if a[i].is_ascii_digit() && b[j].is_ascii_digit() {
+            let (ra, rb) = (digit_run(a, &mut i), digit_run(b, &mut j));
+            let o = ra.len().cmp(&rb.len()).then_with(|| ra.cmp(rb));
+            if o.is_ne() {
+                return o;
+            }
+            continue;
+        }
+        if a[i] != b[j] {
+            return a[i].cmp(&b[j]);
+        }
+        i += 1;
+        j += 1;
+    }
+}
+
+/// The run of digits at `*pos` without its leading zeros (a last zero stays), advancing
+/// `*pos` past it.
+fn digit_run<'s>(s: &'s [u8], pos: &mut usize) -> &'s [u8] {
+    while s[*pos] == b'0' && *pos + 1 < s.len() {
+        *pos += 1;
+    }
+    let start = *pos;
+    *pos += 1;
+    while *pos < s.len() && s[*pos].is_ascii_digit() {
+        *pos += 1;
+    }
+    &s[start..*pos]
+}
+
 /// Label names may be any non-empty UTF-8 since Prometheus 3. (`promql-parser` turns a byte
-/// escape like `"\xff"` into the code point U+00FF, so invalid UTF-8 cannot reach here.)
+/// escape like `"\xff"` into the code point U+00FF; the evaluator checks the source text.)
 fn valid_label_name(n: &str) -> bool {
     !n.is_empty()
 }
@@ -166,4 +210,21 @@ pub(super) fn absent_labels(expr: &Expr) -> Labels {
     }
     out.retain(|l| !dup.contains(&&*l.name));
     Labels::new(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural_cmp;
+    use std::cmp::Ordering::*;
+
+    #[test]
+    fn natural_order() {
+        assert_eq!(natural_cmp("2", "10"), Less);
+        assert_eq!(natural_cmp("4m600", "4m1000"), Less);
+        assert_eq!(natural_cmp("1.2.3", "1.11.3"), Less);
+        assert_eq!(natural_cmp("a007", "a7"), Equal);
+        assert_eq!(natural_cmp("a", "a1"), Less);
+        assert_eq!(natural_cmp("b", "a1"), Greater);
+        assert_eq!(natural_cmp("x0", "x"), Greater);
+    }
 }

@@ -56,6 +56,24 @@ impl Evaluator<'_> {
         let steps = self.steps();
         Ok(Some(match name {
             "pi" => Evaluated::Scalar(vec![std::f64::consts::PI; steps]),
+            // Constants of the whole query, also inside subqueries; an instant query has no step.
+            "start" | "end" | "range" | "step" => {
+                let (start, end) = (self.query_start, self.query_end);
+                let ms = match name {
+                    "start" => start,
+                    "end" => end,
+                    "range" => end - start,
+                    _ if start == end => 0,
+                    _ => self.query_step,
+                };
+                Evaluated::Scalar(vec![ms as f64 / 1000.0; steps])
+            }
+            "min_of" | "max_of" => {
+                let a = self.scalar_arg(args.first(), f64::NAN)?;
+                let b = self.scalar_arg(args.get(1), f64::NAN)?;
+                let f = if name == "min_of" { go_min } else { go_max };
+                Evaluated::Scalar(a.iter().zip(&b).map(|(&a, &b)| f(a, b)).collect())
+            }
             "time" => Evaluated::Scalar(self.times().iter().map(|&t| t as f64 / 1000.0).collect()),
             "vector" => {
                 let v = self.scalar_arg(args.first(), f64::NAN)?;
@@ -133,7 +151,7 @@ impl Evaluator<'_> {
                     if hi[i] < lo[i] {
                         return None;
                     }
-                    Some(go_min(go_max(v, lo[i]), hi[i]))
+                    Some(go_max(lo[i], go_min(hi[i], v)))
                 })?
             }
             "round" => {
@@ -188,19 +206,41 @@ impl Evaluator<'_> {
     }
 }
 
+/// Go's `math.Max`: +Inf wins over NaN, NaN over numbers, +0 over -0.
 fn go_max(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
+    if a == f64::INFINITY || b == f64::INFINITY {
+        f64::INFINITY
+    } else if a.is_nan() || b.is_nan() {
         f64::NAN
+    } else if a == 0.0 && b == 0.0 {
+        if a.is_sign_negative() {
+            b
+        } else {
+            a
+        }
+    } else if a > b {
+        a
     } else {
-        a.max(b)
+        b
     }
 }
 
+/// Go's `math.Min`: -Inf wins over NaN, NaN over numbers, -0 over +0.
 fn go_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
+    if a == f64::NEG_INFINITY || b == f64::NEG_INFINITY {
+        f64::NEG_INFINITY
+    } else if a.is_nan() || b.is_nan() {
         f64::NAN
+    } else if a == 0.0 && b == 0.0 {
+        if a.is_sign_negative() {
+            a
+        } else {
+            b
+        }
+    } else if a < b {
+        a
     } else {
-        a.min(b)
+        b
     }
 }
 

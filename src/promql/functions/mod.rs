@@ -11,6 +11,7 @@ mod rate;
 use promql_parser::parser::{Call, Expr};
 
 use super::eval::{Evaluated, Evaluator, StepSeries, Windows};
+use super::numeric::nan_first;
 use super::PromqlError;
 use crate::model::Sample;
 
@@ -26,7 +27,7 @@ pub(crate) fn quantile(q: f64, mut values: Vec<f64>) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    values.sort_by(|a, b| a.total_cmp(b));
+    values.sort_by(nan_first);
     let n = values.len() as f64;
     let rank = q * (n - 1.0);
     let lower = rank.floor().max(0.0);
@@ -36,8 +37,13 @@ pub(crate) fn quantile(q: f64, mut values: Vec<f64>) -> f64 {
 }
 
 impl Evaluator<'_> {
-    pub(crate) fn call(&self, call: &Call) -> Result<Evaluated, PromqlError> {
+    /// Evaluates a function call; `pos` is where the call starts in the query.
+    pub(crate) fn call(&self, call: &Call, pos: Option<usize>) -> Result<Evaluated, PromqlError> {
         let name = call.func.name;
+        let sorts = ["sort", "sort_desc", "sort_by_label", "sort_by_label_desc"];
+        if sorts.contains(&name) && self.start != self.end {
+            self.annotate(|a| a.sort_in_range_query(pos));
+        }
         let args: Vec<&Expr> = call.args.args.iter().map(|a| a.as_ref()).collect();
         if let Some(v) = self.range_function(name, &args)? {
             return Ok(v);
@@ -48,8 +54,8 @@ impl Evaluator<'_> {
         if let Some(v) = self.label_function(name, &args)? {
             return Ok(v);
         }
-        if name == "histogram_quantile" {
-            return self.histogram_quantile(&args);
+        if name == "histogram_quantile" || name == "histogram_quantiles" {
+            return self.histogram_quantile(name, &args);
         }
         Err(PromqlError::Unsupported(format!("function {name}()")))
     }

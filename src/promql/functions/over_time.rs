@@ -4,6 +4,7 @@
 use promql_parser::parser::Expr;
 
 use super::super::eval::{kahan_inc, Evaluated, Evaluator, StepSeries};
+use super::super::numeric::Mean;
 use super::super::PromqlError;
 use super::label::absent_labels;
 use super::quantile;
@@ -61,6 +62,29 @@ impl Evaluator<'_> {
             "last_over_time" => self.over_windows(self.windows_of(range_arg)?, true, |_, s, _| {
                 s.last().map(|x| x.v)
             }),
+            "ts_of_last_over_time" => {
+                self.over_windows(self.windows_of(range_arg)?, false, |_, s, _| {
+                    s.last().map(|x| x.t as f64 / 1000.0)
+                })
+            }
+            "ts_of_first_over_time" => {
+                self.over_windows(self.windows_of(range_arg)?, false, |_, s, _| {
+                    s.first().map(|x| x.t as f64 / 1000.0)
+                })
+            }
+            "ts_of_min_over_time" | "ts_of_max_over_time" => {
+                let max = name == "ts_of_max_over_time";
+                // Ties go to the latest sample; NaN is replaced by any number.
+                self.over_windows(self.windows_of(range_arg)?, false, |_, s, _| {
+                    let mut best = s[0];
+                    for x in s {
+                        if (max && x.v >= best.v) || (!max && x.v <= best.v) || best.v.is_nan() {
+                            best = *x;
+                        }
+                    }
+                    Some(best.t as f64 / 1000.0)
+                })
+            }
             "first_over_time" => self.over_windows(self.windows_of(range_arg)?, true, |_, s, _| {
                 s.first().map(|x| x.v)
             }),
@@ -70,10 +94,18 @@ impl Evaluator<'_> {
             "quantile_over_time" => {
                 let q = self.scalar_arg(args.first(), f64::NAN)?;
                 self.over_windows(self.windows_of(range_arg)?, false, |i, s, _| {
+                    if !(0.0..=1.0).contains(&q[i]) {
+                        let pos = args.first().and_then(|a| self.pos(a));
+                        self.annotate(|a| a.invalid_quantile(q[i], pos));
+                    }
                     Some(quantile(q[i], vals(s)))
                 })
             }
             "mad_over_time" => self.over_windows(self.windows_of(range_arg)?, false, |_, s, _| {
+                // A NaN makes the median, and so the deviation, undefined.
+                if s.iter().any(|x| x.v.is_nan()) {
+                    return Some(f64::NAN);
+                }
                 let v = vals(s);
                 let median = quantile(0.5, v.clone());
                 Some(quantile(
@@ -133,20 +165,10 @@ fn sum(s: &[Sample]) -> f64 {
     }
 }
 
-/// The mean, summed with compensation; on overflow an incremental mean, as upstream.
 fn avg(s: &[Sample]) -> f64 {
-    let total = sum(s);
-    if !total.is_infinite() {
-        return total / s.len() as f64;
-    }
-    let mut mean = 0.0_f64;
-    for (i, x) in s.iter().enumerate() {
-        if mean.is_infinite() && x.v.is_infinite() && (mean > 0.0) == (x.v > 0.0) {
-            continue;
-        }
-        mean += x.v / (i + 1) as f64 - mean / (i + 1) as f64;
-    }
-    mean
+    let mut m = Mean::default();
+    s.iter().for_each(|x| m.push(x.v));
+    m.value()
 }
 
 /// Population variance by Welford's method with compensated sums, as upstream.

@@ -3,9 +3,9 @@
 
 use promql_parser::parser::Expr;
 
-use super::super::eval::{kahan_inc, Evaluated, Evaluator};
+use super::super::eval::{kahan_inc, Evaluated, Evaluator, StepSeries};
 use super::super::PromqlError;
-use crate::model::Sample;
+use crate::model::{Sample, METRIC_NAME};
 
 impl Evaluator<'_> {
     /// The range functions (here and in `over_time`); `None` if `name` is none of them.
@@ -23,9 +23,13 @@ impl Evaluator<'_> {
                 let range = w.range;
                 let counter = name != "delta";
                 let is_rate = name == "rate";
-                self.over_windows(w, false, |_, s, t| {
+                let out = self.over_windows(w, false, |_, s, t| {
                     extrapolated_rate(s, t - range, t, counter, is_rate)
-                })
+                });
+                if counter {
+                    self.check_counter_names(&out, first);
+                }
+                out
             }
             "irate" | "idelta" => {
                 let w = self.windows_of(first)?;
@@ -41,9 +45,12 @@ impl Evaluator<'_> {
             "predict_linear" => {
                 let w = self.windows_of(first)?;
                 let d = self.scalar_arg(args.get(1), 0.0)?;
-                self.over_windows(w, false, |i, s, t| {
+                // The intercept is at the step's time, even when `@` or `offset` moved the
+                // window away from it.
+                let steps = self.times();
+                self.over_windows(w, false, |i, s, _| {
                     (s.len() >= 2).then(|| {
-                        let (slope, intercept) = linear_regression(s, t);
+                        let (slope, intercept) = linear_regression(s, steps[i]);
                         intercept + slope * d[i]
                     })
                 })
@@ -69,6 +76,23 @@ impl Evaluator<'_> {
             _ => return self.over_time_function(name, args),
         };
         Ok(Some(Evaluated::Vector(out)))
+    }
+}
+
+impl Evaluator<'_> {
+    /// rate() and increase() flag series whose names do not look like a counter's.
+    fn check_counter_names(&self, out: &[StepSeries], arg: &Expr) {
+        for s in out {
+            let Some(name) = s.labels.get(METRIC_NAME) else {
+                continue;
+            };
+            if !["_total", "_sum", "_count", "_bucket"]
+                .iter()
+                .any(|suffix| name.ends_with(suffix))
+            {
+                self.annotate(|a| a.possible_non_counter(name, self.pos(arg)));
+            }
+        }
     }
 }
 

@@ -1,0 +1,809 @@
+//! Follows Prometheus' PromQL grammar over the tokens of [`super::lex`], building the light
+//! tree of [`super::ast`] and recording the errors Prometheus' grammar actions raise, in the
+//! order it raises them. A syntax error is worded as Prometheus' "unexpected …" messages: the
+//! innermost construct that has an error rule upstream (aggregation, grouping, label matching,
+//! offset, `@`, range/subquery brackets) names the context.
+
+use super::ast::{Card, Kind, LabelMatcher, MatchOp, Modifiers, Node, ValueType};
+use super::lex::{go_quote, LexError, Tok, Token};
+use super::quote::unquote;
+use super::values::{go_number, prometheus_duration};
+
+/// Deepest nesting of expressions the walk follows; deeper queries are refused rather than
+/// risking the stack (the walk, the crate and the evaluator all recurse).
+pub const MAX_NESTING: usize = 128;
+
+/// Most levels the tree of a query may have (chains like `a or b or …` add levels without
+/// nesting the walk).
+pub const MAX_HEIGHT: usize = 1000;
+
+/// A recorded error: message and byte range.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub message: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Parsing stopped at a syntax or lexer error (already recorded).
+struct Abort;
+
+type R<T> = Result<T, Abort>;
+
+/// Constructs with their own error rule upstream, innermost last.
+#[derive(Clone, Copy)]
+enum Ctx {
+    Aggregation,
+    Grouping(&'static str),
+    LabelMatching(&'static str),
+    Offset,
+    At,
+    Brackets(&'static str, &'static str),
+}
+
+/// What the walk learnt about a query.
+pub struct Outcome {
+    pub root: Option<Node>,
+    pub problems: Vec<Problem>,
+    /// A syntax feature the crate cannot parse, if the query uses one.
+    pub unsupported: Option<&'static str>,
+    /// Constant duration expressions and raw strings the crate reads differently, with the
+    /// text to give it instead: (start, end, replacement).
+    pub rewrites: Vec<(usize, usize, String)>,
+}
+
+pub fn walk(input: &str, tokens: Vec<Token<'_>>, lex_error: Option<LexError>) -> Outcome {
+    let mut p = Walker {
+        input,
+        tokens,
+        lex_error,
+        i: 0,
+        ctx: Vec::new(),
+        problems: Vec::new(),
+        unsupported: None,
+        rewrites: Vec::new(),
+        last_end: 0,
+        depth: 0,
+    };
+    let root = p.start().ok();
+    Outcome {
+        root,
+        problems: p.problems,
+        unsupported: p.unsupported,
+        rewrites: p.rewrites,
+    }
+}
+
+struct Walker<'a> {
+    input: &'a str,
+    tokens: Vec<Token<'a>>,
+    lex_error: Option<LexError>,
+    i: usize,
+    ctx: Vec<Ctx>,
+    problems: Vec<Problem>,
+    unsupported: Option<&'static str>,
+    rewrites: Vec<(usize, usize, String)>,
+    /// End of the last token consumed.
+    last_end: usize,
+    depth: usize,
+}
+
+/// A duration expression inside brackets or after `offset`: a literal keeps its value and
+/// range; anything else is an expression, constant (`Some`) or not (`step()`, `range()`).
+#[derive(Clone, Copy)]
+enum Dur {
+    Literal { val: f64, start: usize, end: usize },
+    Expr { val: Option<f64> },
+}
+
+impl Dur {
+    fn value(self) -> Option<f64> {
+        match self {
+            Dur::Literal { val, .. } => Some(val),
+            Dur::Expr { val } => val,
+        }
+    }
+}
+
+fn out_of_range(seconds: f64) -> bool {
+    !(-9_223_372_036.854_775..=9_223_372_036.854_775).contains(&seconds)
+}
+
+/// Binary operator precedence (higher binds tighter) and right-associativity.
+fn binary_precedence(t: Tok) -> Option<(u8, bool)> {
+    use Tok::*;
+    Some(match t {
+        Lor => (1, false),
+        Land | Lunless => (2, false),
+        Eqlc | Neq | Lss | Lte | Gtr | Gte | TrimUpper | TrimLower => (3, false),
+        Add | Sub => (4, false),
+        Mul | Div | Mod | Atan2 => (5, false),
+        Pow => (6, true),
+        _ => return None,
+    })
+}
+
+const MUL_PRECEDENCE: u8 = 5;
+
+/// Tokens that may name a metric in an expression.
+fn is_metric_identifier(t: Tok) -> bool {
+    use Tok::*;
+    matches!(
+        t,
+        Ident
+            | MetricIdent
+            | Aggr
+            | By
+            | Fill
+            | FillLeft
+            | FillRight
+            | Land
+            | Lor
+            | Lunless
+            | Offset
+            | Without
+            | Start
+            | End
+            | Step
+            | Range
+            | Anchored
+            | Smoothed
+            | MaxOf
+            | MinOf
+    )
+}
+
+/// Tokens that may be a label name in `by (…)` and friends.
+fn is_grouping_label(t: Tok) -> bool {
+    use Tok::*;
+    is_metric_identifier(t) || matches!(t, Bool | GroupLeft | GroupRight | Ignoring | On | Atan2)
+}
+
+impl<'a> Walker<'a> {
+    fn peek(&self) -> Token<'a> {
+        self.peek_at(0)
+    }
+
+    fn peek_at(&self, n: usize) -> Token<'a> {
+        match self.tokens.get(self.i + n) {
+            Some(t) => *t,
+            None => Token {
+                // Past the last token there is only the lexer error (or the end).
+                tok: Tok::Eof,
+                start: self.input.len(),
+                text: "",
+            },
+        }
+    }
+
+    fn at_lex_error(&self) -> bool {
+        self.i >= self.tokens.len() && self.lex_error.is_some()
+    }
+
+    fn advance(&mut self) -> Token<'a> {
+        let t = self.peek();
+        if self.i < self.tokens.len() {
+            self.i += 1;
+            self.last_end = t.end();
+        }
+        t
+    }
+
+    fn problem(&mut self, message: impl Into<String>, start: usize, end: usize) {
+        self.problems.push(Problem {
+            message: message.into(),
+            start,
+            end,
+        });
+    }
+
+    /// Records the syntax error at the current token (or the pending lexer error) and stops.
+    fn unexpected<T>(&mut self) -> R<T> {
+        if self.at_lex_error() {
+            return self.lex_failure();
+        }
+        let t = self.peek();
+        let mut msg = format!("unexpected {}", t.desc());
+        let (context, expected) = match self.ctx.last() {
+            None => ("", ""),
+            Some(Ctx::Aggregation) => ("aggregation", ""),
+            Some(Ctx::Grouping(e)) => ("grouping opts", *e),
+            Some(Ctx::LabelMatching(e)) => ("label matching", *e),
+            Some(Ctx::Offset) => ("offset", "number, duration, step(), or range()"),
+            Some(Ctx::At) => ("@", "timestamp"),
+            Some(Ctx::Brackets(c, e)) => (*c, *e),
+        };
+        if !context.is_empty() {
+            msg.push_str(" in ");
+            msg.push_str(context);
+        }
+        if !expected.is_empty() {
+            msg.push_str(", expected ");
+            msg.push_str(expected);
+        }
+        self.problem(msg, t.start, t.end());
+        Err(Abort)
+    }
+
+    fn lex_failure<T>(&mut self) -> R<T> {
+        if let Some(e) = self.lex_error.take() {
+            let end = self.input.len();
+            self.problem(e.message, e.start, end);
+        }
+        Err(Abort)
+    }
+
+    fn expect(&mut self, tok: Tok) -> R<Token<'a>> {
+        if self.peek().tok == tok && !self.at_lex_error() {
+            Ok(self.advance())
+        } else {
+            self.unexpected()
+        }
+    }
+
+    fn set_context(&mut self, ctx: Ctx) {
+        if let Some(last) = self.ctx.last_mut() {
+            *last = ctx;
+        }
+    }
+
+    fn start(&mut self) -> R<Node> {
+        if self.peek().tok == Tok::Eof && !self.at_lex_error() {
+            self.problem("no expression found in input", 0, 0);
+            return Err(Abort);
+        }
+        let e = self.expr(0)?;
+        if self.at_lex_error() {
+            return self.lex_failure();
+        }
+        if self.peek().tok != Tok::Eof {
+            return self.unexpected();
+        }
+        Ok(e)
+    }
+
+    /// Refuses to recurse deeper than [`MAX_NESTING`].
+    fn nest(&mut self) -> R<()> {
+        if self.depth <= MAX_NESTING {
+            return Ok(());
+        }
+        self.too_deep(MAX_NESTING)
+    }
+
+    /// Refuses trees higher than [`MAX_HEIGHT`].
+    fn check_height(&mut self, node: &Node) -> R<()> {
+        if node.height <= MAX_HEIGHT {
+            return Ok(());
+        }
+        self.too_deep(MAX_HEIGHT)
+    }
+
+    fn too_deep<T>(&mut self, limit: usize) -> R<T> {
+        let t = self.peek();
+        self.problem(
+            format!("query is nested too deeply (more than {limit} levels)"),
+            t.start,
+            t.end(),
+        );
+        Err(Abort)
+    }
+
+    fn expr(&mut self, min_precedence: u8) -> R<Node> {
+        self.depth += 1;
+        let result = self.expr_inner(min_precedence);
+        self.depth -= 1;
+        result
+    }
+
+    fn expr_inner(&mut self, min_precedence: u8) -> R<Node> {
+        self.nest()?;
+        let mut lhs = self.unary()?;
+        self.check_height(&lhs)?;
+        loop {
+            let op = self.peek();
+            if self.at_lex_error() {
+                return Ok(lhs);
+            }
+            let Some((prec, right)) = binary_precedence(op.tok) else {
+                return Ok(lhs);
+            };
+            if prec < min_precedence {
+                return Ok(lhs);
+            }
+            self.advance();
+            let mut kind = self.binary_modifiers(op)?;
+            let rhs = self.expr(if right { prec } else { prec + 1 })?;
+            let (start, end) = (lhs.start, rhs.end);
+            let height = 1 + lhs.height.max(rhs.height);
+            if let Kind::Binary { lhs: l, rhs: r, .. } = &mut kind {
+                **l = lhs;
+                **r = rhs;
+            }
+            lhs = Node {
+                kind,
+                start,
+                end,
+                height,
+            };
+            self.check_height(&lhs)?;
+        }
+    }
+
+    /// `bool`, `on`/`ignoring (…)`, `group_left`/`group_right [(…)]`, `fill…(n)`.
+    fn binary_modifiers(&mut self, op: Token<'a>) -> R<Kind> {
+        let placeholder = || {
+            Box::new(Node {
+                kind: Kind::Str,
+                start: 0,
+                end: 0,
+                height: 1,
+            })
+        };
+        let mut return_bool = false;
+        let mut on = false;
+        let mut matching = Vec::new();
+        let mut include = Vec::new();
+        let mut card = Card::OneToOne;
+        let mut fill = false;
+        if self.peek().tok == Tok::Bool {
+            self.advance();
+            return_bool = true;
+        }
+        if matches!(self.peek().tok, Tok::On | Tok::Ignoring) {
+            on = self.advance().tok == Tok::On;
+            matching = self.grouping_labels()?;
+            if matches!(self.peek().tok, Tok::GroupLeft | Tok::GroupRight) {
+                card = if self.advance().tok == Tok::GroupLeft {
+                    Card::ManyToOne
+                } else {
+                    Card::OneToMany
+                };
+                if self.peek().tok == Tok::LParen {
+                    include = self.grouping_labels()?;
+                }
+            }
+        }
+        while matches!(self.peek().tok, Tok::Fill | Tok::FillLeft | Tok::FillRight) {
+            self.advance();
+            fill = true;
+            self.expect(Tok::LParen)?;
+            if matches!(self.peek().tok, Tok::Add | Tok::Sub) {
+                self.advance();
+            }
+            if !matches!(self.peek().tok, Tok::Number | Tok::Duration) {
+                return self.unexpected();
+            }
+            self.advance();
+            self.expect(Tok::RParen)?;
+        }
+        Ok(Kind::Binary {
+            op: op.tok,
+            op_text: op.text.to_ascii_lowercase(),
+            lhs: placeholder(),
+            rhs: placeholder(),
+            return_bool,
+            on,
+            matching,
+            include,
+            card,
+            fill,
+        })
+    }
+
+    fn unary(&mut self) -> R<Node> {
+        let t = self.peek();
+        if matches!(t.tok, Tok::Add | Tok::Sub) && !self.at_lex_error() {
+            self.advance();
+            let inner = self.expr(MUL_PRECEDENCE + 1)?;
+            let end = inner.end;
+            return Ok(match inner.kind {
+                Kind::Number(v) => Node {
+                    kind: Kind::Number(if t.tok == Tok::Sub { -v } else { v }),
+                    start: t.start,
+                    end,
+                    height: 1,
+                },
+                _ => Node {
+                    height: inner.height + 1,
+                    kind: Kind::Unary(Box::new(inner)),
+                    start: t.start,
+                    end,
+                },
+            });
+        }
+        let primary = self.primary()?;
+        self.postfix(primary)
+    }
+
+    fn primary(&mut self) -> R<Node> {
+        if self.at_lex_error() {
+            return self.lex_failure();
+        }
+        let t = self.peek();
+        let next = self.peek_at(1).tok;
+        match t.tok {
+            Tok::Number | Tok::Duration => {
+                self.advance();
+                let val = self.literal_value(t);
+                Ok(Node {
+                    kind: Kind::Number(val),
+                    start: t.start,
+                    end: t.end(),
+                    height: 1,
+                })
+            }
+            Tok::Str => {
+                self.advance();
+                self.check_raw_string(t);
+                Ok(Node {
+                    kind: Kind::Str,
+                    start: t.start,
+                    end: t.end(),
+                    height: 1,
+                })
+            }
+            Tok::LParen => {
+                self.advance();
+                let inner = self.expr(0)?;
+                let close = self.expect(Tok::RParen)?;
+                Ok(Node {
+                    height: inner.height + 1,
+                    kind: Kind::Paren(Box::new(inner)),
+                    start: t.start,
+                    end: close.end(),
+                })
+            }
+            Tok::LBrace => self.vector_selector(None),
+            Tok::Aggr if matches!(next, Tok::LParen | Tok::By | Tok::Without) => self.aggregate(),
+            Tok::Ident
+            | Tok::Start
+            | Tok::End
+            | Tok::Step
+            | Tok::Range
+            | Tok::MaxOf
+            | Tok::MinOf
+                if next == Tok::LParen =>
+            {
+                self.call()
+            }
+            tok if is_metric_identifier(tok) => {
+                self.advance();
+                if matches!(tok, Tok::Anchored | Tok::Smoothed) {
+                    self.rewrite_keyword_name(t);
+                }
+                self.vector_selector(Some(t))
+            }
+            _ => self.unexpected(),
+        }
+    }
+
+    fn literal_value(&mut self, t: Token<'a>) -> f64 {
+        if t.tok == Tok::Duration {
+            return match prometheus_duration(t.text) {
+                Ok(ms) => ms as f64 / 1000.0,
+                Err(e) => {
+                    self.problem(e, t.start, t.end());
+                    0.0
+                }
+            };
+        }
+        match go_number(t.text) {
+            Ok(v) => v,
+            Err(e) => {
+                self.problem(format!("error parsing number: {e}"), t.start, t.end());
+                0.0
+            }
+        }
+    }
+
+    /// The crate handles escapes inside backquoted strings; give it a double-quoted one.
+    fn check_raw_string(&mut self, t: Token<'a>) {
+        if t.text.starts_with('`') && t.text.contains('\\') {
+            if let Some(s) = unquote(t.text) {
+                self.rewrites.push((t.start, t.end(), go_quote(&s)));
+            }
+        }
+    }
+
+    /// The crate reads `anchored` and `smoothed` only as keywords: as a metric name they
+    /// become a `__name__` matcher.
+    fn rewrite_keyword_name(&mut self, name: Token<'a>) {
+        let matcher = format!("__name__={}", go_quote(name.text));
+        let brace = self.peek();
+        if brace.tok == Tok::LBrace && !self.at_lex_error() {
+            self.rewrites
+                .push((name.start, brace.end(), format!("{{{matcher},")));
+        } else {
+            self.rewrites
+                .push((name.start, name.end(), format!("{{{matcher}}}")));
+        }
+    }
+
+    fn string_value(&mut self, t: Token<'a>) -> String {
+        self.check_raw_string(t);
+        unquote(t.text).unwrap_or_default()
+    }
+
+    fn call(&mut self) -> R<Node> {
+        let name = self.advance();
+        let (args, _) = self.call_body()?;
+        if super::functions::signature(name.text).is_none() {
+            self.problem(
+                format!("unknown function with name {}", go_quote(name.text)),
+                name.start,
+                name.end(),
+            );
+        }
+        Ok(Node {
+            height: 1 + args.iter().map(|a| a.height).max().unwrap_or(0),
+            kind: Kind::Call {
+                name: name.text.to_string(),
+                args,
+            },
+            start: name.start,
+            end: self.last_end,
+        })
+    }
+
+    /// `( args )`; the arguments and the closing parenthesis.
+    fn call_body(&mut self) -> R<(Vec<Node>, Token<'a>)> {
+        self.expect(Tok::LParen)?;
+        let mut args = Vec::new();
+        if self.peek().tok == Tok::RParen && !self.at_lex_error() {
+            return Ok((args, self.advance()));
+        }
+        loop {
+            args.push(self.expr(0)?);
+            if self.at_lex_error() {
+                return self.lex_failure();
+            }
+            match self.peek().tok {
+                Tok::RParen => return Ok((args, self.advance())),
+                Tok::Comma => {
+                    let comma = self.advance();
+                    if self.peek().tok == Tok::RParen && !self.at_lex_error() {
+                        self.problem(
+                            "trailing commas not allowed in function call args",
+                            comma.start,
+                            comma.end(),
+                        );
+                        return Ok((args, self.advance()));
+                    }
+                }
+                _ => return self.unexpected(),
+            }
+        }
+    }
+
+    fn aggregate(&mut self) -> R<Node> {
+        let op = self.advance();
+        self.ctx.push(Ctx::Aggregation);
+        let result = self.aggregate_rest(op);
+        self.ctx.pop();
+        result
+    }
+
+    fn aggregate_rest(&mut self, op: Token<'a>) -> R<Node> {
+        let mut modifier_first = false;
+        if matches!(self.peek().tok, Tok::By | Tok::Without) {
+            self.advance();
+            self.grouping_labels()?;
+            modifier_first = true;
+        }
+        if self.peek().tok != Tok::LParen {
+            return self.unexpected();
+        }
+        let (args, _) = self.call_body()?;
+        if !modifier_first && matches!(self.peek().tok, Tok::By | Tok::Without) {
+            self.advance();
+            self.grouping_labels()?;
+        }
+        let (start, end) = (op.start, self.last_end);
+        let name = op.text.to_ascii_lowercase();
+        let needs_param = match name.as_str() {
+            "topk" | "bottomk" | "quantile" | "limitk" | "limit_ratio" => Some(ValueType::Scalar),
+            "count_values" => Some(ValueType::String),
+            _ => None,
+        };
+        let mut node = Node {
+            kind: Kind::Aggregate {
+                param: None,
+                expr: None,
+                needs_param,
+            },
+            start,
+            end,
+            height: 1 + args.iter().map(|a| a.height).max().unwrap_or(0),
+        };
+        if args.is_empty() {
+            self.problem("no arguments for aggregate expression provided", start, end);
+            return Ok(node);
+        }
+        let want = if needs_param.is_some() { 2 } else { 1 };
+        if args.len() != want {
+            self.problem(
+                format!(
+                    "wrong number of arguments for aggregate expression provided, expected {want}, got {}",
+                    args.len()
+                ),
+                start,
+                end,
+            );
+            return Ok(node);
+        }
+        let mut args = args.into_iter();
+        let param = if want == 2 { args.next() } else { None };
+        node.kind = Kind::Aggregate {
+            param: param.map(Box::new),
+            expr: args.next().map(Box::new),
+            needs_param,
+        };
+        Ok(node)
+    }
+
+    /// `( label, … )` after `by`, `without`, `on`, `ignoring`, `group_left`, `group_right`.
+    fn grouping_labels(&mut self) -> R<Vec<String>> {
+        self.ctx.push(Ctx::Grouping("\"(\""));
+        let result = self.grouping_labels_inner();
+        self.ctx.pop();
+        result
+    }
+
+    fn grouping_labels_inner(&mut self) -> R<Vec<String>> {
+        self.expect(Tok::LParen)?;
+        let mut labels = Vec::new();
+        if self.peek().tok == Tok::RParen && !self.at_lex_error() {
+            self.advance();
+            return Ok(labels);
+        }
+        loop {
+            self.set_context(Ctx::Grouping("label"));
+            let t = self.peek();
+            if self.at_lex_error() {
+                return self.lex_failure();
+            }
+            if t.tok == Tok::Str {
+                self.advance();
+                let name = self.string_value(t);
+                if name.is_empty() {
+                    self.problem(
+                        format!("invalid label name for grouping: {}", go_quote(&name)),
+                        t.start,
+                        t.end(),
+                    );
+                }
+                labels.push(name);
+            } else if is_grouping_label(t.tok) {
+                self.advance();
+                if matches!(t.tok, Tok::Anchored | Tok::Smoothed) {
+                    // The crate reads these only as keywords; a quoted label name is the same.
+                    self.rewrites.push((t.start, t.end(), go_quote(t.text)));
+                }
+                labels.push(t.text.to_string());
+            } else {
+                return self.unexpected();
+            }
+            self.set_context(Ctx::Grouping("\",\" or \")\""));
+            if self.at_lex_error() {
+                return self.lex_failure();
+            }
+            match self.peek().tok {
+                Tok::RParen => {
+                    self.advance();
+                    return Ok(labels);
+                }
+                Tok::Comma => {
+                    self.advance();
+                    if self.peek().tok == Tok::RParen && !self.at_lex_error() {
+                        self.advance();
+                        return Ok(labels);
+                    }
+                }
+                _ => return self.unexpected(),
+            }
+        }
+    }
+
+    fn vector_selector(&mut self, name: Option<Token<'a>>) -> R<Node> {
+        let start = name.map_or(self.peek().start, |n| n.start);
+        let mut end = name.map_or(start, |n| n.end());
+        let mut matchers = Vec::new();
+        if self.peek().tok == Tok::LBrace && !self.at_lex_error() {
+            self.advance();
+            self.ctx.push(Ctx::LabelMatching(""));
+            let result = self.label_matchers();
+            self.ctx.pop();
+            let (m, close) = result?;
+            matchers = m;
+            end = close;
+        }
+        Ok(Node {
+            kind: Kind::Vector {
+                name: name.map(|n| n.text.to_string()),
+                matchers,
+                modifiers: Modifiers::default(),
+                bypass_empty_check: false,
+            },
+            start,
+            end,
+            height: 1,
+        })
+    }
+
+    /// After `{`: matchers up to `}`; the matchers and the end of `}`.
+    fn label_matchers(&mut self) -> R<(Vec<LabelMatcher>, usize)> {
+        let mut out = Vec::new();
+        if self.peek().tok == Tok::RBrace && !self.at_lex_error() {
+            return Ok((out, self.advance().end()));
+        }
+        loop {
+            self.set_context(Ctx::LabelMatching("identifier or \"}\""));
+            if self.at_lex_error() {
+                return self.lex_failure();
+            }
+            let label = self.peek();
+            match label.tok {
+                Tok::Ident | Tok::Str => {
+                    self.advance();
+                }
+                _ => return self.unexpected(),
+            }
+            let name = if label.tok == Tok::Str {
+                self.string_value(label)
+            } else {
+                label.text.to_string()
+            };
+            let op = match self.peek().tok {
+                Tok::Eql => Some(MatchOp::Equal),
+                Tok::Neq => Some(MatchOp::NotEqual),
+                Tok::EqlRegex => Some(MatchOp::Regex),
+                Tok::NeqRegex => Some(MatchOp::NotRegex),
+                _ => None,
+            };
+            match op {
+                Some(op) if !self.at_lex_error() => {
+                    self.advance();
+                    self.set_context(Ctx::LabelMatching("string"));
+                    let value = self.peek();
+                    if value.tok != Tok::Str || self.at_lex_error() {
+                        return self.unexpected();
+                    }
+                    self.advance();
+                    let v = self.string_value(value);
+                    if matches!(op, MatchOp::Regex | MatchOp::NotRegex) {
+                        if let Err(e) = regex::Regex::new(&format!("^(?s:{v})$")) {
+                            let msg = format!("error parsing regexp: {e}");
+                            self.problem(msg, label.start, value.end());
+                        }
+                    }
+                    out.push(LabelMatcher { name, op, value: v });
+                }
+                _ if label.tok == Tok::Str => out.push(LabelMatcher {
+                    name: "__name__".into(),
+                    op: MatchOp::Equal,
+                    value: name,
+                }),
+                _ => {
+                    self.set_context(Ctx::LabelMatching("label matching operator"));
+                    return self.unexpected();
+                }
+            }
+            self.set_context(Ctx::LabelMatching("\",\" or \"}\""));
+            if self.at_lex_error() {
+                return self.lex_failure();
+            }
+            match self.peek().tok {
+                Tok::RBrace => return Ok((out, self.advance().end())),
+                Tok::Comma => {
+                    self.advance();
+                    if self.peek().tok == Tok::RBrace && !self.at_lex_error() {
+                        return Ok((out, self.advance().end()));
+                    }
+                }
+                _ => return self.unexpected(),
+            }
+        }
+    }
+}
+
+mod postfix;

@@ -451,23 +451,28 @@ fn query_limits() {
 }
 
 #[test]
-fn responses_are_gzipped_when_accepted() {
+fn responses_are_compressed_when_accepted() {
     let (tmp, dir) = data();
     let s = start(&dir, tmp.path().join("server.log"), &[]);
     let addr = s.base.trim_start_matches("http://");
-    let mut conn = TcpStream::connect(addr).unwrap();
-    conn.set_read_timeout(Some(common::server::WAIT)).unwrap();
-    write!(
-        conn,
-        "GET /api/v1/series?match[]=m HTTP/1.1\r\nHost: {addr}\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    conn.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).to_lowercase();
-    let head = text.split("\r\n\r\n").next().unwrap();
-    assert!(head.starts_with("http/1.1 200"), "{head}");
-    assert!(head.contains("content-encoding: gzip"), "{head}");
+    for encoding in ["gzip", "deflate"] {
+        let mut conn = TcpStream::connect(addr).unwrap();
+        conn.set_read_timeout(Some(common::server::WAIT)).unwrap();
+        write!(
+            conn,
+            "GET /api/v1/series?match[]=m HTTP/1.1\r\nHost: {addr}\r\nAccept-Encoding: {encoding}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut raw = Vec::new();
+        conn.read_to_end(&mut raw).unwrap();
+        let text = String::from_utf8_lossy(&raw).to_lowercase();
+        let head = text.split("\r\n\r\n").next().unwrap();
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(
+            head.contains(&format!("content-encoding: {encoding}")),
+            "{head}"
+        );
+    }
 }
 
 /// CORS as `--web.cors.origin`, the admin API answering as when Prometheus has it off, and

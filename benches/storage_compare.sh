@@ -70,92 +70,9 @@ done
 
 BONGSU=${BONGSU:-$REPO_DIR/target/release/bongsu}
 
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-# ---------------------------------------------------------------------------------------
-# Server bookkeeping: every process started in the background is recorded and killed on exit
-# ---------------------------------------------------------------------------------------
-PIDS=()
-cleanup() {
-  local pid i
-  for pid in "${PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    for ((i = 0; i < 100; i++)); do # up to 10 s for a clean shutdown
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start_server LOGFILE CMD... : start CMD in the background; its pid lands in $SERVER_PID
-start_server() {
-  local logfile=$1; shift
-  "$@" >"$logfile" 2>&1 &
-  SERVER_PID=$!
-  PIDS+=("$SERVER_PID")
-}
-
-# stop_server PID : TERM, then KILL after 10 s; forget the pid (it may be reused later)
-stop_server() {
-  local pid=$1 i p keep=()
-  for p in "${PIDS[@]}"; do
-    [[ $p == "$pid" ]] || keep+=("$p")
-  done
-  PIDS=("${keep[@]}")
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-# wait_ready URL PID NAME LOGFILE : bounded wait for URL to answer 2xx
-wait_ready() {
-  "${UTIL[@]}" wait-http "$1" "$TIMEOUT" "$2" || {
-    tail -n 20 "$4" >&2 || true
-    die "$3 did not become ready (log: $4)"
-  }
-}
-
-# ---------------------------------------------------------------------------------------
-# Timing: timed NAME CMD... runs CMD with stdout+stderr to $RUN/NAME.log and sets
-# T_WALL (seconds) and T_CPU (user+sys of CMD and its children, "-" without /usr/bin/time)
-# ---------------------------------------------------------------------------------------
-timed() {
-  local name=$1; shift
-  local t0 t1 rc=0
-  t0=$(date +%s.%N)
-  if [[ -x /usr/bin/time ]]; then
-    /usr/bin/time -v -o "$RUN/$name.time" "$@" >"$RUN/$name.log" 2>&1 || rc=$?
-  else
-    "$@" >"$RUN/$name.log" 2>&1 || rc=$?
-  fi
-  t1=$(date +%s.%N)
-  T_WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-  T_CPU="-"
-  if [[ -x /usr/bin/time && -s "$RUN/$name.time" ]]; then
-    T_CPU=$("${UTIL[@]}" timev "$RUN/$name.time" | cut -d' ' -f1) || T_CPU="-"
-  fi
-  if ((rc != 0)); then
-    tail -n 20 "$RUN/$name.log" >&2 || true
-    die "$name failed with exit status $rc (log: $RUN/$name.log)"
-  fi
-}
-
-# pkg_version PKG : "PKG VERSION" from dpkg, or just PKG when it is not a Debian package
-pkg_version() {
-  local v
-  v=$(dpkg-query -W -f='${Version}' "$1" 2>/dev/null) || v=""
-  echo "$1 ${v:-(version unknown)}"
-}
+# log, die, start_server/stop_server (+ the exit trap), wait_ready, timed, pkg_version, ...
+# shellcheck source-path=SCRIPTDIR source=lib/servers.sh
+source "$SCRIPT_DIR/lib/servers.sh"
 
 # timed_best N OUTDIR NAME CMD... : `timed` N times (OUTDIR removed before each run);
 # leaves the fastest run's T_WALL and T_CPU (imports are noisy on a shared 2-core machine)
@@ -236,13 +153,7 @@ RUN=$WORKDIR/run
 rm -rf "$RUN"
 mkdir -p "$RUN"
 
-if [[ -z ${GEN:-} ]]; then
-  for g in "$REPO_DIR/benches/gen_node_dataset.py" \
-           "$REPO_DIR/../shared/bench/gen_node_dataset.py" \
-           /work/shared/bench/gen_node_dataset.py; do
-    if [[ -f $g ]]; then GEN=$g; break; fi
-  done
-fi
+find_generator "$REPO_DIR"
 
 DATA=$WORKDIR/data/node-h${HOSTS}-${HOURS}h.om
 if [[ ! -s $DATA ]]; then
@@ -299,64 +210,18 @@ log "queries are evaluated at t=$END_TIME over [$QRANGE]"
 # 2. VictoriaMetrics: server on a free loopback port, loaded with vmctl from promtool's blocks
 # ---------------------------------------------------------------------------------------
 VM_URL=""
-VM_ATTEMPTS=3
 if ((HAVE_VM)); then
   VM_DIR=$RUN/victoriametrics-data
   log "victoriametrics: $(pkg_version victoria-metrics)"
-  # vmctl 1.79 sometimes drops the last few series it reads (3 x 53 samples at the end of
-  # the last block, seen with --vm-concurrency 1 and 2 alike; it reports the lower
-  # "total samples" itself). Then the import is redone from scratch, up to VM_ATTEMPTS times.
-  for ((attempt = 1; attempt <= VM_ATTEMPTS; attempt++)); do
-    rm -rf "$VM_DIR"
-    VM_PORT=$("${UTIL[@]}" freeport)
-    VM_URL=http://127.0.0.1:$VM_PORT
-    log "victoriametrics: starting on 127.0.0.1:$VM_PORT (import attempt $attempt/$VM_ATTEMPTS)"
-    # -retentionPeriod=100y: the data set lies in 2023, far outside the default 1 month.
-    # -search.disableCache: recommended by VictoriaMetrics when backfilling.
-    start_server "$RUN/victoria-metrics.log" "$VMSERVER" \
-      -storageDataPath="$VM_DIR" -httpListenAddr="127.0.0.1:$VM_PORT" \
-      -retentionPeriod=100y -search.disableCache
-    VM_PID=$SERVER_PID
-    wait_ready "$VM_URL/health" "$VM_PID" victoria-metrics "$RUN/victoria-metrics.log"
-    VM_CPU0=$("${UTIL[@]}" metric "$VM_URL" process_cpu_seconds_total)
-
-    # -s: no confirmation prompt. vmctl needs a terminal even so (see HAVE_VM above):
-    # `script` runs it on a pseudo-terminal, stdin from /dev/null.
-    VMCTL_CMD=$(printf '%q ' "$VMCTL" prometheus -s --prom-snapshot="$PROM_DIR" \
-      --vm-addr="$VM_URL" --vm-concurrency=1 --vm-disable-progress-bar)
-    log "victoriametrics: $VMCTL_CMD"
-    timed vmctl script -qefc "$VMCTL_CMD" /dev/null </dev/null
-    # strip the progress bar's terminal escapes from the log
-    sed -i -e 's/\r//g' -e 's/\x1b\[[0-9;]*[A-Za-z]//g' -e '/^[[:space:]]*$/d' "$RUN/vmctl.log"
-    VMCTL_SAMPLES=$(awk '/total samples:/ { gsub(";", "", $3); print $3 }' "$RUN/vmctl.log")
-    log "victoriametrics: vmctl sent ${VMCTL_SAMPLES:-?} of $EXP_SAMPLES samples"
-    [[ $VMCTL_SAMPLES != "$EXP_SAMPLES" && $attempt -lt $VM_ATTEMPTS ]] || break
-    stop_server "$VM_PID"
-  done
+  vm_import_blocks "$PROM_DIR" "$VM_DIR" "$EXP_SAMPLES"
   [[ $VMCTL_SAMPLES == "$EXP_SAMPLES" ]] ||
     NOTES+=("victoriametrics: vmctl sent ${VMCTL_SAMPLES:-?} samples, the data set has $EXP_SAMPLES")
-  ((attempt == 1)) || NOTES+=("victoriametrics: import attempts needed: $attempt (vmctl dropped samples)")
+  ((VM_ATTEMPT == 1)) || NOTES+=("victoriametrics: import attempts needed: $VM_ATTEMPT (vmctl dropped samples)")
 
   # Flush in-memory parts to disk, then wait until no merge is running, nothing is pending
   # and the directory size stayed the same for 3 polls in a row.
   "${UTIL[@]}" get "$VM_URL/internal/force_flush" 60
-  vm_settle() {
-    local stable=0 last=-1 cur merges pending deadline=$((SECONDS + TIMEOUT))
-    while ((stable < 3)); do
-      ((SECONDS < deadline)) || die "victoriametrics did not settle within ${TIMEOUT}s"
-      sleep 1
-      merges=$("${UTIL[@]}" metric "$VM_URL" vm_active_merges)
-      pending=$("${UTIL[@]}" metric "$VM_URL" vm_pending_rows)
-      cur=$("${UTIL[@]}" size "$VM_DIR")
-      if [[ $merges == 0.0 && $pending == 0.0 && $cur == "$last" ]]; then
-        stable=$((stable + 1))
-      else
-        stable=0
-      fi
-      last=$cur
-    done
-  }
-  vm_settle
+  vm_settle "$VM_DIR"
   VM_CPU1=$("${UTIL[@]}" metric "$VM_URL" process_cpu_seconds_total)
   # import time = vmctl's wall time; CPU = vmctl's own + the server's during the import
   WALL[victoriametrics]=$T_WALL
@@ -373,7 +238,7 @@ if ((HAVE_VM)); then
 
   # For reference: the size after a forced full merge of the partition (not the headline figure)
   "${UTIL[@]}" get "$VM_URL/internal/force_merge" 600
-  vm_settle
+  vm_settle "$VM_DIR"
   VM_MERGED=$("${UTIL[@]}" size "$VM_DIR")
   NOTES+=("victoriametrics: after /internal/force_merge $VM_MERGED bytes = $(div "$VM_MERGED" "$EXP_SAMPLES") B/sample")
 fi
@@ -395,25 +260,7 @@ fi
 # ---------------------------------------------------------------------------------------
 PROM_URL="" BONGSU_URL=""
 if ((HAVE_PROM)); then
-  # Serve a copy, so the measured blocks stay as promtool wrote them (Prometheus adds a
-  # WAL and may compact).
-  cp -a "$PROM_DIR" "$RUN/prometheus-server-data"
-  cat >"$RUN/prometheus.yml" <<'EOF'
-# no scrape targets: this Prometheus only serves the imported blocks
-global:
-  scrape_interval: 1h
-scrape_configs: []
-EOF
-  PROM_PORT=$("${UTIL[@]}" freeport)
-  PROM_URL=http://127.0.0.1:$PROM_PORT
-  log "prometheus: serving the blocks on 127.0.0.1:$PROM_PORT"
-  start_server "$RUN/prometheus.log" "$PROMETHEUS" \
-    --config.file="$RUN/prometheus.yml" \
-    --storage.tsdb.path="$RUN/prometheus-server-data" \
-    --storage.tsdb.retention.time=100y \
-    --web.listen-address="127.0.0.1:$PROM_PORT" \
-    --query.max-samples=1000000000
-  wait_ready "$PROM_URL/-/ready" "$SERVER_PID" prometheus "$RUN/prometheus.log"
+  serve_prometheus "$PROM_DIR"
   SERIES[prometheus]=$("${UTIL[@]}" scalar "$PROM_URL" 'count({__name__=~".+"})' "$END_TIME")
   SAMPLES[prometheus]=$("${UTIL[@]}" samples "$PROM_URL" "$END_TIME" "$QRANGE")
   if [[ ${SERIES[prometheus]} != "$EXP_SERIES" || ${SAMPLES[prometheus]} != "$EXP_SAMPLES" ]]; then
@@ -422,14 +269,7 @@ EOF
   fi
 fi
 if ((HAVE_BONGSU)); then
-  BONGSU_PORT=$("${UTIL[@]}" freeport)
-  BONGSU_URL=http://127.0.0.1:$BONGSU_PORT
-  log "bongsu: serving $BONGSU_DIR on 127.0.0.1:$BONGSU_PORT"
-  start_server "$RUN/bongsu.log" "$BONGSU" \
-    --storage.tsdb.path "$BONGSU_DIR" \
-    --storage.tsdb.retention.time 100y \
-    --web.listen-address "127.0.0.1:$BONGSU_PORT"
-  wait_ready "$BONGSU_URL/-/ready" "$SERVER_PID" bongsu "$RUN/bongsu.log"
+  serve_bongsu "$BONGSU_DIR"
   SERIES[bongsu]=$("${UTIL[@]}" scalar "$BONGSU_URL" 'count({__name__=~".+"})' "$END_TIME")
   SAMPLES[bongsu]=$("${UTIL[@]}" samples "$BONGSU_URL" "$END_TIME" "$QRANGE")
   if [[ ${SERIES[bongsu]} != "$EXP_SERIES" || ${SAMPLES[bongsu]} != "$EXP_SAMPLES" ]]; then

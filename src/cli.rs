@@ -147,6 +147,13 @@ pub enum CheckCommand {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Check Alertmanager configuration files (alertmanager.yml format), like `amtool
+    /// check-config`: prints what each holds, or FAILED with the error; exits 1 if any fails.
+    AlertmanagerConfig {
+        /// The configuration files to check.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -238,5 +245,12 @@ mod tests {
         assert!(
             matches!(cli.command, Some(Command::Check(CheckCommand::Config { ref files })) if files.len() == 2)
         );
+        let cli =
+            Cli::try_parse_from(["bongsu", "check", "alertmanager-config", "am.yml"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Check(CheckCommand::AlertmanagerConfig { ref files })) if files.len() == 1
+        ));
+        assert!(Cli::try_parse_from(["bongsu", "check", "alertmanager-config"]).is_err());
     }
 }

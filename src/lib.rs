@@ -3,6 +3,7 @@
 //! Data flows one way through the modules: `exposition` → `tsdb` → `promql` → `api`, with
 //! `ingest` (remote write) beside `promql` under `api`. Lower layers never import higher ones. See `ARCHITECTURE.md` at the repository root.
 
+pub mod alertmanager;
 pub mod api;
 pub mod backfill;
 pub mod config;

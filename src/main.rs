@@ -36,6 +36,9 @@ fn main() -> ExitCode {
         None => serve(&cli, flag_values(&matches)),
         Some(Command::Import(ImportCommand::Openmetrics { file })) => import(file, &cli),
         Some(Command::Check(CheckCommand::Config { files })) => return check_config(files),
+        Some(Command::Check(CheckCommand::AlertmanagerConfig { files })) => {
+            return check_alertmanager_config(files)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -90,6 +93,45 @@ fn check_config(files: &[std::path::PathBuf]) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// `bongsu check alertmanager-config FILE...`: loads each file as `amtool check-config` does
+/// and prints the same report; fails if any file fails.
+fn check_alertmanager_config(files: &[std::path::PathBuf]) -> ExitCode {
+    let mut failed = 0;
+    for file in files {
+        print!("Checking '{}'", file.display());
+        match bongsu::alertmanager::config::Config::load_file(file) {
+            Err(e) => {
+                println!("  FAILED: {e}");
+                failed += 1;
+            }
+            Ok(cfg) => {
+                println!("  SUCCESS");
+                println!("Found:");
+                println!(" - global config");
+                println!(" - route");
+                println!(" - {} inhibit rules", cfg.inhibit_rules.len());
+                println!(" - {} receivers", cfg.receivers.len());
+                println!(" - {} templates", cfg.templates.len());
+                if !cfg.templates.is_empty() {
+                    match bongsu::alertmanager::config::read_templates(&cfg.templates) {
+                        Ok(_) => println!("  SUCCESS"),
+                        Err(e) => {
+                            println!("  FAILED: {e}");
+                            failed += 1;
+                        }
+                    }
+                }
+            }
+        }
+        println!();
+    }
+    if failed > 0 {
+        eprintln!("error: failed to validate {failed} file(s)");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }
 
 fn import(file: &std::path::Path, cli: &Cli) -> anyhow::Result<()> {

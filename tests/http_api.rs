@@ -682,11 +682,6 @@ fn serves_the_prometheus_api_over_imported_blocks() {
         ),
         (
             "/api/v1/query",
-            q("limitk(1, temperature)"),
-            "not supported",
-        ),
-        (
-            "/api/v1/query",
             vec![
                 ("query", "temperature".into()),
                 ("time", "yesterday".into()),

@@ -10,13 +10,13 @@ mod script;
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bongsu::model::{is_stale_nan, Label, Labels, MatchOp, Matcher, STALE_NAN};
-use bongsu::promql::{Engine, PromqlError, QueryOutput, QueryValue};
+use bongsu::promql::{Engine, Point, PromqlError, QueryOutput, QueryValue, VectorSample};
 use bongsu::tsdb::{Db, DbOptions};
 use promql_parser::label::MatchOp as ParserOp;
-use promql_parser::parser::{Expr, VectorSelector};
+use promql_parser::parser::{AtModifier, Expr, VectorSelector};
 use script::{
     parse_script, Annotations, Command, Eval, EvalCmd, Expected, FailMatch, SeqValue, SeriesLabels,
 };
@@ -32,12 +32,6 @@ fn skip_reason(file: &str, cmd: &EvalCmd, state: &State) -> Option<&'static str>
     }
     if has("info(") {
         return Some("info()");
-    }
-    if has("limitk") || has("limit_ratio") {
-        return Some("limitk/limit_ratio");
-    }
-    if has("fill(") || has("fill_left") || has("fill_right") {
-        return Some("fill modifiers");
     }
     if has(" anchored") || has(" smoothed") {
         return Some("anchored/smoothed ranges");
@@ -55,14 +49,7 @@ fn skip_reason(file: &str, cmd: &EvalCmd, state: &State) -> Option<&'static str>
     if has("start_timestamp") || selected("start timestamps") {
         return Some("start timestamps");
     }
-    if cmd.histogram
-        || has("histogram_count")
-        || has("histogram_sum")
-        || has("histogram_avg")
-        || has("histogram_fraction")
-        || has("histogram_std")
-        || selected("native histograms")
-    {
+    if cmd.histogram || selected("native histograms") {
         return Some("native histograms");
     }
     if cmd.fail.is_none() && parsed.is_err() {
@@ -392,7 +379,197 @@ fn run_eval(engine: &Engine, db: &Db, cmd: &EvalCmd) -> Result<(), String> {
         ),
     }))
     .map_err(|_| "engine panicked".to_string())?;
-    check(cmd, res)
+    check(cmd, res)?;
+    if let Eval::Instant { t } = cmd.kind {
+        rerun_as_range(engine, db, cmd, t)?;
+        for (expr, at) in at_modifier_variants(&cmd.expr, t) {
+            let variant = EvalCmd {
+                expr,
+                kind: Eval::Instant { t: at },
+                ..cmd.clone()
+            };
+            let res = catch_unwind(AssertUnwindSafe(|| {
+                engine.instant_query(db, &variant.expr, at)
+            }))
+            .map_err(|_| format!("engine panicked on {}", variant.expr))?;
+            check(&variant, res).map_err(|e| format!("{} at {at}ms: {e}", variant.expr))?;
+            rerun_as_range(engine, db, &variant, at)
+                .map_err(|e| format!("{} at {at}ms: {e}", variant.expr))?;
+        }
+    }
+    Ok(())
+}
+
+/// Functions whose result depends on the evaluation time even with `@` on every selector.
+const AT_UNSAFE_FUNCTIONS: &[&str] = &[
+    "days_in_month",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "end",
+    "hour",
+    "minute",
+    "month",
+    "year",
+    "predict_linear",
+    "range",
+    "start",
+    "step",
+    "time",
+    "timestamp",
+];
+
+/// Upstream's first check of an instant eval: with `@ <t>` on every selector and subquery
+/// that has none (not inside a subquery that has one), the query must give the same result
+/// at other evaluation times.
+fn at_modifier_variants(q: &str, t: i64) -> Vec<(String, i64)> {
+    // promql-parser decodes a byte escape such as `\xff` into a code point, and so prints
+    // another query than the one written; upstream prints the byte escape back.
+    if q.contains("\\x") {
+        return Vec::new();
+    }
+    let Ok(mut expr) = promql_parser::parser::parse(q) else {
+        return Vec::new();
+    };
+    let at = if t >= 0 {
+        UNIX_EPOCH + Duration::from_millis(t.unsigned_abs())
+    } else {
+        UNIX_EPOCH - Duration::from_millis(t.unsigned_abs())
+    };
+    if !add_at(&mut expr, at) {
+        return Vec::new();
+    }
+    let times = if t == 0 {
+        vec![-1000, 0, 1000]
+    } else {
+        vec![-10 * t, 0, t / 5, t, 10 * t]
+    };
+    let text = expr.to_string();
+    times.into_iter().map(|et| (text.clone(), et)).collect()
+}
+
+/// Sets `@ at` where missing; false if the query calls an `@`-unsafe function.
+fn add_at(e: &mut Expr, at: SystemTime) -> bool {
+    match e {
+        Expr::VectorSelector(vs) => {
+            vs.at.get_or_insert(AtModifier::At(at));
+            true
+        }
+        Expr::MatrixSelector(ms) => {
+            ms.vs.at.get_or_insert(AtModifier::At(at));
+            true
+        }
+        Expr::Subquery(sq) => {
+            if sq.at.is_some() {
+                // Selectors inside keep their times, but unsafe calls still count.
+                return !calls_unsafe(&sq.expr);
+            }
+            sq.at = Some(AtModifier::At(at));
+            !calls_unsafe(&sq.expr)
+        }
+        Expr::Paren(p) => add_at(&mut p.expr, at),
+        Expr::Unary(u) => add_at(&mut u.expr, at),
+        Expr::Call(c) => {
+            let safe = !AT_UNSAFE_FUNCTIONS.contains(&c.func.name);
+            c.args
+                .args
+                .iter_mut()
+                .fold(safe, |ok, a| add_at(a, at) && ok)
+        }
+        Expr::Aggregate(a) => {
+            let ok = a.param.as_mut().is_none_or(|p| add_at(p, at));
+            add_at(&mut a.expr, at) && ok
+        }
+        Expr::Binary(b) => {
+            let ok = add_at(&mut b.lhs, at);
+            add_at(&mut b.rhs, at) && ok
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => true,
+    }
+}
+
+fn calls_unsafe(e: &Expr) -> bool {
+    match e {
+        Expr::Call(c) => {
+            AT_UNSAFE_FUNCTIONS.contains(&c.func.name)
+                || c.args.args.iter().any(|a| calls_unsafe(a))
+        }
+        Expr::Paren(p) => calls_unsafe(&p.expr),
+        Expr::Unary(u) => calls_unsafe(&u.expr),
+        Expr::Subquery(sq) => calls_unsafe(&sq.expr),
+        Expr::Aggregate(a) => calls_unsafe(&a.expr) || a.param.as_deref().is_some_and(calls_unsafe),
+        Expr::Binary(b) => calls_unsafe(&b.lhs) || calls_unsafe(&b.rhs),
+        _ => false,
+    }
+}
+
+/// Upstream's second check of an instant eval: as a range query from t-1m to t+1m step 1m it
+/// must succeed with series sorted by labels, and its middle step must be the instant result.
+/// Not for expected failures, strings or range vectors, nor for queries using the query's own
+/// start, end, range or step; only the run for `expect ordered`.
+fn rerun_as_range(engine: &Engine, db: &Db, cmd: &EvalCmd, t: i64) -> Result<(), String> {
+    let context_fn = ["start()", "end()", "range()", "step()"]
+        .iter()
+        .any(|f| cmd.expr.contains(f));
+    if cmd.fail.is_some()
+        || cmd.range_vector.is_some()
+        || matches!(cmd.expected, Expected::String(_))
+        || context_fn
+    {
+        return Ok(());
+    }
+    let res = catch_unwind(AssertUnwindSafe(|| {
+        engine.range_query(
+            db,
+            &cmd.expr,
+            t - 60_000,
+            t + 60_000,
+            Duration::from_secs(60),
+        )
+    }))
+    .map_err(|_| "engine panicked in range mode".to_string())?
+    .map_err(|e| format!("range mode: unexpected error: {e}"))?;
+    if cmd.ordered {
+        return Ok(());
+    }
+    let QueryValue::Matrix(m) = res.value else {
+        return Err(format!(
+            "range mode: expected a matrix, got {:?}",
+            res.value
+        ));
+    };
+    if m.windows(2).any(|w| w[0].labels > w[1].labels) {
+        return Err("range mode: series not sorted by labels".into());
+    }
+    let at_t: Vec<VectorSample> = m
+        .iter()
+        .filter_map(|s| {
+            let p = s.points.iter().find(|p| p.t == t)?;
+            Some(VectorSample {
+                labels: s.labels.clone(),
+                t,
+                v: p.v,
+            })
+        })
+        .collect();
+    let value = match cmd.expected {
+        Expected::Scalar(_) => {
+            let v = at_t.first().map_or(f64::NAN, |s| s.v);
+            QueryValue::Scalar(Point { t, v })
+        }
+        _ => QueryValue::Vector(at_t),
+    };
+    let out = QueryOutput {
+        value,
+        warnings: Vec::new(),
+        infos: Vec::new(),
+    };
+    let plain = EvalCmd {
+        warn: Annotations::default(),
+        info: Annotations::default(),
+        ..cmd.clone()
+    };
+    check(&plain, Ok(out)).map_err(|e| format!("range mode: {e}"))
 }
 
 #[derive(Default)]

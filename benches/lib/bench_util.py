@@ -9,6 +9,7 @@ Subcommands (each prints its answer on stdout; errors go to stderr with exit 1):
   count-file FILE                  "SERIES SAMPLES" in an OpenMetrics/Prometheus text file
   block-end DIR                    last sample timestamp (unix seconds, ms precision) of the
                                    Prometheus TSDB blocks under DIR (max meta.json maxTime - 1ms)
+  block-start DIR                  first sample timestamp of the blocks under DIR (min minTime)
   wait-http URL TIMEOUT_S [PID]    poll URL until it answers 2xx; fail after TIMEOUT_S seconds
                                    or as soon as process PID is gone
   get URL TIMEOUT_S                one GET that must answer 2xx within TIMEOUT_S seconds
@@ -81,17 +82,25 @@ def count_file(path):
     return len(series), samples
 
 
-def block_end(root):
-    end = None
+def _block_metas(root):
+    metas = []
     for entry in os.listdir(root):
         meta = os.path.join(root, entry, "meta.json")
         if os.path.isfile(meta):
             with open(meta) as fh:
-                mt = json.load(fh)["maxTime"]  # exclusive upper bound, ms
-            end = mt if end is None else max(end, mt)
-    if end is None:
+                metas.append(json.load(fh))
+    if not metas:
         die(f"no blocks (*/meta.json) under {root}")
+    return metas
+
+
+def block_end(root):
+    end = max(m["maxTime"] for m in _block_metas(root))  # exclusive upper bound, ms
     return f"{(end - 1) / 1000:.3f}"
+
+
+def block_start(root):
+    return f"{min(m['minTime'] for m in _block_metas(root)) / 1000:.3f}"
 
 
 def wait_http(url, timeout_s, pid=None):
@@ -251,6 +260,8 @@ def main(argv):
         print(*count_file(args[0]))
     elif cmd == "block-end":
         print(block_end(args[0]))
+    elif cmd == "block-start":
+        print(block_start(args[0]))
     elif cmd == "wait-http":
         wait_http(*args)
     elif cmd == "get":

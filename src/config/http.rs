@@ -158,7 +158,7 @@ pub enum TlsVersion {
 }
 
 impl TlsConfig {
-    fn validate(&self) -> Result<(), ValidationError> {
+    pub(crate) fn validate(&self) -> Result<(), ValidationError> {
         let err = |m: &str| Err(ValidationError::new(m));
         if !self.ca.is_empty() && self.ca_file.is_some() {
             return err("at most one of ca and ca_file must be configured");
@@ -289,6 +289,28 @@ macro_rules! inline_http_client {
             }
         }
     };
+}
+
+inline_http_client! {
+    /// The HTTP client keys as a section of their own (Alertmanager's `http_config`), rather
+    /// than inlined into their parent.
+    #[derive(Debug, Clone, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct HttpClientSection {}
+}
+
+impl HttpClientSection {
+    /// Whether `authorization` (or a legacy bearer token) is set.
+    pub(crate) fn has_authorization(&self) -> bool {
+        self.authorization.is_some()
+            || self.bearer_token.is_some()
+            || self.bearer_token_file.is_some()
+    }
+
+    /// Validates the section, with Prometheus' defaults (HTTP/2 on, redirects followed).
+    pub(crate) fn into_config(mut self) -> Result<HttpClientConfig, ValidationError> {
+        self.take_http(true)
+    }
 }
 
 /// The HTTP client keys as read, before validation (see `inline_http_client!`).

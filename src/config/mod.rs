@@ -15,7 +15,7 @@ mod remote;
 mod scrape;
 mod sections;
 mod units;
-mod yaml;
+pub(crate) mod yaml;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -25,8 +25,8 @@ use thiserror::Error;
 
 pub use global::{EscapingScheme, GlobalConfig, ScrapeProtocol};
 pub use http::{
-    read_secret_file, Authorization, BasicAuth, HeaderValues, HttpClientConfig, Secret, TlsConfig,
-    TlsVersion,
+    read_secret_file, Authorization, BasicAuth, HeaderValues, HttpClientConfig, HttpClientSection,
+    Secret, TlsConfig, TlsVersion,
 };
 pub use redact::{redacted_yaml, SECRET_MASK};
 pub use remote::{MetadataConfig, ProtobufMessage, QueueConfig, RemoteWriteConfig};

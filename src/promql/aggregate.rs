@@ -1,5 +1,6 @@
-//! Aggregation operators (`sum avg min max count group stddev stdvar topk bottomk quantile
-//! count_values`) with `by`/`without`, evaluated per group over all steps at once.
+//! Aggregation operators (`sum avg min max count group stddev stdvar quantile count_values`;
+//! the selecting ones, `topk bottomk limitk limit_ratio`, are in `select_k`) with
+//! `by`/`without`, evaluated per group over all steps at once.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,7 @@ use super::binary::keep_labels;
 use super::eval::{kahan_inc, Evaluated, Evaluator, StepSeries};
 use super::functions::quantile;
 use super::numeric::Mean;
+use super::select_k::Selection;
 use super::PromqlError;
 use crate::model::{Labels, METRIC_NAME};
 
@@ -46,17 +48,17 @@ impl Evaluator<'_> {
             }
         };
         match op.as_str() {
-            "topk" | "bottomk" => {
-                let k = self.param_scalar(agg.param.as_deref())?;
-                return Ok(Evaluated::Vector(self.top_k(
+            "topk" | "bottomk" | "limitk" | "limit_ratio" => {
+                let param = agg.param.as_deref();
+                let k = self.param_scalar(param)?;
+                let sel = Selection::of(&op)
+                    .ok_or_else(|| PromqlError::Unsupported(format!("aggregation {op}")))?;
+                return Ok(Evaluated::Vector(self.select_k(
+                    sel,
                     input,
-                    &k,
-                    op == "topk",
+                    (&k, param),
                     group_key,
                 )?));
-            }
-            "limitk" | "limit_ratio" => {
-                return Err(PromqlError::Unsupported(format!("aggregation {op}")))
             }
             _ => {}
         }
@@ -202,98 +204,6 @@ impl Evaluator<'_> {
                 "aggregation parameter missing".into(),
             )),
         }
-    }
-
-    /// `topk`/`bottomk`: per group and step the `k` best series keep their value. An
-    /// instant query returns them best first, as upstream does.
-    fn top_k(
-        &self,
-        input: Vec<StepSeries>,
-        k: &[f64],
-        top: bool,
-        group_key: impl Fn(&StepSeries) -> Labels,
-    ) -> Result<Vec<StepSeries>, PromqlError> {
-        let steps = self.steps();
-        let keys: Vec<Labels> = input.iter().map(&group_key).collect();
-        let mut keep = vec![vec![false; steps]; input.len()];
-        // NaN always ranks last, whichever the direction.
-        let better = |a: f64, b: f64| {
-            if a.is_nan() {
-                false
-            } else if b.is_nan() {
-                true
-            } else if top {
-                a > b
-            } else {
-                a < b
-            }
-        };
-        for step in 0..steps {
-            let kf = k[step];
-            if kf.is_nan() {
-                return Err(PromqlError::Execution("Parameter value is NaN".into()));
-            }
-            if kf < 1.0 {
-                continue;
-            }
-            let kk = if kf >= usize::MAX as f64 {
-                usize::MAX
-            } else {
-                kf as usize
-            };
-            let mut groups: BTreeMap<&Labels, Vec<usize>> = BTreeMap::new();
-            for (i, s) in input.iter().enumerate() {
-                if s.values[step].is_some() {
-                    groups.entry(&keys[i]).or_default().push(i);
-                }
-            }
-            for (_, mut members) in groups {
-                members.sort_by(|&a, &b| {
-                    let (va, vb) = (
-                        input[a].values[step].unwrap_or(f64::NAN),
-                        input[b].values[step].unwrap_or(f64::NAN),
-                    );
-                    if better(va, vb) {
-                        std::cmp::Ordering::Less
-                    } else if better(vb, va) {
-                        std::cmp::Ordering::Greater
-                    } else {
-                        std::cmp::Ordering::Equal
-                    }
-                });
-                for &i in members.iter().take(kk) {
-                    keep[i][step] = true;
-                }
-            }
-        }
-        let mut out: Vec<StepSeries> = input
-            .into_iter()
-            .zip(keep)
-            .filter_map(|(mut s, keep)| {
-                for (v, k) in s.values.iter_mut().zip(&keep) {
-                    if !k {
-                        *v = None;
-                    }
-                }
-                s.values.iter().any(Option::is_some).then_some(s)
-            })
-            .collect();
-        if steps == 1 {
-            out.sort_by(|a, b| {
-                let (va, vb) = (
-                    a.values[0].unwrap_or(f64::NAN),
-                    b.values[0].unwrap_or(f64::NAN),
-                );
-                if better(va, vb) {
-                    std::cmp::Ordering::Less
-                } else if better(vb, va) {
-                    std::cmp::Ordering::Greater
-                } else {
-                    std::cmp::Ordering::Equal
-                }
-            });
-        }
-        Ok(out)
     }
 }
 

@@ -4,8 +4,8 @@
 //! native-histogram annotations come with native histograms.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, UNIX_EPOCH};
 
+use super::functions::civil;
 use super::position::line_col;
 
 const WARNING: &str = "PromQL warning";
@@ -63,6 +63,18 @@ impl Annotations {
             format_args!(
                 "quantile value should be between 0 and 1, got {}",
                 go_g(q, None)
+            ),
+            pos,
+        );
+    }
+
+    /// limit_ratio's ratio outside [-1, 1], capped to `to`.
+    pub(crate) fn invalid_ratio(&mut self, r: f64, to: f64, pos: Option<usize>) {
+        self.warn(
+            format_args!(
+                "ratio value should be between -1 and 1, got {}, capping to {}",
+                go_g(r, None),
+                go_g(to, None)
             ),
             pos,
         );
@@ -163,14 +175,18 @@ impl Annotations {
     }
 }
 
+/// Go's `time.Unix(ms/1000, 0).UTC().Format(time.RFC3339)`, for any time.
 fn rfc3339_seconds(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let t = if secs >= 0 {
-        UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs())
-    } else {
-        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
-    };
-    humantime::format_rfc3339_seconds(t).to_string()
+    // Go's integer division truncates towards zero.
+    let secs = ms / 1000;
+    let (y, mo, d) = civil(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    )
 }
 
 /// Go's `%g` (shortest digits) or `%.<p>g` of a float.
@@ -280,6 +296,8 @@ mod tests {
         a.forced_monotonicity("m", Some(0), 60_000, (1.0, 2.0, 0.5));
         a.forced_monotonicity("m", Some(7), 0, (0.5, 1.0, 3.0));
         let (_, i) = a.render("histogram_quantile(0.5, m)");
+        assert_eq!(rfc3339_seconds(-30_000_000), "1969-12-31T15:40:00Z");
+        assert_eq!(rfc3339_seconds(-1500), "1969-12-31T23:59:59Z");
         assert_eq!(i, ["PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"m\", from buckets 0.5 to 2, with a max diff of 3, over 2 samples from 1970-01-01T00:00:00Z to 1970-01-01T00:01:00Z (1:1)"]);
     }
 }

@@ -2,7 +2,7 @@
 //! operators, and vector matching with `on`/`ignoring` and `group_left`/`group_right`.
 //! Matching is decided per step, since which series exist can change from step to step.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use promql_parser::parser::{BinaryExpr, Expr, LabelModifier, VectorMatchCardinality};
 
@@ -139,6 +139,31 @@ impl Evaluator<'_> {
         );
         let comparison = is_comparison(op);
         let drop_name = !comparison || return_bool;
+        // `fill`, `fill_left`, `fill_right`: values for a side without a match. As upstream,
+        // the right one fills the "one" side (the left one with group_right).
+        let fills = b.modifier.as_ref().map(|m| m.fill_values.clone());
+        let fill_one = fills.as_ref().and_then(|f| f.rhs);
+        let fill_many = fills.as_ref().and_then(|f| f.lhs);
+        // The value and labels of `many op one`, or none if a comparison filters it out.
+        let binop = |mv: f64, ov: f64, many_labels: &Labels, one_labels: &Labels| {
+            let (l, r) = if swapped { (ov, mv) } else { (mv, ov) };
+            let (v, keep) = apply(op, l, r);
+            let v = if return_bool {
+                f64::from(u8::from(keep))
+            } else if keep {
+                v
+            } else {
+                return None;
+            };
+            let labels = result_labels(
+                many_labels,
+                one_labels,
+                matching.as_ref(),
+                one_to_one,
+                &include,
+            );
+            Some((labels, v))
+        };
         let mut out: Vec<StepSeries> = Vec::new();
         let mut index: HashMap<Labels, usize> = HashMap::new();
         for step in 0..steps {
@@ -162,31 +187,38 @@ impl Evaluator<'_> {
                 }
                 one_map.insert(g, i);
             }
-            let mut matched_one: HashMap<&Labels, ()> = HashMap::new();
+            // Match groups used at this step; in one-to-one matching, each at most once.
+            let mut matched: HashSet<&Labels> = HashSet::new();
+            let mut results: Vec<(Labels, f64)> = Vec::new();
             for (s, g) in many.iter().zip(many_sig) {
                 let Some(mv) = s.values[step] else { continue };
-                let Some(&oi) = one_map.get(g) else { continue };
-                let o = &one[oi];
-                let Some(ov) = o.values[step] else { continue };
-                if one_to_one && matched_one.insert(g, ()).is_some() {
+                // Without a match, a `fill` value stands in, labelled with the match group.
+                let (ov, one_labels) = match one_map.get(g) {
+                    Some(&oi) => (one[oi].values[step].unwrap_or(f64::NAN), &one[oi].labels),
+                    None => match fill_one {
+                        Some(f) => (f, g),
+                        None => continue,
+                    },
+                };
+                if !matched.insert(g) && one_to_one {
                     return Err(PromqlError::Execution("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into()));
                 }
-                let (l, r) = if swapped { (ov, mv) } else { (mv, ov) };
-                let (v, keep) = apply(op, l, r);
-                let v = if return_bool {
-                    f64::from(u8::from(keep))
-                } else if keep {
-                    v
-                } else {
-                    continue;
-                };
-                let labels = result_labels(
-                    &s.labels,
-                    &o.labels,
-                    matching.as_ref(),
-                    one_to_one,
-                    &include,
-                );
+                if let Some(r) = binop(mv, ov, &s.labels, one_labels) {
+                    results.push(r);
+                }
+            }
+            if let Some(f) = fill_many {
+                for (o, g) in one.iter().zip(one_sig) {
+                    let Some(ov) = o.values[step] else { continue };
+                    if matched.contains(g) {
+                        continue;
+                    }
+                    if let Some(r) = binop(f, ov, g, &o.labels) {
+                        results.push(r);
+                    }
+                }
+            }
+            for (labels, v) in results {
                 let i = *index.entry(labels.clone()).or_insert_with(|| {
                     out.push(StepSeries {
                         labels,

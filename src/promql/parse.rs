@@ -12,6 +12,7 @@ mod functions;
 mod lex;
 mod printer;
 mod quote;
+mod regexp;
 mod syntax;
 mod values;
 
@@ -181,6 +182,17 @@ mod tests {
         ] {
             let e = parse(&deep).unwrap_err();
             assert!(e.message.contains("nested too deeply"), "{}", e.message);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_gets_an_answer_not_a_panic(
+            q in "[a-z0-9_:{}()\\[\\]\"'`=~!<>+*/%^@,. \n#-]{0,40}"
+        ) {
+            if let Ok(e) = parse(&q) {
+                let _ = to_string(&e);
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
-//! `histogram_quantile` and `histogram_quantiles` over classic histograms (series with an `le`
-//! label), with Prometheus' bucket repairs and annotations.
+//! `histogram_quantile`, `histogram_quantiles` and `histogram_fraction` over classic histograms
+//! (series with an `le` label), with Prometheus' bucket repairs and annotations.
 
 use std::collections::BTreeMap;
 
@@ -19,36 +19,39 @@ const SMALL_DELTA_TOLERANCE: f64 = 1e-12;
 type Repair = (f64, f64, f64);
 
 impl Evaluator<'_> {
-    /// `histogram_quantile(φ, buckets)` or `histogram_quantiles(buckets, "label", φ...)`.
-    pub(super) fn histogram_quantile(
+    /// `histogram_quantile(φ, buckets)`, `histogram_quantiles(buckets, "label", φ...)` or
+    /// `histogram_fraction(lower, upper, buckets)`.
+    pub(super) fn histogram_function(
         &self,
         name: &str,
         args: &[&Expr],
     ) -> Result<Evaluated, PromqlError> {
         let steps = self.steps();
-        // Per quantile: its values and argument; and the label it goes in, if several.
-        let (buckets_arg, label, q_args) = if name == "histogram_quantile" {
-            (args.get(1), None, args.get(..1).unwrap_or_default())
-        } else {
-            let label = string_arg(args.get(1))?;
-            (args.first(), Some(label), args.get(2..).unwrap_or_default())
+        // What to estimate from each group's buckets (one output series each), and for
+        // histogram_quantiles the label that tells them apart.
+        let mut estimates = Vec::new();
+        let (buckets_arg, label) = match name {
+            "histogram_fraction" => {
+                let lower = self.scalar_arg(args.first(), f64::NAN)?;
+                let upper = self.scalar_arg(args.get(1), f64::NAN)?;
+                estimates.push(Estimate::Fraction(lower, upper));
+                (args.get(2), None)
+            }
+            "histogram_quantile" => {
+                estimates.push(Estimate::Quantile(self.quantile_arg(args.first())?));
+                (args.get(1), None)
+            }
+            _ => {
+                let label = string_arg(args.get(1))?;
+                for arg in args.get(2..).unwrap_or_default() {
+                    estimates.push(Estimate::Quantile(self.quantile_arg(Some(arg))?));
+                }
+                (args.first(), Some(label))
+            }
         };
         let Some(&buckets_arg) = buckets_arg else {
             return Err(PromqlError::Execution(format!("{name}() needs a vector")));
         };
-        let mut qs = Vec::with_capacity(q_args.len());
-        for arg in q_args {
-            let q = self.eval_scalar(arg)?;
-            if q.iter().any(|q| !(0.0..=1.0).contains(q)) {
-                let pos = self.pos(arg);
-                self.annotate(|a| {
-                    for q in q.iter().filter(|q| !(0.0..=1.0).contains(*q)) {
-                        a.invalid_quantile(*q, pos);
-                    }
-                });
-            }
-            qs.push(q);
-        }
         let input = self.eval_vector(buckets_arg)?;
         let pos = self.pos(buckets_arg);
         // Buckets grouped by their labels other than `le` (the name included, as its drop is
@@ -67,10 +70,10 @@ impl Evaluator<'_> {
                 .push((bound, s));
         }
         let times = self.times();
-        let mut out = Vec::with_capacity(groups.len() * qs.len());
+        let mut out = Vec::with_capacity(groups.len() * estimates.len());
         for (labels, members) in groups {
             let metric = labels.get(METRIC_NAME).unwrap_or("").to_string();
-            let mut values = vec![vec![None; steps]; qs.len()];
+            let mut values = vec![vec![None; steps]; estimates.len()];
             let mut b: Vec<(f64, f64)> = Vec::with_capacity(members.len());
             for step in 0..steps {
                 b.clear();
@@ -82,8 +85,22 @@ impl Evaluator<'_> {
                 if b.is_empty() {
                     continue;
                 }
-                for (qi, q) in qs.iter().enumerate() {
-                    let (v, repair) = bucket_quantile(q[step], &mut b.clone());
+                for (qi, est) in estimates.iter().enumerate() {
+                    // Each estimate repairs its own copy; the last may use the original.
+                    let last = qi + 1 == estimates.len();
+                    let mut copy;
+                    let b = if last {
+                        &mut b
+                    } else {
+                        copy = b.clone();
+                        &mut copy
+                    };
+                    let (v, repair) = match est {
+                        Estimate::Quantile(q) => bucket_quantile(q[step], b),
+                        Estimate::Fraction(lo, hi) => {
+                            (bucket_fraction(lo[step], hi[step], b), None)
+                        }
+                    };
                     values[qi][step] = Some(v);
                     if let Some(r) = repair {
                         self.annotate(|a| a.forced_monotonicity(&metric, pos, times[step], r));
@@ -98,7 +115,10 @@ impl Evaluator<'_> {
                     None => labels.clone(),
                     Some(label) => {
                         // One φ per series; a step-varying φ takes its first value's name.
-                        let q = qs[qi].first().copied().unwrap_or(f64::NAN);
+                        let q = match &estimates[qi] {
+                            Estimate::Quantile(q) => q.first().copied().unwrap_or(f64::NAN),
+                            Estimate::Fraction(..) => f64::NAN,
+                        };
                         let mut b = labels.builder();
                         b.set(label, openmetrics_float(q));
                         b.build()
@@ -113,6 +133,28 @@ impl Evaluator<'_> {
             }
         }
         Ok(Evaluated::Vector(out))
+    }
+}
+
+/// One estimate from a classic histogram's buckets, with its parameters per step.
+enum Estimate {
+    Quantile(Vec<f64>),
+    Fraction(Vec<f64>, Vec<f64>),
+}
+
+impl Evaluator<'_> {
+    /// A φ argument; values outside [0, 1] (or NaN) are warned about.
+    fn quantile_arg(&self, arg: Option<&&Expr>) -> Result<Vec<f64>, PromqlError> {
+        let q = self.scalar_arg(arg, f64::NAN)?;
+        if q.iter().any(|q| !(0.0..=1.0).contains(q)) {
+            let pos = arg.and_then(|a| self.pos(a));
+            self.annotate(|a| {
+                for q in q.iter().filter(|q| !(0.0..=1.0).contains(*q)) {
+                    a.invalid_quantile(*q, pos);
+                }
+            });
+        }
+        Ok(q)
     }
 }
 
@@ -180,6 +222,69 @@ fn bucket_quantile(q: f64, b: &mut Vec<(f64, f64)>) -> (f64, Option<Repair>) {
         rank -= b[i - 1].1;
     }
     (start + (end - start) * (rank / count), repair)
+}
+
+/// Prometheus' `BucketFraction`: the share of observations between `lower` and `upper`,
+/// interpolating linearly inside the buckets they fall in (not into an infinite bucket).
+fn bucket_fraction(lower: f64, upper: f64, b: &mut Vec<(f64, f64)>) -> f64 {
+    b.sort_by(|x, y| x.0.partial_cmp(&y.0).unwrap_or(std::cmp::Ordering::Equal));
+    if b.last().is_none_or(|l| l.0 != f64::INFINITY) {
+        return f64::NAN;
+    }
+    b.dedup_by(|cur, prev| {
+        if cur.0 == prev.0 {
+            prev.1 += cur.1;
+            true
+        } else {
+            false
+        }
+    });
+    let count = b[b.len() - 1].1;
+    if count == 0.0 || lower.is_nan() || upper.is_nan() {
+        return f64::NAN;
+    }
+    if lower >= upper {
+        return 0.0;
+    }
+    let (mut rank, mut lower_rank, mut upper_rank) = (0.0, None, None);
+    let mut lower_bound = if b[0].0 <= 0.0 {
+        f64::NEG_INFINITY
+    } else {
+        0.0
+    };
+    for (i, &(upper_bound, c)) in b.iter().enumerate() {
+        if i > 0 {
+            lower_bound = b[i - 1].0;
+        }
+        let interpolate = |v: f64| {
+            if lower_bound == f64::NEG_INFINITY {
+                c
+            } else {
+                rank + (c - rank) * (v - lower_bound) / (upper_bound - lower_bound)
+            }
+        };
+        if lower_rank.is_none() && lower_bound >= lower {
+            lower_rank = Some(rank);
+        }
+        if upper_rank.is_none() && lower_bound >= upper {
+            upper_rank = Some(rank);
+        }
+        if lower_rank.is_some() && upper_rank.is_some() {
+            break;
+        }
+        if lower_rank.is_none() && lower_bound < lower && upper_bound > lower {
+            lower_rank = Some(interpolate(lower));
+        }
+        if upper_rank.is_none() && lower_bound < upper && upper_bound > upper {
+            upper_rank = Some(interpolate(upper));
+        }
+        if lower_rank.is_some() && upper_rank.is_some() {
+            break;
+        }
+        rank = c;
+    }
+    let cap = |r: Option<f64>| r.filter(|&r| r <= count).unwrap_or(count);
+    (cap(upper_rank) - cap(lower_rank)) / count
 }
 
 /// Levels float noise between neighbouring counts, then removes every decrease; reports the

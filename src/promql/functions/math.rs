@@ -245,7 +245,7 @@ fn go_min(a: f64, b: f64) -> f64 {
 }
 
 /// Civil date (year, month 1-12, day 1-31) of a day count since the epoch (Hinnant's method).
-fn civil(days: i64) -> (i64, i64, i64) {
+pub(crate) fn civil(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -10,6 +10,8 @@ mod rate;
 
 use promql_parser::parser::{Call, Expr};
 
+pub(crate) use math::civil;
+
 use super::eval::{Evaluated, Evaluator, StepSeries, Windows};
 use super::numeric::nan_first;
 use super::PromqlError;
@@ -54,8 +56,27 @@ impl Evaluator<'_> {
         if let Some(v) = self.label_function(name, &args)? {
             return Ok(v);
         }
-        if name == "histogram_quantile" || name == "histogram_quantiles" {
-            return self.histogram_quantile(name, &args);
+        if matches!(
+            name,
+            "histogram_quantile" | "histogram_quantiles" | "histogram_fraction"
+        ) {
+            return self.histogram_function(name, &args);
+        }
+        if matches!(
+            name,
+            "histogram_count"
+                | "histogram_sum"
+                | "histogram_avg"
+                | "histogram_stddev"
+                | "histogram_stdvar"
+        ) {
+            // These read native histogram samples only and skip floats, as upstream; the
+            // storage holds no native histograms, so nothing remains.
+            let Some(arg) = args.first() else {
+                return Err(PromqlError::Execution(format!("{name}() needs a vector")));
+            };
+            self.eval_vector(arg)?;
+            return Ok(Evaluated::Vector(Vec::new()));
         }
         Err(PromqlError::Unsupported(format!("function {name}()")))
     }

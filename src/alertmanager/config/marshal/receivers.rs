@@ -1,0 +1,209 @@
+//! The receivers' part of the printed configuration.
+
+use serde_yaml_ng::Value;
+
+use super::{go_duration, host_port, http, string_map, strings, tls, Map};
+use crate::alertmanager::config::receivers::{
+    DiscordConfig, EmailConfig, MsTeamsConfig, Receiver, SlackConfig, TelegramConfig, WebhookConfig,
+};
+
+fn email(c: &EmailConfig) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .string("to", &c.to)
+        .string("from", &c.from)
+        .string("hello", &c.hello);
+    host_port(&mut m, "smarthost", &c.smarthost);
+    m.string("auth_username", &c.auth_username)
+        .secret("auth_password", &c.auth_password)
+        .path("auth_password_file", &c.auth_password_file)
+        .secret("auth_secret", &c.auth_secret)
+        .path("auth_secret_file", &c.auth_secret_file)
+        .string("auth_identity", &c.auth_identity)
+        .map("headers", string_map(&c.headers))
+        .string("html", &c.html)
+        .string("text", &c.text);
+    if let Some(v) = c.require_tls {
+        m.put("require_tls", v);
+    }
+    if let Some(t) = &c.tls_config {
+        m.put("tls_config", tls(t).done());
+    }
+    if let Some(v) = c.force_implicit_tls {
+        m.put("force_implicit_tls", v);
+    }
+    if c.threading.enabled {
+        let mut t = Map::default();
+        t.put("enabled", true)
+            .string("thread_by_date", &c.threading.thread_by_date);
+        m.map("threading", t);
+    }
+    m.done()
+}
+
+fn slack(c: &SlackConfig) -> Value {
+    // With a bot token, the Authorization header and the URL were derived from it and
+    // `app_url`: printing them too would make a file that no longer loads.
+    let bot = !c.app_token.expose().is_empty() || c.app_token_file.is_some();
+    let mut http_config = c.http_config.clone();
+    if bot {
+        http_config.authorization = None;
+    }
+    let api_url = if bot { None } else { c.api_url.clone() };
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&http_config))
+        .secret_url("api_url", &api_url)
+        .path("api_url_file", &c.api_url_file)
+        .secret("app_token", &c.app_token)
+        .path("app_token_file", &c.app_token_file)
+        .url("app_url", c.app_url.as_ref())
+        .string("channel", &c.channel)
+        .string("username", &c.username)
+        .string("color", &c.color)
+        .string("title", &c.title)
+        .string("title_link", &c.title_link)
+        .string("pretext", &c.pretext)
+        .string("text", &c.text)
+        .string("message_text", &c.message_text);
+    let fields = c
+        .fields
+        .iter()
+        .map(|f| {
+            let mut fm = Map::default();
+            fm.string("title", &f.title).string("value", &f.value);
+            if let Some(s) = f.short {
+                fm.put("short", s);
+            }
+            fm.done()
+        })
+        .collect();
+    m.list("fields", fields)
+        .put("short_fields", c.short_fields)
+        .string("footer", &c.footer)
+        .string("fallback", &c.fallback)
+        .string("callback_id", &c.callback_id)
+        .string("icon_emoji", &c.icon_emoji)
+        .string("icon_url", &c.icon_url)
+        .string("image_url", &c.image_url)
+        .string("thumb_url", &c.thumb_url)
+        .put("link_names", c.link_names)
+        .list("mrkdwn_in", strings(&c.mrkdwn_in));
+    let actions = c
+        .actions
+        .iter()
+        .map(|a| {
+            let mut am = Map::default();
+            am.string("type", &a.kind)
+                .string("text", &a.text)
+                .string("url", &a.url)
+                .string("style", &a.style)
+                .string("name", &a.name)
+                .string("value", &a.value);
+            if let Some(cf) = &a.confirm {
+                let mut cm = Map::default();
+                cm.string("text", &cf.text)
+                    .string("title", &cf.title)
+                    .string("ok_text", &cf.ok_text)
+                    .string("dismiss_text", &cf.dismiss_text);
+                am.map("confirm", cm);
+            }
+            am.done()
+        })
+        .collect();
+    m.list("actions", actions)
+        .put("update_message", c.update_message)
+        .put("timeout", go_duration(c.timeout));
+    m.done()
+}
+
+fn webhook(c: &WebhookConfig) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&c.http_config))
+        .secret("url", &c.url)
+        .put(
+            "url_file",
+            c.url_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        )
+        .put("max_alerts", c.max_alerts)
+        .put("timeout", go_duration(c.timeout));
+    if let Some(p) = &c.payload {
+        m.put("payload", p.clone());
+    }
+    m.done()
+}
+
+fn discord(c: &DiscordConfig) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&c.http_config))
+        .secret_url("webhook_url", &c.webhook_url)
+        .path("webhook_url_file", &c.webhook_url_file)
+        .string("content", &c.content)
+        .string("title", &c.title)
+        .string("message", &c.message)
+        .string("username", &c.username)
+        .string("avatar_url", &c.avatar_url);
+    m.done()
+}
+
+fn msteams(c: &MsTeamsConfig) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&c.http_config))
+        .secret_url("webhook_url", &c.webhook_url)
+        .path("webhook_url_file", &c.webhook_url_file)
+        .string("title", &c.title)
+        .string("summary", &c.summary)
+        .string("text", &c.text);
+    m.done()
+}
+
+fn telegram(c: &TelegramConfig) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&c.http_config))
+        .url("api_url", c.api_url.as_ref())
+        .secret("bot_token", &c.bot_token)
+        .path("bot_token_file", &c.bot_token_file);
+    if c.chat_id != 0 {
+        m.put("chat_id", c.chat_id);
+    }
+    m.path("chat_id_file", &c.chat_id_file);
+    if c.message_thread_id != 0 {
+        m.put("message_thread_id", c.message_thread_id);
+    }
+    m.string("message", &c.message)
+        .flag("disable_notifications", c.disable_notifications)
+        .string("parse_mode", &c.parse_mode);
+    m.done()
+}
+
+pub(super) fn receiver(r: &Receiver) -> Value {
+    let mut m = Map::default();
+    m.put("name", r.name.as_str())
+        .map("labels", string_map(&r.labels))
+        .list(
+            "discord_configs",
+            r.discord_configs.iter().map(discord).collect(),
+        )
+        .list("email_configs", r.email_configs.iter().map(email).collect())
+        .list("slack_configs", r.slack_configs.iter().map(slack).collect())
+        .list(
+            "webhook_configs",
+            r.webhook_configs.iter().map(webhook).collect(),
+        )
+        .list(
+            "telegram_configs",
+            r.telegram_configs.iter().map(telegram).collect(),
+        )
+        .list(
+            "msteams_configs",
+            r.msteams_configs.iter().map(msteams).collect(),
+        );
+    m.done()
+}

@@ -1,0 +1,227 @@
+//! `receivers`: named lists of notifiers. The kinds bongsu delivers to (email, Slack,
+//! Discord, webhook, Microsoft Teams, Telegram) are parsed in full, with Alertmanager's
+//! checks and inheritance from `global`; the other kinds upstream knows are recognised and
+//! refused at load time with "… is not supported by bongsu yet", never silently dropped.
+
+mod chat;
+mod email;
+mod slack;
+mod webhook;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+pub use chat::{DiscordConfig, MsTeamsConfig, TelegramConfig};
+pub use email::{EmailConfig, ThreadingConfig, DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT};
+pub use slack::{SlackAction, SlackConfig, SlackConfirmation, SlackField};
+pub use webhook::WebhookConfig;
+
+use super::common::{fail, Invalid};
+use super::global::GlobalConfig;
+use super::ConfigError;
+use crate::alertmanager::matcher::go_quote;
+
+/// A named receiver: every notifier in it gets each notification of the routes naming it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RawReceiver")]
+pub struct Receiver {
+    pub name: String,
+    /// Labels for filtering receivers; always holds `name`.
+    pub labels: BTreeMap<String, String>,
+    pub email_configs: Vec<EmailConfig>,
+    pub slack_configs: Vec<SlackConfig>,
+    pub webhook_configs: Vec<WebhookConfig>,
+    pub discord_configs: Vec<DiscordConfig>,
+    pub msteams_configs: Vec<MsTeamsConfig>,
+    pub telegram_configs: Vec<TelegramConfig>,
+    /// The first notifier kind present that bongsu cannot deliver to yet.
+    unsupported: Option<usize>,
+    /// Where a notifier entry was null, Alertmanager's message for it.
+    missing: Option<usize>,
+}
+
+/// Notifier kinds Alertmanager has and bongsu does not deliver to yet, in upstream's order.
+pub const UNSUPPORTED_RECEIVERS: &[&str] = &[
+    "pushover",
+    "pagerduty",
+    "incidentio",
+    "opsgenie",
+    "wechat",
+    "victorops",
+    "sns",
+    "webex",
+    "msteamsv2",
+    "jira",
+    "rocketchat",
+    "mattermost",
+];
+
+/// The kinds bongsu delivers to, in the order of `entries` indices.
+const SUPPORTED: [&str; 6] = [
+    "webhook", "email", "slack", "telegram", "discord", "msteams",
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReceiver {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    labels: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    email_configs: Vec<Option<EmailConfig>>,
+    #[serde(default)]
+    slack_configs: Vec<Option<SlackConfig>>,
+    #[serde(default)]
+    webhook_configs: Vec<Option<WebhookConfig>>,
+    #[serde(default)]
+    discord_configs: Vec<Option<DiscordConfig>>,
+    #[serde(default)]
+    msteams_configs: Vec<Option<MsTeamsConfig>>,
+    #[serde(default)]
+    telegram_configs: Vec<Option<TelegramConfig>>,
+    #[serde(default)]
+    pushover_configs: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    pagerduty_configs: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    incidentio_configs: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    opsgenie_configs: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    wechat_configs: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    victorops_configs: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    sns_configs: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    webex_configs: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    msteamsv2_configs: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    jira_configs: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    rocketchat_configs: Option<serde_yaml_ng::Value>,
+    #[serde(default)]
+    mattermost_configs: Option<serde_yaml_ng::Value>,
+}
+
+/// A present, non-empty list.
+fn listed(v: &Option<serde_yaml_ng::Value>) -> bool {
+    match v {
+        None | Some(serde_yaml_ng::Value::Null) => false,
+        Some(serde_yaml_ng::Value::Sequence(s)) => !s.is_empty(),
+        Some(_) => true,
+    }
+}
+
+/// The entries of a notifier list, remembering Alertmanager's message for a null entry.
+fn entries<T>(list: Vec<Option<T>>, kind: usize, missing: &mut Option<usize>) -> Vec<T> {
+    if list.iter().any(Option::is_none) && missing.is_none() {
+        *missing = Some(kind);
+    }
+    list.into_iter().flatten().collect()
+}
+
+impl TryFrom<RawReceiver> for Receiver {
+    type Error = Invalid;
+
+    fn try_from(r: RawReceiver) -> Result<Receiver, Invalid> {
+        if r.name.is_empty() {
+            return fail("missing name in receiver");
+        }
+        let mut labels = r.labels.unwrap_or_default();
+        if let Some(v) = labels.get("name") {
+            if v != &r.name {
+                return fail(format!(
+                    "receiver label \"name\" must match receiver name {}, got {}",
+                    go_quote(&r.name),
+                    go_quote(v)
+                ));
+            }
+        }
+        labels.insert("name".to_string(), r.name.clone());
+        let unsupported = [
+            &r.pushover_configs,
+            &r.pagerduty_configs,
+            &r.incidentio_configs,
+            &r.opsgenie_configs,
+            &r.wechat_configs,
+            &r.victorops_configs,
+            &r.sns_configs,
+            &r.webex_configs,
+            &r.msteamsv2_configs,
+            &r.jira_configs,
+            &r.rocketchat_configs,
+            &r.mattermost_configs,
+        ]
+        .iter()
+        .position(|v| listed(v));
+        let mut missing = None;
+        Ok(Receiver {
+            name: r.name,
+            labels,
+            webhook_configs: entries(r.webhook_configs, 0, &mut missing),
+            email_configs: entries(r.email_configs, 1, &mut missing),
+            slack_configs: entries(r.slack_configs, 2, &mut missing),
+            telegram_configs: entries(r.telegram_configs, 3, &mut missing),
+            discord_configs: entries(r.discord_configs, 4, &mut missing),
+            msteams_configs: entries(r.msteams_configs, 5, &mut missing),
+            unsupported,
+            missing,
+        })
+    }
+}
+
+impl Receiver {
+    /// Inherits from `global` and applies Alertmanager's per-receiver checks, in its order.
+    pub(crate) fn resolve(
+        &mut self,
+        g: &GlobalConfig,
+        dir: Option<&Path>,
+    ) -> Result<(), ConfigError> {
+        if let Some(kind) = self.missing {
+            return Err(ConfigError::Invalid(format!(
+                "missing {} config",
+                SUPPORTED[kind]
+            )));
+        }
+        for c in &mut self.webhook_configs {
+            c.resolve(g, dir)?;
+        }
+        for c in &mut self.email_configs {
+            c.resolve(g)?;
+        }
+        for c in &mut self.slack_configs {
+            c.resolve(g, dir)?;
+        }
+        if let Some(kind) = self.unsupported.map(|i| UNSUPPORTED_RECEIVERS[i]) {
+            return Err(ConfigError::Unsupported(format!(
+                "receiver type {kind:?} ({kind}_configs in receiver {:?}) is not supported by bongsu yet",
+                self.name
+            )));
+        }
+        for c in &mut self.telegram_configs {
+            c.resolve(g, dir)?;
+        }
+        for c in &mut self.discord_configs {
+            c.resolve(g, dir)?;
+        }
+        for c in &mut self.msteams_configs {
+            c.resolve(g, dir)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the receiver has no notifier (alerts routed to it are dropped, as upstream).
+    pub fn is_empty(&self) -> bool {
+        self.email_configs.is_empty()
+            && self.slack_configs.is_empty()
+            && self.webhook_configs.is_empty()
+            && self.discord_configs.is_empty()
+            && self.msteams_configs.is_empty()
+            && self.telegram_configs.is_empty()
+    }
+}

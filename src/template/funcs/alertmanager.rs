@@ -5,7 +5,7 @@ use std::sync::Arc;
 use base64::Engine;
 
 use super::prometheus::{humanize_duration_fn, re_replace_all, regex_match, title};
-use super::{arity, arity_min, str_arg, strings_arg, time_arg, FuncError, FuncMap};
+use super::{arity, arity_min, check_nesting, str_arg, strings_arg, time_arg, FuncError, FuncMap};
 use crate::template::fmt::format_float;
 use crate::template::time::{Duration, Time};
 use crate::template::value::{ListKind, MapKind, Value};
@@ -107,9 +107,13 @@ pub fn funcs() -> FuncMap {
             .map_err(|e| FuncError::Call(e.to_string()))?;
         Ok(Value::str(String::from_utf8_lossy(&bytes)))
     });
-    m.insert("list", |a| Ok(Value::list(ListKind::Any, a.to_vec())));
+    m.insert("list", |a| {
+        check_nesting("list", a)?;
+        Ok(Value::list(ListKind::Any, a.to_vec()))
+    });
     m.insert("append", |a| {
         arity_min("append", a, 1)?;
+        check_nesting("append", a)?;
         let mut items = match &a[0] {
             Value::List(l) if l.kind == ListKind::Any => l.items.to_vec(),
             other => {
@@ -123,6 +127,7 @@ pub fn funcs() -> FuncMap {
         Ok(Value::list(ListKind::Any, items))
     });
     m.insert("dict", |a| {
+        check_nesting("dict", a)?;
         if a.len() % 2 != 0 {
             return Err(FuncError::Call(
                 "dict requires an even number of arguments".into(),

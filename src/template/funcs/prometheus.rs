@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{arity, str_arg, to_float, FuncError, FuncMap};
+use super::{arity, check_nesting, str_arg, to_float, FuncError, FuncMap};
 use crate::template::fmt::{format_float, sprintf};
 use crate::template::prometheus::{ExpandContext, QueryFn};
 use crate::template::time::{Duration, Time};
@@ -63,6 +63,7 @@ pub fn funcs(ctx: &ExpandContext) -> FuncMap {
         sample_label(&a[0], "__value__")
     });
     m.insert("args", |a| {
+        check_nesting("args", a)?;
         let entries = a
             .iter()
             .enumerate()

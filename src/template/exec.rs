@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::ast::{Arg, Branch, Command, Node, Number, Operand, Pipe, Tree};
 use super::fmt;
-use super::funcs::{builtins, FuncError};
+use super::funcs::{builtins, check_len, FuncError};
 use super::methods::call_method;
 use super::value::Value;
 use super::{Error, MissingKey, Template};
@@ -531,6 +531,10 @@ impl<'a> State<'a> {
                 }
             },
         };
+        let result = result.and_then(|v| match v.as_str() {
+            Some(s) => check_len(name, s.len()).map(|()| v),
+            None => Ok(v),
+        });
         result.map_err(|e| match e {
             FuncError::Call(m) => self.err(cmd.pos, ctx, format!("error calling {name}: {m}")),
             FuncError::Args(m) => self.err(cmd.pos, ctx, m),

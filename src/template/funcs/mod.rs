@@ -64,8 +64,21 @@ impl FuncMap {
 /// stop well before the stack does.
 pub const MAX_VALUE_DEPTH: usize = 32;
 
-/// Refuses to build a collection whose items already nest `MAX_VALUE_DEPTH` levels deep.
+/// The most items a collection built by a template function may hold (Go's `append` is
+/// amortized O(1); ours copies, so a loop of appends must stay small).
+pub const MAX_BUILT_ITEMS: usize = 10_000;
+
+/// The longest string a function may return.
+pub const MAX_STRING_BYTES: usize = 1 << 20;
+
+/// Refuses to build a collection with more than `MAX_BUILT_ITEMS` items or whose items
+/// already nest `MAX_VALUE_DEPTH` levels deep.
 pub fn check_nesting(name: &str, items: &[Value]) -> Result<(), FuncError> {
+    if items.len() > MAX_BUILT_ITEMS {
+        return Err(FuncError::Call(format!(
+            "{name}: more than {MAX_BUILT_ITEMS} items"
+        )));
+    }
     fn deeper_than(v: &Value, limit: usize) -> bool {
         if limit == 0 {
             return true;
@@ -80,6 +93,16 @@ pub fn check_nesting(name: &str, items: &[Value]) -> Result<(), FuncError> {
     if items.iter().any(|v| deeper_than(v, MAX_VALUE_DEPTH)) {
         return Err(FuncError::Call(format!(
             "{name}: values nest deeper than {MAX_VALUE_DEPTH} levels"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses to build a string longer than `MAX_STRING_BYTES`.
+pub fn check_len(name: &str, len: usize) -> Result<(), FuncError> {
+    if len > MAX_STRING_BYTES {
+        return Err(FuncError::Call(format!(
+            "{name}: result longer than {MAX_STRING_BYTES} bytes"
         )));
     }
     Ok(())

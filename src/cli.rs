@@ -150,6 +150,24 @@ pub struct ServerArgs {
         conflicts_with = "disable_remote_write_receiver"
     )]
     pub enable_remote_write_receiver: bool,
+
+    /// Most alert notifications waiting to be sent to Alertmanagers; beyond it the oldest
+    /// are dropped.
+    #[arg(
+        long = "alertmanager.notification-queue-capacity",
+        default_value_t = 10_000,
+        value_name = "N"
+    )]
+    pub notification_queue_capacity: usize,
+
+    /// Send the queued alert notifications when shutting down (`=false` drops them).
+    #[arg(
+        long = "alertmanager.drain-notification-queue-on-shutdown",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_name = "BOOL"
+    )]
+    pub drain_notification_queue: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -306,3 +306,69 @@ impl AlertSink for Notifier {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::alerting::AlertState;
+
+    #[derive(Default)]
+    struct Collect(parking_lot::Mutex<Vec<Alert>>);
+
+    impl AlertReceiver for Collect {
+        fn receive(&self, alerts: &[Alert]) {
+            self.0.lock().extend_from_slice(alerts);
+        }
+    }
+
+    fn rule_alert(name: &str, resolved_at: Option<i64>) -> RuleAlert {
+        RuleAlert {
+            state: AlertState::Firing,
+            labels: Labels::from_pairs(&[("alertname", name), ("env", "own")]).unwrap(),
+            annotations: Default::default(),
+            value: 1.0,
+            active_at: 1_000,
+            fired_at: Some(2_000),
+            resolved_at,
+            last_sent_at: Some(3_000),
+            valid_until: Some(243_000),
+            keep_firing_since: None,
+        }
+    }
+
+    #[test]
+    fn receiver_gets_relabeled_alerts_and_nothing_queues_without_alertmanagers() {
+        let n = Notifier::new(NotifierOptions {
+            external_url: "http://bongsu:9090".into(),
+            ..Default::default()
+        });
+        let config = Config::parse(
+            "global:\n  external_labels: {env: ext, cluster: c}\nalerting:\n  alert_relabel_configs:\n    - {source_labels: [alertname], regex: Drop, action: drop}\n",
+            "t.yml",
+        )
+        .unwrap();
+        n.apply(&config).unwrap();
+        let got = Arc::new(Collect::default());
+        n.set_receiver(got.clone());
+        AlertSink::send(
+            &*n,
+            "up == 0",
+            vec![rule_alert("Keep", None), rule_alert("Drop", None)],
+        );
+        AlertSink::send(&*n, "up == 0", vec![rule_alert("Gone", Some(5_000))]);
+        let got = got.0.lock().clone();
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got[0].labels,
+            Labels::from_pairs(&[("alertname", "Keep"), ("cluster", "c"), ("env", "own")]).unwrap()
+        );
+        assert_eq!((got[0].starts_at, got[0].ends_at), (2_000, Some(243_000)));
+        assert_eq!(
+            got[0].generator_url,
+            "http://bongsu:9090/graph?g0.expr=up+%3D%3D+0&g0.tab=1"
+        );
+        // A resolved alert ends when it resolved.
+        assert_eq!(got[1].ends_at, Some(5_000));
+        assert_eq!(n.queue.len(), 0);
+    }
+}

@@ -272,6 +272,16 @@ mod tests {
         assert_eq!(cli.storage_path, PathBuf::from("/d"));
         assert_eq!(cli.server.retention_time, "30d");
         assert!(!cli.server.disable_remote_write_receiver);
+        assert_eq!(cli.server.notification_queue_capacity, 10_000);
+        assert!(cli.server.drain_notification_queue);
+        let cli = Cli::try_parse_from([
+            "bongsu",
+            "--alertmanager.notification-queue-capacity=5",
+            "--alertmanager.drain-notification-queue-on-shutdown=false",
+        ])
+        .unwrap();
+        assert_eq!(cli.server.notification_queue_capacity, 5);
+        assert!(!cli.server.drain_notification_queue);
         let cli = Cli::try_parse_from(["bongsu", "--web.disable-remote-write-receiver"]).unwrap();
         assert!(cli.server.disable_remote_write_receiver);
         let cli = Cli::try_parse_from(["bongsu", "--web.enable-remote-write-receiver"]).unwrap();

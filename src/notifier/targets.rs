@@ -133,6 +133,21 @@ alerting:
     }
 
     #[test]
+    fn file_sd_targets_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("am.yml"),
+            "- targets: ['f:9093']\n  labels: {dc: x}\n",
+        )
+        .unwrap();
+        let am = first_am(&format!(
+            "alerting:\n  alertmanagers:\n    - file_sd_configs: [{{files: ['{}/*.yml']}}]\n      relabel_configs:\n        - {{source_labels: [dc], regex: y, action: keep}}\n",
+            dir.path().display()
+        ));
+        assert_eq!(discover(&am).dropped, ["http://f:9093/api/v2/alerts"]);
+    }
+
+    #[test]
     fn alerts_path_can_be_relabeled() {
         let am = first_am(
             r#"

@@ -15,7 +15,7 @@ use bongsu::promql::Engine;
 use bongsu::relabel::NameValidationScheme;
 use bongsu::rules::check::{check_rule_files, CheckOptions};
 use bongsu::rules::manager::{ManagerOptions, RuleManager};
-use bongsu::rules::NoTemplates;
+use bongsu::rules::{EngineQuery, PromTemplates};
 use bongsu::scrape::from_config::pool_specs;
 use bongsu::scrape::manager::ScrapeManager;
 use bongsu::tsdb::{Db, DbOptions};
@@ -52,7 +52,7 @@ fn main() -> ExitCode {
                 lint_duplicates: lint != "none",
                 lint_fatal: *lint_fatal,
                 scheme: NameValidationScheme::Utf8,
-                templates: &NoTemplates,
+                templates: &PromTemplates::default(),
             };
             let code =
                 check_rule_files(files, &opts, &mut std::io::stdout(), &mut std::io::stderr());
@@ -327,8 +327,11 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         state.set_scrape_manager(scrape.clone());
         let rules = Arc::new(RuleManager::new(
             db.clone(),
-            engine_for_rules,
-            Arc::new(NoTemplates),
+            engine_for_rules.clone(),
+            Arc::new(PromTemplates::with_query(Arc::new(EngineQuery {
+                db: db.clone(),
+                engine: engine_for_rules,
+            }))),
             None,
             rule_opts,
         ));

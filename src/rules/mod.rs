@@ -12,6 +12,7 @@ pub mod group;
 pub mod manager;
 pub mod recording;
 pub mod template;
+pub mod unittest;
 mod yaml_pos;
 
 pub use file::{parse, parse_file, Rule, RuleFileErrors, RuleGroup, RuleGroups};

@@ -44,22 +44,15 @@ struct TestFile {
     fuzzy_compare: bool,
 }
 
-/// A YAML scalar read as text (`eval_time: 0` and `eval_time: 5m` alike).
+/// A YAML scalar read as written: `values: 0x5` is the series notation, not hex 5, and
+/// `eval_time: 0` a duration.
 #[derive(Deserialize, Clone)]
-#[serde(untagged)]
-enum Text {
-    S(String),
-    I(i64),
-    F(f64),
-}
+#[serde(transparent)]
+struct Text(String);
 
 impl Text {
     fn text(&self) -> String {
-        match self {
-            Text::S(s) => s.clone(),
-            Text::I(i) => i.to_string(),
-            Text::F(f) => f.to_string(),
-        }
+        self.0.clone()
     }
 
     fn duration(&self) -> Result<Duration, String> {

@@ -677,7 +677,7 @@ fn serves_the_prometheus_api_over_imported_blocks() {
         ("/api/v1/query", q(""), ""),
         (
             "/api/v1/query",
-            q("http_requests_total{job=\"a\" or job=\"b\"}"),
+            q("max_over_time(http_requests_total[step()])"),
             "not supported",
         ),
         (

@@ -16,7 +16,7 @@ use bongsu::model::Labels;
 use bongsu::promql::Engine;
 use bongsu::relabel::NameValidationScheme;
 use bongsu::rules::group::{EvalContext, Group, GroupSettings};
-use bongsu::rules::{parse, NoTemplates};
+use bongsu::rules::{parse, PromTemplates};
 use bongsu::tsdb::{Db, DbOptions};
 use criterion::{criterion_group, Criterion};
 
@@ -56,7 +56,7 @@ fn bench_rules(c: &mut Criterion) {
             0.5 + (r % 10) as f64 / 100.0
         ));
     }
-    let def = parse(&text, NameValidationScheme::Utf8, &NoTemplates)
+    let def = parse(&text, NameValidationScheme::Utf8, &PromTemplates::default())
         .expect("rules parse")
         .groups
         .remove(0);
@@ -75,7 +75,7 @@ fn bench_rules(c: &mut Criterion) {
     let ctx = EvalContext {
         db: &db,
         engine: &engine,
-        templates: &NoTemplates,
+        templates: &PromTemplates::default(),
         default_query_offset: Duration::ZERO,
         resend_delay: Duration::from_secs(60),
         sink: None,

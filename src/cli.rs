@@ -178,6 +178,23 @@ pub enum Command {
     /// Check files without starting the server, like `promtool check`.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Run unit tests, like `promtool test`.
+    #[command(subcommand)]
+    Test(TestCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TestCommand {
+    /// Run rule unit-test files (promtool's format): prints SUCCESS or FAILED with the
+    /// differences for each; exits 1 if any test fails.
+    Rules {
+        /// The test files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Only run test groups whose name matches this regex; may be repeated.
+        #[arg(long)]
+        run: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,11 +16,12 @@ use bongsu::promql::Engine;
 use bongsu::relabel::NameValidationScheme;
 use bongsu::rules::check::{check_rule_files, CheckOptions};
 use bongsu::rules::manager::{ManagerOptions, RuleManager};
-use bongsu::rules::NoTemplates;
+use bongsu::rules::unittest::{test_rule_files, TestOptions};
+use bongsu::rules::{EngineQuery, PromTemplates};
 use bongsu::scrape::from_config::pool_specs;
 use bongsu::scrape::manager::ScrapeManager;
 use bongsu::tsdb::{Db, DbOptions};
-use cli::{CheckCommand, Cli, Command, ImportCommand, ServerArgs};
+use cli::{CheckCommand, Cli, Command, ImportCommand, ServerArgs, TestCommand};
 
 /// How often the server looks for new block directories (from `bongsu import`) and checks
 /// whether the head should be compacted into a block.
@@ -32,7 +33,12 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    let filter = tracing_subscriber::EnvFilter::new(format!("bongsu={0},{0}", cli.log_level));
+    // promtool's `test rules` prints only its report; rule evaluation warnings are part of it.
+    let level = match cli.command {
+        Some(Command::Test(_)) => "error",
+        _ => cli.log_level.as_str(),
+    };
+    let filter = tracing_subscriber::EnvFilter::new(format!("bongsu={level},{level}"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -44,6 +50,10 @@ fn main() -> ExitCode {
         Some(Command::Check(CheckCommand::AlertmanagerConfig { files })) => {
             return check_alertmanager_config(files)
         }
+        Some(Command::Test(TestCommand::Rules { files, run })) => {
+            let opts = TestOptions { run: run.clone() };
+            return ExitCode::from(test_rule_files(files, &opts, &mut std::io::stdout()));
+        }
         Some(Command::Check(CheckCommand::Rules {
             files,
             lint,
@@ -53,7 +63,7 @@ fn main() -> ExitCode {
                 lint_duplicates: lint != "none",
                 lint_fatal: *lint_fatal,
                 scheme: NameValidationScheme::Utf8,
-                templates: &NoTemplates,
+                templates: &PromTemplates::default(),
             };
             let code =
                 check_rule_files(files, &opts, &mut std::io::stdout(), &mut std::io::stderr());
@@ -336,8 +346,11 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         state.set_notifier(notifier.clone());
         let rules = Arc::new(RuleManager::new(
             db.clone(),
-            engine_for_rules,
-            Arc::new(NoTemplates),
+            engine_for_rules.clone(),
+            Arc::new(PromTemplates::with_query(Arc::new(EngineQuery {
+                db: db.clone(),
+                engine: engine_for_rules,
+            }))),
             Some(notifier.clone()),
             rule_opts,
         ));

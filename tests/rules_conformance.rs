@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use bongsu::relabel::NameValidationScheme;
-use bongsu::rules::{parse_file, NoTemplates};
+use bongsu::rules::{parse_file, PromTemplates};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -53,14 +53,14 @@ fn rulefmt_cases() {
     let mut listed = BTreeSet::new();
     for c in &expected.must_parse {
         listed.insert(c.file.clone());
-        if let Err(e) = parse_file(&dir.join(&c.file), scheme(c), &NoTemplates) {
+        if let Err(e) = parse_file(&dir.join(&c.file), scheme(c), &PromTemplates::default()) {
             failures.push(format!("{} must parse, got: {e}", c.file));
         }
     }
     for c in &expected.must_fail {
         listed.insert(c.file.clone());
         let want = c.error_contains.as_deref().unwrap_or_default();
-        match parse_file(&dir.join(&c.file), scheme(c), &NoTemplates) {
+        match parse_file(&dir.join(&c.file), scheme(c), &PromTemplates::default()) {
             Ok(_) => failures.push(format!("{} must fail with {want:?}, but parsed", c.file)),
             Err(e) if !e.0[0].contains(want) => failures.push(format!(
                 "{}: want {want:?} in the first error, got {e}",

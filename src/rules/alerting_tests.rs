@@ -1,5 +1,5 @@
 use super::*;
-use crate::rules::template::NoTemplates;
+use crate::rules::template::PromTemplates;
 use crate::tsdb::{Db, DbOptions};
 
 const MIN: i64 = 60_000;
@@ -29,7 +29,8 @@ fn result(v: f64) -> Vec<VectorSample> {
 }
 
 fn eval(r: &AlertingRule, res: &[VectorSample], ts: i64) -> Vec<OutputSample> {
-    r.eval(res, ts, Duration::ZERO, 0, &NoTemplates).unwrap()
+    r.eval(res, ts, Duration::ZERO, 0, &PromTemplates::default())
+        .unwrap()
 }
 
 fn states(out: &[OutputSample]) -> Vec<String> {
@@ -136,13 +137,13 @@ fn limit_duplicates_and_unrestored_rules() {
         },
     ];
     assert_eq!(
-        r.eval(&two, 0, Duration::ZERO, 1, &NoTemplates),
+        r.eval(&two, 0, Duration::ZERO, 1, &PromTemplates::default()),
         Err("exceeded limit of 1 with 2 alerts".to_string())
     );
     assert!(r.current_alerts().is_empty());
     let same = vec![result(1.0).remove(0), result(2.0).remove(0)];
     assert_eq!(
-        r.eval(&same, 0, Duration::ZERO, 0, &NoTemplates),
+        r.eval(&same, 0, Duration::ZERO, 0, &PromTemplates::default()),
         Err(ERR_DUPLICATE_ALERT.to_string())
     );
     r.set_restored(false);
@@ -156,22 +157,37 @@ fn limit_duplicates_and_unrestored_rules() {
             10 * MIN,
             Duration::from_secs(60),
             0,
-            &NoTemplates,
+            &PromTemplates::default(),
         )
         .unwrap();
     assert!(out.iter().all(|s| s.t == 9 * MIN));
 }
 
 #[test]
-fn templates_fail_clearly_until_an_engine_is_plugged_in() {
+fn templates_expand_with_alert_data_and_errors_show_in_the_text() {
     let mut r = rule(0, 0);
+    r.external_labels = BTreeMap::from([("dc".to_string(), "eu1".to_string())]);
+    r.external_url = "http://bongsu:9090".into();
+    r.labels
+        .insert("where".into(), "{{ $externalLabels.dc }}".into());
+    r.annotations.insert(
+        "description".into(),
+        "{{ $labels.instance }} at {{ $value | humanize }} ({{ $externalURL }})".into(),
+    );
     r.annotations
-        .insert("description".into(), "{{ $labels.instance }} is hot".into());
-    eval(&r, &result(2.0), 0);
+        .insert("broken".into(), "{{ query \"up\" }}".into());
+    eval(&r, &result(2500.0), 0);
     let a = &r.active_alerts()[0];
+    assert_eq!(a.labels.get("where"), Some("eu1"));
     assert_eq!(
         a.annotations["description"],
-        "<error expanding template: template expansion is not supported yet>"
+        "a at 2.5k (http://bongsu:9090)"
+    );
+    assert!(
+        a.annotations["broken"]
+            .starts_with("<error expanding template: error executing template __alert_HighLoad:"),
+        "{}",
+        a.annotations["broken"]
     );
     assert_eq!(a.annotations["summary"], "load is high");
 }

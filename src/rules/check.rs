@@ -112,7 +112,7 @@ fn duplicates_message(dups: &[RuleKey]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::template::NoTemplates;
+    use crate::rules::template::PromTemplates;
 
     fn run(texts: &[&str], fatal: bool) -> (u8, String, String) {
         let dir = tempfile::tempdir().unwrap();
@@ -130,7 +130,7 @@ mod tests {
             lint_duplicates: true,
             lint_fatal: fatal,
             scheme: NameValidationScheme::Utf8,
-            templates: &NoTemplates,
+            templates: &PromTemplates::default(),
         };
         let code = check_rule_files(&files, &opts, &mut out, &mut err);
         let dir_text = dir.path().display().to_string();

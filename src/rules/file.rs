@@ -563,10 +563,10 @@ pub(crate) fn go_quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::template::NoTemplates;
+    use crate::rules::template::PromTemplates;
 
     fn errs(text: &str) -> Vec<String> {
-        parse(text, NameValidationScheme::Utf8, &NoTemplates)
+        parse(text, NameValidationScheme::Utf8, &PromTemplates::default())
             .unwrap_err()
             .0
     }
@@ -576,7 +576,7 @@ mod tests {
         let g = parse(
             "groups:\n- name: g\n  interval: 30s\n  limit: 3\n  labels: {team: a}\n  rules:\n  - alert: A\n    expr: up == 0\n    for: 5m\n    keep_firing_for: 1m\n    labels: {sev: 1}\n    annotations: {s: x}\n  - record: r:x\n    expr: sum(up)\n",
             NameValidationScheme::Utf8,
-            &NoTemplates,
+            &PromTemplates::default(),
         )
         .unwrap();
         let g = &g.groups[0];
@@ -586,13 +586,13 @@ mod tests {
         assert_eq!(g.rules[0].labels["sev"], "1");
         assert_eq!(g.rules[1].name(), "r:x");
         assert_eq!(
-            parse("", NameValidationScheme::Utf8, &NoTemplates).unwrap(),
+            parse("", NameValidationScheme::Utf8, &PromTemplates::default()).unwrap(),
             RuleGroups::default()
         );
         let two = parse(
             "groups:\n- name: a\n---\ngroups: []\n",
             NameValidationScheme::Utf8,
-            &NoTemplates,
+            &PromTemplates::default(),
         )
         .unwrap();
         assert_eq!(two.groups[0].name, "a");
@@ -642,7 +642,7 @@ mod tests {
         let e = parse(
             "groups:\n- name: g\n  rules:\n  - record: a.b\n    expr: 1\n",
             NameValidationScheme::Legacy,
-            &NoTemplates,
+            &PromTemplates::default(),
         )
         .unwrap_err();
         assert_eq!(

@@ -454,11 +454,17 @@ fn ms(d: Duration) -> i64 {
 
 /// Runs the rule's query; a scalar becomes one sample without labels, as in Prometheus.
 fn query_vector(ctx: &EvalContext<'_>, expr: &str, at: i64) -> Result<Vec<VectorSample>, String> {
-    match ctx
-        .engine
-        .instant_query(ctx.db, expr, at)
-        .map(|out| out.value)
-    {
+    instant_vector(ctx.engine, ctx.db, expr, at)
+}
+
+/// Evaluates `expr` at `at` as rules do: a scalar becomes one sample without labels.
+pub(crate) fn instant_vector(
+    engine: &Engine,
+    db: &Db,
+    expr: &str,
+    at: i64,
+) -> Result<Vec<VectorSample>, String> {
+    match engine.instant_query(db, expr, at).map(|out| out.value) {
         Ok(QueryValue::Vector(v)) => Ok(v),
         Ok(QueryValue::Scalar(p)) => Ok(vec![VectorSample {
             labels: Labels::empty(),

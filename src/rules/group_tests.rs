@@ -1,7 +1,9 @@
 use super::*;
 use crate::model::is_stale_nan;
 use crate::rules::file::parse;
-use crate::rules::template::NoTemplates;
+use crate::rules::template::PromTemplates;
+
+static TEMPLATES: PromTemplates = PromTemplates::new();
 use crate::tsdb::DbOptions;
 
 const SEC: i64 = 1000;
@@ -10,7 +12,7 @@ fn groups(text: &str) -> Vec<RuleGroup> {
     parse(
         text,
         crate::relabel::NameValidationScheme::Utf8,
-        &NoTemplates,
+        &PromTemplates::default(),
     )
     .unwrap()
     .groups
@@ -31,7 +33,7 @@ fn ctx<'a>(db: &'a Db, engine: &'a Engine) -> EvalContext<'a> {
     EvalContext {
         db,
         engine,
-        templates: &NoTemplates,
+        templates: &TEMPLATES,
         default_query_offset: Duration::ZERO,
         resend_delay: Duration::from_secs(60),
         sink: None,

@@ -12,10 +12,11 @@ pub mod group;
 pub mod manager;
 pub mod recording;
 pub mod template;
+pub mod unittest;
 mod yaml_pos;
 
 pub use file::{parse, parse_file, Rule, RuleFileErrors, RuleGroup, RuleGroups};
-pub use template::{NoTemplates, TemplateData, TemplateExpander};
+pub use template::{EngineQuery, PromTemplates, TemplateData, TemplateExpander};
 
 /// Maps and sets keyed by label sets, with xxHash3: label sets come from the rules' own query
 /// results, and SipHash dominated evaluation profiles.

@@ -1,13 +1,21 @@
-//! The seam where a template engine plugs into rules: alert labels and annotations are Go
-//! `text/template` texts expanded per alert with `$labels`, `$value`, `$externalLabels` and
-//! `$externalURL`.
+//! Where the template engine (`crate::template`) plugs into rules: alert labels and
+//! annotations are Go `text/template` texts expanded per alert with `$labels`, `$value`,
+//! `$externalLabels` and `$externalURL`, and the `query` function runs PromQL through the
+//! rules' engine and storage.
 //!
-//! This module owns only the interface and a stand-in. [`NoTemplates`] accepts every text at
-//! load time (nothing can be checked without a parser) and, at evaluation, passes texts
-//! without `{{` through unchanged while failing those with `{{` with a clear error, which
-//! shows in the alert as Prometheus shows expansion errors.
+//! This module owns the [`TemplateExpander`] seam (so evaluation tests can swap the engine),
+//! [`PromTemplates`] (the real one) and [`EngineQuery`] (the `QueryFn` over PromQL). The
+//! template module itself never sees PromQL or storage.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::group::instant_vector;
+use crate::promql::Engine;
+use crate::template::prometheus::{
+    alert_template_data, ExpandContext, Expander, QueryFn, QuerySample, ALERT_DEFS,
+};
+use crate::tsdb::Db;
 
 /// What an alert template can see, as Prometheus' `AlertTemplateData`.
 #[derive(Debug, Clone, Copy)]
@@ -32,24 +40,72 @@ pub trait TemplateExpander: Send + Sync {
     fn expand(&self, name: &str, text: &str, data: &TemplateData<'_>) -> Result<String, String>;
 }
 
-/// The stand-in used until a template engine is plugged in.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NoTemplates;
+/// Prometheus' alert templates: the `$labels`… definitions prepended to every text, the
+/// Prometheus function set, and `query` when built [`PromTemplates::with_query`].
+#[derive(Clone, Default)]
+pub struct PromTemplates {
+    query: Option<Arc<dyn QueryFn>>,
+}
 
-/// What [`NoTemplates`] reports for a text that needs expanding.
-pub const NOT_SUPPORTED: &str = "template expansion is not supported yet";
-
-impl TemplateExpander for NoTemplates {
-    fn check(&self, _name: &str, _text: &str) -> Result<(), String> {
-        Ok(())
+impl PromTemplates {
+    /// Templates without `query` (it fails when called): for checking rule files.
+    pub const fn new() -> PromTemplates {
+        PromTemplates { query: None }
     }
 
-    fn expand(&self, _name: &str, text: &str, _data: &TemplateData<'_>) -> Result<String, String> {
-        if text.contains("{{") {
-            Err(NOT_SUPPORTED.to_string())
-        } else {
-            Ok(text.to_string())
-        }
+    /// Templates whose `query` function evaluates PromQL through `query`.
+    pub fn with_query(query: Arc<dyn QueryFn>) -> PromTemplates {
+        PromTemplates { query: Some(query) }
+    }
+
+    fn expander(&self, time_ms: i64, external_url: &str) -> Expander {
+        Expander::new(&ExpandContext {
+            timestamp_ms: time_ms,
+            query: self.query.clone(),
+            external_url: external_url.to_string(),
+        })
+    }
+}
+
+impl TemplateExpander for PromTemplates {
+    fn check(&self, name: &str, text: &str) -> Result<(), String> {
+        self.expander(0, "")
+            .parse_test(name, &format!("{ALERT_DEFS}{text}"))
+            .map_err(|e| e.to_string())
+    }
+
+    fn expand(&self, name: &str, text: &str, data: &TemplateData<'_>) -> Result<String, String> {
+        let dot = alert_template_data(
+            data.labels,
+            data.external_labels,
+            data.external_url,
+            data.value,
+        );
+        self.expander(data.time_ms, data.external_url)
+            .expand(name, &format!("{ALERT_DEFS}{text}"), &dot)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The `query` template function over the PromQL engine and the database rules read.
+pub struct EngineQuery {
+    pub db: Arc<Db>,
+    pub engine: Engine,
+}
+
+impl QueryFn for EngineQuery {
+    fn query(&self, expr: &str, at_ms: i64) -> Result<Vec<QuerySample>, String> {
+        let v = instant_vector(&self.engine, &self.db, expr, at_ms)?;
+        Ok(v.into_iter()
+            .map(|s| QuerySample {
+                labels: s
+                    .labels
+                    .iter()
+                    .map(|l| (l.name.to_string(), l.value.to_string()))
+                    .collect(),
+                value: s.v,
+            })
+            .collect())
     }
 }
 

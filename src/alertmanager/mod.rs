@@ -9,5 +9,10 @@
 
 pub mod config;
 pub mod matcher;
+pub mod nflog;
+pub mod provider;
 pub mod route;
+pub mod silence;
+mod snapshot;
 pub mod timeinterval;
+pub mod types;

@@ -8,10 +8,14 @@
 //! PromQL or scraping.
 
 pub mod config;
+pub mod dispatch;
+pub mod inhibit;
 pub mod matcher;
 pub mod nflog;
+pub mod notify;
 pub mod provider;
 pub mod route;
+pub mod server;
 pub mod silence;
 mod snapshot;
 pub mod timeinterval;

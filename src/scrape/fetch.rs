@@ -54,7 +54,8 @@ pub fn accept_header(protocols: &[&str]) -> String {
     parts.join(",")
 }
 
-fn with_auth(
+/// Adds the basic auth, authorization and custom headers of `http` to a request.
+pub fn with_auth(
     http: &HttpClientConfig,
     mut req: reqwest::RequestBuilder,
 ) -> Result<reqwest::RequestBuilder, FetchError> {

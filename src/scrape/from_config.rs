@@ -123,8 +123,9 @@ fn fingerprint(sc: &ScrapeConfig) -> String {
     format!("{sc:?}/{:x}", secrets.digest())
 }
 
-/// The HTTP client of a job, from its TLS, proxy and redirect settings.
-fn client(http: &HttpClientConfig, compression: bool) -> Result<reqwest::Client, String> {
+/// The HTTP client of a job (or an Alertmanager notifier), from its TLS, proxy and redirect
+/// settings.
+pub fn client(http: &HttpClientConfig, compression: bool) -> Result<reqwest::Client, String> {
     let mut b = reqwest::Client::builder();
     if !http.follow_redirects {
         b = b.redirect(reqwest::redirect::Policy::none());

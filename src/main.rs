@@ -9,6 +9,8 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use clap::Parser;
 
+use bongsu::alertmanager::server::{Alertmanager, Options as AlertmanagerOptions};
+use bongsu::alertmanager::types::Clock;
 use bongsu::api::{router, ApiOptions, ApiState, Lifecycle, ReloadRequest};
 use bongsu::config::{parse_prometheus_duration, Config, DEFAULT_CONFIG};
 use bongsu::promql::Engine;
@@ -198,6 +200,8 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
                 lifecycle: args.enable_lifecycle,
             },
         );
+        let am = start_alertmanager(cli)?;
+        state.set_alertmanager(am.clone());
         let listener = tokio::net::TcpListener::bind(args.listen_address)
             .await
             .with_context(|| format!("listening on {}", args.listen_address))?;
@@ -228,13 +232,19 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
         tracing::info!("server is ready to receive web requests");
 
         let maintenance = tokio::spawn(compaction_loop(db.clone()));
-        let reloads = tokio::spawn(reload_loop(args.clone(), scrape.clone(), reload_rx));
+        let reloads = tokio::spawn(reload_loop(
+            args.clone(),
+            scrape.clone(),
+            am.clone(),
+            reload_rx,
+        ));
         server
             .await
             .context("server task")?
             .context("serving HTTP")?;
         reloads.abort();
         maintenance.abort();
+        am.shutdown();
         tracing::info!("stopping scrapes");
         scrape.stop().await;
         tracing::info!("shutting down: flushing the WAL");
@@ -250,6 +260,7 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
 async fn reload_loop(
     args: ServerArgs,
     scrape: Arc<ScrapeManager>,
+    am: Arc<Alertmanager>,
     mut requests: tokio::sync::mpsc::Receiver<ReloadRequest>,
 ) {
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
@@ -264,10 +275,22 @@ async fn reload_loop(
             .and_then(|c| {
                 warn_inactive_sections(&c);
                 pool_specs(&c)
+            })
+            .and_then(|specs| {
+                let am_config = load_alertmanager_config(&args).map_err(|e| format!("{e:#}"))?;
+                Ok((specs, am_config))
             });
         let outcome = match result {
-            Ok(specs) => {
+            Ok((specs, am_config)) => {
                 scrape.apply(specs).await;
+                if let Err(e) = am.apply_config(am_config) {
+                    let e = format!("{e}");
+                    tracing::error!(error = %e, "error applying the Alertmanager configuration");
+                    if let Some(reply) = reply {
+                        let _ = reply.send(Err(e));
+                    }
+                    continue;
+                }
                 tracing::info!("completed loading of configuration file");
                 Ok(())
             }
@@ -280,6 +303,38 @@ async fn reload_loop(
             let _ = reply.send(outcome);
         }
     }
+}
+
+fn load_alertmanager_config(
+    args: &ServerArgs,
+) -> anyhow::Result<Option<bongsu::alertmanager::config::Config>> {
+    args.alertmanager_config_file
+        .as_deref()
+        .map(|p| {
+            bongsu::alertmanager::config::Config::load_file(p)
+                .with_context(|| format!("loading {}", p.display()))
+        })
+        .transpose()
+}
+
+/// Starts the Alertmanager with its state under `<storage.tsdb.path>/alertmanager`.
+fn start_alertmanager(cli: &Cli) -> anyhow::Result<Arc<Alertmanager>> {
+    let args = &cli.server;
+    let config = load_alertmanager_config(args)?;
+    let retention = parse_prometheus_duration(&args.data_retention)
+        .ok_or_else(|| anyhow!("invalid --data.retention {:?}", args.data_retention))?;
+    let external_url = args.external_url.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".into());
+        format!("http://{host}:{}", args.listen_address.port())
+    });
+    let opts = AlertmanagerOptions {
+        data_dir: Some(cli.storage_path.join("alertmanager")),
+        retention,
+        external_url,
+    };
+    Ok(Alertmanager::start(opts, config, Clock::new())?)
 }
 
 async fn compaction_loop(db: Arc<Db>) {

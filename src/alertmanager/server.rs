@@ -3,7 +3,9 @@
 //! receivers and dispatcher, replaced as a whole on reload.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +22,7 @@ use crate::alertmanager::provider::{AlertStore, GC_INTERVAL};
 use crate::alertmanager::route::Route;
 use crate::alertmanager::silence::{Silences, DEFAULT_RETENTION};
 use crate::alertmanager::snapshot::SnapshotError;
-use crate::alertmanager::types::Clock;
+use crate::alertmanager::types::{Alert, Clock};
 
 /// The configuration used without `--alertmanager.config.file`: everything goes to one
 /// receiver that logs it.
@@ -94,6 +96,9 @@ pub struct Alertmanager {
     pub started: Timestamp,
     opts: Options,
     running: RwLock<Option<Arc<Running>>>,
+    received_firing: AtomicU64,
+    received_resolved: AtomicU64,
+    received_invalid: AtomicU64,
     tasks: parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -123,6 +128,9 @@ impl Alertmanager {
             started: clock.now(),
             opts,
             running: RwLock::new(None),
+            received_firing: AtomicU64::new(0),
+            received_resolved: AtomicU64::new(0),
+            received_invalid: AtomicU64::new(0),
             tasks: parking_lot::Mutex::new(Vec::new()),
         });
         am.apply_config(config)?;
@@ -200,6 +208,75 @@ impl Alertmanager {
     /// The running configuration and what it built.
     pub fn running(&self) -> Option<Arc<Running>> {
         self.running.read().clone()
+    }
+
+    /// Counts alerts received through the API: valid ones by status, and invalid ones.
+    pub fn metrics_alerts_received(&self, valid: &[Alert], invalid: usize, now: Timestamp) {
+        for a in valid {
+            let c = if a.resolved_at(now) {
+                &self.received_resolved
+            } else {
+                &self.received_firing
+            };
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        self.received_invalid
+            .fetch_add(invalid as u64, Ordering::Relaxed);
+    }
+
+    /// Appends the Alertmanager metric families in the Prometheus text format.
+    pub fn render_metrics(&self, out: &mut String) {
+        let now = self.clock.now();
+        let (mut active, mut suppressed) = (0, 0);
+        if let Some(run) = self.running() {
+            for a in self.store.list() {
+                if a.resolved_at(now) {
+                    continue;
+                }
+                if !self.silences.mutes(&a.labels).is_empty()
+                    || run.inhibitor.inhibited_by(&a.labels).is_some()
+                {
+                    suppressed += 1;
+                } else {
+                    active += 1;
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP alertmanager_alerts How many alerts by state.\n# TYPE alertmanager_alerts gauge\n\
+             alertmanager_alerts{{state=\"active\"}} {active}\n\
+             alertmanager_alerts{{state=\"suppressed\"}} {suppressed}\n\
+             alertmanager_alerts{{state=\"unprocessed\"}} 0"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP alertmanager_alerts_received_total The total number of received alerts.\n\
+             # TYPE alertmanager_alerts_received_total counter\n\
+             alertmanager_alerts_received_total{{status=\"firing\",version=\"v2\"}} {}\n\
+             alertmanager_alerts_received_total{{status=\"resolved\",version=\"v2\"}} {}",
+            self.received_firing.load(Ordering::Relaxed),
+            self.received_resolved.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP alertmanager_alerts_invalid_total The total number of received alerts that were invalid.\n\
+             # TYPE alertmanager_alerts_invalid_total counter\n\
+             alertmanager_alerts_invalid_total{{version=\"v2\"}} {}",
+            self.received_invalid.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP alertmanager_silences How many silences by state.\n# TYPE alertmanager_silences gauge"
+        );
+        for (state, n) in self.silences.count_by_state() {
+            let _ = writeln!(
+                out,
+                "alertmanager_silences{{state=\"{}\"}} {n}",
+                state.as_str()
+            );
+        }
+        crate::alertmanager::notify::render_metrics(&self.metrics, out);
     }
 
     /// Stops everything and writes the notification log.

@@ -65,6 +65,8 @@ pub struct Silence {
     #[serde(rename = "createdBy")]
     pub created_by: String,
     pub comment: String,
+    #[serde(default)]
+    pub annotations: LabelSet,
 }
 
 /// A silence's state at a point in time.

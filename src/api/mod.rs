@@ -42,6 +42,8 @@ struct Inner {
     lifecycle: Option<OnceLock<Lifecycle>>,
     /// `None` when the receiver is turned off (`--web.disable-remote-write-receiver`).
     remote_write: Option<Arc<ingest::Receiver>>,
+    /// The Alertmanager whose `/api/v2` routes and metrics this server serves, if any.
+    alertmanager: OnceLock<Arc<crate::alertmanager::server::Alertmanager>>,
 }
 
 /// Switches of the HTTP API.
@@ -81,6 +83,7 @@ impl ApiState {
             remote_write: opts
                 .remote_write_receiver
                 .then(|| Arc::new(ingest::Receiver::new())),
+            alertmanager: OnceLock::new(),
         }))
     }
 
@@ -102,6 +105,11 @@ impl ApiState {
         let _ = self.0.scrape.set(m);
     }
 
+    /// Hands over the Alertmanager; call before `router` so its API is served.
+    pub fn set_alertmanager(&self, am: Arc<crate::alertmanager::server::Alertmanager>) {
+        let _ = self.0.alertmanager.set(am);
+    }
+
     fn scrape_pools(&self) -> Vec<Arc<PoolState>> {
         self.0.scrape.get().map(|m| m.pools()).unwrap_or_default()
     }
@@ -117,8 +125,14 @@ pub struct Lifecycle {
     pub quit: tokio::sync::mpsc::Sender<()>,
 }
 
-/// All routes.
+/// All routes, with the Alertmanager API if an Alertmanager was handed over.
 pub fn router(state: ApiState) -> Router {
+    let alertmanager = state
+        .0
+        .alertmanager
+        .get()
+        .map(|am| crate::alertmanager::api::router(am.clone()))
+        .unwrap_or_default();
     Router::new()
         .route(
             "/-/healthy",
@@ -138,6 +152,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/api/v1/write", post(remote_write))
         .with_state(state)
+        .merge(alertmanager)
         .layer(axum::middleware::from_fn(record_duration))
         .layer(tower_http::compression::CompressionLayer::new())
 }

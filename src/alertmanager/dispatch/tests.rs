@@ -222,6 +222,7 @@ async fn silences_and_inhibition_suppress() {
             updated_at: now,
             created_by: "t".into(),
             comment: String::new(),
+            annotations: LabelSet::new(),
         })
         .unwrap();
     h.store.put(vec![

@@ -23,6 +23,7 @@ fn sil(c: &Clock, start: i64, end: i64) -> Silence {
         updated_at: Timestamp::UNIX_EPOCH,
         created_by: "me".into(),
         comment: "c".into(),
+        annotations: LabelSet::new(),
     }
 }
 

@@ -262,7 +262,7 @@ async fn silences_and_inhibition_suppress() {
         ]),
     )
     .await;
-    let mut got = vec![next(&mut rx).await, next(&mut rx).await];
+    let mut got = [next(&mut rx).await, next(&mut rx).await];
     got.sort_by_key(|v| v["groupKey"].as_str().unwrap_or_default().to_string());
     let instances = |v: &Value| -> Vec<String> {
         v["alerts"]

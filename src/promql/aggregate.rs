@@ -14,18 +14,88 @@ use super::select_k::Selection;
 use super::PromqlError;
 use crate::model::{Labels, METRIC_NAME};
 
-/// Per group and step, the running state of one aggregation.
-#[derive(Clone, Default)]
-struct Acc {
-    n: f64,
-    sum: f64,
-    c: f64,
-    avg: Mean,
-    /// Welford's running mean and sum of squared deviations (`stddev`, `stdvar`).
-    mean: f64,
-    m2: f64,
-    val: f64,
-    values: Vec<f64>,
+/// Per group and step, the running state of one aggregation (one variant per kind, so that
+/// the state of a long range query stays small).
+#[derive(Clone)]
+enum Acc {
+    /// Compensated sum.
+    Sum {
+        sum: f64,
+        c: f64,
+    },
+    Avg(Mean),
+    Count(f64),
+    Group,
+    /// The minimum or maximum so far.
+    Extreme(f64),
+    /// Plain Welford, as upstream's aggregation (unlike `stddev_over_time`, it does not
+    /// compensate): count, running mean, sum of squared deviations.
+    Dev {
+        n: f64,
+        mean: f64,
+        m2: f64,
+    },
+    Quantile(Vec<f64>),
+}
+
+impl Acc {
+    /// The state after the first value of a group at a step.
+    fn first(op: &str, v: f64) -> Acc {
+        match op {
+            "sum" => Acc::Sum { sum: v, c: 0.0 },
+            "avg" => {
+                let mut m = Mean::default();
+                m.push(v);
+                Acc::Avg(m)
+            }
+            "count" => Acc::Count(1.0),
+            "min" | "max" => Acc::Extreme(v),
+            // A non-finite first value makes the deviation NaN.
+            "stddev" | "stdvar" => Acc::Dev {
+                n: 1.0,
+                mean: v,
+                m2: if v.is_finite() { 0.0 } else { f64::NAN },
+            },
+            "quantile" => Acc::Quantile(vec![v]),
+            _ => Acc::Group,
+        }
+    }
+
+    fn add(&mut self, op: &str, v: f64) {
+        match self {
+            Acc::Sum { sum, c } => (*sum, *c) = kahan_inc(v, *sum, *c),
+            Acc::Avg(m) => m.push(v),
+            Acc::Count(n) => *n += 1.0,
+            Acc::Group => {}
+            Acc::Extreme(x) => {
+                let better = if op == "min" { *x > v } else { *x < v };
+                if better || x.is_nan() {
+                    *x = v;
+                }
+            }
+            Acc::Dev { n, mean, m2 } => {
+                *n += 1.0;
+                let delta = v - *mean;
+                *mean += delta / *n;
+                *m2 += delta * (v - *mean);
+            }
+            Acc::Quantile(values) => values.push(v),
+        }
+    }
+
+    fn finish(self, op: &str, q: f64) -> f64 {
+        match self {
+            Acc::Sum { sum, .. } if sum.is_infinite() => sum,
+            Acc::Sum { sum, c } => sum + c,
+            Acc::Avg(m) => m.value(),
+            Acc::Count(n) => n,
+            Acc::Group => 1.0,
+            Acc::Extreme(x) => x,
+            Acc::Dev { n, m2, .. } if op == "stddev" => (m2 / n).sqrt(),
+            Acc::Dev { n, m2, .. } => m2 / n,
+            Acc::Quantile(values) => quantile(q, values),
+        }
+    }
 }
 
 impl Evaluator<'_> {
@@ -109,51 +179,15 @@ impl Evaluator<'_> {
             *drop |= s.drop_name;
             for (a, v) in acc.iter_mut().zip(&s.values) {
                 let Some(v) = *v else { continue };
-                let first = a.is_none();
-                let a = a.get_or_insert_with(|| Acc {
-                    val: v,
-                    ..Acc::default()
-                });
-                a.n += 1.0;
-                match op.as_str() {
-                    "sum" => (a.sum, a.c) = kahan_inc(v, a.sum, a.c),
-                    "avg" => a.avg.push(v),
-                    "min" if !first && (a.val > v || a.val.is_nan()) => a.val = v,
-                    "max" if !first && (a.val < v || a.val.is_nan()) => a.val = v,
-                    // Plain Welford, as upstream's aggregation (unlike `stddev_over_time`, it
-                    // does not compensate); a non-finite first value makes the result NaN.
-                    "stddev" | "stdvar" if first => {
-                        a.mean = v;
-                        a.m2 = if v.is_finite() { 0.0 } else { f64::NAN };
-                    }
-                    "stddev" | "stdvar" => {
-                        let delta = v - a.mean;
-                        a.mean += delta / a.n;
-                        a.m2 += delta * (v - a.mean);
-                    }
-                    "quantile" => a.values.push(v),
-                    _ => {}
+                match a {
+                    Some(a) => a.add(&op, v),
+                    None => *a = Some(Acc::first(&op, v)),
                 }
             }
         }
         let finish = |step: usize, a: Acc| -> f64 {
-            match op.as_str() {
-                "sum" => {
-                    if a.sum.is_infinite() {
-                        a.sum
-                    } else {
-                        a.sum + a.c
-                    }
-                }
-                "avg" => a.avg.value(),
-                "count" => a.n,
-                "group" => 1.0,
-                "min" | "max" => a.val,
-                "stdvar" => a.m2 / a.n,
-                "stddev" => (a.m2 / a.n).sqrt(),
-                "quantile" => quantile(param[step], a.values),
-                _ => f64::NAN,
-            }
+            let q = param.get(step).copied().unwrap_or(f64::NAN);
+            a.finish(&op, q)
         };
         if !matches!(
             op.as_str(),

@@ -166,6 +166,7 @@ impl Evaluator<'_> {
         };
         let mut out: Vec<StepSeries> = Vec::new();
         let mut index: HashMap<Labels, usize> = HashMap::new();
+        let mut results: Vec<(Labels, f64)> = Vec::new();
         for step in 0..steps {
             let mut one_map: HashMap<&Labels, usize> = HashMap::new();
             for (i, (s, g)) in one.iter().zip(one_sig).enumerate() {
@@ -189,7 +190,6 @@ impl Evaluator<'_> {
             }
             // Match groups used at this step; in one-to-one matching, each at most once.
             let mut matched: HashSet<&Labels> = HashSet::new();
-            let mut results: Vec<(Labels, f64)> = Vec::new();
             for (s, g) in many.iter().zip(many_sig) {
                 let Some(mv) = s.values[step] else { continue };
                 // Without a match, a `fill` value stands in, labelled with the match group.
@@ -218,7 +218,7 @@ impl Evaluator<'_> {
                     }
                 }
             }
-            for (labels, v) in results {
+            for (labels, v) in results.drain(..) {
                 let i = *index.entry(labels.clone()).or_insert_with(|| {
                     out.push(StepSeries {
                         labels,

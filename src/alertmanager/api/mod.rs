@@ -512,5 +512,3 @@ async fn receivers(State(am): State<Arc<Alertmanager>>) -> Response {
     Json(list).into_response()
 }
 
-#[cfg(test)]
-mod tests;

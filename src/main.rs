@@ -186,7 +186,10 @@ fn load_config(args: &ServerArgs) -> anyhow::Result<Config> {
 
 fn warn_inactive_sections(config: &Config) {
     if !config.alerting.alertmanagers.is_empty() || !config.remote_write.is_empty() {
-        tracing::warn!("alerting and remote_write are loaded and validated but not acted on yet");
+        tracing::warn!(
+            "alerting and remote_write are loaded and validated but not acted on yet; alerts \
+             from rules go to the built-in Alertmanager"
+        );
     }
 }
 
@@ -265,7 +268,7 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
             db.clone(),
             engine_for_rules,
             Arc::new(NoTemplates),
-            None,
+            Some(am.clone() as Arc<dyn bongsu::rules::group::AlertSink>),
             rule_opts,
         ));
         rules

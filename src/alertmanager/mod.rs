@@ -21,6 +21,7 @@ pub mod provider;
 pub mod route;
 pub mod server;
 pub mod silence;
+mod sink;
 mod snapshot;
 pub mod timeinterval;
 pub mod types;

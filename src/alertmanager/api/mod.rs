@@ -511,4 +511,3 @@ async fn receivers(State(am): State<Arc<Alertmanager>>) -> Response {
         .collect();
     Json(list).into_response()
 }
-

@@ -16,13 +16,23 @@ pub struct PostableAlert {
     pub labels: Option<LabelSet>,
     #[serde(default)]
     pub annotations: Option<LabelSet>,
-    #[serde(rename = "startsAt", default)]
+    #[serde(rename = "startsAt", default, deserialize_with = "go_time")]
     pub starts_at: Option<Timestamp>,
-    #[serde(rename = "endsAt", default)]
+    #[serde(rename = "endsAt", default, deserialize_with = "go_time")]
     pub ends_at: Option<Timestamp>,
     #[serde(rename = "generatorURL", default)]
     pub generator_url: Option<String>,
 }
+
+/// A time where Go's zero time (`0001-01-01T00:00:00Z`, what Go clients such as `amtool`
+/// send for "unset") means absent, as Alertmanager's `IsZero` checks treat it.
+fn go_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+    let t: Option<Timestamp> = Option::deserialize(d)?;
+    Ok(t.filter(|t| t.as_second() != GO_ZERO_SECONDS))
+}
+
+/// Go's zero time in Unix seconds.
+const GO_ZERO_SECONDS: i64 = -62_135_596_800;
 
 #[derive(Debug, Serialize)]
 pub struct ReceiverRef {

@@ -127,7 +127,7 @@ impl Notifier for LogNotifier {
                 } else {
                     "firing"
                 };
-                tracing::warn!(
+                tracing::info!(
                     receiver = %ctx.receiver,
                     group = %ctx.group_key,
                     status,

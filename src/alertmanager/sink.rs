@@ -58,3 +58,55 @@ impl AlertSink for Alertmanager {
         self.store.put(converted);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alertmanager::server::Options;
+    use crate::alertmanager::types::Clock;
+    use crate::model::Labels;
+    use crate::rules::alerting::{Alert as RuleAlert, AlertState};
+
+    fn rule_alert(now: i64, resolved_at: Option<i64>) -> RuleAlert {
+        RuleAlert {
+            state: AlertState::Firing,
+            labels: Labels::from_pairs(&[("alertname", "High"), ("empty", ""), ("job", "x")])
+                .unwrap(),
+            annotations: BTreeMap::from([("summary".to_string(), "s".to_string())]),
+            value: 1.0,
+            active_at: now - 2_000,
+            fired_at: Some(now - 1_000),
+            resolved_at,
+            last_sent_at: None,
+            valid_until: Some(now + 240_000),
+            keep_firing_since: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn rule_alerts_enter_the_store_as_prometheus_posts_them() {
+        let opts = Options {
+            external_url: "http://b:9090/".into(),
+            ..Options::default()
+        };
+        let am = Alertmanager::start(opts, None, Clock::new()).unwrap();
+        let now = am.clock.now().as_millisecond();
+        am.send("up == 0", vec![rule_alert(now, None)]);
+        let a = am.store.list().pop().unwrap();
+        assert_eq!(a.labels.len(), 2, "empty labels are dropped");
+        assert_eq!(a.starts_at.as_millisecond(), now - 1_000);
+        assert_eq!(a.ends_at.as_millisecond(), now + 240_000);
+        assert_eq!(
+            a.generator_url,
+            "http://b:9090/graph?g0.expr=up+%3D%3D+0&g0.tab=1"
+        );
+        am.send("up == 0", vec![rule_alert(now, Some(now - 500))]);
+        let a = am.store.list().pop().unwrap();
+        assert_eq!(
+            a.ends_at.as_millisecond(),
+            now - 500,
+            "the resolve time wins"
+        );
+        am.shutdown();
+    }
+}

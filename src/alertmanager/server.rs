@@ -210,15 +210,6 @@ impl Alertmanager {
         self.running.read().clone()
     }
 
-    /// Prometheus' link to a rule expression (`/graph?g0.expr=…&g0.tab=1`) on this server.
-    pub fn generator_url(&self, expr: &str) -> String {
-        let q: String = url::form_urlencoded::byte_serialize(expr.as_bytes()).collect();
-        format!(
-            "{}/graph?g0.expr={q}&g0.tab=1",
-            self.opts.external_url.trim_end_matches('/')
-        )
-    }
-
     /// Counts alerts received through the API: valid ones by status, and invalid ones.
     pub fn metrics_alerts_received(&self, valid: &[Alert], invalid: usize, now: Timestamp) {
         for a in valid {

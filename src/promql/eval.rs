@@ -13,6 +13,7 @@ use promql_parser::parser::{
 };
 
 use super::annotations::Annotations;
+use super::limits::QueryCtx;
 use super::position::Positions;
 use super::value::{Point, QueryValue, RangeSeries, VectorSample};
 use super::{PromqlError, Queryable};
@@ -70,6 +71,8 @@ impl Windows {
 
 pub(super) struct Evaluator<'a> {
     db: &'a dyn Queryable,
+    /// The query's deadline and sample budget, shared with subquery evaluators.
+    ctx: &'a QueryCtx,
     /// Where the query's nodes start, for annotations.
     positions: &'a Positions,
     /// Shared by the evaluators of subqueries, so one query collects one set.
@@ -88,6 +91,7 @@ pub(super) struct Evaluator<'a> {
 impl<'a> Evaluator<'a> {
     pub(super) fn new(
         db: &'a dyn Queryable,
+        ctx: &'a QueryCtx,
         (positions, annotations): (&'a Positions, &'a RefCell<Annotations>),
         lookback: i64,
         start: i64,
@@ -96,6 +100,7 @@ impl<'a> Evaluator<'a> {
     ) -> Evaluator<'a> {
         Evaluator {
             db,
+            ctx,
             positions,
             annotations,
             lookback,
@@ -106,6 +111,11 @@ impl<'a> Evaluator<'a> {
             query_end: end,
             query_step: step,
         }
+    }
+
+    /// Whether the query's deadline has passed (for loops that cannot return an error).
+    pub(super) fn out_of_time(&self) -> bool {
+        self.ctx.check_deadline().is_err()
     }
 
     /// Where `expr` starts in the query text, if known.
@@ -220,6 +230,7 @@ impl<'a> Evaluator<'a> {
     }
 
     pub(super) fn eval(&self, expr: &Expr) -> Result<Evaluated, PromqlError> {
+        self.ctx.check_deadline()?;
         match expr {
             Expr::NumberLiteral(n) => Ok(Evaluated::Scalar(vec![n.val; self.steps()])),
             Expr::StringLiteral(s) => Ok(Evaluated::String(s.val.clone())),
@@ -295,7 +306,10 @@ impl<'a> Evaluator<'a> {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<Series>, PromqlError> {
-        Ok(self.db.querier(mint, maxt).select(matchers)?)
+        let series = self.db.querier(mint, maxt).select(matchers)?;
+        self.ctx
+            .loaded(series.iter().map(|s| s.samples.len()).sum())?;
+        Ok(series)
     }
 
     pub(super) fn lookback(&self) -> i64 {
@@ -312,6 +326,9 @@ impl<'a> Evaluator<'a> {
         let times = self.step_times(&vs.offset, &vs.at);
         let (lo, hi) = min_max(&times);
         let series = self.select(vs, lo - self.lookback + 1, hi)?;
+        // One value per step and series is about to be held: sparse series over many steps
+        // cost memory that their few samples did not count.
+        self.ctx.charge(series.len().saturating_mul(times.len()))?;
         let mut out = Vec::with_capacity(series.len());
         for s in series {
             let values: Vec<Option<f64>> = times
@@ -377,6 +394,7 @@ impl<'a> Evaluator<'a> {
         }
         let inner = Evaluator {
             db: self.db,
+            ctx: self.ctx,
             positions: self.positions,
             annotations: self.annotations,
             lookback: self.lookback,
@@ -387,6 +405,8 @@ impl<'a> Evaluator<'a> {
             query_end: self.query_end,
             query_step: self.query_step,
         };
+        // Every inner step holds at least one value: refuse before materialising them.
+        self.ctx.charge(inner.steps())?;
         let inner_times = inner.times();
         let series = match inner.eval(&sq.expr)? {
             Evaluated::Vector(v) => v

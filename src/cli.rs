@@ -139,6 +139,24 @@ pub struct ServerArgs {
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,
 
+    /// Alertmanager configuration file (alertmanager.yml format). Without it, alerts posted to
+    /// /api/v2/alerts go to a default receiver that logs them.
+    #[arg(long = "alertmanager.config.file", value_name = "FILE")]
+    pub alertmanager_config_file: Option<PathBuf>,
+
+    /// How long Alertmanager keeps expired silences and notification-log entries.
+    #[arg(
+        long = "data.retention",
+        default_value = "120h",
+        value_name = "DURATION"
+    )]
+    pub data_retention: String,
+
+    /// The URL under which bongsu is reached, used in Alertmanager notifications
+    /// (externalURL). Defaults to http://<hostname>:<port>.
+    #[arg(long = "web.external-url", value_name = "URL")]
+    pub external_url: Option<String>,
+
     /// Turn off the Prometheus remote-write receiver (POST /api/v1/write, Remote-Write 1.0 and
     /// 2.0), which is on by default; it then answers 404.
     #[arg(long = "web.disable-remote-write-receiver")]

@@ -9,6 +9,8 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use clap::{CommandFactory, FromArgMatches};
 
+use bongsu::alertmanager::server::{Alertmanager, Options as AlertmanagerOptions};
+use bongsu::alertmanager::types::Clock;
 use bongsu::api::{router, ApiOptions, ApiState, CorsOrigin, Lifecycle, ReloadRequest};
 use bongsu::config::{parse_prometheus_duration, redacted_yaml, Config, DEFAULT_CONFIG};
 use bongsu::notifier::{Notifier, NotifierOptions};
@@ -262,7 +264,7 @@ fn rule_options(args: &ServerArgs) -> anyhow::Result<ManagerOptions> {
         )?,
         grace_period: duration_flag("rules.alert.for-grace-period", &args.for_grace_period)?,
         resend_delay: duration_flag("rules.alert.resend-delay", &args.resend_delay)?,
-        external_url: String::new(),
+        external_url: args.external_url.clone().unwrap_or_default(),
     })
 }
 
@@ -305,6 +307,8 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
                 remote_read_sample_limit: args.remote_read_sample_limit,
             },
         );
+        let am = start_alertmanager(cli)?;
+        state.set_alertmanager(am.clone());
         state.set_config(Ok((
             config_yaml(args),
             config.global.external_labels.clone(),
@@ -342,6 +346,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             drain_on_shutdown: args.drain_notification_queue,
         });
         notifier.apply(&config).map_err(|e| anyhow!(e))?;
+        notifier.set_receiver(am.clone());
         notifier.start();
         state.set_notifier(notifier.clone());
         let rules = Arc::new(RuleManager::new(
@@ -366,6 +371,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             args.clone(),
             scrape.clone(),
             rules.clone(),
+            am.clone(),
             notifier.clone(),
             state.clone(),
             reload_rx,
@@ -378,6 +384,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         maintenance.abort();
         tracing::info!("stopping rule evaluation");
         rules.stop().await;
+        am.shutdown();
         tracing::info!("stopping the notifier");
         notifier.stop().await;
         tracing::info!("stopping scrapes");
@@ -396,6 +403,7 @@ async fn reload_loop(
     args: ServerArgs,
     scrape: Arc<ScrapeManager>,
     rules: Arc<RuleManager>,
+    am: Arc<Alertmanager>,
     notifier: Arc<Notifier>,
     state: ApiState,
     mut requests: tokio::sync::mpsc::Receiver<ReloadRequest>,
@@ -412,16 +420,21 @@ async fn reload_loop(
             .and_then(|c| {
                 warn_inactive_sections(&c);
                 pool_specs(&c).map(|specs| (c, specs))
+            })
+            .and_then(|(c, specs)| {
+                let am_config = load_alertmanager_config(&args).map_err(|e| format!("{e:#}"))?;
+                Ok((c, specs, am_config))
             });
         // As Prometheus: every part takes the new configuration it can; any failure fails
         // the reload.
         let result = match result {
-            Ok((config, specs)) => {
+            Ok((config, specs, am_config)) => {
                 scrape.apply(specs).await;
                 let external = config.global.external_labels.clone();
                 state.set_config(Ok((config_yaml(&args), external)));
                 let notified = notifier.apply(&config);
-                rules.update(&config).await.and(notified)
+                let am_result = am.apply_config(am_config).map_err(|e| e.to_string());
+                rules.update(&config).await.and(notified).and(am_result)
             }
             Err(e) => Err(e),
         };
@@ -440,6 +453,38 @@ async fn reload_loop(
             let _ = reply.send(outcome);
         }
     }
+}
+
+fn load_alertmanager_config(
+    args: &ServerArgs,
+) -> anyhow::Result<Option<bongsu::alertmanager::config::Config>> {
+    args.alertmanager_config_file
+        .as_deref()
+        .map(|p| {
+            bongsu::alertmanager::config::Config::load_file(p)
+                .with_context(|| format!("loading {}", p.display()))
+        })
+        .transpose()
+}
+
+/// Starts the Alertmanager with its state under `<storage.tsdb.path>/alertmanager`.
+fn start_alertmanager(cli: &Cli) -> anyhow::Result<Arc<Alertmanager>> {
+    let args = &cli.server;
+    let config = load_alertmanager_config(args)?;
+    let retention = parse_prometheus_duration(&args.data_retention)
+        .ok_or_else(|| anyhow!("invalid --data.retention {:?}", args.data_retention))?;
+    let external_url = args.external_url.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".into());
+        format!("http://{host}:{}", args.listen_address.port())
+    });
+    let opts = AlertmanagerOptions {
+        data_dir: Some(cli.storage_path.join("alertmanager")),
+        retention,
+        external_url,
+    };
+    Ok(Alertmanager::start(opts, config, Clock::new())?)
 }
 
 async fn compaction_loop(db: Arc<Db>) {

@@ -101,6 +101,9 @@ pub(super) async fn handler(State(s): State<ApiState>) -> Response {
         "bongsu_scrape_duration_seconds",
         "Duration of scrapes by scrape pool.",
     );
+    if let Some(am) = s.0.alertmanager.get() {
+        am.render_metrics(&mut out);
+    }
     (
         [(
             header::CONTENT_TYPE,

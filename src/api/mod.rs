@@ -59,6 +59,8 @@ struct Inner {
     lifecycle: Option<OnceLock<Lifecycle>>,
     /// `None` when the receiver is turned off (`--web.disable-remote-write-receiver`).
     remote_write: Option<Arc<ingest::Receiver>>,
+    /// The Alertmanager whose `/api/v2` routes and metrics this server serves, if any.
+    alertmanager: OnceLock<Arc<crate::alertmanager::server::Alertmanager>>,
     /// Remote-read requests served at once (`--storage.remote.read-concurrent-limit`).
     remote_read_slots: Option<Arc<tokio::sync::Semaphore>>,
     /// Most samples one remote-read request returns (`--storage.remote.read-sample-limit`).
@@ -143,6 +145,7 @@ impl ApiState {
             remote_write: opts
                 .remote_write_receiver
                 .then(|| Arc::new(ingest::Receiver::new())),
+            alertmanager: OnceLock::new(),
             remote_read_slots: (opts.remote_read_concurrency > 0)
                 .then(|| Arc::new(tokio::sync::Semaphore::new(opts.remote_read_concurrency))),
             remote_read_sample_limit: opts.remote_read_sample_limit,
@@ -190,6 +193,11 @@ impl ApiState {
         let _ = self.0.scrape.set(m);
     }
 
+    /// Hands over the Alertmanager; call before `router` so its API is served.
+    pub fn set_alertmanager(&self, am: Arc<crate::alertmanager::server::Alertmanager>) {
+        let _ = self.0.alertmanager.set(am);
+    }
+
     /// Hands over the rule manager whose groups the rules and alerts APIs show.
     pub fn set_rule_manager(&self, m: Arc<RuleManager>) {
         let _ = self.0.rules.set(m);
@@ -223,8 +231,14 @@ pub struct Lifecycle {
     pub quit: tokio::sync::mpsc::Sender<()>,
 }
 
-/// All routes.
+/// All routes, with the Alertmanager API if an Alertmanager was handed over.
 pub fn router(state: ApiState) -> Router {
+    let alertmanager = state
+        .0
+        .alertmanager
+        .get()
+        .map(|am| crate::alertmanager::api::router(am.clone()))
+        .unwrap_or_default();
     let cors = state.0.cors.clone();
     Router::new()
         .route(
@@ -277,6 +291,7 @@ pub fn router(state: ApiState) -> Router {
             post(admin_disabled).put(admin_disabled),
         )
         .with_state(state)
+        .merge(alertmanager)
         .layer(axum::middleware::from_fn(move |req, next| {
             cors::layer(cors.clone(), req, next)
         }))

@@ -54,6 +54,7 @@ pub fn accept_header(protocols: &[&str]) -> String {
     parts.join(",")
 }
 
+/// Adds the basic auth, authorization and custom headers of `http` to a request.
 pub fn with_auth(
     http: &HttpClientConfig,
     mut req: reqwest::RequestBuilder,

@@ -123,7 +123,8 @@ fn fingerprint(sc: &ScrapeConfig) -> String {
     format!("{sc:?}/{:x}", secrets.digest())
 }
 
-/// The HTTP client of a job, from its TLS, proxy and redirect settings.
+/// The HTTP client of a job (or an Alertmanager notifier), from its TLS, proxy and redirect
+/// settings.
 pub fn client(http: &HttpClientConfig, compression: bool) -> Result<reqwest::Client, String> {
     let mut b = reqwest::Client::builder();
     if !http.follow_redirects {

@@ -1,0 +1,480 @@
+//! The Alertmanager pipeline end to end: alerts posted to `/api/v2/alerts` reach webhook
+//! servers in this test with exactly Alertmanager's payload; silences and inhibition
+//! suppress; failing receivers are retried and counted; the notification log survives a
+//! restart.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use bongsu::alertmanager::config::Config;
+use bongsu::alertmanager::server::{Alertmanager, Options};
+use bongsu::alertmanager::types::Clock;
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+/// Every test is bounded by this.
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// What the webhook answers: a status and a delay per request, then 200 at once.
+#[derive(Clone)]
+struct Hook {
+    script: Arc<Mutex<VecDeque<(u16, Duration)>>>,
+    tx: mpsc::UnboundedSender<Value>,
+}
+
+async fn receive(State(h): State<Hook>, body: axum::body::Bytes) -> StatusCode {
+    let step = h.script.lock().pop_front();
+    let (code, delay) = step.unwrap_or((200, Duration::ZERO));
+    tokio::time::sleep(delay).await;
+    if code == 200 {
+        let _ =
+            h.tx.send(serde_json::from_slice(&body).unwrap_or(Value::Null));
+    }
+    StatusCode::from_u16(code).unwrap()
+}
+
+/// Starts a webhook server; returns its URL and the payloads it accepted.
+async fn webhook(script: &[(u16, Duration)]) -> (String, mpsc::UnboundedReceiver<Value>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let hook = Hook {
+        script: Arc::new(Mutex::new(script.iter().copied().collect())),
+        tx,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new().route("/hook", post(receive)).with_state(hook);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/hook"), rx)
+}
+
+struct Server {
+    am: Arc<Alertmanager>,
+    url: String,
+    http: reqwest::Client,
+}
+
+async fn start(config: &str, data_dir: Option<PathBuf>) -> Server {
+    let cfg = Config::parse(config, None).expect("valid config");
+    let opts = Options {
+        data_dir,
+        external_url: "http://bongsu.example:9090".into(),
+        ..Options::default()
+    };
+    let am = Alertmanager::start(opts, Some(cfg), Clock::new()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = bongsu::alertmanager::api::router(am.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Server {
+        am,
+        url: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Server {
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let code = r.status().as_u16();
+        (code, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Waits until the metric reaches `at_least` (the webhook sees a payload a moment before
+    /// the pipeline counts it).
+    async fn wait_for(&self, line_prefix: &str, at_least: f64) {
+        tokio::time::timeout(LIMIT, async {
+            while self.metric(line_prefix) < at_least {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{line_prefix} did not reach {at_least}"));
+    }
+
+    fn metric(&self, line_prefix: &str) -> f64 {
+        let mut out = String::new();
+        self.am.render_metrics(&mut out);
+        out.lines()
+            .find_map(|l| l.strip_prefix(line_prefix))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no metric {line_prefix} in\n{out}"))
+    }
+}
+
+fn config(url: &str, extra_receiver: &str) -> String {
+    format!(
+        "
+route:
+  receiver: team-x
+  group_by: [alertname]
+  group_wait: 200ms
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+- name: team-x
+  webhook_configs:
+  - url: {url}
+    {extra_receiver}
+inhibit_rules:
+- source_matchers: [severity=critical]
+  target_matchers: [severity=warning]
+  equal: [alertname]
+"
+    )
+}
+
+async fn next(rx: &mut mpsc::UnboundedReceiver<Value>) -> Value {
+    tokio::time::timeout(LIMIT, rx.recv())
+        .await
+        .expect("a notification in time")
+        .expect("webhook running")
+}
+
+fn fingerprint(labels: &[(&str, &str)]) -> String {
+    let ls = labels
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    bongsu::alertmanager::types::fingerprint(&ls).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_receives_alertmanager_payload() {
+    let (url, mut rx) = webhook(&[]).await;
+    let s = start(&config(&url, ""), None).await;
+    let (code, _) = s
+        .post(
+            "/api/v2/alerts",
+            json!([
+                {"labels": {"alertname": "Disk", "instance": "b", "job": "node"},
+                 "annotations": {"summary": "full", "runbook": "r1"},
+                 "startsAt": "2026-01-01T00:00:00Z",
+                 "generatorURL": "http://prom/graph"},
+                {"labels": {"alertname": "Disk", "instance": "a", "job": "node"},
+                 "annotations": {"summary": "full", "runbook": "r2"},
+                 "startsAt": "2026-01-01T00:00:01.5Z"}
+            ]),
+        )
+        .await;
+    assert_eq!(code, 200);
+    let got = next(&mut rx).await;
+    let expected = json!({
+        "receiver": "team-x",
+        "status": "firing",
+        "alerts": [
+            {"status": "firing",
+             "labels": {"alertname": "Disk", "instance": "a", "job": "node"},
+             "annotations": {"summary": "full", "runbook": "r2"},
+             "startsAt": "2026-01-01T00:00:01.5Z",
+             "endsAt": "0001-01-01T00:00:00Z",
+             "generatorURL": "",
+             "fingerprint": fingerprint(&[("alertname", "Disk"), ("instance", "a"), ("job", "node")])},
+            {"status": "firing",
+             "labels": {"alertname": "Disk", "instance": "b", "job": "node"},
+             "annotations": {"summary": "full", "runbook": "r1"},
+             "startsAt": "2026-01-01T00:00:00Z",
+             "endsAt": "0001-01-01T00:00:00Z",
+             "generatorURL": "http://prom/graph",
+             "fingerprint": fingerprint(&[("alertname", "Disk"), ("instance", "b"), ("job", "node")])}
+        ],
+        "groupLabels": {"alertname": "Disk"},
+        "commonLabels": {"alertname": "Disk", "job": "node"},
+        "commonAnnotations": {"summary": "full"},
+        "externalURL": "http://bongsu.example:9090",
+        "version": "4",
+        "groupKey": "{}:{alertname=\"Disk\"}",
+        "truncatedAlerts": 0
+    });
+    assert_eq!(got, expected);
+
+    // Resolving one sends a resolved notification at the next group interval.
+    let (code, _) = s
+        .post(
+            "/api/v2/alerts",
+            json!([{"labels": {"alertname": "Disk", "instance": "a", "job": "node"},
+                    "startsAt": "2026-01-01T00:00:01.5Z",
+                    "endsAt": "2026-01-01T00:10:00Z"}]),
+        )
+        .await;
+    assert_eq!(code, 200);
+    let got = next(&mut rx).await;
+    assert_eq!(got["status"], "firing");
+    assert_eq!(got["alerts"][0]["status"], "resolved");
+    assert_eq!(got["alerts"][0]["endsAt"], "2026-01-01T00:10:00Z");
+    assert_eq!(got["alerts"][1]["status"], "firing");
+    let sent = "alertmanager_notifications_total{integration=\"webhook\"} ";
+    s.wait_for(sent, 2.0).await;
+    let alerts = s.get("/api/v2/alerts").await;
+    assert_eq!(
+        alerts.as_array().unwrap().len(),
+        1,
+        "resolved alerts are not listed"
+    );
+    assert_eq!(alerts[0]["receivers"], json!([{"name": "team-x"}]));
+    s.am.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silences_and_inhibition_suppress() {
+    let (url, mut rx) = webhook(&[]).await;
+    let s = start(&config(&url, ""), None).await;
+    let (code, body) = s
+        .post(
+            "/api/v2/silences",
+            json!({"matchers": [{"name": "instance", "value": "quiet.*", "isRegex": true}],
+                   "startsAt": "2026-01-01T00:00:00Z", "endsAt": "2099-01-01T00:00:00Z",
+                   "createdBy": "test", "comment": "maintenance"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let id = body["silenceID"].as_str().unwrap().to_string();
+    s.post(
+        "/api/v2/alerts",
+        json!([
+            {"labels": {"alertname": "A", "instance": "quiet1"}},
+            {"labels": {"alertname": "A", "instance": "loud"}},
+            {"labels": {"alertname": "B", "instance": "w", "severity": "warning"}},
+            {"labels": {"alertname": "B", "instance": "c", "severity": "critical"}}
+        ]),
+    )
+    .await;
+    let mut got = [next(&mut rx).await, next(&mut rx).await];
+    got.sort_by_key(|v| v["groupKey"].as_str().unwrap_or_default().to_string());
+    let instances = |v: &Value| -> Vec<String> {
+        v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["labels"]["instance"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(instances(&got[0]), ["loud"]);
+    assert_eq!(instances(&got[1]), ["c"]);
+
+    let all = s.get("/api/v2/alerts?silenced=false&inhibited=false").await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    let quiet = s.get("/api/v2/alerts?filter=instance%3D%22quiet1%22").await;
+    assert_eq!(quiet[0]["status"]["state"], "suppressed");
+    assert_eq!(quiet[0]["status"]["silencedBy"], json!([id]));
+    let w = s.get("/api/v2/alerts?filter=severity%3Dwarning").await;
+    assert_eq!(
+        w[0]["status"]["inhibitedBy"],
+        json!([fingerprint(&[
+            ("alertname", "B"),
+            ("instance", "c"),
+            ("severity", "critical")
+        ])])
+    );
+    let groups = s.get("/api/v2/alerts/groups").await;
+    assert_eq!(groups.as_array().unwrap().len(), 2);
+
+    // Expiring the silence lets the alert through at the next flush.
+    let r = s
+        .http
+        .delete(format!("{}/api/v2/silence/{id}", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let got = next(&mut rx).await;
+    assert_eq!(instances(&got), ["loud", "quiet1"]);
+    let sil = s.get(&format!("/api/v2/silence/{id}")).await;
+    assert_eq!(sil["status"]["state"], "expired");
+    s.am.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_and_slow_receivers_are_retried() {
+    let (url, mut rx) = webhook(&[
+        (500, Duration::ZERO),
+        (503, Duration::ZERO),
+        (200, Duration::from_secs(3)),
+    ])
+    .await;
+    let s = start(&config(&url, "timeout: 1s"), None).await;
+    s.post("/api/v2/alerts", json!([{"labels": {"alertname": "A"}}]))
+        .await;
+    let got = next(&mut rx).await;
+    assert_eq!(got["alerts"][0]["labels"]["alertname"], "A");
+    let w = "{integration=\"webhook\"} ";
+    s.wait_for(&format!("alertmanager_notifications_total{w}"), 1.0)
+        .await;
+    assert_eq!(
+        s.metric(&format!("alertmanager_notification_requests_total{w}")),
+        4.0
+    );
+    assert_eq!(
+        s.metric(&format!(
+            "alertmanager_notification_requests_failed_total{w}"
+        )),
+        3.0
+    );
+    assert_eq!(
+        s.metric(&format!("alertmanager_notifications_total{w}")),
+        1.0
+    );
+    assert_eq!(
+        s.metric(
+            "alertmanager_notifications_failed_total{integration=\"webhook\",reason=\"other\"} "
+        ),
+        0.0
+    );
+    s.am.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_errors_and_refused_connections_fail() {
+    let (url, _rx) = webhook(&[(400, Duration::ZERO)]).await;
+    let s = start(&config(&url, ""), None).await;
+    s.post("/api/v2/alerts", json!([{"labels": {"alertname": "A"}}]))
+        .await;
+    s.wait_for(
+        "alertmanager_notifications_failed_total{integration=\"webhook\",reason=\"clientError\"} ",
+        1.0,
+    )
+    .await;
+    assert_eq!(
+        s.metric("alertmanager_notification_requests_total{integration=\"webhook\"} "),
+        1.0,
+        "a client error is not retried"
+    );
+    s.am.shutdown();
+
+    // Nothing listens on a port just freed: every attempt is refused until the deadline.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let s = start(&config(&format!("http://{closed}/hook"), ""), None).await;
+    s.post("/api/v2/alerts", json!([{"labels": {"alertname": "A"}}]))
+        .await;
+    s.wait_for(
+        "alertmanager_notifications_failed_total{integration=\"webhook\",reason=\"other\"} ",
+        1.0,
+    )
+    .await;
+    assert!(
+        s.metric("alertmanager_notification_requests_failed_total{integration=\"webhook\"} ") > 3.0,
+        "refused connections are retried"
+    );
+    s.am.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_alerts_truncates() {
+    let (url, mut rx) = webhook(&[]).await;
+    let s = start(&config(&url, "max_alerts: 1"), None).await;
+    s.post(
+        "/api/v2/alerts",
+        json!([{"labels": {"alertname": "A", "i": "1"}},
+               {"labels": {"alertname": "A", "i": "2"}},
+               {"labels": {"alertname": "A", "i": "3"}}]),
+    )
+    .await;
+    let got = next(&mut rx).await;
+    assert_eq!(got["alerts"].as_array().unwrap().len(), 1);
+    assert_eq!(got["truncatedAlerts"], 2);
+    s.am.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_alerts_are_rejected_as_upstream() {
+    let (url, _rx) = webhook(&[]).await;
+    let s = start(&config(&url, ""), None).await;
+    let (code, body) = s
+        .post(
+            "/api/v2/alerts",
+            json!([{"labels": {}},
+                   {"labels": {"a": "b"}, "startsAt": "2026-01-02T00:00:00Z", "endsAt": "2026-01-01T00:00:00Z"},
+                   {"labels": {"alertname": "ok"}}]),
+        )
+        .await;
+    assert_eq!(code, 400);
+    assert_eq!(
+        body,
+        json!("at least one label pair required; start time must be before end time")
+    );
+    assert_eq!(
+        s.get("/api/v2/alerts").await.as_array().unwrap().len(),
+        1,
+        "valid ones are kept"
+    );
+    let (code, body) = s
+        .post(
+            "/api/v2/silences",
+            json!({"matchers": [{"name": "a", "value": "b", "isRegex": false}],
+                   "startsAt": "2026-01-01T00:00:00Z", "endsAt": "2026-01-01T01:00:00Z",
+                   "createdBy": "t", "comment": "c"}),
+        )
+        .await;
+    assert_eq!(
+        (code, body),
+        (
+            400,
+            json!("Failed to create silence: end time can't be in the past")
+        )
+    );
+    s.am.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_sends_no_duplicate_and_keeps_silences() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("am");
+    let (url, mut rx) = webhook(&[]).await;
+    let alert = json!([{"labels": {"alertname": "A"}, "startsAt": "2026-01-01T00:00:00Z"}]);
+    let s = start(&config(&url, ""), Some(data.clone())).await;
+    let (_, body) = s
+        .post(
+            "/api/v2/silences",
+            json!({"matchers": [{"name": "x", "value": "y", "isRegex": false}],
+                   "startsAt": "2026-01-01T00:00:00Z", "endsAt": "2099-01-01T00:00:00Z",
+                   "createdBy": "t", "comment": "c"}),
+        )
+        .await;
+    s.post("/api/v2/alerts", alert.clone()).await;
+    next(&mut rx).await;
+    s.wait_for(
+        "alertmanager_notifications_total{integration=\"webhook\"} ",
+        1.0,
+    )
+    .await;
+    s.am.shutdown();
+
+    let s = start(&config(&url, ""), Some(data)).await;
+    let sil = s
+        .get(&format!(
+            "/api/v2/silence/{}",
+            body["silenceID"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(sil["status"]["state"], "active");
+    s.post("/api/v2/alerts", alert).await;
+    let more = tokio::time::timeout(Duration::from_millis(2500), rx.recv()).await;
+    assert!(more.is_err(), "no duplicate after a restart: {more:?}");
+    s.am.shutdown();
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Interop tier for the Alertmanager API: Debian's real `amtool` (package
+# prometheus-alertmanager) drives bongsu, and a webhook receiver checks delivery.
+#
+# 1. bongsu starts with an alertmanager.yml whose one receiver is a webhook served by a small
+#    Python HTTP server that appends each payload to a file.
+# 2. amtool: `alert add`, `alert query` (the alert is listed), the webhook gets the v4
+#    payload with the alert; `silence add` (an ID comes back), `silence query` lists it,
+#    `alert query -s` shows the alert suppressed; `silence expire`, then `silence query
+#    --expired` lists it.
+# 3. The Alertmanager configuration is changed and reloaded with POST /-/reload; the new
+#    receiver shows in /api/v2/receivers.
+#
+# Everything binds to 127.0.0.1 on free ports; processes started here are stopped on exit.
+# Exit status 0 when every check passed, 1 otherwise (with the logs' tails).
+set -euo pipefail
+
+BONGSU=${BONGSU:-target/debug/bongsu}
+TIMEOUT=${TIMEOUT:-20}
+command -v amtool >/dev/null || { echo "amtool not found (apt-get install prometheus-alertmanager)"; exit 1; }
+[ -x "$BONGSU" ] || { echo "$BONGSU not built (cargo build --bin bongsu)"; exit 1; }
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+fail() {
+    echo "FAIL: $*"
+    echo "--- bongsu log"; tail -20 "$WORK/bongsu.log" || true
+    echo "--- webhook log"; tail -5 "$WORK/hook.log" || true
+    exit 1
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() { # wait_for DESCRIPTION COMMAND...
+    local what=$1; shift
+    for _ in $(seq $((TIMEOUT * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+    fail "timed out waiting for $what"
+}
+
+HOOK_PORT=$(free_port)
+BONGSU_PORT=$(free_port)
+cat > "$WORK/hook.py" <<'EOF'
+import http.server, sys
+out = sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(out, "ab") as f:
+            f.write(body + b"\n")
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+EOF
+python3 "$WORK/hook.py" "$HOOK_PORT" "$WORK/payloads" > "$WORK/hook.log" 2>&1 &
+PIDS+=($!)
+
+am_config() { # am_config EXTRA_RECEIVER_NAME
+    cat > "$WORK/alertmanager.yml" <<EOF
+route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+receivers:
+- name: hook
+  webhook_configs:
+  - url: http://127.0.0.1:$HOOK_PORT/
+- name: $1
+EOF
+}
+am_config spare
+echo "global: {scrape_interval: 1h}" > "$WORK/prometheus.yml"
+"$BONGSU" --config.file "$WORK/prometheus.yml" --alertmanager.config.file "$WORK/alertmanager.yml" \
+    --storage.tsdb.path "$WORK/data" --web.listen-address "127.0.0.1:$BONGSU_PORT" \
+    --web.enable-lifecycle > "$WORK/bongsu.log" 2>&1 &
+PIDS+=($!)
+URL="http://127.0.0.1:$BONGSU_PORT"
+wait_for "bongsu ready" curl -sf "$URL/-/ready"
+AM=(amtool --alertmanager.url="$URL")
+
+"${AM[@]}" alert add alertname=InteropAlert instance=i1 --annotation=summary=interop 2>/dev/null \
+    || fail "amtool alert add"
+"${AM[@]}" alert query 2>/dev/null | grep -q InteropAlert || fail "alert query does not list the alert"
+wait_for "the webhook payload" grep -q '"alertname":"InteropAlert"' "$WORK/payloads"
+grep -q '"version":"4"' "$WORK/payloads" || fail "payload is not version 4"
+grep -q '"receiver":"hook"' "$WORK/payloads" || fail "payload names another receiver"
+echo "ok: alert add/query and webhook delivery"
+
+ID=$("${AM[@]}" silence add alertname=InteropAlert -c interop -a tester -d 1h 2>/dev/null) \
+    || fail "amtool silence add"
+[[ $ID =~ ^[0-9a-f-]{36}$ ]] || fail "silence add printed $ID"
+"${AM[@]}" silence query 2>/dev/null | grep -q "$ID" || fail "silence query does not list $ID"
+"${AM[@]}" alert query -s 2>/dev/null | grep InteropAlert | grep -q suppressed \
+    || fail "the alert is not suppressed"
+"${AM[@]}" silence expire "$ID" 2>/dev/null || fail "amtool silence expire"
+"${AM[@]}" silence query --expired 2>/dev/null | grep -q "$ID" || fail "expired silence not listed"
+"${AM[@]}" silence query 2>/dev/null | grep -q "$ID" && fail "expired silence still active"
+echo "ok: silence add/query/expire"
+
+am_config renamed
+curl -sf -X POST "$URL/-/reload" >/dev/null || fail "reload"
+curl -sf "$URL/api/v2/receivers" | grep -q '"renamed"' || fail "reloaded receiver missing"
+echo "ok: reload"
+rm -rf "$WORK"
+echo "amtool interop: passed"

@@ -184,6 +184,7 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow!("invalid --query.lookback-delta {:?}", args.lookback_delta))?;
     let engine = Engine {
         lookback_ms: lookback.as_millis() as i64,
+        ..Engine::default()
     };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -6,16 +6,17 @@ use std::fmt::Write;
 use crate::model::Labels;
 use crate::promql::{Point, QueryOutput, QueryValue};
 
-/// A sample value as Prometheus writes it (Go's `strconv.FormatFloat(v, 'f', -1, 64)`).
-pub fn format_value(v: f64) -> String {
+/// Appends a sample value as Prometheus writes it (Go's `strconv.FormatFloat(v, 'f', -1, 64)`).
+pub fn write_value(out: &mut String, v: f64) {
     if v.is_nan() {
-        "NaN".to_string()
+        out.push_str("NaN");
     } else if v == f64::INFINITY {
-        "+Inf".to_string()
+        out.push_str("+Inf");
     } else if v == f64::NEG_INFINITY {
-        "-Inf".to_string()
+        out.push_str("-Inf");
     } else {
-        format!("{v}")
+        // Rust's shortest round-trip digits without exponent, as Go's 'f' with precision -1.
+        let _ = write!(out, "{v}");
     }
 }
 
@@ -28,12 +29,29 @@ pub fn write_timestamp(out: &mut String, t: i64) {
         // Go prints e.g. -0.5 for -500 ms: use the float form for negatives.
         let _ = write!(out, "{}", t as f64 / 1000.0);
     } else {
-        let frac = format!("{ms:03}");
-        let _ = write!(out, "{secs}.{}", frac.trim_end_matches('0'));
+        let _ = write!(out, "{secs}.");
+        let digits = [ms / 100, ms / 10 % 10, ms % 10];
+        let len = if ms % 100 == 0 {
+            1
+        } else if ms % 10 == 0 {
+            2
+        } else {
+            3
+        };
+        for d in &digits[..len] {
+            out.push(char::from(b'0' + *d as u8));
+        }
     }
 }
 
 pub fn write_str(out: &mut String, s: &str) {
+    // Most label names and values need no escaping: copy them as they are.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     // serde_json escapes exactly as JSON requires; a &str always serializes.
     out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string()));
 }
@@ -55,7 +73,7 @@ fn write_point(out: &mut String, p: &Point) {
     out.push('[');
     write_timestamp(out, p.t);
     out.push_str(",\"");
-    out.push_str(&format_value(p.v));
+    write_value(out, p.v);
     out.push_str("\"]");
 }
 
@@ -69,10 +87,8 @@ const MAX_ANNOTATIONS: usize = 10;
 
 /// A whole query response: `data`, then `warnings` and `infos` when there are any.
 pub fn query_success(out: &QueryOutput) -> String {
-    let mut s = format!(
-        "{{\"status\":\"success\",\"data\":{}",
-        query_data(&out.value)
-    );
+    let mut s = String::from("{\"status\":\"success\",\"data\":");
+    write_query_data(&mut s, &out.value);
     for (key, list, kind) in [
         ("warnings", &out.warnings, "warning"),
         ("infos", &out.infos, "info"),
@@ -101,19 +117,18 @@ pub fn query_success(out: &QueryOutput) -> String {
     s
 }
 
-/// The `data` of a query response.
-pub fn query_data(v: &QueryValue) -> String {
-    let mut out = String::with_capacity(256);
+/// Appends the `data` of a query response.
+fn write_query_data(out: &mut String, v: &QueryValue) {
     out.push_str("{\"resultType\":\"");
     out.push_str(v.result_type());
     out.push_str("\",\"result\":");
     match v {
-        QueryValue::Scalar(p) => write_point(&mut out, p),
+        QueryValue::Scalar(p) => write_point(out, p),
         QueryValue::String { t, s } => {
             out.push('[');
-            write_timestamp(&mut out, *t);
+            write_timestamp(out, *t);
             out.push(',');
-            write_str(&mut out, s);
+            write_str(out, s);
             out.push(']');
         }
         QueryValue::Vector(samples) => {
@@ -123,9 +138,9 @@ pub fn query_data(v: &QueryValue) -> String {
                     out.push(',');
                 }
                 out.push_str("{\"metric\":");
-                write_labels(&mut out, &s.labels);
+                write_labels(out, &s.labels);
                 out.push_str(",\"value\":");
-                write_point(&mut out, &Point { t: s.t, v: s.v });
+                write_point(out, &Point { t: s.t, v: s.v });
                 out.push('}');
             }
             out.push(']');
@@ -137,13 +152,13 @@ pub fn query_data(v: &QueryValue) -> String {
                     out.push(',');
                 }
                 out.push_str("{\"metric\":");
-                write_labels(&mut out, &s.labels);
+                write_labels(out, &s.labels);
                 out.push_str(",\"values\":[");
                 for (j, p) in s.points.iter().enumerate() {
                     if j > 0 {
                         out.push(',');
                     }
-                    write_point(&mut out, p);
+                    write_point(out, p);
                 }
                 out.push_str("]}");
             }
@@ -151,12 +166,17 @@ pub fn query_data(v: &QueryValue) -> String {
         }
     }
     out.push('}');
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn format_value(v: f64) -> String {
+        let mut s = String::new();
+        write_value(&mut s, v);
+        s
+    }
 
     #[test]
     fn values_and_times_match_prometheus() {
@@ -171,6 +191,15 @@ mod tests {
         write_timestamp(&mut s, 1_435_781_451_000);
         s.push(' ');
         write_timestamp(&mut s, 1_435_781_451_500);
-        assert_eq!(s, "1435781451.781 1435781451 1435781451.5");
+        s.push(' ');
+        write_timestamp(&mut s, 1_435_781_451_050);
+        s.push(' ');
+        write_timestamp(&mut s, 1_435_781_451_007);
+        s.push(' ');
+        write_timestamp(&mut s, -500);
+        assert_eq!(
+            s,
+            "1435781451.781 1435781451 1435781451.5 1435781451.05 1435781451.007 -0.5"
+        );
     }
 }

@@ -9,10 +9,42 @@ use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 use super::binary::keep_labels;
 use super::eval::{kahan_inc, Evaluated, Evaluator, StepSeries};
 use super::functions::quantile;
+use super::keys::{KeyIndex, KeyLabels};
 use super::numeric::Mean;
 use super::select_k::Selection;
 use super::PromqlError;
 use crate::model::{Labels, METRIC_NAME};
+
+/// The aggregations computed here, decided once per query rather than per value.
+#[derive(Clone, Copy)]
+enum AggOp {
+    Sum,
+    Avg,
+    Count,
+    Group,
+    Min,
+    Max,
+    Stddev,
+    Stdvar,
+    Quantile,
+}
+
+impl AggOp {
+    fn of(op: &str) -> Option<AggOp> {
+        Some(match op {
+            "sum" => AggOp::Sum,
+            "avg" => AggOp::Avg,
+            "count" => AggOp::Count,
+            "group" => AggOp::Group,
+            "min" => AggOp::Min,
+            "max" => AggOp::Max,
+            "stddev" => AggOp::Stddev,
+            "stdvar" => AggOp::Stdvar,
+            "quantile" => AggOp::Quantile,
+            _ => return None,
+        })
+    }
+}
 
 /// Per group and step, the running state of one aggregation.
 #[derive(Clone, Default)]
@@ -101,80 +133,86 @@ impl Evaluator<'_> {
             }
             _ => Vec::new(),
         };
-        let mut groups: BTreeMap<Labels, (Vec<Option<Acc>>, bool)> = BTreeMap::new();
+        let op =
+            AggOp::of(&op).ok_or_else(|| PromqlError::Unsupported(format!("aggregation {op}")))?;
+        let rule = match &agg.modifier {
+            None => KeyLabels::Only(&[]),
+            Some(LabelModifier::Include(by)) => KeyLabels::Only(&by.labels),
+            Some(LabelModifier::Exclude(without)) => KeyLabels::AllBut(&without.labels),
+        };
+        let mut index = KeyIndex::default();
+        // Per group: the state at every step (`n == 0`: no input there) and a pending drop.
+        let mut groups: Vec<(Vec<Acc>, bool)> = Vec::new();
         for s in &input {
-            let (acc, drop) = groups
-                .entry(group_key(s))
-                .or_insert_with(|| (vec![None; steps], false));
+            let g = index.id(rule, &s.labels);
+            if g == groups.len() {
+                groups.push((vec![Acc::default(); steps], false));
+            }
+            let (acc, drop) = &mut groups[g];
             *drop |= s.drop_name;
             for (a, v) in acc.iter_mut().zip(&s.values) {
                 let Some(v) = *v else { continue };
-                let first = a.is_none();
-                let a = a.get_or_insert_with(|| Acc {
-                    val: v,
-                    ..Acc::default()
-                });
                 a.n += 1.0;
-                match op.as_str() {
-                    "sum" => (a.sum, a.c) = kahan_inc(v, a.sum, a.c),
-                    "avg" => a.avg.push(v),
-                    "min" if !first && (a.val > v || a.val.is_nan()) => a.val = v,
-                    "max" if !first && (a.val < v || a.val.is_nan()) => a.val = v,
+                let first = a.n == 1.0;
+                if first {
+                    a.val = v;
+                }
+                match op {
+                    AggOp::Sum => (a.sum, a.c) = kahan_inc(v, a.sum, a.c),
+                    AggOp::Avg => a.avg.push(v),
+                    AggOp::Min if !first && (a.val > v || a.val.is_nan()) => a.val = v,
+                    AggOp::Max if !first && (a.val < v || a.val.is_nan()) => a.val = v,
                     // Plain Welford, as upstream's aggregation (unlike `stddev_over_time`, it
                     // does not compensate); a non-finite first value makes the result NaN.
-                    "stddev" | "stdvar" if first => {
+                    AggOp::Stddev | AggOp::Stdvar if first => {
                         a.mean = v;
                         a.m2 = if v.is_finite() { 0.0 } else { f64::NAN };
                     }
-                    "stddev" | "stdvar" => {
+                    AggOp::Stddev | AggOp::Stdvar => {
                         let delta = v - a.mean;
                         a.mean += delta / a.n;
                         a.m2 += delta * (v - a.mean);
                     }
-                    "quantile" => a.values.push(v),
+                    AggOp::Quantile => a.values.push(v),
                     _ => {}
                 }
             }
         }
         let finish = |step: usize, a: Acc| -> f64 {
-            match op.as_str() {
-                "sum" => {
+            match op {
+                AggOp::Sum => {
                     if a.sum.is_infinite() {
                         a.sum
                     } else {
                         a.sum + a.c
                     }
                 }
-                "avg" => a.avg.value(),
-                "count" => a.n,
-                "group" => 1.0,
-                "min" | "max" => a.val,
-                "stdvar" => a.m2 / a.n,
-                "stddev" => (a.m2 / a.n).sqrt(),
-                "quantile" => quantile(param[step], a.values),
-                _ => f64::NAN,
+                AggOp::Avg => a.avg.value(),
+                AggOp::Count => a.n,
+                AggOp::Group => 1.0,
+                AggOp::Min | AggOp::Max => a.val,
+                AggOp::Stdvar => a.m2 / a.n,
+                AggOp::Stddev => (a.m2 / a.n).sqrt(),
+                AggOp::Quantile => quantile(param[step], a.values),
             }
         };
-        if !matches!(
-            op.as_str(),
-            "sum" | "avg" | "count" | "group" | "min" | "max" | "stdvar" | "stddev" | "quantile"
-        ) {
-            return Err(PromqlError::Unsupported(format!("aggregation {op}")));
-        }
-        Ok(Evaluated::Vector(
-            groups
-                .into_iter()
-                .map(|(labels, (accs, drop_name))| StepSeries {
-                    labels,
-                    values: accs
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, a)| a.map(|a| finish(i, a)))
-                        .collect(),
-                    drop_name,
-                })
-                .collect(),
-        ))
+        // Groups come out ordered by their labels, independent of the input order.
+        let mut out: Vec<StepSeries> = index
+            .into_keys()
+            .into_iter()
+            .zip(groups)
+            .map(|(labels, (accs, drop_name))| StepSeries {
+                labels,
+                values: accs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, a)| (a.n > 0.0).then(|| finish(i, a)))
+                    .collect(),
+                drop_name,
+            })
+            .collect();
+        out.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(Evaluated::Vector(out))
     }
 
     /// Warns (once each) of a NaN φ, the largest φ above 1 and the smallest below 0.

@@ -16,6 +16,7 @@ mod annotations;
 mod binary;
 mod eval;
 mod functions;
+mod keys;
 mod numeric;
 pub mod parse;
 mod position;
@@ -70,12 +71,17 @@ pub enum PromqlError {
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub lookback_ms: i64,
+    /// Keep the metric name until a result is returned (Prometheus' feature flag
+    /// `promql-delayed-name-removal`, off by default there and here; upstream's test scripts
+    /// run with it).
+    pub delayed_name_removal: bool,
 }
 
 impl Default for Engine {
     fn default() -> Engine {
         Engine {
             lookback_ms: DEFAULT_LOOKBACK_MS,
+            delayed_name_removal: false,
         }
     }
 }
@@ -90,7 +96,7 @@ impl Engine {
     ) -> Result<QueryOutput, PromqlError> {
         let expr = parse(query).map_err(|e| PromqlError::Parse(e.to_string()))?;
         let (positions, annotations) = (Positions::locate(query, &expr), RefCell::default());
-        let ev = eval::Evaluator::new(db, (&positions, &annotations), self.lookback_ms, t, t, 1);
+        let ev = eval::Evaluator::new(db, (&positions, &annotations), self, t, t, 1);
         let value = ev.instant(&expr)?;
         Ok(QueryOutput::new(value, &annotations.into_inner(), query))
     }
@@ -118,14 +124,7 @@ impl Engine {
         }
         let expr = parse(query).map_err(|e| PromqlError::Parse(e.to_string()))?;
         let (positions, annotations) = (Positions::locate(query, &expr), RefCell::default());
-        let ev = eval::Evaluator::new(
-            db,
-            (&positions, &annotations),
-            self.lookback_ms,
-            start,
-            end,
-            step_ms,
-        );
+        let ev = eval::Evaluator::new(db, (&positions, &annotations), self, start, end, step_ms);
         let value = ev.range(&expr)?;
         Ok(QueryOutput::new(value, &annotations.into_inner(), query))
     }

@@ -12,7 +12,7 @@ use promql_parser::parser::{Call, Expr};
 
 pub(crate) use math::civil;
 
-use super::eval::{Evaluated, Evaluator, StepSeries, Windows};
+use super::eval::{check_distinct_labels, Evaluated, Evaluator, StepSeries, WindowCursor, Windows};
 use super::numeric::nan_first;
 use super::PromqlError;
 use crate::model::Sample;
@@ -102,12 +102,13 @@ impl Evaluator<'_> {
     ) -> Vec<StepSeries> {
         let mut out = Vec::with_capacity(w.series.len());
         for (labels, samples) in &w.series {
+            let mut cursor = WindowCursor::new(samples, w.range);
             let values: Vec<Option<f64>> = w
                 .times
                 .iter()
                 .enumerate()
                 .map(|(i, &t)| {
-                    let win = w.window(samples, t);
+                    let win = cursor.window(t);
                     if win.is_empty() {
                         None
                     } else {
@@ -124,6 +125,19 @@ impl Evaluator<'_> {
             }
         }
         out
+    }
+
+    /// A range function's result: without delayed name removal, the names go now, and
+    /// series left with the same labels are an error (as upstream's matrix-function path).
+    fn range_result(&self, mut out: Vec<StepSeries>) -> Result<Evaluated, PromqlError> {
+        if !self.delayed_name_removal {
+            for s in out.iter_mut().filter(|s| s.drop_name) {
+                s.labels = s.labels.without_metric_name();
+                s.drop_name = false;
+            }
+            check_distinct_labels(&out)?;
+        }
+        Ok(Evaluated::Vector(out))
     }
 
     /// A scalar argument, or `default` at every step when it is absent.

@@ -131,11 +131,20 @@ impl Evaluator<'_> {
     /// series left with the same labels are an error (as upstream's matrix-function path).
     fn range_result(&self, mut out: Vec<StepSeries>) -> Result<Evaluated, PromqlError> {
         if !self.delayed_name_removal {
+            // Distinct series that all had one name stay distinct without it.
+            let mut names = out
+                .iter()
+                .filter(|s| s.drop_name)
+                .map(|s| s.labels.metric_name());
+            let first = names.next();
+            let may_clash = names.any(|n| Some(n) != first);
             for s in out.iter_mut().filter(|s| s.drop_name) {
                 s.labels = s.labels.without_metric_name();
                 s.drop_name = false;
             }
-            check_distinct_labels(&out)?;
+            if may_clash {
+                check_distinct_labels(&out)?;
+            }
         }
         Ok(Evaluated::Vector(out))
     }

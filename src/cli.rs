@@ -74,6 +74,30 @@ pub struct ServerArgs {
     )]
     pub lookback_delta: String,
 
+    /// Longest downtime after which the `for` state of alerts is still restored at start.
+    #[arg(
+        long = "rules.alert.for-outage-tolerance",
+        default_value = "1h",
+        value_name = "DURATION"
+    )]
+    pub for_outage_tolerance: String,
+
+    /// Least time between restoring an alert's `for` state and the alert firing.
+    #[arg(
+        long = "rules.alert.for-grace-period",
+        default_value = "10m",
+        value_name = "DURATION"
+    )]
+    pub for_grace_period: String,
+
+    /// Least time between two sends of one alert to Alertmanager.
+    #[arg(
+        long = "rules.alert.resend-delay",
+        default_value = "1m",
+        value_name = "DURATION"
+    )]
+    pub resend_delay: String,
+
     /// Enable shutdown and reload over HTTP (`POST /-/quit`, `POST /-/reload`).
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,
@@ -116,6 +140,19 @@ pub enum CheckCommand {
         /// The configuration files to check.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+    },
+    /// Check rule files, like `promtool check rules`: prints SUCCESS with the rule count or
+    /// FAILED with every error; exits 1 on errors, 3 on lint problems with --lint-fatal.
+    Rules {
+        /// The rule files to check.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Linting checks: "all", "duplicate-rules" or "none".
+        #[arg(long, default_value = "duplicate-rules", value_parser = ["all", "duplicate-rules", "none"])]
+        lint: String,
+        /// Make lint problems exit with status 3.
+        #[arg(long = "lint-fatal")]
+        lint_fatal: bool,
     },
 }
 
@@ -204,6 +241,22 @@ mod tests {
             Some(Command::Import(ImportCommand::Openmetrics { .. }))
         ));
         assert_eq!(cli.storage_path, PathBuf::from("out"));
+        assert_eq!(cli.server.for_outage_tolerance, "1h");
+        assert_eq!(cli.server.for_grace_period, "10m");
+        assert_eq!(cli.server.resend_delay, "1m");
+        let cli = Cli::try_parse_from([
+            "bongsu",
+            "check",
+            "rules",
+            "--lint=none",
+            "--lint-fatal",
+            "r.yml",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Check(CheckCommand::Rules { ref lint, lint_fatal: true, .. })) if lint == "none"
+        ));
         let cli = Cli::try_parse_from(["bongsu", "check", "config", "a.yml", "b.yml"]).unwrap();
         assert!(
             matches!(cli.command, Some(Command::Check(CheckCommand::Config { ref files })) if files.len() == 2)

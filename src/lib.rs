@@ -12,6 +12,8 @@ pub mod ingest;
 pub mod model;
 pub mod promql;
 pub mod relabel;
+pub mod rules;
 pub mod scrape;
 pub mod telemetry;
+pub mod template;
 pub mod tsdb;

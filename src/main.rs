@@ -12,6 +12,10 @@ use clap::Parser;
 use bongsu::api::{router, ApiOptions, ApiState, Lifecycle, ReloadRequest};
 use bongsu::config::{parse_prometheus_duration, Config, DEFAULT_CONFIG};
 use bongsu::promql::Engine;
+use bongsu::relabel::NameValidationScheme;
+use bongsu::rules::check::{check_rule_files, CheckOptions};
+use bongsu::rules::manager::{ManagerOptions, RuleManager};
+use bongsu::rules::NoTemplates;
 use bongsu::scrape::from_config::pool_specs;
 use bongsu::scrape::manager::ScrapeManager;
 use bongsu::tsdb::{Db, DbOptions};
@@ -34,6 +38,21 @@ fn main() -> ExitCode {
         Some(Command::Check(CheckCommand::Config { files })) => return check_config(files),
         Some(Command::Check(CheckCommand::AlertmanagerConfig { files })) => {
             return check_alertmanager_config(files)
+        }
+        Some(Command::Check(CheckCommand::Rules {
+            files,
+            lint,
+            lint_fatal,
+        })) => {
+            let opts = CheckOptions {
+                lint_duplicates: lint != "none",
+                lint_fatal: *lint_fatal,
+                scheme: NameValidationScheme::Utf8,
+                templates: &NoTemplates,
+            };
+            let code =
+                check_rule_files(files, &opts, &mut std::io::stdout(), &mut std::io::stderr());
+            return ExitCode::from(code);
         }
     };
     match result {
@@ -164,14 +183,25 @@ fn load_config(args: &ServerArgs) -> anyhow::Result<Config> {
 }
 
 fn warn_inactive_sections(config: &Config) {
-    if !config.rule_files.is_empty()
-        || !config.alerting.alertmanagers.is_empty()
-        || !config.remote_write.is_empty()
-    {
-        tracing::warn!(
-            "rule_files, alerting and remote_write are loaded and validated but not acted on yet"
-        );
+    if !config.alerting.alertmanagers.is_empty() || !config.remote_write.is_empty() {
+        tracing::warn!("alerting and remote_write are loaded and validated but not acted on yet");
     }
+}
+
+fn duration_flag(name: &str, value: &str) -> anyhow::Result<Duration> {
+    parse_prometheus_duration(value).ok_or_else(|| anyhow!("invalid --{name} {value:?}"))
+}
+
+fn rule_options(args: &ServerArgs) -> anyhow::Result<ManagerOptions> {
+    Ok(ManagerOptions {
+        outage_tolerance: duration_flag(
+            "rules.alert.for-outage-tolerance",
+            &args.for_outage_tolerance,
+        )?,
+        grace_period: duration_flag("rules.alert.for-grace-period", &args.for_grace_period)?,
+        resend_delay: duration_flag("rules.alert.resend-delay", &args.resend_delay)?,
+        external_url: String::new(),
+    })
 }
 
 fn serve(cli: &Cli) -> anyhow::Result<()> {
@@ -180,12 +210,14 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
     warn_inactive_sections(&config);
     let specs = pool_specs(&config).map_err(|e| anyhow!(e))?;
     let opts = db_options(args)?;
+    let rule_opts = rule_options(args)?;
     let lookback = parse_prometheus_duration(&args.lookback_delta)
         .ok_or_else(|| anyhow!("invalid --query.lookback-delta {:?}", args.lookback_delta))?;
     let engine = Engine {
         lookback_ms: lookback.as_millis() as i64,
         ..Engine::default()
     };
+    let engine_for_rules = engine.clone();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -226,16 +258,35 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
         let scrape = Arc::new(ScrapeManager::new(db.clone()));
         scrape.apply(specs).await;
         state.set_scrape_manager(scrape.clone());
+        let rules = Arc::new(RuleManager::new(
+            db.clone(),
+            engine_for_rules,
+            Arc::new(NoTemplates),
+            None,
+            rule_opts,
+        ));
+        rules
+            .update(&config)
+            .await
+            .map_err(|e| anyhow!("loading rules: {e}"))?;
+        state.set_rule_manager(rules.clone());
         tracing::info!("server is ready to receive web requests");
 
         let maintenance = tokio::spawn(compaction_loop(db.clone()));
-        let reloads = tokio::spawn(reload_loop(args.clone(), scrape.clone(), reload_rx));
+        let reloads = tokio::spawn(reload_loop(
+            args.clone(),
+            scrape.clone(),
+            rules.clone(),
+            reload_rx,
+        ));
         server
             .await
             .context("server task")?
             .context("serving HTTP")?;
         reloads.abort();
         maintenance.abort();
+        tracing::info!("stopping rule evaluation");
+        rules.stop().await;
         tracing::info!("stopping scrapes");
         scrape.stop().await;
         tracing::info!("shutting down: flushing the WAL");
@@ -251,6 +302,7 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
 async fn reload_loop(
     args: ServerArgs,
     scrape: Arc<ScrapeManager>,
+    rules: Arc<RuleManager>,
     mut requests: tokio::sync::mpsc::Receiver<ReloadRequest>,
 ) {
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
@@ -264,11 +316,19 @@ async fn reload_loop(
             .map_err(|e| format!("{e:#}"))
             .and_then(|c| {
                 warn_inactive_sections(&c);
-                pool_specs(&c)
+                pool_specs(&c).map(|specs| (c, specs))
             });
-        let outcome = match result {
-            Ok(specs) => {
+        // As Prometheus: every part takes the new configuration it can; any failure fails
+        // the reload.
+        let result = match result {
+            Ok((config, specs)) => {
                 scrape.apply(specs).await;
+                rules.update(&config).await
+            }
+            Err(e) => Err(e),
+        };
+        let outcome = match result {
+            Ok(()) => {
                 tracing::info!("completed loading of configuration file");
                 Ok(())
             }

@@ -667,12 +667,7 @@ fn serves_the_prometheus_api_over_imported_blocks() {
         ("/api/v1/query", q(""), ""),
         (
             "/api/v1/query",
-            q("info(http_requests_total)"),
-            "not supported",
-        ),
-        (
-            "/api/v1/query",
-            q("limitk(1, temperature)"),
+            q("http_requests_total{job=\"a\" or job=\"b\"}"),
             "not supported",
         ),
         (
@@ -766,6 +761,15 @@ fn serves_the_prometheus_api_over_imported_blocks() {
             );
         }
     }
+
+    // limitk keeps the first series of the input (sorted by labels).
+    assert_eq!(
+        vector(&server.query("limitk(1, temperature)", TLAST)),
+        BTreeMap::from([(
+            m(&[("__name__", "temperature"), ("room", "a")]),
+            (TLAST, "0.1".into())
+        )])
+    );
 
     // Annotations: `infos` / `warnings` next to `data` with the node's position, only when
     // there are any.

@@ -8,6 +8,7 @@
 mod json;
 mod metrics;
 mod params;
+mod rules;
 mod targets;
 
 use std::collections::BTreeSet;
@@ -23,6 +24,8 @@ use axum::Router;
 use crate::ingest;
 use crate::model::Matcher;
 use crate::promql::{Engine, PromqlError, QueryOutput};
+use crate::rules::group::Group;
+use crate::rules::manager::RuleManager;
 use crate::scrape::manager::{PoolState, ScrapeManager};
 use crate::telemetry::HTTP_REQUEST_DURATION;
 use crate::tsdb::{Db, Querier, StorageError};
@@ -38,6 +41,8 @@ struct Inner {
     engine: Engine,
     /// Set once scraping runs.
     scrape: OnceLock<Arc<ScrapeManager>>,
+    /// Set once rule evaluation runs.
+    rules: OnceLock<Arc<RuleManager>>,
     /// With `--web.enable-lifecycle`: where reload and quit requests go, once the server runs.
     lifecycle: Option<OnceLock<Lifecycle>>,
     /// `None` when the receiver is turned off (`--web.disable-remote-write-receiver`).
@@ -77,6 +82,7 @@ impl ApiState {
             db: OnceLock::new(),
             engine,
             scrape: OnceLock::new(),
+            rules: OnceLock::new(),
             lifecycle: opts.lifecycle.then(OnceLock::new),
             remote_write: opts
                 .remote_write_receiver
@@ -100,6 +106,15 @@ impl ApiState {
     /// Hands over the scrape manager whose targets the targets and metadata APIs show.
     pub fn set_scrape_manager(&self, m: Arc<ScrapeManager>) {
         let _ = self.0.scrape.set(m);
+    }
+
+    /// Hands over the rule manager whose groups the rules and alerts APIs show.
+    pub fn set_rule_manager(&self, m: Arc<RuleManager>) {
+        let _ = self.0.rules.set(m);
+    }
+
+    fn rule_groups(&self) -> Vec<Arc<Group>> {
+        self.0.rules.get().map(|m| m.groups()).unwrap_or_default()
     }
 
     fn scrape_pools(&self) -> Vec<Arc<PoolState>> {
@@ -136,6 +151,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/targets", get(targets::targets))
         .route("/api/v1/targets/metadata", get(targets::targets_metadata))
         .route("/api/v1/metadata", get(targets::metadata))
+        .route("/api/v1/rules", get(rules::rules))
+        .route("/api/v1/alerts", get(rules::alerts))
         .route("/api/v1/write", post(remote_write))
         .with_state(state)
         .layer(axum::middleware::from_fn(record_duration))

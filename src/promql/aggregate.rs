@@ -15,49 +15,88 @@ use super::select_k::Selection;
 use super::PromqlError;
 use crate::model::{Labels, METRIC_NAME};
 
-/// The aggregations computed here, decided once per query rather than per value.
-#[derive(Clone, Copy)]
-enum AggOp {
-    Sum,
-    Avg,
-    Count,
+/// Per group and step, the running state of one aggregation (one variant per kind, so that
+/// the state of a long range query stays small).
+#[derive(Clone)]
+enum Acc {
+    /// Compensated sum.
+    Sum {
+        sum: f64,
+        c: f64,
+    },
+    Avg(Mean),
+    Count(f64),
     Group,
-    Min,
-    Max,
-    Stddev,
-    Stdvar,
-    Quantile,
+    /// The minimum or maximum so far.
+    Extreme(f64),
+    /// Plain Welford, as upstream's aggregation (unlike `stddev_over_time`, it does not
+    /// compensate): count, running mean, sum of squared deviations.
+    Dev {
+        n: f64,
+        mean: f64,
+        m2: f64,
+    },
+    Quantile(Vec<f64>),
 }
 
-impl AggOp {
-    fn of(op: &str) -> Option<AggOp> {
-        Some(match op {
-            "sum" => AggOp::Sum,
-            "avg" => AggOp::Avg,
-            "count" => AggOp::Count,
-            "group" => AggOp::Group,
-            "min" => AggOp::Min,
-            "max" => AggOp::Max,
-            "stddev" => AggOp::Stddev,
-            "stdvar" => AggOp::Stdvar,
-            "quantile" => AggOp::Quantile,
-            _ => return None,
-        })
+impl Acc {
+    /// The state after the first value of a group at a step.
+    fn first(op: &str, v: f64) -> Acc {
+        match op {
+            "sum" => Acc::Sum { sum: v, c: 0.0 },
+            "avg" => {
+                let mut m = Mean::default();
+                m.push(v);
+                Acc::Avg(m)
+            }
+            "count" => Acc::Count(1.0),
+            "min" | "max" => Acc::Extreme(v),
+            // A non-finite first value makes the deviation NaN.
+            "stddev" | "stdvar" => Acc::Dev {
+                n: 1.0,
+                mean: v,
+                m2: if v.is_finite() { 0.0 } else { f64::NAN },
+            },
+            "quantile" => Acc::Quantile(vec![v]),
+            _ => Acc::Group,
+        }
     }
-}
 
-/// Per group and step, the running state of one aggregation.
-#[derive(Clone, Default)]
-struct Acc {
-    n: f64,
-    sum: f64,
-    c: f64,
-    avg: Mean,
-    /// Welford's running mean and sum of squared deviations (`stddev`, `stdvar`).
-    mean: f64,
-    m2: f64,
-    val: f64,
-    values: Vec<f64>,
+    fn add(&mut self, op: &str, v: f64) {
+        match self {
+            Acc::Sum { sum, c } => (*sum, *c) = kahan_inc(v, *sum, *c),
+            Acc::Avg(m) => m.push(v),
+            Acc::Count(n) => *n += 1.0,
+            Acc::Group => {}
+            Acc::Extreme(x) => {
+                let better = if op == "min" { *x > v } else { *x < v };
+                if better || x.is_nan() {
+                    *x = v;
+                }
+            }
+            Acc::Dev { n, mean, m2 } => {
+                *n += 1.0;
+                let delta = v - *mean;
+                *mean += delta / *n;
+                *m2 += delta * (v - *mean);
+            }
+            Acc::Quantile(values) => values.push(v),
+        }
+    }
+
+    fn finish(self, op: &str, q: f64) -> f64 {
+        match self {
+            Acc::Sum { sum, .. } if sum.is_infinite() => sum,
+            Acc::Sum { sum, c } => sum + c,
+            Acc::Avg(m) => m.value(),
+            Acc::Count(n) => n,
+            Acc::Group => 1.0,
+            Acc::Extreme(x) => x,
+            Acc::Dev { n, m2, .. } if op == "stddev" => (m2 / n).sqrt(),
+            Acc::Dev { n, m2, .. } => m2 / n,
+            Acc::Quantile(values) => quantile(q, values),
+        }
+    }
 }
 
 impl Evaluator<'_> {
@@ -133,68 +172,38 @@ impl Evaluator<'_> {
             }
             _ => Vec::new(),
         };
-        let op =
-            AggOp::of(&op).ok_or_else(|| PromqlError::Unsupported(format!("aggregation {op}")))?;
+        if !matches!(
+            op.as_str(),
+            "sum" | "avg" | "count" | "group" | "min" | "max" | "stdvar" | "stddev" | "quantile"
+        ) {
+            return Err(PromqlError::Unsupported(format!("aggregation {op}")));
+        }
         let rule = match &agg.modifier {
             None => KeyLabels::Only(&[]),
             Some(LabelModifier::Include(by)) => KeyLabels::Only(&by.labels),
             Some(LabelModifier::Exclude(without)) => KeyLabels::AllBut(&without.labels),
         };
         let mut index = KeyIndex::default();
-        // Per group: the state at every step (`n == 0`: no input there) and a pending drop.
-        let mut groups: Vec<(Vec<Acc>, bool)> = Vec::new();
+        // Per group: the state at every step (none: no input there) and a pending drop.
+        let mut groups: Vec<(Vec<Option<Acc>>, bool)> = Vec::new();
         for s in &input {
             let g = index.id(rule, &s.labels);
             if g == groups.len() {
-                groups.push((vec![Acc::default(); steps], false));
+                groups.push((vec![None; steps], false));
             }
             let (acc, drop) = &mut groups[g];
             *drop |= s.drop_name;
             for (a, v) in acc.iter_mut().zip(&s.values) {
                 let Some(v) = *v else { continue };
-                a.n += 1.0;
-                let first = a.n == 1.0;
-                if first {
-                    a.val = v;
-                }
-                match op {
-                    AggOp::Sum => (a.sum, a.c) = kahan_inc(v, a.sum, a.c),
-                    AggOp::Avg => a.avg.push(v),
-                    AggOp::Min if !first && (a.val > v || a.val.is_nan()) => a.val = v,
-                    AggOp::Max if !first && (a.val < v || a.val.is_nan()) => a.val = v,
-                    // Plain Welford, as upstream's aggregation (unlike `stddev_over_time`, it
-                    // does not compensate); a non-finite first value makes the result NaN.
-                    AggOp::Stddev | AggOp::Stdvar if first => {
-                        a.mean = v;
-                        a.m2 = if v.is_finite() { 0.0 } else { f64::NAN };
-                    }
-                    AggOp::Stddev | AggOp::Stdvar => {
-                        let delta = v - a.mean;
-                        a.mean += delta / a.n;
-                        a.m2 += delta * (v - a.mean);
-                    }
-                    AggOp::Quantile => a.values.push(v),
-                    _ => {}
+                match a {
+                    Some(a) => a.add(&op, v),
+                    None => *a = Some(Acc::first(&op, v)),
                 }
             }
         }
         let finish = |step: usize, a: Acc| -> f64 {
-            match op {
-                AggOp::Sum => {
-                    if a.sum.is_infinite() {
-                        a.sum
-                    } else {
-                        a.sum + a.c
-                    }
-                }
-                AggOp::Avg => a.avg.value(),
-                AggOp::Count => a.n,
-                AggOp::Group => 1.0,
-                AggOp::Min | AggOp::Max => a.val,
-                AggOp::Stdvar => a.m2 / a.n,
-                AggOp::Stddev => (a.m2 / a.n).sqrt(),
-                AggOp::Quantile => quantile(param[step], a.values),
-            }
+            let q = param.get(step).copied().unwrap_or(f64::NAN);
+            a.finish(&op, q)
         };
         // Groups come out ordered by their labels, independent of the input order.
         let mut out: Vec<StepSeries> = index
@@ -206,7 +215,7 @@ impl Evaluator<'_> {
                 values: accs
                     .into_iter()
                     .enumerate()
-                    .map(|(i, a)| (a.n > 0.0).then(|| finish(i, a)))
+                    .map(|(i, a)| a.map(|a| finish(i, a)))
                     .collect(),
                 drop_name,
             })

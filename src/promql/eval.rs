@@ -312,7 +312,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Evaluation time of every step for a selector with `offset` and `@`.
-    fn step_times(&self, offset: &Option<Offset>, at: &Option<AtModifier>) -> Vec<i64> {
+    pub(super) fn step_times(&self, offset: &Option<Offset>, at: &Option<AtModifier>) -> Vec<i64> {
         let offset = match offset {
             None => 0,
             Some(Offset::Pos(d)) => duration_ms(d),
@@ -336,26 +336,20 @@ impl<'a> Evaluator<'a> {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<Series>, PromqlError> {
-        if !vs.matchers.or_matchers.is_empty() {
-            return Err(PromqlError::Unsupported("`or` in label matchers".into()));
-        }
-        let mut matchers = Vec::with_capacity(vs.matchers.matchers.len() + 1);
-        if let Some(name) = &vs.name {
-            matchers.push(Matcher::equal(METRIC_NAME, name));
-        }
-        for m in &vs.matchers.matchers {
-            let op = match m.op {
-                ParserOp::Equal => MatchOp::Equal,
-                ParserOp::NotEqual => MatchOp::NotEqual,
-                ParserOp::Re(_) => MatchOp::Regex,
-                ParserOp::NotRe(_) => MatchOp::NotRegex,
-            };
-            matchers.push(
-                Matcher::new(op, &m.name, &m.value)
-                    .map_err(|e| PromqlError::Parse(e.to_string()))?,
-            );
-        }
-        Ok(self.db.querier(mint, maxt).select(&matchers)?)
+        self.select_series(&selector_matchers(vs)?, mint, maxt)
+    }
+
+    pub(super) fn select_series(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Series>, PromqlError> {
+        Ok(self.db.querier(mint, maxt).select(matchers)?)
+    }
+
+    pub(super) fn lookback(&self) -> i64 {
+        self.lookback
     }
 
     /// An instant vector selector; with `timestamps`, each value is its sample's time in
@@ -509,6 +503,29 @@ pub(super) fn check_distinct_labels(series: &[StepSeries]) -> Result<(), PromqlE
     } else {
         Err(duplicate_labelset())
     }
+}
+
+/// The matchers of a selector, its metric name included.
+pub(super) fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Matcher>, PromqlError> {
+    if !vs.matchers.or_matchers.is_empty() {
+        return Err(PromqlError::Unsupported("`or` in label matchers".into()));
+    }
+    let mut matchers = Vec::with_capacity(vs.matchers.matchers.len() + 1);
+    if let Some(name) = &vs.name {
+        matchers.push(Matcher::equal(METRIC_NAME, name));
+    }
+    for m in &vs.matchers.matchers {
+        let op = match m.op {
+            ParserOp::Equal => MatchOp::Equal,
+            ParserOp::NotEqual => MatchOp::NotEqual,
+            ParserOp::Re(_) => MatchOp::Regex,
+            ParserOp::NotRe(_) => MatchOp::NotRegex,
+        };
+        matchers.push(
+            Matcher::new(op, &m.name, &m.value).map_err(|e| PromqlError::Parse(e.to_string()))?,
+        );
+    }
+    Ok(matchers)
 }
 
 pub(super) fn duplicate_labelset() -> PromqlError {

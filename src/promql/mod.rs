@@ -8,7 +8,7 @@
 //!
 //! Supported: selectors, subqueries, operators with vector matching and `fill`, all
 //! aggregations, float functions and classic histogram functions, with Prometheus'
-//! annotations (warnings and infos); see ARCHITECTURE.md. Native histograms, `info()` and
+//! annotations (warnings and infos); see ARCHITECTURE.md. Native histograms and
 //! anchored/smoothed ranges are rejected with an error that says they are not supported yet.
 
 mod aggregate;

@@ -3,6 +3,7 @@
 //! `label`, `histogram_quantile` in `histogram`.
 
 mod histogram;
+mod info;
 mod label;
 mod math;
 mod over_time;
@@ -61,6 +62,9 @@ impl Evaluator<'_> {
             "histogram_quantile" | "histogram_quantiles" | "histogram_fraction"
         ) {
             return self.histogram_function(name, &args);
+        }
+        if name == "info" {
+            return self.info(&args);
         }
         if matches!(
             name,

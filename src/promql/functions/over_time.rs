@@ -166,6 +166,15 @@ fn sum(s: &[Sample]) -> f64 {
 }
 
 fn avg(s: &[Sample]) -> f64 {
+    // A running sum that ever overflows ends infinite or NaN; while it stays finite, the mean
+    // is the plain compensated one and the slower incremental path is not needed.
+    let (sum, c) = s
+        .iter()
+        .fold((0.0, 0.0), |(sum, c), x| kahan_inc(x.v, sum, c));
+    if sum.is_finite() {
+        let n = s.len() as f64;
+        return sum / n + c / n;
+    }
     let mut m = Mean::default();
     s.iter().for_each(|x| m.push(x.v));
     m.value()

@@ -55,7 +55,12 @@ impl Checker<'_> {
     }
 
     pub fn check(&mut self, node: &mut Node) -> ValueType {
-        let typ = node.value_type();
+        // Types come up from the children as they are checked, so a long chain of operators
+        // is not re-typed at every level.
+        let mut typ = match &node.kind {
+            Kind::Binary { .. } | Kind::Paren(_) | Kind::Unary(_) => ValueType::Scalar,
+            _ => node.value_type(),
+        };
         let (start, end) = (node.start, node.end);
         match &mut node.kind {
             Kind::Aggregate {
@@ -84,6 +89,9 @@ impl Checker<'_> {
             } => {
                 let lt = self.check(lhs);
                 let rt = self.check(rhs);
+                if lt != ValueType::Scalar || rt != ValueType::Scalar {
+                    typ = ValueType::Vector;
+                }
                 let bytes = self.input.as_bytes();
                 let mut op_start = lhs.end;
                 while op_start < bytes.len() && is_space(bytes[op_start]) {
@@ -179,11 +187,13 @@ impl Checker<'_> {
                 }
             }
             Kind::Call { name, args } => self.check_call(name, args, start, end),
-            Kind::Paren(e) | Kind::Matrix(e) => {
+            Kind::Paren(e) => typ = self.check(e),
+            Kind::Matrix(e) => {
                 self.check(e);
             }
             Kind::Unary(e) => {
                 let t = self.check(e);
+                typ = t;
                 if t != ValueType::Scalar && t != ValueType::Vector {
                     self.problem(
                         format!(

@@ -7,12 +7,14 @@ use regex_syntax::ast::{parse::Parser, ErrorKind};
 /// `None` when the matcher value compiles; else Prometheus' message.
 pub fn check(value: &str) -> Option<String> {
     let wrapped = format!("^(?s:{value})$");
-    let compiled = regex::Regex::new(&wrapped).err()?;
+    // Parsing is enough to find syntax errors and far cheaper than compiling; the matcher is
+    // compiled once, later, by whoever evaluates it.
+    let translated = regex_syntax::Parser::new().parse(&wrapped).err()?;
     let Err(e) = Parser::new().parse(&wrapped) else {
-        // Valid syntax that fails later (size limits): no Go wording to borrow.
-        let first = compiled.to_string();
-        let first = first.lines().last().unwrap_or_default().trim().to_string();
-        return Some(format!("error parsing regexp: {first}"));
+        // Valid syntax the translation refuses (e.g. a bad Unicode class): no Go wording.
+        let text = translated.to_string();
+        let last = text.lines().last().unwrap_or_default().trim().to_string();
+        return Some(format!("error parsing regexp: {last}"));
     };
     let span = e.span();
     let at = |from: usize, to: usize| wrapped.get(from..to).unwrap_or_default().to_string();

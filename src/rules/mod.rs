@@ -1,0 +1,25 @@
+//! Recording and alerting rules: rule files (the Prometheus format), their evaluation on a
+//! schedule, and the alert state machine.
+//!
+//! Rules read through `promql::Engine` and write through the `tsdb` appender; they know
+//! nothing of HTTP (the API reads their state) and do not send alerts anywhere (notification
+//! is a separate layer that reads the active alerts).
+
+pub mod alerting;
+pub mod check;
+pub mod file;
+pub mod group;
+pub mod manager;
+pub mod recording;
+pub mod template;
+mod yaml_pos;
+
+pub use file::{parse, parse_file, Rule, RuleFileErrors, RuleGroup, RuleGroups};
+pub use template::{NoTemplates, TemplateData, TemplateExpander};
+
+/// Maps and sets keyed by label sets, with xxHash3: label sets come from the rules' own query
+/// results, and SipHash dominated evaluation profiles.
+pub(crate) type LabelsMap<V> =
+    std::collections::HashMap<crate::model::Labels, V, xxhash_rust::xxh3::Xxh3DefaultBuilder>;
+pub(crate) type LabelsSet =
+    std::collections::HashSet<crate::model::Labels, xxhash_rust::xxh3::Xxh3DefaultBuilder>;

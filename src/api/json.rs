@@ -15,21 +15,53 @@ pub fn write_value(out: &mut String, v: f64) {
     } else if v == f64::NEG_INFINITY {
         out.push_str("-Inf");
     } else {
-        // Rust's shortest round-trip digits without exponent, as Go's 'f' with precision -1.
-        let _ = write!(out, "{v}");
+        // Go's 'f' with precision -1: the shortest digits that read back as `v` (of two
+        // equally close, the even one), never an exponent. ryu finds the same digits; it
+        // writes integers as "1.0" and far magnitudes with an exponent, spelled out here.
+        let mut buf = ryu::Buffer::new();
+        let s = buf.format_finite(v);
+        match s.split_once('e') {
+            None => out.push_str(s.strip_suffix(".0").unwrap_or(s)),
+            Some((mantissa, exp)) => write_positional(out, mantissa, exp.parse().unwrap_or(0)),
+        }
+    }
+}
+
+/// Writes `mantissa` × 10^`exp` (mantissa as `-d.ddd` or `d`) without an exponent.
+fn write_positional(out: &mut String, mantissa: &str, exp: i32) {
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    // Digits before the decimal point.
+    let point = exp + 1;
+    out.push_str(sign);
+    if point <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', point.unsigned_abs() as usize));
+        out.push_str(&digits);
+    } else if point as usize >= digits.len() {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
+    } else {
+        out.push_str(&digits[..point as usize]);
+        out.push('.');
+        out.push_str(&digits[point as usize..]);
     }
 }
 
 /// Appends a millisecond timestamp as Unix seconds: `1435781451.781`, `1435781451`.
 pub fn write_timestamp(out: &mut String, t: i64) {
     let (secs, ms) = (t.div_euclid(1000), t.rem_euclid(1000));
-    if ms == 0 {
-        let _ = write!(out, "{secs}");
-    } else if secs < 0 {
+    if secs < 0 && ms != 0 {
         // Go prints e.g. -0.5 for -500 ms: use the float form for negatives.
         let _ = write!(out, "{}", t as f64 / 1000.0);
-    } else {
-        let _ = write!(out, "{secs}.");
+        return;
+    }
+    out.push_str(itoa::Buffer::new().format(secs));
+    if ms != 0 {
+        out.push('.');
         let digits = [ms / 100, ms / 10 % 10, ms % 10];
         let len = if ms % 100 == 0 {
             1
@@ -178,6 +210,35 @@ mod tests {
         s
     }
 
+    /// Whether `text` is a shortest positional spelling of `v` (Rust's formatting finds the
+    /// shortest digits too, though it breaks ties between two differently from Go).
+    fn is_shortest_positional(text: &str, v: f64) -> bool {
+        let digits = |s: &str| s.trim_start_matches(['-', '0', '.']).replace('.', "").len();
+        !text.contains('e')
+            && text.parse::<f64>() == Ok(v)
+            && digits(text.trim_end_matches('0')) == digits(format!("{v}").trim_end_matches('0'))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn values_are_shortest_and_positional(bits: u64) {
+            let v = f64::from_bits(bits);
+            proptest::prop_assume!(v.is_finite());
+            proptest::prop_assert!(is_shortest_positional(&format_value(v), v));
+        }
+
+        #[test]
+        fn everyday_values_are_shortest_and_positional(
+            m in -1_000_000_000_000i64..1_000_000_000_000,
+            e in -12i32..6,
+        ) {
+            let v = m as f64 * 10f64.powi(e);
+            proptest::prop_assert!(is_shortest_positional(&format_value(v), v));
+            let w = v / 3.0;
+            proptest::prop_assert!(is_shortest_positional(&format_value(w), w));
+        }
+    }
+
     #[test]
     fn values_and_times_match_prometheus() {
         assert_eq!(format_value(1.0), "1");
@@ -185,6 +246,13 @@ mod tests {
         assert_eq!(format_value(1e21), "1000000000000000000000");
         assert_eq!(format_value(f64::NAN), "NaN");
         assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(format_value(-0.0), "-0");
+        assert_eq!(format_value(1e-7), "0.0000001");
+        assert_eq!(format_value(123456.789), "123456.789");
+        assert_eq!(format_value(-1.5e-9), "-0.0000000015");
+        assert_eq!(format_value(1.25e17), "125000000000000000");
+        // A tie between two shortest spellings: Go (strconv.FormatFloat) takes the even digit.
+        assert_eq!(format_value(-591853843766803.25), "-591853843766803.2");
         let mut s = String::new();
         write_timestamp(&mut s, 1_435_781_451_781);
         s.push(' ');

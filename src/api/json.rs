@@ -251,8 +251,11 @@ mod tests {
         assert_eq!(format_value(123456.789), "123456.789");
         assert_eq!(format_value(-1.5e-9), "-0.0000000015");
         assert_eq!(format_value(1.25e17), "125000000000000000");
-        // A tie between two shortest spellings: Go (strconv.FormatFloat) takes the even digit.
-        assert_eq!(format_value(-591853843766803.25), "-591853843766803.2");
+        // -591853843766803.25, a tie between two shortest spellings: Go takes the even digit.
+        assert_eq!(
+            format_value(f64::from_bits(14_051_462_068_518_711_450)),
+            "-591853843766803.2"
+        );
         let mut s = String::new();
         write_timestamp(&mut s, 1_435_781_451_781);
         s.push(' ');

@@ -98,6 +98,43 @@ pub struct ServerArgs {
     )]
     pub resend_delay: String,
 
+    /// Longest time one query may take; longer ones fail with a timeout error.
+    #[arg(long = "query.timeout", default_value = "2m", value_name = "DURATION")]
+    pub query_timeout: String,
+
+    /// Most samples one query may load into memory; more fail the query.
+    #[arg(
+        long = "query.max-samples",
+        default_value_t = 50_000_000,
+        value_name = "N"
+    )]
+    pub query_max_samples: usize,
+
+    /// Most queries evaluated at once; more wait in line (the wait counts against the
+    /// timeout).
+    #[arg(long = "query.max-concurrency", default_value_t = 20, value_name = "N")]
+    pub query_max_concurrency: usize,
+
+    /// Regex of the origins allowed to call the API from a browser (CORS); fully anchored.
+    #[arg(long = "web.cors.origin", default_value = ".*", value_name = "REGEX")]
+    pub cors_origin: String,
+
+    /// Most samples one remote-read request may return; 0 means no limit.
+    #[arg(
+        long = "storage.remote.read-sample-limit",
+        default_value_t = 50_000_000,
+        value_name = "N"
+    )]
+    pub remote_read_sample_limit: usize,
+
+    /// Most remote-read requests served at once; 0 means no limit.
+    #[arg(
+        long = "storage.remote.read-concurrent-limit",
+        default_value_t = 10,
+        value_name = "N"
+    )]
+    pub remote_read_concurrent_limit: usize,
+
     /// Enable shutdown and reload over HTTP (`POST /-/quit`, `POST /-/reload`).
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,

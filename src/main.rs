@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
-use bongsu::api::{router, ApiOptions, ApiState, Lifecycle, ReloadRequest};
-use bongsu::config::{parse_prometheus_duration, Config, DEFAULT_CONFIG};
+use bongsu::api::{router, ApiOptions, ApiState, CorsOrigin, Lifecycle, ReloadRequest};
+use bongsu::config::{parse_prometheus_duration, redacted_yaml, Config, DEFAULT_CONFIG};
 use bongsu::promql::Engine;
 use bongsu::relabel::NameValidationScheme;
 use bongsu::rules::check::{check_rule_files, CheckOptions};
@@ -26,14 +26,18 @@ use cli::{CheckCommand, Cli, Command, ImportCommand, ServerArgs};
 const COMPACTION_INTERVAL: Duration = Duration::from_secs(60);
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let filter = tracing_subscriber::EnvFilter::new(format!("bongsu={0},{0}", cli.log_level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
     let result = match &cli.command {
-        None => serve(&cli),
+        None => serve(&cli, flag_values(&matches)),
         Some(Command::Import(ImportCommand::Openmetrics { file })) => import(file, &cli),
         Some(Command::Check(CheckCommand::Config { files })) => return check_config(files),
         Some(Command::Check(CheckCommand::AlertmanagerConfig { files })) => {
@@ -62,6 +66,29 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Every flag of the server with its value (defaults included), for `status/flags`.
+fn flag_values(matches: &clap::ArgMatches) -> Vec<(String, String)> {
+    let cmd = Cli::command();
+    let mut out = Vec::new();
+    for arg in cmd.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if matches!(long, "help" | "version") {
+            continue;
+        }
+        let value = matches
+            .get_raw(arg.get_id().as_str())
+            .map(|vals| {
+                vals.map(|v| v.to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default();
+        out.push((long.to_string(), value));
+    }
+    out.sort();
+    out
 }
 
 /// `bongsu check config FILE...`: loads each file as the server would, reporting in
@@ -182,6 +209,30 @@ fn load_config(args: &ServerArgs) -> anyhow::Result<Config> {
     }
 }
 
+/// The configuration text the server runs with, secrets masked, for `status/config`.
+fn config_yaml(args: &ServerArgs) -> String {
+    let text = match &args.config_file {
+        Some(path) => std::fs::read_to_string(path).unwrap_or_default(),
+        None => DEFAULT_CONFIG.replace(
+            "localhost:9090",
+            &format!("localhost:{}", args.listen_address.port()),
+        ),
+    };
+    redacted_yaml(&text).unwrap_or_default()
+}
+
+/// The retention as Prometheus' runtime information words it.
+fn retention_text(args: &ServerArgs) -> String {
+    let time = (args.retention_time != "0").then_some(args.retention_time.as_str());
+    let size = (args.retention_size != "0").then_some(args.retention_size.as_str());
+    match (time, size) {
+        (Some(t), Some(s)) => format!("{t} or {s}"),
+        (Some(t), None) => t.to_string(),
+        (None, Some(s)) => s.to_string(),
+        (None, None) => "unlimited".to_string(),
+    }
+}
+
 fn warn_inactive_sections(config: &Config) {
     if !config.alerting.alertmanagers.is_empty() || !config.remote_write.is_empty() {
         tracing::warn!("alerting and remote_write are loaded and validated but not acted on yet");
@@ -204,7 +255,7 @@ fn rule_options(args: &ServerArgs) -> anyhow::Result<ManagerOptions> {
     })
 }
 
-fn serve(cli: &Cli) -> anyhow::Result<()> {
+fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
     let args = &cli.server;
     let config = load_config(args)?;
     warn_inactive_sections(&config);
@@ -213,11 +264,18 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
     let rule_opts = rule_options(args)?;
     let lookback = parse_prometheus_duration(&args.lookback_delta)
         .ok_or_else(|| anyhow!("invalid --query.lookback-delta {:?}", args.lookback_delta))?;
+    let timeout = parse_prometheus_duration(&args.query_timeout)
+        .ok_or_else(|| anyhow!("invalid --query.timeout {:?}", args.query_timeout))?;
     let engine = Engine {
         lookback_ms: lookback.as_millis() as i64,
+        timeout,
+        max_samples: args.query_max_samples,
         ..Engine::default()
     };
     let engine_for_rules = engine.clone();
+
+    let cors_origin = CorsOrigin::new(&args.cors_origin)
+        .map_err(|e| anyhow!("invalid --web.cors.origin {:?}: {e}", args.cors_origin))?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -229,8 +287,18 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
             ApiOptions {
                 remote_write_receiver: !args.disable_remote_write_receiver,
                 lifecycle: args.enable_lifecycle,
+                max_concurrent_queries: args.query_max_concurrency,
+                flags,
+                storage_retention: retention_text(args),
+                cors_origin,
+                remote_read_concurrency: args.remote_read_concurrent_limit,
+                remote_read_sample_limit: args.remote_read_sample_limit,
             },
         );
+        state.set_config(Ok((
+            config_yaml(args),
+            config.global.external_labels.clone(),
+        )));
         let listener = tokio::net::TcpListener::bind(args.listen_address)
             .await
             .with_context(|| format!("listening on {}", args.listen_address))?;
@@ -277,6 +345,7 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
             args.clone(),
             scrape.clone(),
             rules.clone(),
+            state.clone(),
             reload_rx,
         ));
         server
@@ -303,6 +372,7 @@ async fn reload_loop(
     args: ServerArgs,
     scrape: Arc<ScrapeManager>,
     rules: Arc<RuleManager>,
+    state: ApiState,
     mut requests: tokio::sync::mpsc::Receiver<ReloadRequest>,
 ) {
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
@@ -323,6 +393,8 @@ async fn reload_loop(
         let result = match result {
             Ok((config, specs)) => {
                 scrape.apply(specs).await;
+                let external = config.global.external_labels.clone();
+                state.set_config(Ok((config_yaml(&args), external)));
                 rules.update(&config).await
             }
             Err(e) => Err(e),
@@ -333,6 +405,7 @@ async fn reload_loop(
                 Ok(())
             }
             Err(e) => {
+                state.set_config(Err(()));
                 tracing::error!(error = %e, "error reloading the configuration; the previous one stays");
                 Err(e)
             }

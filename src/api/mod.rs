@@ -5,31 +5,38 @@
 //! codes), run storage and query work on the blocking pool, and encode results as Prometheus
 //! does. The API owns no data: it reads through `tsdb::Db` and `promql::Engine`.
 
+mod ast_json;
+mod cors;
+mod federate;
 mod json;
+mod meta;
 mod metrics;
 mod params;
+mod query;
+pub mod remote_read;
 mod rules;
+mod status;
 mod targets;
 
-use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::ingest;
-use crate::model::Matcher;
-use crate::promql::{Engine, PromqlError, QueryOutput};
+use crate::promql::{Engine, PromqlError};
 use crate::rules::group::Group;
 use crate::rules::manager::RuleManager;
 use crate::scrape::manager::{PoolState, ScrapeManager};
 use crate::telemetry::HTTP_REQUEST_DURATION;
-use crate::tsdb::{Db, Querier, StorageError};
-use params::{parse_duration, parse_selector, parse_time, Params};
+use crate::tsdb::Db;
+pub use cors::{CorsOrigin, DEFAULT_CORS_ORIGIN};
+use params::{parse_time, Params};
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -39,6 +46,8 @@ struct Inner {
     /// Set once the database is open and its WAL replayed: the server is ready.
     db: OnceLock<Arc<Db>>,
     engine: Engine,
+    /// One permit per query that may evaluate at once (`--query.max-concurrency`).
+    query_slots: Arc<tokio::sync::Semaphore>,
     /// Set once scraping runs.
     scrape: OnceLock<Arc<ScrapeManager>>,
     /// Set once rule evaluation runs.
@@ -47,6 +56,17 @@ struct Inner {
     lifecycle: Option<OnceLock<Lifecycle>>,
     /// `None` when the receiver is turned off (`--web.disable-remote-write-receiver`).
     remote_write: Option<Arc<ingest::Receiver>>,
+    /// Remote-read requests served at once (`--storage.remote.read-concurrent-limit`).
+    remote_read_slots: Option<Arc<tokio::sync::Semaphore>>,
+    /// Most samples one remote-read request returns (`--storage.remote.read-sample-limit`).
+    remote_read_sample_limit: usize,
+    cors: CorsOrigin,
+    config: parking_lot::Mutex<status::ConfigStatus>,
+    /// `global.external_labels`, added by `/federate`.
+    external_labels: parking_lot::Mutex<crate::model::Labels>,
+    flags: Vec<(String, String)>,
+    storage_retention: String,
+    start_time: SystemTime,
 }
 
 /// Switches of the HTTP API.
@@ -57,7 +77,30 @@ pub struct ApiOptions {
     pub remote_write_receiver: bool,
     /// Serve `/-/reload` and `/-/quit` (`--web.enable-lifecycle`).
     pub lifecycle: bool,
+    /// Most queries evaluated at once (`--query.max-concurrency`); more wait in line.
+    pub max_concurrent_queries: usize,
+    /// Every command-line flag and its value, for `status/flags`.
+    pub flags: Vec<(String, String)>,
+    /// The retention as `status/runtimeinfo` reports it (`15d`, `15d or 10GiB`).
+    pub storage_retention: String,
+    /// Origins allowed to call the API from a browser (`--web.cors.origin`).
+    pub cors_origin: CorsOrigin,
+    /// Remote-read requests served at once, 0 for no limit
+    /// (`--storage.remote.read-concurrent-limit`).
+    pub remote_read_concurrency: usize,
+    /// Most samples one remote-read request returns, 0 for no limit
+    /// (`--storage.remote.read-sample-limit`).
+    pub remote_read_sample_limit: usize,
 }
+
+/// Prometheus' default `--storage.remote.read-concurrent-limit`.
+pub const DEFAULT_REMOTE_READ_CONCURRENCY: usize = 10;
+
+/// Prometheus' default `--storage.remote.read-sample-limit`.
+pub const DEFAULT_REMOTE_READ_SAMPLE_LIMIT: usize = 50_000_000;
+
+/// Prometheus' default `--query.max-concurrency`.
+pub const DEFAULT_MAX_CONCURRENT_QUERIES: usize = 20;
 
 /// Asks the server to reload its configuration; the answer says whether it took.
 pub type ReloadRequest = tokio::sync::oneshot::Sender<Result<(), String>>;
@@ -67,6 +110,12 @@ impl Default for ApiOptions {
         ApiOptions {
             remote_write_receiver: true,
             lifecycle: false,
+            max_concurrent_queries: DEFAULT_MAX_CONCURRENT_QUERIES,
+            flags: Vec::new(),
+            storage_retention: String::new(),
+            cors_origin: CorsOrigin::default(),
+            remote_read_concurrency: DEFAULT_REMOTE_READ_CONCURRENCY,
+            remote_read_sample_limit: DEFAULT_REMOTE_READ_SAMPLE_LIMIT,
         }
     }
 }
@@ -81,13 +130,42 @@ impl ApiState {
         ApiState(Arc::new(Inner {
             db: OnceLock::new(),
             engine,
+            query_slots: Arc::new(tokio::sync::Semaphore::new(
+                opts.max_concurrent_queries.max(1),
+            )),
             scrape: OnceLock::new(),
             rules: OnceLock::new(),
             lifecycle: opts.lifecycle.then(OnceLock::new),
             remote_write: opts
                 .remote_write_receiver
                 .then(|| Arc::new(ingest::Receiver::new())),
+            remote_read_slots: (opts.remote_read_concurrency > 0)
+                .then(|| Arc::new(tokio::sync::Semaphore::new(opts.remote_read_concurrency))),
+            remote_read_sample_limit: opts.remote_read_sample_limit,
+            cors: opts.cors_origin,
+            config: parking_lot::Mutex::new(status::ConfigStatus {
+                yaml: String::new(),
+                reload_success: true,
+                last_config_time: SystemTime::now(),
+            }),
+            external_labels: parking_lot::Mutex::new(crate::model::Labels::empty()),
+            flags: opts.flags,
+            storage_retention: opts.storage_retention,
+            start_time: SystemTime::now(),
         }))
+    }
+
+    /// Records a configuration (re)load: on success, the YAML (secrets already masked) that
+    /// `status/config` shows and the external labels `/federate` adds; on failure, the
+    /// previous ones stay.
+    pub fn set_config(&self, result: Result<(String, crate::model::Labels), ()>) {
+        let mut c = self.0.config.lock();
+        c.reload_success = result.is_ok();
+        if let Ok((yaml, external)) = result {
+            c.yaml = yaml;
+            c.last_config_time = SystemTime::now();
+            *self.0.external_labels.lock() = external;
+        }
     }
 
     /// Hands over the opened database; `/-/ready` and the API answer from then on.
@@ -134,6 +212,7 @@ pub struct Lifecycle {
 
 /// All routes.
 pub fn router(state: ApiState) -> Router {
+    let cors = state.0.cors.clone();
     Router::new()
         .route(
             "/-/healthy",
@@ -143,18 +222,50 @@ pub fn router(state: ApiState) -> Router {
         .route("/-/reload", post(reload).put(reload))
         .route("/-/quit", post(quit).put(quit))
         .route("/metrics", get(metrics::handler))
-        .route("/api/v1/query", get(query).post(query))
-        .route("/api/v1/query_range", get(query_range).post(query_range))
-        .route("/api/v1/labels", get(labels).post(labels))
-        .route("/api/v1/label/{name}/values", get(label_values))
-        .route("/api/v1/series", get(series).post(series))
+        .route("/federate", get(federate::federate))
+        .route("/api/v1/query", get(query::query).post(query::query))
+        .route(
+            "/api/v1/query_range",
+            get(query::query_range).post(query::query_range),
+        )
+        .route(
+            "/api/v1/query_exemplars",
+            get(query::query_exemplars).post(query::query_exemplars),
+        )
+        .route(
+            "/api/v1/format_query",
+            get(query::format_query).post(query::format_query),
+        )
+        .route(
+            "/api/v1/parse_query",
+            get(query::parse_query).post(query::parse_query),
+        )
+        .route("/api/v1/labels", get(meta::labels).post(meta::labels))
+        .route("/api/v1/label/{name}/values", get(meta::label_values))
+        .route("/api/v1/series", get(meta::series).post(meta::series))
         .route("/api/v1/targets", get(targets::targets))
         .route("/api/v1/targets/metadata", get(targets::targets_metadata))
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/api/v1/rules", get(rules::rules))
         .route("/api/v1/alerts", get(rules::alerts))
         .route("/api/v1/write", post(remote_write))
+        .route("/api/v1/read", post(remote_read::read))
+        .route("/api/v1/status/buildinfo", get(status::buildinfo))
+        .route("/api/v1/status/config", get(status::config))
+        .route("/api/v1/status/flags", get(status::flags))
+        .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
+        .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route("/api/v1/status/tsdb/blocks", get(status::tsdb_blocks))
+        .route("/api/v1/status/walreplay", get(status::walreplay))
+        .route("/api/v1/scrape_pools", get(targets::scrape_pools))
+        .route(
+            "/api/v1/admin/tsdb/{action}",
+            post(admin_disabled).put(admin_disabled),
+        )
         .with_state(state)
+        .layer(axum::middleware::from_fn(move |req, next| {
+            cors::layer(cors.clone(), req, next)
+        }))
         .layer(axum::middleware::from_fn(record_duration))
         .layer(tower_http::compression::CompressionLayer::new())
 }
@@ -225,14 +336,24 @@ async fn ready(State(s): State<ApiState>) -> Response {
     }
 }
 
+/// The admin API (`delete_series`, `clean_tombstones`, `snapshot`) is not implemented: bongsu
+/// answers as a Prometheus without `--web.enable-admin-api`.
+async fn admin_disabled() -> ApiError {
+    ApiError::Disabled("admin APIs disabled")
+}
+
 /// Prometheus' error types, each with its HTTP status.
 #[derive(Debug)]
 enum ApiError {
     BadData(String),
     Execution(String),
     Internal(String),
+    /// A query ran out of time (503).
+    Timeout(String),
     /// The database is still opening (WAL replay).
     Unavailable,
+    /// A turned-off part of the API: `unavailable`, with status 500 as upstream.
+    Disabled(&'static str),
 }
 
 impl IntoResponse for ApiError {
@@ -241,6 +362,12 @@ impl IntoResponse for ApiError {
             ApiError::BadData(m) => (StatusCode::BAD_REQUEST, "bad_data", m),
             ApiError::Execution(m) => (StatusCode::UNPROCESSABLE_ENTITY, "execution", m),
             ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
+            ApiError::Timeout(m) => (StatusCode::SERVICE_UNAVAILABLE, "timeout", m),
+            ApiError::Disabled(m) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "unavailable",
+                m.to_string(),
+            ),
             ApiError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -259,26 +386,29 @@ impl IntoResponse for ApiError {
 impl From<PromqlError> for ApiError {
     fn from(e: PromqlError) -> ApiError {
         match e {
-            PromqlError::Parse(m) => ApiError::BadData(m),
+            // Prometheus reports what fails to parse or type-check as a bad `query` parameter.
+            PromqlError::Parse(m) => ApiError::BadData(format!("invalid parameter \"query\": {m}")),
             e @ PromqlError::Unsupported(_) => ApiError::BadData(e.to_string()),
+            e @ PromqlError::Timeout(_) => ApiError::Timeout(e.to_string()),
+            e @ PromqlError::TooManySamples(_) => ApiError::Execution(e.to_string()),
             PromqlError::Execution(m) => ApiError::Execution(m),
             PromqlError::Storage(e) => ApiError::Internal(e.to_string()),
         }
     }
 }
 
-fn ok_json(data: String) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        json::success(&data),
-    )
-        .into_response()
+fn invalid_param(name: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::BadData(format!("invalid parameter \"{name}\": {e}"))
 }
 
-fn query_json(out: &QueryOutput) -> Response {
+fn ok_json(data: String) -> Response {
+    ok_json_warn(data, &[])
+}
+
+fn ok_json_warn(data: String, warnings: &[String]) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        json::query_success(out),
+        json::success_with_warnings(&data, warnings),
     )
         .into_response()
 }
@@ -287,13 +417,32 @@ fn params(q: Option<String>, body: &Bytes) -> Result<Params, ApiError> {
     Params::parse(q.as_deref(), Some(body)).map_err(ApiError::BadData)
 }
 
+/// An optional time parameter, with Prometheus' wording when it does not parse.
 fn param_time(p: &Params, name: &str, default: i64) -> Result<i64, ApiError> {
     match p.get(name) {
         None | Some("") => Ok(default),
         Some(s) => parse_time(s)
-            .map_err(|e| ApiError::BadData(format!("invalid parameter \"{name}\": {e}"))),
+            .map_err(|e| invalid_param(name, format_args!("invalid time value for '{name}': {e}"))),
     }
 }
+
+/// `limit`: 0 (or absent) means no limit.
+fn param_limit(p: &Params) -> Result<usize, ApiError> {
+    match p.get("limit") {
+        None | Some("") => Ok(0),
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if n < 0 => Err(invalid_param("limit", "limit must be non-negative")),
+            Ok(n) => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+            Err(_) => Err(invalid_param(
+                "limit",
+                format_args!("strconv.Atoi: parsing {s:?}: invalid syntax"),
+            )),
+        },
+    }
+}
+
+/// Prometheus' warning when `limit` cut a result short.
+const TRUNCATED: &str = "results truncated due to limit";
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -321,156 +470,4 @@ async fn remote_write(State(s): State<ApiState>, headers: HeaderMap, body: Body)
         Ok(db) => receiver.handle(db, &headers, body).await,
         Err(_) => receiver.not_ready(),
     }
-}
-
-async fn query(
-    State(s): State<ApiState>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let p = params(q, &body)?;
-    let query = p.get("query").unwrap_or_default().to_string();
-    let t = param_time(&p, "time", now_ms())?;
-    let db = s.db()?;
-    let out = blocking(move || Ok(s.0.engine.instant_query(&*db, &query, t)?)).await?;
-    Ok(query_json(&out))
-}
-
-async fn query_range(
-    State(s): State<ApiState>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let p = params(q, &body)?;
-    let query = p.get("query").unwrap_or_default().to_string();
-    let need = |name: &str| -> Result<i64, ApiError> {
-        let v = p.get(name).ok_or_else(|| {
-            ApiError::BadData(format!(
-                "invalid parameter \"{name}\": cannot parse \"\" to a valid timestamp"
-            ))
-        })?;
-        parse_time(v).map_err(|e| ApiError::BadData(format!("invalid parameter \"{name}\": {e}")))
-    };
-    let (start, end) = (need("start")?, need("end")?);
-    if end < start {
-        return Err(ApiError::BadData(
-            "invalid parameter \"end\": end timestamp must not be before start time".into(),
-        ));
-    }
-    let step = p.get("step").unwrap_or_default();
-    let step = parse_duration(step)
-        .map_err(|e| ApiError::BadData(format!("invalid parameter \"step\": {e}")))?;
-    if step.is_zero() {
-        return Err(ApiError::BadData(
-            "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
-        ));
-    }
-    let db = s.db()?;
-    let out = blocking(move || Ok(s.0.engine.range_query(&*db, &query, start, end, step)?)).await?;
-    Ok(query_json(&out))
-}
-
-/// `match[]`, `start` and `end` of the metadata endpoints; the range defaults to everything.
-fn selection(p: &Params) -> Result<(Vec<Vec<Matcher>>, i64, i64), ApiError> {
-    let sets = p
-        .all("match[]")
-        .into_iter()
-        .map(parse_selector)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ApiError::BadData)?;
-    Ok((
-        sets,
-        param_time(p, "start", i64::MIN)?,
-        param_time(p, "end", i64::MAX)?,
-    ))
-}
-
-fn string_list(items: impl IntoIterator<Item = String>) -> String {
-    let mut out = String::from("[");
-    for (i, s) in items.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        json::write_str(&mut out, &s);
-    }
-    out.push(']');
-    out
-}
-
-/// The union of `f` over every `match[]` set (or `f(&[])` without any), sorted: the answer of
-/// the label names and label values endpoints.
-async fn union_over_selection(
-    s: &ApiState,
-    p: &Params,
-    f: impl Fn(&Querier, &[Matcher]) -> Result<Vec<String>, StorageError> + Send + 'static,
-) -> Result<Response, ApiError> {
-    let (sets, start, end) = selection(p)?;
-    let db = s.db()?;
-    let all = blocking(move || {
-        let querier = db.querier(start, end);
-        let internal = |e: StorageError| ApiError::Internal(e.to_string());
-        if sets.is_empty() {
-            return f(&querier, &[]).map_err(internal);
-        }
-        let mut all = BTreeSet::new();
-        for m in &sets {
-            all.extend(f(&querier, m).map_err(internal)?);
-        }
-        Ok(all.into_iter().collect())
-    })
-    .await?;
-    Ok(ok_json(string_list(all)))
-}
-
-async fn labels(
-    State(s): State<ApiState>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let p = params(q, &body)?;
-    union_over_selection(&s, &p, |q, m| q.label_names(m)).await
-}
-
-async fn label_values(
-    State(s): State<ApiState>,
-    Path(name): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    let p = params(q, &Bytes::new())?;
-    union_over_selection(&s, &p, move |q, m| q.label_values(&name, m)).await
-}
-
-async fn series(
-    State(s): State<ApiState>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let p = params(q, &body)?;
-    let (sets, start, end) = selection(&p)?;
-    if sets.is_empty() {
-        return Err(ApiError::BadData("no match[] parameter provided".into()));
-    }
-    let db = s.db()?;
-    let all = blocking(move || {
-        let querier = db.querier(start, end);
-        let mut all = BTreeSet::new();
-        for m in &sets {
-            all.extend(
-                querier
-                    .series_labels(m)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?,
-            );
-        }
-        Ok(all)
-    })
-    .await?;
-    let mut out = String::from("[");
-    for (i, ls) in all.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        json::write_labels(&mut out, ls);
-    }
-    out.push(']');
-    Ok(ok_json(out))
 }

@@ -46,48 +46,65 @@ impl Params {
     }
 }
 
-/// A time as Prometheus accepts it: Unix seconds (fractions allowed) or RFC 3339. Returns ms.
+/// Prometheus' `MaxTime` (the end of optional time ranges) in ms; `-MAX_TIME_MS` is about its
+/// `MinTime`. Times are clamped to this range, so that arithmetic on them (lookback, range
+/// length) cannot overflow.
+pub const MAX_TIME_MS: i64 = (i64::MAX / 1000 - 62_135_596_801) * 1000 + 999;
+
+/// A time as Prometheus accepts it: Unix seconds (fractions allowed) or RFC 3339. Returns ms,
+/// clamped to `±MAX_TIME_MS`.
 pub fn parse_time(s: &str) -> Result<i64, String> {
     if let Ok(f) = s.parse::<f64>() {
         if !f.is_finite() {
             return Err(format!("cannot parse {s:?} to a valid timestamp"));
         }
         let ms = (f * 1000.0).round();
-        if ms.abs() > 9.2e18 {
-            return Err(format!("cannot parse {s:?} to a valid timestamp"));
-        }
-        return Ok(ms as i64);
+        return Ok(if ms >= MAX_TIME_MS as f64 {
+            MAX_TIME_MS
+        } else if ms <= -MAX_TIME_MS as f64 {
+            -MAX_TIME_MS
+        } else {
+            ms as i64
+        });
     }
     match humantime::parse_rfc3339_weak(s) {
         Ok(t) => Ok(match t.duration_since(std::time::UNIX_EPOCH) {
-            Ok(d) => d.as_millis() as i64,
-            Err(e) => -(e.duration().as_millis() as i64),
-        }),
+            Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+            Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+        }
+        .clamp(-MAX_TIME_MS, MAX_TIME_MS)),
         Err(_) => Err(format!("cannot parse {s:?} to a valid timestamp")),
     }
 }
 
-/// A duration as Prometheus accepts it: seconds (fractions allowed) or `1h30m`-style.
+/// A duration as Prometheus accepts it: seconds (fractions allowed) or `1h30m`-style, at most
+/// Go's longest duration (about 292 years), as upstream.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let invalid = || format!("cannot parse {s:?} to a valid duration");
+    let longest = i64::MAX as f64 / 1e9;
     if let Ok(f) = s.parse::<f64>() {
-        if !f.is_finite() || !(0.0..=9.2e15).contains(&f) {
-            return Err(format!("cannot parse {s:?} to a valid duration"));
+        if f.is_finite() && f.abs() > longest {
+            return Err(format!(
+                "cannot parse {s:?} to a valid duration. It overflows int64"
+            ));
+        }
+        if !f.is_finite() || f < 0.0 {
+            return Err(invalid());
         }
         return Ok(Duration::from_millis((f * 1000.0).round() as u64));
     }
-    parse_prometheus_duration(s).ok_or_else(|| format!("cannot parse {s:?} to a valid duration"))
+    parse_prometheus_duration(s)
+        .filter(|d| d.as_secs_f64() <= longest)
+        .ok_or_else(invalid)
 }
 
 /// Parses a series selector (`match[]`) into matchers.
 pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
     use promql_parser::label::MatchOp as P;
     use promql_parser::parser::Expr;
-    let expr = crate::promql::parse_metric_selector(s)
-        .map_err(|e| format!("invalid parameter \"match[]\": {e}"))?;
+    let expr = crate::promql::parse_metric_selector(s).map_err(|e| e.to_string())?;
     let Expr::VectorSelector(vs) = expr else {
-        return Err(format!(
-            "invalid parameter \"match[]\": expected a series selector, got {s:?}"
-        ));
+        return Err(format!("expected a series selector, got {s:?}"));
     };
     let mut out = Vec::new();
     if let Some(name) = vs.name {
@@ -120,6 +137,8 @@ mod tests {
             1_435_781_451_781
         );
         assert!(parse_time("yesterday").is_err());
+        assert_eq!(parse_time("1e300").unwrap(), MAX_TIME_MS);
+        assert_eq!(parse_time("-1e300").unwrap(), -MAX_TIME_MS);
         assert!(parse_time("NaN").is_err());
     }
 
@@ -136,5 +155,11 @@ mod tests {
         assert!(parse_duration("30m1h").is_err());
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("-1").is_err());
+        assert_eq!(
+            parse_duration("1e14").unwrap_err(),
+            "cannot parse \"1e14\" to a valid duration. It overflows int64"
+        );
+        assert!(parse_duration("300y").is_err());
+        assert!(parse_duration("200y").is_ok());
     }
 }

@@ -187,3 +187,13 @@ pub(super) async fn metadata(
     }
     Ok(ok_json(Value::Object(out).to_string()))
 }
+
+/// `scrape_pools`: the jobs, sorted.
+pub(super) async fn scrape_pools(State(s): State<ApiState>) -> Response {
+    let mut names: Vec<String> = s.scrape_pools().iter().map(|p| p.job.clone()).collect();
+    names.sort();
+    let mut out = String::from("{\"scrapePools\":");
+    out.push_str(&super::json::string_list(names));
+    out.push('}');
+    ok_json(out)
+}

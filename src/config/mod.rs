@@ -10,6 +10,7 @@
 #[macro_use]
 mod http;
 mod global;
+mod redact;
 mod remote;
 mod scrape;
 mod sections;
@@ -27,6 +28,7 @@ pub use http::{
     read_secret_file, Authorization, BasicAuth, HeaderValues, HttpClientConfig, HttpClientSection,
     Secret, TlsConfig, TlsVersion,
 };
+pub use redact::{redacted_yaml, SECRET_MASK};
 pub use remote::{MetadataConfig, ProtobufMessage, QueueConfig, RemoteWriteConfig};
 pub use scrape::{FileSdConfig, ScrapeConfig, StaticConfig};
 pub use sections::{

@@ -13,9 +13,10 @@ use promql_parser::parser::{
 };
 
 use super::annotations::Annotations;
+use super::limits::QueryCtx;
 use super::position::Positions;
 use super::value::{Point, QueryValue, RangeSeries, VectorSample};
-use super::{Engine, PromqlError, Queryable};
+use super::{PromqlError, Queryable};
 use crate::model::{is_stale_nan, Labels, MatchOp, Matcher, Sample, METRIC_NAME};
 use crate::tsdb::Series;
 
@@ -109,6 +110,8 @@ impl<'s> WindowCursor<'s> {
 
 pub(super) struct Evaluator<'a> {
     db: &'a dyn Queryable,
+    /// The query's deadline and sample budget, shared with subquery evaluators.
+    ctx: &'a QueryCtx,
     /// Where the query's nodes start, for annotations.
     positions: &'a Positions,
     /// Shared by the evaluators of subqueries, so one query collects one set.
@@ -130,18 +133,20 @@ pub(super) struct Evaluator<'a> {
 impl<'a> Evaluator<'a> {
     pub(super) fn new(
         db: &'a dyn Queryable,
+        ctx: &'a QueryCtx,
         (positions, annotations): (&'a Positions, &'a RefCell<Annotations>),
-        engine: &Engine,
+        (lookback, delayed_name_removal): (i64, bool),
         start: i64,
         end: i64,
         step: i64,
     ) -> Evaluator<'a> {
         Evaluator {
             db,
+            ctx,
             positions,
             annotations,
-            lookback: engine.lookback_ms,
-            delayed_name_removal: engine.delayed_name_removal,
+            lookback,
+            delayed_name_removal,
             start,
             end,
             step,
@@ -149,6 +154,11 @@ impl<'a> Evaluator<'a> {
             query_end: end,
             query_step: step,
         }
+    }
+
+    /// Whether the query's deadline has passed (for loops that cannot return an error).
+    pub(super) fn out_of_time(&self) -> bool {
+        self.ctx.check_deadline().is_err()
     }
 
     /// Where `expr` starts in the query text, if known.
@@ -270,6 +280,7 @@ impl<'a> Evaluator<'a> {
     }
 
     pub(super) fn eval(&self, expr: &Expr) -> Result<Evaluated, PromqlError> {
+        self.ctx.check_deadline()?;
         match expr {
             Expr::NumberLiteral(n) => Ok(Evaluated::Scalar(vec![n.val; self.steps()])),
             Expr::StringLiteral(s) => Ok(Evaluated::String(s.val.clone())),
@@ -345,7 +356,10 @@ impl<'a> Evaluator<'a> {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<Series>, PromqlError> {
-        Ok(self.db.querier(mint, maxt).select(matchers)?)
+        let series = self.db.querier(mint, maxt).select(matchers)?;
+        self.ctx
+            .loaded(series.iter().map(|s| s.samples.len()).sum())?;
+        Ok(series)
     }
 
     pub(super) fn lookback(&self) -> i64 {
@@ -362,6 +376,9 @@ impl<'a> Evaluator<'a> {
         let times = self.step_times(&vs.offset, &vs.at);
         let (lo, hi) = min_max(&times);
         let series = self.select(vs, lo - self.lookback + 1, hi)?;
+        // One value per step and series is about to be held: sparse series over many steps
+        // cost memory that their few samples did not count.
+        self.ctx.charge(series.len().saturating_mul(times.len()))?;
         let mut out = Vec::with_capacity(series.len());
         for s in series {
             // The newest sample in (t - lookback, t], unless it marks the series stale.
@@ -434,6 +451,7 @@ impl<'a> Evaluator<'a> {
         }
         let inner = Evaluator {
             db: self.db,
+            ctx: self.ctx,
             positions: self.positions,
             annotations: self.annotations,
             lookback: self.lookback,
@@ -445,6 +463,8 @@ impl<'a> Evaluator<'a> {
             query_end: self.query_end,
             query_step: self.query_step,
         };
+        // Every inner step holds at least one value: refuse before materialising them.
+        self.ctx.charge(inner.steps())?;
         let inner_times = inner.times();
         let series = match inner.eval(&sq.expr)? {
             Evaluated::Vector(v) => v

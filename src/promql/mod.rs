@@ -17,6 +17,7 @@ mod binary;
 mod eval;
 mod functions;
 mod keys;
+mod limits;
 mod numeric;
 pub mod parse;
 mod position;
@@ -24,10 +25,11 @@ mod select_k;
 mod value;
 
 use std::cell::RefCell;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
+pub use limits::{QueryOpts, QueryStats, DEFAULT_MAX_SAMPLES, DEFAULT_TIMEOUT};
 pub use parse::{parse, parse_metric_selector, to_string, ParseError};
 pub use value::{Point, QueryOutput, QueryValue, RangeSeries, VectorSample};
 
@@ -63,11 +65,17 @@ pub enum PromqlError {
     /// Evaluation failed (Prometheus' `execution`).
     #[error("{0}")]
     Execution(String),
+    /// The deadline passed (Prometheus' `timeout`); names where.
+    #[error("query timed out in {0}")]
+    Timeout(&'static str),
+    /// The query needed more than `--query.max-samples` (Prometheus' `execution`).
+    #[error("query processing would load too many samples into memory in {0}")]
+    TooManySamples(&'static str),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
 
-/// Evaluates queries with a fixed lookback delta.
+/// Evaluates queries with a lookback delta and per-query limits.
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub lookback_ms: i64,
@@ -75,6 +83,10 @@ pub struct Engine {
     /// `promql-delayed-name-removal`, off by default there and here; upstream's test scripts
     /// run with it).
     pub delayed_name_removal: bool,
+    /// Longest evaluation of one query (`--query.timeout`).
+    pub timeout: Duration,
+    /// Most samples one query may load (`--query.max-samples`).
+    pub max_samples: usize,
 }
 
 impl Default for Engine {
@@ -82,6 +94,8 @@ impl Default for Engine {
         Engine {
             lookback_ms: DEFAULT_LOOKBACK_MS,
             delayed_name_removal: false,
+            timeout: DEFAULT_TIMEOUT,
+            max_samples: DEFAULT_MAX_SAMPLES,
         }
     }
 }
@@ -94,11 +108,8 @@ impl Engine {
         query: &str,
         t: i64,
     ) -> Result<QueryOutput, PromqlError> {
-        let expr = parse(query).map_err(|e| PromqlError::Parse(e.to_string()))?;
-        let (positions, annotations) = (Positions::locate(query, &expr), RefCell::default());
-        let ev = eval::Evaluator::new(db, (&positions, &annotations), self, t, t, 1);
-        let value = ev.instant(&expr)?;
-        Ok(QueryOutput::new(value, &annotations.into_inner(), query))
+        self.instant_query_with(db, query, t, &QueryOpts::default())
+            .map(|(v, _)| v)
     }
 
     /// Evaluates `query` at every `step` from `start` to `end` (ms, inclusive).
@@ -110,6 +121,31 @@ impl Engine {
         end: i64,
         step: Duration,
     ) -> Result<QueryOutput, PromqlError> {
+        self.range_query_with(db, query, start, end, step, &QueryOpts::default())
+            .map(|(v, _)| v)
+    }
+
+    /// [`Engine::instant_query`] with per-query options; also returns what the query cost.
+    pub fn instant_query_with(
+        &self,
+        db: &dyn Queryable,
+        query: &str,
+        t: i64,
+        opts: &QueryOpts,
+    ) -> Result<(QueryOutput, QueryStats), PromqlError> {
+        self.run(db, query, (t, t, 1), opts, |ev, expr| ev.instant(expr))
+    }
+
+    /// [`Engine::range_query`] with per-query options; also returns what the query cost.
+    pub fn range_query_with(
+        &self,
+        db: &dyn Queryable,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: Duration,
+        opts: &QueryOpts,
+    ) -> Result<(QueryOutput, QueryStats), PromqlError> {
         let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX);
         if step_ms <= 0 {
             return Err(PromqlError::Parse("zero or negative query resolution step widths are not accepted. Try a positive integer".into()));
@@ -119,13 +155,54 @@ impl Engine {
                 "end timestamp must not be before start time".into(),
             ));
         }
-        if (end - start) / step_ms >= MAX_STEPS {
+        if end.saturating_sub(start) / step_ms > MAX_STEPS {
             return Err(PromqlError::Parse("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into()));
         }
+        self.run(db, query, (start, end, step_ms), opts, |ev, expr| {
+            ev.range(expr)
+        })
+    }
+
+    fn run(
+        &self,
+        db: &dyn Queryable,
+        query: &str,
+        (start, end, step): (i64, i64, i64),
+        opts: &QueryOpts,
+        eval: impl FnOnce(
+            &eval::Evaluator,
+            &promql_parser::parser::Expr,
+        ) -> Result<QueryValue, PromqlError>,
+    ) -> Result<(QueryOutput, QueryStats), PromqlError> {
+        let began = Instant::now();
+        let deadline = opts.deadline.unwrap_or(began + self.timeout);
+        let ctx = limits::QueryCtx::new(deadline, self.max_samples);
         let expr = parse(query).map_err(|e| PromqlError::Parse(e.to_string()))?;
         let (positions, annotations) = (Positions::locate(query, &expr), RefCell::default());
-        let ev = eval::Evaluator::new(db, (&positions, &annotations), self, start, end, step_ms);
-        let value = ev.range(&expr)?;
-        Ok(QueryOutput::new(value, &annotations.into_inner(), query))
+        let lookback = opts.lookback_ms.unwrap_or(self.lookback_ms);
+        let evaluator = eval::Evaluator::new(
+            db,
+            &ctx,
+            (&positions, &annotations),
+            (lookback, self.delayed_name_removal),
+            start,
+            end,
+            step,
+        );
+        let prepared = Instant::now();
+        ctx.check_deadline()?;
+        let value = eval(&evaluator, &expr)?;
+        // Loops that stop early when out of time leave a partial value: never return it.
+        ctx.check_deadline()?;
+        let stats = QueryStats {
+            preparation: prepared - began,
+            inner_eval: prepared.elapsed(),
+            samples_read: ctx.samples_read(),
+            peak_samples: ctx.samples_charged(),
+        };
+        Ok((
+            QueryOutput::new(value, &annotations.into_inner(), query),
+            stats,
+        ))
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::ast::{Arg, Branch, Command, Node, Number, Operand, Pipe, Tree};
 use super::fmt;
-use super::funcs::{builtins, FuncError};
+use super::funcs::{builtins, check_len, FuncError};
 use super::methods::call_method;
 use super::value::Value;
 use super::{Error, MissingKey, Template};
@@ -17,6 +17,8 @@ use super::{Error, MissingKey, Template};
 /// How deep `{{template}}` calls and control structures may nest together during execution
 /// (Go allows 100,000 template calls; ours use the native stack).
 pub const MAX_EXEC_DEPTH: usize = 200;
+/// How many bytes of function and method results one execution may build in all.
+pub const MAX_BUILT_BYTES: u64 = 256 << 20;
 /// How many nodes one execution may walk: bounds the time of `{{range}}` over large inputs.
 pub const MAX_STEPS: u64 = 10_000_000;
 /// The most output one execution may produce.
@@ -34,6 +36,7 @@ pub(super) struct State<'a> {
     vars: Vec<(String, Value)>,
     depth: usize,
     steps: u64,
+    built: u64,
     pub out: String,
 }
 
@@ -47,6 +50,7 @@ impl<'a> State<'a> {
             vars: vec![("$".to_string(), dot.clone())],
             depth: 0,
             steps: 0,
+            built: 0,
             out: String::new(),
         }
     }
@@ -414,12 +418,14 @@ impl<'a> State<'a> {
             argv.push(f);
         }
         if let Some(result) = call_method(&recv, name, &argv) {
-            return result.map_err(|e| match e {
+            let v = result.map_err(|e| match e {
                 FuncError::Call(m) => {
                     self.err(node.pos, node, format!("error calling {name}: {m}"))
                 }
                 FuncError::Args(m) => self.err(node.pos, node, m),
-            });
+            })?;
+            self.charge(&v)?;
+            return Ok(v);
         }
         match &recv {
             Value::Struct(s) => match s.field(name) {
@@ -531,9 +537,30 @@ impl<'a> State<'a> {
                 }
             },
         };
-        result.map_err(|e| match e {
+        let result = result.and_then(|v| match v.as_str() {
+            Some(s) => check_len(name, s.len()).map(|()| v),
+            None => Ok(v),
+        });
+        let v = result.map_err(|e| match e {
             FuncError::Call(m) => self.err(cmd.pos, ctx, format!("error calling {name}: {m}")),
             FuncError::Args(m) => self.err(cmd.pos, ctx, m),
-        })
+        })?;
+        self.charge(&v)?;
+        Ok(v)
+    }
+
+    /// Counts what a call built against `MAX_BUILT_BYTES`, so a long loop of large results
+    /// ends in an error instead of running for hours.
+    fn charge(&mut self, v: &Value) -> R<()> {
+        self.built += match v {
+            Value::Str(s) | Value::Html(s) | Value::Url(s) => s.len() as u64,
+            Value::List(l) => 16 * l.items.len() as u64,
+            Value::Map(m) => 48 * m.entries.len() as u64,
+            _ => 0,
+        };
+        if self.built > MAX_BUILT_BYTES {
+            return Err(self.limit(format!("function results exceed {MAX_BUILT_BYTES} bytes")));
+        }
+        Ok(())
     }
 }

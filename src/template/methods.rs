@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::funcs::{arity, str_arg, strings_arg, time_arg, FuncError};
+use super::funcs::{arity, check_len, str_arg, strings_arg, time_arg, FuncError};
 use super::time::{Duration, Time};
 use super::value::{ListKind, Map, MapKind, Struct, Value};
 
@@ -148,6 +148,7 @@ fn join(items: &[Value], args: &[Value]) -> Result<Value, FuncError> {
         .iter()
         .map(|v| v.as_str().unwrap_or_default())
         .collect();
+    check_len("Join", parts.iter().map(|p| p.len() + sep.len()).sum())?;
     Ok(Value::str(parts.join(sep)))
 }
 

@@ -17,6 +17,7 @@
 //! This module knows nothing of PromQL, storage or HTTP: `query` reaches the query engine
 //! through the [`prometheus::QueryFn`] trait that the rules layer implements. Bad templates
 //! are errors, never panics; execution is bounded (`exec::MAX_EXEC_DEPTH`, `exec::MAX_STEPS`,
+//! `exec::MAX_BUILT_BYTES`, `funcs::MAX_BUILT_ITEMS`, `funcs::MAX_STRING_BYTES`,
 //! `exec::MAX_OUTPUT_BYTES`, `parse::MAX_NESTING`).
 //!
 //! Known differences from Go: no `html/template` contextual escaping (`safeHtml` values print

@@ -300,6 +300,21 @@ fn alert_templates_are_checked_at_load() {
 }
 
 #[test]
+fn built_collections_are_bounded() {
+    let funcs = am_funcs();
+    let append = funcs.get("append").expect("append exists");
+    let full = Value::list(
+        ListKind::Any,
+        vec![Value::Int(0); super::funcs::MAX_BUILT_ITEMS],
+    );
+    let err = append(&[full, Value::Int(1)]).unwrap_err();
+    assert_eq!(
+        err,
+        super::FuncError::Call("append: more than 10000 items".into())
+    );
+}
+
+#[test]
 fn am_functions_render_times() {
     let mut t = Template::new("d").funcs(&am_funcs());
     t.parse(r#"{{ date "2006-01-02 15:04" .StartsAt }} {{ (index .Alerts 0).StartsAt.Format "Jan 2" }}"#)

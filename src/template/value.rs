@@ -5,7 +5,7 @@
 //! is explicit here: a map knows its element type (so `missingkey=zero` yields `""` for a
 //! `map[string]string` and `<no value>` for a `map[string]interface{}`), and a value's Go type
 //! name is kept for error messages. Zero-argument and argument-taking methods (`.Alerts.Firing`,
-//! `.CommonLabels.Remove`, `.StartsAt.Format`) are resolved by kind in [`Value::method`].
+//! `.CommonLabels.Remove`, `.StartsAt.Format`) are resolved by kind in `methods::call_method`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

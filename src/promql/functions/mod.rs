@@ -106,6 +106,10 @@ impl Evaluator<'_> {
     ) -> Vec<StepSeries> {
         let mut out = Vec::with_capacity(w.series.len());
         for (labels, samples) in &w.series {
+            // Out of time: stop early; the engine reports the timeout at its next check.
+            if self.out_of_time() {
+                break;
+            }
             let mut cursor = WindowCursor::new(samples, w.range);
             let values: Vec<Option<f64>> = w
                 .times

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use base64::Engine;
 
 use super::prometheus::{humanize_duration_fn, re_replace_all, regex_match, title};
-use super::{arity, arity_min, str_arg, strings_arg, time_arg, FuncError, FuncMap};
+use super::{
+    arity, arity_min, check_len, check_nesting, str_arg, strings_arg, time_arg, FuncError, FuncMap,
+    MAX_BUILT_ITEMS,
+};
 use crate::template::fmt::format_float;
 use crate::template::time::{Duration, Time};
 use crate::template::value::{ListKind, MapKind, Value};
@@ -32,7 +35,10 @@ pub fn funcs() -> FuncMap {
     m.insert("join", |a| {
         arity("join", a, 2)?;
         let sep = str_arg(&a[0])?;
-        Ok(Value::str(strings_arg(&a[1])?.join(sep)))
+        let parts = strings_arg(&a[1])?;
+        let len = parts.iter().map(|p| p.len() + sep.len()).sum();
+        check_len("join", len)?;
+        Ok(Value::str(parts.join(sep)))
     });
     m.insert("match", regex_match);
     m.insert("reReplaceAll", re_replace_all);
@@ -51,6 +57,7 @@ pub fn funcs() -> FuncMap {
             .map_err(FuncError::Call)
     });
     m.insert("stringSlice", |a| {
+        check_nesting("stringSlice", a)?;
         let items = a
             .iter()
             .map(|v| str_arg(v).map(Value::str))
@@ -107,9 +114,13 @@ pub fn funcs() -> FuncMap {
             .map_err(|e| FuncError::Call(e.to_string()))?;
         Ok(Value::str(String::from_utf8_lossy(&bytes)))
     });
-    m.insert("list", |a| Ok(Value::list(ListKind::Any, a.to_vec())));
+    m.insert("list", |a| {
+        check_nesting("list", a)?;
+        Ok(Value::list(ListKind::Any, a.to_vec()))
+    });
     m.insert("append", |a| {
         arity_min("append", a, 1)?;
+        check_nesting("append", a)?;
         let mut items = match &a[0] {
             Value::List(l) if l.kind == ListKind::Any => l.items.to_vec(),
             other => {
@@ -120,9 +131,15 @@ pub fn funcs() -> FuncMap {
             }
         };
         items.extend(a[1..].iter().cloned());
+        if items.len() > MAX_BUILT_ITEMS {
+            return Err(FuncError::Call(format!(
+                "append: more than {MAX_BUILT_ITEMS} items"
+            )));
+        }
         Ok(Value::list(ListKind::Any, items))
     });
     m.insert("dict", |a| {
+        check_nesting("dict", a)?;
         if a.len() % 2 != 0 {
             return Err(FuncError::Call(
                 "dict requires an even number of arguments".into(),

@@ -59,6 +59,55 @@ impl FuncMap {
     }
 }
 
+/// How deeply values built by templates (`list`, `dict`, `append`, `args`) may nest: dropping
+/// or printing a value recurses once per level, so a loop that wraps a value in itself must
+/// stop well before the stack does.
+pub const MAX_VALUE_DEPTH: usize = 32;
+
+/// The most items a collection built by a template function may hold (Go's `append` is
+/// amortized O(1); ours copies, so a loop of appends must stay small).
+pub const MAX_BUILT_ITEMS: usize = 10_000;
+
+/// The longest string a function may return.
+pub const MAX_STRING_BYTES: usize = 1 << 20;
+
+/// Refuses to build a collection with more than `MAX_BUILT_ITEMS` items or whose items
+/// already nest `MAX_VALUE_DEPTH` levels deep.
+pub fn check_nesting(name: &str, items: &[Value]) -> Result<(), FuncError> {
+    if items.len() > MAX_BUILT_ITEMS {
+        return Err(FuncError::Call(format!(
+            "{name}: more than {MAX_BUILT_ITEMS} items"
+        )));
+    }
+    fn deeper_than(v: &Value, limit: usize) -> bool {
+        if limit == 0 {
+            return true;
+        }
+        match v {
+            Value::List(l) => l.items.iter().any(|e| deeper_than(e, limit - 1)),
+            Value::Map(m) => m.entries.values().any(|e| deeper_than(e, limit - 1)),
+            Value::Struct(s) => s.fields.iter().any(|(_, e)| deeper_than(e, limit - 1)),
+            _ => false,
+        }
+    }
+    if items.iter().any(|v| deeper_than(v, MAX_VALUE_DEPTH)) {
+        return Err(FuncError::Call(format!(
+            "{name}: values nest deeper than {MAX_VALUE_DEPTH} levels"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses to build a string longer than `MAX_STRING_BYTES`.
+pub fn check_len(name: &str, len: usize) -> Result<(), FuncError> {
+    if len > MAX_STRING_BYTES {
+        return Err(FuncError::Call(format!(
+            "{name}: result longer than {MAX_STRING_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks a fixed argument count.
 pub fn arity(name: &str, args: &[Value], want: usize) -> Result<(), FuncError> {
     if args.len() != want {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{arity, str_arg, to_float, FuncError, FuncMap};
+use super::{arity, check_len, check_nesting, str_arg, to_float, FuncError, FuncMap};
 use crate::template::fmt::{format_float, sprintf};
 use crate::template::prometheus::{ExpandContext, QueryFn};
 use crate::template::time::{Duration, Time};
@@ -63,6 +63,7 @@ pub fn funcs(ctx: &ExpandContext) -> FuncMap {
         sample_label(&a[0], "__value__")
     });
     m.insert("args", |a| {
+        check_nesting("args", a)?;
         let entries = a
             .iter()
             .enumerate()
@@ -224,7 +225,15 @@ pub fn re_replace_all(a: &[Value]) -> Result<Value, FuncError> {
     arity("reReplaceAll", a, 3)?;
     let re = compile(str_arg(&a[0])?)?;
     let repl = str_arg(&a[1])?;
-    Ok(Value::str(re.replace_all(str_arg(&a[2])?, repl)))
+    let text = str_arg(&a[2])?;
+    // Every match may expand to the whole replacement: bound the worst case before building.
+    check_len(
+        "reReplaceAll",
+        text.len().saturating_mul(repl.len().max(1)) / 64,
+    )?;
+    let out = re.replace_all(text, repl);
+    check_len("reReplaceAll", out.len())?;
+    Ok(Value::str(out))
 }
 
 /// `match pattern text`: an unanchored regular-expression match.

@@ -488,6 +488,15 @@ impl Head {
         Ok(())
     }
 
+    /// Calls `f` for every series in the head, in no particular order (for status pages).
+    pub fn for_each_series(&self, mut f: impl FnMut(&MemSeries)) {
+        for shard in &self.shards {
+            for s in shard.read().by_ref.values() {
+                f(s);
+            }
+        }
+    }
+
     /// Bytes of full chunks on disk.
     pub fn chunk_disk_size(&self) -> u64 {
         self.disk.size()

@@ -68,6 +68,12 @@ impl MemSeries {
         }
     }
 
+    /// Closed chunks plus the open one.
+    pub fn num_chunks(&self) -> usize {
+        let d = self.data.lock();
+        d.closed.len() + usize::from(d.open.is_some())
+    }
+
     pub fn is_removed(&self) -> bool {
         self.removed.load(Ordering::Acquire)
     }

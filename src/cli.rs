@@ -150,6 +150,24 @@ pub struct ServerArgs {
         conflicts_with = "disable_remote_write_receiver"
     )]
     pub enable_remote_write_receiver: bool,
+
+    /// Most alert notifications waiting to be sent to Alertmanagers; beyond it the oldest
+    /// are dropped.
+    #[arg(
+        long = "alertmanager.notification-queue-capacity",
+        default_value_t = 10_000,
+        value_name = "N"
+    )]
+    pub notification_queue_capacity: usize,
+
+    /// Send the queued alert notifications when shutting down (`=false` drops them).
+    #[arg(
+        long = "alertmanager.drain-notification-queue-on-shutdown",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_name = "BOOL"
+    )]
+    pub drain_notification_queue: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,6 +272,16 @@ mod tests {
         assert_eq!(cli.storage_path, PathBuf::from("/d"));
         assert_eq!(cli.server.retention_time, "30d");
         assert!(!cli.server.disable_remote_write_receiver);
+        assert_eq!(cli.server.notification_queue_capacity, 10_000);
+        assert!(cli.server.drain_notification_queue);
+        let cli = Cli::try_parse_from([
+            "bongsu",
+            "--alertmanager.notification-queue-capacity=5",
+            "--alertmanager.drain-notification-queue-on-shutdown=false",
+        ])
+        .unwrap();
+        assert_eq!(cli.server.notification_queue_capacity, 5);
+        assert!(!cli.server.drain_notification_queue);
         let cli = Cli::try_parse_from(["bongsu", "--web.disable-remote-write-receiver"]).unwrap();
         assert!(cli.server.disable_remote_write_receiver);
         let cli = Cli::try_parse_from(["bongsu", "--web.enable-remote-write-receiver"]).unwrap();

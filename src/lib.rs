@@ -10,6 +10,7 @@ pub mod config;
 pub mod exposition;
 pub mod ingest;
 pub mod model;
+pub mod notifier;
 pub mod promql;
 pub mod relabel;
 pub mod rules;

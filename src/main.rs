@@ -11,6 +11,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 use bongsu::api::{router, ApiOptions, ApiState, CorsOrigin, Lifecycle, ReloadRequest};
 use bongsu::config::{parse_prometheus_duration, redacted_yaml, Config, DEFAULT_CONFIG};
+use bongsu::notifier::{Notifier, NotifierOptions};
 use bongsu::promql::Engine;
 use bongsu::relabel::NameValidationScheme;
 use bongsu::rules::check::{check_rule_files, CheckOptions};
@@ -234,8 +235,8 @@ fn retention_text(args: &ServerArgs) -> String {
 }
 
 fn warn_inactive_sections(config: &Config) {
-    if !config.alerting.alertmanagers.is_empty() || !config.remote_write.is_empty() {
-        tracing::warn!("alerting and remote_write are loaded and validated but not acted on yet");
+    if !config.remote_write.is_empty() {
+        tracing::warn!("remote_write is loaded and validated but not acted on yet");
     }
 }
 
@@ -326,11 +327,19 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         let scrape = Arc::new(ScrapeManager::new(db.clone()));
         scrape.apply(specs).await;
         state.set_scrape_manager(scrape.clone());
+        let notifier = Notifier::new(NotifierOptions {
+            queue_capacity: args.notification_queue_capacity,
+            external_url: rule_opts.external_url.clone(),
+            drain_on_shutdown: args.drain_notification_queue,
+        });
+        notifier.apply(&config).map_err(|e| anyhow!(e))?;
+        notifier.start();
+        state.set_notifier(notifier.clone());
         let rules = Arc::new(RuleManager::new(
             db.clone(),
             engine_for_rules,
             Arc::new(NoTemplates),
-            None,
+            Some(notifier.clone()),
             rule_opts,
         ));
         rules
@@ -345,6 +354,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             args.clone(),
             scrape.clone(),
             rules.clone(),
+            notifier.clone(),
             state.clone(),
             reload_rx,
         ));
@@ -356,6 +366,8 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         maintenance.abort();
         tracing::info!("stopping rule evaluation");
         rules.stop().await;
+        tracing::info!("stopping the notifier");
+        notifier.stop().await;
         tracing::info!("stopping scrapes");
         scrape.stop().await;
         tracing::info!("shutting down: flushing the WAL");
@@ -372,6 +384,7 @@ async fn reload_loop(
     args: ServerArgs,
     scrape: Arc<ScrapeManager>,
     rules: Arc<RuleManager>,
+    notifier: Arc<Notifier>,
     state: ApiState,
     mut requests: tokio::sync::mpsc::Receiver<ReloadRequest>,
 ) {
@@ -395,7 +408,8 @@ async fn reload_loop(
                 scrape.apply(specs).await;
                 let external = config.global.external_labels.clone();
                 state.set_config(Ok((config_yaml(&args), external)));
-                rules.update(&config).await
+                let notified = notifier.apply(&config);
+                rules.update(&config).await.and(notified)
             }
             Err(e) => Err(e),
         };

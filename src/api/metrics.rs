@@ -88,6 +88,9 @@ pub(super) async fn handler(State(s): State<ApiState>) -> Response {
     if let Some(rw) = &s.0.remote_write {
         remote_write_metrics(&mut out, rw.stats());
     }
+    if let Some(n) = s.notifier() {
+        n.render_metrics(&mut out);
+    }
     HTTP_REQUEST_DURATION.render(
         &mut out,
         "bongsu_http_request_duration_seconds",

@@ -5,6 +5,7 @@
 //! codes), run storage and query work on the blocking pool, and encode results as Prometheus
 //! does. The API owns no data: it reads through `tsdb::Db` and `promql::Engine`.
 
+mod alertmanagers;
 mod ast_json;
 mod cors;
 mod federate;
@@ -52,6 +53,8 @@ struct Inner {
     scrape: OnceLock<Arc<ScrapeManager>>,
     /// Set once rule evaluation runs.
     rules: OnceLock<Arc<RuleManager>>,
+    /// Set once alert notification runs.
+    notifier: OnceLock<Arc<crate::notifier::Notifier>>,
     /// With `--web.enable-lifecycle`: where reload and quit requests go, once the server runs.
     lifecycle: Option<OnceLock<Lifecycle>>,
     /// `None` when the receiver is turned off (`--web.disable-remote-write-receiver`).
@@ -135,6 +138,7 @@ impl ApiState {
             )),
             scrape: OnceLock::new(),
             rules: OnceLock::new(),
+            notifier: OnceLock::new(),
             lifecycle: opts.lifecycle.then(OnceLock::new),
             remote_write: opts
                 .remote_write_receiver
@@ -189,6 +193,15 @@ impl ApiState {
     /// Hands over the rule manager whose groups the rules and alerts APIs show.
     pub fn set_rule_manager(&self, m: Arc<RuleManager>) {
         let _ = self.0.rules.set(m);
+    }
+
+    /// Hands over the notifier whose Alertmanagers `/api/v1/alertmanagers` and `/metrics` show.
+    pub fn set_notifier(&self, n: Arc<crate::notifier::Notifier>) {
+        let _ = self.0.notifier.set(n);
+    }
+
+    fn notifier(&self) -> Option<&Arc<crate::notifier::Notifier>> {
+        self.0.notifier.get()
     }
 
     fn rule_groups(&self) -> Vec<Arc<Group>> {
@@ -248,6 +261,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/api/v1/rules", get(rules::rules))
         .route("/api/v1/alerts", get(rules::alerts))
+        .route("/api/v1/alertmanagers", get(alertmanagers::alertmanagers))
         .route("/api/v1/write", post(remote_write))
         .route("/api/v1/read", post(remote_read::read))
         .route("/api/v1/status/buildinfo", get(status::buildinfo))

@@ -54,7 +54,7 @@ pub fn accept_header(protocols: &[&str]) -> String {
     parts.join(",")
 }
 
-fn with_auth(
+pub fn with_auth(
     http: &HttpClientConfig,
     mut req: reqwest::RequestBuilder,
 ) -> Result<reqwest::RequestBuilder, FetchError> {

@@ -124,7 +124,7 @@ fn fingerprint(sc: &ScrapeConfig) -> String {
 }
 
 /// The HTTP client of a job, from its TLS, proxy and redirect settings.
-fn client(http: &HttpClientConfig, compression: bool) -> Result<reqwest::Client, String> {
+pub fn client(http: &HttpClientConfig, compression: bool) -> Result<reqwest::Client, String> {
     let mut b = reqwest::Client::builder();
     if !http.follow_redirects {
         b = b.redirect(reqwest::redirect::Policy::none());

@@ -283,6 +283,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         lookback_ms: lookback.as_millis() as i64,
         timeout,
         max_samples: args.query_max_samples,
+        ..Engine::default()
     };
     let engine_for_rules = engine.clone();
 

@@ -436,7 +436,11 @@ fn run_file(name: &str, text: &str, verbose: bool) -> FileResult {
         Ok(c) => c,
         Err(e) => panic!("{name}: {e}"),
     };
-    let engine = Engine::default();
+    // Upstream runs its test scripts with delayed name removal on.
+    let engine = Engine {
+        delayed_name_removal: true,
+        ..Engine::default()
+    };
     let mut state = State::new();
     for cmd in cmds {
         match cmd {

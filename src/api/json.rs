@@ -26,8 +26,41 @@ pub fn format_decimal(v: f64) -> String {
     } else if v == f64::NEG_INFINITY {
         "-Inf".to_string()
     } else {
-        format!("{v}")
+        // The shortest digits that read back as `v` (of two equally close, the even one, as
+        // Go; Rust's own formatting breaks such ties the other way). ryu finds them fastest;
+        // it writes integers as "1.0" and far magnitudes with an exponent, spelled out here.
+        let mut buf = ryu::Buffer::new();
+        let s = buf.format_finite(v);
+        match s.split_once('e') {
+            None => s.strip_suffix(".0").unwrap_or(s).to_string(),
+            Some((mantissa, exp)) => positional(mantissa, exp.parse().unwrap_or(0)),
+        }
     }
+}
+
+/// `mantissa` × 10^`exp` (mantissa as `-d.ddd` or `d`) written without an exponent.
+fn positional(mantissa: &str, exp: i32) -> String {
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    // Digits before the decimal point.
+    let point = exp + 1;
+    let mut out = String::from(sign);
+    if point <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', point.unsigned_abs() as usize));
+        out.push_str(&digits);
+    } else if point as usize >= digits.len() {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
+    } else {
+        out.push_str(&digits[..point as usize]);
+        out.push('.');
+        out.push_str(&digits[point as usize..]);
+    }
+    out
 }
 
 /// Go's `'e'` form with the shortest mantissa: `1e-07`, `-2.5e+21` (two exponent digits at
@@ -43,18 +76,36 @@ pub fn go_exponent(v: f64) -> String {
 /// Appends a millisecond timestamp as Unix seconds: `1435781451.781`, `1435781451`.
 pub fn write_timestamp(out: &mut String, t: i64) {
     let (secs, ms) = (t.div_euclid(1000), t.rem_euclid(1000));
-    if ms == 0 {
-        let _ = write!(out, "{secs}");
-    } else if secs < 0 {
+    if secs < 0 && ms != 0 {
         // Go prints e.g. -0.5 for -500 ms: use the float form for negatives.
         let _ = write!(out, "{}", t as f64 / 1000.0);
-    } else {
-        let frac = format!("{ms:03}");
-        let _ = write!(out, "{secs}.{}", frac.trim_end_matches('0'));
+        return;
+    }
+    out.push_str(itoa::Buffer::new().format(secs));
+    if ms != 0 {
+        out.push('.');
+        let digits = [ms / 100, ms / 10 % 10, ms % 10];
+        let len = if ms % 100 == 0 {
+            1
+        } else if ms % 10 == 0 {
+            2
+        } else {
+            3
+        };
+        for d in &digits[..len] {
+            out.push(char::from(b'0' + *d as u8));
+        }
     }
 }
 
 pub fn write_str(out: &mut String, s: &str) {
+    // Most label names and values need no escaping: copy them as they are.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     // serde_json escapes exactly as JSON requires; a &str always serializes.
     out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string()));
 }
@@ -218,6 +269,58 @@ mod tests {
         write_timestamp(&mut s, 1_435_781_451_000);
         s.push(' ');
         write_timestamp(&mut s, 1_435_781_451_500);
-        assert_eq!(s, "1435781451.781 1435781451 1435781451.5");
+        s.push(' ');
+        write_timestamp(&mut s, 1_435_781_451_050);
+        s.push(' ');
+        write_timestamp(&mut s, 1_435_781_451_007);
+        s.push(' ');
+        write_timestamp(&mut s, -500);
+        assert_eq!(
+            s,
+            "1435781451.781 1435781451 1435781451.5 1435781451.05 1435781451.007 -0.5"
+        );
+    }
+
+    #[test]
+    fn decimals_are_gos() {
+        assert_eq!(format_decimal(-0.0), "-0");
+        assert_eq!(format_decimal(1e-7), "0.0000001");
+        assert_eq!(format_decimal(-1.5e-9), "-0.0000000015");
+        assert_eq!(format_decimal(1.25e17), "125000000000000000");
+        assert_eq!(format_decimal(123456.789), "123456.789");
+        // -591853843766803.25, a tie between two shortest spellings: Go takes the even digit.
+        assert_eq!(
+            format_decimal(f64::from_bits(14_051_462_068_518_711_450)),
+            "-591853843766803.2"
+        );
+    }
+
+    /// Whether `text` is a shortest positional spelling of `v` (Rust's formatting finds the
+    /// shortest digits too, though it breaks ties between two differently from Go).
+    fn is_shortest_positional(text: &str, v: f64) -> bool {
+        let digits = |s: &str| s.trim_start_matches(['-', '0', '.']).replace('.', "").len();
+        !text.contains('e')
+            && text.parse::<f64>() == Ok(v)
+            && digits(text.trim_end_matches('0')) == digits(format!("{v}").trim_end_matches('0'))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimals_are_shortest_and_positional(bits: u64) {
+            let v = f64::from_bits(bits);
+            proptest::prop_assume!(v.is_finite());
+            proptest::prop_assert!(is_shortest_positional(&format_decimal(v), v));
+        }
+
+        #[test]
+        fn everyday_decimals_are_shortest_and_positional(
+            m in -1_000_000_000_000i64..1_000_000_000_000,
+            e in -12i32..6,
+        ) {
+            let v = m as f64 * 10f64.powi(e);
+            proptest::prop_assert!(is_shortest_positional(&format_decimal(v), v));
+            let w = v / 3.0;
+            proptest::prop_assert!(is_shortest_positional(&format_decimal(w), w));
+        }
     }
 }

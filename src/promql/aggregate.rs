@@ -9,6 +9,7 @@ use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 use super::binary::keep_labels;
 use super::eval::{kahan_inc, Evaluated, Evaluator, StepSeries};
 use super::functions::quantile;
+use super::keys::{KeyIndex, KeyLabels};
 use super::numeric::Mean;
 use super::select_k::Selection;
 use super::PromqlError;
@@ -171,11 +172,26 @@ impl Evaluator<'_> {
             }
             _ => Vec::new(),
         };
-        let mut groups: BTreeMap<Labels, (Vec<Option<Acc>>, bool)> = BTreeMap::new();
+        if !matches!(
+            op.as_str(),
+            "sum" | "avg" | "count" | "group" | "min" | "max" | "stdvar" | "stddev" | "quantile"
+        ) {
+            return Err(PromqlError::Unsupported(format!("aggregation {op}")));
+        }
+        let rule = match &agg.modifier {
+            None => KeyLabels::Only(&[]),
+            Some(LabelModifier::Include(by)) => KeyLabels::Only(&by.labels),
+            Some(LabelModifier::Exclude(without)) => KeyLabels::AllBut(&without.labels),
+        };
+        let mut index = KeyIndex::default();
+        // Per group: the state at every step (none: no input there) and a pending drop.
+        let mut groups: Vec<(Vec<Option<Acc>>, bool)> = Vec::new();
         for s in &input {
-            let (acc, drop) = groups
-                .entry(group_key(s))
-                .or_insert_with(|| (vec![None; steps], false));
+            let g = index.id(rule, &s.labels);
+            if g == groups.len() {
+                groups.push((vec![None; steps], false));
+            }
+            let (acc, drop) = &mut groups[g];
             *drop |= s.drop_name;
             for (a, v) in acc.iter_mut().zip(&s.values) {
                 let Some(v) = *v else { continue };
@@ -189,26 +205,23 @@ impl Evaluator<'_> {
             let q = param.get(step).copied().unwrap_or(f64::NAN);
             a.finish(&op, q)
         };
-        if !matches!(
-            op.as_str(),
-            "sum" | "avg" | "count" | "group" | "min" | "max" | "stdvar" | "stddev" | "quantile"
-        ) {
-            return Err(PromqlError::Unsupported(format!("aggregation {op}")));
-        }
-        Ok(Evaluated::Vector(
-            groups
-                .into_iter()
-                .map(|(labels, (accs, drop_name))| StepSeries {
-                    labels,
-                    values: accs
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, a)| a.map(|a| finish(i, a)))
-                        .collect(),
-                    drop_name,
-                })
-                .collect(),
-        ))
+        // Groups come out ordered by their labels, independent of the input order.
+        let mut out: Vec<StepSeries> = index
+            .into_keys()
+            .into_iter()
+            .zip(groups)
+            .map(|(labels, (accs, drop_name))| StepSeries {
+                labels,
+                values: accs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, a)| a.map(|a| finish(i, a)))
+                    .collect(),
+                drop_name,
+            })
+            .collect();
+        out.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(Evaluated::Vector(out))
     }
 
     /// Warns (once each) of a NaN φ, the largest φ above 1 and the smallest below 0.

@@ -2,13 +2,14 @@
 //! operators, and vector matching with `on`/`ignoring` and `group_left`/`group_right`.
 //! Matching is decided per step, since which series exist can change from step to step.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use promql_parser::parser::{BinaryExpr, Expr, LabelModifier, VectorMatchCardinality};
 
 use super::eval::{Evaluated, Evaluator, StepSeries};
+use super::keys::{KeyIndex, KeyLabels};
 use super::PromqlError;
-use crate::model::{Label, Labels, METRIC_NAME};
+use crate::model::{Label, Labels};
 
 impl Evaluator<'_> {
     pub(super) fn unary(&self, expr: &Expr) -> Result<Evaluated, PromqlError> {
@@ -79,23 +80,30 @@ impl Evaluator<'_> {
             .as_ref()
             .map(|m| m.card.clone())
             .unwrap_or(VectorMatchCardinality::OneToOne);
-        let sig = |s: &StepSeries| signature(&s.labels, matching.as_ref());
-        let lsig: Vec<Labels> = lhs.iter().map(sig).collect();
-        let rsig: Vec<Labels> = rhs.iter().map(sig).collect();
+        // Every series' match group as a dense id, so that per step only vectors are indexed.
+        let rule = match matching.as_ref() {
+            Some(LabelModifier::Include(on)) => KeyLabels::Only(&on.labels),
+            Some(LabelModifier::Exclude(ign)) => KeyLabels::AllBut(&ign.labels),
+            None => KeyLabels::AllBut(&[]),
+        };
+        let mut groups = KeyIndex::default();
+        let lsig: Vec<usize> = lhs.iter().map(|s| groups.id(rule, &s.labels)).collect();
+        let rsig: Vec<usize> = rhs.iter().map(|s| groups.id(rule, &s.labels)).collect();
         let steps = self.steps();
+        // Per group, the last step (plus one) it was seen at: reset-free presence sets.
+        let mut seen_at = vec![0usize; groups.len()];
         match op {
             "and" | "unless" => {
                 let want = op == "and";
                 let mut out = lhs;
                 for step in 0..steps {
-                    let present: std::collections::HashSet<&Labels> = rhs
-                        .iter()
-                        .zip(&rsig)
-                        .filter(|(s, _)| s.values[step].is_some())
-                        .map(|(_, g)| g)
-                        .collect();
-                    for (s, g) in out.iter_mut().zip(&lsig) {
-                        if present.contains(g) != want {
+                    for (s, &g) in rhs.iter().zip(&rsig) {
+                        if s.values[step].is_some() {
+                            seen_at[g] = step + 1;
+                        }
+                    }
+                    for (s, &g) in out.iter_mut().zip(&lsig) {
+                        if (seen_at[g] == step + 1) != want {
                             s.values[step] = None;
                         }
                     }
@@ -105,14 +113,13 @@ impl Evaluator<'_> {
             "or" => {
                 let mut rhs = rhs;
                 for step in 0..steps {
-                    let present: std::collections::HashSet<&Labels> = lhs
-                        .iter()
-                        .zip(&lsig)
-                        .filter(|(s, _)| s.values[step].is_some())
-                        .map(|(_, g)| g)
-                        .collect();
-                    for (s, g) in rhs.iter_mut().zip(&rsig) {
-                        if present.contains(g) {
+                    for (s, &g) in lhs.iter().zip(&lsig) {
+                        if s.values[step].is_some() {
+                            seen_at[g] = step + 1;
+                        }
+                    }
+                    for (s, &g) in rhs.iter_mut().zip(&rsig) {
+                        if seen_at[g] == step + 1 {
                             s.values[step] = None;
                         }
                     }
@@ -123,7 +130,7 @@ impl Evaluator<'_> {
             }
             _ => {}
         }
-        // The "many" side is iterated, the "one" side looked up by signature.
+        // The "many" side is iterated, the "one" side looked up by match group.
         let (many, many_sig, one, one_sig, swapped, include) = match &card {
             VectorMatchCardinality::OneToMany(l) => {
                 (&rhs, &rsig, &lhs, &lsig, true, l.labels.clone())
@@ -144,89 +151,118 @@ impl Evaluator<'_> {
         let fills = b.modifier.as_ref().map(|m| m.fill_values.clone());
         let fill_one = fills.as_ref().and_then(|f| f.rhs);
         let fill_many = fills.as_ref().and_then(|f| f.lhs);
-        // The value and labels of `many op one`, or none if a comparison filters it out.
-        let binop = |mv: f64, ov: f64, many_labels: &Labels, one_labels: &Labels| {
+        // The value of `many op one`, or none if a comparison filters it out.
+        let binop = |mv: f64, ov: f64| {
             let (l, r) = if swapped { (ov, mv) } else { (mv, ov) };
             let (v, keep) = apply(op, l, r);
-            let v = if return_bool {
-                f64::from(u8::from(keep))
-            } else if keep {
-                v
+            if return_bool {
+                Some(f64::from(u8::from(keep)))
             } else {
-                return None;
-            };
-            let labels = result_labels(
+                keep.then_some(v)
+            }
+        };
+        let labels_of = |many_labels: &Labels, one_labels: &Labels| {
+            result_labels(
                 many_labels,
                 one_labels,
                 matching.as_ref(),
                 one_to_one,
                 &include,
-            );
-            Some((labels, v))
+            )
         };
         let mut out: Vec<StepSeries> = Vec::new();
         let mut index: HashMap<Labels, usize> = HashMap::new();
-        let mut results: Vec<(Labels, f64)> = Vec::new();
+        // The output series of a pairing: per "many" series the last "one" series it met (none:
+        // the fill stood in) and where that went; per "one" series where its fill pairing went.
+        let mut many_out: Vec<Option<(Option<usize>, usize)>> = vec![None; many.len()];
+        let mut fill_out: Vec<Option<usize>> = vec![None; one.len()];
+        let mut out_of = |labels: Labels, out: &mut Vec<StepSeries>| {
+            *index.entry(labels.clone()).or_insert_with(|| {
+                out.push(StepSeries {
+                    labels,
+                    values: vec![None; steps],
+                    drop_name,
+                });
+                out.len() - 1
+            })
+        };
+        // Per group at this step: the "one" series present (seen_at marks it valid) and
+        // whether a "many" series matched it.
+        let mut one_at = vec![0usize; groups.len()];
+        let mut matched_at = vec![0usize; groups.len()];
+        let mut results: Vec<(usize, f64)> = Vec::new();
         for step in 0..steps {
-            let mut one_map: HashMap<&Labels, usize> = HashMap::new();
-            for (i, (s, g)) in one.iter().zip(one_sig).enumerate() {
+            let stamp = step + 1;
+            for (i, (s, &g)) in one.iter().zip(one_sig).enumerate() {
                 if s.values[step].is_none() {
                     continue;
                 }
-                if let Some(&prev) = one_map.get(g) {
+                if seen_at[g] == stamp {
                     let side = if swapped { "left" } else { "right" };
                     // Sorted, so that the message does not depend on the input order.
                     let mut dup = [
-                        fmt_labels(&one[prev].final_labels()),
+                        fmt_labels(&one[one_at[g]].final_labels()),
                         fmt_labels(&s.final_labels()),
                     ];
                     dup.sort();
                     return Err(PromqlError::Execution(format!(
                         "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
-                        fmt_labels(g), dup[0], dup[1]
+                        fmt_labels(groups.key(g)), dup[0], dup[1]
                     )));
                 }
-                one_map.insert(g, i);
+                seen_at[g] = stamp;
+                one_at[g] = i;
             }
-            // Match groups used at this step; in one-to-one matching, each at most once.
-            let mut matched: HashSet<&Labels> = HashSet::new();
-            for (s, g) in many.iter().zip(many_sig) {
+            results.clear();
+            for (mi, (s, &g)) in many.iter().zip(many_sig).enumerate() {
                 let Some(mv) = s.values[step] else { continue };
                 // Without a match, a `fill` value stands in, labelled with the match group.
-                let (ov, one_labels) = match one_map.get(g) {
-                    Some(&oi) => (one[oi].values[step].unwrap_or(f64::NAN), &one[oi].labels),
-                    None => match fill_one {
-                        Some(f) => (f, g),
+                let (ov, oi) = if seen_at[g] == stamp {
+                    let oi = one_at[g];
+                    (one[oi].values[step].unwrap_or(f64::NAN), Some(oi))
+                } else {
+                    match fill_one {
+                        Some(f) => (f, None),
                         None => continue,
-                    },
+                    }
                 };
-                if !matched.insert(g) && one_to_one {
+                if matched_at[g] == stamp && one_to_one {
                     return Err(PromqlError::Execution("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into()));
                 }
-                if let Some(r) = binop(mv, ov, &s.labels, one_labels) {
-                    results.push(r);
-                }
+                matched_at[g] = stamp;
+                let Some(v) = binop(mv, ov) else { continue };
+                let o = match many_out[mi] {
+                    Some((last, o)) if last == oi => o,
+                    _ => {
+                        let one_labels = oi.map_or(groups.key(g), |oi| &one[oi].labels);
+                        let o = out_of(labels_of(&s.labels, one_labels), &mut out);
+                        many_out[mi] = Some((oi, o));
+                        o
+                    }
+                };
+                results.push((o, v));
             }
             if let Some(f) = fill_many {
-                for (o, g) in one.iter().zip(one_sig) {
-                    let Some(ov) = o.values[step] else { continue };
-                    if matched.contains(g) {
+                for (oi, (series, &g)) in one.iter().zip(one_sig).enumerate() {
+                    let Some(ov) = series.values[step] else {
+                        continue;
+                    };
+                    if matched_at[g] == stamp {
                         continue;
                     }
-                    if let Some(r) = binop(f, ov, g, &o.labels) {
-                        results.push(r);
-                    }
+                    let Some(v) = binop(f, ov) else { continue };
+                    let o = match fill_out[oi] {
+                        Some(o) => o,
+                        None => {
+                            let o = out_of(labels_of(groups.key(g), &series.labels), &mut out);
+                            fill_out[oi] = Some(o);
+                            o
+                        }
+                    };
+                    results.push((o, v));
                 }
             }
-            for (labels, v) in results.drain(..) {
-                let i = *index.entry(labels.clone()).or_insert_with(|| {
-                    out.push(StepSeries {
-                        labels,
-                        values: vec![None; steps],
-                        drop_name,
-                    });
-                    out.len() - 1
-                });
+            for &(i, v) in &results {
                 if out[i].values[step].is_some() {
                     let msg = if one_to_one {
                         "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
@@ -304,19 +340,6 @@ fn apply(op: &str, l: f64, r: f64) -> (f64, bool) {
         ">=" => (l, l >= r),
         "<=" => (l, l <= r),
         _ => (f64::NAN, false),
-    }
-}
-
-/// The labels two series are matched on.
-fn signature(labels: &Labels, matching: Option<&LabelModifier>) -> Labels {
-    match matching {
-        Some(LabelModifier::Include(on)) => keep_labels(labels, &on.labels),
-        Some(LabelModifier::Exclude(ign)) => {
-            let mut drop: Vec<&str> = ign.labels.iter().map(String::as_str).collect();
-            drop.push(METRIC_NAME);
-            labels.without(&drop)
-        }
-        None => labels.without_metric_name(),
     }
 }
 

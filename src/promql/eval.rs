@@ -4,7 +4,7 @@
 //! functions live in their own modules.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use promql_parser::label::MatchOp as ParserOp;
@@ -69,6 +69,45 @@ impl Windows {
     }
 }
 
+/// Walks one series' windows `(t - range, t]` for window ends `t` that do not decrease (as
+/// the steps of a query), moving two indexes forward instead of searching at every step.
+pub(super) struct WindowCursor<'s> {
+    samples: &'s [Sample],
+    range: i64,
+    from: usize,
+    to: usize,
+    last: i64,
+}
+
+impl<'s> WindowCursor<'s> {
+    pub fn new(samples: &'s [Sample], range: i64) -> WindowCursor<'s> {
+        WindowCursor {
+            samples,
+            range,
+            from: 0,
+            to: 0,
+            last: i64::MIN,
+        }
+    }
+
+    pub fn window(&mut self, t: i64) -> &'s [Sample] {
+        if t < self.last {
+            // Never the case for query steps; start over rather than be wrong.
+            (self.from, self.to) = (0, 0);
+        }
+        self.last = t;
+        let s = self.samples;
+        while self.to < s.len() && s[self.to].t <= t {
+            self.to += 1;
+        }
+        let start = t.saturating_sub(self.range);
+        while self.from < self.to && s[self.from].t <= start {
+            self.from += 1;
+        }
+        &s[self.from..self.to]
+    }
+}
+
 pub(super) struct Evaluator<'a> {
     db: &'a dyn Queryable,
     /// The query's deadline and sample budget, shared with subquery evaluators.
@@ -78,6 +117,9 @@ pub(super) struct Evaluator<'a> {
     /// Shared by the evaluators of subqueries, so one query collects one set.
     annotations: &'a RefCell<Annotations>,
     lookback: i64,
+    /// Prometheus' `promql-delayed-name-removal` feature: when off (its default), functions
+    /// drop the metric name at once and fail on series that then share a label set.
+    pub delayed_name_removal: bool,
     pub start: i64,
     pub end: i64,
     pub step: i64,
@@ -93,7 +135,7 @@ impl<'a> Evaluator<'a> {
         db: &'a dyn Queryable,
         ctx: &'a QueryCtx,
         (positions, annotations): (&'a Positions, &'a RefCell<Annotations>),
-        lookback: i64,
+        (lookback, delayed_name_removal): (i64, bool),
         start: i64,
         end: i64,
         step: i64,
@@ -104,6 +146,7 @@ impl<'a> Evaluator<'a> {
             positions,
             annotations,
             lookback,
+            delayed_name_removal,
             start,
             end,
             step,
@@ -190,31 +233,38 @@ impl<'a> Evaluator<'a> {
             }
             Evaluated::Vector(series) => {
                 // Series that differ only in a dropped name merge, unless they clash at a step.
-                let mut merged: BTreeMap<Labels, Vec<Option<f64>>> = BTreeMap::new();
-                for s in series {
-                    let labels = s.final_labels();
-                    let acc = merged
-                        .entry(labels)
-                        .or_insert_with(|| vec![None; times.len()]);
-                    for (a, v) in acc.iter_mut().zip(s.values) {
-                        if v.is_some() {
-                            if a.is_some() {
-                                return Err(duplicate_labelset());
+                let mut series: Vec<(Labels, Vec<Option<f64>>)> = series
+                    .into_iter()
+                    .map(|s| (s.final_labels(), s.values))
+                    .collect();
+                series.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut out: Vec<RangeSeries> = Vec::with_capacity(series.len());
+                for run in series.chunk_by(|a, b| a.0 == b.0) {
+                    let points = match run {
+                        [(_, values)] => to_points(values),
+                        _ => {
+                            let mut acc = vec![None; times.len()];
+                            for (_, values) in run {
+                                for (a, v) in acc.iter_mut().zip(values) {
+                                    if v.is_some() {
+                                        if a.is_some() {
+                                            return Err(duplicate_labelset());
+                                        }
+                                        *a = *v;
+                                    }
+                                }
                             }
-                            *a = v;
+                            to_points(&acc)
                         }
+                    };
+                    if !points.is_empty() {
+                        out.push(RangeSeries {
+                            labels: run[0].0.clone(),
+                            points,
+                        });
                     }
                 }
-                QueryValue::Matrix(
-                    merged
-                        .into_iter()
-                        .map(|(labels, values)| RangeSeries {
-                            points: to_points(&values),
-                            labels,
-                        })
-                        .filter(|s| !s.points.is_empty())
-                        .collect(),
-                )
+                QueryValue::Matrix(out)
             }
             Evaluated::String(_) | Evaluated::Matrix(_) => {
                 let kind = if matches!(expr, Expr::StringLiteral(_)) {
@@ -331,12 +381,19 @@ impl<'a> Evaluator<'a> {
         self.ctx.charge(series.len().saturating_mul(times.len()))?;
         let mut out = Vec::with_capacity(series.len());
         for s in series {
+            // The newest sample in (t - lookback, t], unless it marks the series stale.
+            let mut next = 0;
             let values: Vec<Option<f64>> = times
                 .iter()
                 .map(|&t| {
-                    // The newest sample in (t - lookback, t], unless it marks the series stale.
-                    let i = s.samples.partition_point(|x| x.t <= t);
-                    let last = i.checked_sub(1).map(|i| s.samples[i])?;
+                    if next > 0 && s.samples[next - 1].t > t {
+                        // Steps do not go back in time; start over rather than be wrong.
+                        next = s.samples.partition_point(|x| x.t <= t);
+                    }
+                    while next < s.samples.len() && s.samples[next].t <= t {
+                        next += 1;
+                    }
+                    let last = s.samples[..next].last()?;
                     let fresh = last.t > t - self.lookback && !is_stale_nan(last.v);
                     fresh.then_some(if timestamps {
                         last.t as f64 / 1000.0
@@ -398,6 +455,7 @@ impl<'a> Evaluator<'a> {
             positions: self.positions,
             annotations: self.annotations,
             lookback: self.lookback,
+            delayed_name_removal: self.delayed_name_removal,
             start,
             end: hi.max(start),
             step,
@@ -454,6 +512,16 @@ impl<'a> Evaluator<'a> {
             .filter(|s| !s.points.is_empty())
             .collect();
         Ok(Evaluated::Matrix(out))
+    }
+}
+
+/// Fails as Prometheus' `ContainsSameLabelset` check when two series share a label set.
+pub(super) fn check_distinct_labels(series: &[StepSeries]) -> Result<(), PromqlError> {
+    let mut seen = HashSet::with_capacity(series.len());
+    if series.iter().all(|s| seen.insert(&s.labels)) {
+        Ok(())
+    } else {
+        Err(duplicate_labelset())
     }
 }
 

@@ -16,6 +16,7 @@ mod annotations;
 mod binary;
 mod eval;
 mod functions;
+mod keys;
 mod limits;
 mod numeric;
 pub mod parse;
@@ -78,6 +79,10 @@ pub enum PromqlError {
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub lookback_ms: i64,
+    /// Keep the metric name until a result is returned (Prometheus' feature flag
+    /// `promql-delayed-name-removal`, off by default there and here; upstream's test scripts
+    /// run with it).
+    pub delayed_name_removal: bool,
     /// Longest evaluation of one query (`--query.timeout`).
     pub timeout: Duration,
     /// Most samples one query may load (`--query.max-samples`).
@@ -88,6 +93,7 @@ impl Default for Engine {
     fn default() -> Engine {
         Engine {
             lookback_ms: DEFAULT_LOOKBACK_MS,
+            delayed_name_removal: false,
             timeout: DEFAULT_TIMEOUT,
             max_samples: DEFAULT_MAX_SAMPLES,
         }
@@ -178,7 +184,7 @@ impl Engine {
             db,
             &ctx,
             (&positions, &annotations),
-            lookback,
+            (lookback, self.delayed_name_removal),
             start,
             end,
             step,

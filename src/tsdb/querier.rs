@@ -1,5 +1,6 @@
 //! Reading: series selected by label matchers over a time range, merged across head and blocks.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -8,6 +9,10 @@ use super::head::Head;
 use super::postings::postings_for_matchers;
 use super::StorageError;
 use crate::model::{Labels, Matcher, Sample};
+
+/// Fewer series than this are read from a block on the calling thread alone: below it,
+/// starting threads costs about what they save.
+const PARALLEL_MIN_SERIES: usize = 512;
 
 /// One series and its samples in the queried range, in time order without duplicates.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,19 +53,17 @@ impl Querier {
     /// Series matching every matcher that have samples in range, sorted by labels.
     pub fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
         let mut out: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
-        let (mut metas, mut ts, mut vs) = (Vec::new(), Vec::new(), Vec::new());
         let mut buf = Vec::new();
         for block in &self.blocks {
-            let index = block.index();
-            for id in postings_for_matchers(index, matchers)? {
-                let labels = index.series(id, &mut metas)?;
-                buf.clear();
-                for c in metas.iter().filter(|c| overlaps(c, self.mint, self.maxt)) {
-                    block.read_chunk(c, &mut buf, &mut ts, &mut vs)?;
-                }
-                buf.retain(|s| s.t >= self.mint && s.t <= self.maxt);
-                if !buf.is_empty() {
-                    merge_into(out.entry(labels).or_default(), &buf);
+            let ids: Vec<u32> = postings_for_matchers(block.index(), matchers)?
+                .iter()
+                .collect();
+            for (labels, samples) in self.read_block_series(block, &ids)? {
+                match out.entry(labels) {
+                    Entry::Vacant(e) => {
+                        e.insert(samples);
+                    }
+                    Entry::Occupied(mut e) => merge_into(e.get_mut(), &samples),
                 }
             }
         }
@@ -77,6 +80,52 @@ impl Querier {
             .into_iter()
             .map(|(labels, samples)| Series { labels, samples })
             .collect())
+    }
+
+    /// The labels and in-range samples of the series `ids` of `block` that have any, in the
+    /// order of `ids`. Many series are decoded on several threads (at most one per core):
+    /// decoding is most of a large select's time and each series is independent.
+    fn read_block_series(
+        &self,
+        block: &Block,
+        ids: &[u32],
+    ) -> Result<Vec<(Labels, Vec<Sample>)>, StorageError> {
+        let read = |ids: &[u32]| -> Result<Vec<(Labels, Vec<Sample>)>, StorageError> {
+            let (mut metas, mut ts, mut vs) = (Vec::new(), Vec::new(), Vec::new());
+            let mut out = Vec::with_capacity(ids.len());
+            for &id in ids {
+                let labels = block.index().series(id, &mut metas)?;
+                let mut buf = Vec::new();
+                for c in metas.iter().filter(|c| overlaps(c, self.mint, self.maxt)) {
+                    block.read_chunk(c, &mut buf, &mut ts, &mut vs)?;
+                }
+                buf.retain(|s| s.t >= self.mint && s.t <= self.maxt);
+                if !buf.is_empty() {
+                    out.push((labels, buf));
+                }
+            }
+            Ok(out)
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if threads < 2 || ids.len() < PARALLEL_MIN_SERIES {
+            return read(ids);
+        }
+        let per_thread = ids.len().div_ceil(threads);
+        let parts: Vec<Result<_, StorageError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = ids
+                .chunks(per_thread)
+                .map(|part| scope.spawn(move || read(part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        let mut out = Vec::with_capacity(ids.len());
+        for part in parts {
+            out.extend(part?);
+        }
+        Ok(out)
     }
 
     /// Label sets of the series matching `matchers` with data in range, sorted.

@@ -13,7 +13,7 @@ use promql_parser::parser::{Call, Expr};
 
 pub(crate) use math::civil;
 
-use super::eval::{Evaluated, Evaluator, StepSeries, Windows};
+use super::eval::{check_distinct_labels, Evaluated, Evaluator, StepSeries, WindowCursor, Windows};
 use super::numeric::nan_first;
 use super::PromqlError;
 use crate::model::Sample;
@@ -110,12 +110,13 @@ impl Evaluator<'_> {
             if self.out_of_time() {
                 break;
             }
+            let mut cursor = WindowCursor::new(samples, w.range);
             let values: Vec<Option<f64>> = w
                 .times
                 .iter()
                 .enumerate()
                 .map(|(i, &t)| {
-                    let win = w.window(samples, t);
+                    let win = cursor.window(t);
                     if win.is_empty() {
                         None
                     } else {
@@ -132,6 +133,28 @@ impl Evaluator<'_> {
             }
         }
         out
+    }
+
+    /// A range function's result: without delayed name removal, the names go now, and
+    /// series left with the same labels are an error (as upstream's matrix-function path).
+    fn range_result(&self, mut out: Vec<StepSeries>) -> Result<Evaluated, PromqlError> {
+        if !self.delayed_name_removal {
+            // Distinct series that all had one name stay distinct without it.
+            let mut names = out
+                .iter()
+                .filter(|s| s.drop_name)
+                .map(|s| s.labels.metric_name());
+            let first = names.next();
+            let may_clash = names.any(|n| Some(n) != first);
+            for s in out.iter_mut().filter(|s| s.drop_name) {
+                s.labels = s.labels.without_metric_name();
+                s.drop_name = false;
+            }
+            if may_clash {
+                check_distinct_labels(&out)?;
+            }
+        }
+        Ok(Evaluated::Vector(out))
     }
 
     /// A scalar argument, or `default` at every step when it is absent.

@@ -150,7 +150,7 @@ impl Evaluator<'_> {
             }
             _ => return Ok(None),
         };
-        Ok(Some(Evaluated::Vector(out)))
+        self.range_result(out).map(Some)
     }
 }
 

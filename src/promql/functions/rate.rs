@@ -75,7 +75,7 @@ impl Evaluator<'_> {
             }
             _ => return self.over_time_function(name, args),
         };
-        Ok(Some(Evaluated::Vector(out)))
+        self.range_result(out).map(Some)
     }
 }
 

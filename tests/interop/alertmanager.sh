@@ -28,96 +28,20 @@ environment:
 EOF
 }
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_DIR=$(cd "$SCRIPT_DIR/../.." && pwd)
-UTIL=(python3 "$REPO_DIR/benches/lib/bench_util.py")
-
+LOG_NAME=alertmanager
 TIMEOUT=30
-WORK=""
-KEEP=0
-while (($#)); do
-  case "$1" in
-    --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
-    --workdir) WORK=${2:?--workdir needs a value}; shift 2 ;;
-    --keep) KEEP=1; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "unknown option: $1" >&2; usage >&2; exit 1 ;;
-  esac
-done
-BONGSU=${BONGSU:-$REPO_DIR/target/debug/bongsu}
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+parse_args "$@"
 
-log() { printf '[%(%H:%M:%S)T] alertmanager: %s\n' -1 "$*" >&2; }
+install_peers "prometheus-alertmanager" prometheus-alertmanager amtool
+need_tools curl jq python3
+need_bongsu
+make_workdir bongsu-am
+set_traps
 
-if ! command -v prometheus-alertmanager >/dev/null || ! command -v amtool >/dev/null; then
-  log "installing prometheus-alertmanager"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -qq prometheus-alertmanager >/dev/null 2>&1; then
-    apt-get update -qq
-    apt-get install -y -qq prometheus-alertmanager >/dev/null
-  fi
-fi
-for tool in curl jq python3; do
-  command -v "$tool" >/dev/null || { log "ERROR: $tool is needed"; exit 1; }
-done
-[[ -x $BONGSU ]] || { log "ERROR: no bongsu binary at $BONGSU (cargo build first)"; exit 1; }
-
-if [[ -z $WORK ]]; then
-  WORK=$(mktemp -d "${TMPDIR:-/tmp}/bongsu-am.XXXXXX")
-else
-  rm -rf "$WORK"
-  mkdir -p "$WORK"
-fi
-
-PIDS=()
-FAILED=1
-cleanup() {
-  local i n pid
-  for ((n = ${#PIDS[@]} - 1; n >= 0; n--)); do
-    pid=${PIDS[n]}
-    kill -TERM "$pid" 2>/dev/null || continue
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if ((FAILED)); then
-    local f
-    for f in "$WORK"/*.log; do
-      [[ -e $f ]] || continue
-      echo "---- last lines of $f" >&2
-      tail -n 25 "$f" >&2 || true
-    done
-    log "FAILED (work dir kept: $WORK)"
-  elif ((!KEEP)); then
-    rm -rf "$WORK"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-start() {
-  local name=$1; shift
-  "$@" >"$WORK/$name.log" 2>&1 &
-  PIDS+=("$!")
-  LAST_PID=$!
-}
-
-fail() { log "ERROR: $*"; exit 1; }
-
-wait_for() {
-  local what=$1; shift
-  local deadline=$((SECONDS + TIMEOUT))
-  until "$@"; do
-    ((SECONDS < deadline)) || fail "waited ${TIMEOUT}s for: $what"
-    sleep 0.5
-  done
-  log "ok: $what"
-}
-
-AM_PORT=$("${UTIL[@]}" freeport)
-BONGSU_PORT=$("${UTIL[@]}" freeport)
+AM_PORT=$(free_port)
+BONGSU_PORT=$(free_port)
 AM_URL=http://127.0.0.1:$AM_PORT
 BONGSU_URL=http://127.0.0.1:$BONGSU_PORT
 log "versions: $(dpkg-query -W -f='alertmanager ${Version}' prometheus-alertmanager 2>/dev/null || true)"
@@ -131,7 +55,7 @@ EOF
 log "Alertmanager on $AM_URL"
 start alertmanager prometheus-alertmanager --config.file="$WORK/alertmanager.yml" \
   --storage.path="$WORK/am-data" --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address=""
-"${UTIL[@]}" wait-http "$AM_URL/-/ready" "$TIMEOUT" "$LAST_PID" || fail "Alertmanager did not start"
+wait_ready "$AM_URL/-/ready" Alertmanager
 
 cat >"$WORK/rules.yml" <<'EOF'
 groups:
@@ -154,7 +78,7 @@ EOF
 log "bongsu on $BONGSU_URL ($BONGSU)"
 start bongsu "$BONGSU" --config.file="$WORK/bongsu.yml" --storage.tsdb.path="$WORK/bongsu-data" \
   --web.listen-address="127.0.0.1:$BONGSU_PORT"
-"${UTIL[@]}" wait-http "$BONGSU_URL/-/ready" "$TIMEOUT" "$LAST_PID" || fail "bongsu did not start"
+wait_ready "$BONGSU_URL/-/ready" bongsu
 
 amtool_sees() {
   amtool --alertmanager.url="$AM_URL" alert query -o json alertname=InteropAlert 2>/dev/null |

@@ -36,93 +36,17 @@ environment:
 EOF
 }
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_DIR=$(cd "$SCRIPT_DIR/../.." && pwd)
-UTIL=(python3 "$REPO_DIR/benches/lib/bench_util.py")
-
+LOG_NAME=collect
 TIMEOUT=60
-WORK=""
-KEEP=0
-while (($#)); do
-  case "$1" in
-    --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
-    --workdir) WORK=${2:?--workdir needs a value}; shift 2 ;;
-    --keep) KEEP=1; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "unknown option: $1" >&2; usage >&2; exit 1 ;;
-  esac
-done
-BONGSU=${BONGSU:-$REPO_DIR/target/debug/bongsu}
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+parse_args "$@"
 
-log() { printf '[%(%H:%M:%S)T] collect: %s\n' -1 "$*" >&2; }
-
-# ---------------------------------------------------------------------------------------
-# Peers: install them if missing (Debian's maintainer scripts try to start the services;
-# without systemd that does nothing, and the binaries are run directly below)
-# ---------------------------------------------------------------------------------------
-if ! command -v prometheus >/dev/null || ! command -v prometheus-node-exporter >/dev/null; then
-  log "installing prometheus and prometheus-node-exporter"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -qq prometheus prometheus-node-exporter >/dev/null 2>&1; then
-    apt-get update -qq
-    apt-get install -y -qq prometheus prometheus-node-exporter >/dev/null
-  fi
-fi
-for tool in curl jq python3; do
-  command -v "$tool" >/dev/null || { log "ERROR: $tool is needed"; exit 1; }
-done
-[[ -x $BONGSU ]] || { log "ERROR: no bongsu binary at $BONGSU (cargo build first)"; exit 1; }
-
-if [[ -z $WORK ]]; then
-  WORK=$(mktemp -d "${TMPDIR:-/tmp}/bongsu-collect.XXXXXX")
-else
-  rm -rf "$WORK"
-  mkdir -p "$WORK"
-fi
-
-# ---------------------------------------------------------------------------------------
-# Process bookkeeping: everything started here is stopped on exit
-# ---------------------------------------------------------------------------------------
-PIDS=()
-FAILED=1
-cleanup() {
-  local i n pid
-  # Newest first: Prometheus stops before the bongsu it writes to (otherwise it keeps
-  # retrying its last batch for a minute), bongsu before the node_exporter it scrapes.
-  for ((n = ${#PIDS[@]} - 1; n >= 0; n--)); do
-    pid=${PIDS[n]}
-    kill -TERM "$pid" 2>/dev/null || continue
-    for ((i = 0; i < 100; i++)); do # up to 10 s for a clean shutdown
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if ((FAILED)); then
-    local f
-    for f in "$WORK"/*.log; do
-      [[ -e $f ]] || continue
-      echo "---- last lines of $f" >&2
-      tail -n 25 "$f" >&2 || true
-    done
-    log "FAILED (work dir kept: $WORK)"
-  elif ((!KEEP)); then
-    rm -rf "$WORK"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start NAME CMD... : CMD in the background, output to $WORK/NAME.log
-start() {
-  local name=$1; shift
-  "$@" >"$WORK/$name.log" 2>&1 &
-  PIDS+=("$!")
-  LAST_PID=$!
-}
-
-fail() { log "ERROR: $*"; exit 1; }
+install_peers "prometheus prometheus-node-exporter" prometheus prometheus-node-exporter
+need_tools curl jq python3
+need_bongsu
+make_workdir bongsu-collect
+set_traps
 
 # query BASE_URL QUERY : the instant vector now, one "labels-json value" line per series
 query() {
@@ -138,17 +62,6 @@ value() {
   return 0
 }
 
-# wait_for DESCRIPTION CMD... : run CMD every 0.5 s until it succeeds, for at most TIMEOUT s
-wait_for() {
-  local what=$1; shift
-  local deadline=$((SECONDS + TIMEOUT))
-  until "$@"; do
-    ((SECONDS < deadline)) || fail "waited ${TIMEOUT}s for: $what"
-    sleep 0.5
-  done
-  log "ok: $what"
-}
-
 # is BASE_URL QUERY WANT : QUERY has a single series whose value is WANT
 is() { [[ $(value "$1" "$2") == "$3" ]]; }
 
@@ -158,9 +71,9 @@ exists() { [[ -n $(query "$1" "$2" 2>/dev/null) ]]; }
 # ---------------------------------------------------------------------------------------
 # Start node_exporter, bongsu, Prometheus
 # ---------------------------------------------------------------------------------------
-NODE_PORT=$("${UTIL[@]}" freeport)
-BONGSU_PORT=$("${UTIL[@]}" freeport)
-PROM_PORT=$("${UTIL[@]}" freeport)
+NODE_PORT=$(free_port)
+BONGSU_PORT=$(free_port)
+PROM_PORT=$(free_port)
 NODE=127.0.0.1:$NODE_PORT
 BONGSU_URL=http://127.0.0.1:$BONGSU_PORT
 PROM_URL=http://127.0.0.1:$PROM_PORT
@@ -169,7 +82,7 @@ log "versions: $(dpkg-query -W -f='prometheus ${Version}, ' prometheus 2>/dev/nu
 log "node_exporter on $NODE"
 # The systemd collector only logs errors here (no systemd).
 start node-exporter prometheus-node-exporter --web.listen-address="$NODE" --no-collector.systemd
-"${UTIL[@]}" wait-http "http://$NODE/metrics" "$TIMEOUT" "$LAST_PID" || fail "node_exporter did not start"
+wait_ready "http://$NODE/metrics" node_exporter
 
 cat >"$WORK/bongsu.yml" <<EOF
 global:
@@ -183,7 +96,7 @@ EOF
 log "bongsu on 127.0.0.1:$BONGSU_PORT ($BONGSU)"
 start bongsu "$BONGSU" --config.file="$WORK/bongsu.yml" --storage.tsdb.path="$WORK/bongsu-data" \
   --web.listen-address="127.0.0.1:$BONGSU_PORT"
-"${UTIL[@]}" wait-http "$BONGSU_URL/-/ready" "$TIMEOUT" "$LAST_PID" || fail "bongsu did not start"
+wait_ready "$BONGSU_URL/-/ready" bongsu
 
 cat >"$WORK/prometheus.yml" <<EOF
 global:
@@ -206,7 +119,7 @@ EOF
 log "prometheus on 127.0.0.1:$PROM_PORT, remote-writing to bongsu"
 start prometheus prometheus --config.file="$WORK/prometheus.yml" \
   --storage.tsdb.path="$WORK/prometheus-data" --web.listen-address="127.0.0.1:$PROM_PORT"
-"${UTIL[@]}" wait-http "$PROM_URL/-/ready" "$TIMEOUT" "$LAST_PID" || fail "prometheus did not start"
+wait_ready "$PROM_URL/-/ready" prometheus
 
 # ---------------------------------------------------------------------------------------
 # Checks

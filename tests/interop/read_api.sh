@@ -33,80 +33,16 @@ environment:
 EOF
 }
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_DIR=$(cd "$SCRIPT_DIR/../.." && pwd)
-UTIL=(python3 "$REPO_DIR/benches/lib/bench_util.py")
-
+LOG_NAME=read_api
 TIMEOUT=60
-WORK=""
-KEEP=0
-while (($#)); do
-  case "$1" in
-    --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
-    --workdir) WORK=${2:?--workdir needs a value}; shift 2 ;;
-    --keep) KEEP=1; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "unknown option: $1" >&2; usage >&2; exit 1 ;;
-  esac
-done
-BONGSU=${BONGSU:-$REPO_DIR/target/debug/bongsu}
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+parse_args "$@"
 
-log() { printf '[%(%H:%M:%S)T] read_api: %s\n' -1 "$*" >&2; }
-
-if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
-  log "installing prometheus"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -qq prometheus >/dev/null 2>&1; then
-    apt-get update -qq
-    apt-get install -y -qq prometheus >/dev/null
-  fi
-fi
-[[ -x $BONGSU ]] || { log "ERROR: no bongsu binary at $BONGSU (cargo build first)"; exit 1; }
-
-if [[ -z $WORK ]]; then
-  WORK=$(mktemp -d "${TMPDIR:-/tmp}/bongsu-read-api.XXXXXX")
-else
-  rm -rf "$WORK"
-  mkdir -p "$WORK"
-fi
-
-PIDS=()
-FAILED=1
-cleanup() {
-  local i n pid
-  for ((n = ${#PIDS[@]} - 1; n >= 0; n--)); do
-    pid=${PIDS[n]}
-    kill -TERM "$pid" 2>/dev/null || continue
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if ((FAILED)); then
-    local f
-    for f in "$WORK"/*.log; do
-      [[ -e $f ]] || continue
-      echo "---- last lines of $f" >&2
-      tail -n 25 "$f" >&2 || true
-    done
-    log "FAILED (work dir kept: $WORK)"
-  elif ((!KEEP)); then
-    rm -rf "$WORK"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-start() {
-  local name=$1; shift
-  "$@" >"$WORK/$name.log" 2>&1 &
-  PIDS+=("$!")
-  LAST_PID=$!
-}
-
-fail() { log "ERROR: $*"; exit 1; }
+install_peers "prometheus" prometheus promtool
+need_bongsu
+make_workdir bongsu-read-api
+set_traps
 
 # ---------------------------------------------------------------------------------------
 # Data: 90 minutes up to a whole minute shortly before now, every 30 s
@@ -147,9 +83,9 @@ log "importing into bongsu and, with promtool, into the reference Prometheus"
 promtool tsdb create-blocks-from openmetrics "$WORK/data.om" "$WORK/prom-data" >"$WORK/promtool.log" 2>&1 \
   || fail "promtool import failed"
 
-BONGSU_PORT=$("${UTIL[@]}" freeport)
-PROM_PORT=$("${UTIL[@]}" freeport)
-READER_PORT=$("${UTIL[@]}" freeport)
+BONGSU_PORT=$(free_port)
+PROM_PORT=$(free_port)
+READER_PORT=$(free_port)
 BONGSU_URL=http://127.0.0.1:$BONGSU_PORT
 PROM_URL=http://127.0.0.1:$PROM_PORT
 READER_URL=http://127.0.0.1:$READER_PORT
@@ -158,10 +94,10 @@ log "versions: $(dpkg-query -W -f='prometheus ${Version}' prometheus 2>/dev/null
 printf 'global:\n  external_labels:\n    dc: eu\n' >"$WORK/ext.yml"
 start bongsu "$BONGSU" --config.file="$WORK/ext.yml" --storage.tsdb.path="$WORK/bongsu-data" \
   --storage.tsdb.retention.time=0 --web.listen-address="127.0.0.1:$BONGSU_PORT"
-"${UTIL[@]}" wait-http "$BONGSU_URL/-/ready" "$TIMEOUT" "$LAST_PID" || fail "bongsu did not start"
+wait_ready "$BONGSU_URL/-/ready" bongsu
 start prometheus prometheus --config.file="$WORK/ext.yml" --storage.tsdb.path="$WORK/prom-data" \
   --web.listen-address="127.0.0.1:$PROM_PORT"
-"${UTIL[@]}" wait-http "$PROM_URL/-/ready" "$TIMEOUT" "$LAST_PID" || fail "prometheus did not start"
+wait_ready "$PROM_URL/-/ready" prometheus
 cat >"$WORK/reader.yml" <<EOF
 remote_read:
   - url: $BONGSU_URL/api/v1/read
@@ -178,7 +114,7 @@ scrape_configs:
 EOF
 start reader prometheus --config.file="$WORK/reader.yml" --storage.tsdb.path="$WORK/reader-data" \
   --web.listen-address="127.0.0.1:$READER_PORT"
-"${UTIL[@]}" wait-http "$READER_URL/-/ready" "$TIMEOUT" "$LAST_PID" || fail "reader did not start"
+wait_ready "$READER_URL/-/ready" reader
 
 # ---------------------------------------------------------------------------------------
 # Differential checks

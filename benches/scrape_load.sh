@@ -68,8 +68,11 @@ done
 BONGSU=${BONGSU:-$REPO_DIR/target/release/bongsu}
 FAKE_TARGETS=${FAKE_TARGETS:-$REPO_DIR/target/release/examples/fake_targets}
 
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+RUN=$WORKDIR
+STOP_TIMEOUT=30 # a large head flushes its WAL on the way out
+# log, die, start_server (+ the exit trap), wait_ready
+# shellcheck source-path=SCRIPTDIR source=lib/servers.sh
+source "$SCRIPT_DIR/lib/servers.sh"
 
 [[ -x $BONGSU ]] || die "no bongsu binary at $BONGSU (cargo build --release)"
 [[ -x $FAKE_TARGETS ]] || die "no $FAKE_TARGETS (cargo build --release --example fake_targets)"
@@ -84,42 +87,6 @@ done
 
 rm -rf "$WORKDIR"
 mkdir -p "$WORKDIR"
-
-# ---------------------------------------------------------------------------------------
-# Process bookkeeping: everything started here is stopped on exit, newest first
-# ---------------------------------------------------------------------------------------
-PIDS=()
-cleanup() {
-  local i n pid
-  for ((n = ${#PIDS[@]} - 1; n >= 0; n--)); do
-    pid=${PIDS[n]}
-    kill -TERM "$pid" 2>/dev/null || continue
-    for ((i = 0; i < 300; i++)); do # up to 30 s: a large head flushes its WAL on the way out
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start NAME CMD... : CMD in the background, output to $WORKDIR/NAME.log; pid in LAST_PID
-start() {
-  local name=$1; shift
-  "$@" >"$WORKDIR/$name.log" 2>&1 &
-  LAST_PID=$!
-  PIDS+=("$LAST_PID")
-}
-
-# wait_ready URL PID NAME : bounded wait for URL to answer 2xx
-wait_ready() {
-  "${UTIL[@]}" wait-http "$1" "$TIMEOUT" "$2" || {
-    tail -n 20 "$WORKDIR/$3.log" >&2 || true
-    die "$3 did not become ready (log: $WORKDIR/$3.log)"
-  }
-}
 
 CLK_TCK=$(getconf CLK_TCK)
 # cpu_seconds PID : utime + stime of PID in seconds (fields 14 and 15 of /proc/PID/stat; the
@@ -150,9 +117,10 @@ metric() { "${UTIL[@]}" metric "$1" "$2"; }
 # Fake targets and the shared config
 # ---------------------------------------------------------------------------------------
 FAKE_PORT=$("${UTIL[@]}" freeport)
-start fake-targets "$FAKE_TARGETS" --listen "127.0.0.1:$FAKE_PORT" --targets "$TARGETS"
-FAKE_PID=$LAST_PID
-wait_ready "http://127.0.0.1:$FAKE_PORT/metrics/0" "$FAKE_PID" fake-targets
+start_server "$WORKDIR/fake-targets.log" "$FAKE_TARGETS" --listen "127.0.0.1:$FAKE_PORT" \
+  --targets "$TARGETS"
+FAKE_PID=$SERVER_PID
+wait_ready "http://127.0.0.1:$FAKE_PORT/metrics/0" "$FAKE_PID" fake-targets "$WORKDIR/fake-targets.log"
 PAGE_SAMPLES=$(curl -sf "http://127.0.0.1:$FAKE_PORT/metrics/0" | grep -cv '^#')
 log "fake targets: $TARGETS × $PAGE_SAMPLES samples on 127.0.0.1:$FAKE_PORT"
 
@@ -182,24 +150,24 @@ EOF
 # ---------------------------------------------------------------------------------------
 NAMES=(bongsu)
 BONGSU_PORT=$("${UTIL[@]}" freeport)
-start bongsu "$BONGSU" --config.file="$CONFIG" --storage.tsdb.path="$WORKDIR/bongsu-data" \
-  --web.listen-address="127.0.0.1:$BONGSU_PORT"
+start_server "$WORKDIR/bongsu.log" "$BONGSU" --config.file="$CONFIG" \
+  --storage.tsdb.path="$WORKDIR/bongsu-data" --web.listen-address="127.0.0.1:$BONGSU_PORT"
 declare -A PID URL APPENDED HEAD_SERIES
-PID[bongsu]=$LAST_PID
+PID[bongsu]=$SERVER_PID
 URL[bongsu]=http://127.0.0.1:$BONGSU_PORT
 APPENDED[bongsu]=bongsu_tsdb_head_samples_appended_total
 HEAD_SERIES[bongsu]=bongsu_tsdb_head_series
-wait_ready "${URL[bongsu]}/-/ready" "${PID[bongsu]}" bongsu
+wait_ready "${URL[bongsu]}/-/ready" "${PID[bongsu]}" bongsu "$WORKDIR/bongsu.log"
 if ((!SKIP_PROM)); then
   NAMES+=(prometheus)
   PROM_PORT=$("${UTIL[@]}" freeport)
-  start prometheus "$PROMETHEUS" --config.file="$CONFIG" \
+  start_server "$WORKDIR/prometheus.log" "$PROMETHEUS" --config.file="$CONFIG" \
     --storage.tsdb.path="$WORKDIR/prometheus-data" --web.listen-address="127.0.0.1:$PROM_PORT"
-  PID[prometheus]=$LAST_PID
+  PID[prometheus]=$SERVER_PID
   URL[prometheus]=http://127.0.0.1:$PROM_PORT
   APPENDED[prometheus]=prometheus_tsdb_head_samples_appended_total
   HEAD_SERIES[prometheus]=prometheus_tsdb_head_series
-  wait_ready "${URL[prometheus]}/-/ready" "${PID[prometheus]}" prometheus
+  wait_ready "${URL[prometheus]}/-/ready" "${PID[prometheus]}" prometheus "$WORKDIR/prometheus.log"
 fi
 for s in "${NAMES[@]}"; do
   log "$s: pid ${PID[$s]} on ${URL[$s]}"

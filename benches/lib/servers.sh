@@ -1,10 +1,12 @@
 # shellcheck shell=bash disable=SC2034  # the variables set here are the callers' outputs
 # Shell functions shared by the benches that import a data set into bongsu, Prometheus and
-# VictoriaMetrics and serve it (storage_compare.sh, query_compare.sh). Source it after setting:
+# VictoriaMetrics and serve it (storage_compare.sh, query_compare.sh); scrape_load.sh uses the
+# logging and process functions. Source it after setting:
 #
 #   UTIL     the bench_util.py command line, as an array: (python3 .../bench_util.py)
 #   TIMEOUT  bound in seconds for every wait (server readiness, VictoriaMetrics merges)
 #   RUN      the run's output directory (logs, configs, served copies)
+#   STOP_TIMEOUT  optional: seconds each server gets to stop on exit (default 10)
 #
 # Every process started with start_server is stopped on exit (trap installed here).
 
@@ -18,7 +20,7 @@ cleanup() {
     kill -TERM "$pid" 2>/dev/null || true
   done
   for pid in "${PIDS[@]}"; do
-    for ((i = 0; i < 100; i++)); do # up to 10 s for a clean shutdown
+    for ((i = 0; i < ${STOP_TIMEOUT:-10} * 10; i++)); do # bounded wait for a clean shutdown
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done

@@ -17,23 +17,22 @@ set -euo pipefail
 
 BONGSU=${BONGSU:-target/debug/bongsu}
 TIMEOUT=${TIMEOUT:-20}
+# free_port, start, wait_ready, stop_processes
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v amtool >/dev/null || { echo "amtool not found (apt-get install prometheus-alertmanager)"; exit 1; }
 [ -x "$BONGSU" ] || { echo "$BONGSU not built (cargo build --bin bongsu)"; exit 1; }
 
 WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-}
-trap cleanup EXIT
+trap stop_processes EXIT
+# This script reports on stdout with the bongsu and webhook logs' tails (not lib.sh's fail).
 fail() {
     echo "FAIL: $*"
     echo "--- bongsu log"; tail -20 "$WORK/bongsu.log" || true
     echo "--- webhook log"; tail -5 "$WORK/hook.log" || true
     exit 1
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A quiet variant of lib.sh's wait_for: this script prints only its "ok:" lines.
 wait_for() { # wait_for DESCRIPTION COMMAND...
     local what=$1; shift
     for _ in $(seq $((TIMEOUT * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
@@ -54,8 +53,7 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 EOF
-python3 "$WORK/hook.py" "$HOOK_PORT" "$WORK/payloads" > "$WORK/hook.log" 2>&1 &
-PIDS+=($!)
+start hook python3 "$WORK/hook.py" "$HOOK_PORT" "$WORK/payloads"
 
 am_config() { # am_config EXTRA_RECEIVER_NAME
     cat > "$WORK/alertmanager.yml" <<EOF
@@ -73,12 +71,11 @@ EOF
 }
 am_config spare
 echo "global: {scrape_interval: 1h}" > "$WORK/prometheus.yml"
-"$BONGSU" --config.file "$WORK/prometheus.yml" --alertmanager.config.file "$WORK/alertmanager.yml" \
-    --storage.tsdb.path "$WORK/data" --web.listen-address "127.0.0.1:$BONGSU_PORT" \
-    --web.enable-lifecycle > "$WORK/bongsu.log" 2>&1 &
-PIDS+=($!)
+start bongsu "$BONGSU" --config.file "$WORK/prometheus.yml" \
+    --alertmanager.config.file "$WORK/alertmanager.yml" --storage.tsdb.path "$WORK/data" \
+    --web.listen-address "127.0.0.1:$BONGSU_PORT" --web.enable-lifecycle
 URL="http://127.0.0.1:$BONGSU_PORT"
-wait_for "bongsu ready" curl -sf "$URL/-/ready"
+wait_ready "$URL/-/ready" bongsu
 AM=(amtool --alertmanager.url="$URL")
 
 "${AM[@]}" alert add alertname=InteropAlert instance=i1 --annotation=summary=interop 2>/dev/null \

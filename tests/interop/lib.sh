@@ -4,7 +4,8 @@
 #
 # The sourcing script sets LOG_NAME (log prefix) and TIMEOUT (its default bound) and defines
 # usage() before sourcing; it then calls parse_args "$@", and sets FAILED=0 once every check
-# passed. Everything started with `start` is stopped on exit, newest first.
+# passed. Everything started with `start` is stopped on exit, newest first. amtool.sh keeps
+# its own options and output and uses only free_port, start, wait_ready and stop_processes.
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 UTIL=(python3 "$REPO_DIR/benches/lib/bench_util.py")
@@ -125,7 +126,7 @@ start() {
 # free_port : a free TCP port on 127.0.0.1
 free_port() { "${UTIL[@]}" freeport; }
 
-# wait_ready URL NAME : wait until URL answers (while LAST_PID lives), else fail "NAME did not start"
+# wait_ready URL NAME : wait for URL to answer while LAST_PID lives, else "NAME did not start"
 wait_ready() { "${UTIL[@]}" wait-http "$1" "$TIMEOUT" "$LAST_PID" || fail "$2 did not start"; }
 
 # wait_for DESCRIPTION CMD... : run CMD every 0.5 s until it succeeds, for at most TIMEOUT s

@@ -1,8 +1,8 @@
 //! Go's `time.Time` and `time.Duration` as templates print and format them.
 //!
 //! Only what templates reach: `Time.String()`, `Time.Format(layout)` with Go's reference-time
-//! layouts, Unix conversions, and `Duration.String()`. Zones are fixed offsets with a name; the
-//! zone database (`tz "Europe/Berlin"`) is not available and reports so.
+//! layouts, Unix conversions, and `Duration.String()`. A time carries the fixed offset and
+//! abbreviation of its zone at that instant (`tz` looks them up in the zoneinfo database).
 
 use std::fmt::Write;
 

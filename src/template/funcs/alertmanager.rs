@@ -73,12 +73,21 @@ pub fn funcs() -> FuncMap {
         arity("tz", a, 2)?;
         let name = str_arg(&a[0])?;
         let t = time_arg(&a[1])?;
-        match name {
-            "" | "UTC" => Ok(Value::Time(Time::utc(t.secs, t.nanos))),
-            other => Err(FuncError::Call(format!(
-                "time zone {other:?} is not supported yet"
-            ))),
+        if name.is_empty() || name == "UTC" {
+            return Ok(Value::Time(Time::utc(t.secs, t.nanos)));
         }
+        // Go's time.LoadLocation reads the same zoneinfo database (tzdata) jiff does.
+        let zone = jiff::tz::TimeZone::get(name)
+            .map_err(|_| FuncError::Call(format!("unknown time zone {name}")))?;
+        let at = jiff::Timestamp::new(t.secs, t.nanos as i32)
+            .map_err(|e| FuncError::Call(format!("time out of range: {e}")))?;
+        let info = zone.to_offset_info(at);
+        Ok(Value::Time(Time {
+            secs: t.secs,
+            nanos: t.nanos,
+            offset: info.offset().seconds(),
+            zone: info.abbreviation().to_string(),
+        }))
     });
     m.insert("now", |a| {
         arity("now", a, 0)?;

@@ -21,7 +21,7 @@
 //! `exec::MAX_OUTPUT_BYTES`, `parse::MAX_NESTING`).
 //!
 //! Known differences from Go: no `html/template` contextual escaping (`safeHtml` values print
-//! as text), `tz` knows only UTC, `toDate`/`mustToDate`/`routeLabels` are not provided, regular
+//! as text), `toDate`/`mustToDate`/`routeLabels` are not provided, regular
 //! expressions use the `regex` crate (Unicode `\d`/`\w` where Go's are ASCII), and a literal
 //! of the wrong type passed to a function reads `wrong type for value; expected string; got
 //! int` where Go says `expected string; found 1`.

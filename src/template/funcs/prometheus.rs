@@ -81,14 +81,8 @@ pub fn funcs(ctx: &ExpandContext) -> FuncMap {
         arity("title", a, 1)?;
         Ok(Value::str(title(str_arg(&a[0])?, false)))
     });
-    m.insert("toUpper", |a| {
-        arity("toUpper", a, 1)?;
-        Ok(Value::str(str_arg(&a[0])?.to_uppercase()))
-    });
-    m.insert("toLower", |a| {
-        arity("toLower", a, 1)?;
-        Ok(Value::str(str_arg(&a[0])?.to_lowercase()))
-    });
+    m.insert("toUpper", to_upper);
+    m.insert("toLower", to_lower);
     m.insert("graphLink", |a| {
         arity("graphLink", a, 1)?;
         Ok(Value::str(format!(
@@ -237,6 +231,18 @@ pub fn re_replace_all(a: &[Value]) -> Result<Value, FuncError> {
 }
 
 /// `match pattern text`: an unanchored regular-expression match.
+/// `toUpper`, in Prometheus' and Alertmanager's templates alike.
+pub fn to_upper(a: &[Value]) -> Result<Value, FuncError> {
+    arity("toUpper", a, 1)?;
+    Ok(Value::str(str_arg(&a[0])?.to_uppercase()))
+}
+
+/// `toLower`, in Prometheus' and Alertmanager's templates alike.
+pub fn to_lower(a: &[Value]) -> Result<Value, FuncError> {
+    arity("toLower", a, 1)?;
+    Ok(Value::str(str_arg(&a[0])?.to_lowercase()))
+}
+
 pub fn regex_match(a: &[Value]) -> Result<Value, FuncError> {
     arity("match", a, 2)?;
     let re = compile(str_arg(&a[0])?)?;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 /// The units of Prometheus' `model.Duration` in decreasing order, in milliseconds.
-const DURATION_UNITS: [(&str, u64); 7] = [
+pub const DURATION_UNITS: [(&str, u64); 7] = [
     ("y", 365 * 86_400_000),
     ("w", 7 * 86_400_000),
     ("d", 86_400_000),

@@ -5,13 +5,12 @@ mod common;
 
 use std::fmt::Write as _;
 use std::fs;
-use std::process::Command;
 
 use bongsu::api::remote_read::{LabelMatcher, Query, ReadRequest, ReadResponse};
 use prost::Message;
 use reqwest::StatusCode;
 
-use common::server::{Server, BIN};
+use common::server::{import_openmetrics, Server};
 
 fn now_s() -> i64 {
     std::time::SystemTime::now()
@@ -45,21 +44,7 @@ fn server(tmp: &tempfile::TempDir, t: i64, extra: &[&str]) -> Server {
     text.push_str("# TYPE fed_old gauge\n");
     writeln!(text, "fed_old 1 {}", t - 3600).unwrap();
     text.push_str("# EOF\n");
-    let file = tmp.path().join("m.om");
-    fs::write(&file, text).unwrap();
-    let dir = tmp.path().join("data");
-    let out = Command::new(BIN)
-        .args(["import", "openmetrics"])
-        .arg(&file)
-        .arg("--storage.tsdb.path")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dir = import_openmetrics(tmp.path(), &text);
     let config = tmp.path().join("prometheus.yml");
     fs::write(&config, "global:\n  external_labels:\n    dc: eu\n").unwrap();
     let mut args: Vec<std::ffi::OsString> = vec![

@@ -7,16 +7,14 @@
 mod common;
 
 use std::fmt::Write as _;
-use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use common::server::{Server, BIN};
+use common::server::{import_openmetrics, Server};
 
 /// First sample (ms), a multiple of the 2 h block range.
 const T0: i64 = 1_699_999_200_000;
@@ -42,21 +40,7 @@ fn data() -> (tempfile::TempDir, PathBuf) {
         }
     }
     text.push_str("# EOF\n");
-    let file = tmp.path().join("m.om");
-    fs::write(&file, text).unwrap();
-    let dir = tmp.path().join("data");
-    let out = Command::new(BIN)
-        .args(["import", "openmetrics"])
-        .arg(&file)
-        .arg("--storage.tsdb.path")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dir = import_openmetrics(tmp.path(), &text);
     (tmp, dir)
 }
 

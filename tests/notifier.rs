@@ -13,15 +13,13 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use serde_json::{json, Value};
 
 use common::server::Server;
-
-const WAIT: Duration = Duration::from_secs(30);
 
 /// A request the fake Alertmanager received.
 #[derive(Debug, Clone)]
@@ -80,21 +78,6 @@ impl FakeAm {
 
     fn received(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
-    }
-}
-
-fn wait_for<T>(s: &Server, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(
-            started.elapsed() < WAIT,
-            "waited {WAIT:?} for {what}; server log:\n{}",
-            s.log()
-        );
-        thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -160,7 +143,7 @@ alerting:
     annotations: {summary: always on}
 "#;
     let s = start(dir.path(), &config, rules, &[]);
-    let got = wait_for(&s, "a POST", || am.received().into_iter().next());
+    let got = s.wait_for("a POST", || am.received().into_iter().next());
     assert_eq!(got.path, "/am/api/v2/alerts");
     assert_eq!(got.content_type, "application/json");
     let alerts = got.alerts.as_array().unwrap();
@@ -230,7 +213,7 @@ alerting:
     expr: vector(1)
 "#;
     let s = start(dir.path(), &config, rules, &[]);
-    let both = wait_for(&s, "POSTs to /a and /b", || {
+    let both = s.wait_for("POSTs to /a and /b", || {
         let got = am.received();
         let find = |p: &str| got.iter().find(|r| r.path == p).cloned();
         Some((find("/a/api/v2/alerts")?, find("/b/api/v2/alerts")?))
@@ -300,10 +283,10 @@ alerting:
         let errors = format!(
             "prometheus_notifications_errors_total{{alertmanager=\"http://{addr}/api/v2/alerts\"}}"
         );
-        wait_for(&s, &errors, || metric(&s, &errors).filter(|v| *v >= 1.0));
+        s.wait_for(&errors, || metric(&s, &errors).filter(|v| *v >= 1.0));
     }
     // Every send failed everywhere: the alerts count as dropped.
-    wait_for(&s, "dropped", || {
+    s.wait_for("dropped", || {
         metric(&s, "prometheus_notifications_dropped_total").filter(|v| *v >= 1.0)
     });
     // Evaluation is not held up by the hanging Alertmanager.
@@ -312,7 +295,7 @@ alerting:
         time(&groups[0]["rules"][0]["lastEvaluation"])
     };
     let before = last_eval();
-    wait_for(&s, "a later evaluation", || {
+    s.wait_for("a later evaluation", || {
         (last_eval() > before).then_some(())
     });
     assert!(!broken.received().is_empty());

@@ -16,15 +16,12 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use common::server::Server;
-
-/// Longest wait for a condition polled for.
-const WAIT: Duration = Duration::from_secs(30);
 
 /// A metrics endpoint serving a body the test sets.
 struct Target {
@@ -108,21 +105,6 @@ fn values(s: &Server, query: &str) -> Vec<(Value, f64)> {
         .collect()
 }
 
-fn wait_for<T>(s: &Server, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(
-            started.elapsed() < WAIT,
-            "waited {WAIT:?} for {what}; server log:\n{}",
-            s.log()
-        );
-        thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn alerts(s: &Server) -> Vec<Value> {
     api(s, "/api/v1/alerts", &[])["alerts"]
         .as_array()
@@ -174,7 +156,7 @@ fn recording_and_alerting_rules_from_scraped_data() {
     let s = Server::spawn(args, dir.path().join("server.log"));
 
     // The recording rule writes its result, with the group's labels.
-    let recorded = wait_for(&s, "host:load:double", || {
+    let recorded = s.wait_for("host:load:double", || {
         values(&s, "host:load:double").into_iter().next()
     });
     assert_eq!(recorded.1, 10.0);
@@ -182,7 +164,7 @@ fn recording_and_alerting_rules_from_scraped_data() {
     assert_eq!(recorded.0["host"], "a");
 
     // The alert fires after `for`, and ALERTS says so.
-    let firing = wait_for(&s, "HighLoad to fire", || {
+    let firing = s.wait_for("HighLoad to fire", || {
         alerts(&s).into_iter().find(|a| a["state"] == "firing")
     });
     assert_eq!(firing["labels"]["alertname"], "HighLoad");
@@ -191,7 +173,7 @@ fn recording_and_alerting_rules_from_scraped_data() {
     assert_eq!(firing["labels"]["host"], "a");
     assert_eq!(firing["annotations"]["summary"], "load is high");
     assert_eq!(firing["value"], "5e+00");
-    wait_for(&s, "ALERTS firing", || {
+    s.wait_for("ALERTS firing", || {
         let v = values(&s, "ALERTS{alertname=\"HighLoad\",alertstate=\"firing\"}");
         (v.len() == 1).then_some(())
     });
@@ -241,10 +223,10 @@ fn recording_and_alerting_rules_from_scraped_data() {
 
     // The value drops: the alert resolves and its ALERTS series goes stale.
     target.set_body("load{host=\"a\"} 1\n");
-    wait_for(&s, "HighLoad to resolve", || {
+    s.wait_for("HighLoad to resolve", || {
         alerts(&s).is_empty().then_some(())
     });
-    wait_for(&s, "ALERTS to go stale", || {
+    s.wait_for("ALERTS to go stale", || {
         values(&s, "ALERTS").is_empty().then_some(())
     });
     assert_eq!(
@@ -303,11 +285,11 @@ fn for_state_survives_a_restart() {
         config.into(),
     ];
     let first = Server::spawn(args.clone(), dir.path().join("first.log"));
-    let pending = wait_for(&first, "Slow pending", || alerts(&first).into_iter().next());
+    let pending = first.wait_for("Slow pending", || alerts(&first).into_iter().next());
     assert_eq!(pending["state"], "pending");
     let first_active = active_at(&pending);
     // The for-state series is written once the (empty) restore at start is done.
-    wait_for(&first, "ALERTS_FOR_STATE", || {
+    first.wait_for("ALERTS_FOR_STATE", || {
         (!values(&first, "ALERTS_FOR_STATE").is_empty()).then_some(())
     });
     thread::sleep(Duration::from_secs(4));
@@ -316,7 +298,7 @@ fn for_state_survives_a_restart() {
     thread::sleep(Duration::from_secs(1));
     let restarted_at = std::time::SystemTime::now();
     let second = Server::spawn(args, dir.path().join("second.log"));
-    let restored = wait_for(&second, "restored activeAt", || {
+    let restored = second.wait_for("restored activeAt", || {
         let a = alerts(&second).into_iter().next()?;
         // Before the restore (after the second evaluation) activeAt is the first
         // evaluation after the restart.

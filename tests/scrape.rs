@@ -27,8 +27,6 @@ use serde_json::Value;
 use common::server::Server;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bongsu");
-/// Longest wait for start-up, one request, or a condition polled for.
-const WAIT: Duration = Duration::from_secs(20);
 /// How long a hanging target holds a connection (longer than the 500 ms scrape timeout).
 const HANG: Duration = Duration::from_secs(2);
 
@@ -226,22 +224,6 @@ impl Server {
         match self.query(query).as_slice() {
             [(_, v)] => Some(*v),
             _ => None,
-        }
-    }
-
-    /// Polls `check` every 100 ms until it returns `Some`, failing after `WAIT` with the log.
-    fn wait_for<T>(&self, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-        let started = Instant::now();
-        loop {
-            if let Some(v) = check() {
-                return v;
-            }
-            assert!(
-                started.elapsed() < WAIT,
-                "waited {WAIT:?} for {what}; server log:\n{}",
-                self.log()
-            );
-            thread::sleep(Duration::from_millis(100));
         }
     }
 

@@ -90,23 +90,11 @@ impl Inhibitor {
 mod tests {
     use super::*;
     use crate::alertmanager::matcher::Matchers;
-    use crate::alertmanager::types::add;
+    use crate::alertmanager::types::test_alert;
     use std::time::Duration;
 
     fn alert(c: &Clock, pairs: &[(&str, &str)], secs: u64) -> Alert {
-        let now = c.now();
-        Alert {
-            labels: pairs
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-            annotations: LabelSet::new(),
-            starts_at: now,
-            ends_at: add(now, Duration::from_secs(secs)),
-            generator_url: String::new(),
-            updated_at: now,
-            timeout: false,
-        }
+        test_alert(c.now(), pairs, Duration::from_secs(secs))
     }
 
     fn rule(src: &str, tgt: &str, equal: &[&str]) -> InhibitRule {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -177,17 +177,7 @@ impl Silences {
         let matchers = validate(&sil)?;
         if let Some(prev) = &prev {
             if can_update(prev, &sil, now) {
-                let id = sil.id.clone();
-                entries.insert(
-                    id.clone(),
-                    Entry {
-                        silence: sil,
-                        matchers,
-                    },
-                );
-                drop(entries);
-                self.persist();
-                return Ok(id);
+                return Ok(self.insert(entries, sil, matchers));
             }
             if prev.state(now) != SilenceState::Expired {
                 expire_entry(&mut entries, &prev.id, now)?;
@@ -198,17 +188,21 @@ impl Silences {
             sil.starts_at = now;
         }
         validate(&sil)?;
-        let id = sil.id.clone();
-        entries.insert(
-            id.clone(),
-            Entry {
-                silence: sil,
-                matchers,
-            },
-        );
+        Ok(self.insert(entries, sil, matchers))
+    }
+
+    /// Stores `silence` under its id, releases the lock and persists; returns the id.
+    fn insert(
+        &self,
+        mut entries: MutexGuard<'_, HashMap<String, Entry>>,
+        silence: Silence,
+        matchers: Matchers,
+    ) -> String {
+        let id = silence.id.clone();
+        entries.insert(id.clone(), Entry { silence, matchers });
         drop(entries);
         self.persist();
-        Ok(id)
+        id
     }
 
     /// Ends a silence now (a pending one moves straight to expired).

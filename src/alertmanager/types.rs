@@ -159,6 +159,27 @@ pub fn sub(t: Timestamp, d: std::time::Duration) -> Timestamp {
 /// Go's zero time as JSON shows it, for a firing alert's end in notifications.
 pub const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
+/// A test alert with `pairs` as labels, starting at `now` and ending `lasts` later.
+#[cfg(test)]
+pub(crate) fn test_alert(
+    now: Timestamp,
+    pairs: &[(&str, &str)],
+    lasts: std::time::Duration,
+) -> Alert {
+    Alert {
+        labels: pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+        annotations: LabelSet::new(),
+        starts_at: now,
+        ends_at: add(now, lasts),
+        generator_url: String::new(),
+        updated_at: now,
+        timeout: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

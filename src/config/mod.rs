@@ -35,7 +35,9 @@ pub use sections::{
     AlertingConfig, AlertmanagerConfig, ChunkEncodingConfig, ExemplarsConfig, OtlpConfig,
     RetentionConfig, RuntimeConfig, StorageConfig, TsdbConfig,
 };
-pub use units::{parse_base2_bytes, parse_prometheus_duration};
+pub use units::{
+    format_prometheus_duration, parse_base2_bytes, parse_prometheus_duration, DURATION_UNITS,
+};
 
 use crate::relabel::RelabelError;
 

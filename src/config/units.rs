@@ -5,18 +5,20 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+/// The units of Prometheus' `model.Duration` in decreasing order, in milliseconds.
+pub const DURATION_UNITS: [(&str, u64); 7] = [
+    ("y", 365 * 86_400_000),
+    ("w", 7 * 86_400_000),
+    ("d", 86_400_000),
+    ("h", 3_600_000),
+    ("m", 60_000),
+    ("s", 1000),
+    ("ms", 1),
+];
+
 /// `[0-9]+(ms|s|m|h|d|w|y)` repeated, units in decreasing order, or `0`, as Prometheus'
 /// `model.Duration`.
 pub fn parse_prometheus_duration(s: &str) -> Option<Duration> {
-    const UNITS: [(&str, u64); 7] = [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-        ("ms", 1),
-    ];
     if s == "0" {
         return Some(Duration::ZERO);
     }
@@ -35,7 +37,7 @@ pub fn parse_prometheus_duration(s: &str) -> Option<Duration> {
         }
         let n: u64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let (ui, (unit, ms)) = UNITS
+        let (ui, (unit, ms)) = DURATION_UNITS
             .iter()
             .enumerate()
             .filter(|(_, (u, _))| rest.starts_with(u) && !(*u == "m" && rest.starts_with("ms")))
@@ -48,6 +50,23 @@ pub fn parse_prometheus_duration(s: &str) -> Option<Duration> {
         total = total.checked_add(n.checked_mul(*ms)?)?;
     }
     Some(Duration::from_millis(total))
+}
+
+/// Prometheus' `model.Duration` text, whole milliseconds: `1h30m`, `5m`, `100ms`, `0s`.
+pub fn format_prometheus_duration(d: Duration) -> String {
+    // Durations past u64 milliseconds (half a billion years) print as the largest one.
+    let mut ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    if ms == 0 {
+        return "0s".to_string();
+    }
+    let mut out = String::new();
+    for (unit, size) in DURATION_UNITS {
+        if ms >= size {
+            out.push_str(&format!("{}{unit}", ms / size));
+            ms %= size;
+        }
+    }
+    out
 }
 
 /// A byte size with base-1024 units (`B`, `KB`/`KiB`, … `EB`/`EiB`), possibly negative, as

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::config::AlertmanagerConfig;
 use crate::model::{Labels, LabelsBuilder};
 use crate::relabel::relabel;
-use crate::scrape::discovery::{expand_patterns, read_file_groups, TargetGroup};
+use crate::scrape::discovery::{expand_patterns, read_file_groups, static_groups, TargetGroup};
 
 const ALERTS_PATH: &str = "__alerts_path__";
 
@@ -41,20 +41,7 @@ fn url_of(l: &Labels) -> String {
 
 /// Every target group of `cfg`: static ones, then those in its file_sd files now.
 fn groups(cfg: &AlertmanagerConfig) -> Vec<TargetGroup> {
-    let mut out: Vec<TargetGroup> = cfg
-        .static_configs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| TargetGroup {
-            targets: s.targets.clone(),
-            labels: s
-                .labels
-                .iter()
-                .map(|(n, v)| (n.clone(), v.clone()))
-                .collect(),
-            source: format!("static/{i}"),
-        })
-        .collect();
+    let mut out = static_groups(&cfg.static_configs);
     for f in &cfg.file_sd_configs {
         let patterns: Vec<String> = f.files.iter().map(|p| p.display().to_string()).collect();
         for path in expand_patterns(&patterns) {

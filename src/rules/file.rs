@@ -16,6 +16,7 @@ use super::yaml_pos::{group_positions, unknown_fields, GroupPos, Pos, RulePos};
 use crate::config::parse_prometheus_duration;
 use crate::model::METRIC_NAME;
 use crate::relabel::NameValidationScheme;
+use crate::template::fmt::quote as go_quote;
 
 /// Largest rule file read; far above real files (Prometheus' own stress file is ~1 MiB).
 pub const MAX_RULE_FILE_BYTES: u64 = 64 << 20;
@@ -537,27 +538,6 @@ pub fn valid_metric_name(scheme: NameValidationScheme, name: &str) -> bool {
                 && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
         }
     }
-}
-
-/// Go's `%q` of a string: quoted, with `"`, `\` and control characters escaped.
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::target::Target;
+use crate::config::StaticConfig;
 use crate::model::{Label, Labels, LabelsBuilder};
 use crate::relabel::{relabel, RelabelConfig};
 
@@ -18,6 +19,23 @@ pub struct TargetGroup {
     pub labels: Vec<(String, String)>,
     /// Where the group came from (for logs): `static/0`, a file path…
     pub source: String,
+}
+
+/// One group per entry of a `static_configs` list, named `static/<index>`.
+pub fn static_groups(configs: &[StaticConfig]) -> Vec<TargetGroup> {
+    configs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| TargetGroup {
+            targets: s.targets.clone(),
+            labels: s
+                .labels
+                .iter()
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect(),
+            source: format!("static/{i}"),
+        })
+        .collect()
 }
 
 /// A target group as written in a file_sd file (YAML or JSON).

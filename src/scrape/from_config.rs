@@ -8,7 +8,7 @@ use crate::model::Labels;
 use crate::relabel::relabel;
 
 use super::append::SampleRules;
-use super::discovery::TargetGroup;
+use super::discovery::static_groups;
 use super::fetch::accept_header;
 use super::manager::{FileSd, PoolSpec};
 use super::scrape_loop::LoopSettings;
@@ -57,20 +57,7 @@ fn pool_spec(sc: &ScrapeConfig) -> Result<PoolSpec, String> {
         accept: accept_header(&media),
         http: sc.http.clone(),
     };
-    let static_groups = sc
-        .static_configs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| TargetGroup {
-            targets: s.targets.clone(),
-            labels: s
-                .labels
-                .iter()
-                .map(|(n, v)| (n.clone(), v.clone()))
-                .collect(),
-            source: format!("static/{i}"),
-        })
-        .collect();
+    let static_groups = static_groups(&sc.static_configs);
     let file_sd = sc
         .file_sd_configs
         .iter()

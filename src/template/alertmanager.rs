@@ -135,7 +135,7 @@ impl Alert {
 }
 
 /// Go's `regexp.QuoteMeta` (which, unlike `regex::escape`, leaves `-`, `#`, `&` and `~`).
-fn quote_meta(s: &str) -> String {
+pub(crate) fn quote_meta(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if "\\.+*?()|[]{}^$".contains(c) {

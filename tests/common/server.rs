@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,27 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_bongsu");
 
 /// Longest wait for start-up or one request.
 pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Writes the OpenMetrics `text` to `tmp/m.om`, imports it with `bongsu import openmetrics`
+/// into `tmp/data` (failing the test with the importer's stderr) and returns that directory.
+pub fn import_openmetrics(tmp: &Path, text: &str) -> PathBuf {
+    let file = tmp.join("m.om");
+    fs::write(&file, text).unwrap();
+    let dir = tmp.join("data");
+    let out = Command::new(BIN)
+        .args(["import", "openmetrics"])
+        .arg(&file)
+        .arg("--storage.tsdb.path")
+        .arg(&dir)
+        .output()
+        .expect("run bongsu import");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
 
 pub struct Server {
     pub child: Child,
@@ -82,5 +103,21 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Polls `check` every 100 ms until it returns `Some`, failing after `WAIT` with the log.
+    pub fn wait_for<T>(&self, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+        let started = Instant::now();
+        loop {
+            if let Some(v) = check() {
+                return v;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "waited {WAIT:?} for {what}; server log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }

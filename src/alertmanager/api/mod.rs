@@ -156,6 +156,19 @@ struct AlertFilter {
 }
 
 impl AlertFilter {
+    /// The filter of an alerts or groups request and the running state to apply it to; the
+    /// error response when the query is bad or the Alertmanager is not running (checked in
+    /// that order).
+    fn with_running(
+        am: &Alertmanager,
+        raw: Option<String>,
+    ) -> Result<(AlertFilter, Arc<Running>), Box<Response>> {
+        let bad = |e: BadRequest| Box::new(e.into_response());
+        let filter = AlertFilter::from_query(&Query::parse(raw).map_err(bad)?).map_err(bad)?;
+        let run = am.running().ok_or_else(|| Box::new(unavailable()))?;
+        Ok((filter, run))
+    }
+
     fn from_query(q: &Query) -> Result<AlertFilter, BadRequest> {
         Ok(AlertFilter {
             matchers: q.matchers()?,
@@ -203,16 +216,9 @@ impl AlertFilter {
 }
 
 async fn get_alerts(State(am): State<Arc<Alertmanager>>, RawQuery(raw): RawQuery) -> Response {
-    let q = match Query::parse(raw) {
-        Ok(q) => q,
-        Err(r) => return r.into_response(),
-    };
-    let filter = match AlertFilter::from_query(&q) {
-        Ok(f) => f,
-        Err(r) => return r.into_response(),
-    };
-    let Some(run) = am.running() else {
-        return unavailable();
+    let (filter, run) = match AlertFilter::with_running(&am, raw) {
+        Ok(r) => r,
+        Err(r) => return *r,
     };
     let mut out: Vec<GettableAlert> = am
         .store
@@ -296,16 +302,9 @@ fn validate(a: &Alert) -> Result<(), String> {
 }
 
 async fn get_groups(State(am): State<Arc<Alertmanager>>, RawQuery(raw): RawQuery) -> Response {
-    let q = match Query::parse(raw) {
-        Ok(q) => q,
-        Err(r) => return r.into_response(),
-    };
-    let filter = match AlertFilter::from_query(&q) {
-        Ok(f) => f,
-        Err(r) => return r.into_response(),
-    };
-    let Some(run) = am.running() else {
-        return unavailable();
+    let (filter, run) = match AlertFilter::with_running(&am, raw) {
+        Ok(r) => r,
+        Err(r) => return *r,
     };
     let mut route_labels = std::collections::HashMap::new();
     run.route.walk(&mut |r| {

@@ -11,6 +11,7 @@ use crate::alertmanager::notify::{
     BoxFuture, Integration, Notifier, NotifyContext, NotifyError, NotifyMetrics,
 };
 use crate::alertmanager::silence::{Silence, SilenceMatcher, Silences, DEFAULT_RETENTION};
+use crate::alertmanager::types::test_alert;
 
 type Sent = (Duration, NotifyContext, Vec<Alert>);
 
@@ -93,19 +94,7 @@ fn harness(config: &str, send_resolved: bool) -> Harness {
 
 impl Harness {
     fn alert(&self, pairs: &[(&str, &str)], lasts: Duration) -> Alert {
-        let now = self.clock.now();
-        Alert {
-            labels: pairs
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-            annotations: LabelSet::new(),
-            starts_at: now,
-            ends_at: add(now, lasts),
-            generator_url: String::new(),
-            updated_at: now,
-            timeout: false,
-        }
+        test_alert(self.clock.now(), pairs, lasts)
     }
 
     async fn next(&mut self) -> Sent {

@@ -22,6 +22,7 @@ use regex::Regex;
 use thiserror::Error;
 
 pub use crate::model::MatchOp;
+pub(crate) use crate::template::fmt::quote as go_quote;
 
 /// Longest regex source accepted in a matcher; a guard against hostile input.
 pub const MAX_REGEX_LEN: usize = 64 * 1024;
@@ -224,27 +225,6 @@ fn openmetrics_escape(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
-}
-
-/// Go's `strconv.Quote` for the characters label names and values hold.
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
     out
 }
 

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::NotifyContext;
 use crate::alertmanager::matcher::LabelSet;
 use crate::alertmanager::types::{Alert, GO_ZERO_TIME};
+use crate::template::alertmanager::quote_meta;
 
 /// One alert of a notification.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -84,18 +85,6 @@ fn common<'a>(mut sets: impl Iterator<Item = &'a LabelSet>) -> LabelSet {
     let mut out = first.clone();
     for s in sets {
         out.retain(|k, v| s.get(k) == Some(v));
-    }
-    out
-}
-
-/// Go's `regexp.QuoteMeta`.
-fn quote_meta(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
     }
     out
 }

@@ -64,7 +64,8 @@ pub struct TimeInterval {
     pub location: Option<(String, TimeZone)>,
 }
 
-const WEEKDAYS: [&str; 7] = [
+/// Weekday names as the configuration writes them, Sunday (0) first.
+pub(crate) const WEEKDAYS: [&str; 7] = [
     "sunday",
     "monday",
     "tuesday",

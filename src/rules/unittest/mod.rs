@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::file::{parse_file, RuleGroup};
 use super::group::{instant_vector, EvalContext, Group, GroupSettings, RuleKind};
 use super::template::{EngineQuery, PromTemplates};
-use crate::config::parse_prometheus_duration;
+use crate::config::{format_prometheus_duration, parse_prometheus_duration};
 use crate::model::{Labels, STALE_NAN};
 use crate::promql::Engine;
 use crate::relabel::NameValidationScheme;
@@ -395,28 +395,14 @@ fn load_series(db: &Db, input: &[InputSeries], step: i64) -> Result<(), String> 
     app.commit().map_err(|e| e.to_string()).map(|_| ())
 }
 
-/// A time as Prometheus prints a duration (`1h5m`, `30s`, `0s`).
+/// A time as Prometheus prints a duration (`1h5m`, `30s`, `0s`), negative ones with a `-`.
 fn fmt_time(at: i64) -> String {
-    if at == 0 {
-        return "0s".into();
+    let text = format_prometheus_duration(Duration::from_millis(at.unsigned_abs()));
+    if at < 0 {
+        format!("-{text}")
+    } else {
+        text
     }
-    let mut rest = at.unsigned_abs();
-    let mut out = String::from(if at < 0 { "-" } else { "" });
-    for (unit, size) in [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-        ("ms", 1),
-    ] {
-        if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
-            rest %= size;
-        }
-    }
-    out
 }
 
 type AlertView = (BTreeMap<String, String>, BTreeMap<String, String>);

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use base64::Engine;
 
-use super::prometheus::{humanize_duration_fn, re_replace_all, regex_match, title};
+use super::prometheus::{
+    humanize_duration_fn, re_replace_all, regex_match, title, to_lower, to_upper,
+};
 use super::{
     arity, arity_min, check_len, check_nesting, str_arg, strings_arg, time_arg, FuncError, FuncMap,
     MAX_BUILT_ITEMS,
@@ -16,14 +18,8 @@ use crate::template::value::{ListKind, MapKind, Value};
 /// The functions every notification template has.
 pub fn funcs() -> FuncMap {
     let mut m = FuncMap::new();
-    m.insert("toUpper", |a| {
-        arity("toUpper", a, 1)?;
-        Ok(Value::str(str_arg(&a[0])?.to_uppercase()))
-    });
-    m.insert("toLower", |a| {
-        arity("toLower", a, 1)?;
-        Ok(Value::str(str_arg(&a[0])?.to_lowercase()))
-    });
+    m.insert("toUpper", to_upper);
+    m.insert("toLower", to_lower);
     m.insert("title", |a| {
         arity("title", a, 1)?;
         Ok(Value::str(title(str_arg(&a[0])?, true)))

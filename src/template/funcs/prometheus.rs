@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::{arity, check_len, check_nesting, str_arg, to_float, FuncError, FuncMap};
+use crate::config::DURATION_UNITS;
 use crate::template::fmt::{format_float, sprintf};
 use crate::template::prometheus::{ExpandContext, QueryFn};
 use crate::template::time::{Duration, Time};
@@ -81,14 +82,8 @@ pub fn funcs(ctx: &ExpandContext) -> FuncMap {
         arity("title", a, 1)?;
         Ok(Value::str(title(str_arg(&a[0])?, false)))
     });
-    m.insert("toUpper", |a| {
-        arity("toUpper", a, 1)?;
-        Ok(Value::str(str_arg(&a[0])?.to_uppercase()))
-    });
-    m.insert("toLower", |a| {
-        arity("toLower", a, 1)?;
-        Ok(Value::str(str_arg(&a[0])?.to_lowercase()))
-    });
+    m.insert("toUpper", to_upper);
+    m.insert("toLower", to_lower);
     m.insert("graphLink", |a| {
         arity("graphLink", a, 1)?;
         Ok(Value::str(format!(
@@ -237,6 +232,18 @@ pub fn re_replace_all(a: &[Value]) -> Result<Value, FuncError> {
 }
 
 /// `match pattern text`: an unanchored regular-expression match.
+/// `toUpper`, in Prometheus' and Alertmanager's templates alike.
+pub fn to_upper(a: &[Value]) -> Result<Value, FuncError> {
+    arity("toUpper", a, 1)?;
+    Ok(Value::str(str_arg(&a[0])?.to_uppercase()))
+}
+
+/// `toLower`, in Prometheus' and Alertmanager's templates alike.
+pub fn to_lower(a: &[Value]) -> Result<Value, FuncError> {
+    arity("toLower", a, 1)?;
+    Ok(Value::str(str_arg(&a[0])?.to_lowercase()))
+}
+
 pub fn regex_match(a: &[Value]) -> Result<Value, FuncError> {
     arity("match", a, 2)?;
     let re = compile(str_arg(&a[0])?)?;
@@ -423,15 +430,6 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
     if body == "0" {
         return Ok(0.0);
     }
-    const UNITS: [(&str, i128); 7] = [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ];
     let mut total_ms: i128 = 0;
     let mut rest = body;
     let mut next_unit = 0;
@@ -448,14 +446,14 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
             rest.chars().next().map_or(0, char::len_utf8)
         };
         let unit = &rest[..unit_len];
-        let Some(pos) = UNITS.iter().position(|(u, _)| *u == unit) else {
+        let Some(pos) = DURATION_UNITS.iter().position(|(u, _)| *u == unit) else {
             return Err(invalid());
         };
         if pos < next_unit {
             return Err(invalid());
         }
         next_unit = pos + 1;
-        total_ms += n * UNITS[pos].1;
+        total_ms += n * i128::from(DURATION_UNITS[pos].1);
         if total_ms > i128::from(i64::MAX) / 1_000_000 {
             return Err("duration out of range".into());
         }

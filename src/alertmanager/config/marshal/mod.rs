@@ -14,8 +14,8 @@ use serde_yaml_ng::{Mapping, Value};
 use super::common::{HostPort, SecretUrl, Url, SECRET_TOKEN};
 use super::{Config, GlobalConfig, InhibitRule, RouteConfig};
 use crate::alertmanager::matcher::Matchers;
-use crate::alertmanager::timeinterval::{InclusiveRange, TimeInterval};
-use crate::config::{HttpClientConfig, Secret, TlsConfig, TlsVersion};
+use crate::alertmanager::timeinterval::{InclusiveRange, TimeInterval, WEEKDAYS};
+use crate::config::{format_prometheus_duration, HttpClientConfig, Secret, TlsConfig, TlsVersion};
 use receivers::receiver;
 
 /// An ordered YAML mapping with Go's `omitempty` helpers.
@@ -97,31 +97,6 @@ fn string_map<'a>(m: impl IntoIterator<Item = (&'a String, &'a String)>) -> Map 
     let mut out = Map::default();
     for (k, v) in m {
         out.put(k, v.as_str());
-    }
-    out
-}
-
-/// Prometheus' `model.Duration` text: `1h30m`, `5m`, `0s`.
-pub(crate) fn prometheus_duration(d: Duration) -> String {
-    const UNITS: [(&str, u128); 7] = [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-        ("ms", 1),
-    ];
-    let mut ms = d.as_millis();
-    if ms == 0 {
-        return "0s".to_string();
-    }
-    let mut out = String::new();
-    for (unit, size) in UNITS {
-        if ms >= size {
-            out.push_str(&format!("{}{unit}", ms / size));
-            ms %= size;
-        }
     }
     out
 }
@@ -242,13 +217,16 @@ fn host_port(m: &mut Map, key: &str, hp: &HostPort) {
 
 fn global(g: &GlobalConfig) -> Value {
     let mut m = Map::default();
-    m.put("resolve_timeout", prometheus_duration(g.resolve_timeout))
-        .put("http_config", http(&g.http_config))
-        .url("jira_api_url", g.jira_api_url.as_ref())
-        .string("smtp_from", &g.smtp_from)
-        // Printed even when empty (upstream omits it), or reloading would bring back the
-        // default.
-        .put("smtp_hello", g.smtp_hello.as_str());
+    m.put(
+        "resolve_timeout",
+        format_prometheus_duration(g.resolve_timeout),
+    )
+    .put("http_config", http(&g.http_config))
+    .url("jira_api_url", g.jira_api_url.as_ref())
+    .string("smtp_from", &g.smtp_from)
+    // Printed even when empty (upstream omits it), or reloading would bring back the
+    // default.
+    .put("smtp_hello", g.smtp_hello.as_str());
     host_port(&mut m, "smtp_smarthost", &g.smtp_smarthost);
     m.string("smtp_auth_username", &g.smtp_auth_username)
         .secret("smtp_auth_password", &g.smtp_auth_password)
@@ -333,7 +311,7 @@ fn route(r: &RouteConfig) -> Value {
         ("repeat_interval", r.repeat_interval),
     ] {
         if let Some(d) = d {
-            m.put(key, prometheus_duration(d));
+            m.put(key, format_prometheus_duration(d));
         }
     }
     m.map("labels", string_map(&r.labels));
@@ -358,15 +336,6 @@ fn range_text(r: &InclusiveRange, name: impl Fn(i32) -> String) -> Value {
 }
 
 fn time_interval(ti: &TimeInterval) -> Value {
-    const WEEKDAYS: [&str; 7] = [
-        "sunday",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-    ];
     let number = |n: i32| n.to_string();
     let weekday = |n: i32| WEEKDAYS.get(n as usize).copied().unwrap_or("").to_string();
     let ranges = |rs: &Option<Vec<InclusiveRange>>, f: &dyn Fn(i32) -> String| {

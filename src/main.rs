@@ -147,7 +147,7 @@ fn check_alertmanager_config(files: &[std::path::PathBuf]) -> ExitCode {
                 println!(" - {} receivers", cfg.receivers.len());
                 println!(" - {} templates", cfg.templates.len());
                 if !cfg.templates.is_empty() {
-                    match bongsu::alertmanager::config::read_templates(&cfg.templates) {
+                    match bongsu::alertmanager::config::load_templates(&cfg.templates) {
                         Ok(_) => println!("  SUCCESS"),
                         Err(e) => {
                             println!("  FAILED: {e}");

@@ -401,6 +401,29 @@ async fn max_alerts_truncates() {
     s.am.shutdown();
 }
 
+/// A templated URL is rendered per notification; one that fails to render fails the
+/// notification without retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_urls_are_templates() {
+    let (url, mut rx) = webhook(&[]).await;
+    let base = url.trim_end_matches("/hook");
+    let templated = format!(
+        "'{base}/{{{{ if eq .GroupLabels.alertname \"A\" }}}}hook{{{{ else }}}}wrong{{{{ end }}}}'"
+    );
+    let broken = format!("'{base}/{{{{ .NoSuchField }}}}'");
+    let s = start(&config(&templated, &format!("\n  - url: {broken}")), None).await;
+    s.post("/api/v2/alerts", json!([{"labels": {"alertname": "A"}}]))
+        .await;
+    let got = next(&mut rx).await;
+    assert_eq!(got["groupLabels"], json!({"alertname": "A"}));
+    s.wait_for(
+        "alertmanager_notifications_failed_total{integration=\"webhook\",reason=\"other\"} ",
+        1.0,
+    )
+    .await;
+    s.am.shutdown();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_alerts_are_rejected_as_upstream() {
     let (url, _rx) = webhook(&[]).await;

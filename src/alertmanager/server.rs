@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use parking_lot::RwLock;
 use thiserror::Error;
 
-use crate::alertmanager::config::{Config, ConfigError};
+use crate::alertmanager::config::{load_templates, Config, ConfigError};
 use crate::alertmanager::dispatch::Dispatcher;
 use crate::alertmanager::inhibit::Inhibitor;
 use crate::alertmanager::nflog::NotificationLog;
@@ -170,11 +170,14 @@ impl Alertmanager {
             Some(c) => c,
             None => Config::parse(DEFAULT_CONFIG, None)?,
         };
+        let templates = Arc::new(load_templates(&config.templates)?);
         let mut receivers = HashMap::new();
         for r in &config.receivers {
-            let list = integrations(r, default).map_err(|message| AlertmanagerError::Receiver {
-                receiver: r.name.clone(),
-                message,
+            let list = integrations(r, &templates, default).map_err(|message| {
+                AlertmanagerError::Receiver {
+                    receiver: r.name.clone(),
+                    message,
+                }
             })?;
             receivers.insert(r.name.clone(), list);
         }

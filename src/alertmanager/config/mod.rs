@@ -34,6 +34,7 @@ pub use route::{InhibitRule, RouteConfig};
 
 use crate::alertmanager::matcher::go_quote;
 use crate::alertmanager::timeinterval::{RawTimeInterval, TimeInterval};
+use crate::template::alertmanager::NotificationTemplates;
 
 /// Largest configuration file read; far above any real one.
 pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
@@ -55,6 +56,9 @@ pub enum ConfigError {
     /// The file uses a feature bongsu does not have yet.
     #[error("{0}")]
     Unsupported(String),
+    /// A notification template file does not parse.
+    #[error("failed to parse templates: {0}")]
+    Template(String),
 }
 
 /// An I/O error as Go words it: `no such file or directory`, without Rust's `(os error 2)`.
@@ -319,6 +323,17 @@ pub fn read_templates(globs: &[String]) -> Result<Vec<(PathBuf, String)>, Config
         }
     }
     Ok(out)
+}
+
+/// The notification templates: bongsu's defaults, then the files the globs name (later
+/// definitions replace earlier ones of the same name, as upstream).
+pub fn load_templates(globs: &[String]) -> Result<NotificationTemplates, ConfigError> {
+    let mut set = NotificationTemplates::with_defaults();
+    for (path, text) in read_templates(globs)? {
+        set.parse_file(&path.display().to_string(), &text)
+            .map_err(|e| ConfigError::Template(e.to_string()))?;
+    }
+    Ok(set)
 }
 
 /// Children first, as upstream, so the deepest undefined receiver is the one reported.

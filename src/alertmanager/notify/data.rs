@@ -1,90 +1,82 @@
-//! The data of one notification, Alertmanager's `template.Data`: what the webhook payload
-//! carries and what notification templates will render.
+//! The data of one notification, Alertmanager's `template.Data`: built once per attempt from
+//! the alerts, rendered by notification templates and serialized as the webhook payload.
 
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use super::NotifyContext;
-use crate::alertmanager::matcher::LabelSet;
-use crate::alertmanager::types::{Alert, GO_ZERO_TIME};
-use crate::template::alertmanager::quote_meta;
+use crate::alertmanager::types::Alert;
+use crate::template::alertmanager::{Alert as TemplateAlert, Data};
+use crate::template::time::Time;
 
-/// One alert of a notification.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct DataAlert {
-    pub status: &'static str,
-    pub labels: LabelSet,
-    pub annotations: LabelSet,
-    #[serde(rename = "startsAt")]
-    pub starts_at: String,
-    #[serde(rename = "endsAt")]
-    pub ends_at: String,
-    #[serde(rename = "generatorURL")]
-    pub generator_url: String,
-    pub fingerprint: String,
+/// Go's `time.RFC3339Nano`, the layout `time.Time` marshals to JSON with.
+const RFC3339_NANO: &str = "2006-01-02T15:04:05.999999999Z07:00";
+
+/// Builds the data as Alertmanager does: firing alerts carry Go's zero time as their end,
+/// resolved ones their real end.
+pub fn notification_data(ctx: &NotifyContext, alerts: &[Alert]) -> Data {
+    let list = alerts
+        .iter()
+        .map(|a| {
+            let resolved = a.resolved_at(ctx.now);
+            TemplateAlert {
+                status: if resolved { "resolved" } else { "firing" }.to_string(),
+                labels: a.labels.clone(),
+                annotations: a.annotations.clone(),
+                starts_at: time(a.starts_at),
+                ends_at: if resolved {
+                    time(a.ends_at)
+                } else {
+                    Time::zero()
+                },
+                generator_url: a.generator_url.clone(),
+                fingerprint: a.fingerprint().to_string(),
+            }
+        })
+        .collect();
+    Data::new(
+        &ctx.receiver,
+        ctx.group_labels.clone(),
+        list,
+        &ctx.external_url,
+    )
 }
 
-/// A notification's data.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Data {
-    pub receiver: String,
-    pub status: &'static str,
-    pub alerts: Vec<DataAlert>,
-    #[serde(rename = "groupLabels")]
-    pub group_labels: LabelSet,
-    #[serde(rename = "commonLabels")]
-    pub common_labels: LabelSet,
-    #[serde(rename = "commonAnnotations")]
-    pub common_annotations: LabelSet,
-    #[serde(rename = "externalURL")]
-    pub external_url: String,
+fn time(t: jiff::Timestamp) -> Time {
+    Time::utc(t.as_second(), t.subsec_nanosecond().max(0) as u32)
 }
 
-impl Data {
-    /// Builds the data as Alertmanager does; firing alerts carry Go's zero time as their end
-    /// (the pipeline has already cleared it), and the receiver name is regex-quoted.
-    pub fn new(ctx: &NotifyContext, alerts: &[Alert]) -> Data {
-        let now = ctx.now;
-        let mut firing = false;
-        let list: Vec<DataAlert> = alerts
-            .iter()
-            .map(|a| {
-                let resolved = a.resolved_at(now);
-                firing |= !resolved;
-                DataAlert {
-                    status: if resolved { "resolved" } else { "firing" },
-                    labels: a.labels.clone(),
-                    annotations: a.annotations.clone(),
-                    starts_at: a.starts_at.to_string(),
-                    ends_at: if resolved {
-                        a.ends_at.to_string()
-                    } else {
-                        GO_ZERO_TIME.to_string()
-                    },
-                    generator_url: a.generator_url.clone(),
-                    fingerprint: a.fingerprint().to_string(),
-                }
-            })
-            .collect();
-        Data {
-            receiver: quote_meta(&ctx.receiver),
-            status: if firing { "firing" } else { "resolved" },
-            group_labels: ctx.group_labels.clone(),
-            common_labels: common(alerts.iter().map(|a| &a.labels)),
-            common_annotations: common(alerts.iter().map(|a| &a.annotations)),
-            external_url: ctx.external_url.clone(),
-            alerts: list,
-        }
+/// Serializes the data with upstream's JSON names and time format (the webhook body).
+pub struct DataJson<'a>(pub &'a Data);
+
+struct AlertJson<'a>(&'a TemplateAlert);
+
+impl Serialize for DataJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = self.0;
+        let alerts: Vec<AlertJson<'_>> = d.alerts.iter().map(AlertJson).collect();
+        let mut st = s.serialize_struct("Data", 7)?;
+        st.serialize_field("receiver", &d.receiver)?;
+        st.serialize_field("status", &d.status)?;
+        st.serialize_field("alerts", &alerts)?;
+        st.serialize_field("groupLabels", &d.group_labels)?;
+        st.serialize_field("commonLabels", &d.common_labels)?;
+        st.serialize_field("commonAnnotations", &d.common_annotations)?;
+        st.serialize_field("externalURL", &d.external_url)?;
+        st.end()
     }
 }
 
-/// The pairs every set has with the same value.
-fn common<'a>(mut sets: impl Iterator<Item = &'a LabelSet>) -> LabelSet {
-    let Some(first) = sets.next() else {
-        return LabelSet::new();
-    };
-    let mut out = first.clone();
-    for s in sets {
-        out.retain(|k, v| s.get(k) == Some(v));
+impl Serialize for AlertJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let a = self.0;
+        let mut st = s.serialize_struct("Alert", 7)?;
+        st.serialize_field("status", &a.status)?;
+        st.serialize_field("labels", &a.labels)?;
+        st.serialize_field("annotations", &a.annotations)?;
+        st.serialize_field("startsAt", &a.starts_at.format(RFC3339_NANO))?;
+        st.serialize_field("endsAt", &a.ends_at.format(RFC3339_NANO))?;
+        st.serialize_field("generatorURL", &a.generator_url)?;
+        st.serialize_field("fingerprint", &a.fingerprint)?;
+        st.end()
     }
-    out
 }

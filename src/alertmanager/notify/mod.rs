@@ -3,12 +3,13 @@
 //! the pipeline a group flush goes through (time intervals → inhibition → silences → per
 //! integration: dedup against the notification log → send with retries → log).
 //!
-//! Receiver kinds that need the notification template engine (email, Slack, Discord,
-//! Microsoft Teams, Telegram) are recognised but answer "not supported yet" until it exists.
+//! Receiver kinds whose notifier is not built yet (email, Slack, Discord, Microsoft Teams,
+//! Telegram) are recognised but every attempt fails with "… not supported yet".
 
 mod data;
 mod metrics;
 mod pipeline;
+mod render;
 mod webhook;
 
 use std::future::Future;
@@ -18,10 +19,12 @@ use std::sync::Arc;
 use crate::alertmanager::config::Receiver;
 use crate::alertmanager::matcher::LabelSet;
 use crate::alertmanager::types::Alert;
+use crate::template::alertmanager::NotificationTemplates;
 
-pub use data::{Data, DataAlert};
+pub use data::{notification_data, DataJson};
 pub use metrics::{render as render_metrics, NotifyMetrics};
 pub use pipeline::{FlushInfo, Pipeline};
+pub use render::Render;
 pub use webhook::Webhook;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -140,15 +143,20 @@ impl Notifier for LogNotifier {
     }
 }
 
-/// The integrations of a receiver. `log` adds the logging notifier (the default receiver).
-pub fn integrations(r: &Receiver, log: bool) -> Result<Vec<Arc<Integration>>, String> {
+/// The integrations of a receiver, rendering with `templates`. `log` adds the logging
+/// notifier (the default receiver).
+pub fn integrations(
+    r: &Receiver,
+    templates: &Arc<NotificationTemplates>,
+    log: bool,
+) -> Result<Vec<Arc<Integration>>, String> {
     let mut out = Vec::new();
     for (i, w) in r.webhook_configs.iter().enumerate() {
         out.push(Integration {
             kind: "webhook",
             index: i,
             send_resolved: w.send_resolved,
-            notifier: Box::new(Webhook::new(w.clone())?),
+            notifier: Box::new(Webhook::new(w.clone(), templates.clone())?),
         });
     }
     let unsupported = [

@@ -1,13 +1,15 @@
 //! The webhook notifier: Alertmanager's version 4 JSON payload POSTed to a URL.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{BoxFuture, Data, Notifier, NotifyContext, NotifyError};
+use super::{notification_data, BoxFuture, DataJson, Notifier, NotifyContext, NotifyError, Render};
 use crate::alertmanager::config::WebhookConfig;
 use crate::alertmanager::types::Alert;
 use crate::config::read_secret_file;
+use crate::template::alertmanager::{Data, NotificationTemplates};
 
 /// Most bytes of a failed response's body quoted in the error.
 const ERROR_BODY_LIMIT: usize = 1024;
@@ -16,7 +18,7 @@ const ERROR_BODY_LIMIT: usize = 1024;
 #[derive(Serialize)]
 struct Message<'a> {
     #[serde(flatten)]
-    data: &'a Data,
+    data: DataJson<'a>,
     version: &'static str,
     #[serde(rename = "groupKey")]
     group_key: &'a str,
@@ -27,16 +29,26 @@ struct Message<'a> {
 pub struct Webhook {
     conf: WebhookConfig,
     client: reqwest::Client,
+    templates: Arc<NotificationTemplates>,
 }
 
 impl Webhook {
-    pub fn new(conf: WebhookConfig) -> Result<Webhook, String> {
+    pub fn new(
+        conf: WebhookConfig,
+        templates: Arc<NotificationTemplates>,
+    ) -> Result<Webhook, String> {
         let client = crate::scrape::from_config::client(&conf.http_config, true)?;
-        Ok(Webhook { conf, client })
+        Ok(Webhook {
+            conf,
+            client,
+            templates,
+        })
     }
 
-    fn url(&self) -> Result<String, NotifyError> {
-        let url = match &self.conf.url_file {
+    /// The URL, rendered as a template (both `url` and the contents of `url_file` may be
+    /// templates, as upstream).
+    fn url(&self, render: &Render<'_>) -> Result<String, NotifyError> {
+        let raw = match &self.conf.url_file {
             Some(f) => read_secret_file(f)
                 .map_err(|e| NotifyError::permanent(format!("failed to read url_file: {e}")))?
                 .expose()
@@ -44,25 +56,34 @@ impl Webhook {
                 .to_string(),
             None => self.conf.url.expose().to_string(),
         };
-        if url.contains("{{") {
+        if !raw.contains("{{") {
+            return Ok(raw);
+        }
+        let url = render.text("webhook URL", &raw).map_err(|e| {
+            NotifyError::permanent(format!("failed to template webhook URL: {}", e.message))
+        })?;
+        if url.is_empty() {
             return Err(NotifyError::permanent(
-                "templated webhook URLs are not supported yet",
+                "webhook URL is empty after templating",
             ));
         }
         Ok(url)
     }
 
-    /// The JSON body: at most `max_alerts` alerts, the rest counted as truncated.
-    pub fn payload(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Vec<u8> {
+    /// The alerts a payload carries: at most `max_alerts`, and how many were left out.
+    fn truncate<'b>(&self, alerts: &'b [Alert]) -> (&'b [Alert], u64) {
         let max = self.conf.max_alerts as usize;
-        let (kept, truncated) = if max > 0 && alerts.len() > max {
+        if max > 0 && alerts.len() > max {
             (&alerts[..max], (alerts.len() - max) as u64)
         } else {
             (alerts, 0)
-        };
-        let data = Data::new(ctx, kept);
+        }
+    }
+
+    /// The JSON body of a notification whose data is `data`.
+    fn payload(&self, ctx: &NotifyContext, data: &Data, truncated: u64) -> Vec<u8> {
         let msg = Message {
-            data: &data,
+            data: DataJson(data),
             version: "4",
             group_key: &ctx.group_key,
             truncated_alerts: truncated,
@@ -76,7 +97,9 @@ impl Webhook {
                 "custom webhook payloads are not supported yet",
             ));
         }
-        let url = self.url()?;
+        let (kept, truncated) = self.truncate(alerts);
+        let data = notification_data(ctx, kept);
+        let url = self.url(&Render::new(&self.templates, &data))?;
         let mut req = self
             .client
             .post(&url)
@@ -85,7 +108,7 @@ impl Webhook {
                 reqwest::header::USER_AGENT,
                 concat!("bongsu/", env!("CARGO_PKG_VERSION")),
             )
-            .body(self.payload(ctx, alerts));
+            .body(self.payload(ctx, &data, truncated));
         if self.conf.timeout > Duration::ZERO {
             req = req.timeout(self.conf.timeout);
         }

@@ -1,0 +1,29 @@
+//! Rendering a receiver's configured strings (titles, bodies, URLs) against one
+//! notification, as upstream's `tmplText`/`tmplHTML`: every string sees the same dot, and a
+//! template that fails makes the notification fail without retry.
+
+use super::NotifyError;
+use crate::template::alertmanager::{Data, NotificationTemplates};
+use crate::template::Value;
+
+/// The templates and the dot of one notification.
+pub struct Render<'a> {
+    templates: &'a NotificationTemplates,
+    dot: Value,
+}
+
+impl<'a> Render<'a> {
+    pub fn new(templates: &'a NotificationTemplates, data: &Data) -> Render<'a> {
+        Render {
+            templates,
+            dot: data.to_value(),
+        }
+    }
+
+    /// Renders a text template string (`ExecuteTextString`); empty stays empty.
+    pub fn text(&self, what: &str, text: &str) -> Result<String, NotifyError> {
+        self.templates
+            .execute_text(text, &self.dot)
+            .map_err(|e| NotifyError::permanent(format!("template {what}: {e}")))
+    }
+}

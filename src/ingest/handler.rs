@@ -11,8 +11,9 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
+use super::request::{self, negotiate, Proto, WriteError};
 use super::stats::Stats;
-use super::write::{self, negotiate, Proto, Report, WriteError, Written};
+use super::write::{self, Report, Written};
 use super::{MAX_AHEAD_MS, MAX_BODY_BYTES, MAX_DECOMPRESSED_BYTES};
 use crate::tsdb::Db;
 
@@ -117,7 +118,7 @@ impl Receiver {
                 )))
             }
         };
-        let len = match write::decompressed_len(&body) {
+        let len = match request::decompressed_len(&body) {
             Ok(len) => len,
             Err(e) => return Report::failed_with(e),
         };
@@ -129,7 +130,7 @@ impl Receiver {
         let max_time = now_ms().saturating_add(MAX_AHEAD_MS);
         let work = move || {
             let _permit = permit;
-            match write::decompress(&body) {
+            match request::decompress(&body) {
                 Ok(raw) => write::write(&db, proto, raw, max_time),
                 Err(e) => Report::failed_with(e),
             }

@@ -11,12 +11,16 @@
 //! differs, the item in `write` or `handler` says why.
 //!
 //! - `proto`: the messages, hand-written `prost` structs with the upstream field numbers.
-//! - `write`: negotiation, decompression, decoding, validation, appending; no HTTP types.
+//! - `request`: negotiation, size limits, decompression, decoding; no HTTP types.
+//! - `labels`: series labels from 1.0 pairs or the 2.0 symbol table, validated.
+//! - `write`: appending a decoded request and the report of what was written; no HTTP types.
 //! - `stats`: counters of requests, samples and rejections.
 //! - `handler`: the axum side: body limits, the blocking pool, the response.
 
 mod handler;
+mod labels;
 pub mod proto;
+pub mod request;
 mod stats;
 pub mod write;
 
@@ -24,8 +28,6 @@ pub mod write;
 mod tests;
 
 pub use handler::{disabled, Receiver, MAX_INFLIGHT_BODY_BYTES, MAX_INFLIGHT_DECOMPRESSED_BYTES};
+pub use request::{negotiate, Proto, WriteError, MAX_BODY_BYTES, MAX_DECOMPRESSED_BYTES};
 pub use stats::{Reason, Stats};
-pub use write::{
-    negotiate, Proto, Report, WriteError, Written, MAX_AHEAD_MS, MAX_BODY_BYTES,
-    MAX_DECOMPRESSED_BYTES,
-};
+pub use write::{Report, Written, MAX_AHEAD_MS};

@@ -10,7 +10,8 @@ use proptest::prelude::*;
 use prost::Message;
 
 use super::proto::{v1, v2, Histogram, HistogramCount};
-use super::write::{self, negotiate, Proto, Report, WriteError};
+use super::request::{self, negotiate, Proto, WriteError};
+use super::write::{self, Report};
 use super::{Reason, Receiver, MAX_DECOMPRESSED_BYTES};
 use crate::model::{Matcher, Sample};
 use crate::tsdb::{Db, DbOptions};
@@ -446,13 +447,13 @@ fn the_wrong_message_for_the_content_type_is_named() {
 #[test]
 fn malformed_snappy_is_a_bad_request() {
     assert!(matches!(
-        write::decompress(b"definitely not snappy"),
+        request::decompress(b"definitely not snappy"),
         Err(WriteError::BadRequest(_))
     ));
     let good = snappy(&req_v1(vec![ts_v1(&[("__name__", "m")], &[(T0, 1.0)])]));
     for cut in 1..good.len() {
         assert!(
-            write::decompress(&good[..cut]).is_err(),
+            request::decompress(&good[..cut]).is_err(),
             "truncated at {cut}"
         );
     }
@@ -465,7 +466,7 @@ fn malformed_snappy_is_a_bad_request() {
     }
     huge.push(n as u8);
     huge.extend_from_slice(&[0; 16]);
-    let err = write::decompress(&huge).unwrap_err().to_string();
+    let err = request::decompress(&huge).unwrap_err().to_string();
     assert!(err.contains("more than the limit"), "{err}");
     assert!(snap::raw::max_compress_len(MAX_DECOMPRESSED_BYTES) <= super::MAX_BODY_BYTES);
 }
@@ -566,7 +567,7 @@ proptest! {
         let (_dir, db) = db();
         for proto in [Proto::V1, Proto::V2] {
             for body in [raw.clone(), snappy(&raw)] {
-                let report = match write::decompress(&body) {
+                let report = match request::decompress(&body) {
                     Ok(b) => write::write(&db, proto, b, FAR),
                     Err(e) => Report::failed_with(e),
                 };

@@ -1,6 +1,5 @@
-//! From request headers and body to appended samples: content negotiation, snappy
-//! decompression (bounded), protobuf decoding, label validation, the 2.0 symbol table, and the
-//! append/commit through one `Appender` per request. No HTTP types: `handler` maps the
+//! From a decoded request to appended samples: label validation, the 2.0 symbol table, and
+//! the append/commit through one `Appender` per request. No HTTP types: `handler` maps the
 //! [`Report`] to a response.
 //!
 //! What happens to a request, as in Prometheus' `storage/remote/write_handler.go`:
@@ -22,25 +21,14 @@
 //! - Exemplars are accepted and dropped, as Prometheus does with exemplar storage disabled
 //!   (its default), and counted as written. Metadata and start timestamps are ignored.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
-use prost::Message;
-use thiserror::Error;
 
+use super::labels::{labels_v1, Symbols};
 use super::proto::{v1, v2};
+use super::request::{decode_v1, decode_v2, Proto, WriteError};
 use super::stats::Reason;
-use crate::model::{Label, Labels, MAX_LABELS};
-use crate::tsdb::{AppendError, Appender, Db, SeriesRef, StorageError};
-
-/// Largest decompressed request. Prometheus has no limit; VictoriaMetrics' default
-/// `-maxInsertRequestSize` is the same 32 MiB. A Prometheus sender's request (2,000 samples
-/// by default) is a few hundred KiB.
-pub const MAX_DECOMPRESSED_BYTES: usize = 32 << 20;
-
-/// Largest request body: snappy's worst case for [`MAX_DECOMPRESSED_BYTES`]
-/// (`32 + n + n / 6` bytes) fits, so every body that can decompress within the limit is read.
-pub const MAX_BODY_BYTES: usize = 40 << 20;
+use crate::model::Labels;
+use crate::tsdb::{AppendError, Appender, Db, SeriesRef};
 
 /// How far ahead of the receiver's clock a sample may be (Prometheus' `maxAheadTime`).
 pub const MAX_AHEAD_MS: i64 = 10 * 60 * 1000;
@@ -53,127 +41,7 @@ pub const MAX_LABEL_BYTES: usize = 64 << 10;
 pub const MAX_REPORTED_ERRORS: usize = 10;
 
 /// Longest single error line in an answer; longer ones are cut (a label value may be 64 KiB).
-const MAX_ERROR_LINE_BYTES: usize = 512;
-
-const MEDIA_TYPE: &str = "application/x-protobuf";
-const PROTO_V1: &str = "prometheus.WriteRequest";
-const PROTO_V2: &str = "io.prometheus.write.v2.Request";
-
-/// The protobuf message of a request, from its `Content-Type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Proto {
-    V1,
-    V2,
-}
-
-impl Proto {
-    /// The `proto` label value on `/metrics`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Proto::V1 => "v1",
-            Proto::V2 => "v2",
-        }
-    }
-
-    /// The fully qualified message name.
-    pub fn message_name(self) -> &'static str {
-        match self {
-            Proto::V1 => PROTO_V1,
-            Proto::V2 => PROTO_V2,
-        }
-    }
-}
-
-/// Why a request failed as a whole, or (for `BadRequest`) why parts of it were rejected.
-#[derive(Debug, Error)]
-pub enum WriteError {
-    /// 415: a content type or encoding this receiver does not speak.
-    #[error("{0}")]
-    UnsupportedMediaType(String),
-    /// 400: the request, or some of its samples, will never be written; senders do not retry.
-    #[error("{0}")]
-    BadRequest(String),
-    /// 500: nothing was written; senders retry.
-    #[error("storage: {0}")]
-    Storage(#[from] StorageError),
-    /// 500: the receiver itself failed (a task died); nothing was written.
-    #[error("{0}")]
-    Internal(String),
-}
-
-/// Picks the message from `Content-Type` and checks `Content-Encoding`, as Prometheus'
-/// `parseProtoMsg`: a missing content type means 1.0 and a missing encoding means snappy
-/// (Prometheus keeps "yolo" 1.0 clients working); anything else unknown is 415. Unlike
-/// Prometheus, whitespace around parameters (`; proto=…`, allowed by RFC 9110) and the case of
-/// the media type and encoding do not matter.
-pub fn negotiate(
-    content_type: Option<&str>,
-    content_encoding: Option<&str>,
-) -> Result<Proto, WriteError> {
-    let proto = match content_type.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Proto::V1,
-        Some(ct) => parse_content_type(ct)?,
-    };
-    match content_encoding.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(proto),
-        Some(enc) if enc.eq_ignore_ascii_case("snappy") => Ok(proto),
-        Some(enc) => Err(WriteError::UnsupportedMediaType(format!(
-            "{enc} encoding (compression) is not accepted by this server; only snappy is acceptable"
-        ))),
-    }
-}
-
-fn parse_content_type(ct: &str) -> Result<Proto, WriteError> {
-    let unsupported = |why: String| WriteError::UnsupportedMediaType(why);
-    let mut parts = ct.split(';');
-    let media = parts.next().unwrap_or_default().trim();
-    if !media.eq_ignore_ascii_case(MEDIA_TYPE) {
-        return Err(unsupported(format!(
-            "expected {MEDIA_TYPE} as the media type, got content type {ct:?}"
-        )));
-    }
-    for param in parts {
-        let Some((key, value)) = param.split_once('=') else {
-            return Err(unsupported(format!(
-                "content type parameters must be key=value (RFC 9110), got {param:?} in {ct:?}"
-            )));
-        };
-        if !key.trim().eq_ignore_ascii_case("proto") {
-            continue;
-        }
-        let value = value.trim().trim_matches('"');
-        return match value {
-            PROTO_V1 => Ok(Proto::V1),
-            PROTO_V2 => Ok(Proto::V2),
-            _ => Err(unsupported(format!(
-                "{value} protobuf message is not accepted by this server; accepted {PROTO_V1}, {PROTO_V2}"
-            ))),
-        };
-    }
-    Ok(Proto::V1)
-}
-
-/// The decompressed size a snappy block-format body announces, checked against
-/// [`MAX_DECOMPRESSED_BYTES`] before anything is allocated.
-pub fn decompressed_len(body: &[u8]) -> Result<usize, WriteError> {
-    let n = snap::raw::decompress_len(body)
-        .map_err(|e| WriteError::BadRequest(format!("snappy: {e}")))?;
-    if n > MAX_DECOMPRESSED_BYTES {
-        return Err(WriteError::BadRequest(format!(
-            "request decompresses to {n} bytes, more than the limit of {MAX_DECOMPRESSED_BYTES}"
-        )));
-    }
-    Ok(n)
-}
-
-/// Decompresses a snappy block-format body of at most [`MAX_DECOMPRESSED_BYTES`].
-pub fn decompress(body: &[u8]) -> Result<Bytes, WriteError> {
-    decompressed_len(body)?;
-    snap::raw::Decoder::new()
-        .decompress_vec(body)
-        .map(Bytes::from)
-        .map_err(|e| WriteError::BadRequest(format!("snappy: {e}")))
-}
+pub(super) const MAX_ERROR_LINE_BYTES: usize = 512;
 
 /// What a request wrote: the values of the `X-Prometheus-Remote-Write-*-Written` headers.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -304,34 +172,6 @@ pub fn write(db: &Db, proto: Proto, body: Bytes, max_time: i64) -> Report {
             Err(e) => Report::failed_with(e),
         },
     }
-}
-
-/// Decodes a 1.0 `WriteRequest`; a 2.0 body (fields 4 and 5) is an error rather than the
-/// empty request the 1.0 schema would see, so a mislabelled sender learns why nothing lands.
-pub fn decode_v1(body: Bytes) -> Result<v1::WriteRequest, WriteError> {
-    let req = v1::WriteRequest::decode(body)
-        .map_err(|e| WriteError::BadRequest(format!("decoding {PROTO_V1}: {e}")))?;
-    if !req.v2_symbols.is_empty() || !req.v2_timeseries.is_empty() {
-        return Err(WriteError::BadRequest(format!(
-            "the body has fields of {PROTO_V2} (symbols, timeseries) but the content type \
-             says {PROTO_V1}; send Content-Type: {MEDIA_TYPE};proto={PROTO_V2}"
-        )));
-    }
-    Ok(req)
-}
-
-/// Decodes a 2.0 `Request`; a 1.0 body (fields 1 and 3, reserved in 2.0 for this purpose) is
-/// an error, for the same reason as in [`decode_v1`].
-pub fn decode_v2(body: Bytes) -> Result<v2::Request, WriteError> {
-    let req = v2::Request::decode(body)
-        .map_err(|e| WriteError::BadRequest(format!("decoding {PROTO_V2}: {e}")))?;
-    if !req.v1_timeseries.is_empty() || !req.v1_metadata.is_empty() {
-        return Err(WriteError::BadRequest(format!(
-            "the body has fields of {PROTO_V1} (timeseries, metadata) but the content type \
-             says {PROTO_V2}; send Content-Type: {MEDIA_TYPE} for Remote-Write 1.0"
-        )));
-    }
-    Ok(req)
 }
 
 /// Writes a 1.0 request (see the module docs for the rules).
@@ -625,143 +465,4 @@ fn append_one(
             message: format!("{e} for series {} at timestamp {t}", series.describe()),
         }
     })
-}
-
-/// A validated series label set from 1.0 label pairs.
-fn labels_v1(pairs: &[v1::Label]) -> Result<Labels, String> {
-    let shown = || show_raw(pairs.iter().map(|l| (&l.name[..], &l.value[..])));
-    if pairs.len() > MAX_LABELS {
-        return Err(format!(
-            "series {} has {} labels, more than the limit of {MAX_LABELS}",
-            shown(),
-            pairs.len(),
-        ));
-    }
-    let mut labels = Vec::with_capacity(pairs.len());
-    for l in pairs {
-        let name = label_str(&l.name).map_err(|why| format!("series {}: {why}", shown()))?;
-        let value = label_str(&l.value).map_err(|why| format!("series {}: {why}", shown()))?;
-        labels.push(Label::new(name, value));
-    }
-    series_labels(labels, shown)
-}
-
-/// Sorts and validates, as Prometheus' receiver: a metric name, no empty or duplicate names.
-/// Empty values are dropped (an empty value is an absent label in Prometheus' model).
-fn series_labels(labels: Vec<Label>, shown: impl Fn() -> String) -> Result<Labels, String> {
-    let labels =
-        Labels::new(labels).map_err(|e| format!("invalid labels for series {}: {e}", shown()))?;
-    if labels.metric_name().is_none() {
-        return Err(format!(
-            "invalid labels for series {}: no metric name (label __name__)",
-            shown()
-        ));
-    }
-    Ok(labels)
-}
-
-fn label_str(b: &[u8]) -> Result<&str, String> {
-    if b.len() > MAX_LABEL_BYTES {
-        return Err(format!(
-            "a label name or value has {} bytes, more than the limit of {MAX_LABEL_BYTES}",
-            b.len()
-        ));
-    }
-    std::str::from_utf8(b).map_err(|_| "a label name or value is not valid UTF-8".to_string())
-}
-
-/// `{a="b", …}` of unvalidated pairs, for error messages.
-fn show_raw<'a>(pairs: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> String {
-    let mut out = String::from("{");
-    for (i, (n, v)) in pairs.enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push_str(&String::from_utf8_lossy(n));
-        out.push('=');
-        out.push_str(&format!("{:?}", String::from_utf8_lossy(v)));
-        if out.len() > MAX_ERROR_LINE_BYTES {
-            break;
-        }
-    }
-    out.push('}');
-    out
-}
-
-/// The 2.0 symbol table of one request. Each referenced symbol is checked and converted once,
-/// so the label sets of all series share one `Arc<str>` per distinct string.
-struct Symbols<'a> {
-    raw: &'a [Bytes],
-    converted: Vec<Option<Arc<str>>>,
-}
-
-impl<'a> Symbols<'a> {
-    fn new(raw: &'a [Bytes]) -> Symbols<'a> {
-        Symbols {
-            raw,
-            converted: vec![None; raw.len()],
-        }
-    }
-
-    fn get(&mut self, r: u32) -> Result<Arc<str>, String> {
-        let i = r as usize;
-        let Some(slot) = self.converted.get_mut(i) else {
-            return Err(format!(
-                "symbol reference {r} is out of range: the request has {} symbols",
-                self.raw.len()
-            ));
-        };
-        if let Some(s) = slot {
-            return Ok(s.clone());
-        }
-        let s: Arc<str> = label_str(&self.raw[i])
-            .map_err(|why| format!("symbol {r}: {why}"))?
-            .into();
-        *slot = Some(s.clone());
-        Ok(s)
-    }
-
-    fn check_refs(&mut self, refs: &[u32]) -> Result<(), String> {
-        if !refs.len().is_multiple_of(2) {
-            return Err(format!(
-                "labels_refs has {} elements, not name/value pairs",
-                refs.len()
-            ));
-        }
-        for &r in refs {
-            self.get(r)?;
-        }
-        Ok(())
-    }
-
-    /// A validated series label set from `labels_refs`.
-    fn labels(&mut self, refs: &[u32]) -> Result<Labels, String> {
-        let raw = self.raw;
-        let shown = || show_refs(raw, refs);
-        if refs.len() / 2 > MAX_LABELS {
-            return Err(format!(
-                "series has {} labels, more than the limit of {MAX_LABELS}",
-                refs.len() / 2
-            ));
-        }
-        self.check_refs(refs)
-            .map_err(|why| format!("series {}: {why}", shown()))?;
-        let mut labels = Vec::with_capacity(refs.len() / 2);
-        for pair in refs.chunks_exact(2) {
-            labels.push(Label {
-                name: self.get(pair[0])?,
-                value: self.get(pair[1])?,
-            });
-        }
-        series_labels(labels, shown)
-    }
-}
-
-/// `{a="b", …}` of unvalidated symbol references ("?" for a reference out of range).
-fn show_refs(raw: &[Bytes], refs: &[u32]) -> String {
-    let sym = |r: u32| -> &[u8] { raw.get(r as usize).map_or(b"?", |b| &b[..]) };
-    show_raw(
-        refs.chunks(2)
-            .map(|p| (sym(p[0]), p.get(1).map_or(&b"?"[..], |r| sym(*r)))),
-    )
 }

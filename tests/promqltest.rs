@@ -20,7 +20,7 @@ use bongsu::model::{is_stale_nan, Label, Labels, STALE_NAN};
 use bongsu::promql::{Engine, Point, PromqlError, QueryOutput, QueryValue, VectorSample};
 use bongsu::tsdb::{Db, DbOptions};
 use script::{
-    parse_script, Annotations, Command, Eval, EvalCmd, Expected, FailMatch, SeqValue, SeriesLabels,
+    parse_script, Annotations, Command, Eval, EvalCmd, Expected, FailMatch, SeriesLabels, Step,
 };
 
 const BASELINE: &str = "tests/data/promqltest_baseline.txt";
@@ -90,15 +90,15 @@ fn to_labels(l: &SeriesLabels) -> Labels {
     .expect("valid labels")
 }
 
-fn load(db: &Db, step: i64, series: &[(SeriesLabels, Vec<SeqValue>)]) {
+fn load(db: &Db, step: i64, series: &[(SeriesLabels, Vec<Step>)]) {
     let mut app = db.appender();
     for (labels, values) in series {
         let labels = to_labels(labels);
         for (i, v) in values.iter().enumerate() {
             let v = match v {
-                SeqValue::Float(v) => *v,
-                SeqValue::Stale => STALE_NAN,
-                SeqValue::Omitted => continue,
+                Step::Value(v) => *v,
+                Step::Stale => STALE_NAN,
+                Step::Missing => continue,
             };
             // Scripts may load a sample twice (e.g. the same series in two loads); the first
             // one stands, as upstream's storage keeps it.
@@ -128,11 +128,11 @@ fn float_eq(a: f64, b: f64) -> bool {
     diff / sum.min(f64::MAX) < eps
 }
 
-fn seq_float(v: &SeqValue) -> Option<f64> {
+fn seq_float(v: &Step) -> Option<f64> {
     match v {
-        SeqValue::Float(f) => Some(*f),
-        SeqValue::Stale => Some(STALE_NAN),
-        SeqValue::Omitted => None,
+        Step::Value(f) => Some(*f),
+        Step::Stale => Some(STALE_NAN),
+        Step::Missing => None,
     }
 }
 
@@ -149,7 +149,7 @@ fn from_labels(l: &Labels) -> SeriesLabels {
 
 /// Expected series as (labels, [(t, v)]) with the times of `(start, step)`.
 fn expected_points(
-    exp: &[(SeriesLabels, Vec<SeqValue>)],
+    exp: &[(SeriesLabels, Vec<Step>)],
     start: i64,
     step: i64,
 ) -> Vec<(SeriesLabels, Vec<(i64, f64)>)> {

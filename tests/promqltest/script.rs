@@ -1,13 +1,7 @@
 //! Parsing of upstream promqltest scripts (`promql/promqltest/README.md`): commands, series
 //! notation with its expansions, durations and expected results.
 
-/// A value in series notation: a float, a StaleNaN marker, or no sample (`_`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum SeqValue {
-    Float(f64),
-    Stale,
-    Omitted,
-}
+pub use bongsu::rules::unittest::series::{number, parse_values, Step};
 
 /// A series descriptor: labels as sorted (name, value) pairs, `__name__` included.
 pub type SeriesLabels = Vec<(String, String)>;
@@ -15,7 +9,7 @@ pub type SeriesLabels = Vec<(String, String)>;
 #[derive(Debug, Clone)]
 pub enum Expected {
     /// `<labels> <value>` lines (for range queries `<labels> <values...>`).
-    Series(Vec<(SeriesLabels, Vec<SeqValue>)>),
+    Series(Vec<(SeriesLabels, Vec<Step>)>),
     Scalar(f64),
     String(String),
 }
@@ -64,7 +58,7 @@ pub enum FailMatch {
 pub enum Command {
     Load {
         step: i64,
-        series: Vec<(SeriesLabels, Vec<SeqValue>)>,
+        series: Vec<(SeriesLabels, Vec<Step>)>,
         /// Series this runner cannot load (native histogram samples, start timestamps), with
         /// the reason.
         unsupported: Vec<(SeriesLabels, &'static str)>,
@@ -115,83 +109,6 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         total += n * mult;
     }
     Ok(if neg { -total } else { total })
-}
-
-/// Parses a float as Go's `strconv.ParseFloat` does for the spellings the scripts use.
-pub fn parse_float(s: &str) -> Result<f64, String> {
-    let (sign, body) = match s.as_bytes().first() {
-        Some(b'-') => (-1.0, &s[1..]),
-        Some(b'+') => (1.0, &s[1..]),
-        _ => (1.0, s),
-    };
-    if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        return i64::from_str_radix(hex, 16)
-            .map(|v| sign * v as f64)
-            .map_err(|e| format!("bad number {s:?}: {e}"));
-    }
-    body.parse::<f64>()
-        .map(|v| sign * v)
-        .map_err(|e| format!("bad number {s:?}: {e}"))
-}
-
-/// Expands one token of series notation (`1`, `_`, `stale`, `a+bxN`, `a-bxN`, `axN`, `_xN`).
-fn expand(tok: &str, out: &mut Vec<SeqValue>) -> Result<(), String> {
-    match tok {
-        "_" => {
-            out.push(SeqValue::Omitted);
-            return Ok(());
-        }
-        "stale" => {
-            out.push(SeqValue::Stale);
-            return Ok(());
-        }
-        _ => {}
-    }
-    // `x` followed by digits repeats (so `0x59` is 0 and 59 more), as upstream's lexer reads
-    // series values.
-    let Some(x) = tok.rfind('x').filter(|&i| {
-        i > 0 && tok[i + 1..].bytes().all(|b| b.is_ascii_digit()) && i + 1 < tok.len()
-    }) else {
-        out.push(SeqValue::Float(parse_float(tok)?));
-        return Ok(());
-    };
-    let n: usize = tok[x + 1..]
-        .parse()
-        .map_err(|_| format!("bad repetition in {tok:?}"))?;
-    let head = &tok[..x];
-    if head == "_" {
-        out.extend(std::iter::repeat_n(SeqValue::Omitted, n));
-        return Ok(());
-    }
-    if head == "stale" {
-        out.extend(std::iter::repeat_n(SeqValue::Stale, n));
-        return Ok(());
-    }
-    // Split `a+b` / `a-b` at the sign that is not the leading one nor an exponent's.
-    let bytes = head.as_bytes();
-    let split = (1..bytes.len())
-        .rev()
-        .find(|&i| (bytes[i] == b'+' || bytes[i] == b'-') && !matches!(bytes[i - 1], b'e' | b'E'));
-    let (a, b) = match split {
-        Some(i) => (parse_float(&head[..i])?, parse_float(&head[i..])?),
-        None => (parse_float(head)?, 0.0),
-    };
-    // Repeated addition, as upstream, so that the float results match bit for bit.
-    let mut v = a;
-    out.push(SeqValue::Float(v));
-    for _ in 0..n {
-        v += b;
-        out.push(SeqValue::Float(v));
-    }
-    Ok(())
-}
-
-pub fn parse_values(s: &str) -> Result<Vec<SeqValue>, String> {
-    let mut out = Vec::new();
-    for tok in s.split_whitespace() {
-        expand(tok, &mut out)?;
-    }
-    Ok(out)
 }
 
 /// Reads a possibly quoted label name or value; returns it and the rest of the input.
@@ -437,8 +354,8 @@ fn parse_eval(line: usize, word: &str, rest: &str, block: &[&str]) -> Result<Eva
         if l.starts_with('{') || l.starts_with(|c: char| c.is_alphabetic() || c == '_' || c == '"')
         {
             // A bare `NaN` / `Inf` is a scalar, not a metric name.
-            if !l.contains(' ') && parse_float(l).is_ok() {
-                scalar = Some(parse_float(l)?);
+            if !l.contains(' ') && number(l).is_ok() {
+                scalar = Some(number(l)?);
                 continue;
             }
             let (labels, vals) = parse_series(l)?;
@@ -448,7 +365,7 @@ fn parse_eval(line: usize, word: &str, rest: &str, block: &[&str]) -> Result<Eva
             }
             series.push((labels, parse_values(vals)?));
         } else {
-            scalar = Some(parse_float(l.trim())?);
+            scalar = Some(number(l.trim())?);
         }
     }
     let expected = if let Some(s) = string {

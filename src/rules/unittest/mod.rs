@@ -6,7 +6,7 @@
 //!
 //! Not supported yet: native histogram input series and expected histograms.
 
-mod series;
+pub mod series;
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -1,5 +1,6 @@
-//! The series notation of rule unit tests: `input_series` values (`1 2 _ stale 1+2x3 5x2`)
-//! and the `series`/`labels` strings (`name{label="value"}`).
+//! The series notation of rule unit tests and PromQL test scripts (Prometheus'
+//! `ParseSeriesDesc`): `input_series` values (`1 2 _ stale 1+2x3 5x2 _x3`) and the
+//! `series`/`labels` strings (`name{label="value"}`).
 
 use crate::model::{Label, Labels};
 
@@ -22,13 +23,22 @@ pub fn parse_values(s: &str) -> Result<Vec<Step>, String> {
     Ok(out)
 }
 
-fn number(s: &str) -> Result<f64, String> {
-    match s {
-        "Inf" | "+Inf" => Ok(f64::INFINITY),
-        "-Inf" => Ok(f64::NEG_INFINITY),
-        "NaN" => Ok(f64::NAN),
-        _ => s.parse().map_err(|_| format!("bad number {s:?}")),
+/// A number as Go's `strconv.ParseFloat` reads the spellings series use (`Inf`, `NaN`,
+/// exponents, hex integers).
+pub fn number(s: &str) -> Result<f64, String> {
+    let (sign, body) = match s.as_bytes().first() {
+        Some(b'-') => (-1.0, &s[1..]),
+        Some(b'+') => (1.0, &s[1..]),
+        _ => (1.0, s),
+    };
+    if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        return i64::from_str_radix(hex, 16)
+            .map(|v| sign * v as f64)
+            .map_err(|_| format!("bad number {s:?}"));
     }
+    body.parse::<f64>()
+        .map(|v| sign * v)
+        .map_err(|_| format!("bad number {s:?}"))
 }
 
 fn expand(tok: &str, out: &mut Vec<Step>) -> Result<(), String> {
@@ -57,8 +67,14 @@ fn expand(tok: &str, out: &mut Vec<Step>) -> Result<(), String> {
         ));
     }
     let head = &tok[..x];
-    if head == "_" || head == "stale" {
-        out.extend(std::iter::repeat_n(single(head)?, n + 1));
+    // `_xN` is N blanks, but a value repeated (`1xN`, `stalexN`) comes N + 1 times: the
+    // grammar adds the value at time 0.
+    if head == "_" {
+        out.extend(std::iter::repeat_n(Step::Missing, n));
+        return Ok(());
+    }
+    if head == "stale" {
+        out.extend(std::iter::repeat_n(Step::Stale, n + 1));
         return Ok(());
     }
     let b = head.as_bytes();
@@ -129,7 +145,14 @@ mod tests {
                 Step::Value(-2.0),
             ]
         );
-        assert_eq!(parse_values("_x2").unwrap().len(), 3);
+        assert_eq!(parse_values("_x2").unwrap(), vec![Step::Missing; 2]);
+        assert_eq!(parse_values("stalex1").unwrap(), vec![Step::Stale; 2]);
+        // `x` and digits repeat; other hex digits make a hex integer.
+        assert_eq!(parse_values("0x3").unwrap(), vec![Step::Value(0.0); 4]);
+        assert_eq!(
+            parse_values("0xff -0x1f 1e3").unwrap(),
+            vec![Step::Value(255.0), Step::Value(-31.0), Step::Value(1000.0)]
+        );
         assert!(parse_values("1+x").is_err());
         assert!(parse_values("{{sum:1}}").is_err());
         let l = parse_metric(r#"up{job="a"}"#).unwrap();

@@ -21,6 +21,7 @@ mod limits;
 mod numeric;
 pub mod parse;
 mod position;
+mod prepared;
 mod select_k;
 mod value;
 
@@ -31,9 +32,8 @@ use thiserror::Error;
 
 pub use limits::{QueryOpts, QueryStats, DEFAULT_MAX_SAMPLES, DEFAULT_TIMEOUT};
 pub use parse::{parse, parse_metric_selector, to_string, ParseError};
+pub use prepared::PreparedQuery;
 pub use value::{Point, QueryOutput, QueryValue, RangeSeries, VectorSample};
-
-use position::Positions;
 
 use crate::tsdb::{Db, Querier, StorageError};
 
@@ -133,7 +133,25 @@ impl Engine {
         t: i64,
         opts: &QueryOpts,
     ) -> Result<(QueryOutput, QueryStats), PromqlError> {
-        self.run(db, query, (t, t, 1), opts, |ev, expr| ev.instant(expr))
+        let began = Instant::now();
+        let prepared = PreparedQuery::new(query)?;
+        self.run(db, &prepared, began, (t, t, 1), opts, |ev, expr| {
+            ev.instant(expr)
+        })
+    }
+
+    /// Evaluates an already parsed query at time `t` (ms), with the default options.
+    pub fn instant_query_prepared(
+        &self,
+        db: &dyn Queryable,
+        query: &PreparedQuery,
+        t: i64,
+    ) -> Result<QueryOutput, PromqlError> {
+        let opts = QueryOpts::default();
+        self.run(db, query, Instant::now(), (t, t, 1), &opts, |ev, expr| {
+            ev.instant(expr)
+        })
+        .map(|(v, _)| v)
     }
 
     /// [`Engine::range_query`] with per-query options; also returns what the query cost.
@@ -158,15 +176,25 @@ impl Engine {
         if end.saturating_sub(start) / step_ms > MAX_STEPS {
             return Err(PromqlError::Parse("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into()));
         }
-        self.run(db, query, (start, end, step_ms), opts, |ev, expr| {
-            ev.range(expr)
-        })
+        let began = Instant::now();
+        let prepared = PreparedQuery::new(query)?;
+        self.run(
+            db,
+            &prepared,
+            began,
+            (start, end, step_ms),
+            opts,
+            |ev, expr| ev.range(expr),
+        )
     }
 
+    /// Evaluates a parsed query; `began` is when the request started (parsing counts as
+    /// preparation).
     fn run(
         &self,
         db: &dyn Queryable,
-        query: &str,
+        query: &PreparedQuery,
+        began: Instant,
         (start, end, step): (i64, i64, i64),
         opts: &QueryOpts,
         eval: impl FnOnce(
@@ -174,16 +202,14 @@ impl Engine {
             &promql_parser::parser::Expr,
         ) -> Result<QueryValue, PromqlError>,
     ) -> Result<(QueryOutput, QueryStats), PromqlError> {
-        let began = Instant::now();
         let deadline = opts.deadline.unwrap_or(began + self.timeout);
         let ctx = limits::QueryCtx::new(deadline, self.max_samples);
-        let expr = parse(query).map_err(|e| PromqlError::Parse(e.to_string()))?;
-        let (positions, annotations) = (Positions::locate(query, &expr), RefCell::default());
+        let annotations = RefCell::default();
         let lookback = opts.lookback_ms.unwrap_or(self.lookback_ms);
         let evaluator = eval::Evaluator::new(
             db,
             &ctx,
-            (&positions, &annotations),
+            (query.positions(), &annotations),
             (lookback, self.delayed_name_removal),
             start,
             end,
@@ -191,7 +217,7 @@ impl Engine {
         );
         let prepared = Instant::now();
         ctx.check_deadline()?;
-        let value = eval(&evaluator, &expr)?;
+        let value = eval(&evaluator, query.expr())?;
         // Loops that stop early when out of time leave a partial value: never return it.
         ctx.check_deadline()?;
         let stats = QueryStats {
@@ -201,7 +227,7 @@ impl Engine {
             peak_samples: ctx.samples_charged(),
         };
         Ok((
-            QueryOutput::new(value, &annotations.into_inner(), query),
+            QueryOutput::new(value, &annotations.into_inner(), query.text()),
             stats,
         ))
     }

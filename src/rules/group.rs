@@ -13,7 +13,7 @@ use super::recording::RecordingRule;
 use super::template::TemplateExpander;
 use super::LabelsMap;
 use crate::model::{Labels, STALE_NAN};
-use crate::promql::{Engine, QueryValue, VectorSample};
+use crate::promql::{Engine, PreparedQuery, PromqlError, QueryOutput, QueryValue, VectorSample};
 use crate::tsdb::{AppendError, Db, SeriesRef};
 
 /// Receives the alerts a group decided to send (Prometheus' `NotifyFunc`).
@@ -72,6 +72,8 @@ pub struct EvalRule {
     pub kind: RuleKind,
     /// The expression as Prometheus prints it back (its `Query().String()`).
     query: String,
+    /// The expression parsed once at load, or why it does not parse.
+    prepared: Result<PreparedQuery, String>,
     status: Mutex<RuleStatus>,
 }
 
@@ -81,12 +83,15 @@ impl EvalRule {
             RuleKind::Recording(r) => &r.expr,
             RuleKind::Alerting(r) => &r.expr,
         };
-        let query = promql_parser::parser::parse(expr)
-            .map(|e| e.to_string())
-            .unwrap_or_else(|_| expr.clone());
+        let prepared = PreparedQuery::new(expr).map_err(|e| e.to_string());
+        let query = match &prepared {
+            Ok(p) => p.expr().to_string(),
+            Err(_) => expr.clone(),
+        };
         EvalRule {
             kind,
             query,
+            prepared,
             status: Mutex::new(RuleStatus::default()),
         }
     }
@@ -100,13 +105,6 @@ impl EvalRule {
         match &self.kind {
             RuleKind::Recording(r) => &r.name,
             RuleKind::Alerting(r) => &r.name,
-        }
-    }
-
-    pub fn expr(&self) -> &str {
-        match &self.kind {
-            RuleKind::Recording(r) => &r.expr,
-            RuleKind::Alerting(r) => &r.expr,
         }
     }
 
@@ -281,7 +279,7 @@ impl Group {
         offset: Duration,
     ) {
         let at = ts - ms(offset);
-        let output = query_vector(ctx, rule.expr(), at).and_then(|v| match &rule.kind {
+        let output = query_vector(ctx, &rule.prepared, at).and_then(|v| match &rule.kind {
             RuleKind::Recording(r) => r.eval(v, at, self.limit),
             RuleKind::Alerting(r) => r.eval(&v, ts, offset, self.limit, ctx.templates),
         });
@@ -453,8 +451,13 @@ fn ms(d: Duration) -> i64 {
 }
 
 /// Runs the rule's query; a scalar becomes one sample without labels, as in Prometheus.
-fn query_vector(ctx: &EvalContext<'_>, expr: &str, at: i64) -> Result<Vec<VectorSample>, String> {
-    instant_vector(ctx.engine, ctx.db, expr, at)
+fn query_vector(
+    ctx: &EvalContext<'_>,
+    prepared: &Result<PreparedQuery, String>,
+    at: i64,
+) -> Result<Vec<VectorSample>, String> {
+    let query = prepared.as_ref().map_err(Clone::clone)?;
+    vector_result(ctx.engine.instant_query_prepared(ctx.db, query, at))
 }
 
 /// Evaluates `expr` at `at` as rules do: a scalar becomes one sample without labels.
@@ -464,7 +467,11 @@ pub(crate) fn instant_vector(
     expr: &str,
     at: i64,
 ) -> Result<Vec<VectorSample>, String> {
-    match engine.instant_query(db, expr, at).map(|out| out.value) {
+    vector_result(engine.instant_query(db, expr, at))
+}
+
+fn vector_result(result: Result<QueryOutput, PromqlError>) -> Result<Vec<VectorSample>, String> {
+    match result.map(|out| out.value) {
         Ok(QueryValue::Vector(v)) => Ok(v),
         Ok(QueryValue::Scalar(p)) => Ok(vec![VectorSample {
             labels: Labels::empty(),

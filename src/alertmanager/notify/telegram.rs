@@ -421,6 +421,22 @@ mod tests {
         assert_eq!(html_text_runes("<a href='>'>é</a>"), 1);
     }
 
+    #[tokio::test]
+    async fn errors_never_show_the_token() {
+        // Port 1 on loopback refuses connections.
+        let n = notifier("api_url: http://127.0.0.1:1");
+        let ctx = NotifyContext {
+            receiver: "t".into(),
+            group_key: "{}:{}".into(),
+            group_labels: LabelSet::new(),
+            external_url: "http://am".into(),
+            now: jiff::Timestamp::now(),
+        };
+        let e = n.send(&ctx, &[]).await.unwrap_err();
+        assert!(e.retry);
+        assert!(!e.message.contains("tok"), "{}", e.message);
+    }
+
     #[test]
     fn answers() {
         assert!(check_answer(br#"{"ok":true,"result":{"message_id":1}}"#).is_ok());

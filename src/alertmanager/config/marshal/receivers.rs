@@ -3,10 +3,10 @@
 use serde_yaml_ng::Value;
 
 use super::{host_port, http, string_map, strings, tls, Map};
-use crate::alertmanager::config::DEFAULT_SLACK_APP_URL;
 use crate::alertmanager::config::receivers::{
     DiscordConfig, EmailConfig, MsTeamsConfig, Receiver, SlackConfig, TelegramConfig, WebhookConfig,
 };
+use crate::alertmanager::config::DEFAULT_SLACK_APP_URL;
 
 fn email(c: &EmailConfig) -> Value {
     let mut m = Map::default();

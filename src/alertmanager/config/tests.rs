@@ -414,9 +414,9 @@ fn printed_configuration_hides_secrets_and_loads_again() {
 
 #[test]
 fn printed_defaults_newer_than_alertmanager_0_25_are_left_out() {
-    let plain = load(&format!(
-        "route: {{receiver: w}}\nreceivers:\n- name: w\n  webhook_configs: [{{url: 'http://h/'}}]\n"
-    ))
+    let plain = load(
+        "route: {receiver: w}\nreceivers:\n- name: w\n  webhook_configs: [{url: 'http://h/'}]\n",
+    )
     .unwrap()
     .to_redacted_yaml();
     for key in [
@@ -429,10 +429,10 @@ fn printed_defaults_newer_than_alertmanager_0_25_are_left_out() {
     ] {
         assert!(!plain.contains(key), "{key} printed:\n{plain}");
     }
-    let set = load(&format!(
-        "global: {{smtp_tls_config: {{server_name: s}}, slack_app_url: 'http://s/', rocketchat_api_url: 'http://r/'}}\n\
-         route: {{receiver: w}}\nreceivers:\n- name: w\n  labels: {{team: a}}\n  webhook_configs: [{{url_file: /u, timeout: 5s}}]\n"
-    ))
+    let set = load(
+        "global: {smtp_tls_config: {server_name: s}, slack_app_url: 'http://s/', rocketchat_api_url: 'http://r/'}\n\
+         route: {receiver: w}\nreceivers:\n- name: w\n  labels: {team: a}\n  webhook_configs: [{url_file: /u, timeout: 5s}]\n",
+    )
     .unwrap()
     .to_redacted_yaml();
     for line in [

@@ -501,3 +501,30 @@ async fn restart_sends_no_duplicate_and_keeps_silences() {
     assert!(more.is_err(), "no duplicate after a restart: {more:?}");
     s.am.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_unprocessed_until_listed_or_flushed() {
+    let (url, mut rx) = webhook(&[]).await;
+    let cfg = format!(
+        "route: {{receiver: r, group_by: [alertname], group_wait: 1h, routes: [{{matchers: [fast=yes], receiver: r, group_wait: 100ms}}]}}\n\
+         receivers: [{{name: r, webhook_configs: [{{url: '{url}'}}]}}]\n"
+    );
+    let s = start(&cfg, None).await;
+    s.post(
+        "/api/v2/alerts",
+        json!([{"labels": {"alertname": "Slow"}}, {"labels": {"alertname": "Fast", "fast": "yes"}}]),
+    )
+    .await;
+    // The flush of the fast group processes its alert; the slow group waits an hour.
+    next(&mut rx).await;
+    let state = |st: &str| format!("alertmanager_alerts{{state=\"{st}\"}} ");
+    s.wait_for(&state("active"), 1.0).await;
+    assert_eq!(s.metric(&state("unprocessed")), 1.0);
+    // Listing checks every alert's muting, even one its label filter leaves out.
+    let listed = s.get("/api/v2/alerts?filter=alertname%3D%22Fast%22").await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["status"]["state"], "active");
+    assert_eq!(s.metric(&state("unprocessed")), 0.0);
+    assert_eq!(s.metric(&state("active")), 2.0);
+    s.am.shutdown();
+}

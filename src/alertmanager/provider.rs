@@ -1,11 +1,12 @@
 //! The alert store: every alert the API received, by fingerprint, with Alertmanager's merge
-//! rule on re-post, subscriptions for the dispatcher and inhibitor, and garbage collection of
-//! resolved alerts.
+//! rule on re-post, subscriptions for the dispatcher and inhibitor, garbage collection of
+//! resolved alerts, and which alerts were processed (Alertmanager's marker: an alert is
+//! `unprocessed` until a flush or an API listing checked its silences and inhibitions).
 //!
 //! Owns alert state only; grouping, muting and delivery belong to `dispatch`, `inhibit`,
 //! `silence` and `notify`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -24,6 +25,8 @@ pub struct AlertStore {
 
 struct Inner {
     alerts: HashMap<Fingerprint, Arc<Alert>>,
+    /// Alerts whose muting was checked at least once; forgotten with the alert.
+    processed: HashSet<Fingerprint>,
     subscribers: Vec<mpsc::UnboundedSender<Arc<Alert>>>,
 }
 
@@ -33,6 +36,7 @@ impl AlertStore {
             clock,
             inner: Mutex::new(Inner {
                 alerts: HashMap::new(),
+                processed: HashSet::new(),
                 subscribers: Vec::new(),
             }),
         }
@@ -68,6 +72,21 @@ impl AlertStore {
         self.inner.lock().alerts.values().cloned().collect()
     }
 
+    /// Records that the silences and inhibitions of these alerts were checked.
+    pub fn mark_processed(&self, fps: impl IntoIterator<Item = Fingerprint>) {
+        let mut inner = self.inner.lock();
+        for fp in fps {
+            if inner.alerts.contains_key(&fp) {
+                inner.processed.insert(fp);
+            }
+        }
+    }
+
+    /// Whether a flush or an API listing checked the alert's muting yet.
+    pub fn is_processed(&self, fp: Fingerprint) -> bool {
+        self.inner.lock().processed.contains(&fp)
+    }
+
     pub fn len(&self) -> usize {
         self.inner.lock().alerts.len()
     }
@@ -97,6 +116,7 @@ impl AlertStore {
             .collect();
         for fp in &gone {
             inner.alerts.remove(fp);
+            inner.processed.remove(fp);
         }
         gone
     }
@@ -154,11 +174,22 @@ mod tests {
     #[tokio::test]
     async fn gc_drops_resolved() {
         let store = AlertStore::new(Clock::starting_at(Timestamp::from_second(1000).unwrap()));
-        store.put(vec![alert(100, 500, 100)]);
+        let a = alert(100, 500, 100);
+        let gone = a.fingerprint();
+        store.put(vec![a]);
         let mut b = alert(100, 5000, 100);
         b.labels.insert("b".into(), "1".into());
+        let kept = b.fingerprint();
         store.put(vec![b]);
-        assert_eq!(store.gc().len(), 1);
+        let unknown = Fingerprint(7);
+        store.mark_processed([gone, kept, unknown]);
+        assert!(
+            !store.is_processed(unknown),
+            "only stored alerts are marked"
+        );
+        assert_eq!(store.gc(), vec![gone]);
         assert_eq!(store.len(), 1);
+        assert!(!store.is_processed(gone), "the marker goes with the alert");
+        assert!(store.is_processed(kept));
     }
 }

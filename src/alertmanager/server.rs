@@ -192,6 +192,7 @@ impl Alertmanager {
             clock: self.clock,
             external_url: self.opts.external_url.clone(),
             metrics: self.metrics.clone(),
+            store: self.store.clone(),
         });
         let old = self.running.write().take();
         if let Some(old) = old {
@@ -230,13 +231,15 @@ impl Alertmanager {
     /// Appends the Alertmanager metric families in the Prometheus text format.
     pub fn render_metrics(&self, out: &mut String) {
         let now = self.clock.now();
-        let (mut active, mut suppressed) = (0, 0);
+        let (mut active, mut suppressed, mut unprocessed) = (0, 0, 0);
         if let Some(run) = self.running() {
             for a in self.store.list() {
                 if a.resolved_at(now) {
                     continue;
                 }
-                if !self.silences.mutes(&a.labels).is_empty()
+                if !self.store.is_processed(a.fingerprint()) {
+                    unprocessed += 1;
+                } else if !self.silences.mutes(&a.labels).is_empty()
                     || run.inhibitor.inhibited_by(&a.labels).is_some()
                 {
                     suppressed += 1;
@@ -250,7 +253,7 @@ impl Alertmanager {
             "# HELP alertmanager_alerts How many alerts by state.\n# TYPE alertmanager_alerts gauge\n\
              alertmanager_alerts{{state=\"active\"}} {active}\n\
              alertmanager_alerts{{state=\"suppressed\"}} {suppressed}\n\
-             alertmanager_alerts{{state=\"unprocessed\"}} 0"
+             alertmanager_alerts{{state=\"unprocessed\"}} {unprocessed}"
         );
         let _ = writeln!(
             out,

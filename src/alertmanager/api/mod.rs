@@ -182,7 +182,7 @@ impl AlertFilter {
 
     /// The alert as the API shows it, if it passes the filter.
     fn apply(&self, am: &Alertmanager, run: &Running, a: &Alert) -> Option<GettableAlert> {
-        if !self.matchers.matches(&a.labels) || a.resolved_at(am.clock.now()) {
+        if a.resolved_at(am.clock.now()) {
             return None;
         }
         let (status, receivers) = alert_status(am, run, a);
@@ -190,6 +190,12 @@ impl AlertFilter {
             if !receivers.iter().any(|r| re.is_match(r)) {
                 return None;
             }
+        }
+        // As upstream, listing checks the muting of every alert the receiver filter keeps,
+        // label matchers or not, so it is no longer `unprocessed`.
+        am.store.mark_processed([a.fingerprint()]);
+        if !self.matchers.matches(&a.labels) {
+            return None;
         }
         if (!self.silenced && !status.silenced_by.is_empty())
             || (!self.inhibited && !status.inhibited_by.is_empty())

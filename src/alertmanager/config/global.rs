@@ -150,6 +150,7 @@ pub struct GlobalConfig {
 
 /// Alertmanager's built-in endpoints.
 pub const DEFAULT_SLACK_APP_URL: &str = "https://slack.com/api/chat.postMessage";
+pub const DEFAULT_ROCKETCHAT_API_URL: &str = "https://open.rocket.chat/";
 const DEFAULT_URLS: [&str; 8] = [
     "https://events.pagerduty.com/v2/enqueue",
     "https://api.opsgenie.com/",
@@ -157,7 +158,7 @@ const DEFAULT_URLS: [&str; 8] = [
     "https://alert.victorops.com/integrations/generic/20131114/alert/",
     "https://api.telegram.org",
     "https://webexapis.com/v1/messages",
-    "https://open.rocket.chat/",
+    DEFAULT_ROCKETCHAT_API_URL,
     DEFAULT_SLACK_APP_URL,
 ];
 

@@ -411,3 +411,38 @@ fn printed_configuration_hides_secrets_and_loads_again() {
         (&b.weekdays, &b.days_of_month, &b.months)
     );
 }
+
+#[test]
+fn printed_defaults_newer_than_alertmanager_0_25_are_left_out() {
+    let plain = load(
+        "route: {receiver: w}\nreceivers:\n- name: w\n  webhook_configs: [{url: 'http://h/'}]\n",
+    )
+    .unwrap()
+    .to_redacted_yaml();
+    for key in [
+        " smtp_tls_config:",
+        " slack_app_url:",
+        " rocketchat_api_url:",
+        " labels:",
+        " url_file:",
+        " timeout:",
+    ] {
+        assert!(!plain.contains(key), "{key} printed:\n{plain}");
+    }
+    let set = load(
+        "global: {smtp_tls_config: {server_name: s}, slack_app_url: 'http://s/', rocketchat_api_url: 'http://r/'}\n\
+         route: {receiver: w}\nreceivers:\n- name: w\n  labels: {team: a}\n  webhook_configs: [{url_file: /u, timeout: 5s}]\n",
+    )
+    .unwrap()
+    .to_redacted_yaml();
+    for line in [
+        "server_name: s",
+        "slack_app_url: http://s/",
+        "rocketchat_api_url: http://r/",
+        "team: a",
+        "url_file: /u",
+        "timeout: 5s",
+    ] {
+        assert!(set.contains(line), "{line} missing:\n{set}");
+    }
+}

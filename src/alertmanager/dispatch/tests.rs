@@ -81,6 +81,7 @@ fn harness(config: &str, send_resolved: bool) -> Harness {
         clock,
         external_url: String::new(),
         metrics: Arc::new(NotifyMetrics::default()),
+        store: store.clone(),
     });
     let dispatcher = Dispatcher::start(Arc::new(Route::new(&cfg.route)), pipeline, &store);
     Harness {

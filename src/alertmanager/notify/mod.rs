@@ -3,13 +3,16 @@
 //! the pipeline a group flush goes through (time intervals → inhibition → silences → per
 //! integration: dedup against the notification log → send with retries → log).
 //!
-//! Receiver kinds whose notifier is not built yet (email, Slack, Discord, Microsoft Teams,
-//! Telegram) are recognised but every attempt fails with "… not supported yet".
+//! Receiver kinds whose notifier is not built yet (email, Slack, Discord) are recognised but
+//! every attempt fails with "… not supported yet".
 
 mod data;
+mod gojson;
 mod metrics;
+mod msteams;
 mod pipeline;
 mod render;
+mod telegram;
 mod webhook;
 
 use std::future::Future;
@@ -23,8 +26,10 @@ use crate::template::alertmanager::NotificationTemplates;
 
 pub use data::{notification_data, DataJson};
 pub use metrics::{render as render_metrics, NotifyMetrics};
+pub use msteams::MsTeams;
 pub use pipeline::{FlushInfo, Pipeline};
 pub use render::Render;
+pub use telegram::Telegram;
 pub use webhook::Webhook;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -159,6 +164,22 @@ pub fn integrations(
             notifier: Box::new(Webhook::new(w.clone(), templates.clone())?),
         });
     }
+    for (i, c) in r.msteams_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "msteams",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(MsTeams::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.telegram_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "telegram",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Telegram::new(c.clone(), templates.clone())?),
+        });
+    }
     let unsupported = [
         (
             "email",
@@ -174,14 +195,6 @@ pub fn integrations(
         (
             "discord",
             r.discord_configs.iter().map(|c| c.send_resolved).collect(),
-        ),
-        (
-            "msteams",
-            r.msteams_configs.iter().map(|c| c.send_resolved).collect(),
-        ),
-        (
-            "telegram",
-            r.telegram_configs.iter().map(|c| c.send_resolved).collect(),
         ),
     ];
     for (kind, list) in unsupported {

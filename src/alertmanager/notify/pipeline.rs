@@ -13,6 +13,7 @@ use super::{Integration, NotifyContext, NotifyMetrics};
 use crate::alertmanager::inhibit::Inhibitor;
 use crate::alertmanager::matcher::LabelSet;
 use crate::alertmanager::nflog::{Entry, NotificationLog};
+use crate::alertmanager::provider::AlertStore;
 use crate::alertmanager::silence::Silences;
 use crate::alertmanager::timeinterval::{containing, TimeInterval};
 use crate::alertmanager::types::{sub, Alert, Clock};
@@ -49,6 +50,8 @@ pub struct Pipeline {
     pub clock: Clock,
     pub external_url: String,
     pub metrics: Arc<NotifyMetrics>,
+    /// Told which alerts a flush checked for muting (they stop being `unprocessed`).
+    pub store: Arc<AlertStore>,
 }
 
 impl Pipeline {
@@ -61,6 +64,10 @@ impl Pipeline {
         alerts: Vec<Alert>,
         now: jiff::Timestamp,
     ) -> bool {
+        // Upstream checks inhibitions before time intervals, so every flushed alert counts
+        // as processed even when the route is muted by time.
+        self.store
+            .mark_processed(alerts.iter().map(Alert::fingerprint));
         match self.muted_by_time(&info, now) {
             Ok(true) => return true,
             Ok(false) => {}

@@ -3,6 +3,10 @@
 //! omit-empty rules, and every secret as `<secret>`. The output loads again (placeholders
 //! included), though `match`/`match_re` come back as `matchers` and legacy
 //! `mute_time_intervals` as `time_intervals`.
+//!
+//! One departure: settings that Alertmanager 0.25 does not know yet are left out while they
+//! hold their default (upstream prints them), because `amtool` 0.25 (Debian's) loads the
+//! printed configuration strictly in `amtool config routes`; loading fills them back in.
 
 mod receivers;
 
@@ -12,7 +16,8 @@ use std::time::Duration;
 use serde_yaml_ng::{Mapping, Value};
 
 use super::common::{HostPort, SecretUrl, Url, SECRET_TOKEN};
-use super::{Config, GlobalConfig, InhibitRule, RouteConfig};
+use super::global::DEFAULT_ROCKETCHAT_API_URL;
+use super::{Config, GlobalConfig, InhibitRule, RouteConfig, DEFAULT_SLACK_APP_URL};
 use crate::alertmanager::matcher::Matchers;
 use crate::alertmanager::timeinterval::{InclusiveRange, TimeInterval, WEEKDAYS};
 use crate::config::{format_prometheus_duration, HttpClientConfig, Secret, TlsConfig, TlsVersion};
@@ -45,6 +50,22 @@ impl Map {
     fn secret_url(&mut self, key: &str, v: &Option<SecretUrl>) -> &mut Map {
         if v.is_some() {
             self.put(key, SECRET_TOKEN);
+        }
+        self
+    }
+
+    /// A URL unless it is `default` (settings newer than Alertmanager 0.25).
+    fn url_unless(&mut self, key: &str, v: &Url, default: &str) -> &mut Map {
+        if url::Url::parse(default).ok().as_ref() != Some(v.as_url()) {
+            self.put(key, v.as_str());
+        }
+        self
+    }
+
+    /// A duration unless zero (settings newer than Alertmanager 0.25).
+    fn duration(&mut self, key: &str, d: Duration) -> &mut Map {
+        if !d.is_zero() {
+            self.put(key, go_duration(d));
         }
         self
     }
@@ -234,8 +255,11 @@ fn global(g: &GlobalConfig) -> Value {
         .secret("smtp_auth_secret", &g.smtp_auth_secret)
         .path("smtp_auth_secret_file", &g.smtp_auth_secret_file)
         .string("smtp_auth_identity", &g.smtp_auth_identity)
-        .put("smtp_require_tls", g.smtp_require_tls)
-        .put("smtp_tls_config", tls(&g.smtp_tls_config).done());
+        .put("smtp_require_tls", g.smtp_require_tls);
+    let smtp_tls = tls(&g.smtp_tls_config);
+    if smtp_tls.0.len() > 1 || g.smtp_tls_config.insecure_skip_verify {
+        m.put("smtp_tls_config", Value::Mapping(smtp_tls.0));
+    }
     if let Some(v) = g.smtp_force_implicit_tls {
         m.put("smtp_force_implicit_tls", v);
     }
@@ -254,7 +278,7 @@ fn global(g: &GlobalConfig) -> Value {
     m.path("slack_api_url_file", &g.slack_api_url_file)
         .secret("slack_app_token", &g.slack_app_token)
         .path("slack_app_token_file", &g.slack_app_token_file)
-        .url("slack_app_url", Some(&g.slack_app_url))
+        .url_unless("slack_app_url", &g.slack_app_url, DEFAULT_SLACK_APP_URL)
         .url("pagerduty_url", Some(&g.pagerduty_url))
         .url("opsgenie_api_url", Some(&g.opsgenie_api_url))
         .secret("opsgenie_api_key", &g.opsgenie_api_key)
@@ -270,7 +294,11 @@ fn global(g: &GlobalConfig) -> Value {
         .secret("telegram_bot_token", &g.telegram_bot_token)
         .path("telegram_bot_token_file", &g.telegram_bot_token_file)
         .url("webex_api_url", Some(&g.webex_api_url))
-        .url("rocketchat_api_url", Some(&g.rocketchat_api_url));
+        .url_unless(
+            "rocketchat_api_url",
+            &g.rocketchat_api_url,
+            DEFAULT_ROCKETCHAT_API_URL,
+        );
     if g.rocketchat_token.is_some() {
         m.put("rocketchat_token", SECRET_TOKEN);
     }

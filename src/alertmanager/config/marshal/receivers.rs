@@ -2,10 +2,11 @@
 
 use serde_yaml_ng::Value;
 
-use super::{go_duration, host_port, http, string_map, strings, tls, Map};
+use super::{host_port, http, string_map, strings, tls, Map};
 use crate::alertmanager::config::receivers::{
     DiscordConfig, EmailConfig, MsTeamsConfig, Receiver, SlackConfig, TelegramConfig, WebhookConfig,
 };
+use crate::alertmanager::config::DEFAULT_SLACK_APP_URL;
 
 fn email(c: &EmailConfig) -> Value {
     let mut m = Map::default();
@@ -57,7 +58,12 @@ fn slack(c: &SlackConfig) -> Value {
         .path("api_url_file", &c.api_url_file)
         .secret("app_token", &c.app_token)
         .path("app_token_file", &c.app_token_file)
-        .url("app_url", c.app_url.as_ref())
+        .url(
+            "app_url",
+            c.app_url
+                .as_ref()
+                .filter(|u| u.as_str() != DEFAULT_SLACK_APP_URL),
+        )
         .string("channel", &c.channel)
         .string("username", &c.username)
         .string("color", &c.color)
@@ -112,8 +118,8 @@ fn slack(c: &SlackConfig) -> Value {
         })
         .collect();
     m.list("actions", actions)
-        .put("update_message", c.update_message)
-        .put("timeout", go_duration(c.timeout));
+        .flag("update_message", c.update_message)
+        .duration("timeout", c.timeout);
     m.done()
 }
 
@@ -122,15 +128,9 @@ fn webhook(c: &WebhookConfig) -> Value {
     m.put("send_resolved", c.send_resolved)
         .put("http_config", http(&c.http_config))
         .secret("url", &c.url)
-        .put(
-            "url_file",
-            c.url_file
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-        )
+        .path("url_file", &c.url_file)
         .put("max_alerts", c.max_alerts)
-        .put("timeout", go_duration(c.timeout));
+        .duration("timeout", c.timeout);
     if let Some(p) = &c.payload {
         m.put("payload", p.clone());
     }
@@ -183,10 +183,18 @@ fn telegram(c: &TelegramConfig) -> Value {
     m.done()
 }
 
+/// The receiver's labels, left out when only the `name` label every receiver gets is there.
+fn own_labels(r: &Receiver) -> Map {
+    if r.labels.len() == 1 && r.labels.get("name") == Some(&r.name) {
+        return Map::default();
+    }
+    string_map(&r.labels)
+}
+
 pub(super) fn receiver(r: &Receiver) -> Value {
     let mut m = Map::default();
     m.put("name", r.name.as_str())
-        .map("labels", string_map(&r.labels))
+        .map("labels", own_labels(r))
         .list(
             "discord_configs",
             r.discord_configs.iter().map(discord).collect(),

@@ -1,0 +1,230 @@
+//! The Microsoft Teams notifier: an Office 365 connector `MessageCard` POSTed to an
+//! incoming-webhook URL, with upstream's fields, colours and answer handling.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::{gojson, notification_data, BoxFuture, Notifier, NotifyContext, NotifyError, Render};
+use crate::alertmanager::config::MsTeamsConfig;
+use crate::alertmanager::types::Alert;
+use crate::config::read_secret_file;
+use crate::template::alertmanager::NotificationTemplates;
+
+/// Most bytes of a failed response's body quoted in the error.
+const ERROR_BODY_LIMIT: usize = 1024;
+
+/// The card's colour while any alert fires.
+const COLOR_FIRING: &str = "8C1A1A";
+/// The card's colour when every alert is resolved.
+const COLOR_RESOLVED: &str = "2DC72D";
+
+/// The payload. Upstream names the type field `type` (not the card reference's `@type`);
+/// Teams accepts both, and receivers written against Alertmanager expect upstream's.
+#[derive(Serialize)]
+struct MessageCard<'a> {
+    #[serde(rename = "@context")]
+    context: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'a str,
+    summary: &'a str,
+    text: &'a str,
+    #[serde(rename = "themeColor")]
+    theme_color: &'static str,
+}
+
+pub struct MsTeams {
+    conf: MsTeamsConfig,
+    client: reqwest::Client,
+    templates: Arc<NotificationTemplates>,
+}
+
+impl MsTeams {
+    pub fn new(
+        conf: MsTeamsConfig,
+        templates: Arc<NotificationTemplates>,
+    ) -> Result<MsTeams, String> {
+        let client = crate::scrape::from_config::client(&conf.http_config, true)?;
+        Ok(MsTeams {
+            conf,
+            client,
+            templates,
+        })
+    }
+
+    fn url(&self) -> Result<String, NotifyError> {
+        match (&self.conf.webhook_url, &self.conf.webhook_url_file) {
+            (Some(u), _) => u.expose().map(|u| u.as_str().to_string()).ok_or_else(|| {
+                NotifyError::permanent("webhook_url is the <secret> placeholder, not a URL")
+            }),
+            (None, Some(f)) => read_secret_file(f)
+                .map(|s| s.expose().to_string())
+                .map_err(|e| NotifyError::permanent(format!("read webhook_url_file: {e}"))),
+            (None, None) => Err(NotifyError::permanent("no webhook_url configured")),
+        }
+    }
+
+    /// The JSON body for a notification of `alerts`.
+    fn payload(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<Vec<u8>, NotifyError> {
+        let data = notification_data(ctx, alerts);
+        let render = Render::new(&self.templates, &data);
+        let title = render.text("title", &self.conf.title)?;
+        let text = render.text("text", &self.conf.text)?;
+        let summary = render.text("summary", &self.conf.summary)?;
+        let card = MessageCard {
+            context: "http://schema.org/extensions",
+            kind: "MessageCard",
+            title: &title,
+            summary: &summary,
+            text: &text,
+            theme_color: if data.status == "firing" {
+                COLOR_FIRING
+            } else {
+                COLOR_RESOLVED
+            },
+        };
+        gojson::encode(&card).map_err(|e| NotifyError::permanent(e.to_string()))
+    }
+
+    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+        let body = self.payload(ctx, alerts)?;
+        let url = self.url()?;
+        let req = self
+            .client
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(
+                reqwest::header::USER_AGENT,
+                concat!("bongsu/", env!("CARGO_PKG_VERSION")),
+            )
+            .body(body);
+        let req = crate::scrape::fetch::with_auth(&self.conf.http_config, req)
+            .map_err(|e| NotifyError::permanent(e.to_string()))?;
+        // The URL carries the connector's credentials: errors never show it.
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| NotifyError::transient(e.without_url().to_string()))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = resp.bytes().await.unwrap_or_default();
+        let body = String::from_utf8_lossy(&body[..body.len().min(ERROR_BODY_LIMIT)]);
+        Err(status_error(status.as_u16(), &body))
+    }
+}
+
+/// Upstream's verdict on a non-2xx answer: only 5xx is worth retrying (Teams' 429 is not,
+/// as upstream), and the status class is the failure reason.
+pub(super) fn status_error(code: u16, body: &str) -> NotifyError {
+    let mut message = format!("unexpected status code {code}");
+    if !body.is_empty() {
+        message = format!("{message}: {body}");
+    }
+    NotifyError {
+        retry: (500..600).contains(&code),
+        message,
+        reason: reason_for_status(code),
+    }
+}
+
+/// The `reason` label for an HTTP status, as upstream's `GetFailureReasonFromStatusCode`.
+pub(super) fn reason_for_status(code: u16) -> &'static str {
+    match code {
+        400..=499 => "clientError",
+        500..=599 => "serverError",
+        _ => "other",
+    }
+}
+
+impl Notifier for MsTeams {
+    fn notify<'a>(
+        &'a self,
+        ctx: &'a NotifyContext,
+        alerts: &'a [Alert],
+    ) -> BoxFuture<'a, Result<(), NotifyError>> {
+        Box::pin(self.send(ctx, alerts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alertmanager::config::Config;
+    use crate::alertmanager::matcher::LabelSet;
+
+    fn notifier(extra: &str) -> MsTeams {
+        let yaml = format!(
+            "route: {{receiver: t}}\nreceivers:\n- name: t\n  msteams_configs:\n  - webhook_url: http://teams.example/hook\n    {extra}\n"
+        );
+        let cfg = Config::parse(&yaml, None).unwrap();
+        let conf = cfg.receivers[0].msteams_configs[0].clone();
+        MsTeams::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
+    }
+
+    fn alert(name: &str, ends_at: Option<jiff::Timestamp>) -> Alert {
+        let mut labels = LabelSet::new();
+        labels.insert("alertname".into(), name.into());
+        let start: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        Alert {
+            labels,
+            annotations: LabelSet::new(),
+            starts_at: start,
+            ends_at: ends_at.unwrap_or("2026-01-01T02:00:00Z".parse().unwrap()),
+            generator_url: String::new(),
+            updated_at: start,
+            timeout: false,
+        }
+    }
+
+    fn ctx() -> NotifyContext {
+        NotifyContext {
+            receiver: "t".into(),
+            group_key: "{}:{}".into(),
+            group_labels: LabelSet::new(),
+            external_url: "http://am".into(),
+            now: "2026-01-01T01:00:00Z".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn card_fields_and_colours() {
+        let n = notifier(
+            "title: 'T <{{ .Status }}>'\n    summary: 'S {{ len .Alerts }}'\n    text: 'x & y'",
+        );
+        let firing = n.payload(&ctx(), &[alert("A", None)]).unwrap();
+        assert_eq!(
+            String::from_utf8(firing).unwrap(),
+            "{\"@context\":\"http://schema.org/extensions\",\"type\":\"MessageCard\",\
+             \"title\":\"T \\u003cfiring\\u003e\",\"summary\":\"S 1\",\"text\":\"x \\u0026 y\",\
+             \"themeColor\":\"8C1A1A\"}\n"
+        );
+        let ended = Some("2026-01-01T00:30:00Z".parse().unwrap());
+        let resolved = n.payload(&ctx(), &[alert("A", ended)]).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&resolved).unwrap();
+        assert_eq!(v["themeColor"], "2DC72D");
+        assert_eq!(v["title"], "T <resolved>");
+    }
+
+    #[test]
+    fn bad_template_fails_without_retry() {
+        let n = notifier(r#"text: '{{ template "nope" . }}'"#);
+        let e = n.payload(&ctx(), &[alert("A", None)]).unwrap_err();
+        assert!(!e.retry);
+    }
+
+    #[test]
+    fn status_classification() {
+        let e = status_error(500, "boom");
+        assert!(e.retry);
+        assert_eq!(e.reason, "serverError");
+        assert_eq!(e.message, "unexpected status code 500: boom");
+        let e = status_error(429, "");
+        assert!(!e.retry);
+        assert_eq!(e.reason, "clientError");
+        assert_eq!(e.message, "unexpected status code 429");
+        assert_eq!(status_error(302, "").reason, "other");
+    }
+}

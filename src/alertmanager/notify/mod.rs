@@ -3,13 +3,16 @@
 //! the pipeline a group flush goes through (time intervals → inhibition → silences → per
 //! integration: dedup against the notification log → send with retries → log).
 //!
-//! Receiver kinds whose notifier is not built yet (email, Slack, Discord, Microsoft Teams,
-//! Telegram) are recognised but every attempt fails with "… not supported yet".
+//! Receiver kinds whose notifier is not built yet (email, Microsoft Teams, Telegram) are
+//! recognised but every attempt fails with "… not supported yet".
 
 mod data;
+mod discord;
 mod metrics;
 mod pipeline;
 mod render;
+mod retrier;
+mod slack;
 mod webhook;
 
 use std::future::Future;
@@ -22,9 +25,11 @@ use crate::alertmanager::types::Alert;
 use crate::template::alertmanager::NotificationTemplates;
 
 pub use data::{notification_data, DataJson};
+pub use discord::Discord;
 pub use metrics::{render as render_metrics, NotifyMetrics};
 pub use pipeline::{FlushInfo, Pipeline};
 pub use render::Render;
+pub use slack::Slack;
 pub use webhook::Webhook;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -159,6 +164,22 @@ pub fn integrations(
             notifier: Box::new(Webhook::new(w.clone(), templates.clone())?),
         });
     }
+    for (i, c) in r.slack_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "slack",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Slack::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.discord_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "discord",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Discord::new(c.clone(), templates.clone())?),
+        });
+    }
     let unsupported = [
         (
             "email",
@@ -166,14 +187,6 @@ pub fn integrations(
                 .iter()
                 .map(|c| c.send_resolved)
                 .collect::<Vec<_>>(),
-        ),
-        (
-            "slack",
-            r.slack_configs.iter().map(|c| c.send_resolved).collect(),
-        ),
-        (
-            "discord",
-            r.discord_configs.iter().map(|c| c.send_resolved).collect(),
         ),
         (
             "msteams",

@@ -1,7 +1,8 @@
 //! Slack and Discord receivers end to end: alerts posted to `/api/v2/alerts` reach a server
 //! in this test playing Slack (an incoming webhook and the Web API with a bot token) and
 //! Discord, with exactly Alertmanager's payloads; Slack's 200-with-error answers, server
-//! errors and client errors are retried or failed as upstream and counted.
+//! errors and client errors are retried or failed as upstream and counted; with
+//! `update_message` the group's message is edited.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -46,6 +47,11 @@ fn success(path: &str) -> Answer {
     match path {
         "slack-api" => (200, "application/json; charset=utf-8", r#"{"ok":true}"#),
         "slack-hook" => (200, "text/html", "ok"),
+        "chat.postMessage" | "chat.update" => (
+            200,
+            "application/json",
+            r#"{"ok":true,"channel":"C42","ts":"1700.01"}"#,
+        ),
         _ => (204, "text/plain", ""),
     }
 }
@@ -91,7 +97,10 @@ async fn service(scripts: &[(&str, &[Answer])]) -> (String, mpsc::UnboundedRecei
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = Router::new().route("/{path}", post(receive)).with_state(s);
+    let app = Router::new()
+        .route("/{path}", post(receive))
+        .route("/api/{path}", post(receive))
+        .with_state(s);
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{addr}"), rx)
 }
@@ -103,6 +112,11 @@ struct Server {
 }
 
 async fn start(receivers: &str) -> Server {
+    start_with(receivers, |_| {}).await
+}
+
+/// Starts with the configuration changed by `edit` after parsing.
+async fn start_with(receivers: &str, edit: impl FnOnce(&mut Config)) -> Server {
     let config = format!(
         "
 route:
@@ -115,7 +129,8 @@ receivers:
 - name: team-x
 {receivers}"
     );
-    let cfg = Config::parse(&config, None).expect("valid config");
+    let mut cfg = Config::parse(&config, None).expect("valid config");
+    edit(&mut cfg);
     let opts = Options {
         external_url: "http://bongsu.example:9090".into(),
         ..Options::default()
@@ -401,5 +416,39 @@ async fn server_errors_are_retried_client_errors_are_not() {
     assert!(
         s.metric("alertmanager_notification_requests_failed_total{integration=\"discord\"} ") > 2.0
     );
+    s.am.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_message_edits_the_groups_message() {
+    let (base, mut rx) = service(&[]).await;
+    // The configuration allows update_message only with Slack's own chat.postMessage URL;
+    // the test points the parsed configuration at its fake Web API instead.
+    let local =
+        bongsu::alertmanager::config::Url::parse(&format!("{base}/api/chat.postMessage")).unwrap();
+    let s = start_with(
+        "  slack_configs:\n  - api_url: https://slack.com/api/chat.postMessage\n    http_config:\n      authorization: {credentials: xoxb-t}\n    channel: '#ops'\n    update_message: true\n",
+        |cfg| {
+            cfg.receivers[0].slack_configs[0].api_url =
+                Some(bongsu::alertmanager::config::SecretUrl::from_url(local));
+        },
+    )
+    .await;
+    s.post_alerts(json!([{"labels": {"alertname": "Disk", "instance": "a"}}]))
+        .await;
+    let first = next(&mut rx).await;
+    assert_eq!(first.path, "chat.postMessage");
+    assert_eq!(first.authorization.as_deref(), Some("Bearer xoxb-t"));
+    assert_eq!(first.body["channel"], "#ops");
+    assert!(first.body.get("ts").is_none());
+    assert_eq!(first.body["attachments"][0]["title"], "[FIRING:1] Disk (a)");
+
+    s.post_alerts(json!([{"labels": {"alertname": "Disk", "instance": "b"}}]))
+        .await;
+    let second = next(&mut rx).await;
+    assert_eq!(second.path, "chat.update");
+    assert_eq!(second.body["channel"], "C42");
+    assert_eq!(second.body["ts"], "1700.01");
+    assert_eq!(second.body["attachments"][0]["title"], "[FIRING:2] Disk ");
     s.am.shutdown();
 }

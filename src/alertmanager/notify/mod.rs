@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use crate::alertmanager::config::Receiver;
 use crate::alertmanager::matcher::LabelSet;
+use crate::alertmanager::nflog::ReceiverData;
 use crate::alertmanager::types::Alert;
 use crate::template::alertmanager::NotificationTemplates;
 
@@ -81,6 +82,19 @@ pub trait Notifier: Send + Sync {
         ctx: &'a NotifyContext,
         alerts: &'a [Alert],
     ) -> BoxFuture<'a, Result<(), NotifyError>>;
+
+    /// `notify` for notifiers that keep data about a group's last notification (Slack's
+    /// `update_message`): `data` holds what the notification log kept from the last
+    /// successful notification, and what is in it after a success is logged with this one.
+    fn notify_with_data<'a>(
+        &'a self,
+        ctx: &'a NotifyContext,
+        alerts: &'a [Alert],
+        data: &'a mut ReceiverData,
+    ) -> BoxFuture<'a, Result<(), NotifyError>> {
+        let _ = data;
+        self.notify(ctx, alerts)
+    }
 }
 
 /// A notifier of a receiver with its settings.

@@ -7,9 +7,9 @@
 //! JSON `{"ok":false,"error":…}`, incoming webhooks a body other than `ok`. Both fail the
 //! notification without retry, like upstream.
 //!
-//! Not supported: `update_message` (editing the group's earlier message needs the message
-//! id kept in the notification log); such a receiver is refused when the configuration
-//! loads.
+//! With `update_message`, the Web API's id of the group's message (its channel and `ts`) is
+//! kept in the notification log, and later notifications of the group edit that message
+//! through `chat.update` instead of posting a new one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,11 +19,21 @@ use serde::{Deserialize, Serialize};
 use super::retrier::{self, truncate_runes};
 use super::{notification_data, BoxFuture, Notifier, NotifyContext, NotifyError, Render};
 use crate::alertmanager::config::SlackConfig;
+use crate::alertmanager::nflog::ReceiverData;
 use crate::alertmanager::types::Alert;
 use crate::config::read_secret_file;
 
 /// Slack's limit on an attachment's title (characters; upstream counts runes).
 const MAX_TITLE_RUNES: usize = 1024;
+
+/// Upstream's notification-log keys of the message to update.
+const THREAD_TS: &str = "threadTs";
+const CHANNEL_ID: &str = "channelId";
+
+/// The Web API method posting messages (the only `api_url` `update_message` allows), and the
+/// one editing them.
+const POST_METHOD: &str = "chat.postMessage";
+const UPDATE_METHOD: &str = "chat.update";
 
 /// Where attachments are rendered as markdown unless `mrkdwn_in` says otherwise.
 const DEFAULT_MRKDWN_IN: [&str; 3] = ["fallback", "pretext", "text"];
@@ -33,6 +43,9 @@ const DEFAULT_MRKDWN_IN: [&str; 3] = ["fallback", "pretext", "text"];
 struct Request {
     #[serde(skip_serializing_if = "String::is_empty")]
     channel: String,
+    /// The message to edit (`chat.update`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    ts: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     username: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -123,6 +136,17 @@ struct ApiResponse {
     ok: bool,
     #[serde(default)]
     error: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    ts: String,
+}
+
+/// The id of a message the Web API posted: its channel and `ts`.
+#[derive(Debug, PartialEq)]
+struct Posted {
+    channel: String,
+    ts: String,
 }
 
 pub struct Slack {
@@ -136,9 +160,6 @@ impl Slack {
         conf: SlackConfig,
         templates: Arc<crate::template::alertmanager::NotificationTemplates>,
     ) -> Result<Slack, String> {
-        if conf.update_message {
-            return Err("slack update_message is not supported yet".to_string());
-        }
         let client = crate::scrape::from_config::client(&conf.http_config, true)?;
         Ok(Slack {
             conf,
@@ -211,6 +232,7 @@ impl Slack {
         };
         Ok(Request {
             channel: r.text("channel", &c.channel)?,
+            ts: String::new(),
             username: r.text("username", &c.username)?,
             icon_emoji: r.text("icon_emoji", &c.icon_emoji)?,
             icon_url: r.text("icon_url", &c.icon_url)?,
@@ -234,10 +256,35 @@ impl Slack {
         }
     }
 
-    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+    /// With `update_message` and a message of the group already posted: edit that message.
+    fn target_posted(&self, kept: &ReceiverData, url: &mut String, req: &mut Request) {
+        if !self.conf.update_message {
+            return;
+        }
+        let (Some(ts), Some(channel)) = (kept.get(THREAD_TS), kept.get(CHANNEL_ID)) else {
+            return;
+        };
+        if ts.is_empty() || channel.is_empty() {
+            return;
+        }
+        if let Some(base) = url.strip_suffix(POST_METHOD) {
+            *url = format!("{base}{UPDATE_METHOD}");
+        }
+        req.ts = ts.clone();
+        req.channel = channel.clone();
+        tracing::debug!(thread_ts = %ts, channel_id = %channel, "updating previously sent message");
+    }
+
+    async fn send(
+        &self,
+        ctx: &NotifyContext,
+        alerts: &[Alert],
+        kept: &mut ReceiverData,
+    ) -> Result<(), NotifyError> {
         let data = notification_data(ctx, alerts);
-        let req = self.request(ctx, &Render::new(&self.templates, &data))?;
-        let url = self.url()?;
+        let mut req = self.request(ctx, &Render::new(&self.templates, &data))?;
+        let mut url = self.url()?;
+        self.target_posted(kept, &mut url, &mut req);
         let body = serde_json::to_vec(&req)
             .map_err(|e| NotifyError::permanent(format!("encoding the message: {e}")))?;
         let mut http = self
@@ -276,25 +323,32 @@ impl Slack {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
         let verdict = match resp.bytes().await {
-            Ok(body) => answer_error(json, &body),
+            Ok(body) => answer(json, &body),
             Err(e) => Err(NotifyError::transient(format!(
                 "could not read response body: {}",
                 e.without_url()
             ))),
         };
-        verdict.map_err(|mut e| {
+        let posted = verdict.map_err(|mut e| {
             e.reason = "clientError";
             in_channel(e)
-        })
+        })?;
+        if let (true, Some(p)) = (self.conf.update_message, posted) {
+            if !p.ts.is_empty() && !p.channel.is_empty() {
+                kept.insert(THREAD_TS.to_string(), p.ts);
+                kept.insert(CHANNEL_ID.to_string(), p.channel);
+            }
+        }
+        Ok(())
     }
 }
 
-/// Slack's verdict in a 2xx answer: the Web API's JSON `ok`, or an incoming webhook's
-/// plain `ok`.
-fn answer_error(json: bool, body: &[u8]) -> Result<(), NotifyError> {
+/// Slack's verdict in a 2xx answer: the Web API's JSON `ok` (with the posted message's
+/// id), or an incoming webhook's plain `ok`.
+fn answer(json: bool, body: &[u8]) -> Result<Option<Posted>, NotifyError> {
     if !json {
         if body == b"ok" {
-            return Ok(());
+            return Ok(None);
         }
         return Err(NotifyError::permanent(format!(
             "received an error response from Slack: {}",
@@ -302,7 +356,10 @@ fn answer_error(json: bool, body: &[u8]) -> Result<(), NotifyError> {
         )));
     }
     match serde_json::from_slice::<ApiResponse>(body) {
-        Ok(r) if r.ok => Ok(()),
+        Ok(r) if r.ok => Ok(Some(Posted {
+            channel: r.channel,
+            ts: r.ts,
+        })),
         Ok(r) => Err(NotifyError::permanent(format!(
             "error response from Slack: {}",
             r.error
@@ -320,7 +377,16 @@ impl Notifier for Slack {
         ctx: &'a NotifyContext,
         alerts: &'a [Alert],
     ) -> BoxFuture<'a, Result<(), NotifyError>> {
-        Box::pin(self.send(ctx, alerts))
+        Box::pin(async move { self.send(ctx, alerts, &mut ReceiverData::new()).await })
+    }
+
+    fn notify_with_data<'a>(
+        &'a self,
+        ctx: &'a NotifyContext,
+        alerts: &'a [Alert],
+        data: &'a mut ReceiverData,
+    ) -> BoxFuture<'a, Result<(), NotifyError>> {
+        Box::pin(self.send(ctx, alerts, data))
     }
 }
 

@@ -178,18 +178,24 @@ fn template_errors_fail_without_retry() {
 
 #[test]
 fn slack_answers_with_200_may_still_fail() {
-    assert!(answer_error(false, b"ok").is_ok());
-    let e = answer_error(false, b"invalid_payload").unwrap_err();
+    assert_eq!(answer(false, b"ok").unwrap(), None);
+    let e = answer(false, b"invalid_payload").unwrap_err();
     assert!(!e.retry);
     assert_eq!(
         e.message,
         "received an error response from Slack: invalid_payload"
     );
-    assert!(answer_error(true, br#"{"ok":true,"ts":"1.2"}"#).is_ok());
-    let e = answer_error(true, br#"{"ok":false,"error":"channel_not_found"}"#).unwrap_err();
+    assert_eq!(
+        answer(true, br#"{"ok":true,"channel":"C1","ts":"1.2"}"#).unwrap(),
+        Some(Posted {
+            channel: "C1".into(),
+            ts: "1.2".into()
+        })
+    );
+    let e = answer(true, br#"{"ok":false,"error":"channel_not_found"}"#).unwrap_err();
     assert!(!e.retry);
     assert_eq!(e.message, "error response from Slack: channel_not_found");
-    let e = answer_error(true, b"<html>").unwrap_err();
+    let e = answer(true, b"<html>").unwrap_err();
     assert!(e.retry, "an unreadable answer is retried");
     assert!(e
         .message
@@ -197,10 +203,48 @@ fn slack_answers_with_200_may_still_fail() {
 }
 
 #[test]
-fn update_message_is_refused_at_load() {
-    let e =
-        slack("  - api_url: https://slack.com/api/chat.postMessage\n    update_message: true\n")
-            .err()
-            .expect("refused");
-    assert_eq!(e, "slack update_message is not supported yet");
+fn update_message_edits_the_posted_message() {
+    let yaml = "  - api_url: https://slack.com/api/chat.postMessage\n    channel: '#ops'\n    update_message: true\n";
+    let s = slack(yaml).unwrap();
+    let ctx = ctx();
+    let data = notification_data(&ctx, &[alert("a", 9_000)]);
+    let render = Render::new(&s.templates, &data);
+    let target = |kept: &ReceiverData| {
+        let mut req = s.request(&ctx, &render).unwrap();
+        let mut url = s.url().unwrap();
+        s.target_posted(kept, &mut url, &mut req);
+        let body = serde_json::to_value(&req).unwrap();
+        (url, body["channel"].clone(), body.get("ts").cloned())
+    };
+    assert_eq!(
+        target(&ReceiverData::new()),
+        (
+            "https://slack.com/api/chat.postMessage".to_string(),
+            json!("#ops"),
+            None
+        ),
+        "nothing posted yet"
+    );
+    let kept: ReceiverData = [
+        (THREAD_TS.to_string(), "1700.01".to_string()),
+        (CHANNEL_ID.to_string(), "C42".to_string()),
+    ]
+    .into();
+    assert_eq!(
+        target(&kept),
+        (
+            "https://slack.com/api/chat.update".to_string(),
+            json!("C42"),
+            Some(json!("1700.01"))
+        )
+    );
+    let plain = slack("  - api_url: https://slack.com/api/chat.postMessage\n").unwrap();
+    let mut req = plain.request(&ctx, &render).unwrap();
+    let mut url = plain.url().unwrap();
+    plain.target_posted(&kept, &mut url, &mut req);
+    assert_eq!(
+        url, "https://slack.com/api/chat.postMessage",
+        "only with update_message"
+    );
+    assert!(req.ts.is_empty());
 }

@@ -22,6 +22,7 @@ use crate::alertmanager::config::SlackConfig;
 use crate::alertmanager::nflog::ReceiverData;
 use crate::alertmanager::types::Alert;
 use crate::config::read_secret_file;
+use crate::template::alertmanager::NotificationTemplates;
 
 /// Slack's limit on an attachment's title (characters; upstream counts runes).
 const MAX_TITLE_RUNES: usize = 1024;
@@ -152,14 +153,11 @@ struct Posted {
 pub struct Slack {
     conf: SlackConfig,
     client: reqwest::Client,
-    templates: Arc<crate::template::alertmanager::NotificationTemplates>,
+    templates: Arc<NotificationTemplates>,
 }
 
 impl Slack {
-    pub fn new(
-        conf: SlackConfig,
-        templates: Arc<crate::template::alertmanager::NotificationTemplates>,
-    ) -> Result<Slack, String> {
+    pub fn new(conf: SlackConfig, templates: Arc<NotificationTemplates>) -> Result<Slack, String> {
         let client = crate::scrape::from_config::client(&conf.http_config, true)?;
         Ok(Slack {
             conf,

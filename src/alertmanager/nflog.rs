@@ -4,7 +4,7 @@
 //!
 //! Owns the log entries and their snapshot; the decision rule itself lives in `notify`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::alertmanager::snapshot;
 use crate::alertmanager::types::{add, Clock};
+
+/// What a notifier keeps about a group's last notification (Slack's message id for
+/// `update_message`), upstream's `receiver_data`.
+pub type ReceiverData = BTreeMap<String, String>;
 
 /// What was last notified for a group to one integration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +30,8 @@ pub struct Entry {
     pub resolved: Vec<u64>,
     /// Dropped after this time.
     pub expires_at: Timestamp,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub receiver_data: ReceiverData,
 }
 
 /// The log, in memory with a snapshot file.
@@ -63,7 +69,7 @@ impl NotificationLog {
             .cloned()
     }
 
-    /// Records a notification; the entry lives for `retention`.
+    /// Records a notification and its notifier's data; the entry lives for `retention`.
     pub fn log(
         &self,
         receiver: &str,
@@ -71,6 +77,7 @@ impl NotificationLog {
         firing: Vec<u64>,
         resolved: Vec<u64>,
         retention: std::time::Duration,
+        receiver_data: ReceiverData,
     ) {
         let now = self.clock.now();
         let e = Entry {
@@ -80,6 +87,7 @@ impl NotificationLog {
             firing,
             resolved,
             expires_at: add(now, retention),
+            receiver_data,
         };
         self.entries
             .lock()
@@ -143,11 +151,13 @@ mod tests {
             vec![1, 2],
             vec![3],
             Duration::from_secs(60),
+            [("threadTs".to_string(), "1.2".to_string())].into(),
         );
         log.persist().unwrap();
         let log = NotificationLog::open(Some(path), c).unwrap();
         let e = log.query("{}:{}", "r/webhook/0").unwrap();
         assert_eq!((e.firing, e.resolved), (vec![1, 2], vec![3]));
+        assert_eq!(e.receiver_data["threadTs"], "1.2");
         assert!(log.query("{}:{}", "r/webhook/1").is_none());
         tokio::time::advance(Duration::from_secs(61)).await;
         assert_eq!(log.gc(), 1);

@@ -3,15 +3,18 @@
 //! the pipeline a group flush goes through (time intervals → inhibition → silences → per
 //! integration: dedup against the notification log → send with retries → log).
 //!
-//! Receiver kinds whose notifier is not built yet (email, Slack, Discord) are recognised but
-//! every attempt fails with "… not supported yet".
+//! Receiver kinds whose notifier is not built yet (email) are recognised but every attempt
+//! fails with "… not supported yet".
 
 mod data;
+mod discord;
 mod gojson;
 mod metrics;
 mod msteams;
 mod pipeline;
 mod render;
+mod retrier;
+mod slack;
 mod telegram;
 mod webhook;
 
@@ -21,14 +24,17 @@ use std::sync::Arc;
 
 use crate::alertmanager::config::Receiver;
 use crate::alertmanager::matcher::LabelSet;
+use crate::alertmanager::nflog::ReceiverData;
 use crate::alertmanager::types::Alert;
 use crate::template::alertmanager::NotificationTemplates;
 
 pub use data::{notification_data, DataJson};
+pub use discord::Discord;
 pub use metrics::{render as render_metrics, NotifyMetrics};
 pub use msteams::MsTeams;
 pub use pipeline::{FlushInfo, Pipeline};
 pub use render::Render;
+pub use slack::Slack;
 pub use telegram::Telegram;
 pub use webhook::Webhook;
 
@@ -81,6 +87,19 @@ pub trait Notifier: Send + Sync {
         ctx: &'a NotifyContext,
         alerts: &'a [Alert],
     ) -> BoxFuture<'a, Result<(), NotifyError>>;
+
+    /// `notify` for notifiers that keep data about a group's last notification (Slack's
+    /// `update_message`): `data` holds what the notification log kept from the last
+    /// successful notification, and what is in it after a success is logged with this one.
+    fn notify_with_data<'a>(
+        &'a self,
+        ctx: &'a NotifyContext,
+        alerts: &'a [Alert],
+        data: &'a mut ReceiverData,
+    ) -> BoxFuture<'a, Result<(), NotifyError>> {
+        let _ = data;
+        self.notify(ctx, alerts)
+    }
 }
 
 /// A notifier of a receiver with its settings.
@@ -180,32 +199,29 @@ pub fn integrations(
             notifier: Box::new(Telegram::new(c.clone(), templates.clone())?),
         });
     }
-    let unsupported = [
-        (
-            "email",
-            r.email_configs
-                .iter()
-                .map(|c| c.send_resolved)
-                .collect::<Vec<_>>(),
-        ),
-        (
-            "slack",
-            r.slack_configs.iter().map(|c| c.send_resolved).collect(),
-        ),
-        (
-            "discord",
-            r.discord_configs.iter().map(|c| c.send_resolved).collect(),
-        ),
-    ];
-    for (kind, list) in unsupported {
-        for (i, send_resolved) in list.into_iter().enumerate() {
-            out.push(Integration {
-                kind,
-                index: i,
-                send_resolved,
-                notifier: Box::new(Unsupported(kind)),
-            });
-        }
+    for (i, c) in r.slack_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "slack",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Slack::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.discord_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "discord",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Discord::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.email_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "email",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Unsupported("email")),
+        });
     }
     if log {
         out.push(Integration {

@@ -5,14 +5,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{gojson, notification_data, BoxFuture, Notifier, NotifyContext, NotifyError, Render};
+use super::{
+    gojson, notification_data, retrier, BoxFuture, Notifier, NotifyContext, NotifyError, Render,
+};
 use crate::alertmanager::config::MsTeamsConfig;
 use crate::alertmanager::types::Alert;
 use crate::config::read_secret_file;
 use crate::template::alertmanager::NotificationTemplates;
-
-/// Most bytes of a failed response's body quoted in the error.
-const ERROR_BODY_LIMIT: usize = 1024;
 
 /// The card's colour while any alert fires.
 const COLOR_FIRING: &str = "8C1A1A";
@@ -102,40 +101,8 @@ impl MsTeams {
         let req = crate::scrape::fetch::with_auth(&self.conf.http_config, req)
             .map_err(|e| NotifyError::permanent(e.to_string()))?;
         // The URL carries the connector's credentials: errors never show it.
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| NotifyError::transient(e.without_url().to_string()))?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let body = resp.bytes().await.unwrap_or_default();
-        let body = String::from_utf8_lossy(&body[..body.len().min(ERROR_BODY_LIMIT)]);
-        Err(status_error(status.as_u16(), &body))
-    }
-}
-
-/// Upstream's verdict on a non-2xx answer: only 5xx is worth retrying (Teams' 429 is not,
-/// as upstream), and the status class is the failure reason.
-pub(super) fn status_error(code: u16, body: &str) -> NotifyError {
-    let mut message = format!("unexpected status code {code}");
-    if !body.is_empty() {
-        message = format!("{message}: {body}");
-    }
-    NotifyError {
-        retry: (500..600).contains(&code),
-        message,
-        reason: reason_for_status(code),
-    }
-}
-
-/// The `reason` label for an HTTP status, as upstream's `GetFailureReasonFromStatusCode`.
-pub(super) fn reason_for_status(code: u16) -> &'static str {
-    match code {
-        400..=499 => "clientError",
-        500..=599 => "serverError",
-        _ => "other",
+        let resp = req.send().await.map_err(retrier::send_error)?;
+        retrier::check(resp).await.map(drop)
     }
 }
 
@@ -213,18 +180,5 @@ mod tests {
         let n = notifier(r#"text: '{{ template "nope" . }}'"#);
         let e = n.payload(&ctx(), &[alert("A", None)]).unwrap_err();
         assert!(!e.retry);
-    }
-
-    #[test]
-    fn status_classification() {
-        let e = status_error(500, "boom");
-        assert!(e.retry);
-        assert_eq!(e.reason, "serverError");
-        assert_eq!(e.message, "unexpected status code 500: boom");
-        let e = status_error(429, "");
-        assert!(!e.retry);
-        assert_eq!(e.reason, "clientError");
-        assert_eq!(e.message, "unexpected status code 429");
-        assert_eq!(status_error(302, "").reason, "other");
     }
 }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::{Integration, NotifyContext, NotifyMetrics};
 use crate::alertmanager::inhibit::Inhibitor;
 use crate::alertmanager::matcher::LabelSet;
-use crate::alertmanager::nflog::{Entry, NotificationLog};
+use crate::alertmanager::nflog::{Entry, NotificationLog, ReceiverData};
 use crate::alertmanager::provider::AlertStore;
 use crate::alertmanager::silence::Silences;
 use crate::alertmanager::timeinterval::{containing, TimeInterval};
@@ -151,8 +151,9 @@ impl Pipeline {
             external_url: self.external_url.clone(),
             now,
         };
+        let mut data = entry.map(|e| e.receiver_data).unwrap_or_default();
         let result = if integ.send_resolved {
-            self.send(integ, &ctx, alerts, deadline).await
+            self.send(integ, &ctx, alerts, &mut data, deadline).await
         } else if firing.is_empty() {
             Ok(())
         } else {
@@ -161,7 +162,7 @@ impl Pipeline {
                 .filter(|a| !a.resolved_at(now))
                 .cloned()
                 .collect();
-            self.send(integ, &ctx, &sent, deadline).await
+            self.send(integ, &ctx, &sent, &mut data, deadline).await
         };
         match result {
             Ok(()) => {
@@ -172,6 +173,7 @@ impl Pipeline {
                     firing,
                     resolved,
                     info.repeat_interval * 2,
+                    data,
                 );
                 true
             }
@@ -189,12 +191,14 @@ impl Pipeline {
         }
     }
 
-    /// Sends with retries until success, a permanent error or the deadline.
+    /// Sends with retries until success, a permanent error or the deadline; `data` is the
+    /// notifier's data from the last notification, updated by the notifier.
     async fn send(
         &self,
         integ: &Integration,
         ctx: &NotifyContext,
         alerts: &[Alert],
+        data: &mut ReceiverData,
         deadline: Instant,
     ) -> Result<(), (super::NotifyError, u32)> {
         let mut interval = BACKOFF_INITIAL;
@@ -202,7 +206,8 @@ impl Pipeline {
         loop {
             attempts += 1;
             let started = std::time::Instant::now();
-            let r = match tokio::time::timeout_at(deadline, integ.notifier.notify(ctx, alerts)).await
+            let r = match tokio::time::timeout_at(deadline, integ.notifier.notify_with_data(ctx, alerts, data))
+                .await
             {
                 Ok(r) => r,
                 Err(_) => Err(super::NotifyError {
@@ -274,6 +279,7 @@ mod tests {
             firing: firing.to_vec(),
             resolved: resolved.to_vec(),
             expires_at: Timestamp::MAX,
+            receiver_data: ReceiverData::new(),
         }
     }
 

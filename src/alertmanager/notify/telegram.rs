@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{gojson, notification_data, BoxFuture, Notifier, NotifyContext, NotifyError, Render};
+use super::{
+    gojson, notification_data, retrier, BoxFuture, Notifier, NotifyContext, NotifyError, Render,
+};
 use crate::alertmanager::config::TelegramConfig;
 use crate::alertmanager::types::Alert;
 use crate::config::read_secret_file;
@@ -164,8 +166,9 @@ fn check_answer(answer: &[u8]) -> Result<(), NotifyError> {
             retry: true,
             message: format!("telegram: {} ({})", a.description, a.error_code),
             reason: u16::try_from(a.error_code)
-                .map(super::msteams::reason_for_status)
-                .unwrap_or("other"),
+                .ok()
+                .and_then(|c| reqwest::StatusCode::from_u16(c).ok())
+                .map_or("other", retrier::reason),
         }),
         Err(e) => {
             let quoted = String::from_utf8_lossy(&answer[..answer.len().min(ERROR_BODY_LIMIT)]);

@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{notification_data, BoxFuture, DataJson, Notifier, NotifyContext, NotifyError, Render};
+use super::retrier;
+use super::{
+    gojson, notification_data, BoxFuture, DataJson, Notifier, NotifyContext, NotifyError, Render,
+};
 use crate::alertmanager::config::WebhookConfig;
 use crate::alertmanager::types::Alert;
 use crate::config::read_secret_file;
 use crate::template::alertmanager::{Data, NotificationTemplates};
-
-/// Most bytes of a failed response's body quoted in the error.
-const ERROR_BODY_LIMIT: usize = 1024;
 
 /// The payload.
 #[derive(Serialize)]
@@ -88,7 +88,7 @@ impl Webhook {
             group_key: &ctx.group_key,
             truncated_alerts: truncated,
         };
-        serde_json::to_vec(&msg).unwrap_or_default()
+        gojson::encode(&msg).unwrap_or_default()
     }
 
     async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
@@ -114,30 +114,8 @@ impl Webhook {
         }
         let req = crate::scrape::fetch::with_auth(&self.conf.http_config, req)
             .map_err(|e| NotifyError::permanent(e.to_string()))?;
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| NotifyError::transient(e.without_url().to_string()))?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let body = resp.bytes().await.unwrap_or_default();
-        let body = String::from_utf8_lossy(&body[..body.len().min(ERROR_BODY_LIMIT)]);
-        let message = format!(
-            "unexpected status code {}: {}",
-            status.as_u16(),
-            body.trim()
-        );
-        Err(NotifyError {
-            retry: status.is_server_error(),
-            message,
-            reason: if status.is_server_error() {
-                "serverError"
-            } else {
-                "clientError"
-            },
-        })
+        let resp = req.send().await.map_err(retrier::send_error)?;
+        retrier::check(resp).await.map(drop)
     }
 }
 

@@ -202,4 +202,16 @@ impl NotificationTemplates {
         t.parse_as("", text)?;
         t.execute_template("", data)
     }
+
+    /// Renders a configuration string as HTML (upstream's `ExecuteHTMLString`): as
+    /// [`execute_text`](Self::execute_text), but what actions print is HTML-escaped (see
+    /// [`Template::execute_template_html`] for how far that goes).
+    pub fn execute_html(&self, text: &str, data: &Value) -> Result<String, Error> {
+        if text.is_empty() {
+            return Ok(String::new());
+        }
+        let mut t = self.set.clone();
+        t.parse_as("", text)?;
+        t.execute_template_html("", data)
+    }
 }

@@ -37,14 +37,17 @@ pub(super) struct State<'a> {
     depth: usize,
     steps: u64,
     built: u64,
+    /// `html/template` mode: what actions print is HTML-escaped (see [`escape_html`]).
+    html: bool,
     pub out: String,
 }
 
 type R<T> = Result<T, Error>;
 
 impl<'a> State<'a> {
-    pub fn new(tmpl: &'a Template, tree: Arc<Tree>, dot: &Value) -> Self {
+    pub fn new(tmpl: &'a Template, tree: Arc<Tree>, dot: &Value, html: bool) -> Self {
         State {
+            html,
             tmpl,
             tree,
             vars: vec![("$".to_string(), dot.clone())],
@@ -109,9 +112,12 @@ impl<'a> State<'a> {
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {
-                    let text = match &v {
-                        Value::Nil => "<no value>".to_string(),
-                        v => fmt::to_string(v),
+                    let text = match (&v, self.html) {
+                        (Value::Nil, false) => "<no value>".to_string(),
+                        (Value::Nil, true) => String::new(),
+                        (Value::Html(s), true) => s.to_string(),
+                        (v, true) => escape_html(&fmt::to_string(v)),
+                        (v, false) => fmt::to_string(v),
                     };
                     self.write(pipe.pos, &text)?;
                 }
@@ -563,4 +569,23 @@ impl<'a> State<'a> {
         }
         Ok(())
     }
+}
+
+/// What `html/template` prints for a plain value in text and quoted-attribute context: its
+/// `htmlEscaper` replaces `"&'+<>` with entities and NUL with U+FFFD.
+pub(super) fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\0' => out.push('\u{FFFD}'),
+            '"' => out.push_str("&#34;"),
+            '&' => out.push_str("&amp;"),
+            '\'' => out.push_str("&#39;"),
+            '+' => out.push_str("&#43;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
 }

@@ -151,6 +151,14 @@ fn render(file: &str, text: &str) -> Result<String, String> {
             t.parse(text).map_err(|e| e.to_string())?;
             t.execute(&fixture()).map_err(|e| e.to_string())
         }
+        "html.cases" => {
+            let mut t = Template::new("t")
+                .funcs(&am_funcs())
+                .missing_key(MissingKey::Zero);
+            t.parse(text).map_err(|e| e.to_string())?;
+            t.execute_template_html("t", &fixture())
+                .map_err(|e| e.to_string())
+        }
         "missingkey.cases" => {
             let mut t = Template::new("t").missing_key(MissingKey::Zero);
             t.parse(text).map_err(|e| e.to_string())?;

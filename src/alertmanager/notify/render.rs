@@ -26,4 +26,12 @@ impl<'a> Render<'a> {
             .execute_text(text, &self.dot)
             .map_err(|e| NotifyError::permanent(format!("template {what}: {e}")))
     }
+
+    /// Renders an HTML template string (`ExecuteHTMLString`): values printed by actions are
+    /// HTML-escaped; empty stays empty.
+    pub fn html(&self, what: &str, text: &str) -> Result<String, NotifyError> {
+        self.templates
+            .execute_html(text, &self.dot)
+            .map_err(|e| NotifyError::permanent(format!("template {what}: {e}")))
+    }
 }

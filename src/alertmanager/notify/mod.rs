@@ -3,10 +3,10 @@
 //! the pipeline a group flush goes through (time intervals → inhibition → silences → per
 //! integration: dedup against the notification log → send with retries → log).
 //!
-//! Receiver kinds whose notifier is not built yet (email, Slack, Discord, Microsoft Teams,
-//! Telegram) are recognised but every attempt fails with "… not supported yet".
+//! Receiver kinds whose notifier is not built yet (Slack, Discord, Microsoft Teams, Telegram) are recognised but every attempt fails with "… not supported yet".
 
 mod data;
+mod email;
 mod metrics;
 mod pipeline;
 mod render;
@@ -22,6 +22,7 @@ use crate::alertmanager::types::Alert;
 use crate::template::alertmanager::NotificationTemplates;
 
 pub use data::{notification_data, DataJson};
+pub use email::Email;
 pub use metrics::{render as render_metrics, NotifyMetrics};
 pub use pipeline::{FlushInfo, Pipeline};
 pub use render::Render;
@@ -159,17 +160,21 @@ pub fn integrations(
             notifier: Box::new(Webhook::new(w.clone(), templates.clone())?),
         });
     }
+    for (i, c) in r.email_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "email",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Email::new(c.clone(), templates.clone())),
+        });
+    }
     let unsupported = [
         (
-            "email",
-            r.email_configs
+            "slack",
+            r.slack_configs
                 .iter()
                 .map(|c| c.send_resolved)
                 .collect::<Vec<_>>(),
-        ),
-        (
-            "slack",
-            r.slack_configs.iter().map(|c| c.send_resolved).collect(),
         ),
         (
             "discord",

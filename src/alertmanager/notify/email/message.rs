@@ -17,7 +17,7 @@ const UPPER_HEX: &[u8; 16] = b"0123456789ABCDEF";
 /// allowed), else `=?utf-8?q?…?=` words of at most 75 bytes separated by spaces, never
 /// splitting a character.
 pub fn q_encode(s: &str) -> String {
-    if !s.chars().any(|c| (c < ' ' || c > '~') && c != '\t') {
+    if !s.chars().any(|c| !(' '..='~').contains(&c) && c != '\t') {
         return s.to_string();
     }
     let mut out = String::from("=?utf-8?q?");

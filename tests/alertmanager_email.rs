@@ -559,3 +559,36 @@ async fn errors_read_as_upstream() {
         "{msg}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_with_password_file_and_helo_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "pa ss\n").unwrap();
+    let mut srv = SmtpServer::start(
+        SmtpOptions {
+            auth: vec!["LOGIN"],
+            user: "robot",
+            password: "pa ss",
+            ..SmtpOptions::default()
+        },
+        vec![],
+    )
+    .await;
+    let (email, ctx, alerts) = notifier(&format!(
+        "to: ops@example.com\n    from: am@example.com\n    smarthost: {}\n    require_tls: false\n    hello: mx.bongsu.test\n    auth_username: robot\n    auth_password_file: {}",
+        srv.addr,
+        pw.display()
+    ));
+    tokio::time::timeout(LIMIT, email.notify(&ctx, &alerts))
+        .await
+        .expect("in time")
+        .expect("delivered");
+    let got = srv.next(LIMIT).await;
+    assert_eq!(got.hello, "mx.bongsu.test");
+    assert_eq!(got.auth, Some(("LOGIN".into(), "robot".into())));
+    let mail = Mail::parse(&got.data);
+    assert_eq!(mail.header("Subject"), "[FIRING:1] Disk ");
+    assert_eq!(mail.parts.len(), 1, "HTML only by default");
+    assert_eq!(mail.parts[0].0, "Content-Type: text/html; charset=UTF-8");
+}

@@ -3,7 +3,8 @@
 //! the pipeline a group flush goes through (time intervals → inhibition → silences → per
 //! integration: dedup against the notification log → send with retries → log).
 //!
-//! Receiver kinds whose notifier is not built yet (Slack, Discord, Microsoft Teams, Telegram) are recognised but every attempt fails with "… not supported yet".
+//! Receiver kinds whose notifier is not built yet (Slack, Discord, Microsoft Teams,
+//! Telegram) are recognised but every attempt fails with "… not supported yet".
 
 mod data;
 mod email;

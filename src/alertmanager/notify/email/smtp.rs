@@ -63,7 +63,7 @@ pub struct Client {
     tls: bool,
     /// `None` until the first hello; then its outcome.
     hello: Option<Result<(), String>>,
-    /// Extensions in the server's order, with their parameters.
+    /// Extensions in the server's order, as written, with their parameters.
     ext: Vec<(String, String)>,
 }
 
@@ -124,12 +124,13 @@ impl Client {
     }
 
     /// Go's `Extension`: whether the server advertised `name`, and its parameters; false
-    /// when hello failed.
+    /// when hello failed. As in Go, the server's keyword must be in upper case.
     pub async fn extension(&mut self, name: &str) -> Option<String> {
         self.hello().await.ok()?;
+        let name = name.to_ascii_uppercase();
         self.ext
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .find(|(k, _)| *k == name)
             .map(|(_, v)| v.clone())
     }
 
@@ -265,7 +266,7 @@ impl Client {
     }
 
     fn has_ext(&self, name: &str) -> bool {
-        self.ext.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
+        self.ext.iter().any(|(k, _)| k == name)
     }
 
     async fn cmd(&mut self, expect: u16, line: &str) -> Result<String, String> {

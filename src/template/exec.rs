@@ -37,8 +37,11 @@ pub(super) struct State<'a> {
     depth: usize,
     steps: u64,
     built: u64,
-    /// `html/template` mode: what actions print is HTML-escaped (see [`escape_html`]).
+    /// `html/template` mode: what actions print is HTML-escaped (see [`escape_html`]) and
+    /// HTML comments are left out.
     html: bool,
+    /// In `html` mode: inside an HTML comment, where nothing is written.
+    in_comment: bool,
     pub out: String,
 }
 
@@ -48,6 +51,7 @@ impl<'a> State<'a> {
     pub fn new(tmpl: &'a Template, tree: Arc<Tree>, dot: &Value, html: bool) -> Self {
         State {
             html,
+            in_comment: false,
             tmpl,
             tree,
             vars: vec![("$".to_string(), dot.clone())],
@@ -60,7 +64,42 @@ impl<'a> State<'a> {
 
     pub fn run(&mut self, dot: &Value) -> R<()> {
         let tree = self.tree.clone();
-        self.walk_list(dot, &tree.root).map(|_| ())
+        self.walk_list(dot, &tree.root)?;
+        if self.in_comment {
+            return Err(Error::Exec(format!(
+                "html/template:{}: ends inside an HTML comment",
+                tree.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes template text; in `html` mode without its HTML comments, as Go's escaper
+    /// elides them (a comment may span actions, whose output is then dropped too).
+    fn write_text(&mut self, text: &str) -> R<()> {
+        if !self.html {
+            return self.write(0, text);
+        }
+        let mut rest = text;
+        loop {
+            if self.in_comment {
+                match rest.find("-->") {
+                    Some(end) => {
+                        rest = &rest[end + 3..];
+                        self.in_comment = false;
+                    }
+                    None => return Ok(()),
+                }
+            }
+            match rest.find("<!--") {
+                Some(start) => {
+                    self.write(0, &rest[..start])?;
+                    rest = &rest[start + 4..];
+                    self.in_comment = true;
+                }
+                None => return self.write(0, rest),
+            }
+        }
     }
 
     fn err(
@@ -108,10 +147,10 @@ impl<'a> State<'a> {
             return Err(self.limit(format!("more than {MAX_STEPS} steps")));
         }
         match node {
-            Node::Text(t) => self.write(0, t)?,
+            Node::Text(t) => self.write_text(t)?,
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, pipe)?;
-                if pipe.decl.is_empty() {
+                if pipe.decl.is_empty() && !self.in_comment {
                     let text = match (&v, self.html) {
                         (Value::Nil, false) => "<no value>".to_string(),
                         (Value::Nil, true) => String::new(),

@@ -22,8 +22,8 @@
 //!
 //! `html/template` is covered by an execution mode ([`Template::execute_template_html`]) that
 //! escapes what actions print as Go does in HTML text and quoted attributes, and lets
-//! `safeHtml` values through; the rest of Go's contextual escaping (URL normalisation and
-//! filtering, JavaScript and CSS escaping, stripping HTML comments) is not done.
+//! `safeHtml` values through, and leaves HTML comments out; the rest of Go's contextual
+//! escaping (URL normalisation and filtering, JavaScript and CSS escaping) is not done.
 //!
 //! Known differences from Go: the partial `html/template` above, `toDate`/`mustToDate`/`routeLabels` are not provided, regular
 //! expressions use the `regex` crate (Unicode `\d`/`\w` where Go's are ASCII), and a literal
@@ -165,11 +165,11 @@ impl Template {
     }
 
     /// Executes template `name` as Go's `html/template` would in text context: what each
-    /// action prints is HTML-escaped unless it is `Value::Html` (from `safeHtml`), and a
-    /// missing value prints nothing. Only that escaper is applied, whatever the context:
-    /// attribute values in quotes come out as Go's, but URLs are not normalised or
-    /// filtered, JavaScript and CSS are not escaped, and HTML comments in the template
-    /// text are kept (Go strips them).
+    /// action prints is HTML-escaped unless it is `Value::Html` (from `safeHtml`), a
+    /// missing value prints nothing, and HTML comments (with any action output inside them)
+    /// are left out. Only that escaper is applied, whatever the context: attribute values in
+    /// quotes come out as Go's, but URLs are not normalised or filtered, JavaScript and CSS
+    /// are not escaped, and `<!--` inside `<script>` or `<style>` still starts a comment.
     pub fn execute_template_html(&self, name: &str, data: &Value) -> Result<String, Error> {
         match self.trees.get(name) {
             Some(tree) => self.run_mode(tree.clone(), data, true),

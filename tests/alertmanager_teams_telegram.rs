@@ -263,12 +263,13 @@ async fn telegram_sends_message() {
         .await;
     let got = next(&mut rx).await;
     assert_eq!(got.path, "/bot123:secret/sendMessage");
+    // The value is HTML-escaped in an HTML message (`&amp;`), the template's own markup not.
     assert_eq!(got.content_type, "application/json");
     assert_eq!(
         got.body,
         "{\"chat_id\":\"-1001\",\"disable_notification\":\"true\",\
          \"disable_web_page_preview\":\"true\",\"message_thread_id\":\"42\",\
-         \"parse_mode\":\"HTML\",\"text\":\"\\u003cb\\u003efiring\\u003c/b\\u003e x \\u0026 y\"}\n"
+         \"parse_mode\":\"HTML\",\"text\":\"\\u003cb\\u003efiring\\u003c/b\\u003e x \\u0026amp; y\"}\n"
     );
     s.wait_for(
         "alertmanager_notifications_total{integration=\"telegram\"} ",

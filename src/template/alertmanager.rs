@@ -15,6 +15,8 @@ use super::{Error, MissingKey, Template};
 
 /// bongsu's default notification templates.
 pub const DEFAULT_TEMPLATES: &str = include_str!("default.tmpl");
+/// bongsu's default email templates (`email.default.subject`, `email.default.html`).
+pub const EMAIL_TEMPLATES: &str = include_str!("email.tmpl");
 
 /// One alert of a notification.
 #[derive(Debug, Clone, PartialEq)]
@@ -174,11 +176,14 @@ impl NotificationTemplates {
     }
 
     /// A set with bongsu's default notification templates (`src/template/default.tmpl`: the
-    /// names and output of Alertmanager's `default.tmpl`), as upstream always loads its own.
+    /// names and output of Alertmanager's `default.tmpl`; `src/template/email.tmpl`: the names
+    /// of its `email.tmpl`), as upstream always loads its own.
     pub fn with_defaults() -> Self {
         let mut set = Self::new();
         set.parse_file("default.tmpl", DEFAULT_TEMPLATES)
             .expect("the embedded default templates parse");
+        set.parse_file("email.tmpl", EMAIL_TEMPLATES)
+            .expect("the embedded email templates parse");
         set
     }
 
@@ -201,5 +206,17 @@ impl NotificationTemplates {
         let mut t = self.set.clone();
         t.parse_as("", text)?;
         t.execute_template("", data)
+    }
+
+    /// Renders a configuration string as HTML (upstream's `ExecuteHTMLString`): as
+    /// [`execute_text`](Self::execute_text), but what actions print is HTML-escaped (see
+    /// [`Template::execute_template_html`] for how far that goes).
+    pub fn execute_html(&self, text: &str, data: &Value) -> Result<String, Error> {
+        if text.is_empty() {
+            return Ok(String::new());
+        }
+        let mut t = self.set.clone();
+        t.parse_as("", text)?;
+        t.execute_template_html("", data)
     }
 }

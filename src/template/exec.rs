@@ -37,14 +37,21 @@ pub(super) struct State<'a> {
     depth: usize,
     steps: u64,
     built: u64,
+    /// `html/template` mode: what actions print is HTML-escaped (see [`escape_html`]) and
+    /// HTML comments are left out.
+    html: bool,
+    /// In `html` mode: inside an HTML comment, where nothing is written.
+    in_comment: bool,
     pub out: String,
 }
 
 type R<T> = Result<T, Error>;
 
 impl<'a> State<'a> {
-    pub fn new(tmpl: &'a Template, tree: Arc<Tree>, dot: &Value) -> Self {
+    pub fn new(tmpl: &'a Template, tree: Arc<Tree>, dot: &Value, html: bool) -> Self {
         State {
+            html,
+            in_comment: false,
             tmpl,
             tree,
             vars: vec![("$".to_string(), dot.clone())],
@@ -57,7 +64,42 @@ impl<'a> State<'a> {
 
     pub fn run(&mut self, dot: &Value) -> R<()> {
         let tree = self.tree.clone();
-        self.walk_list(dot, &tree.root).map(|_| ())
+        self.walk_list(dot, &tree.root)?;
+        if self.in_comment {
+            return Err(Error::Exec(format!(
+                "html/template:{}: ends inside an HTML comment",
+                tree.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes template text; in `html` mode without its HTML comments, as Go's escaper
+    /// elides them (a comment may span actions, whose output is then dropped too).
+    fn write_text(&mut self, text: &str) -> R<()> {
+        if !self.html {
+            return self.write(0, text);
+        }
+        let mut rest = text;
+        loop {
+            if self.in_comment {
+                match rest.find("-->") {
+                    Some(end) => {
+                        rest = &rest[end + 3..];
+                        self.in_comment = false;
+                    }
+                    None => return Ok(()),
+                }
+            }
+            match rest.find("<!--") {
+                Some(start) => {
+                    self.write(0, &rest[..start])?;
+                    rest = &rest[start + 4..];
+                    self.in_comment = true;
+                }
+                None => return self.write(0, rest),
+            }
+        }
     }
 
     fn err(
@@ -105,13 +147,16 @@ impl<'a> State<'a> {
             return Err(self.limit(format!("more than {MAX_STEPS} steps")));
         }
         match node {
-            Node::Text(t) => self.write(0, t)?,
+            Node::Text(t) => self.write_text(t)?,
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, pipe)?;
-                if pipe.decl.is_empty() {
-                    let text = match &v {
-                        Value::Nil => "<no value>".to_string(),
-                        v => fmt::to_string(v),
+                if pipe.decl.is_empty() && !self.in_comment {
+                    let text = match (&v, self.html) {
+                        (Value::Nil, false) => "<no value>".to_string(),
+                        (Value::Nil, true) => String::new(),
+                        (Value::Html(s), true) => s.to_string(),
+                        (v, true) => escape_html(&fmt::to_string(v)),
+                        (v, false) => fmt::to_string(v),
                     };
                     self.write(pipe.pos, &text)?;
                 }
@@ -563,4 +608,23 @@ impl<'a> State<'a> {
         }
         Ok(())
     }
+}
+
+/// What `html/template` prints for a plain value in text and quoted-attribute context: its
+/// `htmlEscaper` replaces `"&'+<>` with entities and NUL with U+FFFD.
+pub(super) fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\0' => out.push('\u{FFFD}'),
+            '"' => out.push_str("&#34;"),
+            '&' => out.push_str("&amp;"),
+            '\'' => out.push_str("&#39;"),
+            '+' => out.push_str("&#43;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
 }

@@ -20,8 +20,12 @@
 //! `exec::MAX_BUILT_BYTES`, `funcs::MAX_BUILT_ITEMS`, `funcs::MAX_STRING_BYTES`,
 //! `exec::MAX_OUTPUT_BYTES`, `parse::MAX_NESTING`).
 //!
-//! Known differences from Go: no `html/template` contextual escaping (`safeHtml` values print
-//! as text), `toDate`/`mustToDate`/`routeLabels` are not provided, regular
+//! `html/template` is covered by an execution mode ([`Template::execute_template_html`]) that
+//! escapes what actions print as Go does in HTML text and quoted attributes, and lets
+//! `safeHtml` values through, and leaves HTML comments out; the rest of Go's contextual
+//! escaping (URL normalisation and filtering, JavaScript and CSS escaping) is not done.
+//!
+//! Known differences from Go: the partial `html/template` above, `toDate`/`mustToDate`/`routeLabels` are not provided, regular
 //! expressions use the `regex` crate (Unicode `\d`/`\w` where Go's are ASCII), and a literal
 //! of the wrong type passed to a function reads `wrong type for value; expected string; got
 //! int` where Go says `expected string; found 1`.
@@ -160,8 +164,28 @@ impl Template {
         }
     }
 
+    /// Executes template `name` as Go's `html/template` would in text context: what each
+    /// action prints is HTML-escaped unless it is `Value::Html` (from `safeHtml`), a
+    /// missing value prints nothing, and HTML comments (with any action output inside them)
+    /// are left out. Only that escaper is applied, whatever the context: attribute values in
+    /// quotes come out as Go's, but URLs are not normalised or filtered, JavaScript and CSS
+    /// are not escaped, and `<!--` inside `<script>` or `<style>` still starts a comment.
+    pub fn execute_template_html(&self, name: &str, data: &Value) -> Result<String, Error> {
+        match self.trees.get(name) {
+            Some(tree) => self.run_mode(tree.clone(), data, true),
+            None => Err(Error::Exec(format!(
+                "template: no template {name:?} associated with template {:?}",
+                self.name
+            ))),
+        }
+    }
+
     fn run(&self, tree: Arc<Tree>, data: &Value) -> Result<String, Error> {
-        let mut state = exec::State::new(self, tree, data);
+        self.run_mode(tree, data, false)
+    }
+
+    fn run_mode(&self, tree: Arc<Tree>, data: &Value, html: bool) -> Result<String, Error> {
+        let mut state = exec::State::new(self, tree, data, html);
         state.run(data)?;
         Ok(state.out)
     }

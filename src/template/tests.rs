@@ -151,6 +151,14 @@ fn render(file: &str, text: &str) -> Result<String, String> {
             t.parse(text).map_err(|e| e.to_string())?;
             t.execute(&fixture()).map_err(|e| e.to_string())
         }
+        "html.cases" => {
+            let mut t = Template::new("t")
+                .funcs(&am_funcs())
+                .missing_key(MissingKey::Zero);
+            t.parse(text).map_err(|e| e.to_string())?;
+            t.execute_template_html("t", &fixture())
+                .map_err(|e| e.to_string())
+        }
         "missingkey.cases" => {
             let mut t = Template::new("t").missing_key(MissingKey::Zero);
             t.parse(text).map_err(|e| e.to_string())?;
@@ -408,4 +416,44 @@ mod fuzz {
             let _ = super::super::fmt::sprintf(&format, &[Value::Int(n), Value::Float(f), Value::str("s")]);
         }
     }
+}
+
+#[test]
+fn email_defaults_render_as_html() {
+    let set = NotificationTemplates::with_defaults();
+    let dot = am_data();
+    let subject = set
+        .execute_text(r#"{{ template "email.default.subject" . }}"#, &dot)
+        .expect("subject");
+    assert_eq!(subject, "[FIRING:2] DiskFull (node warning)");
+    let html = set
+        .execute_html(r#"{{ template "email.default.html" . }}"#, &dot)
+        .expect("html");
+    for want in [
+        "<title>[FIRING:2] DiskFull (node warning)</title>",
+        "3 alerts for alertname=DiskFull \n",
+        r#"<a href="http://am.example:9093/#/alerts?receiver=team-x" style="color:#1f6fc5">View in Alertmanager</a>"#,
+        "<h3 style=\"margin:16px 0 8px\">[2] Firing</h3>",
+        "<h3 style=\"margin:16px 0 8px\">[1] Resolved</h3>",
+        "instance = a:9100<br>\n",
+        "summary = disk b full<br>\n",
+        r#"<a href="http://prom/graph?c:9100" style="color:#1f6fc5">Source</a>"#,
+        r#"<a href="http://am.example:9093" style="color:#888">Sent by Alertmanager</a>"#,
+    ] {
+        assert!(html.contains(want), "missing {want:?} in\n{html}");
+    }
+    let firing = html.find("[2] Firing").unwrap_or(usize::MAX);
+    let resolved = html.find("[1] Resolved").unwrap_or(0);
+    assert!(firing < resolved, "firing alerts come first:\n{html}");
+
+    let mut set = NotificationTemplates::with_defaults();
+    set.parse_file(
+        "x.tmpl",
+        r#"{{ define "x" }}{{ .CommonLabels.job }}{{ end }}"#,
+    )
+    .expect("parse");
+    let html = set
+        .execute_html(r#"<b>{{ "<&>" }}</b>{{ template "x" . }}"#, &dot)
+        .expect("html");
+    assert_eq!(html, "<b>&lt;&amp;&gt;</b>node");
 }

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: a crash harness that runs this test binary again
-//! as a writer process and kills it, and a bongsu server process.
+//! as a writer process and kills it, and a bongsu server process. `smtp.rs` (an SMTP server)
+//! is included with `#[path]` by the tests that need it, so other test crates do not build it.
 
 // Each test crate includes this module and uses only part of it.
 #![allow(dead_code)]

@@ -2,12 +2,10 @@
 //! integrations built from a receiver's configuration, the data a notification carries, and
 //! the pipeline a group flush goes through (time intervals → inhibition → silences → per
 //! integration: dedup against the notification log → send with retries → log).
-//!
-//! Receiver kinds whose notifier is not built yet (email) are recognised but every attempt
-//! fails with "… not supported yet".
 
 mod data;
 mod discord;
+mod email;
 mod gojson;
 mod metrics;
 mod msteams;
@@ -30,6 +28,7 @@ use crate::template::alertmanager::NotificationTemplates;
 
 pub use data::{notification_data, DataJson};
 pub use discord::Discord;
+pub use email::Email;
 pub use metrics::{render as render_metrics, NotifyMetrics};
 pub use msteams::MsTeams;
 pub use pipeline::{FlushInfo, Pipeline};
@@ -119,24 +118,6 @@ impl Integration {
     }
 }
 
-/// A notifier of a kind bongsu cannot deliver to yet: every attempt fails without retry.
-struct Unsupported(&'static str);
-
-impl Notifier for Unsupported {
-    fn notify<'a>(
-        &'a self,
-        _: &'a NotifyContext,
-        _: &'a [Alert],
-    ) -> BoxFuture<'a, Result<(), NotifyError>> {
-        let kind = self.0;
-        Box::pin(async move {
-            Err(NotifyError::permanent(format!(
-                "{kind} notifications are not supported yet"
-            )))
-        })
-    }
-}
-
 /// The notifier of the built-in default receiver (no `--alertmanager.config.file`): logs
 /// each notification.
 struct LogNotifier;
@@ -220,7 +201,7 @@ pub fn integrations(
             kind: "email",
             index: i,
             send_resolved: c.send_resolved,
-            notifier: Box::new(Unsupported("email")),
+            notifier: Box::new(Email::new(c.clone(), templates.clone())),
         });
     }
     if log {

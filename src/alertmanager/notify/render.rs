@@ -4,7 +4,7 @@
 
 use super::NotifyError;
 use crate::template::alertmanager::{Data, NotificationTemplates};
-use crate::template::Value;
+use crate::template::{Error, Value};
 
 /// The templates and the dot of one notification.
 pub struct Render<'a> {
@@ -22,8 +22,25 @@ impl<'a> Render<'a> {
 
     /// Renders a text template string (`ExecuteTextString`); empty stays empty.
     pub fn text(&self, what: &str, text: &str) -> Result<String, NotifyError> {
-        self.templates
-            .execute_text(text, &self.dot)
+        self.try_text(text)
             .map_err(|e| NotifyError::permanent(format!("template {what}: {e}")))
+    }
+
+    /// Renders an HTML template string (`ExecuteHTMLString`): values printed by actions are
+    /// HTML-escaped; empty stays empty.
+    pub fn html(&self, what: &str, text: &str) -> Result<String, NotifyError> {
+        self.try_html(text)
+            .map_err(|e| NotifyError::permanent(format!("template {what}: {e}")))
+    }
+
+    /// [`text`](Self::text) with the template error itself, for notifiers that word their
+    /// errors as upstream does.
+    pub fn try_text(&self, text: &str) -> Result<String, Error> {
+        self.templates.execute_text(text, &self.dot)
+    }
+
+    /// [`html`](Self::html) with the template error itself.
+    pub fn try_html(&self, text: &str) -> Result<String, Error> {
+        self.templates.execute_html(text, &self.dot)
     }
 }

@@ -59,9 +59,8 @@ impl Telegram {
     /// The message text, within Telegram's limits.
     fn message(&self, render: &Render<'_>) -> Result<String, NotifyError> {
         if self.conf.parse_mode == "HTML" {
-            // Upstream renders HTML messages with html/template escaping (`tmplHTML`); this is
-            // the one call site to switch once `Render::html` exists.
-            let text = render.text("message", &self.conf.message)?;
+            // HTML messages are rendered with html/template escaping, as upstream's `tmplHTML`.
+            let text = render.html("message", &self.conf.message)?;
             if text.len() > MAX_MESSAGE_BYTES || html_text_runes(&text) > MAX_MESSAGE_RUNES {
                 tracing::warn!(
                     receiver_integration = "telegram",
@@ -393,6 +392,20 @@ mod tests {
         assert!(cut);
         assert_eq!(t, "abc");
         assert_eq!(truncate_runes("abc".into(), 3), ("abc".into(), false));
+    }
+
+    #[test]
+    fn html_messages_escape_values() {
+        let msg = r#"message: '<b>{{ .Status }}</b> {{ "a<b & c" }} {{ "<i>" | safeHtml }}'"#;
+        assert_eq!(
+            render_message(&notifier(msg)),
+            "<b>firing</b> a&lt;b &amp; c <i>"
+        );
+        let plain = format!("{msg}\n    parse_mode: MarkdownV2");
+        assert_eq!(
+            render_message(&notifier(&plain)),
+            "<b>firing</b> a<b & c <i>"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::retrier::{self, truncate_runes};
-use super::{gojson, notification_data, BoxFuture, Notifier, NotifyContext, NotifyError, Render};
+use super::{gojson, notification_data, Deliver, NotifyContext, NotifyError, Render};
 use crate::alertmanager::config::DiscordConfig;
 use crate::alertmanager::types::Alert;
 use crate::config::read_secret_file;
@@ -114,24 +114,22 @@ impl Discord {
             None => Err(NotifyError::permanent("no Discord webhook URL")),
         }
     }
+}
 
-    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+impl Deliver for Discord {
+    async fn deliver(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let data = notification_data(ctx, alerts);
         let msg = self.message(ctx, &data.status, &Render::new(&self.templates, &data))?;
         let url = self.url()?;
         let body = gojson::encode(&msg)
             .map_err(|e| NotifyError::permanent(format!("encoding the message: {e}")))?;
-        let req = self
-            .client
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(
-                reqwest::header::USER_AGENT,
-                concat!("bongsu/", env!("CARGO_PKG_VERSION")),
-            )
-            .body(body);
-        let req = crate::scrape::fetch::with_auth(&self.conf.http_config, req)
-            .map_err(|e| NotifyError::permanent(e.to_string()))?;
+        let req = retrier::post_json(
+            &self.client,
+            &url,
+            body,
+            &self.conf.http_config,
+            std::time::Duration::ZERO,
+        )?;
         let resp = req.send().await.map_err(retrier::send_error)?;
         retrier::check(resp).await.map(drop)
     }
@@ -156,16 +154,6 @@ fn go_parses_url(s: &str) -> bool {
         i += 1;
     }
     true
-}
-
-impl Notifier for Discord {
-    fn notify<'a>(
-        &'a self,
-        ctx: &'a NotifyContext,
-        alerts: &'a [Alert],
-    ) -> BoxFuture<'a, Result<(), NotifyError>> {
-        Box::pin(self.send(ctx, alerts))
-    }
 }
 
 #[cfg(test)]

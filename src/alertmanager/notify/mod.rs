@@ -101,6 +101,27 @@ pub trait Notifier: Send + Sync {
     }
 }
 
+/// A notifier that needs nothing but the notification: every kind but Slack (whose
+/// `update_message` keeps state across notifications) implements this and so is a
+/// [`Notifier`].
+pub trait Deliver: Send + Sync {
+    fn deliver(
+        &self,
+        ctx: &NotifyContext,
+        alerts: &[Alert],
+    ) -> impl Future<Output = Result<(), NotifyError>> + Send;
+}
+
+impl<T: Deliver> Notifier for T {
+    fn notify<'a>(
+        &'a self,
+        ctx: &'a NotifyContext,
+        alerts: &'a [Alert],
+    ) -> BoxFuture<'a, Result<(), NotifyError>> {
+        Box::pin(self.deliver(ctx, alerts))
+    }
+}
+
 /// A notifier of a receiver with its settings.
 pub struct Integration {
     /// The kind: `webhook`, `email`, …

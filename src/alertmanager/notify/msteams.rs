@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{
-    gojson, notification_data, retrier, BoxFuture, Notifier, NotifyContext, NotifyError, Render,
-};
+use super::{gojson, notification_data, retrier, Deliver, NotifyContext, NotifyError, Render};
 use crate::alertmanager::config::MsTeamsConfig;
 use crate::alertmanager::types::Alert;
 use crate::config::read_secret_file;
@@ -85,34 +83,22 @@ impl MsTeams {
         };
         gojson::encode(&card).map_err(|e| NotifyError::permanent(e.to_string()))
     }
+}
 
-    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+impl Deliver for MsTeams {
+    async fn deliver(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let body = self.payload(ctx, alerts)?;
         let url = self.url()?;
-        let req = self
-            .client
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(
-                reqwest::header::USER_AGENT,
-                concat!("bongsu/", env!("CARGO_PKG_VERSION")),
-            )
-            .body(body);
-        let req = crate::scrape::fetch::with_auth(&self.conf.http_config, req)
-            .map_err(|e| NotifyError::permanent(e.to_string()))?;
+        let req = retrier::post_json(
+            &self.client,
+            &url,
+            body,
+            &self.conf.http_config,
+            std::time::Duration::ZERO,
+        )?;
         // The URL carries the connector's credentials: errors never show it.
         let resp = req.send().await.map_err(retrier::send_error)?;
         retrier::check(resp).await.map(drop)
-    }
-}
-
-impl Notifier for MsTeams {
-    fn notify<'a>(
-        &'a self,
-        ctx: &'a NotifyContext,
-        alerts: &'a [Alert],
-    ) -> BoxFuture<'a, Result<(), NotifyError>> {
-        Box::pin(self.send(ctx, alerts))
     }
 }
 

@@ -48,6 +48,30 @@ pub fn status_error(status: reqwest::StatusCode, body: &[u8]) -> NotifyError {
     }
 }
 
+/// A JSON POST of `body` to `url` with the receiver's `http_config` credentials, and a
+/// per-request timeout when `timeout` is not zero.
+pub fn post_json(
+    client: &reqwest::Client,
+    url: &str,
+    body: Vec<u8>,
+    http_config: &crate::config::HttpClientConfig,
+    timeout: std::time::Duration,
+) -> Result<reqwest::RequestBuilder, NotifyError> {
+    let mut req = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(
+            reqwest::header::USER_AGENT,
+            concat!("bongsu/", env!("CARGO_PKG_VERSION")),
+        )
+        .body(body);
+    if !timeout.is_zero() {
+        req = req.timeout(timeout);
+    }
+    crate::scrape::fetch::with_auth(http_config, req)
+        .map_err(|e| NotifyError::permanent(e.to_string()))
+}
+
 /// A request that could not be sent (connection refused, timeout…): retried, with the URL
 /// left out of the message since it may hold a token.
 pub fn send_error(e: reqwest::Error) -> NotifyError {

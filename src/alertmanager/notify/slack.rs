@@ -285,20 +285,13 @@ impl Slack {
         self.target_posted(kept, &mut url, &mut req);
         let body = gojson::encode(&req)
             .map_err(|e| NotifyError::permanent(format!("encoding the message: {e}")))?;
-        let mut http = self
-            .client
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(
-                reqwest::header::USER_AGENT,
-                concat!("bongsu/", env!("CARGO_PKG_VERSION")),
-            )
-            .body(body);
-        if self.conf.timeout > Duration::ZERO {
-            http = http.timeout(self.conf.timeout);
-        }
-        let http = crate::scrape::fetch::with_auth(&self.conf.http_config, http)
-            .map_err(|e| NotifyError::permanent(e.to_string()))?;
+        let http = retrier::post_json(
+            &self.client,
+            &url,
+            body,
+            &self.conf.http_config,
+            self.conf.timeout,
+        )?;
         let in_channel = |mut e: NotifyError| {
             e.message = format!("channel {:?}: {}", req.channel, e.message);
             e

@@ -6,9 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{
-    gojson, notification_data, retrier, BoxFuture, Notifier, NotifyContext, NotifyError, Render,
-};
+use super::{gojson, notification_data, retrier, Deliver, NotifyContext, NotifyError, Render};
 use crate::alertmanager::config::TelegramConfig;
 use crate::alertmanager::types::Alert;
 use crate::config::read_secret_file;
@@ -117,24 +115,22 @@ impl Telegram {
         }
         gojson::encode(&params).map_err(|e| NotifyError::permanent(e.to_string()))
     }
+}
 
-    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+impl Deliver for Telegram {
+    async fn deliver(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let data = notification_data(ctx, alerts);
         let text = self.message(&Render::new(&self.templates, &data))?;
         let token = self.bot_token()?;
         let body = self.body(self.chat_id()?, text)?;
         let url = format!("{}/bot{token}/sendMessage", self.api_base);
-        let req = self
-            .client
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(
-                reqwest::header::USER_AGENT,
-                concat!("bongsu/", env!("CARGO_PKG_VERSION")),
-            )
-            .body(body);
-        let req = crate::scrape::fetch::with_auth(&self.conf.http_config, req)
-            .map_err(|e| NotifyError::permanent(e.to_string()))?;
+        let req = retrier::post_json(
+            &self.client,
+            &url,
+            body,
+            &self.conf.http_config,
+            std::time::Duration::ZERO,
+        )?;
         let resp = req
             .send()
             .await
@@ -308,16 +304,6 @@ fn entity_len(t: &str) -> usize {
     }
 }
 
-impl Notifier for Telegram {
-    fn notify<'a>(
-        &'a self,
-        ctx: &'a NotifyContext,
-        alerts: &'a [Alert],
-    ) -> BoxFuture<'a, Result<(), NotifyError>> {
-        Box::pin(self.send(ctx, alerts))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,7 +434,7 @@ mod tests {
             external_url: "http://am".into(),
             now: jiff::Timestamp::now(),
         };
-        let e = n.send(&ctx, &[]).await.unwrap_err();
+        let e = n.deliver(&ctx, &[]).await.unwrap_err();
         assert!(e.retry);
         assert!(!e.message.contains("tok"), "{}", e.message);
     }

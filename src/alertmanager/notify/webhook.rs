@@ -1,14 +1,11 @@
 //! The webhook notifier: Alertmanager's version 4 JSON payload POSTed to a URL.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 
 use super::retrier;
-use super::{
-    gojson, notification_data, BoxFuture, DataJson, Notifier, NotifyContext, NotifyError, Render,
-};
+use super::{gojson, notification_data, DataJson, Deliver, NotifyContext, NotifyError, Render};
 use crate::alertmanager::config::WebhookConfig;
 use crate::alertmanager::types::Alert;
 use crate::config::read_secret_file;
@@ -90,8 +87,10 @@ impl Webhook {
         };
         gojson::encode(&msg).unwrap_or_default()
     }
+}
 
-    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+impl Deliver for Webhook {
+    async fn deliver(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         if self.conf.payload.is_some() {
             return Err(NotifyError::permanent(
                 "custom webhook payloads are not supported yet",
@@ -100,31 +99,14 @@ impl Webhook {
         let (kept, truncated) = self.truncate(alerts);
         let data = notification_data(ctx, kept);
         let url = self.url(&Render::new(&self.templates, &data))?;
-        let mut req = self
-            .client
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(
-                reqwest::header::USER_AGENT,
-                concat!("bongsu/", env!("CARGO_PKG_VERSION")),
-            )
-            .body(self.payload(ctx, &data, truncated));
-        if self.conf.timeout > Duration::ZERO {
-            req = req.timeout(self.conf.timeout);
-        }
-        let req = crate::scrape::fetch::with_auth(&self.conf.http_config, req)
-            .map_err(|e| NotifyError::permanent(e.to_string()))?;
+        let req = retrier::post_json(
+            &self.client,
+            &url,
+            self.payload(ctx, &data, truncated),
+            &self.conf.http_config,
+            self.conf.timeout,
+        )?;
         let resp = req.send().await.map_err(retrier::send_error)?;
         retrier::check(resp).await.map(drop)
-    }
-}
-
-impl Notifier for Webhook {
-    fn notify<'a>(
-        &'a self,
-        ctx: &'a NotifyContext,
-        alerts: &'a [Alert],
-    ) -> BoxFuture<'a, Result<(), NotifyError>> {
-        Box::pin(self.send(ctx, alerts))
     }
 }

@@ -24,7 +24,7 @@ mod tls;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{notification_data, BoxFuture, Notifier, NotifyContext, NotifyError, Render};
+use super::{notification_data, Deliver, NotifyContext, NotifyError, Render};
 use crate::alertmanager::config::EmailConfig;
 use crate::alertmanager::types::Alert;
 use crate::template::alertmanager::NotificationTemplates;
@@ -347,12 +347,8 @@ fn key_hash(key: &str) -> String {
         .collect()
 }
 
-impl Notifier for Email {
-    fn notify<'a>(
-        &'a self,
-        ctx: &'a NotifyContext,
-        alerts: &'a [Alert],
-    ) -> BoxFuture<'a, Result<(), NotifyError>> {
-        Box::pin(self.send(ctx, alerts))
+impl Deliver for Email {
+    async fn deliver(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+        self.send(ctx, alerts).await
     }
 }

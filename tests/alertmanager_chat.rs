@@ -4,6 +4,10 @@
 //! errors and client errors are retried or failed as upstream and counted; with
 //! `update_message` the group's message is edited.
 
+#[path = "common/alertmanager.rs"]
+mod am;
+
+use am::{next, Server};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,14 +18,9 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
 use bongsu::alertmanager::config::Config;
-use bongsu::alertmanager::server::{Alertmanager, Options};
-use bongsu::alertmanager::types::Clock;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-
-/// Every test is bounded by this.
-const LIMIT: Duration = Duration::from_secs(30);
 
 /// One answer: status, content type, body.
 type Answer = (u16, &'static str, &'static str);
@@ -105,12 +104,6 @@ async fn service(scripts: &[(&str, &[Answer])]) -> (String, mpsc::UnboundedRecei
     (format!("http://{addr}"), rx)
 }
 
-struct Server {
-    am: Arc<Alertmanager>,
-    url: String,
-    http: reqwest::Client,
-}
-
 async fn start(receivers: &str) -> Server {
     start_with(receivers, |_| {}).await
 }
@@ -131,60 +124,7 @@ receivers:
     );
     let mut cfg = Config::parse(&config, None).expect("valid config");
     edit(&mut cfg);
-    let opts = Options {
-        external_url: "http://bongsu.example:9090".into(),
-        ..Options::default()
-    };
-    let am = Alertmanager::start(opts, Some(cfg), Clock::new()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = bongsu::alertmanager::api::router(am.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Server {
-        am,
-        url: format!("http://{addr}"),
-        http: reqwest::Client::new(),
-    }
-}
-
-impl Server {
-    async fn post_alerts(&self, alerts: Value) {
-        let r = self
-            .http
-            .post(format!("{}/api/v2/alerts", self.url))
-            .json(&alerts)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 200);
-    }
-
-    /// Waits until the metric reaches `at_least`.
-    async fn wait_for(&self, line_prefix: &str, at_least: f64) {
-        tokio::time::timeout(LIMIT, async {
-            while self.metric(line_prefix) < at_least {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{line_prefix} did not reach {at_least}"));
-    }
-
-    fn metric(&self, line_prefix: &str) -> f64 {
-        let mut out = String::new();
-        self.am.render_metrics(&mut out);
-        out.lines()
-            .find_map(|l| l.strip_prefix(line_prefix))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no metric {line_prefix} in\n{out}"))
-    }
-}
-
-async fn next(rx: &mut mpsc::UnboundedReceiver<Received>) -> Received {
-    tokio::time::timeout(LIMIT, rx.recv())
-        .await
-        .expect("a request in time")
-        .expect("service running")
+    am::start(cfg, am::options("http://bongsu.example:9090")).await
 }
 
 /// The next requests, one per path, whatever order they came in.

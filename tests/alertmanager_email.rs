@@ -7,76 +7,24 @@
 #[path = "common/smtp.rs"]
 mod smtp;
 
+#[path = "common/alertmanager.rs"]
+mod am;
+
+use am::{Server, LIMIT};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bongsu::alertmanager::config::Config;
 use bongsu::alertmanager::notify::{Email, Notifier, NotifyContext};
-use bongsu::alertmanager::server::{Alertmanager, Options};
-use bongsu::alertmanager::types::{Alert, Clock};
+use bongsu::alertmanager::types::Alert;
 use bongsu::template::alertmanager::NotificationTemplates;
 use serde_json::{json, Value};
 use smtp::{Fault, SmtpOptions, SmtpServer, Step};
 
-/// Every wait is bounded by this.
-const LIMIT: Duration = Duration::from_secs(30);
-
-struct Server {
-    am: Arc<Alertmanager>,
-    url: String,
-    http: reqwest::Client,
-}
-
 async fn start(config: &str) -> Server {
     let cfg = Config::parse(config, None).expect("valid config");
-    let opts = Options {
-        external_url: "http://bongsu.example:9093".into(),
-        ..Options::default()
-    };
-    let am = Alertmanager::start(opts, Some(cfg), Clock::new()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = bongsu::alertmanager::api::router(am.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Server {
-        am,
-        url: format!("http://{addr}"),
-        http: reqwest::Client::new(),
-    }
-}
-
-impl Server {
-    async fn post_alerts(&self, alerts: Value) {
-        let r = self
-            .http
-            .post(format!("{}/api/v2/alerts", self.url))
-            .json(&alerts)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 200);
-    }
-
-    async fn wait_for(&self, line_prefix: &str, at_least: f64) {
-        tokio::time::timeout(LIMIT, async {
-            while self.metric(line_prefix) < at_least {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{line_prefix} did not reach {at_least}"));
-    }
-
-    fn metric(&self, line_prefix: &str) -> f64 {
-        let mut out = String::new();
-        self.am.render_metrics(&mut out);
-        out.lines()
-            .find_map(|l| l.strip_prefix(line_prefix))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0.0)
-    }
+    am::start(cfg, am::options("http://bongsu.example:9093")).await
 }
 
 /// A configuration routing everything to one email receiver with `settings` (YAML lines

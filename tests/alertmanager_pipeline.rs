@@ -3,6 +3,10 @@
 //! suppress; failing receivers are retried and counted; the notification log survives a
 //! restart.
 
+#[path = "common/alertmanager.rs"]
+mod am;
+
+use am::{next, Server};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,14 +17,10 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 use bongsu::alertmanager::config::Config;
-use bongsu::alertmanager::server::{Alertmanager, Options};
-use bongsu::alertmanager::types::Clock;
+use bongsu::alertmanager::server::Options;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-
-/// Every test is bounded by this.
-const LIMIT: Duration = Duration::from_secs(30);
 
 /// What the webhook answers: a status and a delay per request, then 200 at once.
 #[derive(Clone)]
@@ -54,75 +54,13 @@ async fn webhook(script: &[(u16, Duration)]) -> (String, mpsc::UnboundedReceiver
     (format!("http://{addr}/hook"), rx)
 }
 
-struct Server {
-    am: Arc<Alertmanager>,
-    url: String,
-    http: reqwest::Client,
-}
-
 async fn start(config: &str, data_dir: Option<PathBuf>) -> Server {
     let cfg = Config::parse(config, None).expect("valid config");
     let opts = Options {
         data_dir,
-        external_url: "http://bongsu.example:9090".into(),
-        ..Options::default()
+        ..am::options("http://bongsu.example:9090")
     };
-    let am = Alertmanager::start(opts, Some(cfg), Clock::new()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = bongsu::alertmanager::api::router(am.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Server {
-        am,
-        url: format!("http://{addr}"),
-        http: reqwest::Client::new(),
-    }
-}
-
-impl Server {
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let code = r.status().as_u16();
-        (code, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        self.http
-            .get(format!("{}{path}", self.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    /// Waits until the metric reaches `at_least` (the webhook sees a payload a moment before
-    /// the pipeline counts it).
-    async fn wait_for(&self, line_prefix: &str, at_least: f64) {
-        tokio::time::timeout(LIMIT, async {
-            while self.metric(line_prefix) < at_least {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{line_prefix} did not reach {at_least}"));
-    }
-
-    fn metric(&self, line_prefix: &str) -> f64 {
-        let mut out = String::new();
-        self.am.render_metrics(&mut out);
-        out.lines()
-            .find_map(|l| l.strip_prefix(line_prefix))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no metric {line_prefix} in\n{out}"))
-    }
+    am::start(cfg, opts).await
 }
 
 fn config(url: &str, extra_receiver: &str) -> String {
@@ -145,13 +83,6 @@ inhibit_rules:
   equal: [alertname]
 "
     )
-}
-
-async fn next(rx: &mut mpsc::UnboundedReceiver<Value>) -> Value {
-    tokio::time::timeout(LIMIT, rx.recv())
-        .await
-        .expect("a notification in time")
-        .expect("webhook running")
 }
 
 fn fingerprint(labels: &[(&str, &str)]) -> String {

@@ -2,6 +2,10 @@
 //! reach a local server playing Teams or the Telegram Bot API with exactly upstream's
 //! request (path, headers, body bytes); failures are classified, retried and counted.
 
+#[path = "common/alertmanager.rs"]
+mod am;
+
+use am::{next, Server};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,14 +14,9 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::Router;
 use bongsu::alertmanager::config::Config;
-use bongsu::alertmanager::server::{Alertmanager, Options};
-use bongsu::alertmanager::types::Clock;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-
-/// Every wait is bounded by this.
-const LIMIT: Duration = Duration::from_secs(30);
 
 /// One request the fake service saw.
 #[derive(Debug)]
@@ -75,12 +74,6 @@ async fn fake(
     (format!("http://{addr}"), rx)
 }
 
-struct Server {
-    am: Arc<Alertmanager>,
-    url: String,
-    http: reqwest::Client,
-}
-
 async fn start(receiver: &str) -> Server {
     let config = format!(
         "
@@ -96,60 +89,14 @@ receivers:
 "
     );
     let cfg = Config::parse(&config, None).expect("valid config");
-    let opts = Options {
-        external_url: "http://bongsu.example:9093".into(),
-        ..Options::default()
-    };
-    let am = Alertmanager::start(opts, Some(cfg), Clock::new()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = bongsu::alertmanager::api::router(am.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Server {
-        am,
-        url: format!("http://{addr}"),
-        http: reqwest::Client::new(),
-    }
+    am::start(cfg, am::options("http://bongsu.example:9093")).await
 }
 
-impl Server {
-    async fn alert(&self, labels: Value, annotations: Value) {
-        let r = self
-            .http
-            .post(format!("{}/api/v2/alerts", self.url))
-            .json(&json!([{"labels": labels, "annotations": annotations,
-                           "startsAt": "2026-01-01T00:00:00Z"}]))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-    }
-
-    async fn wait_for(&self, line_prefix: &str, at_least: f64) {
-        tokio::time::timeout(LIMIT, async {
-            while self.metric(line_prefix) < at_least {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{line_prefix} did not reach {at_least}"));
-    }
-
-    fn metric(&self, line_prefix: &str) -> f64 {
-        let mut out = String::new();
-        self.am.render_metrics(&mut out);
-        out.lines()
-            .find_map(|l| l.strip_prefix(line_prefix))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no metric {line_prefix} in\n{out}"))
-    }
-}
-
-async fn next(rx: &mut mpsc::UnboundedReceiver<Seen>) -> Seen {
-    tokio::time::timeout(LIMIT, rx.recv())
-        .await
-        .expect("a request in time")
-        .expect("fake service running")
+/// Posts one alert with `labels` and `annotations`.
+async fn alert(s: &Server, labels: Value, annotations: Value) {
+    s.post_alerts(json!([{"labels": labels, "annotations": annotations,
+                          "startsAt": "2026-01-01T00:00:00Z"}]))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,7 +110,8 @@ async fn teams_receives_a_message_card() {
     text: '{{{{ range .Alerts }}}}- {{{{ .Annotations.summary }}}}{{{{ end }}}}'"
     ))
     .await;
-    s.alert(
+    alert(
+        &s,
         json!({"alertname": "Disk"}),
         json!({"summary": "a < b & c"}),
     )
@@ -190,8 +138,7 @@ async fn teams_default_templates_and_answers() {
     // A 5xx is retried; a 4xx (even Teams' 429 throttling, as upstream) is not.
     let (base, mut rx) = fake(&[(502, "bad gateway"), (200, "1")], (400, "Bad payload")).await;
     let s = start(&format!("  msteams_configs:\n  - webhook_url: {base}/hook")).await;
-    s.alert(json!({"alertname": "Disk", "job": "node"}), json!({}))
-        .await;
+    alert(&s, json!({"alertname": "Disk", "job": "node"}), json!({})).await;
     let first = next(&mut rx).await;
     let retried = next(&mut rx).await;
     assert_eq!(first.body, retried.body);
@@ -212,8 +159,7 @@ async fn teams_default_templates_and_answers() {
         1.0
     );
 
-    s.alert(json!({"alertname": "Net", "job": "node"}), json!({}))
-        .await;
+    alert(&s, json!({"alertname": "Net", "job": "node"}), json!({})).await;
     next(&mut rx).await;
     let failed =
         "alertmanager_notifications_failed_total{integration=\"msteams\",reason=\"clientError\"} ";
@@ -238,7 +184,7 @@ async fn teams_webhook_url_file() {
         file.display()
     ))
     .await;
-    s.alert(json!({"alertname": "A"}), json!({})).await;
+    alert(&s, json!({"alertname": "A"}), json!({})).await;
     assert_eq!(next(&mut rx).await.path, "/from-file");
     s.am.shutdown();
 }
@@ -259,8 +205,7 @@ async fn telegram_sends_message() {
     message: '<b>{{{{ .Status }}}}</b> {{{{ .CommonAnnotations.summary }}}}'"
     ))
     .await;
-    s.alert(json!({"alertname": "A"}), json!({"summary": "x & y"}))
-        .await;
+    alert(&s, json!({"alertname": "A"}), json!({"summary": "x & y"})).await;
     let got = next(&mut rx).await;
     assert_eq!(got.path, "/bot123:secret/sendMessage");
     // The value is HTML-escaped in an HTML message (`&amp;`), the template's own markup not.
@@ -296,8 +241,12 @@ global:
         token.display()
     ))
     .await;
-    s.alert(json!({"alertname": "A"}), json!({"long": "é".repeat(5000)}))
-        .await;
+    alert(
+        &s,
+        json!({"alertname": "A"}),
+        json!({"long": "é".repeat(5000)}),
+    )
+    .await;
     let got = next(&mut rx).await;
     assert_eq!(got.path, "/tg//bot999:fromfile/sendMessage");
     let body: Value = serde_json::from_str(&got.body).unwrap();
@@ -321,7 +270,7 @@ async fn telegram_errors_are_retried_and_counted() {
         "  telegram_configs:\n  - api_url: {base}\n    bot_token: 'tok:SECRET'\n    chat_id: 1"
     ))
     .await;
-    s.alert(json!({"alertname": "A"}), json!({})).await;
+    alert(&s, json!({"alertname": "A"}), json!({})).await;
     let bodies = [
         next(&mut rx).await,
         next(&mut rx).await,
@@ -349,7 +298,7 @@ async fn telegram_persistent_refusal_fails_with_its_reason() {
         "  telegram_configs:\n  - api_url: {base}\n    bot_token: 'tok:SECRET'\n    chat_id: 1"
     ))
     .await;
-    s.alert(json!({"alertname": "A"}), json!({})).await;
+    alert(&s, json!({"alertname": "A"}), json!({})).await;
     next(&mut rx).await;
     next(&mut rx).await;
     // The retries stop at the flush's deadline and the last verdict is counted.

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: a crash harness that runs this test binary again
 //! as a writer process and kills it, and a bongsu server process. `smtp.rs` (an SMTP server)
-//! is included with `#[path]` by the tests that need it, so other test crates do not build it.
+//! and `alertmanager.rs` (an in-process Alertmanager with its API) are included with `#[path]`
+//! by the tests that need them, so other test crates do not build them.
 
 // Each test crate includes this module and uses only part of it.
 #![allow(dead_code)]

@@ -16,20 +16,38 @@ use bongsu::alertmanager::route::Route;
 /// listed `ok` file must fail as unsupported; a listed `fail` file may fail as unsupported
 /// instead of with upstream's message (its check lives in the unsupported notifier).
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("conf.good.yml", "pagerduty_configs (also pushover, opsgenie, wechat, victorops, webex, msteamsv2, jira, rocketchat)"),
-    ("conf.mattermost-default-webhook-url-file.yml", "mattermost_configs"),
-    ("conf.mattermost-default-webhook-url.yml", "mattermost_configs"),
+    (
+        "conf.good.yml",
+        "pushover_configs (also opsgenie, wechat, victorops, webex, msteamsv2, jira, rocketchat)",
+    ),
+    (
+        "conf.mattermost-default-webhook-url-file.yml",
+        "mattermost_configs",
+    ),
+    (
+        "conf.mattermost-default-webhook-url.yml",
+        "mattermost_configs",
+    ),
     ("conf.mattermost-no-webhook-url.yml", "mattermost_configs"),
     ("conf.opsgenie-default-apikey-file.yml", "opsgenie_configs"),
-    ("conf.opsgenie-default-apikey-old-team.yml", "opsgenie_configs"),
+    (
+        "conf.opsgenie-default-apikey-old-team.yml",
+        "opsgenie_configs",
+    ),
     ("conf.opsgenie-default-apikey.yml", "opsgenie_configs"),
     ("conf.opsgenie-no-apikey.yml", "opsgenie_configs"),
-    ("conf.rocketchat-default-token-file.yml", "rocketchat_configs"),
+    (
+        "conf.rocketchat-default-token-file.yml",
+        "rocketchat_configs",
+    ),
     ("conf.rocketchat-default-token.yml", "rocketchat_configs"),
     ("conf.rocketchat-no-token.yml", "rocketchat_configs"),
     ("conf.sns-invalid.yml", "sns_configs"),
     ("conf.sns-topic-arn.yml", "sns_configs"),
-    ("conf.victorops-default-apikey-file.yml", "victorops_configs"),
+    (
+        "conf.victorops-default-apikey-file.yml",
+        "victorops_configs",
+    ),
     ("conf.victorops-default-apikey.yml", "victorops_configs"),
     ("conf.victorops-no-apikey.yml", "victorops_configs"),
     ("conf.wechat-default-api-secret-file.yml", "wechat_configs"),

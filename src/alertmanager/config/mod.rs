@@ -30,6 +30,7 @@ pub use receivers::{
     SlackConfirmation, SlackField, TelegramConfig, ThreadingConfig, WebhookConfig,
     DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT, UNSUPPORTED_RECEIVERS,
 };
+pub use receivers::{PagerdutyConfig, PagerdutyImage, PagerdutyLink, DEFAULT_PAGERDUTY_DETAILS};
 pub use route::{InhibitRule, RouteConfig};
 
 use crate::alertmanager::matcher::go_quote;

@@ -6,8 +6,10 @@
 //! Receiver kinds whose notifier is not built yet (email, Slack, Discord, Microsoft Teams,
 //! Telegram) are recognised but every attempt fails with "… not supported yet".
 
+mod api;
 mod data;
 mod metrics;
+mod pagerduty;
 mod pipeline;
 mod render;
 mod webhook;
@@ -23,6 +25,7 @@ use crate::template::alertmanager::NotificationTemplates;
 
 pub use data::{notification_data, DataJson};
 pub use metrics::{render as render_metrics, NotifyMetrics};
+pub use pagerduty::Pagerduty;
 pub use pipeline::{FlushInfo, Pipeline};
 pub use render::Render;
 pub use webhook::Webhook;
@@ -157,6 +160,14 @@ pub fn integrations(
             index: i,
             send_resolved: w.send_resolved,
             notifier: Box::new(Webhook::new(w.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.pagerduty_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "pagerduty",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Pagerduty::new(c.clone(), templates.clone())?),
         });
     }
     let unsupported = [

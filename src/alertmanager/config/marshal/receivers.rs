@@ -4,7 +4,8 @@ use serde_yaml_ng::Value;
 
 use super::{go_duration, host_port, http, string_map, strings, tls, Map};
 use crate::alertmanager::config::receivers::{
-    DiscordConfig, EmailConfig, MsTeamsConfig, Receiver, SlackConfig, TelegramConfig, WebhookConfig,
+    DiscordConfig, EmailConfig, MsTeamsConfig, PagerdutyConfig, Receiver, SlackConfig,
+    TelegramConfig, WebhookConfig,
 };
 
 fn email(c: &EmailConfig) -> Value {
@@ -183,6 +184,54 @@ fn telegram(c: &TelegramConfig) -> Value {
     m.done()
 }
 
+fn pagerduty(c: &PagerdutyConfig) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&c.http_config))
+        .secret("service_key", &c.service_key)
+        .path("service_key_file", &c.service_key_file)
+        .secret("routing_key", &c.routing_key)
+        .path("routing_key_file", &c.routing_key_file)
+        .url("url", c.url.as_ref())
+        .string("client", &c.client)
+        .string("client_url", &c.client_url)
+        .string("description", &c.description);
+    let mut details = Map::default();
+    for (k, v) in &c.details {
+        details.put(k, v.clone());
+    }
+    m.map("details", details);
+    let images = c
+        .images
+        .iter()
+        .map(|i| {
+            let mut im = Map::default();
+            im.string("src", &i.src)
+                .string("alt", &i.alt)
+                .string("href", &i.href);
+            im.done()
+        })
+        .collect();
+    let links = c
+        .links
+        .iter()
+        .map(|l| {
+            let mut lm = Map::default();
+            lm.string("href", &l.href).string("text", &l.text);
+            lm.done()
+        })
+        .collect();
+    m.list("images", images)
+        .list("links", links)
+        .string("source", &c.source)
+        .string("severity", &c.severity)
+        .string("class", &c.class)
+        .string("component", &c.component)
+        .string("group", &c.group)
+        .put("timeout", go_duration(c.timeout));
+    m.done()
+}
+
 pub(super) fn receiver(r: &Receiver) -> Value {
     let mut m = Map::default();
     m.put("name", r.name.as_str())
@@ -192,6 +241,10 @@ pub(super) fn receiver(r: &Receiver) -> Value {
             r.discord_configs.iter().map(discord).collect(),
         )
         .list("email_configs", r.email_configs.iter().map(email).collect())
+        .list(
+            "pagerduty_configs",
+            r.pagerduty_configs.iter().map(pagerduty).collect(),
+        )
         .list("slack_configs", r.slack_configs.iter().map(slack).collect())
         .list(
             "webhook_configs",

@@ -5,6 +5,7 @@
 
 mod chat;
 mod email;
+mod pagerduty;
 mod slack;
 mod webhook;
 
@@ -15,6 +16,7 @@ use serde::Deserialize;
 
 pub use chat::{DiscordConfig, MsTeamsConfig, TelegramConfig};
 pub use email::{EmailConfig, ThreadingConfig, DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT};
+pub use pagerduty::{PagerdutyConfig, PagerdutyImage, PagerdutyLink, DEFAULT_PAGERDUTY_DETAILS};
 pub use slack::{SlackAction, SlackConfig, SlackConfirmation, SlackField};
 pub use webhook::WebhookConfig;
 
@@ -36,6 +38,7 @@ pub struct Receiver {
     pub discord_configs: Vec<DiscordConfig>,
     pub msteams_configs: Vec<MsTeamsConfig>,
     pub telegram_configs: Vec<TelegramConfig>,
+    pub pagerduty_configs: Vec<PagerdutyConfig>,
     /// The first notifier kind present that bongsu cannot deliver to yet.
     unsupported: Option<usize>,
     /// Where a notifier entry was null, Alertmanager's message for it.
@@ -45,7 +48,6 @@ pub struct Receiver {
 /// Notifier kinds Alertmanager has and bongsu does not deliver to yet, in upstream's order.
 pub const UNSUPPORTED_RECEIVERS: &[&str] = &[
     "pushover",
-    "pagerduty",
     "incidentio",
     "opsgenie",
     "wechat",
@@ -59,8 +61,14 @@ pub const UNSUPPORTED_RECEIVERS: &[&str] = &[
 ];
 
 /// The kinds bongsu delivers to, in the order of `entries` indices.
-const SUPPORTED: [&str; 6] = [
-    "webhook", "email", "slack", "telegram", "discord", "msteams",
+const SUPPORTED: [&str; 7] = [
+    "webhook",
+    "email",
+    "slack",
+    "telegram",
+    "discord",
+    "msteams",
+    "pagerduty",
 ];
 
 #[derive(Deserialize)]
@@ -83,9 +91,9 @@ struct RawReceiver {
     #[serde(default)]
     telegram_configs: Vec<Option<TelegramConfig>>,
     #[serde(default)]
-    pushover_configs: Option<serde_yaml_ng::Value>,
+    pagerduty_configs: Vec<Option<PagerdutyConfig>>,
     #[serde(default)]
-    pagerduty_configs: Option<serde_yaml_ng::Value>,
+    pushover_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     incidentio_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
@@ -145,7 +153,6 @@ impl TryFrom<RawReceiver> for Receiver {
         labels.insert("name".to_string(), r.name.clone());
         let unsupported = [
             &r.pushover_configs,
-            &r.pagerduty_configs,
             &r.incidentio_configs,
             &r.opsgenie_configs,
             &r.wechat_configs,
@@ -169,6 +176,7 @@ impl TryFrom<RawReceiver> for Receiver {
             telegram_configs: entries(r.telegram_configs, 3, &mut missing),
             discord_configs: entries(r.discord_configs, 4, &mut missing),
             msteams_configs: entries(r.msteams_configs, 5, &mut missing),
+            pagerduty_configs: entries(r.pagerduty_configs, 6, &mut missing),
             unsupported,
             missing,
         })
@@ -197,6 +205,9 @@ impl Receiver {
         for c in &mut self.slack_configs {
             c.resolve(g, dir)?;
         }
+        for c in &mut self.pagerduty_configs {
+            c.resolve(g, dir)?;
+        }
         if let Some(kind) = self.unsupported.map(|i| UNSUPPORTED_RECEIVERS[i]) {
             return Err(ConfigError::Unsupported(format!(
                 "receiver type {kind:?} ({kind}_configs in receiver {:?}) is not supported by bongsu yet",
@@ -223,5 +234,6 @@ impl Receiver {
             && self.discord_configs.is_empty()
             && self.msteams_configs.is_empty()
             && self.telegram_configs.is_empty()
+            && self.pagerduty_configs.is_empty()
     }
 }

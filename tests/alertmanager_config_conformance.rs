@@ -29,13 +29,10 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "mattermost_configs",
     ),
     ("conf.mattermost-no-webhook-url.yml", "mattermost_configs"),
-    ("conf.opsgenie-default-apikey-file.yml", "opsgenie_configs"),
     (
         "conf.opsgenie-default-apikey-old-team.yml",
         "opsgenie_configs",
     ),
-    ("conf.opsgenie-default-apikey.yml", "opsgenie_configs"),
-    ("conf.opsgenie-no-apikey.yml", "opsgenie_configs"),
     (
         "conf.rocketchat-default-token-file.yml",
         "rocketchat_configs",
@@ -315,6 +312,24 @@ fn resolved_values_of_upstream_test_files() {
     );
     assert_eq!(
         c.receivers[1].telegram_configs[0].bot_token_file.as_deref(),
+        Some(Path::new("/override_file"))
+    );
+
+    let c = load("conf.opsgenie-default-apikey.yml");
+    let og = |c: &Config, i: usize| c.receivers[i].opsgenie_configs[0].clone();
+    assert_eq!(og(&c, 0).api_key.expose(), "asd132");
+    assert_eq!(og(&c, 1).api_key.expose(), "qwe456");
+    assert_eq!(
+        og(&c, 0).api_url.map(|u| u.to_string()).as_deref(),
+        Some("https://api.opsgenie.com/")
+    );
+    let c = load("conf.opsgenie-default-apikey-file.yml");
+    assert_eq!(
+        og(&c, 0).api_key_file.as_deref(),
+        Some(Path::new("/global_file"))
+    );
+    assert_eq!(
+        og(&c, 1).api_key_file.as_deref(),
         Some(Path::new("/override_file"))
     );
 

@@ -284,3 +284,106 @@ async fn pagerduty_retries_5xx_and_429_then_fails_on_400() {
     assert!(rx.try_recv().is_err());
     s.am.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opsgenie_create_update_and_close_by_alias() {
+    let (base, mut rx) = vendor(&[]).await;
+    let s = start(&config(&format!(
+        "  opsgenie_configs:
+  - api_key: og-key
+    api_url: {base}/og
+    responders: [{{name: 'sre,dba', type: teams}}, {{username: ann, type: user}}]
+    tags: 'disk,{{{{ .GroupLabels.alertname }}}}'
+    priority: P2
+    details: {{team: storage}}
+    update_alerts: true"
+    )))
+    .await;
+    s.alerts(disk_alert(None)).await;
+    let alias = sha256_hex(GROUP_KEY);
+    let create = next(&mut rx).await;
+    assert_eq!(
+        (create.method.as_str(), create.uri.as_str()),
+        ("POST", "/og/v2/alerts")
+    );
+    assert_eq!(create.authorization, "GenieKey og-key");
+    assert_eq!(create.content_type, "application/json");
+    // The common annotations, then the alerts (upstream's default template), JSON-escaped.
+    let description = concat!(
+        r"disk \u003cfull\u003e\nAlerts Firing:\nLabels:\n - alertname = Disk\n",
+        r" - instance = a\u0026b\nAnnotations:\n - summary = disk \u003cfull\u003e\n",
+        r"Source: http://prom/graph?g0.expr=up\u0026g0.tab=1\n\n"
+    );
+    let want = format!(
+        concat!(
+            r#"{{"alias":"{alias}","message":"[FIRING:1] Disk (a\u0026b)","description":"{description}","#,
+            r#""details":{{"alertname":"Disk","instance":"a\u0026b","team":"storage"}},"#,
+            r#""source":"http://bongsu.example:9090/#/alerts?receiver=pager","#,
+            r#""responders":[{{"name":"sre","type":"team"}},{{"name":"dba","type":"team"}},"#,
+            r#"{{"username":"ann","type":"user"}}],"tags":["disk","Disk"],"priority":"P2"}}"#,
+            "\n"
+        ),
+        alias = alias,
+        description = description
+    );
+    assert_eq!(create.body, want);
+    let update = next(&mut rx).await;
+    assert_eq!(update.method, "PUT");
+    assert_eq!(
+        update.uri,
+        format!("/og/v2/alerts/{alias}/message?identifierType=alias")
+    );
+    assert_eq!(
+        update.body,
+        "{\"message\":\"[FIRING:1] Disk (a\\u0026b)\"}\n"
+    );
+    let update = next(&mut rx).await;
+    assert_eq!(update.method, "PUT");
+    assert_eq!(
+        update.uri,
+        format!("/og/v2/alerts/{alias}/description?identifierType=alias")
+    );
+    assert_eq!(
+        update.body,
+        format!("{{\"description\":\"{description}\"}}\n")
+    );
+
+    s.alerts(disk_alert(Some("2026-01-01T00:10:00Z"))).await;
+    let close = next(&mut rx).await;
+    assert_eq!(close.method, "POST");
+    assert_eq!(
+        close.uri,
+        format!("/og/v2/alerts/{alias}/close?identifierType=alias")
+    );
+    assert_eq!(close.authorization, "GenieKey og-key");
+    assert_eq!(
+        close.body,
+        "{\"source\":\"http://bongsu.example:9090/#/alerts?receiver=pager\"}\n"
+    );
+    s.am.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opsgenie_failures_counted_by_reason() {
+    let (base, mut rx) = vendor(&[(503, "down"), (202, "{}"), (401, "bad key")]).await;
+    let s = start(&config(&format!(
+        "  opsgenie_configs:\n  - api_key: k\n    api_url: {base}/"
+    )))
+    .await;
+    s.alerts(disk_alert(None)).await;
+    assert_eq!(next(&mut rx).await.status, 503);
+    assert_eq!(next(&mut rx).await.status, 202);
+    s.wait_for(
+        "alertmanager_notifications_total{integration=\"opsgenie\"} ",
+        1.0,
+    )
+    .await;
+    s.alerts(json!([{"labels": {"alertname": "Other"}}])).await;
+    assert_eq!(next(&mut rx).await.status, 401);
+    s.wait_for(
+        "alertmanager_notifications_failed_total{integration=\"opsgenie\",reason=\"authError\"} ",
+        1.0,
+    )
+    .await;
+    s.am.shutdown();
+}

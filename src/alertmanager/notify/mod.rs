@@ -9,6 +9,7 @@
 mod api;
 mod data;
 mod metrics;
+mod opsgenie;
 mod pagerduty;
 mod pipeline;
 mod render;
@@ -25,6 +26,7 @@ use crate::template::alertmanager::NotificationTemplates;
 
 pub use data::{notification_data, DataJson};
 pub use metrics::{render as render_metrics, NotifyMetrics};
+pub use opsgenie::Opsgenie;
 pub use pagerduty::Pagerduty;
 pub use pipeline::{FlushInfo, Pipeline};
 pub use render::Render;
@@ -168,6 +170,14 @@ pub fn integrations(
             index: i,
             send_resolved: c.send_resolved,
             notifier: Box::new(Pagerduty::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.opsgenie_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "opsgenie",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Opsgenie::new(c.clone(), templates.clone())?),
         });
     }
     let unsupported = [

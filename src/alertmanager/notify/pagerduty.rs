@@ -438,4 +438,4 @@ fn yaml_to_json(v: &serde_yaml_ng::Value) -> Result<Json, String> {
 
 #[cfg(test)]
 #[path = "pagerduty_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -4,8 +4,8 @@ use serde_yaml_ng::Value;
 
 use super::{go_duration, host_port, http, string_map, strings, tls, Map};
 use crate::alertmanager::config::receivers::{
-    DiscordConfig, EmailConfig, MsTeamsConfig, PagerdutyConfig, Receiver, SlackConfig,
-    TelegramConfig, WebhookConfig,
+    DiscordConfig, EmailConfig, MsTeamsConfig, OpsgenieConfig, PagerdutyConfig, Receiver,
+    SlackConfig, TelegramConfig, WebhookConfig,
 };
 
 fn email(c: &EmailConfig) -> Value {
@@ -232,6 +232,39 @@ fn pagerduty(c: &PagerdutyConfig) -> Value {
     m.done()
 }
 
+fn opsgenie(c: &OpsgenieConfig) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&c.http_config))
+        .secret("api_key", &c.api_key)
+        .path("api_key_file", &c.api_key_file)
+        .url("api_url", c.api_url.as_ref())
+        .string("message", &c.message)
+        .string("description", &c.description)
+        .string("source", &c.source)
+        .map("details", string_map(&c.details))
+        .string("entity", &c.entity);
+    let responders = c
+        .responders
+        .iter()
+        .map(|r| {
+            let mut rm = Map::default();
+            rm.string("id", &r.id)
+                .string("name", &r.name)
+                .string("username", &r.username)
+                .string("type", &r.kind);
+            rm.done()
+        })
+        .collect();
+    m.list("responders", responders)
+        .string("actions", &c.actions)
+        .string("tags", &c.tags)
+        .string("note", &c.note)
+        .string("priority", &c.priority)
+        .flag("update_alerts", c.update_alerts);
+    m.done()
+}
+
 pub(super) fn receiver(r: &Receiver) -> Value {
     let mut m = Map::default();
     m.put("name", r.name.as_str())
@@ -249,6 +282,10 @@ pub(super) fn receiver(r: &Receiver) -> Value {
         .list(
             "webhook_configs",
             r.webhook_configs.iter().map(webhook).collect(),
+        )
+        .list(
+            "opsgenie_configs",
+            r.opsgenie_configs.iter().map(opsgenie).collect(),
         )
         .list(
             "telegram_configs",

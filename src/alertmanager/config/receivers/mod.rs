@@ -5,6 +5,7 @@
 
 mod chat;
 mod email;
+mod opsgenie;
 mod pagerduty;
 mod slack;
 mod webhook;
@@ -16,6 +17,7 @@ use serde::Deserialize;
 
 pub use chat::{DiscordConfig, MsTeamsConfig, TelegramConfig};
 pub use email::{EmailConfig, ThreadingConfig, DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT};
+pub use opsgenie::{OpsgenieConfig, OpsgenieResponder};
 pub use pagerduty::{PagerdutyConfig, PagerdutyImage, PagerdutyLink, DEFAULT_PAGERDUTY_DETAILS};
 pub use slack::{SlackAction, SlackConfig, SlackConfirmation, SlackField};
 pub use webhook::WebhookConfig;
@@ -39,6 +41,7 @@ pub struct Receiver {
     pub msteams_configs: Vec<MsTeamsConfig>,
     pub telegram_configs: Vec<TelegramConfig>,
     pub pagerduty_configs: Vec<PagerdutyConfig>,
+    pub opsgenie_configs: Vec<OpsgenieConfig>,
     /// The first notifier kind present that bongsu cannot deliver to yet.
     unsupported: Option<usize>,
     /// Where a notifier entry was null, Alertmanager's message for it.
@@ -49,7 +52,6 @@ pub struct Receiver {
 pub const UNSUPPORTED_RECEIVERS: &[&str] = &[
     "pushover",
     "incidentio",
-    "opsgenie",
     "wechat",
     "victorops",
     "sns",
@@ -61,7 +63,7 @@ pub const UNSUPPORTED_RECEIVERS: &[&str] = &[
 ];
 
 /// The kinds bongsu delivers to, in the order of `entries` indices.
-const SUPPORTED: [&str; 7] = [
+const SUPPORTED: [&str; 8] = [
     "webhook",
     "email",
     "slack",
@@ -69,6 +71,7 @@ const SUPPORTED: [&str; 7] = [
     "discord",
     "msteams",
     "pagerduty",
+    "opsgenie",
 ];
 
 #[derive(Deserialize)]
@@ -93,11 +96,11 @@ struct RawReceiver {
     #[serde(default)]
     pagerduty_configs: Vec<Option<PagerdutyConfig>>,
     #[serde(default)]
+    opsgenie_configs: Vec<Option<OpsgenieConfig>>,
+    #[serde(default)]
     pushover_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     incidentio_configs: Option<serde_yaml_ng::Value>,
-    #[serde(default)]
-    opsgenie_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     wechat_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
@@ -154,7 +157,6 @@ impl TryFrom<RawReceiver> for Receiver {
         let unsupported = [
             &r.pushover_configs,
             &r.incidentio_configs,
-            &r.opsgenie_configs,
             &r.wechat_configs,
             &r.victorops_configs,
             &r.sns_configs,
@@ -177,6 +179,7 @@ impl TryFrom<RawReceiver> for Receiver {
             discord_configs: entries(r.discord_configs, 4, &mut missing),
             msteams_configs: entries(r.msteams_configs, 5, &mut missing),
             pagerduty_configs: entries(r.pagerduty_configs, 6, &mut missing),
+            opsgenie_configs: entries(r.opsgenie_configs, 7, &mut missing),
             unsupported,
             missing,
         })
@@ -190,6 +193,10 @@ impl Receiver {
         g: &GlobalConfig,
         dir: Option<&Path>,
     ) -> Result<(), ConfigError> {
+        // Upstream checks a null Opsgenie entry against the global key only.
+        if self.missing == Some(7) {
+            opsgenie::check_global_key(g)?;
+        }
         if let Some(kind) = self.missing {
             return Err(ConfigError::Invalid(format!(
                 "missing {} config",
@@ -206,6 +213,9 @@ impl Receiver {
             c.resolve(g, dir)?;
         }
         for c in &mut self.pagerduty_configs {
+            c.resolve(g, dir)?;
+        }
+        for c in &mut self.opsgenie_configs {
             c.resolve(g, dir)?;
         }
         if let Some(kind) = self.unsupported.map(|i| UNSUPPORTED_RECEIVERS[i]) {
@@ -235,5 +245,6 @@ impl Receiver {
             && self.msteams_configs.is_empty()
             && self.telegram_configs.is_empty()
             && self.pagerduty_configs.is_empty()
+            && self.opsgenie_configs.is_empty()
     }
 }

@@ -18,7 +18,7 @@ use bongsu::alertmanager::route::Route;
 const UNSUPPORTED: &[(&str, &str)] = &[
     (
         "conf.good.yml",
-        "pushover_configs (also opsgenie, wechat, victorops, webex, msteamsv2, jira, rocketchat)",
+        "pushover_configs (also wechat, webex, msteamsv2, jira, rocketchat)",
     ),
     (
         "conf.mattermost-default-webhook-url-file.yml",
@@ -41,12 +41,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("conf.rocketchat-no-token.yml", "rocketchat_configs"),
     ("conf.sns-invalid.yml", "sns_configs"),
     ("conf.sns-topic-arn.yml", "sns_configs"),
-    (
-        "conf.victorops-default-apikey-file.yml",
-        "victorops_configs",
-    ),
-    ("conf.victorops-default-apikey.yml", "victorops_configs"),
-    ("conf.victorops-no-apikey.yml", "victorops_configs"),
     ("conf.wechat-default-api-secret-file.yml", "wechat_configs"),
     ("conf.wechat-no-api-secret.yml", "wechat_configs"),
     ("simple.yml", "tracing"),
@@ -330,6 +324,20 @@ fn resolved_values_of_upstream_test_files() {
     );
     assert_eq!(
         og(&c, 1).api_key_file.as_deref(),
+        Some(Path::new("/override_file"))
+    );
+
+    let c = load("conf.victorops-default-apikey.yml");
+    let vo = |c: &Config, i: usize| c.receivers[i].victorops_configs[0].clone();
+    assert_eq!(vo(&c, 0).api_key.expose(), "asd132");
+    assert_eq!(vo(&c, 1).api_key.expose(), "qwe456");
+    let c = load("conf.victorops-default-apikey-file.yml");
+    assert_eq!(
+        vo(&c, 0).api_key_file.as_deref(),
+        Some(Path::new("/global_file"))
+    );
+    assert_eq!(
+        vo(&c, 1).api_key_file.as_deref(),
         Some(Path::new("/override_file"))
     );
 

@@ -387,3 +387,60 @@ async fn opsgenie_failures_counted_by_reason() {
     .await;
     s.am.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn victorops_critical_then_recovery() {
+    let (base, mut rx) = vendor(&[(500, "later"), (202, "{}")]).await;
+    let s = start(&format!(
+        "global:\n  victorops_api_key: vo-key\n  victorops_api_url: {base}/integrations/alert\n{}",
+        config(
+            "  victorops_configs:
+  - routing_key: 'team-{{ .GroupLabels.alertname }}'
+    custom_fields: {runbook: 'http://rb/{{ .GroupLabels.alertname }}'}"
+        )
+    ))
+    .await;
+    s.alerts(disk_alert(None)).await;
+    let entity = sha256_hex(GROUP_KEY);
+    let failed = next(&mut rx).await;
+    assert_eq!(failed.status, 500);
+    let got = next(&mut rx).await;
+    assert_eq!(got.body, failed.body, "the retry sends the same event");
+    assert_eq!(got.method, "POST");
+    assert_eq!(got.uri, "/integrations/alert/vo-key/team-Disk");
+    assert_eq!(got.content_type, "application/json");
+    let state = concat!(
+        r"disk \u003cfull\u003e\nAlerts Firing:\nLabels:\n - alertname = Disk\n",
+        r" - instance = a\u0026b\nAnnotations:\n - summary = disk \u003cfull\u003e\n",
+        r"Source: http://prom/graph?g0.expr=up\u0026g0.tab=1\n\n"
+    );
+    assert_eq!(
+        got.body,
+        format!(
+            concat!(
+                r#"{{"entity_display_name":"[FIRING:1] Disk (a\u0026b)","entity_id":"{entity}","#,
+                r#""message_type":"CRITICAL","monitoring_tool":"Alertmanager","#,
+                r#""runbook":"http://rb/Disk","state_message":"{state}"}}"#,
+                "\n"
+            ),
+            entity = entity,
+            state = state
+        )
+    );
+    s.alerts(disk_alert(Some("2026-01-01T00:10:00Z"))).await;
+    let got = next(&mut rx).await;
+    let body: Value = serde_json::from_str(&got.body).unwrap();
+    assert_eq!(body["message_type"], "RECOVERY");
+    assert_eq!(body["entity_id"], entity);
+    assert_eq!(body["entity_display_name"], "[RESOLVED] Disk (a&b)");
+    s.wait_for(
+        "alertmanager_notifications_total{integration=\"victorops\"} ",
+        2.0,
+    )
+    .await;
+    assert_eq!(
+        s.metric("alertmanager_notification_requests_failed_total{integration=\"victorops\"} "),
+        1.0
+    );
+    s.am.shutdown();
+}

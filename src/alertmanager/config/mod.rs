@@ -32,7 +32,7 @@ pub use receivers::{
 };
 pub use receivers::{
     OpsgenieConfig, OpsgenieResponder, PagerdutyConfig, PagerdutyImage, PagerdutyLink,
-    DEFAULT_PAGERDUTY_DETAILS,
+    VictoropsConfig, DEFAULT_PAGERDUTY_DETAILS,
 };
 pub use route::{InhibitRule, RouteConfig};
 

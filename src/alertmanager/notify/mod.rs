@@ -13,6 +13,7 @@ mod opsgenie;
 mod pagerduty;
 mod pipeline;
 mod render;
+mod victorops;
 mod webhook;
 
 use std::future::Future;
@@ -30,6 +31,7 @@ pub use opsgenie::Opsgenie;
 pub use pagerduty::Pagerduty;
 pub use pipeline::{FlushInfo, Pipeline};
 pub use render::Render;
+pub use victorops::Victorops;
 pub use webhook::Webhook;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -178,6 +180,14 @@ pub fn integrations(
             index: i,
             send_resolved: c.send_resolved,
             notifier: Box::new(Opsgenie::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.victorops_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "victorops",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Victorops::new(c.clone(), templates.clone())?),
         });
     }
     let unsupported = [

@@ -5,7 +5,7 @@ use serde_yaml_ng::Value;
 use super::{go_duration, host_port, http, string_map, strings, tls, Map};
 use crate::alertmanager::config::receivers::{
     DiscordConfig, EmailConfig, MsTeamsConfig, OpsgenieConfig, PagerdutyConfig, Receiver,
-    SlackConfig, TelegramConfig, WebhookConfig,
+    SlackConfig, TelegramConfig, VictoropsConfig, WebhookConfig,
 };
 
 fn email(c: &EmailConfig) -> Value {
@@ -265,6 +265,25 @@ fn opsgenie(c: &OpsgenieConfig) -> Value {
     m.done()
 }
 
+fn victorops(c: &VictoropsConfig) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&c.http_config))
+        .secret("api_key", &c.api_key)
+        .path("api_key_file", &c.api_key_file)
+        .put(
+            "api_url",
+            c.api_url.as_ref().map(|u| u.as_str()).unwrap_or_default(),
+        )
+        .put("routing_key", c.routing_key.as_str())
+        .put("message_type", c.message_type.as_str())
+        .put("state_message", c.state_message.as_str())
+        .put("entity_display_name", c.entity_display_name.as_str())
+        .put("monitoring_tool", c.monitoring_tool.as_str())
+        .map("custom_fields", string_map(&c.custom_fields));
+    m.done()
+}
+
 pub(super) fn receiver(r: &Receiver) -> Value {
     let mut m = Map::default();
     m.put("name", r.name.as_str())
@@ -286,6 +305,10 @@ pub(super) fn receiver(r: &Receiver) -> Value {
         .list(
             "opsgenie_configs",
             r.opsgenie_configs.iter().map(opsgenie).collect(),
+        )
+        .list(
+            "victorops_configs",
+            r.victorops_configs.iter().map(victorops).collect(),
         )
         .list(
             "telegram_configs",

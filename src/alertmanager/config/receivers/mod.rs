@@ -8,6 +8,7 @@ mod email;
 mod opsgenie;
 mod pagerduty;
 mod slack;
+mod victorops;
 mod webhook;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ pub use email::{EmailConfig, ThreadingConfig, DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_
 pub use opsgenie::{OpsgenieConfig, OpsgenieResponder};
 pub use pagerduty::{PagerdutyConfig, PagerdutyImage, PagerdutyLink, DEFAULT_PAGERDUTY_DETAILS};
 pub use slack::{SlackAction, SlackConfig, SlackConfirmation, SlackField};
+pub use victorops::VictoropsConfig;
 pub use webhook::WebhookConfig;
 
 use super::common::{fail, Invalid};
@@ -42,6 +44,7 @@ pub struct Receiver {
     pub telegram_configs: Vec<TelegramConfig>,
     pub pagerduty_configs: Vec<PagerdutyConfig>,
     pub opsgenie_configs: Vec<OpsgenieConfig>,
+    pub victorops_configs: Vec<VictoropsConfig>,
     /// The first notifier kind present that bongsu cannot deliver to yet.
     unsupported: Option<usize>,
     /// Where a notifier entry was null, Alertmanager's message for it.
@@ -53,7 +56,6 @@ pub const UNSUPPORTED_RECEIVERS: &[&str] = &[
     "pushover",
     "incidentio",
     "wechat",
-    "victorops",
     "sns",
     "webex",
     "msteamsv2",
@@ -63,7 +65,7 @@ pub const UNSUPPORTED_RECEIVERS: &[&str] = &[
 ];
 
 /// The kinds bongsu delivers to, in the order of `entries` indices.
-const SUPPORTED: [&str; 8] = [
+const SUPPORTED: [&str; 9] = [
     "webhook",
     "email",
     "slack",
@@ -72,6 +74,7 @@ const SUPPORTED: [&str; 8] = [
     "msteams",
     "pagerduty",
     "opsgenie",
+    "victorops",
 ];
 
 #[derive(Deserialize)]
@@ -98,13 +101,13 @@ struct RawReceiver {
     #[serde(default)]
     opsgenie_configs: Vec<Option<OpsgenieConfig>>,
     #[serde(default)]
+    victorops_configs: Vec<Option<VictoropsConfig>>,
+    #[serde(default)]
     pushover_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     incidentio_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     wechat_configs: Option<serde_yaml_ng::Value>,
-    #[serde(default)]
-    victorops_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     sns_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
@@ -158,7 +161,6 @@ impl TryFrom<RawReceiver> for Receiver {
             &r.pushover_configs,
             &r.incidentio_configs,
             &r.wechat_configs,
-            &r.victorops_configs,
             &r.sns_configs,
             &r.webex_configs,
             &r.msteamsv2_configs,
@@ -180,6 +182,7 @@ impl TryFrom<RawReceiver> for Receiver {
             msteams_configs: entries(r.msteams_configs, 5, &mut missing),
             pagerduty_configs: entries(r.pagerduty_configs, 6, &mut missing),
             opsgenie_configs: entries(r.opsgenie_configs, 7, &mut missing),
+            victorops_configs: entries(r.victorops_configs, 8, &mut missing),
             unsupported,
             missing,
         })
@@ -218,6 +221,9 @@ impl Receiver {
         for c in &mut self.opsgenie_configs {
             c.resolve(g, dir)?;
         }
+        for c in &mut self.victorops_configs {
+            c.resolve(g, dir)?;
+        }
         if let Some(kind) = self.unsupported.map(|i| UNSUPPORTED_RECEIVERS[i]) {
             return Err(ConfigError::Unsupported(format!(
                 "receiver type {kind:?} ({kind}_configs in receiver {:?}) is not supported by bongsu yet",
@@ -246,5 +252,6 @@ impl Receiver {
             && self.telegram_configs.is_empty()
             && self.pagerduty_configs.is_empty()
             && self.opsgenie_configs.is_empty()
+            && self.victorops_configs.is_empty()
     }
 }

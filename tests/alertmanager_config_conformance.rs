@@ -17,10 +17,6 @@ use bongsu::alertmanager::route::Route;
 /// instead of with upstream's message (its check lives in the unsupported notifier).
 const UNSUPPORTED: &[(&str, &str)] = &[
     (
-        "conf.good.yml",
-        "pushover_configs (also wechat, webex, msteamsv2, jira, rocketchat)",
-    ),
-    (
         "conf.mattermost-default-webhook-url-file.yml",
         "mattermost_configs",
     ),
@@ -307,6 +303,22 @@ fn resolved_values_of_upstream_test_files() {
     assert_eq!(
         c.receivers[1].telegram_configs[0].bot_token_file.as_deref(),
         Some(Path::new("/override_file"))
+    );
+
+    let c = load("conf.good.yml");
+    let pager = &c.receivers[1].pagerduty_configs[0];
+    assert_eq!(pager.routing_key.expose(), "mysecret");
+    assert_eq!(
+        pager.url.as_ref().map(|u| u.to_string()).as_deref(),
+        Some("https://events.pagerduty.com/v2/enqueue")
+    );
+    assert_eq!(
+        c.receivers[5].victorops_configs[0].routing_key,
+        "Sample_route"
+    );
+    assert_eq!(
+        c.receivers[7].pushover_configs[0].token.expose(),
+        "mysecret"
     );
 
     let c = load("conf.opsgenie-default-apikey.yml");

@@ -1,7 +1,8 @@
 //! The paging receivers end to end: alerts posted to an in-process Alertmanager reach a
-//! server in this test playing PagerDuty / Opsgenie / VictorOps / Pushover, with exactly
+//! server in this test playing PagerDuty (Events API v2) / Opsgenie / VictorOps, with exactly
 //! upstream's request bodies, headers and URL paths; resolved groups send the resolve
-//! requests; 5xx answers are retried, 4xx fail and are counted by reason.
+//! requests; 5xx answers are retried, 4xx fail and are counted by reason. (Pushover and
+//! PagerDuty's v1 API have fixed endpoints: their requests are checked by unit tests.)
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -32,7 +32,7 @@ pub use receivers::{
 };
 pub use receivers::{
     OpsgenieConfig, OpsgenieResponder, PagerdutyConfig, PagerdutyImage, PagerdutyLink,
-    VictoropsConfig, DEFAULT_PAGERDUTY_DETAILS,
+    PushoverConfig, VictoropsConfig, DEFAULT_PAGERDUTY_DETAILS,
 };
 pub use route::{InhibitRule, RouteConfig};
 

@@ -12,6 +12,7 @@ mod metrics;
 mod opsgenie;
 mod pagerduty;
 mod pipeline;
+mod pushover;
 mod render;
 mod victorops;
 mod webhook;
@@ -30,6 +31,7 @@ pub use metrics::{render as render_metrics, NotifyMetrics};
 pub use opsgenie::Opsgenie;
 pub use pagerduty::Pagerduty;
 pub use pipeline::{FlushInfo, Pipeline};
+pub use pushover::Pushover;
 pub use render::Render;
 pub use victorops::Victorops;
 pub use webhook::Webhook;
@@ -188,6 +190,14 @@ pub fn integrations(
             index: i,
             send_resolved: c.send_resolved,
             notifier: Box::new(Victorops::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.pushover_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "pushover",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Pushover::new(c.clone(), templates.clone())?),
         });
     }
     let unsupported = [

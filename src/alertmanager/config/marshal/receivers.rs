@@ -4,8 +4,8 @@ use serde_yaml_ng::Value;
 
 use super::{go_duration, host_port, http, string_map, strings, tls, Map};
 use crate::alertmanager::config::receivers::{
-    DiscordConfig, EmailConfig, MsTeamsConfig, OpsgenieConfig, PagerdutyConfig, Receiver,
-    SlackConfig, TelegramConfig, VictoropsConfig, WebhookConfig,
+    DiscordConfig, EmailConfig, MsTeamsConfig, OpsgenieConfig, PagerdutyConfig, PushoverConfig,
+    Receiver, SlackConfig, TelegramConfig, VictoropsConfig, WebhookConfig,
 };
 
 fn email(c: &EmailConfig) -> Value {
@@ -284,6 +284,30 @@ fn victorops(c: &VictoropsConfig) -> Value {
     m.done()
 }
 
+fn pushover(c: &PushoverConfig) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&c.http_config))
+        .secret("user_key", &c.user_key)
+        .path("user_key_file", &c.user_key_file)
+        .secret("token", &c.token)
+        .path("token_file", &c.token_file)
+        .string("title", &c.title)
+        .string("message", &c.message)
+        .string("url", &c.url)
+        .string("url_title", &c.url_title)
+        .string("device", &c.device)
+        .string("sound", &c.sound)
+        .string("priority", &c.priority);
+    for (key, d) in [("retry", c.retry), ("expire", c.expire), ("ttl", c.ttl)] {
+        if !d.is_zero() {
+            m.put(key, go_duration(d));
+        }
+    }
+    m.flag("html", c.html).flag("monospace", c.monospace);
+    m.done()
+}
+
 pub(super) fn receiver(r: &Receiver) -> Value {
     let mut m = Map::default();
     m.put("name", r.name.as_str())
@@ -305,6 +329,10 @@ pub(super) fn receiver(r: &Receiver) -> Value {
         .list(
             "opsgenie_configs",
             r.opsgenie_configs.iter().map(opsgenie).collect(),
+        )
+        .list(
+            "pushover_configs",
+            r.pushover_configs.iter().map(pushover).collect(),
         )
         .list(
             "victorops_configs",

@@ -7,6 +7,7 @@ mod chat;
 mod email;
 mod opsgenie;
 mod pagerduty;
+mod pushover;
 mod slack;
 mod victorops;
 mod webhook;
@@ -20,6 +21,7 @@ pub use chat::{DiscordConfig, MsTeamsConfig, TelegramConfig};
 pub use email::{EmailConfig, ThreadingConfig, DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT};
 pub use opsgenie::{OpsgenieConfig, OpsgenieResponder};
 pub use pagerduty::{PagerdutyConfig, PagerdutyImage, PagerdutyLink, DEFAULT_PAGERDUTY_DETAILS};
+pub use pushover::PushoverConfig;
 pub use slack::{SlackAction, SlackConfig, SlackConfirmation, SlackField};
 pub use victorops::VictoropsConfig;
 pub use webhook::WebhookConfig;
@@ -45,6 +47,7 @@ pub struct Receiver {
     pub pagerduty_configs: Vec<PagerdutyConfig>,
     pub opsgenie_configs: Vec<OpsgenieConfig>,
     pub victorops_configs: Vec<VictoropsConfig>,
+    pub pushover_configs: Vec<PushoverConfig>,
     /// The first notifier kind present that bongsu cannot deliver to yet.
     unsupported: Option<usize>,
     /// Where a notifier entry was null, Alertmanager's message for it.
@@ -53,7 +56,6 @@ pub struct Receiver {
 
 /// Notifier kinds Alertmanager has and bongsu does not deliver to yet, in upstream's order.
 pub const UNSUPPORTED_RECEIVERS: &[&str] = &[
-    "pushover",
     "incidentio",
     "wechat",
     "sns",
@@ -65,7 +67,7 @@ pub const UNSUPPORTED_RECEIVERS: &[&str] = &[
 ];
 
 /// The kinds bongsu delivers to, in the order of `entries` indices.
-const SUPPORTED: [&str; 9] = [
+const SUPPORTED: [&str; 10] = [
     "webhook",
     "email",
     "slack",
@@ -75,6 +77,7 @@ const SUPPORTED: [&str; 9] = [
     "pagerduty",
     "opsgenie",
     "victorops",
+    "pushover",
 ];
 
 #[derive(Deserialize)]
@@ -103,7 +106,7 @@ struct RawReceiver {
     #[serde(default)]
     victorops_configs: Vec<Option<VictoropsConfig>>,
     #[serde(default)]
-    pushover_configs: Option<serde_yaml_ng::Value>,
+    pushover_configs: Vec<Option<PushoverConfig>>,
     #[serde(default)]
     incidentio_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
@@ -158,7 +161,6 @@ impl TryFrom<RawReceiver> for Receiver {
         }
         labels.insert("name".to_string(), r.name.clone());
         let unsupported = [
-            &r.pushover_configs,
             &r.incidentio_configs,
             &r.wechat_configs,
             &r.sns_configs,
@@ -183,6 +185,7 @@ impl TryFrom<RawReceiver> for Receiver {
             pagerduty_configs: entries(r.pagerduty_configs, 6, &mut missing),
             opsgenie_configs: entries(r.opsgenie_configs, 7, &mut missing),
             victorops_configs: entries(r.victorops_configs, 8, &mut missing),
+            pushover_configs: entries(r.pushover_configs, 9, &mut missing),
             unsupported,
             missing,
         })
@@ -213,6 +216,9 @@ impl Receiver {
             c.resolve(g)?;
         }
         for c in &mut self.slack_configs {
+            c.resolve(g, dir)?;
+        }
+        for c in &mut self.pushover_configs {
             c.resolve(g, dir)?;
         }
         for c in &mut self.pagerduty_configs {
@@ -253,5 +259,6 @@ impl Receiver {
             && self.pagerduty_configs.is_empty()
             && self.opsgenie_configs.is_empty()
             && self.victorops_configs.is_empty()
+            && self.pushover_configs.is_empty()
     }
 }

@@ -85,6 +85,7 @@ pub struct Pagerduty {
     conf: PagerdutyConfig,
     client: reqwest::Client,
     templates: Arc<NotificationTemplates>,
+    v1_url: String,
 }
 
 impl Pagerduty {
@@ -97,6 +98,7 @@ impl Pagerduty {
             conf,
             client,
             templates,
+            v1_url: V1_URL.to_string(),
         })
     }
 
@@ -273,7 +275,7 @@ impl Pagerduty {
         let body = self.event(ctx, alerts)?;
         let v1 = self.conf.uses_v1();
         let url = match &self.conf.url {
-            _ if v1 => V1_URL,
+            _ if v1 => &self.v1_url,
             Some(u) => u.as_str(),
             None => return Err(NotifyError::permanent("no global PagerDuty URL set")),
         };

@@ -181,3 +181,49 @@ fn refusal_details() {
     assert_eq!(error_details(500, "{}"), "");
     assert_eq!(error_details(400, "not json"), "");
 }
+
+#[tokio::test]
+async fn v1_posts_to_its_endpoint_and_retries_403() {
+    use axum::http::StatusCode;
+    let answers = Arc::new(parking_lot::Mutex::new(vec![
+        (
+            StatusCode::BAD_REQUEST,
+            r#"{"status":"invalid event","message":"Event object is invalid","errors":["x"]}"#,
+        ),
+        (StatusCode::FORBIDDEN, "slow down"),
+    ]));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let (tx, answers) = (tx.clone(), answers.clone());
+        async move {
+            let _ = tx.send(req.uri().path().to_string());
+            answers.lock().pop().unwrap_or((StatusCode::OK, "{}"))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut n = notifier("service_key: sk");
+    n.v1_url = format!("http://{addr}/generic/2010-04-15/create_event.json");
+    let (c, alerts) = (ctx(), [alert("a", false)]);
+    let send = || tokio::time::timeout(std::time::Duration::from_secs(10), n.send(&c, &alerts));
+    let e = send().await.unwrap().unwrap_err();
+    assert_eq!(
+        (e.retry, e.reason, e.message.as_str()),
+        (true, "other", "unexpected status code 403")
+    );
+    let e = send().await.unwrap().unwrap_err();
+    assert_eq!(
+        (e.retry, e.reason, e.message.as_str()),
+        (
+            false,
+            "other",
+            "unexpected status code 400: Event object is invalid: x"
+        )
+    );
+    assert!(send().await.unwrap().is_ok());
+    assert_eq!(
+        rx.recv().await.unwrap(),
+        "/generic/2010-04-15/create_event.json"
+    );
+}

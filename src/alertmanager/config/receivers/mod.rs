@@ -1,5 +1,6 @@
 //! `receivers`: named lists of notifiers. The kinds bongsu delivers to (email, Slack,
-//! Discord, webhook, Microsoft Teams, Telegram) are parsed in full, with Alertmanager's
+//! Discord, webhook, Microsoft Teams, Telegram, PagerDuty, Opsgenie, VictorOps, Pushover)
+//! are parsed in full, with Alertmanager's
 //! checks and inheritance from `global`; the other kinds upstream knows are recognised and
 //! refused at load time with "… is not supported by bongsu yet", never silently dropped.
 

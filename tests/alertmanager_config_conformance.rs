@@ -16,22 +16,27 @@ use bongsu::alertmanager::route::Route;
 /// listed `ok` file must fail as unsupported; a listed `fail` file may fail as unsupported
 /// instead of with upstream's message (its check lives in the unsupported notifier).
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("conf.good.yml", "pagerduty_configs (also pushover, opsgenie, wechat, victorops, webex, msteamsv2, jira, rocketchat)"),
-    ("conf.mattermost-default-webhook-url-file.yml", "mattermost_configs"),
-    ("conf.mattermost-default-webhook-url.yml", "mattermost_configs"),
+    (
+        "conf.mattermost-default-webhook-url-file.yml",
+        "mattermost_configs",
+    ),
+    (
+        "conf.mattermost-default-webhook-url.yml",
+        "mattermost_configs",
+    ),
     ("conf.mattermost-no-webhook-url.yml", "mattermost_configs"),
-    ("conf.opsgenie-default-apikey-file.yml", "opsgenie_configs"),
-    ("conf.opsgenie-default-apikey-old-team.yml", "opsgenie_configs"),
-    ("conf.opsgenie-default-apikey.yml", "opsgenie_configs"),
-    ("conf.opsgenie-no-apikey.yml", "opsgenie_configs"),
-    ("conf.rocketchat-default-token-file.yml", "rocketchat_configs"),
+    (
+        "conf.opsgenie-default-apikey-old-team.yml",
+        "opsgenie_configs",
+    ),
+    (
+        "conf.rocketchat-default-token-file.yml",
+        "rocketchat_configs",
+    ),
     ("conf.rocketchat-default-token.yml", "rocketchat_configs"),
     ("conf.rocketchat-no-token.yml", "rocketchat_configs"),
     ("conf.sns-invalid.yml", "sns_configs"),
     ("conf.sns-topic-arn.yml", "sns_configs"),
-    ("conf.victorops-default-apikey-file.yml", "victorops_configs"),
-    ("conf.victorops-default-apikey.yml", "victorops_configs"),
-    ("conf.victorops-no-apikey.yml", "victorops_configs"),
     ("conf.wechat-default-api-secret-file.yml", "wechat_configs"),
     ("conf.wechat-no-api-secret.yml", "wechat_configs"),
     ("simple.yml", "tracing"),
@@ -297,6 +302,54 @@ fn resolved_values_of_upstream_test_files() {
     );
     assert_eq!(
         c.receivers[1].telegram_configs[0].bot_token_file.as_deref(),
+        Some(Path::new("/override_file"))
+    );
+
+    let c = load("conf.good.yml");
+    let pager = &c.receivers[1].pagerduty_configs[0];
+    assert_eq!(pager.routing_key.expose(), "mysecret");
+    assert_eq!(
+        pager.url.as_ref().map(|u| u.to_string()).as_deref(),
+        Some("https://events.pagerduty.com/v2/enqueue")
+    );
+    assert_eq!(
+        c.receivers[5].victorops_configs[0].routing_key,
+        "Sample_route"
+    );
+    assert_eq!(
+        c.receivers[7].pushover_configs[0].token.expose(),
+        "mysecret"
+    );
+
+    let c = load("conf.opsgenie-default-apikey.yml");
+    let og = |c: &Config, i: usize| c.receivers[i].opsgenie_configs[0].clone();
+    assert_eq!(og(&c, 0).api_key.expose(), "asd132");
+    assert_eq!(og(&c, 1).api_key.expose(), "qwe456");
+    assert_eq!(
+        og(&c, 0).api_url.map(|u| u.to_string()).as_deref(),
+        Some("https://api.opsgenie.com/")
+    );
+    let c = load("conf.opsgenie-default-apikey-file.yml");
+    assert_eq!(
+        og(&c, 0).api_key_file.as_deref(),
+        Some(Path::new("/global_file"))
+    );
+    assert_eq!(
+        og(&c, 1).api_key_file.as_deref(),
+        Some(Path::new("/override_file"))
+    );
+
+    let c = load("conf.victorops-default-apikey.yml");
+    let vo = |c: &Config, i: usize| c.receivers[i].victorops_configs[0].clone();
+    assert_eq!(vo(&c, 0).api_key.expose(), "asd132");
+    assert_eq!(vo(&c, 1).api_key.expose(), "qwe456");
+    let c = load("conf.victorops-default-apikey-file.yml");
+    assert_eq!(
+        vo(&c, 0).api_key_file.as_deref(),
+        Some(Path::new("/global_file"))
+    );
+    assert_eq!(
+        vo(&c, 1).api_key_file.as_deref(),
         Some(Path::new("/override_file"))
     );
 

@@ -303,7 +303,7 @@ async fn telegram_persistent_refusal_fails_with_its_reason() {
     next(&mut rx).await;
     // The retries stop at the flush's deadline and the last verdict is counted.
     s.wait_for(
-        "alertmanager_notifications_failed_total{integration=\"telegram\",reason=\"clientError\"} ",
+        "alertmanager_notifications_failed_total{integration=\"telegram\",reason=\"authError\"} ",
         1.0,
     )
     .await;

@@ -30,6 +30,10 @@ pub use receivers::{
     SlackConfirmation, SlackField, TelegramConfig, ThreadingConfig, WebhookConfig,
     DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT, UNSUPPORTED_RECEIVERS,
 };
+pub use receivers::{
+    OpsgenieConfig, OpsgenieResponder, PagerdutyConfig, PagerdutyImage, PagerdutyLink,
+    PushoverConfig, VictoropsConfig, DEFAULT_PAGERDUTY_DETAILS,
+};
 pub use route::{InhibitRule, RouteConfig};
 
 use crate::alertmanager::matcher::go_quote;
@@ -395,6 +399,7 @@ fn yaml_error(e: &serde_yaml_ng::Error) -> ConfigError {
     // The private `Raw*` structs are an implementation detail: name the section.
     let described = described.replace("struct Raw", "struct ");
     let described = go_type_error(&described).unwrap_or(described);
+    let described = go_receiver_type(&described).unwrap_or(described);
     match e.location() {
         Some(loc) if is_type_error(&described) => ConfigError::Yaml(format!(
             "yaml: unmarshal errors:\n  line {}: {described}",
@@ -437,6 +442,38 @@ fn go_type_error(described: &str) -> Option<String> {
     } else {
         format!("cannot unmarshal {tag} `{value}` into {into}")
     })
+}
+
+/// `field x not found in type opsgenie_config (expected …)` as yaml.v2 words it for a
+/// receiver kind: the `plain` type of the package that declares the kind's configuration.
+fn go_receiver_type(described: &str) -> Option<String> {
+    const OWN_PACKAGE: &[&str] = &[
+        "discord",
+        "incidentio",
+        "jira",
+        "mattermost",
+        "msteams",
+        "msteamsv2",
+        "opsgenie",
+        "pagerduty",
+        "pushover",
+        "rocketchat",
+        "sns",
+        "telegram",
+        "webhook",
+    ];
+    const CONFIG_PACKAGE: &[&str] = &["email", "slack", "victorops", "webex", "wechat"];
+    let (head, rest) = described.split_once(" not found in type ")?;
+    let name = rest.split(' ').next()?;
+    let kind = name.strip_suffix("_config")?;
+    let package = if OWN_PACKAGE.contains(&kind) {
+        kind
+    } else if CONFIG_PACKAGE.contains(&kind) {
+        "config"
+    } else {
+        return None;
+    };
+    Some(format!("{head} not found in type {package}.plain"))
 }
 
 fn is_type_error(described: &str) -> bool {

@@ -307,13 +307,12 @@ fn chat_and_webhook_receivers() {
 
 #[test]
 fn unsupported_features_are_refused() {
-    let e =
-        load("route: {receiver: r}\nreceivers: [{name: r, pagerduty_configs: [{routing_key: k}]}]")
-            .unwrap_err();
+    let e = load("route: {receiver: r}\nreceivers: [{name: r, wechat_configs: [{corp_id: k}]}]")
+        .unwrap_err();
     assert!(e.is_unsupported());
     assert_eq!(
         e.to_string(),
-        r#"receiver type "pagerduty" (pagerduty_configs in receiver "r") is not supported by bongsu yet"#
+        r#"receiver type "wechat" (wechat_configs in receiver "r") is not supported by bongsu yet"#
     );
     let e = load("route: {receiver: r}\nreceivers: [{name: r, webhook_configs: [{url: 'http://a', http_config: {oauth2: {client_id: x}}}]}]")
         .unwrap_err();

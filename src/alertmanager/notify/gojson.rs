@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use super::NotifyError;
+
 /// Encodes `value` as Go's `json.NewEncoder(w).Encode(value)` does.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
     let plain = serde_json::to_string(value)?;
@@ -22,6 +24,11 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
     }
     out.push('\n');
     Ok(out.into_bytes())
+}
+
+/// [`encode`] for a request body: failing to encode is a permanent notification error.
+pub fn body<T: Serialize>(value: &T) -> Result<Vec<u8>, NotifyError> {
+    encode(value).map_err(|e| NotifyError::permanent(format!("failed to encode message: {e}")))
 }
 
 #[cfg(test)]

@@ -14,11 +14,28 @@ const LATENCY_BUCKETS: &[f64] = &[1.0, 5.0, 10.0, 15.0, 20.0];
 
 /// Integration kinds shown from the start, so their counters exist at zero.
 const KINDS: &[&str] = &[
-    "discord", "email", "msteams", "slack", "telegram", "webhook",
+    "discord",
+    "email",
+    "msteams",
+    "opsgenie",
+    "pagerduty",
+    "pushover",
+    "slack",
+    "telegram",
+    "victorops",
+    "webhook",
 ];
 
 /// Failure reasons of `alertmanager_notifications_failed_total`.
-const REASONS: &[&str] = &["clientError", "other", "serverError"];
+const REASONS: &[&str] = &[
+    "authError",
+    "clientError",
+    "contextCanceled",
+    "contextDeadlineExceeded",
+    "other",
+    "rateLimited",
+    "serverError",
+];
 
 struct PerKind {
     notifications: AtomicU64,

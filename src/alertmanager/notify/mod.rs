@@ -9,11 +9,15 @@ mod email;
 mod gojson;
 mod metrics;
 mod msteams;
+mod opsgenie;
+mod pagerduty;
 mod pipeline;
+mod pushover;
 mod render;
 mod retrier;
 mod slack;
 mod telegram;
+mod victorops;
 mod webhook;
 
 use std::future::Future;
@@ -31,10 +35,14 @@ pub use discord::Discord;
 pub use email::Email;
 pub use metrics::{render as render_metrics, NotifyMetrics};
 pub use msteams::MsTeams;
+pub use opsgenie::Opsgenie;
+pub use pagerduty::Pagerduty;
 pub use pipeline::{FlushInfo, Pipeline};
+pub use pushover::Pushover;
 pub use render::Render;
 pub use slack::Slack;
 pub use telegram::Telegram;
+pub use victorops::Victorops;
 pub use webhook::Webhook;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -223,6 +231,38 @@ pub fn integrations(
             index: i,
             send_resolved: c.send_resolved,
             notifier: Box::new(Email::new(c.clone(), templates.clone())),
+        });
+    }
+    for (i, c) in r.pagerduty_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "pagerduty",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Pagerduty::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.opsgenie_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "opsgenie",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Opsgenie::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.victorops_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "victorops",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Victorops::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.pushover_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "pushover",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Pushover::new(c.clone(), templates.clone())?),
         });
     }
     if log {

@@ -1,9 +1,14 @@
-//! Upstream's `Retrier` for HTTP notifiers: a 2xx answer is delivered, anything else fails
-//! with the status and the start of the body, retried only on 5xx; the `reason` label
-//! follows the status class. Also the rune truncation receivers apply to size-limited
-//! fields.
+//! Upstream's `Retrier` and request helpers for HTTP notifiers: a 2xx answer is delivered,
+//! anything else fails with the status and the start of the body, retried on 5xx (and on the
+//! codes a vendor API names); the `reason` label as upstream's
+//! `GetFailureReasonFromStatusCode`. Also sending a request with the receiver's
+//! `http_config`, the hashed group key vendor APIs deduplicate by, and the rune truncation
+//! receivers apply to size-limited fields.
+
+use std::time::Duration;
 
 use super::NotifyError;
+use crate::config::HttpClientConfig;
 
 /// Most bytes of a failed response's body quoted in the error.
 const ERROR_BODY_LIMIT: usize = 1024;
@@ -13,13 +18,18 @@ const TRUNCATION_MARKER: char = '…';
 
 /// The `reason` label of a failure answered with `status`.
 pub fn reason(status: reqwest::StatusCode) -> &'static str {
-    if status.is_client_error() {
-        "clientError"
-    } else if status.is_server_error() {
-        "serverError"
-    } else {
-        "other"
+    match status.as_u16() {
+        401 | 403 => "authError",
+        429 => "rateLimited",
+        400..=499 => "clientError",
+        500..=599 => "serverError",
+        _ => "other",
     }
+}
+
+/// [`reason`] for a status code.
+pub fn reason_code(status: u16) -> &'static str {
+    reqwest::StatusCode::from_u16(status).map_or("other", reason)
 }
 
 /// The response when it is a 2xx, else the error: `unexpected status code N` followed by the
@@ -72,6 +82,82 @@ pub fn post_json(
         .map_err(|e| NotifyError::permanent(e.to_string()))
 }
 
+/// The SHA-256 of the group key in lowercase hex: the dedup key, alias and entity ID vendors
+/// get (they limit the key's length, so the key itself is not sent).
+pub fn key_hash(group_key: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, group_key.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A request to send: method, URL, extra headers and body.
+pub struct Call<'a> {
+    pub method: reqwest::Method,
+    pub url: &'a str,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+    /// No limit when zero.
+    pub timeout: Duration,
+}
+
+/// A response: its status and (the start of) its body.
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+}
+
+/// Sends `call` with the receiver's client and `http_config` credentials. A transport error
+/// is worth retrying; its message leaves the URL out (it may hold a key).
+pub async fn send(
+    client: &reqwest::Client,
+    http: &HttpClientConfig,
+    call: Call<'_>,
+) -> Result<Reply, NotifyError> {
+    let mut req = client
+        .request(call.method, call.url)
+        .header(
+            reqwest::header::USER_AGENT,
+            concat!("bongsu/", env!("CARGO_PKG_VERSION")),
+        )
+        .header(reqwest::header::CONTENT_TYPE, call.content_type);
+    for (name, value) in call.headers {
+        req = req.header(name, value);
+    }
+    if call.timeout > Duration::ZERO {
+        req = req.timeout(call.timeout);
+    }
+    let req = crate::scrape::fetch::with_auth(http, req.body(call.body))
+        .map_err(|e| NotifyError::permanent(e.to_string()))?;
+    let resp = req.send().await.map_err(send_error)?;
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.unwrap_or_default();
+    let body = String::from_utf8_lossy(&body[..body.len().min(ERROR_BODY_LIMIT)]).into_owned();
+    Ok(Reply { status, body })
+}
+
+/// Upstream's `Retrier.Check`: `None` for 2xx; otherwise the error, retried for 5xx and
+/// `retry_codes`, with `details` (the body unless the vendor words it) after the status.
+pub fn check_status(
+    status: u16,
+    retry_codes: &[u16],
+    details: &str,
+    reason: &'static str,
+) -> Option<NotifyError> {
+    if status / 100 == 2 {
+        return None;
+    }
+    let mut message = format!("unexpected status code {status}");
+    if !details.is_empty() {
+        message.push_str(": ");
+        message.push_str(details);
+    }
+    Some(NotifyError {
+        retry: status / 100 == 5 || retry_codes.contains(&status),
+        message,
+        reason,
+    })
+}
+
 /// A request that could not be sent (connection refused, timeout…): retried, with the URL
 /// left out of the message since it may hold a token.
 pub fn send_error(e: reqwest::Error) -> NotifyError {
@@ -106,9 +192,31 @@ mod tests {
         assert_eq!(e.message, "unexpected status code 500: boom");
         let e = status_error(code(429), b"");
         assert!(!e.retry);
-        assert_eq!(e.reason, "clientError");
+        assert_eq!(e.reason, "rateLimited");
         assert_eq!(e.message, "unexpected status code 429");
         assert_eq!(status_error(code(302), b"").reason, "other");
+        assert_eq!(status_error(code(403), b"").reason, "authError");
+        assert_eq!(status_error(code(404), b"").reason, "clientError");
+    }
+
+    #[test]
+    fn key_hash_is_sha256_hex() {
+        assert_eq!(
+            key_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn vendor_retry_codes() {
+        assert!(check_status(202, &[], "", "other").is_none());
+        let e = check_status(429, &[429], "slow down", "rateLimited").unwrap();
+        assert!(e.retry);
+        assert_eq!(e.message, "unexpected status code 429: slow down");
+        assert!(check_status(503, &[], "", "serverError").unwrap().retry);
+        let e = check_status(400, &[429], "", "clientError").unwrap();
+        assert!(!e.retry);
+        assert_eq!(e.message, "unexpected status code 400");
     }
 
     #[test]

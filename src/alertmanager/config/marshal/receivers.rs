@@ -2,9 +2,10 @@
 
 use serde_yaml_ng::Value;
 
-use super::{host_port, http, string_map, strings, tls, Map};
+use super::{go_duration, host_port, http, string_map, strings, tls, Map};
 use crate::alertmanager::config::receivers::{
-    DiscordConfig, EmailConfig, MsTeamsConfig, Receiver, SlackConfig, TelegramConfig, WebhookConfig,
+    DiscordConfig, EmailConfig, MsTeamsConfig, OpsgenieConfig, PagerdutyConfig, PushoverConfig,
+    Receiver, SlackConfig, TelegramConfig, VictoropsConfig, WebhookConfig,
 };
 use crate::alertmanager::config::DEFAULT_SLACK_APP_URL;
 
@@ -191,6 +192,130 @@ fn own_labels(r: &Receiver) -> Map {
     string_map(&r.labels)
 }
 
+fn pagerduty(c: &PagerdutyConfig) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&c.http_config))
+        .secret("service_key", &c.service_key)
+        .path("service_key_file", &c.service_key_file)
+        .secret("routing_key", &c.routing_key)
+        .path("routing_key_file", &c.routing_key_file)
+        .url("url", c.url.as_ref())
+        .string("client", &c.client)
+        .string("client_url", &c.client_url)
+        .string("description", &c.description);
+    let mut details = Map::default();
+    for (k, v) in &c.details {
+        details.put(k, v.clone());
+    }
+    m.map("details", details);
+    let images = c
+        .images
+        .iter()
+        .map(|i| {
+            let mut im = Map::default();
+            im.string("src", &i.src)
+                .string("alt", &i.alt)
+                .string("href", &i.href);
+            im.done()
+        })
+        .collect();
+    let links = c
+        .links
+        .iter()
+        .map(|l| {
+            let mut lm = Map::default();
+            lm.string("href", &l.href).string("text", &l.text);
+            lm.done()
+        })
+        .collect();
+    m.list("images", images)
+        .list("links", links)
+        .string("source", &c.source)
+        .string("severity", &c.severity)
+        .string("class", &c.class)
+        .string("component", &c.component)
+        .string("group", &c.group)
+        .put("timeout", go_duration(c.timeout));
+    m.done()
+}
+
+fn opsgenie(c: &OpsgenieConfig) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&c.http_config))
+        .secret("api_key", &c.api_key)
+        .path("api_key_file", &c.api_key_file)
+        .url("api_url", c.api_url.as_ref())
+        .string("message", &c.message)
+        .string("description", &c.description)
+        .string("source", &c.source)
+        .map("details", string_map(&c.details))
+        .string("entity", &c.entity);
+    let responders = c
+        .responders
+        .iter()
+        .map(|r| {
+            let mut rm = Map::default();
+            rm.string("id", &r.id)
+                .string("name", &r.name)
+                .string("username", &r.username)
+                .string("type", &r.kind);
+            rm.done()
+        })
+        .collect();
+    m.list("responders", responders)
+        .string("actions", &c.actions)
+        .string("tags", &c.tags)
+        .string("note", &c.note)
+        .string("priority", &c.priority)
+        .flag("update_alerts", c.update_alerts);
+    m.done()
+}
+
+fn victorops(c: &VictoropsConfig) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&c.http_config))
+        .secret("api_key", &c.api_key)
+        .path("api_key_file", &c.api_key_file)
+        .put(
+            "api_url",
+            c.api_url.as_ref().map(|u| u.as_str()).unwrap_or_default(),
+        )
+        .put("routing_key", c.routing_key.as_str())
+        .put("message_type", c.message_type.as_str())
+        .put("state_message", c.state_message.as_str())
+        .put("entity_display_name", c.entity_display_name.as_str())
+        .put("monitoring_tool", c.monitoring_tool.as_str())
+        .map("custom_fields", string_map(&c.custom_fields));
+    m.done()
+}
+
+fn pushover(c: &PushoverConfig) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&c.http_config))
+        .secret("user_key", &c.user_key)
+        .path("user_key_file", &c.user_key_file)
+        .secret("token", &c.token)
+        .path("token_file", &c.token_file)
+        .string("title", &c.title)
+        .string("message", &c.message)
+        .string("url", &c.url)
+        .string("url_title", &c.url_title)
+        .string("device", &c.device)
+        .string("sound", &c.sound)
+        .string("priority", &c.priority);
+    for (key, d) in [("retry", c.retry), ("expire", c.expire), ("ttl", c.ttl)] {
+        if !d.is_zero() {
+            m.put(key, go_duration(d));
+        }
+    }
+    m.flag("html", c.html).flag("monospace", c.monospace);
+    m.done()
+}
+
 pub(super) fn receiver(r: &Receiver) -> Value {
     let mut m = Map::default();
     m.put("name", r.name.as_str())
@@ -200,10 +325,26 @@ pub(super) fn receiver(r: &Receiver) -> Value {
             r.discord_configs.iter().map(discord).collect(),
         )
         .list("email_configs", r.email_configs.iter().map(email).collect())
+        .list(
+            "pagerduty_configs",
+            r.pagerduty_configs.iter().map(pagerduty).collect(),
+        )
         .list("slack_configs", r.slack_configs.iter().map(slack).collect())
         .list(
             "webhook_configs",
             r.webhook_configs.iter().map(webhook).collect(),
+        )
+        .list(
+            "opsgenie_configs",
+            r.opsgenie_configs.iter().map(opsgenie).collect(),
+        )
+        .list(
+            "pushover_configs",
+            r.pushover_configs.iter().map(pushover).collect(),
+        )
+        .list(
+            "victorops_configs",
+            r.victorops_configs.iter().map(victorops).collect(),
         )
         .list(
             "telegram_configs",

@@ -1,11 +1,16 @@
 //! `receivers`: named lists of notifiers. The kinds bongsu delivers to (email, Slack,
-//! Discord, webhook, Microsoft Teams, Telegram) are parsed in full, with Alertmanager's
+//! Discord, webhook, Microsoft Teams, Telegram, PagerDuty, Opsgenie, VictorOps, Pushover)
+//! are parsed in full, with Alertmanager's
 //! checks and inheritance from `global`; the other kinds upstream knows are recognised and
 //! refused at load time with "… is not supported by bongsu yet", never silently dropped.
 
 mod chat;
 mod email;
+mod opsgenie;
+mod pagerduty;
+mod pushover;
 mod slack;
+mod victorops;
 mod webhook;
 
 use std::collections::BTreeMap;
@@ -15,7 +20,11 @@ use serde::Deserialize;
 
 pub use chat::{DiscordConfig, MsTeamsConfig, TelegramConfig};
 pub use email::{EmailConfig, ThreadingConfig, DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT};
+pub use opsgenie::{OpsgenieConfig, OpsgenieResponder};
+pub use pagerduty::{PagerdutyConfig, PagerdutyImage, PagerdutyLink, DEFAULT_PAGERDUTY_DETAILS};
+pub use pushover::PushoverConfig;
 pub use slack::{SlackAction, SlackConfig, SlackConfirmation, SlackField};
+pub use victorops::VictoropsConfig;
 pub use webhook::WebhookConfig;
 
 use super::common::{fail, Invalid};
@@ -36,6 +45,10 @@ pub struct Receiver {
     pub discord_configs: Vec<DiscordConfig>,
     pub msteams_configs: Vec<MsTeamsConfig>,
     pub telegram_configs: Vec<TelegramConfig>,
+    pub pagerduty_configs: Vec<PagerdutyConfig>,
+    pub opsgenie_configs: Vec<OpsgenieConfig>,
+    pub victorops_configs: Vec<VictoropsConfig>,
+    pub pushover_configs: Vec<PushoverConfig>,
     /// The first notifier kind present that bongsu cannot deliver to yet.
     unsupported: Option<usize>,
     /// Where a notifier entry was null, Alertmanager's message for it.
@@ -44,12 +57,8 @@ pub struct Receiver {
 
 /// Notifier kinds Alertmanager has and bongsu does not deliver to yet, in upstream's order.
 pub const UNSUPPORTED_RECEIVERS: &[&str] = &[
-    "pushover",
-    "pagerduty",
     "incidentio",
-    "opsgenie",
     "wechat",
-    "victorops",
     "sns",
     "webex",
     "msteamsv2",
@@ -59,8 +68,17 @@ pub const UNSUPPORTED_RECEIVERS: &[&str] = &[
 ];
 
 /// The kinds bongsu delivers to, in the order of `entries` indices.
-const SUPPORTED: [&str; 6] = [
-    "webhook", "email", "slack", "telegram", "discord", "msteams",
+const SUPPORTED: [&str; 10] = [
+    "webhook",
+    "email",
+    "slack",
+    "telegram",
+    "discord",
+    "msteams",
+    "pagerduty",
+    "opsgenie",
+    "victorops",
+    "pushover",
 ];
 
 #[derive(Deserialize)]
@@ -83,17 +101,17 @@ struct RawReceiver {
     #[serde(default)]
     telegram_configs: Vec<Option<TelegramConfig>>,
     #[serde(default)]
-    pushover_configs: Option<serde_yaml_ng::Value>,
+    pagerduty_configs: Vec<Option<PagerdutyConfig>>,
     #[serde(default)]
-    pagerduty_configs: Option<serde_yaml_ng::Value>,
+    opsgenie_configs: Vec<Option<OpsgenieConfig>>,
+    #[serde(default)]
+    victorops_configs: Vec<Option<VictoropsConfig>>,
+    #[serde(default)]
+    pushover_configs: Vec<Option<PushoverConfig>>,
     #[serde(default)]
     incidentio_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
-    opsgenie_configs: Option<serde_yaml_ng::Value>,
-    #[serde(default)]
     wechat_configs: Option<serde_yaml_ng::Value>,
-    #[serde(default)]
-    victorops_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     sns_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
@@ -144,12 +162,8 @@ impl TryFrom<RawReceiver> for Receiver {
         }
         labels.insert("name".to_string(), r.name.clone());
         let unsupported = [
-            &r.pushover_configs,
-            &r.pagerduty_configs,
             &r.incidentio_configs,
-            &r.opsgenie_configs,
             &r.wechat_configs,
-            &r.victorops_configs,
             &r.sns_configs,
             &r.webex_configs,
             &r.msteamsv2_configs,
@@ -169,6 +183,10 @@ impl TryFrom<RawReceiver> for Receiver {
             telegram_configs: entries(r.telegram_configs, 3, &mut missing),
             discord_configs: entries(r.discord_configs, 4, &mut missing),
             msteams_configs: entries(r.msteams_configs, 5, &mut missing),
+            pagerduty_configs: entries(r.pagerduty_configs, 6, &mut missing),
+            opsgenie_configs: entries(r.opsgenie_configs, 7, &mut missing),
+            victorops_configs: entries(r.victorops_configs, 8, &mut missing),
+            pushover_configs: entries(r.pushover_configs, 9, &mut missing),
             unsupported,
             missing,
         })
@@ -182,6 +200,10 @@ impl Receiver {
         g: &GlobalConfig,
         dir: Option<&Path>,
     ) -> Result<(), ConfigError> {
+        // Upstream checks a null Opsgenie entry against the global key only.
+        if self.missing == Some(7) {
+            opsgenie::check_global_key(g)?;
+        }
         if let Some(kind) = self.missing {
             return Err(ConfigError::Invalid(format!(
                 "missing {} config",
@@ -195,6 +217,18 @@ impl Receiver {
             c.resolve(g)?;
         }
         for c in &mut self.slack_configs {
+            c.resolve(g, dir)?;
+        }
+        for c in &mut self.pushover_configs {
+            c.resolve(g, dir)?;
+        }
+        for c in &mut self.pagerduty_configs {
+            c.resolve(g, dir)?;
+        }
+        for c in &mut self.opsgenie_configs {
+            c.resolve(g, dir)?;
+        }
+        for c in &mut self.victorops_configs {
             c.resolve(g, dir)?;
         }
         if let Some(kind) = self.unsupported.map(|i| UNSUPPORTED_RECEIVERS[i]) {
@@ -223,5 +257,9 @@ impl Receiver {
             && self.discord_configs.is_empty()
             && self.msteams_configs.is_empty()
             && self.telegram_configs.is_empty()
+            && self.pagerduty_configs.is_empty()
+            && self.opsgenie_configs.is_empty()
+            && self.victorops_configs.is_empty()
+            && self.pushover_configs.is_empty()
     }
 }

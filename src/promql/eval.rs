@@ -157,9 +157,8 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Whether the query's deadline has passed (for loops that cannot return an error).
-    /// When the query runs out of time.
-    pub(super) fn deadline(&self) -> std::time::Instant {
-        self.ctx.deadline()
+    pub(super) fn out_of_time(&self) -> bool {
+        self.ctx.check_deadline().is_err()
     }
 
     /// Where `expr` starts in the query text, if known.

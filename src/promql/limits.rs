@@ -59,10 +59,6 @@ impl QueryCtx {
     }
 
     /// Fails once the deadline has passed.
-    pub(super) fn deadline(&self) -> Instant {
-        self.deadline
-    }
-
     pub(super) fn check_deadline(&self) -> Result<(), PromqlError> {
         if Instant::now() >= self.deadline {
             return Err(PromqlError::Timeout("expression evaluation"));

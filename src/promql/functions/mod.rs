@@ -16,53 +16,7 @@ pub(crate) use math::civil;
 use super::eval::{check_distinct_labels, Evaluated, Evaluator, StepSeries, WindowCursor, Windows};
 use super::numeric::nan_first;
 use super::PromqlError;
-use crate::model::{Labels, Sample};
-
-/// Fewest window evaluations (series × steps) worth spreading over threads: below it,
-/// starting them costs more than they save.
-const PARALLEL_WINDOWS: usize = 1 << 15;
-
-/// Most threads one range function uses.
-const MAX_WINDOW_THREADS: usize = 8;
-
-/// The non-empty results of `f` over the windows of `series` at `times`, one series after
-/// another; stops early once past `deadline` (the engine then reports the timeout).
-fn windows_of_series(
-    series: &[(Labels, Vec<Sample>)],
-    times: &[i64],
-    range: i64,
-    keep_name: bool,
-    deadline: std::time::Instant,
-    f: &(impl Fn(usize, &[Sample], i64) -> Option<f64> + Sync),
-) -> Vec<StepSeries> {
-    let mut out = Vec::with_capacity(series.len());
-    for (labels, samples) in series {
-        if std::time::Instant::now() >= deadline {
-            break;
-        }
-        let mut cursor = WindowCursor::new(samples, range);
-        let values: Vec<Option<f64>> = times
-            .iter()
-            .enumerate()
-            .map(|(i, &t)| {
-                let win = cursor.window(t);
-                if win.is_empty() {
-                    None
-                } else {
-                    f(i, win, t)
-                }
-            })
-            .collect();
-        if values.iter().any(Option::is_some) {
-            out.push(StepSeries {
-                labels: labels.clone(),
-                values,
-                drop_name: !keep_name,
-            });
-        }
-    }
-    out
-}
+use crate::model::Sample;
 
 /// Prometheus' `quantile` over a set of values (shared by `quantile` and
 /// `quantile_over_time`): linear interpolation between the closest ranks.
@@ -143,35 +97,42 @@ impl Evaluator<'_> {
         }
     }
 
-    /// Applies `f(step, window, t)` to every series' window at every step. Large inputs are
-    /// split by series across cores; the output keeps the input's series order.
+    /// Applies `f(step, window, t)` to every series' window at every step.
     fn over_windows(
         &self,
         w: Windows,
         keep_name: bool,
-        f: impl Fn(usize, &[Sample], i64) -> Option<f64> + Sync,
+        f: impl Fn(usize, &[Sample], i64) -> Option<f64>,
     ) -> Vec<StepSeries> {
-        let deadline = self.deadline();
-        let run = |part: &[(Labels, Vec<Sample>)]| {
-            windows_of_series(part, &w.times, w.range, keep_name, deadline, &f)
-        };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = threads.min(MAX_WINDOW_THREADS);
-        if threads < 2 || w.series.len() < 2 || w.series.len() * w.times.len() < PARALLEL_WINDOWS {
-            return run(&w.series);
-        }
-        let chunk = w.series.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = w
-                .series
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || run(part)))
+        let mut out = Vec::with_capacity(w.series.len());
+        for (labels, samples) in &w.series {
+            // Out of time: stop early; the engine reports the timeout at its next check.
+            if self.out_of_time() {
+                break;
+            }
+            let mut cursor = WindowCursor::new(samples, w.range);
+            let values: Vec<Option<f64>> = w
+                .times
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| {
+                    let win = cursor.window(t);
+                    if win.is_empty() {
+                        None
+                    } else {
+                        f(i, win, t)
+                    }
+                })
                 .collect();
-            workers
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        })
+            if values.iter().any(Option::is_some) {
+                out.push(StepSeries {
+                    labels: labels.clone(),
+                    values,
+                    drop_name: !keep_name,
+                });
+            }
+        }
+        out
     }
 
     /// A range function's result: without delayed name removal, the names go now, and
@@ -215,53 +176,5 @@ fn string_arg<'e>(arg: Option<&&'e Expr>) -> Result<&'e str, PromqlError> {
         _ => Err(PromqlError::Execution(
             "expected a string literal argument".into(),
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use crate::model::Labels;
-    use crate::promql::{Engine, QueryValue};
-    use crate::tsdb::{Db, DbOptions};
-
-    /// A range function over enough series × steps to be split across threads gives, series
-    /// by series and in the same order, what it gives for each series alone.
-    #[test]
-    fn split_range_functions_match_single_series() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
-        let mut app = db.appender();
-        let series = 40;
-        for i in 0..series {
-            let labels =
-                Labels::from_pairs(&[("__name__", "c_total"), ("i", &format!("{i:02}"))]).unwrap();
-            for t in 0..400 {
-                let v = (t * (i + 1)) as f64 + if t % 97 == 0 { 0.5 } else { 0.0 };
-                app.append(&labels, t * 15_000, v).unwrap();
-            }
-        }
-        app.commit().unwrap();
-        let engine = Engine::default();
-        let (end, step) = (400 * 15_000, Duration::from_secs(5));
-        assert!(series as usize * (end / 5_000) as usize >= super::PARALLEL_WINDOWS);
-        for f in ["rate(c_total[1m])", "quantile_over_time(0.9, c_total[2m])"] {
-            let all = engine.range_query(&db, f, 0, end, step).unwrap().value;
-            let QueryValue::Matrix(all) = all else {
-                panic!("{f}: not a matrix")
-            };
-            assert_eq!(all.len(), series as usize, "{f}");
-            for (i, got) in all.iter().enumerate() {
-                let one = f.replace("c_total", &format!("c_total{{i=\"{i:02}\"}}"));
-                let QueryValue::Matrix(alone) =
-                    engine.range_query(&db, &one, 0, end, step).unwrap().value
-                else {
-                    panic!("{one}: not a matrix")
-                };
-                assert_eq!(alone.len(), 1, "{one}");
-                assert_eq!(got, &alone[0], "{one}");
-            }
-        }
     }
 }

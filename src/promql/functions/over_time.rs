@@ -93,17 +93,13 @@ impl Evaluator<'_> {
             }
             "quantile_over_time" => {
                 let q = self.scalar_arg(args.first(), f64::NAN)?;
-                let out = self.over_windows(self.windows_of(range_arg)?, false, |i, s, _| {
-                    Some(quantile(q[i], vals(s)))
-                });
-                // Flagged where a window was evaluated with a quantile outside [0, 1].
-                let pos = args.first().and_then(|a| self.pos(a));
-                for (i, &qi) in q.iter().enumerate() {
-                    if !(0.0..=1.0).contains(&qi) && out.iter().any(|s| s.values[i].is_some()) {
-                        self.annotate(|a| a.invalid_quantile(qi, pos));
+                self.over_windows(self.windows_of(range_arg)?, false, |i, s, _| {
+                    if !(0.0..=1.0).contains(&q[i]) {
+                        let pos = args.first().and_then(|a| self.pos(a));
+                        self.annotate(|a| a.invalid_quantile(q[i], pos));
                     }
-                }
-                out
+                    Some(quantile(q[i], vals(s)))
+                })
             }
             "mad_over_time" => self.over_windows(self.windows_of(range_arg)?, false, |_, s, _| {
                 // A NaN makes the median, and so the deviation, undefined.

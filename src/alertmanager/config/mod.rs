@@ -25,6 +25,7 @@ use thiserror::Error;
 
 pub use common::{HostPort, SecretUrl, Url, SECRET_TOKEN};
 pub use global::{GlobalConfig, DEFAULT_SLACK_APP_URL};
+pub use receivers::MsTeamsV2Config;
 pub use receivers::{
     DiscordConfig, EmailConfig, MsTeamsConfig, Receiver, SlackAction, SlackConfig,
     SlackConfirmation, SlackField, TelegramConfig, ThreadingConfig, WebhookConfig,

@@ -17,6 +17,7 @@ const KINDS: &[&str] = &[
     "discord",
     "email",
     "msteams",
+    "msteamsv2",
     "opsgenie",
     "pagerduty",
     "pushover",

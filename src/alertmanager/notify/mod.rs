@@ -9,6 +9,7 @@ mod email;
 mod gojson;
 mod metrics;
 mod msteams;
+mod msteamsv2;
 mod opsgenie;
 mod pagerduty;
 mod pipeline;
@@ -17,6 +18,8 @@ mod render;
 mod retrier;
 mod slack;
 mod telegram;
+#[cfg(test)]
+mod test_support;
 mod victorops;
 mod webhook;
 
@@ -35,6 +38,7 @@ pub use discord::Discord;
 pub use email::Email;
 pub use metrics::{render as render_metrics, NotifyMetrics};
 pub use msteams::MsTeams;
+pub use msteamsv2::MsTeamsV2;
 pub use opsgenie::Opsgenie;
 pub use pagerduty::Pagerduty;
 pub use pipeline::{FlushInfo, Pipeline};
@@ -199,6 +203,14 @@ pub fn integrations(
             index: i,
             send_resolved: c.send_resolved,
             notifier: Box::new(MsTeams::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.msteamsv2_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "msteamsv2",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(MsTeamsV2::new(c.clone(), templates.clone())?),
         });
     }
     for (i, c) in r.telegram_configs.iter().enumerate() {

@@ -4,8 +4,8 @@ use serde_yaml_ng::Value;
 
 use super::{go_duration, host_port, http, string_map, strings, tls, Map};
 use crate::alertmanager::config::receivers::{
-    DiscordConfig, EmailConfig, MsTeamsConfig, OpsgenieConfig, PagerdutyConfig, PushoverConfig,
-    Receiver, SlackConfig, TelegramConfig, VictoropsConfig, WebhookConfig,
+    DiscordConfig, EmailConfig, MsTeamsConfig, MsTeamsV2Config, OpsgenieConfig, PagerdutyConfig,
+    PushoverConfig, Receiver, SlackConfig, TelegramConfig, VictoropsConfig, WebhookConfig,
 };
 use crate::alertmanager::config::DEFAULT_SLACK_APP_URL;
 
@@ -160,6 +160,17 @@ fn msteams(c: &MsTeamsConfig) -> Value {
         .path("webhook_url_file", &c.webhook_url_file)
         .string("title", &c.title)
         .string("summary", &c.summary)
+        .string("text", &c.text);
+    m.done()
+}
+
+fn msteamsv2(c: &MsTeamsV2Config) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&c.http_config))
+        .secret_url("webhook_url", &c.webhook_url)
+        .path("webhook_url_file", &c.webhook_url_file)
+        .string("title", &c.title)
         .string("text", &c.text);
     m.done()
 }
@@ -353,6 +364,10 @@ pub(super) fn receiver(r: &Receiver) -> Value {
         .list(
             "msteams_configs",
             r.msteams_configs.iter().map(msteams).collect(),
+        )
+        .list(
+            "msteamsv2_configs",
+            r.msteamsv2_configs.iter().map(msteamsv2).collect(),
         );
     m.done()
 }

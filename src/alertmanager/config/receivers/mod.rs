@@ -1,11 +1,12 @@
 //! `receivers`: named lists of notifiers. The kinds bongsu delivers to (email, Slack,
-//! Discord, webhook, Microsoft Teams, Telegram, PagerDuty, Opsgenie, VictorOps, Pushover)
+//! Discord, webhook, Microsoft Teams (connectors and workflows), Telegram, PagerDuty, Opsgenie, VictorOps, Pushover)
 //! are parsed in full, with Alertmanager's
 //! checks and inheritance from `global`; the other kinds upstream knows are recognised and
 //! refused at load time with "… is not supported by bongsu yet", never silently dropped.
 
 mod chat;
 mod email;
+mod msteamsv2;
 mod opsgenie;
 mod pagerduty;
 mod pushover;
@@ -20,6 +21,7 @@ use serde::Deserialize;
 
 pub use chat::{DiscordConfig, MsTeamsConfig, TelegramConfig};
 pub use email::{EmailConfig, ThreadingConfig, DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT};
+pub use msteamsv2::MsTeamsV2Config;
 pub use opsgenie::{OpsgenieConfig, OpsgenieResponder};
 pub use pagerduty::{PagerdutyConfig, PagerdutyImage, PagerdutyLink, DEFAULT_PAGERDUTY_DETAILS};
 pub use pushover::PushoverConfig;
@@ -49,6 +51,7 @@ pub struct Receiver {
     pub opsgenie_configs: Vec<OpsgenieConfig>,
     pub victorops_configs: Vec<VictoropsConfig>,
     pub pushover_configs: Vec<PushoverConfig>,
+    pub msteamsv2_configs: Vec<MsTeamsV2Config>,
     /// The first notifier kind present that bongsu cannot deliver to yet.
     unsupported: Option<usize>,
     /// Where a notifier entry was null, Alertmanager's message for it.
@@ -61,14 +64,13 @@ pub const UNSUPPORTED_RECEIVERS: &[&str] = &[
     "wechat",
     "sns",
     "webex",
-    "msteamsv2",
     "jira",
     "rocketchat",
     "mattermost",
 ];
 
 /// The kinds bongsu delivers to, in the order of `entries` indices.
-const SUPPORTED: [&str; 10] = [
+const SUPPORTED: [&str; 11] = [
     "webhook",
     "email",
     "slack",
@@ -79,6 +81,7 @@ const SUPPORTED: [&str; 10] = [
     "opsgenie",
     "victorops",
     "pushover",
+    "msteamsv2",
 ];
 
 #[derive(Deserialize)]
@@ -109,6 +112,8 @@ struct RawReceiver {
     #[serde(default)]
     pushover_configs: Vec<Option<PushoverConfig>>,
     #[serde(default)]
+    msteamsv2_configs: Vec<Option<MsTeamsV2Config>>,
+    #[serde(default)]
     incidentio_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     wechat_configs: Option<serde_yaml_ng::Value>,
@@ -116,8 +121,6 @@ struct RawReceiver {
     sns_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     webex_configs: Option<serde_yaml_ng::Value>,
-    #[serde(default)]
-    msteamsv2_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     jira_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
@@ -166,7 +169,6 @@ impl TryFrom<RawReceiver> for Receiver {
             &r.wechat_configs,
             &r.sns_configs,
             &r.webex_configs,
-            &r.msteamsv2_configs,
             &r.jira_configs,
             &r.rocketchat_configs,
             &r.mattermost_configs,
@@ -187,6 +189,7 @@ impl TryFrom<RawReceiver> for Receiver {
             opsgenie_configs: entries(r.opsgenie_configs, 7, &mut missing),
             victorops_configs: entries(r.victorops_configs, 8, &mut missing),
             pushover_configs: entries(r.pushover_configs, 9, &mut missing),
+            msteamsv2_configs: entries(r.msteamsv2_configs, 10, &mut missing),
             unsupported,
             missing,
         })
@@ -246,6 +249,9 @@ impl Receiver {
         for c in &mut self.msteams_configs {
             c.resolve(g, dir)?;
         }
+        for c in &mut self.msteamsv2_configs {
+            c.resolve(g, dir)?;
+        }
         Ok(())
     }
 
@@ -261,5 +267,6 @@ impl Receiver {
             && self.opsgenie_configs.is_empty()
             && self.victorops_configs.is_empty()
             && self.pushover_configs.is_empty()
+            && self.msteamsv2_configs.is_empty()
     }
 }

@@ -1,0 +1,179 @@
+//! The team-chat receivers added after the first ones (Teams workflows, Webex, Mattermost,
+//! Rocket.Chat) end to end: alerts posted to an in-process Alertmanager reach a server in
+//! this test playing the vendor, with exactly upstream's request bodies, headers and paths;
+//! 5xx answers are retried, 4xx fail without retry and are counted by integration and reason.
+
+#[path = "common/alertmanager.rs"]
+mod am;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use am::{next, options, start, Server};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::Router;
+use bongsu::alertmanager::config::Config;
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+/// One request the fake vendor received.
+#[derive(Debug)]
+struct Seen {
+    method: String,
+    /// Path and query.
+    uri: String,
+    headers: BTreeMap<String, String>,
+    body: String,
+    /// What was answered.
+    status: u16,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map_or("", String::as_str)
+    }
+}
+
+/// Answers with scripted statuses and bodies (then `fallback`) and reports every request.
+#[derive(Clone)]
+struct Vendor {
+    script: Arc<Mutex<VecDeque<(u16, &'static str)>>>,
+    fallback: (u16, &'static str),
+    tx: mpsc::UnboundedSender<Seen>,
+}
+
+async fn answer(State(v): State<Vendor>, req: Request) -> (StatusCode, String) {
+    let (status, reply) = v.script.lock().pop_front().unwrap_or(v.fallback);
+    let (parts, body) = req.into_parts();
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+        .collect();
+    let body = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let _ = v.tx.send(Seen {
+        method: parts.method.to_string(),
+        uri: parts.uri.to_string(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        status,
+    });
+    (StatusCode::from_u16(status).unwrap(), reply.to_string())
+}
+
+/// Starts a fake vendor API; returns its base URL and the requests it sees.
+async fn vendor(
+    script: &[(u16, &'static str)],
+    fallback: (u16, &'static str),
+) -> (String, mpsc::UnboundedReceiver<Seen>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let v = Vendor {
+        script: Arc::new(Mutex::new(script.iter().copied().collect())),
+        fallback,
+        tx,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new().fallback(answer).with_state(v);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), rx)
+}
+
+/// A route sending everything, grouped by alertname, to receiver `chat` made of `configs`.
+async fn server(configs: &str) -> Server {
+    let yaml = format!(
+        "
+route:
+  receiver: chat
+  group_by: [alertname]
+  group_wait: 200ms
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+- name: chat
+{configs}
+"
+    );
+    let cfg = Config::parse(&yaml, None).expect("valid config");
+    start(cfg, options("http://bongsu.example:9090")).await
+}
+
+fn disk_alert(name: &str) -> Value {
+    json!([{
+        "labels": {"alertname": name, "instance": "a&b"},
+        "annotations": {"summary": "disk <full>"},
+        "startsAt": "2026-01-01T00:00:00Z",
+    }])
+}
+
+/// Sends `Disk` (answered by the script: 500 then 200) and `Other` (answered 400), checking
+/// the retry, the failure without retry, and the counters of `integration`.
+async fn retries_then_refusal(s: &Server, rx: &mut mpsc::UnboundedReceiver<Seen>, kind: &str) {
+    s.post_alerts(disk_alert("Disk")).await;
+    assert_eq!(next(rx).await.status, 500);
+    assert_eq!(next(rx).await.status, 200);
+    s.wait_for(
+        &format!("alertmanager_notifications_total{{integration=\"{kind}\"}} "),
+        1.0,
+    )
+    .await;
+    s.post_alerts(disk_alert("Other")).await;
+    assert_eq!(next(rx).await.status, 400);
+    s.wait_for(
+        &format!(
+            "alertmanager_notifications_failed_total{{integration=\"{kind}\",reason=\"clientError\"}} "
+        ),
+        1.0,
+    )
+    .await;
+    assert_eq!(
+        s.metric(&format!(
+            "alertmanager_notification_requests_failed_total{{integration=\"{kind}\"}} "
+        )),
+        2.0
+    );
+    // Not retried.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(rx.try_recv().is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msteamsv2_adaptive_card() {
+    let (base, mut rx) = vendor(&[], (202, "")).await;
+    let s = server(&format!(
+        "  msteamsv2_configs:\n  - webhook_url: {base}/workflows/abc?sig=s3cret\n    \
+         title: '{{{{ .Status }}}} {{{{ .GroupLabels.alertname }}}}'\n    \
+         text: '{{{{ .CommonAnnotations.summary }}}}'"
+    ))
+    .await;
+    s.post_alerts(disk_alert("Disk")).await;
+    let got = next(&mut rx).await;
+    assert_eq!(got.method, "POST");
+    assert_eq!(got.uri, "/workflows/abc?sig=s3cret");
+    assert_eq!(got.header("content-type"), "application/json");
+    assert_eq!(
+        got.body,
+        concat!(
+            r#"{"type":"message","attachments":[{"contentType":"application/vnd.microsoft.card.adaptive","#,
+            r#""contentUrl":null,"content":{"$schema":"http://adaptivecards.io/schemas/adaptive-card.json","#,
+            r#""type":"AdaptiveCard","version":"1.2","body":[{"type":"TextBlock","text":"firing Disk","#,
+            r#""weight":"Bolder","size":"Medium","wrap":true,"style":"heading","color":"Attention"},"#,
+            r#"{"type":"TextBlock","text":"disk \u003cfull\u003e","wrap":true}],"msteams":{"width":"full"}}}]}"#,
+            "\n"
+        )
+    );
+    s.am.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msteamsv2_retries_5xx_not_4xx() {
+    let (base, mut rx) = vendor(&[(500, "busy"), (200, ""), (400, "bad")], (200, "")).await;
+    let s = server(&format!("  msteamsv2_configs:\n  - webhook_url: {base}/w")).await;
+    retries_then_refusal(&s, &mut rx, "msteamsv2").await;
+    s.am.shutdown();
+}

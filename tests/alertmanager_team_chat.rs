@@ -177,3 +177,38 @@ async fn msteamsv2_retries_5xx_not_4xx() {
     retries_then_refusal(&s, &mut rx, "msteamsv2").await;
     s.am.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webex_message_with_bot_token() {
+    let (base, mut rx) = vendor(&[], (200, "{}")).await;
+    let s = server(&format!(
+        "  webex_configs:\n  - api_url: {base}/v1/messages\n    \
+         room_id: 'room-{{{{ .GroupLabels.alertname }}}}'\n    \
+         message: '**{{{{ .Status }}}}** {{{{ .CommonAnnotations.summary }}}}'\n    \
+         http_config: {{authorization: {{credentials: bot-token}}}}"
+    ))
+    .await;
+    s.post_alerts(disk_alert("Disk")).await;
+    let got = next(&mut rx).await;
+    assert_eq!(got.method, "POST");
+    assert_eq!(got.uri, "/v1/messages");
+    assert_eq!(got.header("content-type"), "application/json");
+    assert_eq!(got.header("authorization"), "Bearer bot-token");
+    assert_eq!(
+        got.body,
+        "{\"markdown\":\"**firing** disk \\u003cfull\\u003e\",\"roomId\":\"room-Disk\"}\n"
+    );
+    s.am.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webex_retries_5xx_not_4xx() {
+    let (base, mut rx) = vendor(&[(500, "busy"), (200, "{}"), (400, "bad")], (200, "{}")).await;
+    let s = server(&format!(
+        "  webex_configs:\n  - api_url: {base}/v1/messages\n    room_id: r\n    \
+         http_config: {{authorization: {{credentials: t}}}}"
+    ))
+    .await;
+    retries_then_refusal(&s, &mut rx, "webex").await;
+    s.am.shutdown();
+}

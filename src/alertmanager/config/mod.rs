@@ -25,12 +25,12 @@ use thiserror::Error;
 
 pub use common::{HostPort, SecretUrl, Url, SECRET_TOKEN};
 pub use global::{GlobalConfig, DEFAULT_SLACK_APP_URL};
-pub use receivers::MsTeamsV2Config;
 pub use receivers::{
     DiscordConfig, EmailConfig, MsTeamsConfig, Receiver, SlackAction, SlackConfig,
     SlackConfirmation, SlackField, TelegramConfig, ThreadingConfig, WebhookConfig,
     DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT, UNSUPPORTED_RECEIVERS,
 };
+pub use receivers::{MsTeamsV2Config, WebexConfig};
 pub use receivers::{
     OpsgenieConfig, OpsgenieResponder, PagerdutyConfig, PagerdutyImage, PagerdutyLink,
     PushoverConfig, VictoropsConfig, DEFAULT_PAGERDUTY_DETAILS,

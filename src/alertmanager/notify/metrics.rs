@@ -24,6 +24,7 @@ const KINDS: &[&str] = &[
     "slack",
     "telegram",
     "victorops",
+    "webex",
     "webhook",
 ];
 

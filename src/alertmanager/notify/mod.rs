@@ -21,6 +21,7 @@ mod telegram;
 #[cfg(test)]
 mod test_support;
 mod victorops;
+mod webex;
 mod webhook;
 
 use std::future::Future;
@@ -47,6 +48,7 @@ pub use render::Render;
 pub use slack::Slack;
 pub use telegram::Telegram;
 pub use victorops::Victorops;
+pub use webex::Webex;
 pub use webhook::Webhook;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -211,6 +213,14 @@ pub fn integrations(
             index: i,
             send_resolved: c.send_resolved,
             notifier: Box::new(MsTeamsV2::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.webex_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "webex",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Webex::new(c.clone(), templates.clone())?),
         });
     }
     for (i, c) in r.telegram_configs.iter().enumerate() {

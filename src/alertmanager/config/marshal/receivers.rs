@@ -5,7 +5,8 @@ use serde_yaml_ng::Value;
 use super::{go_duration, host_port, http, string_map, strings, tls, Map};
 use crate::alertmanager::config::receivers::{
     DiscordConfig, EmailConfig, MsTeamsConfig, MsTeamsV2Config, OpsgenieConfig, PagerdutyConfig,
-    PushoverConfig, Receiver, SlackConfig, TelegramConfig, VictoropsConfig, WebhookConfig,
+    PushoverConfig, Receiver, SlackConfig, TelegramConfig, VictoropsConfig, WebexConfig,
+    WebhookConfig,
 };
 use crate::alertmanager::config::DEFAULT_SLACK_APP_URL;
 
@@ -172,6 +173,16 @@ fn msteamsv2(c: &MsTeamsV2Config) -> Value {
         .path("webhook_url_file", &c.webhook_url_file)
         .string("title", &c.title)
         .string("text", &c.text);
+    m.done()
+}
+
+fn webex(c: &WebexConfig) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&c.http_config))
+        .url("api_url", c.api_url.as_ref())
+        .string("message", &c.message)
+        .put("room_id", c.room_id.as_str());
     m.done()
 }
 
@@ -361,6 +372,7 @@ pub(super) fn receiver(r: &Receiver) -> Value {
             "telegram_configs",
             r.telegram_configs.iter().map(telegram).collect(),
         )
+        .list("webex_configs", r.webex_configs.iter().map(webex).collect())
         .list(
             "msteams_configs",
             r.msteams_configs.iter().map(msteams).collect(),

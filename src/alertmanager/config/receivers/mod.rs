@@ -1,5 +1,5 @@
 //! `receivers`: named lists of notifiers. The kinds bongsu delivers to (email, Slack,
-//! Discord, webhook, Microsoft Teams (connectors and workflows), Telegram, PagerDuty, Opsgenie, VictorOps, Pushover)
+//! Discord, webhook, Microsoft Teams (connectors and workflows), Webex, Telegram, PagerDuty, Opsgenie, VictorOps, Pushover)
 //! are parsed in full, with Alertmanager's
 //! checks and inheritance from `global`; the other kinds upstream knows are recognised and
 //! refused at load time with "… is not supported by bongsu yet", never silently dropped.
@@ -12,6 +12,7 @@ mod pagerduty;
 mod pushover;
 mod slack;
 mod victorops;
+mod webex;
 mod webhook;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ pub use pagerduty::{PagerdutyConfig, PagerdutyImage, PagerdutyLink, DEFAULT_PAGE
 pub use pushover::PushoverConfig;
 pub use slack::{SlackAction, SlackConfig, SlackConfirmation, SlackField};
 pub use victorops::VictoropsConfig;
+pub use webex::WebexConfig;
 pub use webhook::WebhookConfig;
 
 use super::common::{fail, Invalid};
@@ -52,6 +54,7 @@ pub struct Receiver {
     pub victorops_configs: Vec<VictoropsConfig>,
     pub pushover_configs: Vec<PushoverConfig>,
     pub msteamsv2_configs: Vec<MsTeamsV2Config>,
+    pub webex_configs: Vec<WebexConfig>,
     /// The first notifier kind present that bongsu cannot deliver to yet.
     unsupported: Option<usize>,
     /// Where a notifier entry was null, Alertmanager's message for it.
@@ -63,14 +66,13 @@ pub const UNSUPPORTED_RECEIVERS: &[&str] = &[
     "incidentio",
     "wechat",
     "sns",
-    "webex",
     "jira",
     "rocketchat",
     "mattermost",
 ];
 
 /// The kinds bongsu delivers to, in the order of `entries` indices.
-const SUPPORTED: [&str; 11] = [
+const SUPPORTED: [&str; 12] = [
     "webhook",
     "email",
     "slack",
@@ -82,6 +84,7 @@ const SUPPORTED: [&str; 11] = [
     "victorops",
     "pushover",
     "msteamsv2",
+    "webex",
 ];
 
 #[derive(Deserialize)]
@@ -114,13 +117,13 @@ struct RawReceiver {
     #[serde(default)]
     msteamsv2_configs: Vec<Option<MsTeamsV2Config>>,
     #[serde(default)]
+    webex_configs: Vec<Option<WebexConfig>>,
+    #[serde(default)]
     incidentio_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     wechat_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     sns_configs: Option<serde_yaml_ng::Value>,
-    #[serde(default)]
-    webex_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     jira_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
@@ -168,7 +171,6 @@ impl TryFrom<RawReceiver> for Receiver {
             &r.incidentio_configs,
             &r.wechat_configs,
             &r.sns_configs,
-            &r.webex_configs,
             &r.jira_configs,
             &r.rocketchat_configs,
             &r.mattermost_configs,
@@ -190,6 +192,7 @@ impl TryFrom<RawReceiver> for Receiver {
             victorops_configs: entries(r.victorops_configs, 8, &mut missing),
             pushover_configs: entries(r.pushover_configs, 9, &mut missing),
             msteamsv2_configs: entries(r.msteamsv2_configs, 10, &mut missing),
+            webex_configs: entries(r.webex_configs, 11, &mut missing),
             unsupported,
             missing,
         })
@@ -246,6 +249,9 @@ impl Receiver {
         for c in &mut self.discord_configs {
             c.resolve(g, dir)?;
         }
+        for c in &mut self.webex_configs {
+            c.resolve(g, dir)?;
+        }
         for c in &mut self.msteams_configs {
             c.resolve(g, dir)?;
         }
@@ -268,5 +274,6 @@ impl Receiver {
             && self.victorops_configs.is_empty()
             && self.pushover_configs.is_empty()
             && self.msteamsv2_configs.is_empty()
+            && self.webex_configs.is_empty()
     }
 }

@@ -17,15 +17,6 @@ use bongsu::alertmanager::route::Route;
 /// instead of with upstream's message (its check lives in the unsupported notifier).
 const UNSUPPORTED: &[(&str, &str)] = &[
     (
-        "conf.mattermost-default-webhook-url-file.yml",
-        "mattermost_configs",
-    ),
-    (
-        "conf.mattermost-default-webhook-url.yml",
-        "mattermost_configs",
-    ),
-    ("conf.mattermost-no-webhook-url.yml", "mattermost_configs"),
-    (
         "conf.opsgenie-default-apikey-old-team.yml",
         "opsgenie_configs",
     ),

@@ -212,3 +212,41 @@ async fn webex_retries_5xx_not_4xx() {
     retries_then_refusal(&s, &mut rx, "webex").await;
     s.am.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mattermost_post_and_failure_naming_the_channel() {
+    let (base, mut rx) = vendor(&[], (200, "ok")).await;
+    let s = server(&format!(
+        "  mattermost_configs:\n  - webhook_url: {base}/hooks/xyz\n    channel: alerts\n    \
+         username: bongsu\n    text: '{{{{ .CommonAnnotations.summary }}}}'\n    \
+         title: '{{{{ .Status }}}} {{{{ .GroupLabels.alertname }}}}'\n    title_link: ''\n    \
+         fallback: fb\n    color: '#ff0000'\n    priority: {{priority: Urgent, requested_ack: true}}"
+    ))
+    .await;
+    s.post_alerts(disk_alert("Disk")).await;
+    let got = next(&mut rx).await;
+    assert_eq!(got.method, "POST");
+    assert_eq!(got.uri, "/hooks/xyz");
+    assert_eq!(got.header("content-type"), "application/json");
+    assert_eq!(
+        got.body,
+        concat!(
+            r##"{"channel":"alerts","username":"bongsu","attachments":[{"fallback":"fb","color":"#ff0000","##,
+            r##""text":"disk \u003cfull\u003e","title":"firing Disk"}],"##,
+            r##""priority":{"priority":"urgent","requested_ack":true}}"##,
+            "\n"
+        )
+    );
+    s.am.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mattermost_retries_5xx_not_4xx() {
+    let (base, mut rx) = vendor(&[(500, "busy"), (200, "ok"), (400, "bad")], (200, "ok")).await;
+    let s = server(&format!(
+        "  mattermost_configs:\n  - webhook_url: {base}/hooks/x"
+    ))
+    .await;
+    retries_then_refusal(&s, &mut rx, "mattermost").await;
+    s.am.shutdown();
+}

@@ -30,7 +30,10 @@ pub use receivers::{
     SlackConfirmation, SlackField, TelegramConfig, ThreadingConfig, WebhookConfig,
     DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT, UNSUPPORTED_RECEIVERS,
 };
-pub use receivers::{MsTeamsV2Config, WebexConfig};
+pub use receivers::{
+    MattermostAttachment, MattermostConfig, MattermostField, MattermostPriority, MattermostProps,
+    MsTeamsV2Config, WebexConfig,
+};
 pub use receivers::{
     OpsgenieConfig, OpsgenieResponder, PagerdutyConfig, PagerdutyImage, PagerdutyLink,
     PushoverConfig, VictoropsConfig, DEFAULT_PAGERDUTY_DETAILS,

@@ -7,6 +7,7 @@ mod data;
 mod discord;
 mod email;
 mod gojson;
+mod mattermost;
 mod metrics;
 mod msteams;
 mod msteamsv2;
@@ -37,6 +38,7 @@ use crate::template::alertmanager::NotificationTemplates;
 pub use data::{notification_data, DataJson};
 pub use discord::Discord;
 pub use email::Email;
+pub use mattermost::Mattermost;
 pub use metrics::{render as render_metrics, NotifyMetrics};
 pub use msteams::MsTeams;
 pub use msteamsv2::MsTeamsV2;
@@ -221,6 +223,14 @@ pub fn integrations(
             index: i,
             send_resolved: c.send_resolved,
             notifier: Box::new(Webex::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.mattermost_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "mattermost",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Mattermost::new(c.clone(), templates.clone())?),
         });
     }
     for (i, c) in r.telegram_configs.iter().enumerate() {

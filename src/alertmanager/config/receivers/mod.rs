@@ -1,11 +1,12 @@
 //! `receivers`: named lists of notifiers. The kinds bongsu delivers to (email, Slack,
-//! Discord, webhook, Microsoft Teams (connectors and workflows), Webex, Telegram, PagerDuty, Opsgenie, VictorOps, Pushover)
+//! Discord, webhook, Microsoft Teams (connectors and workflows), Webex, Mattermost, Telegram, PagerDuty, Opsgenie, VictorOps, Pushover)
 //! are parsed in full, with Alertmanager's
 //! checks and inheritance from `global`; the other kinds upstream knows are recognised and
 //! refused at load time with "… is not supported by bongsu yet", never silently dropped.
 
 mod chat;
 mod email;
+mod mattermost;
 mod msteamsv2;
 mod opsgenie;
 mod pagerduty;
@@ -22,6 +23,9 @@ use serde::Deserialize;
 
 pub use chat::{DiscordConfig, MsTeamsConfig, TelegramConfig};
 pub use email::{EmailConfig, ThreadingConfig, DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT};
+pub use mattermost::{
+    MattermostAttachment, MattermostConfig, MattermostField, MattermostPriority, MattermostProps,
+};
 pub use msteamsv2::MsTeamsV2Config;
 pub use opsgenie::{OpsgenieConfig, OpsgenieResponder};
 pub use pagerduty::{PagerdutyConfig, PagerdutyImage, PagerdutyLink, DEFAULT_PAGERDUTY_DETAILS};
@@ -55,6 +59,7 @@ pub struct Receiver {
     pub pushover_configs: Vec<PushoverConfig>,
     pub msteamsv2_configs: Vec<MsTeamsV2Config>,
     pub webex_configs: Vec<WebexConfig>,
+    pub mattermost_configs: Vec<MattermostConfig>,
     /// The first notifier kind present that bongsu cannot deliver to yet.
     unsupported: Option<usize>,
     /// Where a notifier entry was null, Alertmanager's message for it.
@@ -62,17 +67,10 @@ pub struct Receiver {
 }
 
 /// Notifier kinds Alertmanager has and bongsu does not deliver to yet, in upstream's order.
-pub const UNSUPPORTED_RECEIVERS: &[&str] = &[
-    "incidentio",
-    "wechat",
-    "sns",
-    "jira",
-    "rocketchat",
-    "mattermost",
-];
+pub const UNSUPPORTED_RECEIVERS: &[&str] = &["incidentio", "wechat", "sns", "jira", "rocketchat"];
 
 /// The kinds bongsu delivers to, in the order of `entries` indices.
-const SUPPORTED: [&str; 12] = [
+const SUPPORTED: [&str; 13] = [
     "webhook",
     "email",
     "slack",
@@ -85,6 +83,7 @@ const SUPPORTED: [&str; 12] = [
     "pushover",
     "msteamsv2",
     "webex",
+    "mattermost",
 ];
 
 #[derive(Deserialize)]
@@ -119,6 +118,8 @@ struct RawReceiver {
     #[serde(default)]
     webex_configs: Vec<Option<WebexConfig>>,
     #[serde(default)]
+    mattermost_configs: Vec<Option<MattermostConfig>>,
+    #[serde(default)]
     incidentio_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     wechat_configs: Option<serde_yaml_ng::Value>,
@@ -128,8 +129,6 @@ struct RawReceiver {
     jira_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     rocketchat_configs: Option<serde_yaml_ng::Value>,
-    #[serde(default)]
-    mattermost_configs: Option<serde_yaml_ng::Value>,
 }
 
 /// A present, non-empty list.
@@ -173,7 +172,6 @@ impl TryFrom<RawReceiver> for Receiver {
             &r.sns_configs,
             &r.jira_configs,
             &r.rocketchat_configs,
-            &r.mattermost_configs,
         ]
         .iter()
         .position(|v| listed(v));
@@ -193,6 +191,7 @@ impl TryFrom<RawReceiver> for Receiver {
             pushover_configs: entries(r.pushover_configs, 9, &mut missing),
             msteamsv2_configs: entries(r.msteamsv2_configs, 10, &mut missing),
             webex_configs: entries(r.webex_configs, 11, &mut missing),
+            mattermost_configs: entries(r.mattermost_configs, 12, &mut missing),
             unsupported,
             missing,
         })
@@ -258,6 +257,9 @@ impl Receiver {
         for c in &mut self.msteamsv2_configs {
             c.resolve(g, dir)?;
         }
+        for c in &mut self.mattermost_configs {
+            c.resolve(g, dir)?;
+        }
         Ok(())
     }
 
@@ -275,5 +277,6 @@ impl Receiver {
             && self.pushover_configs.is_empty()
             && self.msteamsv2_configs.is_empty()
             && self.webex_configs.is_empty()
+            && self.mattermost_configs.is_empty()
     }
 }

@@ -20,12 +20,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "conf.opsgenie-default-apikey-old-team.yml",
         "opsgenie_configs",
     ),
-    (
-        "conf.rocketchat-default-token-file.yml",
-        "rocketchat_configs",
-    ),
-    ("conf.rocketchat-default-token.yml", "rocketchat_configs"),
-    ("conf.rocketchat-no-token.yml", "rocketchat_configs"),
     ("conf.sns-invalid.yml", "sns_configs"),
     ("conf.sns-topic-arn.yml", "sns_configs"),
     ("conf.wechat-default-api-secret-file.yml", "wechat_configs"),

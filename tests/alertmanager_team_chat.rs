@@ -92,7 +92,7 @@ route:
   receiver: chat
   group_by: [alertname]
   group_wait: 200ms
-  group_interval: 1s
+  group_interval: 3s
   repeat_interval: 1h
 receivers:
 - name: chat
@@ -248,5 +248,68 @@ async fn mattermost_retries_5xx_not_4xx() {
     ))
     .await;
     retries_then_refusal(&s, &mut rx, "mattermost").await;
+    s.am.shutdown();
+}
+
+const ROCKET_OK: &str = r#"{"success":true,"message":{"msg":""}}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rocketchat_post_message_with_token_headers() {
+    let (base, mut rx) = vendor(&[], (200, ROCKET_OK)).await;
+    let s = server(&format!(
+        "  rocketchat_configs:\n  - api_url: {base}/chat/\n    token_id: user-1\n    token: tok-1\n    \
+         channel: '#ops'\n    title: '{{{{ .Status }}}} {{{{ .GroupLabels.alertname }}}}'\n    \
+         title_link: 'http://am/{{{{ .Receiver }}}}'\n    text: '{{{{ .CommonAnnotations.summary }}}}'\n    \
+         fields: [{{title: n, value: '{{{{ len .Alerts }}}}'}}]"
+    ))
+    .await;
+    s.post_alerts(disk_alert("Disk")).await;
+    let got = next(&mut rx).await;
+    assert_eq!(got.method, "POST");
+    assert_eq!(got.uri, "/chat/api/v1/chat.postMessage");
+    assert_eq!(got.header("content-type"), "application/json");
+    assert_eq!(got.header("x-auth-token"), "tok-1");
+    assert_eq!(got.header("x-user-id"), "user-1");
+    assert_eq!(
+        got.body,
+        concat!(
+            r##"{"channel":"#ops","attachments":[{"title":"firing Disk","title_link":"http://am/chat","##,
+            r##""text":"disk \u003cfull\u003e","color":"red","fields":[{"short":false,"title":"n","value":"1"}]}]}"##,
+            "\n"
+        )
+    );
+    s.am.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rocketchat_retries_5xx_not_4xx() {
+    let script = [(500, "busy"), (200, ROCKET_OK), (400, "bad")];
+    let (base, mut rx) = vendor(&script, (200, ROCKET_OK)).await;
+    let s = server(&format!(
+        "  rocketchat_configs:\n  - api_url: {base}\n    token_id: u\n    token: t"
+    ))
+    .await;
+    retries_then_refusal(&s, &mut rx, "rocketchat").await;
+    s.am.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rocketchat_refusal_in_a_2xx_answer_is_not_retried() {
+    let refusal = r#"{"success":false,"error":"error-not-allowed"}"#;
+    let (base, mut rx) = vendor(&[], (200, refusal)).await;
+    let s = server(&format!(
+        "  rocketchat_configs:\n  - api_url: {base}\n    token_id: u\n    token: t"
+    ))
+    .await;
+    s.post_alerts(disk_alert("Disk")).await;
+    assert_eq!(next(&mut rx).await.status, 200);
+    s.wait_for(
+        "alertmanager_notifications_failed_total{integration=\"rocketchat\",reason=\"clientError\"} ",
+        1.0,
+    )
+    .await;
+    // Not retried (the next try is the group's next flush, 3s later).
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(rx.try_recv().is_err());
     s.am.shutdown();
 }

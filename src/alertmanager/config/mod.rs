@@ -32,7 +32,7 @@ pub use receivers::{
 };
 pub use receivers::{
     MattermostAttachment, MattermostConfig, MattermostField, MattermostPriority, MattermostProps,
-    MsTeamsV2Config, WebexConfig,
+    MsTeamsV2Config, RocketchatAction, RocketchatConfig, RocketchatField, WebexConfig,
 };
 pub use receivers::{
     OpsgenieConfig, OpsgenieResponder, PagerdutyConfig, PagerdutyImage, PagerdutyLink,

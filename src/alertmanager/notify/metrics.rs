@@ -22,6 +22,7 @@ const KINDS: &[&str] = &[
     "opsgenie",
     "pagerduty",
     "pushover",
+    "rocketchat",
     "slack",
     "telegram",
     "victorops",

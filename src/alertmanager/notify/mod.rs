@@ -17,6 +17,7 @@ mod pipeline;
 mod pushover;
 mod render;
 mod retrier;
+mod rocketchat;
 mod slack;
 mod telegram;
 #[cfg(test)]
@@ -47,6 +48,7 @@ pub use pagerduty::Pagerduty;
 pub use pipeline::{FlushInfo, Pipeline};
 pub use pushover::Pushover;
 pub use render::Render;
+pub use rocketchat::Rocketchat;
 pub use slack::Slack;
 pub use telegram::Telegram;
 pub use victorops::Victorops;
@@ -231,6 +233,14 @@ pub fn integrations(
             index: i,
             send_resolved: c.send_resolved,
             notifier: Box::new(Mattermost::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.rocketchat_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "rocketchat",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Rocketchat::new(c.clone(), templates.clone())?),
         });
     }
     for (i, c) in r.telegram_configs.iter().enumerate() {

@@ -1,5 +1,5 @@
 //! `receivers`: named lists of notifiers. The kinds bongsu delivers to (email, Slack,
-//! Discord, webhook, Microsoft Teams (connectors and workflows), Webex, Mattermost, Telegram, PagerDuty, Opsgenie, VictorOps, Pushover)
+//! Discord, webhook, Microsoft Teams (connectors and workflows), Webex, Mattermost, Rocket.Chat, Telegram, PagerDuty, Opsgenie, VictorOps, Pushover)
 //! are parsed in full, with Alertmanager's
 //! checks and inheritance from `global`; the other kinds upstream knows are recognised and
 //! refused at load time with "… is not supported by bongsu yet", never silently dropped.
@@ -11,6 +11,7 @@ mod msteamsv2;
 mod opsgenie;
 mod pagerduty;
 mod pushover;
+mod rocketchat;
 mod slack;
 mod victorops;
 mod webex;
@@ -30,6 +31,7 @@ pub use msteamsv2::MsTeamsV2Config;
 pub use opsgenie::{OpsgenieConfig, OpsgenieResponder};
 pub use pagerduty::{PagerdutyConfig, PagerdutyImage, PagerdutyLink, DEFAULT_PAGERDUTY_DETAILS};
 pub use pushover::PushoverConfig;
+pub use rocketchat::{RocketchatAction, RocketchatConfig, RocketchatField};
 pub use slack::{SlackAction, SlackConfig, SlackConfirmation, SlackField};
 pub use victorops::VictoropsConfig;
 pub use webex::WebexConfig;
@@ -60,6 +62,7 @@ pub struct Receiver {
     pub msteamsv2_configs: Vec<MsTeamsV2Config>,
     pub webex_configs: Vec<WebexConfig>,
     pub mattermost_configs: Vec<MattermostConfig>,
+    pub rocketchat_configs: Vec<RocketchatConfig>,
     /// The first notifier kind present that bongsu cannot deliver to yet.
     unsupported: Option<usize>,
     /// Where a notifier entry was null, Alertmanager's message for it.
@@ -70,7 +73,7 @@ pub struct Receiver {
 pub const UNSUPPORTED_RECEIVERS: &[&str] = &["incidentio", "wechat", "sns", "jira", "rocketchat"];
 
 /// The kinds bongsu delivers to, in the order of `entries` indices.
-const SUPPORTED: [&str; 13] = [
+const SUPPORTED: [&str; 14] = [
     "webhook",
     "email",
     "slack",
@@ -84,6 +87,7 @@ const SUPPORTED: [&str; 13] = [
     "msteamsv2",
     "webex",
     "mattermost",
+    "rocketchat",
 ];
 
 #[derive(Deserialize)]
@@ -120,6 +124,8 @@ struct RawReceiver {
     #[serde(default)]
     mattermost_configs: Vec<Option<MattermostConfig>>,
     #[serde(default)]
+    rocketchat_configs: Vec<Option<RocketchatConfig>>,
+    #[serde(default)]
     incidentio_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     wechat_configs: Option<serde_yaml_ng::Value>,
@@ -127,8 +133,6 @@ struct RawReceiver {
     sns_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     jira_configs: Option<serde_yaml_ng::Value>,
-    #[serde(default)]
-    rocketchat_configs: Option<serde_yaml_ng::Value>,
 }
 
 /// A present, non-empty list.
@@ -171,7 +175,6 @@ impl TryFrom<RawReceiver> for Receiver {
             &r.wechat_configs,
             &r.sns_configs,
             &r.jira_configs,
-            &r.rocketchat_configs,
         ]
         .iter()
         .position(|v| listed(v));
@@ -192,6 +195,7 @@ impl TryFrom<RawReceiver> for Receiver {
             msteamsv2_configs: entries(r.msteamsv2_configs, 10, &mut missing),
             webex_configs: entries(r.webex_configs, 11, &mut missing),
             mattermost_configs: entries(r.mattermost_configs, 12, &mut missing),
+            rocketchat_configs: entries(r.rocketchat_configs, 13, &mut missing),
             unsupported,
             missing,
         })
@@ -208,6 +212,10 @@ impl Receiver {
         // Upstream checks a null Opsgenie entry against the global key only.
         if self.missing == Some(7) {
             opsgenie::check_global_key(g)?;
+        }
+        // And a null Rocket.Chat entry against the global credentials.
+        if self.missing == Some(13) {
+            rocketchat::check_global_credentials(g)?;
         }
         if let Some(kind) = self.missing {
             return Err(ConfigError::Invalid(format!(
@@ -257,6 +265,9 @@ impl Receiver {
         for c in &mut self.msteamsv2_configs {
             c.resolve(g, dir)?;
         }
+        for c in &mut self.rocketchat_configs {
+            c.resolve(g, dir)?;
+        }
         for c in &mut self.mattermost_configs {
             c.resolve(g, dir)?;
         }
@@ -278,5 +289,6 @@ impl Receiver {
             && self.msteamsv2_configs.is_empty()
             && self.webex_configs.is_empty()
             && self.mattermost_configs.is_empty()
+            && self.rocketchat_configs.is_empty()
     }
 }

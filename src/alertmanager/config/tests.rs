@@ -445,3 +445,45 @@ fn printed_defaults_newer_than_alertmanager_0_25_are_left_out() {
         assert!(set.contains(line), "{line} missing:\n{set}");
     }
 }
+
+#[test]
+fn team_chat_receivers_print_redacted_and_load_again() {
+    let text = "route: {receiver: c}\nreceivers:\n- name: c\n  \
+        msteamsv2_configs: [{webhook_url: 'http://t.example/w?sig=SECRET1', title: T}]\n  \
+        webex_configs: [{room_id: r, http_config: {authorization: {credentials: SECRET2}}}]\n  \
+        mattermost_configs: [{webhook_url: 'http://m.example/hooks/SECRET3', fields: [{title: a, value: b, short: true}], props: {card: k}, priority: {priority: urgent}}]\n  \
+        rocketchat_configs: [{token_id: SECRET4, token: SECRET5, fields: [{title: a}], actions: [{text: go, url: 'http://x'}]}]\n";
+    let printed = load(text).unwrap().to_redacted_yaml();
+    assert!(!printed.contains("SECRET"), "{printed}");
+    for want in [
+        "msteamsv2_configs:",
+        "  webhook_url: <secret>",
+        "  title: T",
+        "webex_configs:",
+        "  api_url: https://webexapis.com/v1/messages",
+        "  room_id: r",
+        "rocketchat_configs:",
+        "  token_id: <secret>",
+        "  token: <secret>",
+        "- short: null",
+        "    iswebview: false",
+        "  short_fields: false",
+        "mattermost_configs:",
+        "    card: k",
+        "    priority: urgent",
+    ] {
+        assert!(printed.contains(want), "{want:?} not in\n{printed}");
+    }
+    let again = load(&printed).unwrap();
+    let r = &again.receivers[0];
+    assert_eq!(
+        (
+            r.msteamsv2_configs.len(),
+            r.webex_configs.len(),
+            r.mattermost_configs.len(),
+            r.rocketchat_configs.len()
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(r.mattermost_configs[0].fields[0].short, Some(true));
+}

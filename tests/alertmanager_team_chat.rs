@@ -1,5 +1,5 @@
-//! The team-chat receivers added after the first ones (Teams workflows, Webex, Mattermost,
-//! Rocket.Chat) end to end: alerts posted to an in-process Alertmanager reach a server in
+//! The receivers added after the first ones (Teams workflows, Webex, Mattermost,
+//! Rocket.Chat, Jira) end to end: alerts posted to an in-process Alertmanager reach a server in
 //! this test playing the vendor, with exactly upstream's request bodies, headers and paths;
 //! 5xx answers are retried, 4xx fail without retry and are counted by integration and reason.
 
@@ -309,6 +309,143 @@ async fn rocketchat_refusal_in_a_2xx_answer_is_not_retried() {
     )
     .await;
     // Not retried (the next try is the group's next flush, 3s later).
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(rx.try_recv().is_err());
+    s.am.shutdown();
+}
+
+const JIRA_NONE: &str = r#"{"issues":[]}"#;
+const JIRA_OPEN: &str = r#"{"issues":[{"key":"OPS-7","fields":{"status":{"name":"In Progress","statusCategory":{"key":"indeterminate"}}}}]}"#;
+
+fn sha256_hex(s: &str) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, s.as_bytes());
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jira_creates_then_updates_and_resolves_the_group_issue() {
+    let script = [
+        (200, JIRA_NONE),
+        (201, r#"{"key":"OPS-7"}"#),
+        (200, JIRA_OPEN),
+        (204, ""),
+        (
+            200,
+            r#"{"transitions":[{"id":"11","name":"Reopen"},{"id":"31","name":"Done"}]}"#,
+        ),
+        (204, ""),
+    ];
+    let (base, mut rx) = vendor(&script, (500, "unexpected")).await;
+    let s = server(&format!(
+        "  jira_configs:\n  - api_url: {base}/rest/api/2\n    project: OPS\n    issue_type: Bug\n    \
+         summary: '{{{{ .GroupLabels.alertname }}}} <{{{{ .Status }}}}>'\n    description: '{{{{ .CommonAnnotations.summary }}}}'\n    \
+         priority: High\n    labels: [bongsu]\n    resolve_transition: Done\n    \
+         http_config: {{basic_auth: {{username: bot, password: pw}}}}"
+    ))
+    .await;
+    let hash = sha256_hex("{}:{alertname=\"Disk\"}");
+    let jql = format!(
+        "statusCategory != Done and project=\\\"OPS\\\" and labels=\\\"ALERT{{{hash}}}\\\" order by status ASC,resolutiondate DESC"
+    );
+    s.post_alerts(disk_alert("Disk")).await;
+    let search = next(&mut rx).await;
+    assert_eq!(
+        (search.method.as_str(), search.uri.as_str()),
+        ("POST", "/rest/api/2/search")
+    );
+    assert_eq!(search.header("content-type"), "application/json");
+    assert_eq!(search.header("accept-language"), "en");
+    assert_eq!(search.header("authorization"), "Basic Ym90OnB3");
+    assert_eq!(
+        search.body,
+        format!("{{\"fields\":[\"status\"],\"jql\":\"{jql}\",\"maxResults\":2}}\n")
+    );
+    let create = next(&mut rx).await;
+    assert_eq!(
+        (create.method.as_str(), create.uri.as_str()),
+        ("POST", "/rest/api/2/issue")
+    );
+    assert_eq!(
+        create.body,
+        format!(
+            "{{\"fields\":{{\"description\":\"disk \\u003cfull\\u003e\",\"issuetype\":{{\"name\":\"Bug\"}},\
+             \"labels\":[\"ALERT{{{hash}}}\",\"bongsu\"],\"priority\":{{\"name\":\"High\"}},\
+             \"project\":{{\"key\":\"OPS\"}},\"summary\":\"Disk \\u003cfiring\\u003e\"}}}}\n"
+        )
+    );
+    s.wait_for(
+        "alertmanager_notifications_total{integration=\"jira\"} ",
+        1.0,
+    )
+    .await;
+
+    let mut resolved = disk_alert("Disk");
+    resolved[0]["endsAt"] = json!("2026-01-01T00:10:00Z");
+    s.post_alerts(resolved).await;
+    let search = next(&mut rx).await;
+    assert_eq!(search.uri, "/rest/api/2/search");
+    let update = next(&mut rx).await;
+    assert_eq!(
+        (update.method.as_str(), update.uri.as_str()),
+        ("PUT", "/rest/api/2/issue/OPS-7")
+    );
+    assert!(update
+        .body
+        .contains("\"summary\":\"Disk \\u003cresolved\\u003e\""));
+    let list = next(&mut rx).await;
+    assert_eq!(
+        (list.method.as_str(), list.uri.as_str(), list.body.as_str()),
+        ("GET", "/rest/api/2/issue/OPS-7/transitions", "")
+    );
+    let done = next(&mut rx).await;
+    assert_eq!(
+        (done.method.as_str(), done.uri.as_str(), done.body.as_str()),
+        (
+            "POST",
+            "/rest/api/2/issue/OPS-7/transitions",
+            "{\"transition\":{\"id\":\"31\"}}\n"
+        )
+    );
+    s.wait_for(
+        "alertmanager_notifications_total{integration=\"jira\"} ",
+        2.0,
+    )
+    .await;
+    s.am.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jira_retries_429_and_5xx_not_4xx() {
+    let script = [
+        (429, "slow down"),
+        (503, "busy"),
+        (200, JIRA_NONE),
+        (201, "{}"),
+        (200, JIRA_NONE),
+        (400, r#"{"errors":{"project":"valid project is required"}}"#),
+    ];
+    let (base, mut rx) = vendor(&script, (500, "unexpected")).await;
+    let s = server(&format!(
+        "  jira_configs:\n  - api_url: {base}/rest/api/2\n    project: OPS\n    issue_type: Bug"
+    ))
+    .await;
+    s.post_alerts(disk_alert("Disk")).await;
+    for want in [429, 503, 200, 201] {
+        assert_eq!(next(&mut rx).await.status, want);
+    }
+    s.wait_for(
+        "alertmanager_notifications_total{integration=\"jira\"} ",
+        1.0,
+    )
+    .await;
+    s.post_alerts(disk_alert("Other")).await;
+    assert_eq!(next(&mut rx).await.status, 200);
+    assert_eq!(next(&mut rx).await.status, 400);
+    s.wait_for(
+        "alertmanager_notifications_failed_total{integration=\"jira\",reason=\"clientError\"} ",
+        1.0,
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(rx.try_recv().is_err());
     s.am.shutdown();

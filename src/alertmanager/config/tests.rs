@@ -487,3 +487,25 @@ fn team_chat_receivers_print_redacted_and_load_again() {
     );
     assert_eq!(r.mattermost_configs[0].fields[0].short, Some(true));
 }
+
+#[test]
+fn jira_prints_and_loads_again() {
+    let text = "global: {jira_api_url: 'https://x.atlassian.net/rest/api/2/'}\nroute: {receiver: j}\nreceivers:\n- name: j\n  \
+        jira_configs: [{project: OPS, issue_type: Bug, summary: {enable_update: false}, reopen_duration: 90m, \
+        http_config: {basic_auth: {username: u, password: SECRET}}, fields: {customfield_1: {value: '{{ .Status }}'}}}]\n";
+    let printed = load(text).unwrap().to_redacted_yaml();
+    assert!(!printed.contains("SECRET"), "{printed}");
+    for want in [
+        "  api_url: https://x.atlassian.net/rest/api/2/",
+        "  api_type: auto",
+        "    enable_update: false",
+        "  reopen_duration: 1h30m",
+        "      value: '{{ .Status }}'",
+    ] {
+        assert!(printed.contains(want), "{want:?} not in\n{printed}");
+    }
+    let again = load(&printed).unwrap();
+    let c = &again.receivers[0].jira_configs[0];
+    assert!(!c.summary.update());
+    assert_eq!(c.reopen_duration.as_secs(), 5400);
+}

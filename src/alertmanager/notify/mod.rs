@@ -7,6 +7,8 @@ mod data;
 mod discord;
 mod email;
 mod gojson;
+mod jira;
+mod jira_body;
 mod mattermost;
 mod metrics;
 mod msteams;
@@ -39,6 +41,7 @@ use crate::template::alertmanager::NotificationTemplates;
 pub use data::{notification_data, DataJson};
 pub use discord::Discord;
 pub use email::Email;
+pub use jira::Jira;
 pub use mattermost::Mattermost;
 pub use metrics::{render as render_metrics, NotifyMetrics};
 pub use msteams::MsTeams;
@@ -241,6 +244,14 @@ pub fn integrations(
             index: i,
             send_resolved: c.send_resolved,
             notifier: Box::new(Rocketchat::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.jira_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "jira",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Jira::new(c.clone(), templates.clone())?),
         });
     }
     for (i, c) in r.telegram_configs.iter().enumerate() {

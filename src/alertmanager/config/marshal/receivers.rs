@@ -4,9 +4,9 @@ use serde_yaml_ng::Value;
 
 use super::{go_duration, host_port, http, string_map, strings, tls, Map};
 use crate::alertmanager::config::receivers::{
-    DiscordConfig, EmailConfig, MattermostConfig, MattermostField, MsTeamsConfig, MsTeamsV2Config,
-    OpsgenieConfig, PagerdutyConfig, PushoverConfig, Receiver, RocketchatConfig, SlackConfig,
-    TelegramConfig, VictoropsConfig, WebexConfig, WebhookConfig,
+    DiscordConfig, EmailConfig, JiraConfig, JiraField, MattermostConfig, MattermostField,
+    MsTeamsConfig, MsTeamsV2Config, OpsgenieConfig, PagerdutyConfig, PushoverConfig, Receiver,
+    RocketchatConfig, SlackConfig, TelegramConfig, VictoropsConfig, WebexConfig, WebhookConfig,
 };
 use crate::alertmanager::config::DEFAULT_SLACK_APP_URL;
 
@@ -321,6 +321,44 @@ fn rocketchat(c: &RocketchatConfig) -> Value {
     m.done()
 }
 
+fn jira_field(f: &JiraField) -> Value {
+    let mut m = Map::default();
+    m.string("template", &f.template);
+    if let Some(u) = f.enable_update {
+        m.put("enable_update", u);
+    }
+    m.done()
+}
+
+fn jira(c: &JiraConfig) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&c.http_config))
+        .url("api_url", c.api_url.as_ref())
+        .string("api_type", &c.api_type)
+        .string("project", &c.project)
+        .put("summary", jira_field(&c.summary))
+        .put("description", jira_field(&c.description))
+        .list("labels", strings(&c.labels))
+        .string("priority", &c.priority)
+        .string("issue_type", &c.issue_type)
+        .string("reopen_transition", &c.reopen_transition)
+        .string("resolve_transition", &c.resolve_transition)
+        .string("wont_fix_resolution", &c.wont_fix_resolution);
+    if !c.reopen_duration.is_zero() {
+        m.put(
+            "reopen_duration",
+            crate::config::format_prometheus_duration(c.reopen_duration),
+        );
+    }
+    let mut fields = Map::default();
+    for (k, v) in &c.fields {
+        fields.put(k, v.clone());
+    }
+    m.map("fields", fields);
+    m.done()
+}
+
 fn telegram(c: &TelegramConfig) -> Value {
     let mut m = Map::default();
     m.put("send_resolved", c.send_resolved)
@@ -516,6 +554,7 @@ pub(super) fn receiver(r: &Receiver) -> Value {
             "msteamsv2_configs",
             r.msteamsv2_configs.iter().map(msteamsv2).collect(),
         )
+        .list("jira_configs", r.jira_configs.iter().map(jira).collect())
         .list(
             "rocketchat_configs",
             r.rocketchat_configs.iter().map(rocketchat).collect(),

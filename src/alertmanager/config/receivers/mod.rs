@@ -1,11 +1,12 @@
 //! `receivers`: named lists of notifiers. The kinds bongsu delivers to (email, Slack,
-//! Discord, webhook, Microsoft Teams (connectors and workflows), Webex, Mattermost, Rocket.Chat, Telegram, PagerDuty, Opsgenie, VictorOps, Pushover)
+//! Discord, webhook, Microsoft Teams (connectors and workflows), Webex, Mattermost, Rocket.Chat, Jira, Telegram, PagerDuty, Opsgenie, VictorOps, Pushover)
 //! are parsed in full, with Alertmanager's
 //! checks and inheritance from `global`; the other kinds upstream knows are recognised and
 //! refused at load time with "… is not supported by bongsu yet", never silently dropped.
 
 mod chat;
 mod email;
+mod jira;
 mod mattermost;
 mod msteamsv2;
 mod opsgenie;
@@ -24,6 +25,7 @@ use serde::Deserialize;
 
 pub use chat::{DiscordConfig, MsTeamsConfig, TelegramConfig};
 pub use email::{EmailConfig, ThreadingConfig, DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT};
+pub use jira::{JiraConfig, JiraField};
 pub use mattermost::{
     MattermostAttachment, MattermostConfig, MattermostField, MattermostPriority, MattermostProps,
 };
@@ -63,6 +65,7 @@ pub struct Receiver {
     pub webex_configs: Vec<WebexConfig>,
     pub mattermost_configs: Vec<MattermostConfig>,
     pub rocketchat_configs: Vec<RocketchatConfig>,
+    pub jira_configs: Vec<JiraConfig>,
     /// The first notifier kind present that bongsu cannot deliver to yet.
     unsupported: Option<usize>,
     /// Where a notifier entry was null, Alertmanager's message for it.
@@ -70,10 +73,10 @@ pub struct Receiver {
 }
 
 /// Notifier kinds Alertmanager has and bongsu does not deliver to yet, in upstream's order.
-pub const UNSUPPORTED_RECEIVERS: &[&str] = &["incidentio", "wechat", "sns", "jira", "rocketchat"];
+pub const UNSUPPORTED_RECEIVERS: &[&str] = &["incidentio", "wechat", "sns"];
 
 /// The kinds bongsu delivers to, in the order of `entries` indices.
-const SUPPORTED: [&str; 14] = [
+const SUPPORTED: [&str; 15] = [
     "webhook",
     "email",
     "slack",
@@ -88,6 +91,7 @@ const SUPPORTED: [&str; 14] = [
     "webex",
     "mattermost",
     "rocketchat",
+    "jira",
 ];
 
 #[derive(Deserialize)]
@@ -126,13 +130,13 @@ struct RawReceiver {
     #[serde(default)]
     rocketchat_configs: Vec<Option<RocketchatConfig>>,
     #[serde(default)]
+    jira_configs: Vec<Option<JiraConfig>>,
+    #[serde(default)]
     incidentio_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     wechat_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     sns_configs: Option<serde_yaml_ng::Value>,
-    #[serde(default)]
-    jira_configs: Option<serde_yaml_ng::Value>,
 }
 
 /// A present, non-empty list.
@@ -170,14 +174,9 @@ impl TryFrom<RawReceiver> for Receiver {
             }
         }
         labels.insert("name".to_string(), r.name.clone());
-        let unsupported = [
-            &r.incidentio_configs,
-            &r.wechat_configs,
-            &r.sns_configs,
-            &r.jira_configs,
-        ]
-        .iter()
-        .position(|v| listed(v));
+        let unsupported = [&r.incidentio_configs, &r.wechat_configs, &r.sns_configs]
+            .iter()
+            .position(|v| listed(v));
         let mut missing = None;
         Ok(Receiver {
             name: r.name,
@@ -196,6 +195,7 @@ impl TryFrom<RawReceiver> for Receiver {
             webex_configs: entries(r.webex_configs, 11, &mut missing),
             mattermost_configs: entries(r.mattermost_configs, 12, &mut missing),
             rocketchat_configs: entries(r.rocketchat_configs, 13, &mut missing),
+            jira_configs: entries(r.jira_configs, 14, &mut missing),
             unsupported,
             missing,
         })
@@ -265,6 +265,9 @@ impl Receiver {
         for c in &mut self.msteamsv2_configs {
             c.resolve(g, dir)?;
         }
+        for c in &mut self.jira_configs {
+            c.resolve(g, dir)?;
+        }
         for c in &mut self.rocketchat_configs {
             c.resolve(g, dir)?;
         }
@@ -290,5 +293,6 @@ impl Receiver {
             && self.webex_configs.is_empty()
             && self.mattermost_configs.is_empty()
             && self.rocketchat_configs.is_empty()
+            && self.jira_configs.is_empty()
     }
 }

@@ -1,5 +1,5 @@
 //! The receivers added after the first ones (Teams workflows, Webex, Mattermost,
-//! Rocket.Chat, Jira) end to end: alerts posted to an in-process Alertmanager reach a server in
+//! Rocket.Chat, Jira, incident.io) end to end: alerts posted to an in-process Alertmanager reach a server in
 //! this test playing the vendor, with exactly upstream's request bodies, headers and paths;
 //! 5xx answers are retried, 4xx fail without retry and are counted by integration and reason.
 
@@ -443,6 +443,82 @@ async fn jira_retries_429_and_5xx_not_4xx() {
     assert_eq!(next(&mut rx).await.status, 400);
     s.wait_for(
         "alertmanager_notifications_failed_total{integration=\"jira\",reason=\"clientError\"} ",
+        1.0,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(rx.try_recv().is_err());
+    s.am.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incidentio_alert_source_payload_with_token() {
+    let (base, mut rx) = vendor(&[], (202, r#"{"status":"success"}"#)).await;
+    let s = server(&format!(
+        "  incidentio_configs:\n  - url: {base}/v2/alert_events/http/01ABC\n    alert_source_token: src-token\n    max_alerts: 1"
+    ))
+    .await;
+    s.post_alerts(disk_alert("Disk")).await;
+    let got = next(&mut rx).await;
+    assert_eq!(got.method, "POST");
+    assert_eq!(got.uri, "/v2/alert_events/http/01ABC");
+    assert_eq!(got.header("content-type"), "application/json");
+    assert_eq!(got.header("authorization"), "Bearer src-token");
+    let labels = [("alertname", "Disk"), ("instance", "a&b")]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    let fp = bongsu::alertmanager::types::fingerprint(&labels).to_string();
+    let want = format!(
+        concat!(
+            r#"{{"receiver":"chat","status":"firing","alerts":[{{"status":"firing","#,
+            r#""labels":{{"alertname":"Disk","instance":"a\u0026b"}},"annotations":{{"summary":"disk \u003cfull\u003e"}},"#,
+            r#""startsAt":"2026-01-01T00:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"","fingerprint":"{fp}"}}],"#,
+            r#""groupLabels":{{"alertname":"Disk"}},"commonLabels":{{"alertname":"Disk","instance":"a\u0026b"}},"#,
+            r#""commonAnnotations":{{"summary":"disk \u003cfull\u003e"}},"externalURL":"http://bongsu.example:9090","#,
+            r#""version":"1","groupKey":"{{}}:{{alertname=\"Disk\"}}","truncatedAlerts":0}}"#,
+            "\n"
+        ),
+        fp = fp
+    );
+    assert_eq!(got.body, want);
+    s.am.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incidentio_retries_429_and_5xx_not_4xx() {
+    let script = [
+        (429, r#"{"message":"slow down"}"#),
+        (500, "busy"),
+        (200, "{}"),
+        (
+            400,
+            r#"{"message":"Invalid payload","errors":["title missing"]}"#,
+        ),
+    ];
+    let (base, mut rx) = vendor(&script, (202, "{}")).await;
+    let s = server(&format!(
+        "  incidentio_configs:\n  - url: {base}/a\n    http_config: {{authorization: {{credentials: c}}}}"
+    ))
+    .await;
+    s.post_alerts(disk_alert("Disk")).await;
+    let first = next(&mut rx).await;
+    assert_eq!(
+        (first.status, first.header("authorization")),
+        (429, "Bearer c")
+    );
+    for want in [500, 200] {
+        assert_eq!(next(&mut rx).await.status, want);
+    }
+    s.wait_for(
+        "alertmanager_notifications_total{integration=\"incidentio\"} ",
+        1.0,
+    )
+    .await;
+    s.post_alerts(disk_alert("Other")).await;
+    assert_eq!(next(&mut rx).await.status, 400);
+    s.wait_for(
+        "alertmanager_notifications_failed_total{integration=\"incidentio\",reason=\"clientError\"} ",
         1.0,
     )
     .await;

@@ -31,9 +31,9 @@ pub use receivers::{
     DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT, UNSUPPORTED_RECEIVERS,
 };
 pub use receivers::{
-    JiraConfig, JiraField, MattermostAttachment, MattermostConfig, MattermostField,
-    MattermostPriority, MattermostProps, MsTeamsV2Config, RocketchatAction, RocketchatConfig,
-    RocketchatField, WebexConfig,
+    IncidentioConfig, JiraConfig, JiraField, MattermostAttachment, MattermostConfig,
+    MattermostField, MattermostPriority, MattermostProps, MsTeamsV2Config, RocketchatAction,
+    RocketchatConfig, RocketchatField, WebexConfig,
 };
 pub use receivers::{
     OpsgenieConfig, OpsgenieResponder, PagerdutyConfig, PagerdutyImage, PagerdutyLink,

@@ -509,3 +509,25 @@ fn jira_prints_and_loads_again() {
     assert!(!c.summary.update());
     assert_eq!(c.reopen_duration.as_secs(), 5400);
 }
+
+#[test]
+fn incidentio_prints_its_fields_and_loads_again() {
+    let text = "route: {receiver: i}\nreceivers:\n- name: i\n  \
+        incidentio_configs: [{url: 'http://i.example/a', alert_source_token: SECRET, timeout: 5s}]\n";
+    let printed = load(text).unwrap().to_redacted_yaml();
+    assert!(!printed.contains("SECRET"), "{printed}");
+    for want in [
+        "  url: http://i.example/a",
+        "  url_file: ''",
+        "  alert_source_token: <secret>",
+        "  max_alerts: 0",
+        "  timeout: 5s",
+    ] {
+        assert!(printed.contains(want), "{want:?} not in\n{printed}");
+    }
+    let again = load(&printed).unwrap();
+    assert_eq!(
+        again.receivers[0].incidentio_configs[0].timeout.as_secs(),
+        5
+    );
+}

@@ -16,6 +16,7 @@ const LATENCY_BUCKETS: &[f64] = &[1.0, 5.0, 10.0, 15.0, 20.0];
 const KINDS: &[&str] = &[
     "discord",
     "email",
+    "incidentio",
     "jira",
     "mattermost",
     "msteams",

@@ -7,6 +7,7 @@ mod data;
 mod discord;
 mod email;
 mod gojson;
+mod incidentio;
 mod jira;
 mod jira_body;
 mod mattermost;
@@ -41,6 +42,7 @@ use crate::template::alertmanager::NotificationTemplates;
 pub use data::{notification_data, DataJson};
 pub use discord::Discord;
 pub use email::Email;
+pub use incidentio::Incidentio;
 pub use jira::Jira;
 pub use mattermost::Mattermost;
 pub use metrics::{render as render_metrics, NotifyMetrics};
@@ -252,6 +254,14 @@ pub fn integrations(
             index: i,
             send_resolved: c.send_resolved,
             notifier: Box::new(Jira::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.incidentio_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "incidentio",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Incidentio::new(c.clone(), templates.clone())?),
         });
     }
     for (i, c) in r.telegram_configs.iter().enumerate() {

@@ -4,9 +4,10 @@ use serde_yaml_ng::Value;
 
 use super::{go_duration, host_port, http, string_map, strings, tls, Map};
 use crate::alertmanager::config::receivers::{
-    DiscordConfig, EmailConfig, JiraConfig, JiraField, MattermostConfig, MattermostField,
-    MsTeamsConfig, MsTeamsV2Config, OpsgenieConfig, PagerdutyConfig, PushoverConfig, Receiver,
-    RocketchatConfig, SlackConfig, TelegramConfig, VictoropsConfig, WebexConfig, WebhookConfig,
+    DiscordConfig, EmailConfig, IncidentioConfig, JiraConfig, JiraField, MattermostConfig,
+    MattermostField, MsTeamsConfig, MsTeamsV2Config, OpsgenieConfig, PagerdutyConfig,
+    PushoverConfig, Receiver, RocketchatConfig, SlackConfig, TelegramConfig, VictoropsConfig,
+    WebexConfig, WebhookConfig,
 };
 use crate::alertmanager::config::DEFAULT_SLACK_APP_URL;
 
@@ -359,6 +360,31 @@ fn jira(c: &JiraConfig) -> Value {
     m.done()
 }
 
+/// `url`, `url_file`, `max_alerts` and `timeout` have no omit-empty rule upstream.
+fn incidentio(c: &IncidentioConfig) -> Value {
+    let mut m = Map::default();
+    m.put("send_resolved", c.send_resolved)
+        .put("http_config", http(&c.http_config))
+        .put(
+            "url",
+            c.url
+                .as_ref()
+                .map_or(Value::Null, |u| Value::from(u.as_str())),
+        )
+        .put(
+            "url_file",
+            c.url_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        )
+        .secret("alert_source_token", &c.alert_source_token)
+        .path("alert_source_token_file", &c.alert_source_token_file)
+        .put("max_alerts", c.max_alerts)
+        .put("timeout", go_duration(c.timeout));
+    m.done()
+}
+
 fn telegram(c: &TelegramConfig) -> Value {
     let mut m = Map::default();
     m.put("send_resolved", c.send_resolved)
@@ -520,6 +546,10 @@ pub(super) fn receiver(r: &Receiver) -> Value {
             r.discord_configs.iter().map(discord).collect(),
         )
         .list("email_configs", r.email_configs.iter().map(email).collect())
+        .list(
+            "incidentio_configs",
+            r.incidentio_configs.iter().map(incidentio).collect(),
+        )
         .list(
             "pagerduty_configs",
             r.pagerduty_configs.iter().map(pagerduty).collect(),

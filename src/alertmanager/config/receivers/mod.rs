@@ -1,11 +1,12 @@
 //! `receivers`: named lists of notifiers. The kinds bongsu delivers to (email, Slack,
-//! Discord, webhook, Microsoft Teams (connectors and workflows), Webex, Mattermost, Rocket.Chat, Jira, Telegram, PagerDuty, Opsgenie, VictorOps, Pushover)
+//! Discord, webhook, Microsoft Teams (connectors and workflows), Webex, Mattermost, Rocket.Chat, Jira, incident.io, Telegram, PagerDuty, Opsgenie, VictorOps, Pushover)
 //! are parsed in full, with Alertmanager's
 //! checks and inheritance from `global`; the other kinds upstream knows are recognised and
 //! refused at load time with "… is not supported by bongsu yet", never silently dropped.
 
 mod chat;
 mod email;
+mod incidentio;
 mod jira;
 mod mattermost;
 mod msteamsv2;
@@ -25,6 +26,7 @@ use serde::Deserialize;
 
 pub use chat::{DiscordConfig, MsTeamsConfig, TelegramConfig};
 pub use email::{EmailConfig, ThreadingConfig, DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT};
+pub use incidentio::IncidentioConfig;
 pub use jira::{JiraConfig, JiraField};
 pub use mattermost::{
     MattermostAttachment, MattermostConfig, MattermostField, MattermostPriority, MattermostProps,
@@ -66,6 +68,7 @@ pub struct Receiver {
     pub mattermost_configs: Vec<MattermostConfig>,
     pub rocketchat_configs: Vec<RocketchatConfig>,
     pub jira_configs: Vec<JiraConfig>,
+    pub incidentio_configs: Vec<IncidentioConfig>,
     /// The first notifier kind present that bongsu cannot deliver to yet.
     unsupported: Option<usize>,
     /// Where a notifier entry was null, Alertmanager's message for it.
@@ -73,10 +76,10 @@ pub struct Receiver {
 }
 
 /// Notifier kinds Alertmanager has and bongsu does not deliver to yet, in upstream's order.
-pub const UNSUPPORTED_RECEIVERS: &[&str] = &["incidentio", "wechat", "sns"];
+pub const UNSUPPORTED_RECEIVERS: &[&str] = &["wechat", "sns"];
 
 /// The kinds bongsu delivers to, in the order of `entries` indices.
-const SUPPORTED: [&str; 15] = [
+const SUPPORTED: [&str; 16] = [
     "webhook",
     "email",
     "slack",
@@ -92,6 +95,7 @@ const SUPPORTED: [&str; 15] = [
     "mattermost",
     "rocketchat",
     "jira",
+    "incidentio",
 ];
 
 #[derive(Deserialize)]
@@ -132,7 +136,7 @@ struct RawReceiver {
     #[serde(default)]
     jira_configs: Vec<Option<JiraConfig>>,
     #[serde(default)]
-    incidentio_configs: Option<serde_yaml_ng::Value>,
+    incidentio_configs: Vec<Option<IncidentioConfig>>,
     #[serde(default)]
     wechat_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
@@ -174,7 +178,7 @@ impl TryFrom<RawReceiver> for Receiver {
             }
         }
         labels.insert("name".to_string(), r.name.clone());
-        let unsupported = [&r.incidentio_configs, &r.wechat_configs, &r.sns_configs]
+        let unsupported = [&r.wechat_configs, &r.sns_configs]
             .iter()
             .position(|v| listed(v));
         let mut missing = None;
@@ -196,6 +200,7 @@ impl TryFrom<RawReceiver> for Receiver {
             mattermost_configs: entries(r.mattermost_configs, 12, &mut missing),
             rocketchat_configs: entries(r.rocketchat_configs, 13, &mut missing),
             jira_configs: entries(r.jira_configs, 14, &mut missing),
+            incidentio_configs: entries(r.incidentio_configs, 15, &mut missing),
             unsupported,
             missing,
         })
@@ -236,6 +241,9 @@ impl Receiver {
             c.resolve(g, dir)?;
         }
         for c in &mut self.pagerduty_configs {
+            c.resolve(g, dir)?;
+        }
+        for c in &mut self.incidentio_configs {
             c.resolve(g, dir)?;
         }
         for c in &mut self.opsgenie_configs {
@@ -294,5 +302,6 @@ impl Receiver {
             && self.mattermost_configs.is_empty()
             && self.rocketchat_configs.is_empty()
             && self.jira_configs.is_empty()
+            && self.incidentio_configs.is_empty()
     }
 }

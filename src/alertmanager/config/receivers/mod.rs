@@ -1,7 +1,7 @@
 //! `receivers`: named lists of notifiers. The kinds bongsu delivers to (email, Slack,
-//! Discord, webhook, Microsoft Teams (connectors and workflows), Webex, Mattermost, Rocket.Chat, Jira, incident.io, Telegram, PagerDuty, Opsgenie, VictorOps, Pushover)
-//! are parsed in full, with Alertmanager's
-//! checks and inheritance from `global`; the other kinds upstream knows are recognised and
+//! Discord, webhook, Microsoft Teams connectors and workflows, Webex, Mattermost,
+//! Rocket.Chat, Jira, incident.io, Telegram, PagerDuty, Opsgenie, VictorOps, Pushover) are
+//! parsed in full, with Alertmanager's checks and inheritance from `global`; the other kinds upstream knows are recognised and
 //! refused at load time with "… is not supported by bongsu yet", never silently dropped.
 
 mod chat;

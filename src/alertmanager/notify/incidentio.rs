@@ -160,16 +160,7 @@ impl Deliver for Incidentio {
             body,
             timeout: self.conf.timeout,
         };
-        let reply = send(&self.client, &http, call).await.map_err(|e| {
-            if e.retry && !self.conf.timeout.is_zero() && e.message.contains("timed out") {
-                NotifyError::transient(format!(
-                    "{}: configured incident.io timeout reached ({:?})",
-                    e.message, self.conf.timeout
-                ))
-            } else {
-                e
-            }
-        })?;
+        let reply = send(&self.client, &http, call).await?;
         match check_status(
             reply.status,
             &[429],

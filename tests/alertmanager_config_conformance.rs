@@ -17,24 +17,9 @@ use bongsu::alertmanager::route::Route;
 /// instead of with upstream's message (its check lives in the unsupported notifier).
 const UNSUPPORTED: &[(&str, &str)] = &[
     (
-        "conf.mattermost-default-webhook-url-file.yml",
-        "mattermost_configs",
-    ),
-    (
-        "conf.mattermost-default-webhook-url.yml",
-        "mattermost_configs",
-    ),
-    ("conf.mattermost-no-webhook-url.yml", "mattermost_configs"),
-    (
         "conf.opsgenie-default-apikey-old-team.yml",
         "opsgenie_configs",
     ),
-    (
-        "conf.rocketchat-default-token-file.yml",
-        "rocketchat_configs",
-    ),
-    ("conf.rocketchat-default-token.yml", "rocketchat_configs"),
-    ("conf.rocketchat-no-token.yml", "rocketchat_configs"),
     ("conf.sns-invalid.yml", "sns_configs"),
     ("conf.sns-topic-arn.yml", "sns_configs"),
     ("conf.wechat-default-api-secret-file.yml", "wechat_configs"),

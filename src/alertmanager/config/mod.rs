@@ -31,6 +31,11 @@ pub use receivers::{
     DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT, UNSUPPORTED_RECEIVERS,
 };
 pub use receivers::{
+    IncidentioConfig, JiraConfig, JiraField, MattermostAttachment, MattermostConfig,
+    MattermostField, MattermostPriority, MattermostProps, MsTeamsV2Config, RocketchatAction,
+    RocketchatConfig, RocketchatField, WebexConfig,
+};
+pub use receivers::{
     OpsgenieConfig, OpsgenieResponder, PagerdutyConfig, PagerdutyImage, PagerdutyLink,
     PushoverConfig, VictoropsConfig, DEFAULT_PAGERDUTY_DETAILS,
 };

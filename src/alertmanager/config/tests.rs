@@ -445,3 +445,89 @@ fn printed_defaults_newer_than_alertmanager_0_25_are_left_out() {
         assert!(set.contains(line), "{line} missing:\n{set}");
     }
 }
+
+#[test]
+fn team_chat_receivers_print_redacted_and_load_again() {
+    let text = "route: {receiver: c}\nreceivers:\n- name: c\n  \
+        msteamsv2_configs: [{webhook_url: 'http://t.example/w?sig=SECRET1', title: T}]\n  \
+        webex_configs: [{room_id: r, http_config: {authorization: {credentials: SECRET2}}}]\n  \
+        mattermost_configs: [{webhook_url: 'http://m.example/hooks/SECRET3', fields: [{title: a, value: b, short: true}], props: {card: k}, priority: {priority: urgent}}]\n  \
+        rocketchat_configs: [{token_id: SECRET4, token: SECRET5, fields: [{title: a}], actions: [{text: go, url: 'http://x'}]}]\n";
+    let printed = load(text).unwrap().to_redacted_yaml();
+    assert!(!printed.contains("SECRET"), "{printed}");
+    for want in [
+        "msteamsv2_configs:",
+        "  webhook_url: <secret>",
+        "  title: T",
+        "webex_configs:",
+        "  api_url: https://webexapis.com/v1/messages",
+        "  room_id: r",
+        "rocketchat_configs:",
+        "  token_id: <secret>",
+        "  token: <secret>",
+        "- short: null",
+        "    iswebview: false",
+        "  short_fields: false",
+        "mattermost_configs:",
+        "    card: k",
+        "    priority: urgent",
+    ] {
+        assert!(printed.contains(want), "{want:?} not in\n{printed}");
+    }
+    let again = load(&printed).unwrap();
+    let r = &again.receivers[0];
+    assert_eq!(
+        (
+            r.msteamsv2_configs.len(),
+            r.webex_configs.len(),
+            r.mattermost_configs.len(),
+            r.rocketchat_configs.len()
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(r.mattermost_configs[0].fields[0].short, Some(true));
+}
+
+#[test]
+fn jira_prints_and_loads_again() {
+    let text = "global: {jira_api_url: 'https://x.atlassian.net/rest/api/2/'}\nroute: {receiver: j}\nreceivers:\n- name: j\n  \
+        jira_configs: [{project: OPS, issue_type: Bug, summary: {enable_update: false}, reopen_duration: 90m, \
+        http_config: {basic_auth: {username: u, password: SECRET}}, fields: {customfield_1: {value: '{{ .Status }}'}}}]\n";
+    let printed = load(text).unwrap().to_redacted_yaml();
+    assert!(!printed.contains("SECRET"), "{printed}");
+    for want in [
+        "  api_url: https://x.atlassian.net/rest/api/2/",
+        "  api_type: auto",
+        "    enable_update: false",
+        "  reopen_duration: 1h30m",
+        "      value: '{{ .Status }}'",
+    ] {
+        assert!(printed.contains(want), "{want:?} not in\n{printed}");
+    }
+    let again = load(&printed).unwrap();
+    let c = &again.receivers[0].jira_configs[0];
+    assert!(!c.summary.update());
+    assert_eq!(c.reopen_duration.as_secs(), 5400);
+}
+
+#[test]
+fn incidentio_prints_its_fields_and_loads_again() {
+    let text = "route: {receiver: i}\nreceivers:\n- name: i\n  \
+        incidentio_configs: [{url: 'http://i.example/a', alert_source_token: SECRET, timeout: 5s}]\n";
+    let printed = load(text).unwrap().to_redacted_yaml();
+    assert!(!printed.contains("SECRET"), "{printed}");
+    for want in [
+        "  url: http://i.example/a",
+        "  url_file: ''",
+        "  alert_source_token: <secret>",
+        "  max_alerts: 0",
+        "  timeout: 5s",
+    ] {
+        assert!(printed.contains(want), "{want:?} not in\n{printed}");
+    }
+    let again = load(&printed).unwrap();
+    assert_eq!(
+        again.receivers[0].incidentio_configs[0].timeout.as_secs(),
+        5
+    );
+}

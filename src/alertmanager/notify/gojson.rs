@@ -8,7 +8,12 @@ use super::NotifyError;
 
 /// Encodes `value` as Go's `json.NewEncoder(w).Encode(value)` does.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
-    let plain = serde_json::to_string(value)?;
+    Ok(finish(serde_json::to_string(value)?))
+}
+
+/// A compact JSON document as Go's encoder ends it: the HTML-sensitive characters and the
+/// two line separators escaped, and a trailing newline.
+pub fn finish(plain: String) -> Vec<u8> {
     let mut out = String::with_capacity(plain.len() + 16);
     // These characters can only occur inside JSON strings, so escaping them in the whole
     // document changes strings only.
@@ -23,7 +28,7 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
         }
     }
     out.push('\n');
-    Ok(out.into_bytes())
+    out.into_bytes()
 }
 
 /// [`encode`] for a request body: failing to encode is a permanent notification error.

@@ -16,13 +16,19 @@ const LATENCY_BUCKETS: &[f64] = &[1.0, 5.0, 10.0, 15.0, 20.0];
 const KINDS: &[&str] = &[
     "discord",
     "email",
+    "incidentio",
+    "jira",
+    "mattermost",
     "msteams",
+    "msteamsv2",
     "opsgenie",
     "pagerduty",
     "pushover",
+    "rocketchat",
     "slack",
     "telegram",
     "victorops",
+    "webex",
     "webhook",
 ];
 

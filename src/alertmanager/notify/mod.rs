@@ -7,17 +7,26 @@ mod data;
 mod discord;
 mod email;
 mod gojson;
+mod incidentio;
+mod jira;
+mod jira_body;
+mod mattermost;
 mod metrics;
 mod msteams;
+mod msteamsv2;
 mod opsgenie;
 mod pagerduty;
 mod pipeline;
 mod pushover;
 mod render;
 mod retrier;
+mod rocketchat;
 mod slack;
 mod telegram;
+#[cfg(test)]
+mod test_support;
 mod victorops;
+mod webex;
 mod webhook;
 
 use std::future::Future;
@@ -33,16 +42,22 @@ use crate::template::alertmanager::NotificationTemplates;
 pub use data::{notification_data, DataJson};
 pub use discord::Discord;
 pub use email::Email;
+pub use incidentio::Incidentio;
+pub use jira::Jira;
+pub use mattermost::Mattermost;
 pub use metrics::{render as render_metrics, NotifyMetrics};
 pub use msteams::MsTeams;
+pub use msteamsv2::MsTeamsV2;
 pub use opsgenie::Opsgenie;
 pub use pagerduty::Pagerduty;
 pub use pipeline::{FlushInfo, Pipeline};
 pub use pushover::Pushover;
 pub use render::Render;
+pub use rocketchat::Rocketchat;
 pub use slack::Slack;
 pub use telegram::Telegram;
 pub use victorops::Victorops;
+pub use webex::Webex;
 pub use webhook::Webhook;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -199,6 +214,54 @@ pub fn integrations(
             index: i,
             send_resolved: c.send_resolved,
             notifier: Box::new(MsTeams::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.msteamsv2_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "msteamsv2",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(MsTeamsV2::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.webex_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "webex",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Webex::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.mattermost_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "mattermost",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Mattermost::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.rocketchat_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "rocketchat",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Rocketchat::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.jira_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "jira",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Jira::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.incidentio_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "incidentio",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Incidentio::new(c.clone(), templates.clone())?),
         });
     }
     for (i, c) in r.telegram_configs.iter().enumerate() {

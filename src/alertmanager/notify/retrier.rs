@@ -179,6 +179,27 @@ pub fn truncate_runes(s: String, n: usize) -> (String, bool) {
     (out, true)
 }
 
+/// `s` cut to at most `n` bytes on a character boundary, ending in `…` when cut (upstream's
+/// `TruncateInBytes`; under 4 bytes the marker does not fit and dots stand in); true when
+/// it was cut.
+pub fn truncate_bytes(s: String, n: usize) -> (String, bool) {
+    if s.len() <= n {
+        return (s, false);
+    }
+    match n {
+        3 => return (TRUNCATION_MARKER.to_string(), true),
+        0..=2 => return (".".repeat(n), true),
+        _ => {}
+    }
+    let mut keep = n - TRUNCATION_MARKER.len_utf8();
+    while !s.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    let mut out = s[..keep].to_string();
+    out.push(TRUNCATION_MARKER);
+    (out, true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +249,17 @@ mod tests {
         assert_eq!(truncate_runes("äöüß€".into(), 5), ("äöüß€".into(), false));
         assert_eq!(truncate_runes(String::new(), 0), (String::new(), false));
         assert_eq!(truncate_runes("a".into(), 0), (String::new(), true));
+    }
+
+    #[test]
+    fn truncation_counts_bytes() {
+        assert_eq!(truncate_bytes("abc".into(), 3), ("abc".into(), false));
+        assert_eq!(truncate_bytes("abcd".into(), 3), ("…".into(), true));
+        assert_eq!(truncate_bytes("abcd".into(), 2), ("..".into(), true));
+        assert_eq!(truncate_bytes("abcdefgh".into(), 7), ("abcd…".into(), true));
+        // "ä" is two bytes: a cut inside it drops the whole character.
+        assert_eq!(truncate_bytes("aäbcdefg".into(), 5), ("a…".into(), true));
+        assert_eq!(truncate_bytes("aäbcdefg".into(), 6), ("aä…".into(), true));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! printed configuration strictly in `amtool config routes`; loading fills them back in.
 
 mod receivers;
+mod team_chat;
 
 use std::path::PathBuf;
 use std::time::Duration;

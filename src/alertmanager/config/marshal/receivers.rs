@@ -2,6 +2,7 @@
 
 use serde_yaml_ng::Value;
 
+use super::team_chat::{incidentio, jira, mattermost, msteamsv2, rocketchat, webex};
 use super::{go_duration, host_port, http, string_map, strings, tls, Map};
 use crate::alertmanager::config::receivers::{
     DiscordConfig, EmailConfig, MsTeamsConfig, OpsgenieConfig, PagerdutyConfig, PushoverConfig,
@@ -326,6 +327,10 @@ pub(super) fn receiver(r: &Receiver) -> Value {
         )
         .list("email_configs", r.email_configs.iter().map(email).collect())
         .list(
+            "incidentio_configs",
+            r.incidentio_configs.iter().map(incidentio).collect(),
+        )
+        .list(
             "pagerduty_configs",
             r.pagerduty_configs.iter().map(pagerduty).collect(),
         )
@@ -350,9 +355,23 @@ pub(super) fn receiver(r: &Receiver) -> Value {
             "telegram_configs",
             r.telegram_configs.iter().map(telegram).collect(),
         )
+        .list("webex_configs", r.webex_configs.iter().map(webex).collect())
         .list(
             "msteams_configs",
             r.msteams_configs.iter().map(msteams).collect(),
+        )
+        .list(
+            "msteamsv2_configs",
+            r.msteamsv2_configs.iter().map(msteamsv2).collect(),
+        )
+        .list("jira_configs", r.jira_configs.iter().map(jira).collect())
+        .list(
+            "rocketchat_configs",
+            r.rocketchat_configs.iter().map(rocketchat).collect(),
+        )
+        .list(
+            "mattermost_configs",
+            r.mattermost_configs.iter().map(mattermost).collect(),
         );
     m.done()
 }

@@ -10,12 +10,12 @@ use super::super::global::GlobalConfig;
 use super::super::ConfigError;
 use crate::config::{HttpClientConfig, HttpClientSection, Secret};
 
-fn template(own: Option<String>, name: &str) -> String {
+pub(super) fn template(own: Option<String>, name: &str) -> String {
     own.unwrap_or_else(|| format!(r#"{{{{ template "{name}" . }}}}"#))
 }
 
 /// Checks a `webhook_url` / `webhook_url_file` pair: exactly one must be set.
-fn one_webhook(url: &Option<SecretUrl>, file: &Option<PathBuf>) -> Result<(), Invalid> {
+pub(super) fn one_webhook(url: &Option<SecretUrl>, file: &Option<PathBuf>) -> Result<(), Invalid> {
     match (url, file) {
         (None, None) => fail("one of webhook_url or webhook_url_file must be configured"),
         (Some(_), Some(_)) => {

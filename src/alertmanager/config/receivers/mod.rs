@@ -1,16 +1,22 @@
 //! `receivers`: named lists of notifiers. The kinds bongsu delivers to (email, Slack,
-//! Discord, webhook, Microsoft Teams, Telegram, PagerDuty, Opsgenie, VictorOps, Pushover)
-//! are parsed in full, with Alertmanager's
-//! checks and inheritance from `global`; the other kinds upstream knows are recognised and
+//! Discord, webhook, Microsoft Teams connectors and workflows, Webex, Mattermost,
+//! Rocket.Chat, Jira, incident.io, Telegram, PagerDuty, Opsgenie, VictorOps, Pushover) are
+//! parsed in full, with Alertmanager's checks and inheritance from `global`; the other kinds upstream knows are recognised and
 //! refused at load time with "… is not supported by bongsu yet", never silently dropped.
 
 mod chat;
 mod email;
+mod incidentio;
+mod jira;
+mod mattermost;
+mod msteamsv2;
 mod opsgenie;
 mod pagerduty;
 mod pushover;
+mod rocketchat;
 mod slack;
 mod victorops;
+mod webex;
 mod webhook;
 
 use std::collections::BTreeMap;
@@ -20,11 +26,19 @@ use serde::Deserialize;
 
 pub use chat::{DiscordConfig, MsTeamsConfig, TelegramConfig};
 pub use email::{EmailConfig, ThreadingConfig, DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT};
+pub use incidentio::IncidentioConfig;
+pub use jira::{JiraConfig, JiraField};
+pub use mattermost::{
+    MattermostAttachment, MattermostConfig, MattermostField, MattermostPriority, MattermostProps,
+};
+pub use msteamsv2::MsTeamsV2Config;
 pub use opsgenie::{OpsgenieConfig, OpsgenieResponder};
 pub use pagerduty::{PagerdutyConfig, PagerdutyImage, PagerdutyLink, DEFAULT_PAGERDUTY_DETAILS};
 pub use pushover::PushoverConfig;
+pub use rocketchat::{RocketchatAction, RocketchatConfig, RocketchatField};
 pub use slack::{SlackAction, SlackConfig, SlackConfirmation, SlackField};
 pub use victorops::VictoropsConfig;
+pub use webex::WebexConfig;
 pub use webhook::WebhookConfig;
 
 use super::common::{fail, Invalid};
@@ -49,6 +63,12 @@ pub struct Receiver {
     pub opsgenie_configs: Vec<OpsgenieConfig>,
     pub victorops_configs: Vec<VictoropsConfig>,
     pub pushover_configs: Vec<PushoverConfig>,
+    pub msteamsv2_configs: Vec<MsTeamsV2Config>,
+    pub webex_configs: Vec<WebexConfig>,
+    pub mattermost_configs: Vec<MattermostConfig>,
+    pub rocketchat_configs: Vec<RocketchatConfig>,
+    pub jira_configs: Vec<JiraConfig>,
+    pub incidentio_configs: Vec<IncidentioConfig>,
     /// The first notifier kind present that bongsu cannot deliver to yet.
     unsupported: Option<usize>,
     /// Where a notifier entry was null, Alertmanager's message for it.
@@ -56,19 +76,10 @@ pub struct Receiver {
 }
 
 /// Notifier kinds Alertmanager has and bongsu does not deliver to yet, in upstream's order.
-pub const UNSUPPORTED_RECEIVERS: &[&str] = &[
-    "incidentio",
-    "wechat",
-    "sns",
-    "webex",
-    "msteamsv2",
-    "jira",
-    "rocketchat",
-    "mattermost",
-];
+pub const UNSUPPORTED_RECEIVERS: &[&str] = &["wechat", "sns"];
 
 /// The kinds bongsu delivers to, in the order of `entries` indices.
-const SUPPORTED: [&str; 10] = [
+const SUPPORTED: [&str; 16] = [
     "webhook",
     "email",
     "slack",
@@ -79,6 +90,12 @@ const SUPPORTED: [&str; 10] = [
     "opsgenie",
     "victorops",
     "pushover",
+    "msteamsv2",
+    "webex",
+    "mattermost",
+    "rocketchat",
+    "jira",
+    "incidentio",
 ];
 
 #[derive(Deserialize)]
@@ -109,21 +126,21 @@ struct RawReceiver {
     #[serde(default)]
     pushover_configs: Vec<Option<PushoverConfig>>,
     #[serde(default)]
-    incidentio_configs: Option<serde_yaml_ng::Value>,
+    msteamsv2_configs: Vec<Option<MsTeamsV2Config>>,
+    #[serde(default)]
+    webex_configs: Vec<Option<WebexConfig>>,
+    #[serde(default)]
+    mattermost_configs: Vec<Option<MattermostConfig>>,
+    #[serde(default)]
+    rocketchat_configs: Vec<Option<RocketchatConfig>>,
+    #[serde(default)]
+    jira_configs: Vec<Option<JiraConfig>>,
+    #[serde(default)]
+    incidentio_configs: Vec<Option<IncidentioConfig>>,
     #[serde(default)]
     wechat_configs: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     sns_configs: Option<serde_yaml_ng::Value>,
-    #[serde(default)]
-    webex_configs: Option<serde_yaml_ng::Value>,
-    #[serde(default)]
-    msteamsv2_configs: Option<serde_yaml_ng::Value>,
-    #[serde(default)]
-    jira_configs: Option<serde_yaml_ng::Value>,
-    #[serde(default)]
-    rocketchat_configs: Option<serde_yaml_ng::Value>,
-    #[serde(default)]
-    mattermost_configs: Option<serde_yaml_ng::Value>,
 }
 
 /// A present, non-empty list.
@@ -161,18 +178,9 @@ impl TryFrom<RawReceiver> for Receiver {
             }
         }
         labels.insert("name".to_string(), r.name.clone());
-        let unsupported = [
-            &r.incidentio_configs,
-            &r.wechat_configs,
-            &r.sns_configs,
-            &r.webex_configs,
-            &r.msteamsv2_configs,
-            &r.jira_configs,
-            &r.rocketchat_configs,
-            &r.mattermost_configs,
-        ]
-        .iter()
-        .position(|v| listed(v));
+        let unsupported = [&r.wechat_configs, &r.sns_configs]
+            .iter()
+            .position(|v| listed(v));
         let mut missing = None;
         Ok(Receiver {
             name: r.name,
@@ -187,6 +195,12 @@ impl TryFrom<RawReceiver> for Receiver {
             opsgenie_configs: entries(r.opsgenie_configs, 7, &mut missing),
             victorops_configs: entries(r.victorops_configs, 8, &mut missing),
             pushover_configs: entries(r.pushover_configs, 9, &mut missing),
+            msteamsv2_configs: entries(r.msteamsv2_configs, 10, &mut missing),
+            webex_configs: entries(r.webex_configs, 11, &mut missing),
+            mattermost_configs: entries(r.mattermost_configs, 12, &mut missing),
+            rocketchat_configs: entries(r.rocketchat_configs, 13, &mut missing),
+            jira_configs: entries(r.jira_configs, 14, &mut missing),
+            incidentio_configs: entries(r.incidentio_configs, 15, &mut missing),
             unsupported,
             missing,
         })
@@ -203,6 +217,10 @@ impl Receiver {
         // Upstream checks a null Opsgenie entry against the global key only.
         if self.missing == Some(7) {
             opsgenie::check_global_key(g)?;
+        }
+        // And a null Rocket.Chat entry against the global credentials.
+        if self.missing == Some(13) {
+            rocketchat::check_global_credentials(g)?;
         }
         if let Some(kind) = self.missing {
             return Err(ConfigError::Invalid(format!(
@@ -225,6 +243,9 @@ impl Receiver {
         for c in &mut self.pagerduty_configs {
             c.resolve(g, dir)?;
         }
+        for c in &mut self.incidentio_configs {
+            c.resolve(g, dir)?;
+        }
         for c in &mut self.opsgenie_configs {
             c.resolve(g, dir)?;
         }
@@ -243,7 +264,22 @@ impl Receiver {
         for c in &mut self.discord_configs {
             c.resolve(g, dir)?;
         }
+        for c in &mut self.webex_configs {
+            c.resolve(g, dir)?;
+        }
         for c in &mut self.msteams_configs {
+            c.resolve(g, dir)?;
+        }
+        for c in &mut self.msteamsv2_configs {
+            c.resolve(g, dir)?;
+        }
+        for c in &mut self.jira_configs {
+            c.resolve(g, dir)?;
+        }
+        for c in &mut self.rocketchat_configs {
+            c.resolve(g, dir)?;
+        }
+        for c in &mut self.mattermost_configs {
             c.resolve(g, dir)?;
         }
         Ok(())
@@ -261,5 +297,11 @@ impl Receiver {
             && self.opsgenie_configs.is_empty()
             && self.victorops_configs.is_empty()
             && self.pushover_configs.is_empty()
+            && self.msteamsv2_configs.is_empty()
+            && self.webex_configs.is_empty()
+            && self.mattermost_configs.is_empty()
+            && self.rocketchat_configs.is_empty()
+            && self.jira_configs.is_empty()
+            && self.incidentio_configs.is_empty()
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::ast::{Arg, Branch, Command, Node, Number, Operand, Pipe, Tree};
 use super::fmt;
 use super::funcs::{builtins, check_len, FuncError};
+use super::html;
 use super::methods::call_method;
 use super::value::Value;
 use super::{Error, MissingKey, Template};
@@ -37,7 +38,7 @@ pub(super) struct State<'a> {
     depth: usize,
     steps: u64,
     built: u64,
-    /// `html/template` mode: what actions print is HTML-escaped (see [`escape_html`]) and
+    /// `html/template` mode: what actions print is HTML-escaped (see [`html::escape`]) and
     /// HTML comments are left out.
     html: bool,
     /// In `html` mode: inside an HTML comment, where nothing is written.
@@ -80,26 +81,10 @@ impl<'a> State<'a> {
         if !self.html {
             return self.write(0, text);
         }
-        let mut rest = text;
-        loop {
-            if self.in_comment {
-                match rest.find("-->") {
-                    Some(end) => {
-                        rest = &rest[end + 3..];
-                        self.in_comment = false;
-                    }
-                    None => return Ok(()),
-                }
-            }
-            match rest.find("<!--") {
-                Some(start) => {
-                    self.write(0, &rest[..start])?;
-                    rest = &rest[start + 4..];
-                    self.in_comment = true;
-                }
-                None => return self.write(0, rest),
-            }
+        for piece in html::outside_comments(text, &mut self.in_comment) {
+            self.write(0, piece)?;
         }
+        Ok(())
     }
 
     fn err(
@@ -155,7 +140,7 @@ impl<'a> State<'a> {
                         (Value::Nil, false) => "<no value>".to_string(),
                         (Value::Nil, true) => String::new(),
                         (Value::Html(s), true) => s.to_string(),
-                        (v, true) => escape_html(&fmt::to_string(v)),
+                        (v, true) => html::escape(&fmt::to_string(v)),
                         (v, false) => fmt::to_string(v),
                     };
                     self.write(pipe.pos, &text)?;
@@ -608,23 +593,4 @@ impl<'a> State<'a> {
         }
         Ok(())
     }
-}
-
-/// What `html/template` prints for a plain value in text and quoted-attribute context: its
-/// `htmlEscaper` replaces `"&'+<>` with entities and NUL with U+FFFD.
-pub(super) fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\0' => out.push('\u{FFFD}'),
-            '"' => out.push_str("&#34;"),
-            '&' => out.push_str("&amp;"),
-            '\'' => out.push_str("&#39;"),
-            '+' => out.push_str("&#43;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -35,6 +35,7 @@ mod ast;
 mod exec;
 pub mod fmt;
 pub mod funcs;
+mod html;
 mod lexer;
 mod methods;
 mod parse;

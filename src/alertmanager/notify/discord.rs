@@ -123,15 +123,14 @@ impl Deliver for Discord {
         let url = self.url()?;
         let body = gojson::encode(&msg)
             .map_err(|e| NotifyError::permanent(format!("encoding the message: {e}")))?;
-        let req = retrier::post_json(
+        retrier::deliver_json(
             &self.client,
             &url,
             body,
             &self.conf.http_config,
             std::time::Duration::ZERO,
-        )?;
-        let resp = req.send().await.map_err(retrier::send_error)?;
-        retrier::check(resp).await.map(drop)
+        )
+        .await
     }
 }
 

@@ -161,15 +161,12 @@ impl Deliver for Incidentio {
             timeout: self.conf.timeout,
         };
         let reply = send(&self.client, &http, call).await?;
-        match check_status(
+        check_status(
             reply.status,
             &[429],
             &error_details(&reply.body),
             reason_code(reply.status),
-        ) {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        )
     }
 }
 

@@ -200,10 +200,7 @@ impl Jira {
             }
         }
         let quoted = String::from_utf8_lossy(&answer[..answer.len().min(ERROR_BODY_LIMIT)]);
-        match check_status(status, &[429], &quoted, reason_code(status)) {
-            Some(e) => Err(e),
-            None => Ok(answer),
-        }
+        check_status(status, &[429], &quoted, reason_code(status)).map(|()| answer)
     }
 
     async fn search(

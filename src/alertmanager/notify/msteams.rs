@@ -89,16 +89,15 @@ impl Deliver for MsTeams {
     async fn deliver(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let body = self.payload(ctx, alerts)?;
         let url = self.url()?;
-        let req = retrier::post_json(
+        // The URL carries the connector's credentials: errors never show it.
+        retrier::deliver_json(
             &self.client,
             &url,
             body,
             &self.conf.http_config,
             std::time::Duration::ZERO,
-        )?;
-        // The URL carries the connector's credentials: errors never show it.
-        let resp = req.send().await.map_err(retrier::send_error)?;
-        retrier::check(resp).await.map(drop)
+        )
+        .await
     }
 }
 

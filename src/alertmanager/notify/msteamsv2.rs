@@ -148,15 +148,14 @@ impl Deliver for MsTeamsV2 {
     async fn deliver(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let body = self.payload(ctx, alerts)?;
         let url = self.url()?;
-        let req = retrier::post_json(
+        retrier::deliver_json(
             &self.client,
             &url,
             body,
             &self.conf.http_config,
             std::time::Duration::ZERO,
-        )?;
-        let resp = req.send().await.map_err(retrier::send_error)?;
-        retrier::check(resp).await.map(drop)
+        )
+        .await
     }
 }
 

@@ -232,14 +232,12 @@ impl Opsgenie {
                 timeout: std::time::Duration::ZERO,
             };
             let reply = retrier::send(&self.client, &self.conf.http_config, call).await?;
-            if let Some(e) = retrier::check_status(
+            retrier::check_status(
                 reply.status,
                 &[429],
                 reply.body.trim(),
                 retrier::reason_code(reply.status),
-            ) {
-                return Err(e);
-            }
+            )?;
         }
         Ok(())
     }

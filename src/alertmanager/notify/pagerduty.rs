@@ -300,15 +300,12 @@ impl Pagerduty {
         } else {
             (&[429], retrier::reason_code(reply.status))
         };
-        match retrier::check_status(
+        retrier::check_status(
             reply.status,
             retry_codes,
             &error_details(reply.status, &reply.body),
             reason,
-        ) {
-            None => Ok(()),
-            Some(e) => Err(e),
-        }
+        )
     }
 }
 

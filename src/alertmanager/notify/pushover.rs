@@ -135,15 +135,12 @@ impl Pushover {
             timeout: std::time::Duration::ZERO,
         };
         let reply = retrier::send(&self.client, &self.conf.http_config, call).await?;
-        match retrier::check_status(
+        retrier::check_status(
             reply.status,
             &[],
             reply.body.trim(),
             retrier::reason_code(reply.status),
-        ) {
-            None => Ok(()),
-            Some(e) => Err(e),
-        }
+        )
     }
 }
 

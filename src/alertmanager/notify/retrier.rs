@@ -135,27 +135,41 @@ pub async fn send(
     Ok(Reply { status, body })
 }
 
-/// Upstream's `Retrier.Check`: `None` for 2xx; otherwise the error, retried for 5xx and
+/// Upstream's `Retrier.Check`: `Ok` for 2xx; otherwise the error, retried for 5xx and
 /// `retry_codes`, with `details` (the body unless the vendor words it) after the status.
 pub fn check_status(
     status: u16,
     retry_codes: &[u16],
     details: &str,
     reason: &'static str,
-) -> Option<NotifyError> {
+) -> Result<(), NotifyError> {
     if status / 100 == 2 {
-        return None;
+        return Ok(());
     }
     let mut message = format!("unexpected status code {status}");
     if !details.is_empty() {
         message.push_str(": ");
         message.push_str(details);
     }
-    Some(NotifyError {
+    Err(NotifyError {
         retry: status / 100 == 5 || retry_codes.contains(&status),
         message,
         reason,
     })
+}
+
+/// [`post_json`], sent and [`check`]ed: the common case of a receiver whose only verdict is
+/// the status code.
+pub async fn deliver_json(
+    client: &reqwest::Client,
+    url: &str,
+    body: Vec<u8>,
+    http_config: &crate::config::HttpClientConfig,
+    timeout: std::time::Duration,
+) -> Result<(), NotifyError> {
+    let req = post_json(client, url, body, http_config, timeout)?;
+    let resp = req.send().await.map_err(send_error)?;
+    check(resp).await.map(drop)
 }
 
 /// A request that could not be sent (connection refused, timeout…): retried, with the URL
@@ -230,12 +244,12 @@ mod tests {
 
     #[test]
     fn vendor_retry_codes() {
-        assert!(check_status(202, &[], "", "other").is_none());
-        let e = check_status(429, &[429], "slow down", "rateLimited").unwrap();
+        assert!(check_status(202, &[], "", "other").is_ok());
+        let e = check_status(429, &[429], "slow down", "rateLimited").unwrap_err();
         assert!(e.retry);
         assert_eq!(e.message, "unexpected status code 429: slow down");
-        assert!(check_status(503, &[], "", "serverError").unwrap().retry);
-        let e = check_status(400, &[429], "", "clientError").unwrap();
+        assert!(check_status(503, &[], "", "serverError").unwrap_err().retry);
+        let e = check_status(400, &[429], "", "clientError").unwrap_err();
         assert!(!e.retry);
         assert_eq!(e.message, "unexpected status code 400");
     }

@@ -58,15 +58,14 @@ impl Deliver for Webex {
         let Some(url) = &self.conf.api_url else {
             return Err(NotifyError::permanent("no Webex API URL"));
         };
-        let req = retrier::post_json(
+        retrier::deliver_json(
             &self.client,
             url.as_str(),
             body,
             &self.conf.http_config,
             std::time::Duration::ZERO,
-        )?;
-        let resp = req.send().await.map_err(retrier::send_error)?;
-        retrier::check(resp).await.map(drop)
+        )
+        .await
     }
 }
 

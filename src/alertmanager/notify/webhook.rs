@@ -99,14 +99,13 @@ impl Deliver for Webhook {
         let (kept, truncated) = self.truncate(alerts);
         let data = notification_data(ctx, kept);
         let url = self.url(&Render::new(&self.templates, &data))?;
-        let req = retrier::post_json(
+        retrier::deliver_json(
             &self.client,
             &url,
             self.payload(ctx, &data, truncated),
             &self.conf.http_config,
             self.conf.timeout,
-        )?;
-        let resp = req.send().await.map_err(retrier::send_error)?;
-        retrier::check(resp).await.map(drop)
+        )
+        .await
     }
 }

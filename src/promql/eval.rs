@@ -90,7 +90,8 @@ impl<'s> WindowCursor<'s> {
         }
     }
 
-    pub fn window(&mut self, t: i64) -> &'s [Sample] {
+    /// The window `(t - range, t]` as the index range `from..to` of the series' samples.
+    pub fn bounds(&mut self, t: i64) -> (usize, usize) {
         if t < self.last {
             // Never the case for query steps; start over rather than be wrong.
             (self.from, self.to) = (0, 0);
@@ -104,7 +105,7 @@ impl<'s> WindowCursor<'s> {
         while self.from < self.to && s[self.from].t <= start {
             self.from += 1;
         }
-        &s[self.from..self.to]
+        (self.from, self.to)
     }
 }
 

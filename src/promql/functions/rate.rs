@@ -23,9 +23,16 @@ impl Evaluator<'_> {
                 let range = w.range;
                 let counter = name != "delta";
                 let is_rate = name == "rate";
-                let out = self.over_windows(w, false, |_, s, t| {
-                    extrapolated_rate(s, t - range, t, counter, is_rate)
-                });
+                let out = self.over_window_bounds(
+                    w,
+                    false,
+                    |_| ResetScan::default(),
+                    |resets, _, s, (from, to), t| {
+                        // Most windows hold no reset: then its scan is skipped.
+                        let scan = counter && resets.any_in(s, from, to);
+                        extrapolated_rate(&s[from..to], t - range, t, (counter, scan), is_rate)
+                    },
+                );
                 if counter {
                     self.check_counter_names(&out, first);
                 }
@@ -96,14 +103,36 @@ impl Evaluator<'_> {
     }
 }
 
+/// Where a series' counter resets are, found once along its windows: `last` is the
+/// highest index `j < checked` with `v[j] < v[j - 1]` (0: none).
+#[derive(Default)]
+struct ResetScan {
+    checked: usize,
+    last: usize,
+}
+
+impl ResetScan {
+    /// Whether the window `s[from..to]` may hold a reset (never false when it does).
+    fn any_in(&mut self, s: &[Sample], from: usize, to: usize) -> bool {
+        for j in self.checked.max(1)..to {
+            if s[j].v < s[j - 1].v {
+                self.last = j;
+            }
+        }
+        self.checked = self.checked.max(to);
+        self.last > from
+    }
+}
+
 /// Prometheus' `extrapolatedRate`: the increase between the first and last sample (counter
 /// resets added back), extrapolated towards the window edges by at most half the average
-/// sample interval, and for counters never below zero.
+/// sample interval, and for counters never below zero. `counter` is (whether the series is
+/// a counter, whether its window may hold a reset to add back).
 fn extrapolated_rate(
     s: &[Sample],
     range_start: i64,
     range_end: i64,
-    counter: bool,
+    (counter, scan): (bool, bool),
     is_rate: bool,
 ) -> Option<f64> {
     if s.len() < 2 {
@@ -111,7 +140,7 @@ fn extrapolated_rate(
     }
     let (first, last) = (s[0], s[s.len() - 1]);
     let mut result = last.v - first.v;
-    if counter {
+    if scan {
         for p in s.windows(2) {
             if p[1].v < p[0].v {
                 result += p[0].v;

@@ -17,6 +17,21 @@ pub fn format_value(v: f64) -> String {
     }
 }
 
+/// Appends `format_value(v)` without a `String` of its own in the common case (a finite
+/// value that ryu writes without an exponent), as answers hold one per point.
+pub fn write_value(out: &mut String, v: f64) {
+    let abs = v.abs();
+    if abs.is_finite() && (abs == 0.0 || (1e-6..1e21).contains(&abs)) {
+        let mut buf = ryu::Buffer::new();
+        let s = buf.format_finite(v);
+        if !s.contains('e') {
+            out.push_str(s.strip_suffix(".0").unwrap_or(s));
+            return;
+        }
+    }
+    out.push_str(&format_value(v));
+}
+
 /// Go's `strconv.FormatFloat(v, 'f', -1, 64)`: the shortest decimal form, never an exponent.
 pub fn format_decimal(v: f64) -> String {
     if v.is_nan() {
@@ -127,7 +142,7 @@ fn write_point(out: &mut String, p: &Point) {
     out.push('[');
     write_timestamp(out, p.t);
     out.push_str(",\"");
-    out.push_str(&format_value(p.v));
+    write_value(out, p.v);
     out.push_str("\"]");
 }
 
@@ -263,6 +278,28 @@ mod tests {
         assert_eq!(format_decimal(1e21), "1000000000000000000000");
         assert_eq!(format_value(f64::NAN), "NaN");
         assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
+        for v in [
+            1.0,
+            -0.0,
+            0.1,
+            1e21,
+            1e20,
+            1e-7,
+            1e-6,
+            9.99e-7,
+            0.0000011,
+            123456.789,
+            -3.5e15,
+            1.5e300,
+            f64::NAN,
+            f64::INFINITY,
+            f64::MIN_POSITIVE,
+            5e-324,
+        ] {
+            let mut s = String::from("x");
+            write_value(&mut s, v);
+            assert_eq!(s, format!("x{}", format_value(v)), "{v:e}");
+        }
         let mut s = String::new();
         write_timestamp(&mut s, 1_435_781_451_781);
         s.push(' ');

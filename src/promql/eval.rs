@@ -90,7 +90,8 @@ impl<'s> WindowCursor<'s> {
         }
     }
 
-    pub fn window(&mut self, t: i64) -> &'s [Sample] {
+    /// The window `(t - range, t]` as the index range `from..to` of the series' samples.
+    pub fn bounds(&mut self, t: i64) -> (usize, usize) {
         if t < self.last {
             // Never the case for query steps; start over rather than be wrong.
             (self.from, self.to) = (0, 0);
@@ -104,7 +105,7 @@ impl<'s> WindowCursor<'s> {
         while self.from < self.to && s[self.from].t <= start {
             self.from += 1;
         }
-        &s[self.from..self.to]
+        (self.from, self.to)
     }
 }
 
@@ -557,12 +558,17 @@ pub(super) fn duplicate_labelset() -> PromqlError {
 /// `avg` and the `*_over_time` functions, so e.g. 1e100 + 1 - 1e100 is 1, as there.
 pub(super) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     let t = sum + inc;
+    // Operands picked by value rather than by branch: which is larger depends on the data,
+    // and a mispredicted branch per sample costs more than the sum.
+    let (big, small) = if sum.abs() >= inc.abs() {
+        (sum, inc)
+    } else {
+        (inc, sum)
+    };
     let c = if t.is_infinite() {
         0.0
-    } else if sum.abs() >= inc.abs() {
-        c + ((sum - t) + inc)
     } else {
-        c + ((inc - t) + sum)
+        c + ((big - t) + small)
     };
     (t, c)
 }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::block::{Block, BlockWriter};
+use super::block::{Block, BlockWriter, ChunkScratch};
 use super::db::{Db, WAL_DIR};
 use super::querier::merge_into;
 use super::{wal, StorageError};
@@ -151,7 +151,7 @@ fn merge(db: &Db, group: &[Arc<Block>]) -> Result<Option<Arc<Block>>, StorageErr
     }
     let mut w = BlockWriter::new(db.dir(), mint, maxt, level, sources)?;
     let written = (|| {
-        let (mut ts, mut vs, mut buf) = (Vec::new(), Vec::new(), Vec::<Sample>::new());
+        let (mut scratch, mut buf) = (ChunkScratch::default(), Vec::<Sample>::new());
         let mut merged = Vec::new();
         for (labels, refs) in all {
             merged.clear();
@@ -160,7 +160,7 @@ fn merge(db: &Db, group: &[Arc<Block>]) -> Result<Option<Arc<Block>>, StorageErr
                 b.index().series(id, &mut metas)?;
                 buf.clear();
                 for c in &metas {
-                    b.read_chunk(c, &mut buf, &mut ts, &mut vs)?;
+                    b.read_chunk(c, &mut buf, &mut scratch)?;
                 }
                 merge_into(&mut merged, &buf);
             }

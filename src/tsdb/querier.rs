@@ -4,7 +4,7 @@ use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::block::{Block, ChunkMeta};
+use super::block::{Block, ChunkMeta, ChunkScratch};
 use super::head::Head;
 use super::postings::postings_for_matchers;
 use super::StorageError;
@@ -91,16 +91,23 @@ impl Querier {
         ids: &[u32],
     ) -> Result<Vec<(Labels, Vec<Sample>)>, StorageError> {
         let read = |ids: &[u32]| -> Result<Vec<(Labels, Vec<Sample>)>, StorageError> {
-            let (mut metas, mut ts, mut vs) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut metas, mut scratch, mut all) =
+                (Vec::new(), ChunkScratch::default(), Vec::new());
             let mut out = Vec::with_capacity(ids.len());
             for &id in ids {
                 let labels = block.index().series(id, &mut metas)?;
-                let mut buf = Vec::new();
+                all.clear();
                 for c in metas.iter().filter(|c| overlaps(c, self.mint, self.maxt)) {
-                    block.read_chunk(c, &mut buf, &mut ts, &mut vs)?;
+                    block.read_chunk(c, &mut all, &mut scratch)?;
                 }
-                buf.retain(|s| s.t >= self.mint && s.t <= self.maxt);
-                if !buf.is_empty() {
+                // Decoded into a reused buffer, then copied once into a vector of its size:
+                // growing each series' own vector chunk by chunk cost reallocations and page
+                // faults.
+                let in_range = |s: &&Sample| s.t >= self.mint && s.t <= self.maxt;
+                let n = all.iter().filter(in_range).count();
+                if n > 0 {
+                    let mut buf = Vec::with_capacity(n);
+                    buf.extend(all.iter().filter(in_range).copied());
                     out.push((labels, buf));
                 }
             }

@@ -104,6 +104,24 @@ impl Evaluator<'_> {
         keep_name: bool,
         f: impl Fn(usize, &[Sample], i64) -> Option<f64>,
     ) -> Vec<StepSeries> {
+        self.over_window_bounds(
+            w,
+            keep_name,
+            |_| (),
+            |_, i, s, (from, to), t| f(i, &s[from..to], t),
+        )
+    }
+
+    /// As `over_windows`, for functions that carry state along a series' windows: `init`
+    /// makes it per series, and `f(state, step, samples, (from, to), t)` gets the series'
+    /// whole samples and the window as the (non-empty) index range `from..to` of them.
+    fn over_window_bounds<S>(
+        &self,
+        w: Windows,
+        keep_name: bool,
+        init: impl Fn(&[Sample]) -> S,
+        f: impl Fn(&mut S, usize, &[Sample], (usize, usize), i64) -> Option<f64>,
+    ) -> Vec<StepSeries> {
         let mut out = Vec::with_capacity(w.series.len());
         for (labels, samples) in &w.series {
             // Out of time: stop early; the engine reports the timeout at its next check.
@@ -111,16 +129,17 @@ impl Evaluator<'_> {
                 break;
             }
             let mut cursor = WindowCursor::new(samples, w.range);
+            let mut state = init(samples);
             let values: Vec<Option<f64>> = w
                 .times
                 .iter()
                 .enumerate()
                 .map(|(i, &t)| {
-                    let win = cursor.window(t);
-                    if win.is_empty() {
+                    let (from, to) = cursor.bounds(t);
+                    if from == to {
                         None
                     } else {
-                        f(i, win, t)
+                        f(&mut state, i, samples, (from, to), t)
                     }
                 })
                 .collect();

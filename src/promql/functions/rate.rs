@@ -23,9 +23,16 @@ impl Evaluator<'_> {
                 let range = w.range;
                 let counter = name != "delta";
                 let is_rate = name == "rate";
-                let out = self.over_windows(w, false, |_, s, t| {
-                    extrapolated_rate(s, t - range, t, counter, is_rate)
-                });
+                let out = self.over_window_bounds(
+                    w,
+                    false,
+                    |_| ResetScan::default(),
+                    |resets, _, s, (from, to), t| {
+                        // Most windows hold no reset: then its scan is skipped.
+                        let scan = counter && resets.any_in(s, from, to);
+                        extrapolated_rate(&s[from..to], t - range, t, (counter, scan), is_rate)
+                    },
+                );
                 if counter {
                     self.check_counter_names(&out, first);
                 }
@@ -96,14 +103,36 @@ impl Evaluator<'_> {
     }
 }
 
+/// Where a series' counter resets are, found once along its windows: `last` is the
+/// highest index `j < checked` with `v[j] < v[j - 1]` (0: none).
+#[derive(Default)]
+struct ResetScan {
+    checked: usize,
+    last: usize,
+}
+
+impl ResetScan {
+    /// Whether the window `s[from..to]` may hold a reset (never false when it does).
+    fn any_in(&mut self, s: &[Sample], from: usize, to: usize) -> bool {
+        for j in self.checked.max(1)..to {
+            if s[j].v < s[j - 1].v {
+                self.last = j;
+            }
+        }
+        self.checked = self.checked.max(to);
+        self.last > from
+    }
+}
+
 /// Prometheus' `extrapolatedRate`: the increase between the first and last sample (counter
 /// resets added back), extrapolated towards the window edges by at most half the average
-/// sample interval, and for counters never below zero.
+/// sample interval, and for counters never below zero. `counter` is (whether the series is
+/// a counter, whether its window may hold a reset to add back).
 fn extrapolated_rate(
     s: &[Sample],
     range_start: i64,
     range_end: i64,
-    counter: bool,
+    (counter, scan): (bool, bool),
     is_rate: bool,
 ) -> Option<f64> {
     if s.len() < 2 {
@@ -111,7 +140,7 @@ fn extrapolated_rate(
     }
     let (first, last) = (s[0], s[s.len() - 1]);
     let mut result = last.v - first.v;
-    if counter {
+    if scan {
         for p in s.windows(2) {
             if p[1].v < p[0].v {
                 result += p[0].v;
@@ -162,28 +191,26 @@ fn instant_value(s: &[Sample], is_rate: bool) -> Option<f64> {
 
 /// Least-squares slope and intercept at `intercept_t`, summed with compensation as upstream.
 pub(super) fn linear_regression(s: &[Sample], intercept_t: i64) -> (f64, f64) {
-    let (mut n, mut sx, mut cx, mut sy, mut cy, mut sxy, mut cxy, mut sx2, mut cx2) =
-        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     let init_y = s[0].v;
-    let mut const_y = true;
-    for (i, p) in s.iter().enumerate() {
-        if i > 0 && p.v != s[i - 1].v {
-            const_y = false;
-        }
-        n += 1.0;
-        let x = (p.t - intercept_t) as f64 / 1000.0;
-        (sx, cx) = kahan_inc(x, sx, cx);
-        (sy, cy) = kahan_inc(p.v, sy, cy);
-        (sxy, cxy) = kahan_inc(x * p.v, sxy, cxy);
-        (sx2, cx2) = kahan_inc(x * x, sx2, cx2);
-    }
-    if const_y {
+    // (NaN is never equal, so a NaN makes the values vary, as upstream.)
+    if s.windows(2).all(|p| p[1].v == p[0].v) {
         if init_y.is_infinite() {
             return (f64::NAN, f64::NAN);
         }
         return (0.0, init_y);
     }
-    let (sx, sy, sxy, sx2) = (sx + cx, sy + cy, sxy + cxy, sx2 + cx2);
+    let n = s.len() as f64;
+    // The sums of x, y, xy and x² side by side, each summed as upstream: four independent
+    // lanes the compiler can run together.
+    let (mut sum, mut c) = ([0.0f64; 4], [0.0f64; 4]);
+    for p in s {
+        let x = (p.t - intercept_t) as f64 / 1000.0;
+        let inc = [x, p.v, x * p.v, x * x];
+        for k in 0..4 {
+            (sum[k], c[k]) = kahan_inc(inc[k], sum[k], c[k]);
+        }
+    }
+    let [sx, sy, sxy, sx2] = [0, 1, 2, 3].map(|k| sum[k] + c[k]);
     let cov_xy = sxy - sx * sy / n;
     let var_x = sx2 - sx * sx / n;
     let slope = cov_xy / var_x;

@@ -63,6 +63,17 @@ impl From<chunk::ChunkError> for BlockError {
     }
 }
 
+/// Decoding buffers reused from chunk to chunk. The series of one scrape target share their
+/// timestamps column within a block, so the column decoded last is kept (with the block and
+/// reference it came from) and not decoded again for the next series that shares it.
+#[derive(Default)]
+pub struct ChunkScratch {
+    ts: Vec<i64>,
+    /// The block (by address, while it is borrowed) and reference `ts` holds.
+    ts_of: Option<(usize, BlobRef)>,
+    vs: Vec<f64>,
+}
+
 /// An open block.
 pub struct Block {
     dir: PathBuf,
@@ -114,15 +125,21 @@ impl Block {
         &self,
         c: &ChunkMeta,
         out: &mut Vec<Sample>,
-        ts: &mut Vec<i64>,
-        vs: &mut Vec<f64>,
+        scratch: &mut ChunkScratch,
     ) -> Result<(), BlockError> {
         let bad = |e: chunk::ChunkError| {
             BlockError::corrupt(&self.dir, format!("chunk {:#x}: {e}", c.values))
         };
-        ts.clear();
+        let key = (std::ptr::from_ref(self) as usize, c.timestamps);
+        if scratch.ts_of != Some(key) {
+            scratch.ts_of = None;
+            scratch.ts.clear();
+            packed::decode_timestamps(self.chunks.blob(c.timestamps)?, &mut scratch.ts)
+                .map_err(bad)?;
+            scratch.ts_of = Some(key);
+        }
+        let (ts, vs) = (&scratch.ts, &mut scratch.vs);
         vs.clear();
-        packed::decode_timestamps(self.chunks.blob(c.timestamps)?, ts).map_err(bad)?;
         packed::decode_values(self.chunks.blob(c.values)?, ts.len(), vs).map_err(bad)?;
         if vs.len() != ts.len() {
             return Err(BlockError::corrupt(

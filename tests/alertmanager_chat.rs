@@ -115,7 +115,7 @@ async fn start_with(receivers: &str, edit: impl FnOnce(&mut Config)) -> Server {
 route:
   receiver: team-x
   group_by: [alertname]
-  group_wait: 200ms
+  group_wait: 1s
   group_interval: 1s
   repeat_interval: 1h
 receivers:

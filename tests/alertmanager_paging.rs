@@ -154,7 +154,7 @@ fn config(configs: &str) -> String {
 route:
   receiver: pager
   group_by: [alertname]
-  group_wait: 200ms
+  group_wait: 1s
   group_interval: 1s
   repeat_interval: 1h
 receivers:

@@ -69,7 +69,7 @@ fn config(url: &str, extra_receiver: &str) -> String {
 route:
   receiver: team-x
   group_by: [alertname]
-  group_wait: 200ms
+  group_wait: 1s
   group_interval: 1s
   repeat_interval: 1h
 receivers:

@@ -91,7 +91,7 @@ async fn server(configs: &str) -> Server {
 route:
   receiver: chat
   group_by: [alertname]
-  group_wait: 200ms
+  group_wait: 1s
   group_interval: 3s
   repeat_interval: 1h
 receivers:

@@ -80,7 +80,7 @@ async fn start(receiver: &str) -> Server {
 route:
   receiver: r
   group_by: [alertname]
-  group_wait: 100ms
+  group_wait: 1s
   group_interval: 1s
   repeat_interval: 1h
 receivers:

@@ -10,7 +10,6 @@ use super::retrier::{self, truncate_runes};
 use super::{gojson, notification_data, Deliver, NotifyContext, NotifyError, Render};
 use crate::alertmanager::config::DiscordConfig;
 use crate::alertmanager::types::Alert;
-use crate::config::read_secret_file;
 use crate::template::alertmanager::NotificationTemplates;
 
 /// Discord's limits, in characters (upstream counts runes).
@@ -104,15 +103,13 @@ impl Discord {
     }
 
     fn url(&self) -> Result<String, NotifyError> {
-        if let Some(f) = &self.conf.webhook_url_file {
-            let url = read_secret_file(f)
-                .map_err(|e| NotifyError::permanent(format!("read webhook_url_file: {e}")))?;
-            return Ok(url.expose().trim().to_string());
-        }
-        match self.conf.webhook_url.as_ref().and_then(|u| u.expose()) {
-            Some(u) => Ok(u.as_str().to_string()),
-            None => Err(NotifyError::permanent("no Discord webhook URL")),
-        }
+        let c = &self.conf;
+        retrier::url_or_file(
+            c.webhook_url.as_ref(),
+            c.webhook_url_file.as_deref(),
+            "webhook_url",
+            "webhook_url_file",
+        )
     }
 }
 

@@ -11,7 +11,6 @@ use super::{gojson, notification_data, Deliver, NotifyContext, NotifyError, Rend
 use crate::alertmanager::config::{MattermostConfig, MattermostField};
 use crate::alertmanager::matcher::go_quote;
 use crate::alertmanager::types::Alert;
-use crate::config::read_secret_file;
 use crate::template::alertmanager::NotificationTemplates;
 
 /// Mattermost's limit for a post's text, in characters.
@@ -130,19 +129,13 @@ impl Mattermost {
     }
 
     fn url(&self) -> Result<String, NotifyError> {
-        let url = match (&self.conf.webhook_url, &self.conf.webhook_url_file) {
-            (Some(u), _) => u.expose().map(|u| u.as_str().to_string()),
-            (None, Some(f)) => Some(
-                read_secret_file(f)
-                    .map_err(|e| NotifyError::permanent(format!("read webhook_url_file: {e}")))?
-                    .expose()
-                    .trim()
-                    .to_string(),
-            ),
-            (None, None) => None,
-        };
-        url.filter(|u| !u.is_empty())
-            .ok_or_else(|| NotifyError::permanent("webhook url missing"))
+        let c = &self.conf;
+        retrier::url_or_file(
+            c.webhook_url.as_ref(),
+            c.webhook_url_file.as_deref(),
+            "webhook_url",
+            "webhook_url_file",
+        )
     }
 
     /// The post, rendered: with configured attachments the text goes at the top level,

@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::{gojson, notification_data, retrier, Deliver, NotifyContext, NotifyError, Render};
 use crate::alertmanager::config::MsTeamsConfig;
 use crate::alertmanager::types::Alert;
-use crate::config::read_secret_file;
 use crate::template::alertmanager::NotificationTemplates;
 
 /// The card's colour while any alert fires.
@@ -51,15 +50,13 @@ impl MsTeams {
     }
 
     fn url(&self) -> Result<String, NotifyError> {
-        match (&self.conf.webhook_url, &self.conf.webhook_url_file) {
-            (Some(u), _) => u.expose().map(|u| u.as_str().to_string()).ok_or_else(|| {
-                NotifyError::permanent("webhook_url is the <secret> placeholder, not a URL")
-            }),
-            (None, Some(f)) => read_secret_file(f)
-                .map(|s| s.expose().to_string())
-                .map_err(|e| NotifyError::permanent(format!("read webhook_url_file: {e}"))),
-            (None, None) => Err(NotifyError::permanent("no webhook_url configured")),
-        }
+        let c = &self.conf;
+        retrier::url_or_file(
+            c.webhook_url.as_ref(),
+            c.webhook_url_file.as_deref(),
+            "webhook_url",
+            "webhook_url_file",
+        )
     }
 
     /// The JSON body for a notification of `alerts`.

@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::{gojson, notification_data, retrier, Deliver, NotifyContext, NotifyError, Render};
 use crate::alertmanager::config::MsTeamsV2Config;
 use crate::alertmanager::types::Alert;
-use crate::config::read_secret_file;
 use crate::template::alertmanager::NotificationTemplates;
 
 /// Adaptive Card colour names upstream gives the heading.
@@ -85,15 +84,13 @@ impl MsTeamsV2 {
     }
 
     fn url(&self) -> Result<String, NotifyError> {
-        if let Some(f) = &self.conf.webhook_url_file {
-            let url = read_secret_file(f)
-                .map_err(|e| NotifyError::permanent(format!("read webhook_url_file: {e}")))?;
-            return Ok(url.expose().trim().to_string());
-        }
-        match self.conf.webhook_url.as_ref().and_then(|u| u.expose()) {
-            Some(u) => Ok(u.as_str().to_string()),
-            None => Err(NotifyError::permanent("no webhook_url configured")),
-        }
+        let c = &self.conf;
+        retrier::url_or_file(
+            c.webhook_url.as_ref(),
+            c.webhook_url_file.as_deref(),
+            "webhook_url",
+            "webhook_url_file",
+        )
     }
 
     /// The JSON body for a notification of `alerts`.

@@ -172,6 +172,32 @@ pub async fn deliver_json(
     check(resp).await.map(drop)
 }
 
+/// A receiver's URL, given inline (`url_key`) or in a file (`file_key`, read on every send so a
+/// rotated file takes effect, with surrounding whitespace trimmed). Loading checked that one
+/// of them is set.
+pub fn url_or_file(
+    url: Option<&crate::alertmanager::config::SecretUrl>,
+    file: Option<&std::path::Path>,
+    url_key: &str,
+    file_key: &str,
+) -> Result<String, NotifyError> {
+    let url = match (url, file) {
+        (Some(u), _) => u.expose().map(|u| u.as_str().to_string()).ok_or_else(|| {
+            NotifyError::permanent(format!("{url_key} is the <secret> placeholder, not a URL"))
+        })?,
+        (None, Some(f)) => crate::config::read_secret_file(f)
+            .map_err(|e| NotifyError::permanent(format!("read {file_key}: {e}")))?
+            .expose()
+            .trim()
+            .to_string(),
+        (None, None) => String::new(),
+    };
+    if url.is_empty() {
+        return Err(NotifyError::permanent(format!("no {url_key} configured")));
+    }
+    Ok(url)
+}
+
 /// A request that could not be sent (connection refused, timeout…): retried, with the URL
 /// left out of the message since it may hold a token.
 pub fn send_error(e: reqwest::Error) -> NotifyError {

@@ -21,7 +21,6 @@ use super::{gojson, notification_data, BoxFuture, Notifier, NotifyContext, Notif
 use crate::alertmanager::config::SlackConfig;
 use crate::alertmanager::nflog::ReceiverData;
 use crate::alertmanager::types::Alert;
-use crate::config::read_secret_file;
 use crate::template::alertmanager::NotificationTemplates;
 
 /// Slack's limit on an attachment's title (characters; upstream counts runes).
@@ -243,15 +242,13 @@ impl Slack {
     /// The endpoint: `api_url` (the app URL with a bot token) or the contents of
     /// `api_url_file`.
     fn url(&self) -> Result<String, NotifyError> {
-        if let Some(f) = &self.conf.api_url_file {
-            let url = read_secret_file(f)
-                .map_err(|e| NotifyError::permanent(format!("failed to read api_url_file: {e}")))?;
-            return Ok(url.expose().trim().to_string());
-        }
-        match self.conf.api_url.as_ref().and_then(|u| u.expose()) {
-            Some(u) => Ok(u.as_str().to_string()),
-            None => Err(NotifyError::permanent("no Slack API URL")),
-        }
+        let c = &self.conf;
+        retrier::url_or_file(
+            c.api_url.as_ref(),
+            c.api_url_file.as_deref(),
+            "api_url",
+            "api_url_file",
+        )
     }
 
     /// With `update_message` and a message of the group already posted: edit that message.

@@ -251,8 +251,8 @@ impl Deliver for Opsgenie {
 
 #[cfg(test)]
 mod tests {
-    use super::super::pagerduty::tests::{alert, ctx};
     use super::*;
+    use crate::alertmanager::notify::test_support::paging::{alert, ctx};
 
     fn notifier(yaml: &str) -> Opsgenie {
         let mut conf: OpsgenieConfig = serde_yaml_ng::from_str(yaml).unwrap();

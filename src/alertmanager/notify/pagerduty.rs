@@ -434,4 +434,4 @@ fn yaml_to_json(v: &serde_yaml_ng::Value) -> Result<Json, String> {
 
 #[cfg(test)]
 #[path = "pagerduty_tests.rs"]
-pub(super) mod tests;
+mod tests;

@@ -1,31 +1,5 @@
 use super::*;
-use crate::alertmanager::matcher::LabelSet;
-
-pub(in crate::alertmanager::notify) fn ctx() -> NotifyContext {
-    NotifyContext {
-        receiver: "pager".into(),
-        group_key: "{}:{alertname=\"Down\"}".into(),
-        group_labels: LabelSet::from([("alertname".to_string(), "Down".to_string())]),
-        external_url: "http://am.example:9093".into(),
-        now: jiff::Timestamp::from_second(2_000).unwrap(),
-    }
-}
-
-/// An alert started at 1000s; resolved (ended at 1500s) or firing as of `ctx().now`.
-pub(in crate::alertmanager::notify) fn alert(instance: &str, resolved: bool) -> Alert {
-    Alert {
-        labels: LabelSet::from([
-            ("alertname".to_string(), "Down".to_string()),
-            ("instance".to_string(), instance.to_string()),
-        ]),
-        annotations: LabelSet::from([("summary".to_string(), "it <broke> & stayed".to_string())]),
-        starts_at: jiff::Timestamp::from_second(1_000).unwrap(),
-        ends_at: jiff::Timestamp::from_second(if resolved { 1_500 } else { 9_000 }).unwrap(),
-        generator_url: "http://prom/graph?g0.expr=up&x=1".into(),
-        updated_at: jiff::Timestamp::from_second(1_000).unwrap(),
-        timeout: false,
-    }
-}
+use crate::alertmanager::notify::test_support::paging::{alert, ctx};
 
 fn notifier(yaml: &str) -> Pagerduty {
     let conf: PagerdutyConfig = serde_yaml_ng::from_str(yaml).unwrap();

@@ -152,8 +152,8 @@ impl Deliver for Pushover {
 
 #[cfg(test)]
 mod tests {
-    use super::super::pagerduty::tests::{alert, ctx};
     use super::*;
+    use crate::alertmanager::notify::test_support::paging::{alert, ctx};
 
     fn notifier(yaml: &str) -> Pushover {
         let conf: PushoverConfig = serde_yaml_ng::from_str(yaml).unwrap();

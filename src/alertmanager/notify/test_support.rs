@@ -1,4 +1,4 @@
-//! Alerts and a notification context for the notifiers' unit tests.
+//! Alerts and notification contexts for the notifiers' unit tests.
 
 use super::NotifyContext;
 use crate::alertmanager::matcher::LabelSet;
@@ -29,5 +29,42 @@ pub fn ctx() -> NotifyContext {
         group_labels: LabelSet::new(),
         external_url: "http://am".into(),
         now: "2026-01-01T01:00:00Z".parse().unwrap(),
+    }
+}
+
+/// The paging receivers' fixtures: receiver `pager`, a group of `Down` alerts with an
+/// annotation that needs escaping and a generator URL.
+pub mod paging {
+    use super::super::NotifyContext;
+    use crate::alertmanager::matcher::LabelSet;
+    use crate::alertmanager::types::Alert;
+
+    pub fn ctx() -> NotifyContext {
+        NotifyContext {
+            receiver: "pager".into(),
+            group_key: "{}:{alertname=\"Down\"}".into(),
+            group_labels: LabelSet::from([("alertname".to_string(), "Down".to_string())]),
+            external_url: "http://am.example:9093".into(),
+            now: jiff::Timestamp::from_second(2_000).unwrap(),
+        }
+    }
+
+    /// An alert started at 1000s; resolved (ended at 1500s) or firing as of `ctx().now`.
+    pub fn alert(instance: &str, resolved: bool) -> Alert {
+        Alert {
+            labels: LabelSet::from([
+                ("alertname".to_string(), "Down".to_string()),
+                ("instance".to_string(), instance.to_string()),
+            ]),
+            annotations: LabelSet::from([(
+                "summary".to_string(),
+                "it <broke> & stayed".to_string(),
+            )]),
+            starts_at: jiff::Timestamp::from_second(1_000).unwrap(),
+            ends_at: jiff::Timestamp::from_second(if resolved { 1_500 } else { 9_000 }).unwrap(),
+            generator_url: "http://prom/graph?g0.expr=up&x=1".into(),
+            updated_at: jiff::Timestamp::from_second(1_000).unwrap(),
+            timeout: false,
+        }
     }
 }

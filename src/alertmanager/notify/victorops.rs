@@ -132,9 +132,9 @@ impl Deliver for Victorops {
 
 #[cfg(test)]
 mod tests {
-    use super::super::pagerduty::tests::{alert, ctx};
     use super::*;
     use crate::alertmanager::config::Config;
+    use crate::alertmanager::notify::test_support::paging::{alert, ctx};
 
     fn notifier(receiver: &str) -> Victorops {
         let c = Config::parse(

@@ -6,7 +6,10 @@
 //! [`NotificationTemplates`] holds the parsed template files and executes the per-receiver
 //! strings as upstream's `ExecuteTextString` does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use super::funcs::alertmanager::funcs;
 use super::time::Time;
@@ -153,10 +156,17 @@ pub fn kv(m: &BTreeMap<String, String>) -> Value {
     Value::string_map(MapKind::Kv, m.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
+/// Most configuration strings kept parsed; a configuration has a few dozen, so the bound only
+/// matters if strings are made up at run time.
+const MAX_PREPARED_TEXTS: usize = 4096;
+
 /// The parsed notification templates of a configuration.
 #[derive(Clone)]
 pub struct NotificationTemplates {
     set: Template,
+    /// Each configuration string (a Slack `title`, …) parsed once into a copy of `set`, as
+    /// upstream's `ExecuteTextString` does on every call.
+    prepared: Arc<Mutex<HashMap<String, Arc<Template>>>>,
 }
 
 impl Default for NotificationTemplates {
@@ -172,6 +182,7 @@ impl NotificationTemplates {
             set: Template::new("")
                 .funcs(&funcs())
                 .missing_key(MissingKey::Zero),
+            prepared: Arc::default(),
         }
     }
 
@@ -189,7 +200,23 @@ impl NotificationTemplates {
 
     /// Adds the definitions of one template file (`name` is used in error locations).
     pub fn parse_file(&mut self, name: &str, text: &str) -> Result<(), Error> {
+        self.prepared = Arc::default();
         self.set.parse_as(name, text)
+    }
+
+    /// The set with `text` parsed as its template `""`, parsed once per distinct text.
+    fn prepare(&self, text: &str) -> Result<Arc<Template>, Error> {
+        if let Some(t) = self.prepared.lock().get(text) {
+            return Ok(t.clone());
+        }
+        let mut t = self.set.clone();
+        t.parse_as("", text)?;
+        let t = Arc::new(t);
+        let mut prepared = self.prepared.lock();
+        if prepared.len() < MAX_PREPARED_TEXTS {
+            prepared.insert(text.to_string(), t.clone());
+        }
+        Ok(t)
     }
 
     /// Executes a defined template by name.
@@ -203,9 +230,7 @@ impl NotificationTemplates {
         if text.is_empty() {
             return Ok(String::new());
         }
-        let mut t = self.set.clone();
-        t.parse_as("", text)?;
-        t.execute_template("", data)
+        self.prepare(text)?.execute_template("", data)
     }
 
     /// Renders a configuration string as HTML (upstream's `ExecuteHTMLString`): as
@@ -215,8 +240,6 @@ impl NotificationTemplates {
         if text.is_empty() {
             return Ok(String::new());
         }
-        let mut t = self.set.clone();
-        t.parse_as("", text)?;
-        t.execute_template_html("", data)
+        self.prepare(text)?.execute_template_html("", data)
     }
 }

@@ -457,3 +457,20 @@ fn email_defaults_render_as_html() {
         .expect("html");
     assert_eq!(html, "<b>&lt;&amp;&gt;</b>node");
 }
+
+/// Configuration strings are parsed once and kept, but each still sees only the set's
+/// templates and its own `define`s, as upstream's per-call clone.
+#[test]
+fn configuration_strings_keep_their_own_definitions() {
+    let mut set = NotificationTemplates::new();
+    set.parse_file("a.tmpl", r#"{{ define "x" }}set{{ end }}"#)
+        .unwrap();
+    let dot = Value::str("d");
+    let own = r#"{{ define "y" }}own{{ end }}{{ template "x" . }}-{{ template "y" . }}"#;
+    assert_eq!(set.execute_text(own, &dot).unwrap(), "set-own");
+    assert_eq!(set.execute_text(own, &dot).unwrap(), "set-own");
+    assert!(set.execute_text(r#"{{ template "y" . }}"#, &dot).is_err());
+    set.parse_file("b.tmpl", r#"{{ define "x" }}new{{ end }}"#)
+        .unwrap();
+    assert_eq!(set.execute_text(own, &dot).unwrap(), "new-own");
+}

@@ -166,29 +166,23 @@ impl Integration {
 /// each notification.
 struct LogNotifier;
 
-impl Notifier for LogNotifier {
-    fn notify<'a>(
-        &'a self,
-        ctx: &'a NotifyContext,
-        alerts: &'a [Alert],
-    ) -> BoxFuture<'a, Result<(), NotifyError>> {
-        Box::pin(async move {
-            for a in alerts {
-                let status = if a.resolved_at(ctx.now) {
-                    "resolved"
-                } else {
-                    "firing"
-                };
-                tracing::info!(
-                    receiver = %ctx.receiver,
-                    group = %ctx.group_key,
-                    status,
-                    labels = %crate::alertmanager::route::label_set_string(&a.labels),
-                    "alert"
-                );
-            }
-            Ok(())
-        })
+impl Deliver for LogNotifier {
+    async fn deliver(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+        for a in alerts {
+            let status = if a.resolved_at(ctx.now) {
+                "resolved"
+            } else {
+                "firing"
+            };
+            tracing::info!(
+                receiver = %ctx.receiver,
+                group = %ctx.group_key,
+                status,
+                labels = %crate::alertmanager::route::label_set_string(&a.labels),
+                "alert"
+            );
+        }
+        Ok(())
     }
 }
 

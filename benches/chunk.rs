@@ -11,11 +11,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::BufRead;
 use std::time::Instant;
 
-use bongsu::model::Sample;
-use bongsu::tsdb::chunk::{
+use criterion::{black_box, criterion_group, BenchmarkId, Criterion, Throughput};
+
+use bongsu_model::Sample;
+use bongsu_tsdb::chunk::{
     decode_packed, decode_xor, encode, encode_timestamps, encode_values, XorChunk,
 };
-use criterion::{black_box, criterion_group, BenchmarkId, Criterion, Throughput};
 
 const CHUNK_LEN: usize = 120;
 

@@ -4,8 +4,9 @@
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
-use bongsu::exposition::{Entry, Format, Parser};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+use bongsu_exposition::{Entry, Format, Parser};
 
 fn page() -> Option<Vec<u8>> {
     let local =

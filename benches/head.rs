@@ -19,10 +19,11 @@ mod node_series;
 
 use std::time::Duration;
 
-use bongsu::model::Labels;
-use bongsu::tsdb::{Db, DbOptions, SeriesRef};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use node_series::{next_value, series_labels, templates, timestamp, Template};
+
+use bongsu_model::Labels;
+use bongsu_tsdb::{Db, DbOptions, SeriesRef};
 
 /// Values are precomputed for this many scrapes and reused cyclically (counters then look
 /// reset, which real counters also do), so the timed loop does no value arithmetic.

@@ -22,8 +22,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Instant;
 
-use bongsu::tsdb::{Db, DbOptions, SeriesRef};
 use node_series::{next_value, series_labels, templates, timestamp};
+
+use bongsu_tsdb::{Db, DbOptions, SeriesRef};
 
 /// Counts live heap bytes, as requested by the program (no allocator overhead).
 struct Counting;

@@ -21,7 +21,7 @@ fn parse(c: &mut Criterion) {
     let mut group = c.benchmark_group("promql_parse");
     for (name, q) in QUERIES {
         group.bench_function(format!("bongsu/{name}"), |b| {
-            b.iter(|| bongsu::promql::parse(black_box(q)).expect("parses"))
+            b.iter(|| bongsu_promql::parse(black_box(q)).expect("parses"))
         });
         group.bench_function(format!("crate/{name}"), |b| {
             b.iter(|| promql_parser::parser::parse(black_box(q)).expect("parses"))

@@ -12,13 +12,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bongsu::model::Labels;
-use bongsu::promql::Engine;
-use bongsu::relabel::NameValidationScheme;
-use bongsu::rules::group::{EvalContext, Group, GroupSettings};
-use bongsu::rules::{parse, PromTemplates};
-use bongsu::tsdb::{Db, DbOptions};
 use criterion::{criterion_group, Criterion};
+
+use bongsu_model::Labels;
+use bongsu_promql::Engine;
+use bongsu_relabel::NameValidationScheme;
+use bongsu_rules::group::{EvalContext, Group, GroupSettings};
+use bongsu_rules::{parse, PromTemplates};
+use bongsu_tsdb::{Db, DbOptions};
 
 const METRICS: usize = 100;
 const INSTANCES: usize = 100;

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
-use bongsu::template::alertmanager::{Alert, Data, NotificationTemplates};
-use bongsu::template::prometheus::{alert_template_data, ExpandContext, Expander};
-use bongsu::template::time::Time;
 use criterion::{criterion_group, criterion_main, Criterion};
+
+use bongsu_gotmpl::alertmanager::{Alert, Data, NotificationTemplates};
+use bongsu_gotmpl::prometheus::{alert_template_data, ExpandContext, Expander};
+use bongsu_gotmpl::time::Time;
 
 const ANNOTATION: &str = "{{ $labels.instance }} of job {{ $labels.job }} has been down for more than 5 minutes (value {{ $value | humanize }}, {{ $externalLabels.cluster }}).";
 

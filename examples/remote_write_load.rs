@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, ensure, Context};
-use bongsu::ingest::proto::{v1, v2};
+use bongsu_ingest::proto::{v1, v2};
 use bytes::Bytes;
 use clap::{Parser, ValueEnum};
 use prost::Message;

@@ -17,9 +17,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use memmap2::Mmap;
 use thiserror::Error;
 
-use crate::exposition::{Entry, Format, Parser, SeriesEntry};
-use crate::model::{Labels, Sample};
-use crate::tsdb::block::{Block, BlockError, BlockWriter};
+use bongsu_exposition::{Entry, Format, Parser, SeriesEntry};
+use bongsu_model::{Labels, Sample};
+use bongsu_tsdb::block::{Block, BlockError, BlockWriter};
 
 /// Samples gathered in memory before blocks are written (~16 bytes each).
 pub const MAX_SAMPLES_IN_MEMORY: u64 = 64 * 1024 * 1024;

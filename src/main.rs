@@ -8,22 +8,23 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use clap::{CommandFactory, FromArgMatches};
-
-use bongsu::alertmanager::server::{Alertmanager, Options as AlertmanagerOptions};
-use bongsu::alertmanager::types::Clock;
-use bongsu::api::{router, ApiOptions, ApiState, CorsOrigin, Lifecycle, ReloadRequest};
-use bongsu::config::{parse_prometheus_duration, redacted_yaml, Config, DEFAULT_CONFIG};
-use bongsu::notifier::{Notifier, NotifierOptions};
-use bongsu::promql::Engine;
-use bongsu::relabel::NameValidationScheme;
-use bongsu::rules::check::{check_rule_files, CheckOptions};
-use bongsu::rules::manager::{ManagerOptions, RuleManager};
-use bongsu::rules::unittest::{test_rule_files, TestOptions};
-use bongsu::rules::{EngineQuery, PromTemplates};
-use bongsu::scrape::from_config::pool_specs;
-use bongsu::scrape::manager::ScrapeManager;
-use bongsu::tsdb::{Db, DbOptions};
 use cli::{CheckCommand, Cli, Command, ImportCommand, ServerArgs, TestCommand};
+
+use bongsu_alertmanager::server::{Alertmanager, Options as AlertmanagerOptions};
+use bongsu_alertmanager::types::Clock;
+use bongsu_api::{router, ApiOptions, ApiState, CorsOrigin, Lifecycle, ReloadRequest};
+use bongsu_config::{redacted_yaml, Config, DEFAULT_CONFIG};
+use bongsu_model::parse_prometheus_duration;
+use bongsu_notifier::{Notifier, NotifierOptions};
+use bongsu_promql::Engine;
+use bongsu_relabel::NameValidationScheme;
+use bongsu_rules::check::{check_rule_files, CheckOptions};
+use bongsu_rules::manager::{ManagerOptions, RuleManager};
+use bongsu_rules::unittest::{test_rule_files, TestOptions};
+use bongsu_rules::{EngineQuery, PromTemplates, SendAlerts};
+use bongsu_scrape::from_config::pool_specs;
+use bongsu_scrape::manager::ScrapeManager;
+use bongsu_tsdb::{Db, DbOptions};
 
 /// How often the server looks for new block directories (from `bongsu import`) and checks
 /// whether the head should be compacted into a block.
@@ -133,7 +134,7 @@ fn check_alertmanager_config(files: &[std::path::PathBuf]) -> ExitCode {
     let mut failed = 0;
     for file in files {
         print!("Checking '{}'", file.display());
-        match bongsu::alertmanager::config::Config::load_file(file) {
+        match bongsu_alertmanager::config::Config::load_file(file) {
             Err(e) => {
                 println!("  FAILED: {e}");
                 failed += 1;
@@ -147,7 +148,7 @@ fn check_alertmanager_config(files: &[std::path::PathBuf]) -> ExitCode {
                 println!(" - {} receivers", cfg.receivers.len());
                 println!(" - {} templates", cfg.templates.len());
                 if !cfg.templates.is_empty() {
-                    match bongsu::alertmanager::config::load_templates(&cfg.templates) {
+                    match bongsu_alertmanager::config::load_templates(&cfg.templates) {
                         Ok(_) => println!("  SUCCESS"),
                         Err(e) => {
                             println!("  FAILED: {e}");
@@ -343,7 +344,6 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         state.set_scrape_manager(scrape.clone());
         let notifier = Notifier::new(NotifierOptions {
             queue_capacity: args.notification_queue_capacity,
-            external_url: rule_opts.external_url.clone(),
             drain_on_shutdown: args.drain_notification_queue,
         });
         notifier.apply(&config).map_err(|e| anyhow!(e))?;
@@ -357,7 +357,10 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
                 db: db.clone(),
                 engine: engine_for_rules,
             }))),
-            Some(notifier.clone()),
+            Some(Arc::new(SendAlerts::new(rule_opts.external_url.clone(), {
+                let notifier = notifier.clone();
+                move |alerts| notifier.send(alerts)
+            }))),
             rule_opts,
         ));
         rules
@@ -458,11 +461,11 @@ async fn reload_loop(
 
 fn load_alertmanager_config(
     args: &ServerArgs,
-) -> anyhow::Result<Option<bongsu::alertmanager::config::Config>> {
+) -> anyhow::Result<Option<bongsu_alertmanager::config::Config>> {
     args.alertmanager_config_file
         .as_deref()
         .map(|p| {
-            bongsu::alertmanager::config::Config::load_file(p)
+            bongsu_alertmanager::config::Config::load_file(p)
                 .with_context(|| format!("loading {}", p.display()))
         })
         .transpose()

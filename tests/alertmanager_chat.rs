@@ -7,20 +7,21 @@
 #[path = "common/alertmanager.rs"]
 mod am;
 
-use am::{next, Server};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use am::{next, Server};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
-use bongsu::alertmanager::config::Config;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
+
+use bongsu_alertmanager::config::Config;
 
 /// One answer: status, content type, body.
 type Answer = (u16, &'static str, &'static str);
@@ -365,12 +366,12 @@ async fn update_message_edits_the_groups_message() {
     // The configuration allows update_message only with Slack's own chat.postMessage URL;
     // the test points the parsed configuration at its fake Web API instead.
     let local =
-        bongsu::alertmanager::config::Url::parse(&format!("{base}/api/chat.postMessage")).unwrap();
+        bongsu_alertmanager::config::Url::parse(&format!("{base}/api/chat.postMessage")).unwrap();
     let s = start_with(
         "  slack_configs:\n  - api_url: https://slack.com/api/chat.postMessage\n    http_config:\n      authorization: {credentials: xoxb-t}\n    channel: '#ops'\n    update_message: true\n",
         |cfg| {
             cfg.receivers[0].slack_configs[0].api_url =
-                Some(bongsu::alertmanager::config::SecretUrl::from_url(local));
+                Some(bongsu_alertmanager::config::SecretUrl::from_url(local));
         },
     )
     .await;

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bongsu::alertmanager::config::{Config, SecretUrl, DEFAULT_SLACK_APP_URL};
-use bongsu::alertmanager::route::Route;
+use bongsu_alertmanager::config::{Config, SecretUrl, DEFAULT_SLACK_APP_URL};
+use bongsu_alertmanager::route::Route;
 
 /// Files that use a receiver kind or feature bongsu refuses as unsupported at load time. A
 /// listed `ok` file must fail as unsupported; a listed `fail` file may fail as unsupported

@@ -10,17 +10,18 @@ mod smtp;
 #[path = "common/alertmanager.rs"]
 mod am;
 
-use am::{Server, LIMIT};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bongsu::alertmanager::config::Config;
-use bongsu::alertmanager::notify::{Email, Notifier, NotifyContext};
-use bongsu::alertmanager::types::Alert;
-use bongsu::template::alertmanager::NotificationTemplates;
+use am::{Server, LIMIT};
 use serde_json::{json, Value};
 use smtp::{Fault, SmtpOptions, SmtpServer, Step};
+
+use bongsu_alertmanager::config::Config;
+use bongsu_alertmanager::notify::{Email, Notifier, NotifyContext};
+use bongsu_alertmanager::types::Alert;
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 
 async fn start(config: &str) -> Server {
     let cfg = Config::parse(config, None).expect("valid config");

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use bongsu::alertmanager::matcher::Matchers;
+use bongsu_alertmanager::matcher::Matchers;
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -11,12 +11,13 @@ use std::time::Duration;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::Router;
-use bongsu::alertmanager::config::Config;
-use bongsu::alertmanager::server::{Alertmanager, Options};
-use bongsu::alertmanager::types::Clock;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
+
+use bongsu_alertmanager::config::Config;
+use bongsu_alertmanager::server::{Alertmanager, Options};
+use bongsu_alertmanager::types::Clock;
 
 /// Every wait is bounded by this.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -106,7 +107,7 @@ async fn start(config: &str) -> Server {
     let am = Alertmanager::start(opts, Some(cfg), Clock::new()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = bongsu::alertmanager::api::router(am.clone());
+    let app = bongsu_alertmanager::api::router(am.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
     Server {
         am,
@@ -174,7 +175,7 @@ fn fingerprint(labels: &[(&str, &str)]) -> String {
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
-    bongsu::alertmanager::types::fingerprint(&ls).to_string()
+    bongsu_alertmanager::types::fingerprint(&ls).to_string()
 }
 
 const GROUP_KEY: &str = "{}:{alertname=\"Disk\"}";

@@ -6,21 +6,22 @@
 #[path = "common/alertmanager.rs"]
 mod am;
 
-use am::{next, Server};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use am::{next, Server};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
-use bongsu::alertmanager::config::Config;
-use bongsu::alertmanager::server::Options;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
+
+use bongsu_alertmanager::config::Config;
+use bongsu_alertmanager::server::Options;
 
 /// What the webhook answers: a status and a delay per request, then 200 at once.
 #[derive(Clone)]
@@ -90,7 +91,7 @@ fn fingerprint(labels: &[(&str, &str)]) -> String {
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
-    bongsu::alertmanager::types::fingerprint(&ls).to_string()
+    bongsu_alertmanager::types::fingerprint(&ls).to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use bongsu::alertmanager::config::Config;
-use bongsu::alertmanager::route::{
+use bongsu_alertmanager::config::Config;
+use bongsu_alertmanager::route::{
     Route, DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL,
 };
-use bongsu::config::parse_prometheus_duration;
+use bongsu_model::parse_prometheus_duration;
 
 #[derive(serde::Deserialize)]
 struct File {

@@ -14,10 +14,11 @@ use am::{next, options, start, Server};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::Router;
-use bongsu::alertmanager::config::Config;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
+
+use bongsu_alertmanager::config::Config;
 
 /// One request the fake vendor received.
 #[derive(Debug)]
@@ -468,7 +469,7 @@ async fn incidentio_alert_source_payload_with_token() {
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
-    let fp = bongsu::alertmanager::types::fingerprint(&labels).to_string();
+    let fp = bongsu_alertmanager::types::fingerprint(&labels).to_string();
     let want = format!(
         concat!(
             r#"{{"receiver":"chat","status":"firing","alerts":[{{"status":"firing","#,

@@ -5,18 +5,19 @@
 #[path = "common/alertmanager.rs"]
 mod am;
 
-use am::{next, Server};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use am::{next, Server};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::Router;
-use bongsu::alertmanager::config::Config;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
+
+use bongsu_alertmanager::config::Config;
 
 /// One request the fake service saw.
 #[derive(Debug)]

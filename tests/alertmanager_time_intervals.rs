@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use bongsu::alertmanager::config::Config;
-use bongsu::alertmanager::timeinterval::any_contains_time;
+use bongsu_alertmanager::config::Config;
+use bongsu_alertmanager::timeinterval::any_contains_time;
 
 #[derive(serde::Deserialize)]
 struct File {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use bongsu::config::{Config, ConfigError};
+use bongsu_config::{Config, ConfigError};
 
 /// Good files that use a feature bongsu does not support yet; each must fail with
 /// "… is not supported by bongsu yet".

@@ -13,8 +13,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bongsu::model::{Labels, Matcher, STALE_NAN};
-use bongsu::tsdb::{Db, DbOptions};
+use bongsu_model::{Labels, Matcher, STALE_NAN};
+use bongsu_tsdb::{Db, DbOptions};
 
 const WRITER_ENV: &str = "BONGSU_DB_CRASH_WRITER_DIR";
 const TEST_NAME: &str = "kill9_during_appends_and_compactions_loses_no_acknowledged_sample";

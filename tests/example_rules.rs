@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use bongsu::rules::unittest::{test_rule_files, TestOptions};
+use bongsu_rules::unittest::{test_rule_files, TestOptions};
 
 fn rules_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")

@@ -9,7 +9,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use bongsu::exposition::{Entry, Format, ParseError, Parser, Validation};
+use bongsu_exposition::{Entry, Format, ParseError, Parser, Validation};
 
 /// Suite cases whose expectation we knowingly do not meet, each with the reason. Keep it empty
 /// unless a case contradicts behaviour we need.

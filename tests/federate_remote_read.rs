@@ -6,11 +6,11 @@ mod common;
 use std::fmt::Write as _;
 use std::fs;
 
-use bongsu::api::remote_read::{LabelMatcher, Query, ReadRequest, ReadResponse};
+use common::server::{import_openmetrics, Server};
 use prost::Message;
 use reqwest::StatusCode;
 
-use common::server::{import_openmetrics, Server};
+use bongsu_api::remote_read::{LabelMatcher, Query, ReadRequest, ReadResponse};
 
 fn now_s() -> i64 {
     std::time::SystemTime::now()

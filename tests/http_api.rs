@@ -11,10 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use common::server::Server;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-use common::server::Server;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bongsu");
 /// First sample time (ms): a multiple of the 2 h block range.
@@ -510,7 +509,7 @@ fn serves_the_prometheus_api_over_imported_blocks() {
         ("sum_over_time", |w: &[f64]| kahan_sum(w.iter().copied())),
     ] {
         for range in ["1m", "1h", "90m"] {
-            let range_ms = bongsu::config::parse_prometheus_duration(range)
+            let range_ms = bongsu_model::parse_prometheus_duration(range)
                 .unwrap()
                 .as_millis() as i64;
             let want: BTreeMap<Metric, (i64, String)> = model

@@ -11,10 +11,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 
+use common::server::{import_openmetrics, Server};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-use common::server::{import_openmetrics, Server};
 
 /// First sample (ms), a multiple of the 2 h block range.
 const T0: i64 = 1_699_999_200_000;

@@ -6,10 +6,9 @@ mod common;
 use std::fs;
 use std::time::{Duration, Instant};
 
+use common::server::{Server, WAIT};
 use reqwest::StatusCode;
 use serde_json::Value;
-
-use common::server::{Server, WAIT};
 
 fn data(s: &Server, path: &str) -> Value {
     let r = s.http.get(s.url(path)).send().unwrap();

@@ -17,9 +17,8 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, Uri};
-use serde_json::{json, Value};
-
 use common::server::Server;
+use serde_json::{json, Value};
 
 /// A request the fake Alertmanager received.
 #[derive(Debug, Clone)]

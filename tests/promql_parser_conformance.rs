@@ -1,11 +1,11 @@
 //! Runs Prometheus' parser test tables (`../shared/conformance/promql-parser/`, see its
-//! SOURCE.txt) through [`bongsu::promql::parse`]:
+//! SOURCE.txt) through [`bongsu_promql::parse`]:
 //!
 //! - `parse_cases.jsonl`: a case passes when acceptance agrees, an accepted query has the
 //!   expected root node type (and value, for number literals), and a rejected query's error is
 //!   Prometheus' first error: same message, same start offset (and end offset where given).
 //!   Prometheus reports only its first error (`ParseErrors.Error()`), so only that one counts.
-//! - `printer_cases.jsonl`: parsing `in` and printing it with [`bongsu::promql::to_string`]
+//! - `printer_cases.jsonl`: parsing `in` and printing it with [`bongsu_promql::to_string`]
 //!   gives exactly `out`.
 //!
 //! Every case that does not pass must be in a skip list below, with the reason; a skipped case
@@ -14,9 +14,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use bongsu::promql::{parse, to_string};
 use promql_parser::parser::Expr;
 use serde_json::Value;
+
+use bongsu_promql::{parse, to_string};
 
 const STEP_RANGE: &str = "experimental step()/range() in durations: not supported by bongsu (it \
      answers \"step() and range() in durations are not supported yet\")";

@@ -1,5 +1,5 @@
 //! Runs the upstream PromQL conformance scripts (`../shared/conformance/promql/*.test`) against
-//! [`bongsu::promql::Engine`] and holds the pass counts to a ratchet
+//! [`bongsu_promql::Engine`] and holds the pass counts to a ratchet
 //! (`tests/data/promqltest_baseline.txt`): no file may pass fewer evals than recorded, and no
 //! eval recorded as passing may fail. `PROMQLTEST_VERBOSE=1` prints every failure;
 //! `PROMQLTEST_UPDATE_BASELINE=1` rewrites the baseline with the current passes.
@@ -15,13 +15,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use ast::{at_modifier_variants, collect_selectors, selector_matches};
-
-use bongsu::model::{is_stale_nan, Label, Labels, STALE_NAN};
-use bongsu::promql::{Engine, Point, PromqlError, QueryOutput, QueryValue, VectorSample};
-use bongsu::tsdb::{Db, DbOptions};
 use script::{
     parse_script, Annotations, Command, Eval, EvalCmd, Expected, FailMatch, SeriesLabels, Step,
 };
+
+use bongsu_model::{is_stale_nan, Label, Labels, STALE_NAN};
+use bongsu_promql::{Engine, Point, PromqlError, QueryOutput, QueryValue, VectorSample};
+use bongsu_tsdb::{Db, DbOptions};
 
 const BASELINE: &str = "tests/data/promqltest_baseline.txt";
 
@@ -35,7 +35,7 @@ fn skip_reason(file: &str, cmd: &EvalCmd, state: &State) -> Option<&'static str>
     if has(" anchored") || has(" smoothed") {
         return Some("anchored/smoothed ranges");
     }
-    let parsed = bongsu::promql::parse(q);
+    let parsed = bongsu_promql::parse(q);
     // Series the runner could not load, that a selector of the query would select.
     let selected = |reason: &str| {
         let Ok(expr) = &parsed else { return false };

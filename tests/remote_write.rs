@@ -7,14 +7,14 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bongsu::ingest::proto::{v1, v2};
 use bytes::Bytes;
+use common::server::Server;
 use prost::Message;
 use reqwest::blocking::Response;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use common::server::Server;
+use bongsu_ingest::proto::{v1, v2};
 
 const V2_TYPE: &str = "application/x-protobuf;proto=io.prometheus.write.v2.Request";
 

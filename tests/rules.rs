@@ -18,10 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use common::server::Server;
 use reqwest::StatusCode;
 use serde_json::Value;
-
-use common::server::Server;
 
 /// A metrics endpoint serving a body the test sets.
 struct Target {

@@ -6,9 +6,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use bongsu::relabel::NameValidationScheme;
-use bongsu::rules::{parse_file, PromTemplates};
 use serde::Deserialize;
+
+use bongsu_relabel::NameValidationScheme;
+use bongsu_rules::{parse_file, PromTemplates};
 
 #[derive(Deserialize)]
 struct Expected {

@@ -1,7 +1,7 @@
 //! `bongsu test rules` beyond the upstream cases: templates with `query`, `$externalLabels`
 //! and `$externalURL`, `group_eval_order`, and a failing expectation reported with exit 1.
 
-use bongsu::rules::unittest::{test_rule_files, TestOptions};
+use bongsu_rules::unittest::{test_rule_files, TestOptions};
 
 const RULES: &str = r#"
 groups:

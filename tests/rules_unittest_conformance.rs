@@ -8,8 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
-use bongsu::rules::unittest::{test_rule_files, TestOptions};
 use serde::Deserialize;
+
+use bongsu_rules::unittest::{test_rule_files, TestOptions};
 
 #[derive(Deserialize)]
 struct Case {

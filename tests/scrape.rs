@@ -21,10 +21,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::server::Server;
 use reqwest::StatusCode;
 use serde_json::Value;
-
-use common::server::Server;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bongsu");
 /// How long a hanging target holds a connection (longer than the 500 ms scrape timeout).

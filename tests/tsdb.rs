@@ -1,8 +1,8 @@
 //! End-to-end tests of the storage engine through its public interface: `Db`, `Appender`,
 //! `Querier`, compaction, retention and restarts.
 
-use bongsu::model::{Labels, MatchOp, Matcher, Sample, STALE_NAN};
-use bongsu::tsdb::{AppendError, Db, DbOptions};
+use bongsu_model::{Labels, MatchOp, Matcher, Sample, STALE_NAN};
+use bongsu_tsdb::{AppendError, Db, DbOptions};
 
 const MIN: i64 = 60_000;
 const HOUR: i64 = 60 * MIN;

@@ -11,8 +11,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bongsu::model::Labels;
-use bongsu::tsdb::wal::{replay, Record, RefSample, RefSeries, Wal, WalOptions};
+use bongsu_model::Labels;
+use bongsu_tsdb::wal::{replay, Record, RefSample, RefSeries, Wal, WalOptions};
 
 const WRITER_ENV: &str = "BONGSU_WAL_CRASH_WRITER_DIR";
 const TEST_NAME: &str = "kill9_keeps_every_acknowledged_sample";

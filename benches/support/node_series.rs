@@ -12,8 +12,8 @@
 
 use std::path::{Path, PathBuf};
 
-use bongsu::exposition::{Entry, Format, MetricType, Parser};
-use bongsu::model::{Label, Labels};
+use bongsu_exposition::{Entry, Format, MetricType, Parser};
+use bongsu_model::{Label, Labels};
 
 /// Scrape interval of the generated samples.
 pub const INTERVAL_MS: i64 = 15_000;

@@ -8,11 +8,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bongsu::alertmanager::config::Config;
-use bongsu::alertmanager::server::{Alertmanager, Options};
-use bongsu::alertmanager::types::Clock;
 use serde_json::Value;
 use tokio::sync::mpsc;
+
+use bongsu_alertmanager::config::Config;
+use bongsu_alertmanager::server::{Alertmanager, Options};
+use bongsu_alertmanager::types::Clock;
 
 /// Every wait in these tests is bounded by this.
 pub const LIMIT: Duration = Duration::from_secs(30);
@@ -28,7 +29,7 @@ pub async fn start(cfg: Config, opts: Options) -> Server {
     let am = Alertmanager::start(opts, Some(cfg), Clock::new()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = bongsu::alertmanager::api::router(am.clone());
+    let app = bongsu_alertmanager::api::router(am.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
     Server {
         am,

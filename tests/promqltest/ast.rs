@@ -3,9 +3,10 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bongsu::model::{MatchOp, Matcher};
 use promql_parser::label::MatchOp as ParserOp;
 use promql_parser::parser::{AtModifier, Expr, VectorSelector};
+
+use bongsu_model::{MatchOp, Matcher};
 
 use super::script::SeriesLabels;
 

@@ -1,7 +1,7 @@
 //! Parsing of upstream promqltest scripts (`promql/promqltest/README.md`): commands, series
 //! notation with its expansions, durations and expected results.
 
-pub use bongsu::rules::unittest::series::{number, parse_values, Step};
+pub use bongsu_rules::unittest::series::{number, parse_values, Step};
 
 /// A series descriptor: labels as sorted (name, value) pairs, `__name__` included.
 pub type SeriesLabels = Vec<(String, String)>;

@@ -1,0 +1,335 @@
+//! Delivering notifications: the notifier interface every receiver kind implements, the
+//! integrations built from a receiver's configuration, the data a notification carries, and
+//! the pipeline a group flush goes through (time intervals → inhibition → silences → per
+//! integration: dedup against the notification log → send with retries → log).
+
+mod data;
+mod discord;
+mod email;
+mod gojson;
+mod incidentio;
+mod jira;
+mod jira_body;
+mod mattermost;
+mod metrics;
+mod msteams;
+mod msteamsv2;
+mod opsgenie;
+mod pagerduty;
+mod pipeline;
+mod pushover;
+mod render;
+mod retrier;
+mod rocketchat;
+mod slack;
+mod telegram;
+#[cfg(test)]
+mod test_support;
+mod victorops;
+mod webex;
+mod webhook;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
+
+use crate::config::Receiver;
+use crate::matcher::LabelSet;
+use crate::nflog::ReceiverData;
+use crate::types::Alert;
+
+pub use data::{notification_data, DataJson};
+pub use discord::Discord;
+pub use email::Email;
+pub use incidentio::Incidentio;
+pub use jira::Jira;
+pub use mattermost::Mattermost;
+pub use metrics::{render as render_metrics, NotifyMetrics};
+pub use msteams::MsTeams;
+pub use msteamsv2::MsTeamsV2;
+pub use opsgenie::Opsgenie;
+pub use pagerduty::Pagerduty;
+pub use pipeline::{FlushInfo, Pipeline};
+pub use pushover::Pushover;
+pub use render::Render;
+pub use rocketchat::Rocketchat;
+pub use slack::Slack;
+pub use telegram::Telegram;
+pub use victorops::Victorops;
+pub use webex::Webex;
+pub use webhook::Webhook;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a notifier knows about the notification besides its alerts.
+#[derive(Debug, Clone)]
+pub struct NotifyContext {
+    pub receiver: String,
+    pub group_key: String,
+    pub group_labels: LabelSet,
+    pub external_url: String,
+    /// The time of the flush: alerts ended by then are resolved.
+    pub now: jiff::Timestamp,
+}
+
+/// Why a notification attempt failed, and whether trying again may help.
+#[derive(Debug, Clone)]
+pub struct NotifyError {
+    pub retry: bool,
+    pub message: String,
+    /// The `reason` label of `alertmanager_notifications_failed_total`.
+    pub reason: &'static str,
+}
+
+impl NotifyError {
+    pub fn permanent(message: impl Into<String>) -> NotifyError {
+        NotifyError {
+            retry: false,
+            message: message.into(),
+            reason: "other",
+        }
+    }
+
+    pub fn transient(message: impl Into<String>) -> NotifyError {
+        NotifyError {
+            retry: true,
+            message: message.into(),
+            reason: "other",
+        }
+    }
+}
+
+/// One way of delivering a notification (a webhook, an email server, …).
+pub trait Notifier: Send + Sync {
+    /// Sends one notification with `alerts` (firing and resolved, already filtered by
+    /// `send_resolved`).
+    fn notify<'a>(
+        &'a self,
+        ctx: &'a NotifyContext,
+        alerts: &'a [Alert],
+    ) -> BoxFuture<'a, Result<(), NotifyError>>;
+
+    /// `notify` for notifiers that keep data about a group's last notification (Slack's
+    /// `update_message`): `data` holds what the notification log kept from the last
+    /// successful notification, and what is in it after a success is logged with this one.
+    fn notify_with_data<'a>(
+        &'a self,
+        ctx: &'a NotifyContext,
+        alerts: &'a [Alert],
+        data: &'a mut ReceiverData,
+    ) -> BoxFuture<'a, Result<(), NotifyError>> {
+        let _ = data;
+        self.notify(ctx, alerts)
+    }
+}
+
+/// A notifier that needs nothing but the notification: every kind but Slack (whose
+/// `update_message` keeps state across notifications) implements this and so is a
+/// [`Notifier`].
+pub trait Deliver: Send + Sync {
+    fn deliver(
+        &self,
+        ctx: &NotifyContext,
+        alerts: &[Alert],
+    ) -> impl Future<Output = Result<(), NotifyError>> + Send;
+}
+
+impl<T: Deliver> Notifier for T {
+    fn notify<'a>(
+        &'a self,
+        ctx: &'a NotifyContext,
+        alerts: &'a [Alert],
+    ) -> BoxFuture<'a, Result<(), NotifyError>> {
+        Box::pin(self.deliver(ctx, alerts))
+    }
+}
+
+/// A notifier of a receiver with its settings.
+pub struct Integration {
+    /// The kind: `webhook`, `email`, …
+    pub kind: &'static str,
+    /// Position among the receiver's notifiers of this kind.
+    pub index: usize,
+    pub send_resolved: bool,
+    pub notifier: Box<dyn Notifier>,
+}
+
+impl Integration {
+    /// The notification log's name for it: `receiver/kind/index`.
+    pub fn log_name(&self, receiver: &str) -> String {
+        format!("{receiver}/{}/{}", self.kind, self.index)
+    }
+}
+
+/// The notifier of the built-in default receiver (no `--alertmanager.config.file`): logs
+/// each notification.
+struct LogNotifier;
+
+impl Deliver for LogNotifier {
+    async fn deliver(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+        for a in alerts {
+            let status = if a.resolved_at(ctx.now) {
+                "resolved"
+            } else {
+                "firing"
+            };
+            tracing::info!(
+                receiver = %ctx.receiver,
+                group = %ctx.group_key,
+                status,
+                labels = %crate::route::label_set_string(&a.labels),
+                "alert"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The integrations of a receiver, rendering with `templates`. `log` adds the logging
+/// notifier (the default receiver).
+pub fn integrations(
+    r: &Receiver,
+    templates: &Arc<NotificationTemplates>,
+    log: bool,
+) -> Result<Vec<Arc<Integration>>, String> {
+    let mut out = Vec::new();
+    for (i, w) in r.webhook_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "webhook",
+            index: i,
+            send_resolved: w.send_resolved,
+            notifier: Box::new(Webhook::new(w.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.msteams_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "msteams",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(MsTeams::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.msteamsv2_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "msteamsv2",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(MsTeamsV2::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.webex_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "webex",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Webex::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.mattermost_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "mattermost",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Mattermost::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.rocketchat_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "rocketchat",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Rocketchat::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.jira_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "jira",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Jira::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.incidentio_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "incidentio",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Incidentio::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.telegram_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "telegram",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Telegram::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.slack_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "slack",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Slack::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.discord_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "discord",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Discord::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.email_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "email",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Email::new(c.clone(), templates.clone())),
+        });
+    }
+    for (i, c) in r.pagerduty_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "pagerduty",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Pagerduty::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.opsgenie_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "opsgenie",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Opsgenie::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.victorops_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "victorops",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Victorops::new(c.clone(), templates.clone())?),
+        });
+    }
+    for (i, c) in r.pushover_configs.iter().enumerate() {
+        out.push(Integration {
+            kind: "pushover",
+            index: i,
+            send_resolved: c.send_resolved,
+            notifier: Box::new(Pushover::new(c.clone(), templates.clone())?),
+        });
+    }
+    if log {
+        out.push(Integration {
+            kind: "log",
+            index: 0,
+            send_resolved: true,
+            notifier: Box::new(LogNotifier),
+        });
+    }
+    Ok(out.into_iter().map(Arc::new).collect())
+}

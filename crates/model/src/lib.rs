@@ -1,0 +1,20 @@
+//! The data model shared by every layer: label sets, label matchers, samples, Prometheus'
+//! durations and byte sizes, and the alert handed from rule evaluation to Alertmanagers.
+//!
+//! This crate owns the *shape* of series data and its validation rules (as Prometheus defines
+//! them). It does no I/O and knows nothing about storage, HTTP or PromQL.
+
+pub mod alert;
+mod labels;
+mod matcher;
+mod sample;
+pub mod units;
+
+pub use labels::{
+    stable_hash_of, Label, Labels, LabelsBuilder, LabelsError, SymbolTable, MAX_LABELS, METRIC_NAME,
+};
+pub use matcher::{MatchOp, Matcher, MatcherError};
+pub use sample::{is_stale_nan, Sample, STALE_NAN, STALE_NAN_BITS};
+pub use units::{
+    format_prometheus_duration, parse_base2_bytes, parse_prometheus_duration, DURATION_UNITS,
+};

@@ -1,0 +1,300 @@
+//! Per-value functions: math, trigonometry, `clamp*`, `round`, `timestamp time vector
+//! scalar`, `pi` and the date functions.
+
+use promql_parser::parser::Expr;
+
+use bongsu_model::Labels;
+
+use super::super::eval::{Evaluated, Evaluator, StepSeries};
+use super::super::PromqlError;
+
+impl Evaluator<'_> {
+    pub(super) fn math_function(
+        &self,
+        name: &str,
+        args: &[&Expr],
+    ) -> Result<Option<Evaluated>, PromqlError> {
+        let simple: Option<fn(f64) -> f64> = match name {
+            "abs" => Some(f64::abs),
+            "ceil" => Some(f64::ceil),
+            "floor" => Some(f64::floor),
+            "exp" => Some(f64::exp),
+            "ln" => Some(f64::ln),
+            "log2" => Some(f64::log2),
+            "log10" => Some(f64::log10),
+            "sqrt" => Some(f64::sqrt),
+            "sgn" => Some(|v: f64| {
+                if v > 0.0 {
+                    1.0
+                } else if v < 0.0 {
+                    -1.0
+                } else {
+                    v
+                }
+            }),
+            "sin" => Some(f64::sin),
+            "cos" => Some(f64::cos),
+            "tan" => Some(f64::tan),
+            "asin" => Some(f64::asin),
+            "acos" => Some(f64::acos),
+            "atan" => Some(f64::atan),
+            "sinh" => Some(f64::sinh),
+            "cosh" => Some(f64::cosh),
+            "tanh" => Some(f64::tanh),
+            "asinh" => Some(f64::asinh),
+            "acosh" => Some(f64::acosh),
+            "atanh" => Some(f64::atanh),
+            "deg" => Some(f64::to_degrees),
+            "rad" => Some(f64::to_radians),
+            _ => None,
+        };
+        if let Some(f) = simple {
+            let Some(arg) = args.first() else {
+                return Ok(None);
+            };
+            return Ok(Some(self.map_values(arg, |_, v| Some(f(v)))?));
+        }
+        let steps = self.steps();
+        Ok(Some(match name {
+            "pi" => Evaluated::Scalar(vec![std::f64::consts::PI; steps]),
+            // Constants of the whole query, also inside subqueries; an instant query has no step.
+            "start" | "end" | "range" | "step" => {
+                let (start, end) = (self.query_start, self.query_end);
+                let ms = match name {
+                    "start" => start,
+                    "end" => end,
+                    "range" => end - start,
+                    _ if start == end => 0,
+                    _ => self.query_step,
+                };
+                Evaluated::Scalar(vec![ms as f64 / 1000.0; steps])
+            }
+            "min_of" | "max_of" => {
+                let a = self.scalar_arg(args.first(), f64::NAN)?;
+                let b = self.scalar_arg(args.get(1), f64::NAN)?;
+                let f = if name == "min_of" { go_min } else { go_max };
+                Evaluated::Scalar(a.iter().zip(&b).map(|(&a, &b)| f(a, b)).collect())
+            }
+            "time" => Evaluated::Scalar(self.times().iter().map(|&t| t as f64 / 1000.0).collect()),
+            "vector" => {
+                let v = self.scalar_arg(args.first(), f64::NAN)?;
+                Evaluated::Vector(vec![StepSeries {
+                    labels: Labels::empty(),
+                    values: v.into_iter().map(Some).collect(),
+                    drop_name: false,
+                }])
+            }
+            "scalar" => {
+                let Some(arg) = args.first() else {
+                    return Ok(None);
+                };
+                let v = self.eval_vector(arg)?;
+                Evaluated::Scalar(
+                    (0..steps)
+                        .map(|i| {
+                            let mut present = v.iter().filter_map(|s| s.values[i]);
+                            match (present.next(), present.next()) {
+                                (Some(x), None) => x,
+                                _ => f64::NAN,
+                            }
+                        })
+                        .collect(),
+                )
+            }
+            "timestamp" => {
+                let Some(arg) = args.first() else {
+                    return Ok(None);
+                };
+                let mut e = *arg;
+                while let Expr::Paren(p) = e {
+                    e = &p.expr;
+                }
+                let mut v = match e {
+                    // Of a selector, the time of the sample found, not of the step.
+                    Expr::VectorSelector(vs) => match self.vector_selector(vs, true)? {
+                        Evaluated::Vector(v) => v,
+                        _ => Vec::new(),
+                    },
+                    _ => {
+                        let times = self.times();
+                        let mut v = self.eval_vector(e)?;
+                        for s in &mut v {
+                            for (x, &t) in s.values.iter_mut().zip(&times) {
+                                *x = x.map(|_| t as f64 / 1000.0);
+                            }
+                        }
+                        v
+                    }
+                };
+                v.iter_mut().for_each(|s| s.drop_name = true);
+                Evaluated::Vector(v)
+            }
+            "clamp" | "clamp_min" | "clamp_max" => {
+                let Some(arg) = args.first() else {
+                    return Ok(None);
+                };
+                let (lo, hi) = match name {
+                    "clamp" => (
+                        self.scalar_arg(args.get(1), f64::NAN)?,
+                        self.scalar_arg(args.get(2), f64::NAN)?,
+                    ),
+                    "clamp_min" => (
+                        self.scalar_arg(args.get(1), f64::NAN)?,
+                        vec![f64::INFINITY; steps],
+                    ),
+                    _ => (
+                        vec![f64::NEG_INFINITY; steps],
+                        self.scalar_arg(args.get(1), f64::NAN)?,
+                    ),
+                };
+                // Go's math.Max/Min: NaN bounds yield NaN; clamp with max < min yields nothing.
+                self.map_values(arg, |i, v| {
+                    if hi[i] < lo[i] {
+                        return None;
+                    }
+                    Some(go_max(lo[i], go_min(hi[i], v)))
+                })?
+            }
+            "round" => {
+                let Some(arg) = args.first() else {
+                    return Ok(None);
+                };
+                let to = self.scalar_arg(args.get(1), 1.0)?;
+                self.map_values(arg, |i, v| {
+                    let inv = 1.0 / to[i];
+                    Some((v * inv + 0.5).floor() / inv)
+                })?
+            }
+            "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour"
+            | "minute" | "month" | "year" => {
+                let f = date_part(name);
+                match args.first() {
+                    None => Evaluated::Vector(vec![StepSeries {
+                        labels: Labels::empty(),
+                        values: self
+                            .times()
+                            .iter()
+                            .map(|&t| Some(f(t.div_euclid(1000))))
+                            .collect(),
+                        drop_name: false,
+                    }]),
+                    Some(arg) => self.map_values(arg, |_, v| {
+                        if v.is_nan() || v.is_infinite() {
+                            return Some(f64::NAN);
+                        }
+                        Some(f(v as i64))
+                    })?,
+                }
+            }
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Applies `f(step, value)` to every value of a vector argument; drops the metric name.
+    fn map_values(
+        &self,
+        arg: &Expr,
+        f: impl Fn(usize, f64) -> Option<f64>,
+    ) -> Result<Evaluated, PromqlError> {
+        let mut v = self.eval_vector(arg)?;
+        for s in &mut v {
+            for (i, x) in s.values.iter_mut().enumerate() {
+                *x = x.and_then(|x| f(i, x));
+            }
+            s.drop_name = true;
+        }
+        Ok(Evaluated::Vector(v))
+    }
+}
+
+/// Go's `math.Max`: +Inf wins over NaN, NaN over numbers, +0 over -0.
+fn go_max(a: f64, b: f64) -> f64 {
+    if a == f64::INFINITY || b == f64::INFINITY {
+        f64::INFINITY
+    } else if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a == 0.0 && b == 0.0 {
+        if a.is_sign_negative() {
+            b
+        } else {
+            a
+        }
+    } else if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Go's `math.Min`: -Inf wins over NaN, NaN over numbers, -0 over +0.
+fn go_min(a: f64, b: f64) -> f64 {
+    if a == f64::NEG_INFINITY || b == f64::NEG_INFINITY {
+        f64::NEG_INFINITY
+    } else if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a == 0.0 && b == 0.0 {
+        if a.is_sign_negative() {
+            a
+        } else {
+            b
+        }
+    } else if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Civil date (year, month 1-12, day 1-31) of a day count since the epoch (Hinnant's method).
+pub(crate) fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn is_leap(y: i64) -> bool {
+    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+}
+
+fn date_part(name: &str) -> fn(i64) -> f64 {
+    match name {
+        "days_in_month" => |s| {
+            let (y, m, _) = civil(s.div_euclid(86_400));
+            let d = match m {
+                2 if is_leap(y) => 29,
+                2 => 28,
+                4 | 6 | 9 | 11 => 30,
+                _ => 31,
+            };
+            d as f64
+        },
+        "day_of_month" => |s| civil(s.div_euclid(86_400)).2 as f64,
+        "day_of_week" => |s| (s.div_euclid(86_400) + 4).rem_euclid(7) as f64,
+        "day_of_year" => |s| {
+            let days = s.div_euclid(86_400);
+            let (y, _, _) = civil(days);
+            let jan1 = days_from_civil(y);
+            (days - jan1 + 1) as f64
+        },
+        "hour" => |s| (s.rem_euclid(86_400) / 3600) as f64,
+        "minute" => |s| (s.rem_euclid(3600) / 60) as f64,
+        "month" => |s| civil(s.div_euclid(86_400)).1 as f64,
+        _ => |s| civil(s.div_euclid(86_400)).0 as f64,
+    }
+}
+
+/// Days since the epoch of January 1st of year `y`.
+fn days_from_civil(y: i64) -> i64 {
+    let y = y - 1;
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * 10 + 2) / 5; // March-based day of year of January 1st
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}

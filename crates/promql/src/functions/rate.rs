@@ -1,0 +1,219 @@
+//! Counter and gauge range functions: `rate increase delta irate idelta deriv
+//! predict_linear resets changes`, with Prometheus' extrapolation.
+
+use promql_parser::parser::Expr;
+
+use bongsu_model::{Sample, METRIC_NAME};
+
+use super::super::eval::{kahan_inc, Evaluated, Evaluator, StepSeries};
+use super::super::PromqlError;
+
+impl Evaluator<'_> {
+    /// The range functions (here and in `over_time`); `None` if `name` is none of them.
+    pub(super) fn range_function(
+        &self,
+        name: &str,
+        args: &[&Expr],
+    ) -> Result<Option<Evaluated>, PromqlError> {
+        let Some(first) = args.first() else {
+            return Ok(None);
+        };
+        let out = match name {
+            "rate" | "increase" | "delta" => {
+                let w = self.windows_of(first)?;
+                let range = w.range;
+                let counter = name != "delta";
+                let is_rate = name == "rate";
+                let out = self.over_window_bounds(
+                    w,
+                    false,
+                    |_| ResetScan::default(),
+                    |resets, _, s, (from, to), t| {
+                        // Most windows hold no reset: then its scan is skipped.
+                        let scan = counter && resets.any_in(s, from, to);
+                        extrapolated_rate(&s[from..to], t - range, t, (counter, scan), is_rate)
+                    },
+                );
+                if counter {
+                    self.check_counter_names(&out, first);
+                }
+                out
+            }
+            "irate" | "idelta" => {
+                let w = self.windows_of(first)?;
+                let is_rate = name == "irate";
+                self.over_windows(w, false, |_, s, _| instant_value(s, is_rate))
+            }
+            "deriv" => {
+                let w = self.windows_of(first)?;
+                self.over_windows(w, false, |_, s, _| {
+                    (s.len() >= 2).then(|| linear_regression(s, s[0].t).0)
+                })
+            }
+            "predict_linear" => {
+                let w = self.windows_of(first)?;
+                let d = self.scalar_arg(args.get(1), 0.0)?;
+                // The intercept is at the step's time, even when `@` or `offset` moved the
+                // window away from it.
+                let steps = self.times();
+                self.over_windows(w, false, |i, s, _| {
+                    (s.len() >= 2).then(|| {
+                        let (slope, intercept) = linear_regression(s, steps[i]);
+                        intercept + slope * d[i]
+                    })
+                })
+            }
+            "resets" | "changes" => {
+                let w = self.windows_of(first)?;
+                let resets = name == "resets";
+                self.over_windows(w, false, |_, s, _| {
+                    let n = s
+                        .windows(2)
+                        .filter(|p| {
+                            if resets {
+                                p[1].v < p[0].v
+                            } else {
+                                // NaN to NaN is no change.
+                                p[1].v != p[0].v && !(p[1].v.is_nan() && p[0].v.is_nan())
+                            }
+                        })
+                        .count();
+                    Some(n as f64)
+                })
+            }
+            _ => return self.over_time_function(name, args),
+        };
+        self.range_result(out).map(Some)
+    }
+}
+
+impl Evaluator<'_> {
+    /// rate() and increase() flag series whose names do not look like a counter's.
+    fn check_counter_names(&self, out: &[StepSeries], arg: &Expr) {
+        for s in out {
+            let Some(name) = s.labels.get(METRIC_NAME) else {
+                continue;
+            };
+            if !["_total", "_sum", "_count", "_bucket"]
+                .iter()
+                .any(|suffix| name.ends_with(suffix))
+            {
+                self.annotate(|a| a.possible_non_counter(name, self.pos(arg)));
+            }
+        }
+    }
+}
+
+/// Where a series' counter resets are, found once along its windows: `last` is the
+/// highest index `j < checked` with `v[j] < v[j - 1]` (0: none).
+#[derive(Default)]
+struct ResetScan {
+    checked: usize,
+    last: usize,
+}
+
+impl ResetScan {
+    /// Whether the window `s[from..to]` may hold a reset (never false when it does).
+    fn any_in(&mut self, s: &[Sample], from: usize, to: usize) -> bool {
+        for j in self.checked.max(1)..to {
+            if s[j].v < s[j - 1].v {
+                self.last = j;
+            }
+        }
+        self.checked = self.checked.max(to);
+        self.last > from
+    }
+}
+
+/// Prometheus' `extrapolatedRate`: the increase between the first and last sample (counter
+/// resets added back), extrapolated towards the window edges by at most half the average
+/// sample interval, and for counters never below zero. `counter` is (whether the series is
+/// a counter, whether its window may hold a reset to add back).
+fn extrapolated_rate(
+    s: &[Sample],
+    range_start: i64,
+    range_end: i64,
+    (counter, scan): (bool, bool),
+    is_rate: bool,
+) -> Option<f64> {
+    if s.len() < 2 {
+        return None;
+    }
+    let (first, last) = (s[0], s[s.len() - 1]);
+    let mut result = last.v - first.v;
+    if scan {
+        for p in s.windows(2) {
+            if p[1].v < p[0].v {
+                result += p[0].v;
+            }
+        }
+    }
+    let sampled = (last.t - first.t) as f64 / 1000.0;
+    let avg = sampled / (s.len() - 1) as f64;
+    let mut to_start = (first.t - range_start) as f64 / 1000.0;
+    let mut to_end = (range_end - last.t) as f64 / 1000.0;
+    let threshold = avg * 1.1;
+    if to_start >= threshold {
+        to_start = avg / 2.0;
+    }
+    if counter && result > 0.0 && first.v >= 0.0 {
+        // A counter does not extrapolate below zero.
+        let to_zero = sampled * (first.v / result);
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = avg / 2.0;
+    }
+    let mut factor = (sampled + to_start + to_end) / sampled;
+    if is_rate {
+        factor /= (range_end - range_start) as f64 / 1000.0;
+    }
+    Some(result * factor)
+}
+
+fn instant_value(s: &[Sample], is_rate: bool) -> Option<f64> {
+    if s.len() < 2 {
+        return None;
+    }
+    let (prev, last) = (s[s.len() - 2], s[s.len() - 1]);
+    let dv = if is_rate && last.v < prev.v {
+        last.v
+    } else {
+        last.v - prev.v
+    };
+    if !is_rate {
+        return Some(dv);
+    }
+    let dt = (last.t - prev.t) as f64 / 1000.0;
+    (dt != 0.0).then_some(dv / dt)
+}
+
+/// Least-squares slope and intercept at `intercept_t`, summed with compensation as upstream.
+pub(super) fn linear_regression(s: &[Sample], intercept_t: i64) -> (f64, f64) {
+    let init_y = s[0].v;
+    // (NaN is never equal, so a NaN makes the values vary, as upstream.)
+    if s.windows(2).all(|p| p[1].v == p[0].v) {
+        if init_y.is_infinite() {
+            return (f64::NAN, f64::NAN);
+        }
+        return (0.0, init_y);
+    }
+    let n = s.len() as f64;
+    // The sums of x, y, xy and x² side by side, each summed as upstream: four independent
+    // lanes the compiler can run together.
+    let (mut sum, mut c) = ([0.0f64; 4], [0.0f64; 4]);
+    for p in s {
+        let x = (p.t - intercept_t) as f64 / 1000.0;
+        let inc = [x, p.v, x * p.v, x * x];
+        for k in 0..4 {
+            (sum[k], c[k]) = kahan_inc(inc[k], sum[k], c[k]);
+        }
+    }
+    let [sx, sy, sxy, sx2] = [0, 1, 2, 3].map(|k| sum[k] + c[k]);
+    let cov_xy = sxy - sx * sy / n;
+    let var_x = sx2 - sx * sx / n;
+    let slope = cov_xy / var_x;
+    (slope, sy / n - slope * sx / n)
+}

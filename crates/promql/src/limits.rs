@@ -1,0 +1,175 @@
+//! Per-query limits and statistics: a deadline (`--query.timeout`, the API's `timeout`) and a
+//! budget of samples a query may load (`--query.max-samples`), checked where evaluation loads
+//! samples from storage or materialises subquery steps, plus the counters behind the API's
+//! `stats`. The concurrency limit lives in the API, which queues queries before they start.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+use super::PromqlError;
+
+/// Prometheus' default `--query.max-samples`.
+pub const DEFAULT_MAX_SAMPLES: usize = 50_000_000;
+
+/// Prometheus' default `--query.timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Options of one query, beyond the engine's settings.
+#[derive(Debug, Clone, Default)]
+pub struct QueryOpts {
+    /// When evaluation must stop with a timeout error; `None` means the engine's timeout from
+    /// the start of evaluation.
+    pub deadline: Option<Instant>,
+    /// Overrides the engine's lookback delta (the API's `lookback_delta`).
+    pub lookback_ms: Option<i64>,
+}
+
+/// What a query cost, for the API's `stats`.
+#[derive(Debug, Clone, Default)]
+pub struct QueryStats {
+    /// Parsing and preparing the query.
+    pub preparation: Duration,
+    /// Evaluating the expression.
+    pub inner_eval: Duration,
+    /// Samples loaded from storage.
+    pub samples_read: u64,
+    /// Samples charged against the `--query.max-samples` budget over the whole query: those
+    /// loaded from storage, one per step and series of instant selectors, and the steps of
+    /// subqueries. Unlike Prometheus, which counts the points held at one time, this counts
+    /// what this engine holds: every raw sample in a selector's range is decoded at once.
+    pub peak_samples: u64,
+}
+
+/// The limits and counters of one running query; shared by all evaluators of the query.
+pub(super) struct QueryCtx {
+    deadline: Instant,
+    max_samples: usize,
+    read: Cell<u64>,
+    charged: Cell<usize>,
+}
+
+impl QueryCtx {
+    pub(super) fn new(deadline: Instant, max_samples: usize) -> QueryCtx {
+        QueryCtx {
+            deadline,
+            max_samples,
+            read: Cell::new(0),
+            charged: Cell::new(0),
+        }
+    }
+
+    /// Fails once the deadline has passed.
+    pub(super) fn check_deadline(&self) -> Result<(), PromqlError> {
+        if Instant::now() >= self.deadline {
+            return Err(PromqlError::Timeout("expression evaluation"));
+        }
+        Ok(())
+    }
+
+    /// Counts `n` samples loaded from storage against the budget.
+    pub(super) fn loaded(&self, n: usize) -> Result<(), PromqlError> {
+        self.read.set(self.read.get().saturating_add(n as u64));
+        self.charge(n)
+    }
+
+    /// Counts `n` samples held in memory against the budget.
+    pub(super) fn charge(&self, n: usize) -> Result<(), PromqlError> {
+        let total = self.charged.get().saturating_add(n);
+        self.charged.set(total);
+        if total > self.max_samples {
+            return Err(PromqlError::TooManySamples("query execution"));
+        }
+        self.check_deadline()
+    }
+
+    pub(super) fn samples_read(&self) -> u64 {
+        self.read.get()
+    }
+
+    pub(super) fn samples_charged(&self) -> u64 {
+        self.charged.get() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Engine;
+    use bongsu_model::Labels;
+    use bongsu_tsdb::{Db, DbOptions};
+
+    #[test]
+    fn engine_enforces_limits_and_counts_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        let mut app = db.appender();
+        for i in 0..3 {
+            let labels = Labels::from_pairs(&[("__name__", "m"), ("i", &i.to_string())]).unwrap();
+            for t in 0..100 {
+                app.append(&labels, t * 10_000, t as f64).unwrap();
+            }
+        }
+        app.commit().unwrap();
+        let engine = Engine {
+            max_samples: 350,
+            ..Engine::default()
+        };
+        let t = 990_000;
+        let opts = QueryOpts::default();
+        let (_, stats) = engine
+            .instant_query_with(&db, "sum(count_over_time(m[5m]))", t, &opts)
+            .unwrap();
+        assert_eq!(
+            stats.samples_read, 90,
+            "30 samples of each series in the window"
+        );
+        let err = engine
+            .instant_query_with(
+                &db,
+                "count_over_time(m[1h]) + count_over_time(m[1h])",
+                t,
+                &opts,
+            )
+            .unwrap_err();
+        assert!(matches!(err, PromqlError::TooManySamples(_)), "{err}");
+        // 3 series × 100 steps of an instant selector are charged besides the 300 samples.
+        let err = engine
+            .range_query_with(&db, "m", 0, t, std::time::Duration::from_secs(10), &opts)
+            .unwrap_err();
+        assert!(matches!(err, PromqlError::TooManySamples(_)), "{err}");
+        let late = QueryOpts {
+            deadline: Some(Instant::now()),
+            lookback_ms: None,
+        };
+        let err = engine.instant_query_with(&db, "m", t, &late).unwrap_err();
+        assert!(matches!(err, PromqlError::Timeout(_)), "{err}");
+        // A lookback of 5 s finds nothing 9 s after the last sample.
+        let short = QueryOpts {
+            deadline: None,
+            lookback_ms: Some(5_000),
+        };
+        let (v, _) = engine
+            .instant_query_with(&db, "m", t + 9_000, &short)
+            .unwrap();
+        assert!(matches!(v.value, crate::QueryValue::Vector(ref s) if s.is_empty()));
+    }
+
+    #[test]
+    fn budget_and_deadline() {
+        let ctx = QueryCtx::new(Instant::now() + Duration::from_secs(60), 10);
+        assert!(ctx.loaded(6).is_ok());
+        assert!(ctx.charge(4).is_ok());
+        assert!(matches!(
+            ctx.loaded(1),
+            Err(PromqlError::TooManySamples("query execution"))
+        ));
+        assert_eq!(ctx.samples_read(), 7);
+        let late = QueryCtx::new(Instant::now(), usize::MAX);
+        let err = late.check_deadline().unwrap_err();
+        assert_eq!(err.to_string(), "query timed out in expression evaluation");
+        assert_eq!(
+            PromqlError::TooManySamples("query execution").to_string(),
+            "query processing would load too many samples into memory in query execution"
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! Immutable, memory-mapped blocks: a directory per time range holding `meta.json`, `index` and
+//! `chunks/` (layout in `docs/format/block.md`).
+//!
+//! A block is written once by [`BlockWriter`] into a temporary directory, fsynced and renamed into
+//! place, so a crash never leaves a half-written block visible. It is then only read, through
+//! [`Block`], until compaction or retention deletes it.
+
+mod chunks;
+mod index;
+mod meta;
+mod writer;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+pub use chunks::BlobRef;
+pub use index::{ChunkMeta, IndexReader};
+pub use meta::{BlockMeta, BlockStats, Compaction, BLOCK_FORMAT_VERSION};
+pub use writer::BlockWriter;
+
+use crate::chunk::{self, packed};
+use bongsu_model::{Sample, SymbolTable};
+use chunks::ChunkReader;
+
+/// Suffix of a block directory still being written; such directories are removed at start-up.
+pub const TMP_CREATION_SUFFIX: &str = ".tmp-for-creation";
+/// Suffix of a block directory being deleted.
+pub const TMP_DELETION_SUFFIX: &str = ".tmp-for-deletion";
+
+#[derive(Debug, Error)]
+pub enum BlockError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path}: corrupt block data: {message}")]
+    Corrupt { path: PathBuf, message: String },
+}
+
+impl BlockError {
+    pub fn io(path: &Path, source: io::Error) -> BlockError {
+        BlockError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn corrupt(path: &Path, message: String) -> BlockError {
+        BlockError::Corrupt {
+            path: path.to_path_buf(),
+            message,
+        }
+    }
+}
+
+impl From<chunk::ChunkError> for BlockError {
+    fn from(e: chunk::ChunkError) -> BlockError {
+        BlockError::Corrupt {
+            path: PathBuf::new(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Decoding buffers reused from chunk to chunk. The series of one scrape target share their
+/// timestamps column within a block, so the column decoded last is kept (with the block and
+/// reference it came from) and not decoded again for the next series that shares it.
+#[derive(Default)]
+pub struct ChunkScratch {
+    ts: Vec<i64>,
+    /// The block (by address, while it is borrowed) and reference `ts` holds.
+    ts_of: Option<(usize, BlobRef)>,
+    vs: Vec<f64>,
+}
+
+/// An open block.
+pub struct Block {
+    dir: PathBuf,
+    meta: BlockMeta,
+    index: IndexReader,
+    chunks: ChunkReader,
+    size: u64,
+}
+
+impl Block {
+    /// Opens the block in `dir`, verifying its meta, index checksums and chunk headers.
+    pub fn open(dir: &Path, symbols: &SymbolTable) -> Result<Block, BlockError> {
+        let meta = BlockMeta::read(dir)?;
+        let index = IndexReader::open(&dir.join("index"), symbols, meta.min_time)?;
+        let chunks = ChunkReader::open(&dir.join("chunks"))?;
+        let size = index.size()
+            + chunks.size()
+            + fs::metadata(dir.join(meta::META_FILE))
+                .map(|m| m.len())
+                .unwrap_or(0);
+        Ok(Block {
+            dir: dir.to_path_buf(),
+            meta,
+            index,
+            chunks,
+            size,
+        })
+    }
+
+    pub fn meta(&self) -> &BlockMeta {
+        &self.meta
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn index(&self) -> &IndexReader {
+        &self.index
+    }
+
+    /// Bytes on disk.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Decodes one chunk, appending its samples to `out`.
+    pub fn read_chunk(
+        &self,
+        c: &ChunkMeta,
+        out: &mut Vec<Sample>,
+        scratch: &mut ChunkScratch,
+    ) -> Result<(), BlockError> {
+        let bad = |e: chunk::ChunkError| {
+            BlockError::corrupt(&self.dir, format!("chunk {:#x}: {e}", c.values))
+        };
+        let key = (std::ptr::from_ref(self) as usize, c.timestamps);
+        if scratch.ts_of != Some(key) {
+            scratch.ts_of = None;
+            scratch.ts.clear();
+            packed::decode_timestamps(self.chunks.blob(c.timestamps)?, &mut scratch.ts)
+                .map_err(bad)?;
+            scratch.ts_of = Some(key);
+        }
+        let (ts, vs) = (&scratch.ts, &mut scratch.vs);
+        vs.clear();
+        packed::decode_values(self.chunks.blob(c.values)?, ts.len(), vs).map_err(bad)?;
+        if vs.len() != ts.len() {
+            return Err(BlockError::corrupt(
+                &self.dir,
+                format!("chunk {:#x}: column lengths differ", c.values),
+            ));
+        }
+        out.extend(ts.iter().zip(vs.iter()).map(|(&t, &v)| Sample { t, v }));
+        Ok(())
+    }
+
+    /// Removes a block directory: renamed first, so a crash mid-removal leaves no half block
+    /// that could be opened.
+    pub fn delete_dir(dir: &Path) -> Result<(), BlockError> {
+        let mut tmp = dir.as_os_str().to_owned();
+        tmp.push(TMP_DELETION_SUFFIX);
+        let tmp = PathBuf::from(tmp);
+        fs::rename(dir, &tmp).map_err(|e| BlockError::io(dir, e))?;
+        fs::remove_dir_all(&tmp).map_err(|e| BlockError::io(&tmp, e))
+    }
+}

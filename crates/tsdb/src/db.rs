@@ -1,0 +1,275 @@
+//! The database: opens the data directory, replays the WAL into the head, holds the blocks,
+//! and runs compaction and retention when asked.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Mutex, RwLock};
+
+use bongsu_model::SymbolTable;
+
+use super::block::{Block, TMP_CREATION_SUFFIX, TMP_DELETION_SUFFIX};
+use super::head::{Appender, Head};
+use super::wal::{self, Wal, WalOptions};
+use super::{compact, retention, Querier, StorageError};
+
+/// Name of the WAL directory inside the data directory.
+pub const WAL_DIR: &str = "wal";
+const LOCK_FILE: &str = "lock";
+
+/// Two hours: the range of a block cut from the head, as in Prometheus.
+pub const DEFAULT_BLOCK_RANGE_MS: i64 = 2 * 3600 * 1000;
+
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Blocks whose newest sample is older than this behind the newest block's are deleted
+    /// (0: keep forever).
+    pub retention_ms: i64,
+    /// Oldest blocks are deleted while the data directory is larger than this (0: no limit).
+    pub retention_bytes: u64,
+    pub block_range_ms: i64,
+    pub wal: WalOptions,
+}
+
+impl Default for DbOptions {
+    fn default() -> DbOptions {
+        DbOptions {
+            retention_ms: 15 * 24 * 3600 * 1000,
+            retention_bytes: 0,
+            block_range_ms: DEFAULT_BLOCK_RANGE_MS,
+            wal: WalOptions::default(),
+        }
+    }
+}
+
+/// Figures about the database, for `/metrics` and status pages.
+#[derive(Debug, Clone, Default)]
+pub struct DbStats {
+    pub head_series: u64,
+    pub head_min_time: i64,
+    pub head_max_time: i64,
+    pub blocks: usize,
+    pub blocks_bytes: u64,
+    pub wal_bytes: u64,
+    pub head_chunks_bytes: u64,
+    pub min_time: Option<i64>,
+}
+
+/// An open data directory.
+pub struct Db {
+    dir: PathBuf,
+    opts: DbOptions,
+    symbols: Arc<SymbolTable>,
+    head: Arc<Head>,
+    blocks: RwLock<Vec<Arc<Block>>>,
+    /// Serializes compactions, retention and block reloads.
+    maintenance: Mutex<()>,
+    /// Names of block directories opened or found unreadable so far: a reload opens only
+    /// others, and reports an unreadable block once.
+    seen: Mutex<HashSet<String>>,
+    _lock: fs::File,
+}
+
+impl Db {
+    /// Opens (creating if needed) the data directory `dir`: loads blocks (a damaged block is
+    /// reported and skipped), replays the WAL into the head and opens the WAL for appends.
+    pub fn open(dir: &Path, opts: DbOptions) -> Result<Db, StorageError> {
+        fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StorageError::io(&lock_path, e))?;
+        lock.try_lock()
+            .map_err(|_| StorageError::Locked(dir.to_path_buf()))?;
+
+        let symbols = Arc::new(SymbolTable::new());
+        remove_leftovers(dir)?;
+        let mut seen = HashSet::new();
+        let blocks = open_blocks(dir, &symbols, &mut seen)?;
+        seen.extend(blocks.iter().map(|b| b.meta().ulid.clone()));
+        let head = Arc::new(Head::new(dir, opts.block_range_ms, symbols.clone())?);
+        if let Some(max) = blocks.iter().map(|b| b.meta().max_time).max() {
+            head.set_min_valid_time(max);
+        }
+
+        let started = Instant::now();
+        let wal_dir = dir.join(WAL_DIR);
+        let mut aliases = HashMap::new();
+        let mut dropped = 0u64;
+        let stats = wal::replay(&wal_dir, |record| {
+            dropped += head.replay(record, &mut aliases);
+            Ok(())
+        })?;
+        tracing::info!(
+            series = head.num_series(),
+            samples = stats.samples,
+            dropped,
+            elapsed = ?started.elapsed(),
+            "WAL replay complete"
+        );
+        head.set_wal(Wal::open(&wal_dir, opts.wal.clone())?);
+        Ok(Db {
+            dir: dir.to_path_buf(),
+            opts,
+            symbols,
+            head,
+            blocks: RwLock::new(blocks),
+            maintenance: Mutex::new(()),
+            seen: Mutex::new(seen),
+            _lock: lock,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn options(&self) -> &DbOptions {
+        &self.opts
+    }
+
+    pub fn head(&self) -> &Arc<Head> {
+        &self.head
+    }
+
+    /// A batch writer into the head.
+    pub fn appender(&self) -> Appender<'_> {
+        self.head.appender()
+    }
+
+    /// A reader over `[mint, maxt]` (ms, both inclusive).
+    pub fn querier(&self, mint: i64, maxt: i64) -> Querier {
+        let blocks = self
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.meta().overlaps(mint, maxt))
+            .cloned()
+            .collect();
+        Querier::new(self.head.clone(), blocks, mint, maxt)
+    }
+
+    /// The open blocks, oldest first.
+    pub fn blocks(&self) -> Vec<Arc<Block>> {
+        self.blocks.read().clone()
+    }
+
+    /// Cuts blocks from the head while it spans more than 1.5 block ranges, merges blocks,
+    /// and applies retention. Safe to call at any time; runs one at a time.
+    pub fn compact(&self) -> Result<(), StorageError> {
+        let _m = self.maintenance.lock();
+        compact::compact_head(self)?;
+        compact::compact_blocks(self)?;
+        retention::apply(self)
+    }
+
+    /// Opens block directories that appeared since the last look (e.g. written by
+    /// `bongsu import` while the server runs). Returns how many were added.
+    pub fn reload_blocks(&self) -> Result<usize, StorageError> {
+        let _m = self.maintenance.lock();
+        let mut seen = self.seen.lock();
+        // Compaction adds blocks without a reload: count them as seen.
+        seen.extend(self.blocks.read().iter().map(|b| b.meta().ulid.clone()));
+        let added = open_blocks(&self.dir, &self.symbols, &mut seen)?;
+        seen.extend(added.iter().map(|b| b.meta().ulid.clone()));
+        for b in &added {
+            tracing::info!(ulid = %b.meta().ulid, "loaded new block");
+        }
+        let n = added.len();
+        self.swap_blocks(added, &[]);
+        Ok(n)
+    }
+
+    pub(super) fn symbols(&self) -> &Arc<SymbolTable> {
+        &self.symbols
+    }
+
+    /// Adds freshly written blocks and removes `obsolete` ones (in memory; the caller deletes
+    /// directories).
+    pub(super) fn swap_blocks(&self, added: Vec<Arc<Block>>, obsolete: &[Arc<Block>]) {
+        let mut blocks = self.blocks.write();
+        blocks.retain(|b| !obsolete.iter().any(|o| o.meta().ulid == b.meta().ulid));
+        blocks.extend(added);
+        blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
+    }
+
+    pub fn stats(&self) -> DbStats {
+        let blocks = self.blocks.read();
+        let wal_bytes = self.head.wal().as_ref().map_or(0, |w| w.size_bytes());
+        let head_min = self.head.min_time();
+        let block_min = blocks.first().map(|b| b.meta().min_time);
+        let min_time = match (block_min, head_min) {
+            (Some(b), h) => Some(b.min(h)),
+            (None, i64::MAX) => None,
+            (None, h) => Some(h),
+        };
+        DbStats {
+            head_series: self.head.num_series(),
+            head_min_time: head_min,
+            head_max_time: self.head.max_time(),
+            blocks: blocks.len(),
+            blocks_bytes: blocks.iter().map(|b| b.size()).sum(),
+            wal_bytes,
+            head_chunks_bytes: self.head.chunk_disk_size(),
+            min_time,
+        }
+    }
+
+    /// Flushes and fsyncs the WAL. Further appends fail.
+    pub fn close(&self) -> Result<(), StorageError> {
+        if let Some(wal) = self.head.wal().take() {
+            wal.close()?;
+        }
+        Ok(())
+    }
+}
+
+/// Removes what interrupted block writes and deletions left behind. Only at start-up: while
+/// the server runs, an import may be writing a `.tmp-for-creation` directory.
+fn remove_leftovers(dir: &Path) -> Result<(), StorageError> {
+    for entry in fs::read_dir(dir).map_err(|e| StorageError::io(dir, e))? {
+        let path = entry.map_err(|e| StorageError::io(dir, e))?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if name.ends_with(TMP_CREATION_SUFFIX) || name.ends_with(TMP_DELETION_SUFFIX) {
+            tracing::info!(dir = %path.display(), "removing leftover of an interrupted block write");
+            fs::remove_dir_all(&path).map_err(|e| StorageError::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens the block directories under `dir` whose names are not in `skip`, oldest first. A
+/// block that fails to open is logged, added to `skip` (so it is reported once) and left out.
+fn open_blocks(
+    dir: &Path,
+    symbols: &SymbolTable,
+    skip: &mut HashSet<String>,
+) -> Result<Vec<Arc<Block>>, StorageError> {
+    let mut blocks = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| StorageError::io(dir, e))? {
+        let path = entry.map_err(|e| StorageError::io(dir, e))?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if !path.is_dir() || ulid::Ulid::from_string(name).is_err() || skip.contains(name) {
+            continue;
+        }
+        match Block::open(&path, symbols) {
+            Ok(b) => blocks.push(Arc::new(b)),
+            Err(e) => {
+                tracing::error!(error = %e, "skipping unreadable block");
+                skip.insert(name.to_string());
+            }
+        }
+    }
+    blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
+    Ok(blocks)
+}

@@ -23,7 +23,8 @@ use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use node_series::{next_value, series_labels, templates, timestamp, Template};
 
 use bongsu_model::Labels;
-use bongsu_tsdb::{Db, DbOptions, SeriesRef};
+use bongsu_storage::{Appendable, SeriesRef};
+use bongsu_tsdb::{Db, DbOptions};
 
 /// Values are precomputed for this many scrapes and reused cyclically (counters then look
 /// reset, which real counters also do), so the timed loop does no value arithmetic.
@@ -73,6 +74,7 @@ impl Fleet {
                 .push(app.append(&fleet.labels[i], t, v).expect("append"));
         }
         app.commit().expect("commit");
+        drop(app);
         fleet.round = 1;
         fleet
     }

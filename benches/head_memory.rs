@@ -24,7 +24,8 @@ use std::time::Instant;
 
 use node_series::{next_value, series_labels, templates, timestamp};
 
-use bongsu_tsdb::{Db, DbOptions, SeriesRef};
+use bongsu_storage::{Appendable, SeriesRef};
+use bongsu_tsdb::{Db, DbOptions};
 
 /// Counts live heap bytes, as requested by the program (no allocator overhead).
 struct Counting;

@@ -19,6 +19,7 @@ use bongsu_promql::Engine;
 use bongsu_relabel::NameValidationScheme;
 use bongsu_rules::group::{EvalContext, Group, GroupSettings};
 use bongsu_rules::{parse, PromTemplates};
+use bongsu_storage::Appendable;
 use bongsu_tsdb::{Db, DbOptions};
 
 const METRICS: usize = 100;

@@ -14,6 +14,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bongsu_model::{Labels, Matcher, STALE_NAN};
+use bongsu_storage::{Appendable, Queryable};
 use bongsu_tsdb::{Db, DbOptions};
 
 const WRITER_ENV: &str = "BONGSU_DB_CRASH_WRITER_DIR";
@@ -98,6 +99,7 @@ fn run_writer(dir: &Path) {
 /// Every series' samples as (time, value bits), by series number.
 fn read_all(db: &Db) -> BTreeMap<usize, Vec<(i64, u64)>> {
     db.querier(i64::MIN, i64::MAX)
+        .unwrap()
         .select(&[Matcher::equal("__name__", METRIC)])
         .unwrap()
         .into_iter()
@@ -150,7 +152,7 @@ fn crash_and_check(dir: &Path, kill_after: u64) -> u64 {
     let last = check_prefix(&db, last_ack, &context);
     // More than three block ranges were written: compaction must have cut blocks by now.
     if last_ack >= 4 * 120 {
-        assert!(!db.blocks().is_empty(), "{context}: no block was cut");
+        assert!(!db.block_metas().is_empty(), "{context}: no block was cut");
     }
 
     // The database goes on: append more (compacting as we go), close cleanly, reopen.

@@ -21,6 +21,7 @@ use script::{
 
 use bongsu_model::{is_stale_nan, Label, Labels, STALE_NAN};
 use bongsu_promql::{Engine, Point, PromqlError, QueryOutput, QueryValue, VectorSample};
+use bongsu_storage::Appendable;
 use bongsu_tsdb::{Db, DbOptions};
 
 const BASELINE: &str = "tests/data/promqltest_baseline.txt";

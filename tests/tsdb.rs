@@ -2,7 +2,8 @@
 //! `Querier`, compaction, retention and restarts.
 
 use bongsu_model::{Labels, MatchOp, Matcher, Sample, STALE_NAN};
-use bongsu_tsdb::{AppendError, Db, DbOptions};
+use bongsu_storage::{AppendError, Appendable, Queryable};
+use bongsu_tsdb::{Db, DbOptions};
 
 const MIN: i64 = 60_000;
 const HOUR: i64 = 60 * MIN;
@@ -31,6 +32,7 @@ fn fill(db: &Db, series: &[Labels], start: i64, n: i64, f: impl Fn(usize, i64) -
 
 fn select_all(db: &Db, name: &str) -> Vec<(Labels, Vec<Sample>)> {
     db.querier(i64::MIN, i64::MAX)
+        .unwrap()
         .select(&[Matcher::equal("__name__", name)])
         .unwrap()
         .into_iter()
@@ -78,7 +80,7 @@ fn matchers_labels_and_values() {
         ls(&[("__name__", "down"), ("job", "a")]),
     ];
     fill(&db, &series, 0, 4, |s, i| (s * 10) as f64 + i as f64);
-    let q = db.querier(0, 60_000);
+    let q = db.querier(0, 60_000).unwrap();
     let re = |op, n, v| Matcher::new(op, n, v).unwrap();
     let names = |ms: &[Matcher]| -> Vec<String> {
         q.select(ms)
@@ -110,6 +112,7 @@ fn matchers_labels_and_values() {
     // A time range without data selects nothing.
     assert!(db
         .querier(10 * HOUR, 11 * HOUR)
+        .unwrap()
         .select(&[Matcher::equal("job", "a")])
         .unwrap()
         .is_empty());
@@ -155,8 +158,8 @@ fn head_compaction_writes_blocks_and_keeps_every_sample() {
         let db = Db::open(dir.path(), opts()).unwrap();
         fill(&db, &series, 0, n, |s, i| (s as i64 * 1000 + i) as f64);
         db.compact().unwrap();
-        assert_eq!(db.blocks().len(), 2, "two 2h blocks cut from the head");
-        assert!(db.head().min_time() >= 4 * HOUR);
+        assert_eq!(db.block_metas().len(), 2, "two 2h blocks cut from the head");
+        assert!(db.stats().head_min_time >= 4 * HOUR);
         let got = select_all(&db, "c");
         assert_eq!(got.len(), 20);
         assert!(got.iter().all(|(_, s)| s.len() == n as usize));
@@ -203,8 +206,7 @@ fn blocks_are_merged_into_larger_windows() {
     let s = ls(&[("__name__", "g")]);
     let db = Db::open(dir.path(), opts()).unwrap();
     let n = fill_hours(&db, &s, 20);
-    let blocks = db.blocks();
-    let metas: Vec<_> = blocks.iter().map(|b| b.meta().clone()).collect();
+    let metas = db.block_metas();
     assert!(metas.iter().any(|m| m.compaction.level >= 2), "{metas:?}");
     assert!(
         metas.windows(2).all(|w| w[0].max_time <= w[1].min_time),
@@ -231,7 +233,7 @@ fn time_retention_deletes_old_blocks() {
     )
     .unwrap();
     let n = fill_hours(&db, &s, 20);
-    let oldest = db.blocks().first().map(|b| b.meta().min_time).unwrap();
+    let oldest = db.block_metas().first().map(|m| m.min_time).unwrap();
     assert!(
         oldest >= 8 * HOUR,
         "blocks more than 8h behind the newest data are gone: {oldest}"
@@ -262,7 +264,10 @@ fn size_retention_deletes_oldest_blocks() {
     .unwrap();
     fill(&db, &s, 0, 7 * HOUR / 15_000, |s, i| (s as i64 * i) as f64);
     db.compact().unwrap();
-    assert!(db.blocks().is_empty(), "every block is over a 1-byte limit");
+    assert!(
+        db.block_metas().is_empty(),
+        "every block is over a 1-byte limit"
+    );
     assert!(
         !select_all(&db, "x").is_empty(),
         "the head is never deleted by retention"
@@ -277,7 +282,7 @@ fn a_corrupt_block_is_skipped_not_fatal() {
         let db = Db::open(dir.path(), opts()).unwrap();
         fill(&db, &s, 0, 4 * HOUR / 15_000, |_, i| i as f64);
         db.compact().unwrap();
-        assert_eq!(db.blocks().len(), 1);
+        assert_eq!(db.block_metas().len(), 1);
         db.close().unwrap();
     }
     let block = std::fs::read_dir(dir.path())
@@ -290,7 +295,7 @@ fn a_corrupt_block_is_skipped_not_fatal() {
     bytes[20] ^= 0xff;
     std::fs::write(&index, bytes).unwrap();
     let db = Db::open(dir.path(), opts()).unwrap();
-    assert!(db.blocks().is_empty());
+    assert!(db.block_metas().is_empty());
     // The head's samples (after the block range) are still served.
     assert!(!select_all(&db, "k").is_empty());
 }

@@ -12,6 +12,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use bongsu_model::{is_stale_nan, Labels, METRIC_NAME};
+use bongsu_storage::Queryable;
 
 use super::params::{parse_selector, Params};
 use super::{json, now_ms, ApiState};
@@ -54,7 +55,9 @@ pub(super) async fn federate(State(s): State<ApiState>, RawQuery(q): RawQuery) -
     let lookback = s.0.engine.lookback_ms;
     let work = move || -> Result<String, String> {
         let maxt = now_ms();
-        let querier = db.querier(maxt - lookback, maxt);
+        let querier = db
+            .querier(maxt - lookback, maxt)
+            .map_err(|e| e.to_string())?;
         // Deduplicated across match[] sets, in label order.
         let mut latest: BTreeMap<Labels, (i64, f64)> = BTreeMap::new();
         for set in &sets {

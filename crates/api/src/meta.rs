@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 
 use bongsu_model::Matcher;
-use bongsu_tsdb::{Querier, StorageError};
+use bongsu_storage::{Querier, Queryable, StorageError};
 
 use super::params::{parse_selector, Params};
 use super::{
@@ -53,21 +53,21 @@ fn truncate<T>(items: &mut Vec<T>, limit: usize) -> Vec<String> {
 async fn union_over_selection(
     s: &ApiState,
     p: &Params,
-    f: impl Fn(&Querier, &[Matcher]) -> Result<Vec<String>, StorageError> + Send + 'static,
+    f: impl Fn(&dyn Querier, &[Matcher]) -> Result<Vec<String>, StorageError> + Send + 'static,
 ) -> Result<Response, ApiError> {
     let limit = param_limit(p)?;
     let (start, end) = range(p)?;
     let sets = matcher_sets(p).map_err(ApiError::BadData)?;
     let db = s.db()?;
     let mut all: Vec<String> = blocking(move || {
-        let querier = db.querier(start, end);
         let internal = |e: StorageError| ApiError::Internal(e.to_string());
+        let querier = db.querier(start, end).map_err(internal)?;
         if sets.is_empty() {
-            return f(&querier, &[]).map_err(internal);
+            return f(&*querier, &[]).map_err(internal);
         }
         let mut all = BTreeSet::new();
         for m in &sets {
-            all.extend(f(&querier, m).map_err(internal)?);
+            all.extend(f(&*querier, m).map_err(internal)?);
         }
         Ok(all.into_iter().collect())
     })
@@ -143,7 +143,9 @@ pub(super) async fn series(
     let sets = matcher_sets(&p).map_err(|e| invalid_param("match[]", e))?;
     let db = s.db()?;
     let mut all: Vec<_> = blocking(move || {
-        let querier = db.querier(start, end);
+        let querier = db
+            .querier(start, end)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         let mut all = BTreeSet::new();
         for m in &sets {
             all.extend(

@@ -1,7 +1,6 @@
 //! `/metrics`: bongsu's own internals in the Prometheus text format.
 
 use std::fmt::Write;
-use std::sync::atomic::Ordering;
 
 use axum::extract::State;
 use axum::http::header;
@@ -18,7 +17,6 @@ pub(super) async fn handler(State(s): State<ApiState>) -> Response {
         Err(e) => return e.into_response(),
     };
     let stats = db.stats();
-    let hs = &db.head().stats;
     let mut out = String::with_capacity(2048);
     let mut metric = |name: &str, kind: &str, help: &str, v: f64| {
         let _ = writeln!(
@@ -36,31 +34,31 @@ pub(super) async fn handler(State(s): State<ApiState>) -> Response {
         "bongsu_tsdb_head_samples_appended_total",
         "counter",
         "Samples appended to the head.",
-        hs.samples_appended.load(Ordering::Relaxed) as f64,
+        stats.samples_appended as f64,
     );
     metric(
         "bongsu_tsdb_out_of_order_samples_total",
         "counter",
         "Samples rejected as out of order.",
-        hs.out_of_order.load(Ordering::Relaxed) as f64,
+        stats.out_of_order_samples as f64,
     );
     metric(
         "bongsu_tsdb_out_of_bounds_samples_total",
         "counter",
         "Samples rejected as out of bounds.",
-        hs.out_of_bounds.load(Ordering::Relaxed) as f64,
+        stats.out_of_bounds_samples as f64,
     );
     metric(
         "bongsu_tsdb_head_series_created_total",
         "counter",
         "Series created in the head.",
-        hs.series_created.load(Ordering::Relaxed) as f64,
+        stats.series_created as f64,
     );
     metric(
         "bongsu_tsdb_head_series_removed_total",
         "counter",
         "Series removed from the head.",
-        hs.series_removed.load(Ordering::Relaxed) as f64,
+        stats.series_removed as f64,
     );
     metric(
         "bongsu_tsdb_blocks_loaded",

@@ -16,6 +16,7 @@ use prost::Message;
 
 use bongsu_ingest::proto::v1::{Label, Sample, TimeSeries};
 use bongsu_model::{Labels, MatchOp, Matcher};
+use bongsu_storage::Queryable;
 
 use super::ApiState;
 
@@ -189,7 +190,7 @@ pub(super) async fn read(State(s): State<ApiState>, body: Body) -> Response {
             let ms = matchers(q, &external).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
             let series = db
                 .querier(q.start_timestamp_ms, q.end_timestamp_ms)
-                .select(&ms)
+                .and_then(|querier| querier.select(&ms))
                 .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
             let mut timeseries = Vec::with_capacity(series.len());
             for s in series {

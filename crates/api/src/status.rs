@@ -3,7 +3,6 @@
 //! masked, command-line flags, runtime information, head cardinality statistics, block
 //! metadata and WAL replay progress.
 
-use std::collections::HashMap;
 use std::time::SystemTime;
 
 use axum::body::Bytes;
@@ -124,60 +123,24 @@ pub(super) async fn tsdb(
     };
     let db = s.db()?;
     let body = blocking(move || {
-        let head = db.head();
-        // label name → label value → series count
-        let mut pairs: HashMap<String, HashMap<String, u64>> = HashMap::new();
-        let mut chunks = 0u64;
-        let mut series = 0u64;
-        head.for_each_series(|ms| {
-            series += 1;
-            chunks += ms.num_chunks() as u64;
-            for l in ms.labels.iter() {
-                *pairs
-                    .entry(l.name.to_string())
-                    .or_default()
-                    .entry(l.value.to_string())
-                    .or_default() += 1;
-            }
-        });
-        let mut by_metric = Vec::new();
-        let mut values_by_name = Vec::new();
-        let mut bytes_by_name = Vec::new();
-        let mut by_pair = Vec::new();
-        let mut num_pairs = 0usize;
-        for (name, values) in &pairs {
-            num_pairs += values.len();
-            values_by_name.push((name.clone(), values.len() as u64));
-            let mut bytes = 0u64;
-            for (value, &n) in values {
-                if name == bongsu_model::METRIC_NAME {
-                    by_metric.push((value.clone(), n));
-                }
-                by_pair.push((format!("{name}={value}"), n));
-                bytes += value.len() as u64 * n;
-            }
-            bytes_by_name.push((name.clone(), bytes));
-        }
-        let top = |mut v: Vec<(String, u64)>| {
-            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            v.truncate(limit);
+        let c = db.head_cardinality(limit);
+        let list = |v: Vec<(String, u64)>| {
             v.into_iter()
                 .map(|(name, value)| json!({"name": name, "value": value}))
                 .collect::<Vec<_>>()
         };
-        let empty = series == 0;
         Ok(json!({
             "headStats": {
-                "numSeries": series,
-                "numLabelPairs": num_pairs,
-                "chunkCount": chunks,
-                "minTime": if empty { i64::MAX } else { head.min_time() },
-                "maxTime": if empty { i64::MIN } else { head.max_time() },
+                "numSeries": c.num_series,
+                "numLabelPairs": c.num_label_pairs,
+                "chunkCount": c.chunk_count,
+                "minTime": c.min_time,
+                "maxTime": c.max_time,
             },
-            "seriesCountByMetricName": top(by_metric),
-            "labelValueCountByLabelName": top(values_by_name),
-            "memoryInBytesByLabelName": top(bytes_by_name),
-            "seriesCountByLabelValuePair": top(by_pair),
+            "seriesCountByMetricName": list(c.series_count_by_metric_name),
+            "labelValueCountByLabelName": list(c.label_value_count_by_label_name),
+            "memoryInBytesByLabelName": list(c.memory_in_bytes_by_label_name),
+            "seriesCountByLabelValuePair": list(c.series_count_by_label_value_pair),
         })
         .to_string())
     })
@@ -188,7 +151,7 @@ pub(super) async fn tsdb(
 /// `status/tsdb/blocks`: the `meta.json` of every block, oldest first.
 pub(super) async fn tsdb_blocks(State(s): State<ApiState>) -> Result<Response, ApiError> {
     let db = s.db()?;
-    let metas: Vec<_> = db.blocks().iter().map(|b| b.meta().clone()).collect();
+    let metas = db.block_metas();
     let body = serde_json::to_string(&json!({ "blocks": metas }))
         .map_err(|e| ApiError::Internal(format!("error getting block metadata: {e}")))?;
     Ok(ok_json(body))

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
-use bongsu_tsdb::Db;
+use bongsu_storage::Storage;
 
 use super::request::{self, negotiate, Proto, WriteError};
 use super::stats::Stats;
@@ -67,7 +67,7 @@ impl Receiver {
     }
 
     /// Answers one `POST /api/v1/write` into `db`.
-    pub async fn handle(&self, db: Arc<Db>, headers: &HeaderMap, body: Body) -> Response {
+    pub async fn handle(&self, db: Arc<dyn Storage>, headers: &HeaderMap, body: Body) -> Response {
         // A header that is not visible ASCII names no known type or encoding: it must fail
         // negotiation, not count as absent.
         let header = |name| {
@@ -91,7 +91,7 @@ impl Receiver {
 
     async fn process(
         &self,
-        db: Arc<Db>,
+        db: Arc<dyn Storage>,
         proto: Proto,
         declared: Option<u64>,
         body: Body,

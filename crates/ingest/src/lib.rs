@@ -2,7 +2,7 @@
 //! (`prometheus.WriteRequest`) and 2.0 (`io.prometheus.write.v2.Request`), snappy block format.
 //!
 //! Owns content negotiation, the size limits of a request, decompression, protobuf decoding,
-//! label validation, the 2.0 symbol table, appending through one `tsdb::Appender` per request,
+//! label validation, the 2.0 symbol table, appending through one storage `Appender` per request,
 //! the status codes and `X-Prometheus-Remote-Write-*-Written` headers of the answer, and the
 //! receiver's counters. It does not own the route, readiness or the `/metrics` text (`api`),
 //! nor storage rules such as out-of-order detection (`tsdb`).

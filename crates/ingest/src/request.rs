@@ -6,7 +6,7 @@ use bytes::Bytes;
 use prost::Message;
 use thiserror::Error;
 
-use bongsu_tsdb::StorageError;
+use bongsu_storage::StorageError;
 
 use super::proto::{v1, v2};
 

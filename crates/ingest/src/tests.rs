@@ -1,5 +1,5 @@
 //! Receiver tests: hand-built messages encoded with prost and snappy-compressed, written into a
-//! temporary `Db` and read back through the querier; malformed input of every kind.
+//! in-memory store and read back through its querier; malformed input of every kind.
 
 use std::sync::Arc;
 
@@ -10,7 +10,8 @@ use proptest::prelude::*;
 use prost::Message;
 
 use bongsu_model::{Matcher, Sample};
-use bongsu_tsdb::{Db, DbOptions};
+use bongsu_storage::memory::MemStorage;
+use bongsu_storage::{Appendable, Queryable};
 
 use super::proto::{v1, v2, Histogram, HistogramCount};
 use super::request::{self, negotiate, Proto, WriteError};
@@ -21,12 +22,6 @@ const T0: i64 = 1_700_000_000_000;
 /// `max_time` for tests: far ahead of every sample unless a test says otherwise.
 const FAR: i64 = i64::MAX;
 
-fn db() -> (tempfile::TempDir, Db) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(dir.path(), DbOptions::default()).unwrap();
-    (dir, db)
-}
-
 fn snappy(raw: &[u8]) -> Vec<u8> {
     snap::raw::Encoder::new().compress_vec(raw).unwrap()
 }
@@ -35,8 +30,9 @@ fn snappy(raw: &[u8]) -> Vec<u8> {
 type Stored = (Vec<(String, String)>, Vec<Sample>);
 
 /// The stored series named `name`, sorted by labels.
-fn read(db: &Db, name: &str) -> Vec<Stored> {
+fn read(db: &MemStorage, name: &str) -> Vec<Stored> {
     db.querier(i64::MIN, i64::MAX)
+        .unwrap()
         .select(&[Matcher::equal("__name__", name)])
         .unwrap()
         .into_iter()
@@ -196,7 +192,7 @@ fn negotiation_follows_prometheus() {
 
 #[test]
 fn v1_round_trip() {
-    let (_dir, db) = db();
+    let db = MemStorage::new();
     let body = req_v1(vec![
         ts_v1(
             &[("job", "a"), ("__name__", "up"), ("empty", "")],
@@ -229,7 +225,7 @@ fn v1_round_trip() {
 
 #[test]
 fn v2_round_trip_shares_symbols() {
-    let (_dir, db) = db();
+    let db = MemStorage::new();
     let mut b = V2::default();
     for i in 0..3 {
         b.series(
@@ -260,7 +256,7 @@ fn v2_round_trip_shares_symbols() {
 
 #[test]
 fn v1_out_of_order_rejects_the_whole_request() {
-    let (_dir, db) = db();
+    let db = MemStorage::new();
     let first = req_v1(vec![ts_v1(&[("__name__", "m")], &[(T0 + 10, 1.0)])]);
     assert!(write::write(&db, Proto::V1, first, FAR).error.is_none());
     let body = req_v1(vec![
@@ -287,7 +283,7 @@ fn v1_out_of_order_rejects_the_whole_request() {
 
 #[test]
 fn v2_out_of_order_is_a_partial_write() {
-    let (_dir, db) = db();
+    let db = MemStorage::new();
     let mut b = V2::default();
     b.series(&[("__name__", "m")], &[(T0 + 10, 1.0)]);
     assert!(write::write(&db, Proto::V2, b.encode(), FAR)
@@ -319,7 +315,7 @@ fn v2_out_of_order_is_a_partial_write() {
 
 #[test]
 fn samples_too_far_in_the_future_are_out_of_bounds() {
-    let (_dir, db) = db();
+    let db = MemStorage::new();
     let body = req_v1(vec![
         ts_v1(&[("__name__", "ok")], &[(T0, 1.0)]),
         ts_v1(&[("__name__", "future")], &[(T0 + 1, 1.0)]),
@@ -335,7 +331,7 @@ fn samples_too_far_in_the_future_are_out_of_bounds() {
 
 #[test]
 fn invalid_labels_skip_the_series_and_answer_400() {
-    let (_dir, db) = db();
+    let db = MemStorage::new();
     let mut series = vec![ts_v1(&[("__name__", "good")], &[(T0, 1.0)])];
     for pairs in [
         &[("job", "no name")][..],
@@ -377,7 +373,7 @@ fn invalid_labels_skip_the_series_and_answer_400() {
 
 #[test]
 fn bad_symbol_references_reject_their_series() {
-    let (_dir, db) = db();
+    let db = MemStorage::new();
     let mut b = V2::default();
     b.series(&[("__name__", "good")], &[(T0, 1.0)]);
     b.series(&[("__name__", "x")], &[(T0, 1.0)]).labels_refs = vec![1, 999];
@@ -402,7 +398,7 @@ fn bad_symbol_references_reject_their_series() {
 
 #[test]
 fn native_histograms_are_rejected_and_floats_written() {
-    let (_dir, db) = db();
+    let db = MemStorage::new();
     let h = Histogram {
         count: Some(HistogramCount::CountInt(3)),
         sum: 1.5,
@@ -425,7 +421,7 @@ fn native_histograms_are_rejected_and_floats_written() {
 
 #[test]
 fn the_wrong_message_for_the_content_type_is_named() {
-    let (_dir, db) = db();
+    let db = MemStorage::new();
     let v1_body = req_v1(vec![ts_v1(&[("__name__", "m")], &[(T0, 1.0)])]);
     let mut b = V2::default();
     b.series(&[("__name__", "m")], &[(T0, 1.0)]);
@@ -484,7 +480,7 @@ fn headers(ct: &str, enc: &str) -> HeaderMap {
 
 async fn post(
     rx: &Arc<Receiver>,
-    db: &Arc<Db>,
+    db: &Arc<MemStorage>,
     h: HeaderMap,
     body: Vec<u8>,
 ) -> (StatusCode, HeaderMap, String) {
@@ -500,7 +496,7 @@ async fn post(
 
 #[tokio::test]
 async fn handler_statuses_and_headers() {
-    let (_dir, db) = db();
+    let db = MemStorage::new();
     let db = Arc::new(db);
     let rx = Arc::new(Receiver::new());
     const V1: &str = "application/x-protobuf";
@@ -565,7 +561,7 @@ proptest! {
     /// empty) request or a bad request.
     #[test]
     fn random_bodies_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let (_dir, db) = db();
+        let db = MemStorage::new();
         for proto in [Proto::V1, Proto::V2] {
             for body in [raw.clone(), snappy(&raw)] {
                 let report = match request::decompress(&body) {
@@ -581,7 +577,7 @@ proptest! {
     /// Valid requests with one byte flipped: same guarantee.
     #[test]
     fn flipped_bytes_never_panic(at in any::<prop::sample::Index>(), bit in 0u8..8) {
-        let (_dir, db) = db();
+        let db = MemStorage::new();
         let mut b = V2::default();
         b.series(&[("__name__", "m"), ("job", "j")], &[(T0, 1.0), (T0 + 1, 2.0)]);
         let mut body = b.encode().to_vec();
@@ -598,13 +594,13 @@ proptest! {
 
 #[test]
 fn known_series_take_the_ref_path_and_still_explain_errors() {
-    let (_dir, db) = db();
+    let db = MemStorage::new();
     // First request creates the series; the second finds it by its raw pairs.
     let first = req_v1(vec![ts_v1(&[("__name__", "k"), ("a", "1")], &[(T0, 1.0)])]);
     assert!(write::write(&db, Proto::V1, first, FAR).error.is_none());
     let pairs = [("__name__", "k"), ("a", "1")];
-    assert!(db.head().find_ref(&pairs).is_some());
-    assert!(db.head().find_ref(&[("__name__", "k")]).is_none());
+    assert!(db.appender().get_ref(&pairs).is_some());
+    assert!(db.appender().get_ref(&[("__name__", "k")]).is_none());
     // Unsorted pairs miss the fast path and are sorted by the validating one: same series.
     let unsorted = req_v1(vec![ts_v1(
         &[("a", "1"), ("__name__", "k")],

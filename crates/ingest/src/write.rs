@@ -24,7 +24,7 @@
 use bytes::Bytes;
 
 use bongsu_model::Labels;
-use bongsu_tsdb::{AppendError, Appender, Db, SeriesRef};
+use bongsu_storage::{AppendError, Appender, SeriesRef, Storage};
 
 use super::labels::{labels_v1, Symbols};
 use super::proto::{v1, v2};
@@ -162,7 +162,7 @@ fn clip(mut s: String) -> String {
 
 /// Decodes a decompressed body of message `proto` and writes it to `db`. Samples newer than
 /// `max_time` (ms) are out of bounds.
-pub fn write(db: &Db, proto: Proto, body: Bytes, max_time: i64) -> Report {
+pub fn write(db: &dyn Storage, proto: Proto, body: Bytes, max_time: i64) -> Report {
     match proto {
         Proto::V1 => match decode_v1(body) {
             Ok(req) => write_v1(db, &req, max_time),
@@ -176,7 +176,7 @@ pub fn write(db: &Db, proto: Proto, body: Bytes, max_time: i64) -> Report {
 }
 
 /// Writes a 1.0 request (see the module docs for the rules).
-pub fn write_v1(db: &Db, req: &v1::WriteRequest, max_time: i64) -> Report {
+pub fn write_v1(db: &dyn Storage, req: &v1::WriteRequest, max_time: i64) -> Report {
     let mut report = Report {
         received: req
             .timeseries
@@ -189,13 +189,14 @@ pub fn write_v1(db: &Db, req: &v1::WriteRequest, max_time: i64) -> Report {
     let mut scratch = Vec::new();
     for ts in &req.timeseries {
         let raw = ts.labels.iter().map(|l| (&l.name[..], &l.value[..]));
-        let known = known_series(db, raw, &mut scratch);
+        let known = known_series(&*app, raw, &mut scratch);
         let n = ts.samples.len() + ts.histograms.len();
         let Some(mut series) = resolve(known, || labels_v1(&ts.labels), &mut report, n) else {
             continue;
         };
         let samples = ts.samples.iter().map(|s| (s.timestamp, s.value));
-        if let Err(rejection) = append_series(&mut app, &mut series, samples, max_time, &mut report)
+        if let Err(rejection) =
+            append_series(&mut *app, &mut series, samples, max_time, &mut report)
         {
             // Prometheus' receiver returns the first append error and rolls the request back.
             app.rollback();
@@ -214,7 +215,7 @@ pub fn write_v1(db: &Db, req: &v1::WriteRequest, max_time: i64) -> Report {
 }
 
 /// Writes a 2.0 request (see the module docs for the rules).
-pub fn write_v2(db: &Db, req: &v2::Request, max_time: i64) -> Report {
+pub fn write_v2(db: &dyn Storage, req: &v2::Request, max_time: i64) -> Report {
     let mut report = Report {
         received: req
             .timeseries
@@ -236,7 +237,7 @@ pub fn write_v2(db: &Db, req: &v2::Request, max_time: i64) -> Report {
             (sym(p.first()), sym(p.get(1)))
         });
         let known = if refs.len() % 2 == 0 {
-            known_series(db, raw, &mut scratch)
+            known_series(&*app, raw, &mut scratch)
         } else {
             None
         };
@@ -247,7 +248,7 @@ pub fn write_v2(db: &Db, req: &v2::Request, max_time: i64) -> Report {
         };
         let samples = ts.samples.iter().map(|s| (s.timestamp, s.value));
         // Partial write: a rejected sample is counted and noted; keep going.
-        append_series_partial(&mut app, &mut series, samples, max_time, &mut report);
+        append_series_partial(&mut *app, &mut series, samples, max_time, &mut report);
         reject_histograms(&mut report, &mut series, ts.histograms.len());
         for ex in &ts.exemplars {
             // Borrowed apart from the message, which may build the series' labels from it too.
@@ -272,12 +273,12 @@ fn reject_histograms(report: &mut Report, series: &mut Series<'_>, n: usize) {
     }
 }
 
-/// The ref of a series the head already holds with exactly these label pairs, found without
+/// The ref of a series the store already holds with exactly these label pairs, found without
 /// building a label set: senders resend the same series every interval, and for them this
 /// skips the allocations of a label set per series per request. `None` sends the caller
 /// down the validating path (new series, or pairs that are not already in canonical form).
 fn known_series<'a>(
-    db: &Db,
+    app: &dyn Appender,
     pairs: impl Iterator<Item = (&'a [u8], &'a [u8])>,
     scratch: &mut Vec<(&'a str, &'a str)>,
 ) -> Option<SeriesRef> {
@@ -289,7 +290,7 @@ fn known_series<'a>(
         }
         scratch.push((n, v));
     }
-    db.head().find_ref(scratch)
+    app.get_ref(scratch)
 }
 
 /// The series of one request entry: by ref when the head knows it, else from its validated
@@ -358,7 +359,7 @@ impl<'a> Series<'a> {
 }
 
 /// Commits the batch; a storage failure rolls the request back (500, retried by senders).
-fn commit(app: Appender<'_>, mut report: Report) -> Report {
+fn commit(mut app: Box<dyn Appender + '_>, mut report: Report) -> Report {
     match app.commit() {
         Ok(stats) => {
             if stats.dropped > 0 {
@@ -389,7 +390,7 @@ struct Rejection {
 /// Appends one series' samples, stopping at the first rejection (1.0). Appended samples are
 /// counted in `report.written`; the rejected one is not counted, the caller decides.
 fn append_series(
-    app: &mut Appender<'_>,
+    app: &mut dyn Appender,
     series: &mut Series<'_>,
     samples: impl Iterator<Item = (i64, f64)>,
     max_time: i64,
@@ -404,7 +405,7 @@ fn append_series(
 
 /// Appends one series' samples, skipping and noting rejected ones (2.0).
 fn append_series_partial(
-    app: &mut Appender<'_>,
+    app: &mut dyn Appender,
     series: &mut Series<'_>,
     samples: impl Iterator<Item = (i64, f64)>,
     max_time: i64,
@@ -420,7 +421,7 @@ fn append_series_partial(
 
 /// Appends one sample, by the series' ref when it is known.
 fn append_one(
-    app: &mut Appender<'_>,
+    app: &mut dyn Appender,
     series: &mut Series<'_>,
     t: i64,
     v: f64,

@@ -13,7 +13,7 @@ use promql_parser::parser::{
 };
 
 use bongsu_model::{is_stale_nan, Labels, MatchOp, Matcher, Sample, METRIC_NAME};
-use bongsu_tsdb::Series;
+use bongsu_storage::Series;
 
 use super::annotations::Annotations;
 use super::limits::QueryCtx;
@@ -358,7 +358,7 @@ impl<'a> Evaluator<'a> {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<Series>, PromqlError> {
-        let series = self.db.querier(mint, maxt).select(matchers)?;
+        let series = self.db.querier(mint, maxt)?.select(matchers)?;
         self.ctx
             .loaded(series.iter().map(|s| s.samples.len()).sum())?;
         Ok(series)

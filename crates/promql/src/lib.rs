@@ -1,4 +1,4 @@
-//! PromQL evaluation over the storage [`Querier`](bongsu_tsdb::Querier).
+//! PromQL evaluation over the storage [`Querier`](bongsu_storage::Querier).
 //!
 //! Queries are parsed by [`parse`] (Prometheus' rules and messages; the AST is the
 //! `promql-parser` crate's) and evaluated here. Evaluation is
@@ -35,24 +35,14 @@ pub use parse::{parse, parse_metric_selector, to_string, ParseError};
 pub use prepared::PreparedQuery;
 pub use value::{Point, QueryOutput, QueryValue, RangeSeries, VectorSample};
 
-use bongsu_tsdb::{Db, Querier, StorageError};
+pub use bongsu_storage::Queryable;
+use bongsu_storage::StorageError;
 
 /// Default lookback for instant vector selectors, as in Prometheus.
 pub const DEFAULT_LOOKBACK_MS: i64 = 5 * 60 * 1000;
 
 /// Most steps one range query may have, as in Prometheus.
 pub const MAX_STEPS: i64 = 11_000;
-
-/// Something that can hand out queriers over a time range.
-pub trait Queryable {
-    fn querier(&self, mint: i64, maxt: i64) -> Querier;
-}
-
-impl Queryable for Db {
-    fn querier(&self, mint: i64, maxt: i64) -> Querier {
-        Db::querier(self, mint, maxt)
-    }
-}
 
 #[derive(Debug, Error)]
 pub enum PromqlError {

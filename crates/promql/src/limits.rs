@@ -96,12 +96,12 @@ mod tests {
     use super::*;
     use crate::Engine;
     use bongsu_model::Labels;
-    use bongsu_tsdb::{Db, DbOptions};
+    use bongsu_storage::memory::MemStorage;
+    use bongsu_storage::Appendable;
 
     #[test]
     fn engine_enforces_limits_and_counts_samples() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        let db = MemStorage::new();
         let mut app = db.appender();
         for i in 0..3 {
             let labels = Labels::from_pairs(&[("__name__", "m"), ("i", &i.to_string())]).unwrap();

@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 
 use bongsu_model::{is_stale_nan, Labels, LabelsBuilder, Matcher, METRIC_NAME};
 use bongsu_promql::VectorSample;
-use bongsu_tsdb::Querier;
+use bongsu_storage::Querier;
 
 use super::template::{expand_or_error, TemplateData, TemplateExpander};
 use super::LabelsMap;
@@ -389,7 +389,7 @@ impl AlertingRule {
     /// `querier` (which covers the outage tolerance up to `ts`), as Prometheus does after a
     /// restart: an alert that was pending keeps its progress, shifted by the downtime, and an
     /// alert that would fire within `grace_period` of `ts` waits that long.
-    pub fn restore_for_state(&self, querier: &Querier, ts: i64, grace_period: Duration) {
+    pub fn restore_for_state(&self, querier: &dyn Querier, ts: i64, grace_period: Duration) {
         if self.hold < grace_period {
             // Restoring could only delay firing beyond `for`.
             self.set_restored(true);

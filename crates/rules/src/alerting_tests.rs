@@ -1,4 +1,5 @@
-use bongsu_tsdb::{Db, DbOptions};
+use bongsu_storage::memory::MemStorage;
+use bongsu_storage::{Appendable, Queryable};
 
 use super::*;
 use crate::template::PromTemplates;
@@ -214,8 +215,8 @@ fn sending_and_resending() {
 }
 
 /// Writes `ALERTS_FOR_STATE` of the test rule's alert: `active_at_s` at each of `times`.
-fn db_with_for_state(dir: &std::path::Path, active_at_s: f64, times: &[i64]) -> Db {
-    let db = Db::open(dir, DbOptions::default()).unwrap();
+fn db_with_for_state(active_at_s: f64, times: &[i64]) -> MemStorage {
+    let db = MemStorage::new();
     let labels = Labels::from_pairs(&[
         ("__name__", ALERTS_FOR_STATE),
         ("alertname", "HighLoad"),
@@ -228,6 +229,7 @@ fn db_with_for_state(dir: &std::path::Path, active_at_s: f64, times: &[i64]) -> 
         app.append(&labels, t, active_at_s).unwrap();
     }
     app.commit().unwrap();
+    drop(app);
     db
 }
 
@@ -237,13 +239,12 @@ fn restore_after_restart() {
     let grace = Duration::from_secs(10 * 60);
     // Pending for 20 of 60 minutes when the server stopped at 1h; back at 1h30m: the 40
     // minutes left are kept, counted from the restart.
-    let dir = tempfile::tempdir().unwrap();
-    let db = db_with_for_state(dir.path(), 2400.0, &[hour - MIN, hour]);
+    let db = db_with_for_state(2400.0, &[hour - MIN, hour]);
     let r = rule(60, 0);
     r.set_restored(false);
     let now = hour + 30 * MIN;
     eval(&r, &result(2.0), now);
-    r.restore_for_state(&db.querier(now - 2 * hour, now), now, grace);
+    r.restore_for_state(&*db.querier(now - 2 * hour, now).unwrap(), now, grace);
     assert!(r.is_restored());
     assert_eq!(r.active_alerts()[0].active_at, 40 * MIN + 30 * MIN);
     assert_eq!(
@@ -253,36 +254,33 @@ fn restore_after_restart() {
     assert_eq!(states(&eval(&r, &result(2.0), 70 * MIN + hour)), ["firing"]);
 
     // Five minutes left, less than the grace period: it fires a grace period after restart.
-    let dir = tempfile::tempdir().unwrap();
-    let db = db_with_for_state(dir.path(), 300.0, &[hour]);
+    let db = db_with_for_state(300.0, &[hour]);
     let r = rule(60, 0);
     r.set_restored(false);
     eval(&r, &result(2.0), now);
-    r.restore_for_state(&db.querier(now - 2 * hour, now), now, grace);
+    r.restore_for_state(&*db.querier(now - 2 * hour, now).unwrap(), now, grace);
     assert_eq!(r.active_alerts()[0].active_at, now + 10 * MIN - hour);
 
     // Already firing when it stopped: the old activeAt comes back.
-    let dir = tempfile::tempdir().unwrap();
-    let db = db_with_for_state(dir.path(), 0.0, &[2 * hour]);
+    let db = db_with_for_state(0.0, &[2 * hour]);
     let r = rule(60, 0);
     r.set_restored(false);
     let now = 2 * hour + MIN;
     eval(&r, &result(2.0), now);
-    r.restore_for_state(&db.querier(now - 2 * hour, now), now, grace);
+    r.restore_for_state(&*db.querier(now - 2 * hour, now).unwrap(), now, grace);
     assert_eq!(states(&eval(&r, &result(2.0), now + 15_000)), ["firing"]);
 
     // A stale marker means the alert was not active: nothing restored.
-    let dir = tempfile::tempdir().unwrap();
-    let db = db_with_for_state(dir.path(), bongsu_model::STALE_NAN, &[hour]);
+    let db = db_with_for_state(bongsu_model::STALE_NAN, &[hour]);
     let r = rule(60, 0);
     r.set_restored(false);
     eval(&r, &result(2.0), now);
-    r.restore_for_state(&db.querier(0, now), now, grace);
+    r.restore_for_state(&*db.querier(0, now).unwrap(), now, grace);
     assert_eq!(r.active_alerts()[0].active_at, now);
 
     // `for` shorter than the grace period: nothing to restore.
     let r = rule(5, 0);
     r.set_restored(false);
-    r.restore_for_state(&db.querier(0, now), now, grace);
+    r.restore_for_state(&*db.querier(0, now).unwrap(), now, grace);
     assert!(r.is_restored());
 }

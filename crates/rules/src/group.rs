@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 
 use bongsu_model::{Labels, STALE_NAN};
 use bongsu_promql::{Engine, PreparedQuery, PromqlError, QueryOutput, QueryValue, VectorSample};
-use bongsu_tsdb::{AppendError, Db, SeriesRef};
+use bongsu_storage::{AppendError, Queryable, SeriesRef, Storage};
 
 use super::alerting::{Alert, AlertDef, AlertingRule, OutputSample};
 use super::file::RuleGroup;
@@ -25,7 +25,7 @@ pub trait AlertSink: Send + Sync {
 
 /// What a group needs from the server to evaluate.
 pub struct EvalContext<'a> {
-    pub db: &'a Db,
+    pub db: &'a dyn Storage,
     pub engine: &'a Engine,
     pub templates: &'a dyn TemplateExpander,
     /// `global.rule_query_offset`, for groups without their own `query_offset`.
@@ -308,7 +308,14 @@ impl Group {
         self.append(i, rule, ctx.db, output, at);
     }
 
-    fn append(&self, i: usize, rule: &EvalRule, db: &Db, output: Vec<OutputSample>, at: i64) {
+    fn append(
+        &self,
+        i: usize,
+        rule: &EvalRule,
+        db: &dyn Storage,
+        output: Vec<OutputSample>,
+        at: i64,
+    ) {
         let previous = std::mem::take(&mut self.series.lock().previous[i]);
         let mut app = db.appender();
         let mut written = LabelsMap::default();
@@ -367,7 +374,7 @@ impl Group {
     }
 
     /// Marks the series of rules removed by a reload stale.
-    fn write_stale(&self, db: &Db, at: i64) {
+    fn write_stale(&self, db: &dyn Storage, at: i64) {
         let stale = std::mem::take(&mut self.series.lock().stale);
         if stale.is_empty() {
             return;
@@ -383,7 +390,7 @@ impl Group {
     }
 
     /// Marks every series the group wrote stale: the group was removed by a reload.
-    pub fn mark_all_stale(&self, db: &Db, at: i64) {
+    pub fn mark_all_stale(&self, db: &dyn Storage, at: i64) {
         {
             let mut st = self.series.lock();
             let all: Vec<Labels> = st
@@ -400,15 +407,21 @@ impl Group {
     /// [`AlertingRule::restore_for_state`]).
     pub fn restore_for_state(
         &self,
-        db: &Db,
+        db: &dyn Storage,
         ts: i64,
         outage_tolerance: Duration,
         grace_period: Duration,
     ) {
-        let querier = db.querier(ts - ms(outage_tolerance), ts);
+        let querier = match db.querier(ts - ms(outage_tolerance), ts) {
+            Ok(q) => q,
+            Err(e) => {
+                tracing::warn!(group = %self.name, error = %e, "restoring alert state failed");
+                return;
+            }
+        };
         for r in &self.rules {
             if let RuleKind::Alerting(a) = &r.kind {
-                a.restore_for_state(&querier, ts, grace_period);
+                a.restore_for_state(&*querier, ts, grace_period);
             }
         }
     }
@@ -464,7 +477,7 @@ fn query_vector(
 /// Evaluates `expr` at `at` as rules do: a scalar becomes one sample without labels.
 pub(crate) fn instant_vector(
     engine: &Engine,
-    db: &Db,
+    db: &dyn Queryable,
     expr: &str,
     at: i64,
 ) -> Result<Vec<VectorSample>, String> {

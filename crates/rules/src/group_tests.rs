@@ -5,7 +5,8 @@ use crate::file::parse;
 use crate::template::PromTemplates;
 
 static TEMPLATES: PromTemplates = PromTemplates::new();
-use bongsu_tsdb::DbOptions;
+use bongsu_storage::memory::MemStorage;
+use bongsu_storage::Appendable;
 
 const SEC: i64 = 1000;
 
@@ -30,7 +31,7 @@ fn group(text: &str) -> Group {
     Group::new("rules.yml", groups(text).remove(0), &s)
 }
 
-fn ctx<'a>(db: &'a Db, engine: &'a Engine) -> EvalContext<'a> {
+fn ctx<'a>(db: &'a MemStorage, engine: &'a Engine) -> EvalContext<'a> {
     EvalContext {
         db,
         engine,
@@ -43,7 +44,7 @@ fn ctx<'a>(db: &'a Db, engine: &'a Engine) -> EvalContext<'a> {
 
 type Pairs<'a> = &'a [(&'a str, &'a str)];
 
-fn load(db: &Db, series: &[(Pairs<'_>, i64, f64)]) {
+fn load(db: &MemStorage, series: &[(Pairs<'_>, i64, f64)]) {
     let mut app = db.appender();
     for (pairs, t, v) in series {
         app.append(&Labels::from_pairs(pairs).unwrap(), *t, *v)
@@ -52,8 +53,8 @@ fn load(db: &Db, series: &[(Pairs<'_>, i64, f64)]) {
     app.commit().unwrap();
 }
 
-fn samples(db: &Db, metric: &str) -> Vec<(String, Vec<(i64, f64)>)> {
-    let q = db.querier(i64::MIN, i64::MAX);
+fn samples(db: &MemStorage, metric: &str) -> Vec<(String, Vec<(i64, f64)>)> {
+    let q = db.querier(i64::MIN, i64::MAX).unwrap();
     q.select(&[bongsu_model::Matcher::equal("__name__", metric)])
         .unwrap()
         .into_iter()
@@ -79,8 +80,7 @@ const RULES: &str = "groups:
 
 #[test]
 fn records_and_alerts_into_storage() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+    let db = MemStorage::new();
     let engine = Engine::default();
     load(
         &db,
@@ -125,8 +125,7 @@ fn records_and_alerts_into_storage() {
 
 #[test]
 fn failures_set_health_and_scalars_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+    let db = MemStorage::new();
     let engine = Engine::default();
     let g = group(
         "groups:
@@ -150,8 +149,7 @@ fn failures_set_health_and_scalars_record() {
 
 #[test]
 fn query_offset_and_removed_rules() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+    let db = MemStorage::new();
     let engine = Engine::default();
     load(&db, &[(&[("__name__", "m")], 0, 3.0)]);
     let old = group("groups:\n- name: g\n  query_offset: 5s\n  rules:\n  - record: a\n    expr: m\n  - record: b\n    expr: m\n");

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use bongsu_config::Config;
 use bongsu_promql::Engine;
-use bongsu_tsdb::Db;
+use bongsu_storage::Storage;
 
 use super::file::parse_file;
 use super::group::{AlertSink, EvalContext, Group, GroupSettings, GroupStats};
@@ -52,7 +52,7 @@ struct Globals {
 }
 
 struct Shared {
-    db: Arc<Db>,
+    db: Arc<dyn Storage>,
     engine: Engine,
     templates: Arc<dyn TemplateExpander>,
     sink: Option<Arc<dyn AlertSink>>,
@@ -82,7 +82,7 @@ pub struct RuleManager {
 
 impl RuleManager {
     pub fn new(
-        db: Arc<Db>,
+        db: Arc<dyn Storage>,
         engine: Engine,
         templates: Arc<dyn TemplateExpander>,
         sink: Option<Arc<dyn AlertSink>>,
@@ -225,7 +225,7 @@ impl RuleManager {
                 () = tokio::time::sleep(2 * group.interval) => {}
             }
             let db = shared.db.clone();
-            let _ = tokio::task::spawn_blocking(move || group.mark_all_stale(&db, now_ms())).await;
+            let _ = tokio::task::spawn_blocking(move || group.mark_all_stale(&*db, now_ms())).await;
         });
     }
 }
@@ -306,7 +306,7 @@ async fn restore(shared: &Arc<Shared>, group: &Arc<Group>) {
     let (shared, group) = (shared.clone(), group.clone());
     let result = tokio::task::spawn_blocking(move || {
         group.restore_for_state(
-            &shared.db,
+            &*shared.db,
             now_ms(),
             shared.opts.outage_tolerance,
             shared.opts.grace_period,
@@ -323,7 +323,7 @@ async fn evaluate(shared: &Arc<Shared>, group: &Arc<Group>, ts: i64) {
     let result = tokio::task::spawn_blocking(move || {
         let globals = *shared.globals.read();
         let ctx = EvalContext {
-            db: &shared.db,
+            db: &*shared.db,
             engine: &shared.engine,
             templates: &*shared.templates,
             default_query_offset: globals.default_query_offset,

@@ -14,7 +14,7 @@ use bongsu_gotmpl::prometheus::{
     alert_template_data, ExpandContext, Expander, QueryFn, QuerySample, ALERT_DEFS,
 };
 use bongsu_promql::Engine;
-use bongsu_tsdb::Db;
+use bongsu_storage::Queryable;
 
 use super::group::instant_vector;
 
@@ -90,7 +90,7 @@ impl TemplateExpander for PromTemplates {
 
 /// The `query` template function over the PromQL engine and the database rules read.
 pub struct EngineQuery {
-    pub db: Arc<Db>,
+    pub db: Arc<dyn Queryable>,
     pub engine: Engine,
 }
 

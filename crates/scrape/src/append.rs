@@ -11,7 +11,7 @@ use thiserror::Error;
 
 use bongsu_exposition::{Entry, Format, MetricType, Parser, SeriesEntry};
 use bongsu_model::{Label, Labels, LabelsBuilder, STALE_NAN};
-use bongsu_tsdb::{AppendError, Appender, SeriesRef};
+use bongsu_storage::{AppendError, Appender, SeriesRef};
 
 /// Prefix given to a scraped label that clashes with a target label (without `honor_labels`).
 pub const EXPORTED_PREFIX: &str = "exported_";
@@ -132,7 +132,7 @@ impl SeriesCache {
     /// Writes stale markers at `t` for every series of the last successful scrape and forgets
     /// them: the target failed or went away, so its series must stop now, not after the
     /// 5-minute lookback.
-    pub fn mark_all_stale(&mut self, app: &mut Appender<'_>, t: i64) -> u64 {
+    pub fn mark_all_stale(&mut self, app: &mut dyn Appender, t: i64) -> u64 {
         let mut n = 0;
         for (_, e) in self.entries.drain() {
             if let (Some((labels, sref)), false) = (e.series, e.explicit_ts) {
@@ -146,7 +146,7 @@ impl SeriesCache {
 /// Appends `v` through the cached ref, falling back to the labels when the head no longer
 /// knows the ref (its series was garbage-collected after a compaction).
 fn append_cached(
-    app: &mut Appender<'_>,
+    app: &mut dyn Appender,
     labels: &Labels,
     sref: SeriesRef,
     t: i64,
@@ -244,7 +244,7 @@ fn check_limits(labels: &Labels, opts: &ScrapeOptions<'_>) -> Result<(), ScrapeE
 /// scrape should be committed (the caller drops `app`); the cache then has no new series
 /// (entries already there may have been marked seen, which the next scrape overrides).
 pub fn append_scrape(
-    app: &mut Appender<'_>,
+    app: &mut dyn Appender,
     cache: &mut SeriesCache,
     body: &[u8],
     format: Format,
@@ -391,7 +391,8 @@ fn is_sample_error(e: &AppendError) -> bool {
 mod tests {
     use super::*;
     use bongsu_model::{is_stale_nan, Matcher};
-    use bongsu_tsdb::{Db, DbOptions};
+    use bongsu_storage::memory::MemStorage;
+    use bongsu_storage::{Appendable, Queryable};
 
     const BODY1: &str =
         "# TYPE up_ish gauge\n# HELP up_ish A gauge.\nup_ish{job=\"inner\"} 1\nother 2\n";
@@ -420,7 +421,7 @@ mod tests {
     }
 
     fn scrape(
-        db: &Db,
+        db: &MemStorage,
         cache: &mut SeriesCache,
         body: &str,
         t: i64,
@@ -428,7 +429,7 @@ mod tests {
     ) -> Result<ScrapeReport, ScrapeError> {
         let mut app = db.appender();
         let r = append_scrape(
-            &mut app,
+            &mut *app,
             cache,
             body.as_bytes(),
             Format::PrometheusText,
@@ -439,8 +440,9 @@ mod tests {
         Ok(r)
     }
 
-    fn all(db: &Db) -> Vec<(String, Vec<(i64, f64)>)> {
+    fn all(db: &MemStorage) -> Vec<(String, Vec<(i64, f64)>)> {
         db.querier(i64::MIN, i64::MAX)
+            .unwrap()
             .select(&[Matcher::new(bongsu_model::MatchOp::Regex, "__name__", ".+").unwrap()])
             .unwrap()
             .into_iter()
@@ -455,8 +457,7 @@ mod tests {
 
     #[test]
     fn target_labels_exported_prefix_and_staleness() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        let db = MemStorage::new();
         let t = target();
         let o = opts(&t, &keep_all);
         let mut cache = SeriesCache::new();
@@ -485,8 +486,7 @@ mod tests {
 
     #[test]
     fn honor_labels_keeps_scraped_values() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        let db = MemStorage::new();
         let t = target();
         let mut o = opts(&t, &keep_all);
         o.rules.honor_labels = true;
@@ -496,8 +496,7 @@ mod tests {
 
     #[test]
     fn limits_and_relabel_drops() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        let db = MemStorage::new();
         let t = target();
         let mut o = opts(&t, &keep_all);
         o.rules.sample_limit = 1;
@@ -526,8 +525,7 @@ mod tests {
 
     #[test]
     fn a_failed_scrape_does_not_hide_a_vanished_series() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        let db = MemStorage::new();
         let t = target();
         let o = opts(&t, &keep_all);
         let mut cache = SeriesCache::new();
@@ -535,7 +533,7 @@ mod tests {
         // `other` is seen by a scrape that then fails: that must not count as seen later.
         let mut app = db.appender();
         let failed = append_scrape(
-            &mut app,
+            &mut *app,
             &mut cache,
             b"other 5\nbad line here\n",
             Format::PrometheusText,
@@ -555,14 +553,13 @@ mod tests {
 
     #[test]
     fn all_stale_when_the_target_fails() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        let db = MemStorage::new();
         let t = target();
         let o = opts(&t, &keep_all);
         let mut cache = SeriesCache::new();
         scrape(&db, &mut cache, BODY1, 1000, &o).unwrap();
         let mut app = db.appender();
-        assert_eq!(cache.mark_all_stale(&mut app, 2000), 2);
+        assert_eq!(cache.mark_all_stale(&mut *app, 2000), 2);
         app.commit().unwrap();
         assert!(all(&db).iter().all(|(_, s)| is_stale_nan(s[1].1)));
     }

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use bongsu_discovery::{expand_patterns, read_file_groups, TargetGroup};
 use bongsu_model::Labels;
 use bongsu_relabel::RelabelConfig;
-use bongsu_tsdb::Db;
+use bongsu_storage::Storage;
 
 use super::discovery::{populate, PopulateSettings, Populated};
 use super::scrape_loop::{run, LoopSettings, Stop};
@@ -93,12 +93,12 @@ struct RunningPool {
 
 /// Runs the scrape pools.
 pub struct ScrapeManager {
-    db: Arc<Db>,
+    db: Arc<dyn Storage>,
     pools: Mutex<BTreeMap<String, RunningPool>>,
 }
 
 impl ScrapeManager {
-    pub fn new(db: Arc<Db>) -> ScrapeManager {
+    pub fn new(db: Arc<dyn Storage>) -> ScrapeManager {
         ScrapeManager {
             db,
             pools: Mutex::new(BTreeMap::new()),
@@ -208,7 +208,7 @@ fn duration_label(d: Duration) -> String {
 async fn run_pool(
     mut spec: PoolSpec,
     state: Arc<PoolState>,
-    db: Arc<Db>,
+    db: Arc<dyn Storage>,
     mut stop: watch::Receiver<Stop>,
     mut respec: mpsc::Receiver<PoolSpec>,
 ) {
@@ -319,7 +319,7 @@ fn sync_targets<'a>(
     settings: &PopulateSettings<'_>,
     spec: &PoolSpec,
     state: &PoolState,
-    db: &Arc<Db>,
+    db: &Arc<dyn Storage>,
     loops: &mut HashMap<(String, Labels), LoopHandle>,
     restart: bool,
 ) {
@@ -404,7 +404,8 @@ mod tests {
     use crate::append::SampleRules;
     use bongsu_httpclient::HttpClientConfig;
     use bongsu_model::{is_stale_nan, Matcher};
-    use bongsu_tsdb::DbOptions;
+    use bongsu_storage::memory::MemStorage;
+    use bongsu_storage::Queryable;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// Serves one fixed metric on 127.0.0.1; returns its address.
@@ -454,9 +455,10 @@ mod tests {
         }
     }
 
-    fn samples(db: &Db) -> Vec<f64> {
+    fn samples(db: &MemStorage) -> Vec<f64> {
         let series = db
             .querier(i64::MIN, i64::MAX)
+            .unwrap()
             .select(&[Matcher::equal("__name__", "kept")])
             .unwrap();
         series
@@ -465,7 +467,7 @@ mod tests {
             .unwrap_or_default()
     }
 
-    async fn wait_for(db: &Db, n: usize) {
+    async fn wait_for(db: &MemStorage, n: usize) {
         for _ in 0..100 {
             if samples(db).len() >= n {
                 return;
@@ -477,8 +479,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_reload_that_changes_settings_leaves_no_gap_and_removal_ends_series() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Arc::new(Db::open(dir.path(), DbOptions::default()).unwrap());
+        let db = Arc::new(MemStorage::new());
         let addr = target().await;
         let m = ScrapeManager::new(db.clone());
         m.apply(vec![spec(&addr, 100, "a")]).await;

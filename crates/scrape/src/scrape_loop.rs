@@ -7,8 +7,8 @@ use tokio::sync::watch;
 
 use bongsu_httpclient::HttpClientConfig;
 use bongsu_model::{Labels, METRIC_NAME, STALE_NAN};
+use bongsu_storage::{Appender, SeriesRef, Storage};
 use bongsu_telemetry::SCRAPE_DURATION;
-use bongsu_tsdb::{Appender, Db, SeriesRef};
 
 use super::append::{append_scrape, SampleRules, ScrapeOptions, ScrapeReport, SeriesCache};
 use super::fetch::{fetch, Request};
@@ -60,7 +60,7 @@ impl Synthetic {
         }
     }
 
-    fn append(&mut self, app: &mut Appender<'_>, t: i64, values: [f64; 5]) {
+    fn append(&mut self, app: &mut dyn Appender, t: i64, values: [f64; 5]) {
         for ((labels, r), v) in self.labels.iter().zip(self.refs.iter_mut()).zip(values) {
             let res = match *r {
                 Some(sref) => app
@@ -105,7 +105,7 @@ pub async fn run(
     target: Arc<Target>,
     settings: Arc<LoopSettings>,
     client: reqwest::Client,
-    db: Arc<Db>,
+    db: Arc<dyn Storage>,
     mut stop: watch::Receiver<Stop>,
 ) {
     let mut cache = SeriesCache::new();
@@ -137,8 +137,8 @@ pub async fn run(
     }
     let mut app = db.appender();
     let t = now_ms();
-    cache.mark_all_stale(&mut app, t);
-    synthetic.append(&mut app, t, [STALE_NAN; 5]);
+    cache.mark_all_stale(&mut *app, t);
+    synthetic.append(&mut *app, t, [STALE_NAN; 5]);
     if let Err(e) = app.commit() {
         tracing::warn!(target = %target.url, error = %e, "cannot write stale markers for a stopped target");
     }
@@ -148,7 +148,7 @@ async fn scrape_once(
     target: &Target,
     settings: &LoopSettings,
     client: &reqwest::Client,
-    db: &Db,
+    db: &dyn Storage,
     cache: &mut SeriesCache,
     synthetic: &mut Synthetic,
 ) {
@@ -170,7 +170,7 @@ async fn scrape_once(
             rules: settings.rules,
             metric_relabel: &settings.metric_relabel,
         };
-        append_scrape(&mut app, cache, &f.body, f.format, t, &opts).map_err(|e| e.to_string())
+        append_scrape(&mut *app, cache, &f.body, f.format, t, &opts).map_err(|e| e.to_string())
     });
     let duration = started.elapsed();
     SCRAPE_DURATION.observe(&target.pool, duration);
@@ -180,7 +180,7 @@ async fn scrape_once(
             // Nothing of a failed scrape is kept; its series end now.
             drop(app);
             app = db.appender();
-            cache.mark_all_stale(&mut app, t);
+            cache.mark_all_stale(&mut *app, t);
             (ScrapeReport::default(), Some(e))
         }
     };
@@ -189,7 +189,7 @@ async fn scrape_once(
     }
     let up = if error.is_none() { 1.0 } else { 0.0 };
     synthetic.append(
-        &mut app,
+        &mut *app,
         t,
         [
             up,

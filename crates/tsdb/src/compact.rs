@@ -14,12 +14,12 @@ use bongsu_model::{Labels, Sample};
 use super::block::{Block, BlockWriter, ChunkScratch};
 use super::db::{Db, WAL_DIR};
 use super::querier::merge_into;
-use super::{wal, StorageError};
+use super::{wal, TsdbError};
 
 /// The largest block compaction makes: 31 days, as in Prometheus.
 pub const MAX_BLOCK_DURATION_MS: i64 = 31 * 24 * 3600 * 1000;
 
-pub(super) fn compact_head(db: &Db) -> Result<(), StorageError> {
+pub(super) fn compact_head(db: &Db) -> Result<(), TsdbError> {
     let head = db.head();
     let range = db.options().block_range_ms;
     loop {
@@ -32,7 +32,7 @@ pub(super) fn compact_head(db: &Db) -> Result<(), StorageError> {
         let mut w = BlockWriter::new(db.dir(), mint, maxt, 1, Vec::new())?;
         let written = head.for_each_in_range(mint, maxt - 1, |labels, samples| {
             w.add_series(labels.clone(), samples)
-                .map_err(StorageError::from)
+                .map_err(TsdbError::from)
         });
         if let Err(e) = written {
             w.abort();
@@ -50,7 +50,7 @@ pub(super) fn compact_head(db: &Db) -> Result<(), StorageError> {
 
 /// Rewrites the WAL's closed segments into a checkpoint holding only what the head still
 /// needs, then deletes them. Appends continue meanwhile in a fresh segment.
-fn checkpoint_wal(db: &Db, min_time: i64) -> Result<(), StorageError> {
+fn checkpoint_wal(db: &Db, min_time: i64) -> Result<(), TsdbError> {
     let head = db.head();
     let last = {
         let mut guard = head.wal();
@@ -71,7 +71,7 @@ fn checkpoint_wal(db: &Db, min_time: i64) -> Result<(), StorageError> {
     Ok(())
 }
 
-pub(super) fn compact_blocks(db: &Db) -> Result<(), StorageError> {
+pub(super) fn compact_blocks(db: &Db) -> Result<(), TsdbError> {
     while let Some(group) = plan(db) {
         let merged = merge(db, &group)?;
         db.swap_blocks(merged.into_iter().collect(), &group);
@@ -126,7 +126,7 @@ fn plan(db: &Db) -> Option<Vec<Arc<Block>>> {
     None
 }
 
-fn merge(db: &Db, group: &[Arc<Block>]) -> Result<Option<Arc<Block>>, StorageError> {
+fn merge(db: &Db, group: &[Arc<Block>]) -> Result<Option<Arc<Block>>, TsdbError> {
     let mint = group.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
     let maxt = group.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
     let level = group
@@ -167,7 +167,7 @@ fn merge(db: &Db, group: &[Arc<Block>]) -> Result<Option<Arc<Block>>, StorageErr
             }
             w.add_series(labels, &merged)?;
         }
-        Ok::<(), StorageError>(())
+        Ok::<(), TsdbError>(())
     })();
     if let Err(e) = written {
         w.abort();

@@ -10,11 +10,13 @@ use std::time::Instant;
 use parking_lot::{Mutex, RwLock};
 
 use bongsu_model::SymbolTable;
+use bongsu_storage::{Appendable, Appender, Querier, Queryable, StorageError};
 
-use super::block::{Block, TMP_CREATION_SUFFIX, TMP_DELETION_SUFFIX};
-use super::head::{Appender, Head};
+use super::block::{Block, BlockMeta, TMP_CREATION_SUFFIX, TMP_DELETION_SUFFIX};
+use super::head::Head;
+use super::querier::DbQuerier;
 use super::wal::{self, Wal, WalOptions};
-use super::{compact, retention, Querier, StorageError};
+use super::{compact, retention, TsdbError};
 
 /// Name of the WAL directory inside the data directory.
 pub const WAL_DIR: &str = "wal";
@@ -45,19 +47,6 @@ impl Default for DbOptions {
     }
 }
 
-/// Figures about the database, for `/metrics` and status pages.
-#[derive(Debug, Clone, Default)]
-pub struct DbStats {
-    pub head_series: u64,
-    pub head_min_time: i64,
-    pub head_max_time: i64,
-    pub blocks: usize,
-    pub blocks_bytes: u64,
-    pub wal_bytes: u64,
-    pub head_chunks_bytes: u64,
-    pub min_time: Option<i64>,
-}
-
 /// An open data directory.
 pub struct Db {
     dir: PathBuf,
@@ -76,17 +65,17 @@ pub struct Db {
 impl Db {
     /// Opens (creating if needed) the data directory `dir`: loads blocks (a damaged block is
     /// reported and skipped), replays the WAL into the head and opens the WAL for appends.
-    pub fn open(dir: &Path, opts: DbOptions) -> Result<Db, StorageError> {
-        fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e))?;
+    pub fn open(dir: &Path, opts: DbOptions) -> Result<Db, TsdbError> {
+        fs::create_dir_all(dir).map_err(|e| TsdbError::io(dir, e))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| StorageError::io(&lock_path, e))?;
+            .map_err(|e| TsdbError::io(&lock_path, e))?;
         lock.try_lock()
-            .map_err(|_| StorageError::Locked(dir.to_path_buf()))?;
+            .map_err(|_| TsdbError::Locked(dir.to_path_buf()))?;
 
         let symbols = Arc::new(SymbolTable::new());
         remove_leftovers(dir)?;
@@ -134,35 +123,27 @@ impl Db {
         &self.opts
     }
 
-    pub fn head(&self) -> &Arc<Head> {
+    pub(crate) fn head(&self) -> &Arc<Head> {
         &self.head
     }
 
-    /// A batch writer into the head.
-    pub fn appender(&self) -> Appender<'_> {
-        self.head.appender()
+    /// The open blocks, oldest first.
+    pub(crate) fn blocks(&self) -> Vec<Arc<Block>> {
+        self.blocks.read().clone()
     }
 
-    /// A reader over `[mint, maxt]` (ms, both inclusive).
-    pub fn querier(&self, mint: i64, maxt: i64) -> Querier {
-        let blocks = self
-            .blocks
+    /// The `meta.json` of every open block, oldest first.
+    pub fn block_metas(&self) -> Vec<BlockMeta> {
+        self.blocks
             .read()
             .iter()
-            .filter(|b| b.meta().overlaps(mint, maxt))
-            .cloned()
-            .collect();
-        Querier::new(self.head.clone(), blocks, mint, maxt)
-    }
-
-    /// The open blocks, oldest first.
-    pub fn blocks(&self) -> Vec<Arc<Block>> {
-        self.blocks.read().clone()
+            .map(|b| b.meta().clone())
+            .collect()
     }
 
     /// Cuts blocks from the head while it spans more than 1.5 block ranges, merges blocks,
     /// and applies retention. Safe to call at any time; runs one at a time.
-    pub fn compact(&self) -> Result<(), StorageError> {
+    pub fn compact(&self) -> Result<(), TsdbError> {
         let _m = self.maintenance.lock();
         compact::compact_head(self)?;
         compact::compact_blocks(self)?;
@@ -171,7 +152,7 @@ impl Db {
 
     /// Opens block directories that appeared since the last look (e.g. written by
     /// `bongsu import` while the server runs). Returns how many were added.
-    pub fn reload_blocks(&self) -> Result<usize, StorageError> {
+    pub fn reload_blocks(&self) -> Result<usize, TsdbError> {
         let _m = self.maintenance.lock();
         let mut seen = self.seen.lock();
         // Compaction adds blocks without a reload: count them as seen.
@@ -199,30 +180,8 @@ impl Db {
         blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
     }
 
-    pub fn stats(&self) -> DbStats {
-        let blocks = self.blocks.read();
-        let wal_bytes = self.head.wal().as_ref().map_or(0, |w| w.size_bytes());
-        let head_min = self.head.min_time();
-        let block_min = blocks.first().map(|b| b.meta().min_time);
-        let min_time = match (block_min, head_min) {
-            (Some(b), h) => Some(b.min(h)),
-            (None, i64::MAX) => None,
-            (None, h) => Some(h),
-        };
-        DbStats {
-            head_series: self.head.num_series(),
-            head_min_time: head_min,
-            head_max_time: self.head.max_time(),
-            blocks: blocks.len(),
-            blocks_bytes: blocks.iter().map(|b| b.size()).sum(),
-            wal_bytes,
-            head_chunks_bytes: self.head.chunk_disk_size(),
-            min_time,
-        }
-    }
-
     /// Flushes and fsyncs the WAL. Further appends fail.
-    pub fn close(&self) -> Result<(), StorageError> {
+    pub fn close(&self) -> Result<(), TsdbError> {
         if let Some(wal) = self.head.wal().take() {
             wal.close()?;
         }
@@ -232,15 +191,15 @@ impl Db {
 
 /// Removes what interrupted block writes and deletions left behind. Only at start-up: while
 /// the server runs, an import may be writing a `.tmp-for-creation` directory.
-fn remove_leftovers(dir: &Path) -> Result<(), StorageError> {
-    for entry in fs::read_dir(dir).map_err(|e| StorageError::io(dir, e))? {
-        let path = entry.map_err(|e| StorageError::io(dir, e))?.path();
+fn remove_leftovers(dir: &Path) -> Result<(), TsdbError> {
+    for entry in fs::read_dir(dir).map_err(|e| TsdbError::io(dir, e))? {
+        let path = entry.map_err(|e| TsdbError::io(dir, e))?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
         if name.ends_with(TMP_CREATION_SUFFIX) || name.ends_with(TMP_DELETION_SUFFIX) {
             tracing::info!(dir = %path.display(), "removing leftover of an interrupted block write");
-            fs::remove_dir_all(&path).map_err(|e| StorageError::io(&path, e))?;
+            fs::remove_dir_all(&path).map_err(|e| TsdbError::io(&path, e))?;
         }
     }
     Ok(())
@@ -252,10 +211,10 @@ fn open_blocks(
     dir: &Path,
     symbols: &SymbolTable,
     skip: &mut HashSet<String>,
-) -> Result<Vec<Arc<Block>>, StorageError> {
+) -> Result<Vec<Arc<Block>>, TsdbError> {
     let mut blocks = Vec::new();
-    for entry in fs::read_dir(dir).map_err(|e| StorageError::io(dir, e))? {
-        let path = entry.map_err(|e| StorageError::io(dir, e))?.path();
+    for entry in fs::read_dir(dir).map_err(|e| TsdbError::io(dir, e))? {
+        let path = entry.map_err(|e| TsdbError::io(dir, e))?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
@@ -272,4 +231,31 @@ fn open_blocks(
     }
     blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
     Ok(blocks)
+}
+
+impl Appendable for Db {
+    /// A batch writer into the head.
+    fn appender(&self) -> Box<dyn Appender + '_> {
+        Box::new(self.head.appender())
+    }
+}
+
+impl Queryable for Db {
+    /// A reader over `[mint, maxt]` (ms, both inclusive) of the head and the blocks that
+    /// overlap the range.
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, StorageError> {
+        let blocks = self
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.meta().overlaps(mint, maxt))
+            .cloned()
+            .collect();
+        Ok(Box::new(DbQuerier::new(
+            self.head.clone(),
+            blocks,
+            mint,
+            maxt,
+        )))
+    }
 }

@@ -73,10 +73,6 @@ impl<'a> Decoder<'a> {
         self.buf.len().saturating_sub(self.pos)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.remaining() == 0
-    }
-
     pub fn uvarint(&mut self) -> Result<u64, DecodeError> {
         let mut v: u64 = 0;
         let mut shift = 0u32;
@@ -109,12 +105,6 @@ impl<'a> Decoder<'a> {
             return Err(DecodeError::OutOfRange { what, value: v, at });
         }
         Ok(v)
-    }
-
-    pub fn u8(&mut self) -> Result<u8, DecodeError> {
-        let b = *self.buf.get(self.pos).ok_or(DecodeError::Eof(self.pos))?;
-        self.pos += 1;
-        Ok(b)
     }
 
     pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
@@ -161,7 +151,7 @@ mod tests {
             let mut d = Decoder::new(&buf);
             prop_assert_eq!(d.uvarint().unwrap(), u);
             prop_assert_eq!(d.varint().unwrap(), i);
-            prop_assert!(d.is_empty());
+            prop_assert_eq!(d.remaining(), 0);
         }
 
         #[test]

@@ -8,11 +8,12 @@ pub mod block;
 pub mod chunk;
 mod compact;
 mod db;
-pub mod encoding;
-pub mod head;
-pub mod postings;
+mod encoding;
+mod head;
+mod postings;
 mod querier;
 mod retention;
+mod stats;
 pub mod wal;
 
 use std::io;
@@ -20,33 +21,15 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-pub use db::{Db, DbOptions, DbStats};
-pub use head::{Appender, CommitStats};
-pub use querier::{Querier, Series};
+pub use db::{Db, DbOptions};
+pub use stats::{DbStats, HeadCardinality};
 
-/// Identifies a series for fast repeated appends (see [`Appender::append_ref`]).
-pub type SeriesRef = u64;
-
-/// Why one sample was rejected. The messages are Prometheus' so clients recognise them.
-#[derive(Debug, Clone, Error, PartialEq, Eq)]
-pub enum AppendError {
-    #[error("out of order sample")]
-    OutOfOrder,
-    #[error("duplicate sample for timestamp")]
-    DuplicateTimestamp,
-    #[error("out of bounds")]
-    OutOfBounds,
-    #[error("invalid labels: {0}")]
-    InvalidLabels(String),
-    #[error("unknown series ref {0}")]
-    UnknownSeries(SeriesRef),
-    #[error("too many series in the head")]
-    TooManySeries,
-}
+pub(crate) use bongsu_storage::{AppendError, CommitStats, SeriesRef};
 
 /// A failure of the storage engine itself (I/O, corruption), as opposed to a rejected sample.
+/// Crosses the storage traits as a [`bongsu_storage::StorageError`].
 #[derive(Debug, Error)]
-pub enum StorageError {
+pub enum TsdbError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error("write-ahead log: {0}")]
@@ -61,11 +44,29 @@ pub enum StorageError {
     Locked(PathBuf),
 }
 
-impl StorageError {
-    pub fn io(path: &Path, source: io::Error) -> StorageError {
-        StorageError::Io {
+impl TsdbError {
+    pub fn io(path: &Path, source: io::Error) -> TsdbError {
+        TsdbError::Io {
             path: path.to_path_buf(),
             source,
         }
+    }
+}
+
+impl From<TsdbError> for bongsu_storage::StorageError {
+    fn from(e: TsdbError) -> bongsu_storage::StorageError {
+        bongsu_storage::StorageError::new(e)
+    }
+}
+
+impl From<wal::WalError> for bongsu_storage::StorageError {
+    fn from(e: wal::WalError) -> bongsu_storage::StorageError {
+        TsdbError::from(e).into()
+    }
+}
+
+impl From<block::BlockError> for bongsu_storage::StorageError {
+    fn from(e: block::BlockError) -> bongsu_storage::StorageError {
+        TsdbError::from(e).into()
     }
 }

@@ -5,37 +5,31 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bongsu_model::{Labels, Matcher, Sample};
+use bongsu_storage::{Querier, Series, StorageError};
 
 use super::block::{Block, ChunkMeta, ChunkScratch};
 use super::head::Head;
 use super::postings::postings_for_matchers;
-use super::StorageError;
+use super::TsdbError;
 
 /// Fewer series than this are read from a block on the calling thread alone: below it,
 /// starting threads costs about what they save.
 const PARALLEL_MIN_SERIES: usize = 512;
 
-/// One series and its samples in the queried range, in time order without duplicates.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Series {
-    pub labels: Labels,
-    pub samples: Vec<Sample>,
-}
-
 /// A consistent view of the head and the blocks overlapping `[mint, maxt]` (both inclusive).
 ///
 /// Blocks held by a querier stay readable even if compaction or retention deletes them
 /// meanwhile: their files stay mapped until the querier is dropped.
-pub struct Querier {
+pub(crate) struct DbQuerier {
     head: Arc<Head>,
     blocks: Vec<Arc<Block>>,
     mint: i64,
     maxt: i64,
 }
 
-impl Querier {
-    pub(super) fn new(head: Arc<Head>, blocks: Vec<Arc<Block>>, mint: i64, maxt: i64) -> Querier {
-        Querier {
+impl DbQuerier {
+    pub(super) fn new(head: Arc<Head>, blocks: Vec<Arc<Block>>, mint: i64, maxt: i64) -> DbQuerier {
+        DbQuerier {
             head,
             blocks,
             mint,
@@ -43,16 +37,63 @@ impl Querier {
         }
     }
 
-    pub fn mint(&self) -> i64 {
-        self.mint
+    /// The labels and in-range samples of the series `ids` of `block` that have any, in the
+    /// order of `ids`. Many series are decoded on several threads (at most one per core):
+    /// decoding is most of a large select's time and each series is independent.
+    fn read_block_series(
+        &self,
+        block: &Block,
+        ids: &[u32],
+    ) -> Result<Vec<(Labels, Vec<Sample>)>, TsdbError> {
+        let read = |ids: &[u32]| -> Result<Vec<(Labels, Vec<Sample>)>, TsdbError> {
+            let (mut metas, mut scratch, mut all) =
+                (Vec::new(), ChunkScratch::default(), Vec::new());
+            let mut out = Vec::with_capacity(ids.len());
+            for &id in ids {
+                let labels = block.index().series(id, &mut metas)?;
+                all.clear();
+                for c in metas.iter().filter(|c| overlaps(c, self.mint, self.maxt)) {
+                    block.read_chunk(c, &mut all, &mut scratch)?;
+                }
+                // Decoded into a reused buffer, then copied once into a vector of its size:
+                // growing each series' own vector chunk by chunk cost reallocations and page
+                // faults.
+                let in_range = |s: &&Sample| s.t >= self.mint && s.t <= self.maxt;
+                let n = all.iter().filter(in_range).count();
+                if n > 0 {
+                    let mut buf = Vec::with_capacity(n);
+                    buf.extend(all.iter().filter(in_range).copied());
+                    out.push((labels, buf));
+                }
+            }
+            Ok(out)
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if threads < 2 || ids.len() < PARALLEL_MIN_SERIES {
+            return read(ids);
+        }
+        let per_thread = ids.len().div_ceil(threads);
+        let parts: Vec<Result<_, TsdbError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = ids
+                .chunks(per_thread)
+                .map(|part| scope.spawn(move || read(part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        let mut out = Vec::with_capacity(ids.len());
+        for part in parts {
+            out.extend(part?);
+        }
+        Ok(out)
     }
+}
 
-    pub fn maxt(&self) -> i64 {
-        self.maxt
-    }
-
+impl Querier for DbQuerier {
     /// Series matching every matcher that have samples in range, sorted by labels.
-    pub fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
+    fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
         let mut out: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
         let mut buf = Vec::new();
         for block in &self.blocks {
@@ -83,61 +124,8 @@ impl Querier {
             .collect())
     }
 
-    /// The labels and in-range samples of the series `ids` of `block` that have any, in the
-    /// order of `ids`. Many series are decoded on several threads (at most one per core):
-    /// decoding is most of a large select's time and each series is independent.
-    fn read_block_series(
-        &self,
-        block: &Block,
-        ids: &[u32],
-    ) -> Result<Vec<(Labels, Vec<Sample>)>, StorageError> {
-        let read = |ids: &[u32]| -> Result<Vec<(Labels, Vec<Sample>)>, StorageError> {
-            let (mut metas, mut scratch, mut all) =
-                (Vec::new(), ChunkScratch::default(), Vec::new());
-            let mut out = Vec::with_capacity(ids.len());
-            for &id in ids {
-                let labels = block.index().series(id, &mut metas)?;
-                all.clear();
-                for c in metas.iter().filter(|c| overlaps(c, self.mint, self.maxt)) {
-                    block.read_chunk(c, &mut all, &mut scratch)?;
-                }
-                // Decoded into a reused buffer, then copied once into a vector of its size:
-                // growing each series' own vector chunk by chunk cost reallocations and page
-                // faults.
-                let in_range = |s: &&Sample| s.t >= self.mint && s.t <= self.maxt;
-                let n = all.iter().filter(in_range).count();
-                if n > 0 {
-                    let mut buf = Vec::with_capacity(n);
-                    buf.extend(all.iter().filter(in_range).copied());
-                    out.push((labels, buf));
-                }
-            }
-            Ok(out)
-        };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if threads < 2 || ids.len() < PARALLEL_MIN_SERIES {
-            return read(ids);
-        }
-        let per_thread = ids.len().div_ceil(threads);
-        let parts: Vec<Result<_, StorageError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = ids
-                .chunks(per_thread)
-                .map(|part| scope.spawn(move || read(part)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        });
-        let mut out = Vec::with_capacity(ids.len());
-        for part in parts {
-            out.extend(part?);
-        }
-        Ok(out)
-    }
-
     /// Label sets of the series matching `matchers` with data in range, sorted.
-    pub fn series_labels(&self, matchers: &[Matcher]) -> Result<Vec<Labels>, StorageError> {
+    fn series_labels(&self, matchers: &[Matcher]) -> Result<Vec<Labels>, StorageError> {
         let mut out: BTreeMap<Labels, ()> = BTreeMap::new();
         let mut metas = Vec::new();
         for block in &self.blocks {
@@ -160,7 +148,7 @@ impl Querier {
     }
 
     /// Sorted, distinct label names, of the series matching `matchers` when any are given.
-    pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
         let mut names: BTreeMap<Arc<str>, ()> = BTreeMap::new();
         if matchers.is_empty() {
             for b in &self.blocks {
@@ -176,11 +164,7 @@ impl Querier {
     }
 
     /// Sorted, distinct values of label `name`, of the series matching `matchers` if given.
-    pub fn label_values(
-        &self,
-        name: &str,
-        matchers: &[Matcher],
-    ) -> Result<Vec<String>, StorageError> {
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
         use super::postings::PostingsSource;
         let mut values: BTreeMap<Arc<str>, ()> = BTreeMap::new();
         if matchers.is_empty() {

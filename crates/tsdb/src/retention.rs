@@ -3,9 +3,9 @@
 
 use super::block::Block;
 use super::db::Db;
-use super::StorageError;
+use super::TsdbError;
 
-pub(super) fn apply(db: &Db) -> Result<(), StorageError> {
+pub(super) fn apply(db: &Db) -> Result<(), TsdbError> {
     let blocks = db.blocks();
     let opts = db.options();
     let newest = blocks

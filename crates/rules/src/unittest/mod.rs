@@ -21,14 +21,12 @@ use bongsu_model::{format_prometheus_duration, parse_prometheus_duration};
 use bongsu_model::{Labels, STALE_NAN};
 use bongsu_promql::Engine;
 use bongsu_relabel::NameValidationScheme;
-use bongsu_tsdb::{Db, DbOptions};
+use bongsu_storage::memory::MemStorage;
+use bongsu_storage::{Appendable, Queryable};
 
 use super::file::{parse_file, RuleGroup};
 use super::group::{instant_vector, EvalContext, Group, GroupSettings, RuleKind};
 use super::template::{EngineQuery, PromTemplates};
-
-/// The test database's block range: about 1,000 years, so no sample is ever out of bounds.
-const TEST_BLOCK_RANGE_MS: i64 = 1000 * 365 * 86_400_000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -255,18 +253,9 @@ fn run_group(
         Some(t) => t.duration()?,
         None => eval_interval,
     };
-    let dir = tempfile_dir()?;
-    let db = std::sync::Arc::new(
-        Db::open(
-            dir.path(),
-            DbOptions {
-                // Test data starts at 1970 and may span years: the whole of it stays appendable.
-                block_range_ms: TEST_BLOCK_RANGE_MS,
-                ..DbOptions::default()
-            },
-        )
-        .map_err(|e| format!("opening storage: {e}"))?,
-    );
+    // Test data starts at 1970 and may span years: an in-memory store keeps all of it
+    // appendable and queryable, and is gone with the test.
+    let db = std::sync::Arc::new(MemStorage::new());
     load_series(&db, &tg.input_series, ms(interval))?;
 
     let engine = Engine::default();
@@ -352,33 +341,7 @@ fn run_group(
     Ok(errors)
 }
 
-fn tempfile_dir() -> Result<TempDir, String> {
-    let base = std::env::temp_dir();
-    for n in 0..100u32 {
-        let p = base.join(format!("bongsu-test-rules-{}-{n}", std::process::id()));
-        if std::fs::create_dir(&p).is_ok() {
-            return Ok(TempDir(p));
-        }
-    }
-    Err("cannot create a temporary directory for the test database".into())
-}
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn load_series(db: &Db, input: &[InputSeries], step: i64) -> Result<(), String> {
+fn load_series(db: &dyn Appendable, input: &[InputSeries], step: i64) -> Result<(), String> {
     let mut app = db.appender();
     for s in input {
         let labels = parse_metric(&s.series)?;
@@ -473,7 +436,13 @@ fn check_alerts(groups: &[Group], t: &AlertTest, at: i64) -> Option<String> {
     })
 }
 
-fn check_expr(engine: &Engine, db: &Db, t: &ExprTest, at: i64, fuzzy: bool) -> Option<String> {
+fn check_expr(
+    engine: &Engine,
+    db: &dyn Queryable,
+    t: &ExprTest,
+    at: i64,
+    fuzzy: bool,
+) -> Option<String> {
     let got = match instant_vector(engine, db, &t.expr, at) {
         Ok(v) => v,
         Err(e) => {

@@ -7,56 +7,27 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bongsu_model::Labels;
+use bongsu_storage::{Appender, StorageError};
 
 use super::{Head, MemSeries, RefHasher, RefMap};
 use crate::wal::{RefSample, RefSeries};
-use crate::{AppendError, SeriesRef, StorageError};
-
-/// What a commit did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct CommitStats {
-    pub samples: u64,
-    pub new_series: u64,
-    /// Samples another writer made out of order between append and commit; dropped, as in
-    /// Prometheus.
-    pub dropped: u64,
-}
+use crate::{AppendError, CommitStats, SeriesRef, TsdbError};
 
 /// A batch of samples for the head. Nothing is visible or durable until [`Appender::commit`].
-pub struct Appender<'h> {
+pub(crate) struct HeadAppender<'h> {
     head: &'h Head,
     samples: Vec<(Arc<MemSeries>, i64, f64)>,
     /// Newest pending (time, value bits) per series, to catch disorder within the batch.
     pending: RefMap<(i64, u64)>,
 }
 
-impl<'h> Appender<'h> {
-    pub(super) fn new(head: &'h Head) -> Appender<'h> {
-        Appender {
+impl<'h> HeadAppender<'h> {
+    pub(super) fn new(head: &'h Head) -> HeadAppender<'h> {
+        HeadAppender {
             head,
             samples: Vec::new(),
             pending: RefMap::default(),
         }
-    }
-
-    /// Adds a sample for the series with `labels`; returns the series' ref for
-    /// [`Appender::append_ref`]. Errors are per sample: the batch stays usable.
-    pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
-        self.check_bounds(t)?;
-        let (series, _) = self.head.get_or_create(labels)?;
-        let sref = series.sref;
-        self.push(series, t, v)?;
-        Ok(SeriesRef::from(sref))
-    }
-
-    /// Adds a sample for a series by the ref an earlier append returned.
-    pub fn append_ref(&mut self, sref: SeriesRef, t: i64, v: f64) -> Result<(), AppendError> {
-        self.check_bounds(t)?;
-        let series = u32::try_from(sref)
-            .ok()
-            .and_then(|r| self.head.series(r))
-            .ok_or(AppendError::UnknownSeries(sref))?;
-        self.push(series, t, v)
     }
 
     fn check_bounds(&self, t: i64) -> Result<(), AppendError> {
@@ -112,39 +83,63 @@ impl<'h> Appender<'h> {
             }
         }
     }
+}
 
-    /// Number of samples waiting for commit.
-    pub fn len(&self) -> usize {
-        self.samples.len()
+impl Appender for HeadAppender<'_> {
+    /// Adds a sample for the series with `labels`; returns the series' ref for
+    /// [`Appender::append_ref`]. Errors are per sample: the batch stays usable.
+    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        self.check_bounds(t)?;
+        let (series, _) = self.head.get_or_create(labels)?;
+        let sref = series.sref;
+        self.push(series, t, v)?;
+        Ok(SeriesRef::from(sref))
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.samples.is_empty()
+    /// Adds a sample for a series by the ref an earlier append returned.
+    fn append_ref(&mut self, sref: SeriesRef, t: i64, v: f64) -> Result<(), AppendError> {
+        self.check_bounds(t)?;
+        let series = u32::try_from(sref)
+            .ok()
+            .and_then(|r| self.head.series(r))
+            .ok_or(AppendError::UnknownSeries(sref))?;
+        self.push(series, t, v)
+    }
+
+    fn get_ref(&self, pairs: &[(&str, &str)]) -> Option<SeriesRef> {
+        self.head.find_ref(pairs)
+    }
+
+    /// Number of samples waiting for commit.
+    fn len(&self) -> usize {
+        self.samples.len()
     }
 
     /// Logs the batch to the WAL, then applies it to the head. Once this returns `Ok`, the
     /// samples survive a crash of the process. On a WAL error nothing is applied.
-    pub fn commit(mut self) -> Result<CommitStats, StorageError> {
+    fn commit(&mut self) -> Result<CommitStats, StorageError> {
         let mut stats = CommitStats::default();
-        if self.samples.is_empty() {
+        self.pending.clear();
+        let mut samples = std::mem::take(&mut self.samples);
+        if samples.is_empty() {
             return Ok(stats);
         }
         let head = self.head;
         let mut wal = head.wal.lock();
         // Garbage collection may have removed a series since it was looked up.
-        for (series, _, _) in self.samples.iter_mut() {
+        for (series, _, _) in samples.iter_mut() {
             if series.is_removed() {
                 let labels = series.labels.clone();
                 *series = head
                     .get_or_create(&labels)
-                    .map_err(|e| StorageError::Append(e.to_string()))?
+                    .map_err(|e| TsdbError::Append(e.to_string()))?
                     .0;
             }
         }
         if let Some(w) = wal.as_mut() {
             let mut seen: HashSet<u32, BuildHasherDefault<RefHasher>> = HashSet::default();
             let mut new_series = Vec::new();
-            for (series, _, _) in &self.samples {
+            for (series, _, _) in &samples {
                 if !series.wal_logged.load(Ordering::Acquire) && seen.insert(series.sref) {
                     new_series.push(RefSeries {
                         sref: u64::from(series.sref),
@@ -154,13 +149,12 @@ impl<'h> Appender<'h> {
             }
             if !new_series.is_empty() {
                 w.log_series(&new_series)?;
-                for (series, _, _) in &self.samples {
+                for (series, _, _) in &samples {
                     series.wal_logged.store(true, Ordering::Release);
                 }
                 stats.new_series = new_series.len() as u64;
             }
-            let records: Vec<RefSample> = self
-                .samples
+            let records: Vec<RefSample> = samples
                 .iter()
                 .map(|(s, t, v)| RefSample {
                     sref: u64::from(s.sref),
@@ -171,7 +165,7 @@ impl<'h> Appender<'h> {
             w.log_samples(&records)?;
         }
         let (mut min, mut max) = (i64::MAX, i64::MIN);
-        for (series, t, v) in &self.samples {
+        for (series, t, v) in &samples {
             match series.append(*t, *v, head.chunk_range, &head.disk) {
                 Ok(_) => {
                     stats.samples += 1;
@@ -191,6 +185,8 @@ impl<'h> Appender<'h> {
         Ok(stats)
     }
 
-    /// Discards the batch.
-    pub fn rollback(self) {}
+    fn rollback(&mut self) {
+        self.samples.clear();
+        self.pending.clear();
+    }
 }

@@ -20,12 +20,12 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard, RwLock};
 
-pub use appender::{Appender, CommitStats};
-pub use series::{MemSeries, SAMPLES_PER_CHUNK};
+pub(crate) use appender::HeadAppender;
+pub use series::MemSeries;
 
 use crate::postings::postings_for_matchers;
 use crate::wal::{Record, RefSeries, Wal};
-use crate::{AppendError, SeriesRef, StorageError};
+use crate::{AppendError, SeriesRef, TsdbError};
 use bongsu_model::{stable_hash_of, Labels, Matcher, Sample, SymbolTable};
 use chunk_disk::ChunkDisk;
 use postings::MemPostings;
@@ -111,13 +111,8 @@ pub struct HeadStats {
 
 impl Head {
     /// Creates an empty head whose full chunks go under `dir/chunks_head`.
-    pub fn new(
-        dir: &Path,
-        chunk_range: i64,
-        symbols: Arc<SymbolTable>,
-    ) -> Result<Head, StorageError> {
-        let disk =
-            ChunkDisk::open(&dir.join("chunks_head")).map_err(|e| StorageError::io(dir, e))?;
+    pub fn new(dir: &Path, chunk_range: i64, symbols: Arc<SymbolTable>) -> Result<Head, TsdbError> {
+        let disk = ChunkDisk::open(&dir.join("chunks_head")).map_err(|e| TsdbError::io(dir, e))?;
         Ok(Head {
             chunk_range,
             symbols,
@@ -144,12 +139,8 @@ impl Head {
         self.wal.lock()
     }
 
-    pub fn appender(&self) -> Appender<'_> {
-        Appender::new(self)
-    }
-
-    pub fn chunk_range(&self) -> i64 {
-        self.chunk_range
+    pub(crate) fn appender(&self) -> HeadAppender<'_> {
+        HeadAppender::new(self)
     }
 
     fn shard_of_ref(&self, sref: u32) -> &RwLock<Shard> {
@@ -302,7 +293,7 @@ impl Head {
         mint: i64,
         maxt: i64,
         out: &mut Vec<Sample>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<(), TsdbError> {
         series.samples(mint, maxt, &self.disk, out)
     }
 
@@ -400,7 +391,7 @@ impl Head {
 
     /// Drops every sample before `min_time` (now in a block) and the series left empty, and
     /// deletes chunk files no longer needed. Blocks commits while it runs.
-    pub fn truncate(&self, min_time: i64) -> Result<(), StorageError> {
+    pub fn truncate(&self, min_time: i64) -> Result<(), TsdbError> {
         let _commits = self.wal.lock();
         self.set_min_valid_time(min_time);
         let mut removed = Vec::new();
@@ -454,7 +445,7 @@ impl Head {
         self.max_time.store(max, Ordering::Release);
         self.disk
             .truncate(min_time)
-            .map_err(|e| StorageError::HeadChunk(e.to_string()))
+            .map_err(|e| TsdbError::HeadChunk(e.to_string()))
     }
 
     /// All series refs, for WAL checkpoints (which keep only series still in the head).
@@ -470,8 +461,8 @@ impl Head {
         &self,
         mint: i64,
         maxt: i64,
-        mut f: impl FnMut(&Labels, &[Sample]) -> Result<(), StorageError>,
-    ) -> Result<(), StorageError> {
+        mut f: impl FnMut(&Labels, &[Sample]) -> Result<(), TsdbError>,
+    ) -> Result<(), TsdbError> {
         let mut all: Vec<Arc<MemSeries>> = Vec::new();
         for shard in &self.shards {
             all.extend(shard.read().by_ref.values().cloned());

@@ -8,7 +8,7 @@ use bongsu_model::{Labels, Sample};
 
 use super::chunk_disk::{ChunkDisk, DiskChunkRef};
 use crate::chunk::{decode_xor, ChunkError, XorChunk};
-use crate::{AppendError, StorageError};
+use crate::{AppendError, TsdbError};
 
 /// A chunk is cut after this many samples, as in Prometheus.
 pub const SAMPLES_PER_CHUNK: usize = 120;
@@ -148,10 +148,10 @@ impl MemSeries {
         maxt: i64,
         disk: &ChunkDisk,
         out: &mut Vec<Sample>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<(), TsdbError> {
         let d = self.data.lock();
         let start = out.len();
-        let bad = |e: ChunkError| StorageError::HeadChunk(format!("series {}: {e}", self.labels));
+        let bad = |e: ChunkError| TsdbError::HeadChunk(format!("series {}: {e}", self.labels));
         for c in d
             .closed
             .iter()
@@ -161,7 +161,7 @@ impl MemSeries {
                 ClosedChunk::Memory(b) => decode_xor(b, out).map_err(bad)?,
                 ClosedChunk::Disk(r) => disk
                     .with_chunk(*r, |b| decode_xor(b, out))
-                    .map_err(|e| StorageError::HeadChunk(e.to_string()))?
+                    .map_err(|e| TsdbError::HeadChunk(e.to_string()))?
                     .map_err(bad)?,
             }
         }
@@ -211,24 +211,6 @@ impl MemSeries {
             d.open = None;
         }
         d.closed.is_empty() && d.open.is_none()
-    }
-
-    /// Approximate heap bytes held by the series' chunks (not its labels).
-    pub fn heap_size(&self) -> usize {
-        let d = self.data.lock();
-        let closed: usize = d
-            .closed
-            .iter()
-            .map(|c| {
-                std::mem::size_of::<Closed>()
-                    + if let ClosedChunk::Memory(b) = &c.chunk {
-                        b.len()
-                    } else {
-                        0
-                    }
-            })
-            .sum();
-        closed + d.open.as_ref().map_or(0, |o| o.chunk.heap_size())
     }
 }
 

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Alertmanager throughput, bongsu vs Debian's prometheus-alertmanager in the same run: alerts
-# POSTed to /api/v2/alerts at --rate across --groups groups (group_wait 1s, group_interval
-# 1s), delivered to a webhook; reports the achieved rate and p50/p99 time from POST to the
-# alert's first webhook delivery (which includes group_wait or up to one group_interval).
+# Alertmanager throughput, bongsu vs Alertmanager 0.33 (shared/peers/install.sh) in the same
+# run: alerts POSTed to /api/v2/alerts at --rate across --groups groups (group_wait 1s,
+# group_interval 1s), delivered to a webhook; reports the achieved rate and p50/p99 time from
+# POST to the alert's first webhook delivery (which includes group_wait or up to one
+# group_interval).
 #
 #   usage: benches/alertmanager_compare.sh [--rate N] [--groups N] [--seconds S]
-# Needs: a built bongsu ($BONGSU, default target/release/bongsu), prometheus-alertmanager.
+# Needs: a built bongsu ($BONGSU, default target/release/bongsu); Alertmanager comes from
+# shared/peers/install.sh (benches/lib/peers.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/peers.sh
+source benches/lib/peers.sh
+use_peers
+echo "peers: $(peer_version alertmanager)"
 BONGSU=${BONGSU:-target/release/bongsu}
 LOAD_ARGS=("$@")
 WORK=$(mktemp -d)
@@ -47,7 +53,7 @@ start_bongsu() {
         --storage.tsdb.path "$WORK/bongsu-data" --web.listen-address "127.0.0.1:$2"
 }
 start_alertmanager() {
-    exec prometheus-alertmanager --config.file "$1" --storage.path "$WORK/am-data" \
+    exec alertmanager --config.file "$1" --storage.path "$WORK/am-data" \
         --web.listen-address "127.0.0.1:$2" --cluster.listen-address= 
 }
 run bongsu start_bongsu

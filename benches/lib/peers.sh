@@ -10,16 +10,21 @@
 #                      (after peer-bin/, which wraps Alertmanager: see peer-bin/alertmanager)
 #   peer_version CMD   one line naming CMD's version, asked from the binary itself
 #
-# install.sh is looked up as $BONGSU_SHARED/peers/install.sh, then ../shared (beside the
-# checkout, as in CI), then /work/shared. Its folder is $BONGSU_PEERS or ~/.cache/bongsu-peers.
+# install.sh is looked up as $BONGSU_SHARED/peers/install.sh when that is set, else in
+# ../shared (beside the checkout, as in CI), then /work/shared (a clone elsewhere on a
+# developer's machine). It unpacks into $BONGSU_PEERS or ~/.cache/bongsu-peers.
 
 PEERS_REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 # peers_installer : the path of install.sh, or a message on stderr and status 1
 peers_installer() {
   local dir candidates=()
-  [[ -z ${BONGSU_SHARED:-} ]] || candidates+=("$BONGSU_SHARED")
-  candidates+=("$PEERS_REPO_DIR/../shared" /work/shared)
+  # An explicit $BONGSU_SHARED is the only place looked in.
+  if [[ -n ${BONGSU_SHARED:-} ]]; then
+    candidates=("$BONGSU_SHARED")
+  else
+    candidates=("$PEERS_REPO_DIR/../shared" /work/shared)
+  fi
   for dir in "${candidates[@]}"; do
     if [[ -f $dir/peers/install.sh ]]; then
       echo "$dir/peers/install.sh"

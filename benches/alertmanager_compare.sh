@@ -10,7 +10,7 @@
 # shared/peers/install.sh (benches/lib/peers.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=lib/peers.sh
+# shellcheck source=SCRIPTDIR/lib/peers.sh
 source benches/lib/peers.sh
 use_peers
 echo "peers: $(peer_version alertmanager)"
@@ -18,6 +18,7 @@ BONGSU=${BONGSU:-target/release/bongsu}
 LOAD_ARGS=("$@")
 WORK=$(mktemp -d)
 PIDS=()
+# shellcheck disable=SC2154 # p is the trap's own loop variable
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_ready() { for _ in $(seq 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "not ready: $1"; exit 1; }

@@ -87,7 +87,7 @@ timed() {
 
 # use_peers (install.sh's Prometheus 3.5, VictoriaMetrics 1.145, ... first on PATH) and
 # peer_version CMD (the version a binary reports)
-# shellcheck source=peers.sh
+# shellcheck source=SCRIPTDIR/peers.sh
 source "$(dirname "${BASH_SOURCE[0]}")/peers.sh"
 
 # find_generator REPO_DIR : sets GEN to gen_node_dataset.py (unless GEN is already set)

@@ -36,7 +36,7 @@ fail() { log "ERROR: $*"; exit 1; }
 
 # The upstream peers (Prometheus 3.5, Alertmanager 0.33, VictoriaMetrics 1.145): use_peers,
 # peer_version.
-# shellcheck source=../../benches/lib/peers.sh
+# shellcheck source=SCRIPTDIR/../../benches/lib/peers.sh
 source "$REPO_DIR/benches/lib/peers.sh"
 
 # peers CMD... : the upstream peers' bin/ first on PATH (shared/peers/install.sh), then log

@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Alertmanager throughput, bongsu vs Debian's prometheus-alertmanager in the same run: alerts
-# POSTed to /api/v2/alerts at --rate across --groups groups (group_wait 1s, group_interval
-# 1s), delivered to a webhook; reports the achieved rate and p50/p99 time from POST to the
-# alert's first webhook delivery (which includes group_wait or up to one group_interval).
+# Alertmanager throughput, bongsu vs Alertmanager 0.33 (shared/peers/install.sh) in the same
+# run: alerts POSTed to /api/v2/alerts at --rate across --groups groups (group_wait 1s,
+# group_interval 1s), delivered to a webhook; reports the achieved rate and p50/p99 time from
+# POST to the alert's first webhook delivery (which includes group_wait or up to one
+# group_interval).
 #
 #   usage: benches/alertmanager_compare.sh [--rate N] [--groups N] [--seconds S]
-# Needs: a built bongsu ($BONGSU, default target/release/bongsu), prometheus-alertmanager.
+# Needs: a built bongsu ($BONGSU, default target/release/bongsu); Alertmanager comes from
+# shared/peers/install.sh (benches/lib/peers.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=SCRIPTDIR/lib/peers.sh
+source benches/lib/peers.sh
+use_peers
+echo "peers: $(peer_version alertmanager)"
 BONGSU=${BONGSU:-target/release/bongsu}
 LOAD_ARGS=("$@")
 WORK=$(mktemp -d)
 PIDS=()
+# shellcheck disable=SC2154 # p is the trap's own loop variable
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_ready() { for _ in $(seq 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "not ready: $1"; exit 1; }
@@ -47,7 +54,7 @@ start_bongsu() {
         --storage.tsdb.path "$WORK/bongsu-data" --web.listen-address "127.0.0.1:$2"
 }
 start_alertmanager() {
-    exec prometheus-alertmanager --config.file "$1" --storage.path "$WORK/am-data" \
+    exec alertmanager --config.file "$1" --storage.path "$WORK/am-data" \
         --web.listen-address "127.0.0.1:$2" --cluster.listen-address= 
 }
 run bongsu start_bongsu

@@ -95,18 +95,20 @@ HIST_HOSTS=${HIST_HOSTS:-$HOSTS}
 # shellcheck source-path=SCRIPTDIR source=lib/servers.sh
 source "$SCRIPT_DIR/lib/servers.sh"
 
+# The peers: Prometheus 3.5 and VictoriaMetrics 1.145 from shared/peers/install.sh.
+use_peers
 PROMTOOL=$(command -v promtool || true)
 PROMETHEUS=$(command -v prometheus || true)
 VMSERVER=$(command -v victoria-metrics || true)
 VMCTL=$(command -v vmctl || true)
-[[ -n $PROMTOOL && -n $PROMETHEUS ]] || die "promtool/prometheus not installed (Debian package 'prometheus')"
+[[ -n $PROMTOOL && -n $PROMETHEUS ]] || die "promtool/prometheus not found in $PEERS_BIN"
 [[ -x $BONGSU ]] || die "no bongsu executable at $BONGSU (cargo build --release, or set BONGSU=...)"
 HAVE_VM=0
 if [[ $MODE == bench ]] && ((!SKIP_VM)); then
-  if [[ -n $VMSERVER && -n $VMCTL ]] && command -v script >/dev/null; then
+  if [[ -n $VMSERVER && -n $VMCTL ]]; then
     HAVE_VM=1
   else
-    log "SKIP victoriametrics: victoria-metrics/vmctl (Debian package 'victoria-metrics') or 'script' missing"
+    log "SKIP victoriametrics: victoria-metrics/vmctl not found in $PEERS_BIN"
   fi
 fi
 
@@ -141,7 +143,7 @@ read -r EXP_SERIES EXP_SAMPLES <"$DATA.counts"
 log "data set: $EXP_SERIES series, $EXP_SAMPLES samples"
 
 if [[ ! -d $PROM_BLOCKS ]]; then
-  log "prometheus: $(pkg_version prometheus): promtool tsdb create-blocks-from openmetrics"
+  log "prometheus: $(peer_version promtool): promtool tsdb create-blocks-from openmetrics"
   timed promtool "$PROMTOOL" tsdb create-blocks-from openmetrics "$DATA" "$PROM_BLOCKS.tmp"
   mv "$PROM_BLOCKS.tmp" "$PROM_BLOCKS"
 fi
@@ -155,11 +157,12 @@ timed bongsu-import "$BONGSU" import openmetrics "$DATA" --storage.tsdb.path "$R
 # ---------------------------------------------------------------------------------------
 # Servers
 # ---------------------------------------------------------------------------------------
+log "peers: $(peer_version prometheus), $(peer_version promtool)"
 serve_prometheus "$PROM_BLOCKS"
 serve_bongsu "$RUN/bongsu-data"
 TARGETS=(--target "prometheus=$PROM_URL@$PROM_PID")
 if ((HAVE_VM)); then
-  log "victoriametrics: $(pkg_version victoria-metrics)"
+  log "victoriametrics: $(peer_version victoria-metrics), $(peer_version vmctl)"
   vm_import_blocks "$PROM_BLOCKS" "$RUN/victoriametrics-data" "$EXP_SAMPLES"
   [[ $VMCTL_SAMPLES == "$EXP_SAMPLES" ]] ||
     log "WARNING: victoriametrics holds ${VMCTL_SAMPLES:-?} of $EXP_SAMPLES samples (vmctl dropped some)"

@@ -5,9 +5,9 @@
 # every request) on one 127.0.0.1 port as /metrics/0 … /metrics/N-1. One config is written for
 # both servers: one job whose static targets are host-0000:9100 … (distinct `instance`
 # labels), relabeled to that one port with __metrics_path__ = /metrics/<n>. bongsu (release)
-# and Debian's prometheus then scrape them side by side in the same run, each with its own
-# data directory. After a warm-up (first scrape of every target: series creation), the
-# script measures over --duration seconds, per server:
+# and Prometheus 3.5 (shared/peers/install.sh) then scrape them side by side in the same run,
+# each with its own data directory. After a warm-up (first scrape of every target: series
+# creation), the script measures over --duration seconds, per server:
 #
 #   CPU cores    (utime + stime from /proc/PID/stat, after − before) / wall seconds
 #   RSS          VmRSS at the end, and VmHWM (peak) from /proc/PID/status
@@ -70,15 +70,16 @@ FAKE_TARGETS=${FAKE_TARGETS:-$REPO_DIR/target/release/examples/fake_targets}
 
 RUN=$WORKDIR
 STOP_TIMEOUT=30 # a large head flushes its WAL on the way out
-# log, die, start_server (+ the exit trap), wait_ready
+# log, die, start_server (+ the exit trap), wait_ready, use_peers, peer_version
 # shellcheck source-path=SCRIPTDIR source=lib/servers.sh
 source "$SCRIPT_DIR/lib/servers.sh"
+((SKIP_PROM)) || use_peers
 
 [[ -x $BONGSU ]] || die "no bongsu binary at $BONGSU (cargo build --release)"
 [[ -x $FAKE_TARGETS ]] || die "no $FAKE_TARGETS (cargo build --release --example fake_targets)"
 PROMETHEUS=$(command -v prometheus || true)
 if ((!SKIP_PROM)) && [[ -z $PROMETHEUS ]]; then
-  log "prometheus is not installed (apt-get install prometheus): measuring bongsu only"
+  log "prometheus not found in $PEERS_BIN: measuring bongsu only"
   SKIP_PROM=1
 fi
 for tool in curl jq python3; do
@@ -173,7 +174,7 @@ for s in "${NAMES[@]}"; do
   log "$s: pid ${PID[$s]} on ${URL[$s]}"
 done
 if ((!SKIP_PROM)); then
-  log "peer: $(dpkg-query -W -f='prometheus ${Version}' prometheus 2>/dev/null || "$PROMETHEUS" --version 2>&1 | head -1)"
+  log "peer: $(peer_version prometheus)"
 fi
 
 # ---------------------------------------------------------------------------------------

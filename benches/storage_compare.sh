@@ -11,6 +11,9 @@
 #                       vmctl prometheus --prom-snapshot=OUT (the blocks made in step 1)
 #   3. bongsu:          $BONGSU import openmetrics DATA --storage.tsdb.path DIR
 #
+# The peers are Prometheus 3.5 and VictoriaMetrics 1.145 from shared/peers/install.sh (run
+# here; it unpacks them once into ~/.cache/bongsu-peers, idempotent afterwards).
+#
 # Exit status: 0 all good; 1 a tool failed (or bad usage); 2 the losslessness check failed
 # (bongsu differs from Prometheus, or Prometheus differs from the data set's own counts).
 set -euo pipefail
@@ -23,8 +26,8 @@ usage: benches/storage_compare.sh [options]
                   generated data set is cached in DIR/data, each run's output goes to DIR/run
   --hosts N       simulated hosts in the data set (default 20)
   --hours H       hours of data (default 2)
-  --install       apt-get update && apt-get install -y prometheus victoria-metrics time
-                  (otherwise a peer that is not installed is skipped with a message)
+  --install       apt-get install -y time (Debian's GNU time, for import CPU times); the
+                  peers themselves always come from shared/peers/install.sh
   --repeat N      run the promtool and bongsu imports N times, report the fastest (default 1)
   --timeout S     bound for every wait: server readiness, VictoriaMetrics merges (default 120)
   --skip-victoriametrics   compare bongsu with Prometheus only (CI's interop tier)
@@ -70,7 +73,7 @@ done
 
 BONGSU=${BONGSU:-$REPO_DIR/target/release/bongsu}
 
-# log, die, start_server/stop_server (+ the exit trap), wait_ready, timed, pkg_version, ...
+# log, die, start_server/stop_server (+ the exit trap), wait_ready, timed, use_peers, ...
 # shellcheck source-path=SCRIPTDIR source=lib/servers.sh
 source "$SCRIPT_DIR/lib/servers.sh"
 
@@ -97,14 +100,14 @@ div() {
 }
 
 # ---------------------------------------------------------------------------------------
-# Peers: optional install, then locate the binaries (Debian puts them all in /usr/bin)
+# Peers: shared/peers/install.sh's bin/ first on PATH; GNU time optionally from apt-get
 # ---------------------------------------------------------------------------------------
-if ((INSTALL)); then
-  log "installing peers: apt-get update && apt-get install -y prometheus victoria-metrics time"
-  # Debian's maintainer scripts try to start the services; without systemd that is a no-op.
+if ((INSTALL)) && [[ ! -x /usr/bin/time ]]; then
+  log "installing GNU time: apt-get update && apt-get install -y time"
   apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus victoria-metrics time
+  DEBIAN_FRONTEND=noninteractive apt-get install -y time
 fi
+use_peers
 
 PROMTOOL=$(command -v promtool || true)
 PROMETHEUS=$(command -v prometheus || true)
@@ -115,7 +118,7 @@ HAVE_PROM=0 HAVE_VM=0 HAVE_BONGSU=0
 if [[ -n $PROMTOOL && -n $PROMETHEUS ]]; then
   HAVE_PROM=1
 else
-  log "SKIP prometheus: promtool/prometheus not installed (Debian package 'prometheus'; or pass --install)"
+  log "SKIP prometheus: promtool/prometheus not found in $PEERS_BIN"
 fi
 if ((SKIP_VM)); then
   log "SKIP victoriametrics: --skip-victoriametrics"
@@ -125,14 +128,8 @@ elif [[ -n $VMSERVER && -n $VMCTL ]]; then
   else
     log "SKIP victoriametrics: it is loaded from promtool's blocks, and promtool is missing"
   fi
-  # vmctl 1.79 insists on a terminal for its progress bars, even with
-  # --vm-disable-progress-bar; `script` (util-linux) gives it a pseudo-terminal.
-  if ((HAVE_VM)) && ! command -v script >/dev/null; then
-    log "SKIP victoriametrics: 'script' (util-linux) is needed to give vmctl a terminal"
-    HAVE_VM=0
-  fi
 else
-  log "SKIP victoriametrics: victoria-metrics/vmctl not installed (Debian package 'victoria-metrics'; or pass --install)"
+  log "SKIP victoriametrics: victoria-metrics/vmctl not found in $PEERS_BIN"
 fi
 if [[ -x $BONGSU ]]; then
   HAVE_BONGSU=1
@@ -141,7 +138,7 @@ elif ((REQUIRE_BONGSU)); then
 else
   log "SKIP bongsu: no executable at $BONGSU (build it with 'cargo build --release' or set BONGSU=...)"
 fi
-[[ -x /usr/bin/time ]] || log "note: /usr/bin/time missing (Debian package 'time'): import CPU time not measured"
+[[ -x /usr/bin/time ]] || log "note: /usr/bin/time missing (Debian package 'time'; or pass --install): import CPU time not measured"
 ((HAVE_PROM || HAVE_BONGSU)) || die "nothing to benchmark"
 
 # ---------------------------------------------------------------------------------------
@@ -185,7 +182,7 @@ MISMATCH=0
 # ---------------------------------------------------------------------------------------
 PROM_DIR=$RUN/prometheus-blocks
 if ((HAVE_PROM)); then
-  log "prometheus: $(pkg_version prometheus)"
+  log "prometheus: $(peer_version prometheus), $(peer_version promtool)"
   log "prometheus: promtool tsdb create-blocks-from openmetrics (import)"
   timed_best "$REPEAT" "$PROM_DIR" promtool "$PROMTOOL" tsdb create-blocks-from openmetrics "$DATA" "$PROM_DIR"
   WALL[prometheus]=$T_WALL CPU[prometheus]=$T_CPU
@@ -212,7 +209,7 @@ log "queries are evaluated at t=$END_TIME over [$QRANGE]"
 VM_URL=""
 if ((HAVE_VM)); then
   VM_DIR=$RUN/victoriametrics-data
-  log "victoriametrics: $(pkg_version victoria-metrics)"
+  log "victoriametrics: $(peer_version victoria-metrics), $(peer_version vmctl)"
   vm_import_blocks "$PROM_DIR" "$VM_DIR" "$EXP_SAMPLES"
   [[ $VMCTL_SAMPLES == "$EXP_SAMPLES" ]] ||
     NOTES+=("victoriametrics: vmctl sent ${VMCTL_SAMPLES:-?} samples, the data set has $EXP_SAMPLES")
@@ -229,7 +226,8 @@ if ((HAVE_VM)); then
     CPU[victoriametrics]=$(awk -v a="$T_CPU" -v b="$VM_CPU0" -v c="$VM_CPU1" 'BEGIN { printf "%.2f", a + c - b }')
   fi
   BYTES[victoriametrics]=$("${UTIL[@]}" size "$VM_DIR")
-  VM_DATA=$("${UTIL[@]}" size "$VM_DIR" data/)
+  # VictoriaMetrics 1.145 keeps the index per partition under data/indexdb/ (1.79: indexdb/).
+  VM_DATA=$(($("${UTIL[@]}" size "$VM_DIR" data/small/) + $("${UTIL[@]}" size "$VM_DIR" data/big/)))
   VM_INDEX=$("${UTIL[@]}" size "$VM_DIR" indexdb/)
   NOTES+=("victoriametrics: data/ $VM_DATA bytes = $(div "$VM_DATA" "$EXP_SAMPLES") B/sample, indexdb/ $VM_INDEX bytes")
   log "victoriametrics: ${BYTES[victoriametrics]} bytes after force_flush"

@@ -389,6 +389,7 @@ fn notifier(settings: &str) -> (Email, NotifyContext, Vec<Alert>) {
         group_labels: labels.clone(),
         external_url: "http://am".into(),
         now,
+        notification_reason: "first notification",
     };
     let alert = Alert {
         labels,

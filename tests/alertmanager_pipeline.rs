@@ -133,6 +133,7 @@ async fn webhook_receives_alertmanager_payload() {
              "generatorURL": "http://prom/graph",
              "fingerprint": fingerprint(&[("alertname", "Disk"), ("instance", "b"), ("job", "node")])}
         ],
+        "notification_reason": "first notification",
         "groupLabels": {"alertname": "Disk"},
         "commonLabels": {"alertname": "Disk", "job": "node"},
         "commonAnnotations": {"summary": "full"},
@@ -158,6 +159,7 @@ async fn webhook_receives_alertmanager_payload() {
     assert_eq!(got["alerts"][0]["status"], "resolved");
     assert_eq!(got["alerts"][0]["endsAt"], "2026-01-01T00:10:00Z");
     assert_eq!(got["alerts"][1]["status"], "firing");
+    assert_eq!(got["notification_reason"], "some alerts resolved");
     let sent = "alertmanager_notifications_total{integration=\"webhook\"} ";
     s.wait_for(sent, 2.0).await;
     let alerts = s.get("/api/v2/alerts").await;

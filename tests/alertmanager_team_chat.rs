@@ -475,7 +475,7 @@ async fn incidentio_alert_source_payload_with_token() {
             r#"{{"receiver":"chat","status":"firing","alerts":[{{"status":"firing","#,
             r#""labels":{{"alertname":"Disk","instance":"a\u0026b"}},"annotations":{{"summary":"disk \u003cfull\u003e"}},"#,
             r#""startsAt":"2026-01-01T00:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"","fingerprint":"{fp}"}}],"#,
-            r#""groupLabels":{{"alertname":"Disk"}},"commonLabels":{{"alertname":"Disk","instance":"a\u0026b"}},"#,
+            r#""notification_reason":"first notification","groupLabels":{{"alertname":"Disk"}},"commonLabels":{{"alertname":"Disk","instance":"a\u0026b"}},"#,
             r#""commonAnnotations":{{"summary":"disk \u003cfull\u003e"}},"externalURL":"http://bongsu.example:9090","#,
             r#""version":"1","groupKey":"{{}}:{{alertname=\"Disk\"}}","truncatedAlerts":0}}"#,
             "\n"

@@ -248,8 +248,10 @@ def eval_times(start, end, interval):
     Samples lie on a grid (first sample rounded to the second, plus multiples of the scrape
     interval) give or take a few milliseconds of jitter. Evaluating half-way between scrapes,
     with integer-second steps and ranges, keeps every window edge away from a sample: exactly
-    on an edge, Prometheus 2.x (closed windows [t - range, t], Debian's reference) and 3.x
-    (left-open (t - range, t], which bongsu implements) are specified to differ.
+    on an edge, Prometheus 2.x (closed windows [t - range, t]) and 3.x (left-open
+    (t - range, t], the reference here, which bongsu implements) are specified to differ, and
+    a few milliseconds of jitter would decide it. tests/interop/read_api.sh checks edges on
+    samples against Prometheus 3.5 with exact timestamps.
     """
     base = round(start)
     first = base + interval / 2

@@ -85,12 +85,10 @@ timed() {
   fi
 }
 
-# pkg_version PKG : "PKG VERSION" from dpkg, or just PKG when it is not a Debian package
-pkg_version() {
-  local v
-  v=$(dpkg-query -W -f='${Version}' "$1" 2>/dev/null) || v=""
-  echo "$1 ${v:-(version unknown)}"
-}
+# use_peers (install.sh's Prometheus 3.5, VictoriaMetrics 1.145, ... first on PATH) and
+# peer_version CMD (the version a binary reports)
+# shellcheck source=SCRIPTDIR/peers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/peers.sh"
 
 # find_generator REPO_DIR : sets GEN to gen_node_dataset.py (unless GEN is already set)
 find_generator() {
@@ -104,12 +102,12 @@ find_generator() {
 
 # vm_import_blocks PROM_BLOCKS VM_DIR EXPECTED_SAMPLES [ATTEMPTS] : start victoria-metrics on
 # a free port with VM_DIR as storage and load promtool's blocks into it with vmctl. vmctl 1.79
-# sometimes drops the last few series it reads (it reports the lower "total samples" itself);
-# then the import is redone from scratch, up to ATTEMPTS (default 3) times.
+# sometimes dropped the last few series it read (it reported the lower "total samples"
+# itself); then the import is redone from scratch, up to ATTEMPTS (default 3) times.
 # Sets VM_URL, VM_PID, VM_ATTEMPT, VMCTL_SAMPLES, VM_CPU0 (server CPU s before the load) and
 # T_WALL / T_CPU of the last vmctl run.
 vm_import_blocks() {
-  local blocks=$1 dir=$2 expected=$3 attempts=${4:-3} port cmd
+  local blocks=$1 dir=$2 expected=$3 attempts=${4:-3} port cmd=()
   for ((VM_ATTEMPT = 1; VM_ATTEMPT <= attempts; VM_ATTEMPT++)); do
     rm -rf "$dir"
     port=$("${UTIL[@]}" freeport)
@@ -125,14 +123,12 @@ vm_import_blocks() {
     wait_ready "$VM_URL/health" "$VM_PID" victoria-metrics "$RUN/victoria-metrics.log"
     VM_CPU0=$("${UTIL[@]}" metric "$VM_URL" process_cpu_seconds_total)
 
-    # -s: no confirmation prompt. vmctl 1.79 insists on a terminal for its progress bars even
-    # with --vm-disable-progress-bar: `script` runs it on a pseudo-terminal, stdin /dev/null.
-    cmd=$(printf '%q ' "$VMCTL" prometheus -s --prom-snapshot="$blocks" \
-      --vm-addr="$VM_URL" --vm-concurrency=1 --vm-disable-progress-bar)
-    log "victoriametrics: $cmd"
-    timed vmctl script -qefc "$cmd" /dev/null </dev/null
-    # strip the progress bar's terminal escapes from the log
-    sed -i -e 's/\r//g' -e 's/\x1b\[[0-9;]*[A-Za-z]//g' -e '/^[[:space:]]*$/d' "$RUN/vmctl.log"
+    # -s: no confirmation prompt. vmctl 1.145 runs without a terminal (1.79 wanted one for
+    # its progress bars; the flag is --disable-progress-bar now, --vm-disable-progress-bar then).
+    cmd=("$VMCTL" prometheus -s --prom-snapshot="$blocks" \
+      --vm-addr="$VM_URL" --vm-concurrency=1 --disable-progress-bar)
+    log "victoriametrics: ${cmd[*]}"
+    timed vmctl "${cmd[@]}" </dev/null
     VMCTL_SAMPLES=$(awk '/total samples:/ { gsub(";", "", $3); print $3 }' "$RUN/vmctl.log")
     log "victoriametrics: vmctl sent ${VMCTL_SAMPLES:-?} of $expected samples"
     [[ $VMCTL_SAMPLES != "$expected" && $VM_ATTEMPT -lt $attempts ]] || break
@@ -140,17 +136,21 @@ vm_import_blocks() {
   done
 }
 
-# vm_settle VM_DIR : wait until VictoriaMetrics at $VM_URL runs no merge, has nothing pending
-# and VM_DIR's size stayed the same for 3 polls in a row
+# vm_settle VM_DIR : wait until VictoriaMetrics at $VM_URL runs no merge, has nothing pending,
+# holds no in-memory part (1.145 keeps /internal/force_flush's parts in memory for several
+# seconds before it writes them: a size taken earlier misses them) and VM_DIR's size stayed
+# the same for 3 polls in a row
 vm_settle() {
-  local dir=$1 stable=0 last=-1 cur merges pending deadline=$((SECONDS + TIMEOUT))
+  local dir=$1 stable=0 last=-1 cur merges pending inmemory deadline=$((SECONDS + TIMEOUT))
   while ((stable < 3)); do
     ((SECONDS < deadline)) || die "victoriametrics did not settle within ${TIMEOUT}s"
     sleep 1
     merges=$("${UTIL[@]}" metric "$VM_URL" vm_active_merges)
     pending=$("${UTIL[@]}" metric "$VM_URL" vm_pending_rows)
+    inmemory=$(curl -sf --max-time 30 "$VM_URL/metrics" |
+      awk '/^vm_parts\{type="[^"]*inmemory"\}/ { n += $2 } END { print n + 0 }')
     cur=$("${UTIL[@]}" size "$dir")
-    if [[ $merges == 0.0 && $pending == 0.0 && $cur == "$last" ]]; then
+    if [[ $merges == 0.0 && $pending == 0.0 && $inmemory == 0 && $cur == "$last" ]]; then
       stable=$((stable + 1))
     else
       stable=0

@@ -8,7 +8,7 @@
 #   - `amtool alert query` lists the alert with its rule labels and bongsu's external label;
 #   - Alertmanager's /api/v2/alerts shows bongsu's annotation and generator URL;
 #   - bongsu's /api/v1/alertmanagers lists the Alertmanager and nothing failed to send;
-#   - Prometheus (Debian's, `alerting.alertmanagers` pointing at bongsu) gets its alert
+#   - Prometheus (3.5, `alerting.alertmanagers` pointing at bongsu) gets its alert
 #     delivered: bongsu's webhook receives it with Prometheus' labels, annotation and
 #     generator URL, and Prometheus lists bongsu as its Alertmanager with no send errors.
 #
@@ -37,8 +37,7 @@ TIMEOUT=30
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 parse_args "$@"
 
-install_peers "prometheus-alertmanager" prometheus-alertmanager amtool
-install_peers "prometheus" prometheus
+peers alertmanager amtool prometheus
 need_tools curl jq python3
 need_bongsu
 make_workdir bongsu-am
@@ -48,7 +47,6 @@ AM_PORT=$(free_port)
 BONGSU_PORT=$(free_port)
 AM_URL=http://127.0.0.1:$AM_PORT
 BONGSU_URL=http://127.0.0.1:$BONGSU_PORT
-log "versions: $(dpkg-query -W -f='alertmanager ${Version}' prometheus-alertmanager 2>/dev/null || true)"
 
 cat >"$WORK/alertmanager.yml" <<EOF
 route:
@@ -57,7 +55,7 @@ receivers:
   - name: blackhole
 EOF
 log "Alertmanager on $AM_URL"
-start alertmanager prometheus-alertmanager --config.file="$WORK/alertmanager.yml" \
+start alertmanager alertmanager --config.file="$WORK/alertmanager.yml" \
   --storage.path="$WORK/am-data" --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address=""
 wait_ready "$AM_URL/-/ready" Alertmanager
 
@@ -161,7 +159,7 @@ alerting:
   alertmanagers:
     - static_configs: [{targets: ['127.0.0.1:$AM2_PORT']}]
 EOF
-log "Prometheus on $PROM_URL ($(prometheus --version 2>&1 | head -1))"
+log "Prometheus on $PROM_URL"
 start prometheus prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom-data" \
   --web.listen-address="127.0.0.1:$PROM_PORT" --web.external-url="$PROM_URL" \
   --rules.alert.resend-delay=1s

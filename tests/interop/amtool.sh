@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Interop tier for the Alertmanager API: Debian's real `amtool` (package
-# prometheus-alertmanager) drives bongsu, and a webhook receiver checks delivery.
+# Interop tier for the Alertmanager API: the real `amtool` 0.33 (shared/peers/install.sh)
+# drives bongsu, and a webhook receiver checks delivery.
 #
 # 1. bongsu starts with an alertmanager.yml whose one receiver is a webhook served by a small
 #    Python HTTP server that appends each payload to a file.
@@ -11,7 +11,9 @@
 # 3. The Alertmanager configuration is changed and reloaded with POST /-/reload; the new
 #    receiver shows in /api/v2/receivers.
 # 4. `amtool config routes` prints the routing tree it reads from /api/v2/status exactly as
-#    against Alertmanager 0.25; `config routes test` resolves labels to receivers.
+#    against the real Alertmanager 0.33 given the same file (started here too); the file has
+#    webhook, Slack and Discord receivers, whose URLs both print as <secret>; `config routes
+#    test` resolves labels to receivers on both.
 #
 # Everything binds to 127.0.0.1 on free ports; processes started here are stopped on exit.
 # Exit status 0 when every check passed, 1 otherwise (with the logs' tails).
@@ -19,10 +21,11 @@ set -euo pipefail
 
 BONGSU=${BONGSU:-target/debug/bongsu}
 TIMEOUT=${TIMEOUT:-20}
-# free_port, start, wait_ready, stop_processes
+# free_port, start, wait_ready, stop_processes, use_peers, peer_version
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-command -v amtool >/dev/null || { echo "amtool not found (apt-get install prometheus-alertmanager)"; exit 1; }
+use_peers
+echo "peers: $(peer_version amtool), $(peer_version alertmanager)"
 [ -x "$BONGSU" ] || { echo "$BONGSU not built (cargo build --bin bongsu)"; exit 1; }
 
 WORK=$(mktemp -d)
@@ -32,6 +35,7 @@ fail() {
     echo "FAIL: $*"
     echo "--- bongsu log"; tail -20 "$WORK/bongsu.log" || true
     echo "--- webhook log"; tail -5 "$WORK/hook.log" || true
+    [ ! -f "$WORK/alertmanager.log" ] || { echo "--- alertmanager log"; tail -10 "$WORK/alertmanager.log"; }
     exit 1
 }
 # A quiet variant of lib.sh's wait_for: this script prints only its "ok:" lines.
@@ -104,9 +108,8 @@ curl -sf -X POST "$URL/-/reload" >/dev/null || fail "reload"
 curl -sf "$URL/api/v2/receivers" | grep -q '"renamed"' || fail "reloaded receiver missing"
 echo "ok: reload"
 
-# amtool loads the configuration bongsu prints in /api/v2/status. Its webhook URLs print as
-# <secret> (as Alertmanager 0.26+), which amtool 0.25 cannot load, so the routing checks run
-# on a configuration without webhooks.
+# amtool loads the configuration bongsu prints in /api/v2/status, receiver URLs as <secret>
+# (as Alertmanager does since 0.26; amtool 0.33 loads them, amtool 0.25 could not).
 cat > "$WORK/alertmanager.yml" <<EOF
 route:
   receiver: default
@@ -124,32 +127,49 @@ route:
     receiver: pager
 receivers:
 - name: default
+  webhook_configs:
+  - url: http://127.0.0.1:$HOOK_PORT/
 - name: db
+  slack_configs:
+  - {api_url: 'http://127.0.0.1:$HOOK_PORT/slack', channel: '#db'}
 - name: db-pager
 - name: web
+  discord_configs:
+  - webhook_url: http://127.0.0.1:$HOOK_PORT/discord
 - name: pager
   email_configs:
   - {to: oncall@example.org, from: am@example.org, smarthost: '127.0.0.1:25'}
 EOF
 curl -sf -X POST "$URL/-/reload" >/dev/null || fail "reload of the routing configuration"
-# The tree as Alertmanager 0.25 itself serves it to amtool 0.25 for this file.
+# The real Alertmanager with the same file: amtool must print the same tree for both.
+AM_PORT=$(free_port)
+start alertmanager alertmanager --config.file="$WORK/alertmanager.yml" --storage.path="$WORK/am-data" \
+    --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address=""
+wait_ready "http://127.0.0.1:$AM_PORT/-/ready" Alertmanager
+amtool --alertmanager.url="http://127.0.0.1:$AM_PORT" config routes > "$WORK/routes.am" 2>"$WORK/amtool.err" \
+    || fail "amtool config routes against Alertmanager: $(cat "$WORK/amtool.err")"
+# The tree as Alertmanager 0.33 serves it to amtool 0.33 for this file.
 cat > "$WORK/routes.expected" <<'EOF'
 Routing tree:
 .
 └── default-route  receiver: default
     ├── {team="db"}  receiver: db
-    │__ └── {severity="page"}  receiver: db-pager
+    │   └── {severity="page"}  receiver: db-pager
     ├── {team=~"web|api"}  continue: true  receiver: web
     └── {severity="page"}  receiver: pager
 
 EOF
-# amtool indents under "│" with two no-break spaces.
-sed -i 's/│__ /│\xc2\xa0\xc2\xa0 /' "$WORK/routes.expected"
+# (amtool 0.25 indented under "│" with two no-break spaces, 0.33 with plain spaces.)
+diff -u --label expected --label alertmanager-0.33 "$WORK/routes.expected" "$WORK/routes.am" \
+    || fail "amtool config routes printed another tree for Alertmanager 0.33 than expected"
 "${AM[@]}" config routes > "$WORK/routes.out" 2>"$WORK/amtool.err" \
     || fail "amtool config routes: $(cat "$WORK/amtool.err")"
-diff -u "$WORK/routes.expected" "$WORK/routes.out" || fail "amtool config routes printed another tree"
-[ "$("${AM[@]}" config routes test team=web severity=page 2>/dev/null)" = "web,pager" ] \
-    || fail "config routes test: team=web severity=page is not routed to web,pager"
+diff -u --label alertmanager-0.33 --label bongsu "$WORK/routes.am" "$WORK/routes.out" \
+    || fail "amtool config routes printed another tree for bongsu than for Alertmanager"
+for url in "$URL" "http://127.0.0.1:$AM_PORT"; do
+    [ "$(amtool --alertmanager.url="$url" config routes test team=web severity=page 2>/dev/null)" = "web,pager" ] \
+        || fail "config routes test against $url: team=web severity=page is not routed to web,pager"
+done
 "${AM[@]}" config routes test --verify.receivers=db-pager team=db severity=page >/dev/null 2>&1 \
     || fail "config routes test: team=db severity=page is not routed to db-pager"
 "${AM[@]}" config routes test --verify.receivers=db team=api >/dev/null 2>&1 \

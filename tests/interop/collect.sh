@@ -5,9 +5,9 @@
 #                                                                     └─scrape 1s──► node_exporter
 #
 # 1. bongsu scrapes Debian's prometheus-node-exporter (job "node") every second.
-# 2. Debian's prometheus scrapes itself (job "prometheus") and the same node_exporter (job
-#    "node-via-prom"), with external label replica="interop", and remote-writes everything to
-#    bongsu's /api/v1/write.
+# 2. Prometheus 3.5 (shared/peers/install.sh) scrapes itself (job "prometheus") and the same
+#    node_exporter (job "node-via-prom"), with external label replica="interop", and
+#    remote-writes everything to bongsu's /api/v1/write.
 # 3. Asserted through bongsu's query API, each polled with a bound (--timeout):
 #    - its own scrape: up{job="node"} == 1 and node_load1{job="node"} exists;
 #    - remote write: up{job="prometheus"} == 1 and prometheus_build_info exist with
@@ -42,7 +42,8 @@ TIMEOUT=60
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 parse_args "$@"
 
-install_peers "prometheus prometheus-node-exporter" prometheus prometheus-node-exporter
+peers prometheus
+install_packages prometheus-node-exporter prometheus-node-exporter
 need_tools curl jq python3
 need_bongsu
 make_workdir bongsu-collect
@@ -77,7 +78,7 @@ PROM_PORT=$(free_port)
 NODE=127.0.0.1:$NODE_PORT
 BONGSU_URL=http://127.0.0.1:$BONGSU_PORT
 PROM_URL=http://127.0.0.1:$PROM_PORT
-log "versions: $(dpkg-query -W -f='prometheus ${Version}, ' prometheus 2>/dev/null || true)$(dpkg-query -W -f='node-exporter ${Version}' prometheus-node-exporter 2>/dev/null || true)"
+log "node_exporter: $(prometheus-node-exporter --version 2>&1 | head -n 1)"
 
 log "node_exporter on $NODE"
 # The systemd collector only logs errors here (no systemd).

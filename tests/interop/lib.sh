@@ -34,8 +34,23 @@ log() { printf '[%(%H:%M:%S)T] %s: %s\n' -1 "$LOG_NAME" "$*" >&2; }
 # fail MESSAGE... : log an error and exit 1 (the exit trap prints the logs' tails)
 fail() { log "ERROR: $*"; exit 1; }
 
-# install_peers "PACKAGE..." COMMAND... : apt-get install the packages unless every command exists
-install_peers() {
+# The upstream peers (Prometheus 3.5, Alertmanager 0.33, VictoriaMetrics 1.145): use_peers,
+# peer_version.
+# shellcheck source=SCRIPTDIR/../../benches/lib/peers.sh
+source "$REPO_DIR/benches/lib/peers.sh"
+
+# peers CMD... : the upstream peers' bin/ first on PATH (shared/peers/install.sh), then log
+# the versions of CMD... as the binaries report them
+peers() {
+  use_peers
+  local cmd versions=""
+  for cmd in "$@"; do versions+="${versions:+, }$(peer_version "$cmd")"; done
+  log "peers from $PEERS_BIN: $versions"
+}
+
+# install_packages "PACKAGE..." COMMAND... : apt-get install Debian packages unless every
+# command exists (for what shared/peers/install.sh does not provide, e.g. node_exporter)
+install_packages() {
   local packages=$1 cmd; shift
   for cmd in "$@"; do
     command -v "$cmd" >/dev/null && continue

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Interop tier for notification payloads: the real Alertmanager (Debian's
-# prometheus-alertmanager, 0.25) and bongsu run the same alertmanager.yml, get the same
-# alerts, and must send the same Slack, Discord and webhook requests.
+# Interop tier for notification payloads: the real Alertmanager (0.33, from
+# shared/peers/install.sh) and bongsu run the same alertmanager.yml, get the same alerts, and
+# must send the same Slack, Discord and webhook requests.
 #
 #   curl ──alerts──► Alertmanager ──┐
 #                                   ├──► capture server (python3) ──► one JSON line per request
@@ -15,17 +15,18 @@
 # limit); once every receiver got them, one Disk alert and the CPU alert resolve and the
 # send_resolved receivers get the updates. Receivers: Slack with defaults; Slack with every
 # field templated, fields, actions with a confirmation and a bearer token; Slack with the
-# long title; Discord with defaults and with its own templates; the webhook.
+# long title; Slack with a templated message_text and a timeout; Discord with defaults, with
+# its own templates, and with content, username and avatar_url; the webhook, and a webhook
+# capped at one alert (max_alerts) with a timeout.
 #
 # Compared per receiver path: method, Content-Type, Authorization and the JSON body as data
 # (key order and Go's \u003c-style escaping do not count). Normalised, and only this:
 #   - the order of requests on one path: the two groups flush concurrently, so each side's
 #     requests per path are sorted before the comparison.
 # Nothing else needs it: the payloads carry no delivery time (alert times are the posted
-# ones, the same for both), the external URL is the same, and the configuration uses no key
-# 0.25 lacks (Slack's app_token/message_text/timeout, Discord's content/username/avatar_url,
-# *_file), so the fields newer upstream and bongsu add stay empty and are omitted by both.
-# Slack's answer is a plain "ok", which 0.25 (no 200-body check) and bongsu both accept.
+# ones, the same for both) and the external URL is the same. Slack's answer is a plain "ok",
+# as its incoming webhooks answer; Slack's app_token (the chat.postMessage API, answered with
+# JSON) and update_message are not covered.
 #
 # Everything binds to 127.0.0.1 on free ports; every process started here is stopped on exit.
 # Exit status: 0 when both sent the same requests; 1 on a difference (printed as a diff), a
@@ -52,7 +53,7 @@ TIMEOUT=30
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 parse_args "$@"
 
-install_peers "prometheus-alertmanager" prometheus-alertmanager
+peers alertmanager
 need_tools curl python3
 need_bongsu
 make_workdir bongsu-receivers
@@ -64,7 +65,6 @@ BONGSU_PORT=$(free_port)
 AM_URL=http://127.0.0.1:$AM_PORT
 BONGSU_URL=http://127.0.0.1:$BONGSU_PORT
 EXTERNAL_URL=http://alerts.example:9093
-log "versions: $(dpkg-query -W -f='alertmanager ${Version}' prometheus-alertmanager 2>/dev/null || true)"
 
 # The capture server: Slack's incoming-webhook answer (200 "ok"), Discord's (204), 200 for
 # the webhook; each request appended to captures.jsonl.
@@ -148,14 +148,25 @@ receivers:
       confirm: {text: 'Sure?', title: Ack, ok_text: 'Yes', dismiss_text: 'No'}
   - api_url: $base/slack-long
     title: '{{ .CommonAnnotations.long }}'
+  - api_url: $base/slack-text
+    message_text: '{{ .Status }}: {{ len .Alerts }} {{ .GroupLabels.alertname }} ({{ .NotificationReason }})'
+    timeout: 15s
   discord_configs:
   - webhook_url: $base/discord-default
   - webhook_url: $base/discord-custom
     title: '{{ .GroupLabels.alertname }}: {{ .Status }}'
     message: '{{ range .Alerts }}{{ .Fingerprint }} {{ .StartsAt }} {{ .Annotations.summary }}{{ "\n" }}{{ end }}'
+  - webhook_url: $base/discord-named
+    content: '{{ .CommonLabels.team }} <{{ .GroupLabels.alertname }}>'
+    # Alertmanager 0.33 sends these two as written (no templating); so must bongsu.
+    username: 'am-{{ .Receiver }}'
+    avatar_url: 'http://icons.example/{{ .Status }}.png'
   webhook_configs:
   - url: $base/webhook
     send_resolved: true
+  - url: $base/webhook-capped
+    max_alerts: 1
+    timeout: 10s
 EOF
 }
 am_config am >"$WORK/am.yml"
@@ -163,7 +174,7 @@ am_config bongsu >"$WORK/bongsu-am.yml"
 echo "global: {scrape_interval: 1h}" >"$WORK/prometheus.yml"
 
 log "Alertmanager on $AM_URL"
-start alertmanager prometheus-alertmanager --config.file="$WORK/am.yml" \
+start alertmanager alertmanager --config.file="$WORK/am.yml" \
   --storage.path="$WORK/am-data" --web.listen-address="127.0.0.1:$AM_PORT" \
   --cluster.listen-address="" --web.external-url="$EXTERNAL_URL"
 wait_ready "$AM_URL/-/ready" Alertmanager
@@ -222,20 +233,20 @@ json.dump(alerts, open(f"{work}/{kind}.json", "w"))
 EOF
 }
 
-# 6 receivers × 2 groups; then both groups again for the 4 send_resolved receivers (Disk
+# 9 receivers × 2 groups; then both groups again for the 6 send_resolved receivers (Disk
 # with one alert resolved, CPU all resolved).
 alerts firing
 post_both "$WORK/firing.json"
-wait_for "Alertmanager sent 12 firing notifications" captured am 12
-wait_for "bongsu sent 12 firing notifications" captured bongsu 12
+wait_for "Alertmanager sent 18 firing notifications" captured am 18
+wait_for "bongsu sent 18 firing notifications" captured bongsu 18
 alerts resolved
 post_both "$WORK/resolved.json"
-wait_for "Alertmanager sent 8 resolved notifications" captured am 20
-wait_for "bongsu sent 8 resolved notifications" captured bongsu 20
+wait_for "Alertmanager sent 12 resolved notifications" captured am 30
+wait_for "bongsu sent 12 resolved notifications" captured bongsu 30
 # Two more group intervals: nothing else may arrive from either.
 sleep 4.5
-captured am 20 || fail "Alertmanager sent more than 20 notifications"
-captured bongsu 20 || fail "bongsu sent more than 20 notifications"
+captured am 30 || fail "Alertmanager sent more than 30 notifications"
+captured bongsu 30 || fail "bongsu sent more than 30 notifications"
 
 # split PREFIX : PREFIX's requests, without the prefix, sorted per path, one canonical line each
 split() {
@@ -255,11 +266,11 @@ EOF
 }
 split am >"$WORK/am.json"
 split bongsu >"$WORK/bongsu.json"
-if ! diff -u --label alertmanager-0.25 --label bongsu "$WORK/am.json" "$WORK/bongsu.json" >"$WORK/diff.txt"; then
+if ! diff -u --label alertmanager-0.33 --label bongsu "$WORK/am.json" "$WORK/bongsu.json" >"$WORK/diff.txt"; then
   head -n 200 "$WORK/diff.txt" >&2
   fail "the requests differ (full diff: $WORK/diff.txt)"
 fi
-log "ok: 20 requests with the same method, headers and JSON bodies"
+log "ok: 30 requests with the same method, headers and JSON bodies"
 
 FAILED=0
 log "passed"

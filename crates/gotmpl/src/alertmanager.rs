@@ -41,6 +41,8 @@ pub struct Data {
     /// `firing` when any alert fires, else `resolved`.
     pub status: String,
     pub alerts: Vec<Alert>,
+    /// Why the notification is sent (Alertmanager 0.32+); empty until the notifier sets it.
+    pub notification_reason: String,
     pub group_labels: BTreeMap<String, String>,
     pub common_labels: BTreeMap<String, String>,
     pub common_annotations: BTreeMap<String, String>,
@@ -77,6 +79,7 @@ impl Data {
             common_labels: common(|a| &a.labels),
             common_annotations: common(|a| &a.annotations),
             alerts,
+            notification_reason: String::new(),
             group_labels,
             external_url: external_url.to_string(),
         }
@@ -92,6 +95,7 @@ impl Data {
                     ("Receiver", Value::str(&self.receiver)),
                     ("Status", Value::str(&self.status)),
                     ("Alerts", Value::list(ListKind::Alerts, alerts)),
+                    ("NotificationReason", Value::str(&self.notification_reason)),
                     ("GroupLabels", kv(&self.group_labels)),
                     ("CommonLabels", kv(&self.common_labels)),
                     ("CommonAnnotations", kv(&self.common_annotations)),
@@ -102,6 +106,7 @@ impl Data {
                 "receiver",
                 "status",
                 "alerts",
+                "notification_reason",
                 "groupLabels",
                 "commonLabels",
                 "commonAnnotations",

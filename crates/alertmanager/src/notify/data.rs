@@ -34,12 +34,14 @@ pub fn notification_data(ctx: &NotifyContext, alerts: &[Alert]) -> Data {
             }
         })
         .collect();
-    Data::new(
+    let mut data = Data::new(
         &ctx.receiver,
         ctx.group_labels.clone(),
         list,
         &ctx.external_url,
-    )
+    );
+    data.notification_reason = ctx.notification_reason.to_string();
+    data
 }
 
 fn time(t: jiff::Timestamp) -> Time {
@@ -55,10 +57,11 @@ impl Serialize for DataJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let d = self.0;
         let alerts: Vec<AlertJson<'_>> = d.alerts.iter().map(AlertJson).collect();
-        let mut st = s.serialize_struct("Data", 7)?;
+        let mut st = s.serialize_struct("Data", 8)?;
         st.serialize_field("receiver", &d.receiver)?;
         st.serialize_field("status", &d.status)?;
         st.serialize_field("alerts", &alerts)?;
+        st.serialize_field("notification_reason", &d.notification_reason)?;
         st.serialize_field("groupLabels", &d.group_labels)?;
         st.serialize_field("commonLabels", &d.common_labels)?;
         st.serialize_field("commonAnnotations", &d.common_annotations)?;
@@ -79,5 +82,24 @@ impl Serialize for AlertJson<'_> {
         st.serialize_field("generatorURL", &a.generator_url)?;
         st.serialize_field("fingerprint", &a.fingerprint)?;
         st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alertmanager::notify::gojson;
+    use crate::alertmanager::notify::test_support::{alert, ctx};
+
+    #[test]
+    fn the_payload_carries_the_notification_reason_after_the_alerts() {
+        let mut c = ctx();
+        c.notification_reason = "some alerts resolved";
+        let data = notification_data(&c, &[alert("A", None)]);
+        let body = String::from_utf8(gojson::encode(&DataJson(&data)).unwrap()).unwrap();
+        assert!(
+            body.contains("}],\"notification_reason\":\"some alerts resolved\",\"groupLabels\":{}"),
+            "{body}"
+        );
     }
 }

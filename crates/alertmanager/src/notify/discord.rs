@@ -174,6 +174,7 @@ mod tests {
             group_labels: [("alertname".to_string(), "Disk".to_string())].into(),
             external_url: "http://am.example".into(),
             now: jiff::Timestamp::from_second(2_000).unwrap(),
+            notification_reason: "first notification",
         };
         let data = notification_data(&ctx, &[]);
         let msg = d.message(&ctx, status, &Render::new(&d.templates, &data))?;

@@ -72,6 +72,9 @@ pub struct NotifyContext {
     pub external_url: String,
     /// The time of the flush: alerts ended by then are resolved.
     pub now: jiff::Timestamp,
+    /// Why the dedup stage notifies (Alertmanager 0.32+'s `notification_reason`):
+    /// [`pipeline::notify_reason`]'s answer.
+    pub notification_reason: &'static str,
 }
 
 /// Why a notification attempt failed, and whether trying again may help.

@@ -136,6 +136,7 @@ mod tests {
             group_labels: LabelSet::new(),
             external_url: "http://am".into(),
             now: "2026-01-01T01:00:00Z".parse().unwrap(),
+            notification_reason: "first notification",
         }
     }
 

@@ -135,21 +135,22 @@ impl Pipeline {
             }
         }
         let entry = self.nflog.query(&info.group_key, &log_name);
-        if !needs_update(
+        let Some(notification_reason) = notify_reason(
             entry.as_ref(),
             &firing,
             &resolved,
             integ.send_resolved,
             sub(now, info.repeat_interval),
-        ) {
+        ) else {
             return true;
-        }
+        };
         let ctx = NotifyContext {
             receiver: info.receiver.clone(),
             group_key: info.group_key.clone(),
             group_labels: info.group_labels.clone(),
             external_url: self.external_url.clone(),
             now,
+            notification_reason,
         };
         let mut data = entry.map(|e| e.receiver_data).unwrap_or_default();
         let result = if integ.send_resolved {
@@ -241,35 +242,52 @@ impl Pipeline {
 /// Alertmanager's dedup rule: notify when there was no notification yet and something
 /// fires; when something fires that was not notified; when everything resolved after a
 /// notification of firing alerts; with `send_resolved`, when newly resolved alerts were not
-/// notified; or when the last notification is older than the repeat interval.
-pub fn needs_update(
+/// notified; or when the last notification is older than the repeat interval. The answer is
+/// the reason as `DedupStage.needsUpdate` names it (the notification's
+/// `notification_reason`, Alertmanager 0.32+); `None`: no notification.
+pub fn notify_reason(
     entry: Option<&Entry>,
     firing: &[u64],
     resolved: &[u64],
     send_resolved: bool,
     repeat_cutoff: jiff::Timestamp,
-) -> bool {
+) -> Option<&'static str> {
     let Some(entry) = entry else {
-        return !firing.is_empty();
+        return (!firing.is_empty()).then_some("first notification");
     };
     let notified_firing: HashSet<u64> = entry.firing.iter().copied().collect();
     if !firing.iter().all(|f| notified_firing.contains(f)) {
-        return true;
+        // After a notification with nothing firing, this is a first one again.
+        return Some(if entry.firing.is_empty() {
+            "first notification"
+        } else {
+            "new alerts added"
+        });
     }
     if firing.is_empty() {
-        return !entry.firing.is_empty();
+        return (!entry.firing.is_empty()).then_some("all alerts resolved");
     }
     let notified_resolved: HashSet<u64> = entry.resolved.iter().copied().collect();
     if send_resolved && !resolved.iter().all(|r| notified_resolved.contains(r)) {
-        return true;
+        return Some("some alerts resolved");
     }
-    entry.timestamp < repeat_cutoff
+    (entry.timestamp < repeat_cutoff).then_some("repeat interval elapsed")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use jiff::Timestamp;
+
+    fn needs_update(
+        entry: Option<&Entry>,
+        firing: &[u64],
+        resolved: &[u64],
+        send_resolved: bool,
+        repeat_cutoff: Timestamp,
+    ) -> bool {
+        notify_reason(entry, firing, resolved, send_resolved, repeat_cutoff).is_some()
+    }
 
     fn entry(firing: &[u64], resolved: &[u64], ts: i64) -> Entry {
         Entry {
@@ -315,6 +333,31 @@ mod tests {
         assert!(
             needs_update(Some(&old), &[1], &[], false, cutoff),
             "repeat interval passed"
+        );
+    }
+
+    #[test]
+    fn notification_reasons_as_upstream() {
+        let cutoff = Timestamp::from_second(100).unwrap();
+        let reason = |e: Option<&Entry>, firing: &[u64], resolved: &[u64]| {
+            notify_reason(e, firing, resolved, true, cutoff)
+        };
+        assert_eq!(reason(None, &[1], &[]), Some("first notification"));
+        assert_eq!(reason(None, &[], &[1]), None);
+        let e = entry(&[1, 2], &[], 200);
+        assert_eq!(reason(Some(&e), &[1, 2, 3], &[]), Some("new alerts added"));
+        assert_eq!(reason(Some(&e), &[1], &[2]), Some("some alerts resolved"));
+        assert_eq!(reason(Some(&e), &[], &[1, 2]), Some("all alerts resolved"));
+        assert_eq!(reason(Some(&e), &[1, 2], &[]), None);
+        let resolved_before = entry(&[], &[1], 200);
+        assert_eq!(
+            reason(Some(&resolved_before), &[1], &[]),
+            Some("first notification")
+        );
+        let old = entry(&[1], &[], 50);
+        assert_eq!(
+            reason(Some(&old), &[1], &[]),
+            Some("repeat interval elapsed")
         );
     }
 }

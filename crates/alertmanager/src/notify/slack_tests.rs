@@ -20,6 +20,7 @@ fn ctx() -> NotifyContext {
         group_labels: [("alertname".to_string(), "Disk".to_string())].into(),
         external_url: "http://am.example".into(),
         now: jiff::Timestamp::from_second(2_000).unwrap(),
+        notification_reason: "first notification",
     }
 }
 

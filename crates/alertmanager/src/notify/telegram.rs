@@ -339,6 +339,7 @@ mod tests {
             group_labels: LabelSet::new(),
             external_url: "http://am".into(),
             now: "2026-01-01T01:00:00Z".parse().unwrap(),
+            notification_reason: "first notification",
         };
         let data = notification_data(&ctx, &alerts);
         n.message(&Render::new(&n.templates, &data)).unwrap()
@@ -434,6 +435,7 @@ mod tests {
             group_labels: LabelSet::new(),
             external_url: "http://am".into(),
             now: jiff::Timestamp::now(),
+            notification_reason: "first notification",
         };
         let e = n.deliver(&ctx, &[]).await.unwrap_err();
         assert!(e.retry);

@@ -29,6 +29,7 @@ pub fn ctx() -> NotifyContext {
         group_labels: LabelSet::new(),
         external_url: "http://am".into(),
         now: "2026-01-01T01:00:00Z".parse().unwrap(),
+        notification_reason: "first notification",
     }
 }
 
@@ -46,6 +47,7 @@ pub mod paging {
             group_labels: LabelSet::from([("alertname".to_string(), "Down".to_string())]),
             external_url: "http://am.example:9093".into(),
             now: jiff::Timestamp::from_second(2_000).unwrap(),
+            notification_reason: "first notification",
         }
     }
 

@@ -131,7 +131,8 @@ impl Silences {
     ) -> Result<Silences, snapshot::SnapshotError> {
         let mut entries = HashMap::new();
         if let Some(p) = &path {
-            let stored: Vec<Silence> = snapshot::load(p)?.unwrap_or_default();
+            let stored: Vec<Silence> =
+                snapshot::load(p, snapshot::Kind::Silences)?.unwrap_or_default();
             for s in stored {
                 let Ok(matchers) = compile(&s.matchers) else {
                     tracing::warn!(id = %s.id, "dropping a stored silence whose matchers no longer compile");
@@ -283,7 +284,7 @@ impl Silences {
     fn persist(&self) {
         let Some(path) = &self.path else { return };
         let all = self.list();
-        if let Err(e) = snapshot::store(path, &all) {
+        if let Err(e) = snapshot::store(path, snapshot::Kind::Silences, &all) {
             tracing::error!(error = %e, "writing the silences snapshot failed");
         }
     }

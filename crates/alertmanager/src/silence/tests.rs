@@ -134,3 +134,24 @@ async fn persists_and_collects_garbage() {
     assert!(s.get(&a).is_none());
     assert!(s.get(&b).is_some());
 }
+
+#[tokio::test(start_paused = true)]
+async fn loads_a_snapshot_from_before_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("silences");
+    // Byte for byte what bongsu wrote before snapshot files had a header.
+    std::fs::write(
+        &path,
+        r#"[{"id":"4a4f5e3c-8f7e-4a0b-9c1d-2e3f4a5b6c7d","matchers":[{"name":"job","value":"api","isRegex":false,"isEqual":true}],"startsAt":"1970-01-12T13:46:40Z","endsAt":"1970-01-12T14:46:40Z","updatedAt":"1970-01-12T13:46:40Z","createdBy":"me","comment":"c","annotations":{}}]"#,
+    )
+    .unwrap();
+    let c = clock();
+    let s = Silences::open(Some(path.clone()), DEFAULT_RETENTION, c).unwrap();
+    let id = "4a4f5e3c-8f7e-4a0b-9c1d-2e3f4a5b6c7d";
+    assert_eq!(s.mutes(&labels(&[("job", "api")])), vec![id.to_string()]);
+    // The next change writes the current version, which loads back.
+    s.expire(id).unwrap();
+    assert!(std::fs::read(&path).unwrap().starts_with(b"BSSL\x01"));
+    let s = Silences::open(Some(path), DEFAULT_RETENTION, c).unwrap();
+    assert_eq!(s.get(id).unwrap().state(c.now()), SilenceState::Expired);
+}

@@ -152,6 +152,29 @@ pub struct ServerArgs {
     )]
     pub data_retention: String,
 
+    /// Maximum number of silences, including expired silences (kept --data.retention after
+    /// they end). At the limit, creating a silence (or replacing one, which keeps the old one
+    /// as expired) fails with 400 "exceeded maximum number of silences". If negative or zero,
+    /// no limit is set.
+    #[arg(
+        long = "silences.max-silences",
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        value_name = "N"
+    )]
+    pub max_silences: i64,
+
+    /// Maximum silence size in bytes, counted as the silence's JSON in the snapshot file
+    /// (Alertmanager counts its protobuf). A larger silence fails with 400 "silence exceeded
+    /// maximum size". If negative or zero, no limit is set.
+    #[arg(
+        long = "silences.max-silence-size-bytes",
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        value_name = "BYTES"
+    )]
+    pub max_silence_size_bytes: i64,
+
     /// The URL under which bongsu is reached, used in Alertmanager notifications
     /// (externalURL). Defaults to http://<hostname>:<port>.
     #[arg(long = "web.external-url", value_name = "URL")]
@@ -317,6 +340,21 @@ mod tests {
         .unwrap();
         assert_eq!(cli.server.notification_queue_capacity, 5);
         assert!(!cli.server.drain_notification_queue);
+        assert_eq!(
+            (cli.server.max_silences, cli.server.max_silence_size_bytes),
+            (0, 0)
+        );
+        let cli = Cli::try_parse_from([
+            "bongsu",
+            "--silences.max-silences",
+            "-1",
+            "--silences.max-silence-size-bytes=4096",
+        ])
+        .unwrap();
+        assert_eq!(
+            (cli.server.max_silences, cli.server.max_silence_size_bytes),
+            (-1, 4096)
+        );
         let cli = Cli::try_parse_from(["bongsu", "--web.disable-remote-write-receiver"]).unwrap();
         assert!(cli.server.disable_remote_write_receiver);
         let cli = Cli::try_parse_from(["bongsu", "--web.enable-remote-write-receiver"]).unwrap();

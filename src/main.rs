@@ -11,6 +11,7 @@ use clap::{CommandFactory, FromArgMatches};
 use cli::{CheckCommand, Cli, Command, ImportCommand, ServerArgs, TestCommand};
 
 use bongsu_alertmanager::server::{Alertmanager, Options as AlertmanagerOptions};
+use bongsu_alertmanager::silence::SilenceLimits;
 use bongsu_alertmanager::types::Clock;
 use bongsu_api::{router, ApiOptions, ApiState, CorsOrigin, Lifecycle, ReloadRequest};
 use bongsu_config::{redacted_yaml, Config, DEFAULT_CONFIG};
@@ -471,6 +472,11 @@ fn load_alertmanager_config(
         .transpose()
 }
 
+/// A limit flag as Alertmanager reads it: negative or zero sets no limit.
+fn positive(n: i64) -> Option<usize> {
+    usize::try_from(n).ok().filter(|&n| n > 0)
+}
+
 /// Starts the Alertmanager with its state under `<storage.tsdb.path>/alertmanager`.
 fn start_alertmanager(cli: &Cli) -> anyhow::Result<Arc<Alertmanager>> {
     let args = &cli.server;
@@ -487,6 +493,10 @@ fn start_alertmanager(cli: &Cli) -> anyhow::Result<Arc<Alertmanager>> {
         data_dir: Some(cli.storage_path.join("alertmanager")),
         retention,
         external_url,
+        silence_limits: SilenceLimits {
+            max_silences: positive(args.max_silences),
+            max_silence_size_bytes: positive(args.max_silence_size_bytes),
+        },
     };
     Ok(Alertmanager::start(opts, config, Clock::new())?)
 }

@@ -20,7 +20,7 @@ use crate::nflog::NotificationLog;
 use crate::notify::{integrations, NotifyMetrics, Pipeline};
 use crate::provider::{AlertStore, GC_INTERVAL};
 use crate::route::Route;
-use crate::silence::{Silences, DEFAULT_RETENTION};
+use crate::silence::{SilenceLimits, Silences, DEFAULT_RETENTION};
 use crate::snapshot::SnapshotError;
 use crate::types::{Alert, Clock};
 
@@ -58,6 +58,8 @@ pub struct Options {
     pub retention: Duration,
     /// The URL this server is reached at, for notifications.
     pub external_url: String,
+    /// Alertmanager's `--silences.max-silences` and `--silences.max-silence-size-bytes`.
+    pub silence_limits: SilenceLimits,
 }
 
 impl Default for Options {
@@ -66,6 +68,7 @@ impl Default for Options {
             data_dir: None,
             retention: DEFAULT_RETENTION,
             external_url: String::new(),
+            silence_limits: SilenceLimits::default(),
         }
     }
 }
@@ -117,7 +120,10 @@ impl Alertmanager {
             })?;
         }
         let file = |name: &str| opts.data_dir.as_ref().map(|d| d.join(name));
-        let silences = Arc::new(Silences::open(file("silences"), opts.retention, clock)?);
+        let silences = Arc::new(
+            Silences::open(file("silences"), opts.retention, clock)?
+                .with_limits(opts.silence_limits),
+        );
         let nflog = Arc::new(NotificationLog::open(file("nflog"), clock)?);
         let am = Arc::new(Alertmanager {
             clock,

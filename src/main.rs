@@ -10,6 +10,7 @@ use anyhow::{anyhow, Context};
 use clap::{CommandFactory, FromArgMatches};
 use cli::{CheckCommand, Cli, Command, ImportCommand, ServerArgs, TestCommand};
 
+use bongsu_alertmanager::provider::AlertLimits;
 use bongsu_alertmanager::server::{Alertmanager, Options as AlertmanagerOptions};
 use bongsu_alertmanager::silence::SilenceLimits;
 use bongsu_alertmanager::types::Clock;
@@ -483,6 +484,14 @@ fn start_alertmanager(cli: &Cli) -> anyhow::Result<Arc<Alertmanager>> {
     let config = load_alertmanager_config(args)?;
     let retention = parse_prometheus_duration(&args.data_retention)
         .ok_or_else(|| anyhow!("invalid --data.retention {:?}", args.data_retention))?;
+    let alert_gc_interval = parse_prometheus_duration(&args.alerts_gc_interval)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            anyhow!(
+                "invalid --alerts.gc-interval {:?}: a duration greater than zero",
+                args.alerts_gc_interval
+            )
+        })?;
     let external_url = args.external_url.clone().unwrap_or_else(|| {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
@@ -497,6 +506,13 @@ fn start_alertmanager(cli: &Cli) -> anyhow::Result<Arc<Alertmanager>> {
             max_silences: positive(args.max_silences),
             max_silence_size_bytes: positive(args.max_silence_size_bytes),
         },
+        alert_limits: AlertLimits {
+            per_alertname: positive(args.per_alertname_limit),
+            max_alerts: (args.max_alerts > 0).then_some(args.max_alerts),
+        },
+        max_aggregation_groups: (args.max_aggregation_groups > 0)
+            .then_some(args.max_aggregation_groups),
+        alert_gc_interval,
     };
     Ok(Alertmanager::start(opts, config, Clock::new())?)
 }

@@ -207,10 +207,10 @@ pub struct ServerArgs {
     pub max_alerts: usize,
 
     /// Most aggregation groups of the built-in Alertmanager, over all routes (bongsu's own
-    /// flag for a limit Alertmanager leaves to embedders). An alert that needs a new group
-    /// beyond it is left out of that route until it is sent again after empty groups were
-    /// dropped, logged and counted in
-    /// alertmanager_dispatcher_aggregation_group_limit_reached_total. 0 means no limit.
+    /// flag for a limit Alertmanager leaves to embedders). An alert that would need one more
+    /// group is logged, counted in alertmanager_dispatcher_aggregation_group_limit_reached_total
+    /// and left out of that route; it gets in when re-sent after empty groups were dropped.
+    /// 0 means no limit.
     #[arg(
         long = "alertmanager.max-aggregation-groups",
         default_value_t = 100_000,

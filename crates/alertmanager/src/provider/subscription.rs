@@ -3,7 +3,7 @@
 //! the store stops filling it and marks the subscriber lagged; the subscriber then skips what
 //! its channel still holds and re-reads every stored alert, which carries the newest state of
 //! each one it missed. Re-reading is harmless because subscribers treat an alert they have
-//! already seen as an update.
+//! already seen as an update; for the dispatcher it is what every configuration reload does.
 //!
 //! Owns the channel and the resync; what subscribers do with alerts is theirs.
 

@@ -152,6 +152,72 @@ pub struct ServerArgs {
     )]
     pub data_retention: String,
 
+    /// Maximum number of silences, including expired silences (kept --data.retention after
+    /// they end). At the limit, creating a silence (or replacing one, which keeps the old one
+    /// as expired) fails with 400 "exceeded maximum number of silences". If negative or zero,
+    /// no limit is set.
+    #[arg(
+        long = "silences.max-silences",
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        value_name = "N"
+    )]
+    pub max_silences: i64,
+
+    /// Maximum silence size in bytes, counted as the silence's JSON in the snapshot file
+    /// (Alertmanager counts its protobuf). A larger silence fails with 400 "silence exceeded
+    /// maximum size". If negative or zero, no limit is set.
+    #[arg(
+        long = "silences.max-silence-size-bytes",
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        value_name = "BYTES"
+    )]
+    pub max_silence_size_bytes: i64,
+
+    /// Maximum number of alerts per alertname, counting alerts that are not resolved. A new
+    /// alert beyond it is dropped (the API still answers 200), logged and counted in
+    /// alertmanager_alerts_limited_total; stored alerts are always updated. If negative or
+    /// zero, no limit is set.
+    #[arg(
+        long = "alerts.per-alertname-limit",
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        value_name = "N"
+    )]
+    pub per_alertname_limit: i64,
+
+    /// Interval between alert GC, which drops resolved alerts from the alert store.
+    #[arg(
+        long = "alerts.gc-interval",
+        default_value = "30m",
+        value_name = "DURATION"
+    )]
+    pub alerts_gc_interval: String,
+
+    /// Most alerts the built-in Alertmanager stores, resolved ones not yet collected included
+    /// (bongsu's own limit; Alertmanager has none). When full, resolved alerts are collected
+    /// at once; a new alert that still finds no room is dropped (the API still answers 200),
+    /// logged and counted in bongsu_alertmanager_alerts_limited_total. 0 means no limit.
+    #[arg(
+        long = "alertmanager.max-alerts",
+        default_value_t = 100_000,
+        value_name = "N"
+    )]
+    pub max_alerts: usize,
+
+    /// Most aggregation groups of the built-in Alertmanager, over all routes (bongsu's own
+    /// flag for a limit Alertmanager leaves to embedders). An alert that would need one more
+    /// group is logged, counted in alertmanager_dispatcher_aggregation_group_limit_reached_total
+    /// and left out of that route; it gets in when re-sent after empty groups were dropped.
+    /// 0 means no limit.
+    #[arg(
+        long = "alertmanager.max-aggregation-groups",
+        default_value_t = 100_000,
+        value_name = "N"
+    )]
+    pub max_aggregation_groups: usize,
+
     /// The URL under which bongsu is reached, used in Alertmanager notifications
     /// (externalURL). Defaults to http://<hostname>:<port>.
     #[arg(long = "web.external-url", value_name = "URL")]
@@ -317,6 +383,47 @@ mod tests {
         .unwrap();
         assert_eq!(cli.server.notification_queue_capacity, 5);
         assert!(!cli.server.drain_notification_queue);
+        assert_eq!(
+            (cli.server.max_silences, cli.server.max_silence_size_bytes),
+            (0, 0)
+        );
+        assert_eq!(
+            (
+                cli.server.per_alertname_limit,
+                cli.server.alerts_gc_interval.as_str()
+            ),
+            (0, "30m")
+        );
+        assert_eq!(
+            (cli.server.max_alerts, cli.server.max_aggregation_groups),
+            (100_000, 100_000)
+        );
+        let cli = Cli::try_parse_from([
+            "bongsu",
+            "--silences.max-silences",
+            "-1",
+            "--silences.max-silence-size-bytes=4096",
+            "--alerts.per-alertname-limit=-5",
+            "--alerts.gc-interval=5m",
+            "--alertmanager.max-alerts=0",
+            "--alertmanager.max-aggregation-groups=10",
+        ])
+        .unwrap();
+        assert_eq!(
+            (cli.server.max_silences, cli.server.max_silence_size_bytes),
+            (-1, 4096)
+        );
+        assert_eq!(
+            (
+                cli.server.per_alertname_limit,
+                cli.server.alerts_gc_interval.as_str()
+            ),
+            (-5, "5m")
+        );
+        assert_eq!(
+            (cli.server.max_alerts, cli.server.max_aggregation_groups),
+            (0, 10)
+        );
         let cli = Cli::try_parse_from(["bongsu", "--web.disable-remote-write-receiver"]).unwrap();
         assert!(cli.server.disable_remote_write_receiver);
         let cli = Cli::try_parse_from(["bongsu", "--web.enable-remote-write-receiver"]).unwrap();

@@ -10,7 +10,9 @@ use anyhow::{anyhow, Context};
 use clap::{CommandFactory, FromArgMatches};
 use cli::{CheckCommand, Cli, Command, ImportCommand, ServerArgs, TestCommand};
 
+use bongsu_alertmanager::provider::AlertLimits;
 use bongsu_alertmanager::server::{Alertmanager, Options as AlertmanagerOptions};
+use bongsu_alertmanager::silence::SilenceLimits;
 use bongsu_alertmanager::types::Clock;
 use bongsu_api::{router, ApiOptions, ApiState, CorsOrigin, Lifecycle, ReloadRequest};
 use bongsu_config::{redacted_yaml, Config, DEFAULT_CONFIG};
@@ -471,12 +473,25 @@ fn load_alertmanager_config(
         .transpose()
 }
 
+/// A limit flag as Alertmanager reads it: negative or zero sets no limit.
+fn positive(n: i64) -> Option<usize> {
+    usize::try_from(n).ok().filter(|&n| n > 0)
+}
+
 /// Starts the Alertmanager with its state under `<storage.tsdb.path>/alertmanager`.
 fn start_alertmanager(cli: &Cli) -> anyhow::Result<Arc<Alertmanager>> {
     let args = &cli.server;
     let config = load_alertmanager_config(args)?;
     let retention = parse_prometheus_duration(&args.data_retention)
         .ok_or_else(|| anyhow!("invalid --data.retention {:?}", args.data_retention))?;
+    let alert_gc_interval = parse_prometheus_duration(&args.alerts_gc_interval)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            anyhow!(
+                "invalid --alerts.gc-interval {:?}: a duration greater than zero",
+                args.alerts_gc_interval
+            )
+        })?;
     let external_url = args.external_url.clone().unwrap_or_else(|| {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
@@ -487,6 +502,17 @@ fn start_alertmanager(cli: &Cli) -> anyhow::Result<Arc<Alertmanager>> {
         data_dir: Some(cli.storage_path.join("alertmanager")),
         retention,
         external_url,
+        silence_limits: SilenceLimits {
+            max_silences: positive(args.max_silences),
+            max_silence_size_bytes: positive(args.max_silence_size_bytes),
+        },
+        alert_limits: AlertLimits {
+            per_alertname: positive(args.per_alertname_limit),
+            max_alerts: (args.max_alerts > 0).then_some(args.max_alerts),
+        },
+        max_aggregation_groups: (args.max_aggregation_groups > 0)
+            .then_some(args.max_aggregation_groups),
+        alert_gc_interval,
     };
     Ok(Alertmanager::start(opts, config, Clock::new())?)
 }

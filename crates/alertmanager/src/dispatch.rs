@@ -4,9 +4,11 @@
 //! that), then a flush every `group_interval`; the dedup stage of the pipeline decides
 //! whether a flush sends anything, and resends after `repeat_interval`.
 //!
-//! Owns the groups; not alert storage (`provider`) nor delivery (`notify`).
+//! Owns the groups and their limit; not alert storage (`provider`) nor delivery (`notify`).
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +24,34 @@ use crate::types::{add, compare_alerts, fingerprint, Alert, Clock, Fingerprint};
 
 /// How often empty groups are dropped (Alertmanager's maintenance interval).
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// bongsu's `--alertmanager.max-aggregation-groups` default: each group is a task with
+/// timers, so this bounds tasks as `--alertmanager.max-alerts` bounds alerts.
+pub const DEFAULT_MAX_AGGREGATION_GROUPS: usize = 100_000;
+
+/// The limit on aggregation groups and how often it refused one, shared by the dispatchers
+/// of successive configurations so the count survives reloads. Alertmanager has the limit
+/// (and the metric) for embedders but no flag; bongsu sets it with
+/// `--alertmanager.max-aggregation-groups`.
+pub struct GroupLimit {
+    max: Option<usize>,
+    reached: AtomicU64,
+}
+
+impl GroupLimit {
+    /// At most `max` groups over all routes; `None` sets no limit.
+    pub fn new(max: Option<usize>) -> GroupLimit {
+        GroupLimit {
+            max,
+            reached: AtomicU64::new(0),
+        }
+    }
+
+    /// How many times an alert found no room for its group.
+    pub fn reached(&self) -> u64 {
+        self.reached.load(Ordering::Relaxed)
+    }
+}
 
 /// One aggregation group.
 pub struct AggrGroup {
@@ -118,21 +148,25 @@ pub struct Dispatcher {
     route: Arc<Route>,
     pipeline: Arc<Pipeline>,
     clock: Clock,
+    limit: Arc<GroupLimit>,
     groups: Mutex<HashMap<GroupId, Arc<AggrGroup>>>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Dispatcher {
-    /// Starts dispatching the store's alerts, those already there first.
+    /// Starts dispatching the store's alerts, those already there first, in at most
+    /// `limit` groups.
     pub fn start(
         route: Arc<Route>,
         pipeline: Arc<Pipeline>,
         store: &AlertStore,
+        limit: Arc<GroupLimit>,
     ) -> Arc<Dispatcher> {
         let d = Arc::new(Dispatcher {
             route,
             pipeline,
             clock: store.clock(),
+            limit,
             groups: Mutex::new(HashMap::new()),
             task: Mutex::new(None),
         });
@@ -158,6 +192,9 @@ impl Dispatcher {
         d
     }
 
+    /// Puts the alert into the group of every route it matches. Without room for a new
+    /// group, the alert is left out of that route, counted and logged, as Alertmanager does;
+    /// it gets in when the sender re-sends it after empty groups were dropped.
     fn process(&self, alert: Arc<Alert>) {
         let now = self.clock.now();
         for route in self.route.match_labels(&alert.labels) {
@@ -166,6 +203,17 @@ impl Dispatcher {
             let mut groups = self.groups.lock();
             if let Some(g) = groups.get(&id) {
                 g.insert(alert.clone(), now);
+                continue;
+            }
+            if let Some(max) = self.limit.max.filter(|&max| groups.len() >= max) {
+                self.limit.reached.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    err = "too many aggregation groups, cannot create new group for alert",
+                    groups = groups.len(),
+                    limit = max,
+                    alert = alert.labels.get("alertname").map_or("", String::as_str),
+                    "Failed to create aggregation group"
+                );
                 continue;
             }
             let key = route.group_key(&labels);
@@ -211,6 +259,21 @@ impl Dispatcher {
     /// The current groups.
     pub fn groups(&self) -> Vec<Arc<AggrGroup>> {
         self.groups.lock().values().cloned().collect()
+    }
+
+    /// Appends Alertmanager's dispatcher metric families.
+    pub fn render_metrics(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# HELP alertmanager_dispatcher_aggregation_groups Number of active aggregation groups\n\
+             # TYPE alertmanager_dispatcher_aggregation_groups gauge\n\
+             alertmanager_dispatcher_aggregation_groups {}\n\
+             # HELP alertmanager_dispatcher_aggregation_group_limit_reached_total Number of times when dispatcher failed to create new aggregation group due to limit.\n\
+             # TYPE alertmanager_dispatcher_aggregation_group_limit_reached_total counter\n\
+             alertmanager_dispatcher_aggregation_group_limit_reached_total {}",
+            self.groups.lock().len(),
+            self.limit.reached()
+        );
     }
 
     /// Stops dispatching and every group's timers.

@@ -49,7 +49,8 @@ impl NotificationLog {
     ) -> Result<NotificationLog, snapshot::SnapshotError> {
         let mut entries = HashMap::new();
         if let Some(p) = &path {
-            let stored: Vec<Entry> = snapshot::load(p)?.unwrap_or_default();
+            let stored: Vec<Entry> =
+                snapshot::load(p, snapshot::Kind::NotificationLog)?.unwrap_or_default();
             for e in stored {
                 entries.insert((e.group_key.clone(), e.receiver.clone()), e);
             }
@@ -118,7 +119,7 @@ impl NotificationLog {
             return Ok(());
         }
         let all: Vec<Entry> = self.entries.lock().values().cloned().collect();
-        let r = snapshot::store(path, &all);
+        let r = snapshot::store(path, snapshot::Kind::NotificationLog, &all);
         if r.is_err() {
             self.dirty.store(true, Ordering::Release);
         }
@@ -162,5 +163,32 @@ mod tests {
         tokio::time::advance(Duration::from_secs(61)).await;
         assert_eq!(log.gc(), 1);
         assert!(log.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn loads_a_snapshot_from_before_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nflog");
+        // Byte for byte what bongsu wrote before snapshot files had a header.
+        std::fs::write(
+            &path,
+            r#"[{"receiver":"r/webhook/0","group_key":"{}:{}","timestamp":"1970-01-12T13:46:40Z","firing":[1],"resolved":[],"expires_at":"1970-01-12T14:46:40Z"}]"#,
+        )
+        .unwrap();
+        let c = Clock::starting_at(Timestamp::from_second(1_000_000).unwrap());
+        let log = NotificationLog::open(Some(path.clone()), c).unwrap();
+        assert_eq!(log.query("{}:{}", "r/webhook/0").unwrap().firing, vec![1]);
+        log.log(
+            "r/webhook/0",
+            "{}:{}",
+            vec![2],
+            vec![],
+            Duration::from_secs(60),
+            ReceiverData::new(),
+        );
+        log.persist().unwrap();
+        assert!(std::fs::read(&path).unwrap().starts_with(b"BSNL\x01"));
+        let log = NotificationLog::open(Some(path), c).unwrap();
+        assert_eq!(log.query("{}:{}", "r/webhook/0").unwrap().firing, vec![2]);
     }
 }

@@ -14,13 +14,13 @@ use parking_lot::RwLock;
 use thiserror::Error;
 
 use crate::config::{load_templates, Config, ConfigError};
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{Dispatcher, GroupLimit, DEFAULT_MAX_AGGREGATION_GROUPS};
 use crate::inhibit::Inhibitor;
 use crate::nflog::NotificationLog;
 use crate::notify::{integrations, NotifyMetrics, Pipeline};
-use crate::provider::{AlertStore, GC_INTERVAL};
+use crate::provider::{AlertLimits, AlertStore, GC_INTERVAL};
 use crate::route::Route;
-use crate::silence::{Silences, DEFAULT_RETENTION};
+use crate::silence::{SilenceLimits, Silences, DEFAULT_RETENTION};
 use crate::snapshot::SnapshotError;
 use crate::types::{Alert, Clock};
 
@@ -42,6 +42,8 @@ pub enum AlertmanagerError {
     Receiver { receiver: String, message: String },
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    #[error("the alert GC interval must be greater than zero")]
+    ZeroGcInterval,
     #[error("creating {path}: {source}")]
     DataDir {
         path: String,
@@ -58,6 +60,15 @@ pub struct Options {
     pub retention: Duration,
     /// The URL this server is reached at, for notifications.
     pub external_url: String,
+    /// Alertmanager's `--silences.max-silences` and `--silences.max-silence-size-bytes`.
+    pub silence_limits: SilenceLimits,
+    /// Alertmanager's `--alerts.per-alertname-limit` and bongsu's `--alertmanager.max-alerts`.
+    pub alert_limits: AlertLimits,
+    /// bongsu's `--alertmanager.max-aggregation-groups`; `None` sets no limit.
+    pub max_aggregation_groups: Option<usize>,
+    /// Alertmanager's `--alerts.gc-interval`: how often resolved alerts are dropped. Must
+    /// not be zero.
+    pub alert_gc_interval: Duration,
 }
 
 impl Default for Options {
@@ -66,6 +77,10 @@ impl Default for Options {
             data_dir: None,
             retention: DEFAULT_RETENTION,
             external_url: String::new(),
+            silence_limits: SilenceLimits::default(),
+            alert_limits: AlertLimits::default(),
+            max_aggregation_groups: Some(DEFAULT_MAX_AGGREGATION_GROUPS),
+            alert_gc_interval: GC_INTERVAL,
         }
     }
 }
@@ -95,6 +110,7 @@ pub struct Alertmanager {
     pub metrics: Arc<NotifyMetrics>,
     pub started: Timestamp,
     opts: Options,
+    group_limit: Arc<GroupLimit>,
     running: RwLock<Option<Arc<Running>>>,
     received_firing: AtomicU64,
     received_resolved: AtomicU64,
@@ -110,6 +126,9 @@ impl Alertmanager {
         config: Option<Config>,
         clock: Clock,
     ) -> Result<Arc<Alertmanager>, AlertmanagerError> {
+        if opts.alert_gc_interval.is_zero() {
+            return Err(AlertmanagerError::ZeroGcInterval);
+        }
         if let Some(d) = &opts.data_dir {
             std::fs::create_dir_all(d).map_err(|source| AlertmanagerError::DataDir {
                 path: d.display().to_string(),
@@ -117,15 +136,19 @@ impl Alertmanager {
             })?;
         }
         let file = |name: &str| opts.data_dir.as_ref().map(|d| d.join(name));
-        let silences = Arc::new(Silences::open(file("silences"), opts.retention, clock)?);
+        let silences = Arc::new(
+            Silences::open(file("silences"), opts.retention, clock)?
+                .with_limits(opts.silence_limits),
+        );
         let nflog = Arc::new(NotificationLog::open(file("nflog"), clock)?);
         let am = Arc::new(Alertmanager {
             clock,
-            store: Arc::new(AlertStore::new(clock)),
+            store: Arc::new(AlertStore::new(clock).with_limits(opts.alert_limits)),
             silences,
             nflog,
             metrics: Arc::new(NotifyMetrics::default()),
             started: clock.now(),
+            group_limit: Arc::new(GroupLimit::new(opts.max_aggregation_groups)),
             opts,
             running: RwLock::new(None),
             received_firing: AtomicU64::new(0),
@@ -147,19 +170,22 @@ impl Alertmanager {
         let me = am.clone();
         let maintenance = tokio::spawn(async move {
             let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
-            let mut since_alert_gc = Duration::ZERO;
             loop {
                 tick.tick().await;
                 me.silences.gc();
                 me.nflog.gc();
-                since_alert_gc += MAINTENANCE_INTERVAL;
-                if since_alert_gc >= GC_INTERVAL {
-                    since_alert_gc = Duration::ZERO;
-                    me.store.gc();
-                }
             }
         });
-        am.tasks.lock().extend([snapshots, maintenance]);
+        let me = am.clone();
+        let alert_gc = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(me.opts.alert_gc_interval);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                me.store.gc();
+            }
+        });
+        am.tasks.lock().extend([snapshots, maintenance, alert_gc]);
         Ok(am)
     }
 
@@ -198,7 +224,12 @@ impl Alertmanager {
         if let Some(old) = old {
             old.stop();
         }
-        let dispatcher = Dispatcher::start(route.clone(), pipeline, &self.store);
+        let dispatcher = Dispatcher::start(
+            route.clone(),
+            pipeline,
+            &self.store,
+            self.group_limit.clone(),
+        );
         *self.running.write() = Some(Arc::new(Running {
             config,
             route,
@@ -282,6 +313,10 @@ impl Alertmanager {
                 state.as_str()
             );
         }
+        self.store.render_metrics(out);
+        if let Some(run) = self.running() {
+            run.dispatcher.render_metrics(out);
+        }
         crate::notify::render_metrics(&self.metrics, out);
     }
 
@@ -298,3 +333,6 @@ impl Alertmanager {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -107,6 +107,45 @@ pub enum SilenceError {
     Invalid(String),
     #[error("silence {0} already expired")]
     AlreadyExpired(String),
+    /// `--silences.max-silences` reached; upstream's text, which the API answers with 400.
+    #[error("exceeded maximum number of silences: {count} (limit: {limit})")]
+    TooMany { count: usize, limit: usize },
+    /// `--silences.max-silence-size-bytes` exceeded; upstream's text.
+    #[error("silence exceeded maximum size: {size} bytes (limit: {limit} bytes)")]
+    TooLarge { size: usize, limit: usize },
+}
+
+/// Alertmanager's `--silences.max-silences` and `--silences.max-silence-size-bytes`; `None`
+/// sets no limit. They refuse new and updated silences only: silences loaded from the
+/// snapshot are kept whatever their number and size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SilenceLimits {
+    /// Most silences stored, expired ones (until retention drops them) included.
+    pub max_silences: Option<usize>,
+    /// Largest silence, counted as its JSON in the snapshot (upstream counts its protobuf).
+    pub max_silence_size_bytes: Option<usize>,
+}
+
+impl SilenceLimits {
+    fn check_size(&self, s: &Silence) -> Result<(), SilenceError> {
+        let Some(limit) = self.max_silence_size_bytes else {
+            return Ok(());
+        };
+        // Serializing a silence cannot fail: every field is a string, a bool or a map of
+        // strings.
+        let size = serde_json::to_vec(s).map_or(usize::MAX, |b| b.len());
+        if size > limit {
+            return Err(SilenceError::TooLarge { size, limit });
+        }
+        Ok(())
+    }
+
+    fn check_count(&self, count: usize) -> Result<(), SilenceError> {
+        match self.max_silences {
+            Some(limit) if count >= limit => Err(SilenceError::TooMany { count, limit }),
+            _ => Ok(()),
+        }
+    }
 }
 
 struct Entry {
@@ -118,6 +157,7 @@ struct Entry {
 pub struct Silences {
     clock: Clock,
     retention: Duration,
+    limits: SilenceLimits,
     path: Option<PathBuf>,
     entries: Mutex<HashMap<String, Entry>>,
 }
@@ -131,7 +171,8 @@ impl Silences {
     ) -> Result<Silences, snapshot::SnapshotError> {
         let mut entries = HashMap::new();
         if let Some(p) = &path {
-            let stored: Vec<Silence> = snapshot::load(p)?.unwrap_or_default();
+            let stored: Vec<Silence> =
+                snapshot::load(p, snapshot::Kind::Silences)?.unwrap_or_default();
             for s in stored {
                 let Ok(matchers) = compile(&s.matchers) else {
                     tracing::warn!(id = %s.id, "dropping a stored silence whose matchers no longer compile");
@@ -149,6 +190,7 @@ impl Silences {
         let s = Silences {
             clock,
             retention,
+            limits: SilenceLimits::default(),
             path,
             entries: Mutex::new(entries),
         };
@@ -156,10 +198,18 @@ impl Silences {
         Ok(s)
     }
 
+    /// The same silences, refusing new ones beyond `limits`.
+    pub fn with_limits(mut self, limits: SilenceLimits) -> Silences {
+        self.limits = limits;
+        self
+    }
+
     /// Creates or updates a silence and returns its ID. A silence with an ID is edited in
     /// place when Alertmanager allows it (same matchers; an active one keeps its start and
     /// does not end in the past; a pending one does not start in the past); otherwise the old
-    /// one is expired and a new one with a new ID is created.
+    /// one is expired and a new one with a new ID is created. As upstream, the size limit
+    /// applies to both and the count limit to a new silence, checked before the old one is
+    /// expired, so a refused replacement changes nothing.
     pub fn set(&self, mut sil: Silence) -> Result<String, SilenceError> {
         let now = self.clock.now();
         let mut entries = self.entries.lock();
@@ -177,17 +227,20 @@ impl Silences {
         let matchers = validate(&sil)?;
         if let Some(prev) = &prev {
             if can_update(prev, &sil, now) {
+                self.limits.check_size(&sil)?;
                 return Ok(self.insert(entries, sil, matchers));
             }
-            if prev.state(now) != SilenceState::Expired {
-                expire_entry(&mut entries, &prev.id, now)?;
-            }
         }
+        self.limits.check_count(entries.len())?;
         sil.id = new_id();
         if sil.starts_at < now {
             sil.starts_at = now;
         }
         validate(&sil)?;
+        self.limits.check_size(&sil)?;
+        if let Some(prev) = prev.filter(|p| p.state(now) != SilenceState::Expired) {
+            expire_entry(&mut entries, &prev.id, now)?;
+        }
         Ok(self.insert(entries, sil, matchers))
     }
 
@@ -283,7 +336,7 @@ impl Silences {
     fn persist(&self) {
         let Some(path) = &self.path else { return };
         let all = self.list();
-        if let Err(e) = snapshot::store(path, &all) {
+        if let Err(e) = snapshot::store(path, snapshot::Kind::Silences, &all) {
             tracing::error!(error = %e, "writing the silences snapshot failed");
         }
     }

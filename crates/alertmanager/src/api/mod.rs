@@ -434,6 +434,11 @@ async fn post_silence(State(am): State<Arc<Alertmanager>>, body: Bytes) -> Respo
         Err(e @ SilenceError::NotFound) => {
             (StatusCode::NOT_FOUND, Json(e.to_string())).into_response()
         }
+        Err(e @ (SilenceError::TooMany { .. } | SilenceError::TooLarge { .. })) => {
+            // The client sees the 400; the log tells the operator that a limit refuses silences.
+            tracing::warn!(error = %e, "refused a silence at a limit");
+            bad_request(e.to_string())
+        }
         Err(e) => bad_request(e.to_string()),
     }
 }
@@ -516,3 +521,6 @@ async fn receivers(State(am): State<Arc<Alertmanager>>) -> Response {
         .collect();
     Json(list).into_response()
 }
+
+#[cfg(test)]
+mod tests;

@@ -55,6 +55,11 @@ inhibit_rules:
 ";
 
 fn harness(config: &str, send_resolved: bool) -> Harness {
+    harness_with(config, send_resolved, None)
+}
+
+/// A harness whose dispatcher makes at most `max_groups` groups.
+fn harness_with(config: &str, send_resolved: bool, max_groups: Option<usize>) -> Harness {
     let cfg = Config::parse(config, None).unwrap();
     let clock = Clock::new();
     let store = Arc::new(AlertStore::new(clock));
@@ -81,7 +86,12 @@ fn harness(config: &str, send_resolved: bool) -> Harness {
         metrics: Arc::new(NotifyMetrics::default()),
         store: store.clone(),
     });
-    let dispatcher = Dispatcher::start(Arc::new(Route::new(&cfg.route)), pipeline, &store);
+    let dispatcher = Dispatcher::start(
+        Arc::new(Route::new(&cfg.route)),
+        pipeline,
+        &store,
+        Arc::new(GroupLimit::new(max_groups)),
+    );
     Harness {
         clock,
         store,
@@ -276,4 +286,43 @@ time_intervals:
         tokio::time::timeout(HOUR, h.rx.recv()).await.is_err(),
         "the muted route sends nothing"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_group_limit_leaves_alerts_out_until_a_group_is_dropped() {
+    let mut h = harness_with(CONFIG, true, Some(1));
+    let a = h.alert(
+        &[("alertname", "a"), ("instance", "1")],
+        Duration::from_secs(60),
+    );
+    let b = h.alert(&[("alertname", "b"), ("instance", "1")], DAY);
+    h.store.put(vec![a, b.clone()]);
+    let (_, ctx, alerts) = h.next().await;
+    assert_eq!(ctx.group_key, "{}:{alertname=\"a\"}");
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(h.dispatcher.groups().len(), 1);
+    let mut m = String::new();
+    h.dispatcher.render_metrics(&mut m);
+    assert!(
+        m.contains("\nalertmanager_dispatcher_aggregation_group_limit_reached_total 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("\nalertmanager_dispatcher_aggregation_groups 1\n"),
+        "{m}"
+    );
+    // `a` resolves, is notified and forgotten, and its empty group dropped: room for `b`,
+    // which gets in when it is sent again.
+    let (t, _, _) = h.next().await;
+    assert_eq!(t, Duration::from_secs(330));
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(h.dispatcher.groups().is_empty());
+    h.store.put(vec![b]);
+    let (t, ctx, _) = h.next().await;
+    assert_eq!(
+        t,
+        Duration::from_secs(390),
+        "older than group_wait: at once"
+    );
+    assert_eq!(ctx.group_key, "{}:{alertname=\"b\"}");
 }

@@ -88,8 +88,8 @@ impl Serialize for AlertJson<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alertmanager::notify::gojson;
-    use crate::alertmanager::notify::test_support::{alert, ctx};
+    use crate::notify::gojson;
+    use crate::notify::test_support::{alert, ctx};
 
     #[test]
     fn the_payload_carries_the_notification_reason_after_the_alerts() {

@@ -4,7 +4,8 @@
 //! `promql-parser` crate's) and evaluated here. Evaluation is
 //! column-at-a-time: every expression yields, for each output series, a value (or none) at
 //! every step of the query, so a range query decodes each series once and walks its samples in
-//! one pass. This module never opens a file: it sees storage only through [`Queryable`].
+//! one pass. This crate never opens a file: it sees storage only through
+//! [`Queryable`](bongsu_storage::Queryable).
 //!
 //! Supported: selectors, subqueries, operators with vector matching and `fill`, all
 //! aggregations, float functions and classic histogram functions, with Prometheus'
@@ -35,8 +36,7 @@ pub use parse::{parse, parse_metric_selector, to_string, ParseError};
 pub use prepared::PreparedQuery;
 pub use value::{Point, QueryOutput, QueryValue, RangeSeries, VectorSample};
 
-pub use bongsu_storage::Queryable;
-use bongsu_storage::StorageError;
+use bongsu_storage::{Queryable, StorageError};
 
 /// Default lookback for instant vector selectors, as in Prometheus.
 pub const DEFAULT_LOOKBACK_MS: i64 = 5 * 60 * 1000;

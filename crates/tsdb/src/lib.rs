@@ -1,8 +1,12 @@
 //! The storage engine: write-ahead log, in-memory head, compressed chunks and immutable,
-//! memory-mapped blocks, behind two small interfaces: [`Appender`] (writes) and [`Querier`]
-//! (reads by label matchers and time range).
+//! memory-mapped blocks. [`Db`] implements the storage traits of `bongsu-storage`
+//! (`Appendable` for writes, `Queryable` for reads by label matchers and time range); figures
+//! leave as [`DbStats`] and [`HeadCardinality`] snapshots. The head, postings and readers are
+//! private; `block` (the `BlockWriter` of imports), `chunk` (encodings) and `wal` are public
+//! for the importer, the benchmarks and the WAL crash test.
 //!
-//! `tsdb` knows nothing of HTTP, PromQL or scraping. Only the WAL makes a sample durable.
+//! `tsdb` knows nothing of HTTP, PromQL, scraping or an async runtime. Only the WAL makes a
+//! sample durable.
 
 pub mod block;
 pub mod chunk;

@@ -49,14 +49,17 @@ receivers:
 }
 
 fn disk_alerts() -> Value {
+    // Fresh start times: a group whose first alert is older than group_wait is flushed at
+    // once (as upstream), which would race the second alert of the post.
+    let now = jiff::Timestamp::now();
     json!([
         {"labels": {"alertname": "Disk", "instance": "a:9100", "job": "node", "team": "ops"},
          "annotations": {"summary": "disk <a> full & +1"},
-         "startsAt": "2026-01-01T00:00:00Z",
+         "startsAt": now.to_string(),
          "generatorURL": "http://prom/graph?g0.expr=up&x=1"},
         {"labels": {"alertname": "Disk", "instance": "b:9100", "job": "node", "team": "ops"},
          "annotations": {"summary": "disk b full"},
-         "startsAt": "2026-01-01T00:00:01Z"}
+         "startsAt": now.to_string()}
     ])
 }
 

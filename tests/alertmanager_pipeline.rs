@@ -98,17 +98,25 @@ fn fingerprint(labels: &[(&str, &str)]) -> String {
 async fn webhook_receives_alertmanager_payload() {
     let (url, mut rx) = webhook(&[]).await;
     let s = start(&config(&url, ""), None).await;
+    // Fresh alerts, so the group waits its group_wait for both: a group whose first alert is
+    // older than group_wait is flushed at once (as upstream), racing the second alert.
+    let now = jiff::Timestamp::now().as_second();
+    let at = |offset: &str| {
+        let t = jiff::Timestamp::from_second(now).expect("now is a valid time");
+        format!("{}{offset}Z", t.strftime("%Y-%m-%dT%H:%M:%S"))
+    };
+    let (t_b, t_a) = (at(""), at(".5"));
     let (code, _) = s
         .post(
             "/api/v2/alerts",
             json!([
                 {"labels": {"alertname": "Disk", "instance": "b", "job": "node"},
                  "annotations": {"summary": "full", "runbook": "r1"},
-                 "startsAt": "2026-01-01T00:00:00Z",
+                 "startsAt": t_b,
                  "generatorURL": "http://prom/graph"},
                 {"labels": {"alertname": "Disk", "instance": "a", "job": "node"},
                  "annotations": {"summary": "full", "runbook": "r2"},
-                 "startsAt": "2026-01-01T00:00:01.5Z"}
+                 "startsAt": t_a}
             ]),
         )
         .await;
@@ -121,14 +129,14 @@ async fn webhook_receives_alertmanager_payload() {
             {"status": "firing",
              "labels": {"alertname": "Disk", "instance": "a", "job": "node"},
              "annotations": {"summary": "full", "runbook": "r2"},
-             "startsAt": "2026-01-01T00:00:01.5Z",
+             "startsAt": t_a,
              "endsAt": "0001-01-01T00:00:00Z",
              "generatorURL": "",
              "fingerprint": fingerprint(&[("alertname", "Disk"), ("instance", "a"), ("job", "node")])},
             {"status": "firing",
              "labels": {"alertname": "Disk", "instance": "b", "job": "node"},
              "annotations": {"summary": "full", "runbook": "r1"},
-             "startsAt": "2026-01-01T00:00:00Z",
+             "startsAt": t_b,
              "endsAt": "0001-01-01T00:00:00Z",
              "generatorURL": "http://prom/graph",
              "fingerprint": fingerprint(&[("alertname", "Disk"), ("instance", "b"), ("job", "node")])}
@@ -144,20 +152,22 @@ async fn webhook_receives_alertmanager_payload() {
     });
     assert_eq!(got, expected);
 
-    // Resolving one sends a resolved notification at the next group interval.
+    // Resolving one sends a resolved notification at the next group interval. It ended before
+    // now: the first notification came a group_wait (1 s) after both started.
+    let ended = at(".9");
     let (code, _) = s
         .post(
             "/api/v2/alerts",
             json!([{"labels": {"alertname": "Disk", "instance": "a", "job": "node"},
-                    "startsAt": "2026-01-01T00:00:01.5Z",
-                    "endsAt": "2026-01-01T00:10:00Z"}]),
+                    "startsAt": t_a,
+                    "endsAt": ended}]),
         )
         .await;
     assert_eq!(code, 200);
     let got = next(&mut rx).await;
     assert_eq!(got["status"], "firing");
     assert_eq!(got["alerts"][0]["status"], "resolved");
-    assert_eq!(got["alerts"][0]["endsAt"], "2026-01-01T00:10:00Z");
+    assert_eq!(got["alerts"][0]["endsAt"], ended);
     assert_eq!(got["alerts"][1]["status"], "firing");
     assert_eq!(got["notification_reason"], "some alerts resolved");
     let sent = "alertmanager_notifications_total{integration=\"webhook\"} ";

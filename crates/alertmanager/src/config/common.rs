@@ -276,3 +276,29 @@ pub(crate) fn http_section(
     }
     Ok(c)
 }
+
+/// `own`, or Alertmanager's default for a templated field: `{{ template "name" . }}`.
+pub(crate) fn template(own: Option<String>, name: &str) -> String {
+    own.unwrap_or_else(|| format!(r#"{{{{ template "{name}" . }}}}"#))
+}
+
+/// Checks a `webhook_url` / `webhook_url_file` pair: exactly one must be set.
+pub(crate) fn one_webhook(url: &Option<SecretUrl>, file: &Option<PathBuf>) -> Result<(), Invalid> {
+    match (url, file) {
+        (None, None) => fail("one of webhook_url or webhook_url_file must be configured"),
+        (Some(_), Some(_)) => {
+            fail("at most one of webhook_url & webhook_url_file must be configured")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `url` with `/` appended to its path unless it ends in one (the API paths are appended).
+pub(crate) fn with_trailing_slash(url: Url) -> Url {
+    if url.as_url().path().ends_with('/') {
+        return url;
+    }
+    let mut u = url.as_url().clone();
+    u.set_path(&format!("{}/", u.path()));
+    Url::parse(u.as_str()).unwrap_or(url)
+}

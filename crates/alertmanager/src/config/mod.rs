@@ -8,9 +8,9 @@
 //! receivers and time intervals). Features bongsu lacks fail with "… is not supported by
 //! bongsu yet". Secrets are `Secret`/`SecretUrl` and never print.
 
-mod common;
+pub(crate) mod common;
 mod global;
-mod marshal;
+pub(crate) mod marshal;
 mod receivers;
 mod route;
 

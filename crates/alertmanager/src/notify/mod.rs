@@ -4,30 +4,29 @@
 //! integration: dedup against the notification log → send with retries → log).
 
 mod data;
-mod discord;
-mod email;
+pub mod discord;
+pub mod email;
 mod gojson;
-mod incidentio;
-mod jira;
-mod jira_body;
-mod mattermost;
+pub mod incidentio;
+pub mod jira;
+pub mod mattermost;
 mod metrics;
-mod msteams;
-mod msteamsv2;
-mod opsgenie;
-mod pagerduty;
+pub mod msteams;
+pub mod msteamsv2;
+pub mod opsgenie;
+pub mod pagerduty;
 mod pipeline;
-mod pushover;
+pub mod pushover;
 mod render;
 mod retrier;
-mod rocketchat;
-mod slack;
-mod telegram;
+pub mod rocketchat;
+pub mod slack;
+pub mod telegram;
 #[cfg(test)]
 mod test_support;
-mod victorops;
-mod webex;
-mod webhook;
+pub mod victorops;
+pub mod webex;
+pub mod webhook;
 
 use std::future::Future;
 use std::pin::Pin;

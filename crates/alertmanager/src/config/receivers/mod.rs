@@ -4,42 +4,34 @@
 //! parsed in full, with Alertmanager's checks and inheritance from `global`; the other kinds upstream knows are recognised and
 //! refused at load time with "… is not supported by bongsu yet", never silently dropped.
 
-mod chat;
-mod email;
-mod incidentio;
-mod jira;
-mod mattermost;
-mod msteamsv2;
-mod opsgenie;
-mod pagerduty;
-mod pushover;
-mod rocketchat;
-mod slack;
-mod victorops;
-mod webex;
-mod webhook;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
 
-pub use chat::{DiscordConfig, MsTeamsConfig, TelegramConfig};
-pub use email::{EmailConfig, ThreadingConfig, DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT};
-pub use incidentio::IncidentioConfig;
-pub use jira::{JiraConfig, JiraField};
-pub use mattermost::{
+pub use crate::notify::discord::DiscordConfig;
+pub use crate::notify::email::{
+    EmailConfig, ThreadingConfig, DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT,
+};
+pub use crate::notify::incidentio::IncidentioConfig;
+pub use crate::notify::jira::{JiraConfig, JiraField};
+pub use crate::notify::mattermost::{
     MattermostAttachment, MattermostConfig, MattermostField, MattermostPriority, MattermostProps,
 };
-pub use msteamsv2::MsTeamsV2Config;
-pub use opsgenie::{OpsgenieConfig, OpsgenieResponder};
-pub use pagerduty::{PagerdutyConfig, PagerdutyImage, PagerdutyLink, DEFAULT_PAGERDUTY_DETAILS};
-pub use pushover::PushoverConfig;
-pub use rocketchat::{RocketchatAction, RocketchatConfig, RocketchatField};
-pub use slack::{SlackAction, SlackConfig, SlackConfirmation, SlackField};
-pub use victorops::VictoropsConfig;
-pub use webex::WebexConfig;
-pub use webhook::WebhookConfig;
+pub use crate::notify::msteams::MsTeamsConfig;
+pub use crate::notify::msteamsv2::MsTeamsV2Config;
+pub use crate::notify::opsgenie::{OpsgenieConfig, OpsgenieResponder};
+pub use crate::notify::pagerduty::{
+    PagerdutyConfig, PagerdutyImage, PagerdutyLink, DEFAULT_PAGERDUTY_DETAILS,
+};
+pub use crate::notify::pushover::PushoverConfig;
+pub use crate::notify::rocketchat::{RocketchatAction, RocketchatConfig, RocketchatField};
+pub use crate::notify::slack::{SlackAction, SlackConfig, SlackConfirmation, SlackField};
+pub use crate::notify::telegram::TelegramConfig;
+pub use crate::notify::victorops::VictoropsConfig;
+pub use crate::notify::webex::WebexConfig;
+pub use crate::notify::webhook::WebhookConfig;
+use crate::notify::{opsgenie, rocketchat};
 
 use super::common::{fail, Invalid};
 use super::global::GlobalConfig;

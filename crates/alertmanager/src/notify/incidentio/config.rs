@@ -1,0 +1,152 @@
+//! `incidentio_configs`: an incident.io HTTP alert source (its URL, inline or in a file),
+//! authorized by the alert source token or by `http_config.authorization`, with the
+//! webhook-style payload's `max_alerts` and a per-request `timeout`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use bongsu_httpclient::{HttpClientConfig, HttpClientSection, Secret};
+
+use crate::config::common::{fail, file_path, go_duration, http_or_global, Invalid, Url};
+use crate::config::{ConfigError, GlobalConfig};
+
+/// One incident.io notifier.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RawIncidentio")]
+pub struct IncidentioConfig {
+    pub send_resolved: bool,
+    pub http_config: HttpClientConfig,
+    pub url: Option<Url>,
+    pub url_file: Option<PathBuf>,
+    pub alert_source_token: Secret,
+    pub alert_source_token_file: Option<PathBuf>,
+    /// At most this many alerts per payload (0 = all); the rest are counted as truncated.
+    pub max_alerts: u64,
+    /// No limit when zero.
+    pub timeout: Duration,
+    own_http: Option<HttpClientSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIncidentio {
+    #[serde(default)]
+    send_resolved: Option<bool>,
+    #[serde(default)]
+    http_config: Option<HttpClientSection>,
+    #[serde(default)]
+    url: Option<Url>,
+    #[serde(default, deserialize_with = "file_path")]
+    url_file: Option<PathBuf>,
+    #[serde(default)]
+    alert_source_token: Secret,
+    #[serde(default, deserialize_with = "file_path")]
+    alert_source_token_file: Option<PathBuf>,
+    #[serde(default)]
+    max_alerts: u64,
+    #[serde(default, deserialize_with = "go_duration")]
+    timeout: Option<Duration>,
+}
+
+impl TryFrom<RawIncidentio> for IncidentioConfig {
+    type Error = Invalid;
+
+    fn try_from(r: RawIncidentio) -> Result<IncidentioConfig, Invalid> {
+        match (&r.url, &r.url_file) {
+            (None, None) => return fail("one of url or url_file must be configured"),
+            (Some(_), Some(_)) => return fail("at most one of url & url_file must be configured"),
+            _ => {}
+        }
+        let token = !r.alert_source_token.expose().is_empty();
+        let token_file = r.alert_source_token_file.is_some();
+        if token && token_file {
+            return fail(
+                "at most one of alert_source_token & alert_source_token_file must be configured",
+            );
+        }
+        // Only the receiver's own `http_config` counts here, as upstream: without one, a
+        // missing token is not an error at load time.
+        if let Some(h) = &r.http_config {
+            if h.has_authorization() && (token || token_file) {
+                return fail("cannot specify alert_source_token or alert_source_token_file when using http_config.authorization");
+            }
+            if !h.has_authorization() && !token && !token_file {
+                return fail("at least one of alert_source_token, alert_source_token_file or http_config.authorization must be configured");
+            }
+        }
+        Ok(IncidentioConfig {
+            send_resolved: r.send_resolved.unwrap_or(true),
+            http_config: HttpClientConfig::default(),
+            url: r.url,
+            url_file: r.url_file,
+            alert_source_token: r.alert_source_token,
+            alert_source_token_file: r.alert_source_token_file,
+            max_alerts: r.max_alerts,
+            timeout: r.timeout.unwrap_or_default(),
+            own_http: r.http_config,
+        })
+    }
+}
+
+impl IncidentioConfig {
+    pub(crate) fn resolve(
+        &mut self,
+        g: &GlobalConfig,
+        dir: Option<&std::path::Path>,
+    ) -> Result<(), ConfigError> {
+        self.http_config = http_or_global(self.own_http.take(), &g.http_config, dir)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn load(body: &str) -> Result<Config, String> {
+        let yaml = format!(
+            "route: {{receiver: t}}\nreceivers:\n- name: t\n  incidentio_configs:\n  - {body}\n"
+        );
+        Config::parse(&yaml, None).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn checks() {
+        let cases = [
+            ("max_alerts: 1", "one of url or url_file must be configured"),
+            (
+                "url: http://i.example/a\n    url_file: /f",
+                "at most one of url & url_file must be configured",
+            ),
+            (
+                "url: http://i.example/a\n    alert_source_token: t\n    alert_source_token_file: /f",
+                "at most one of alert_source_token & alert_source_token_file must be configured",
+            ),
+            (
+                "url: http://i.example/a\n    alert_source_token: t\n    http_config: {authorization: {credentials: c}}",
+                "cannot specify alert_source_token or alert_source_token_file when using http_config.authorization",
+            ),
+            (
+                "url: http://i.example/a\n    http_config: {follow_redirects: false}",
+                "at least one of alert_source_token, alert_source_token_file or http_config.authorization must be configured",
+            ),
+        ];
+        for (body, want) in cases {
+            assert_eq!(load(body).unwrap_err(), want, "{body}");
+        }
+        assert!(load("url: http://i.example/a").is_ok());
+        assert!(load("url_file: /u\n    http_config: {bearer_token: b}").is_ok());
+    }
+
+    #[test]
+    fn defaults() {
+        let cfg =
+            load("url: http://i.example/a\n    alert_source_token: t\n    timeout: 5s").unwrap();
+        let c = &cfg.receivers[0].incidentio_configs[0];
+        assert!(c.send_resolved);
+        assert_eq!(c.max_alerts, 0);
+        assert_eq!(c.timeout.as_secs(), 5);
+    }
+}

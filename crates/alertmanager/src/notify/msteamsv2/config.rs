@@ -1,0 +1,122 @@
+//! `msteamsv2_configs`: Microsoft Teams through a Power Automate workflow (an Adaptive Card
+//! POSTed to the workflow's URL), with its title and text templates.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use bongsu_httpclient::{HttpClientConfig, HttpClientSection};
+
+use crate::config::common::{file_path, http_or_global, Invalid, SecretUrl};
+use crate::config::common::{one_webhook, template};
+use crate::config::{ConfigError, GlobalConfig};
+
+/// One Teams workflow notifier.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RawMsTeamsV2")]
+pub struct MsTeamsV2Config {
+    pub send_resolved: bool,
+    pub http_config: HttpClientConfig,
+    pub webhook_url: Option<SecretUrl>,
+    pub webhook_url_file: Option<PathBuf>,
+    pub title: String,
+    pub text: String,
+    own_http: Option<HttpClientSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMsTeamsV2 {
+    #[serde(default)]
+    send_resolved: Option<bool>,
+    #[serde(default)]
+    http_config: Option<HttpClientSection>,
+    #[serde(default)]
+    webhook_url: Option<SecretUrl>,
+    #[serde(default, deserialize_with = "file_path")]
+    webhook_url_file: Option<PathBuf>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+impl TryFrom<RawMsTeamsV2> for MsTeamsV2Config {
+    type Error = Invalid;
+
+    fn try_from(r: RawMsTeamsV2) -> Result<MsTeamsV2Config, Invalid> {
+        one_webhook(&r.webhook_url, &r.webhook_url_file)?;
+        Ok(MsTeamsV2Config {
+            send_resolved: r.send_resolved.unwrap_or(true),
+            http_config: HttpClientConfig::default(),
+            webhook_url: r.webhook_url,
+            webhook_url_file: r.webhook_url_file,
+            title: template(r.title, "msteamsv2.default.title"),
+            text: template(r.text, "msteamsv2.default.text"),
+            own_http: r.http_config,
+        })
+    }
+}
+
+impl MsTeamsV2Config {
+    /// The global `http_config` when none is given; an own one without `proxy_url` still
+    /// takes the global proxy (upstream does so for this kind only).
+    pub(crate) fn resolve(
+        &mut self,
+        g: &GlobalConfig,
+        dir: Option<&std::path::Path>,
+    ) -> Result<(), ConfigError> {
+        let own = self.own_http.is_some();
+        self.http_config = http_or_global(self.own_http.take(), &g.http_config, dir)?;
+        if own && self.http_config.proxy_url.is_none() {
+            self.http_config.proxy_url = g.http_config.proxy_url.clone();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn load(body: &str) -> Result<Config, String> {
+        let yaml = format!(
+            "global:\n  http_config:\n    proxy_url: http://proxy.example:3128\nroute: {{receiver: t}}\nreceivers:\n- name: t\n  msteamsv2_configs:\n  - {body}\n"
+        );
+        Config::parse(&yaml, None).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn webhook_url_checks() {
+        assert_eq!(
+            load("title: x").unwrap_err(),
+            "one of webhook_url or webhook_url_file must be configured"
+        );
+        assert_eq!(
+            load("webhook_url: http://a.example/x\n    webhook_url_file: /f").unwrap_err(),
+            "at most one of webhook_url & webhook_url_file must be configured"
+        );
+    }
+
+    #[test]
+    fn defaults_and_proxy_inheritance() {
+        let cfg = load("webhook_url: http://a.example/x").unwrap();
+        let c = &cfg.receivers[0].msteamsv2_configs[0];
+        assert!(c.send_resolved);
+        assert_eq!(c.title, r#"{{ template "msteamsv2.default.title" . }}"#);
+        assert_eq!(c.text, r#"{{ template "msteamsv2.default.text" . }}"#);
+        assert_eq!(
+            c.http_config.proxy_url.as_deref(),
+            Some("http://proxy.example:3128")
+        );
+        let cfg =
+            load("webhook_url: http://a.example/x\n    http_config: {follow_redirects: false}")
+                .unwrap();
+        let c = &cfg.receivers[0].msteamsv2_configs[0];
+        assert!(!c.http_config.follow_redirects);
+        assert_eq!(
+            c.http_config.proxy_url.as_deref(),
+            Some("http://proxy.example:3128")
+        );
+    }
+}

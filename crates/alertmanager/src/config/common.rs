@@ -1,5 +1,7 @@
 //! Value types shared by the sections of `alertmanager.yml`: URLs (plain and secret), SMTP
-//! `host:port`, durations, label-name checks and the way validation errors leave serde.
+//! `host:port`, durations, label-name checks and the way validation errors leave serde; and
+//! what several receiver kinds' configurations share (the HTTP client inherited from
+//! `global`, default templates, the `webhook_url` pair check, API URLs ending in `/`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -163,7 +163,7 @@ mod tests {
         let yaml =
             format!("route:\n  receiver: r\nreceivers:\n- name: r\n  discord_configs:\n{receiver}");
         let cfg = Config::parse(&yaml, None).expect("valid config");
-        let conf = cfg.receivers[0].discord_configs[0].clone();
+        let conf = cfg.receivers[0].configs::<DiscordConfig>()[0].clone();
         Discord::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
     }
 

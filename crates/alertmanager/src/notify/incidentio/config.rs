@@ -103,6 +103,7 @@ impl IncidentioConfig {
 
 #[cfg(test)]
 mod tests {
+    use super::IncidentioConfig;
     use crate::config::Config;
 
     fn load(body: &str) -> Result<Config, String> {
@@ -144,7 +145,7 @@ mod tests {
     fn defaults() {
         let cfg =
             load("url: http://i.example/a\n    alert_source_token: t\n    timeout: 5s").unwrap();
-        let c = &cfg.receivers[0].incidentio_configs[0];
+        let c = &cfg.receivers[0].configs::<IncidentioConfig>()[0];
         assert!(c.send_resolved);
         assert_eq!(c.max_alerts, 0);
         assert_eq!(c.timeout.as_secs(), 5);

@@ -175,6 +175,7 @@ impl JiraConfig {
 
 #[cfg(test)]
 mod tests {
+    use super::JiraConfig;
     use crate::config::Config;
 
     fn load(global: &str, body: &str) -> Result<Config, String> {
@@ -214,7 +215,7 @@ mod tests {
              fields: {customfield_1: {value: x}}",
         )
         .unwrap();
-        let c = &cfg.receivers[0].jira_configs[0];
+        let c = &cfg.receivers[0].configs::<JiraConfig>()[0];
         assert!(c.send_resolved);
         assert_eq!(c.api_type, "auto");
         assert_eq!(c.summary.template, "S {{ .Status }}");

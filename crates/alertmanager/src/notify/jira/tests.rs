@@ -7,7 +7,7 @@ fn notifier(api_url: &str, extra: &str) -> Jira {
         "route: {{receiver: t}}\nreceivers:\n- name: t\n  jira_configs:\n  - api_url: '{api_url}'\n    project: OPS\n    issue_type: Bug\n    {extra}\n"
     );
     let cfg = Config::parse(&yaml, None).unwrap();
-    let conf = cfg.receivers[0].jira_configs[0].clone();
+    let conf = cfg.receivers[0].configs::<JiraConfig>()[0].clone();
     Jira::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
 }
 

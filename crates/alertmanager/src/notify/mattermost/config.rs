@@ -259,6 +259,7 @@ impl MattermostConfig {
 
 #[cfg(test)]
 mod tests {
+    use super::MattermostConfig;
     use crate::config::Config;
 
     fn load(global: &str, body: &str) -> Result<Config, String> {
@@ -303,7 +304,7 @@ mod tests {
     #[test]
     fn global_url_and_defaults() {
         let cfg = load("mattermost_webhook_url_file: /g", "channel: c").unwrap();
-        let c = &cfg.receivers[0].mattermost_configs[0];
+        let c = &cfg.receivers[0].configs::<MattermostConfig>()[0];
         assert!(c.webhook_url.is_none());
         assert_eq!(c.webhook_url_file.as_deref(), Some("/g".as_ref()));
         assert!(c.send_resolved);
@@ -317,7 +318,7 @@ mod tests {
             "webhook_url: http://own.example/h",
         )
         .unwrap();
-        let c = &cfg.receivers[0].mattermost_configs[0];
+        let c = &cfg.receivers[0].configs::<MattermostConfig>()[0];
         assert!(c.webhook_url.is_some() && c.webhook_url_file.is_none());
     }
 }

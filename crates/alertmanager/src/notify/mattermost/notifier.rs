@@ -279,7 +279,7 @@ mod tests {
             "route: {{receiver: t}}\nreceivers:\n- name: t\n  mattermost_configs:\n  - webhook_url: http://mm.example/hooks/x\n    {extra}\n"
         );
         let cfg = Config::parse(&yaml, None).unwrap();
-        let conf = cfg.receivers[0].mattermost_configs[0].clone();
+        let conf = cfg.receivers[0].configs::<MattermostConfig>()[0].clone();
         Mattermost::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
     }
 

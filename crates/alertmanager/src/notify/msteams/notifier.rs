@@ -112,7 +112,7 @@ mod tests {
             "route: {{receiver: t}}\nreceivers:\n- name: t\n  msteams_configs:\n  - webhook_url: http://teams.example/hook\n    {extra}\n"
         );
         let cfg = Config::parse(&yaml, None).unwrap();
-        let conf = cfg.receivers[0].msteams_configs[0].clone();
+        let conf = cfg.receivers[0].configs::<MsTeamsConfig>()[0].clone();
         MsTeams::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
     }
 

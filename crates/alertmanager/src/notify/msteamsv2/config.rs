@@ -77,6 +77,7 @@ impl MsTeamsV2Config {
 
 #[cfg(test)]
 mod tests {
+    use super::MsTeamsV2Config;
     use crate::config::Config;
 
     fn load(body: &str) -> Result<Config, String> {
@@ -101,7 +102,7 @@ mod tests {
     #[test]
     fn defaults_and_proxy_inheritance() {
         let cfg = load("webhook_url: http://a.example/x").unwrap();
-        let c = &cfg.receivers[0].msteamsv2_configs[0];
+        let c = &cfg.receivers[0].configs::<MsTeamsV2Config>()[0];
         assert!(c.send_resolved);
         assert_eq!(c.title, r#"{{ template "msteamsv2.default.title" . }}"#);
         assert_eq!(c.text, r#"{{ template "msteamsv2.default.text" . }}"#);
@@ -112,7 +113,7 @@ mod tests {
         let cfg =
             load("webhook_url: http://a.example/x\n    http_config: {follow_redirects: false}")
                 .unwrap();
-        let c = &cfg.receivers[0].msteamsv2_configs[0];
+        let c = &cfg.receivers[0].configs::<MsTeamsV2Config>()[0];
         assert!(!c.http_config.follow_redirects);
         assert_eq!(
             c.http_config.proxy_url.as_deref(),

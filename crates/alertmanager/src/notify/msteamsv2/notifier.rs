@@ -170,7 +170,7 @@ mod tests {
             "route: {{receiver: t}}\nreceivers:\n- name: t\n  msteamsv2_configs:\n  - webhook_url: http://teams.example/hook\n    {extra}\n"
         );
         let cfg = Config::parse(&yaml, None).unwrap();
-        let conf = cfg.receivers[0].msteamsv2_configs[0].clone();
+        let conf = cfg.receivers[0].configs::<MsTeamsV2Config>()[0].clone();
         MsTeamsV2::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
     }
 

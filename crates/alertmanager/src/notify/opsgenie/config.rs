@@ -207,6 +207,7 @@ pub(crate) fn check_global_key(g: &GlobalConfig) -> Result<(), ConfigError> {
 
 #[cfg(test)]
 mod tests {
+    use super::OpsgenieConfig;
     use crate::config::Config;
 
     fn load(receiver: &str) -> Result<Config, String> {
@@ -234,7 +235,7 @@ mod tests {
             load("{responders: [{id: i, type: Team}, {name: n, type: '{{ .CommonLabels.t }}'}]}")
                 .unwrap();
         assert_eq!(
-            c.receivers[0].opsgenie_configs[0].responders[0].kind,
+            c.receivers[0].configs::<OpsgenieConfig>()[0].responders[0].kind,
             "Team"
         );
         assert_eq!(
@@ -246,14 +247,14 @@ mod tests {
     #[test]
     fn inherits_url_and_key() {
         let c = load("{api_url: 'http://og.example/base'}").unwrap();
-        let o = &c.receivers[0].opsgenie_configs[0];
+        let o = &c.receivers[0].configs::<OpsgenieConfig>()[0];
         assert_eq!(
             o.api_url.as_ref().unwrap().as_str(),
             "http://og.example/base/"
         );
         assert_eq!(o.api_key.expose(), "gk");
         let c = load("{api_key: own}").unwrap();
-        let o = &c.receivers[0].opsgenie_configs[0];
+        let o = &c.receivers[0].configs::<OpsgenieConfig>()[0];
         assert_eq!(
             o.api_url.as_ref().unwrap().as_str(),
             "https://api.opsgenie.com/"

@@ -245,7 +245,7 @@ mod tests {
         use crate::config::Config;
         let text = "route: {receiver: r}\nreceivers: [{name: r, pagerduty_configs: [{routing_key: rk-secret, details: {a: {b: 1}}, images: [{src: s}], links: [{href: h}], severity: warning}]}]";
         let c = Config::parse(text, None).unwrap();
-        let p = &c.receivers[0].pagerduty_configs[0];
+        let p = &c.receivers[0].configs::<PagerdutyConfig>()[0];
         assert_eq!(
             p.url.as_ref().map(|u| u.as_str()),
             Some("https://events.pagerduty.com/v2/enqueue")

@@ -145,6 +145,7 @@ impl PushoverConfig {
 
 #[cfg(test)]
 mod tests {
+    use super::PushoverConfig;
     use crate::config::Config;
 
     fn load(receiver: &str) -> Result<Config, String> {
@@ -192,7 +193,7 @@ mod tests {
     #[test]
     fn defaults_and_printed_form() {
         let c = load("{user_key: u-secret, token: t-secret, ttl: 90s}").unwrap();
-        let p = &c.receivers[0].pushover_configs[0];
+        let p = &c.receivers[0].configs::<PushoverConfig>()[0];
         assert_eq!(p.retry.as_secs(), 60);
         assert_eq!(p.expire.as_secs(), 3600);
         let printed = c.to_redacted_yaml();

@@ -213,6 +213,7 @@ impl RocketchatConfig {
 
 #[cfg(test)]
 mod tests {
+    use super::RocketchatConfig;
     use crate::config::Config;
 
     fn load(global: &str, body: &str) -> Result<Config, String> {
@@ -263,7 +264,7 @@ mod tests {
             "token: own\n    actions: [{text: t, url: 'http://x', iswebview: true}]",
         )
         .unwrap();
-        let c = &cfg.receivers[0].rocketchat_configs[0];
+        let c = &cfg.receivers[0].configs::<RocketchatConfig>()[0];
         assert!(!c.send_resolved);
         assert_eq!(c.token_id.as_ref().unwrap().expose(), "gid");
         assert_eq!(c.token.as_ref().unwrap().expose(), "own");

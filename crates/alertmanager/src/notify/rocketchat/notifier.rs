@@ -250,7 +250,7 @@ mod tests {
             "route: {{receiver: t}}\nreceivers:\n- name: t\n  rocketchat_configs:\n  - token_id: u\n    token: k\n    {extra}\n"
         );
         let cfg = Config::parse(&yaml, None).unwrap();
-        let conf = cfg.receivers[0].rocketchat_configs[0].clone();
+        let conf = cfg.receivers[0].configs::<RocketchatConfig>()[0].clone();
         Rocketchat::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
     }
 

@@ -9,7 +9,7 @@ fn slack(receiver: &str) -> Result<Slack, String> {
     let yaml =
         format!("route:\n  receiver: r\nreceivers:\n- name: r\n  slack_configs:\n{receiver}");
     let cfg = Config::parse(&yaml, None).expect("valid config");
-    let conf = cfg.receivers[0].slack_configs[0].clone();
+    let conf = cfg.receivers[0].configs::<SlackConfig>()[0].clone();
     Slack::new(conf, Arc::new(NotificationTemplates::with_defaults()))
 }
 

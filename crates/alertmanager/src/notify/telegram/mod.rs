@@ -1,33 +1,60 @@
 //! Telegram (`telegram_configs`): the Bot API's `sendMessage`.
 //!
-//! The kind's configuration (`config`), its notifier (`notifier`) and its printed form.
+//! This module registers the kind (its `ReceiverKind`, printed form included); `config`
+//! loads and checks an entry and inherits from `global`, `notifier` delivers.
 
 mod config;
 mod notifier;
 
+use std::path::Path;
+use std::sync::Arc;
+
 use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
+
 use crate::config::marshal::{http, Map};
+use crate::config::{ConfigError, GlobalConfig};
+use crate::notify::{Notifier, ReceiverKind};
 
 pub use config::TelegramConfig;
 pub use notifier::Telegram;
 
-pub(crate) fn print(c: &TelegramConfig) -> Value {
-    let mut m = Map::default();
-    m.put("send_resolved", c.send_resolved)
-        .put("http_config", http(&c.http_config))
-        .url("api_url", c.api_url.as_ref())
-        .secret("bot_token", &c.bot_token)
-        .path("bot_token_file", &c.bot_token_file);
-    if c.chat_id != 0 {
-        m.put("chat_id", c.chat_id);
+impl ReceiverKind for TelegramConfig {
+    const NAME: &'static str = "telegram";
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
     }
-    m.path("chat_id_file", &c.chat_id_file);
-    if c.message_thread_id != 0 {
-        m.put("message_thread_id", c.message_thread_id);
+
+    fn inherit(&mut self, global: &GlobalConfig, dir: Option<&Path>) -> Result<(), ConfigError> {
+        self.resolve(global, dir)
     }
-    m.string("message", &c.message)
-        .flag("disable_notifications", c.disable_notifications)
-        .string("parse_mode", &c.parse_mode);
-    m.done()
+
+    fn print(&self) -> Value {
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .put("http_config", http(&self.http_config))
+            .url("api_url", self.api_url.as_ref())
+            .secret("bot_token", &self.bot_token)
+            .path("bot_token_file", &self.bot_token_file);
+        if self.chat_id != 0 {
+            m.put("chat_id", self.chat_id);
+        }
+        m.path("chat_id_file", &self.chat_id_file);
+        if self.message_thread_id != 0 {
+            m.put("message_thread_id", self.message_thread_id);
+        }
+        m.string("message", &self.message)
+            .flag("disable_notifications", self.disable_notifications)
+            .string("parse_mode", &self.parse_mode);
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(Telegram::new(self.clone(), templates.clone())?))
+    }
 }

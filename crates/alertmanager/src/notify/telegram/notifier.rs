@@ -318,7 +318,7 @@ mod tests {
             "route: {{receiver: t}}\nreceivers:\n- name: t\n  telegram_configs:\n  - bot_token: tok\n    chat_id: -100\n    {extra}\n"
         );
         let cfg = Config::parse(&yaml, None).unwrap();
-        let conf = cfg.receivers[0].telegram_configs[0].clone();
+        let conf = cfg.receivers[0].configs::<TelegramConfig>()[0].clone();
         Telegram::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
     }
 

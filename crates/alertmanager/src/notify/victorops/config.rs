@@ -140,6 +140,7 @@ impl VictoropsConfig {
 
 #[cfg(test)]
 mod tests {
+    use super::VictoropsConfig;
     use crate::config::Config;
 
     fn load(receiver: &str) -> Result<Config, String> {
@@ -175,7 +176,7 @@ mod tests {
     fn inherits_url_and_key_and_prints_again() {
         let c = load("{routing_key: r, api_url: 'http://vo.example/x', custom_fields: {team: t}}")
             .unwrap();
-        let v = &c.receivers[0].victorops_configs[0];
+        let v = &c.receivers[0].configs::<VictoropsConfig>()[0];
         assert_eq!(v.api_url.as_ref().unwrap().as_str(), "http://vo.example/x/");
         assert_eq!(v.api_key.expose(), "gk");
         assert_eq!(v.message_type, "CRITICAL");

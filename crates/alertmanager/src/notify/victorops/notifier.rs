@@ -145,7 +145,7 @@ mod tests {
             None,
         )
         .unwrap();
-        let conf = c.receivers[0].victorops_configs[0].clone();
+        let conf = c.receivers[0].configs::<VictoropsConfig>()[0].clone();
         Victorops::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
     }
 

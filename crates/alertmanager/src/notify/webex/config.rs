@@ -80,6 +80,7 @@ impl WebexConfig {
 
 #[cfg(test)]
 mod tests {
+    use super::WebexConfig;
     use crate::config::Config;
 
     fn load(global: &str, body: &str) -> Result<Config, String> {
@@ -118,7 +119,7 @@ mod tests {
     fn api_url_from_global() {
         let auth = "room_id: r\n    http_config: {authorization: {credentials: t}}";
         let cfg = load("{}", auth).unwrap();
-        let c = &cfg.receivers[0].webex_configs[0];
+        let c = &cfg.receivers[0].configs::<WebexConfig>()[0];
         assert_eq!(
             c.api_url.as_ref().unwrap().as_str(),
             "https://webexapis.com/v1/messages"
@@ -126,7 +127,7 @@ mod tests {
         assert!(c.send_resolved);
         assert_eq!(c.message, r#"{{ template "webex.default.message" . }}"#);
         let cfg = load("webex_api_url: http://webex.example/m", auth).unwrap();
-        let c = &cfg.receivers[0].webex_configs[0];
+        let c = &cfg.receivers[0].configs::<WebexConfig>()[0];
         assert_eq!(
             c.api_url.as_ref().unwrap().as_str(),
             "http://webex.example/m"

@@ -81,7 +81,7 @@ mod tests {
             "route: {{receiver: t}}\nreceivers:\n- name: t\n  webex_configs:\n  - room_id: 'room-{{{{ .Receiver }}}}'\n    http_config: {{authorization: {{credentials: tok}}}}\n    {extra}\n"
         );
         let cfg = Config::parse(&yaml, None).unwrap();
-        let conf = cfg.receivers[0].webex_configs[0].clone();
+        let conf = cfg.receivers[0].configs::<WebexConfig>()[0].clone();
         Webex::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
     }
 

@@ -156,15 +156,11 @@ fn go_parses_url(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+    use crate::notify::test_support::{entry, templates};
     use serde_json::json;
 
     fn discord(receiver: &str) -> Discord {
-        let yaml =
-            format!("route:\n  receiver: r\nreceivers:\n- name: r\n  discord_configs:\n{receiver}");
-        let cfg = Config::parse(&yaml, None).expect("valid config");
-        let conf = cfg.receivers[0].configs::<DiscordConfig>()[0].clone();
-        Discord::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
+        Discord::new(entry("{}", receiver), templates()).unwrap()
     }
 
     fn render(d: &Discord, status: &str) -> Result<serde_json::Value, NotifyError> {
@@ -183,7 +179,7 @@ mod tests {
     #[test]
     fn payload_has_one_embed_coloured_by_status() {
         let d = discord(
-            "  - webhook_url: http://127.0.0.1:1/x\n    title: 'T {{ .GroupLabels.alertname }}'\n    message: M\n    content: 'C {{ .Receiver }}'\n    username: bot\n    avatar_url: http://img.example/a.png\n",
+            "webhook_url: http://127.0.0.1:1/x\n    title: 'T {{ .GroupLabels.alertname }}'\n    message: M\n    content: 'C {{ .Receiver }}'\n    username: bot\n    avatar_url: http://img.example/a.png\n",
         );
         assert_eq!(
             render(&d, "firing").unwrap(),
@@ -198,7 +194,7 @@ mod tests {
             render(&d, "resolved").unwrap()["embeds"][0]["color"],
             0x2ECC71
         );
-        let plain = discord("  - webhook_url: http://127.0.0.1:1/x\n    message: M\n");
+        let plain = discord("webhook_url: http://127.0.0.1:1/x\n    message: M\n");
         assert_eq!(
             render(&plain, "resolved").unwrap(),
             json!({
@@ -212,7 +208,7 @@ mod tests {
     fn long_texts_are_cut_to_discords_limits() {
         let (t, m, c) = ("t".repeat(300), "m".repeat(5000), "c".repeat(2100));
         let d = discord(&format!(
-            "  - webhook_url: http://127.0.0.1:1/x\n    title: {t}\n    message: {m}\n    content: {c}\n"
+            "webhook_url: http://127.0.0.1:1/x\n    title: {t}\n    message: {m}\n    content: {c}\n"
         ));
         let v = render(&d, "firing").unwrap();
         let len = |v: &serde_json::Value| v.as_str().unwrap().chars().count();
@@ -229,7 +225,7 @@ mod tests {
         assert!(!go_parses_url("http://x.example/%zz"));
         assert!(!go_parses_url("://x"));
         assert!(!go_parses_url("http://x.example/\n"));
-        let d = discord("  - webhook_url: http://127.0.0.1:1/x\n    avatar_url: 'http://x/%zz'\n");
+        let d = discord("webhook_url: http://127.0.0.1:1/x\n    avatar_url: 'http://x/%zz'\n");
         assert!(render(&d, "firing").unwrap().get("avatar_url").is_none());
     }
 }

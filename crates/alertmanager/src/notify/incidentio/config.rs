@@ -105,12 +105,10 @@ impl IncidentioConfig {
 mod tests {
     use super::IncidentioConfig;
     use crate::config::Config;
+    use crate::notify::test_support;
 
     fn load(body: &str) -> Result<Config, String> {
-        let yaml = format!(
-            "route: {{receiver: t}}\nreceivers:\n- name: t\n  incidentio_configs:\n  - {body}\n"
-        );
-        Config::parse(&yaml, None).map_err(|e| e.to_string())
+        test_support::load::<IncidentioConfig>("{}", body)
     }
 
     #[test]

@@ -177,12 +177,10 @@ impl JiraConfig {
 mod tests {
     use super::JiraConfig;
     use crate::config::Config;
+    use crate::notify::test_support;
 
     fn load(global: &str, body: &str) -> Result<Config, String> {
-        let yaml = format!(
-            "global:\n  {global}\nroute: {{receiver: t}}\nreceivers:\n- name: t\n  jira_configs:\n  - {body}\n"
-        );
-        Config::parse(&yaml, None).map_err(|e| e.to_string())
+        test_support::load::<JiraConfig>(global, body)
     }
 
     #[test]

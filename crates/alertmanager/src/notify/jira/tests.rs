@@ -1,14 +1,12 @@
 use super::*;
-use crate::config::Config;
-use crate::notify::test_support::{alert, ctx};
+use crate::notify::test_support::{alert, ctx, entry, templates};
 
 fn notifier(api_url: &str, extra: &str) -> Jira {
-    let yaml = format!(
-        "route: {{receiver: t}}\nreceivers:\n- name: t\n  jira_configs:\n  - api_url: '{api_url}'\n    project: OPS\n    issue_type: Bug\n    {extra}\n"
+    let conf = entry(
+        "{}",
+        &format!("api_url: '{api_url}'\n    project: OPS\n    issue_type: Bug\n    {extra}"),
     );
-    let cfg = Config::parse(&yaml, None).unwrap();
-    let conf = cfg.receivers[0].configs::<JiraConfig>()[0].clone();
-    Jira::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
+    Jira::new(conf, templates()).unwrap()
 }
 
 fn body(n: &Jira, update: bool) -> String {

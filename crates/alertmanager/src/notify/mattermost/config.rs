@@ -261,12 +261,10 @@ impl MattermostConfig {
 mod tests {
     use super::MattermostConfig;
     use crate::config::Config;
+    use crate::notify::test_support;
 
     fn load(global: &str, body: &str) -> Result<Config, String> {
-        let yaml = format!(
-            "global:\n  {global}\nroute: {{receiver: t}}\nreceivers:\n- name: t\n  mattermost_configs:\n  - {body}\n"
-        );
-        Config::parse(&yaml, None).map_err(|e| e.to_string())
+        test_support::load::<MattermostConfig>(global, body)
     }
 
     #[test]

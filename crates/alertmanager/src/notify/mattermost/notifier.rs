@@ -271,16 +271,14 @@ impl Deliver for Mattermost {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::notify::test_support::{alert, ctx};
+    use crate::notify::test_support::{alert, ctx, entry, templates};
 
     fn notifier(extra: &str) -> Mattermost {
-        let yaml = format!(
-            "route: {{receiver: t}}\nreceivers:\n- name: t\n  mattermost_configs:\n  - webhook_url: http://mm.example/hooks/x\n    {extra}\n"
+        let conf = entry(
+            "{}",
+            &format!("webhook_url: http://mm.example/hooks/x\n    {extra}"),
         );
-        let cfg = Config::parse(&yaml, None).unwrap();
-        let conf = cfg.receivers[0].configs::<MattermostConfig>()[0].clone();
-        Mattermost::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
+        Mattermost::new(conf, templates()).unwrap()
     }
 
     fn body(n: &Mattermost) -> String {

@@ -104,41 +104,14 @@ impl Deliver for MsTeams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::matcher::LabelSet;
+    use crate::notify::test_support::{alert, ctx, entry, templates};
 
     fn notifier(extra: &str) -> MsTeams {
-        let yaml = format!(
-            "route: {{receiver: t}}\nreceivers:\n- name: t\n  msteams_configs:\n  - webhook_url: http://teams.example/hook\n    {extra}\n"
+        let conf = entry(
+            "{}",
+            &format!("webhook_url: http://teams.example/hook\n    {extra}"),
         );
-        let cfg = Config::parse(&yaml, None).unwrap();
-        let conf = cfg.receivers[0].configs::<MsTeamsConfig>()[0].clone();
-        MsTeams::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
-    }
-
-    fn alert(name: &str, ends_at: Option<jiff::Timestamp>) -> Alert {
-        let mut labels = LabelSet::new();
-        labels.insert("alertname".into(), name.into());
-        let start: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        Alert {
-            labels,
-            annotations: LabelSet::new(),
-            starts_at: start,
-            ends_at: ends_at.unwrap_or("2026-01-01T02:00:00Z".parse().unwrap()),
-            generator_url: String::new(),
-            updated_at: start,
-            timeout: false,
-        }
-    }
-
-    fn ctx() -> NotifyContext {
-        NotifyContext {
-            receiver: "t".into(),
-            group_key: "{}:{}".into(),
-            group_labels: LabelSet::new(),
-            external_url: "http://am".into(),
-            now: "2026-01-01T01:00:00Z".parse().unwrap(),
-        }
+        MsTeams::new(conf, templates()).unwrap()
     }
 
     #[test]

@@ -79,12 +79,13 @@ impl MsTeamsV2Config {
 mod tests {
     use super::MsTeamsV2Config;
     use crate::config::Config;
+    use crate::notify::test_support;
 
     fn load(body: &str) -> Result<Config, String> {
-        let yaml = format!(
-            "global:\n  http_config:\n    proxy_url: http://proxy.example:3128\nroute: {{receiver: t}}\nreceivers:\n- name: t\n  msteamsv2_configs:\n  - {body}\n"
-        );
-        Config::parse(&yaml, None).map_err(|e| e.to_string())
+        test_support::load::<MsTeamsV2Config>(
+            "http_config: {proxy_url: 'http://proxy.example:3128'}",
+            body,
+        )
     }
 
     #[test]

@@ -162,16 +162,14 @@ impl Deliver for MsTeamsV2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::notify::test_support::{alert, ctx};
+    use crate::notify::test_support::{alert, ctx, entry, templates};
 
     fn notifier(extra: &str) -> MsTeamsV2 {
-        let yaml = format!(
-            "route: {{receiver: t}}\nreceivers:\n- name: t\n  msteamsv2_configs:\n  - webhook_url: http://teams.example/hook\n    {extra}\n"
+        let conf = entry(
+            "{}",
+            &format!("webhook_url: http://teams.example/hook\n    {extra}"),
         );
-        let cfg = Config::parse(&yaml, None).unwrap();
-        let conf = cfg.receivers[0].configs::<MsTeamsV2Config>()[0].clone();
-        MsTeamsV2::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
+        MsTeamsV2::new(conf, templates()).unwrap()
     }
 
     #[test]

@@ -209,13 +209,10 @@ pub(crate) fn check_global_key(g: &GlobalConfig) -> Result<(), ConfigError> {
 mod tests {
     use super::OpsgenieConfig;
     use crate::config::Config;
+    use crate::notify::test_support;
 
     fn load(receiver: &str) -> Result<Config, String> {
-        Config::parse(
-            &format!("global: {{opsgenie_api_key: gk}}\nroute: {{receiver: r}}\nreceivers: [{{name: r, opsgenie_configs: [{receiver}]}}]"),
-            None,
-        )
-        .map_err(|e| e.to_string())
+        test_support::load::<OpsgenieConfig>("{opsgenie_api_key: gk}", receiver)
     }
 
     #[test]

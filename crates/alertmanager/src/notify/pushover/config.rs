@@ -147,15 +147,10 @@ impl PushoverConfig {
 mod tests {
     use super::PushoverConfig;
     use crate::config::Config;
+    use crate::notify::test_support;
 
     fn load(receiver: &str) -> Result<Config, String> {
-        Config::parse(
-            &format!(
-                "route: {{receiver: r}}\nreceivers: [{{name: r, pushover_configs: [{receiver}]}}]"
-            ),
-            None,
-        )
-        .map_err(|e| e.to_string())
+        test_support::load::<PushoverConfig>("{}", receiver)
     }
 
     #[test]

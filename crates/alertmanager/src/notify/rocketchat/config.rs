@@ -215,12 +215,10 @@ impl RocketchatConfig {
 mod tests {
     use super::RocketchatConfig;
     use crate::config::Config;
+    use crate::notify::test_support;
 
     fn load(global: &str, body: &str) -> Result<Config, String> {
-        let yaml = format!(
-            "global:\n  {global}\nroute: {{receiver: t}}\nreceivers:\n- name: t\n  rocketchat_configs:\n  - {body}\n"
-        );
-        Config::parse(&yaml, None).map_err(|e| e.to_string())
+        test_support::load::<RocketchatConfig>(global, body)
     }
 
     #[test]

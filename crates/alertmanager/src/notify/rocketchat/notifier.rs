@@ -242,16 +242,11 @@ impl Deliver for Rocketchat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::notify::test_support::{alert, ctx};
+    use crate::notify::test_support::{alert, ctx, entry, templates};
 
     fn notifier(extra: &str) -> Rocketchat {
-        let yaml = format!(
-            "route: {{receiver: t}}\nreceivers:\n- name: t\n  rocketchat_configs:\n  - token_id: u\n    token: k\n    {extra}\n"
-        );
-        let cfg = Config::parse(&yaml, None).unwrap();
-        let conf = cfg.receivers[0].configs::<RocketchatConfig>()[0].clone();
-        Rocketchat::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
+        let conf = entry("{}", &format!("token_id: u\n    token: k\n    {extra}"));
+        Rocketchat::new(conf, templates()).unwrap()
     }
 
     fn body(n: &Rocketchat) -> String {

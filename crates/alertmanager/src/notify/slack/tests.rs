@@ -1,16 +1,10 @@
 use serde_json::{json, Value};
 
-use bongsu_gotmpl::alertmanager::NotificationTemplates;
-
 use super::*;
-use crate::config::Config;
+use crate::notify::test_support::{entry, templates};
 
 fn slack(receiver: &str) -> Result<Slack, String> {
-    let yaml =
-        format!("route:\n  receiver: r\nreceivers:\n- name: r\n  slack_configs:\n{receiver}");
-    let cfg = Config::parse(&yaml, None).expect("valid config");
-    let conf = cfg.receivers[0].configs::<SlackConfig>()[0].clone();
-    Slack::new(conf, Arc::new(NotificationTemplates::with_defaults()))
+    Slack::new(entry("{}", receiver), templates())
 }
 
 fn ctx() -> NotifyContext {
@@ -49,7 +43,7 @@ fn payload(s: &Slack, alerts: &[Alert]) -> Result<Value, NotifyError> {
 
 #[test]
 fn defaults_render_upstreams_message() {
-    let s = slack("  - api_url: http://127.0.0.1:1/hook\n").unwrap();
+    let s = slack("api_url: http://127.0.0.1:1/hook\n").unwrap();
     let got = payload(&s, &[alert("a", 9_000), alert("b", 9_000)]).unwrap();
     let link = "http://am.example/#/alerts?receiver=team-x";
     assert_eq!(
@@ -79,7 +73,7 @@ fn defaults_render_upstreams_message() {
 #[test]
 fn every_field_is_templated() {
     let s = slack(
-        r##"  - api_url: http://127.0.0.1:1/hook
+        r##"api_url: http://127.0.0.1:1/hook
     channel: '#{{ .CommonLabels.severity }}'
     username: bot
     icon_emoji: ':fire:'
@@ -160,7 +154,7 @@ fn every_field_is_templated() {
 fn long_titles_are_cut_to_slacks_limit() {
     let long = "é".repeat(1100);
     let s = slack(&format!(
-        "  - api_url: http://127.0.0.1:1/hook\n    title: '{long}'\n"
+        "api_url: http://127.0.0.1:1/hook\n    title: '{long}'\n"
     ))
     .unwrap();
     let got = payload(&s, &[alert("a", 9_000)]).unwrap();
@@ -171,8 +165,8 @@ fn long_titles_are_cut_to_slacks_limit() {
 
 #[test]
 fn template_errors_fail_without_retry() {
-    let s = slack("  - api_url: http://127.0.0.1:1/hook\n    text: '{{ template \"nope\" . }}'\n")
-        .unwrap();
+    let s =
+        slack("api_url: http://127.0.0.1:1/hook\n    text: '{{ template \"nope\" . }}'\n").unwrap();
     let e = payload(&s, &[alert("a", 9_000)]).unwrap_err();
     assert!(!e.retry);
     assert!(e.message.contains("nope"), "{}", e.message);
@@ -206,7 +200,7 @@ fn slack_answers_with_200_may_still_fail() {
 
 #[test]
 fn update_message_edits_the_posted_message() {
-    let yaml = "  - api_url: https://slack.com/api/chat.postMessage\n    channel: '#ops'\n    update_message: true\n";
+    let yaml = "api_url: https://slack.com/api/chat.postMessage\n    channel: '#ops'\n    update_message: true\n";
     let s = slack(yaml).unwrap();
     let ctx = ctx();
     let data = notification_data(&ctx, &[alert("a", 9_000)]);
@@ -240,7 +234,7 @@ fn update_message_edits_the_posted_message() {
             Some(json!("1700.01"))
         )
     );
-    let plain = slack("  - api_url: https://slack.com/api/chat.postMessage\n").unwrap();
+    let plain = slack("api_url: https://slack.com/api/chat.postMessage\n").unwrap();
     let mut req = plain.request(&ctx, &render).unwrap();
     let mut url = plain.url().unwrap();
     plain.target_posted(&kept, &mut url, &mut req);

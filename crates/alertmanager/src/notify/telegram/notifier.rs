@@ -310,16 +310,15 @@ fn entity_len(t: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
     use crate::matcher::LabelSet;
+    use crate::notify::test_support::{entry, templates};
 
     fn notifier(extra: &str) -> Telegram {
-        let yaml = format!(
-            "route: {{receiver: t}}\nreceivers:\n- name: t\n  telegram_configs:\n  - bot_token: tok\n    chat_id: -100\n    {extra}\n"
+        let conf = entry(
+            "{}",
+            &format!("bot_token: tok\n    chat_id: -100\n    {extra}"),
         );
-        let cfg = Config::parse(&yaml, None).unwrap();
-        let conf = cfg.receivers[0].configs::<TelegramConfig>()[0].clone();
-        Telegram::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
+        Telegram::new(conf, templates()).unwrap()
     }
 
     fn render_message(n: &Telegram) -> String {

@@ -142,13 +142,10 @@ impl VictoropsConfig {
 mod tests {
     use super::VictoropsConfig;
     use crate::config::Config;
+    use crate::notify::test_support;
 
     fn load(receiver: &str) -> Result<Config, String> {
-        Config::parse(
-            &format!("global: {{victorops_api_key: gk}}\nroute: {{receiver: r}}\nreceivers: [{{name: r, victorops_configs: [{receiver}]}}]"),
-            None,
-        )
-        .map_err(|e| e.to_string())
+        test_support::load::<VictoropsConfig>("{victorops_api_key: gk}", receiver)
     }
 
     #[test]
@@ -166,8 +163,10 @@ mod tests {
                 .unwrap_err(),
             "victorOps config contains custom field monitoring_tool which cannot be used as it conflicts with the fixed/static fields"
         );
+        // The error names the entry's line: the third of this file.
+        let yaml = "global: {victorops_api_key: gk}\nroute: {receiver: r}\nreceivers: [{name: r, victorops_configs: [{routing_key: r, bogus: 1}]}]";
         assert_eq!(
-            load("{routing_key: r, bogus: 1}").unwrap_err(),
+            Config::parse(yaml, None).unwrap_err().to_string(),
             "yaml: unmarshal errors:\n  line 3: field bogus not found in type config.plain"
         );
     }

@@ -134,19 +134,11 @@ impl Deliver for Victorops {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
     use crate::notify::test_support::paging::{alert, ctx};
+    use crate::notify::test_support::{entry, templates};
 
     fn notifier(receiver: &str) -> Victorops {
-        let c = Config::parse(
-            &format!(
-                "route: {{receiver: r}}\nreceivers: [{{name: r, victorops_configs: [{receiver}]}}]"
-            ),
-            None,
-        )
-        .unwrap();
-        let conf = c.receivers[0].configs::<VictoropsConfig>()[0].clone();
-        Victorops::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
+        Victorops::new(entry("{}", receiver), templates()).unwrap()
     }
 
     #[test]

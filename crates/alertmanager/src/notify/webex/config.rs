@@ -82,12 +82,10 @@ impl WebexConfig {
 mod tests {
     use super::WebexConfig;
     use crate::config::Config;
+    use crate::notify::test_support;
 
     fn load(global: &str, body: &str) -> Result<Config, String> {
-        let yaml = format!(
-            "global:\n  {global}\nroute: {{receiver: t}}\nreceivers:\n- name: t\n  webex_configs:\n  - {body}\n"
-        );
-        Config::parse(&yaml, None).map_err(|e| e.to_string())
+        test_support::load::<WebexConfig>(global, body)
     }
 
     #[test]

@@ -73,16 +73,14 @@ impl Deliver for Webex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::notify::test_support::{alert, ctx};
+    use crate::notify::test_support::{alert, ctx, entry, templates};
 
     fn notifier(extra: &str) -> Webex {
-        let yaml = format!(
-            "route: {{receiver: t}}\nreceivers:\n- name: t\n  webex_configs:\n  - room_id: 'room-{{{{ .Receiver }}}}'\n    http_config: {{authorization: {{credentials: tok}}}}\n    {extra}\n"
+        let conf = entry(
+            "{}",
+            &format!("room_id: 'room-{{{{ .Receiver }}}}'\n    http_config: {{authorization: {{credentials: tok}}}}\n    {extra}"),
         );
-        let cfg = Config::parse(&yaml, None).unwrap();
-        let conf = cfg.receivers[0].configs::<WebexConfig>()[0].clone();
-        Webex::new(conf, Arc::new(NotificationTemplates::with_defaults())).unwrap()
+        Webex::new(conf, templates()).unwrap()
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl Map {
     /// A duration unless zero (settings newer than Alertmanager 0.25).
     pub(crate) fn duration(&mut self, key: &str, d: Duration) -> &mut Map {
         if !d.is_zero() {
-            self.put(key, go_duration(d));
+            self.put(key, go_duration_text(d));
         }
         self
     }
@@ -125,7 +125,7 @@ pub(crate) fn string_map<'a>(m: impl IntoIterator<Item = (&'a String, &'a String
 }
 
 /// Go's `time.Duration.String()` for whole milliseconds: `10s`, `1m30s`, `1h0m0s`, `500ms`.
-pub(crate) fn go_duration(d: Duration) -> String {
+pub(crate) fn go_duration_text(d: Duration) -> String {
     let ms = d.as_millis();
     if ms == 0 {
         return "0s".to_string();

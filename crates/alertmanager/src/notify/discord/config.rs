@@ -1,14 +1,22 @@
 //! `discord_configs`: a Discord webhook (its URL inline or in a file), the message's
 //! templated texts and their defaults.
+//! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
+//! through it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 use bongsu_httpclient::{HttpClientConfig, HttpClientSection};
 
+use super::notifier::Discord;
 use crate::config::common::{file_path, http_or_global, one_webhook, template, Invalid, SecretUrl};
+use crate::config::marshal::{http, Map};
 use crate::config::{ConfigError, GlobalConfig};
+use crate::notify::{Notifier, ReceiverKind};
 
 /// One Discord notifier (a webhook; messages as embeds).
 #[derive(Debug, Clone, Deserialize)]
@@ -69,13 +77,36 @@ impl TryFrom<RawDiscord> for DiscordConfig {
     }
 }
 
-impl DiscordConfig {
-    pub(crate) fn resolve(
-        &mut self,
-        g: &GlobalConfig,
-        dir: Option<&std::path::Path>,
-    ) -> Result<(), ConfigError> {
+impl ReceiverKind for DiscordConfig {
+    const NAME: &'static str = "discord";
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
+    fn inherit(&mut self, g: &GlobalConfig, dir: Option<&Path>) -> Result<(), ConfigError> {
         self.http_config = http_or_global(self.own_http.take(), &g.http_config, dir)?;
         Ok(())
+    }
+
+    fn print(&self) -> Value {
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .put("http_config", http(&self.http_config))
+            .secret_url("webhook_url", &self.webhook_url)
+            .path("webhook_url_file", &self.webhook_url_file)
+            .string("content", &self.content)
+            .string("title", &self.title)
+            .string("message", &self.message)
+            .string("username", &self.username)
+            .string("avatar_url", &self.avatar_url);
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(Discord::new(self.clone(), templates.clone())?))
     }
 }

@@ -1,14 +1,22 @@
 //! `email_configs`: SMTP delivery settings, with the `smtp_*` globals as defaults.
+//! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
+//! through it.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 use bongsu_httpclient::{Secret, TlsConfig};
 
+use super::notifier::Email;
 use crate::config::common::{fail, file_path, HostPort, Invalid};
+use crate::config::marshal::{self, host_port, string_map, Map};
 use crate::config::{ConfigError, GlobalConfig};
+use crate::notify::{Notifier, ReceiverKind};
 
 /// The default HTML body and subject templates (Alertmanager's `email.tmpl`).
 pub const DEFAULT_EMAIL_HTML: &str = r#"{{ template "email.default.html" . }}"#;
@@ -164,9 +172,16 @@ impl TryFrom<RawEmail> for EmailConfig {
     }
 }
 
-impl EmailConfig {
+impl ReceiverKind for EmailConfig {
+    const NAME: &'static str = "email";
+    const GO_PACKAGE: &'static str = "config";
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
     /// Fills what is unset from the `smtp_*` globals; a smarthost and a sender must result.
-    pub(crate) fn resolve(&mut self, g: &GlobalConfig) -> Result<(), ConfigError> {
+    fn inherit(&mut self, g: &GlobalConfig, _dir: Option<&Path>) -> Result<(), ConfigError> {
         let or = |own: &mut String, global: &str| {
             if own.is_empty() {
                 *own = global.to_string();
@@ -203,5 +218,46 @@ impl EmailConfig {
             self.force_implicit_tls = g.smtp_force_implicit_tls;
         }
         Ok(())
+    }
+
+    fn print(&self) -> Value {
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .string("to", &self.to)
+            .string("from", &self.from)
+            .string("hello", &self.hello);
+        host_port(&mut m, "smarthost", &self.smarthost);
+        m.string("auth_username", &self.auth_username)
+            .secret("auth_password", &self.auth_password)
+            .path("auth_password_file", &self.auth_password_file)
+            .secret("auth_secret", &self.auth_secret)
+            .path("auth_secret_file", &self.auth_secret_file)
+            .string("auth_identity", &self.auth_identity)
+            .map("headers", string_map(&self.headers))
+            .string("html", &self.html)
+            .string("text", &self.text);
+        if let Some(v) = self.require_tls {
+            m.put("require_tls", v);
+        }
+        if let Some(t) = &self.tls_config {
+            m.put("tls_config", marshal::tls(t).done());
+        }
+        if let Some(v) = self.force_implicit_tls {
+            m.put("force_implicit_tls", v);
+        }
+        if self.threading.enabled {
+            let mut t = Map::default();
+            t.put("enabled", true)
+                .string("thread_by_date", &self.threading.thread_by_date);
+            m.map("threading", t);
+        }
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(Email::new(self.clone(), templates.clone())))
     }
 }

@@ -1,16 +1,24 @@
 //! `incidentio_configs`: an incident.io HTTP alert source (its URL, inline or in a file),
 //! authorized by the alert source token or by `http_config.authorization`, with the
 //! webhook-style payload's `max_alerts` and a per-request `timeout`.
+//! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
+//! through it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 use bongsu_httpclient::{HttpClientConfig, HttpClientSection, Secret};
 
+use super::notifier::Incidentio;
 use crate::config::common::{fail, file_path, go_duration, http_or_global, Invalid, Url};
+use crate::config::marshal::{go_duration_text, http, Map};
 use crate::config::{ConfigError, GlobalConfig};
+use crate::notify::{Notifier, ReceiverKind};
 
 /// One incident.io notifier.
 #[derive(Debug, Clone, Deserialize)]
@@ -90,14 +98,48 @@ impl TryFrom<RawIncidentio> for IncidentioConfig {
     }
 }
 
-impl IncidentioConfig {
-    pub(crate) fn resolve(
-        &mut self,
-        g: &GlobalConfig,
-        dir: Option<&std::path::Path>,
-    ) -> Result<(), ConfigError> {
+impl ReceiverKind for IncidentioConfig {
+    const NAME: &'static str = "incidentio";
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
+    fn inherit(&mut self, g: &GlobalConfig, dir: Option<&Path>) -> Result<(), ConfigError> {
         self.http_config = http_or_global(self.own_http.take(), &g.http_config, dir)?;
         Ok(())
+    }
+
+    /// `url`, `url_file`, `max_alerts` and `timeout` have no omit-empty rule upstream.
+    fn print(&self) -> Value {
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .put("http_config", http(&self.http_config))
+            .put(
+                "url",
+                self.url
+                    .as_ref()
+                    .map_or(Value::Null, |u| Value::from(u.as_str())),
+            )
+            .put(
+                "url_file",
+                self.url_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            )
+            .secret("alert_source_token", &self.alert_source_token)
+            .path("alert_source_token_file", &self.alert_source_token_file)
+            .put("max_alerts", self.max_alerts)
+            .put("timeout", go_duration_text(self.timeout));
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(Incidentio::new(self.clone(), templates.clone())?))
     }
 }
 

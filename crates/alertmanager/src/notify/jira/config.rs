@@ -1,17 +1,26 @@
 //! `jira_configs`: Jira issues kept per alert group (found again by a label holding the
 //! group key's hash): the project, issue type and templated fields, which fields updates may
 //! change, the reopen/resolve transitions and the API URL inherited from `global`.
+//! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
+//! through it.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 use bongsu_httpclient::{HttpClientConfig, HttpClientSection};
 
+use super::notifier::Jira;
 use crate::config::common::template;
 use crate::config::common::{fail, http_or_global, model_duration, Invalid, Url};
+use crate::config::marshal::{http, strings, Map};
 use crate::config::{ConfigError, GlobalConfig};
+use crate::notify::{Notifier, ReceiverKind};
 
 /// `summary` / `description`: a template, and whether updates of an existing issue set it
 /// (default yes). Written either as the template alone or as a mapping.
@@ -156,12 +165,14 @@ impl TryFrom<RawJira> for JiraConfig {
     }
 }
 
-impl JiraConfig {
-    pub(crate) fn resolve(
-        &mut self,
-        g: &GlobalConfig,
-        dir: Option<&std::path::Path>,
-    ) -> Result<(), ConfigError> {
+impl ReceiverKind for JiraConfig {
+    const NAME: &'static str = "jira";
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
+    fn inherit(&mut self, g: &GlobalConfig, dir: Option<&Path>) -> Result<(), ConfigError> {
         self.http_config = http_or_global(self.own_http.take(), &g.http_config, dir)?;
         if self.api_url.is_none() {
             self.api_url = g.jira_api_url.clone();
@@ -171,6 +182,51 @@ impl JiraConfig {
         }
         Ok(())
     }
+
+    fn print(&self) -> Value {
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .put("http_config", http(&self.http_config))
+            .url("api_url", self.api_url.as_ref())
+            .string("api_type", &self.api_type)
+            .string("project", &self.project)
+            .put("summary", jira_field(&self.summary))
+            .put("description", jira_field(&self.description))
+            .list("labels", strings(&self.labels))
+            .string("priority", &self.priority)
+            .string("issue_type", &self.issue_type)
+            .string("reopen_transition", &self.reopen_transition)
+            .string("resolve_transition", &self.resolve_transition)
+            .string("wont_fix_resolution", &self.wont_fix_resolution);
+        if !self.reopen_duration.is_zero() {
+            m.put(
+                "reopen_duration",
+                bongsu_model::format_prometheus_duration(self.reopen_duration),
+            );
+        }
+        let mut fields = Map::default();
+        for (k, v) in &self.fields {
+            fields.put(k, v.clone());
+        }
+        m.map("fields", fields);
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(Jira::new(self.clone(), templates.clone())?))
+    }
+}
+
+fn jira_field(f: &JiraField) -> Value {
+    let mut m = Map::default();
+    m.string("template", &f.template);
+    if let Some(u) = f.enable_update {
+        m.put("enable_update", u);
+    }
+    m.done()
 }
 
 #[cfg(test)]

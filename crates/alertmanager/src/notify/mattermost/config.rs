@@ -1,15 +1,23 @@
 //! `mattermost_configs`: a Mattermost incoming webhook (own URL or the global one), the
 //! message's templated texts, fields, attachments, props and priority.
+//! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
+//! through it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 use bongsu_httpclient::{HttpClientConfig, HttpClientSection};
 
+use super::notifier::Mattermost;
 use crate::config::common::template;
 use crate::config::common::{fail, file_path, http_or_global, Invalid, SecretUrl};
+use crate::config::marshal::{http, Map};
 use crate::config::{ConfigError, GlobalConfig};
+use crate::notify::{Notifier, ReceiverKind};
 
 /// A field of the message's attachment: both texts are templates and required.
 #[derive(Debug, Clone, Deserialize)]
@@ -193,10 +201,6 @@ struct RawMattermost {
     priority: Option<MattermostPriority>,
 }
 
-fn default(own: Option<String>, name: &str) -> String {
-    template(own, &format!("mattermost.default.{name}"))
-}
-
 impl TryFrom<RawMattermost> for MattermostConfig {
     type Error = Invalid;
 
@@ -210,16 +214,16 @@ impl TryFrom<RawMattermost> for MattermostConfig {
             webhook_url: r.webhook_url,
             webhook_url_file: r.webhook_url_file,
             channel: r.channel,
-            username: default(r.username, "username"),
-            text: default(r.text, "text"),
-            fallback: default(r.fallback, "fallback"),
-            color: default(r.color, "color"),
+            username: template(r.username, "mattermost.default.username"),
+            text: template(r.text, "mattermost.default.text"),
+            fallback: template(r.fallback, "mattermost.default.fallback"),
+            color: template(r.color, "mattermost.default.color"),
             pretext: r.pretext,
             author_name: r.author_name,
             author_link: r.author_link,
             author_icon: r.author_icon,
-            title: default(r.title, "title"),
-            title_link: default(r.title_link, "titlelink"),
+            title: template(r.title, "mattermost.default.title"),
+            title_link: template(r.title_link, "mattermost.default.titlelink"),
             fields: r.fields,
             thumb_url: r.thumb_url,
             footer: r.footer,
@@ -236,13 +240,15 @@ impl TryFrom<RawMattermost> for MattermostConfig {
     }
 }
 
-impl MattermostConfig {
+impl ReceiverKind for MattermostConfig {
+    const NAME: &'static str = "mattermost";
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
     /// The URL (or URL file) from `global` when the receiver has neither.
-    pub(crate) fn resolve(
-        &mut self,
-        g: &GlobalConfig,
-        dir: Option<&std::path::Path>,
-    ) -> Result<(), ConfigError> {
+    fn inherit(&mut self, g: &GlobalConfig, dir: Option<&Path>) -> Result<(), ConfigError> {
         self.http_config = http_or_global(self.own_http.take(), &g.http_config, dir)?;
         if self.webhook_url.is_none() && self.webhook_url_file.is_none() {
             if g.mattermost_webhook_url.is_none() && g.mattermost_webhook_url_file.is_none() {
@@ -255,6 +261,91 @@ impl MattermostConfig {
         }
         Ok(())
     }
+
+    fn print(&self) -> Value {
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .put("http_config", http(&self.http_config))
+            .secret_url("webhook_url", &self.webhook_url)
+            .path("webhook_url_file", &self.webhook_url_file)
+            .string("channel", &self.channel)
+            .string("username", &self.username)
+            .string("text", &self.text)
+            .string("fallback", &self.fallback)
+            .string("color", &self.color)
+            .string("pretext", &self.pretext)
+            .string("author_name", &self.author_name)
+            .string("author_link", &self.author_link)
+            .string("author_icon", &self.author_icon)
+            .string("title", &self.title)
+            .string("title_link", &self.title_link)
+            .list("fields", mattermost_fields(&self.fields))
+            .string("thumb_url", &self.thumb_url)
+            .string("footer", &self.footer)
+            .string("footer_icon", &self.footer_icon)
+            .string("image_url", &self.image_url)
+            .string("icon_url", &self.icon_url)
+            .string("icon_emoji", &self.icon_emoji);
+        let attachments = self
+            .attachments
+            .iter()
+            .map(|a| {
+                let mut am = Map::default();
+                am.string("fallback", &a.fallback)
+                    .string("color", &a.color)
+                    .string("pretext", &a.pretext)
+                    .string("text", &a.text)
+                    .string("author_name", &a.author_name)
+                    .string("author_link", &a.author_link)
+                    .string("author_icon", &a.author_icon)
+                    .string("title", &a.title)
+                    .string("title_link", &a.title_link)
+                    .list("fields", mattermost_fields(&a.fields))
+                    .string("thumb_url", &a.thumb_url)
+                    .string("footer", &a.footer)
+                    .string("footer_icon", &a.footer_icon)
+                    .string("image_url", &a.image_url);
+                am.done()
+            })
+            .collect();
+        m.list("attachments", attachments)
+            .string("type", &self.kind);
+        // Present sections print even when empty, as upstream's pointers do.
+        if let Some(p) = &self.props {
+            let mut pm = Map::default();
+            pm.string("card", &p.card);
+            m.put("props", pm.done());
+        }
+        if let Some(p) = &self.priority {
+            let mut pm = Map::default();
+            pm.string("priority", &p.priority)
+                .flag("requested_ack", p.requested_ack)
+                .flag("persistent_notifications", p.persistent_notifications);
+            m.put("priority", pm.done());
+        }
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(Mattermost::new(self.clone(), templates.clone())?))
+    }
+}
+
+fn mattermost_fields(fields: &[MattermostField]) -> Vec<Value> {
+    fields
+        .iter()
+        .map(|f| {
+            let mut fm = Map::default();
+            fm.string("title", &f.title).string("value", &f.value);
+            if let Some(s) = f.short {
+                fm.put("short", s);
+            }
+            fm.done()
+        })
+        .collect()
 }
 
 #[cfg(test)]

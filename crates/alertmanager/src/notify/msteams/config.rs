@@ -1,14 +1,22 @@
 //! `msteams_configs`: a Microsoft Teams incoming-webhook connector (its URL inline or in a
 //! file), the card's templated texts and their defaults.
+//! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
+//! through it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 use bongsu_httpclient::{HttpClientConfig, HttpClientSection};
 
+use super::notifier::MsTeams;
 use crate::config::common::{file_path, http_or_global, one_webhook, template, Invalid, SecretUrl};
+use crate::config::marshal::{http, Map};
 use crate::config::{ConfigError, GlobalConfig};
+use crate::notify::{Notifier, ReceiverKind};
 
 /// One Microsoft Teams notifier (an incoming-webhook connector).
 #[derive(Debug, Clone, Deserialize)]
@@ -61,13 +69,34 @@ impl TryFrom<RawMsTeams> for MsTeamsConfig {
     }
 }
 
-impl MsTeamsConfig {
-    pub(crate) fn resolve(
-        &mut self,
-        g: &GlobalConfig,
-        dir: Option<&std::path::Path>,
-    ) -> Result<(), ConfigError> {
+impl ReceiverKind for MsTeamsConfig {
+    const NAME: &'static str = "msteams";
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
+    fn inherit(&mut self, g: &GlobalConfig, dir: Option<&Path>) -> Result<(), ConfigError> {
         self.http_config = http_or_global(self.own_http.take(), &g.http_config, dir)?;
         Ok(())
+    }
+
+    fn print(&self) -> Value {
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .put("http_config", http(&self.http_config))
+            .secret_url("webhook_url", &self.webhook_url)
+            .path("webhook_url_file", &self.webhook_url_file)
+            .string("title", &self.title)
+            .string("summary", &self.summary)
+            .string("text", &self.text);
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(MsTeams::new(self.clone(), templates.clone())?))
     }
 }

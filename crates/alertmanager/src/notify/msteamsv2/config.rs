@@ -1,15 +1,23 @@
 //! `msteamsv2_configs`: Microsoft Teams through a Power Automate workflow (an Adaptive Card
 //! POSTed to the workflow's URL), with its title and text templates.
+//! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
+//! through it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 use bongsu_httpclient::{HttpClientConfig, HttpClientSection};
 
+use super::notifier::MsTeamsV2;
 use crate::config::common::{file_path, http_or_global, Invalid, SecretUrl};
 use crate::config::common::{one_webhook, template};
+use crate::config::marshal::{http, Map};
 use crate::config::{ConfigError, GlobalConfig};
+use crate::notify::{Notifier, ReceiverKind};
 
 /// One Teams workflow notifier.
 #[derive(Debug, Clone, Deserialize)]
@@ -58,20 +66,40 @@ impl TryFrom<RawMsTeamsV2> for MsTeamsV2Config {
     }
 }
 
-impl MsTeamsV2Config {
+impl ReceiverKind for MsTeamsV2Config {
+    const NAME: &'static str = "msteamsv2";
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
     /// The global `http_config` when none is given; an own one without `proxy_url` still
     /// takes the global proxy (upstream does so for this kind only).
-    pub(crate) fn resolve(
-        &mut self,
-        g: &GlobalConfig,
-        dir: Option<&std::path::Path>,
-    ) -> Result<(), ConfigError> {
+    fn inherit(&mut self, g: &GlobalConfig, dir: Option<&Path>) -> Result<(), ConfigError> {
         let own = self.own_http.is_some();
         self.http_config = http_or_global(self.own_http.take(), &g.http_config, dir)?;
         if own && self.http_config.proxy_url.is_none() {
             self.http_config.proxy_url = g.http_config.proxy_url.clone();
         }
         Ok(())
+    }
+
+    fn print(&self) -> Value {
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .put("http_config", http(&self.http_config))
+            .secret_url("webhook_url", &self.webhook_url)
+            .path("webhook_url_file", &self.webhook_url_file)
+            .string("title", &self.title)
+            .string("text", &self.text);
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(MsTeamsV2::new(self.clone(), templates.clone())?))
     }
 }
 

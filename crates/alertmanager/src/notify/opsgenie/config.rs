@@ -1,16 +1,26 @@
 //! `opsgenie_configs`: Opsgenie's Alert API v2, the alert's templated fields and their
 //! defaults, responders (checked as upstream checks them), and the API URL and key inherited
 //! from `global`.
+//! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
+//! through it.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 use bongsu_httpclient::{HttpClientConfig, HttpClientSection, Secret};
 
-use crate::config::common::{fail, file_path, http_or_global, with_trailing_slash, Invalid, Url};
+use super::notifier::Opsgenie;
+use crate::config::common::{
+    fail, file_path, http_or_global, template, with_trailing_slash, Invalid, Url,
+};
+use crate::config::marshal::{http, string_map, Map};
 use crate::config::{ConfigError, GlobalConfig};
+use crate::notify::{Notifier, ReceiverKind};
 
 /// The responder types upstream accepts (when the type is not a template).
 const RESPONDER_TYPES: &str = "^(team|teams|user|escalation|schedule)$";
@@ -106,10 +116,6 @@ struct RawOpsgenie {
     update_alerts: bool,
 }
 
-fn template(own: Option<String>, name: &str) -> String {
-    own.unwrap_or_else(|| format!(r#"{{{{ template "opsgenie.default.{name}" . }}}}"#))
-}
-
 fn check_responder(r: &OpsgenieResponder) -> Result<(), Invalid> {
     if r.id.is_empty() && r.username.is_empty() && r.name.is_empty() {
         return fail(format!(
@@ -150,9 +156,9 @@ impl TryFrom<RawOpsgenie> for OpsgenieConfig {
             api_key: r.api_key,
             api_key_file: r.api_key_file,
             api_url: r.api_url,
-            message: template(r.message, "message"),
-            description: template(r.description, "description"),
-            source: template(r.source, "source"),
+            message: template(r.message, "opsgenie.default.message"),
+            description: template(r.description, "opsgenie.default.description"),
+            source: template(r.source, "opsgenie.default.source"),
             details: r.details,
             entity: r.entity,
             responders: r.responders,
@@ -166,14 +172,16 @@ impl TryFrom<RawOpsgenie> for OpsgenieConfig {
     }
 }
 
-impl OpsgenieConfig {
+impl ReceiverKind for OpsgenieConfig {
+    const NAME: &'static str = "opsgenie";
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
     /// Upstream's inheritance: the URL (its path made to end in `/`), then the key and the
     /// key file, each taken from `global` when unset here.
-    pub(crate) fn resolve(
-        &mut self,
-        g: &GlobalConfig,
-        dir: Option<&std::path::Path>,
-    ) -> Result<(), ConfigError> {
+    fn inherit(&mut self, g: &GlobalConfig, dir: Option<&Path>) -> Result<(), ConfigError> {
         self.http_config = http_or_global(self.own_http.take(), &g.http_config, dir)?;
         let url = self
             .api_url
@@ -191,18 +199,58 @@ impl OpsgenieConfig {
         }
         Ok(())
     }
+
+    /// Upstream checks a null entry against the global key only.
+    fn check_null_entry(g: &GlobalConfig) -> Result<(), ConfigError> {
+        if g.opsgenie_api_key.expose().is_empty() && g.opsgenie_api_key_file.is_none() {
+            return Err(no_key());
+        }
+        Ok(())
+    }
+
+    fn print(&self) -> Value {
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .put("http_config", http(&self.http_config))
+            .secret("api_key", &self.api_key)
+            .path("api_key_file", &self.api_key_file)
+            .url("api_url", self.api_url.as_ref())
+            .string("message", &self.message)
+            .string("description", &self.description)
+            .string("source", &self.source)
+            .map("details", string_map(&self.details))
+            .string("entity", &self.entity);
+        let responders = self
+            .responders
+            .iter()
+            .map(|r| {
+                let mut rm = Map::default();
+                rm.string("id", &r.id)
+                    .string("name", &r.name)
+                    .string("username", &r.username)
+                    .string("type", &r.kind);
+                rm.done()
+            })
+            .collect();
+        m.list("responders", responders)
+            .string("actions", &self.actions)
+            .string("tags", &self.tags)
+            .string("note", &self.note)
+            .string("priority", &self.priority)
+            .flag("update_alerts", self.update_alerts);
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(Opsgenie::new(self.clone(), templates.clone())?))
+    }
 }
 
 fn no_key() -> ConfigError {
     ConfigError::Invalid("no global OpsGenie API Key set either inline or in a file".into())
-}
-
-/// For an entry written as null, which upstream checks against `global` only.
-pub(crate) fn check_global_key(g: &GlobalConfig) -> Result<(), ConfigError> {
-    if g.opsgenie_api_key.expose().is_empty() && g.opsgenie_api_key_file.is_none() {
-        return Err(no_key());
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,17 +1,25 @@
 //! `pagerduty_configs`: PagerDuty's Events API v2 (`routing_key`) or v1 (`service_key`), the
 //! event's templated fields and their defaults, `details` (any YAML, templated when sent) and
 //! the URL inherited from `global`.
+//! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
+//! through it.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 use bongsu_httpclient::{HttpClientConfig, HttpClientSection, Secret};
 
+use super::notifier::Pagerduty;
 use crate::config::common::{fail, file_path, go_duration, http_or_global, Invalid, Url};
+use crate::config::marshal::{go_duration_text, http, Map};
 use crate::config::{ConfigError, GlobalConfig};
+use crate::notify::{Notifier, ReceiverKind};
 
 /// Alertmanager's `details` entries, added where the configuration has no entry of that name.
 pub const DEFAULT_PAGERDUTY_DETAILS: [(&str, &str); 4] = [
@@ -181,17 +189,76 @@ impl PagerdutyConfig {
     pub fn uses_v1(&self) -> bool {
         !self.service_key.expose().is_empty() || self.service_key_file.is_some()
     }
+}
 
-    pub(crate) fn resolve(
-        &mut self,
-        g: &GlobalConfig,
-        dir: Option<&std::path::Path>,
-    ) -> Result<(), ConfigError> {
+impl ReceiverKind for PagerdutyConfig {
+    const NAME: &'static str = "pagerduty";
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
+    fn inherit(&mut self, g: &GlobalConfig, dir: Option<&Path>) -> Result<(), ConfigError> {
         self.http_config = http_or_global(self.own_http.take(), &g.http_config, dir)?;
         if self.url.is_none() {
             self.url = Some(g.pagerduty_url.clone());
         }
         Ok(())
+    }
+
+    fn print(&self) -> Value {
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .put("http_config", http(&self.http_config))
+            .secret("service_key", &self.service_key)
+            .path("service_key_file", &self.service_key_file)
+            .secret("routing_key", &self.routing_key)
+            .path("routing_key_file", &self.routing_key_file)
+            .url("url", self.url.as_ref())
+            .string("client", &self.client)
+            .string("client_url", &self.client_url)
+            .string("description", &self.description);
+        let mut details = Map::default();
+        for (k, v) in &self.details {
+            details.put(k, v.clone());
+        }
+        m.map("details", details);
+        let images = self
+            .images
+            .iter()
+            .map(|i| {
+                let mut im = Map::default();
+                im.string("src", &i.src)
+                    .string("alt", &i.alt)
+                    .string("href", &i.href);
+                im.done()
+            })
+            .collect();
+        let links = self
+            .links
+            .iter()
+            .map(|l| {
+                let mut lm = Map::default();
+                lm.string("href", &l.href).string("text", &l.text);
+                lm.done()
+            })
+            .collect();
+        m.list("images", images)
+            .list("links", links)
+            .string("source", &self.source)
+            .string("severity", &self.severity)
+            .string("class", &self.class)
+            .string("component", &self.component)
+            .string("group", &self.group)
+            .put("timeout", go_duration_text(self.timeout));
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(Pagerduty::new(self.clone(), templates.clone())?))
     }
 }
 

@@ -1,15 +1,23 @@
 //! `pushover_configs`: Pushover's message API, the message's templated fields and their
 //! defaults, the emergency-priority retry/expire durations.
+//! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
+//! through it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 use bongsu_httpclient::{HttpClientConfig, HttpClientSection, Secret};
 
-use crate::config::common::{fail, file_path, go_duration, http_or_global, Invalid};
+use super::notifier::Pushover;
+use crate::config::common::{fail, file_path, go_duration, http_or_global, template, Invalid};
+use crate::config::marshal::{go_duration_text, http, Map};
 use crate::config::{ConfigError, GlobalConfig};
+use crate::notify::{Notifier, ReceiverKind};
 
 /// One Pushover notifier.
 #[derive(Debug, Clone, Deserialize)]
@@ -80,10 +88,6 @@ struct RawPushover {
     monospace: bool,
 }
 
-fn template(own: Option<String>, name: &str) -> String {
-    own.unwrap_or_else(|| format!(r#"{{{{ template "pushover.default.{name}" . }}}}"#))
-}
-
 impl TryFrom<RawPushover> for PushoverConfig {
     type Error = Invalid;
 
@@ -112,9 +116,9 @@ impl TryFrom<RawPushover> for PushoverConfig {
             user_key_file: r.user_key_file,
             token: r.token,
             token_file: r.token_file,
-            title: template(r.title, "title"),
-            message: template(r.message, "message"),
-            url: template(r.url, "url"),
+            title: template(r.title, "pushover.default.title"),
+            message: template(r.message, "pushover.default.message"),
+            url: template(r.url, "pushover.default.url"),
             url_title: r.url_title,
             device: r.device,
             sound: r.sound,
@@ -132,14 +136,51 @@ impl TryFrom<RawPushover> for PushoverConfig {
     }
 }
 
-impl PushoverConfig {
-    pub(crate) fn resolve(
-        &mut self,
-        g: &GlobalConfig,
-        dir: Option<&std::path::Path>,
-    ) -> Result<(), ConfigError> {
+impl ReceiverKind for PushoverConfig {
+    const NAME: &'static str = "pushover";
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
+    fn inherit(&mut self, g: &GlobalConfig, dir: Option<&Path>) -> Result<(), ConfigError> {
         self.http_config = http_or_global(self.own_http.take(), &g.http_config, dir)?;
         Ok(())
+    }
+
+    fn print(&self) -> Value {
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .put("http_config", http(&self.http_config))
+            .secret("user_key", &self.user_key)
+            .path("user_key_file", &self.user_key_file)
+            .secret("token", &self.token)
+            .path("token_file", &self.token_file)
+            .string("title", &self.title)
+            .string("message", &self.message)
+            .string("url", &self.url)
+            .string("url_title", &self.url_title)
+            .string("device", &self.device)
+            .string("sound", &self.sound)
+            .string("priority", &self.priority);
+        for (key, d) in [
+            ("retry", self.retry),
+            ("expire", self.expire),
+            ("ttl", self.ttl),
+        ] {
+            if !d.is_zero() {
+                m.put(key, go_duration_text(d));
+            }
+        }
+        m.flag("html", self.html).flag("monospace", self.monospace);
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(Pushover::new(self.clone(), templates.clone())?))
     }
 }
 

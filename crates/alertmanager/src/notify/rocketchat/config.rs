@@ -1,16 +1,24 @@
 //! `rocketchat_configs`: Rocket.Chat's `chat.postMessage` REST call, its user ID and token
 //! (own or global, inline or in files), and the attachment's templated texts, fields and
 //! buttons.
+//! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
+//! through it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 use bongsu_httpclient::{HttpClientConfig, HttpClientSection, Secret};
 
+use super::notifier::Rocketchat;
 use crate::config::common::template;
 use crate::config::common::{fail, file_path, http_or_global, Invalid, Url};
+use crate::config::marshal::{http, Map};
 use crate::config::{ConfigError, GlobalConfig};
+use crate::notify::{Notifier, ReceiverKind};
 
 /// A field of the attachment; `short` falls back to the receiver's `short_fields`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -123,10 +131,6 @@ pub(super) struct RawRocketchat {
     actions: Vec<RocketchatAction>,
 }
 
-fn default(own: Option<String>, name: &str) -> String {
-    template(own, &format!("rocketchat.default.{name}"))
-}
-
 impl TryFrom<RawRocketchat> for RocketchatConfig {
     type Error = Invalid;
 
@@ -149,13 +153,13 @@ impl TryFrom<RawRocketchat> for RocketchatConfig {
             color: r.color.unwrap_or_else(|| {
                 r#"{{ if eq .Status "firing" }}red{{ else }}green{{ end }}"#.to_string()
             }),
-            title: default(r.title, "title"),
-            title_link: default(r.title_link, "titlelink"),
-            text: default(r.text, "text"),
+            title: template(r.title, "rocketchat.default.title"),
+            title_link: template(r.title_link, "rocketchat.default.titlelink"),
+            text: template(r.text, "rocketchat.default.text"),
             fields: r.fields,
             short_fields: r.short_fields,
-            emoji: default(r.emoji, "emoji"),
-            icon_url: default(r.icon_url, "iconurl"),
+            emoji: template(r.emoji, "rocketchat.default.emoji"),
+            icon_url: template(r.icon_url, "rocketchat.default.iconurl"),
             image_url: r.image_url,
             thumb_url: r.thumb_url,
             link_names: r.link_names,
@@ -165,22 +169,16 @@ impl TryFrom<RawRocketchat> for RocketchatConfig {
     }
 }
 
-/// Upstream's check of a null `rocketchat_configs` entry: it stands for an empty one, so
-/// the global credentials must be there.
-pub(crate) fn check_global_credentials(g: &GlobalConfig) -> Result<(), ConfigError> {
-    let mut empty = RocketchatConfig::try_from(RawRocketchat::default())
-        .map_err(|e| ConfigError::Invalid(e.0))?;
-    empty.resolve(g, None)
-}
+impl ReceiverKind for RocketchatConfig {
+    const NAME: &'static str = "rocketchat";
 
-impl RocketchatConfig {
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
     /// Upstream's inheritance: the URL, then the user ID and the token, each pair taken
     /// from `global` key by key when unset here.
-    pub(crate) fn resolve(
-        &mut self,
-        g: &GlobalConfig,
-        dir: Option<&std::path::Path>,
-    ) -> Result<(), ConfigError> {
+    fn inherit(&mut self, g: &GlobalConfig, dir: Option<&Path>) -> Result<(), ConfigError> {
         self.http_config = http_or_global(self.own_http.take(), &g.http_config, dir)?;
         if self.api_url.is_none() {
             self.api_url = Some(g.rocketchat_api_url.clone());
@@ -208,6 +206,79 @@ impl RocketchatConfig {
             ));
         }
         Ok(())
+    }
+
+    /// Upstream's check of a null `rocketchat_configs` entry: it stands for an empty one, so
+    /// the global credentials must be there.
+    fn check_null_entry(g: &GlobalConfig) -> Result<(), ConfigError> {
+        let mut empty = RocketchatConfig::try_from(RawRocketchat::default())
+            .map_err(|e| ConfigError::Invalid(e.0))?;
+        empty.inherit(g, None)
+    }
+
+    /// Upstream's Rocket.Chat fields and buttons have no omit-empty rules: every key prints.
+    fn print(&self) -> Value {
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .put("http_config", http(&self.http_config))
+            .url("api_url", self.api_url.as_ref());
+        if let Some(t) = &self.token_id {
+            m.secret("token_id", t);
+        }
+        m.path("token_id_file", &self.token_id_file);
+        if let Some(t) = &self.token {
+            m.secret("token", t);
+        }
+        m.path("token_file", &self.token_file)
+            .string("channel", &self.channel)
+            .string("color", &self.color)
+            .string("title", &self.title)
+            .string("title_link", &self.title_link)
+            .string("text", &self.text);
+        let fields = self
+            .fields
+            .iter()
+            .map(|f| {
+                let mut fm = Map::default();
+                fm.put("short", f.short.map_or(Value::Null, Value::from))
+                    .put("title", f.title.as_str())
+                    .put("value", f.value.as_str());
+                fm.done()
+            })
+            .collect();
+        m.list("fields", fields)
+            .put("short_fields", self.short_fields)
+            .string("emoji", &self.emoji)
+            .string("icon_url", &self.icon_url)
+            .string("image_url", &self.image_url)
+            .string("thumb_url", &self.thumb_url)
+            .put("link_names", self.link_names);
+        let actions = self
+            .actions
+            .iter()
+            .map(|a| {
+                let mut am = Map::default();
+                am.put("type", a.kind.as_str())
+                    .put("text", a.text.as_str())
+                    .put("url", a.url.as_str())
+                    .put("imageurl", a.imageurl.as_str())
+                    .put("iswebview", a.iswebview)
+                    .put("webviewheightratio", a.webviewheightratio.as_str())
+                    .put("msg", a.msg.as_str())
+                    .put("msginchatwindow", a.msginchatwindow)
+                    .put("msgprocessingtype", a.msgprocessingtype.as_str());
+                am.done()
+            })
+            .collect();
+        m.list("actions", actions);
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(Rocketchat::new(self.clone(), templates.clone())?))
     }
 }
 

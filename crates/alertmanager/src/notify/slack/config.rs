@@ -1,17 +1,25 @@
 //! `slack_configs`: incoming webhooks (`api_url`) or bot tokens (`app_token`, posting to
 //! `app_url`), message fields and their defaults, attachments' fields and actions.
+//! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
+//! through it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 use bongsu_httpclient::{Authorization, HttpClientConfig, HttpClientSection, Secret};
 
+use super::notifier::Slack;
 use crate::config::common::{
-    fail, file_path, go_duration, http_or_global, Invalid, SecretUrl, Url,
+    fail, file_path, go_duration, http_or_global, template, Invalid, SecretUrl, Url,
 };
+use crate::config::marshal::{http, strings, Map};
 use crate::config::{ConfigError, GlobalConfig, DEFAULT_SLACK_APP_URL};
+use crate::notify::{Notifier, ReceiverKind};
 
 /// One Slack notifier, resolved against `global`.
 #[derive(Debug, Clone, Deserialize)]
@@ -252,11 +260,6 @@ struct RawSlack {
     timeout: Option<Duration>,
 }
 
-/// `{{ template "slack.default.<name>" . }}`, Alertmanager's default for a message field.
-fn default_template(own: Option<String>, name: &str) -> String {
-    own.unwrap_or_else(|| format!(r#"{{{{ template "slack.default.{name}" . }}}}"#))
-}
-
 impl TryFrom<RawSlack> for SlackConfig {
     type Error = Invalid;
 
@@ -293,20 +296,20 @@ impl TryFrom<RawSlack> for SlackConfig {
             app_token_file: r.app_token_file,
             app_url: r.app_url,
             channel: r.channel,
-            username: default_template(r.username, "username"),
-            color: default_template(r.color, "color"),
-            title: default_template(r.title, "title"),
-            title_link: default_template(r.title_link, "titlelink"),
-            pretext: default_template(r.pretext, "pretext"),
-            text: default_template(r.text, "text"),
+            username: template(r.username, "slack.default.username"),
+            color: template(r.color, "slack.default.color"),
+            title: template(r.title, "slack.default.title"),
+            title_link: template(r.title_link, "slack.default.titlelink"),
+            pretext: template(r.pretext, "slack.default.pretext"),
+            text: template(r.text, "slack.default.text"),
             message_text: r.message_text,
             fields: r.fields,
             short_fields: r.short_fields,
-            footer: default_template(r.footer, "footer"),
-            fallback: default_template(r.fallback, "fallback"),
-            callback_id: default_template(r.callback_id, "callbackid"),
-            icon_emoji: default_template(r.icon_emoji, "iconemoji"),
-            icon_url: default_template(r.icon_url, "iconurl"),
+            footer: template(r.footer, "slack.default.footer"),
+            fallback: template(r.fallback, "slack.default.fallback"),
+            callback_id: template(r.callback_id, "slack.default.callbackid"),
+            icon_emoji: template(r.icon_emoji, "slack.default.iconemoji"),
+            icon_url: template(r.icon_url, "slack.default.iconurl"),
             image_url: r.image_url,
             thumb_url: r.thumb_url,
             link_names: r.link_names,
@@ -319,15 +322,18 @@ impl TryFrom<RawSlack> for SlackConfig {
     }
 }
 
-impl SlackConfig {
+impl ReceiverKind for SlackConfig {
+    const NAME: &'static str = "slack";
+    const GO_PACKAGE: &'static str = "config";
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
     /// Alertmanager's inheritance: the app URL, then a global bot token (only when the
     /// receiver has no authorization and no URL of its own), then a global webhook URL; a bot
     /// token becomes the `Authorization` header and the app URL the endpoint.
-    pub(crate) fn resolve(
-        &mut self,
-        g: &GlobalConfig,
-        dir: Option<&std::path::Path>,
-    ) -> Result<(), ConfigError> {
+    fn inherit(&mut self, g: &GlobalConfig, dir: Option<&Path>) -> Result<(), ConfigError> {
         if self.app_url.is_none() {
             self.app_url = Some(g.slack_app_url.clone());
         }
@@ -365,5 +371,93 @@ impl SlackConfig {
             self.api_url = self.app_url.clone().map(SecretUrl::from_url);
         }
         Ok(())
+    }
+
+    fn print(&self) -> Value {
+        // With a bot token, the Authorization header and the URL were derived from it and
+        // `app_url`: printing them too would make a file that no longer loads.
+        let bot = !self.app_token.expose().is_empty() || self.app_token_file.is_some();
+        let mut http_config = self.http_config.clone();
+        if bot {
+            http_config.authorization = None;
+        }
+        let api_url = if bot { None } else { self.api_url.clone() };
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .put("http_config", http(&http_config))
+            .secret_url("api_url", &api_url)
+            .path("api_url_file", &self.api_url_file)
+            .secret("app_token", &self.app_token)
+            .path("app_token_file", &self.app_token_file)
+            .url(
+                "app_url",
+                self.app_url
+                    .as_ref()
+                    .filter(|u| u.as_str() != DEFAULT_SLACK_APP_URL),
+            )
+            .string("channel", &self.channel)
+            .string("username", &self.username)
+            .string("color", &self.color)
+            .string("title", &self.title)
+            .string("title_link", &self.title_link)
+            .string("pretext", &self.pretext)
+            .string("text", &self.text)
+            .string("message_text", &self.message_text);
+        let fields = self
+            .fields
+            .iter()
+            .map(|f| {
+                let mut fm = Map::default();
+                fm.string("title", &f.title).string("value", &f.value);
+                if let Some(s) = f.short {
+                    fm.put("short", s);
+                }
+                fm.done()
+            })
+            .collect();
+        m.list("fields", fields)
+            .put("short_fields", self.short_fields)
+            .string("footer", &self.footer)
+            .string("fallback", &self.fallback)
+            .string("callback_id", &self.callback_id)
+            .string("icon_emoji", &self.icon_emoji)
+            .string("icon_url", &self.icon_url)
+            .string("image_url", &self.image_url)
+            .string("thumb_url", &self.thumb_url)
+            .put("link_names", self.link_names)
+            .list("mrkdwn_in", strings(&self.mrkdwn_in));
+        let actions = self
+            .actions
+            .iter()
+            .map(|a| {
+                let mut am = Map::default();
+                am.string("type", &a.kind)
+                    .string("text", &a.text)
+                    .string("url", &a.url)
+                    .string("style", &a.style)
+                    .string("name", &a.name)
+                    .string("value", &a.value);
+                if let Some(cf) = &a.confirm {
+                    let mut cm = Map::default();
+                    cm.string("text", &cf.text)
+                        .string("title", &cf.title)
+                        .string("ok_text", &cf.ok_text)
+                        .string("dismiss_text", &cf.dismiss_text);
+                    am.map("confirm", cm);
+                }
+                am.done()
+            })
+            .collect();
+        m.list("actions", actions)
+            .flag("update_message", self.update_message)
+            .duration("timeout", self.timeout);
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(Slack::new(self.clone(), templates.clone())?))
     }
 }

@@ -1,14 +1,22 @@
 //! `telegram_configs`: the Telegram Bot API, the bot token inherited from `global`, the
 //! chat, the message template and its parse mode.
+//! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
+//! through it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 use bongsu_httpclient::{HttpClientConfig, HttpClientSection, Secret};
 
+use super::notifier::Telegram;
 use crate::config::common::{fail, file_path, http_or_global, template, Invalid, Url};
+use crate::config::marshal::{http, Map};
 use crate::config::{ConfigError, GlobalConfig};
+use crate::notify::{Notifier, ReceiverKind};
 
 /// One Telegram notifier (the Bot API's `sendMessage`).
 #[derive(Debug, Clone, Deserialize)]
@@ -93,12 +101,14 @@ impl TryFrom<RawTelegram> for TelegramConfig {
     }
 }
 
-impl TelegramConfig {
-    pub(crate) fn resolve(
-        &mut self,
-        g: &GlobalConfig,
-        dir: Option<&std::path::Path>,
-    ) -> Result<(), ConfigError> {
+impl ReceiverKind for TelegramConfig {
+    const NAME: &'static str = "telegram";
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
+    fn inherit(&mut self, g: &GlobalConfig, dir: Option<&Path>) -> Result<(), ConfigError> {
         self.http_config = http_or_global(self.own_http.take(), &g.http_config, dir)?;
         if self.api_url.is_none() {
             self.api_url = Some(g.telegram_api_url.clone());
@@ -113,5 +123,32 @@ impl TelegramConfig {
             self.bot_token_file = g.telegram_bot_token_file.clone();
         }
         Ok(())
+    }
+
+    fn print(&self) -> Value {
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .put("http_config", http(&self.http_config))
+            .url("api_url", self.api_url.as_ref())
+            .secret("bot_token", &self.bot_token)
+            .path("bot_token_file", &self.bot_token_file);
+        if self.chat_id != 0 {
+            m.put("chat_id", self.chat_id);
+        }
+        m.path("chat_id_file", &self.chat_id_file);
+        if self.message_thread_id != 0 {
+            m.put("message_thread_id", self.message_thread_id);
+        }
+        m.string("message", &self.message)
+            .flag("disable_notifications", self.disable_notifications)
+            .string("parse_mode", &self.parse_mode);
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(Telegram::new(self.clone(), templates.clone())?))
     }
 }

@@ -1,16 +1,24 @@
 //! `victorops_configs`: VictorOps' (Splunk On-Call) REST endpoint, the event's templated
 //! fields and their defaults, custom fields, and the API URL and key inherited from `global`.
+//! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
+//! through it.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 use bongsu_httpclient::{HttpClientConfig, HttpClientSection, Secret};
 
+use super::notifier::Victorops;
 use crate::config::common::with_trailing_slash;
-use crate::config::common::{fail, file_path, http_or_global, Invalid, Url};
+use crate::config::common::{fail, file_path, http_or_global, template, Invalid, Url};
+use crate::config::marshal::{http, string_map, Map};
 use crate::config::{ConfigError, GlobalConfig};
+use crate::notify::{Notifier, ReceiverKind};
 
 /// Payload keys bongsu sets itself, which custom fields may not use (upstream's order).
 const RESERVED_FIELDS: [&str; 7] = [
@@ -70,10 +78,6 @@ struct RawVictorops {
     custom_fields: BTreeMap<String, String>,
 }
 
-fn template(own: Option<String>, name: &str) -> String {
-    own.unwrap_or_else(|| format!(r#"{{{{ template "victorops.default.{name}" . }}}}"#))
-}
-
 impl TryFrom<RawVictorops> for VictoropsConfig {
     type Error = Invalid;
 
@@ -100,23 +104,29 @@ impl TryFrom<RawVictorops> for VictoropsConfig {
             api_url: r.api_url,
             routing_key: r.routing_key,
             message_type: r.message_type.unwrap_or_else(|| "CRITICAL".to_string()),
-            state_message: template(r.state_message, "state_message"),
-            entity_display_name: template(r.entity_display_name, "entity_display_name"),
-            monitoring_tool: template(r.monitoring_tool, "monitoring_tool"),
+            state_message: template(r.state_message, "victorops.default.state_message"),
+            entity_display_name: template(
+                r.entity_display_name,
+                "victorops.default.entity_display_name",
+            ),
+            monitoring_tool: template(r.monitoring_tool, "victorops.default.monitoring_tool"),
             custom_fields: r.custom_fields,
             own_http: r.http_config,
         })
     }
 }
 
-impl VictoropsConfig {
+impl ReceiverKind for VictoropsConfig {
+    const NAME: &'static str = "victorops";
+    const GO_PACKAGE: &'static str = "config";
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
     /// Upstream's inheritance: the URL (its path made to end in `/`), then the key and the
     /// key file, each taken from `global` when unset here.
-    pub(crate) fn resolve(
-        &mut self,
-        g: &GlobalConfig,
-        dir: Option<&std::path::Path>,
-    ) -> Result<(), ConfigError> {
+    fn inherit(&mut self, g: &GlobalConfig, dir: Option<&Path>) -> Result<(), ConfigError> {
         self.http_config = http_or_global(self.own_http.take(), &g.http_config, dir)?;
         let url = self
             .api_url
@@ -135,6 +145,35 @@ impl VictoropsConfig {
             ));
         }
         Ok(())
+    }
+
+    fn print(&self) -> Value {
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .put("http_config", http(&self.http_config))
+            .secret("api_key", &self.api_key)
+            .path("api_key_file", &self.api_key_file)
+            .put(
+                "api_url",
+                self.api_url
+                    .as_ref()
+                    .map(|u| u.as_str())
+                    .unwrap_or_default(),
+            )
+            .put("routing_key", self.routing_key.as_str())
+            .put("message_type", self.message_type.as_str())
+            .put("state_message", self.state_message.as_str())
+            .put("entity_display_name", self.entity_display_name.as_str())
+            .put("monitoring_tool", self.monitoring_tool.as_str())
+            .map("custom_fields", string_map(&self.custom_fields));
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(Victorops::new(self.clone(), templates.clone())?))
     }
 }
 

@@ -1,13 +1,23 @@
 //! `webex_configs`: a Webex room's messages API, authorized by the receiver's own
 //! `http_config.authorization` (a bot token), with the API URL inherited from `global`.
+//! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
+//! through it.
+
+use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 use bongsu_httpclient::{HttpClientConfig, HttpClientSection};
 
+use super::notifier::Webex;
 use crate::config::common::template;
 use crate::config::common::{fail, http_or_global, Invalid, Url};
+use crate::config::marshal::{http, Map};
 use crate::config::{ConfigError, GlobalConfig};
+use crate::notify::{Notifier, ReceiverKind};
 
 /// One Webex notifier, resolved against `global`.
 #[derive(Debug, Clone, Deserialize)]
@@ -64,17 +74,37 @@ impl TryFrom<RawWebex> for WebexConfig {
     }
 }
 
-impl WebexConfig {
-    pub(crate) fn resolve(
-        &mut self,
-        g: &GlobalConfig,
-        dir: Option<&std::path::Path>,
-    ) -> Result<(), ConfigError> {
+impl ReceiverKind for WebexConfig {
+    const NAME: &'static str = "webex";
+    const GO_PACKAGE: &'static str = "config";
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
+    fn inherit(&mut self, g: &GlobalConfig, dir: Option<&Path>) -> Result<(), ConfigError> {
         self.http_config = http_or_global(self.own_http.take(), &g.http_config, dir)?;
         if self.api_url.is_none() {
             self.api_url = Some(g.webex_api_url.clone());
         }
         Ok(())
+    }
+
+    fn print(&self) -> Value {
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .put("http_config", http(&self.http_config))
+            .url("api_url", self.api_url.as_ref())
+            .string("message", &self.message)
+            .put("room_id", self.room_id.as_str());
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(Webex::new(self.clone(), templates.clone())?))
     }
 }
 

@@ -1,16 +1,24 @@
 //! `webhook_configs`: Alertmanager's JSON payload POSTed to a URL.
+//! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
+//! through it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde_yaml_ng::Value;
 
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
 use bongsu_httpclient::{HttpClientConfig, HttpClientSection, Secret};
 
+use super::notifier::Webhook;
 use crate::config::common::{
     fail, file_path, go_duration, http_or_global, redact, Invalid, Url, SECRET_TOKEN,
 };
+use crate::config::marshal::{http, Map};
 use crate::config::{ConfigError, GlobalConfig};
+use crate::notify::{Notifier, ReceiverKind};
 
 /// One webhook notifier.
 #[derive(Debug, Clone, Deserialize)]
@@ -91,13 +99,36 @@ fn check_actions_closed(url: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
-impl WebhookConfig {
-    pub(crate) fn resolve(
-        &mut self,
-        g: &GlobalConfig,
-        dir: Option<&std::path::Path>,
-    ) -> Result<(), ConfigError> {
+impl ReceiverKind for WebhookConfig {
+    const NAME: &'static str = "webhook";
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
+    fn inherit(&mut self, g: &GlobalConfig, dir: Option<&Path>) -> Result<(), ConfigError> {
         self.http_config = http_or_global(self.own_http.take(), &g.http_config, dir)?;
         Ok(())
+    }
+
+    fn print(&self) -> Value {
+        let mut m = Map::default();
+        m.put("send_resolved", self.send_resolved)
+            .put("http_config", http(&self.http_config))
+            .secret("url", &self.url)
+            .path("url_file", &self.url_file)
+            .put("max_alerts", self.max_alerts)
+            .duration("timeout", self.timeout);
+        if let Some(p) = &self.payload {
+            m.put("payload", p.clone());
+        }
+        m.done()
+    }
+
+    fn notifier(
+        &self,
+        templates: &Arc<NotificationTemplates>,
+    ) -> Result<Box<dyn Notifier>, String> {
+        Ok(Box::new(Webhook::new(self.clone(), templates.clone())?))
     }
 }

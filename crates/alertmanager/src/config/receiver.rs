@@ -74,6 +74,8 @@ impl Receiver {
         g: &GlobalConfig,
         dir: Option<&Path>,
     ) -> Result<(), ConfigError> {
+        // A null entry is refused before anything inherits (some kinds first check what it
+        // would have inherited).
         if let Some(kind) = NULL_ENTRY_ORDER
             .into_iter()
             .find(|k| self.null_entries.contains(k))

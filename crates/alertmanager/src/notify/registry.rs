@@ -3,31 +3,15 @@
 //! integrations and metrics are loops. What a kind does is its folder's (`ReceiverKind`);
 //! what a receiver does with its entries is `config::receiver`'s.
 //!
-//! Adding a kind: its folder (configuration, notifier, `impl ReceiverKind`), its `mod` line in
-//! `notify`, a row in the table below and its name in each order list (the lists' lengths
-//! are the table's, so the compiler asks for it).
+//! Adding a kind: its folder (configuration with its `impl ReceiverKind`, notifier), its `mod`
+//! line in `notify`, a row in the table below and its name in each order list (the lists'
+//! lengths are the table's, so the compiler asks for it).
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::discord::DiscordConfig;
-use super::email::EmailConfig;
-use super::incidentio::IncidentioConfig;
-use super::jira::JiraConfig;
 use super::kind::{IntegrationConfig, ReceiverKind};
-use super::mattermost::MattermostConfig;
-use super::msteams::MsTeamsConfig;
-use super::msteamsv2::MsTeamsV2Config;
-use super::opsgenie::OpsgenieConfig;
-use super::pagerduty::PagerdutyConfig;
-use super::pushover::PushoverConfig;
-use super::rocketchat::RocketchatConfig;
-use super::slack::SlackConfig;
-use super::telegram::TelegramConfig;
-use super::victorops::VictoropsConfig;
-use super::webex::WebexConfig;
-use super::webhook::WebhookConfig;
 use crate::config::{ConfigError, GlobalConfig};
 
 /// A kind bongsu delivers to.
@@ -150,22 +134,22 @@ macro_rules! receiver_kinds {
 
 receiver_kinds! {
     delivered {
-        email_configs: EmailConfig,
-        slack_configs: SlackConfig,
-        webhook_configs: WebhookConfig,
-        discord_configs: DiscordConfig,
-        msteams_configs: MsTeamsConfig,
-        telegram_configs: TelegramConfig,
-        pagerduty_configs: PagerdutyConfig,
-        opsgenie_configs: OpsgenieConfig,
-        victorops_configs: VictoropsConfig,
-        pushover_configs: PushoverConfig,
-        msteamsv2_configs: MsTeamsV2Config,
-        webex_configs: WebexConfig,
-        mattermost_configs: MattermostConfig,
-        rocketchat_configs: RocketchatConfig,
-        jira_configs: JiraConfig,
-        incidentio_configs: IncidentioConfig,
+        email_configs: super::email::EmailConfig,
+        slack_configs: super::slack::SlackConfig,
+        webhook_configs: super::webhook::WebhookConfig,
+        discord_configs: super::discord::DiscordConfig,
+        msteams_configs: super::msteams::MsTeamsConfig,
+        telegram_configs: super::telegram::TelegramConfig,
+        pagerduty_configs: super::pagerduty::PagerdutyConfig,
+        opsgenie_configs: super::opsgenie::OpsgenieConfig,
+        victorops_configs: super::victorops::VictoropsConfig,
+        pushover_configs: super::pushover::PushoverConfig,
+        msteamsv2_configs: super::msteamsv2::MsTeamsV2Config,
+        webex_configs: super::webex::WebexConfig,
+        mattermost_configs: super::mattermost::MattermostConfig,
+        rocketchat_configs: super::rocketchat::RocketchatConfig,
+        jira_configs: super::jira::JiraConfig,
+        incidentio_configs: super::incidentio::IncidentioConfig,
     }
     refused {
         wechat_configs in "config",

@@ -132,6 +132,7 @@ macro_rules! receiver_kinds {
     };
 }
 
+// In the order serde's unknown-key error has always listed a receiver's keys in.
 receiver_kinds! {
     delivered {
         email_configs: super::email::EmailConfig,

@@ -1,5 +1,6 @@
 //! `discord_configs`: a Discord webhook (its URL inline or in a file), the message's
 //! templated texts and their defaults.
+//!
 //! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
 //! through it.
 

@@ -1,4 +1,5 @@
 //! `email_configs`: SMTP delivery settings, with the `smtp_*` globals as defaults.
+//!
 //! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
 //! through it.
 

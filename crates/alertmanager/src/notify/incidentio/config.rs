@@ -1,6 +1,7 @@
 //! `incidentio_configs`: an incident.io HTTP alert source (its URL, inline or in a file),
 //! authorized by the alert source token or by `http_config.authorization`, with the
 //! webhook-style payload's `max_alerts` and a per-request `timeout`.
+//!
 //! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
 //! through it.
 

@@ -1,6 +1,7 @@
 //! `jira_configs`: Jira issues kept per alert group (found again by a label holding the
 //! group key's hash): the project, issue type and templated fields, which fields updates may
 //! change, the reopen/resolve transitions and the API URL inherited from `global`.
+//!
 //! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
 //! through it.
 

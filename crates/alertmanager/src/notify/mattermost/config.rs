@@ -1,5 +1,6 @@
 //! `mattermost_configs`: a Mattermost incoming webhook (own URL or the global one), the
 //! message's templated texts, fields, attachments, props and priority.
+//!
 //! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
 //! through it.
 

@@ -1,5 +1,6 @@
 //! `msteams_configs`: a Microsoft Teams incoming-webhook connector (its URL inline or in a
 //! file), the card's templated texts and their defaults.
+//!
 //! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
 //! through it.
 

@@ -1,5 +1,6 @@
 //! `msteamsv2_configs`: Microsoft Teams through a Power Automate workflow (an Adaptive Card
 //! POSTed to the workflow's URL), with its title and text templates.
+//!
 //! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
 //! through it.
 

@@ -1,6 +1,7 @@
 //! `opsgenie_configs`: Opsgenie's Alert API v2, the alert's templated fields and their
 //! defaults, responders (checked as upstream checks them), and the API URL and key inherited
 //! from `global`.
+//!
 //! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
 //! through it.
 

@@ -1,6 +1,7 @@
 //! `pagerduty_configs`: PagerDuty's Events API v2 (`routing_key`) or v1 (`service_key`), the
 //! event's templated fields and their defaults, `details` (any YAML, templated when sent) and
 //! the URL inherited from `global`.
+//!
 //! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
 //! through it.
 

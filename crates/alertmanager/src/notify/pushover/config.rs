@@ -1,5 +1,6 @@
 //! `pushover_configs`: Pushover's message API, the message's templated fields and their
 //! defaults, the emergency-priority retry/expire durations.
+//!
 //! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
 //! through it.
 

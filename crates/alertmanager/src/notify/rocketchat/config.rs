@@ -1,6 +1,7 @@
 //! `rocketchat_configs`: Rocket.Chat's `chat.postMessage` REST call, its user ID and token
 //! (own or global, inline or in files), and the attachment's templated texts, fields and
 //! buttons.
+//!
 //! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
 //! through it.
 

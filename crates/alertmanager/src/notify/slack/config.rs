@@ -1,5 +1,6 @@
 //! `slack_configs`: incoming webhooks (`api_url`) or bot tokens (`app_token`, posting to
 //! `app_url`), message fields and their defaults, attachments' fields and actions.
+//!
 //! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
 //! through it.
 

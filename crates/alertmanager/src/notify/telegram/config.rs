@@ -1,5 +1,6 @@
 //! `telegram_configs`: the Telegram Bot API, the bot token inherited from `global`, the
 //! chat, the message template and its parse mode.
+//!
 //! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
 //! through it.
 

@@ -1,5 +1,6 @@
 //! `victorops_configs`: VictorOps' (Splunk On-Call) REST endpoint, the event's templated
 //! fields and their defaults, custom fields, and the API URL and key inherited from `global`.
+//!
 //! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
 //! through it.
 

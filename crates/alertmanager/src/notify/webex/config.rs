@@ -1,5 +1,6 @@
 //! `webex_configs`: a Webex room's messages API, authorized by the receiver's own
 //! `http_config.authorization` (a bot token), with the API URL inherited from `global`.
+//!
 //! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
 //! through it.
 

@@ -1,4 +1,5 @@
 //! `webhook_configs`: Alertmanager's JSON payload POSTed to a URL.
+//!
 //! The entry implements `ReceiverKind`: the registry inherits, prints and builds notifiers
 //! through it.
 

@@ -285,4 +285,45 @@ mod tests {
         }
         assert!(CHECK_ORDER.contains(&REFUSED_AFTER));
     }
+
+    /// Receiver `t` with `body` (its keys, indented by two spaces), loaded.
+    fn load(body: &str) -> Result<crate::config::Config, String> {
+        let yaml = format!("route: {{receiver: t}}\nreceivers:\n- name: t\n{body}");
+        crate::config::Config::parse(&yaml, None).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn orders_decide_which_error_a_receiver_gets() {
+        // Null entries: webhook's before slack's, though slack comes first in the table.
+        let nulls = load("  slack_configs: [~]\n  webhook_configs: [~]\n");
+        assert_eq!(nulls.unwrap_err(), "missing webhook config");
+        // Upstream checks email before slack, whatever the order written.
+        let both = load("  slack_configs: [{channel: c}]\n  email_configs: [{to: a@b}]\n");
+        assert_eq!(both.unwrap_err(), "no global SMTP smarthost set");
+        // A refused kind is refused after VictorOps is checked and before Telegram is.
+        let before = load("  wechat_configs: [{}]\n  victorops_configs: [{routing_key: r}]\n");
+        assert_eq!(before.unwrap_err(), "no global VictorOps API Key set");
+        let after = load("  wechat_configs: [{}]\n  telegram_configs: [{chat_id: 1}]\n");
+        assert!(after
+            .unwrap_err()
+            .ends_with("is not supported by bongsu yet"));
+    }
+
+    #[test]
+    fn orders_decide_printing_and_building() {
+        let cfg = load(
+            "  webhook_configs: [{url: 'http://w.example/'}]\n  \
+             email_configs: [{to: a@b, from: f@b, smarthost: 'h:25'}]\n  \
+             discord_configs: [{webhook_url: 'http://d.example/'}]\n",
+        )
+        .unwrap();
+        let printed = cfg.to_redacted_yaml();
+        let at = |key: &str| printed.find(key).unwrap();
+        assert!(at("discord_configs") < at("email_configs"));
+        assert!(at("email_configs") < at("webhook_configs"));
+        let templates = crate::notify::test_support::templates();
+        let built = crate::notify::integrations(&cfg.receivers[0], &templates, false).unwrap();
+        let kinds: Vec<&str> = built.iter().map(|i| i.kind).collect();
+        assert_eq!(kinds, ["webhook", "discord", "email"]);
+    }
 }

@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use bongsu_alertmanager::config::Config;
+use bongsu_alertmanager::notify::slack::SlackConfig;
 
 /// One answer: status, content type, body.
 type Answer = (u16, &'static str, &'static str);
@@ -370,7 +371,7 @@ async fn update_message_edits_the_groups_message() {
     let s = start_with(
         "  slack_configs:\n  - api_url: https://slack.com/api/chat.postMessage\n    http_config:\n      authorization: {credentials: xoxb-t}\n    channel: '#ops'\n    update_message: true\n",
         |cfg| {
-            cfg.receivers[0].slack_configs[0].api_url =
+            cfg.receivers[0].configs_mut::<SlackConfig>()[0].api_url =
                 Some(bongsu_alertmanager::config::SecretUrl::from_url(local));
         },
     )

@@ -10,6 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bongsu_alertmanager::config::{Config, SecretUrl, DEFAULT_SLACK_APP_URL};
+use bongsu_alertmanager::notify::email::EmailConfig;
+use bongsu_alertmanager::notify::opsgenie::OpsgenieConfig;
+use bongsu_alertmanager::notify::pagerduty::PagerdutyConfig;
+use bongsu_alertmanager::notify::pushover::PushoverConfig;
+use bongsu_alertmanager::notify::slack::SlackConfig;
+use bongsu_alertmanager::notify::telegram::TelegramConfig;
+use bongsu_alertmanager::notify::victorops::VictoropsConfig;
 use bongsu_alertmanager::route::Route;
 
 /// Files that use a receiver kind or feature bongsu refuses as unsupported at load time. A
@@ -225,7 +232,7 @@ fn resolved_values_of_upstream_test_files() {
     };
 
     let c = load("conf.slack-default-app-token.yml");
-    let s = &c.receivers[0].slack_configs;
+    let s = c.receivers[0].configs::<SlackConfig>();
     let bearer = |i: usize| {
         let a = s[i]
             .http_config
@@ -255,7 +262,7 @@ fn resolved_values_of_upstream_test_files() {
     assert!(s[4].api_url_file.is_none());
 
     let c = load("conf.slack-default-api-url-file.yml");
-    let s = &c.receivers[0].slack_configs;
+    let s = c.receivers[0].configs::<SlackConfig>();
     assert_eq!(
         s[0].api_url_file.as_deref(),
         Some(Path::new("/global_file"))
@@ -273,41 +280,47 @@ fn resolved_values_of_upstream_test_files() {
 
     let c = load("conf.telegram-default-bot-token.yml");
     assert_eq!(
-        c.receivers[0].telegram_configs[0].bot_token.expose(),
+        c.receivers[0].configs::<TelegramConfig>()[0]
+            .bot_token
+            .expose(),
         c.global.telegram_bot_token.expose()
     );
     assert_eq!(
-        c.receivers[1].telegram_configs[0].bot_token.expose(),
+        c.receivers[1].configs::<TelegramConfig>()[0]
+            .bot_token
+            .expose(),
         "qwe456"
     );
     let c = load("conf.telegram-default-bot-token-file.yml");
     assert_eq!(
-        c.receivers[0].telegram_configs[0].bot_token_file,
+        c.receivers[0].configs::<TelegramConfig>()[0].bot_token_file,
         c.global.telegram_bot_token_file
     );
     assert_eq!(
-        c.receivers[1].telegram_configs[0].bot_token_file.as_deref(),
+        c.receivers[1].configs::<TelegramConfig>()[0]
+            .bot_token_file
+            .as_deref(),
         Some(Path::new("/override_file"))
     );
 
     let c = load("conf.good.yml");
-    let pager = &c.receivers[1].pagerduty_configs[0];
+    let pager = &c.receivers[1].configs::<PagerdutyConfig>()[0];
     assert_eq!(pager.routing_key.expose(), "mysecret");
     assert_eq!(
         pager.url.as_ref().map(|u| u.to_string()).as_deref(),
         Some("https://events.pagerduty.com/v2/enqueue")
     );
     assert_eq!(
-        c.receivers[5].victorops_configs[0].routing_key,
+        c.receivers[5].configs::<VictoropsConfig>()[0].routing_key,
         "Sample_route"
     );
     assert_eq!(
-        c.receivers[7].pushover_configs[0].token.expose(),
+        c.receivers[7].configs::<PushoverConfig>()[0].token.expose(),
         "mysecret"
     );
 
     let c = load("conf.opsgenie-default-apikey.yml");
-    let og = |c: &Config, i: usize| c.receivers[i].opsgenie_configs[0].clone();
+    let og = |c: &Config, i: usize| c.receivers[i].configs::<OpsgenieConfig>()[0].clone();
     assert_eq!(og(&c, 0).api_key.expose(), "asd132");
     assert_eq!(og(&c, 1).api_key.expose(), "qwe456");
     assert_eq!(
@@ -325,7 +338,7 @@ fn resolved_values_of_upstream_test_files() {
     );
 
     let c = load("conf.victorops-default-apikey.yml");
-    let vo = |c: &Config, i: usize| c.receivers[i].victorops_configs[0].clone();
+    let vo = |c: &Config, i: usize| c.receivers[i].configs::<VictoropsConfig>()[0].clone();
     assert_eq!(vo(&c, 0).api_key.expose(), "asd132");
     assert_eq!(vo(&c, 1).api_key.expose(), "qwe456");
     let c = load("conf.victorops-default-apikey-file.yml");
@@ -339,7 +352,7 @@ fn resolved_values_of_upstream_test_files() {
     );
 
     let c = load("conf.smtp-password-global-and-local.yml");
-    let e = &c.receivers[0].email_configs;
+    let e = c.receivers[0].configs::<EmailConfig>();
     let file = |p: &Option<PathBuf>| {
         p.as_ref()
             .map(|p| p.display().to_string())
@@ -372,7 +385,11 @@ fn resolved_values_of_upstream_test_files() {
 
     let c = load("conf.http-config.good.yml");
     assert!(!c.global.http_config.follow_redirects);
-    assert!(c.receivers[0].slack_configs[0].http_config.follow_redirects);
+    assert!(
+        c.receivers[0].configs::<SlackConfig>()[0]
+            .http_config
+            .follow_redirects
+    );
 
     assert!(load("conf.group-by-all.yml").route.group_by_all);
 
@@ -385,7 +402,7 @@ fn resolved_values_of_upstream_test_files() {
         c.route.routes[0].matchers.to_string(),
         r#"{service=~"^(?:^(foo1|foo2|baz)$)$"}"#
     );
-    let email = &c.receivers[0].email_configs[0];
+    let email = &c.receivers[0].configs::<EmailConfig>()[0];
     assert_eq!(
         (email.from.as_str(), email.require_tls),
         ("alertmanager@example.org", Some(true))

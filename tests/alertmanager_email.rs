@@ -19,7 +19,8 @@ use serde_json::{json, Value};
 use smtp::{Fault, SmtpOptions, SmtpServer, Step};
 
 use bongsu_alertmanager::config::Config;
-use bongsu_alertmanager::notify::{Email, Notifier, NotifyContext};
+use bongsu_alertmanager::notify::email::{Email, EmailConfig};
+use bongsu_alertmanager::notify::{Notifier, NotifyContext};
 use bongsu_alertmanager::types::Alert;
 use bongsu_gotmpl::alertmanager::NotificationTemplates;
 
@@ -382,7 +383,7 @@ async fn temporary_failures_are_retried_and_permanent_ones_counted() {
 /// The notifier of the first email config of `settings`, and one firing alert to send.
 fn notifier(settings: &str) -> (Email, NotifyContext, Vec<Alert>) {
     let cfg = Config::parse(&config(settings), None).expect("valid config");
-    let conf = cfg.receivers[0].email_configs[0].clone();
+    let conf = cfg.receivers[0].configs::<EmailConfig>()[0].clone();
     let email = Email::new(conf, Arc::new(NotificationTemplates::with_defaults()));
     let labels: BTreeMap<String, String> = [("alertname".to_string(), "Disk".to_string())].into();
     let now = jiff::Timestamp::now();

@@ -1,5 +1,7 @@
 //! Value types shared by the sections of `alertmanager.yml`: URLs (plain and secret), SMTP
-//! `host:port`, durations, label-name checks and the way validation errors leave serde.
+//! `host:port`, durations, label-name checks and the way validation errors leave serde; and
+//! what several receiver kinds' configurations share (the HTTP client inherited from
+//! `global`, default templates, the `webhook_url` pair check, API URLs ending in `/`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -275,4 +277,30 @@ pub(crate) fn http_section(
         c.set_directory(dir);
     }
     Ok(c)
+}
+
+/// `own`, or Alertmanager's default for a templated field: `{{ template "name" . }}`.
+pub(crate) fn template(own: Option<String>, name: &str) -> String {
+    own.unwrap_or_else(|| format!(r#"{{{{ template "{name}" . }}}}"#))
+}
+
+/// Checks a `webhook_url` / `webhook_url_file` pair: exactly one must be set.
+pub(crate) fn one_webhook(url: &Option<SecretUrl>, file: &Option<PathBuf>) -> Result<(), Invalid> {
+    match (url, file) {
+        (None, None) => fail("one of webhook_url or webhook_url_file must be configured"),
+        (Some(_), Some(_)) => {
+            fail("at most one of webhook_url & webhook_url_file must be configured")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `url` with `/` appended to its path unless it ends in one (the API paths are appended).
+pub(crate) fn with_trailing_slash(url: Url) -> Url {
+    if url.as_url().path().ends_with('/') {
+        return url;
+    }
+    let mut u = url.as_url().clone();
+    u.set_path(&format!("{}/", u.path()));
+    Url::parse(u.as_str()).unwrap_or(url)
 }

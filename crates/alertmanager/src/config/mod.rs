@@ -8,10 +8,10 @@
 //! receivers and time intervals). Features bongsu lacks fail with "… is not supported by
 //! bongsu yet". Secrets are `Secret`/`SecretUrl` and never print.
 
-mod common;
+pub(crate) mod common;
 mod global;
-mod marshal;
-mod receivers;
+pub(crate) mod marshal;
+mod receiver;
 mod route;
 
 #[cfg(test)]
@@ -25,23 +25,11 @@ use thiserror::Error;
 
 pub use common::{HostPort, SecretUrl, Url, SECRET_TOKEN};
 pub use global::{GlobalConfig, DEFAULT_SLACK_APP_URL};
-pub use receivers::{
-    DiscordConfig, EmailConfig, MsTeamsConfig, Receiver, SlackAction, SlackConfig,
-    SlackConfirmation, SlackField, TelegramConfig, ThreadingConfig, WebhookConfig,
-    DEFAULT_EMAIL_HTML, DEFAULT_EMAIL_SUBJECT, UNSUPPORTED_RECEIVERS,
-};
-pub use receivers::{
-    IncidentioConfig, JiraConfig, JiraField, MattermostAttachment, MattermostConfig,
-    MattermostField, MattermostPriority, MattermostProps, MsTeamsV2Config, RocketchatAction,
-    RocketchatConfig, RocketchatField, WebexConfig,
-};
-pub use receivers::{
-    OpsgenieConfig, OpsgenieResponder, PagerdutyConfig, PagerdutyImage, PagerdutyLink,
-    PushoverConfig, VictoropsConfig, DEFAULT_PAGERDUTY_DETAILS,
-};
+pub use receiver::Receiver;
 pub use route::{InhibitRule, RouteConfig};
 
 use crate::matcher::go_quote;
+use crate::notify::registry;
 use crate::timeinterval::{RawTimeInterval, TimeInterval};
 use bongsu_gotmpl::alertmanager::NotificationTemplates;
 
@@ -452,32 +440,9 @@ fn go_type_error(described: &str) -> Option<String> {
 /// `field x not found in type opsgenie_config (expected …)` as yaml.v2 words it for a
 /// receiver kind: the `plain` type of the package that declares the kind's configuration.
 fn go_receiver_type(described: &str) -> Option<String> {
-    const OWN_PACKAGE: &[&str] = &[
-        "discord",
-        "incidentio",
-        "jira",
-        "mattermost",
-        "msteams",
-        "msteamsv2",
-        "opsgenie",
-        "pagerduty",
-        "pushover",
-        "rocketchat",
-        "sns",
-        "telegram",
-        "webhook",
-    ];
-    const CONFIG_PACKAGE: &[&str] = &["email", "slack", "victorops", "webex", "wechat"];
     let (head, rest) = described.split_once(" not found in type ")?;
     let name = rest.split(' ').next()?;
-    let kind = name.strip_suffix("_config")?;
-    let package = if OWN_PACKAGE.contains(&kind) {
-        kind
-    } else if CONFIG_PACKAGE.contains(&kind) {
-        "config"
-    } else {
-        return None;
-    };
+    let package = registry::go_package(name.strip_suffix("_config")?)?;
     Some(format!("{head} not found in type {package}.plain"))
 }
 

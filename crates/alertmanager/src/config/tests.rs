@@ -2,6 +2,18 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
+use crate::notify::discord::DiscordConfig;
+use crate::notify::email::{EmailConfig, DEFAULT_EMAIL_HTML};
+use crate::notify::incidentio::IncidentioConfig;
+use crate::notify::jira::JiraConfig;
+use crate::notify::mattermost::MattermostConfig;
+use crate::notify::msteams::MsTeamsConfig;
+use crate::notify::msteamsv2::MsTeamsV2Config;
+use crate::notify::rocketchat::RocketchatConfig;
+use crate::notify::slack::SlackConfig;
+use crate::notify::telegram::TelegramConfig;
+use crate::notify::webex::WebexConfig;
+use crate::notify::webhook::WebhookConfig;
 
 const MINIMAL: &str = "route: {receiver: r}\nreceivers: [{name: r}]\n";
 
@@ -150,7 +162,7 @@ fn email_inherits_smtp_globals() {
          receivers: [{name: r, email_configs: [{to: a@x, headers: {subject: S, x-team-id: '1'}}, {to: b@x, from: me@x, smarthost: '[::1]:587', require_tls: true}]}]\n",
     )
     .unwrap();
-    let [a, b] = &c.receivers[0].email_configs[..] else {
+    let [a, b] = &c.receivers[0].configs::<EmailConfig>()[..] else {
         panic!("two email configs")
     };
     assert_eq!(
@@ -206,7 +218,7 @@ fn slack_tokens_and_urls() {
          receivers: [{name: r, slack_configs: [{channel: '#a'}, {api_url: 'https://hooks.slack.com/x', channel: '#b'}]}]\n",
     )
     .unwrap();
-    let [bot, hook] = &c.receivers[0].slack_configs[..] else {
+    let [bot, hook] = &c.receivers[0].configs::<SlackConfig>()[..] else {
         panic!("two slack configs")
     };
     let auth = bot.http_config.authorization.as_ref().unwrap();
@@ -247,15 +259,15 @@ fn chat_and_webhook_receivers() {
     )
     .unwrap();
     let r = &c.receivers[0];
-    let w = &r.webhook_configs[0];
+    let w = &r.configs::<WebhookConfig>()[0];
     assert!(w.send_resolved);
     assert_eq!((w.max_alerts, w.timeout), (5, Duration::from_secs(10)));
-    assert!(!r.discord_configs[0].send_resolved);
+    assert!(!r.configs::<DiscordConfig>()[0].send_resolved);
     assert_eq!(
-        r.msteams_configs[0].text,
+        r.configs::<MsTeamsConfig>()[0].text,
         r#"{{ template "msteams.default.text" . }}"#
     );
-    let t = &r.telegram_configs[0];
+    let t = &r.configs::<TelegramConfig>()[0];
     assert_eq!(
         (t.chat_id, t.bot_token.expose(), t.parse_mode.as_str()),
         (-100, "t0k3n", "HTML")
@@ -478,14 +490,17 @@ fn team_chat_receivers_print_redacted_and_load_again() {
     let r = &again.receivers[0];
     assert_eq!(
         (
-            r.msteamsv2_configs.len(),
-            r.webex_configs.len(),
-            r.mattermost_configs.len(),
-            r.rocketchat_configs.len()
+            r.configs::<MsTeamsV2Config>().len(),
+            r.configs::<WebexConfig>().len(),
+            r.configs::<MattermostConfig>().len(),
+            r.configs::<RocketchatConfig>().len()
         ),
         (1, 1, 1, 1)
     );
-    assert_eq!(r.mattermost_configs[0].fields[0].short, Some(true));
+    assert_eq!(
+        r.configs::<MattermostConfig>()[0].fields[0].short,
+        Some(true)
+    );
 }
 
 #[test]
@@ -505,7 +520,7 @@ fn jira_prints_and_loads_again() {
         assert!(printed.contains(want), "{want:?} not in\n{printed}");
     }
     let again = load(&printed).unwrap();
-    let c = &again.receivers[0].jira_configs[0];
+    let c = &again.receivers[0].configs::<JiraConfig>()[0];
     assert!(!c.summary.update());
     assert_eq!(c.reopen_duration.as_secs(), 5400);
 }
@@ -527,7 +542,9 @@ fn incidentio_prints_its_fields_and_loads_again() {
     }
     let again = load(&printed).unwrap();
     assert_eq!(
-        again.receivers[0].incidentio_configs[0].timeout.as_secs(),
+        again.receivers[0].configs::<IncidentioConfig>()[0]
+            .timeout
+            .as_secs(),
         5
     );
 }

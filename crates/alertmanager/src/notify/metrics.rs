@@ -9,28 +9,10 @@ use parking_lot::Mutex;
 
 use bongsu_telemetry::Histogram;
 
+use super::registry::KINDS;
+
 /// Alertmanager's buckets for `alertmanager_notification_latency_seconds`.
 const LATENCY_BUCKETS: &[f64] = &[1.0, 5.0, 10.0, 15.0, 20.0];
-
-/// Integration kinds shown from the start, so their counters exist at zero.
-const KINDS: &[&str] = &[
-    "discord",
-    "email",
-    "incidentio",
-    "jira",
-    "mattermost",
-    "msteams",
-    "msteamsv2",
-    "opsgenie",
-    "pagerduty",
-    "pushover",
-    "rocketchat",
-    "slack",
-    "telegram",
-    "victorops",
-    "webex",
-    "webhook",
-];
 
 /// Failure reasons of `alertmanager_notifications_failed_total`.
 const REASONS: &[&str] = &[
@@ -70,11 +52,12 @@ pub struct NotifyMetrics {
 
 impl Default for NotifyMetrics {
     fn default() -> NotifyMetrics {
+        // Every kind's counters exist from the start, at zero.
         NotifyMetrics {
             kinds: Mutex::new(
                 KINDS
                     .iter()
-                    .map(|k| (*k, std::sync::Arc::new(PerKind::new())))
+                    .map(|k| (k.name, std::sync::Arc::new(PerKind::new())))
                     .collect(),
             ),
         }

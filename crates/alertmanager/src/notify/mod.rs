@@ -1,33 +1,35 @@
-//! Delivering notifications: the notifier interface every receiver kind implements, the
-//! integrations built from a receiver's configuration, the data a notification carries, and
+//! Delivering notifications: the receiver kinds (a folder each, all listed once in
+//! `registry`), the notifier interface every kind implements, the integrations built from a
+//! receiver's entries, the data a notification carries, and
 //! the pipeline a group flush goes through (time intervals → inhibition → silences → per
 //! integration: dedup against the notification log → send with retries → log).
 
 mod data;
-mod discord;
-mod email;
+pub mod discord;
+pub mod email;
 mod gojson;
-mod incidentio;
-mod jira;
-mod jira_body;
-mod mattermost;
+pub mod incidentio;
+pub mod jira;
+mod kind;
+pub mod mattermost;
 mod metrics;
-mod msteams;
-mod msteamsv2;
-mod opsgenie;
-mod pagerduty;
+pub mod msteams;
+pub mod msteamsv2;
+pub mod opsgenie;
+pub mod pagerduty;
 mod pipeline;
-mod pushover;
+pub mod pushover;
+pub mod registry;
 mod render;
 mod retrier;
-mod rocketchat;
-mod slack;
-mod telegram;
+pub mod rocketchat;
+pub mod slack;
+pub mod telegram;
 #[cfg(test)]
 mod test_support;
-mod victorops;
-mod webex;
-mod webhook;
+pub mod victorops;
+pub mod webex;
+pub mod webhook;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -39,27 +41,13 @@ use crate::config::Receiver;
 use crate::matcher::LabelSet;
 use crate::nflog::ReceiverData;
 use crate::types::Alert;
+use registry::BUILD_ORDER;
 
 pub use data::{notification_data, DataJson};
-pub use discord::Discord;
-pub use email::Email;
-pub use incidentio::Incidentio;
-pub use jira::Jira;
-pub use mattermost::Mattermost;
+pub use kind::{IntegrationConfig, ReceiverKind};
 pub use metrics::{render as render_metrics, NotifyMetrics};
-pub use msteams::MsTeams;
-pub use msteamsv2::MsTeamsV2;
-pub use opsgenie::Opsgenie;
-pub use pagerduty::Pagerduty;
 pub use pipeline::{FlushInfo, Pipeline};
-pub use pushover::Pushover;
 pub use render::Render;
-pub use rocketchat::Rocketchat;
-pub use slack::Slack;
-pub use telegram::Telegram;
-pub use victorops::Victorops;
-pub use webex::Webex;
-pub use webhook::Webhook;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -198,133 +186,15 @@ pub fn integrations(
     log: bool,
 ) -> Result<Vec<Arc<Integration>>, String> {
     let mut out = Vec::new();
-    for (i, w) in r.webhook_configs.iter().enumerate() {
-        out.push(Integration {
-            kind: "webhook",
-            index: i,
-            send_resolved: w.send_resolved,
-            notifier: Box::new(Webhook::new(w.clone(), templates.clone())?),
-        });
-    }
-    for (i, c) in r.msteams_configs.iter().enumerate() {
-        out.push(Integration {
-            kind: "msteams",
-            index: i,
-            send_resolved: c.send_resolved,
-            notifier: Box::new(MsTeams::new(c.clone(), templates.clone())?),
-        });
-    }
-    for (i, c) in r.msteamsv2_configs.iter().enumerate() {
-        out.push(Integration {
-            kind: "msteamsv2",
-            index: i,
-            send_resolved: c.send_resolved,
-            notifier: Box::new(MsTeamsV2::new(c.clone(), templates.clone())?),
-        });
-    }
-    for (i, c) in r.webex_configs.iter().enumerate() {
-        out.push(Integration {
-            kind: "webex",
-            index: i,
-            send_resolved: c.send_resolved,
-            notifier: Box::new(Webex::new(c.clone(), templates.clone())?),
-        });
-    }
-    for (i, c) in r.mattermost_configs.iter().enumerate() {
-        out.push(Integration {
-            kind: "mattermost",
-            index: i,
-            send_resolved: c.send_resolved,
-            notifier: Box::new(Mattermost::new(c.clone(), templates.clone())?),
-        });
-    }
-    for (i, c) in r.rocketchat_configs.iter().enumerate() {
-        out.push(Integration {
-            kind: "rocketchat",
-            index: i,
-            send_resolved: c.send_resolved,
-            notifier: Box::new(Rocketchat::new(c.clone(), templates.clone())?),
-        });
-    }
-    for (i, c) in r.jira_configs.iter().enumerate() {
-        out.push(Integration {
-            kind: "jira",
-            index: i,
-            send_resolved: c.send_resolved,
-            notifier: Box::new(Jira::new(c.clone(), templates.clone())?),
-        });
-    }
-    for (i, c) in r.incidentio_configs.iter().enumerate() {
-        out.push(Integration {
-            kind: "incidentio",
-            index: i,
-            send_resolved: c.send_resolved,
-            notifier: Box::new(Incidentio::new(c.clone(), templates.clone())?),
-        });
-    }
-    for (i, c) in r.telegram_configs.iter().enumerate() {
-        out.push(Integration {
-            kind: "telegram",
-            index: i,
-            send_resolved: c.send_resolved,
-            notifier: Box::new(Telegram::new(c.clone(), templates.clone())?),
-        });
-    }
-    for (i, c) in r.slack_configs.iter().enumerate() {
-        out.push(Integration {
-            kind: "slack",
-            index: i,
-            send_resolved: c.send_resolved,
-            notifier: Box::new(Slack::new(c.clone(), templates.clone())?),
-        });
-    }
-    for (i, c) in r.discord_configs.iter().enumerate() {
-        out.push(Integration {
-            kind: "discord",
-            index: i,
-            send_resolved: c.send_resolved,
-            notifier: Box::new(Discord::new(c.clone(), templates.clone())?),
-        });
-    }
-    for (i, c) in r.email_configs.iter().enumerate() {
-        out.push(Integration {
-            kind: "email",
-            index: i,
-            send_resolved: c.send_resolved,
-            notifier: Box::new(Email::new(c.clone(), templates.clone())),
-        });
-    }
-    for (i, c) in r.pagerduty_configs.iter().enumerate() {
-        out.push(Integration {
-            kind: "pagerduty",
-            index: i,
-            send_resolved: c.send_resolved,
-            notifier: Box::new(Pagerduty::new(c.clone(), templates.clone())?),
-        });
-    }
-    for (i, c) in r.opsgenie_configs.iter().enumerate() {
-        out.push(Integration {
-            kind: "opsgenie",
-            index: i,
-            send_resolved: c.send_resolved,
-            notifier: Box::new(Opsgenie::new(c.clone(), templates.clone())?),
-        });
-    }
-    for (i, c) in r.victorops_configs.iter().enumerate() {
-        out.push(Integration {
-            kind: "victorops",
-            index: i,
-            send_resolved: c.send_resolved,
-            notifier: Box::new(Victorops::new(c.clone(), templates.clone())?),
-        });
-    }
-    for (i, c) in r.pushover_configs.iter().enumerate() {
-        out.push(Integration {
-            kind: "pushover",
-            index: i,
-            send_resolved: c.send_resolved,
-            notifier: Box::new(Pushover::new(c.clone(), templates.clone())?),
-        });
+    for kind in BUILD_ORDER {
+        for (index, c) in r.entries_of(kind).enumerate() {
+            out.push(Integration {
+                kind,
+                index,
+                send_resolved: c.send_resolved(),
+                notifier: c.notifier(templates)?,
+            });
+        }
     }
     if log {
         out.push(Integration {

@@ -1,8 +1,36 @@
-//! Alerts and notification contexts for the notifiers' unit tests.
+//! What the receiver kinds' unit tests share: a configuration holding one entry of any kind,
+//! the default templates, alerts and notification contexts.
 
-use super::NotifyContext;
+use std::sync::Arc;
+
+use bongsu_gotmpl::alertmanager::NotificationTemplates;
+
+use super::{NotifyContext, ReceiverKind};
+use crate::config::Config;
 use crate::matcher::LabelSet;
 use crate::types::Alert;
+
+/// `alertmanager.yml` with `global` as the body of its `global` section and one receiver,
+/// `t`, holding one `K` entry (continuation lines of `entry` indented by four spaces); the
+/// error's text when it does not load.
+pub fn load<K: ReceiverKind>(global: &str, entry: &str) -> Result<Config, String> {
+    let yaml = format!(
+        "global:\n  {global}\nroute: {{receiver: t}}\nreceivers:\n- name: t\n  {}_configs:\n  - {entry}\n",
+        K::NAME
+    );
+    Config::parse(&yaml, None).map_err(|e| e.to_string())
+}
+
+/// The entry of [`load`]'s configuration, which must load.
+pub fn entry<K: ReceiverKind>(global: &str, entry: &str) -> K {
+    let cfg = load::<K>(global, entry).unwrap_or_else(|e| panic!("{e}"));
+    cfg.receivers[0].configs::<K>()[0].clone()
+}
+
+/// bongsu's notification templates, as notifiers take them.
+pub fn templates() -> Arc<NotificationTemplates> {
+    Arc::new(NotificationTemplates::with_defaults())
+}
 
 /// An alert named `name` that started at 00:00 and ends at `ends_at` (02:00 by default,
 /// so it fires at the 01:00 flush of [`ctx`]).

@@ -9,7 +9,6 @@
 //! printed configuration strictly in `amtool config routes`; loading fills them back in.
 
 mod receivers;
-mod team_chat;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,29 +27,29 @@ use crate::timeinterval::{InclusiveRange, TimeInterval, WEEKDAYS};
 
 /// An ordered YAML mapping with Go's `omitempty` helpers.
 #[derive(Default)]
-struct Map(Mapping);
+pub(crate) struct Map(Mapping);
 
 impl Map {
-    fn put(&mut self, key: &str, v: impl Into<Value>) -> &mut Map {
+    pub(crate) fn put(&mut self, key: &str, v: impl Into<Value>) -> &mut Map {
         self.0.insert(Value::from(key), v.into());
         self
     }
 
-    fn string(&mut self, key: &str, v: &str) -> &mut Map {
+    pub(crate) fn string(&mut self, key: &str, v: &str) -> &mut Map {
         if !v.is_empty() {
             self.put(key, v);
         }
         self
     }
 
-    fn secret(&mut self, key: &str, v: &Secret) -> &mut Map {
+    pub(crate) fn secret(&mut self, key: &str, v: &Secret) -> &mut Map {
         if !v.expose().is_empty() {
             self.put(key, SECRET_TOKEN);
         }
         self
     }
 
-    fn secret_url(&mut self, key: &str, v: &Option<SecretUrl>) -> &mut Map {
+    pub(crate) fn secret_url(&mut self, key: &str, v: &Option<SecretUrl>) -> &mut Map {
         if v.is_some() {
             self.put(key, SECRET_TOKEN);
         }
@@ -58,7 +57,7 @@ impl Map {
     }
 
     /// A URL unless it is `default` (settings newer than Alertmanager 0.25).
-    fn url_unless(&mut self, key: &str, v: &Url, default: &str) -> &mut Map {
+    pub(crate) fn url_unless(&mut self, key: &str, v: &Url, default: &str) -> &mut Map {
         if url::Url::parse(default).ok().as_ref() != Some(v.as_url()) {
             self.put(key, v.as_str());
         }
@@ -66,58 +65,58 @@ impl Map {
     }
 
     /// A duration unless zero (settings newer than Alertmanager 0.25).
-    fn duration(&mut self, key: &str, d: Duration) -> &mut Map {
+    pub(crate) fn duration(&mut self, key: &str, d: Duration) -> &mut Map {
         if !d.is_zero() {
-            self.put(key, go_duration(d));
+            self.put(key, go_duration_text(d));
         }
         self
     }
 
-    fn url(&mut self, key: &str, v: Option<&Url>) -> &mut Map {
+    pub(crate) fn url(&mut self, key: &str, v: Option<&Url>) -> &mut Map {
         if let Some(u) = v {
             self.put(key, u.as_str());
         }
         self
     }
 
-    fn path(&mut self, key: &str, v: &Option<PathBuf>) -> &mut Map {
+    pub(crate) fn path(&mut self, key: &str, v: &Option<PathBuf>) -> &mut Map {
         if let Some(p) = v {
             self.put(key, p.display().to_string());
         }
         self
     }
 
-    fn flag(&mut self, key: &str, v: bool) -> &mut Map {
+    pub(crate) fn flag(&mut self, key: &str, v: bool) -> &mut Map {
         if v {
             self.put(key, true);
         }
         self
     }
 
-    fn list(&mut self, key: &str, items: Vec<Value>) -> &mut Map {
+    pub(crate) fn list(&mut self, key: &str, items: Vec<Value>) -> &mut Map {
         if !items.is_empty() {
             self.put(key, Value::Sequence(items));
         }
         self
     }
 
-    fn map(&mut self, key: &str, m: Map) -> &mut Map {
+    pub(crate) fn map(&mut self, key: &str, m: Map) -> &mut Map {
         if !m.0.is_empty() {
             self.put(key, Value::Mapping(m.0));
         }
         self
     }
 
-    fn done(&mut self) -> Value {
+    pub(crate) fn done(&mut self) -> Value {
         Value::Mapping(std::mem::take(&mut self.0))
     }
 }
 
-fn strings<'a>(items: impl IntoIterator<Item = &'a String>) -> Vec<Value> {
+pub(crate) fn strings<'a>(items: impl IntoIterator<Item = &'a String>) -> Vec<Value> {
     items.into_iter().map(|s| Value::from(s.as_str())).collect()
 }
 
-fn string_map<'a>(m: impl IntoIterator<Item = (&'a String, &'a String)>) -> Map {
+pub(crate) fn string_map<'a>(m: impl IntoIterator<Item = (&'a String, &'a String)>) -> Map {
     let mut out = Map::default();
     for (k, v) in m {
         out.put(k, v.as_str());
@@ -126,7 +125,7 @@ fn string_map<'a>(m: impl IntoIterator<Item = (&'a String, &'a String)>) -> Map 
 }
 
 /// Go's `time.Duration.String()` for whole milliseconds: `10s`, `1m30s`, `1h0m0s`, `500ms`.
-fn go_duration(d: Duration) -> String {
+pub(crate) fn go_duration_text(d: Duration) -> String {
     let ms = d.as_millis();
     if ms == 0 {
         return "0s".to_string();
@@ -152,7 +151,7 @@ fn tls_version(v: TlsVersion) -> &'static str {
     }
 }
 
-fn tls(t: &TlsConfig) -> Map {
+pub(crate) fn tls(t: &TlsConfig) -> Map {
     let mut m = Map::default();
     m.string("ca", &t.ca)
         .string("cert", &t.cert)
@@ -171,7 +170,7 @@ fn tls(t: &TlsConfig) -> Map {
     m
 }
 
-fn http(h: &HttpClientConfig) -> Value {
+pub(crate) fn http(h: &HttpClientConfig) -> Value {
     let mut m = Map::default();
     if let Some(b) = &h.basic_auth {
         let mut a = Map::default();
@@ -233,7 +232,7 @@ fn http(h: &HttpClientConfig) -> Value {
     m.done()
 }
 
-fn host_port(m: &mut Map, key: &str, hp: &HostPort) {
+pub(crate) fn host_port(m: &mut Map, key: &str, hp: &HostPort) {
     if !hp.is_empty() {
         m.put(key, hp.to_string());
     }

@@ -39,7 +39,7 @@ timed() {
 
 row() { printf '| %s | %s | %s s | load %s |\n' "$1" "$2" "$3" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
 
-rm -rf "$work"; mkdir -p "$work"
+rm -rf "$work"; git -C "$repo" worktree prune; mkdir -p "$work"
 # The conformance tests read ../shared beside the checkout: give the worktrees the same.
 [ -d "$repo/../shared" ] && ln -s "$(cd "$repo/../shared" && pwd)" "$work/shared"
 trap 'git -C "$repo" worktree prune' EXIT
@@ -53,7 +53,7 @@ for rev in "$before" "$after"; do
   dir=$work/$rev
   key=$([ "$rev" = "$before" ] && echo BEFORE || echo AFTER)
   rx_var=RECEIVER_FILE_$key; ts_var=TSDB_FILE_$key
-  receiver=${!rx_var:-$(pick "$dir" crates/alertmanager/src/receivers/slack/notify.rs \
+  receiver=${!rx_var:-$(pick "$dir" crates/alertmanager/src/notify/slack/notifier.rs \
     crates/alertmanager/src/notify/slack.rs src/alertmanager/notify/slack.rs)}
   tsdb=${!ts_var:-$(pick "$dir" crates/tsdb/src/head/appender.rs src/tsdb/head/appender.rs)}
   (cd "$dir" && cargo fetch --locked >/dev/null 2>&1)

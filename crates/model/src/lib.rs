@@ -1,11 +1,13 @@
-//! The data model shared by every layer: label sets, label matchers, samples, Prometheus'
-//! durations and byte sizes, and the alert handed from rule evaluation to Alertmanagers.
+//! The data model shared by every layer: label sets, label matchers, samples, log lines,
+//! Prometheus' durations and byte sizes, and the alert handed from rule evaluation to
+//! Alertmanagers.
 //!
 //! This crate owns the *shape* of series data and its validation rules (as Prometheus defines
 //! them). It does no I/O and knows nothing about storage, HTTP or PromQL.
 
 pub mod alert;
 mod labels;
+pub mod log;
 mod matcher;
 mod sample;
 pub mod units;

@@ -5,10 +5,11 @@
 //!
 //! This crate owns those traits, the values that cross them ([`Series`], [`SeriesRef`],
 //! [`CommitStats`]) and their errors ([`AppendError`] for one rejected sample, [`StorageError`]
-//! for a failure of the store itself). It does not store anything durably: `tsdb` implements
+//! for a failure of the store itself). [`logs`] is the same for log lines. It does not store anything durably: `tsdb` implements
 //! the traits over its WAL, head and blocks; [`memory::MemStorage`] is a plain in-memory store
 //! for tests and for `bongsu test rules`, where nothing needs to outlive the process.
 
+pub mod logs;
 pub mod memory;
 
 use std::error::Error;

@@ -1,0 +1,45 @@
+//! The log side of the storage interface: what push endpoints and collectors need from a log
+//! store ([`LogAppendable`]). Reading is the log store's own API for now (LogQL evaluation is
+//! its only reader).
+
+use bongsu_model::log::LogStream;
+use thiserror::Error;
+
+use crate::StorageError;
+
+/// Why the store refused one line; the messages are Loki's, so clients recognise them.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LogRejection {
+    /// Older than the stream's newest line by more than the out-of-order window.
+    #[error("entry too far behind, entry timestamp is: {entry}, oldest acceptable timestamp is: {oldest_acceptable}")]
+    TooFarBehind {
+        /// RFC 3339 with nanoseconds, as Loki prints it.
+        entry: String,
+        oldest_acceptable: String,
+    },
+    /// Older than the retention period.
+    #[error("entry for stream '{stream}' has timestamp too old: {entry}, oldest acceptable timestamp is: {oldest_acceptable}")]
+    TooOld {
+        stream: String,
+        entry: String,
+        oldest_acceptable: String,
+    },
+    /// A new stream beyond the store's stream limit.
+    #[error("maximum active stream limit exceeded when trying to create stream {stream}, reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased")]
+    StreamLimit { stream: String },
+}
+
+/// What an append did: lines written, and the lines refused with why. A refused line does not
+/// stop the others (as Loki: the push answers 400 naming the refusals, the rest is written).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogAppendReport {
+    pub appended: u64,
+    /// `(stream index, entry index, why)` into the appended slice.
+    pub rejected: Vec<(usize, usize, LogRejection)>,
+}
+
+/// Takes log lines. Once `append_logs` returns `Ok`, the appended lines survive a crash of the
+/// process (they are in the write-ahead log).
+pub trait LogAppendable: Send + Sync {
+    fn append_logs(&self, streams: &[LogStream]) -> Result<LogAppendReport, StorageError>;
+}

@@ -12,6 +12,7 @@ mod federate;
 mod json;
 mod meta;
 mod metrics;
+mod origin;
 mod params;
 mod query;
 pub mod remote_read;
@@ -313,7 +314,10 @@ async fn record_duration(req: axum::extract::Request, next: axum::middleware::Ne
 /// Prometheus' answer when the lifecycle API is off.
 const LIFECYCLE_DISABLED: &str = "Lifecycle API is not enabled.";
 
-async fn reload(State(s): State<ApiState>) -> Response {
+async fn reload(State(s): State<ApiState>, headers: HeaderMap) -> Response {
+    if let Some(refused) = origin::cross_site_refusal(&headers) {
+        return refused;
+    }
     let Some(l) = s.0.lifecycle.as_ref() else {
         return (StatusCode::FORBIDDEN, LIFECYCLE_DISABLED).into_response();
     };
@@ -343,7 +347,10 @@ async fn reload(State(s): State<ApiState>) -> Response {
     }
 }
 
-async fn quit(State(s): State<ApiState>) -> Response {
+async fn quit(State(s): State<ApiState>, headers: HeaderMap) -> Response {
+    if let Some(refused) = origin::cross_site_refusal(&headers) {
+        return refused;
+    }
     let Some(l) = s.0.lifecycle.as_ref() else {
         return (StatusCode::FORBIDDEN, LIFECYCLE_DISABLED).into_response();
     };

@@ -1,7 +1,12 @@
 //! The configuration as `GET /api/v1/status/config` shows it: the file's YAML with every
 //! secret (passwords, tokens, credentials, TLS keys, secret headers) replaced by `<secret>`,
-//! as Prometheus prints its `Secret`s. Keys are as written: defaults are not filled in.
+//! as Prometheus prints its `Secret`s, and the password inside every URL-typed value
+//! (`url`, `proxy_url`, `*_url`) masked as Go's `url.URL.Redacted` does
+//! (`http://user:xxxxx@host`). Keys are as written: defaults are not filled in.
 
+use std::borrow::Cow;
+
+use bongsu_httpclient::redact_url;
 use serde_yaml_ng::Value;
 
 /// What Prometheus prints instead of a secret.
@@ -37,6 +42,14 @@ fn mask(v: &mut Value) {
                     Some("secrets") => mask_all(v),
                     // `proxy_connect_header: {Name: [values]}`: all values are secrets.
                     Some("proxy_connect_header") => mask_all(v),
+                    // Prometheus' URL-typed fields print their password masked.
+                    Some(k) if k == "url" || k.ends_with("_url") => {
+                        if let Value::String(s) = v {
+                            if let Cow::Owned(masked) = redact_url(s) {
+                                *s = masked;
+                            }
+                        }
+                    }
                     _ => mask(v),
                 }
             }
@@ -72,5 +85,16 @@ mod tests {
             assert!(out.contains(kept), "{kept} missing: {out}");
         }
         assert!(out.contains("password: <secret>"), "{out}");
+    }
+
+    #[test]
+    fn passwords_inside_urls_are_masked() {
+        let text = "scrape_configs:\n- job_name: a\n  proxy_url: http://pu:PROXYPW@proxy:3128\nremote_write:\n- url: http://ru:RWPW@host/api/v1/write\n  oauth2:\n    token_url: https://tu:TOKPW@auth/token\n";
+        let out = redacted_yaml(text).unwrap();
+        for secret in ["PROXYPW", "RWPW", "TOKPW"] {
+            assert!(!out.contains(secret), "{secret} leaked: {out}");
+        }
+        assert!(out.contains("http://ru:xxxxx@host/api/v1/write"), "{out}");
+        assert!(out.contains("http://pu:xxxxx@proxy:3128"), "{out}");
     }
 }

@@ -9,6 +9,7 @@
 
 mod client;
 mod config;
+mod redact;
 
 use thiserror::Error;
 
@@ -17,6 +18,7 @@ pub use config::{
     join_dir, read_secret_file, Authorization, BasicAuth, HeaderValues, HttpClientConfig,
     HttpClientSection, HttpParts, Secret, TlsConfig, TlsVersion,
 };
+pub use redact::{redact_url, URL_PASSWORD_MASK};
 
 /// A semantic error in HTTP client settings, with Prometheus' wording.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]

@@ -71,7 +71,7 @@ pub async fn fetch(client: &reqwest::Client, r: &Request<'_>) -> Result<Fetched,
         let resp = with_auth(r.http, req)?
             .send()
             .await
-            .map_err(|e| FetchError::Http(error_chain(&e)))?;
+            .map_err(|e| FetchError::Http(error_chain(&e.without_url())))?;
         let status = resp.status();
         if status != reqwest::StatusCode::OK {
             return Err(FetchError::Status(status.to_string()));
@@ -86,7 +86,7 @@ pub async fn fetch(client: &reqwest::Client, r: &Request<'_>) -> Result<Fetched,
         while let Some(chunk) = resp
             .chunk()
             .await
-            .map_err(|e| FetchError::Http(error_chain(&e)))?
+            .map_err(|e| FetchError::Http(error_chain(&e.without_url())))?
         {
             if r.body_limit > 0 && (body.len() + chunk.len()) as u64 > r.body_limit {
                 return Err(FetchError::BodyTooLarge(r.body_limit));
@@ -100,7 +100,9 @@ pub async fn fetch(client: &reqwest::Client, r: &Request<'_>) -> Result<Fetched,
         .map_err(|_| FetchError::Timeout)?
 }
 
-/// The error and its causes, e.g. "error sending request: connection refused".
+/// The error and its causes, e.g. "error sending request: connection refused". Callers pass
+/// reqwest's errors without their URL: a target URL may carry a password, and the target is
+/// named beside the error anyway.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut msg = e.to_string();
     let mut cause = e.source();

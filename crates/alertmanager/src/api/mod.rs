@@ -4,17 +4,18 @@
 //!
 //! Parameter and body errors answer 400 with a JSON string, as go-swagger does.
 
+mod media;
 mod models;
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use media::JsonBody;
 use models::{
     date_time, AlertGroup, AlertStatus, GettableAlert, GettableSilence, PostableAlert,
     PostableSilence, ReceiverRef,
@@ -236,7 +237,7 @@ async fn get_alerts(State(am): State<Arc<Alertmanager>>, RawQuery(raw): RawQuery
     Json(out).into_response()
 }
 
-async fn post_alerts(State(am): State<Arc<Alertmanager>>, body: Bytes) -> Response {
+async fn post_alerts(State(am): State<Arc<Alertmanager>>, JsonBody(body): JsonBody) -> Response {
     let posted: Vec<PostableAlert> = match serde_json::from_slice(&body) {
         Ok(p) => p,
         Err(e) => return bad_request(format!("parsing alerts body: {e}")),
@@ -414,7 +415,7 @@ fn sort_silences(list: &mut [Silence], now: jiff::Timestamp) {
     });
 }
 
-async fn post_silence(State(am): State<Arc<Alertmanager>>, body: Bytes) -> Response {
+async fn post_silence(State(am): State<Arc<Alertmanager>>, JsonBody(body): JsonBody) -> Response {
     let posted: PostableSilence = match serde_json::from_slice(&body) {
         Ok(p) => p,
         Err(e) => return bad_request(format!("parsing silence body: {e}")),

@@ -70,3 +70,45 @@ async fn silence_limits_answer_400_with_upstreams_text() {
     assert_eq!(am.silences.list().len(), 1);
     am.shutdown();
 }
+
+/// Cross-site pages can send `text/plain` and form bodies without a preflight: the
+/// state-changing endpoints refuse them with Alertmanager's 415, JSON with parameters passes.
+#[tokio::test]
+async fn posts_need_a_json_body() {
+    let (am, url) = serve(Options::default()).await;
+    let client = reqwest::Client::new();
+    for (path, body) in [
+        ("/api/v2/silences", silence("csrf").to_string()),
+        ("/api/v2/alerts", "[]".to_string()),
+    ] {
+        for (sent, named) in [
+            (Some("text/plain"), "text/plain"),
+            (
+                Some("application/x-www-form-urlencoded"),
+                "application/x-www-form-urlencoded",
+            ),
+            (None, "application/octet-stream"),
+        ] {
+            let mut req = client.post(format!("{url}{path}")).body(body.clone());
+            if let Some(ct) = sent {
+                req = req.header("content-type", ct);
+            }
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status().as_u16(), 415, "{path} {sent:?}");
+            let got: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+            assert_eq!(
+                got,
+                json!({"code": 415, "message": format!("unsupported media type \"{named}\", only [application/json] are allowed")})
+            );
+        }
+        let r = client
+            .post(format!("{url}{path}"))
+            .header("content-type", "application/json; charset=utf-8")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+    }
+    am.shutdown();
+}

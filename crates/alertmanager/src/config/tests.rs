@@ -396,16 +396,20 @@ fn printed_configuration_hides_secrets_and_loads_again() {
     let text = "global: {smtp_smarthost: 'h:25', smtp_from: a@x, smtp_auth_password: hunter2, slack_api_url: 'https://hooks.slack.com/hunter3', resolve_timeout: 90s}\n\
          route:\n  receiver: r\n  group_by: ['...']\n  routes:\n  - {match: {a: b}, match_re: {c: 'd|e'}, receiver: s, group_wait: 1h30m, continue: true, labels: {x: y}}\n  - {matchers: ['\"service.name\"=\"api\"'], group_by: [], mute_time_intervals: [night]}\n\
          inhibit_rules: [{source_matchers: ['severity=critical'], target_matchers: ['severity=warning'], equal: [cluster]}]\n\
-         receivers:\n- name: r\n  email_configs: [{to: b@x, headers: {X-A: b}}]\n  slack_configs: [{channel: '#c', fields: [{title: t, value: v}], actions: [{type: button, text: t, url: 'http://x'}]}, {app_token: hunter4}]\n  webhook_configs: [{url: 'http://u:hunter5@h/', timeout: 1m30s}]\n  telegram_configs: [{chat_id: 1, bot_token: hunter6}]\n  discord_configs: [{webhook_url: 'https://d/hunter7'}]\n  msteams_configs: [{webhook_url: 'https://t/hunter8'}]\n\
+         receivers:\n- name: r\n  email_configs: [{to: b@x, headers: {X-A: b}}]\n  slack_configs: [{channel: '#c', fields: [{title: t, value: v}], actions: [{type: button, text: t, url: 'http://x'}]}, {app_token: hunter4}]\n  webhook_configs: [{url: 'http://u:hunter5@h/', timeout: 1m30s}]\n  telegram_configs: [{chat_id: 1, bot_token: hunter6}]\n  discord_configs: [{webhook_url: 'https://d/hunter7'}]\n  msteams_configs: [{webhook_url: 'https://t/hunter8', http_config: {proxy_url: 'http://p:hunter9@proxy:3128'}}]\n\
          - name: s\n\
          time_intervals: [{name: night, time_intervals: [{times: [{start_time: '22:00', end_time: '24:00'}], weekdays: ['monday:friday', saturday], days_of_month: ['-3:-1'], months: ['1:3'], years: ['2024'], location: Europe/Berlin}]}]\n";
     let c = load(text).unwrap();
     let printed = c.to_redacted_yaml();
     for secret in [
-        "hunter2", "hunter3", "hunter4", "hunter5", "hunter6", "hunter7", "hunter8",
+        "hunter2", "hunter3", "hunter4", "hunter5", "hunter6", "hunter7", "hunter8", "hunter9",
     ] {
         assert!(!printed.contains(secret), "{secret} printed:\n{printed}");
     }
+    assert!(
+        printed.contains("proxy_url: http://p:xxxxx@proxy:3128"),
+        "{printed}"
+    );
     assert!(printed.contains("resolve_timeout: 1m30s"), "{printed}");
     assert!(printed.contains("group_wait: 1h30m"), "{printed}");
     let again = load(&printed).unwrap_or_else(|e| panic!("{e}\n{printed}"));

@@ -194,7 +194,7 @@ pub(crate) fn http(h: &HttpClientConfig) -> Value {
     m.put("follow_redirects", h.follow_redirects)
         .put("enable_http2", h.enable_http2);
     if let Some(p) = &h.proxy_url {
-        m.put("proxy_url", p.as_str());
+        m.put("proxy_url", &*bongsu_httpclient::redact_url(p));
     }
     if let Some(p) = &h.no_proxy {
         m.put("no_proxy", p.as_str());

@@ -2,7 +2,7 @@
 //! shared folder): every query the editor grammar accepts without an error node must parse,
 //! print, and parse back to the same AST. Queries whose lezer tree holds an error node (`⚠`:
 //! an unterminated string, a trailing comma, a bare duration) are ones Loki refuses too; the
-//! runner checks we refuse them, and `tests/data/lezer_rejects.txt` pins the messages.
+//! runner checks we refuse them, and `tests/data/lexer.cases` pins the messages.
 //!
 //! Loki's stream-selector rule is not the editor's concern: queries such as `{label=""}`
 //! parse with `parse_without_validation` and fail `parse` with Loki's message only.

@@ -12,8 +12,9 @@
 //!   "at least one non-empty matcher" rule): the outermost failing node wins, then left
 //!   before right. `Node` carries them up the tree for that reason.
 //!
-//! Not here: stages and label filters (`pipeline`), printing.
+//! Not here: stages (`pipeline`), label filters (`label_filter`), printing.
 
+mod label_filter;
 mod metric;
 mod pipeline;
 

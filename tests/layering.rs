@@ -72,6 +72,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("bongsu-ingest", &["bongsu-model", "bongsu-storage"]),
+    ("bongsu-logql", &["bongsu-model"]),
     (
         "bongsu-alertmanager",
         &[

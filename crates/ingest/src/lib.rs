@@ -19,6 +19,7 @@
 
 mod handler;
 mod labels;
+pub mod logs;
 pub mod proto;
 pub mod request;
 mod stats;

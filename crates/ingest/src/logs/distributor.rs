@@ -8,13 +8,14 @@
 //! Not here: decoding (`loki`, `otlp`), `service_name` discovery (done while decoding, as
 //! Loki's parsers do), the HTTP answer (`handler`).
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bongsu_model::log::{LogEntry, LogStream};
 use bongsu_model::{Label, Labels};
 
 use super::gofmt::{labels_string, rfc3339};
-use super::level::LevelDetector;
+use super::level::StreamLevel;
 use super::limits::{LogLimits, RateLimiter, TENANT};
 use super::names::{is_internal_stream, label_name, SERVICE_NAME};
 use super::PushError;
@@ -37,14 +38,17 @@ pub struct PushStream {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct GroupedErrors {
     groups: Vec<(String, u64)>,
+    /// Message → index in `groups`: a push of many failing lines stays linear.
+    index: HashMap<String, usize>,
     dropped: u64,
 }
 
 impl GroupedErrors {
     pub fn add(&mut self, msg: String) {
-        if let Some(g) = self.groups.iter_mut().find(|(m, _)| *m == msg) {
-            g.1 += 1;
+        if let Some(&i) = self.index.get(&msg) {
+            self.groups[i].1 += 1;
         } else if self.groups.len() < MAX_DISTINCT_ERRORS {
+            self.index.insert(msg.clone(), self.groups.len());
             self.groups.push((msg, 1));
         } else {
             self.dropped += 1;
@@ -101,8 +105,7 @@ pub fn validate(
     }
     let ctx = Context::new(limits, now_ns);
     // As Loki: levels are structured metadata, so no metadata means no levels.
-    let detector =
-        (limits.discover_log_levels && limits.allow_structured_metadata).then_some(LevelDetector);
+    let detect_levels = limits.discover_log_levels && limits.allow_structured_metadata;
     let mut out = Validated::default();
     let mut kept_bytes = 0usize;
     for mut stream in streams {
@@ -130,6 +133,7 @@ pub fn validate(
                 continue;
             }
         };
+        let level = detect_levels.then(|| StreamLevel::of(&stream.labels));
         let mut entries = Vec::with_capacity(stream.entries.len());
         for mut entry in stream.entries {
             if let Err(e) = ctx.validate_entry(&entry, &shown) {
@@ -137,8 +141,8 @@ pub fn validate(
                 continue;
             }
             normalize_metadata(&mut entry.metadata)?;
-            if let Some(d) = &detector {
-                d.add_level(&stream.labels, &mut entry);
+            if let Some(level) = &level {
+                level.add_level(&mut entry);
             }
             kept_bytes += entry.line.len() + metadata_size(&entry.metadata);
             entries.push(entry);

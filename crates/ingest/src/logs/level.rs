@@ -47,13 +47,18 @@ const LEVEL_WORDS: [(&str, &str); 9] = [
     ("info", "info"),
 ];
 
-/// Adds `detected_level` to entries; stateless, one per request.
-#[derive(Debug, Default)]
-pub struct LevelDetector;
+/// The level a stream's labels give all its lines (a `level`-like label), found once per
+/// stream rather than per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamLevel(Option<String>);
 
-impl LevelDetector {
-    /// Loki's `extractLogLevel` on one entry of a stream with `labels`.
-    pub fn add_level(&self, labels: &[(String, String)], entry: &mut LogEntry) {
+impl StreamLevel {
+    pub fn of(labels: &[(String, String)]) -> StreamLevel {
+        StreamLevel(find_field(labels).map(normalized))
+    }
+
+    /// Loki's `extractLogLevel` on one entry of the stream.
+    pub fn add_level(&self, entry: &mut LogEntry) {
         if let Some((_, v)) = entry.metadata.iter_mut().find(|(n, _)| n == DETECTED_LEVEL) {
             if let Some(level) = known_level(v.as_bytes()) {
                 if v != level {
@@ -62,14 +67,22 @@ impl LevelDetector {
             }
             return;
         }
-        let level = match find_field(labels).or_else(|| find_field(&entry.metadata)) {
-            Some(v) => known_level(v.as_bytes()).map_or_else(|| v.to_string(), str::to_string),
-            None => level_of_entry(entry).to_string(),
+        let level = match &self.0 {
+            Some(level) => level.clone(),
+            None => match find_field(&entry.metadata) {
+                Some(v) => normalized(v),
+                None => level_of_entry(entry).to_string(),
+            },
         };
         if !level.is_empty() {
             entry.metadata.push((DETECTED_LEVEL.to_string(), level));
         }
     }
+}
+
+/// Loki's `normalizeLogLevel`: a known spelling in lower case, anything else as it is.
+fn normalized(v: &str) -> String {
+    known_level(v.as_bytes()).map_or_else(|| v.to_string(), str::to_string)
 }
 
 fn find_field(pairs: &[(String, String)]) -> Option<&str> {
@@ -161,7 +174,12 @@ fn level_word(line: &[u8]) -> &'static str {
         )
     };
     for i in 0..line.len() {
-        if i > 0 && !left(line[i - 1]) {
+        // Every level word starts with one of these letters: most positions end here.
+        if !matches!(
+            line[i] | 0x20,
+            b't' | b'd' | b'f' | b'c' | b'e' | b'w' | b'i'
+        ) || (i > 0 && !left(line[i - 1]))
+        {
             continue;
         }
         let rest = &line[i..];
@@ -358,7 +376,7 @@ mod tests {
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
         };
-        LevelDetector.add_level(&labels, &mut e);
+        StreamLevel::of(&labels).add_level(&mut e);
         e.metadata
             .into_iter()
             .find(|(n, _)| n == DETECTED_LEVEL)

@@ -100,6 +100,16 @@ fn to_streams(
     now_ns: i64,
 ) -> Result<Vec<PushStream>, PushError> {
     let mut streams: Vec<PushStream> = Vec::new();
+    // A request without records is an empty push (Loki's 422), whatever its resources.
+    let records: usize = req
+        .resource_logs
+        .iter()
+        .flat_map(|rl| &rl.scope_logs)
+        .map(|sl| sl.log_records.len())
+        .sum();
+    if records == 0 {
+        return Ok(streams);
+    }
     for rl in req.resource_logs {
         let attrs = rl.resource.map(|r| r.attributes).unwrap_or_default();
         let (labels, resource_metadata) = resource_labels(&attrs, limits)?;

@@ -211,6 +211,16 @@ async fn errors_are_status_messages() {
             422,
             "error at least one valid stream is required for ingestion",
         ),
+        (
+            vec![PROTO],
+            {
+                let mut r = request();
+                r.resource_logs[0].scope_logs.clear();
+                r.encode_to_vec()
+            },
+            422,
+            "error at least one valid stream is required for ingestion",
+        ),
     ];
     for (headers, body, status, text) in cases {
         let (answer, _) = send(Route::Otlp, &headers, body).await;

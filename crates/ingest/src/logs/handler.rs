@@ -70,7 +70,7 @@ impl LogReceiver {
             .max_body_bytes
             .saturating_mul(2)
             .min(u32::MAX as usize);
-        let decode = limits.max_decompressed_bytes.min(u32::MAX as usize);
+        let decode = limits.max_decompressed_bytes.clamp(1, u32::MAX as usize);
         LogReceiver {
             read_budget: Arc::new(Semaphore::new(read.max(1))),
             decode_budget: Arc::new(Semaphore::new(decode.max(1))),
@@ -194,7 +194,10 @@ impl LogReceiver {
             }
         })?;
         let budget = body::decompressed_estimate(encoding, &raw, limits.max_decompressed_bytes)?;
-        let permits = u32::try_from(budget.max(raw.len()).max(1)).unwrap_or(u32::MAX);
+        // Never more than the budget holds, or the request would wait forever (a body limit
+        // configured above the decompressed one).
+        let capacity = limits.max_decompressed_bytes.clamp(1, u32::MAX as usize);
+        let permits = u32::try_from(budget.max(raw.len()).clamp(1, capacity)).unwrap_or(u32::MAX);
         let decode_permit = self
             .decode_budget
             .clone()

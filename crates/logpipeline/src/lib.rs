@@ -22,14 +22,21 @@
 //! that Loki may then skip a line early — see `pipeline`).
 
 pub mod filter;
+pub mod format;
 pub mod goregex;
 pub mod ip;
+pub mod label_filter;
 pub mod labels;
+pub mod labels_ops;
 pub mod parser;
 pub mod pattern;
+pub mod pipeline;
+pub mod sample;
 pub mod units;
 
 pub use labels::{Category, LabelsBuilder, LabelsResult, ResultLabel};
+pub use pipeline::{Pipeline, Stage};
+pub use sample::{Conversion, Extract, SampleExtractor, Unwrap};
 
 /// `__error__` of a line the json or unpack parser could not parse.
 pub const ERR_JSON: &str = "JSONParserErr";

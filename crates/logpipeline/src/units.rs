@@ -215,6 +215,13 @@ fn leading_fraction(s: &[u8]) -> (u64, f64, &[u8]) {
     (x, scale, &s[i..])
 }
 
+/// Go's `Duration.Seconds()`: whole seconds plus the fraction, each converted on its own
+/// (not `nanos / 1e9`, which can differ in the last bit).
+pub fn duration_seconds(nanos: i64) -> f64 {
+    let (sec, nsec) = (nanos / 1_000_000_000, nanos % 1_000_000_000);
+    sec as f64 + nsec as f64 / 1e9
+}
+
 /// go-humanize's `ParseBytes`: `42`, `42 MB`, `1.5KiB`, `1,000 kb` (SI and IEC units, any
 /// case, optional space).
 pub fn parse_bytes(s: &str) -> Result<u64, String> {

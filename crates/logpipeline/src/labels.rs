@@ -47,24 +47,76 @@ pub enum Category {
 }
 
 /// One label of a result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResultLabel {
-    pub name: Arc<str>,
-    pub value: Arc<str>,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelRef<'a> {
+    pub name: &'a str,
+    pub value: &'a str,
     pub category: Category,
 }
 
-/// A line's final labels: sorted by name, with their hash.
+/// Where a label's name and value are in a result's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    name: (u32, u32),
+    value: (u32, u32),
+    category: Category,
+}
+
+/// A line's final labels: sorted by name, with their hash. The strings live in one buffer,
+/// so a new result costs two allocations whatever its size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelsResult {
-    labels: Box<[ResultLabel]>,
+    text: Box<str>,
+    spans: Box<[Span]>,
     hash: u64,
 }
 
 impl LabelsResult {
+    /// Builds a result from labels sorted by name.
+    fn build<'a>(labels: impl Iterator<Item = LabelRef<'a>> + Clone, hash: u64) -> LabelsResult {
+        let len = labels.clone().map(|l| l.name.len() + l.value.len()).sum();
+        let mut text = String::with_capacity(len);
+        let spans = labels
+            .map(|l| {
+                let mut push = |s: &str| {
+                    let start = text.len() as u32;
+                    text.push_str(s);
+                    (start, text.len() as u32)
+                };
+                Span {
+                    name: push(l.name),
+                    value: push(l.value),
+                    category: l.category,
+                }
+            })
+            .collect();
+        LabelsResult {
+            text: text.into_boxed_str(),
+            spans,
+            hash,
+        }
+    }
+
+    fn label(&self, s: &Span) -> LabelRef<'_> {
+        let at = |(a, b): (u32, u32)| &self.text[a as usize..b as usize];
+        LabelRef {
+            name: at(s.name),
+            value: at(s.value),
+            category: s.category,
+        }
+    }
+
     /// The labels, sorted by name.
-    pub fn labels(&self) -> &[ResultLabel] {
-        &self.labels
+    pub fn labels(&self) -> impl Iterator<Item = LabelRef<'_>> + '_ {
+        self.spans.iter().map(|s| self.label(s))
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
     }
 
     /// [`bongsu_model::Labels::stable_hash`] of the same pairs (empty values included).
@@ -73,34 +125,31 @@ impl LabelsResult {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.labels
-            .binary_search_by(|l| (*l.name).cmp(name))
+        self.spans
+            .binary_search_by(|s| self.label(s).name.cmp(name))
             .ok()
-            .map(|i| &*self.labels[i].value)
+            .map(|i| self.label(&self.spans[i]).value)
     }
 
     /// The labels of one category, in name order.
-    pub fn of(&self, category: Category) -> impl Iterator<Item = &ResultLabel> {
-        self.labels.iter().filter(move |l| l.category == category)
+    pub fn of(&self, category: Category) -> impl Iterator<Item = LabelRef<'_>> + '_ {
+        self.labels().filter(move |l| l.category == category)
     }
 
     /// Name/value pairs, in name order.
-    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.labels.iter().map(|l| (&*l.name, &*l.value))
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.labels().map(|l| (l.name, l.value))
     }
 
     fn from_base(base: &Labels) -> LabelsResult {
-        LabelsResult {
-            labels: base
-                .iter()
-                .map(|l| ResultLabel {
-                    name: l.name.clone(),
-                    value: l.value.clone(),
-                    category: Category::Stream,
-                })
-                .collect(),
-            hash: base.stable_hash(),
-        }
+        LabelsResult::build(
+            base.iter().map(|l| LabelRef {
+                name: &l.name,
+                value: &l.value,
+                category: Category::Stream,
+            }),
+            base.stable_hash(),
+        )
     }
 }
 
@@ -108,11 +157,11 @@ impl LabelsResult {
 impl fmt::Display for LabelsResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("{")?;
-        for (i, l) in self.labels.iter().enumerate() {
+        for (i, l) in self.labels().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }
-            write!(f, "{}={}", l.name, bongsu_gotmpl::fmt::quote(&l.value))?;
+            write!(f, "{}={}", l.name, bongsu_gotmpl::fmt::quote(l.value))?;
         }
         f.write_str("}")
     }
@@ -403,31 +452,24 @@ impl LabelsBuilder {
             (n, v)
         }));
         let hit = self.cache.get(&hash).filter(|cached| {
-            cached.labels.len() == scratch.len()
-                && cached.labels.iter().zip(&scratch).all(|(l, s)| {
+            cached.len() == scratch.len()
+                && cached.labels().zip(&scratch).all(|(l, s)| {
                     let (n, v, c) = self.resolve(*s);
-                    *l.name == *n && *l.value == *v && l.category == c
+                    l.name == n && l.value == v && l.category == c
                 })
         });
         let result = match hit {
             Some(cached) => cached.clone(),
             None => {
-                let labels = scratch
-                    .iter()
-                    .map(|s| {
-                        let (name, value, category) = self.resolve(*s);
-                        match *s {
-                            // Share the stream's strings.
-                            Src::Base(i) => self.base.as_slice()[i].clone().into_result(category),
-                            _ => ResultLabel {
-                                name: Arc::from(name),
-                                value: Arc::from(value),
-                                category,
-                            },
-                        }
-                    })
-                    .collect();
-                let result = Arc::new(LabelsResult { labels, hash });
+                let labels = scratch.iter().map(|s| {
+                    let (name, value, category) = self.resolve(*s);
+                    LabelRef {
+                        name,
+                        value,
+                        category,
+                    }
+                });
+                let result = Arc::new(LabelsResult::build(labels, hash));
                 if self.cache.len() >= MAX_CACHED_RESULTS {
                     self.cache.clear();
                 }
@@ -485,20 +527,6 @@ impl LabelsBuilder {
             }
             Src::Err => (ERROR_LABEL, &self.err, Category::Parsed),
             Src::ErrDetails => (ERROR_DETAILS_LABEL, &self.err_details, Category::Parsed),
-        }
-    }
-}
-
-trait IntoResult {
-    fn into_result(self, category: Category) -> ResultLabel;
-}
-
-impl IntoResult for bongsu_model::Label {
-    fn into_result(self, category: Category) -> ResultLabel {
-        ResultLabel {
-            name: self.name,
-            value: self.value,
-            category,
         }
     }
 }

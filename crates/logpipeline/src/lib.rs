@@ -34,7 +34,7 @@ pub mod pipeline;
 pub mod sample;
 pub mod units;
 
-pub use labels::{Category, LabelsBuilder, LabelsResult, ResultLabel};
+pub use labels::{Category, LabelRef, LabelsBuilder, LabelsResult};
 pub use pipeline::{Pipeline, Stage};
 pub use sample::{Conversion, Extract, SampleExtractor, Unwrap};
 

@@ -23,6 +23,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("bongsu-relabel", &["bongsu-model"]),
     ("bongsu-discovery", &["bongsu-model"]),
     ("bongsu-gotmpl", &["bongsu-model"]),
+    ("bongsu-logpipeline", &["bongsu-model", "bongsu-gotmpl"]),
     ("bongsu-telemetry", &[]),
     ("bongsu-tsdb", &["bongsu-model", "bongsu-storage"]),
     ("bongsu-promql", &["bongsu-model", "bongsu-storage"]),
@@ -112,6 +113,11 @@ const FORBIDDEN: &[(&str, &[&[&str]])] = &[
     (
         "bongsu-tsdb",
         &[HTTP, &["tokio", "promql-parser", "bongsu-promql"]],
+    ),
+    // Log pipeline stages work on one line at a time: no store, no HTTP, no runtime.
+    (
+        "bongsu-logpipeline",
+        &[HTTP, &["tokio", "bongsu-storage", "bongsu-tsdb"]],
     ),
     // The query engine sees storage only through the traits, and serves no HTTP.
     ("bongsu-promql", &[HTTP, &["tokio", "bongsu-tsdb"]]),

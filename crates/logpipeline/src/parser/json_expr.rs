@@ -1,0 +1,309 @@
+//! `| json name="path", …`: selected values by JSON path (`a.b`, `a["b c"]`, `a.list[0]`).
+//!
+//! As Loki: a found string is unescaped, an object or array is its JSON text, null is empty;
+//! a path that is not found gives the label an empty value unless a label of that name
+//! already exists; a line that does not start with `{`, `[` or `"` gets
+//! `__error__="JSONParserErr"` (no details); an empty line gets nothing. The first of
+//! duplicate keys wins. Names colliding with stream or metadata labels get `_extracted`.
+
+use super::json::read_value;
+use super::json_scan::{array_element, Kind, Members};
+use crate::labels::LabelsBuilder;
+use crate::{StageError, ERR_JSON};
+
+/// Longest JSON path accepted.
+pub const MAX_PATH_PARTS: usize = 64;
+
+/// One step of a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathPart {
+    Key(String),
+    Index(usize),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Field(String),
+    Str(String),
+    Index(usize),
+    Lsb,
+    Rsb,
+    Dot,
+    End,
+}
+
+impl Token {
+    fn name(&self) -> &'static str {
+        match self {
+            Token::Field(_) => "FIELD",
+            Token::Str(_) => "STRING",
+            Token::Index(_) => "INDEX",
+            Token::Lsb => "LSB",
+            Token::Rsb => "RSB",
+            Token::Dot => "DOT",
+            Token::End => "$end",
+        }
+    }
+}
+
+/// Splits a path as Loki's `jsonexpr` scanner; a scanner error ends the input and is
+/// reported if the grammar accepts what came before.
+fn tokens(expr: &str) -> (Vec<Token>, Option<String>) {
+    let mut out = Vec::new();
+    let b: Vec<char> = expr.chars().collect();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        i += 1;
+        match c {
+            ' ' | '\t' | '\n' => {}
+            '[' => out.push(Token::Lsb),
+            ']' => out.push(Token::Rsb),
+            '.' => out.push(Token::Dot),
+            '0'..='9' => {
+                let start = i - 1;
+                while i < b.len() && !matches!(b[i], ' ' | '\t' | '\n' | '.' | ']') {
+                    if !b[i].is_ascii_digit() {
+                        return (out, Some(format!("non-integer value: {}", b[i])));
+                    }
+                    i += 1;
+                }
+                if b.get(i) == Some(&'.') {
+                    return (out, Some("cannot use float as array index".into()));
+                }
+                let digits: String = b[start..i].iter().collect();
+                match digits.parse() {
+                    Ok(n) => out.push(Token::Index(n)),
+                    Err(_) => {
+                        return (
+                            out,
+                            Some(format!(
+                                "strconv.Atoi: parsing {}: value out of range",
+                                crate::units::go_quote(&digits)
+                            )),
+                        )
+                    }
+                }
+            }
+            '"' => {
+                let start = i;
+                while i < b.len() && b[i] != '"' && b[i] != ']' {
+                    i += 1;
+                }
+                out.push(Token::Str(b[start..i].iter().collect()));
+                // The closing `"` or `]` is consumed.
+                i += 1;
+            }
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                let start = i - 1;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == '_') {
+                    i += 1;
+                }
+                out.push(Token::Field(b[start..i].iter().collect()));
+            }
+            c => return (out, Some(format!("unexpected char {c}"))),
+        }
+    }
+    (out, None)
+}
+
+/// Parses a JSON path with Loki's grammar and error text.
+pub fn parse_path(expr: &str) -> Result<Vec<PathPart>, String> {
+    let (toks, lex_err) = tokens(expr);
+    let mut it = toks
+        .into_iter()
+        .chain(std::iter::once(Token::End))
+        .peekable();
+    let err = |t: &Token, expecting: &str| {
+        if expecting.is_empty() {
+            format!("syntax error: unexpected {}", t.name())
+        } else {
+            format!(
+                "syntax error: unexpected {}, expecting {expecting}",
+                t.name()
+            )
+        }
+    };
+    let mut path = Vec::new();
+    let mut first = true;
+    loop {
+        let t = it.next().unwrap_or(Token::End);
+        match t {
+            Token::Field(f) if first => path.push(PathPart::Key(f)),
+            Token::Lsb => {
+                let inner = it.next().unwrap_or(Token::End);
+                let part = match inner {
+                    Token::Str(s) => PathPart::Key(s),
+                    Token::Index(n) => PathPart::Index(n),
+                    t => return Err(err(&t, "STRING or INDEX")),
+                };
+                match it.next().unwrap_or(Token::End) {
+                    Token::Rsb => path.push(part),
+                    t => return Err(err(&t, "RSB")),
+                }
+            }
+            Token::Dot if !first => match it.next().unwrap_or(Token::End) {
+                Token::Field(f) => path.push(PathPart::Key(f)),
+                t => return Err(err(&t, "FIELD")),
+            },
+            Token::End if !first => break,
+            t if first => return Err(err(&t, "LSB or FIELD")),
+            t => return Err(err(&t, "")),
+        }
+        first = false;
+        if path.len() > MAX_PATH_PARTS {
+            return Err(format!("path longer than {MAX_PATH_PARTS} parts"));
+        }
+    }
+    match lex_err {
+        Some(e) => Err(e),
+        None => Ok(path),
+    }
+}
+
+/// The `json` parser with parameters.
+#[derive(Debug, Clone)]
+pub struct JsonExprParser {
+    exprs: Vec<(String, Vec<PathPart>)>,
+    value: String,
+    scratch: Vec<u8>,
+    name: String,
+}
+
+impl JsonExprParser {
+    /// `(label name, path)` pairs, in query order.
+    pub fn new(exprs: &[(&str, &str)]) -> Result<JsonExprParser, StageError> {
+        let exprs = exprs
+            .iter()
+            .map(|(name, path)| {
+                let parts = parse_path(path).map_err(|e| {
+                    StageError::Expression(format!("cannot parse expression [{path}]: {e}"))
+                })?;
+                Ok((name.to_string(), parts))
+            })
+            .collect::<Result<_, StageError>>()?;
+        Ok(JsonExprParser {
+            exprs,
+            value: String::new(),
+            scratch: Vec::new(),
+            name: String::new(),
+        })
+    }
+
+    pub fn process(&mut self, line: &[u8], lb: &mut LabelsBuilder) {
+        let Some(&first) = line.first() else {
+            return;
+        };
+        if !matches!(first, b'"' | b'{' | b'[') {
+            lb.set_err(ERR_JSON);
+            return;
+        }
+        let mut matches = 0;
+        for (id, path) in &self.exprs {
+            let Some((value, kind)) = lookup(line, path) else {
+                continue;
+            };
+            match kind {
+                Kind::Object => {
+                    self.value.clear();
+                    super::push_value(&mut self.value, value);
+                }
+                _ => read_value(value, kind, &mut self.value, &mut self.scratch),
+            }
+            let name = lb.parsed_name(id, &mut self.name);
+            lb.set_parsed(name, &self.value);
+            matches += 1;
+        }
+        if matches < self.exprs.len() {
+            for (id, _) in &self.exprs {
+                if lb.get(id).is_none() {
+                    lb.set_parsed(id, "");
+                }
+            }
+        }
+    }
+}
+
+/// The value at `path` in the document, if there is one (malformed parts count as absent).
+fn lookup<'a>(doc: &'a [u8], path: &[PathPart]) -> Option<(&'a [u8], Kind)> {
+    let (mut value, mut kind) = match super::json_scan::value(doc) {
+        Ok((v, k, _)) => (v, k),
+        Err(_) => return None,
+    };
+    // `value` of an object or array includes its brackets; of a string, no quotes.
+    for part in path {
+        match (part, kind) {
+            (PathPart::Key(k), Kind::Object) => {
+                let found = Members::new(value)
+                    .map_while(Result::ok)
+                    .find(|(key, _, _)| key.as_ref() == k.as_bytes())?;
+                (value, kind) = (found.1, found.2);
+            }
+            (PathPart::Index(i), Kind::Array) => {
+                (value, kind) = array_element(value, *i).ok().flatten()?;
+            }
+            _ => return None,
+        }
+    }
+    Some((value, kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_as_loki() {
+        use PathPart::*;
+        assert_eq!(
+            parse_path(r#"pod.deployment.params[0]["param"]"#),
+            Ok(vec![
+                Key("pod".into()),
+                Key("deployment".into()),
+                Key("params".into()),
+                Index(0),
+                Key("param".into())
+            ])
+        );
+        assert_eq!(
+            parse_path(r#"["field with ÜFT8👌"]"#),
+            Ok(vec![Key("field with ÜFT8👌".into())])
+        );
+        let e = |p| parse_path(p).unwrap_err();
+        assert_eq!(e("field with space"), "syntax error: unexpected FIELD");
+        assert_eq!(
+            e(r#""pod"]"#),
+            "syntax error: unexpected STRING, expecting LSB or FIELD"
+        );
+        assert_eq!(
+            e(r#"["pod""#),
+            "syntax error: unexpected $end, expecting RSB"
+        );
+        assert_eq!(
+            e(r#"["pod""deployment"]"#),
+            "syntax error: unexpected STRING, expecting RSB"
+        );
+        assert_eq!(
+            e("pod..uuid"),
+            "syntax error: unexpected DOT, expecting FIELD"
+        );
+        assert_eq!(
+            e(r#"["key"#),
+            "syntax error: unexpected $end, expecting RSB"
+        );
+    }
+
+    #[test]
+    fn lookups() {
+        let doc = br#"{"a":{"b":[1,{"c":"x\"y"}]},"n":null}"#;
+        let get = |p: &str| {
+            lookup(doc, &parse_path(p).unwrap())
+                .map(|(v, k)| (String::from_utf8_lossy(v).into_owned(), k))
+        };
+        assert_eq!(get("a.b[1].c"), Some(("x\\\"y".into(), Kind::String)));
+        assert_eq!(get("a.b[0]"), Some(("1".into(), Kind::Number)));
+        assert_eq!(get("a.b[2]"), None);
+        assert_eq!(get("n"), Some(("null".into(), Kind::Null)));
+        assert_eq!(get("a.x"), None);
+    }
+}

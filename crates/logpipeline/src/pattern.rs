@@ -1,0 +1,275 @@
+//! Loki's pattern expressions (`<ip> - <_> [<ts>] "<method> <path> <_>"`), for the
+//! `pattern` parser and the `|>`/`!>` line filters.
+//!
+//! A pattern is captures (`<name>`, `<_>` for an unnamed one) and literal text. Matching is
+//! Loki's greedy-free scan: a leading literal must be at the start, then each capture runs to
+//! the next occurrence of the literal after it; a capture at the end takes the rest. A line
+//! that runs out early yields the captures found so far (the parser sets only those).
+
+use thiserror::Error;
+
+/// A bad pattern, in Loki's words.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PatternError {
+    #[error(
+        "parse error at line 1, col 1: syntax error: unexpected $end, expecting IDENTIFIER or LITERAL"
+    )]
+    Empty,
+    #[error("at least one capture is required")]
+    NoCapture,
+    #[error("found consecutive capture '{0}': invalid expression")]
+    ConsecutiveCaptures(String),
+    #[error("duplicate capture name ({0}): invalid expression")]
+    DuplicateCapture(String),
+    #[error("named captures are not allowed: found '<{0}>'")]
+    NamedCaptureInFilter(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Node {
+    /// A capture's name; `_` is unnamed.
+    Capture(String),
+    Literal(Vec<u8>),
+}
+
+impl Node {
+    fn is_named_capture(&self) -> bool {
+        matches!(self, Node::Capture(n) if n != "_")
+    }
+}
+
+/// A compiled pattern.
+#[derive(Debug, Clone, Default)]
+pub struct Pattern {
+    nodes: Vec<Node>,
+    names: Vec<String>,
+}
+
+impl Pattern {
+    /// A pattern for the `pattern` parser: at least one named capture, no two captures in a
+    /// row, no name twice.
+    pub fn parser(text: &str) -> Result<Pattern, PatternError> {
+        let nodes = lex(text)?;
+        let names: Vec<String> = nodes
+            .iter()
+            .filter(|n| n.is_named_capture())
+            .map(|n| match n {
+                Node::Capture(c) => c.clone(),
+                Node::Literal(_) => String::new(),
+            })
+            .collect();
+        if names.is_empty() {
+            return Err(PatternError::NoCapture);
+        }
+        check_consecutive(&nodes)?;
+        for (i, n) in names.iter().enumerate() {
+            if names[..i].contains(n) {
+                return Err(PatternError::DuplicateCapture(n.clone()));
+            }
+        }
+        Ok(Pattern { nodes, names })
+    }
+
+    /// A pattern for `|>`/`!>`: only `<_>` captures; an empty pattern matches empty lines.
+    pub fn line_filter(text: &str) -> Result<Pattern, PatternError> {
+        if text.is_empty() {
+            return Ok(Pattern::default());
+        }
+        let nodes = lex(text)?;
+        check_consecutive(&nodes)?;
+        if let Some(Node::Capture(n)) = nodes.iter().find(|n| n.is_named_capture()) {
+            return Err(PatternError::NamedCaptureInFilter(n.clone()));
+        }
+        Ok(Pattern {
+            nodes,
+            names: Vec::new(),
+        })
+    }
+
+    /// The named captures, in order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Calls `f(index of the name, value)` for each named capture the line yields, as
+    /// Loki's `Matcher.Matches`.
+    pub fn captures<'l>(&self, line: &'l [u8], mut f: impl FnMut(usize, &'l [u8])) {
+        if line.is_empty() || self.nodes.is_empty() {
+            return;
+        }
+        let mut input = line;
+        let mut nodes = &self.nodes[..];
+        if let Node::Literal(lit) = &nodes[0] {
+            if !input.starts_with(lit) {
+                return;
+            }
+            input = &input[lit.len()..];
+            nodes = &nodes[1..];
+        }
+        let mut named = 0;
+        while let Some(first) = nodes.first() {
+            let Node::Capture(name) = first else {
+                // Captures and literals alternate after the first node.
+                return;
+            };
+            let unnamed = name == "_";
+            let Some(Node::Literal(lit)) = nodes.get(1) else {
+                // Ending on a capture: it takes the rest.
+                if !unnamed {
+                    f(named, input);
+                }
+                return;
+            };
+            nodes = &nodes[2..];
+            let Some(i) = memchr::memmem::find(input, lit) else {
+                if !unnamed {
+                    f(named, input);
+                }
+                return;
+            };
+            if !unnamed {
+                f(named, &input[..i]);
+                named += 1;
+            }
+            input = &input[i + lit.len()..];
+        }
+    }
+
+    /// Whether the line matches the whole pattern, as Loki's `Matcher.Test`.
+    pub fn test(&self, line: &[u8]) -> bool {
+        if line.is_empty() || self.nodes.is_empty() {
+            return line.is_empty() && self.nodes.is_empty();
+        }
+        let mut off = 0;
+        for (i, n) in self.nodes.iter().enumerate() {
+            let Node::Literal(lit) = n else {
+                continue;
+            };
+            let Some(j) = memchr::memmem::find(&line[off..], lit) else {
+                return false;
+            };
+            if i != 0 && j == 0 {
+                return false;
+            }
+            off += j + lit.len();
+        }
+        let ends_on_capture = matches!(self.nodes.last(), Some(Node::Capture(_)));
+        ends_on_capture == (off != line.len())
+    }
+}
+
+/// Splits a pattern into captures and runs of literal text.
+fn lex(text: &str) -> Result<Vec<Node>, PatternError> {
+    if text.is_empty() {
+        return Err(PatternError::Empty);
+    }
+    let b = text.as_bytes();
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(len) = identifier_len(&b[i..]) {
+            nodes.push(Node::Capture(text[i + 1..i + len - 1].to_string()));
+            i += len;
+            continue;
+        }
+        let width = text[i..].chars().next().map_or(1, char::len_utf8);
+        match nodes.last_mut() {
+            Some(Node::Literal(lit)) => lit.extend_from_slice(&b[i..i + width]),
+            _ => nodes.push(Node::Literal(b[i..i + width].to_vec())),
+        }
+        i += width;
+    }
+    Ok(nodes)
+}
+
+/// The length of `<name>` at the start of `b`, name being `[A-Za-z_][A-Za-z0-9_]*`.
+fn identifier_len(b: &[u8]) -> Option<usize> {
+    if b.first() != Some(&b'<') {
+        return None;
+    }
+    let first = *b.get(1)?;
+    if !(first.is_ascii_alphabetic() || first == b'_') {
+        return None;
+    }
+    let rest = b[2..]
+        .iter()
+        .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))?;
+    (b[2 + rest] == b'>').then_some(rest + 3)
+}
+
+fn check_consecutive(nodes: &[Node]) -> Result<(), PatternError> {
+    for w in nodes.windows(2) {
+        if let [Node::Capture(a), Node::Capture(b)] = w {
+            return Err(PatternError::ConsecutiveCaptures(format!("<{a}><{b}>")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caps(p: &str, line: &str) -> Vec<(String, String)> {
+        let p = Pattern::parser(p).unwrap();
+        let mut out = Vec::new();
+        p.captures(line.as_bytes(), |i, v| {
+            out.push((p.names()[i].clone(), String::from_utf8_lossy(v).into()))
+        });
+        out
+    }
+
+    #[test]
+    fn captures_as_loki() {
+        assert_eq!(
+            caps(
+                "<ip> - <_> [<_>] \"<method> <path> <_>\"",
+                "10.0.0.1 - - [date] \"GET /x HTTP/1.1\" 200"
+            ),
+            vec![
+                ("ip".into(), "10.0.0.1".into()),
+                ("method".into(), "GET".into()),
+                ("path".into(), "/x".into())
+            ]
+        );
+        // A missing literal: the capture takes the rest and matching stops.
+        assert_eq!(
+            caps("<a> x <b>", "foo bar"),
+            vec![("a".into(), "foo bar".into())]
+        );
+        // A leading literal must be at the start.
+        assert!(caps("x<a>", "yx1").is_empty());
+    }
+
+    #[test]
+    fn errors_as_loki() {
+        assert_eq!(
+            Pattern::parser("<f><f>").unwrap_err().to_string(),
+            "found consecutive capture '<f><f>': invalid expression"
+        );
+        assert_eq!(
+            Pattern::parser("<f> f<f>").unwrap_err().to_string(),
+            "duplicate capture name (f): invalid expression"
+        );
+        assert_eq!(Pattern::parser("foo").unwrap_err(), PatternError::NoCapture);
+        assert_eq!(
+            Pattern::line_filter("<foo <foo> bar <_>")
+                .unwrap_err()
+                .to_string(),
+            "named captures are not allowed: found '<foo>'"
+        );
+        assert!(Pattern::parser("").is_err());
+    }
+
+    #[test]
+    fn line_filter_test() {
+        let p = Pattern::line_filter("<_> foo <_>").unwrap();
+        assert!(p.test(b"a foo b"));
+        assert!(!p.test(b"a bar b"));
+        assert!(!p.test(b"a foo "));
+        let p = Pattern::line_filter("foo<_>").unwrap();
+        assert!(p.test(b"foobar"));
+        // Loki does not anchor a leading literal in a filter.
+        assert!(p.test(b"xfoobar"));
+    }
+}

@@ -26,6 +26,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("bongsu-logpipeline", &["bongsu-model", "bongsu-gotmpl"]),
     ("bongsu-telemetry", &[]),
     ("bongsu-tsdb", &["bongsu-model", "bongsu-storage"]),
+    (
+        "bongsu-logstore",
+        &["bongsu-model", "bongsu-storage", "bongsu-tsdb"],
+    ),
     ("bongsu-promql", &["bongsu-model", "bongsu-storage"]),
     (
         "bongsu-config",
@@ -118,6 +122,11 @@ const FORBIDDEN: &[(&str, &[&[&str]])] = &[
     (
         "bongsu-logpipeline",
         &[HTTP, &["tokio", "bongsu-storage", "bongsu-tsdb"]],
+    ),
+    // The log store: no HTTP, no query language (LogQL sits on top of it), no async runtime.
+    (
+        "bongsu-logstore",
+        &[HTTP, &["tokio", "promql-parser", "bongsu-promql", "bongsu-logql"]],
     ),
     // The query engine sees storage only through the traits, and serves no HTTP.
     ("bongsu-promql", &[HTTP, &["tokio", "bongsu-tsdb"]]),

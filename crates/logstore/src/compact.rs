@@ -1,0 +1,431 @@
+//! Moving data to blocks and away: head cuts, block merges, retention.
+//!
+//! - A **cut** rolls the WAL to a new segment `S`, logs into `S` again the lines it keeps in
+//!   the head (each growing stream's last, partial chunk, so blocks hold full chunks), writes
+//!   the rest into one block whose `wal_floor` is `S`, publishes it, and deletes the segments
+//!   below `S`. A crash before the block's rename replays the old segments (the kept lines
+//!   twice: the head drops the second copy); after it, `open` skips and deletes them (the
+//!   floor is in the block). One block per cut keeps this atomic.
+//! - A **merge** puts all blocks starting in one partition (a UTC day by default) into one
+//!   block: chunks are copied without recompressing, except runs of small ones (a slow stream
+//!   cut into pieces by head cuts), which are encoded again into full chunks. It names its
+//!   sources in `replaces`; they are deleted after it is published (and by `open`, after a
+//!   crash).
+//! - **Retention** deletes blocks whose newest line is older than the retention time, then the
+//!   oldest blocks while the store is over its size limit, and forgets streams left without
+//!   data.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::sync::Arc;
+
+use bongsu_model::Labels;
+use tracing::{error, info};
+
+use bongsu_model::log::LogEntry;
+
+use crate::block::{chunk_bounds, Block, BlockWriter, ChunkMeta, MergeItem};
+use crate::error::LogStoreError;
+use crate::head::{Head, HeadEntry};
+use crate::read::{Decoder, Loaded};
+use crate::store::{head_entry, now_ns, LogStore};
+use crate::wal::{LogWal, WalStream};
+
+/// A partition with this many blocks is merged even while still open for writes.
+pub const MAX_BLOCKS_PER_PARTITION: usize = 8;
+
+/// What [`LogStore::compact`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompactStats {
+    pub cut_entries: u64,
+    pub merged_blocks: usize,
+    pub deleted_blocks: usize,
+}
+
+impl LogStore {
+    /// Cuts the whole head into a block now (if it holds anything).
+    pub fn cut(&self) -> Result<u64, LogStoreError> {
+        let mut wal = self.wal.lock();
+        self.cut_locked(&mut wal, false)
+    }
+
+    /// Writes the head to a block. With `keep_tails`, the last, partial chunk of each stream
+    /// that is still growing stays in the head (logged again into the new WAL segment before
+    /// the block that moves the WAL floor past its old records is published), so blocks hold
+    /// full chunks. Returns the entries written.
+    pub(crate) fn cut_locked(
+        &self,
+        wal: &mut LogWal,
+        keep_tails: bool,
+    ) -> Result<u64, LogStoreError> {
+        let (max_lines, max_bytes) = (self.opts.chunk_max_lines, self.opts.chunk_max_bytes);
+        let st = self.state.read();
+        if st.head.entries == 0 {
+            return Ok(0);
+        }
+        // A tail is kept only if it is young and all kept tails stay small, so that the new
+        // head is far from its own cut limits.
+        let young = st
+            .head
+            .max_ts
+            .saturating_sub(self.opts.head_max_span_ns / 2);
+        let mut budget = if keep_tails {
+            self.opts.head_max_bytes / 2
+        } else {
+            0
+        };
+        let mut plan: Vec<(&Labels, u32, Vec<&HeadEntry>, usize)> = Vec::new();
+        for (&id, hs) in &st.head.streams {
+            let Some(info) = st.registry.get(id) else {
+                continue;
+            };
+            let sorted = hs.sorted();
+            let mut split = sorted.len();
+            if let Some(&(start, _, false)) = chunk_bounds(&sorted, max_lines, max_bytes).last() {
+                let bytes: usize = sorted[start..].iter().map(|e| e.size()).sum();
+                if sorted[start].ts >= young && bytes <= budget {
+                    budget -= bytes;
+                    split = start;
+                }
+            }
+            plan.push((&info.labels, id, sorted, split));
+        }
+        plan.sort_by(|a, b| a.0.cmp(b.0));
+        let written: u64 = plan.iter().map(|p| p.3 as u64).sum();
+        if written == 0 {
+            return Ok(0);
+        }
+        let floor = wal.roll()?;
+        let kept: Vec<(u32, LogEntry)> = plan
+            .iter()
+            .flat_map(|(_, id, sorted, split)| {
+                sorted[*split..].iter().map(move |e| (*id, to_log_entry(e)))
+            })
+            .collect();
+        let kept_ids: HashSet<u32> = kept.iter().map(|(id, _)| *id).collect();
+        let defs: Vec<WalStream> = plan
+            .iter()
+            .filter(|p| kept_ids.contains(&p.1))
+            .map(|p| WalStream {
+                id: p.1,
+                labels: p.0.clone(),
+            })
+            .collect();
+        let refs: Vec<(u32, &LogEntry)> = kept.iter().map(|(id, e)| (*id, e)).collect();
+        wal.append(&defs, &refs)?;
+        wal.sync()?;
+        let mut w = BlockWriter::create(
+            &self.blocks_dir(),
+            self.opts.zstd_level,
+            max_lines,
+            max_bytes,
+        )?;
+        for (labels, _, sorted, split) in &plan {
+            w.add_stream(labels, &sorted[..*split])?;
+        }
+        let block = w.finish(floor, &[])?;
+        drop(plan);
+        drop(st);
+
+        let mut st = self.state.write();
+        if let Some(mut b) = block {
+            b.ids = b
+                .streams
+                .iter()
+                .map(|s| st.registry.get_or_insert(&s.labels))
+                .collect();
+            insert_sorted(&mut st.blocks, Arc::new(b));
+        }
+        let mut head = Head::default();
+        for (id, e) in &kept {
+            head.push(*id, head_entry(e));
+        }
+        st.head = head;
+        st.gen = floor;
+        for id in kept_ids {
+            if let Some(info) = st.registry.get_mut(id) {
+                info.logged_gen = Some(floor);
+            }
+        }
+        drop(st);
+        wal.truncate(floor)?;
+        Ok(written)
+    }
+
+    /// Merges the blocks of each partition that has several: partitions that closed (their end
+    /// plus the out-of-order window is behind the newest line) or hold
+    /// [`MAX_BLOCKS_PER_PARTITION`] blocks; with `all`, every partition with two or more.
+    pub fn merge(&self, all: bool) -> Result<usize, LogStoreError> {
+        let _c = self.compaction.lock();
+        let (groups, newest) = {
+            let st = self.state.read();
+            let mut groups: BTreeMap<i64, Vec<Arc<Block>>> = BTreeMap::new();
+            for b in &st.blocks {
+                groups
+                    .entry(b.min_ts.div_euclid(self.opts.partition_ns))
+                    .or_default()
+                    .push(b.clone());
+            }
+            let newest = st
+                .blocks
+                .iter()
+                .map(|b| b.max_ts)
+                .max()
+                .unwrap_or(i64::MIN)
+                .max(st.head.max_ts);
+            (groups, newest)
+        };
+        let mut merged = 0;
+        for (p, blocks) in groups {
+            let closed = (p + 1)
+                .saturating_mul(self.opts.partition_ns)
+                .saturating_add(self.opts.out_of_order_window_ns)
+                < newest;
+            if blocks.len() < 2 || !(all || closed || blocks.len() >= MAX_BLOCKS_PER_PARTITION) {
+                continue;
+            }
+            self.merge_group(&blocks)?;
+            merged += blocks.len();
+        }
+        Ok(merged)
+    }
+
+    fn merge_group(&self, blocks: &[Arc<Block>]) -> Result<(), LogStoreError> {
+        let mut streams: BTreeMap<&Labels, Vec<(&Block, &ChunkMeta)>> = BTreeMap::new();
+        for b in blocks {
+            for s in &b.streams {
+                streams
+                    .entry(&s.labels)
+                    .or_default()
+                    .extend(s.chunks.iter().map(|c| (&**b, c)));
+            }
+        }
+        let (max_lines, max_bytes) = (self.opts.chunk_max_lines, self.opts.chunk_max_bytes);
+        let mut w = BlockWriter::create(
+            &self.blocks_dir(),
+            self.opts.zstd_level,
+            max_lines,
+            max_bytes,
+        )?;
+        let mut dec = Decoder::new()?;
+        for (labels, mut chunks) in streams {
+            chunks.sort_by_key(|(_, c)| c.min_ts);
+            let items = self.merge_items(&chunks, &mut dec);
+            w.add_merged(labels, &items)?;
+        }
+        let floor = blocks.iter().map(|b| b.wal_floor).max().unwrap_or(0);
+        let sources: Vec<_> = blocks.iter().map(|b| b.ulid).collect();
+        let Some(mut merged) = w.finish(floor, &sources)? else {
+            return Ok(());
+        };
+        let gone: HashSet<_> = sources.iter().copied().collect();
+        {
+            let mut st = self.state.write();
+            merged.ids = merged
+                .streams
+                .iter()
+                .map(|s| st.registry.get_or_insert(&s.labels))
+                .collect();
+            st.blocks.retain(|b| !gone.contains(&b.ulid));
+            insert_sorted(&mut st.blocks, Arc::new(merged));
+        }
+        for b in blocks {
+            // Mappings held by running queries stay valid after the unlink.
+            fs::remove_file(&b.path).map_err(|e| LogStoreError::io(&b.path, e))?;
+        }
+        info!(sources = blocks.len(), "merged log blocks");
+        Ok(())
+    }
+
+    /// A stream's chunks for a merge: runs of small, time-disjoint chunks that fit in one
+    /// chunk together (slow streams cut into pieces by head cuts) are decoded to be encoded
+    /// again as one; the rest is copied. A chunk that fails to decode is copied as it is.
+    fn merge_items<'a>(
+        &self,
+        chunks: &[(&'a Block, &'a ChunkMeta)],
+        dec: &mut Decoder,
+    ) -> Vec<MergeItem<'a>> {
+        let (max_lines, max_bytes) = (
+            self.opts.chunk_max_lines as u64,
+            self.opts.chunk_max_bytes as u64,
+        );
+        let mut items = Vec::new();
+        let mut i = 0;
+        while i < chunks.len() {
+            let (mut j, mut lines, mut bytes) =
+                (i + 1, u64::from(chunks[i].1.count), chunks[i].1.raw_bytes);
+            while j < chunks.len() {
+                let c = chunks[j].1;
+                if c.min_ts <= chunks[j - 1].1.max_ts
+                    || lines + u64::from(c.count) > max_lines
+                    || bytes + c.raw_bytes > max_bytes
+                {
+                    break;
+                }
+                lines += u64::from(c.count);
+                bytes += c.raw_bytes;
+                j += 1;
+            }
+            match (j - i > 1)
+                .then(|| decode_all(&chunks[i..j], dec))
+                .flatten()
+            {
+                Some(entries) => items.push(MergeItem::Encode(entries)),
+                None => items.extend(chunks[i..j].iter().map(|&(b, c)| MergeItem::Copy(b, c))),
+            }
+            i = j;
+        }
+        items
+    }
+
+    /// Deletes blocks past the retention time, then the oldest while over the size limit.
+    pub fn apply_retention(&self) -> Result<usize, LogStoreError> {
+        let _c = self.compaction.lock();
+        let oldest_ok = now_ns()
+            .saturating_sub(i64::try_from(self.opts.retention.as_nanos()).unwrap_or(i64::MAX));
+        let wal_bytes = self.wal.lock().size_bytes();
+        let mut st = self.state.write();
+        let mut doomed: Vec<Arc<Block>> = Vec::new();
+        let mut total: u64 = st.blocks.iter().map(|b| b.size()).sum::<u64>() + wal_bytes;
+        let mut by_age: Vec<Arc<Block>> = st.blocks.clone();
+        by_age.sort_by_key(|b| b.max_ts);
+        for b in by_age {
+            let over = self.opts.retention_bytes.is_some_and(|max| total > max);
+            if b.max_ts < oldest_ok || over {
+                total -= b.size();
+                doomed.push(b);
+            }
+        }
+        if doomed.is_empty() {
+            return Ok(0);
+        }
+        let gone: HashSet<_> = doomed.iter().map(|b| b.ulid).collect();
+        st.blocks.retain(|b| !gone.contains(&b.ulid));
+        // Streams with no block and no head lines left are forgotten.
+        let live: HashSet<u32> = st
+            .blocks
+            .iter()
+            .flat_map(|b| b.ids.iter().copied())
+            .chain(st.head.streams.keys().copied())
+            .collect();
+        let dead: Vec<u32> = st.registry.ids().filter(|id| !live.contains(id)).collect();
+        for id in dead {
+            st.registry.remove(id);
+        }
+        drop(st);
+        for b in &doomed {
+            if let Err(e) = fs::remove_file(&b.path) {
+                error!(block = %b.path.display(), error = %e, "could not delete a log block past retention");
+            }
+        }
+        Ok(doomed.len())
+    }
+
+    /// The periodic maintenance (the binary runs it every minute): cut the head if its oldest
+    /// line is older than the head's time span by the wall clock (appends cut by size and by
+    /// the span between lines; this catches a head that stopped growing), merge closed
+    /// partitions, apply retention.
+    pub fn compact(&self) -> Result<CompactStats, LogStoreError> {
+        let stale = {
+            let st = self.state.read();
+            st.head.entries > 0
+                && now_ns().saturating_sub(st.head.min_ts) >= self.opts.head_max_span_ns
+        };
+        Ok(CompactStats {
+            cut_entries: if stale { self.cut()? } else { 0 },
+            merged_blocks: self.merge(false)?,
+            deleted_blocks: self.apply_retention()?,
+        })
+    }
+
+    /// Cuts the head and merges every partition: everything in compact blocks (for a clean
+    /// shutdown, imports and benchmarks).
+    pub fn flush(&self) -> Result<CompactStats, LogStoreError> {
+        Ok(CompactStats {
+            cut_entries: self.cut()?,
+            merged_blocks: self.merge(true)?,
+            deleted_blocks: self.apply_retention()?,
+        })
+    }
+}
+
+/// The entries of some chunks, in order; `None` if one does not decode.
+fn decode_all(chunks: &[(&Block, &ChunkMeta)], dec: &mut Decoder) -> Option<Vec<HeadEntry>> {
+    let mut out = Vec::new();
+    let mut l = Loaded::default();
+    for &(b, c) in chunks {
+        if let Err(e) = dec.load(b, c, &mut l, true) {
+            error!(error = %e, "merging a log chunk that does not decode as it is");
+            return None;
+        }
+        out.extend((0..l.len()).map(|i| {
+            let e = l.entry(i);
+            HeadEntry {
+                ts: e.ts,
+                line: e.line.into(),
+                metadata: e.metadata().map(|(k, v)| (k.into(), v.into())).collect(),
+            }
+        }));
+    }
+    Some(out)
+}
+
+fn to_log_entry(e: &HeadEntry) -> LogEntry {
+    LogEntry {
+        ts: e.ts,
+        line: e.line.to_string(),
+        metadata: e
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+fn insert_sorted(blocks: &mut Vec<Arc<Block>>, b: Arc<Block>) {
+    let i = blocks.partition_point(|x| (x.min_ts, x.ulid) < (b.min_ts, b.ulid));
+    blocks.insert(i, b);
+}
+
+/// Figures about the store's blocks and head, copied out (for `/metrics` and benchmarks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub blocks: usize,
+    pub chunks: usize,
+    pub block_entries: u64,
+    pub head_entries: u64,
+    pub head_bytes: u64,
+    pub streams: usize,
+    /// Bytes on disk of the blocks' timestamp, line, metadata and filter sections; the rest of
+    /// the block files (headers, indexes, footers) is `block_bytes` minus these.
+    pub ts_bytes: u64,
+    pub line_bytes: u64,
+    pub metadata_bytes: u64,
+    pub filter_bytes: u64,
+    pub block_bytes: u64,
+}
+
+impl LogStore {
+    pub fn store_stats(&self) -> StoreStats {
+        let st = self.state.read();
+        let mut s = StoreStats {
+            blocks: st.blocks.len(),
+            head_entries: st.head.entries as u64,
+            head_bytes: st.head.bytes as u64,
+            streams: st.registry.len(),
+            ..StoreStats::default()
+        };
+        for b in &st.blocks {
+            s.chunks += b.chunks;
+            s.block_entries += b.entries;
+            s.block_bytes += b.size();
+            for c in b.streams.iter().flat_map(|x| &x.chunks) {
+                s.ts_bytes += u64::from(c.ts_len);
+                s.line_bytes += u64::from(c.lines_len);
+                s.metadata_bytes += u64::from(c.meta_len);
+                s.filter_bytes += u64::from(c.filter_len);
+            }
+        }
+        s
+    }
+}

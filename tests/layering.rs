@@ -32,6 +32,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("bongsu-promql", &["bongsu-model", "bongsu-storage"]),
     (
+        "bongsu-logengine",
+        &[
+            "bongsu-model",
+            "bongsu-promql",
+            "bongsu-logql",
+            "bongsu-logpipeline",
+            "bongsu-logstore",
+        ],
+    ),
+    (
         "bongsu-config",
         &[
             "bongsu-model",
@@ -126,8 +136,13 @@ const FORBIDDEN: &[(&str, &[&[&str]])] = &[
     // The log store: no HTTP, no query language (LogQL sits on top of it), no async runtime.
     (
         "bongsu-logstore",
-        &[HTTP, &["tokio", "promql-parser", "bongsu-promql", "bongsu-logql"]],
+        &[
+            HTTP,
+            &["tokio", "promql-parser", "bongsu-promql", "bongsu-logql"],
+        ],
     ),
+    // LogQL evaluation runs on blocking threads: no HTTP, no async runtime.
+    ("bongsu-logengine", &[HTTP, &["tokio"]]),
     // The query engine sees storage only through the traits, and serves no HTTP.
     ("bongsu-promql", &[HTTP, &["tokio", "bongsu-tsdb"]]),
     // Rules evaluate through the engine and the storage traits, never the engine's files.

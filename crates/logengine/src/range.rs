@@ -1,0 +1,369 @@
+//! Range aggregations (`count_over_time({…}[5m])`, `quantile_over_time(0.99, … | unwrap x
+//! [5m]) by (app)`): every selected line that passes the pipeline gives a sample (1, its
+//! length, or its unwrapped value) under its labels — reduced to the grouping when the range
+//! aggregation has one, so samples of several streams share a window as in Loki — and each
+//! step `t` aggregates the samples of a series in `(t - offset - range, t - offset]`.
+//!
+//! Functions follow Loki's `range_vector.go`: `rate` is a count (or sum) per second of the
+//! range, `rate_counter` Prometheus' extrapolated counter rate, `quantile_over_time`
+//! interpolates between ranks, `stddev`/`stdvar` are the population's.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bongsu_logpipeline::{
+    Conversion, Extract, LabelsBuilder, LabelsResult, SampleExtractor, Unwrap,
+};
+use bongsu_logql::ast::{Conversion as AstConversion, Grouping, RangeAggregation, RangeOp};
+use bongsu_logstore::{LogStore, ScanOptions};
+use bongsu_model::{Label, Labels, MatchOp};
+
+use crate::compile::{compile, label_filter};
+use crate::steps::{StepSeries, Steps};
+use crate::{print_labels, recycle, QueryError, MAX_SAMPLES};
+
+/// One output series' samples as `(Unix ns, value)`.
+struct Collected {
+    labels: Labels,
+    samples: Vec<(i64, f64)>,
+}
+
+/// The label name of a line's error (`bongsu-logpipeline`'s builder sets it).
+const ERROR_LABEL: &str = "__error__";
+const ERROR_DETAILS_LABEL: &str = "__error_details__";
+
+pub(crate) fn evaluate(
+    store: &LogStore,
+    agg: &RangeAggregation,
+    steps: &Steps,
+) -> Result<Vec<StepSeries>, QueryError> {
+    let range = i64::try_from(agg.range.range.as_nanos()).unwrap_or(i64::MAX);
+    let offset = agg.range.offset;
+    let mut extractor = extractor(agg)?;
+    let needles = std::mem::take(&mut extractor.1);
+    let mut extractor = extractor.0;
+    // Samples of the first step's window through the last's.
+    let lo = steps.start.saturating_sub(offset).saturating_sub(range);
+    let hi = steps.end().saturating_sub(offset);
+    let sel = store.select(&agg.range.log.matchers, lo.saturating_add(1), hi)?;
+    let opts = ScanOptions {
+        needles,
+        ..ScanOptions::default()
+    };
+    let mut series: Vec<Collected> = Vec::new();
+    let mut by_labels: HashMap<Labels, usize> = HashMap::new();
+    let mut total = 0usize;
+    let mut meta_buf: Vec<(&str, &str)> = Vec::new();
+    for (i, stream) in sel.streams().iter().enumerate() {
+        let mut lb = LabelsBuilder::new(stream.labels.clone());
+        // The previous line's labels and series: lines of a stream mostly share them.
+        let mut last: Option<(Arc<LabelsResult>, usize)> = None;
+        let mut cursor = sel.cursor(i, &opts);
+        while let Some(e) = cursor.next()? {
+            let mut meta = recycle(std::mem::take(&mut meta_buf));
+            meta.extend(e.metadata());
+            let sample = extractor.process(e.ts, e.line.as_bytes(), &meta, &mut lb);
+            meta_buf = recycle(meta);
+            let Some(v) = sample else {
+                continue;
+            };
+            let result = lb.result();
+            let idx = match &last {
+                Some((prev, idx)) if Arc::ptr_eq(prev, &result) => *idx,
+                _ => {
+                    let labels = output_labels(&result, agg.grouping.as_ref())?;
+                    let idx = *by_labels.entry(labels.clone()).or_insert_with(|| {
+                        series.push(Collected {
+                            labels,
+                            samples: Vec::new(),
+                        });
+                        series.len() - 1
+                    });
+                    last = Some((result, idx));
+                    idx
+                }
+            };
+            series[idx].samples.push((e.ts, v));
+            total += 1;
+            if total > MAX_SAMPLES {
+                return Err(QueryError::Limit(format!(
+                    "the query would hold more than {MAX_SAMPLES} samples in memory"
+                )));
+            }
+        }
+    }
+    if agg.op == RangeOp::AbsentOverTime {
+        return Ok(absent(
+            &agg.range.log.matchers,
+            &series,
+            steps,
+            range,
+            offset,
+        ));
+    }
+    let mut out = Vec::with_capacity(series.len());
+    for mut s in series {
+        s.samples.sort_by_key(|&(t, _)| t);
+        let mut values = Vec::with_capacity(steps.count);
+        let (mut from, mut to) = (0usize, 0usize);
+        for k in 0..steps.count {
+            let end = steps.t(k).saturating_sub(offset);
+            let start = end.saturating_sub(range);
+            while to < s.samples.len() && s.samples[to].0 <= end {
+                to += 1;
+            }
+            while from < to && s.samples[from].0 <= start {
+                from += 1;
+            }
+            let window = &s.samples[from..to];
+            values.push((!window.is_empty()).then(|| apply(agg, window, range)));
+        }
+        if values.iter().any(Option::is_some) {
+            out.push(StepSeries {
+                labels: s.labels,
+                values,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The aggregation's pipeline and sample extraction, and its needles.
+fn extractor(
+    agg: &RangeAggregation,
+) -> Result<(SampleExtractor, Vec<bongsu_logstore::Needle>), QueryError> {
+    let compiled = compile(&agg.range.log.stages)?;
+    let extract = match &agg.range.unwrap {
+        Some(u) => {
+            let post = u
+                .post_filters
+                .iter()
+                .map(label_filter)
+                .collect::<Result<Vec<_>, _>>()?;
+            let conversion = match u.conversion {
+                AstConversion::None => Conversion::Float,
+                AstConversion::Bytes => Conversion::Bytes,
+                AstConversion::Duration | AstConversion::DurationSeconds => Conversion::Duration,
+            };
+            Extract::Unwrap(Unwrap::new(&u.label, conversion, post))
+        }
+        None => match agg.op {
+            RangeOp::BytesOverTime | RangeOp::BytesRate => Extract::Bytes,
+            _ => Extract::Count,
+        },
+    };
+    Ok((
+        SampleExtractor::new(compiled.pipeline, extract),
+        compiled.needles,
+    ))
+}
+
+/// A sample's series labels: the line's labels (an error is Loki's pipeline error), reduced to
+/// the grouping if any.
+fn output_labels(result: &LabelsResult, grouping: Option<&Grouping>) -> Result<Labels, QueryError> {
+    if let Some(err) = result.get(ERROR_LABEL).filter(|e| !e.is_empty()) {
+        let all: Vec<Label> = result.pairs().map(|(n, v)| Label::new(n, v)).collect();
+        let series = Labels::new(all)
+            .map(|l| print_labels(&l))
+            .unwrap_or_else(|_| result.to_string());
+        return Err(QueryError::Pipeline {
+            error: err.to_string(),
+            series,
+        });
+    }
+    let keep = |name: &str| match grouping {
+        None => name != ERROR_LABEL && name != ERROR_DETAILS_LABEL,
+        Some(g) if g.without => !g.labels.iter().any(|l| l == name),
+        Some(g) => g.labels.iter().any(|l| l == name),
+    };
+    let labels: Vec<Label> = result
+        .pairs()
+        .filter(|(n, _)| keep(n))
+        .map(|(n, v)| Label::new(n, v))
+        .collect();
+    Labels::new(labels).map_err(|e| QueryError::BadQuery(e.to_string()))
+}
+
+/// `absent_over_time`: 1, labelled by the selector's equality matchers, at the steps where no
+/// series has a sample.
+fn absent(
+    matchers: &[bongsu_model::Matcher],
+    series: &[Collected],
+    steps: &Steps,
+    range: i64,
+    offset: i64,
+) -> Vec<StepSeries> {
+    let mut times: Vec<i64> = series
+        .iter()
+        .flat_map(|s| s.samples.iter().map(|x| x.0))
+        .collect();
+    times.sort_unstable();
+    let mut values = Vec::with_capacity(steps.count);
+    for k in 0..steps.count {
+        let end = steps.t(k).saturating_sub(offset);
+        let start = end.saturating_sub(range);
+        let first_after = times.partition_point(|&t| t <= start);
+        let present = times.get(first_after).is_some_and(|&t| t <= end);
+        values.push((!present).then_some(1.0));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let labels: Vec<Label> = matchers
+        .iter()
+        .filter(|m| m.op == MatchOp::Equal && seen.insert(m.name.clone()))
+        .map(|m| Label::new(m.name.as_str(), m.value.as_str()))
+        .collect();
+    if values.iter().all(Option::is_none) {
+        return Vec::new();
+    }
+    vec![StepSeries {
+        labels: Labels::new(labels).unwrap_or_default(),
+        values,
+    }]
+}
+
+fn apply(agg: &RangeAggregation, w: &[(i64, f64)], range: i64) -> f64 {
+    let secs = range as f64 / 1e9;
+    let sum = || w.iter().map(|s| s.1).sum::<f64>();
+    match agg.op {
+        RangeOp::CountOverTime => w.len() as f64,
+        RangeOp::Rate if agg.range.unwrap.is_none() => w.len() as f64 / secs,
+        RangeOp::Rate => sum() / secs,
+        RangeOp::BytesRate => sum() / secs,
+        RangeOp::BytesOverTime | RangeOp::SumOverTime => sum(),
+        RangeOp::RateCounter => counter_rate(w, range),
+        RangeOp::AvgOverTime => avg(w),
+        RangeOp::MaxOverTime => {
+            w.iter()
+                .fold(w[0].1, |m, s| if s.1 > m || m.is_nan() { s.1 } else { m })
+        }
+        RangeOp::MinOverTime => {
+            w.iter()
+                .fold(w[0].1, |m, s| if s.1 < m || m.is_nan() { s.1 } else { m })
+        }
+        RangeOp::StdvarOverTime => variance(w),
+        RangeOp::StddevOverTime => variance(w).sqrt(),
+        RangeOp::QuantileOverTime => quantile(agg.param.unwrap_or(f64::NAN), w),
+        RangeOp::FirstOverTime => w[0].1,
+        RangeOp::LastOverTime => w[w.len() - 1].1,
+        RangeOp::AbsentOverTime => 1.0,
+    }
+}
+
+fn avg(w: &[(i64, f64)]) -> f64 {
+    let (mut mean, mut count) = (0.0f64, 0.0f64);
+    for &(_, v) in w {
+        count += 1.0;
+        if mean.is_infinite() {
+            if v.is_infinite() && (mean > 0.0) == (v > 0.0) {
+                continue;
+            }
+            if !v.is_infinite() && !v.is_nan() {
+                continue;
+            }
+        }
+        mean += v / count - mean / count;
+    }
+    mean
+}
+
+fn variance(w: &[(i64, f64)]) -> f64 {
+    let (mut aux, mut count, mut mean) = (0.0f64, 0.0f64, 0.0f64);
+    for &(_, v) in w {
+        count += 1.0;
+        let delta = v - mean;
+        mean += delta / count;
+        aux += delta * (v - mean);
+    }
+    aux / count
+}
+
+/// Loki's (and Prometheus') `quantile`: linear interpolation between ranks `φ·(n-1)`.
+pub(crate) fn quantile(q: f64, w: &[(i64, f64)]) -> f64 {
+    if w.is_empty() || q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    let mut v: Vec<f64> = w.iter().map(|s| s.1).collect();
+    v.sort_by(f64::total_cmp);
+    let n = v.len() as f64;
+    let rank = q * (n - 1.0);
+    let lower = rank.floor().max(0.0);
+    let upper = (lower + 1.0).min(n - 1.0);
+    let weight = rank - rank.floor();
+    v[lower as usize] * (1.0 - weight) + v[upper as usize] * weight
+}
+
+/// Prometheus' extrapolated rate of a counter (Loki's `rate_counter`), times in milliseconds.
+fn counter_rate(w: &[(i64, f64)], range: i64) -> f64 {
+    if w.len() < 2 {
+        return 0.0;
+    }
+    let ms = |t: i64| (t / 1_000_000) as f64;
+    let range_ms = (range / 1_000_000) as f64;
+    let (first, last) = (w[0], w[w.len() - 1]);
+    let range_start = ms(first.0) - range_ms;
+    let range_end = ms(last.0);
+    let mut result = last.1 - first.1;
+    let mut prev = 0.0;
+    for &(_, v) in w {
+        if v < prev {
+            result += prev;
+        }
+        prev = v;
+    }
+    let mut to_start = (ms(first.0) - range_start) / 1000.0;
+    let to_end = (range_end - ms(last.0)) / 1000.0;
+    let sampled = (ms(last.0) - ms(first.0)) / 1000.0;
+    let average = sampled / (w.len() - 1) as f64;
+    if result > 0.0 && first.1 >= 0.0 {
+        let to_zero = sampled * (first.1 / result);
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    let threshold = average * 1.1;
+    let mut interval = sampled;
+    interval += if to_start < threshold {
+        to_start
+    } else {
+        average / 2.0
+    };
+    interval += if to_end < threshold {
+        to_end
+    } else {
+        average / 2.0
+    };
+    if sampled == 0.0 {
+        return 0.0;
+    }
+    result * (interval / sampled) / (range as f64 / 1e9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_interpolates_between_ranks() {
+        let w: Vec<(i64, f64)> = [1.0, 2.0, 3.0, 4.0].iter().map(|&v| (0, v)).collect();
+        assert_eq!(quantile(0.5, &w), 2.5);
+        assert_eq!(quantile(0.99, &w), 3.0 + 0.97);
+        assert_eq!(quantile(0.0, &w), 1.0);
+        assert!(quantile(0.5, &[]).is_nan());
+    }
+
+    #[test]
+    fn population_variance() {
+        let w: Vec<(i64, f64)> = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]
+            .iter()
+            .map(|&v| (0, v))
+            .collect();
+        assert_eq!(variance(&w), 4.0);
+        assert_eq!(avg(&w), 5.0);
+    }
+}

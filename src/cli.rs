@@ -58,6 +58,32 @@ pub struct ServerArgs {
     )]
     pub retention_size: String,
 
+    /// How long to keep log lines, e.g. 30d, 100y; 0 keeps them forever. Pushed lines older
+    /// than this are refused, older ones inside it accepted (a day of 2023 loads into a server
+    /// kept for 100y). Default: --storage.tsdb.retention.time.
+    #[arg(long = "logs.retention.time", value_name = "DURATION")]
+    pub logs_retention_time: Option<String>,
+
+    /// Largest size of the stored log blocks, e.g. 10GB (base 1024); oldest first. 0: no limit.
+    #[arg(long = "logs.retention.size", default_value = "0", value_name = "SIZE")]
+    pub logs_retention_size: String,
+
+    /// Log push rate limit in MiB per second (Loki's ingestion_rate_mb); 0: none.
+    #[arg(
+        long = "logs.ingestion-rate-mb",
+        default_value_t = 4.0,
+        value_name = "MB"
+    )]
+    pub logs_ingestion_rate_mb: f64,
+
+    /// Log push burst in MiB (Loki's ingestion_burst_size_mb).
+    #[arg(
+        long = "logs.ingestion-burst-size-mb",
+        default_value_t = 6.0,
+        value_name = "MB"
+    )]
+    pub logs_ingestion_burst_size_mb: f64,
+
     /// Address to serve the HTTP API on.
     #[arg(
         long = "web.listen-address",

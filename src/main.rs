@@ -16,6 +16,8 @@ use bongsu_alertmanager::silence::SilenceLimits;
 use bongsu_alertmanager::types::Clock;
 use bongsu_api::{router, ApiOptions, ApiState, CorsOrigin, Lifecycle, ReloadRequest};
 use bongsu_config::{redacted_yaml, Config, DEFAULT_CONFIG};
+use bongsu_ingest::logs::LogLimits;
+use bongsu_logstore::{LogStore, LogStoreOptions};
 use bongsu_model::parse_prometheus_duration;
 use bongsu_notifier::{Notifier, NotifierOptions};
 use bongsu_promql::Engine;
@@ -212,6 +214,41 @@ fn db_options(args: &ServerArgs) -> anyhow::Result<DbOptions> {
     })
 }
 
+/// The log store's options: retention from `--logs.retention.*` (time defaulting to the
+/// metrics' retention).
+fn log_store_options(args: &ServerArgs) -> anyhow::Result<LogStoreOptions> {
+    let text = args
+        .logs_retention_time
+        .as_deref()
+        .unwrap_or(&args.retention_time);
+    let retention = if text == "0" {
+        Duration::ZERO
+    } else {
+        parse_prometheus_duration(text)
+            .ok_or_else(|| anyhow!("invalid --logs.retention.time {text:?}"))?
+    };
+    let size = cli::parse_size(&args.logs_retention_size)
+        .map_err(|e| anyhow!("--logs.retention.size: {e}"))?;
+    Ok(LogStoreOptions {
+        retention,
+        retention_bytes: (size > 0).then_some(size),
+        ..LogStoreOptions::default()
+    })
+}
+
+/// The push endpoints' limits: Loki's defaults, the rate from the flags, and old lines refused
+/// exactly when the store would not keep them (older than the retention).
+fn log_limits(args: &ServerArgs, store: &LogStoreOptions) -> LogLimits {
+    let mib = |mb: f64| (mb.max(0.0) * 1024.0 * 1024.0) as usize;
+    LogLimits {
+        reject_old_samples: !store.retention.is_zero(),
+        reject_old_samples_max_age: store.retention,
+        ingestion_rate_bytes: mib(args.logs_ingestion_rate_mb),
+        ingestion_burst_bytes: mib(args.logs_ingestion_burst_size_mb),
+        ..LogLimits::default()
+    }
+}
+
 /// Loads the configuration file, or the embedded default, whose self-scrape target is pointed
 /// at the address this server listens on.
 fn load_config(args: &ServerArgs) -> anyhow::Result<Config> {
@@ -277,6 +314,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
     warn_inactive_sections(&config);
     let specs = pool_specs(&config).map_err(|e| anyhow!(e))?;
     let opts = db_options(args)?;
+    let log_opts = log_store_options(args)?;
     let rule_opts = rule_options(args)?;
     let lookback = parse_prometheus_duration(&args.lookback_delta)
         .ok_or_else(|| anyhow!("invalid --query.lookback-delta {:?}", args.lookback_delta))?;
@@ -309,6 +347,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
                 cors_origin,
                 remote_read_concurrency: args.remote_read_concurrent_limit,
                 remote_read_sample_limit: args.remote_read_sample_limit,
+                log_limits: log_limits(args, &log_opts),
             },
         );
         let am = start_alertmanager(cli)?;
@@ -340,6 +379,13 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             .context("opening the database")?
             .with_context(|| format!("opening the database in {}", cli.storage_path.display()))?;
         let db = Arc::new(db);
+        let logs_dir = cli.storage_path.join("logs");
+        let logs = tokio::task::spawn_blocking(move || LogStore::open(&logs_dir, log_opts))
+            .await
+            .context("opening the log store")?
+            .context("opening the log store")?;
+        let logs = Arc::new(logs);
+        state.set_logs(logs.clone());
         state.set_ready(db.clone());
         let scrape = Arc::new(ScrapeManager::new(db.clone()));
         scrape.apply(specs).await;
@@ -372,7 +418,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         state.set_rule_manager(rules.clone());
         tracing::info!("server is ready to receive web requests");
 
-        let maintenance = tokio::spawn(compaction_loop(db.clone()));
+        let maintenance = tokio::spawn(compaction_loop(db.clone(), logs.clone()));
         let reloads = tokio::spawn(reload_loop(
             args.clone(),
             scrape.clone(),
@@ -399,6 +445,9 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || db.close())
             .await
             .context("closing the database")??;
+        tokio::task::spawn_blocking(move || logs.sync())
+            .await
+            .context("closing the log store")??;
         Ok(())
     })
 }
@@ -517,7 +566,7 @@ fn start_alertmanager(cli: &Cli) -> anyhow::Result<Arc<Alertmanager>> {
     Ok(Alertmanager::start(opts, config, Clock::new())?)
 }
 
-async fn compaction_loop(db: Arc<Db>) {
+async fn compaction_loop(db: Arc<Db>, logs: Arc<LogStore>) {
     let mut tick = tokio::time::interval(COMPACTION_INTERVAL);
     loop {
         tick.tick().await;
@@ -530,6 +579,12 @@ async fn compaction_loop(db: Arc<Db>) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "compaction failed"),
             Err(e) => tracing::error!(error = %e, "compaction task failed"),
+        }
+        let logs = logs.clone();
+        match tokio::task::spawn_blocking(move || logs.compact()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "log store maintenance failed"),
+            Err(e) => tracing::error!(error = %e, "log store maintenance task failed"),
         }
     }
 }

@@ -111,6 +111,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "bongsu-ingest",
             "bongsu-alertmanager",
             "bongsu-telemetry",
+            "bongsu-logql",
+            "bongsu-logengine",
+            "bongsu-logstore",
         ],
     ),
 ];

@@ -10,6 +10,7 @@ mod ast_json;
 mod cors;
 mod federate;
 mod json;
+mod loki;
 mod meta;
 mod metrics;
 mod origin;
@@ -59,6 +60,10 @@ struct Inner {
     lifecycle: Option<OnceLock<Lifecycle>>,
     /// `None` when the receiver is turned off (`--web.disable-remote-write-receiver`).
     remote_write: Option<Arc<bongsu_ingest::Receiver>>,
+    /// Set once the log store is open.
+    logs: OnceLock<Arc<bongsu_logstore::LogStore>>,
+    /// The Loki push and OTLP logs receivers (their limits are the server's).
+    log_receiver: Arc<bongsu_ingest::logs::LogReceiver>,
     /// The Alertmanager whose `/api/v2` routes and metrics this server serves, if any.
     alertmanager: OnceLock<Arc<bongsu_alertmanager::server::Alertmanager>>,
     /// Remote-read requests served at once (`--storage.remote.read-concurrent-limit`).
@@ -96,6 +101,8 @@ pub struct ApiOptions {
     /// Most samples one remote-read request returns, 0 for no limit
     /// (`--storage.remote.read-sample-limit`).
     pub remote_read_sample_limit: usize,
+    /// Limits of the log push endpoints (`--logs.*` flags).
+    pub log_limits: bongsu_ingest::logs::LogLimits,
 }
 
 /// Prometheus' default `--storage.remote.read-concurrent-limit`.
@@ -121,6 +128,7 @@ impl Default for ApiOptions {
             cors_origin: CorsOrigin::default(),
             remote_read_concurrency: DEFAULT_REMOTE_READ_CONCURRENCY,
             remote_read_sample_limit: DEFAULT_REMOTE_READ_SAMPLE_LIMIT,
+            log_limits: bongsu_ingest::logs::LogLimits::default(),
         }
     }
 }
@@ -145,6 +153,8 @@ impl ApiState {
             remote_write: opts
                 .remote_write_receiver
                 .then(|| Arc::new(bongsu_ingest::Receiver::new())),
+            logs: OnceLock::new(),
+            log_receiver: Arc::new(bongsu_ingest::logs::LogReceiver::new(opts.log_limits)),
             alertmanager: OnceLock::new(),
             remote_read_slots: (opts.remote_read_concurrency > 0)
                 .then(|| Arc::new(tokio::sync::Semaphore::new(opts.remote_read_concurrency))),
@@ -186,6 +196,11 @@ impl ApiState {
         if let Some(slot) = &self.0.lifecycle {
             let _ = slot.set(l);
         }
+    }
+
+    /// Hands over the opened log store; the Loki API answers from then on.
+    pub fn set_logs(&self, store: Arc<bongsu_logstore::LogStore>) {
+        let _ = self.0.logs.set(store);
     }
 
     /// Hands over the scrape manager whose targets the targets and metadata APIs show.
@@ -290,6 +305,7 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/admin/tsdb/{action}",
             post(admin_disabled).put(admin_disabled),
         )
+        .merge(loki::routes())
         .with_state(state)
         .merge(alertmanager)
         .layer(axum::middleware::from_fn(move |req, next| {

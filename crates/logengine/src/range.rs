@@ -232,14 +232,12 @@ fn apply(agg: &RangeAggregation, w: &[(i64, f64)], range: i64) -> f64 {
         RangeOp::BytesOverTime | RangeOp::SumOverTime => sum(),
         RangeOp::RateCounter => counter_rate(w, range),
         RangeOp::AvgOverTime => avg(w),
-        RangeOp::MaxOverTime => {
-            w.iter()
-                .fold(w[0].1, |m, s| if s.1 > m || m.is_nan() { s.1 } else { m })
-        }
-        RangeOp::MinOverTime => {
-            w.iter()
-                .fold(w[0].1, |m, s| if s.1 < m || m.is_nan() { s.1 } else { m })
-        }
+        RangeOp::MaxOverTime => w
+            .iter()
+            .fold(w[0].1, |m, s| if s.1 > m || m.is_nan() { s.1 } else { m }),
+        RangeOp::MinOverTime => w
+            .iter()
+            .fold(w[0].1, |m, s| if s.1 < m || m.is_nan() { s.1 } else { m }),
         RangeOp::StdvarOverTime => variance(w),
         RangeOp::StddevOverTime => variance(w).sqrt(),
         RangeOp::QuantileOverTime => quantile(agg.param.unwrap_or(f64::NAN), w),

@@ -80,16 +80,14 @@ fn reduce(op: VectorOp, v: &[f64]) -> f64 {
             }
             mean
         }
-        VectorOp::Min => {
-            v.iter()
-                .copied()
-                .fold(f64::NAN, |m, x| if m.is_nan() || x < m { x } else { m })
-        }
-        VectorOp::Max => {
-            v.iter()
-                .copied()
-                .fold(f64::NAN, |m, x| if m.is_nan() || x > m { x } else { m })
-        }
+        VectorOp::Min => v
+            .iter()
+            .copied()
+            .fold(f64::NAN, |m, x| if m.is_nan() || x < m { x } else { m }),
+        VectorOp::Max => v
+            .iter()
+            .copied()
+            .fold(f64::NAN, |m, x| if m.is_nan() || x > m { x } else { m }),
         VectorOp::Stdvar | VectorOp::Stddev => {
             let (mut aux, mut n, mut mean) = (0.0f64, 0.0f64, 0.0f64);
             for &x in v {

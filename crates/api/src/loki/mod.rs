@@ -1,0 +1,141 @@
+//! Loki's HTTP API: the push endpoints (handed to `ingest`), LogQL queries (`query`,
+//! `query_range`) and the metadata Grafana's Loki data source and `logcli` ask for (`labels`,
+//! `label/<name>/values`, `series`, `index/stats`, `index/volume`, `format_query`,
+//! `status/buildinfo`), and `POST /flush`.
+//!
+//! Errors are Loki's: plain text bodies (LogQL's parse errors word for word) with Loki's
+//! status codes, not Prometheus' JSON envelope. Query work runs on the blocking pool under
+//! the same concurrency limit as PromQL queries.
+
+mod meta;
+mod params;
+mod query;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use bongsu_logstore::LogStore;
+use bongsu_storage::logs::LogAppendable;
+
+use crate::ApiState;
+
+/// Loki's version this API answers as (`status/buildinfo`): clients pick features by it.
+pub const LOKI_COMPATIBLE_VERSION: &str = "3.5.0";
+
+/// An error answer: Loki writes the message as plain text.
+pub(crate) struct LokiError(StatusCode, String);
+
+impl LokiError {
+    pub fn bad(msg: impl Into<String>) -> LokiError {
+        LokiError(StatusCode::BAD_REQUEST, msg.into())
+    }
+}
+
+impl IntoResponse for LokiError {
+    fn into_response(self) -> Response {
+        let mut text = self.1;
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        (self.0, text).into_response()
+    }
+}
+
+impl ApiState {
+    fn logs(&self) -> Result<Arc<LogStore>, LokiError> {
+        self.0.logs.get().cloned().ok_or(LokiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Ingester not ready: the log store is still starting".into(),
+        ))
+    }
+}
+
+/// Runs `f` on the blocking pool within the query concurrency limit.
+async fn blocking<T: Send + 'static>(
+    s: &ApiState,
+    f: impl FnOnce() -> Result<T, LokiError> + Send + 'static,
+) -> Result<T, LokiError> {
+    let _slot =
+        s.0.query_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| LokiError(StatusCode::SERVICE_UNAVAILABLE, "shutting down".into()))?;
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        LokiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("query task failed: {e}"),
+        )
+    })?
+}
+
+/// The Loki routes.
+pub(crate) fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/loki/api/v1/push", post(push))
+        .route("/api/prom/push", post(legacy_push))
+        .route("/otlp/v1/logs", post(otlp))
+        .route("/loki/api/v1/query", get(query::query).post(query::query))
+        .route(
+            "/loki/api/v1/query_range",
+            get(query::query_range).post(query::query_range),
+        )
+        .route("/loki/api/v1/labels", get(meta::labels).post(meta::labels))
+        .route("/loki/api/v1/label/{name}/values", get(meta::label_values))
+        .route("/loki/api/v1/series", get(meta::series).post(meta::series))
+        .route(
+            "/loki/api/v1/index/stats",
+            get(meta::stats).post(meta::stats),
+        )
+        .route(
+            "/loki/api/v1/index/volume",
+            get(meta::volume).post(meta::volume),
+        )
+        .route(
+            "/loki/api/v1/format_query",
+            get(meta::format_query).post(meta::format_query),
+        )
+        .route("/loki/api/v1/status/buildinfo", get(meta::buildinfo))
+        .route("/flush", post(meta::flush))
+}
+
+async fn push(State(s): State<ApiState>, headers: HeaderMap, body: Body) -> Response {
+    match s.logs() {
+        Ok(store) => {
+            let store: Arc<dyn LogAppendable> = store;
+            s.0.log_receiver
+                .handle_loki_push(store, &headers, body)
+                .await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn legacy_push(State(s): State<ApiState>, headers: HeaderMap, body: Body) -> Response {
+    match s.logs() {
+        Ok(store) => {
+            let store: Arc<dyn LogAppendable> = store;
+            s.0.log_receiver
+                .handle_loki_legacy_push(store, &headers, body)
+                .await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn otlp(State(s): State<ApiState>, headers: HeaderMap, body: Body) -> Response {
+    match s.logs() {
+        Ok(store) => {
+            let store: Arc<dyn LogAppendable> = store;
+            s.0.log_receiver
+                .handle_otlp_logs(store, &headers, body)
+                .await
+        }
+        Err(e) => e.into_response(),
+    }
+}

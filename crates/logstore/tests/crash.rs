@@ -129,8 +129,11 @@ fn run_and_kill(dir: &Path, round: u64, kill_after: u64) -> u64 {
     last.expect("the writer acknowledged nothing")
 }
 
-/// Every line in the store: (stream, ts) → (line, metadata), failing on any duplicate.
-fn contents(store: &LogStore) -> HashMap<(String, i64), (String, Vec<(String, String)>)> {
+/// A stored line and its metadata, by stream and timestamp.
+type Contents = HashMap<(String, i64), (String, Vec<(String, String)>)>;
+
+/// Every line in the store, failing on any duplicate.
+fn contents(store: &LogStore) -> Contents {
     let all = [Matcher::new(MatchOp::Regex, "job", ".+").unwrap()];
     let sel = store.select(&all, 0, i64::MAX).unwrap();
     let mut got = HashMap::new();

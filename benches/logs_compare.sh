@@ -82,11 +82,18 @@ push = json.load(open(f"{work}/push.json"))
 ch = None if skip_ch == "1" else json.load(open(f"{work}/clickhouse.json"))
 qs = ["q1", "q2", "q3", "q4", "q5", "q6"]
 ok = True
+def equal(q, got, want):
+    # Q4: p99s rounded to 9 digits; interpolation formulas equal on paper differ in the last
+    # bits, which can move the rounding by one unit of the 9th digit.
+    if q == "q4":
+        return got.keys() == want.keys() and all(
+            abs(got[k] - want[k]) <= 1e-7 * max(abs(want[k]), 1.0) for k in want)
+    return got == want
 def answer(r, q):
     global ok
     if r is None:
         return ""
-    same = r[q] == truth[q]
+    same = equal(q, r[q], truth[q])
     ok &= same or r is ch
     return "" if same else " (WRONG)"
 print(f"| {lines:,} lines | VictoriaLogs 1.26 (anchor) | Loki 3.8 (anchor) | ClickHouse (chdb, this run) | bongsu (this run) | goal |")

@@ -15,7 +15,7 @@ use bongsu_logpipeline::{
     Conversion, Extract, LabelsBuilder, LabelsResult, SampleExtractor, Unwrap,
 };
 use bongsu_logql::ast::{Conversion as AstConversion, Grouping, RangeAggregation, RangeOp};
-use bongsu_logstore::{LogStore, ScanOptions};
+use bongsu_logstore::{LogStore, ScanOptions, Selection};
 use bongsu_model::{Label, Labels, MatchOp};
 
 use crate::compile::{compile, label_filter};
@@ -39,9 +39,7 @@ pub(crate) fn evaluate(
 ) -> Result<Vec<StepSeries>, QueryError> {
     let range = i64::try_from(agg.range.range.as_nanos()).unwrap_or(i64::MAX);
     let offset = agg.range.offset;
-    let mut extractor = extractor(agg)?;
-    let needles = std::mem::take(&mut extractor.1);
-    let mut extractor = extractor.0;
+    let (extractor, needles) = extractor(agg)?;
     // Samples of the first step's window through the last's.
     let lo = steps.start.saturating_sub(offset).saturating_sub(range);
     let hi = steps.end().saturating_sub(offset);
@@ -50,45 +48,53 @@ pub(crate) fn evaluate(
         needles,
         ..ScanOptions::default()
     };
+    // Streams are independent until their series meet: read them on every core, each worker
+    // with its own pipeline copy, then merge the series by labels.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(sel.streams().len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let parts: Vec<Result<Vec<Collected>, QueryError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let (sel, opts, agg, next) = (&sel, &opts, agg, &next);
+                let mut extractor = extractor.clone();
+                scope.spawn(move || {
+                    // Streams differ in size: each worker takes the next one when done.
+                    let mine = std::iter::from_fn(|| {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        (i < sel.streams().len()).then_some(i)
+                    });
+                    collect(sel, mine, opts, &mut extractor, agg.grouping.as_ref())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(QueryError::Limit("a query worker thread panicked".into()))
+                })
+            })
+            .collect()
+    });
     let mut series: Vec<Collected> = Vec::new();
     let mut by_labels: HashMap<Labels, usize> = HashMap::new();
     let mut total = 0usize;
-    let mut meta_buf: Vec<(&str, &str)> = Vec::new();
-    for (i, stream) in sel.streams().iter().enumerate() {
-        let mut lb = LabelsBuilder::new(stream.labels.clone());
-        // The previous line's labels and series: lines of a stream mostly share them.
-        let mut last: Option<(Arc<LabelsResult>, usize)> = None;
-        let mut cursor = sel.cursor(i, &opts);
-        while let Some(e) = cursor.next()? {
-            let mut meta = recycle(std::mem::take(&mut meta_buf));
-            meta.extend(e.metadata());
-            let sample = extractor.process(e.ts, e.line.as_bytes(), &meta, &mut lb);
-            meta_buf = recycle(meta);
-            let Some(v) = sample else {
-                continue;
-            };
-            let result = lb.result();
-            let idx = match &last {
-                Some((prev, idx)) if Arc::ptr_eq(prev, &result) => *idx,
-                _ => {
-                    let labels = output_labels(&result, agg.grouping.as_ref())?;
-                    let idx = *by_labels.entry(labels.clone()).or_insert_with(|| {
-                        series.push(Collected {
-                            labels,
-                            samples: Vec::new(),
-                        });
-                        series.len() - 1
-                    });
-                    last = Some((result, idx));
-                    idx
-                }
-            };
-            series[idx].samples.push((e.ts, v));
-            total += 1;
+    for part in parts {
+        for c in part? {
+            total += c.samples.len();
             if total > MAX_SAMPLES {
                 return Err(QueryError::Limit(format!(
                     "the query would hold more than {MAX_SAMPLES} samples in memory"
                 )));
+            }
+            match by_labels.get(&c.labels) {
+                Some(&i) => series[i].samples.extend(c.samples),
+                None => {
+                    by_labels.insert(c.labels.clone(), series.len());
+                    series.push(c);
+                }
             }
         }
     }
@@ -126,6 +132,60 @@ pub(crate) fn evaluate(
         }
     }
     Ok(out)
+}
+
+/// The samples of the streams `which` of `sel`, by output labels.
+fn collect(
+    sel: &Selection,
+    which: impl Iterator<Item = usize>,
+    opts: &ScanOptions,
+    extractor: &mut SampleExtractor,
+    grouping: Option<&Grouping>,
+) -> Result<Vec<Collected>, QueryError> {
+    let mut series: Vec<Collected> = Vec::new();
+    let mut by_labels: HashMap<Labels, usize> = HashMap::new();
+    let mut total = 0usize;
+    let mut meta_buf: Vec<(&str, &str)> = Vec::new();
+    for i in which {
+        let stream = &sel.streams()[i];
+        let mut lb = LabelsBuilder::new(stream.labels.clone());
+        // The previous line's labels and series: lines of a stream mostly share them.
+        let mut last: Option<(Arc<LabelsResult>, usize)> = None;
+        let mut cursor = sel.cursor(i, opts);
+        while let Some(e) = cursor.next()? {
+            let mut meta = recycle(std::mem::take(&mut meta_buf));
+            meta.extend(e.metadata());
+            let sample = extractor.process(e.ts, e.line.as_bytes(), &meta, &mut lb);
+            meta_buf = recycle(meta);
+            let Some(v) = sample else {
+                continue;
+            };
+            let result = lb.result();
+            let idx = match &last {
+                Some((prev, idx)) if Arc::ptr_eq(prev, &result) => *idx,
+                _ => {
+                    let labels = output_labels(&result, grouping)?;
+                    let idx = *by_labels.entry(labels.clone()).or_insert_with(|| {
+                        series.push(Collected {
+                            labels,
+                            samples: Vec::new(),
+                        });
+                        series.len() - 1
+                    });
+                    last = Some((result, idx));
+                    idx
+                }
+            };
+            series[idx].samples.push((e.ts, v));
+            total += 1;
+            if total > MAX_SAMPLES {
+                return Err(QueryError::Limit(format!(
+                    "the query would hold more than {MAX_SAMPLES} samples in memory"
+                )));
+            }
+        }
+    }
+    Ok(series)
 }
 
 /// The aggregation's pipeline and sample extraction, and its needles.

@@ -106,6 +106,9 @@ fn eval(store: &LogStore, m: &MetricExpr, steps: &Steps) -> Result<StepValue, Qu
             if let Some(n) = counted_sum(store, m, steps)? {
                 return Ok(StepValue::Series(n));
             }
+            if let Some(grouped) = summed_range(store, v, steps)? {
+                return Ok(StepValue::Series(grouped));
+            }
             match eval(store, &v.expr, steps)? {
                 StepValue::Scalar(_) => Err(QueryError::BadQuery(
                     "vector aggregation over a scalar is not allowed".into(),
@@ -131,6 +134,34 @@ fn eval(store: &LogStore, m: &MetricExpr, steps: &Steps) -> Result<StepValue, Qu
             StepValue::Series(s) => label_replace(lr, s).map(StepValue::Series),
         },
     }
+}
+
+/// `sum by (g) (count_over_time(…))` and the other range aggregations that add up (counts,
+/// bytes, sums, and their rates): the same as the range aggregation grouped by `g` from the
+/// start, which never builds the series of every distinct parsed label set (a `| json` or
+/// `| pattern` makes nearly one per line). `None` when `v` is not such a sum.
+fn summed_range(
+    store: &LogStore,
+    v: &bongsu_logql::ast::VectorAggregation,
+    steps: &Steps,
+) -> Result<Option<Vec<StepSeries>>, QueryError> {
+    let MetricExpr::Range(agg) = &*v.expr else {
+        return Ok(None);
+    };
+    let additive = matches!(
+        agg.op,
+        RangeOp::CountOverTime
+            | RangeOp::BytesOverTime
+            | RangeOp::SumOverTime
+            | RangeOp::Rate
+            | RangeOp::BytesRate
+    );
+    if v.op != VectorOp::Sum || !additive || agg.grouping.is_some() {
+        return Ok(None);
+    }
+    let mut grouped = agg.clone();
+    grouped.grouping = Some(v.grouping.clone());
+    range::evaluate(store, &grouped, steps).map(Some)
 }
 
 /// The shortcut for `sum(count_over_time({…}[r]))` at one step, or `None` when `m` is not it.

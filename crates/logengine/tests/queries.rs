@@ -164,6 +164,18 @@ fn range_and_vector_aggregations() {
             (r#"{app="users"}"#.to_string(), 6.0)
         ]
     );
+    // Every line a series of its own after `| json`, summed by level.
+    assert_eq!(
+        vector(
+            &store,
+            r#"sum by (level) (count_over_time({job="app"} | json [10m]))"#,
+            end
+        ),
+        [
+            (r#"{level="error"}"#.to_string(), 12.0),
+            (r#"{level="info"}"#.to_string(), 108.0)
+        ]
+    );
     assert_eq!(
         vector(&store, r#"rate({job="nginx"}[10m])"#, end),
         [(r#"{job="nginx"}"#.to_string(), 20.0 / 600.0)]

@@ -25,6 +25,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("bongsu-gotmpl", &["bongsu-model"]),
     ("bongsu-telemetry", &[]),
     ("bongsu-tsdb", &["bongsu-model", "bongsu-storage"]),
+    (
+        "bongsu-logstore",
+        &["bongsu-model", "bongsu-storage", "bongsu-tsdb"],
+    ),
     ("bongsu-promql", &["bongsu-model", "bongsu-storage"]),
     (
         "bongsu-config",
@@ -111,6 +115,14 @@ const FORBIDDEN: &[(&str, &[&[&str]])] = &[
     (
         "bongsu-tsdb",
         &[HTTP, &["tokio", "promql-parser", "bongsu-promql"]],
+    ),
+    // The log store: no HTTP, no query language (LogQL sits on top of it), no async runtime.
+    (
+        "bongsu-logstore",
+        &[
+            HTTP,
+            &["tokio", "promql-parser", "bongsu-promql", "bongsu-logql"],
+        ],
     ),
     // The query engine sees storage only through the traits, and serves no HTTP.
     ("bongsu-promql", &[HTTP, &["tokio", "bongsu-tsdb"]]),

@@ -27,9 +27,17 @@ pub enum LogRejection {
     /// A new stream beyond the store's stream limit.
     #[error("maximum active stream limit exceeded when trying to create stream {stream}, reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased")]
     StreamLimit { stream: String },
+    /// Line plus structured metadata over the store's size limit.
+    #[error("Max entry size '{max}' bytes exceeded for stream '{stream}' while adding an entry with length '{length}' bytes")]
+    LineTooLong {
+        stream: String,
+        max: usize,
+        length: usize,
+    },
 }
 
-/// What an append did: lines written, and the lines refused with why. A refused line does not
+/// What an append did: lines accepted (exact duplicates of stored lines, which the store drops
+/// silently as Loki does, count as accepted), and the lines refused with why. A refused line does not
 /// stop the others (as Loki: the push answers 400 naming the refusals, the rest is written).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogAppendReport {

@@ -3,7 +3,9 @@
 //! (`Appendable` for writes, `Queryable` for reads by label matchers and time range); figures
 //! leave as [`DbStats`] and [`HeadCardinality`] snapshots. The head, postings and readers are
 //! private; `block` (the `BlockWriter` of imports), `chunk` (encodings) and `wal` are public
-//! for the importer, the benchmarks and the WAL crash test.
+//! for the importer, the benchmarks and the WAL crash test; `encoding` (bounds-checked
+//! varints) and `postings` (matchers → ids, `MemPostings`) for the log store, which indexes
+//! and encodes the same way.
 //!
 //! `tsdb` knows nothing of HTTP, PromQL, scraping or an async runtime. Only the WAL makes a
 //! sample durable.
@@ -12,9 +14,9 @@ pub mod block;
 pub mod chunk;
 mod compact;
 mod db;
-mod encoding;
+pub mod encoding;
 mod head;
-mod postings;
+pub mod postings;
 mod querier;
 mod retention;
 mod stats;

@@ -3,12 +3,17 @@
 //! The head and each block expose their inverted index through [`PostingsSource`]; the one
 //! function [`postings_for_matchers`] applies Prometheus' matcher semantics to either, so both
 //! select exactly the same series for the same matchers.
+//!
+//! Public (with [`MemPostings`], the head's in-memory index) because the log store indexes its
+//! streams the same way: one matcher semantics for series and streams.
 
 use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
 use bongsu_model::{MatchOp, Matcher};
+
+pub use crate::head::postings::MemPostings;
 
 /// An inverted index: label pair → series ids (u32, local to the index).
 pub trait PostingsSource {

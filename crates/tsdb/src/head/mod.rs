@@ -8,7 +8,7 @@
 
 mod appender;
 mod chunk_disk;
-mod postings;
+pub(crate) mod postings;
 mod series;
 
 use std::collections::hash_map::Entry;

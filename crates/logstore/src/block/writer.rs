@@ -1,0 +1,164 @@
+//! Writing a block: streams in, one complete file out, published by a rename.
+//!
+//! The file is written as `blocks/<ULID>.tmp`, fsynced, renamed to `blocks/<ULID>` and the
+//! directory fsynced, so a block either exists whole or not at all.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use bongsu_model::Labels;
+use ulid::Ulid;
+
+use super::chunk::{ChunkEncoder, ChunkMeta};
+use super::{encode_index, Block, HEADER_SIZE, MAGIC, TMP_SUFFIX, VERSION};
+use crate::error::LogStoreError;
+use crate::head::HeadEntry;
+
+/// Bytes buffered before a write to the file.
+const FLUSH_AT: usize = 4 * 1024 * 1024;
+
+/// Builds one block. Add streams (each once), then [`BlockWriter::finish`].
+pub struct BlockWriter {
+    dir: PathBuf,
+    ulid: Ulid,
+    tmp: PathBuf,
+    file: BufWriter<File>,
+    /// Bytes already handed to `file`.
+    written: u64,
+    buf: Vec<u8>,
+    enc: ChunkEncoder,
+    streams: Vec<(Labels, Vec<ChunkMeta>)>,
+    max_lines: usize,
+    max_bytes: usize,
+}
+
+impl BlockWriter {
+    pub fn create(
+        dir: &Path,
+        zstd_level: i32,
+        max_lines: usize,
+        max_bytes: usize,
+    ) -> Result<BlockWriter, LogStoreError> {
+        let ulid = Ulid::new();
+        let tmp = dir.join(format!("{ulid}{TMP_SUFFIX}"));
+        let file = File::create(&tmp).map_err(|e| LogStoreError::io(&tmp, e))?;
+        let mut header = vec![0u8; HEADER_SIZE as usize];
+        header[..4].copy_from_slice(&MAGIC);
+        header[4] = VERSION;
+        Ok(BlockWriter {
+            dir: dir.to_path_buf(),
+            ulid,
+            file: BufWriter::new(file),
+            written: 0,
+            buf: header,
+            enc: ChunkEncoder::new(zstd_level).map_err(|e| LogStoreError::io(&tmp, e))?,
+            tmp,
+            streams: Vec::new(),
+            max_lines: max_lines.max(1),
+            max_bytes: max_bytes.max(1),
+        })
+    }
+
+    /// Adds a stream's entries (sorted by time), cut into chunks by line count and bytes.
+    pub fn add_stream(
+        &mut self,
+        labels: &Labels,
+        entries: &[&HeadEntry],
+    ) -> Result<(), LogStoreError> {
+        let mut metas = Vec::new();
+        let mut start = 0;
+        while start < entries.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < entries.len()
+                && end - start < self.max_lines
+                && (end == start || bytes + entries[end].line.len() <= self.max_bytes)
+            {
+                bytes += entries[end].line.len();
+                end += 1;
+            }
+            let m = self
+                .enc
+                .encode(&entries[start..end], self.written, &mut self.buf)
+                .map_err(|e| LogStoreError::io(&self.tmp, e))?;
+            metas.push(m);
+            self.flush_if_full()?;
+            start = end;
+        }
+        if !metas.is_empty() {
+            self.streams.push((labels.clone(), metas));
+        }
+        Ok(())
+    }
+
+    /// Adds a stream's chunks copied as they are from other blocks (a merge recompresses
+    /// nothing). `chunks` must be sorted by `min_ts`.
+    pub fn copy_stream(
+        &mut self,
+        labels: &Labels,
+        chunks: &[(&Block, &ChunkMeta)],
+    ) -> Result<(), LogStoreError> {
+        let mut metas = Vec::with_capacity(chunks.len());
+        for (b, c) in chunks {
+            let mut m = **c;
+            m.off = self.written + self.buf.len() as u64;
+            self.buf.extend_from_slice(b.chunk_bytes(c));
+            metas.push(m);
+            self.flush_if_full()?;
+        }
+        if !metas.is_empty() {
+            self.streams.push((labels.clone(), metas));
+        }
+        Ok(())
+    }
+
+    fn flush_if_full(&mut self) -> Result<(), LogStoreError> {
+        if self.buf.len() >= FLUSH_AT {
+            self.file
+                .write_all(&self.buf)
+                .map_err(|e| LogStoreError::io(&self.tmp, e))?;
+            self.written += self.buf.len() as u64;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes index and footer, syncs, publishes; returns the open block. `None` if no stream
+    /// was added (nothing is left behind).
+    pub fn finish(
+        mut self,
+        wal_floor: u32,
+        replaces: &[Ulid],
+    ) -> Result<Option<Block>, LogStoreError> {
+        if self.streams.is_empty() {
+            drop(self.file);
+            fs::remove_file(&self.tmp).map_err(|e| LogStoreError::io(&self.tmp, e))?;
+            return Ok(None);
+        }
+        let index_off = self.written + self.buf.len() as u64;
+        let start = self.buf.len();
+        encode_index(&mut self.buf, wal_floor, replaces, &self.streams);
+        let index_len = (self.buf.len() - start) as u64;
+        let crc = crc32c::crc32c(&self.buf[start..]);
+        self.buf.extend_from_slice(&index_off.to_le_bytes());
+        self.buf.extend_from_slice(&index_len.to_le_bytes());
+        self.buf.extend_from_slice(&crc.to_le_bytes());
+        self.buf.extend_from_slice(&MAGIC);
+        let io = |e| LogStoreError::io(&self.tmp, e);
+        self.file.write_all(&self.buf).map_err(io)?;
+        let file = self
+            .file
+            .into_inner()
+            .map_err(|e| LogStoreError::io(&self.tmp, e.into_error()))?;
+        file.sync_all()
+            .map_err(|e| LogStoreError::io(&self.tmp, e))?;
+        drop(file);
+        let path = self.dir.join(self.ulid.to_string());
+        fs::rename(&self.tmp, &path).map_err(|e| LogStoreError::io(&path, e))?;
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| LogStoreError::io(&self.dir, e))?;
+        Block::open(&path).map(Some)
+    }
+}

@@ -1,0 +1,116 @@
+//! The log WAL's records: stream definitions and batches of entries, as bytes and back.
+//! Layout in `docs/format/logs-wal.md`.
+
+use bongsu_model::log::LogEntry;
+use bongsu_model::{Label, Labels, MAX_LABELS};
+
+use crate::encoding::{put_str, put_uvarint, put_varint, DecodeError, Decoder};
+
+pub const RECORD_STREAMS: u8 = 1;
+pub const RECORD_ENTRIES: u8 = 2;
+
+/// A stream's WAL id (the store's stream id when it was logged) and its labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalStream {
+    pub id: u32,
+    pub labels: Labels,
+}
+
+/// One decoded record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    Streams(Vec<WalStream>),
+    /// `(stream id, entry)` in append order.
+    Entries(Vec<(u32, LogEntry)>),
+}
+
+pub fn encode_streams(out: &mut Vec<u8>, streams: &[WalStream]) {
+    put_uvarint(out, streams.len() as u64);
+    for s in streams {
+        put_uvarint(out, u64::from(s.id));
+        put_uvarint(out, s.labels.len() as u64);
+        for l in s.labels.iter() {
+            put_str(out, &l.name);
+            put_str(out, &l.value);
+        }
+    }
+}
+
+/// Encoded size of one entry, for splitting batches into records.
+pub fn entry_len(e: &LogEntry) -> usize {
+    let meta: usize = e.metadata.iter().map(|(k, v)| k.len() + v.len() + 10).sum();
+    5 + 10 + 5 + e.line.len() + 5 + meta
+}
+
+pub fn encode_entries(out: &mut Vec<u8>, entries: &[(u32, &LogEntry)]) {
+    put_uvarint(out, entries.len() as u64);
+    for (id, e) in entries {
+        put_uvarint(out, u64::from(*id));
+        put_varint(out, e.ts);
+        put_str(out, &e.line);
+        put_uvarint(out, e.metadata.len() as u64);
+        for (k, v) in &e.metadata {
+            put_str(out, k);
+            put_str(out, v);
+        }
+    }
+}
+
+pub fn decode(rtype: u8, payload: &[u8]) -> Result<Record, DecodeError> {
+    let mut d = Decoder::new(payload);
+    let rec = match rtype {
+        RECORD_STREAMS => {
+            let n = d.uvarint_max("stream count", payload.len() as u64)? as usize;
+            let mut out = Vec::with_capacity(n);
+            for _ in 0..n {
+                let at = d.pos();
+                let id = d.uvarint_max("stream id", u64::from(u32::MAX))? as u32;
+                let k = d.uvarint_max("label count", MAX_LABELS as u64)? as usize;
+                let mut ls = Vec::with_capacity(k);
+                for _ in 0..k {
+                    let name = d.str()?;
+                    let value = d.str()?;
+                    ls.push(Label::new(name, value));
+                }
+                let labels = Labels::new(ls).map_err(|_| DecodeError::OutOfRange {
+                    what: "invalid label set",
+                    value: k as u64,
+                    at,
+                })?;
+                out.push(WalStream { id, labels });
+            }
+            Record::Streams(out)
+        }
+        RECORD_ENTRIES => {
+            let n = d.uvarint_max("entry count", payload.len() as u64)? as usize;
+            let mut out = Vec::with_capacity(n);
+            for _ in 0..n {
+                let id = d.uvarint_max("stream id", u64::from(u32::MAX))? as u32;
+                let ts = d.varint()?;
+                let line = d.str()?.to_string();
+                let m = d.uvarint_max("metadata count", d.remaining() as u64)? as usize;
+                let mut metadata = Vec::with_capacity(m);
+                for _ in 0..m {
+                    metadata.push((d.str()?.to_string(), d.str()?.to_string()));
+                }
+                out.push((id, LogEntry { ts, line, metadata }));
+            }
+            Record::Entries(out)
+        }
+        other => {
+            return Err(DecodeError::OutOfRange {
+                what: "record type",
+                value: u64::from(other),
+                at: 0,
+            })
+        }
+    };
+    if d.remaining() != 0 {
+        return Err(DecodeError::OutOfRange {
+            what: "trailing record bytes",
+            value: d.remaining() as u64,
+            at: d.pos(),
+        });
+    }
+    Ok(rec)
+}

@@ -1,12 +1,16 @@
 //! Moving data to blocks and away: head cuts, block merges, retention.
 //!
-//! - A **cut** rolls the WAL to a new segment `S`, writes the whole head into one block whose
-//!   `wal_floor` is `S`, publishes it, empties the head and deletes the segments below `S`. A
-//!   crash before the block's rename replays the old segments; after it, `open` skips and
-//!   deletes them (the floor is in the block). One block per cut keeps this atomic.
-//! - A **merge** copies the chunks of all blocks starting in one partition (a UTC day by
-//!   default) into one block, without recompressing, naming the sources in its `replaces`;
-//!   the sources are deleted after it is published (and by `open`, after a crash).
+//! - A **cut** rolls the WAL to a new segment `S`, logs into `S` again the lines it keeps in
+//!   the head (each growing stream's last, partial chunk, so blocks hold full chunks), writes
+//!   the rest into one block whose `wal_floor` is `S`, publishes it, and deletes the segments
+//!   below `S`. A crash before the block's rename replays the old segments (the kept lines
+//!   twice: the head drops the second copy); after it, `open` skips and deletes them (the
+//!   floor is in the block). One block per cut keeps this atomic.
+//! - A **merge** puts all blocks starting in one partition (a UTC day by default) into one
+//!   block: chunks are copied without recompressing, except runs of small ones (a slow stream
+//!   cut into pieces by head cuts), which are encoded again into full chunks. It names its
+//!   sources in `replaces`; they are deleted after it is published (and by `open`, after a
+//!   crash).
 //! - **Retention** deletes blocks whose newest line is older than the retention time, then the
 //!   oldest blocks while the store is over its size limit, and forgets streams left without
 //!   data.
@@ -18,11 +22,14 @@ use std::sync::Arc;
 use bongsu_model::Labels;
 use tracing::{error, info};
 
-use crate::block::{Block, BlockWriter, ChunkMeta};
+use bongsu_model::log::LogEntry;
+
+use crate::block::{chunk_bounds, Block, BlockWriter, ChunkMeta, MergeItem};
 use crate::error::LogStoreError;
-use crate::head::Head;
-use crate::store::{now_ns, LogStore};
-use crate::wal::LogWal;
+use crate::head::{Head, HeadEntry};
+use crate::read::{Decoder, Loaded};
+use crate::store::{head_entry, now_ns, LogStore};
+use crate::wal::{LogWal, WalStream};
 
 /// A partition with this many blocks is merged even while still open for writes.
 pub const MAX_BLOCKS_PER_PARTITION: usize = 8;
@@ -36,39 +43,91 @@ pub struct CompactStats {
 }
 
 impl LogStore {
-    /// Cuts the head into a block now (if it holds anything).
+    /// Cuts the whole head into a block now (if it holds anything).
     pub fn cut(&self) -> Result<u64, LogStoreError> {
         let mut wal = self.wal.lock();
-        self.cut_locked(&mut wal)
+        self.cut_locked(&mut wal, false)
     }
 
-    pub(crate) fn cut_locked(&self, wal: &mut LogWal) -> Result<u64, LogStoreError> {
-        if self.state.read().head.entries == 0 {
+    /// Writes the head to a block. With `keep_tails`, the last, partial chunk of each stream
+    /// that is still growing stays in the head (logged again into the new WAL segment before
+    /// the block that moves the WAL floor past its old records is published), so blocks hold
+    /// full chunks. Returns the entries written.
+    pub(crate) fn cut_locked(
+        &self,
+        wal: &mut LogWal,
+        keep_tails: bool,
+    ) -> Result<u64, LogStoreError> {
+        let (max_lines, max_bytes) = (self.opts.chunk_max_lines, self.opts.chunk_max_bytes);
+        let st = self.state.read();
+        if st.head.entries == 0 {
+            return Ok(0);
+        }
+        // A tail is kept only if it is young and all kept tails stay small, so that the new
+        // head is far from its own cut limits.
+        let young = st
+            .head
+            .max_ts
+            .saturating_sub(self.opts.head_max_span_ns / 2);
+        let mut budget = if keep_tails {
+            self.opts.head_max_bytes / 2
+        } else {
+            0
+        };
+        let mut plan: Vec<(&Labels, u32, Vec<&HeadEntry>, usize)> = Vec::new();
+        for (&id, hs) in &st.head.streams {
+            let Some(info) = st.registry.get(id) else {
+                continue;
+            };
+            let sorted = hs.sorted();
+            let mut split = sorted.len();
+            if let Some(&(start, _, false)) = chunk_bounds(&sorted, max_lines, max_bytes).last() {
+                let bytes: usize = sorted[start..].iter().map(|e| e.size()).sum();
+                if sorted[start].ts >= young && bytes <= budget {
+                    budget -= bytes;
+                    split = start;
+                }
+            }
+            plan.push((&info.labels, id, sorted, split));
+        }
+        plan.sort_by(|a, b| a.0.cmp(b.0));
+        let written: u64 = plan.iter().map(|p| p.3 as u64).sum();
+        if written == 0 {
             return Ok(0);
         }
         let floor = wal.roll()?;
-        let block = {
-            let st = self.state.read();
-            let mut ids: Vec<(&Labels, u32)> = st
-                .head
-                .streams
-                .keys()
-                .filter_map(|&id| st.registry.get(id).map(|s| (&s.labels, id)))
-                .collect();
-            ids.sort();
-            let mut w = BlockWriter::create(
-                &self.blocks_dir(),
-                self.opts.zstd_level,
-                self.opts.chunk_max_lines,
-                self.opts.chunk_max_bytes,
-            )?;
-            for (labels, id) in ids {
-                w.add_stream(labels, &st.head.streams[&id].sorted())?;
-            }
-            w.finish(floor, &[])?
-        };
+        let kept: Vec<(u32, LogEntry)> = plan
+            .iter()
+            .flat_map(|(_, id, sorted, split)| {
+                sorted[*split..].iter().map(move |e| (*id, to_log_entry(e)))
+            })
+            .collect();
+        let kept_ids: HashSet<u32> = kept.iter().map(|(id, _)| *id).collect();
+        let defs: Vec<WalStream> = plan
+            .iter()
+            .filter(|p| kept_ids.contains(&p.1))
+            .map(|p| WalStream {
+                id: p.1,
+                labels: p.0.clone(),
+            })
+            .collect();
+        let refs: Vec<(u32, &LogEntry)> = kept.iter().map(|(id, e)| (*id, e)).collect();
+        wal.append(&defs, &refs)?;
+        wal.sync()?;
+        let mut w = BlockWriter::create(
+            &self.blocks_dir(),
+            self.opts.zstd_level,
+            max_lines,
+            max_bytes,
+        )?;
+        for (labels, _, sorted, split) in &plan {
+            w.add_stream(labels, &sorted[..*split])?;
+        }
+        let block = w.finish(floor, &[])?;
+        drop(plan);
+        drop(st);
+
         let mut st = self.state.write();
-        let n = st.head.entries as u64;
         if let Some(mut b) = block {
             b.ids = b
                 .streams
@@ -77,11 +136,20 @@ impl LogStore {
                 .collect();
             insert_sorted(&mut st.blocks, Arc::new(b));
         }
-        st.head = Head::default();
+        let mut head = Head::default();
+        for (id, e) in &kept {
+            head.push(*id, head_entry(e));
+        }
+        st.head = head;
         st.gen = floor;
+        for id in kept_ids {
+            if let Some(info) = st.registry.get_mut(id) {
+                info.logged_gen = Some(floor);
+            }
+        }
         drop(st);
         wal.truncate(floor)?;
-        Ok(n)
+        Ok(written)
     }
 
     /// Merges the blocks of each partition that has several: partitions that closed (their end
@@ -132,15 +200,18 @@ impl LogStore {
                     .extend(s.chunks.iter().map(|c| (&**b, c)));
             }
         }
+        let (max_lines, max_bytes) = (self.opts.chunk_max_lines, self.opts.chunk_max_bytes);
         let mut w = BlockWriter::create(
             &self.blocks_dir(),
             self.opts.zstd_level,
-            self.opts.chunk_max_lines,
-            self.opts.chunk_max_bytes,
+            max_lines,
+            max_bytes,
         )?;
+        let mut dec = Decoder::new()?;
         for (labels, mut chunks) in streams {
             chunks.sort_by_key(|(_, c)| c.min_ts);
-            w.copy_stream(labels, &chunks)?;
+            let items = self.merge_items(&chunks, &mut dec);
+            w.add_merged(labels, &items)?;
         }
         let floor = blocks.iter().map(|b| b.wal_floor).max().unwrap_or(0);
         let sources: Vec<_> = blocks.iter().map(|b| b.ulid).collect();
@@ -164,6 +235,47 @@ impl LogStore {
         }
         info!(sources = blocks.len(), "merged log blocks");
         Ok(())
+    }
+
+    /// A stream's chunks for a merge: runs of small, time-disjoint chunks that fit in one
+    /// chunk together (slow streams cut into pieces by head cuts) are decoded to be encoded
+    /// again as one; the rest is copied. A chunk that fails to decode is copied as it is.
+    fn merge_items<'a>(
+        &self,
+        chunks: &[(&'a Block, &'a ChunkMeta)],
+        dec: &mut Decoder,
+    ) -> Vec<MergeItem<'a>> {
+        let (max_lines, max_bytes) = (
+            self.opts.chunk_max_lines as u64,
+            self.opts.chunk_max_bytes as u64,
+        );
+        let mut items = Vec::new();
+        let mut i = 0;
+        while i < chunks.len() {
+            let (mut j, mut lines, mut bytes) =
+                (i + 1, u64::from(chunks[i].1.count), chunks[i].1.raw_bytes);
+            while j < chunks.len() {
+                let c = chunks[j].1;
+                if c.min_ts <= chunks[j - 1].1.max_ts
+                    || lines + u64::from(c.count) > max_lines
+                    || bytes + c.raw_bytes > max_bytes
+                {
+                    break;
+                }
+                lines += u64::from(c.count);
+                bytes += c.raw_bytes;
+                j += 1;
+            }
+            match (j - i > 1)
+                .then(|| decode_all(&chunks[i..j], dec))
+                .flatten()
+            {
+                Some(entries) => items.push(MergeItem::Encode(entries)),
+                None => items.extend(chunks[i..j].iter().map(|&(b, c)| MergeItem::Copy(b, c))),
+            }
+            i = j;
+        }
+        items
     }
 
     /// Deletes blocks past the retention time, then the oldest while over the size limit.
@@ -234,6 +346,39 @@ impl LogStore {
             merged_blocks: self.merge(true)?,
             deleted_blocks: self.apply_retention()?,
         })
+    }
+}
+
+/// The entries of some chunks, in order; `None` if one does not decode.
+fn decode_all(chunks: &[(&Block, &ChunkMeta)], dec: &mut Decoder) -> Option<Vec<HeadEntry>> {
+    let mut out = Vec::new();
+    let mut l = Loaded::default();
+    for &(b, c) in chunks {
+        if let Err(e) = dec.load(b, c, &mut l, true) {
+            error!(error = %e, "merging a log chunk that does not decode as it is");
+            return None;
+        }
+        out.extend((0..l.len()).map(|i| {
+            let e = l.entry(i);
+            HeadEntry {
+                ts: e.ts,
+                line: e.line.into(),
+                metadata: e.metadata().map(|(k, v)| (k.into(), v.into())).collect(),
+            }
+        }));
+    }
+    Some(out)
+}
+
+fn to_log_entry(e: &HeadEntry) -> LogEntry {
+    LogEntry {
+        ts: e.ts,
+        line: e.line.to_string(),
+        metadata: e
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     }
 }
 

@@ -12,20 +12,21 @@
 use xorf::{BinaryFuse8, BinaryFuse8Ref, DmaSerializable, Filter, FilterRef};
 
 use crate::encoding::{put_uvarint, DecodeError, Decoder};
-use crate::tokens::Probe;
+use crate::tokens::{trigram_bit, GramSet, Probe};
 
-/// Largest trigram bitmap (bits): past this a chunk's trigrams saturate it anyway.
-pub const MAX_GRAM_BITS: usize = 8192;
+/// Largest trigram bitmap the writer makes (bits): past this a chunk's trigrams saturate it
+/// anyway, and it costs at most half a byte per line of a full chunk.
+pub const MAX_GRAM_BITS: usize = 4096;
+/// Largest trigram bitmap the format allows (readers refuse more).
+const FORMAT_MAX_GRAM_BITS: usize = 1 << 16;
 const MIN_GRAM_BITS: usize = 64;
 const DESCRIPTOR_LEN: usize = BinaryFuse8::DESCRIPTOR_LEN;
 
-/// Serializes the filter of a chunk whose lines produced `keys` and `grams` (both are sorted
-/// and deduplicated here).
-pub fn build(keys: &mut Vec<u64>, grams: &mut Vec<u32>, out: &mut Vec<u8>) {
+/// Serializes the filter of a chunk whose lines produced `keys` (sorted and deduplicated
+/// here) and `grams`.
+pub fn build(keys: &mut Vec<u64>, grams: &GramSet, out: &mut Vec<u8>) {
     keys.sort_unstable();
     keys.dedup();
-    grams.sort_unstable();
-    grams.dedup();
     // A failed construction (vanishingly rare) stores no fuse filter: "maybe" for every key.
     match BinaryFuse8::try_from(keys.as_slice()) {
         Ok(f) if !keys.is_empty() => {
@@ -42,8 +43,8 @@ pub fn build(keys: &mut Vec<u64>, grams: &mut Vec<u32>, out: &mut Vec<u8>) {
         .clamp(MIN_GRAM_BITS, MAX_GRAM_BITS);
     let shift = 32 - bits.trailing_zeros();
     let mut bitmap = vec![0u8; bits / 8];
-    for &g in grams.iter() {
-        let i = (g >> shift) as usize;
+    for code in grams.codes() {
+        let i = trigram_bit(code, shift);
         bitmap[i / 8] |= 1 << (i % 8);
     }
     put_uvarint(out, bits.trailing_zeros() as u64);
@@ -95,7 +96,7 @@ impl<'a> ChunkFilter<'a> {
         let at = d.pos();
         let log2 = d.uvarint()?;
         let bits = 1usize << log2.min(63);
-        if !(MIN_GRAM_BITS..=MAX_GRAM_BITS).contains(&bits) || log2 > 20 {
+        if !(MIN_GRAM_BITS..=FORMAT_MAX_GRAM_BITS).contains(&bits) || log2 > 20 {
             return Err(DecodeError::OutOfRange {
                 what: "trigram bitmap size",
                 value: log2,
@@ -120,7 +121,7 @@ impl<'a> ChunkFilter<'a> {
     /// False only if no line of the chunk can contain the probed needle.
     pub fn may_contain(&self, p: &Probe) -> bool {
         let grams_ok = p.grams.iter().all(|&g| {
-            let i = (g >> self.shift) as usize;
+            let i = trigram_bit(g, self.shift);
             self.bitmap[i / 8] & (1 << (i % 8)) != 0
         });
         grams_ok
@@ -137,12 +138,12 @@ mod tests {
     use crate::tokens::line_keys;
 
     fn filter_of(lines: &[&str]) -> Vec<u8> {
-        let (mut k, mut g, mut b) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut k, mut g, mut b) = (Vec::new(), GramSet::default(), Vec::new());
         for l in lines {
             line_keys(l.as_bytes(), &mut k, &mut g, &mut b);
         }
         let mut out = Vec::new();
-        build(&mut k, &mut g, &mut out);
+        build(&mut k, &g, &mut out);
         out
     }
 

@@ -67,7 +67,9 @@ pub use compact::{CompactStats, StoreStats, MAX_BLOCKS_PER_PARTITION};
 pub use error::LogStoreError;
 pub use needle::Needle;
 pub use options::{LogStoreOptions, DEFAULT_MAX_LINE_BYTES};
-pub use read::{Cursor, Direction, EntryRef, IndexStats, ScanOptions, SelectedStream, Selection};
+pub use read::{
+    Cursor, Direction, EntryRef, IndexStats, ScanOptions, ScanStats, SelectedStream, Selection,
+};
 pub use select::Volume;
 pub use store::{format_rfc3339_nano, LogStore};
 pub use wal::WalError;

@@ -47,6 +47,17 @@ pub struct ScanOptions {
     pub needles: Vec<Needle>,
 }
 
+/// What a cursor did, for query statistics (Loki reports the same kind of figures).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Chunks decompressed.
+    pub chunks_read: u64,
+    /// Chunks skipped because their filter proved no line contains a needle.
+    pub chunks_skipped: u64,
+    /// Uncompressed bytes of the lines of the chunks read.
+    pub bytes_read: u64,
+}
+
 /// One part of a stream's data.
 #[derive(Clone)]
 pub(crate) enum Part {
@@ -253,14 +264,14 @@ impl<'a> EntryRef<'a> {
 }
 
 /// Decompression state shared by the chunks a cursor loads.
-struct Decoder {
+pub(crate) struct Decoder {
     zstd: zstd::bulk::Decompressor<'static>,
     raw: Vec<u8>,
 }
 
 /// A part made readable: a decoded chunk, or the head snapshot read in place.
 #[derive(Default)]
-struct Loaded {
+pub(crate) struct Loaded {
     ts: Vec<i64>,
     lines: Lines,
     meta: Metadata,
@@ -268,7 +279,7 @@ struct Loaded {
 }
 
 impl Loaded {
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.head.as_ref().map_or(self.ts.len(), HeadSnapshot::len)
     }
     fn ts(&self, i: usize) -> i64 {
@@ -281,7 +292,7 @@ impl Loaded {
             .as_ref()
             .map_or_else(|| self.lines.get(i), |h| &h.get(i).line)
     }
-    fn entry(&self, i: usize) -> EntryRef<'_> {
+    pub(crate) fn entry(&self, i: usize) -> EntryRef<'_> {
         match &self.head {
             Some(h) => {
                 let e = h.get(i);
@@ -301,7 +312,7 @@ impl Loaded {
 }
 
 impl Decoder {
-    fn new() -> Result<Decoder, LogStoreError> {
+    pub(crate) fn new() -> Result<Decoder, LogStoreError> {
         Ok(Decoder {
             zstd: zstd::bulk::Decompressor::new()
                 .map_err(|e| LogStoreError::io(std::path::Path::new("zstd"), e))?,
@@ -310,7 +321,7 @@ impl Decoder {
     }
 
     /// Decodes a chunk's timestamps and, with `lines`, its lines and metadata.
-    fn load(
+    pub(crate) fn load(
         &mut self,
         b: &Block,
         c: &ChunkMeta,
@@ -392,6 +403,7 @@ pub struct Cursor<'s> {
     carry: Option<String>,
     yielded: usize,
     error_logged: bool,
+    stats: ScanStats,
 }
 
 impl<'s> Cursor<'s> {
@@ -429,6 +441,7 @@ impl<'s> Cursor<'s> {
             carry: None,
             yielded: 0,
             error_logged: false,
+            stats: ScanStats::default(),
         }
     }
 
@@ -452,8 +465,11 @@ impl<'s> Cursor<'s> {
                     }
                     Part::Chunk(blk, c) => {
                         if !may_contain_all(blk, c, &self.opts.needles) {
+                            self.stats.chunks_skipped += 1;
                             continue;
                         }
+                        self.stats.chunks_read += 1;
+                        self.stats.bytes_read += c.raw_bytes;
                         if self.dec.is_none() {
                             self.dec = Some(Decoder::new()?);
                         }
@@ -559,6 +575,11 @@ impl<'s> Cursor<'s> {
             self.pending = Some((k, r));
             return Ok(self.pending);
         }
+    }
+
+    /// What this cursor has done so far.
+    pub fn stats(&self) -> ScanStats {
+        self.stats
     }
 
     /// Timestamp of the entry [`Cursor::next`] would return.

@@ -277,7 +277,7 @@ impl LogStore {
             (st.head.bytes, st.head.max_ts.saturating_sub(st.head.min_ts))
         };
         if bytes >= self.opts.head_max_bytes || span >= self.opts.head_max_span_ns {
-            self.cut_locked(&mut wal)?;
+            self.cut_locked(&mut wal, true)?;
         }
         Ok(report)
     }

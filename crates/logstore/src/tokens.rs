@@ -6,8 +6,11 @@
 //! searches. A chunk's filter holds three kinds of key, each sound for substring search
 //! (a line containing the needle always passes):
 //!
-//! - **whole tokens** shorter than [`INFIX_MIN`]: a run inside the needle with a separator on
-//!   both sides is a whole token of every line that contains the needle;
+//! - **whole tokens** shorter than [`INFIX_MIN`], except numbers of fewer than
+//!   [`MIN_NUMBER_KEY`] digits (latencies, sizes, ports: many distinct values, rarely searched
+//!   alone; they cost a third of the filter and are still served by trigrams): a run inside
+//!   the needle with a separator on both sides is a whole token of every line that contains
+//!   the needle;
 //! - **infix keys** of tokens of at least [`INFIX_MIN`] bytes: minimizers (the smallest hash of
 //!   each window of [`WINDOW`] consecutive [`GRAM`]-byte grams). A run of the needle that is
 //!   at least `INFIX_MIN` long lies inside some token of the line, its windows are that token's
@@ -24,8 +27,10 @@ use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 /// Gram length of the infix keys.
 pub const GRAM: usize = 8;
-/// Grams per minimizer window.
-pub const WINDOW: usize = 9;
+/// Grams per minimizer window: a 32-digit trace id gets about two keys.
+pub const WINDOW: usize = 17;
+/// Shortest all-digit token with a whole-token key (ids, not measurements).
+pub const MIN_NUMBER_KEY: usize = 6;
 /// Tokens (and needle runs) of at least this many bytes get infix keys instead of a whole-token
 /// key: the shortest string that holds one full window.
 pub const INFIX_MIN: usize = GRAM + WINDOW - 1;
@@ -57,6 +62,11 @@ pub fn token_key(lower: &[u8]) -> u64 {
     xxh3_64_with_seed(lower, SEED_TOKEN)
 }
 
+/// Whether a lowercased token shorter than [`INFIX_MIN`] gets a whole-token key.
+fn keyed(lower: &[u8]) -> bool {
+    lower.len() >= MIN_NUMBER_KEY || !lower.iter().all(u8::is_ascii_digit)
+}
+
 /// Calls `f` with the infix keys of a lowercased run of at least [`INFIX_MIN`] bytes (the same
 /// key may come more than once).
 pub fn infix_keys(lower: &[u8], mut f: impl FnMut(u64)) {
@@ -79,17 +89,64 @@ pub fn infix_keys(lower: &[u8], mut f: impl FnMut(u64)) {
     }
 }
 
-/// Index of a trigram (lowercased alphanumerics) for the trigram bitmap.
-pub fn trigram_hash(g: &[u8]) -> u32 {
-    // Alphanumerics map to 36 values; the product is below 36^3 = 46656, spread by a multiply.
+/// Number of distinct trigrams of lowercased alphanumerics (36 symbols).
+pub const TRIGRAMS: usize = 36 * 36 * 36;
+
+/// A trigram of lowercased alphanumerics as a number below [`TRIGRAMS`].
+fn trigram_code(g: &[u8]) -> u32 {
     let v = |b: u8| -> u32 {
         match b {
             b'0'..=b'9' => u32::from(b - b'0'),
-            _ => u32::from(b.wrapping_sub(b'a')) + 10,
+            _ => u32::from(b.wrapping_sub(b'a')) % 26 + 10,
         }
     };
-    let x = (v(g[0]) * 36 + v(g[1])) * 36 + v(g[2]);
-    x.wrapping_mul(0x9E37_79B1)
+    (v(g[0]) * 36 + v(g[1])) * 36 + v(g[2])
+}
+
+/// Where a trigram lands in a bitmap of `2^(32 - shift)` bits: its code spread by a multiply.
+pub fn trigram_bit(code: u32, shift: u32) -> usize {
+    (code.wrapping_mul(0x9E37_79B1) >> shift) as usize
+}
+
+/// The set of trigrams of a chunk, one bit per possible trigram: no hashing, sorting or
+/// allocation per line.
+pub struct GramSet {
+    words: Vec<u64>,
+}
+
+impl Default for GramSet {
+    fn default() -> GramSet {
+        GramSet {
+            words: vec![0; TRIGRAMS.div_ceil(64)],
+        }
+    }
+}
+
+impl GramSet {
+    pub fn clear(&mut self) {
+        self.words.iter_mut().for_each(|w| *w = 0);
+    }
+
+    fn insert(&mut self, code: u32) {
+        self.words[code as usize / 64] |= 1 << (code % 64);
+    }
+
+    pub fn len(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    pub fn codes(&self) -> impl Iterator<Item = u32> + '_ {
+        self.words.iter().enumerate().flat_map(|(i, &w)| {
+            (0..64u32)
+                .filter(move |b| w & (1 << b) != 0)
+                .map(move |b| i as u32 * 64 + b)
+        })
+    }
+
+    #[cfg(test)]
+    pub fn contains(&self, code: u32) -> bool {
+        self.words[code as usize / 64] & (1 << (code % 64)) != 0
+    }
 }
 
 /// Lowercases `run` into `buf` (cleared first).
@@ -99,17 +156,17 @@ pub fn lower_into(run: &[u8], buf: &mut Vec<u8>) {
 }
 
 /// Everything a chunk's filter must hold for one line: whole-token keys and infix keys go to
-/// `keys`, trigram hashes to `grams` (both may repeat; the filter builder deduplicates).
-pub fn line_keys(line: &[u8], keys: &mut Vec<u64>, grams: &mut Vec<u32>, buf: &mut Vec<u8>) {
+/// `keys` (they may repeat; the filter builder deduplicates), trigrams to `grams`.
+pub fn line_keys(line: &[u8], keys: &mut Vec<u64>, grams: &mut GramSet, buf: &mut Vec<u8>) {
     for (run, _, _) in runs(line) {
         lower_into(run, buf);
         if buf.len() >= INFIX_MIN {
             infix_keys(buf, |k| keys.push(k));
-        } else {
+        } else if keyed(buf) {
             keys.push(token_key(buf));
         }
         for g in buf.windows(3) {
-            grams.push(trigram_hash(g));
+            grams.insert(trigram_code(g));
         }
     }
 }
@@ -119,6 +176,7 @@ pub fn line_keys(line: &[u8], keys: &mut Vec<u64>, grams: &mut Vec<u32>, buf: &m
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Probe {
     pub keys: Vec<u64>,
+    /// Trigram codes.
     pub grams: Vec<u32>,
 }
 
@@ -131,11 +189,11 @@ impl Probe {
             lower_into(run, &mut buf);
             if buf.len() >= INFIX_MIN {
                 infix_keys(&buf, |k| p.keys.push(k));
-            } else if !at_start && !at_end {
+            } else if !at_start && !at_end && keyed(&buf) {
                 p.keys.push(token_key(&buf));
             }
             for g in buf.windows(3) {
-                p.grams.push(trigram_hash(g));
+                p.grams.push(trigram_code(g));
             }
         }
         p.keys.sort_unstable();
@@ -154,8 +212,8 @@ impl Probe {
 mod tests {
     use super::*;
 
-    fn collect(line: &str) -> (Vec<u64>, Vec<u32>) {
-        let (mut k, mut g, mut b) = (Vec::new(), Vec::new(), Vec::new());
+    fn collect(line: &str) -> (Vec<u64>, GramSet) {
+        let (mut k, mut g, mut b) = (Vec::new(), GramSet::default(), Vec::new());
         line_keys(line.as_bytes(), &mut k, &mut g, &mut b);
         (k, g)
     }
@@ -179,7 +237,7 @@ mod tests {
     #[test]
     fn probes_of_contained_needles_are_in_the_line() {
         let line =
-            "GET /api/v1/users/16898 trace_id=x4bf92f3577b34da6a3ce929d0e0e4736Z ERROR:Timeout";
+            "GET /api/v1/users/16898 trace_id=x4bf92f3577b34da6a3ce929d0e0e4736Z ERROR:Timeout id=1234567 ms=25";
         let (keys, grams) = collect(line);
         for needle in [
             "4bf92f3577b34da6a3ce929d0e0e4736",
@@ -189,6 +247,9 @@ mod tests {
             "Error:time",
             "/api/",
             "i/v1/u",
+            " id=1234567 ",
+            " ms=25",
+            "=25",
         ] {
             assert!(line
                 .to_ascii_lowercase()
@@ -198,7 +259,7 @@ mod tests {
                 assert!(keys.contains(k), "{needle}: key missing");
             }
             for g in &p.grams {
-                assert!(grams.contains(g), "{needle}: gram missing");
+                assert!(grams.contains(*g), "{needle}: gram missing");
             }
         }
     }

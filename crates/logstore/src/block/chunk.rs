@@ -12,13 +12,16 @@ use std::collections::BTreeMap;
 use crate::encoding::{put_str, put_uvarint, DecodeError, Decoder};
 use crate::filter;
 use crate::head::HeadEntry;
-use crate::tokens::line_keys;
+use crate::tokens::{line_keys, GramSet};
 
 /// Largest decompressed frame a reader accepts: far above any chunk the writer makes (its line
 /// bytes are bounded by `chunk_max_bytes` plus one line), so only damage reaches it.
 pub const MAX_FRAME_RAW: usize = 64 * 1024 * 1024;
 /// zstd level of the timestamp column: its bytes are mostly random, so effort buys nothing.
 const TS_LEVEL: i32 = 1;
+
+/// Flag in the lines column's trailer: lines are joined by `\n`, no lengths follow.
+const JOINED: u32 = 1 << 31;
 
 /// Where a chunk's frames are and what they hold; kept in the block index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +55,7 @@ pub struct ChunkEncoder {
     ts: zstd::bulk::Compressor<'static>,
     raw: Vec<u8>,
     keys: Vec<u64>,
-    grams: Vec<u32>,
+    grams: GramSet,
     tok: Vec<u8>,
 }
 
@@ -67,7 +70,7 @@ impl ChunkEncoder {
             ts,
             raw: Vec::new(),
             keys: Vec::new(),
-            grams: Vec::new(),
+            grams: GramSet::default(),
             tok: Vec::new(),
         })
     }
@@ -101,16 +104,27 @@ impl ChunkEncoder {
         let ts_len = (out.len() - start) as u32;
 
         // Lines: the text, then the lengths, then the text's length, so a reader can take the
-        // text as one `String` (validated once).
+        // text as one `String` (validated once). Lines without a newline (nearly all) are
+        // joined by newlines instead of given lengths: lengths cost a byte per line even
+        // compressed, a newline next to nothing.
         self.raw.clear();
-        for e in entries {
+        let joined = entries
+            .iter()
+            .all(|e| memchr::memchr(b'\n', e.line.as_bytes()).is_none());
+        for (i, e) in entries.iter().enumerate() {
+            if joined && i > 0 {
+                self.raw.push(b'\n');
+            }
             self.raw.extend_from_slice(e.line.as_bytes());
         }
-        let text_len = self.raw.len();
-        for e in entries {
-            put_uvarint(&mut self.raw, e.line.len() as u64);
+        let text_len = self.raw.len() as u32;
+        if !joined {
+            for e in entries {
+                put_uvarint(&mut self.raw, e.line.len() as u64);
+            }
         }
-        self.raw.extend_from_slice(&(text_len as u32).to_le_bytes());
+        let flag = if joined { JOINED } else { 0 };
+        self.raw.extend_from_slice(&(text_len | flag).to_le_bytes());
         let start = out.len();
         out.extend_from_slice(&self.lines.compress(&self.raw)?);
         let lines_len = (out.len() - start) as u32;
@@ -154,7 +168,7 @@ impl ChunkEncoder {
             );
         }
         let start = out.len();
-        filter::build(&mut self.keys, &mut self.grams, out);
+        filter::build(&mut self.keys, &self.grams, out);
         let filter_len = (out.len() - start) as u32;
         let filter_crc = crc32c::crc32c(&out[start..]);
 
@@ -238,8 +252,10 @@ pub fn decode_ts(
 #[derive(Default)]
 pub struct Lines {
     pub text: String,
-    /// `ends[i]` is the end of line `i` in `text`; line `i` starts at `ends[i - 1]` (or 0).
+    /// `ends[i]` is the end of line `i` in `text`; line `i` starts at `ends[i - 1] + sep` (or 0).
     pub ends: Vec<u32>,
+    /// 1 when lines are joined by a newline, 0 when they follow each other.
+    sep: usize,
 }
 
 impl Lines {
@@ -249,25 +265,40 @@ impl Lines {
         if n < 4 {
             return Err("lines column too short".into());
         }
-        let text_len =
-            u32::from_le_bytes([raw[n - 4], raw[n - 3], raw[n - 2], raw[n - 1]]) as usize;
+        let trailer = u32::from_le_bytes([raw[n - 4], raw[n - 3], raw[n - 2], raw[n - 1]]);
+        let text_len = (trailer & !JOINED) as usize;
         if text_len > n - 4 {
             return Err("lines column text length past its end".into());
         }
-        let tail = raw[text_len..n - 4].to_vec();
-        raw.truncate(text_len);
-        let mut d = Decoder::new(&tail);
         self.ends.clear();
         self.ends.reserve(count);
-        let mut end = 0usize;
-        for _ in 0..count {
-            end += d
-                .uvarint_max("line length", (text_len - end) as u64)
-                .map_err(|e| e.to_string())? as usize;
-            self.ends.push(end as u32);
-        }
-        if end != text_len || d.remaining() != 0 {
-            return Err("line lengths do not add up to the text".into());
+        if trailer & JOINED != 0 {
+            if text_len != n - 4 {
+                return Err("joined lines column has bytes after its text".into());
+            }
+            raw.truncate(text_len);
+            self.sep = 1;
+            self.ends
+                .extend(memchr::memchr_iter(b'\n', &raw).map(|i| i as u32));
+            self.ends.push(text_len as u32);
+            if self.ends.len() != count {
+                return Err("joined lines column has a different number of lines".into());
+            }
+        } else {
+            let tail = raw[text_len..n - 4].to_vec();
+            raw.truncate(text_len);
+            self.sep = 0;
+            let mut d = Decoder::new(&tail);
+            let mut end = 0usize;
+            for _ in 0..count {
+                end += d
+                    .uvarint_max("line length", (text_len - end) as u64)
+                    .map_err(|e| e.to_string())? as usize;
+                self.ends.push(end as u32);
+            }
+            if end != text_len || d.remaining() != 0 {
+                return Err("line lengths do not add up to the text".into());
+            }
         }
         self.text = String::from_utf8(raw).map_err(|_| "lines are not UTF-8".to_string())?;
         if !self
@@ -282,7 +313,11 @@ impl Lines {
 
     /// Line `i` (< count).
     pub fn get(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let start = if i == 0 {
+            0
+        } else {
+            self.ends[i - 1] as usize + self.sep
+        };
         // Boundaries were checked in `decode`, so this never falls back.
         self.text.get(start..self.ends[i] as usize).unwrap_or("")
     }
@@ -367,10 +402,20 @@ mod tests {
 
     #[test]
     fn round_trip() {
+        check(false);
+        check(true);
+    }
+
+    /// Encodes and decodes 300 entries; with `multiline`, one line holds a newline.
+    fn check(multiline: bool) {
         let entries: Vec<HeadEntry> = (0..300)
             .map(|i| HeadEntry {
                 ts: 1_700_000_000_000_000_000 + i * i * 1_234_567,
-                line: format!("line {i} µs={}", i * 3).into(),
+                line: if multiline && i == 7 {
+                    "two\nlines".into()
+                } else {
+                    format!("line {i} µs={}", i * 3).into()
+                },
                 metadata: if i % 3 == 0 {
                     vec![
                         ("trace".into(), format!("t{i}").into()),

@@ -23,7 +23,7 @@ use ulid::Ulid;
 use crate::encoding::{put_str, put_uvarint, put_varint, DecodeError, Decoder};
 use crate::error::LogStoreError;
 pub use chunk::ChunkMeta;
-pub use writer::BlockWriter;
+pub use writer::{chunk_bounds, BlockWriter, MergeItem};
 
 pub const MAGIC: [u8; 4] = *b"BSLB";
 pub const VERSION: u8 = 1;

@@ -18,6 +18,41 @@ use crate::head::HeadEntry;
 /// Bytes buffered before a write to the file.
 const FLUSH_AT: usize = 4 * 1024 * 1024;
 
+/// How entries (sorted) are cut into chunks: `(start, end, full)` ranges of at most `max_lines`
+/// lines and `max_bytes` line bytes (a longer line alone); `full` is false for a last chunk that
+/// ended because the entries did.
+pub fn chunk_bounds(
+    entries: &[&HeadEntry],
+    max_lines: usize,
+    max_bytes: usize,
+) -> Vec<(usize, usize, bool)> {
+    let (max_lines, max_bytes) = (max_lines.max(1), max_bytes.max(1));
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < entries.len() {
+        let mut end = start;
+        let mut bytes = 0;
+        while end < entries.len()
+            && end - start < max_lines
+            && (end == start || bytes + entries[end].line.len() <= max_bytes)
+        {
+            bytes += entries[end].line.len();
+            end += 1;
+        }
+        out.push((start, end, end < entries.len() || end - start == max_lines));
+        start = end;
+    }
+    out
+}
+
+/// A piece of a merged stream.
+pub enum MergeItem<'a> {
+    /// A chunk of a source block, copied byte for byte.
+    Copy(&'a Block, &'a ChunkMeta),
+    /// Entries (sorted) of small chunks, encoded again into full ones.
+    Encode(Vec<HeadEntry>),
+}
+
 /// Builds one block. Add streams (each once), then [`BlockWriter::finish`].
 pub struct BlockWriter {
     dir: PathBuf,
@@ -55,36 +90,25 @@ impl BlockWriter {
             enc: ChunkEncoder::new(zstd_level).map_err(|e| LogStoreError::io(&tmp, e))?,
             tmp,
             streams: Vec::new(),
-            max_lines: max_lines.max(1),
-            max_bytes: max_bytes.max(1),
+            max_lines,
+            max_bytes,
         })
     }
 
-    /// Adds a stream's entries (sorted by time), cut into chunks by line count and bytes.
+    /// Adds a stream's entries (sorted by time), cut into chunks by [`chunk_bounds`].
     pub fn add_stream(
         &mut self,
         labels: &Labels,
         entries: &[&HeadEntry],
     ) -> Result<(), LogStoreError> {
         let mut metas = Vec::new();
-        let mut start = 0;
-        while start < entries.len() {
-            let mut end = start;
-            let mut bytes = 0;
-            while end < entries.len()
-                && end - start < self.max_lines
-                && (end == start || bytes + entries[end].line.len() <= self.max_bytes)
-            {
-                bytes += entries[end].line.len();
-                end += 1;
-            }
+        for (start, end, _) in chunk_bounds(entries, self.max_lines, self.max_bytes) {
             let m = self
                 .enc
                 .encode(&entries[start..end], self.written, &mut self.buf)
                 .map_err(|e| LogStoreError::io(&self.tmp, e))?;
             metas.push(m);
             self.flush_if_full()?;
-            start = end;
         }
         if !metas.is_empty() {
             self.streams.push((labels.clone(), metas));
@@ -92,19 +116,33 @@ impl BlockWriter {
         Ok(())
     }
 
-    /// Adds a stream's chunks copied as they are from other blocks (a merge recompresses
-    /// nothing). `chunks` must be sorted by `min_ts`.
-    pub fn copy_stream(
+    /// Adds a stream made of chunks copied as they are from other blocks (no recompression)
+    /// and of entries encoded into new chunks, in the order given (by time).
+    pub fn add_merged(
         &mut self,
         labels: &Labels,
-        chunks: &[(&Block, &ChunkMeta)],
+        items: &[MergeItem<'_>],
     ) -> Result<(), LogStoreError> {
-        let mut metas = Vec::with_capacity(chunks.len());
-        for (b, c) in chunks {
-            let mut m = **c;
-            m.off = self.written + self.buf.len() as u64;
-            self.buf.extend_from_slice(b.chunk_bytes(c));
-            metas.push(m);
+        let mut metas = Vec::new();
+        for item in items {
+            match item {
+                MergeItem::Copy(b, c) => {
+                    let mut m = **c;
+                    m.off = self.written + self.buf.len() as u64;
+                    self.buf.extend_from_slice(b.chunk_bytes(c));
+                    metas.push(m);
+                }
+                MergeItem::Encode(entries) => {
+                    let refs: Vec<&HeadEntry> = entries.iter().collect();
+                    for (start, end, _) in chunk_bounds(&refs, self.max_lines, self.max_bytes) {
+                        let m = self
+                            .enc
+                            .encode(&refs[start..end], self.written, &mut self.buf)
+                            .map_err(|e| LogStoreError::io(&self.tmp, e))?;
+                        metas.push(m);
+                    }
+                }
+            }
             self.flush_if_full()?;
         }
         if !metas.is_empty() {

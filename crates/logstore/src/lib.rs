@@ -58,6 +58,7 @@ mod read;
 mod registry;
 mod select;
 mod store;
+mod timefmt;
 mod tokens;
 mod wal;
 

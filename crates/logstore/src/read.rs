@@ -345,7 +345,7 @@ impl Decoder {
         if lines {
             let mut raw = std::mem::take(&mut out.lines.text).into_bytes();
             decompress(&mut self.zstd, lines_f, &mut raw).map_err(bad)?;
-            out.lines.decode(raw, c.count as usize).map_err(bad)?;
+            out.lines.decode(raw, &out.ts).map_err(bad)?;
             if !meta_f.is_empty() {
                 decompress(&mut self.zstd, meta_f, &mut self.raw).map_err(bad)?;
                 out.meta

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use crate::encoding::{put_str, put_uvarint, DecodeError, Decoder};
 use crate::filter;
 use crate::head::HeadEntry;
+use crate::timefmt;
 use crate::tokens::{line_keys, GramSet};
 
 /// Largest decompressed frame a reader accepts: far above any chunk the writer makes (its line
@@ -22,6 +23,8 @@ const TS_LEVEL: i32 = 1;
 
 /// Flag in the lines column's trailer: lines are joined by `\n`, no lengths follow.
 const JOINED: u32 = 1 << 31;
+/// Flag in the lines column's trailer: lines hold time markers (`timefmt`).
+const MARKED: u32 = 1 << 30;
 
 /// Where a chunk's frames are and what they hold; kept in the block index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +60,8 @@ pub struct ChunkEncoder {
     keys: Vec<u64>,
     grams: GramSet,
     tok: Vec<u8>,
+    clock: timefmt::Clock,
+    scratch: Vec<u8>,
 }
 
 impl ChunkEncoder {
@@ -72,6 +77,8 @@ impl ChunkEncoder {
             keys: Vec::new(),
             grams: GramSet::default(),
             tok: Vec::new(),
+            clock: timefmt::Clock::default(),
+            scratch: Vec::new(),
         })
     }
 
@@ -106,25 +113,43 @@ impl ChunkEncoder {
         // Lines: the text, then the lengths, then the text's length, so a reader can take the
         // text as one `String` (validated once). Lines without a newline (nearly all) are
         // joined by newlines instead of given lengths: lengths cost a byte per line even
-        // compressed, a newline next to nothing.
+        // compressed, a newline next to nothing. Each line's own time is replaced by a marker
+        // (`timefmt`) unless a line holds the marker byte already.
         self.raw.clear();
         let joined = entries
             .iter()
             .all(|e| memchr::memchr(b'\n', e.line.as_bytes()).is_none());
+        let marked = entries
+            .iter()
+            .all(|e| memchr::memchr(timefmt::MARK, e.line.as_bytes()).is_none());
+        let mut lens = Vec::with_capacity(if joined { 0 } else { entries.len() });
         for (i, e) in entries.iter().enumerate() {
             if joined && i > 0 {
                 self.raw.push(b'\n');
             }
-            self.raw.extend_from_slice(e.line.as_bytes());
-        }
-        let text_len = self.raw.len() as u32;
-        if !joined {
-            for e in entries {
-                put_uvarint(&mut self.raw, e.line.len() as u64);
+            let start = self.raw.len();
+            if marked {
+                timefmt::mark(
+                    e.ts,
+                    e.line.as_bytes(),
+                    &mut self.clock,
+                    &mut self.scratch,
+                    &mut self.raw,
+                );
+            } else {
+                self.raw.extend_from_slice(e.line.as_bytes());
+            }
+            if !joined {
+                lens.push(self.raw.len() - start);
             }
         }
-        let flag = if joined { JOINED } else { 0 };
-        self.raw.extend_from_slice(&(text_len | flag).to_le_bytes());
+        let text_len = self.raw.len() as u32;
+        for n in lens {
+            put_uvarint(&mut self.raw, n as u64);
+        }
+        let flags = if joined { JOINED } else { 0 } | if marked { MARKED } else { 0 };
+        self.raw
+            .extend_from_slice(&(text_len | flags).to_le_bytes());
         let start = out.len();
         out.extend_from_slice(&self.lines.compress(&self.raw)?);
         let lines_len = (out.len() - start) as u32;
@@ -184,6 +209,37 @@ impl ChunkEncoder {
             filter_len,
             filter_crc,
         })
+    }
+}
+
+impl ChunkEncoder {
+    /// Appends chunk `c` (its bytes `bytes`, from another block) to `out` at file offset `off`,
+    /// with its line and metadata frames compressed again at this encoder's level.
+    pub fn recompress(
+        &mut self,
+        bytes: &[u8],
+        c: &ChunkMeta,
+        off: u64,
+        out: &mut Vec<u8>,
+    ) -> Result<ChunkMeta, String> {
+        let (ts, rest) = bytes.split_at(c.ts_len as usize);
+        let (lines, rest) = rest.split_at(c.lines_len as usize);
+        let (meta, filter) = rest.split_at(c.meta_len as usize);
+        let mut m = *c;
+        m.off = off;
+        out.extend_from_slice(ts);
+        for (frame, len) in [(lines, &mut m.lines_len), (meta, &mut m.meta_len)] {
+            if frame.is_empty() {
+                continue;
+            }
+            let mut d = zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?;
+            decompress(&mut d, frame, &mut self.raw)?;
+            let start = out.len();
+            out.extend_from_slice(&self.lines.compress(&self.raw).map_err(|e| e.to_string())?);
+            *len = (out.len() - start) as u32;
+        }
+        out.extend_from_slice(filter);
+        Ok(m)
     }
 }
 
@@ -256,17 +312,22 @@ pub struct Lines {
     pub ends: Vec<u32>,
     /// 1 when lines are joined by a newline, 0 when they follow each other.
     sep: usize,
+    /// The other text buffer while markers are printed back, kept for its allocation.
+    spare: String,
+    clock: timefmt::Clock,
 }
 
 impl Lines {
-    /// From the decompressed lines column (consumed: the text becomes `self.text`).
-    pub fn decode(&mut self, mut raw: Vec<u8>, count: usize) -> Result<(), String> {
+    /// From the decompressed lines column (consumed: the text becomes `self.text`, or, when it
+    /// holds time markers, the text with them printed back for the timestamps `ts`).
+    pub fn decode(&mut self, mut raw: Vec<u8>, ts: &[i64]) -> Result<(), String> {
+        let count = ts.len();
         let n = raw.len();
         if n < 4 {
             return Err("lines column too short".into());
         }
         let trailer = u32::from_le_bytes([raw[n - 4], raw[n - 3], raw[n - 2], raw[n - 1]]);
-        let text_len = (trailer & !JOINED) as usize;
+        let text_len = (trailer & !(JOINED | MARKED)) as usize;
         if text_len > n - 4 {
             return Err("lines column text length past its end".into());
         }
@@ -308,7 +369,29 @@ impl Lines {
         {
             return Err("a line ends inside a UTF-8 character".into());
         }
+        if trailer & MARKED != 0 {
+            self.unmark(ts)?;
+        }
         Ok(())
+    }
+
+    /// Prints the time markers of every line back.
+    fn unmark(&mut self, ts: &[i64]) -> Result<(), String> {
+        let marked = std::mem::take(&mut self.text);
+        let mut text = std::mem::take(&mut self.spare);
+        text.clear();
+        text.reserve(marked.len() + marked.len() / 8);
+        let ok = timefmt::unmark(
+            &marked,
+            &mut self.ends,
+            self.sep,
+            ts,
+            &mut self.clock,
+            &mut text,
+        );
+        self.text = text;
+        self.spare = marked;
+        ok.ok_or_else(|| "a damaged time marker".to_string())
     }
 
     /// Line `i` (< count).
@@ -414,7 +497,7 @@ mod tests {
                 line: if multiline && i == 7 {
                     "two\nlines".into()
                 } else {
-                    format!("line {i} µs={}", i * 3).into()
+                    format!("line {i} µs={} at 2023-11-14T22:13:20", i * 3).into()
                 },
                 metadata: if i % 3 == 0 {
                     vec![
@@ -443,7 +526,7 @@ mod tests {
         at += m.ts_len as usize;
         decompress(&mut d, &out[at..at + m.lines_len as usize], &mut raw).unwrap();
         let mut lines = Lines::default();
-        lines.decode(std::mem::take(&mut raw), 300).unwrap();
+        lines.decode(std::mem::take(&mut raw), &ts).unwrap();
         at += m.lines_len as usize;
         decompress(&mut d, &out[at..at + m.meta_len as usize], &mut raw).unwrap();
         let mut meta = Metadata::default();

@@ -50,6 +50,8 @@ pub struct Block {
     data: Mmap,
     /// Log WAL segments below this are in this block or an older one.
     pub wal_floor: u32,
+    /// The lowest zstd level any of its line columns was compressed at.
+    pub zstd_level: i32,
     /// Blocks this one was merged from (deleted once it exists).
     pub replaces: Vec<Ulid>,
     pub streams: Vec<BlockStream>,
@@ -110,6 +112,7 @@ impl Block {
             ulid,
             data,
             wal_floor: parsed.wal_floor,
+            zstd_level: parsed.zstd_level,
             replaces: parsed.replaces,
             streams: parsed.streams,
             min_ts: i64::MAX,
@@ -144,6 +147,7 @@ impl Block {
 
 struct ParsedIndex {
     wal_floor: u32,
+    zstd_level: i32,
     replaces: Vec<Ulid>,
     streams: Vec<BlockStream>,
 }
@@ -152,10 +156,12 @@ struct ParsedIndex {
 pub fn encode_index(
     out: &mut Vec<u8>,
     wal_floor: u32,
+    zstd_level: i32,
     replaces: &[Ulid],
     streams: &[(Labels, Vec<ChunkMeta>)],
 ) {
     put_uvarint(out, u64::from(wal_floor));
+    put_varint(out, i64::from(zstd_level));
     put_uvarint(out, replaces.len() as u64);
     for u in replaces {
         out.extend_from_slice(&u128::from(*u).to_le_bytes());
@@ -186,6 +192,7 @@ fn parse_index(buf: &[u8], data_end: u64) -> Result<ParsedIndex, DecodeError> {
     let mut d = Decoder::new(buf);
     let range = |what, value: u64, at| DecodeError::OutOfRange { what, value, at };
     let wal_floor = d.uvarint_max("WAL floor", u64::from(u32::MAX))? as u32;
+    let zstd_level = i32::try_from(d.varint()?).unwrap_or(0);
     let n = d.uvarint_max("replaced blocks", buf.len() as u64 / 16)? as usize;
     let mut replaces = Vec::with_capacity(n);
     for _ in 0..n {
@@ -263,6 +270,7 @@ fn parse_index(buf: &[u8], data_end: u64) -> Result<ParsedIndex, DecodeError> {
     }
     Ok(ParsedIndex {
         wal_floor,
+        zstd_level,
         replaces,
         streams,
     })

@@ -63,7 +63,7 @@ impl Default for LogStoreOptions {
             chunk_max_lines: 1024,
             chunk_max_bytes: 256 * 1024,
             cut_zstd_level: 3,
-            merge_zstd_level: 9,
+            merge_zstd_level: 10,
             wal_segment_size: 64 * 1024 * 1024,
             fsync_on_commit: false,
             partition_ns: 24 * HOUR_NS,

@@ -335,9 +335,15 @@ impl Decoder {
         let meta_f = &rest[..c.meta_len as usize];
         let bad =
             |why: String| LogStoreError::corrupt(&b.path, format!("chunk at {}: {why}", c.off));
-        decompress(&mut self.zstd, ts_f, &mut self.raw).map_err(bad)?;
-        decode_ts(&self.raw, c.count as usize, c.min_ts, &mut out.ts)
-            .map_err(|e| bad(e.to_string()))?;
+        decode_ts(
+            ts_f,
+            c.count as usize,
+            c.min_ts,
+            &mut self.zstd,
+            &mut self.raw,
+            &mut out.ts,
+        )
+        .map_err(|e| bad(e.to_string()))?;
         if out.ts.last().copied() != Some(c.max_ts) || !out.ts.windows(2).all(|w| w[0] <= w[1]) {
             return Err(bad("timestamps disagree with the index".into()));
         }

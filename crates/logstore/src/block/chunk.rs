@@ -21,6 +21,10 @@ pub const MAX_FRAME_RAW: usize = 64 * 1024 * 1024;
 /// zstd level of the timestamp column: its bytes are mostly random, so effort buys nothing.
 const TS_LEVEL: i32 = 1;
 
+/// How a timestamp plane is stored.
+const PLANE_RAW: u8 = 0;
+const PLANE_ZSTD: u8 = 1;
+
 /// Flag in the lines column's trailer: lines are joined by `\n`, no lengths follow.
 const JOINED: u32 = 1 << 31;
 /// Flag in the lines column's trailer: lines hold time markers (`timefmt`).
@@ -68,8 +72,8 @@ impl ChunkEncoder {
     pub fn new(level: i32) -> std::io::Result<ChunkEncoder> {
         let mut lines = zstd::bulk::Compressor::new(level)?;
         lines.include_checksum(true)?;
-        let mut ts = zstd::bulk::Compressor::new(TS_LEVEL)?;
-        ts.include_checksum(true)?;
+        // The timestamp column has its own CRC.
+        let ts = zstd::bulk::Compressor::new(TS_LEVEL)?;
         Ok(ChunkEncoder {
             lines,
             ts,
@@ -106,8 +110,26 @@ impl ChunkEncoder {
         for p in 0..planes {
             self.raw.extend(deltas.iter().map(|d| (d >> (8 * p)) as u8));
         }
+        // Each plane alone: one Huffman table over random low bytes and skewed high ones
+        // would serve neither. A plane zstd cannot shrink is stored raw.
         let start = out.len();
-        out.extend_from_slice(&self.ts.compress(&self.raw)?);
+        let n = deltas.len();
+        out.push(planes as u8);
+        for p in 0..planes {
+            let plane = &self.raw[1 + p * n..1 + (p + 1) * n];
+            let z = self.ts.compress(plane)?;
+            if z.len() < plane.len() {
+                out.push(PLANE_ZSTD);
+                put_uvarint(out, z.len() as u64);
+                out.extend_from_slice(&z);
+            } else {
+                out.push(PLANE_RAW);
+                put_uvarint(out, n as u64);
+                out.extend_from_slice(plane);
+            }
+        }
+        let crc = crc32c::crc32c(&out[start..]);
+        out.extend_from_slice(&crc.to_le_bytes());
         let ts_len = (out.len() - start) as u32;
 
         // Lines: the text, then the lengths, then the text's length, so a reader can take the
@@ -268,32 +290,60 @@ pub fn decompress(
     Ok(())
 }
 
-/// Timestamps of a chunk from its decompressed timestamp column.
+/// Timestamps of a chunk from its timestamp column (`planes`, each raw or a zstd frame, then a
+/// CRC32C of all that).
 pub fn decode_ts(
-    raw: &[u8],
+    col: &[u8],
     count: usize,
     min_ts: i64,
+    d: &mut zstd::bulk::Decompressor<'static>,
+    scratch: &mut Vec<u8>,
     out: &mut Vec<i64>,
-) -> Result<(), DecodeError> {
-    let planes = *raw.first().ok_or(DecodeError::Eof(0))? as usize;
+) -> Result<(), String> {
     let n = count.saturating_sub(1);
-    if planes > 8 || raw.len() != 1 + planes * n {
-        return Err(DecodeError::OutOfRange {
-            what: "timestamp column size",
-            value: raw.len() as u64,
-            at: 0,
-        });
+    let (body, crc) = col.split_at(
+        col.len()
+            .checked_sub(4)
+            .ok_or("timestamp column too short")?,
+    );
+    if crc32c::crc32c(body).to_le_bytes() != crc {
+        return Err("timestamp column checksum mismatch".into());
+    }
+    let mut dec = Decoder::new(body);
+    let e = |e: DecodeError| e.to_string();
+    let planes = dec.bytes(1).map_err(e)?[0] as usize;
+    if planes > 8 {
+        return Err(format!("{planes} timestamp planes"));
+    }
+    let mut deltas = vec![0u64; n];
+    for p in 0..planes {
+        let mode = dec.bytes(1).map_err(e)?[0];
+        let len = dec
+            .uvarint_max("plane length", dec.remaining() as u64)
+            .map_err(e)? as usize;
+        let bytes = dec.bytes(len).map_err(e)?;
+        let plane = match mode {
+            PLANE_RAW => bytes,
+            PLANE_ZSTD => {
+                decompress(d, bytes, scratch)?;
+                scratch.as_slice()
+            }
+            m => return Err(format!("timestamp plane mode {m}")),
+        };
+        if plane.len() != n {
+            return Err("timestamp plane of the wrong length".into());
+        }
+        for (d, &b) in deltas.iter_mut().zip(plane) {
+            *d |= u64::from(b) << (8 * p);
+        }
+    }
+    if dec.remaining() != 0 {
+        return Err("trailing timestamp bytes".into());
     }
     out.clear();
     out.reserve(count);
     if count == 0 {
         return Ok(());
-    }
-    let mut deltas = vec![0u64; n];
-    for p in 0..planes {
-        for (d, &b) in deltas.iter_mut().zip(&raw[1 + p * n..1 + (p + 1) * n]) {
-            *d |= u64::from(b) << (8 * p);
-        }
     }
     let mut t = min_ts;
     out.push(t);
@@ -519,9 +569,16 @@ mod tests {
         let mut d = zstd::bulk::Decompressor::new().unwrap();
         let mut raw = Vec::new();
         let mut at = 10;
-        decompress(&mut d, &out[at..at + m.ts_len as usize], &mut raw).unwrap();
         let mut ts = Vec::new();
-        decode_ts(&raw, 300, m.min_ts, &mut ts).unwrap();
+        decode_ts(
+            &out[at..at + m.ts_len as usize],
+            300,
+            m.min_ts,
+            &mut d,
+            &mut raw,
+            &mut ts,
+        )
+        .unwrap();
         assert_eq!(ts, entries.iter().map(|e| e.ts).collect::<Vec<_>>());
         at += m.ts_len as usize;
         decompress(&mut d, &out[at..at + m.lines_len as usize], &mut raw).unwrap();

@@ -41,9 +41,12 @@
 //! # On disk
 //! `wal/` (`docs/format/logs-wal.md`) and `blocks/<ULID>` files
 //! (`docs/format/logs-block.md`). The head is cut into one block when it holds
-//! [`LogStoreOptions::head_max_bytes`] or spans [`LogStoreOptions::head_max_span_ns`]; blocks
-//! starting in one partition (a UTC day) are merged by copying their chunks; retention deletes
-//! whole blocks by age and by total size.
+//! [`LogStoreOptions::head_max_bytes`] or spans [`LogStoreOptions::head_max_span_ns`],
+//! compressed fast ([`LogStoreOptions::cut_zstd_level`]); blocks starting in one partition (a UTC
+//! day) are merged, their chunks copied or recompressed harder
+//! ([`LogStoreOptions::merge_zstd_level`]); retention deletes whole blocks by age and by total
+//! size. The owner calls [`LogStore::compact`] periodically (merges, retention, a head that
+//! stopped growing) and may call [`LogStore::flush`] at shutdown.
 //!
 //! Not here: LogQL, HTTP, push decoding; nothing here uses an async runtime.
 

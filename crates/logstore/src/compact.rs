@@ -25,9 +25,9 @@ use tracing::{error, info};
 use bongsu_model::log::LogEntry;
 
 use crate::block::{chunk_bounds, Block, BlockWriter, ChunkMeta, MergeItem};
+use crate::cursor::{Decoder, Loaded};
 use crate::error::LogStoreError;
 use crate::head::{Head, HeadEntry};
-use crate::read::{Decoder, Loaded};
 use crate::store::{head_entry, now_ns, LogStore};
 use crate::wal::{LogWal, WalStream};
 

@@ -52,6 +52,7 @@
 
 mod block;
 mod compact;
+mod cursor;
 mod error;
 mod filter;
 mod head;
@@ -68,11 +69,12 @@ mod wal;
 pub(crate) use bongsu_tsdb::encoding;
 
 pub use compact::{CompactStats, StoreStats, MAX_BLOCKS_PER_PARTITION};
+pub use cursor::Cursor;
 pub use error::LogStoreError;
 pub use needle::Needle;
 pub use options::{LogStoreOptions, DEFAULT_MAX_LINE_BYTES};
 pub use read::{
-    Cursor, Direction, EntryRef, IndexStats, ScanOptions, ScanStats, SelectedStream, Selection,
+    Direction, EntryRef, IndexStats, ScanOptions, ScanStats, SelectedStream, Selection,
 };
 pub use select::Volume;
 pub use store::{format_rfc3339_nano, LogStore};

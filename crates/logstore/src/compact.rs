@@ -212,7 +212,7 @@ impl LogStore {
             max_lines,
             max_bytes,
         )?;
-        let mut dec = Decoder::new()?;
+        let mut dec = Decoder::default();
         for (labels, mut chunks) in streams {
             chunks.sort_by_key(|(_, c)| c.min_ts);
             let items = self.merge_items(&chunks, &mut dec);

@@ -20,9 +20,21 @@ use crate::needle::Needle;
 use crate::read::{Direction, EntryRef, MetaRef, Part, ScanOptions, ScanStats, SelectedStream};
 
 /// Decompression state shared by the chunks a cursor loads.
+#[derive(Default)]
 pub(crate) struct Decoder {
-    zstd: zstd::bulk::Decompressor<'static>,
     raw: Vec<u8>,
+}
+
+/// Most decoded-chunk buffers kept per thread for the next cursors.
+const POOL_MAX: usize = 64;
+
+thread_local! {
+    /// Decoded-chunk buffers of finished cursors: a query opens a cursor per stream, and fresh
+    /// buffers of a few hundred kilobytes cost page faults every time.
+    static POOL: std::cell::RefCell<Vec<Loaded>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// One zstd decompression context per thread, shared by every cursor on it: a query opens
+    /// a cursor per stream, and a context costs an allocation of some hundred kilobytes.
+    static ZSTD: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { std::cell::RefCell::new(None) };
 }
 
 /// A part made readable: a decoded chunk, or the head snapshot read in place.
@@ -68,17 +80,30 @@ impl Loaded {
 }
 
 impl Decoder {
-    pub(crate) fn new() -> Result<Decoder, LogStoreError> {
-        Ok(Decoder {
-            zstd: zstd::bulk::Decompressor::new()
-                .map_err(|e| LogStoreError::io(std::path::Path::new("zstd"), e))?,
-            raw: Vec::new(),
-        })
-    }
-
     /// Decodes a chunk's timestamps and, with `lines`, its lines and metadata.
     pub(crate) fn load(
         &mut self,
+        b: &Block,
+        c: &ChunkMeta,
+        out: &mut Loaded,
+        lines: bool,
+    ) -> Result<(), LogStoreError> {
+        ZSTD.with(|z| {
+            let mut z = z.borrow_mut();
+            let zstd = match &mut *z {
+                Some(d) => d,
+                None => z.insert(
+                    zstd::bulk::Decompressor::new()
+                        .map_err(|e| LogStoreError::io(std::path::Path::new("zstd"), e))?,
+                ),
+            };
+            self.load_with(zstd, b, c, out, lines)
+        })
+    }
+
+    fn load_with(
+        &mut self,
+        zstd: &mut zstd::bulk::Decompressor<'static>,
         b: &Block,
         c: &ChunkMeta,
         out: &mut Loaded,
@@ -95,7 +120,7 @@ impl Decoder {
             ts_f,
             c.count as usize,
             c.min_ts,
-            &mut self.zstd,
+            zstd,
             &mut self.raw,
             &mut out.ts,
         )
@@ -106,10 +131,10 @@ impl Decoder {
         out.meta.clear();
         if lines {
             let mut raw = std::mem::take(&mut out.lines.text).into_bytes();
-            decompress(&mut self.zstd, lines_f, &mut raw).map_err(bad)?;
+            decompress(zstd, lines_f, &mut raw).map_err(bad)?;
             out.lines.decode(raw, &out.ts).map_err(bad)?;
             if !meta_f.is_empty() {
-                decompress(&mut self.zstd, meta_f, &mut self.raw).map_err(bad)?;
+                decompress(zstd, meta_f, &mut self.raw).map_err(bad)?;
                 out.meta
                     .decode(std::mem::take(&mut self.raw), c.count as usize)
                     .map_err(bad)?;
@@ -150,7 +175,7 @@ pub struct Cursor<'s> {
     /// Groups of overlapping parts, as ranges of `stream.parts`, in scan order.
     groups: Vec<(usize, usize)>,
     next_group: usize,
-    dec: Option<Decoder>,
+    dec: Decoder,
     loaded: Vec<Loaded>,
     /// Rows of the current group in scan order, as (loaded index, row); only for groups of
     /// several parts. For one part, `range` walks its rows directly.
@@ -197,7 +222,7 @@ impl<'s> Cursor<'s> {
             opts,
             groups,
             next_group: 0,
-            dec: None,
+            dec: Decoder::default(),
             loaded: Vec::new(),
             order: Vec::new(),
             single: true,
@@ -223,7 +248,8 @@ impl<'s> Cursor<'s> {
             let mut n = 0;
             for p in &self.stream.parts[a..b] {
                 if n == self.loaded.len() {
-                    self.loaded.push(Loaded::default());
+                    self.loaded
+                        .push(POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default());
                 }
                 match p {
                     Part::Head(h) => {
@@ -237,11 +263,7 @@ impl<'s> Cursor<'s> {
                         }
                         self.stats.chunks_read += 1;
                         self.stats.bytes_read += c.raw_bytes;
-                        if self.dec.is_none() {
-                            self.dec = Some(Decoder::new()?);
-                        }
-                        let dec = self.dec.as_mut().expect("set above");
-                        match dec.load(blk, c, &mut self.loaded[n], true) {
+                        match self.dec.load(blk, c, &mut self.loaded[n], true) {
                             Ok(()) => n += 1,
                             Err(e) => {
                                 // A damaged chunk is skipped, not fatal: the rest still reads.
@@ -363,6 +385,21 @@ impl<'s> Cursor<'s> {
             self.yielded += 1;
             self.loaded[k].entry(r)
         }))
+    }
+}
+
+impl Drop for Cursor<'_> {
+    fn drop(&mut self) {
+        POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            for mut l in self.loaded.drain(..) {
+                if p.len() >= POOL_MAX {
+                    break;
+                }
+                l.head = None;
+                p.push(l);
+            }
+        });
     }
 }
 

@@ -123,7 +123,7 @@ impl Selection {
     /// decompression), from timestamps otherwise.
     pub fn count(&self) -> Result<u64, LogStoreError> {
         let mut n = 0;
-        let mut dec = Decoder::new()?;
+        let mut dec = Decoder::default();
         for s in &self.streams {
             for p in &s.parts {
                 if p.min_ts() >= self.start && p.max_ts() <= self.end {

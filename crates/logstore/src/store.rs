@@ -41,7 +41,12 @@ pub struct LogStore {
     pub(crate) wal: Mutex<LogWal>,
     pub(crate) state: RwLock<State>,
     pub(crate) compaction: Mutex<()>,
+    /// Held (locked) while the store is open: one process per directory.
+    _lock: fs::File,
 }
+
+/// The file whose lock marks the directory as in use.
+const LOCK_FILE: &str = "lock";
 
 /// The wall clock in Unix nanoseconds.
 pub(crate) fn now_ns() -> i64 {
@@ -51,11 +56,22 @@ pub(crate) fn now_ns() -> i64 {
 }
 
 impl LogStore {
-    /// Opens (creating) the store in `dir`: removes unfinished block files, loads the blocks
+    /// Opens (creating) the store in `dir`, locking it against other processes: removes
+    /// unfinished block files, loads the blocks
     /// (a damaged one is skipped with an error log, left in place), deletes blocks a merge
     /// replaced, replays the WAL above the blocks' floor into the head, and starts a new WAL
     /// segment.
     pub fn open(dir: &Path, opts: LogStoreOptions) -> Result<LogStore, LogStoreError> {
+        fs::create_dir_all(dir).map_err(|e| LogStoreError::io(dir, e))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| LogStoreError::io(&lock_path, e))?;
+        lock.try_lock()
+            .map_err(|_| LogStoreError::Locked(dir.to_path_buf()))?;
         let blocks_dir = dir.join("blocks");
         fs::create_dir_all(&blocks_dir).map_err(|e| LogStoreError::io(&blocks_dir, e))?;
         let mut blocks = Vec::new();
@@ -148,6 +164,7 @@ impl LogStore {
                 gen: floor,
             }),
             compaction: Mutex::new(()),
+            _lock: lock,
         })
     }
 

@@ -506,3 +506,15 @@ fn odd_lines_round_trip_through_blocks() {
         assert_eq!(&got, lines, "case {k}");
     }
 }
+
+#[test]
+fn one_store_per_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LogStore::open(dir.path(), opts()).unwrap();
+    assert!(matches!(
+        LogStore::open(dir.path(), opts()),
+        Err(bongsu_logstore::LogStoreError::Locked(_))
+    ));
+    drop(store);
+    LogStore::open(dir.path(), opts()).unwrap();
+}

@@ -275,3 +275,52 @@ fn parse_index(buf: &[u8], data_end: u64) -> Result<ParsedIndex, DecodeError> {
         streams,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cursor::{Decoder, Loaded};
+    use crate::filter::ChunkFilter;
+    use crate::head::HeadEntry;
+
+    /// Flipping any byte of a block file never panics: `open` refuses the file, or reading its
+    /// chunks and filters fails cleanly or gives some lines.
+    #[test]
+    fn every_damaged_byte_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let entries: Vec<HeadEntry> = (0..40)
+            .map(|i| HeadEntry {
+                ts: 1_700_000_000_000_000_000 + i * 1_000_003,
+                line: format!("2023-11-14T22:13:20 line {i} id={:x}", i * 7919).into(),
+                metadata: vec![("k".into(), format!("v{i}").into())].into(),
+            })
+            .collect();
+        let refs: Vec<&HeadEntry> = entries.iter().collect();
+        let mut w = BlockWriter::create(dir.path(), 3, 16, 1 << 20).unwrap();
+        let labels = Labels::from_pairs(&[("job", "x")]).unwrap();
+        w.add_stream(&labels, &refs).unwrap();
+        let path = w.finish(7, &[Ulid::new()]).unwrap().unwrap().path;
+        let good = std::fs::read(&path).unwrap();
+        let probe = crate::tokens::Probe::for_needle(b"-line-");
+        let mut dec = Decoder::default();
+        let mut opened = 0;
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x5a;
+            std::fs::write(&path, &bad).unwrap();
+            let Ok(b) = Block::open(&path) else { continue };
+            opened += 1;
+            for c in b.streams.iter().flat_map(|s| &s.chunks) {
+                let mut l = Loaded::default();
+                let _ = dec.load(&b, c, &mut l, true);
+                let bytes = b.chunk_bytes(c);
+                if let Ok(f) = ChunkFilter::parse(&bytes[bytes.len() - c.filter_len as usize..]) {
+                    f.may_contain(&probe);
+                }
+            }
+        }
+        assert!(opened > 0, "damage in chunk data still opens the block");
+        std::fs::write(&path, &good).unwrap();
+        assert_eq!(Block::open(&path).unwrap().entries, 40);
+    }
+}

@@ -36,7 +36,13 @@
 //! needle (see `tokens` for the keys: whole tokens, infix minimizers of long tokens, trigrams;
 //! sound for any substring, not only whole words), then checks each remaining line with
 //! `memmem`. The evaluator still runs its own pipeline (regexes, parsers) on what comes out;
-//! it need not repeat the needle check.
+//! it need not repeat the needle check. What lets a needle skip chunks (case-insensitively):
+//! a token inside it with separators on both sides (`"user_id":175878,` → `user`, `id`,
+//! `175878`; not numbers under 6 digits), any run of 32+ letters and digits (a trace id, even
+//! as a bare substring), and its trigrams that hold a letter (`error`). A needle with none of
+//! these (`"42"`) reads every chunk in range. [`Cursor::stats`] says what a scan read and
+//! skipped; [`LogStore::store_stats`] sizes the store. For a LogQL `|~ "(?i)…"` literal use
+//! [`Needle::ascii_case_insensitive`], whose folding is ASCII-only (see its docs).
 //!
 //! # On disk
 //! `wal/` (`docs/format/logs-wal.md`) and `blocks/<ULID>` files

@@ -8,7 +8,8 @@
 //! ```
 //! Lines are appended in batches of 1000 (like the anchors' push bodies), parsed from the file
 //! batch by batch so the input never sits in memory. Without the variable the bench prints how
-//! to run it and exits. With `BONGSU_LOGS_STORE=DIR` the store is kept in `DIR`, and a later run
+//! to run it and exits. `BONGSU_LOGS_CUT_LEVEL` and `BONGSU_LOGS_MERGE_LEVEL` override the store's zstd levels. With
+//! `BONGSU_LOGS_STORE=DIR` the store is kept in `DIR`, and a later run
 //! with a loaded `DIR` skips the ingest and only queries.
 
 use std::collections::BTreeMap;
@@ -60,14 +61,25 @@ fn best_of_3<T>(mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, out.expect("ran three times"))
 }
 
+/// An order-independent digest of (stream, timestamp, line) triples, to check that the store
+/// gives back exactly what it took.
+fn digest(labels: &Labels, ts: i64, line: &str) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(labels.to_string().as_bytes());
+    h.update(&ts.to_le_bytes());
+    h.update(line.as_bytes());
+    h.digest()
+}
+
 /// Appends the file's lines in batches (or only parses them, without a store); returns lines,
-/// bytes of log text and the time spent in `append_logs`.
-fn ingest(store: Option<&LogStore>, path: &std::path::Path) -> (u64, u64, Duration) {
+/// bytes of log text, the time spent in `append_logs` and the digest of all lines.
+fn ingest(store: Option<&LogStore>, path: &std::path::Path) -> (u64, u64, Duration, u64) {
     let file = std::io::BufReader::new(std::fs::File::open(path).expect("open input"));
     let mut labels_of: BTreeMap<String, Labels> = BTreeMap::new();
     let mut batch: BTreeMap<String, Vec<LogEntry>> = BTreeMap::new();
     let (mut lines, mut text_bytes, mut in_batch) = (0u64, 0u64, 0);
     let mut append_time = Duration::ZERO;
+    let mut sum = 0u64;
     let mut flush = |batch: &mut BTreeMap<String, Vec<LogEntry>>,
                      labels_of: &BTreeMap<String, Labels>| {
         let streams: Vec<LogStream> = std::mem::take(batch)
@@ -98,8 +110,10 @@ fn ingest(store: Option<&LogStore>, path: &std::path::Path) -> (u64, u64, Durati
         }
         let line = v["line"].as_str().expect("line").to_string();
         text_bytes += line.len() as u64;
+        let ts = v["ts"].as_i64().expect("ts");
+        sum = sum.wrapping_add(digest(&labels_of[&key], ts, &line));
         batch.entry(key).or_default().push(LogEntry {
-            ts: v["ts"].as_i64().expect("ts"),
+            ts,
             line,
             metadata: Vec::new(),
         });
@@ -111,7 +125,7 @@ fn ingest(store: Option<&LogStore>, path: &std::path::Path) -> (u64, u64, Durati
         }
     }
     flush(&mut batch, &labels_of);
-    (lines, text_bytes, append_time)
+    (lines, text_bytes, append_time, sum)
 }
 
 fn main() {
@@ -123,17 +137,25 @@ fn main() {
     let dir = std::env::var_os("BONGSU_LOGS_STORE")
         .map_or_else(|| tmp.path().to_path_buf(), std::path::PathBuf::from);
     let loaded = std::fs::read_dir(dir.join("blocks")).is_ok_and(|mut d| d.next().is_some());
-    let opts = LogStoreOptions {
+    let mut opts = LogStoreOptions {
         retention: Duration::from_secs(100 * 365 * 86_400),
         ..LogStoreOptions::default()
     };
+    let level = |var: &str| std::env::var(var).ok().and_then(|l| l.parse().ok());
+    if let Some(l) = level("BONGSU_LOGS_CUT_LEVEL") {
+        opts.cut_zstd_level = l;
+    }
+    if let Some(l) = level("BONGSU_LOGS_MERGE_LEVEL") {
+        opts.merge_zstd_level = l;
+    }
     let store = LogStore::open(&dir, opts).expect("open store");
     if !loaded {
         let c0 = cpu();
         ingest(None, std::path::Path::new(&path));
         let parse = cpu() - c0;
         let c0 = cpu();
-        let (lines, text_bytes, append_time) = ingest(Some(&store), std::path::Path::new(&path));
+        let (lines, text_bytes, append_time, sum) =
+            ingest(Some(&store), std::path::Path::new(&path));
         let ingest_cpu = cpu() - c0;
         println!(
             "store CPU for the ingest: {:.2} s (ingest {:.2} s minus reading and parsing the NDJSON alone {:.2} s)",
@@ -175,6 +197,19 @@ fn main() {
             per(s.block_bytes - s.ts_bytes - s.line_bytes - s.metadata_bytes - s.filter_bytes), s.blocks, s.chunks
         );
         println!("RSS after compaction {} MB", proc_status("VmRSS:") / 1024);
+        let all = [Matcher::new(MatchOp::Regex, "job", ".+").expect("matcher")];
+        let sel = store.select(&all, i64::MIN, i64::MAX).expect("select");
+        let mut back = 0u64;
+        sel.scan(&ScanOptions::default(), |s, e| {
+            back = back.wrapping_add(digest(&s.labels, e.ts, e.line));
+            ControlFlow::Continue(())
+        })
+        .expect("scan");
+        assert_eq!(
+            back, sum,
+            "the store gave back different lines than it took"
+        );
+        println!("every line read back exactly (digest {sum:016x})");
     }
     let all = [Matcher::new(MatchOp::Regex, "job", ".+").expect("matcher")];
     let (t, n) = best_of_3(|| {
@@ -213,18 +248,23 @@ fn main() {
             needles: vec![Needle::ascii_case_insensitive("error")],
             ..ScanOptions::default()
         };
-        let mut n = 0;
+        let (mut n, mut read, mut skipped) = (0, 0, 0);
         for i in 0..sel.streams().len() {
             let mut c = sel.cursor(i, &o);
             while c.next().expect("next").is_some() {
                 n += 1;
             }
+            read += c.stats().chunks_read;
+            skipped += c.stats().chunks_skipped;
         }
-        n
+        (n, read, skipped)
     });
     println!(
-        "Q3 nginx (?i)error lines: {n} in {:.2} ms",
-        t.as_secs_f64() * 1e3
+        "Q3 nginx (?i)error lines: {} in {:.2} ms ({} chunks read, {} skipped by filters)",
+        n.0,
+        t.as_secs_f64() * 1e3,
+        n.1,
+        n.2
     );
 
     let (t, n) = best_of_3(|| {

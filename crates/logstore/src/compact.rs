@@ -25,9 +25,9 @@ use tracing::{error, info};
 use bongsu_model::log::LogEntry;
 
 use crate::block::{chunk_bounds, Block, BlockWriter, ChunkMeta, MergeItem};
+use crate::cursor::{Decoder, Loaded};
 use crate::error::LogStoreError;
 use crate::head::{Head, HeadEntry};
-use crate::read::{Decoder, Loaded};
 use crate::store::{head_entry, now_ns, LogStore};
 use crate::wal::{LogWal, WalStream};
 
@@ -116,7 +116,7 @@ impl LogStore {
         wal.sync()?;
         let mut w = BlockWriter::create(
             &self.blocks_dir(),
-            self.opts.zstd_level,
+            self.opts.cut_zstd_level,
             max_lines,
             max_bytes,
         )?;
@@ -181,7 +181,12 @@ impl LogStore {
                 .saturating_mul(self.opts.partition_ns)
                 .saturating_add(self.opts.out_of_order_window_ns)
                 < newest;
-            if blocks.len() < 2 || !(all || closed || blocks.len() >= MAX_BLOCKS_PER_PARTITION) {
+            // A lone block is rewritten too if a cut compressed it at a lower level.
+            let low = blocks
+                .iter()
+                .any(|b| b.zstd_level < self.opts.merge_zstd_level);
+            let worth = blocks.len() >= 2 || low;
+            if !worth || !(all || closed || blocks.len() >= MAX_BLOCKS_PER_PARTITION) {
                 continue;
             }
             self.merge_group(&blocks)?;
@@ -203,11 +208,11 @@ impl LogStore {
         let (max_lines, max_bytes) = (self.opts.chunk_max_lines, self.opts.chunk_max_bytes);
         let mut w = BlockWriter::create(
             &self.blocks_dir(),
-            self.opts.zstd_level,
+            self.opts.merge_zstd_level,
             max_lines,
             max_bytes,
         )?;
-        let mut dec = Decoder::new()?;
+        let mut dec = Decoder::default();
         for (labels, mut chunks) in streams {
             chunks.sort_by_key(|(_, c)| c.min_ts);
             let items = self.merge_items(&chunks, &mut dec);
@@ -271,7 +276,13 @@ impl LogStore {
                 .flatten()
             {
                 Some(entries) => items.push(MergeItem::Encode(entries)),
-                None => items.extend(chunks[i..j].iter().map(|&(b, c)| MergeItem::Copy(b, c))),
+                None => items.extend(chunks[i..j].iter().map(|&(b, c)| {
+                    if b.zstd_level < self.opts.merge_zstd_level {
+                        MergeItem::Recompress(b, c)
+                    } else {
+                        MergeItem::Copy(b, c)
+                    }
+                })),
             }
             i = j;
         }

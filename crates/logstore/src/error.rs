@@ -23,6 +23,8 @@ pub enum LogStoreError {
     Corrupt { path: PathBuf, reason: String },
     #[error("log block {path} has format version {version}, this build reads only version 1")]
     UnsupportedVersion { path: PathBuf, version: u8 },
+    #[error("log data directory {0} is in use by another process")]
+    Locked(PathBuf),
     #[error("invalid log query: {0}")]
     InvalidQuery(String),
 }

@@ -36,19 +36,29 @@
 //! needle (see `tokens` for the keys: whole tokens, infix minimizers of long tokens, trigrams;
 //! sound for any substring, not only whole words), then checks each remaining line with
 //! `memmem`. The evaluator still runs its own pipeline (regexes, parsers) on what comes out;
-//! it need not repeat the needle check.
+//! it need not repeat the needle check. What lets a needle skip chunks (case-insensitively):
+//! a token inside it with separators on both sides (`"user_id":175878,` → `user`, `id`,
+//! `175878`; not numbers under 6 digits), any run of 32+ letters and digits (a trace id, even
+//! as a bare substring), and its trigrams that hold a letter (`error`). A needle with none of
+//! these (`"42"`) reads every chunk in range. [`Cursor::stats`] says what a scan read and
+//! skipped; [`LogStore::store_stats`] sizes the store. For a LogQL `|~ "(?i)…"` literal use
+//! [`Needle::ascii_case_insensitive`], whose folding is ASCII-only (see its docs).
 //!
 //! # On disk
 //! `wal/` (`docs/format/logs-wal.md`) and `blocks/<ULID>` files
 //! (`docs/format/logs-block.md`). The head is cut into one block when it holds
-//! [`LogStoreOptions::head_max_bytes`] or spans [`LogStoreOptions::head_max_span_ns`]; blocks
-//! starting in one partition (a UTC day) are merged by copying their chunks; retention deletes
-//! whole blocks by age and by total size.
+//! [`LogStoreOptions::head_max_bytes`] or spans [`LogStoreOptions::head_max_span_ns`],
+//! compressed fast ([`LogStoreOptions::cut_zstd_level`]); blocks starting in one partition (a UTC
+//! day) are merged, their chunks copied or recompressed harder
+//! ([`LogStoreOptions::merge_zstd_level`]); retention deletes whole blocks by age and by total
+//! size. The owner calls [`LogStore::compact`] periodically (merges, retention, a head that
+//! stopped growing) and may call [`LogStore::flush`] at shutdown.
 //!
 //! Not here: LogQL, HTTP, push decoding; nothing here uses an async runtime.
 
 mod block;
 mod compact;
+mod cursor;
 mod error;
 mod filter;
 mod head;
@@ -58,17 +68,19 @@ mod read;
 mod registry;
 mod select;
 mod store;
+mod timefmt;
 mod tokens;
 mod wal;
 
 pub(crate) use bongsu_tsdb::encoding;
 
 pub use compact::{CompactStats, StoreStats, MAX_BLOCKS_PER_PARTITION};
+pub use cursor::Cursor;
 pub use error::LogStoreError;
 pub use needle::Needle;
 pub use options::{LogStoreOptions, DEFAULT_MAX_LINE_BYTES};
 pub use read::{
-    Cursor, Direction, EntryRef, IndexStats, ScanOptions, ScanStats, SelectedStream, Selection,
+    Direction, EntryRef, IndexStats, ScanOptions, ScanStats, SelectedStream, Selection,
 };
 pub use select::Volume;
 pub use store::{format_rfc3339_nano, LogStore};

@@ -34,8 +34,12 @@ pub struct LogStoreOptions {
     pub chunk_max_lines: usize,
     /// Most uncompressed line bytes in one chunk.
     pub chunk_max_bytes: usize,
-    /// zstd level of the line columns.
-    pub zstd_level: i32,
+    /// zstd level of the line and metadata columns of blocks cut from the head: fast, since
+    /// it is paid on the append path.
+    pub cut_zstd_level: i32,
+    /// zstd level of merged blocks (merges recompress what a cut compressed at a lower level):
+    /// the level data spends its retention at, paid once in the background.
+    pub merge_zstd_level: i32,
     /// WAL segment size.
     pub wal_segment_size: u64,
     /// fsync the WAL on every append (survives power loss, not only a crash of the process),
@@ -58,7 +62,8 @@ impl Default for LogStoreOptions {
             head_max_span_ns: 2 * HOUR_NS,
             chunk_max_lines: 1024,
             chunk_max_bytes: 256 * 1024,
-            zstd_level: 9,
+            cut_zstd_level: 3,
+            merge_zstd_level: 10,
             wal_segment_size: 64 * 1024 * 1024,
             fsync_on_commit: false,
             partition_ns: 24 * HOUR_NS,

@@ -41,7 +41,12 @@ pub struct LogStore {
     pub(crate) wal: Mutex<LogWal>,
     pub(crate) state: RwLock<State>,
     pub(crate) compaction: Mutex<()>,
+    /// Held (locked) while the store is open: one process per directory.
+    _lock: fs::File,
 }
+
+/// The file whose lock marks the directory as in use.
+const LOCK_FILE: &str = "lock";
 
 /// The wall clock in Unix nanoseconds.
 pub(crate) fn now_ns() -> i64 {
@@ -51,11 +56,22 @@ pub(crate) fn now_ns() -> i64 {
 }
 
 impl LogStore {
-    /// Opens (creating) the store in `dir`: removes unfinished block files, loads the blocks
+    /// Opens (creating) the store in `dir`, locking it against other processes: removes
+    /// unfinished block files, loads the blocks
     /// (a damaged one is skipped with an error log, left in place), deletes blocks a merge
     /// replaced, replays the WAL above the blocks' floor into the head, and starts a new WAL
     /// segment.
     pub fn open(dir: &Path, opts: LogStoreOptions) -> Result<LogStore, LogStoreError> {
+        fs::create_dir_all(dir).map_err(|e| LogStoreError::io(dir, e))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| LogStoreError::io(&lock_path, e))?;
+        lock.try_lock()
+            .map_err(|_| LogStoreError::Locked(dir.to_path_buf()))?;
         let blocks_dir = dir.join("blocks");
         fs::create_dir_all(&blocks_dir).map_err(|e| LogStoreError::io(&blocks_dir, e))?;
         let mut blocks = Vec::new();
@@ -148,6 +164,7 @@ impl LogStore {
                 gen: floor,
             }),
             compaction: Mutex::new(()),
+            _lock: lock,
         })
     }
 
@@ -157,129 +174,150 @@ impl LogStore {
 
     /// Appends lines: refused ones are reported (Loki's reasons), exact duplicates of lines in
     /// the head are dropped silently and count as appended, the rest is written to the WAL and
-    /// then to the head. Returns after the WAL write. May cut the head into a block first
+    /// then to the head. Returns after the WAL write. May cut the head into a block after
     /// (when it is over its size or time span), so an append can take a compression's time.
+    ///
+    /// The WAL mutex is held throughout (appends and cuts are serialized, so the WAL order is
+    /// the head's order); the state lock only while checking and while applying, not during the
+    /// WAL write, so readers are not held up by the disk.
     pub fn append(&self, streams: &[LogStream]) -> Result<LogAppendReport, LogStoreError> {
         let mut wal = self.wal.lock();
-        let mut report = LogAppendReport::default();
-        let now = now_ns();
-        let oldest_ok =
-            now.saturating_sub(i64::try_from(self.opts.retention.as_nanos()).unwrap_or(i64::MAX));
-        let mut accepted: Vec<(u32, &LogEntry)> = Vec::new();
-        let mut defs: Vec<WalStream> = Vec::new();
-        {
-            let mut st = self.state.write();
-            let st = &mut *st;
-            let mut active = st.head.streams.len();
-            let mut newest: std::collections::HashMap<u32, i64> = std::collections::HashMap::new();
-            for (si, s) in streams.iter().enumerate() {
-                let known = st.registry.lookup(&s.labels);
-                let in_head = known.is_some_and(|id| {
-                    st.head.streams.contains_key(&id) || newest.contains_key(&id)
-                });
-                let mut id = None;
-                for (ei, e) in s.entries.iter().enumerate() {
-                    let size = e.line.len()
-                        + e.metadata
-                            .iter()
-                            .map(|(k, v)| k.len() + v.len())
-                            .sum::<usize>();
-                    let reject = if size > self.opts.max_line_bytes {
-                        Some(LogRejection::LineTooLong {
-                            stream: s.labels.to_string(),
-                            max: self.opts.max_line_bytes,
-                            length: size,
-                        })
-                    } else if e.ts < oldest_ok {
-                        Some(LogRejection::TooOld {
-                            stream: s.labels.to_string(),
-                            entry: format_rfc3339_nano(e.ts),
-                            oldest_acceptable: format_rfc3339_nano(oldest_ok),
-                        })
-                    } else {
-                        None
-                    };
-                    if let Some(r) = reject {
-                        report.rejected.push((si, ei, r));
-                        continue;
-                    }
-                    let sid = match id {
-                        Some(i) => i,
-                        None => {
-                            if !in_head && active >= self.opts.max_active_streams {
-                                report.rejected.push((
-                                    si,
-                                    ei,
-                                    LogRejection::StreamLimit {
-                                        stream: s.labels.to_string(),
-                                    },
-                                ));
-                                continue;
-                            }
-                            let i = st.registry.get_or_insert(&s.labels);
-                            if !in_head {
-                                active += 1;
-                            }
-                            id = Some(i);
-                            i
-                        }
-                    };
-                    let info = st.registry.get_mut(sid).expect("registered above");
-                    let newest_ts = newest.entry(sid).or_insert(info.newest_ts);
-                    let floor = newest_ts.saturating_sub(self.opts.out_of_order_window_ns);
-                    if e.ts < floor {
-                        report.rejected.push((
-                            si,
-                            ei,
-                            LogRejection::TooFarBehind {
-                                entry: format_rfc3339_nano(e.ts),
-                                oldest_acceptable: format_rfc3339_nano(floor),
-                            },
-                        ));
-                        continue;
-                    }
-                    *newest_ts = (*newest_ts).max(e.ts);
-                    report.appended += 1;
-                    if st.head.contains(sid, e.ts, &e.line) {
-                        continue;
-                    }
-                    if info.logged_gen != Some(st.gen) {
-                        info.logged_gen = Some(st.gen);
-                        defs.push(WalStream {
-                            id: sid,
-                            labels: s.labels.clone(),
-                        });
-                    }
-                    accepted.push((sid, e));
-                }
-            }
-            if accepted.is_empty() && defs.is_empty() {
-                return Ok(report);
-            }
-            // Logged before the WAL write: a failed write forgets the generation, so the
-            // definitions are logged again next time.
-            if let Err(e) = wal.append(&defs, &accepted) {
-                for d in &defs {
-                    if let Some(info) = st.registry.get_mut(d.id) {
-                        info.logged_gen = None;
-                    }
-                }
-                return Err(e.into());
-            }
-            for (id, e) in &accepted {
-                let info = st.registry.get_mut(*id).expect("registered above");
-                info.newest_ts = info.newest_ts.max(e.ts);
-                st.head.push(*id, head_entry(e));
-            }
+        let Checked {
+            report,
+            accepted,
+            defs,
+        } = self.check(streams);
+        if accepted.is_empty() && defs.is_empty() {
+            return Ok(report);
         }
+        if let Err(e) = wal.append(&defs, &accepted) {
+            // The definitions were not logged after all: log them again next time.
+            let mut st = self.state.write();
+            for d in &defs {
+                if let Some(info) = st.registry.get_mut(d.id) {
+                    info.logged_gen = None;
+                }
+            }
+            return Err(e.into());
+        }
+        let entries: Vec<(u32, HeadEntry)> = accepted
+            .iter()
+            .map(|(id, e)| (*id, head_entry(e)))
+            .collect();
         let (bytes, span) = {
-            let st = self.state.read();
+            let mut st = self.state.write();
+            for (id, e) in entries {
+                if let Some(info) = st.registry.get_mut(id) {
+                    info.newest_ts = info.newest_ts.max(e.ts);
+                }
+                st.head.push(id, e);
+            }
             (st.head.bytes, st.head.max_ts.saturating_sub(st.head.min_ts))
         };
         if bytes >= self.opts.head_max_bytes || span >= self.opts.head_max_span_ns {
             self.cut_locked(&mut wal, true)?;
         }
         Ok(report)
+    }
+
+    /// Decides each line's fate (see [`LogStore::append`]) and registers new streams; returns
+    /// the report, the lines to write and the stream definitions the WAL needs first. The
+    /// definitions are marked logged in the current generation here.
+    fn check<'a>(&self, streams: &'a [LogStream]) -> Checked<'a> {
+        let mut report = LogAppendReport::default();
+        let oldest_ok = now_ns()
+            .saturating_sub(i64::try_from(self.opts.retention.as_nanos()).unwrap_or(i64::MAX));
+        let mut accepted: Vec<(u32, &LogEntry)> = Vec::new();
+        let mut defs: Vec<WalStream> = Vec::new();
+        let mut st = self.state.write();
+        let st = &mut *st;
+        let mut active = st.head.streams.len();
+        let mut newest: std::collections::HashMap<u32, i64> = std::collections::HashMap::new();
+        for (si, s) in streams.iter().enumerate() {
+            let known = st.registry.lookup(&s.labels);
+            let in_head = known
+                .is_some_and(|id| st.head.streams.contains_key(&id) || newest.contains_key(&id));
+            let mut id = None;
+            for (ei, e) in s.entries.iter().enumerate() {
+                let size = e.line.len()
+                    + e.metadata
+                        .iter()
+                        .map(|(k, v)| k.len() + v.len())
+                        .sum::<usize>();
+                let reject = if size > self.opts.max_line_bytes {
+                    Some(LogRejection::LineTooLong {
+                        stream: s.labels.to_string(),
+                        max: self.opts.max_line_bytes,
+                        length: size,
+                    })
+                } else if e.ts < oldest_ok {
+                    Some(LogRejection::TooOld {
+                        stream: s.labels.to_string(),
+                        entry: format_rfc3339_nano(e.ts),
+                        oldest_acceptable: format_rfc3339_nano(oldest_ok),
+                    })
+                } else {
+                    None
+                };
+                if let Some(r) = reject {
+                    report.rejected.push((si, ei, r));
+                    continue;
+                }
+                let sid = match id {
+                    Some(i) => i,
+                    None => {
+                        if !in_head && active >= self.opts.max_active_streams {
+                            report.rejected.push((
+                                si,
+                                ei,
+                                LogRejection::StreamLimit {
+                                    stream: s.labels.to_string(),
+                                },
+                            ));
+                            continue;
+                        }
+                        let i = st.registry.get_or_insert(&s.labels);
+                        if !in_head {
+                            active += 1;
+                        }
+                        id = Some(i);
+                        i
+                    }
+                };
+                let info = st.registry.get_mut(sid).expect("registered above");
+                let newest_ts = newest.entry(sid).or_insert(info.newest_ts);
+                let floor = newest_ts.saturating_sub(self.opts.out_of_order_window_ns);
+                if e.ts < floor {
+                    report.rejected.push((
+                        si,
+                        ei,
+                        LogRejection::TooFarBehind {
+                            entry: format_rfc3339_nano(e.ts),
+                            oldest_acceptable: format_rfc3339_nano(floor),
+                        },
+                    ));
+                    continue;
+                }
+                *newest_ts = (*newest_ts).max(e.ts);
+                report.appended += 1;
+                if st.head.contains(sid, e.ts, &e.line) {
+                    continue;
+                }
+                if info.logged_gen != Some(st.gen) {
+                    info.logged_gen = Some(st.gen);
+                    defs.push(WalStream {
+                        id: sid,
+                        labels: s.labels.clone(),
+                    });
+                }
+                accepted.push((sid, e));
+            }
+        }
+        Checked {
+            report,
+            accepted,
+            defs,
+        }
     }
 
     /// Bytes of blocks and WAL on disk.
@@ -292,6 +330,15 @@ impl LogStore {
     pub fn sync(&self) -> Result<(), LogStoreError> {
         Ok(self.wal.lock().sync()?)
     }
+}
+
+/// What [`LogStore::check`] decided.
+struct Checked<'a> {
+    report: LogAppendReport,
+    /// Lines to write, by stream id.
+    accepted: Vec<(u32, &'a LogEntry)>,
+    /// Streams the WAL must define before those lines.
+    defs: Vec<WalStream>,
 }
 
 impl LogAppendable for LogStore {

@@ -17,8 +17,9 @@
 //!   windows, so its minimizers are among the token's keys — whatever surrounds the run. This
 //!   is what lets `|= "4bf92f3577b34da6a3ce929d0e0e4736"` skip chunks although the needle may sit
 //!   inside a longer token;
-//! - **trigrams** of every token (in a small bitmap, see `filter`): any run of at least 3 bytes,
-//!   wherever it sits, has its trigrams in the line. This serves short needles (`error`).
+//! - **trigrams** with a letter of every token (in a small bitmap, see `filter`): any run of at
+//!   least 3 bytes, wherever it sits, has its trigrams in the line. This serves short needles
+//!   (`error`).
 //!
 //! Not here: the filters themselves (`filter`), and deciding whether a line contains a needle
 //! (`needle`).
@@ -27,8 +28,9 @@ use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 /// Gram length of the infix keys.
 pub const GRAM: usize = 8;
-/// Grams per minimizer window: a 32-digit trace id gets about two keys.
-pub const WINDOW: usize = 17;
+/// Grams per minimizer window: a 32-digit trace id (the longest common token) is one window,
+/// so it costs one key, like a whole token, and can still be found inside a longer token.
+pub const WINDOW: usize = 25;
 /// Shortest all-digit token with a whole-token key (ids, not measurements).
 pub const MIN_NUMBER_KEY: usize = 6;
 /// Tokens (and needle runs) of at least this many bytes get infix keys instead of a whole-token
@@ -103,6 +105,12 @@ fn trigram_code(g: &[u8]) -> u32 {
     (v(g[0]) * 36 + v(g[1])) * 36 + v(g[2])
 }
 
+/// Only trigrams with a letter are kept: the thousand all-digit ones (addresses, sizes,
+/// latencies) fill any chunk's bitmap and would leave no room to tell words apart.
+fn has_letter(g: &[u8]) -> bool {
+    g.iter().any(u8::is_ascii_alphabetic)
+}
+
 /// Where a trigram lands in a bitmap of `2^(32 - shift)` bits: its code spread by a multiply.
 pub fn trigram_bit(code: u32, shift: u32) -> usize {
     (code.wrapping_mul(0x9E37_79B1) >> shift) as usize
@@ -158,18 +166,58 @@ pub fn lower_into(run: &[u8], buf: &mut Vec<u8>) {
 /// Everything a chunk's filter must hold for one line: whole-token keys and infix keys go to
 /// `keys` (they may repeat; the filter builder deduplicates), trigrams to `grams`.
 pub fn line_keys(line: &[u8], keys: &mut Vec<u64>, grams: &mut GramSet, buf: &mut Vec<u8>) {
-    for (run, _, _) in runs(line) {
-        lower_into(run, buf);
+    // One pass over the bytes (this runs on every line a block takes): the same tokens,
+    // lowercasing and trigram codes as `runs`, `lower_into` and `trigram_code`, which the
+    // tests compare it with.
+    let mut i = 0;
+    while i < line.len() {
+        if SYMBOL[line[i] as usize] == NOT_ALNUM {
+            i += 1;
+            continue;
+        }
+        buf.clear();
+        let (mut code, mut letters, mut digits_only) = (0u32, 0u32, true);
+        while i < line.len() {
+            let c = SYMBOL[line[i] as usize];
+            if c == NOT_ALNUM {
+                break;
+            }
+            let letter = c >= 10;
+            buf.push(if letter { line[i] | 0x20 } else { line[i] });
+            digits_only &= !letter;
+            code = (code % (36 * 36)) * 36 + u32::from(c);
+            letters = ((letters << 1) | u32::from(letter)) & 0b111;
+            if buf.len() >= 3 && letters != 0 {
+                grams.insert(code);
+            }
+            i += 1;
+        }
         if buf.len() >= INFIX_MIN {
             infix_keys(buf, |k| keys.push(k));
-        } else if keyed(buf) {
+        } else if !digits_only || buf.len() >= MIN_NUMBER_KEY {
             keys.push(token_key(buf));
-        }
-        for g in buf.windows(3) {
-            grams.insert(trigram_code(g));
         }
     }
 }
+
+/// Not an ASCII letter or digit, in [`SYMBOL`].
+const NOT_ALNUM: u8 = 0xff;
+
+/// Each byte's trigram symbol: digits 0–9, letters (either case) 10–35, others [`NOT_ALNUM`].
+static SYMBOL: [u8; 256] = {
+    let mut t = [NOT_ALNUM; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_digit() {
+            t[b] = c - b'0';
+        } else if c.is_ascii_alphabetic() {
+            t[b] = (c | 0x20) - b'a' + 10;
+        }
+        b += 1;
+    }
+    t
+};
 
 /// What a chunk must contain (per its filter) for a line of it to contain a needle. Empty when
 /// the needle allows no conclusion (e.g. it has no alphanumerics).
@@ -192,7 +240,7 @@ impl Probe {
             } else if !at_start && !at_end && keyed(&buf) {
                 p.keys.push(token_key(&buf));
             }
-            for g in buf.windows(3) {
+            for g in buf.windows(3).filter(|g| has_letter(g)) {
                 p.grams.push(trigram_code(g));
             }
         }
@@ -216,6 +264,34 @@ mod tests {
         let (mut k, mut g, mut b) = (Vec::new(), GramSet::default(), Vec::new());
         line_keys(line.as_bytes(), &mut k, &mut g, &mut b);
         (k, g)
+    }
+
+    /// `line_keys` as the plain composition of `runs`, `lower_into` and `trigram_code`.
+    fn slow_line_keys(line: &[u8], keys: &mut Vec<u64>, grams: &mut GramSet) {
+        let mut buf = Vec::new();
+        for (run, _, _) in runs(line) {
+            lower_into(run, &mut buf);
+            if buf.len() >= INFIX_MIN {
+                infix_keys(&buf, |k| keys.push(k));
+            } else if keyed(&buf) {
+                keys.push(token_key(&buf));
+            }
+            for g in buf.windows(3).filter(|g| has_letter(g)) {
+                grams.insert(trigram_code(g));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_tokenizer_agrees(line in "[a-zA-Z0-9 ._:/µ-]{0,80}") {
+            let (mut k1, mut g1, mut buf) = (Vec::new(), GramSet::default(), Vec::new());
+            line_keys(line.as_bytes(), &mut k1, &mut g1, &mut buf);
+            let (mut k2, mut g2) = (Vec::new(), GramSet::default());
+            slow_line_keys(line.as_bytes(), &mut k2, &mut g2);
+            proptest::prop_assert_eq!(k1, k2);
+            proptest::prop_assert_eq!(g1.codes().collect::<Vec<_>>(), g2.codes().collect::<Vec<_>>());
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use crate::encoding::{put_str, put_uvarint, DecodeError, Decoder};
 use crate::filter;
 use crate::head::HeadEntry;
+use crate::timefmt;
 use crate::tokens::{line_keys, GramSet};
 
 /// Largest decompressed frame a reader accepts: far above any chunk the writer makes (its line
@@ -20,8 +21,14 @@ pub const MAX_FRAME_RAW: usize = 64 * 1024 * 1024;
 /// zstd level of the timestamp column: its bytes are mostly random, so effort buys nothing.
 const TS_LEVEL: i32 = 1;
 
+/// How a timestamp plane is stored.
+const PLANE_RAW: u8 = 0;
+const PLANE_ZSTD: u8 = 1;
+
 /// Flag in the lines column's trailer: lines are joined by `\n`, no lengths follow.
 const JOINED: u32 = 1 << 31;
+/// Flag in the lines column's trailer: lines hold time markers (`timefmt`).
+const MARKED: u32 = 1 << 30;
 
 /// Where a chunk's frames are and what they hold; kept in the block index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,14 +64,16 @@ pub struct ChunkEncoder {
     keys: Vec<u64>,
     grams: GramSet,
     tok: Vec<u8>,
+    clock: timefmt::Clock,
+    scratch: Vec<u8>,
 }
 
 impl ChunkEncoder {
     pub fn new(level: i32) -> std::io::Result<ChunkEncoder> {
         let mut lines = zstd::bulk::Compressor::new(level)?;
         lines.include_checksum(true)?;
-        let mut ts = zstd::bulk::Compressor::new(TS_LEVEL)?;
-        ts.include_checksum(true)?;
+        // The timestamp column has its own CRC.
+        let ts = zstd::bulk::Compressor::new(TS_LEVEL)?;
         Ok(ChunkEncoder {
             lines,
             ts,
@@ -72,6 +81,8 @@ impl ChunkEncoder {
             keys: Vec::new(),
             grams: GramSet::default(),
             tok: Vec::new(),
+            clock: timefmt::Clock::default(),
+            scratch: Vec::new(),
         })
     }
 
@@ -99,32 +110,68 @@ impl ChunkEncoder {
         for p in 0..planes {
             self.raw.extend(deltas.iter().map(|d| (d >> (8 * p)) as u8));
         }
+        // Each plane alone: one Huffman table over random low bytes and skewed high ones
+        // would serve neither. A plane zstd cannot shrink is stored raw.
         let start = out.len();
-        out.extend_from_slice(&self.ts.compress(&self.raw)?);
+        let n = deltas.len();
+        out.push(planes as u8);
+        for p in 0..planes {
+            let plane = &self.raw[1 + p * n..1 + (p + 1) * n];
+            let z = self.ts.compress(plane)?;
+            if z.len() < plane.len() {
+                out.push(PLANE_ZSTD);
+                put_uvarint(out, z.len() as u64);
+                out.extend_from_slice(&z);
+            } else {
+                out.push(PLANE_RAW);
+                put_uvarint(out, n as u64);
+                out.extend_from_slice(plane);
+            }
+        }
+        let crc = crc32c::crc32c(&out[start..]);
+        out.extend_from_slice(&crc.to_le_bytes());
         let ts_len = (out.len() - start) as u32;
 
         // Lines: the text, then the lengths, then the text's length, so a reader can take the
         // text as one `String` (validated once). Lines without a newline (nearly all) are
         // joined by newlines instead of given lengths: lengths cost a byte per line even
-        // compressed, a newline next to nothing.
+        // compressed, a newline next to nothing. Each line's own time is replaced by a marker
+        // (`timefmt`) unless a line holds the marker byte already.
         self.raw.clear();
         let joined = entries
             .iter()
             .all(|e| memchr::memchr(b'\n', e.line.as_bytes()).is_none());
+        let marked = entries
+            .iter()
+            .all(|e| memchr::memchr(timefmt::MARK, e.line.as_bytes()).is_none());
+        let mut lens = Vec::with_capacity(if joined { 0 } else { entries.len() });
         for (i, e) in entries.iter().enumerate() {
             if joined && i > 0 {
                 self.raw.push(b'\n');
             }
-            self.raw.extend_from_slice(e.line.as_bytes());
-        }
-        let text_len = self.raw.len() as u32;
-        if !joined {
-            for e in entries {
-                put_uvarint(&mut self.raw, e.line.len() as u64);
+            let start = self.raw.len();
+            if marked {
+                timefmt::mark(
+                    e.ts,
+                    e.line.as_bytes(),
+                    &mut self.clock,
+                    &mut self.scratch,
+                    &mut self.raw,
+                );
+            } else {
+                self.raw.extend_from_slice(e.line.as_bytes());
+            }
+            if !joined {
+                lens.push(self.raw.len() - start);
             }
         }
-        let flag = if joined { JOINED } else { 0 };
-        self.raw.extend_from_slice(&(text_len | flag).to_le_bytes());
+        let text_len = self.raw.len() as u32;
+        for n in lens {
+            put_uvarint(&mut self.raw, n as u64);
+        }
+        let flags = if joined { JOINED } else { 0 } | if marked { MARKED } else { 0 };
+        self.raw
+            .extend_from_slice(&(text_len | flags).to_le_bytes());
         let start = out.len();
         out.extend_from_slice(&self.lines.compress(&self.raw)?);
         let lines_len = (out.len() - start) as u32;
@@ -187,6 +234,37 @@ impl ChunkEncoder {
     }
 }
 
+impl ChunkEncoder {
+    /// Appends chunk `c` (its bytes `bytes`, from another block) to `out` at file offset `off`,
+    /// with its line and metadata frames compressed again at this encoder's level.
+    pub fn recompress(
+        &mut self,
+        bytes: &[u8],
+        c: &ChunkMeta,
+        off: u64,
+        out: &mut Vec<u8>,
+    ) -> Result<ChunkMeta, String> {
+        let (ts, rest) = bytes.split_at(c.ts_len as usize);
+        let (lines, rest) = rest.split_at(c.lines_len as usize);
+        let (meta, filter) = rest.split_at(c.meta_len as usize);
+        let mut m = *c;
+        m.off = off;
+        out.extend_from_slice(ts);
+        for (frame, len) in [(lines, &mut m.lines_len), (meta, &mut m.meta_len)] {
+            if frame.is_empty() {
+                continue;
+            }
+            let mut d = zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?;
+            decompress(&mut d, frame, &mut self.raw)?;
+            let start = out.len();
+            out.extend_from_slice(&self.lines.compress(&self.raw).map_err(|e| e.to_string())?);
+            *len = (out.len() - start) as u32;
+        }
+        out.extend_from_slice(filter);
+        Ok(m)
+    }
+}
+
 /// Decompresses one frame into `out` (replacing its contents), within [`MAX_FRAME_RAW`].
 pub fn decompress(
     d: &mut zstd::bulk::Decompressor<'static>,
@@ -212,32 +290,60 @@ pub fn decompress(
     Ok(())
 }
 
-/// Timestamps of a chunk from its decompressed timestamp column.
+/// Timestamps of a chunk from its timestamp column (`planes`, each raw or a zstd frame, then a
+/// CRC32C of all that).
 pub fn decode_ts(
-    raw: &[u8],
+    col: &[u8],
     count: usize,
     min_ts: i64,
+    d: &mut zstd::bulk::Decompressor<'static>,
+    scratch: &mut Vec<u8>,
     out: &mut Vec<i64>,
-) -> Result<(), DecodeError> {
-    let planes = *raw.first().ok_or(DecodeError::Eof(0))? as usize;
+) -> Result<(), String> {
     let n = count.saturating_sub(1);
-    if planes > 8 || raw.len() != 1 + planes * n {
-        return Err(DecodeError::OutOfRange {
-            what: "timestamp column size",
-            value: raw.len() as u64,
-            at: 0,
-        });
+    let (body, crc) = col.split_at(
+        col.len()
+            .checked_sub(4)
+            .ok_or("timestamp column too short")?,
+    );
+    if crc32c::crc32c(body).to_le_bytes() != crc {
+        return Err("timestamp column checksum mismatch".into());
+    }
+    let mut dec = Decoder::new(body);
+    let e = |e: DecodeError| e.to_string();
+    let planes = dec.bytes(1).map_err(e)?[0] as usize;
+    if planes > 8 {
+        return Err(format!("{planes} timestamp planes"));
+    }
+    let mut deltas = vec![0u64; n];
+    for p in 0..planes {
+        let mode = dec.bytes(1).map_err(e)?[0];
+        let len = dec
+            .uvarint_max("plane length", dec.remaining() as u64)
+            .map_err(e)? as usize;
+        let bytes = dec.bytes(len).map_err(e)?;
+        let plane = match mode {
+            PLANE_RAW => bytes,
+            PLANE_ZSTD => {
+                decompress(d, bytes, scratch)?;
+                scratch.as_slice()
+            }
+            m => return Err(format!("timestamp plane mode {m}")),
+        };
+        if plane.len() != n {
+            return Err("timestamp plane of the wrong length".into());
+        }
+        for (d, &b) in deltas.iter_mut().zip(plane) {
+            *d |= u64::from(b) << (8 * p);
+        }
+    }
+    if dec.remaining() != 0 {
+        return Err("trailing timestamp bytes".into());
     }
     out.clear();
     out.reserve(count);
     if count == 0 {
         return Ok(());
-    }
-    let mut deltas = vec![0u64; n];
-    for p in 0..planes {
-        for (d, &b) in deltas.iter_mut().zip(&raw[1 + p * n..1 + (p + 1) * n]) {
-            *d |= u64::from(b) << (8 * p);
-        }
     }
     let mut t = min_ts;
     out.push(t);
@@ -256,17 +362,22 @@ pub struct Lines {
     pub ends: Vec<u32>,
     /// 1 when lines are joined by a newline, 0 when they follow each other.
     sep: usize,
+    /// The other text buffer while markers are printed back, kept for its allocation.
+    spare: String,
+    clock: timefmt::Clock,
 }
 
 impl Lines {
-    /// From the decompressed lines column (consumed: the text becomes `self.text`).
-    pub fn decode(&mut self, mut raw: Vec<u8>, count: usize) -> Result<(), String> {
+    /// From the decompressed lines column (consumed: the text becomes `self.text`, or, when it
+    /// holds time markers, the text with them printed back for the timestamps `ts`).
+    pub fn decode(&mut self, mut raw: Vec<u8>, ts: &[i64]) -> Result<(), String> {
+        let count = ts.len();
         let n = raw.len();
         if n < 4 {
             return Err("lines column too short".into());
         }
         let trailer = u32::from_le_bytes([raw[n - 4], raw[n - 3], raw[n - 2], raw[n - 1]]);
-        let text_len = (trailer & !JOINED) as usize;
+        let text_len = (trailer & !(JOINED | MARKED)) as usize;
         if text_len > n - 4 {
             return Err("lines column text length past its end".into());
         }
@@ -308,7 +419,29 @@ impl Lines {
         {
             return Err("a line ends inside a UTF-8 character".into());
         }
+        if trailer & MARKED != 0 {
+            self.unmark(ts)?;
+        }
         Ok(())
+    }
+
+    /// Prints the time markers of every line back.
+    fn unmark(&mut self, ts: &[i64]) -> Result<(), String> {
+        let marked = std::mem::take(&mut self.text);
+        let mut text = std::mem::take(&mut self.spare);
+        text.clear();
+        text.reserve(marked.len() + marked.len() / 8);
+        let ok = timefmt::unmark(
+            &marked,
+            &mut self.ends,
+            self.sep,
+            ts,
+            &mut self.clock,
+            &mut text,
+        );
+        self.text = text;
+        self.spare = marked;
+        ok.ok_or_else(|| "a damaged time marker".to_string())
     }
 
     /// Line `i` (< count).
@@ -414,7 +547,7 @@ mod tests {
                 line: if multiline && i == 7 {
                     "two\nlines".into()
                 } else {
-                    format!("line {i} µs={}", i * 3).into()
+                    format!("line {i} µs={} at 2023-11-14T22:13:20", i * 3).into()
                 },
                 metadata: if i % 3 == 0 {
                     vec![
@@ -436,14 +569,21 @@ mod tests {
         let mut d = zstd::bulk::Decompressor::new().unwrap();
         let mut raw = Vec::new();
         let mut at = 10;
-        decompress(&mut d, &out[at..at + m.ts_len as usize], &mut raw).unwrap();
         let mut ts = Vec::new();
-        decode_ts(&raw, 300, m.min_ts, &mut ts).unwrap();
+        decode_ts(
+            &out[at..at + m.ts_len as usize],
+            300,
+            m.min_ts,
+            &mut d,
+            &mut raw,
+            &mut ts,
+        )
+        .unwrap();
         assert_eq!(ts, entries.iter().map(|e| e.ts).collect::<Vec<_>>());
         at += m.ts_len as usize;
         decompress(&mut d, &out[at..at + m.lines_len as usize], &mut raw).unwrap();
         let mut lines = Lines::default();
-        lines.decode(std::mem::take(&mut raw), 300).unwrap();
+        lines.decode(std::mem::take(&mut raw), &ts).unwrap();
         at += m.lines_len as usize;
         decompress(&mut d, &out[at..at + m.meta_len as usize], &mut raw).unwrap();
         let mut meta = Metadata::default();

@@ -50,6 +50,8 @@ pub struct Block {
     data: Mmap,
     /// Log WAL segments below this are in this block or an older one.
     pub wal_floor: u32,
+    /// The lowest zstd level any of its line columns was compressed at.
+    pub zstd_level: i32,
     /// Blocks this one was merged from (deleted once it exists).
     pub replaces: Vec<Ulid>,
     pub streams: Vec<BlockStream>,
@@ -110,6 +112,7 @@ impl Block {
             ulid,
             data,
             wal_floor: parsed.wal_floor,
+            zstd_level: parsed.zstd_level,
             replaces: parsed.replaces,
             streams: parsed.streams,
             min_ts: i64::MAX,
@@ -144,6 +147,7 @@ impl Block {
 
 struct ParsedIndex {
     wal_floor: u32,
+    zstd_level: i32,
     replaces: Vec<Ulid>,
     streams: Vec<BlockStream>,
 }
@@ -152,10 +156,12 @@ struct ParsedIndex {
 pub fn encode_index(
     out: &mut Vec<u8>,
     wal_floor: u32,
+    zstd_level: i32,
     replaces: &[Ulid],
     streams: &[(Labels, Vec<ChunkMeta>)],
 ) {
     put_uvarint(out, u64::from(wal_floor));
+    put_varint(out, i64::from(zstd_level));
     put_uvarint(out, replaces.len() as u64);
     for u in replaces {
         out.extend_from_slice(&u128::from(*u).to_le_bytes());
@@ -186,6 +192,7 @@ fn parse_index(buf: &[u8], data_end: u64) -> Result<ParsedIndex, DecodeError> {
     let mut d = Decoder::new(buf);
     let range = |what, value: u64, at| DecodeError::OutOfRange { what, value, at };
     let wal_floor = d.uvarint_max("WAL floor", u64::from(u32::MAX))? as u32;
+    let zstd_level = i32::try_from(d.varint()?).unwrap_or(0);
     let n = d.uvarint_max("replaced blocks", buf.len() as u64 / 16)? as usize;
     let mut replaces = Vec::with_capacity(n);
     for _ in 0..n {
@@ -263,7 +270,57 @@ fn parse_index(buf: &[u8], data_end: u64) -> Result<ParsedIndex, DecodeError> {
     }
     Ok(ParsedIndex {
         wal_floor,
+        zstd_level,
         replaces,
         streams,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cursor::{Decoder, Loaded};
+    use crate::filter::ChunkFilter;
+    use crate::head::HeadEntry;
+
+    /// Flipping any byte of a block file never panics: `open` refuses the file, or reading its
+    /// chunks and filters fails cleanly or gives some lines.
+    #[test]
+    fn every_damaged_byte_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let entries: Vec<HeadEntry> = (0..40)
+            .map(|i| HeadEntry {
+                ts: 1_700_000_000_000_000_000 + i * 1_000_003,
+                line: format!("2023-11-14T22:13:20 line {i} id={:x}", i * 7919).into(),
+                metadata: vec![("k".into(), format!("v{i}").into())].into(),
+            })
+            .collect();
+        let refs: Vec<&HeadEntry> = entries.iter().collect();
+        let mut w = BlockWriter::create(dir.path(), 3, 16, 1 << 20).unwrap();
+        let labels = Labels::from_pairs(&[("job", "x")]).unwrap();
+        w.add_stream(&labels, &refs).unwrap();
+        let path = w.finish(7, &[Ulid::new()]).unwrap().unwrap().path;
+        let good = std::fs::read(&path).unwrap();
+        let probe = crate::tokens::Probe::for_needle(b"-line-");
+        let mut dec = Decoder::default();
+        let mut opened = 0;
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x5a;
+            std::fs::write(&path, &bad).unwrap();
+            let Ok(b) = Block::open(&path) else { continue };
+            opened += 1;
+            for c in b.streams.iter().flat_map(|s| &s.chunks) {
+                let mut l = Loaded::default();
+                let _ = dec.load(&b, c, &mut l, true);
+                let bytes = b.chunk_bytes(c);
+                if let Ok(f) = ChunkFilter::parse(&bytes[bytes.len() - c.filter_len as usize..]) {
+                    f.may_contain(&probe);
+                }
+            }
+        }
+        assert!(opened > 0, "damage in chunk data still opens the block");
+        std::fs::write(&path, &good).unwrap();
+        assert_eq!(Block::open(&path).unwrap().entries, 40);
+    }
 }

@@ -49,6 +49,9 @@ pub fn chunk_bounds(
 pub enum MergeItem<'a> {
     /// A chunk of a source block, copied byte for byte.
     Copy(&'a Block, &'a ChunkMeta),
+    /// A chunk of a source block compressed at a lower level: line and metadata columns are
+    /// compressed again, timestamps and filter copied.
+    Recompress(&'a Block, &'a ChunkMeta),
     /// Entries (sorted) of small chunks, encoded again into full ones.
     Encode(Vec<HeadEntry>),
 }
@@ -63,6 +66,8 @@ pub struct BlockWriter {
     written: u64,
     buf: Vec<u8>,
     enc: ChunkEncoder,
+    /// zstd level of the line and metadata columns it writes (or copies at that level or more).
+    level: i32,
     streams: Vec<(Labels, Vec<ChunkMeta>)>,
     max_lines: usize,
     max_bytes: usize,
@@ -88,6 +93,7 @@ impl BlockWriter {
             written: 0,
             buf: header,
             enc: ChunkEncoder::new(zstd_level).map_err(|e| LogStoreError::io(&tmp, e))?,
+            level: zstd_level,
             tmp,
             streams: Vec::new(),
             max_lines,
@@ -130,6 +136,14 @@ impl BlockWriter {
                     let mut m = **c;
                     m.off = self.written + self.buf.len() as u64;
                     self.buf.extend_from_slice(b.chunk_bytes(c));
+                    metas.push(m);
+                }
+                MergeItem::Recompress(b, c) => {
+                    let off = self.written + self.buf.len() as u64;
+                    let m = self
+                        .enc
+                        .recompress(b.chunk_bytes(c), c, off, &mut self.buf)
+                        .map_err(|e| LogStoreError::corrupt(&b.path, e))?;
                     metas.push(m);
                 }
                 MergeItem::Encode(entries) => {
@@ -176,7 +190,13 @@ impl BlockWriter {
         }
         let index_off = self.written + self.buf.len() as u64;
         let start = self.buf.len();
-        encode_index(&mut self.buf, wal_floor, replaces, &self.streams);
+        encode_index(
+            &mut self.buf,
+            wal_floor,
+            self.level,
+            replaces,
+            &self.streams,
+        );
         let index_len = (self.buf.len() - start) as u64;
         let crc = crc32c::crc32c(&self.buf[start..]);
         self.buf.extend_from_slice(&index_off.to_le_bytes());

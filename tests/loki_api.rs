@@ -4,12 +4,14 @@
 //! spikes, Loki's error answers. Skips (saying so) without `../shared/bench/gen_logs.py`.
 
 mod common;
+#[path = "common/loki.rs"]
+mod loki;
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::server::Server;
+use loki::{get, push_json, server};
 use prost::Message;
 use serde_json::Value;
 
@@ -42,39 +44,6 @@ fn generate(lines: u32, format: &str) -> Option<Vec<u8>> {
         String::from_utf8_lossy(&out.stderr)
     );
     Some(out.stdout)
-}
-
-fn server(tmp: &Path) -> Server {
-    let args: Vec<OsString> = vec![
-        "--storage.tsdb.path".into(),
-        tmp.join("data").into(),
-        "--logs.retention.time=100y".into(),
-        "--logs.ingestion-rate-mb=0".into(),
-    ];
-    Server::spawn(args, tmp.join("bongsu.log"))
-}
-
-fn push_json(s: &Server, body: &[u8]) -> (u16, String) {
-    let r = s
-        .http
-        .post(format!("{}/loki/api/v1/push", s.base))
-        .header("content-type", "application/json")
-        .body(body.to_vec())
-        .send()
-        .unwrap();
-    let code = r.status().as_u16();
-    (code, r.text().unwrap())
-}
-
-fn get(s: &Server, path: &str, params: &[(&str, String)]) -> (u16, String) {
-    let r = s
-        .http
-        .get(format!("{}{path}", s.base))
-        .query(params)
-        .send()
-        .unwrap();
-    let code = r.status().as_u16();
-    (code, r.text().unwrap())
 }
 
 fn instant(s: &Server, q: &str, at: i64) -> Value {

@@ -23,7 +23,8 @@
 //!                                                          // all streams merged by time
 //! Selection::count(&self) -> Result<u64>                   // from chunk counts where possible
 //! Selection::stats(&self) -> IndexStats; Selection::volumes(&self)
-//! LogStore::series / label_names / label_values / stats / volume (matchers, start, end, …)
+//! Selection::volume_buckets(&self, &[(from, through)]) -> bytes per stream and bucket
+//! LogStore::series / label_names / label_values / stats (matchers, start, end)
 //! ScanOptions { direction: Forward | Backward, limit: Option<usize>, needles: Vec<Needle> }
 //! Needle::new("4bf9…") (exact bytes) | Needle::ascii_case_insensitive("error")
 //! ```
@@ -82,6 +83,5 @@ pub use options::{LogStoreOptions, DEFAULT_MAX_LINE_BYTES};
 pub use read::{
     Direction, EntryRef, IndexStats, ScanOptions, ScanStats, SelectedStream, Selection,
 };
-pub use select::Volume;
 pub use store::{format_rfc3339_nano, LogStore};
 pub use wal::WalError;

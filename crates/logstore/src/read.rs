@@ -179,6 +179,55 @@ impl Selection {
             .collect()
     }
 
+    /// Bytes of each stream (in [`Selection::streams`] order) in each bucket (`buckets`:
+    /// inclusive `[from, through]` ranges in ns, sorted, not overlapping), for Loki's
+    /// `index/volume` and `volume_range`. Head lines are counted exactly; a chunk's bytes are
+    /// shared out by the part of its time span each bucket covers, as Loki's index prorates a
+    /// chunk that straddles the range (`GetFactorOfTime`), so nothing is decompressed.
+    pub fn volume_buckets(&self, buckets: &[(i64, i64)]) -> Vec<Vec<u64>> {
+        debug_assert!(buckets.windows(2).all(|w| w[0].1 < w[1].0));
+        // The first bucket ending at or after `ts`.
+        let first_at = |ts: i64| buckets.partition_point(|b| b.1 < ts);
+        self.streams
+            .iter()
+            .map(|s| {
+                let mut out = vec![0u64; buckets.len()];
+                for p in &s.parts {
+                    match p {
+                        Part::Chunk(_, c) => {
+                            let span = (c.max_ts - c.min_ts) as f64;
+                            for (i, &(from, through)) in
+                                buckets.iter().enumerate().skip(first_at(c.min_ts))
+                            {
+                                if from > c.max_ts {
+                                    break;
+                                }
+                                let factor = if span <= 0.0 {
+                                    1.0
+                                } else {
+                                    let lo = from.max(c.min_ts);
+                                    let hi = through.min(c.max_ts);
+                                    (hi - lo) as f64 / span
+                                };
+                                out[i] += (c.raw_bytes as f64 * factor) as u64;
+                            }
+                        }
+                        Part::Head(h) => {
+                            for j in 0..h.len() {
+                                let e = h.get(j);
+                                let i = first_at(e.ts);
+                                if buckets.get(i).is_some_and(|b| b.0 <= e.ts) {
+                                    out[i] += e.size() as u64;
+                                }
+                            }
+                        }
+                    }
+                }
+                out
+            })
+            .collect()
+    }
+
     /// Every matching entry of every stream, merged into one time order (by `direction`; ties
     /// in stream order), at most `opts.limit`. `visit` gets the stream and the entry and may
     /// stop the scan.

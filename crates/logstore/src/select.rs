@@ -1,24 +1,16 @@
 //! The read API on [`LogStore`]: selecting streams by matchers and time range, and the index
 //! questions of Loki's API (`/labels`, `/label/x/values`, `/series`, `index/stats`,
-//! `index/volume`). Scanning a selection's lines is in `read`.
+//! `index/stats`). Volumes (`index/volume`, `volume_range`) are counted per stream and bucket
+//! on the selection (`Selection::volume_buckets`). Scanning a selection's lines is in `read`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use bongsu_model::{Label, Labels, Matcher};
+use bongsu_model::{Labels, Matcher};
 
 use crate::error::LogStoreError;
 use crate::read::{IndexStats, Part, SelectedStream, Selection};
 use crate::store::LogStore;
-
-/// Bytes and entries of one group of streams (Loki's `index/volume`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Volume {
-    /// The streams' labels, or their projection onto the `by` names.
-    pub labels: Labels,
-    pub bytes: u64,
-    pub entries: u64,
-}
 
 impl LogStore {
     /// The streams matching every matcher (Prometheus' semantics; no matcher selects all) with
@@ -137,47 +129,5 @@ impl LogStore {
         end: i64,
     ) -> Result<IndexStats, LogStoreError> {
         Ok(self.select(matchers, start, end)?.stats())
-    }
-
-    /// Bytes and entries per stream, or per projection of the streams' labels onto `by`
-    /// (`index/volume`; `aggregateBy=labels` with `targetLabels`), largest first, at most
-    /// `limit` groups.
-    pub fn volume(
-        &self,
-        matchers: &[Matcher],
-        start: i64,
-        end: i64,
-        by: Option<&[&str]>,
-        limit: usize,
-    ) -> Result<Vec<Volume>, LogStoreError> {
-        let sel = self.select(matchers, start, end)?;
-        let mut groups: BTreeMap<Labels, (u64, u64)> = BTreeMap::new();
-        for (labels, bytes, entries) in sel.volumes() {
-            let key = match by {
-                None => labels.clone(),
-                Some(names) => {
-                    let kept: Vec<Label> = labels
-                        .iter()
-                        .filter(|l| names.contains(&&*l.name))
-                        .cloned()
-                        .collect();
-                    Labels::new(kept).unwrap_or_default()
-                }
-            };
-            let g = groups.entry(key).or_default();
-            g.0 += bytes;
-            g.1 += entries;
-        }
-        let mut out: Vec<Volume> = groups
-            .into_iter()
-            .map(|(labels, (bytes, entries))| Volume {
-                labels,
-                bytes,
-                entries,
-            })
-            .collect();
-        out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.labels.cmp(&b.labels)));
-        out.truncate(limit);
-        Ok(out)
     }
 }

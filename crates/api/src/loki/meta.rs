@@ -1,69 +1,22 @@
 //! Loki's metadata endpoints: `labels`, `label/<name>/values`, `series`, `index/stats`,
-//! `index/volume`, `format_query`, `status/buildinfo`, and `POST /flush`.
+//! `format_query`, `status/buildinfo`, and `POST /flush`.
 
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
-use bongsu_logql::Expr;
-use bongsu_model::Matcher;
-
-use super::params::{parse_duration, parse_time, DEFAULT_META_SINCE_NS};
+use super::params::{bounds, params, selector, DEFAULT_META_SINCE_NS};
 use super::{blocking, LokiError, LOKI_COMPATIBLE_VERSION};
 use crate::json::{string_list, write_labels, write_str};
 use crate::params::Params;
 use crate::{ok_json, ApiState};
-
-fn now_ns() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    )
-    .unwrap_or(i64::MAX)
-}
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 
 /// `start`, `end` (default now) and `since` (default 6 h) of the metadata endpoints.
 fn range(p: &Params) -> Result<(i64, i64), LokiError> {
-    let end = match p.get("end").filter(|s| !s.is_empty()) {
-        Some(s) => parse_time(s).map_err(LokiError::bad)?,
-        None => now_ns(),
-    };
-    let since = match p.get("since").filter(|s| !s.is_empty()) {
-        Some(s) => parse_duration(s).map_err(LokiError::bad)?,
-        None => DEFAULT_META_SINCE_NS,
-    };
-    let start = match p.get("start").filter(|s| !s.is_empty()) {
-        Some(s) => parse_time(s).map_err(LokiError::bad)?,
-        None => end.saturating_sub(since),
-    };
-    if end < start {
-        return Err(LokiError::bad(
-            "end timestamp must not be before or equal to start time",
-        ));
-    }
-    Ok((start, end))
+    bounds(p, DEFAULT_META_SINCE_NS)
 }
 
-/// The matchers of a stream selector parameter (`query` or `match[]`); none when absent.
-fn selector(s: Option<&str>) -> Result<Vec<Matcher>, LokiError> {
-    let Some(s) = s.filter(|s| !s.is_empty()) else {
-        return Ok(Vec::new());
-    };
-    match bongsu_logql::parse_without_validation(s).map_err(|e| LokiError::bad(e.to_string()))? {
-        Expr::Log(l) => Ok(l.matchers),
-        Expr::Metric(_) => Err(LokiError::bad(format!(
-            "only stream selectors are allowed here, got a metric query: {s}"
-        ))),
-    }
-}
-
-fn params(q: Option<String>, body: &Bytes) -> Result<Params, LokiError> {
-    Params::parse(q.as_deref(), Some(body)).map_err(LokiError::bad)
-}
-
-fn store_error(e: bongsu_logstore::LogStoreError) -> LokiError {
+pub(super) fn store_error(e: bongsu_logstore::LogStoreError) -> LokiError {
     LokiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
@@ -158,58 +111,6 @@ pub(super) async fn stats(
         st.streams, st.chunks, st.bytes, st.entries
     );
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
-}
-
-/// Most series `index/volume` returns unless `limit` says otherwise (Loki's default).
-const DEFAULT_VOLUME_LIMIT: usize = 100;
-
-/// `index/volume`: bytes per stream (or per `targetLabels` projection), as a vector at `end`.
-pub(super) async fn volume(
-    State(s): State<ApiState>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Result<Response, LokiError> {
-    let p = params(q, &body)?;
-    let (start, end) = range(&p)?;
-    let matchers = selector(p.get("query"))?;
-    let limit = match p.get("limit").filter(|s| !s.is_empty()) {
-        Some(l) => l
-            .parse::<usize>()
-            .map_err(|_| LokiError::bad(format!("cannot parse \"{l}\" to a valid limit")))?,
-        None => DEFAULT_VOLUME_LIMIT,
-    };
-    let target: Option<Vec<String>> = p
-        .get("targetLabels")
-        .filter(|s| !s.is_empty())
-        .map(|s| s.split(',').map(|x| x.trim().to_string()).collect());
-    // Without targetLabels and with aggregateBy=labels, Loki aggregates by each matcher's name.
-    let by: Option<Vec<String>> = target.or_else(|| {
-        (p.get("aggregateBy") == Some("labels"))
-            .then(|| matchers.iter().map(|m| m.name.clone()).collect())
-    });
-    let store = s.logs()?;
-    let vols = blocking(&s, move || {
-        let names: Option<Vec<&str>> = by.as_ref().map(|v| v.iter().map(String::as_str).collect());
-        store
-            .volume(&matchers, start, end, names.as_deref(), limit)
-            .map_err(store_error)
-    })
-    .await?;
-    let mut out = String::from("{\"resultType\":\"vector\",\"result\":[");
-    for (i, v) in vols.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"metric\":");
-        write_labels(&mut out, &v.labels);
-        out.push_str(",\"value\":[");
-        crate::json::write_timestamp(&mut out, end.div_euclid(1_000_000));
-        out.push_str(",\"");
-        out.push_str(&v.bytes.to_string());
-        out.push_str("\"]}");
-    }
-    out.push_str("]}");
-    Ok(ok_json(out))
 }
 
 pub(super) async fn format_query(

@@ -1,15 +1,18 @@
 //! Loki's HTTP API: the push endpoints (handed to `ingest`), LogQL queries (`query`,
 //! `query_range`) and the metadata Grafana's Loki data source and `logcli` ask for (`labels`,
-//! `label/<name>/values`, `series`, `index/stats`, `index/volume`, `format_query`,
-//! `status/buildinfo`), and `POST /flush`.
+//! `label/<name>/values`, `series`, `index/stats`, `format_query`, `status/buildinfo`:
+//! `meta`), volumes (`index/volume`, `index/volume_range`: `volume`), what Grafana Logs
+//! Drilldown breaks logs down by (`detected_labels`), `POST /flush` and `GET /ready`.
 //!
 //! Errors are Loki's: plain text bodies (LogQL's parse errors word for word) with Loki's
 //! status codes, not Prometheus' JSON envelope. Query work runs on the blocking pool under
 //! the same concurrency limit as PromQL queries.
 
+mod detected_labels;
 mod meta;
 mod params;
 mod query;
+mod volume;
 
 use std::sync::Arc;
 
@@ -28,6 +31,7 @@ use crate::ApiState;
 pub const LOKI_COMPATIBLE_VERSION: &str = "3.5.0";
 
 /// An error answer: Loki writes the message as plain text.
+#[derive(Debug)]
 pub(crate) struct LokiError(StatusCode, String);
 
 impl LokiError {
@@ -94,14 +98,31 @@ pub(crate) fn routes() -> Router<ApiState> {
         )
         .route(
             "/loki/api/v1/index/volume",
-            get(meta::volume).post(meta::volume),
+            get(volume::volume).post(volume::volume),
+        )
+        .route(
+            "/loki/api/v1/index/volume_range",
+            get(volume::volume_range).post(volume::volume_range),
         )
         .route(
             "/loki/api/v1/format_query",
             get(meta::format_query).post(meta::format_query),
         )
+        .route(
+            "/loki/api/v1/detected_labels",
+            get(detected_labels::detected_labels).post(detected_labels::detected_labels),
+        )
         .route("/loki/api/v1/status/buildinfo", get(meta::buildinfo))
         .route("/flush", post(meta::flush))
+        .route("/ready", get(ready))
+}
+
+/// `GET /ready`: Loki's readiness probe, 200 once the log store is open.
+async fn ready(State(s): State<ApiState>) -> Response {
+    match s.logs() {
+        Ok(_) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn push(State(s): State<ApiState>, headers: HeaderMap, body: Body) -> Response {

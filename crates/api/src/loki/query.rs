@@ -11,26 +11,13 @@ use bongsu_logengine::{evaluate, LogqlValue, QueryError, QueryRange, Streams};
 use bongsu_logql::Expr;
 
 use super::params::{
-    default_step, parse_direction, parse_duration, parse_limit, parse_time, DEFAULT_QUERY_SINCE_NS,
+    default_step, now_ns, params, parse_direction, parse_duration, parse_limit, parse_time,
+    DEFAULT_QUERY_SINCE_NS,
 };
 use super::{blocking, LokiError};
 use crate::json::{query_data, write_str};
 use crate::params::Params;
 use crate::{ok_json, ApiState};
-
-fn now_ns() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    )
-    .unwrap_or(i64::MAX)
-}
-
-fn params(q: Option<String>, body: &Bytes) -> Result<Params, LokiError> {
-    Params::parse(q.as_deref(), Some(body)).map_err(LokiError::bad)
-}
 
 fn time_param(p: &Params, name: &str, default: i64) -> Result<i64, LokiError> {
     match p.get(name).filter(|s| !s.is_empty()) {

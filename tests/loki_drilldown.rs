@@ -1,0 +1,249 @@
+//! The Loki endpoints Grafana Logs Drilldown, Explore and `logcli` use beyond queries, against
+//! a real server with pushed lines: `index/volume` and `index/volume_range`,
+//! `detected_labels`, `detected_fields` and `detected_field/<name>/values`, `patterns`,
+//! `tail` (WebSocket) and `/ready`. Answers are compared as whole JSON documents where they
+//! are deterministic; expected volumes are computed from the pushed lines.
+
+mod common;
+#[path = "common/loki.rs"]
+mod loki;
+
+use common::server::Server;
+use loki::{get, push_json, server};
+use serde_json::{json, Value};
+
+/// An aligned start (a multiple of 300 s), so 5-minute buckets begin at it.
+const T: i64 = 1_700_000_100;
+const NS: i64 = 1_000_000_000;
+
+/// One pushed line: stream labels, Unix ns, line, structured metadata.
+struct Line {
+    labels: StreamLabels,
+    ts: i64,
+    line: String,
+    meta: Vec<(&'static str, String)>,
+}
+
+impl Line {
+    /// What the store counts as the line's bytes: the line and its metadata.
+    fn size(&self) -> u64 {
+        (self.line.len()
+            + self
+                .meta
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>()) as u64
+    }
+}
+
+const API_PROD: [(&str, &str); 3] = [("env", "prod"), ("job", "api"), ("pod", "api-1")];
+const API_DEV: [(&str, &str); 3] = [("env", "dev"), ("job", "api"), ("pod", "api-2")];
+const WEB: [(&str, &str); 3] = [("env", "prod"), ("job", "web"), ("run_id", "17")];
+
+/// Three streams over 15 minutes: JSON lines (with a trace id as metadata), logfmt lines and
+/// access-log lines. Every line carries `detected_level`, so the push adds no metadata.
+fn lines() -> Vec<Line> {
+    let mut out = Vec::new();
+    for i in 0..60i64 {
+        let level = if i % 10 == 9 { "error" } else { "info" };
+        out.push(Line {
+            labels: API_PROD.to_vec(),
+            ts: (T + i * 10) * NS,
+            line: format!(
+                r#"{{"level":"{level}","msg":"request done","status":{},"latency_ms":{}.5,"ok":{},"took":"{}ms","size":"{}KB","user":{{"id":"u{}"}}}}"#,
+                if level == "error" { 500 } else { 200 },
+                i % 7,
+                i % 2 == 0,
+                10 + i % 4,
+                1 + i % 3,
+                i % 5
+            ),
+            meta: vec![
+                ("detected_level", level.to_string()),
+                ("trace_id", format!("{:032x}", i % 4)),
+            ],
+        });
+    }
+    for i in 0..30i64 {
+        out.push(Line {
+            labels: API_DEV.to_vec(),
+            ts: (T + 5 + i * 29) * NS,
+            line: format!(
+                r#"level=warn msg="cache miss" key=user:{} took=1.5s"#,
+                i % 3
+            ),
+            meta: vec![("detected_level", "warn".into())],
+        });
+    }
+    for i in 0..45i64 {
+        out.push(Line {
+            labels: WEB.to_vec(),
+            ts: (T + 2 + i * 20) * NS,
+            line: format!(
+                r#"10.0.0.{} - - "GET /items/{} HTTP/1.1" 200 {}"#,
+                i % 7,
+                100 + i,
+                512 + i
+            ),
+            meta: vec![("detected_level", "info".into())],
+        });
+    }
+    out
+}
+
+type StreamLabels = Vec<(&'static str, &'static str)>;
+
+/// Pushes `lines` in one Loki JSON request.
+fn push(s: &Server, lines: &[Line]) {
+    let mut streams: Vec<(StreamLabels, Vec<Value>)> = Vec::new();
+    for l in lines {
+        let entry = json!([
+            l.ts.to_string(),
+            l.line,
+            l.meta
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect::<serde_json::Map<String, Value>>()
+        ]);
+        match streams.iter_mut().find(|(k, _)| *k == l.labels) {
+            Some((_, v)) => v.push(entry),
+            None => streams.push((l.labels.clone(), vec![entry])),
+        }
+    }
+    let body = json!({"streams": streams.iter().map(|(labels, values)| json!({
+        "stream": labels.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<String, Value>>(),
+        "values": values,
+    })).collect::<Vec<_>>()});
+    let (code, text) = push_json(s, body.to_string().as_bytes());
+    assert_eq!(code, 204, "{text}");
+}
+
+fn ok_json(s: &Server, path: &str, params: &[(&str, String)]) -> Value {
+    let (code, body) = get(s, path, params);
+    assert_eq!(code, 200, "{path} {params:?}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn range(start: i64, end: i64) -> Vec<(&'static str, String)> {
+    vec![("start", start.to_string()), ("end", end.to_string())]
+}
+
+#[test]
+fn volumes_detected_labels_and_readiness() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = server(tmp.path());
+    let (code, body) = get(&s, "/ready", &[]);
+    assert_eq!((code, body.as_str()), (200, "ready\n"));
+    let all = lines();
+    push(&s, &all);
+
+    // volume_range by env over three 5-minute buckets, computed from the lines.
+    let bucket_of = |ts: i64| ((ts / NS - T) / 300).min(2) as usize;
+    let mut by_env = [("dev", [0u64; 3]), ("prod", [0u64; 3])];
+    for l in all.iter().filter(|l| l.labels.contains(&("job", "api"))) {
+        let env = l.labels.iter().find(|p| p.0 == "env").unwrap().1;
+        by_env.iter_mut().find(|e| e.0 == env).unwrap().1[bucket_of(l.ts)] += l.size();
+    }
+    by_env.sort_by(|a, b| b.1[0].cmp(&a.1[0]));
+    let stamp = |s: String| serde_json::from_str::<Value>(&s).unwrap();
+    let stamps = [
+        stamp(format!("{}.999", T + 299)),
+        stamp(format!("{}.999", T + 599)),
+        json!(T + 900),
+    ];
+    let expected = json!({"status": "success", "data": {"resultType": "matrix", "result":
+        by_env.iter().map(|(env, b)| json!({"metric": {"env": env}, "values":
+            (0..3).filter(|&i| b[i] > 0).map(|i| json!([stamps[i], b[i].to_string()])).collect::<Vec<_>>()})).collect::<Vec<_>>()}});
+    let mut params = range(T, T + 900);
+    params.extend([
+        ("query", r#"{job="api"}"#.to_string()),
+        ("step", "300".into()),
+        ("targetLabels", "env".into()),
+    ]);
+    assert_eq!(
+        ok_json(&s, "/loki/api/v1/index/volume_range", &params),
+        expected
+    );
+
+    // The same without targetLabels groups by the matchers' names; the instant volume is one
+    // vector point at `end`, its bytes the sum of the buckets'.
+    let api_total: u64 = by_env.iter().flat_map(|e| e.1).sum();
+    let mut params = range(T, T + 900);
+    params.push(("query", r#"{job="api", env=~".+"}"#.into()));
+    let v = ok_json(&s, "/loki/api/v1/index/volume", &params);
+    assert_eq!(v["data"]["resultType"], "vector");
+    assert_eq!(v["data"]["result"].as_array().unwrap().len(), 2, "{v}");
+    params.push(("targetLabels", "job".into()));
+    assert_eq!(
+        ok_json(&s, "/loki/api/v1/index/volume", &params),
+        json!({"status": "success", "data": {"resultType": "vector", "result": [
+            {"metric": {"job": "api"}, "value": [T + 900, api_total.to_string()]}]}})
+    );
+    // aggregateBy=labels: one series per label name, `{name=""}`; limit keeps the largest.
+    let mut params = range(T, T + 900);
+    params.extend([
+        ("query", r#"{env="prod"}"#.to_string()),
+        ("aggregateBy", "labels".into()),
+        ("limit", "2".into()),
+    ]);
+    let v = ok_json(&s, "/loki/api/v1/index/volume", &params);
+    let names: Vec<&str> = v["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["metric"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .next()
+                .unwrap()
+                .as_str()
+        })
+        .collect();
+    assert_eq!(names, ["env", "job"], "{v}");
+    assert_eq!(v["data"]["result"][0]["metric"]["env"], "");
+
+    // Bad parameters get Loki's texts.
+    for (k, v, text) in [
+        ("aggregateBy", "pods", "invalid aggregation option\n"),
+        ("limit", "-1", "limit must be a positive value\n"),
+        ("limit", "x", "strconv.Atoi: parsing \"x\": invalid syntax\n"),
+        (
+            "step",
+            "0.01",
+            "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter\n",
+        ),
+    ] {
+        let mut params = range(T, T + 900);
+        params.extend([("query", r#"{job="api"}"#.to_string()), (k, v.into())]);
+        let (code, body) = get(&s, "/loki/api/v1/index/volume_range", &params);
+        assert_eq!((code, body.as_str()), (400, text));
+    }
+
+    // detected_labels: `run_id` (only numbers) is left out, `pod` kept.
+    let mut params = range(T, T + 900);
+    params.push(("query", String::new()));
+    assert_eq!(
+        ok_json(&s, "/loki/api/v1/detected_labels", &params),
+        json!({"detectedLabels": [
+            {"label": "env", "cardinality": 2},
+            {"label": "job", "cardinality": 2},
+            {"label": "pod", "cardinality": 2},
+            {"label": "service_name", "cardinality": 2},
+        ]})
+    );
+    let mut params = range(T, T + 900);
+    params.push(("query", r#"{job="nothing"}"#.into()));
+    assert_eq!(
+        ok_json(&s, "/loki/api/v1/detected_labels", &params),
+        json!({})
+    );
+    let mut params = range(T, T + 900);
+    params.push(("query", r#"{job="api"} |= "x""#.into()));
+    let (code, body) = get(&s, "/loki/api/v1/detected_labels", &params);
+    assert_eq!(
+        (code, body.as_str()),
+        (400, "only label matchers are supported\n")
+    );
+}

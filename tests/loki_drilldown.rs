@@ -247,3 +247,126 @@ fn volumes_detected_labels_and_readiness() {
         (400, "only label matchers are supported\n")
     );
 }
+
+#[test]
+fn detected_fields_and_their_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = server(tmp.path());
+    push(&s, &lines());
+    let req = |path: &str, extra: &[(&'static str, &str)]| {
+        let mut params = range(T, T + 900);
+        params.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        ok_json(&s, path, &params)
+    };
+    let field = |label: &str, ty: &str, card: u64, parsers: Value, path: Option<Value>| {
+        let mut f = json!({"label": label, "type": ty, "cardinality": card, "parsers": parsers});
+        if let Some(p) = path {
+            f["jsonPath"] = p;
+        }
+        f
+    };
+    let both = json!(["logfmt", "json"]);
+    // Streams are walked in label order (dev, then prod), lines newest first: a field's type
+    // is the one of its value in the last line walked (the oldest prod line).
+    assert_eq!(
+        req(
+            "/loki/api/v1/detected_fields",
+            &[("query", r#"{job="api"}"#)]
+        ),
+        json!({"fields": [
+            field("detected_level", "string", 3, Value::Null, None),
+            field("key", "string", 3, json!(["logfmt"]), None),
+            field("latency_ms", "float", 7, json!(["json"]), Some(json!(["latency_ms"]))),
+            field("level", "string", 3, both.clone(), Some(json!(["level"]))),
+            field("msg", "string", 2, both.clone(), Some(json!(["msg"]))),
+            field("ok", "boolean", 2, json!(["json"]), Some(json!(["ok"]))),
+            field("size", "bytes", 3, json!(["json"]), Some(json!(["size"]))),
+            field("status", "int", 2, json!(["json"]), Some(json!(["status"]))),
+            field("took", "duration", 5, both.clone(), Some(json!(["took"]))),
+            field("trace_id", "int", 4, Value::Null, None),
+            field("user_id", "string", 5, json!(["json"]), Some(json!(["user", "id"]))),
+        ], "limit": 1000})
+    );
+    // line_limit samples the newest lines: here one logfmt line.
+    assert_eq!(
+        req(
+            "/loki/api/v1/detected_fields",
+            &[
+                ("query", r#"{job="api"}"#),
+                ("line_limit", "1"),
+                ("limit", "3")
+            ]
+        ),
+        json!({"fields": [
+            field("detected_level", "string", 1, Value::Null, None),
+            field("key", "string", 1, json!(["logfmt"]), None),
+            field("level", "string", 1, json!(["logfmt"]), None),
+        ], "limit": 3})
+    );
+    // The query's pipeline runs first; its parsed labels are fields too.
+    let v = req(
+        "/loki/api/v1/detected_fields",
+        &[("query", r#"{job="api"} | json | status >= 500"#)],
+    );
+    let card = |v: &Value, name: &str| {
+        v["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["label"] == name)
+            .map(|f| f["cardinality"].clone())
+    };
+    assert_eq!(card(&v, "latency_ms"), Some(json!(6)), "{v}");
+    assert_eq!(card(&v, "status"), Some(json!(1)), "{v}");
+    assert_eq!(card(&v, "key"), None, "{v}");
+    assert_eq!(
+        req(
+            "/loki/api/v1/detected_fields",
+            &[("query", r#"{job="api"} |= "no such text""#)]
+        ),
+        json!({})
+    );
+
+    // Values: byte sizes printed as go-humanize does, so they can go into a query.
+    let values = |name: &str, extra: &[(&'static str, &str)]| {
+        let mut p = vec![("query", r#"{job="api"}"#)];
+        p.extend_from_slice(extra);
+        req(&format!("/loki/api/v1/detected_field/{name}/values"), &p)
+    };
+    assert_eq!(
+        values("size", &[]),
+        json!({"values": ["1.0kB", "2.0kB", "3.0kB"], "limit": 1000})
+    );
+    assert_eq!(
+        values("took", &[]),
+        json!({"values": ["1.5s", "10ms", "11ms", "12ms", "13ms"], "limit": 1000})
+    );
+    // The limit stops the walk: the dev stream's line, then the newest prod line (an error).
+    assert_eq!(
+        values("detected_level", &[("limit", "2")]),
+        json!({"values": ["error", "warn"], "limit": 2})
+    );
+    assert_eq!(values("nope", &[]), json!({}));
+
+    for (k, v, text) in [
+        ("line_limit", "0", "limit must be a positive value\n"),
+        (
+            "line_limit",
+            "6000",
+            "max entries limit per query exceeded, limit > max_entries_limit_per_query (6000 > 5000)\n",
+        ),
+        ("field_limit", "-2", "limit must be a positive value\n"),
+    ] {
+        let mut params = range(T, T + 900);
+        params.extend([("query", r#"{job="api"}"#.to_string()), (k, v.into())]);
+        let (code, body) = get(&s, "/loki/api/v1/detected_fields", &params);
+        assert_eq!((code, body.as_str()), (400, text));
+    }
+    let mut params = range(T, T + 900);
+    params.push(("query", r#"rate({job="api"}[1m])"#.into()));
+    let (code, body) = get(&s, "/loki/api/v1/detected_fields", &params);
+    assert_eq!(
+        (code, body.as_str()),
+        (400, "only log selector is supported\n")
+    );
+}

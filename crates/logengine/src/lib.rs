@@ -10,15 +10,20 @@
 //!   each series' samples in the window `(t - range, t]` of every step, then vector
 //!   aggregations, binary operators, `label_replace` and literals step by step.
 //!
+//! - Exploration for Grafana Logs Drilldown: the fields of a sample of a log query's lines
+//!   ([`detected_fields`], [`detected_field_values`]).
+//!
 //! Modules: `compile` (AST stages → pipeline stages, needles), `logs` (log queries),
 //! `range` (range aggregations), `steps` (a metric value at every step), `vector` (vector
-//! aggregations), `binary` (operators), `eval` (the metric expression walk).
+//! aggregations), `binary` (operators), `eval` (the metric expression walk), `detect`
+//! (detected fields).
 //!
 //! Not here: parsing (`bongsu-logql`), the per-line stages (`bongsu-logpipeline`), storage
 //! (`bongsu-logstore`), HTTP parameters and JSON (the API crate).
 
 mod binary;
 mod compile;
+mod detect;
 mod eval;
 mod logs;
 mod range;
@@ -31,6 +36,7 @@ use bongsu_model::Labels;
 use bongsu_promql::QueryValue;
 use thiserror::Error;
 
+pub use detect::{detected_field_values, detected_fields, DetectedField, FieldType};
 pub use logs::{StreamEntries, Streams};
 
 /// Most samples one metric query may hold in memory (all series' samples in the scanned

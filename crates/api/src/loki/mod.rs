@@ -2,12 +2,14 @@
 //! `query_range`) and the metadata Grafana's Loki data source and `logcli` ask for (`labels`,
 //! `label/<name>/values`, `series`, `index/stats`, `format_query`, `status/buildinfo`:
 //! `meta`), volumes (`index/volume`, `index/volume_range`: `volume`), what Grafana Logs
-//! Drilldown breaks logs down by (`detected_labels`), `POST /flush` and `GET /ready`.
+//! Drilldown breaks logs down by (`detected_labels`, `detected_fields`,
+//! `detected_field/<name>/values`), `POST /flush` and `GET /ready`.
 //!
 //! Errors are Loki's: plain text bodies (LogQL's parse errors word for word) with Loki's
 //! status codes, not Prometheus' JSON envelope. Query work runs on the blocking pool under
 //! the same concurrency limit as PromQL queries.
 
+mod detected_fields;
 mod detected_labels;
 mod meta;
 mod params;
@@ -111,6 +113,14 @@ pub(crate) fn routes() -> Router<ApiState> {
         .route(
             "/loki/api/v1/detected_labels",
             get(detected_labels::detected_labels).post(detected_labels::detected_labels),
+        )
+        .route(
+            "/loki/api/v1/detected_fields",
+            get(detected_fields::fields).post(detected_fields::fields),
+        )
+        .route(
+            "/loki/api/v1/detected_field/{name}/values",
+            get(detected_fields::field_values).post(detected_fields::field_values),
         )
         .route("/loki/api/v1/status/buildinfo", get(meta::buildinfo))
         .route("/flush", post(meta::flush))

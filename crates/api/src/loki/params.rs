@@ -4,6 +4,7 @@
 //! reads them, stream selectors; and the request's parameter list itself.
 
 use axum::body::Bytes;
+use bongsu_logql::ast::LogExpr;
 use bongsu_logql::Expr;
 use bongsu_logstore::Direction;
 use bongsu_model::Matcher;
@@ -118,6 +119,14 @@ pub fn selector(s: Option<&str>) -> Result<Vec<Matcher>, LokiError> {
         Expr::Metric(_) => Err(LokiError::bad(format!(
             "only stream selectors are allowed here, got a metric query: {s}"
         ))),
+    }
+}
+
+/// A log query (a selector and its pipeline), as Loki's `syntax.ParseLogSelector`.
+pub fn log_query(s: &str) -> Result<LogExpr, LokiError> {
+    match bongsu_logql::parse(s).map_err(|e| LokiError::bad(e.to_string()))? {
+        Expr::Log(l) => Ok(l),
+        Expr::Metric(_) => Err(LokiError::bad("only log selector is supported")),
     }
 }
 

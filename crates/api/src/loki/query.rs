@@ -31,7 +31,7 @@ fn parse_query(p: &Params) -> Result<Expr, LokiError> {
     bongsu_logql::parse(q).map_err(|e| LokiError::bad(e.to_string()))
 }
 
-fn query_error(e: QueryError) -> LokiError {
+pub(super) fn query_error(e: QueryError) -> LokiError {
     match e {
         QueryError::Store(e) => LokiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         other => LokiError::bad(other.to_string()),

@@ -7,7 +7,9 @@
 //! wins. A malformed line keeps the labels found before the error and gets
 //! `__error__="JSONParserErr"` with jsonparser's message as details.
 //!
-//! Nothing is allocated per line once the builder's slots and our buffers have grown.
+//! Nothing is allocated per line once the builder's slots and our buffers have grown, unless
+//! the parser also records each label's JSON path ([`JsonParser::capturing_paths`], for
+//! Loki's detected fields, as its `NewJSONParser(true)`).
 
 use super::json_scan::{unescape_into, JsonError, Kind, Members};
 use super::{append_sanitized, push_value};
@@ -26,6 +28,10 @@ pub struct JsonParser {
     name: String,
     value: String,
     scratch: Vec<u8>,
+    /// With path capture: the keys of the objects being walked, as written.
+    keys: Vec<String>,
+    /// With path capture: each label set by the last line and its path of keys.
+    paths: Option<Vec<(String, Vec<String>)>>,
 }
 
 impl JsonParser {
@@ -33,8 +39,31 @@ impl JsonParser {
         JsonParser::default()
     }
 
+    /// A parser that also records the JSON path (the keys, unsanitised) of each label it sets,
+    /// as Loki's `jsonPath` of detected fields: `{"user":{"id":1}}` gives `user_id` at
+    /// `["user", "id"]`.
+    pub fn capturing_paths() -> JsonParser {
+        JsonParser {
+            paths: Some(Vec::new()),
+            ..JsonParser::default()
+        }
+    }
+
+    /// The path of label `name` set by the last line, when capturing paths.
+    pub fn path(&self, name: &str) -> Option<&[String]> {
+        self.paths
+            .as_ref()?
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.as_slice())
+    }
+
     pub fn process(&mut self, line: &[u8], lb: &mut LabelsBuilder) {
         self.prefix.clear();
+        self.keys.clear();
+        if let Some(p) = &mut self.paths {
+            p.clear();
+        }
         if let Err(e) = self.walk(line, lb, 0) {
             lb.set_error(ERR_JSON, &e.to_string());
         }
@@ -55,8 +84,14 @@ impl JsonParser {
                 Kind::Object if depth < MAX_JSON_NESTING => {
                     let len = self.prefix.len();
                     self.push_part(&key);
+                    if self.paths.is_some() {
+                        self.keys.push(String::from_utf8_lossy(&key).into_owned());
+                    }
                     let result = self.walk(value, lb, depth + 1);
                     self.prefix.truncate(len);
+                    if self.paths.is_some() {
+                        self.keys.pop();
+                    }
                     result?;
                 }
                 Kind::Object | Kind::Array | Kind::Null => {}
@@ -98,6 +133,11 @@ impl JsonParser {
         if !lb.extracted(&self.name) {
             read_value(value, kind, &mut self.value, &mut self.scratch);
             lb.set_parsed(&self.name, &self.value);
+            if let Some(paths) = &mut self.paths {
+                let mut path = self.keys.clone();
+                path.push(String::from_utf8_lossy(key).into_owned());
+                paths.push((self.name.clone(), path));
+            }
         }
     }
 }
@@ -162,5 +202,19 @@ mod tests {
             parse(&[], r#"{"a":"x","a":"y","b":"c\"d"}"#),
             r#"{a="x", b="c\"d"}"#
         );
+    }
+
+    #[test]
+    fn paths_are_the_keys_as_written() {
+        let mut lb = LabelsBuilder::new(Labels::from_pairs(&[("level", "x")]).unwrap());
+        let mut p = JsonParser::capturing_paths();
+        p.process(br#"{"level":"info","user":{"the-id":7},"a":1}"#, &mut lb);
+        assert_eq!(p.path("level_extracted"), Some(&["level".to_string()][..]));
+        assert_eq!(
+            p.path("user_the_id"),
+            Some(&["user".to_string(), "the-id".to_string()][..])
+        );
+        assert_eq!(p.path("a"), Some(&["a".to_string()][..]));
+        assert_eq!(JsonParser::new().path("a"), None);
     }
 }

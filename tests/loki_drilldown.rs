@@ -370,3 +370,50 @@ fn detected_fields_and_their_values() {
         (400, "only log selector is supported\n")
     );
 }
+
+#[test]
+fn patterns_of_the_selected_streams() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = server(tmp.path());
+    push(&s, &lines());
+    let mut params = range(T, T + 900);
+    params.extend([
+        ("query", r#"{env=~".+"}"#.to_string()),
+        ("step", "5m".into()),
+    ]);
+    let (code, body) = get(&s, "/loki/api/v1/patterns", &params);
+    assert_eq!(code, 200, "{body}");
+    // Loki writes `<`, `>` and `&` of patterns as \u escapes.
+    assert!(body.contains(r#"\u003c_\u003e - - \"GET"#), "{body}");
+    // The JSON lines' messages have too few tokens to be mined; patterns under 30 lines are
+    // dropped; the largest comes first.
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"status": "success", "data": [
+            {"pattern": r#"<_> - - "GET <_> HTTP/1.1" 200 <_>"#, "level": "info",
+             "samples": [[T, 15], [T + 300, 15], [T + 600, 15]]},
+            {"pattern": r#"level=warn msg="cache miss" key=<_> took=1.5s"#, "level": "warn",
+             "samples": [[T, 11], [T + 300, 10], [T + 600, 9]]},
+        ]})
+    );
+    let mut params = range(T, T + 900);
+    params.push(("query", r#"{job="api"} |= "x""#.into()));
+    let (code, body) = get(&s, "/loki/api/v1/patterns", &params);
+    assert_eq!(
+        (code, body.as_str()),
+        (400, "only label matchers are supported\n")
+    );
+    let mut params = range(T, T + 900);
+    params.extend([
+        ("query", r#"{job="api"}"#.to_string()),
+        ("step", "0".into()),
+    ]);
+    let (code, body) = get(&s, "/loki/api/v1/patterns", &params);
+    assert_eq!(
+        (code, body.as_str()),
+        (
+            400,
+            "zero or negative query resolution step widths are not accepted. Try a positive integer\n"
+        )
+    );
+}

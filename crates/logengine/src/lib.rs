@@ -11,12 +11,13 @@
 //!   aggregations, binary operators, `label_replace` and literals step by step.
 //!
 //! - Exploration for Grafana Logs Drilldown: the fields of a sample of a log query's lines
-//!   ([`detected_fields`], [`detected_field_values`]).
+//!   ([`detected_fields`], [`detected_field_values`]), log patterns mined with Drain
+//!   ([`patterns`]).
 //!
 //! Modules: `compile` (AST stages → pipeline stages, needles), `logs` (log queries),
 //! `range` (range aggregations), `steps` (a metric value at every step), `vector` (vector
 //! aggregations), `binary` (operators), `eval` (the metric expression walk), `detect`
-//! (detected fields).
+//! (detected fields), `patterns` (Drain).
 //!
 //! Not here: parsing (`bongsu-logql`), the per-line stages (`bongsu-logpipeline`), storage
 //! (`bongsu-logstore`), HTTP parameters and JSON (the API crate).
@@ -26,6 +27,7 @@ mod compile;
 mod detect;
 mod eval;
 mod logs;
+mod patterns;
 mod range;
 mod steps;
 mod vector;
@@ -38,6 +40,7 @@ use thiserror::Error;
 
 pub use detect::{detected_field_values, detected_fields, DetectedField, FieldType};
 pub use logs::{StreamEntries, Streams};
+pub use patterns::{patterns, PatternSeries, PATTERN_LINE_LIMIT};
 
 /// Most samples one metric query may hold in memory (all series' samples in the scanned
 /// range), as Prometheus bounds a query's samples.

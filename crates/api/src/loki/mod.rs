@@ -3,7 +3,7 @@
 //! `label/<name>/values`, `series`, `index/stats`, `format_query`, `status/buildinfo`:
 //! `meta`), volumes (`index/volume`, `index/volume_range`: `volume`), what Grafana Logs
 //! Drilldown breaks logs down by (`detected_labels`, `detected_fields`,
-//! `detected_field/<name>/values`), `POST /flush` and `GET /ready`.
+//! `detected_field/<name>/values`, `patterns`), `POST /flush` and `GET /ready`.
 //!
 //! Errors are Loki's: plain text bodies (LogQL's parse errors word for word) with Loki's
 //! status codes, not Prometheus' JSON envelope. Query work runs on the blocking pool under
@@ -13,6 +13,7 @@ mod detected_fields;
 mod detected_labels;
 mod meta;
 mod params;
+mod patterns;
 mod query;
 mod volume;
 
@@ -121,6 +122,10 @@ pub(crate) fn routes() -> Router<ApiState> {
         .route(
             "/loki/api/v1/detected_field/{name}/values",
             get(detected_fields::field_values).post(detected_fields::field_values),
+        )
+        .route(
+            "/loki/api/v1/patterns",
+            get(patterns::patterns).post(patterns::patterns),
         )
         .route("/loki/api/v1/status/buildinfo", get(meta::buildinfo))
         .route("/flush", post(meta::flush))

@@ -168,6 +168,31 @@ impl<'a> Decoder<'a> {
     }
 }
 
+/// The pairs of a logfmt line in order, keys as written and values unquoted (empty for a bare
+/// key), as Loki's pattern tokenizer reads them with this decoder; `None` at the first
+/// syntax error (that tokenizer then skips the line).
+pub fn pairs(line: &[u8]) -> Option<Vec<(String, String)>> {
+    let mut dec = Decoder::new(line);
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    while !dec.eol() {
+        let scanned = dec.scan(&mut buf);
+        if dec.err.is_some() {
+            return None;
+        }
+        let Some((key, value)) = scanned else {
+            continue;
+        };
+        let value = match value {
+            Value::None => String::new(),
+            Value::Raw(v) => String::from_utf8_lossy(v).into_owned(),
+            Value::Unescaped => String::from_utf8_lossy(&buf).into_owned(),
+        };
+        out.push((String::from_utf8_lossy(key).into_owned(), value));
+    }
+    Some(out)
+}
+
 /// Go's `%q` of a byte (as a rune).
 fn go_quote_byte(c: u8) -> String {
     match c {

@@ -367,9 +367,14 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             quit: quit_tx,
         });
         let app = router(state.clone());
+        let tails = state.clone();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal(quit_rx))
+                .with_graceful_shutdown(async move {
+                    shutdown_signal(quit_rx).await;
+                    // Tailing WebSockets would hold the graceful shutdown open.
+                    tails.close_tails();
+                })
                 .await
         });
 

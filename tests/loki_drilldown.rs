@@ -417,3 +417,161 @@ fn patterns_of_the_selected_streams() {
         )
     );
 }
+
+/// A WebSocket client of `/loki/api/v1/tail` with a read timeout.
+type Tail = tungstenite::WebSocket<std::net::TcpStream>;
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64
+}
+
+fn tail(s: &Server, query: &str, extra: &str) -> Tail {
+    let addr = s.base.trim_start_matches("http://");
+    let stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(15)))
+        .unwrap();
+    let q: String = url_encode(query);
+    let url = format!("ws://{addr}/loki/api/v1/tail?query={q}{extra}");
+    tungstenite::client(url.as_str(), stream).unwrap().0
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The next text message (pings are answered by the client as it reads), or the close frame's
+/// code and reason. The server pings every second, so the socket's read timeout alone would
+/// never end the wait: the deadline does.
+fn next(ws: &mut Tail) -> Result<Value, (u16, String)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no tail message within 15 s"
+        );
+        match ws.read().expect("a tail message within the read timeout") {
+            tungstenite::Message::Text(t) => return Ok(serde_json::from_str(&t).unwrap()),
+            tungstenite::Message::Close(f) => {
+                return Err(f.map_or((0, String::new()), |f| (f.code.into(), f.reason.to_string())))
+            }
+            _ => continue,
+        }
+    }
+}
+
+/// `(ts, line)` of each entry of a tail message.
+fn entries(v: &Value) -> Vec<(String, String)> {
+    v["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["values"].as_array().unwrap().iter())
+        .map(|e| (e[0].as_str().unwrap().into(), e[1].as_str().unwrap().into()))
+        .collect()
+}
+
+fn push_now(s: &Server, lines: &[(i64, &str)]) {
+    let values: Vec<Value> = lines
+        .iter()
+        .map(|(ts, l)| json!([ts.to_string(), l, {"detected_level": "info"}]))
+        .collect();
+    let body = json!({"streams": [{"stream": {"job": "tail"}, "values": values}]});
+    let (code, text) = push_json(s, body.to_string().as_bytes());
+    assert_eq!(code, 204, "{text}");
+}
+
+#[test]
+fn tail_sends_the_newest_lines_then_new_ones_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = server(tmp.path());
+    let t0 = now_ns();
+    push_now(
+        &s,
+        &[(t0 - 20 * NS, "old 1"), (t0 - 10 * NS, "old 2"), (t0 - 5 * NS, "old 3")],
+    );
+    let start = format!("&limit=2&start={}", t0 - 60 * NS);
+    let mut ws = tail(&s, r#"{job="tail"} != "skip""#, &start);
+    // The first batch: the newest `limit` lines, oldest first, one stream object each.
+    let first = next(&mut ws).unwrap();
+    assert_eq!(
+        entries(&first),
+        [
+            ((t0 - 10 * NS).to_string(), "old 2".to_string()),
+            ((t0 - 5 * NS).to_string(), "old 3".to_string())
+        ]
+    );
+    assert_eq!(first["streams"][0]["stream"]["job"], "tail");
+    assert!(first.get("dropped_entries").is_none());
+    // New lines, one pushed a little after its own time, one filtered out: each sent once.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let t1 = now_ns();
+    push_now(&s, &[(t1 - 2 * NS, "late"), (t1, "new"), (t1 + 1, "skip me")]);
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        got.extend(entries(&next(&mut ws).unwrap()).into_iter().map(|e| e.1));
+    }
+    assert_eq!(got, ["late", "new"]);
+    // Nothing is sent twice while the same window is read again.
+    push_now(&s, &[(now_ns(), "later")]);
+    let more = entries(&next(&mut ws).unwrap());
+    assert_eq!(more.iter().map(|e| e.1.as_str()).collect::<Vec<_>>(), ["later"]);
+    ws.close(None).unwrap();
+    while ws.read().is_ok() {}
+}
+
+#[test]
+fn tail_connections_are_bounded_and_freed_on_close() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = server(tmp.path());
+    // A line to tail, so that each connection's first batch (sent once the server holds its
+    // slot) shows the connection is counted; like Loki, an empty batch is not sent.
+    push_now(&s, &[(now_ns() - NS, "one")]);
+    let mut open: Vec<Tail> = (0..10)
+        .map(|_| {
+            let mut ws = tail(&s, r#"{job="tail"}"#, "");
+            next(&mut ws).unwrap();
+            ws
+        })
+        .collect();
+    let mut extra = tail(&s, r#"{job="tail"}"#, "");
+    assert_eq!(
+        next(&mut extra).unwrap_err(),
+        (
+            1011,
+            "max concurrent tail requests limit exceeded, count > limit (11 > 10)".to_string()
+        )
+    );
+    let mut first = open.remove(0);
+    first.close(None).unwrap();
+    while first.read().is_ok() {}
+    // The slot is free once the server has seen the close.
+    let mut again = s.wait_for("a free tail slot", || {
+        let mut ws = tail(&s, r#"{job="tail"}"#, "");
+        next(&mut ws).ok().map(|_| ws)
+    });
+    again.close(None).unwrap();
+
+    // Bad parameters are refused before the upgrade, with Loki's texts.
+    for (extra, text) in [
+        ("&delay_for=6", "delay_for can't be greater than 5\n"),
+        ("&limit=0", "limit must be a positive value\n"),
+    ] {
+        let url = format!(
+            "{}/loki/api/v1/tail?query={}{extra}",
+            s.base,
+            url_encode(r#"{job="tail"}"#)
+        );
+        let r = s.http.get(url).send().unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        assert_eq!(r.text().unwrap(), text);
+    }
+}

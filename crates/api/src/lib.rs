@@ -62,6 +62,8 @@ struct Inner {
     remote_write: Option<Arc<bongsu_ingest::Receiver>>,
     /// Set once the log store is open.
     logs: OnceLock<Arc<bongsu_logstore::LogStore>>,
+    /// Live tailing connections (`/loki/api/v1/tail`): their slots and shutdown.
+    tails: loki::Tails,
     /// The Loki push and OTLP logs receivers (their limits are the server's).
     log_receiver: Arc<bongsu_ingest::logs::LogReceiver>,
     /// The Alertmanager whose `/api/v2` routes and metrics this server serves, if any.
@@ -154,6 +156,7 @@ impl ApiState {
                 .remote_write_receiver
                 .then(|| Arc::new(bongsu_ingest::Receiver::new())),
             logs: OnceLock::new(),
+            tails: loki::Tails::default(),
             log_receiver: Arc::new(bongsu_ingest::logs::LogReceiver::new(opts.log_limits)),
             alertmanager: OnceLock::new(),
             remote_read_slots: (opts.remote_read_concurrency > 0)
@@ -201,6 +204,12 @@ impl ApiState {
     /// Hands over the opened log store; the Loki API answers from then on.
     pub fn set_logs(&self, store: Arc<bongsu_logstore::LogStore>) {
         let _ = self.0.logs.set(store);
+    }
+
+    /// Ends the live tailing connections and refuses new ones: call when shutting down, since
+    /// the server's graceful shutdown waits for open connections.
+    pub fn close_tails(&self) {
+        self.0.tails.close();
     }
 
     /// Hands over the scrape manager whose targets the targets and metadata APIs show.

@@ -3,7 +3,8 @@
 //! `label/<name>/values`, `series`, `index/stats`, `format_query`, `status/buildinfo`:
 //! `meta`), volumes (`index/volume`, `index/volume_range`: `volume`), what Grafana Logs
 //! Drilldown breaks logs down by (`detected_labels`, `detected_fields`,
-//! `detected_field/<name>/values`, `patterns`), `POST /flush` and `GET /ready`.
+//! `detected_field/<name>/values`, `patterns`), live tailing over a WebSocket (`tail`),
+//! `POST /flush` and `GET /ready`.
 //!
 //! Errors are Loki's: plain text bodies (LogQL's parse errors word for word) with Loki's
 //! status codes, not Prometheus' JSON envelope. Query work runs on the blocking pool under
@@ -15,7 +16,10 @@ mod meta;
 mod params;
 mod patterns;
 mod query;
+mod tail;
 mod volume;
+
+pub(crate) use tail::Tails;
 
 use std::sync::Arc;
 
@@ -127,6 +131,7 @@ pub(crate) fn routes() -> Router<ApiState> {
             "/loki/api/v1/patterns",
             get(patterns::patterns).post(patterns::patterns),
         )
+        .route("/loki/api/v1/tail", get(tail::tail))
         .route("/loki/api/v1/status/buildinfo", get(meta::buildinfo))
         .route("/flush", post(meta::flush))
         .route("/ready", get(ready))

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::server::Server;
+use common::server::{quiet_config, Server};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -213,7 +213,10 @@ fn import_of_a_malformed_file_names_the_line_and_writes_nothing() {
 
 impl Server {
     fn start(dir: &Path, log: PathBuf) -> Server {
+        let config = quiet_config(log.parent().unwrap());
         let args = vec![
+            "--config.file".into(),
+            config.into(),
             "--storage.tsdb.path".into(),
             dir.into(),
             "--storage.tsdb.retention.time".into(),

@@ -37,6 +37,15 @@ pub fn import_openmetrics(tmp: &Path, text: &str) -> PathBuf {
     dir
 }
 
+/// Writes a configuration that scrapes nothing to `dir/quiet.yml` and returns its path. Without
+/// a configuration file bongsu scrapes itself, and its own series would race into answers a test
+/// compares exactly (label names, limits).
+pub fn quiet_config(dir: &Path) -> PathBuf {
+    let path = dir.join("quiet.yml");
+    fs::write(&path, "scrape_configs: []\n").unwrap();
+    path
+}
+
 pub struct Server {
     pub child: Child,
     pub base: String,

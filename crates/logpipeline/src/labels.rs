@@ -237,6 +237,31 @@ impl Slots {
     }
 }
 
+/// A one-word Bloom filter of a set of names, keyed by a name's length and end bytes.
+///
+/// Parsers ask whether each key they extract is a stream label, on every line; the answer is
+/// nearly always no, and this says so without searching the stream's labels.
+#[derive(Debug, Clone, Copy, Default)]
+struct NameSignature(u64);
+
+impl NameSignature {
+    fn of<'a>(names: impl Iterator<Item = &'a str>) -> NameSignature {
+        NameSignature(names.fold(0, |bits, n| bits | Self::bit(n)))
+    }
+
+    fn bit(name: &str) -> u64 {
+        let b = name.as_bytes();
+        let first = b.first().map_or(0, |&c| c as usize);
+        let last = b.last().map_or(0, |&c| c as usize);
+        1 << ((b.len() * 31 + first * 7 + last) & 63)
+    }
+
+    /// False only if no name of the set is `name`.
+    fn may_contain(self, name: &str) -> bool {
+        self.0 & Self::bit(name) != 0
+    }
+}
+
 /// Where a label of the line's current set lives, for sorting without copying.
 #[derive(Debug, Clone, Copy)]
 enum Src {
@@ -252,6 +277,7 @@ enum Src {
 #[derive(Debug)]
 pub struct LabelsBuilder {
     base: Labels,
+    base_names: NameSignature,
     base_result: Arc<LabelsResult>,
     metadata: Slots,
     parsed: Slots,
@@ -267,6 +293,7 @@ impl LabelsBuilder {
     pub fn new(base: Labels) -> LabelsBuilder {
         LabelsBuilder {
             base_result: Arc::new(LabelsResult::from_base(&base)),
+            base_names: NameSignature::of(base.iter().map(|l| &*l.name)),
             base,
             metadata: Slots::default(),
             parsed: Slots::default(),
@@ -348,7 +375,7 @@ impl LabelsBuilder {
 
     /// Whether the stream labels have `name`.
     pub fn base_has(&self, name: &str) -> bool {
-        self.base.get(name).is_some()
+        self.base_names.may_contain(name) && self.base.get(name).is_some()
     }
 
     /// Whether a (live) structured-metadata label is named `name`.
@@ -537,6 +564,18 @@ mod tests {
 
     fn builder(pairs: &[(&str, &str)]) -> LabelsBuilder {
         LabelsBuilder::new(Labels::from_pairs(pairs).unwrap())
+    }
+
+    #[test]
+    fn base_has_answers_exactly_despite_the_signature() {
+        let names = ["job", "host", "filename", "a", "service_name", "pod"];
+        let b = builder(&names.map(|n| (n, "v")));
+        assert!(names.iter().all(|n| b.base_has(n)));
+        for absent in [
+            "", "jab", "method", "path", "status", "b", "pods", "hostname",
+        ] {
+            assert!(!b.base_has(absent), "{absent}");
+        }
     }
 
     #[test]

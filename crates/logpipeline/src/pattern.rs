@@ -43,6 +43,20 @@ impl Node {
 pub struct Pattern {
     nodes: Vec<Node>,
     names: Vec<String>,
+    /// A searcher per node (used for literals), built once: building one per search cost more
+    /// than the search on log lines.
+    finders: Vec<memchr::memmem::Finder<'static>>,
+}
+
+/// The searchers of `nodes`' literals (an empty one stands in for a capture).
+fn finders(nodes: &[Node]) -> Vec<memchr::memmem::Finder<'static>> {
+    nodes
+        .iter()
+        .map(|n| match n {
+            Node::Literal(l) => memchr::memmem::Finder::new(l).into_owned(),
+            Node::Capture(_) => memchr::memmem::Finder::new(b"").into_owned(),
+        })
+        .collect()
 }
 
 impl Pattern {
@@ -67,7 +81,12 @@ impl Pattern {
                 return Err(PatternError::DuplicateCapture(n.clone()));
             }
         }
-        Ok(Pattern { nodes, names })
+        let finders = finders(&nodes);
+        Ok(Pattern {
+            nodes,
+            names,
+            finders,
+        })
     }
 
     /// A pattern for `|>`/`!>`: only `<_>` captures; an empty pattern matches empty lines.
@@ -80,9 +99,11 @@ impl Pattern {
         if let Some(Node::Capture(n)) = nodes.iter().find(|n| n.is_named_capture()) {
             return Err(PatternError::NamedCaptureInFilter(n.clone()));
         }
+        let finders = finders(&nodes);
         Ok(Pattern {
             nodes,
             names: Vec::new(),
+            finders,
         })
     }
 
@@ -98,35 +119,35 @@ impl Pattern {
             return;
         }
         let mut input = line;
-        let mut nodes = &self.nodes[..];
-        if let Node::Literal(lit) = &nodes[0] {
+        let mut k = 0;
+        if let Node::Literal(lit) = &self.nodes[0] {
             if !input.starts_with(lit) {
                 return;
             }
             input = &input[lit.len()..];
-            nodes = &nodes[1..];
+            k = 1;
         }
         let mut named = 0;
-        while let Some(first) = nodes.first() {
+        while let Some(first) = self.nodes.get(k) {
             let Node::Capture(name) = first else {
                 // Captures and literals alternate after the first node.
                 return;
             };
             let unnamed = name == "_";
-            let Some(Node::Literal(lit)) = nodes.get(1) else {
+            let Some(Node::Literal(lit)) = self.nodes.get(k + 1) else {
                 // Ending on a capture: it takes the rest.
                 if !unnamed {
                     f(named, input);
                 }
                 return;
             };
-            nodes = &nodes[2..];
-            let Some(i) = memchr::memmem::find(input, lit) else {
+            let Some(i) = self.finders[k + 1].find(input) else {
                 if !unnamed {
                     f(named, input);
                 }
                 return;
             };
+            k += 2;
             if !unnamed {
                 f(named, &input[..i]);
                 named += 1;
@@ -145,7 +166,7 @@ impl Pattern {
             let Node::Literal(lit) = n else {
                 continue;
             };
-            let Some(j) = memchr::memmem::find(&line[off..], lit) else {
+            let Some(j) = self.finders[i].find(&line[off..]) else {
                 return false;
             };
             if i != 0 && j == 0 {

@@ -107,7 +107,10 @@ impl PatternParser {
         } = self;
         pattern.captures(line, |i, v| {
             value_buf.clear();
-            value_buf.push_str(&String::from_utf8_lossy(v));
+            match std::str::from_utf8(v) {
+                Ok(s) => value_buf.push_str(s),
+                Err(_) => value_buf.push_str(&String::from_utf8_lossy(v)),
+            }
             set_parsed_once(lb, &pattern.names()[i], value_buf, name_buf);
         });
     }

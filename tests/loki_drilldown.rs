@@ -461,7 +461,9 @@ fn next(ws: &mut Tail) -> Result<Value, (u16, String)> {
         match ws.read().expect("a tail message within the read timeout") {
             tungstenite::Message::Text(t) => return Ok(serde_json::from_str(&t).unwrap()),
             tungstenite::Message::Close(f) => {
-                return Err(f.map_or((0, String::new()), |f| (f.code.into(), f.reason.to_string())))
+                return Err(f.map_or((0, String::new()), |f| {
+                    (f.code.into(), f.reason.to_string())
+                }))
             }
             _ => continue,
         }
@@ -496,7 +498,11 @@ fn tail_sends_the_newest_lines_then_new_ones_once() {
     let t0 = now_ns();
     push_now(
         &s,
-        &[(t0 - 20 * NS, "old 1"), (t0 - 10 * NS, "old 2"), (t0 - 5 * NS, "old 3")],
+        &[
+            (t0 - 20 * NS, "old 1"),
+            (t0 - 10 * NS, "old 2"),
+            (t0 - 5 * NS, "old 3"),
+        ],
     );
     let start = format!("&limit=2&start={}", t0 - 60 * NS);
     let mut ws = tail(&s, r#"{job="tail"} != "skip""#, &start);
@@ -514,7 +520,10 @@ fn tail_sends_the_newest_lines_then_new_ones_once() {
     // New lines, one pushed a little after its own time, one filtered out: each sent once.
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let t1 = now_ns();
-    push_now(&s, &[(t1 - 2 * NS, "late"), (t1, "new"), (t1 + 1, "skip me")]);
+    push_now(
+        &s,
+        &[(t1 - 2 * NS, "late"), (t1, "new"), (t1 + 1, "skip me")],
+    );
     let mut got = Vec::new();
     while got.len() < 2 {
         got.extend(entries(&next(&mut ws).unwrap()).into_iter().map(|e| e.1));
@@ -523,7 +532,10 @@ fn tail_sends_the_newest_lines_then_new_ones_once() {
     // Nothing is sent twice while the same window is read again.
     push_now(&s, &[(now_ns(), "later")]);
     let more = entries(&next(&mut ws).unwrap());
-    assert_eq!(more.iter().map(|e| e.1.as_str()).collect::<Vec<_>>(), ["later"]);
+    assert_eq!(
+        more.iter().map(|e| e.1.as_str()).collect::<Vec<_>>(),
+        ["later"]
+    );
     ws.close(None).unwrap();
     while ws.read().is_ok() {}
 }

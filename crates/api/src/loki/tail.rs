@@ -199,12 +199,14 @@ async fn follow(
     first.sort_by_key(|e| e.ts);
     let mut sent: HashSet<(i64, u64)> = first.iter().map(TailEntry::key).collect();
     send(&mut socket, &first).await?;
-    // A full first batch left older lines unsent: the grace window would send them late.
-    let mut from = if first.len() >= req.limit {
-        to
-    } else {
-        to.saturating_sub(grace).max(req.start)
-    };
+    // The first poll reads the grace window again for lines pushed late, but not before the
+    // oldest line of a full first batch: the lines the limit cut off stay unsent, as Loki's.
+    let mut from = to.saturating_sub(grace).max(req.start);
+    if first.len() >= req.limit {
+        if let Some(oldest) = first.first() {
+            from = from.max(oldest.ts);
+        }
+    }
     let mut ticker = tokio::time::interval(TAIL_POLL_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -42,6 +42,33 @@ enum Mode {
     Fail,
     /// Reads the request, then answers nothing for `HANG`.
     Hang,
+    /// 200 with [`gzip_bomb`]: 2 MB on the wire, 1 GiB decompressed.
+    GzipBomb,
+}
+
+/// A gzip body that expands about 500-fold: one full-flushed deflate block of repeated sample
+/// lines (byte-aligned and independent of what precedes it, so it can be repeated) sent
+/// `BOMB_BLOCKS` times. The trailer's checksum is not that of the content: a client bounded as
+/// it should be stops long before it.
+fn gzip_bomb() -> &'static [u8] {
+    const BLOCK: usize = 1 << 20;
+    const BOMB_BLOCKS: usize = 1024;
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| {
+        let text = "bomb_metric{a=\"b\"} 1\n".repeat(BLOCK / 21);
+        let mut deflate = flate2::Compress::new(flate2::Compression::best(), false);
+        let mut block = Vec::with_capacity(BLOCK);
+        deflate
+            .compress_vec(text.as_bytes(), &mut block, flate2::FlushCompress::Full)
+            .unwrap();
+        let mut body = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        for _ in 0..BOMB_BLOCKS {
+            body.extend_from_slice(&block);
+        }
+        // A final empty stored block, then CRC-32 and size (not the content's).
+        body.extend_from_slice(&[1, 0, 0, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0]);
+        body
+    })
 }
 
 /// A minimal HTTP/1.1 server on 127.0.0.1 answering every GET with a body set at run time.
@@ -143,6 +170,16 @@ fn serve_one(
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     let mode = *mode.lock().unwrap();
+    if mode == Mode::GzipBomb {
+        let bomb = gzip_bomb();
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            bomb.len()
+        );
+        conn.write_all(head.as_bytes())?;
+        conn.write_all(bomb)?;
+        return conn.flush();
+    }
     let (status, content_type, text) = match mode {
         Mode::Serve => (
             "200 OK",
@@ -158,6 +195,7 @@ fn serve_one(
             thread::sleep(HANG);
             return conn.shutdown(Shutdown::Both);
         }
+        Mode::GzipBomb => unreachable!("answered above"),
     };
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
@@ -625,6 +663,51 @@ fn staleness_and_failing_targets() {
     target.set_mode(Mode::Serve);
     s.wait_value("up", 1.0);
     assert!(target.requests.load(Ordering::SeqCst) >= 4);
+}
+
+/// A gzip bomb (2 MB expanding to 1 GiB) fails the scrape at the body size limit — the job's,
+/// or 256 MiB when it sets none — and the server's memory stays bounded (unbounded, it read the
+/// whole GiB and grew past 7 GB).
+#[test]
+fn a_gzip_bomb_fails_the_scrape_at_the_body_size_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = FakeTarget::start(BODY);
+    target.set_mode(Mode::GzipBomb);
+    let config = dir.path().join("prometheus.yml");
+    // Long timeouts so that the limits, not the deadline, end the scrapes of a debug build;
+    // a first scrape starts at an offset within the interval, so the interval stays short.
+    fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 20s\n  scrape_timeout: 20s\nscrape_configs:\n\
+             - job_name: limited\n  body_size_limit: 1MB\n  static_configs: [{{targets: ['{0}']}}]\n\
+             - job_name: default\n  static_configs: [{{targets: ['{0}']}}]\n",
+            target.addr
+        ),
+    )
+    .unwrap();
+    let s = Server::start(dir.path(), &config);
+    for (job, limit) in [("limited", 1u64 << 20), ("default", 256 << 20)] {
+        let t = s.wait_up_to(
+            Duration::from_secs(120),
+            "the bombed scrape to fail",
+            || s.target(job).filter(|t| t["health"] == "down"),
+        );
+        assert_eq!(
+            t["lastError"],
+            format!("body size limit exceeded: more than {limit} bytes"),
+            "{job}"
+        );
+    }
+    let status = fs::read_to_string(format!("/proc/{}/status", s.child.id())).unwrap();
+    let rss_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    assert!(rss_kb < 1 << 20, "RSS {rss_kb} kB after the bomb");
+    let up: Vec<f64> = s.query("up").into_iter().map(|(_, v)| v).collect();
+    assert_eq!(up, [0.0, 0.0]);
 }
 
 /// `/-/reload` applies a changed file (new job, changed target label, removed job); a broken

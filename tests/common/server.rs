@@ -115,15 +115,25 @@ impl Server {
     }
 
     /// Polls `check` every 100 ms until it returns `Some`, failing after `WAIT` with the log.
-    pub fn wait_for<T>(&self, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    pub fn wait_for<T>(&self, what: &str, check: impl FnMut() -> Option<T>) -> T {
+        self.wait_up_to(WAIT, what, check)
+    }
+
+    /// [`Server::wait_for`] with a longer bound, for what takes a while in a debug build.
+    pub fn wait_up_to<T>(
+        &self,
+        bound: Duration,
+        what: &str,
+        mut check: impl FnMut() -> Option<T>,
+    ) -> T {
         let started = Instant::now();
         loop {
             if let Some(v) = check() {
                 return v;
             }
             assert!(
-                started.elapsed() < WAIT,
-                "waited {WAIT:?} for {what}; server log:\n{}",
+                started.elapsed() < bound,
+                "waited {bound:?} for {what}; server log:\n{}",
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(100));

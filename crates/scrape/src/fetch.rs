@@ -10,6 +10,12 @@ use bongsu_httpclient::{with_auth, CredentialError, HttpClientConfig};
 /// `User-Agent` of scrapes.
 pub const USER_AGENT: &str = concat!("bongsu/", env!("CARGO_PKG_VERSION"));
 
+/// The most body a scrape reads, after decompression, when its job sets no `body_size_limit`.
+/// Prometheus reads without bound; a 2 MB gzip bomb then expands to gigabytes in memory. The
+/// largest real exposures (kube-state-metrics of big clusters) stay well below this; a job that
+/// needs more sets `body_size_limit` and gets exactly that.
+pub const DEFAULT_BODY_SIZE_LIMIT: u64 = 256 << 20;
+
 #[derive(Debug, Error)]
 pub enum FetchError {
     #[error("{0}")]
@@ -34,7 +40,7 @@ pub struct Fetched {
 pub struct Request<'a> {
     pub url: &'a str,
     pub timeout: Duration,
-    /// 0: no limit.
+    /// The job's `body_size_limit`; 0: [`DEFAULT_BODY_SIZE_LIMIT`].
     pub body_limit: u64,
     /// The `Accept` header (see [`accept_header`]).
     pub accept: &'a str,
@@ -59,6 +65,11 @@ pub fn accept_header(protocols: &[&str]) -> String {
 /// GETs the target within its timeout, reading at most its body limit of the (transparently
 /// gunzipped) body.
 pub async fn fetch(client: &reqwest::Client, r: &Request<'_>) -> Result<Fetched, FetchError> {
+    let limit = match r.body_limit {
+        0 => DEFAULT_BODY_SIZE_LIMIT,
+        n => n,
+    };
+    let deadline = tokio::time::Instant::now() + r.timeout;
     let work = async {
         let req = client
             .get(r.url)
@@ -88,8 +99,13 @@ pub async fn fetch(client: &reqwest::Client, r: &Request<'_>) -> Result<Fetched,
             .await
             .map_err(|e| FetchError::Http(error_chain(&e.without_url())))?
         {
-            if r.body_limit > 0 && (body.len() + chunk.len()) as u64 > r.body_limit {
-                return Err(FetchError::BodyTooLarge(r.body_limit));
+            if (body.len() + chunk.len()) as u64 > limit {
+                return Err(FetchError::BodyTooLarge(limit));
+            }
+            // A body that arrived whole decompresses without ever waiting on the socket, so
+            // the timeout around this future would never get to fire: check it here.
+            if tokio::time::Instant::now() >= deadline {
+                return Err(FetchError::Timeout);
             }
             body.extend_from_slice(&chunk);
         }

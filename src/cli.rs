@@ -30,6 +30,11 @@ pub struct Cli {
     #[arg(long = "log.level", default_value = "info", global = true, value_parser = ["debug", "info", "warn", "error"])]
     pub log_level: String,
 
+    /// Output format of log messages: logfmt or json (as Prometheus'). Neither is coloured, so
+    /// logs written to a file or a journal carry no terminal escapes.
+    #[arg(long = "log.format", default_value = "logfmt", global = true, value_parser = ["logfmt", "json"])]
+    pub log_format: String,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -840,3 +840,37 @@ fn sigterm_shuts_the_server_down_with_status_0() {
         BTreeMap::from([(m(&[]), (TLAST, "3".to_string()))])
     );
 }
+
+/// Logs written to a file are logfmt (the default) or JSON lines, as Prometheus', with no
+/// terminal colour escapes.
+#[test]
+fn logs_are_logfmt_or_json_without_terminal_escapes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = quiet_config(tmp.path());
+    for format in ["logfmt", "json"] {
+        let log = tmp.path().join(format!("{format}.log"));
+        let args = vec![
+            "--config.file".into(),
+            config.clone().into(),
+            "--storage.tsdb.path".into(),
+            tmp.path().join(format).into(),
+            format!("--log.format={format}").into(),
+        ];
+        let server = Server::spawn(args, log);
+        let text = server.log();
+        assert!(!text.contains('\x1b'), "{text}");
+        // Logged before the listener answers `/-/ready`.
+        let ready = text
+            .lines()
+            .find(|l| l.contains("listening"))
+            .unwrap_or_else(|| panic!("no listening line in {text}"));
+        if format == "json" {
+            let line: Value = serde_json::from_str(ready).unwrap();
+            assert_eq!(line["level"], "INFO");
+            assert_eq!(line["message"], "listening");
+        } else {
+            assert!(ready.starts_with("ts="), "{ready}");
+            assert!(ready.contains(" level=info "), "{ready}");
+        }
+    }
+}

@@ -251,8 +251,36 @@ async fn silences_and_inhibition_suppress() {
     s.am.shutdown();
 }
 
+/// What this test binary logs at `warn` and above (a global subscriber, installed once).
+fn warnings() -> &'static Mutex<Vec<u8>> {
+    static LOG: std::sync::OnceLock<&'static Mutex<Vec<u8>>> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let log: &'static Mutex<Vec<u8>> = Box::leak(Box::default());
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || CaptureWriter(log))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+        log
+    })
+}
+
+struct CaptureWriter(&'static Mutex<Vec<u8>>);
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_errors_and_slow_receivers_are_retried() {
+    let log = warnings();
     let (url, mut rx) = webhook(&[
         (500, Duration::ZERO),
         (503, Duration::ZERO),
@@ -287,6 +315,15 @@ async fn server_errors_and_slow_receivers_are_retried() {
         ),
         0.0
     );
+    // Each failed attempt was logged at once, with its cause, as Alertmanager does.
+    let log = String::from_utf8_lossy(&log.lock()).into_owned();
+    for cause in ["status code 500", "status code 503", "error sending request"] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains("notify attempt failed, will retry later") && l.contains(cause)),
+            "{cause}: {log}"
+        );
+    }
     s.am.shutdown();
 }
 

@@ -204,6 +204,7 @@ impl Pipeline {
     ) -> Result<(), (super::NotifyError, u32)> {
         let mut interval = BACKOFF_INITIAL;
         let mut attempts = 0;
+        let mut last_error = String::new();
         loop {
             attempts += 1;
             let started = std::time::Instant::now();
@@ -226,7 +227,12 @@ impl Pipeline {
             if !e.retry {
                 return Err((e, attempts));
             }
-            tracing::debug!(integration = integ.kind, attempt = attempts, error = %e.message, "notify attempt failed; retrying");
+            // As Alertmanager: said at once, and again only when the cause changes, so an
+            // operator sees why without waiting for the retries to run out.
+            if e.message != last_error {
+                tracing::warn!(integration = integ.kind, attempts, error = %e.message, "notify attempt failed, will retry later");
+                last_error.clone_from(&e.message);
+            }
             let jitter = 1.0 + BACKOFF_JITTER * (2.0 * rand::random::<f64>() - 1.0);
             let wait = interval.mul_f64(jitter);
             if Instant::now() + wait >= deadline {

@@ -97,6 +97,11 @@ pub struct ServerArgs {
     )]
     pub listen_address: SocketAddr,
 
+    /// Most connections open at once; further clients wait in the kernel's accept queue
+    /// (0: no limit).
+    #[arg(long = "web.max-connections", default_value_t = bongsu_api::DEFAULT_MAX_CONNECTIONS, value_name = "N")]
+    pub max_connections: usize,
+
     /// How far back an instant vector selector looks for a sample.
     #[arg(
         long = "query.lookback-delta",

@@ -320,6 +320,12 @@ fn rule_options(args: &ServerArgs) -> anyhow::Result<ManagerOptions> {
 
 fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
     let args = &cli.server;
+    // As Go programs (Prometheus) do at start-up: the soft descriptor limit, often 1024, would
+    // otherwise run out long before the hard one under many connections, blocks and segments.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::debug!(limit = n, "open files limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
+    }
     let config = load_config(args)?;
     warn_inactive_sections(&config);
     let specs = pool_specs(&config).map_err(|e| anyhow!(e))?;
@@ -369,6 +375,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(args.listen_address)
             .await
             .with_context(|| format!("listening on {}", args.listen_address))?;
+        let listener = bongsu_api::LimitedListener::new(listener, args.max_connections);
         tracing::info!(address = %args.listen_address, "listening");
         let (quit_tx, quit_rx) = tokio::sync::mpsc::channel(1);
         let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);

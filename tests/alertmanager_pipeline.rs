@@ -317,7 +317,11 @@ async fn server_errors_and_slow_receivers_are_retried() {
     );
     // Each failed attempt was logged at once, with its cause, as Alertmanager does.
     let log = String::from_utf8_lossy(&log.lock()).into_owned();
-    for cause in ["status code 500", "status code 503", "error sending request"] {
+    for cause in [
+        "status code 500",
+        "status code 503",
+        "error sending request",
+    ] {
         assert!(
             log.lines()
                 .any(|l| l.contains("notify attempt failed, will retry later") && l.contains(cause)),

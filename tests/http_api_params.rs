@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use common::server::{import_openmetrics, quiet_config, Server};
 use reqwest::StatusCode;
@@ -533,4 +534,59 @@ fn cors_admin_and_routing() {
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     let r = s.http.get(s.url("/api/v1/nothing")).send().unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+/// `--web.max-connections` caps open connections as Prometheus' does: at the cap a new client
+/// waits (unanswered) until one closes, then is served. The soft open-files limit is raised to
+/// the hard one at start-up.
+#[test]
+fn connections_are_capped_and_the_fd_limit_raised() {
+    let (tmp, dir) = data();
+    let s = start(
+        &dir,
+        tmp.path().join("server.log"),
+        // The test's HTTP client keeps the connection it awaited readiness on: one slot.
+        &["--web.max-connections=4"],
+    );
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", s.child.id())).unwrap();
+    let open_files: Vec<&str> = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(open_files[3], open_files[4], "soft = hard: {limits}");
+
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let ask = |conn: &mut TcpStream| -> Option<String> {
+        conn.write_all(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+            .ok()?;
+        let mut buf = [0u8; 256];
+        let n = conn.read(&mut buf).ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+    };
+    let mut idle: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut c = TcpStream::connect(&addr).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            // Served: the connection holds a slot and stays open (keep-alive).
+            assert!(ask(&mut c).unwrap().starts_with("HTTP/1.1 200"));
+            c
+        })
+        .collect();
+    let mut fourth = TcpStream::connect(&addr).unwrap();
+    fourth
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    assert_eq!(ask(&mut fourth), None, "a fourth connection is not served");
+    drop(idle.pop());
+    fourth
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let n = fourth.read(&mut buf).unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "served once a slot frees"
+    );
 }

@@ -10,6 +10,7 @@ mod ast_json;
 mod cors;
 mod federate;
 mod json;
+mod listener;
 mod loki;
 mod meta;
 mod metrics;
@@ -38,6 +39,7 @@ use bongsu_scrape::manager::{PoolState, ScrapeManager};
 use bongsu_telemetry::HTTP_REQUEST_DURATION;
 use bongsu_tsdb::Db;
 pub use cors::{CorsOrigin, DEFAULT_CORS_ORIGIN};
+pub use listener::{LimitedListener, DEFAULT_MAX_CONNECTIONS};
 use params::{parse_time, Params};
 
 /// Shared state of every handler.

@@ -710,6 +710,49 @@ fn a_gzip_bomb_fails_the_scrape_at_the_body_size_limit() {
     assert_eq!(up, [0.0, 0.0]);
 }
 
+/// A scrape with a series that cannot be stored (over the WAL's 1 MiB record limit) shows as
+/// a failed target with the reason and `up` 0, as a label limit would, not as healthy with
+/// nothing stored.
+#[test]
+fn a_scrape_that_cannot_be_stored_fails_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = FakeTarget::start(BODY);
+    let config = dir.path().join("prometheus.yml");
+    fs::write(
+        &config,
+        format!(
+            "{GLOBAL}scrape_configs:\n  - job_name: fake\n    static_configs:\n      - targets: ['{}']\n",
+            target.addr
+        ),
+    )
+    .unwrap();
+    let s = Server::start(dir.path(), &config);
+    s.wait_value("demo_temperature_celsius", 21.5);
+    let huge = "x".repeat(1 << 20);
+    target.set_body(&format!("{BODY}demo_huge{{v=\"{huge}\"}} 1\n"));
+    let t = s.wait_for("health down", || {
+        s.target("fake").filter(|t| t["health"] == "down")
+    });
+    let err = t["lastError"].as_str().unwrap();
+    // The series is named, shortened: the error is shown in the targets page and logs.
+    assert!(
+        err.starts_with("invalid series demo_huge{")
+            && err.contains("…: invalid labels: labels encode to 1048"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("over the WAL record limit of 1048576"),
+        "{err}"
+    );
+    assert!(err.len() < 400, "{err}");
+    s.wait_value("up", 0.0);
+    assert!(s.query("demo_temperature_celsius").is_empty(), "stale");
+    // Fixed: up again.
+    target.set_body(BODY);
+    s.wait_value("up", 1.0);
+    s.wait_value("demo_temperature_celsius", 21.5);
+}
+
 /// `/-/reload` applies a changed file (new job, changed target label, removed job); a broken
 /// file is refused with 500 and the running configuration keeps scraping.
 #[test]

@@ -48,6 +48,23 @@ pub enum ScrapeError {
     InvalidSeries { series: String, message: String },
 }
 
+/// Longest series text an error repeats: errors end up in `/api/v1/targets`' `lastError`
+/// and in logs, and the series at fault may be huge.
+const MAX_SERIES_IN_ERROR: usize = 256;
+
+fn series_in_error(labels: &Labels) -> String {
+    let mut text = labels.to_string();
+    if text.len() > MAX_SERIES_IN_ERROR {
+        let mut cut = MAX_SERIES_IN_ERROR;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
 /// How a job treats scraped samples (from its scrape config). Limits of 0 mean no limit, as
 /// in Prometheus.
 #[derive(Debug, Clone, Copy, Default)]
@@ -304,7 +321,7 @@ pub fn append_scrape(
                 Err(e) if is_sample_error(&e) => report.rejected += 1,
                 Err(e) => {
                     return Err(ScrapeError::InvalidSeries {
-                        series: labels.to_string(),
+                        series: series_in_error(labels),
                         message: e.to_string(),
                     })
                 }
@@ -327,7 +344,7 @@ pub fn append_scrape(
                         }
                         Err(e) => {
                             return Err(ScrapeError::InvalidSeries {
-                                series: labels.to_string(),
+                                series: series_in_error(&labels),
                                 message: e.to_string(),
                             })
                         }

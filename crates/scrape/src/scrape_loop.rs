@@ -199,8 +199,19 @@ async fn scrape_once(
             report.series_added as f64,
         ],
     );
+    let mut error = error;
     if let Err(e) = app.commit() {
         tracing::error!(target = %target.url, error = %e, "cannot store scraped samples");
+        // The scrape is lost (one series over the WAL's record limit, a full disk): the
+        // target reports it as failed, as a sample limit would, rather than `up` with nothing
+        // stored. The small batch of `up = 0` and stale markers usually still fits.
+        let mut app = db.appender();
+        cache.mark_all_stale(&mut *app, t);
+        synthetic.append(&mut *app, t, [0.0, duration.as_secs_f64(), 0.0, 0.0, 0.0]);
+        if let Err(e) = app.commit() {
+            tracing::error!(target = %target.url, error = %e, "cannot store the failed scrape's up = 0");
+        }
+        error = Some(format!("cannot store scraped samples: {e}"));
     }
     if let Some(e) = &error {
         tracing::debug!(target = %target.url, error = %e, "scrape failed");

@@ -197,6 +197,12 @@ impl Head {
         if labels.is_empty() {
             return Err(AppendError::InvalidLabels("series has no labels".into()));
         }
+        if let Some(size) = crate::wal::series_over_record_limit(labels) {
+            return Err(AppendError::InvalidLabels(format!(
+                "labels encode to {size} bytes, over the WAL record limit of {}",
+                crate::wal::MAX_RECORD_PAYLOAD
+            )));
+        }
         let sref = self.next_ref.fetch_add(1, Ordering::Relaxed);
         if u64::from(sref) >= MAX_HEAD_SERIES {
             return Err(AppendError::TooManySeries);

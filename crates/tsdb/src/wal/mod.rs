@@ -34,7 +34,8 @@ use tracing::{info, warn};
 pub use checkpoint::{checkpoint, CheckpointStats};
 pub use reader::{replay, ReplayStats};
 pub use record::{
-    Record, RefSample, RefSeries, SeriesRef, MAX_RECORD_PAYLOAD, MAX_SAMPLES_PER_RECORD,
+    series_over_record_limit, Record, RefSample, RefSeries, SeriesRef, MAX_RECORD_PAYLOAD,
+    MAX_SAMPLES_PER_RECORD,
 };
 
 use reader::{plan, read_segment, SegmentEnd};

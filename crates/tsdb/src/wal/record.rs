@@ -102,6 +102,17 @@ pub(crate) fn series_encoded_len(s: &RefSeries) -> usize {
     n
 }
 
+/// The size a series with `labels` (and any ref) takes in a series record, if that is over
+/// what one record holds: such a series could never be logged, so the head refuses it.
+pub fn series_over_record_limit(labels: &Labels) -> Option<usize> {
+    let mut n = MAX_VARINT_LEN + uvarint_len(labels.len() as u64);
+    for l in labels.iter() {
+        n += uvarint_len(l.name.len() as u64) + l.name.len();
+        n += uvarint_len(l.value.len() as u64) + l.value.len();
+    }
+    (series_payload_bound(n) > MAX_RECORD_PAYLOAD).then_some(n)
+}
+
 /// Upper bound of the payload size of a series record whose entries encode to `entries` bytes
 /// (the count prefix is at most one full varint).
 pub(crate) fn series_payload_bound(entries: usize) -> usize {

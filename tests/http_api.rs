@@ -874,3 +874,49 @@ fn logs_are_logfmt_or_json_without_terminal_escapes() {
         }
     }
 }
+
+/// A block whose index is missing or damaged stops the server at start-up with a message
+/// naming it, as Prometheus does, instead of serving its range as a silent hole.
+#[test]
+fn a_block_with_a_damaged_index_stops_the_start() {
+    let (tmp, dir) = imported();
+    let block = entries(&dir)
+        .into_iter()
+        .find(|n| n.len() == 26)
+        .expect("a block directory");
+    let index = dir.join(&block).join("index");
+    let bytes = fs::read(&index).unwrap();
+    fs::write(&index, &bytes[..bytes.len() / 2]).unwrap();
+    let config = quiet_config(tmp.path());
+    let mut child = Command::new(BIN)
+        .arg("--config.file")
+        .arg(&config)
+        .arg("--storage.tsdb.path")
+        .arg(&dir)
+        .arg("--web.listen-address=127.0.0.1:0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the server started over a damaged block");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(
+        stderr.contains(&format!(
+            "block {} cannot be opened",
+            dir.join(&block).display()
+        )),
+        "{stderr}"
+    );
+}

@@ -63,8 +63,8 @@ pub struct Db {
 }
 
 impl Db {
-    /// Opens (creating if needed) the data directory `dir`: loads blocks (a damaged block is
-    /// reported and skipped), replays the WAL into the head and opens the WAL for appends.
+    /// Opens (creating if needed) the data directory `dir`: loads blocks (a damaged block fails
+    /// the open), replays the WAL into the head and opens the WAL for appends.
     pub fn open(dir: &Path, opts: DbOptions) -> Result<Db, TsdbError> {
         fs::create_dir_all(dir).map_err(|e| TsdbError::io(dir, e))?;
         let lock_path = dir.join(LOCK_FILE);
@@ -80,7 +80,7 @@ impl Db {
         let symbols = Arc::new(SymbolTable::new());
         remove_leftovers(dir)?;
         let mut seen = HashSet::new();
-        let blocks = open_blocks(dir, &symbols, &mut seen)?;
+        let blocks = open_blocks(dir, &symbols, &mut seen, Unreadable::Refuse)?;
         seen.extend(blocks.iter().map(|b| b.meta().ulid.clone()));
         let head = Arc::new(Head::new(dir, opts.block_range_ms, symbols.clone())?);
         if let Some(max) = blocks.iter().map(|b| b.meta().max_time).max() {
@@ -157,7 +157,7 @@ impl Db {
         let mut seen = self.seen.lock();
         // Compaction adds blocks without a reload: count them as seen.
         seen.extend(self.blocks.read().iter().map(|b| b.meta().ulid.clone()));
-        let added = open_blocks(&self.dir, &self.symbols, &mut seen)?;
+        let added = open_blocks(&self.dir, &self.symbols, &mut seen, Unreadable::Skip)?;
         seen.extend(added.iter().map(|b| b.meta().ulid.clone()));
         for b in &added {
             tracing::info!(ulid = %b.meta().ulid, "loaded new block");
@@ -205,12 +205,24 @@ fn remove_leftovers(dir: &Path) -> Result<(), TsdbError> {
     Ok(())
 }
 
+/// What to do with a block directory that fails to open.
+#[derive(Clone, Copy, PartialEq)]
+enum Unreadable {
+    /// At start-up, as Prometheus: fail, naming the block. Serving without it would answer
+    /// queries over its range with a silent hole.
+    Refuse,
+    /// A block that appeared while the server runs (an import): log it once, leave it out.
+    Skip,
+}
+
 /// Opens the block directories under `dir` whose names are not in `skip`, oldest first. A
-/// block that fails to open is logged, added to `skip` (so it is reported once) and left out.
+/// block that fails to open fails the call or, with [`Unreadable::Skip`], is logged, added to
+/// `skip` (so it is reported once) and left out.
 fn open_blocks(
     dir: &Path,
     symbols: &SymbolTable,
     skip: &mut HashSet<String>,
+    unreadable: Unreadable,
 ) -> Result<Vec<Arc<Block>>, TsdbError> {
     let mut blocks = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| TsdbError::io(dir, e))? {
@@ -223,6 +235,9 @@ fn open_blocks(
         }
         match Block::open(&path, symbols) {
             Ok(b) => blocks.push(Arc::new(b)),
+            Err(source) if unreadable == Unreadable::Refuse => {
+                return Err(TsdbError::UnreadableBlock { path, source })
+            }
             Err(e) => {
                 tracing::error!(error = %e, "skipping unreadable block");
                 skip.insert(name.to_string());

@@ -48,6 +48,11 @@ pub enum TsdbError {
     Append(String),
     #[error("data directory {0} is in use by another process")]
     Locked(PathBuf),
+    #[error("block {path} cannot be opened ({source}); the server does not start without a block it has: move the directory out of the data directory (its samples are lost) or restore it")]
+    UnreadableBlock {
+        path: PathBuf,
+        source: block::BlockError,
+    },
 }
 
 impl TsdbError {

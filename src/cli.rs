@@ -146,6 +146,15 @@ pub struct ServerArgs {
     )]
     pub query_max_samples: usize,
 
+    /// Most samples all running queries (API and rules) may hold at once; a query that would
+    /// pass it fails with 503 and the server stays up (0: no limit).
+    #[arg(
+        long = "query.max-samples-total",
+        default_value_t = bongsu_promql::DEFAULT_MAX_SAMPLES_TOTAL,
+        value_name = "N"
+    )]
+    pub query_max_samples_total: usize,
+
     /// Most queries evaluated at once; more wait in line (the wait counts against the
     /// timeout).
     #[arg(long = "query.max-concurrency", default_value_t = 20, value_name = "N")]

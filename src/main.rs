@@ -340,6 +340,11 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         lookback_ms: lookback.as_millis() as i64,
         timeout,
         max_samples: args.query_max_samples,
+        total_budget: (args.query_max_samples_total > 0).then(|| {
+            Arc::new(bongsu_promql::SampleBudget::new(
+                args.query_max_samples_total,
+            ))
+        }),
         ..Engine::default()
     };
     let engine_for_rules = engine.clone();

@@ -436,6 +436,36 @@ fn query_limits() {
     for h in handles {
         assert_eq!(h.join().unwrap(), StatusCode::OK);
     }
+    drop(s);
+
+    // The budget all running queries share: a query that would pass it gets 503 and the
+    // server stays up; what a finished query held is given back.
+    let s = start(
+        &dir,
+        tmp.path().join("server2.log"),
+        &[
+            "--query.max-samples=100000",
+            "--query.max-samples-total=500",
+        ],
+    );
+    error(
+        get(
+            &s,
+            "/api/v1/query",
+            &[("query", "count_over_time(m[2h])"), ("time", &t)],
+        ),
+        503,
+        "unavailable",
+        "query processing would pass the samples all running queries may hold (--query.max-samples-total); try again when fewer queries run",
+    );
+    for _ in 0..3 {
+        let r = ok(get(
+            &s,
+            "/api/v1/query",
+            &[("query", "sum(count_over_time(m[20m]))"), ("time", &t)],
+        ));
+        assert_eq!(r["data"]["result"][0]["value"][1], "200");
+    }
 }
 
 #[test]

@@ -414,6 +414,8 @@ enum ApiError {
     Timeout(String),
     /// The database is still opening (WAL replay).
     Unavailable,
+    /// The server cannot take the query now (the shared query memory budget is spent): 503.
+    Busy(String),
     /// A turned-off part of the API: `unavailable`, with status 500 as upstream.
     Disabled(&'static str),
 }
@@ -430,6 +432,7 @@ impl IntoResponse for ApiError {
                 "unavailable",
                 m.to_string(),
             ),
+            ApiError::Busy(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
             ApiError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -453,6 +456,7 @@ impl From<PromqlError> for ApiError {
             e @ PromqlError::Unsupported(_) => ApiError::BadData(e.to_string()),
             e @ PromqlError::Timeout(_) => ApiError::Timeout(e.to_string()),
             e @ PromqlError::TooManySamples(_) => ApiError::Execution(e.to_string()),
+            e @ PromqlError::ServerBusy => ApiError::Busy(e.to_string()),
             PromqlError::Execution(m) => ApiError::Execution(m),
             PromqlError::Storage(e) => ApiError::Internal(e.to_string()),
         }

@@ -27,11 +27,15 @@ mod select_k;
 mod value;
 
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-pub use limits::{QueryOpts, QueryStats, DEFAULT_MAX_SAMPLES, DEFAULT_TIMEOUT};
+pub use limits::{
+    QueryOpts, QueryStats, SampleBudget, DEFAULT_MAX_SAMPLES, DEFAULT_MAX_SAMPLES_TOTAL,
+    DEFAULT_TIMEOUT,
+};
 pub use parse::{parse, parse_metric_selector, to_string, ParseError};
 pub use prepared::PreparedQuery;
 pub use value::{Point, QueryOutput, QueryValue, RangeSeries, VectorSample};
@@ -61,6 +65,9 @@ pub enum PromqlError {
     /// The query needed more than `--query.max-samples` (Prometheus' `execution`).
     #[error("query processing would load too many samples into memory in {0}")]
     TooManySamples(&'static str),
+    /// The queries running at once would together hold more than `--query.max-samples-total`.
+    #[error("query processing would pass the samples all running queries may hold (--query.max-samples-total); try again when fewer queries run")]
+    ServerBusy,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -77,6 +84,9 @@ pub struct Engine {
     pub timeout: Duration,
     /// Most samples one query may load (`--query.max-samples`).
     pub max_samples: usize,
+    /// Most samples all running queries may hold together (`--query.max-samples-total`);
+    /// clones of the engine share it. `None`: no bound.
+    pub total_budget: Option<Arc<limits::SampleBudget>>,
 }
 
 impl Default for Engine {
@@ -86,6 +96,7 @@ impl Default for Engine {
             delayed_name_removal: false,
             timeout: DEFAULT_TIMEOUT,
             max_samples: DEFAULT_MAX_SAMPLES,
+            total_budget: None,
         }
     }
 }
@@ -193,7 +204,7 @@ impl Engine {
         ) -> Result<QueryValue, PromqlError>,
     ) -> Result<(QueryOutput, QueryStats), PromqlError> {
         let deadline = opts.deadline.unwrap_or(began + self.timeout);
-        let ctx = limits::QueryCtx::new(deadline, self.max_samples);
+        let ctx = limits::QueryCtx::new(deadline, self.max_samples, self.total_budget.clone());
         let annotations = RefCell::default();
         let lookback = opts.lookback_ms.unwrap_or(self.lookback_ms);
         let evaluator = eval::Evaluator::new(

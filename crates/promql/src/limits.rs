@@ -1,15 +1,58 @@
-//! Per-query limits and statistics: a deadline (`--query.timeout`, the API's `timeout`) and a
-//! budget of samples a query may load (`--query.max-samples`), checked where evaluation loads
-//! samples from storage or materialises subquery steps, plus the counters behind the API's
-//! `stats`. The concurrency limit lives in the API, which queues queries before they start.
+//! Query limits and statistics: a deadline (`--query.timeout`, the API's `timeout`), a
+//! budget of samples one query may load (`--query.max-samples`) and one shared by all running
+//! queries (`--query.max-samples-total`), checked where evaluation loads samples from storage
+//! or materialises subquery steps, plus the counters behind the API's `stats`. The
+//! concurrency limit lives in the API, which queues queries before they start.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::PromqlError;
 
 /// Prometheus' default `--query.max-samples`.
 pub const DEFAULT_MAX_SAMPLES: usize = 50_000_000;
+
+/// Default `--query.max-samples-total`: four queries at the per-query limit (about 3 GB of
+/// samples), whatever `--query.max-concurrency` lets run. Prometheus has no such bound, and
+/// concurrent wide queries can grow it until the kernel kills it.
+pub const DEFAULT_MAX_SAMPLES_TOTAL: usize = 4 * DEFAULT_MAX_SAMPLES;
+
+/// Samples held by all running queries, against a limit: each query charges what it holds
+/// and gives it back when it ends.
+#[derive(Debug)]
+pub struct SampleBudget {
+    limit: usize,
+    in_use: AtomicUsize,
+}
+
+impl SampleBudget {
+    pub fn new(limit: usize) -> SampleBudget {
+        SampleBudget {
+            limit,
+            in_use: AtomicUsize::new(0),
+        }
+    }
+
+    /// Samples charged by the queries running now.
+    pub fn in_use(&self) -> usize {
+        self.in_use.load(Ordering::Relaxed)
+    }
+
+    /// Takes `n` samples; refuses (taking nothing) when that would pass the limit.
+    fn take(&self, n: usize) -> bool {
+        self.in_use
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(n).filter(|total| *total <= self.limit)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self, n: usize) {
+        self.in_use.fetch_sub(n, Ordering::AcqRel);
+    }
+}
 
 /// Prometheus' default `--query.timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -46,15 +89,22 @@ pub(super) struct QueryCtx {
     max_samples: usize,
     read: Cell<u64>,
     charged: Cell<usize>,
+    /// The budget of all running queries, charged alongside this query's own.
+    shared: Option<Arc<SampleBudget>>,
 }
 
 impl QueryCtx {
-    pub(super) fn new(deadline: Instant, max_samples: usize) -> QueryCtx {
+    pub(super) fn new(
+        deadline: Instant,
+        max_samples: usize,
+        shared: Option<Arc<SampleBudget>>,
+    ) -> QueryCtx {
         QueryCtx {
             deadline,
             max_samples,
             read: Cell::new(0),
             charged: Cell::new(0),
+            shared,
         }
     }
 
@@ -74,6 +124,11 @@ impl QueryCtx {
 
     /// Counts `n` samples held in memory against the budget.
     pub(super) fn charge(&self, n: usize) -> Result<(), PromqlError> {
+        if let Some(shared) = &self.shared {
+            if !shared.take(n) {
+                return Err(PromqlError::ServerBusy);
+            }
+        }
         let total = self.charged.get().saturating_add(n);
         self.charged.set(total);
         if total > self.max_samples {
@@ -88,6 +143,15 @@ impl QueryCtx {
 
     pub(super) fn samples_charged(&self) -> u64 {
         self.charged.get() as u64
+    }
+}
+
+impl Drop for QueryCtx {
+    /// The query's samples are freed with it: they go back to the shared budget.
+    fn drop(&mut self) {
+        if let Some(shared) = &self.shared {
+            shared.give_back(self.charged.get());
+        }
     }
 }
 
@@ -155,8 +219,25 @@ mod tests {
     }
 
     #[test]
+    fn the_shared_budget_refuses_beyond_its_limit_and_is_given_back() {
+        let shared = Arc::new(SampleBudget::new(10));
+        let later = Instant::now() + Duration::from_secs(60);
+        let a = QueryCtx::new(later, 100, Some(shared.clone()));
+        let b = QueryCtx::new(later, 100, Some(shared.clone()));
+        assert!(a.loaded(6).is_ok());
+        assert!(matches!(b.loaded(5), Err(PromqlError::ServerBusy)));
+        assert!(b.loaded(4).is_ok());
+        assert_eq!(shared.in_use(), 10);
+        drop(a);
+        assert_eq!(shared.in_use(), 4);
+        assert!(b.charge(6).is_ok());
+        drop(b);
+        assert_eq!(shared.in_use(), 0);
+    }
+
+    #[test]
     fn budget_and_deadline() {
-        let ctx = QueryCtx::new(Instant::now() + Duration::from_secs(60), 10);
+        let ctx = QueryCtx::new(Instant::now() + Duration::from_secs(60), 10, None);
         assert!(ctx.loaded(6).is_ok());
         assert!(ctx.charge(4).is_ok());
         assert!(matches!(
@@ -164,7 +245,7 @@ mod tests {
             Err(PromqlError::TooManySamples("query execution"))
         ));
         assert_eq!(ctx.samples_read(), 7);
-        let late = QueryCtx::new(Instant::now(), usize::MAX);
+        let late = QueryCtx::new(Instant::now(), usize::MAX, None);
         let err = late.check_deadline().unwrap_err();
         assert_eq!(err.to_string(), "query timed out in expression evaluation");
         assert_eq!(

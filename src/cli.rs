@@ -97,6 +97,12 @@ pub struct ServerArgs {
     )]
     pub listen_address: SocketAddr,
 
+    /// Web configuration in the exporter-toolkit format Prometheus reads: TLS
+    /// (`tls_server_config`), basic authentication (`basic_auth_users`, bcrypt hashes) and
+    /// response headers; re-read when it changes.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
+
     /// Most connections open at once; further clients wait in the kernel's accept queue
     /// (0: no limit).
     #[arg(long = "web.max-connections", default_value_t = bongsu_api::DEFAULT_MAX_CONNECTIONS, value_name = "N")]

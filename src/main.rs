@@ -377,10 +377,20 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             config_yaml(args),
             config.global.external_labels.clone(),
         )));
+        // TLS and authentication (`--web.config.file`); a file that does not load stops the
+        // start, as Prometheus'.
+        let web = match &args.web_config_file {
+            Some(path) => Some(Arc::new(
+                bongsu_api::WebConfigWatcher::open(path)
+                    .with_context(|| format!("loading --web.config.file {}", path.display()))?,
+            )),
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(args.listen_address)
             .await
             .with_context(|| format!("listening on {}", args.listen_address))?;
-        let listener = bongsu_api::LimitedListener::new(listener, args.max_connections);
+        let listener = bongsu_api::ServerListener::new(listener, args.max_connections, web.clone())
+            .context("listening")?;
         tracing::info!(address = %args.listen_address, "listening");
         let (quit_tx, quit_rx) = tokio::sync::mpsc::channel(1);
         let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
@@ -388,7 +398,13 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             reload: reload_tx,
             quit: quit_tx,
         });
-        let app = router(state.clone());
+        let mut app = router(state.clone());
+        if let Some(web) = web {
+            app = app.layer(axum::middleware::from_fn_with_state(
+                bongsu_api::Auth::new(web),
+                bongsu_api::auth_middleware,
+            ));
+        }
         let tails = state.clone();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)

@@ -64,6 +64,21 @@ impl Server {
     /// Runs bongsu with `args` plus a free `--web.listen-address`, stderr to `log`, and waits
     /// (bounded) until `/-/ready` answers 200.
     pub fn spawn(args: Vec<OsString>, log: PathBuf) -> Server {
+        Server::spawn_until(args, log, |s| {
+            s.http
+                .get(s.url("/-/ready"))
+                .send()
+                .is_ok_and(|r| r.status() == StatusCode::OK)
+        })
+    }
+
+    /// [`Server::spawn`] that waits until `ready` says so instead (a server behind TLS or
+    /// authentication answers the plain probe with errors).
+    pub fn spawn_until(
+        args: Vec<OsString>,
+        log: PathBuf,
+        ready: impl FnMut(&Server) -> bool,
+    ) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -84,17 +99,16 @@ impl Server {
             log,
             http: Client::builder().timeout(WAIT).build().unwrap(),
         };
-        server.wait_ready()
+        server.wait_ready(ready)
     }
 
-    fn wait_ready(mut self) -> Server {
+    fn wait_ready(mut self, mut ready: impl FnMut(&Server) -> bool) -> Server {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 panic!("bongsu exited early ({status}): {}", self.log());
             }
-            let ready = self.http.get(self.url("/-/ready")).send();
-            if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
+            if ready(&self) {
                 return self;
             }
             assert!(

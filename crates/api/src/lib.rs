@@ -10,7 +10,6 @@ mod ast_json;
 mod cors;
 mod federate;
 mod json;
-mod listener;
 mod loki;
 mod meta;
 mod metrics;
@@ -19,6 +18,7 @@ mod params;
 mod query;
 pub mod remote_read;
 mod rules;
+mod serve;
 mod status;
 mod targets;
 
@@ -39,8 +39,11 @@ use bongsu_scrape::manager::{PoolState, ScrapeManager};
 use bongsu_telemetry::HTTP_REQUEST_DURATION;
 use bongsu_tsdb::Db;
 pub use cors::{CorsOrigin, DEFAULT_CORS_ORIGIN};
-pub use listener::{LimitedListener, DEFAULT_MAX_CONNECTIONS};
 use params::{parse_time, Params};
+pub use serve::{
+    auth_middleware, load_web_config, Auth, ServerListener, WebConfigError, WebConfigWatcher,
+    DEFAULT_MAX_CONNECTIONS,
+};
 
 /// Shared state of every handler.
 #[derive(Clone)]

@@ -348,6 +348,14 @@ pub enum CheckCommand {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Check web configuration files (`--web.config.file`), like `promtool check
+    /// web-config`: each file with SUCCESS or FAILED and the error, reading the
+    /// certificates it names; exits 1 if any fails.
+    WebConfig {
+        /// The web configuration files to check.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
     /// Check rule files, like `promtool check rules`: prints SUCCESS with the rule count or
     /// FAILED with every error; exits 1 on errors, 3 on lint problems with --lint-fatal.
     Rules {

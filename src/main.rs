@@ -67,6 +67,7 @@ fn main() -> ExitCode {
         Some(Command::Check(CheckCommand::AlertmanagerConfig { files })) => {
             return check_alertmanager_config(files)
         }
+        Some(Command::Check(CheckCommand::WebConfig { files })) => return check_web_config(files),
         Some(Command::Test(TestCommand::Rules { files, run })) => {
             let opts = TestOptions { run: run.clone() };
             return ExitCode::from(test_rule_files(files, &opts, &mut std::io::stdout()));
@@ -144,6 +145,25 @@ fn check_config(files: &[std::path::PathBuf]) -> ExitCode {
 
 /// `bongsu check alertmanager-config FILE...`: loads each file as `amtool check-config` does
 /// and prints the same report; fails if any file fails.
+/// `check web-config`: promtool's output, on stderr as promtool writes it.
+fn check_web_config(files: &[std::path::PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for file in files {
+        match bongsu_api::WebConfigWatcher::open(file) {
+            Ok(_) => eprintln!("{} SUCCESS", file.display()),
+            Err(e) => {
+                eprintln!("{} FAILED: {e}", file.display());
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn check_alertmanager_config(files: &[std::path::PathBuf]) -> ExitCode {
     let mut failed = 0;
     for file in files {

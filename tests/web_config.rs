@@ -185,5 +185,17 @@ fn a_bad_web_config_stops_the_start() {
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(message), "{err}");
+        // `check web-config` says the same, as `promtool check web-config`.
+        let out = Command::new(BIN)
+            .args(["check", "web-config"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with(&format!("{} FAILED: ", file.display())) && err.contains(message),
+            "{err}"
+        );
     }
 }

@@ -274,8 +274,10 @@ fn size_retention_deletes_oldest_blocks() {
     );
 }
 
+/// A block that cannot be opened stops the open, naming it (as Prometheus); moved aside, the
+/// rest opens and the head's samples are served.
 #[test]
-fn a_corrupt_block_is_skipped_not_fatal() {
+fn a_corrupt_block_stops_the_open_until_moved_aside() {
     let dir = tempfile::tempdir().unwrap();
     let s = [ls(&[("__name__", "k")])];
     {
@@ -294,6 +296,14 @@ fn a_corrupt_block_is_skipped_not_fatal() {
     let mut bytes = std::fs::read(&index).unwrap();
     bytes[20] ^= 0xff;
     std::fs::write(&index, bytes).unwrap();
+    let err = Db::open(dir.path(), opts()).err().expect("the open fails");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("block {} cannot be opened", block.display())),
+        "{err}"
+    );
+    let aside = tempfile::tempdir().unwrap();
+    std::fs::rename(&block, aside.path().join("bad")).unwrap();
     let db = Db::open(dir.path(), opts()).unwrap();
     assert!(db.block_metas().is_empty());
     // The head's samples (after the block range) are still served.

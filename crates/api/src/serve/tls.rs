@@ -28,13 +28,19 @@ fn provider() -> CryptoProvider {
     rustls::crypto::ring::default_provider()
 }
 
+/// Go's name of a suite: the IANA name rustls uses, but `TLS_AES_…` where rustls says
+/// `TLS13_AES_…`.
+fn go_name(suite: &rustls::SupportedCipherSuite) -> String {
+    format!("{:?}", suite.suite()).replacen("TLS13_", "TLS_", 1)
+}
+
 /// Checks a Go cipher suite name: one rustls offers, or a TLS 1.3 suite (which Go does not
 /// let a configuration choose either, so it is accepted and changes nothing).
 pub fn check_cipher_suite(name: &str) -> Result<(), WebConfigError> {
     if provider()
         .cipher_suites
         .iter()
-        .any(|s| format!("{:?}", s.suite()) == name)
+        .any(|s| go_name(s) == name)
     {
         return Ok(());
     }

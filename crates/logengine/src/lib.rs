@@ -11,8 +11,9 @@
 //!   aggregations, binary operators, `label_replace` and literals step by step.
 //!
 //! Modules: `compile` (AST stages → pipeline stages, needles), `logs` (log queries),
-//! `range` (range aggregations), `steps` (a metric value at every step), `vector` (vector
-//! aggregations), `binary` (operators), `eval` (the metric expression walk).
+//! `range` (range aggregations), `series` (which series a line's sample joins), `steps` (a
+//! metric value at every step), `vector` (vector aggregations), `binary` (operators), `eval`
+//! (the metric expression walk).
 //!
 //! Not here: parsing (`bongsu-logql`), the per-line stages (`bongsu-logpipeline`), storage
 //! (`bongsu-logstore`), HTTP parameters and JSON (the API crate).
@@ -22,6 +23,7 @@ mod compile;
 mod eval;
 mod logs;
 mod range;
+mod series;
 mod steps;
 mod vector;
 

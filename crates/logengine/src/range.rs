@@ -144,7 +144,7 @@ fn collect(
     for i in which {
         let stream = &sel.streams()[i];
         let mut lb = LabelsBuilder::new(stream.labels.clone());
-        series.start_stream();
+        series.start_stream(&lb);
         let mut cursor = sel.cursor(i, opts);
         while let Some(e) = cursor.next()? {
             let mut meta = recycle(std::mem::take(&mut meta_buf));

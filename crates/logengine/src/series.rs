@@ -40,6 +40,8 @@ pub(crate) struct SeriesSet<'g> {
     /// The previous line's `by` values (missing as empty) and series (`by` way).
     last_values: Vec<String>,
     last_by: Option<usize>,
+    /// The stream labels named by `by`, looked up once per stream.
+    base_values: Vec<Option<String>>,
 }
 
 impl<'g> SeriesSet<'g> {
@@ -59,12 +61,18 @@ impl<'g> SeriesSet<'g> {
             last_result: None,
             last_values: Vec::new(),
             last_by: None,
+            base_values: Vec::new(),
         }
     }
 
-    /// Forgets the previous line's label set: the next lines come from another builder.
-    pub fn start_stream(&mut self) {
+    /// Readies the set for the lines of another stream, whose builder is `lb`: call it before
+    /// the first [`push`](Self::push) of each stream.
+    pub fn start_stream(&mut self, lb: &LabelsBuilder) {
         self.last_result = None;
+        if let Some(by) = &self.by {
+            let base = lb.base();
+            self.base_values = by.iter().map(|n| base.get(n).map(String::from)).collect();
+        }
     }
 
     /// Adds a sample of the line whose labels `lb` holds.
@@ -82,19 +90,17 @@ impl<'g> SeriesSet<'g> {
         match &self.by {
             // A line with an error takes the general way, which reports it.
             Some(by) if !has_error(lb) => {
+                let bases = &self.base_values;
+                let value = |k: usize| lb.get_over_base(&by[k], bases[k].as_deref()).unwrap_or("");
                 if let Some(i) = self.last_by {
-                    let same = by
-                        .iter()
-                        .zip(&self.last_values)
-                        .all(|(n, v)| same(lb.get(n).unwrap_or(""), v));
-                    if same {
+                    if (0..by.len()).all(|k| same(value(k), &self.last_values[k])) {
                         return Ok(i);
                     }
                 }
                 self.last_values.resize(by.len(), String::new());
-                for (n, v) in by.iter().zip(&mut self.last_values) {
+                for (k, v) in self.last_values.iter_mut().enumerate() {
                     v.clear();
-                    v.push_str(lb.get(n).unwrap_or(""));
+                    v.push_str(value(k));
                 }
                 let labels = by
                     .iter()
@@ -188,7 +194,10 @@ mod tests {
     /// way gives.
     #[test]
     fn by_values_agree_with_full_label_sets() {
-        let base = Labels::from_pairs(&[("app", "a"), ("job", "j"), ("path", "/s")]).unwrap();
+        let bases = [
+            Labels::from_pairs(&[("app", "a"), ("job", "j"), ("path", "/s")]).unwrap(),
+            Labels::from_pairs(&[("app", "b"), ("pod", "q")]).unwrap(),
+        ];
         type Line = fn(&mut LabelsBuilder);
         let lines: [Line; 9] = [
             |_| {},
@@ -214,17 +223,22 @@ mod tests {
         for g in &groupings {
             let mut fast = SeriesSet::new(Some(g));
             assert!(fast.by.is_some());
-            let mut lb = LabelsBuilder::new(base.clone());
-            for (k, line) in lines.iter().enumerate() {
-                lb.reset();
-                line(&mut lb);
-                let want = output_labels(&lb.result(), Some(g)).unwrap();
-                fast.push(&mut lb, (k as i64, 0.0)).unwrap();
-                let got = fast
-                    .series
-                    .iter()
-                    .find(|s| s.samples.iter().any(|x| x.0 == k as i64));
-                assert_eq!(got.map(|s| &s.labels), Some(&want), "{g:?} line {k}");
+            let mut t = 0;
+            for base in &bases {
+                let mut lb = LabelsBuilder::new(base.clone());
+                fast.start_stream(&lb);
+                for line in &lines {
+                    lb.reset();
+                    line(&mut lb);
+                    let want = output_labels(&lb.result(), Some(g)).unwrap();
+                    fast.push(&mut lb, (t, 0.0)).unwrap();
+                    let got = fast
+                        .series
+                        .iter()
+                        .find(|s| s.samples.iter().any(|x| x.0 == t));
+                    assert_eq!(got.map(|s| &s.labels), Some(&want), "{g:?} {base} line {t}");
+                    t += 1;
+                }
             }
         }
     }
@@ -235,6 +249,7 @@ mod tests {
         let g = by(&["app"]);
         let mut set = SeriesSet::new(Some(&g));
         let mut lb = LabelsBuilder::new(base.clone());
+        set.start_stream(&lb);
         lb.set_err("JSONParserErr");
         let e = set.push(&mut lb, (0, 0.0)).unwrap_err();
         assert!(matches!(e, QueryError::Pipeline { .. }));

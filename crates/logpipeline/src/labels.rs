@@ -237,28 +237,33 @@ impl Slots {
     }
 }
 
-/// A one-word Bloom filter of a set of names, keyed by a name's length and end bytes.
+/// A one-word Bloom filter of a set of names, keyed by a name's length and its first, middle
+/// and last bytes, two bits per name.
 ///
 /// Parsers ask whether each key they extract is a stream label, on every line; the answer is
-/// nearly always no, and this says so without searching the stream's labels.
+/// nearly always no, and this says so without searching the stream's labels. (One bit per
+/// name made common pairs collide, such as `path` with a stream's `app`.)
 #[derive(Debug, Clone, Copy, Default)]
 struct NameSignature(u64);
 
 impl NameSignature {
     fn of<'a>(names: impl Iterator<Item = &'a str>) -> NameSignature {
-        NameSignature(names.fold(0, |bits, n| bits | Self::bit(n)))
+        NameSignature(names.fold(0, |bits, n| bits | Self::bits(n)))
     }
 
-    fn bit(name: &str) -> u64 {
+    fn bits(name: &str) -> u64 {
         let b = name.as_bytes();
-        let first = b.first().map_or(0, |&c| c as usize);
-        let last = b.last().map_or(0, |&c| c as usize);
-        1 << ((b.len() * 31 + first * 7 + last) & 63)
+        let at = |i: usize| b.get(i).map_or(0, |&c| u64::from(c));
+        let key =
+            b.len() as u64 | at(0) << 8 | at(b.len() / 2) << 16 | at(b.len().wrapping_sub(1)) << 24;
+        let h = key.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        1 << (h >> 58) | 1 << ((h >> 52) & 63)
     }
 
     /// False only if no name of the set is `name`.
     fn may_contain(self, name: &str) -> bool {
-        self.0 & Self::bit(name) != 0
+        let bits = Self::bits(name);
+        self.0 & bits == bits
     }
 }
 
@@ -389,6 +394,21 @@ impl LabelsBuilder {
         self.get_with_category(name).map(|(v, _)| v)
     }
 
+    /// [`get`](Self::get) for a name whose stream label the caller looked up once per stream
+    /// (`base`): the same answer without searching the stream's labels on every line.
+    pub fn get_over_base<'a>(&'a self, name: &str, base: Option<&'a str>) -> Option<&'a str> {
+        if let Some(v) = self.metadata.live(name) {
+            return Some(v);
+        }
+        if let Some(v) = self.parsed.live(name) {
+            return Some(v);
+        }
+        if self.deleted.position(name).is_some() {
+            return None;
+        }
+        base
+    }
+
     /// Like [`get`](Self::get), with where the value comes from.
     pub fn get_with_category(&self, name: &str) -> Option<(&str, Category)> {
         if let Some(v) = self.metadata.live(name) {
@@ -397,7 +417,7 @@ impl LabelsBuilder {
         if let Some(v) = self.parsed.live(name) {
             return Some((v, Category::Parsed));
         }
-        if self.deleted.position(name).is_some() {
+        if self.deleted.position(name).is_some() || !self.base_names.may_contain(name) {
             return None;
         }
         self.base.get(name).map(|v| (v, Category::Stream))
@@ -576,6 +596,26 @@ mod tests {
         ] {
             assert!(!b.base_has(absent), "{absent}");
         }
+    }
+
+    /// Not a matter of correctness: the keys parsed from every line of issue #14's queries
+    /// should not reach the search of their streams' labels.
+    #[test]
+    fn signature_tells_common_keys_from_stream_labels() {
+        let stream = ["app", "env", "filename", "host", "job", "level"];
+        let sig = NameSignature::of(stream.into_iter());
+        for key in [
+            "path",
+            "method",
+            "status",
+            "duration_ms",
+            "msg",
+            "ts",
+            "trace_id",
+        ] {
+            assert!(!sig.may_contain(key), "{key}");
+        }
+        assert!(stream.iter().all(|n| sig.may_contain(n)));
     }
 
     #[test]

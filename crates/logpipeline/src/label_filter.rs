@@ -196,6 +196,44 @@ impl LabelFilter {
         LabelFilter::Or(Box::new(left), Box::new(right))
     }
 
+    /// The one label this filter reads, when [`drops`](Self::drops) can judge it from that
+    /// label's value alone (not for the error label, which the builder keeps apart).
+    pub(crate) fn single_label(&self) -> Option<&str> {
+        match self {
+            LabelFilter::String { name, .. } if name != ERROR_LABEL => Some(name),
+            LabelFilter::Number { name, .. }
+            | LabelFilter::Duration { name, .. }
+            | LabelFilter::Bytes { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// Whether [`process`](Self::process) drops a line whose label
+    /// [`single_label`](Self::single_label) has `value` (`None`: the line has no such label).
+    /// A value that does not convert keeps the line (with an error), so is never dropped.
+    pub(crate) fn drops(&self, value: Option<&str>) -> bool {
+        fn fails<T>(
+            value: Option<&str>,
+            convert: impl Fn(&str) -> Result<T, String>,
+            holds: impl Fn(T) -> bool,
+        ) -> bool {
+            value.is_none_or(|v| convert(v).is_ok_and(|x| !holds(x)))
+        }
+        match self {
+            LabelFilter::String { test, .. } => !test.matches(value.unwrap_or("").as_bytes()),
+            LabelFilter::Number { op, value: b, .. } => {
+                fails(value, parse_float, |a| op.holds(a, *b))
+            }
+            LabelFilter::Duration { op, value: b, .. } => {
+                fails(value, parse_duration, |a| op.holds(a, *b))
+            }
+            LabelFilter::Bytes { op, value: b, .. } => {
+                fails(value, parse_bytes, |a| op.holds(a, *b))
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the line passes; may set `__error__`.
     pub fn process(&self, lb: &mut LabelsBuilder) -> bool {
         match self {

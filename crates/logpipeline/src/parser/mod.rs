@@ -58,7 +58,8 @@ fn trim_ascii_space(b: &[u8]) -> &[u8] {
 pub(crate) fn push_value(to: &mut String, value: &[u8]) {
     for chunk in value.utf8_chunks() {
         let valid = chunk.valid();
-        if valid.contains('\u{fffd}') {
+        // ASCII first: the common case, and cheaper than searching for the three bytes.
+        if !valid.is_ascii() && valid.contains('\u{fffd}') {
             to.extend(valid.chars().map(|c| if c == '\u{fffd}' { ' ' } else { c }));
         } else {
             to.push_str(valid);

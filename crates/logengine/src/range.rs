@@ -148,7 +148,9 @@ fn collect(
         let mut cursor = sel.cursor(i, opts);
         while let Some(e) = cursor.next()? {
             let mut meta = recycle(std::mem::take(&mut meta_buf));
-            meta.extend(e.metadata());
+            // Pushed by internal iteration: `extend` drives the store's chained iterator one
+            // `next` at a time, which cost more than the rest of a line's metadata handling.
+            e.metadata().for_each(|pair| meta.push(pair));
             let sample = extractor.process(e.ts, e.line.as_bytes(), &meta, &mut lb);
             meta_buf = recycle(meta);
             let Some(v) = sample else {

@@ -150,10 +150,7 @@ impl Pipeline {
         metadata: &[(N, V)],
         lb: &mut LabelsBuilder,
     ) -> Option<&'a [u8]> {
-        lb.reset();
-        for (n, v) in metadata {
-            lb.add_metadata(n.as_ref(), v.as_ref());
-        }
+        lb.start_line(metadata);
         let Pipeline { stages, bufs } = self;
         // Where the current line is: the input, or one of the buffers.
         let mut current: Option<usize> = None;

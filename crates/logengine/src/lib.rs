@@ -15,9 +15,9 @@
 //!   ([`patterns`]).
 //!
 //! Modules: `compile` (AST stages → pipeline stages, needles), `logs` (log queries),
-//! `range` (range aggregations), `steps` (a metric value at every step), `vector` (vector
-//! aggregations), `binary` (operators), `eval` (the metric expression walk), `detect`
-//! (detected fields), `patterns` (Drain).
+//! `range` (range aggregations), `series` (which series a line's sample joins), `steps` (a
+//! metric value at every step), `vector` (vector aggregations), `binary` (operators), `eval`
+//! (the metric expression walk), `detect` (detected fields), `patterns` (Drain).
 //!
 //! Not here: parsing (`bongsu-logql`), the per-line stages (`bongsu-logpipeline`), storage
 //! (`bongsu-logstore`), HTTP parameters and JSON (the API crate).
@@ -29,6 +29,7 @@ mod eval;
 mod logs;
 mod patterns;
 mod range;
+mod series;
 mod steps;
 mod vector;
 

@@ -9,28 +9,16 @@
 //! interpolates between ranks, `stddev`/`stdvar` are the population's.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use bongsu_logpipeline::{
-    Conversion, Extract, LabelsBuilder, LabelsResult, SampleExtractor, Unwrap,
-};
+use bongsu_logpipeline::{Conversion, Extract, LabelsBuilder, SampleExtractor, Unwrap};
 use bongsu_logql::ast::{Conversion as AstConversion, Grouping, RangeAggregation, RangeOp};
 use bongsu_logstore::{LogStore, ScanOptions, Selection};
 use bongsu_model::{Label, Labels, MatchOp};
 
 use crate::compile::{compile, label_filter};
+use crate::series::{Collected, SeriesSet};
 use crate::steps::{StepSeries, Steps};
-use crate::{print_labels, recycle, QueryError, MAX_SAMPLES};
-
-/// One output series' samples as `(Unix ns, value)`.
-struct Collected {
-    labels: Labels,
-    samples: Vec<(i64, f64)>,
-}
-
-/// The label name of a line's error (`bongsu-logpipeline`'s builder sets it).
-const ERROR_LABEL: &str = "__error__";
-const ERROR_DETAILS_LABEL: &str = "__error_details__";
+use crate::{recycle, QueryError, MAX_SAMPLES};
 
 pub(crate) fn evaluate(
     store: &LogStore,
@@ -53,17 +41,25 @@ pub(crate) fn evaluate(
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(sel.streams().len().max(1));
+    // Streams differ in size: each worker takes the next one when done, the largest first, so
+    // that no worker is left alone with a big stream at the end.
+    let mut order: Vec<(u64, usize)> = sel
+        .volumes()
+        .iter()
+        .enumerate()
+        .map(|(i, &(_, _, entries))| (entries, i))
+        .collect();
+    order.sort_unstable_by(|a, b| b.cmp(a));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let parts: Vec<Result<Vec<Collected>, QueryError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
-                let (sel, opts, agg, next) = (&sel, &opts, agg, &next);
+                let (sel, opts, agg, next, order) = (&sel, &opts, agg, &next, &order);
                 let mut extractor = extractor.clone();
                 scope.spawn(move || {
-                    // Streams differ in size: each worker takes the next one when done.
                     let mine = std::iter::from_fn(|| {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        (i < sel.streams().len()).then_some(i)
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        order.get(k).map(|&(_, i)| i)
                     });
                     collect(sel, mine, opts, &mut extractor, agg.grouping.as_ref())
                 })
@@ -142,41 +138,25 @@ fn collect(
     extractor: &mut SampleExtractor,
     grouping: Option<&Grouping>,
 ) -> Result<Vec<Collected>, QueryError> {
-    let mut series: Vec<Collected> = Vec::new();
-    let mut by_labels: HashMap<Labels, usize> = HashMap::new();
+    let mut series = SeriesSet::new(grouping);
     let mut total = 0usize;
     let mut meta_buf: Vec<(&str, &str)> = Vec::new();
     for i in which {
         let stream = &sel.streams()[i];
         let mut lb = LabelsBuilder::new(stream.labels.clone());
-        // The previous line's labels and series: lines of a stream mostly share them.
-        let mut last: Option<(Arc<LabelsResult>, usize)> = None;
+        series.start_stream(&lb);
         let mut cursor = sel.cursor(i, opts);
         while let Some(e) = cursor.next()? {
             let mut meta = recycle(std::mem::take(&mut meta_buf));
-            meta.extend(e.metadata());
+            // Pushed by internal iteration: `extend` drives the store's chained iterator one
+            // `next` at a time, which cost more than the rest of a line's metadata handling.
+            e.metadata().for_each(|pair| meta.push(pair));
             let sample = extractor.process(e.ts, e.line.as_bytes(), &meta, &mut lb);
             meta_buf = recycle(meta);
             let Some(v) = sample else {
                 continue;
             };
-            let result = lb.result();
-            let idx = match &last {
-                Some((prev, idx)) if Arc::ptr_eq(prev, &result) => *idx,
-                _ => {
-                    let labels = output_labels(&result, grouping)?;
-                    let idx = *by_labels.entry(labels.clone()).or_insert_with(|| {
-                        series.push(Collected {
-                            labels,
-                            samples: Vec::new(),
-                        });
-                        series.len() - 1
-                    });
-                    last = Some((result, idx));
-                    idx
-                }
-            };
-            series[idx].samples.push((e.ts, v));
+            series.push(&mut lb, (e.ts, v))?;
             total += 1;
             if total > MAX_SAMPLES {
                 return Err(QueryError::Limit(format!(
@@ -185,7 +165,7 @@ fn collect(
             }
         }
     }
-    Ok(series)
+    Ok(series.into_series())
 }
 
 /// The aggregation's pipeline and sample extraction, and its needles.
@@ -216,32 +196,6 @@ fn extractor(
         SampleExtractor::new(compiled.pipeline, extract),
         compiled.needles,
     ))
-}
-
-/// A sample's series labels: the line's labels (an error is Loki's pipeline error), reduced to
-/// the grouping if any.
-fn output_labels(result: &LabelsResult, grouping: Option<&Grouping>) -> Result<Labels, QueryError> {
-    if let Some(err) = result.get(ERROR_LABEL).filter(|e| !e.is_empty()) {
-        let all: Vec<Label> = result.pairs().map(|(n, v)| Label::new(n, v)).collect();
-        let series = Labels::new(all)
-            .map(|l| print_labels(&l))
-            .unwrap_or_else(|_| result.to_string());
-        return Err(QueryError::Pipeline {
-            error: err.to_string(),
-            series,
-        });
-    }
-    let keep = |name: &str| match grouping {
-        None => name != ERROR_LABEL && name != ERROR_DETAILS_LABEL,
-        Some(g) if g.without => !g.labels.iter().any(|l| l == name),
-        Some(g) => g.labels.iter().any(|l| l == name),
-    };
-    let labels: Vec<Label> = result
-        .pairs()
-        .filter(|(n, _)| keep(n))
-        .map(|(n, v)| Label::new(n, v))
-        .collect();
-    Labels::new(labels).map_err(|e| QueryError::BadQuery(e.to_string()))
 }
 
 /// `absent_over_time`: 1, labelled by the selector's equality matchers, at the steps where no
@@ -347,13 +301,24 @@ pub(crate) fn quantile(q: f64, w: &[(i64, f64)]) -> f64 {
         return f64::INFINITY;
     }
     let mut v: Vec<f64> = w.iter().map(|s| s.1).collect();
-    v.sort_by(f64::total_cmp);
     let n = v.len() as f64;
     let rank = q * (n - 1.0);
-    let lower = rank.floor().max(0.0);
-    let upper = (lower + 1.0).min(n - 1.0);
+    let lower = rank.floor().max(0.0) as usize;
+    let upper = ((lower + 1) as f64).min(n - 1.0) as usize;
     let weight = rank - rank.floor();
-    v[lower as usize] * (1.0 - weight) + v[upper as usize] * weight
+    // Only the two ranks are needed, not the whole order: the one at `lower` by selection,
+    // the next as the least of those above it.
+    let (_, &mut at_lower, above) = v.select_nth_unstable_by(lower, f64::total_cmp);
+    let at_upper = if upper > lower {
+        above
+            .iter()
+            .copied()
+            .min_by(f64::total_cmp)
+            .unwrap_or(at_lower)
+    } else {
+        at_lower
+    };
+    at_lower * (1.0 - weight) + at_upper * weight
 }
 
 /// Prometheus' extrapolated rate of a counter (Loki's `rate_counter`), times in milliseconds.
@@ -413,6 +378,46 @@ mod tests {
         assert_eq!(quantile(0.99, &w), 3.0 + 0.97);
         assert_eq!(quantile(0.0, &w), 1.0);
         assert!(quantile(0.5, &[]).is_nan());
+    }
+
+    /// Selection picks the values a full sort would, ties, infinities and NaNs included.
+    #[test]
+    fn quantile_equals_the_sorted_definition() {
+        let sorted_quantile = |q: f64, w: &[(i64, f64)]| {
+            let mut v: Vec<f64> = w.iter().map(|s| s.1).collect();
+            v.sort_by(f64::total_cmp);
+            let n = v.len() as f64;
+            let rank = q * (n - 1.0);
+            let lower = rank.floor().max(0.0);
+            let upper = (lower + 1.0).min(n - 1.0);
+            let weight = rank - rank.floor();
+            v[lower as usize] * (1.0 - weight) + v[upper as usize] * weight
+        };
+        let mut x = 7u64;
+        for n in 1..60 {
+            let w: Vec<(i64, f64)> = (0..n)
+                .map(|_| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let v = match x >> 60 {
+                        0 => f64::NAN,
+                        1 => f64::INFINITY,
+                        2 => f64::NEG_INFINITY,
+                        3 => 5.0,
+                        _ => (x >> 11) as f64 / 1e12 - 2e3,
+                    };
+                    (0, v)
+                })
+                .collect();
+            for q in [0.0, 0.01, 0.25, 0.5, 0.9, 0.99, 1.0] {
+                let (a, b) = (quantile(q, &w), sorted_quantile(q, &w));
+                assert!(
+                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                    "{q} {w:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -46,6 +46,7 @@ pub enum StringTest {
     Equal(Box<Needle>),
     Contains(Box<Needle>),
     Regex(Regex),
+    Shape(Box<Shape>),
     Any(Vec<StringTest>),
     Not(Box<StringTest>),
 }
@@ -56,9 +57,54 @@ impl StringTest {
             StringTest::Equal(n) => n.equals(v),
             StringTest::Contains(n) => n.is_in(v),
             StringTest::Regex(r) => r.is_match(v),
+            StringTest::Shape(s) => s.matches(v),
             StringTest::Any(ts) => ts.iter().any(|t| t.matches(v)),
             StringTest::Not(t) => !t.matches(v),
         }
+    }
+}
+
+/// A regex of literal characters and `.` alone (`status=~"5.."`), matched a character at a
+/// time: the anchored regex engine's per-call cost was most of such a filter's.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    /// A literal character, or `None` for `.` (any character but a newline, as in RE2).
+    chars: Vec<Option<char>>,
+    /// The compiled regex, for values that are not UTF-8.
+    regex: Regex,
+}
+
+impl Shape {
+    /// `None` unless `source` has a `.` and otherwise only characters that are not regex
+    /// syntax (a plain literal is an [`StringTest::Equal`]).
+    fn new(source: &str, regex: Regex) -> Option<Shape> {
+        let meta = |c: char| "\\.+*?()[]{}^$|".contains(c);
+        let chars: Vec<Option<char>> = source.chars().map(|c| (c != '.').then_some(c)).collect();
+        let plain = source.chars().all(|c| c == '.' || !meta(c));
+        (plain && chars.contains(&None)).then_some(Shape { chars, regex })
+    }
+
+    fn matches(&self, v: &[u8]) -> bool {
+        if v.is_ascii() {
+            // A byte per character: no decoding needed.
+            return v.len() == self.chars.len()
+                && v.iter().zip(&self.chars).all(|(&b, want)| match want {
+                    Some(w) => u32::from(b) == u32::from(*w),
+                    None => b != b'\n',
+                });
+        }
+        let Ok(v) = std::str::from_utf8(v) else {
+            return self.regex.is_match(v);
+        };
+        let mut chars = v.chars();
+        for want in &self.chars {
+            match (chars.next(), want) {
+                (Some(c), Some(w)) if c == *w => {}
+                (Some(c), None) if c != '\n' => {}
+                _ => return false,
+            }
+        }
+        chars.next().is_none()
     }
 }
 
@@ -138,7 +184,10 @@ impl LabelFilter {
                             StringTest::Any(tests)
                         }
                     }
-                    None => StringTest::Regex(regex),
+                    None => match Shape::new(value, regex.clone()) {
+                        Some(shape) => StringTest::Shape(Box::new(shape)),
+                        None => StringTest::Regex(regex),
+                    },
                 }
             }
         };
@@ -194,6 +243,44 @@ impl LabelFilter {
 
     pub fn or(left: LabelFilter, right: LabelFilter) -> LabelFilter {
         LabelFilter::Or(Box::new(left), Box::new(right))
+    }
+
+    /// The one label this filter reads, when [`drops`](Self::drops) can judge it from that
+    /// label's value alone (not for the error label, which the builder keeps apart).
+    pub(crate) fn single_label(&self) -> Option<&str> {
+        match self {
+            LabelFilter::String { name, .. } if name != ERROR_LABEL => Some(name),
+            LabelFilter::Number { name, .. }
+            | LabelFilter::Duration { name, .. }
+            | LabelFilter::Bytes { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// Whether [`process`](Self::process) drops a line whose label
+    /// [`single_label`](Self::single_label) has `value` (`None`: the line has no such label).
+    /// A value that does not convert keeps the line (with an error), so is never dropped.
+    pub(crate) fn drops(&self, value: Option<&str>) -> bool {
+        fn fails<T>(
+            value: Option<&str>,
+            convert: impl Fn(&str) -> Result<T, String>,
+            holds: impl Fn(T) -> bool,
+        ) -> bool {
+            value.is_none_or(|v| convert(v).is_ok_and(|x| !holds(x)))
+        }
+        match self {
+            LabelFilter::String { test, .. } => !test.matches(value.unwrap_or("").as_bytes()),
+            LabelFilter::Number { op, value: b, .. } => {
+                fails(value, parse_float, |a| op.holds(a, *b))
+            }
+            LabelFilter::Duration { op, value: b, .. } => {
+                fails(value, parse_duration, |a| op.holds(a, *b))
+            }
+            LabelFilter::Bytes { op, value: b, .. } => {
+                fails(value, parse_bytes, |a| op.holds(a, *b))
+            }
+            _ => false,
+        }
     }
 
     /// Whether the line passes; may set `__error__`.
@@ -289,6 +376,37 @@ mod tests {
         assert!(run(&f, &[("d", "1.5s")]).0);
         let f = LabelFilter::bytes("s", CmpOp::Gt, 20_000_000);
         assert!(run(&f, &[("s", "21MB")]).0);
+    }
+
+    /// The character-at-a-time test answers as the regex it stands for.
+    #[test]
+    fn shapes_match_as_their_regex() {
+        for source in [
+            "5..", ".", "a.b.", "..é", "x y.", "5.[0-9]", "5.+", "(?i)5.", "55",
+        ] {
+            let regex = crate::goregex::compile(&format!("^(?:{source})$")).unwrap();
+            let Some(shape) = Shape::new(source, regex.clone()) else {
+                assert!(
+                    !source.contains('.') || source.contains(['[', '+', '(']),
+                    "{source}"
+                );
+                continue;
+            };
+            for v in [
+                "500", "5", "50", "5000", "", "5\n0", "a\nb\n", "aébé", "aXbY", "éé", "x yz",
+            ] {
+                assert_eq!(
+                    shape.matches(v.as_bytes()),
+                    regex.is_match(v.as_bytes()),
+                    "{source} {v:?}"
+                );
+            }
+            assert_eq!(
+                shape.matches(b"5\xff0"),
+                regex.is_match(b"5\xff0"),
+                "{source}"
+            );
+        }
     }
 
     #[test]

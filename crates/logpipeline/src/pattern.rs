@@ -115,6 +115,27 @@ impl Pattern {
     /// Calls `f(index of the name, value)` for each named capture the line yields, as
     /// Loki's `Matcher.Matches`.
     pub fn captures<'l>(&self, line: &'l [u8], mut f: impl FnMut(usize, &'l [u8])) {
+        self.walk(line, |i, v| {
+            f(i, v);
+            true
+        });
+    }
+
+    /// The value of named capture `index` if the line yields it ([`captures`](Self::captures)
+    /// stopped there).
+    pub fn capture<'l>(&self, line: &'l [u8], index: usize) -> Option<&'l [u8]> {
+        let mut found = None;
+        self.walk(line, |i, v| {
+            if i == index {
+                found = Some(v);
+            }
+            i < index
+        });
+        found
+    }
+
+    /// The named captures in order, while `f` returns true.
+    fn walk<'l>(&self, line: &'l [u8], mut f: impl FnMut(usize, &'l [u8]) -> bool) {
         if line.is_empty() || self.nodes.is_empty() {
             return;
         }
@@ -149,7 +170,9 @@ impl Pattern {
             };
             k += 2;
             if !unnamed {
-                f(named, &input[..i]);
+                if !f(named, &input[..i]) {
+                    return;
+                }
                 named += 1;
             }
             input = &input[i + lit.len()..];
@@ -260,6 +283,16 @@ mod tests {
         );
         // A leading literal must be at the start.
         assert!(caps("x<a>", "yx1").is_empty());
+    }
+
+    #[test]
+    fn capture_stops_at_its_index() {
+        let p = Pattern::parser("<a> x <b> y <c>").unwrap();
+        assert_eq!(p.capture(b"1 x 2 y 3", 1), Some(&b"2"[..]));
+        assert_eq!(p.capture(b"1 x 2 y 3", 2), Some(&b"3"[..]));
+        assert_eq!(p.capture(b"1 x 2 z 3", 1), Some(&b"2 z 3"[..]));
+        assert_eq!(p.capture(b"1 x 2 z 3", 2), None);
+        assert_eq!(p.capture(b"", 0), None);
     }
 
     #[test]

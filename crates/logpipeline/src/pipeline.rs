@@ -9,7 +9,10 @@
 //! Loki short-circuits parsers with "parser hints" (a label filter on a just-parsed label may
 //! drop the line before the parser finishes); we run every stage in order instead, which
 //! gives the same kept lines and labels except when a later stage would have changed that
-//! label before its filter — there Loki's early drop is arguably a bug we do not copy.
+//! label before its filter — there Loki's early drop is arguably a bug we do not copy. One
+//! early drop that changes nothing is ours: a `pattern` parser followed right away by a
+//! filter on one of its captures is lent that filter, and drops the lines it would drop
+//! before setting any label (see `parser::pattern`).
 
 use crate::filter::LineFilter;
 use crate::format::{Decolorize, LabelFormat, LineFormat};
@@ -84,10 +87,7 @@ impl Stage {
                 p.process(line, lb);
                 Outcome::Keep
             }
-            Stage::Pattern(p) => {
-                p.process(line, lb);
-                Outcome::Keep
-            }
+            Stage::Pattern(p) => keep(p.process(line, lb)),
             Stage::Unpack(p) => rewritten(p.process(line, lb, out)),
             Stage::LabelFilter(f) => keep(f.process(lb)),
             Stage::LineFormat(f) => rewritten(f.process(ts, line, lb, out)),
@@ -108,6 +108,12 @@ impl Stage {
     }
 }
 
+/// Stages `i - 1` and `i`, the first mutable.
+fn pair_at(stages: &mut [Stage], i: usize) -> (&mut Stage, &Stage) {
+    let (front, back) = stages.split_at_mut(i);
+    (&mut front[i - 1], &back[0])
+}
+
 /// A log query's stages.
 #[derive(Clone, Default)]
 pub struct Pipeline {
@@ -117,7 +123,12 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(stages: Vec<Stage>) -> Pipeline {
+    pub fn new(mut stages: Vec<Stage>) -> Pipeline {
+        for i in 1..stages.len() {
+            if let (Stage::Pattern(p), Stage::LabelFilter(f)) = pair_at(&mut stages, i) {
+                p.set_next_filter(f);
+            }
+        }
         Pipeline {
             stages,
             bufs: Default::default(),
@@ -139,10 +150,7 @@ impl Pipeline {
         metadata: &[(N, V)],
         lb: &mut LabelsBuilder,
     ) -> Option<&'a [u8]> {
-        lb.reset();
-        for (n, v) in metadata {
-            lb.add_metadata(n.as_ref(), v.as_ref());
-        }
+        lb.start_line(metadata);
         let Pipeline { stages, bufs } = self;
         // Where the current line is: the input, or one of the buffers.
         let mut current: Option<usize> = None;

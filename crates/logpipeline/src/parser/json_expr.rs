@@ -7,7 +7,7 @@
 //! duplicate keys wins. Names colliding with stream or metadata labels get `_extracted`.
 
 use super::json::read_value;
-use super::json_scan::{array_element, Kind, Members};
+use super::json_scan::{array_element, block_end_from, string_end, Kind, Members};
 use crate::labels::LabelsBuilder;
 use crate::{StageError, ERR_JSON};
 
@@ -225,12 +225,91 @@ impl JsonExprParser {
 }
 
 /// The value at `path` in the document, if there is one (malformed parts count as absent).
+///
+/// Defined in two passes: the document's first value is delimited (an object must close),
+/// then the path is followed inside it. A path starting with a key is mostly answered in one
+/// pass by [`first_member`].
 fn lookup<'a>(doc: &'a [u8], path: &[PathPart]) -> Option<(&'a [u8], Kind)> {
-    let (mut value, mut kind) = match super::json_scan::value(doc) {
-        Ok((v, k, _)) => (v, k),
-        Err(_) => return None,
-    };
-    // `value` of an object or array includes its brackets; of a string, no quotes.
+    if let Some(PathPart::Key(key)) = path.first() {
+        match first_member(doc, key.as_bytes()) {
+            First::Found(value, kind) => return descend(value, kind, &path[1..]),
+            First::Absent => return None,
+            First::Unsure => {}
+        }
+    }
+    let (value, kind, _) = super::json_scan::value(doc).ok()?;
+    descend(value, kind, path)
+}
+
+/// What [`first_member`] says of a key.
+enum First<'a> {
+    Found(&'a [u8], Kind),
+    Absent,
+    /// The document has a shape where one pass could disagree with two.
+    Unsure,
+}
+
+/// The top-level member `key` of `doc`, as [`lookup`]'s two passes find it, in one: the
+/// members are walked up to the key, then the object is only checked to close.
+///
+/// The walk and the delimiting pass see the same strings and nested objects, so the members
+/// up to the key lie inside the object the delimiting finds, except in two shapes, left to the
+/// two passes: a number token holding `"`, `{` or `[` (jsonparser takes any token starting
+/// with a digit as a number, where the delimiting sees a string or a brace), and an array
+/// whose braces do not balance (the delimiting counts braces inside arrays too).
+fn first_member<'a>(doc: &'a [u8], key: &[u8]) -> First<'a> {
+    let mut members = Members::new(doc);
+    while let Some(member) = members.next() {
+        let Ok((k, value, kind)) = member else {
+            // An error before the key: absent, whether the object closes or not.
+            return First::Absent;
+        };
+        let agree = match kind {
+            Kind::Number => !value.iter().any(|c| matches!(c, b'"' | b'{' | b'[')),
+            Kind::Array => braces_balance(value),
+            _ => true,
+        };
+        if !agree {
+            return First::Unsure;
+        }
+        if k.as_ref() == key {
+            // Inside the top-level object (one brace deep) just past the value.
+            let rest = &doc[members.offset()..];
+            return match block_end_from(rest, 1, b'{', b'}') {
+                Some(_) => First::Found(value, kind),
+                None => First::Absent,
+            };
+        }
+    }
+    First::Absent
+}
+
+/// Whether the braces outside strings of `block` never close more than are open and end
+/// balanced.
+fn braces_balance(block: &[u8]) -> bool {
+    let mut level = 0usize;
+    let mut i = 0;
+    while let Some(&c) = block.get(i) {
+        match c {
+            b'"' => match string_end(&block[i + 1..]) {
+                Some((end, _)) => i += end,
+                None => return false,
+            },
+            b'{' => level += 1,
+            b'}' => match level.checked_sub(1) {
+                Some(l) => level = l,
+                None => return false,
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    level == 0
+}
+
+/// Follows `path` from `value` (an object's or array's text with its brackets, a string's
+/// without quotes).
+fn descend<'a>(mut value: &'a [u8], mut kind: Kind, path: &[PathPart]) -> Option<(&'a [u8], Kind)> {
     for part in path {
         match (part, kind) {
             (PathPart::Key(k), Kind::Object) => {
@@ -291,6 +370,81 @@ mod tests {
             e(r#"["key"#),
             "syntax error: unexpected $end, expecting RSB"
         );
+    }
+
+    fn two_passes<'a>(doc: &'a [u8], path: &[PathPart]) -> Option<(&'a [u8], Kind)> {
+        let (value, kind, _) = super::super::json_scan::value(doc).ok()?;
+        descend(value, kind, path)
+    }
+
+    /// Objects of members whose values may be junk, with junk between members and closing
+    /// braces sometimes missing: the one-pass lookup must answer as the two passes that
+    /// define it.
+    #[test]
+    fn one_pass_agrees_with_two() {
+        use proptest::prelude::*;
+        let keys = proptest::sample::select(vec![r#""k""#, r#""a""#, r#""\u006b""#, r#""k\"""#]);
+        let values = proptest::sample::select(vec![
+            "1",
+            "-2.5",
+            r#""s""#,
+            r#""x\"}""#,
+            r#""\\""#,
+            "null",
+            "true",
+            "tru",
+            "1{",
+            "1\"",
+            "1[",
+            "[]",
+            "[1,\"]\"]",
+            "[{]",
+            "[}]",
+            "[{}]",
+            r#"[{"k":1}]"#,
+            r#"{"k":2}"#,
+            r#"{"a":{"k":[3]}}"#,
+            "{",
+            "}",
+            "[",
+            r#"""#,
+            "",
+        ]);
+        let glue = proptest::sample::select(vec![",", ",", ",", " , ", "", "}", "{", "]", "\""]);
+        let member = (keys, values, glue).prop_map(|(k, v, g)| format!("{k}:{v}{g}"));
+        let ends = proptest::sample::select(vec!["}", "}", "} x", "", "}}", " }"]);
+        let doc = (proptest::collection::vec(member, 0..6), ends).prop_map(|(members, end)| {
+            let mut doc = format!("{{{}", members.concat());
+            if doc.ends_with(',') {
+                doc.pop();
+            }
+            doc + end
+        });
+        let paths: Vec<Vec<PathPart>> = ["k", "a", "k.a", "k[0]", r#"["k"]"#, "a.k"]
+            .iter()
+            .map(|p| parse_path(p).unwrap())
+            .collect();
+        // How many answers were found in one pass, absent, and left to two passes.
+        let seen = std::cell::Cell::new([0usize; 3]);
+        proptest!(ProptestConfig::with_cases(20_000), |(doc in doc)| {
+            for path in &paths {
+                if let Some(PathPart::Key(k)) = path.first() {
+                    let mut n = seen.get();
+                    n[match first_member(doc.as_bytes(), k.as_bytes()) {
+                        First::Found(..) => 0,
+                        First::Absent => 1,
+                        First::Unsure => 2,
+                    }] += 1;
+                    seen.set(n);
+                }
+                prop_assert_eq!(
+                    lookup(doc.as_bytes(), path),
+                    two_passes(doc.as_bytes(), path),
+                    "{} {:?}", doc, path
+                );
+            }
+        });
+        assert!(seen.get().iter().all(|&n| n > 1000), "{:?}", seen.get());
     }
 
     #[test]

@@ -39,62 +39,109 @@ pub enum Kind {
     Null,
 }
 
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\n' | b'\r' | b'\t')
+}
+
 /// The offset of the first non-whitespace byte.
 fn next_token(data: &[u8]) -> Option<usize> {
-    data.iter()
-        .position(|c| !matches!(c, b' ' | b'\n' | b'\r' | b'\t'))
+    // Compact JSON has no whitespace between tokens: answer that case at once.
+    match data.first() {
+        Some(&c) if !is_space(c) => Some(0),
+        _ => data.iter().position(|&c| !is_space(c)),
+    }
 }
 
 /// Given the bytes after an opening quote, the offset just past the closing quote (one
 /// preceded by an even number of backslashes) and whether the string has escapes.
-fn string_end(data: &[u8]) -> Option<(usize, bool)> {
+///
+/// A backslash and the byte after it are skipped together, which leaves a quote closing
+/// exactly when an even run of backslashes precedes it. Runs without either byte are
+/// skipped eight bytes at a time (strings in log lines are too short for memchr's call to
+/// pay off).
+pub(crate) fn string_end(data: &[u8]) -> Option<(usize, bool)> {
+    const QUOTES: u64 = u64::from_ne_bytes([b'"'; 8]);
+    const BACKSLASHES: u64 = u64::from_ne_bytes([b'\\'; 8]);
     let mut escaped = false;
-    for (i, &c) in data.iter().enumerate() {
-        if c == b'"' {
-            let backslashes = data[..i].iter().rev().take_while(|&&b| b == b'\\').count();
-            if backslashes % 2 == 0 {
-                return Some((i + 1, escaped));
+    let mut i = 0;
+    loop {
+        while let Some(chunk) = data.get(i..i + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let w = u64::from_le_bytes(word);
+            let special = zero_bytes(w ^ QUOTES) | zero_bytes(w ^ BACKSLASHES);
+            if special != 0 {
+                i += (special.trailing_zeros() / 8) as usize;
+                break;
             }
-        } else if c == b'\\' {
-            escaped = true;
+            i += 8;
+        }
+        match *data.get(i)? {
+            b'"' => return Some((i + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                i += 2;
+            }
+            _ => i += 1,
         }
     }
-    None
+}
+
+/// The high bit of each zero byte of `x` set, and maybe of bytes after the first zero byte
+/// (a borrow): exact as to whether there is one, and where the first is.
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080
 }
 
 /// The offset just past the bracket closing the block `data` starts with.
 fn block_end(data: &[u8], open: u8, close: u8) -> Option<usize> {
-    let mut level = 0usize;
+    block_end_from(data, 0, open, close)
+}
+
+/// Like [`block_end`], for a scan that starts `level` brackets deep (outside any string): the
+/// offset just past the bracket that brings the level to 0.
+pub(crate) fn block_end_from(data: &[u8], mut level: usize, open: u8, close: u8) -> Option<usize> {
     let mut i = 0;
-    while i < data.len() {
-        match data[i] {
-            b'"' => {
-                let (end, _) = string_end(&data[i + 1..])?;
-                i += end;
+    while let Some(&c) = data.get(i) {
+        if c == b'"' {
+            i += string_end(&data[i + 1..])?.0;
+        } else if c == open {
+            level += 1;
+        } else if c == close {
+            level = level.saturating_sub(1);
+            if level == 0 {
+                return Some(i + 1);
             }
-            c if c == open => level += 1,
-            c if c == close => {
-                level = level.saturating_sub(1);
-                if level == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
         }
         i += 1;
     }
     None
 }
 
+/// Bytes that end a number, boolean or null.
+const DELIMITER: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut k = 0;
+    let delimiters = *b" \n\r\t,}]";
+    while k < delimiters.len() {
+        t[delimiters[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
 /// The offset of the delimiter ending a number, boolean or null.
 fn token_end(data: &[u8]) -> usize {
     data.iter()
-        .position(|c| matches!(c, b' ' | b'\n' | b'\r' | b'\t' | b',' | b'}' | b']'))
+        .position(|&c| DELIMITER[c as usize])
         .unwrap_or(data.len())
 }
 
 /// The first value in `data` (jsonparser's `Get` without keys): its bytes (a string's
 /// without quotes, still escaped), its kind, and the offset just past it.
+// Inlined into the member walk: returned through memory, its result was read back wider
+// than it was written, a store-forwarding stall on every member.
+#[inline(always)]
 pub fn value(data: &[u8]) -> Result<(&[u8], Kind, usize), JsonError> {
     let start = next_token(data).ok_or(JsonError::Malformed)?;
     let rest = &data[start..];
@@ -163,6 +210,11 @@ impl<'a> Members<'a> {
     fn fail(&mut self, e: JsonError) -> Option<Result<Member<'a>, JsonError>> {
         self.state = State::Done;
         Some(Err(e))
+    }
+
+    /// The offset just past the last value yielded.
+    pub(crate) fn offset(&self) -> usize {
+        self.offset
     }
 
     /// Skips whitespace; `None` at the end of the data.
@@ -386,6 +438,69 @@ mod tests {
         );
         assert_eq!(members("{}"), vec![]);
         assert_eq!(members(r#"{"a":"x"#), vec![Err(JsonError::String)]);
+    }
+
+    /// The byte-at-a-time definitions the memchr jumps must agree with.
+    mod reference {
+        pub fn string_end(data: &[u8]) -> Option<(usize, bool)> {
+            let mut escaped = false;
+            for (i, &c) in data.iter().enumerate() {
+                if c == b'"' {
+                    let backslashes = data[..i].iter().rev().take_while(|&&b| b == b'\\').count();
+                    if backslashes % 2 == 0 {
+                        return Some((i + 1, escaped));
+                    }
+                } else if c == b'\\' {
+                    escaped = true;
+                }
+            }
+            None
+        }
+
+        pub fn block_end(data: &[u8], open: u8, close: u8) -> Option<usize> {
+            let mut level = 0usize;
+            let mut i = 0;
+            while i < data.len() {
+                match data[i] {
+                    b'"' => i += string_end(&data[i + 1..])?.0,
+                    c if c == open => level += 1,
+                    c if c == close => {
+                        level = level.saturating_sub(1);
+                        if level == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            None
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn scans_agree_with_the_byte_loops(
+            data in proptest::collection::vec(
+                proptest::sample::select(b"\"\\{}[]a ,\n".to_vec()), 0..40)
+        ) {
+            proptest::prop_assert_eq!(string_end(&data), reference::string_end(&data));
+            proptest::prop_assert_eq!(
+                block_end(&data, b'{', b'}'),
+                reference::block_end(&data, b'{', b'}')
+            );
+            proptest::prop_assert_eq!(
+                block_end(&data, b'[', b']'),
+                reference::block_end(&data, b'[', b']')
+            );
+            let by_loop = data
+                .iter()
+                .position(|c| matches!(c, b' ' | b'\n' | b'\r' | b'\t' | b',' | b'}' | b']'))
+                .unwrap_or(data.len());
+            proptest::prop_assert_eq!(token_end(&data), by_loop);
+            let first = data.iter().position(|c| !matches!(c, b' ' | b'\n' | b'\r' | b'\t'));
+            proptest::prop_assert_eq!(next_token(&data), first);
+        }
     }
 
     #[test]

@@ -8,12 +8,13 @@ pub mod json;
 pub mod json_expr;
 pub mod json_scan;
 pub mod logfmt;
+mod pattern;
 pub mod regexp;
 pub mod unpack;
 
+pub use pattern::PatternParser;
+
 use crate::labels::LabelsBuilder;
-use crate::pattern::Pattern;
-use crate::StageError;
 
 /// Appends `key` sanitised as Loki's `appendSanitized` does to a name being built in `to`:
 /// trimmed, a leading digit (at the start of the name) prefixed with `_`, and every character
@@ -57,7 +58,8 @@ fn trim_ascii_space(b: &[u8]) -> &[u8] {
 pub(crate) fn push_value(to: &mut String, value: &[u8]) {
     for chunk in value.utf8_chunks() {
         let valid = chunk.valid();
-        if valid.contains('\u{fffd}') {
+        // ASCII first: the common case, and cheaper than searching for the three bytes.
+        if !valid.is_ascii() && valid.contains('\u{fffd}') {
             to.extend(valid.chars().map(|c| if c == '\u{fffd}' { ' ' } else { c }));
         } else {
             to.push_str(valid);
@@ -79,40 +81,6 @@ pub(crate) fn set_parsed_once(
     let name = lb.parsed_name(name, name_buf);
     if !lb.extracted(name) {
         lb.set_parsed(name, value);
-    }
-}
-
-/// The `pattern` parser stage.
-#[derive(Debug, Clone)]
-pub struct PatternParser {
-    pattern: Pattern,
-    name_buf: String,
-    value_buf: String,
-}
-
-impl PatternParser {
-    pub fn new(pattern: &str) -> Result<PatternParser, StageError> {
-        Ok(PatternParser {
-            pattern: Pattern::parser(pattern)?,
-            name_buf: String::new(),
-            value_buf: String::new(),
-        })
-    }
-
-    pub fn process(&mut self, line: &[u8], lb: &mut LabelsBuilder) {
-        let PatternParser {
-            pattern,
-            name_buf,
-            value_buf,
-        } = self;
-        pattern.captures(line, |i, v| {
-            value_buf.clear();
-            match std::str::from_utf8(v) {
-                Ok(s) => value_buf.push_str(s),
-                Err(_) => value_buf.push_str(&String::from_utf8_lossy(v)),
-            }
-            set_parsed_once(lb, &pattern.names()[i], value_buf, name_buf);
-        });
     }
 }
 

@@ -18,14 +18,22 @@
 //! Unlike [`bongsu_model::Labels`], a result keeps labels with empty values: Loki returns
 //! `foo=""` for a key parsed with an empty value.
 //!
+//! Submodules: `result` (the final set), `slots` (where names and values live between
+//! lines, and the signature of the stream's names).
+//!
 //! Not here: grouping (`by`/`without`) and the parser hints of metric queries, which the
 //! evaluator applies to results.
 
+mod result;
+mod slots;
+
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 
 use bongsu_model::{stable_hash_of, Labels};
+
+pub use result::{Category, LabelRef, LabelsResult};
+use slots::{NameSignature, Slots};
 
 /// The label carrying the error a stage hit on this line.
 pub const ERROR_LABEL: &str = "__error__";
@@ -36,231 +44,6 @@ pub const DUPLICATE_SUFFIX: &str = "_extracted";
 
 /// Most distinct results one builder caches before it starts over.
 pub const MAX_CACHED_RESULTS: usize = 4096;
-
-/// Where a label of a result comes from (Loki's categories, for `categorize_labels`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Category {
-    Stream,
-    StructuredMetadata,
-    /// Added by a parser or a formatter, and the error labels.
-    Parsed,
-}
-
-/// One label of a result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LabelRef<'a> {
-    pub name: &'a str,
-    pub value: &'a str,
-    pub category: Category,
-}
-
-/// Where a label's name and value are in a result's text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Span {
-    name: (u32, u32),
-    value: (u32, u32),
-    category: Category,
-}
-
-/// A line's final labels: sorted by name, with their hash. The strings live in one buffer,
-/// so a new result costs two allocations whatever its size.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LabelsResult {
-    text: Box<str>,
-    spans: Box<[Span]>,
-    hash: u64,
-}
-
-impl LabelsResult {
-    /// Builds a result from labels sorted by name.
-    fn build<'a>(labels: impl Iterator<Item = LabelRef<'a>> + Clone, hash: u64) -> LabelsResult {
-        let len = labels.clone().map(|l| l.name.len() + l.value.len()).sum();
-        let mut text = String::with_capacity(len);
-        let spans = labels
-            .map(|l| {
-                let mut push = |s: &str| {
-                    let start = text.len() as u32;
-                    text.push_str(s);
-                    (start, text.len() as u32)
-                };
-                Span {
-                    name: push(l.name),
-                    value: push(l.value),
-                    category: l.category,
-                }
-            })
-            .collect();
-        LabelsResult {
-            text: text.into_boxed_str(),
-            spans,
-            hash,
-        }
-    }
-
-    fn label(&self, s: &Span) -> LabelRef<'_> {
-        let at = |(a, b): (u32, u32)| &self.text[a as usize..b as usize];
-        LabelRef {
-            name: at(s.name),
-            value: at(s.value),
-            category: s.category,
-        }
-    }
-
-    /// The labels, sorted by name.
-    pub fn labels(&self) -> impl Iterator<Item = LabelRef<'_>> + '_ {
-        self.spans.iter().map(|s| self.label(s))
-    }
-
-    pub fn len(&self) -> usize {
-        self.spans.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
-    /// [`bongsu_model::Labels::stable_hash`] of the same pairs (empty values included).
-    pub fn hash(&self) -> u64 {
-        self.hash
-    }
-
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.spans
-            .binary_search_by(|s| self.label(s).name.cmp(name))
-            .ok()
-            .map(|i| self.label(&self.spans[i]).value)
-    }
-
-    /// The labels of one category, in name order.
-    pub fn of(&self, category: Category) -> impl Iterator<Item = LabelRef<'_>> + '_ {
-        self.labels().filter(move |l| l.category == category)
-    }
-
-    /// Name/value pairs, in name order.
-    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.labels().map(|l| (l.name, l.value))
-    }
-
-    fn from_base(base: &Labels) -> LabelsResult {
-        LabelsResult::build(
-            base.iter().map(|l| LabelRef {
-                name: &l.name,
-                value: &l.value,
-                category: Category::Stream,
-            }),
-            base.stable_hash(),
-        )
-    }
-}
-
-/// Prometheus' notation, as Loki prints a stream: `{a="b", c="d"}`.
-impl fmt::Display for LabelsResult {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("{")?;
-        for (i, l) in self.labels().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{}={}", l.name, bongsu_gotmpl::fmt::quote(l.value))?;
-        }
-        f.write_str("}")
-    }
-}
-
-/// A name/value slot reused from line to line; `live` is false once deleted.
-#[derive(Debug, Default)]
-struct Slot {
-    name: String,
-    value: String,
-    live: bool,
-}
-
-/// Slots whose strings survive `clear`, so steady-state lines allocate nothing.
-#[derive(Debug, Default)]
-struct Slots {
-    slots: Vec<Slot>,
-    len: usize,
-}
-
-impl Slots {
-    fn used(&self) -> &[Slot] {
-        &self.slots[..self.len]
-    }
-
-    fn position(&self, name: &str) -> Option<usize> {
-        self.used().iter().position(|s| s.name == name)
-    }
-
-    fn live(&self, name: &str) -> Option<&str> {
-        self.used()
-            .iter()
-            .find(|s| s.live && s.name == name)
-            .map(|s| s.value.as_str())
-    }
-
-    fn has_live(&self, name: &str) -> bool {
-        self.live(name).is_some()
-    }
-
-    fn any_live(&self) -> bool {
-        self.used().iter().any(|s| s.live)
-    }
-
-    fn set(&mut self, name: &str, value: &str) {
-        let i = match self.position(name) {
-            Some(i) => i,
-            None => {
-                if self.len == self.slots.len() {
-                    self.slots.push(Slot::default());
-                }
-                let slot = &mut self.slots[self.len];
-                slot.name.clear();
-                slot.name.push_str(name);
-                self.len += 1;
-                self.len - 1
-            }
-        };
-        let slot = &mut self.slots[i];
-        slot.value.clear();
-        slot.value.push_str(value);
-        slot.live = true;
-    }
-
-    fn kill(&mut self, name: &str) {
-        if let Some(i) = self.position(name) {
-            self.slots[i].live = false;
-        }
-    }
-
-    fn clear(&mut self) {
-        self.len = 0;
-    }
-}
-
-/// A one-word Bloom filter of a set of names, keyed by a name's length and end bytes.
-///
-/// Parsers ask whether each key they extract is a stream label, on every line; the answer is
-/// nearly always no, and this says so without searching the stream's labels.
-#[derive(Debug, Clone, Copy, Default)]
-struct NameSignature(u64);
-
-impl NameSignature {
-    fn of<'a>(names: impl Iterator<Item = &'a str>) -> NameSignature {
-        NameSignature(names.fold(0, |bits, n| bits | Self::bit(n)))
-    }
-
-    fn bit(name: &str) -> u64 {
-        let b = name.as_bytes();
-        let first = b.first().map_or(0, |&c| c as usize);
-        let last = b.last().map_or(0, |&c| c as usize);
-        1 << ((b.len() * 31 + first * 7 + last) & 63)
-    }
-
-    /// False only if no name of the set is `name`.
-    fn may_contain(self, name: &str) -> bool {
-        self.0 & Self::bit(name) != 0
-    }
-}
 
 /// Where a label of the line's current set lives, for sorting without copying.
 #[derive(Debug, Clone, Copy)]
@@ -286,6 +69,10 @@ pub struct LabelsBuilder {
     err_details: String,
     cache: HashMap<u64, Arc<LabelsResult>>,
     scratch: Vec<Src>,
+    /// The metadata pairs [`start_line`](Self::start_line) last filled slots from, and how
+    /// many slots they filled (`None` if they cannot simply be revived).
+    meta_seen: Vec<(String, String)>,
+    meta_filled: Option<usize>,
 }
 
 impl LabelsBuilder {
@@ -302,6 +89,8 @@ impl LabelsBuilder {
             err_details: String::new(),
             cache: HashMap::new(),
             scratch: Vec::new(),
+            meta_seen: Vec::new(),
+            meta_filled: None,
         }
     }
 
@@ -317,11 +106,49 @@ impl LabelsBuilder {
 
     /// Forgets everything of the previous line.
     pub fn reset(&mut self) {
+        self.meta_filled = None;
         self.metadata.clear();
+        self.clear_all_but_metadata();
+    }
+
+    fn clear_all_but_metadata(&mut self) {
         self.parsed.clear();
         self.deleted.clear();
         self.err.clear();
         self.err_details.clear();
+    }
+
+    /// Starts a line: [`reset`](Self::reset), then [`add_metadata`](Self::add_metadata) for
+    /// each pair. Lines of a stream mostly carry the same metadata; then the slots the
+    /// previous line's pairs filled are revived instead of filled again (stages only hide
+    /// metadata slots, never change them).
+    pub fn start_line<N: AsRef<str>, V: AsRef<str>>(&mut self, metadata: &[(N, V)]) {
+        if let Some(filled) = self.meta_filled {
+            let seen =
+                self.meta_seen.len() == metadata.len()
+                    && self.meta_seen.iter().zip(metadata).all(|((n, v), (m, w))| {
+                        same_text(n, m.as_ref()) && same_text(v, w.as_ref())
+                    });
+            if seen {
+                self.clear_all_but_metadata();
+                self.metadata.revive(filled);
+                return;
+            }
+        }
+        self.reset();
+        for (n, v) in metadata {
+            self.add_metadata(n.as_ref(), v.as_ref());
+        }
+        self.meta_seen.resize_with(metadata.len(), Default::default);
+        for ((n, v), (m, w)) in self.meta_seen.iter_mut().zip(metadata) {
+            n.clear();
+            n.push_str(m.as_ref());
+            v.clear();
+            v.push_str(w.as_ref());
+        }
+        // Pairs that set the error would need it restored too: fill those lines afresh.
+        let clean = self.err.is_empty() && self.err_details.is_empty();
+        self.meta_filled = clean.then_some(self.metadata.len);
     }
 
     /// Adds a line's structured metadata as Loki does: a name that is a stream label gets
@@ -343,6 +170,7 @@ impl LabelsBuilder {
     /// Sets a structured-metadata label; a parsed label of that name wins, so this is then
     /// a no-op.
     pub fn set_metadata(&mut self, name: &str, value: &str) {
+        self.meta_filled = None;
         if !self.parsed.has_live(name) {
             self.metadata.set(name, value);
         }
@@ -389,6 +217,21 @@ impl LabelsBuilder {
         self.get_with_category(name).map(|(v, _)| v)
     }
 
+    /// [`get`](Self::get) for a name whose stream label the caller looked up once per stream
+    /// (`base`): the same answer without searching the stream's labels on every line.
+    pub fn get_over_base<'a>(&'a self, name: &str, base: Option<&'a str>) -> Option<&'a str> {
+        if let Some(v) = self.metadata.live(name) {
+            return Some(v);
+        }
+        if let Some(v) = self.parsed.live(name) {
+            return Some(v);
+        }
+        if self.deleted.position(name).is_some() {
+            return None;
+        }
+        base
+    }
+
     /// Like [`get`](Self::get), with where the value comes from.
     pub fn get_with_category(&self, name: &str) -> Option<(&str, Category)> {
         if let Some(v) = self.metadata.live(name) {
@@ -397,7 +240,7 @@ impl LabelsBuilder {
         if let Some(v) = self.parsed.live(name) {
             return Some((v, Category::Parsed));
         }
-        if self.deleted.position(name).is_some() {
+        if self.deleted.position(name).is_some() || !self.base_names.may_contain(name) {
             return None;
         }
         self.base.get(name).map(|v| (v, Category::Stream))
@@ -558,6 +401,12 @@ impl LabelsBuilder {
     }
 }
 
+/// `a == b`, but an empty `a` never reaches memcmp: a `String` that never held text has a
+/// dangling pointer, and glibc's AVX-512 memcmp then costs some 100 ns even for zero bytes.
+fn same_text(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (a.is_empty() || a == b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -575,6 +424,74 @@ mod tests {
             "", "jab", "method", "path", "status", "b", "pods", "hostname",
         ] {
             assert!(!b.base_has(absent), "{absent}");
+        }
+    }
+
+    /// Not a matter of correctness: the keys parsed from every line of issue #14's queries
+    /// should not reach the search of their streams' labels.
+    #[test]
+    fn signature_tells_common_keys_from_stream_labels() {
+        let stream = ["app", "env", "filename", "host", "job", "level"];
+        let sig = NameSignature::of(stream.into_iter());
+        for key in [
+            "path",
+            "method",
+            "status",
+            "duration_ms",
+            "msg",
+            "ts",
+            "trace_id",
+        ] {
+            assert!(!sig.may_contain(key), "{key}");
+        }
+        assert!(stream.iter().all(|n| sig.may_contain(n)));
+    }
+
+    /// Lines whose metadata repeats, changes, collides with a stream label or sets the
+    /// error, some then altered by stages: revived slots must give what filling them afresh
+    /// gives.
+    #[test]
+    fn start_line_revives_as_a_fresh_fill() {
+        let pairs = |p: &[(&'static str, &'static str)]| p.to_vec();
+        let lines = [
+            pairs(&[("detected_level", "info")]),
+            pairs(&[("detected_level", "info")]),
+            pairs(&[("detected_level", "info"), ("job", "m")]),
+            pairs(&[("detected_level", "info"), ("job", "m")]),
+            pairs(&[("__error__", "e"), ("pod", "")]),
+            pairs(&[("__error__", "e"), ("pod", "")]),
+            pairs(&[]),
+            pairs(&[("pod", ""), ("pod", "p")]),
+            pairs(&[("pod", ""), ("pod", "p")]),
+        ];
+        type Stage = fn(&mut LabelsBuilder);
+        let stages: [Stage; 4] = [
+            |_| {},
+            |lb| lb.set_parsed("detected_level", "parsed"),
+            |lb| lb.del("pod"),
+            |lb| {
+                lb.set_parsed("job_extracted", "x");
+                lb.reset_err();
+            },
+        ];
+        let base = Labels::from_pairs(&[("job", "j")]).unwrap();
+        for stage in stages {
+            let mut revived = LabelsBuilder::new(base.clone());
+            for (k, line) in lines.iter().enumerate() {
+                let mut fresh = LabelsBuilder::new(base.clone());
+                fresh.reset();
+                for (n, v) in line {
+                    fresh.add_metadata(n, v);
+                }
+                revived.start_line(line);
+                // Every other line, so that a line after an altered one is left as it came.
+                if k % 2 == 0 {
+                    stage(&mut fresh);
+                    stage(&mut revived);
+                }
+                assert_eq!(revived.result(), fresh.result(), "line {k}");
+                assert_eq!(revived.get("pod"), fresh.get("pod"), "line {k}");
+            }
         }
     }
 

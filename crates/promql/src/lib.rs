@@ -19,6 +19,7 @@ mod eval;
 mod functions;
 mod keys;
 mod limits;
+mod metrics;
 mod numeric;
 pub mod parse;
 mod position;
@@ -27,11 +28,13 @@ mod select_k;
 mod value;
 
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
 pub use limits::{QueryOpts, QueryStats, DEFAULT_MAX_SAMPLES, DEFAULT_TIMEOUT};
+pub use metrics::{Active, EngineMetrics};
 pub use parse::{parse, parse_metric_selector, to_string, ParseError};
 pub use prepared::PreparedQuery;
 pub use value::{Point, QueryOutput, QueryValue, RangeSeries, VectorSample};
@@ -77,6 +80,8 @@ pub struct Engine {
     pub timeout: Duration,
     /// Most samples one query may load (`--query.max-samples`).
     pub max_samples: usize,
+    /// Timings and load of its queries, shared by its clones (the API's and the rules').
+    pub metrics: Arc<EngineMetrics>,
 }
 
 impl Default for Engine {
@@ -86,6 +91,7 @@ impl Default for Engine {
             delayed_name_removal: false,
             timeout: DEFAULT_TIMEOUT,
             max_samples: DEFAULT_MAX_SAMPLES,
+            metrics: Arc::default(),
         }
     }
 }
@@ -192,6 +198,7 @@ impl Engine {
             &promql_parser::parser::Expr,
         ) -> Result<QueryValue, PromqlError>,
     ) -> Result<(QueryOutput, QueryStats), PromqlError> {
+        let _active = self.metrics.active();
         let deadline = opts.deadline.unwrap_or(began + self.timeout);
         let ctx = limits::QueryCtx::new(deadline, self.max_samples);
         let annotations = RefCell::default();
@@ -213,9 +220,16 @@ impl Engine {
         let stats = QueryStats {
             preparation: prepared - began,
             inner_eval: prepared.elapsed(),
+            result_sort: ctx.sort_time().unwrap_or_default(),
             samples_read: ctx.samples_read(),
             peak_samples: ctx.samples_charged(),
         };
+        self.metrics.observe_query(
+            stats.preparation,
+            stats.inner_eval,
+            ctx.sort_time(),
+            stats.samples_read,
+        );
         Ok((
             QueryOutput::new(value, &annotations.into_inner(), query.text()),
             stats,

@@ -116,3 +116,37 @@ impl Engine {
         enc.single(&SAMPLES, m.samples.get() as f64);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bongsu_storage::memory::MemStorage;
+
+    #[test]
+    fn queries_are_timed_by_slice_and_range_results_sorted() {
+        let db = MemStorage::new();
+        let engine = Engine::default();
+        let clone = engine.clone();
+        engine.instant_query(&db, "vector(1)", 0).unwrap();
+        clone
+            .range_query(&db, "vector(1)", 0, 60_000, Duration::from_secs(15))
+            .unwrap();
+        let mut out = String::new();
+        engine.write_metrics(&mut Encoder::new(&mut out));
+        for line in [
+            "prometheus_engine_query_duration_seconds_count{slice=\"inner_eval\"} 2",
+            "prometheus_engine_query_duration_seconds_count{slice=\"prepare_time\"} 2",
+            "prometheus_engine_query_duration_seconds_count{slice=\"queue_time\"} 0",
+            "prometheus_engine_query_duration_seconds_count{slice=\"result_sort\"} 1",
+            "prometheus_engine_queries 0",
+            "prometheus_engine_queries_concurrent_max -1",
+        ] {
+            assert!(out.lines().any(|l| l == line), "{line} in\n{out}");
+        }
+        let active = engine.metrics.active();
+        let mut out = String::new();
+        clone.write_metrics(&mut Encoder::new(&mut out));
+        assert!(out.contains("\nprometheus_engine_queries 1\n"), "{out}");
+        drop(active);
+    }
+}

@@ -512,6 +512,20 @@ mod tests {
     }
 
     #[test]
+    fn rejected_samples_are_counted_by_reason() {
+        let db = MemStorage::new();
+        let t = target();
+        let o = opts(&t, &keep_all);
+        let mut cache = SeriesCache::new();
+        scrape(&db, &mut cache, "a 1 2000\nb 1 2000\n", 3000, &o).unwrap();
+        let r = scrape(&db, &mut cache, "a 1 1000\nb 2 2000\n", 4000, &o).unwrap();
+        assert_eq!(
+            (r.out_of_order, r.duplicate_timestamp, r.out_of_bounds),
+            (1, 1, 0)
+        );
+    }
+
+    #[test]
     fn honor_labels_keeps_scraped_values() {
         let db = MemStorage::new();
         let t = target();

@@ -201,3 +201,62 @@ impl Db {
         enc.single(&CLEAN_START, c.clean_start.get());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DbOptions;
+
+    fn metrics(db: &Db) -> String {
+        let mut out = String::new();
+        db.write_metrics(&mut Encoder::new(&mut out));
+        out
+    }
+
+    fn value(out: &str, series: &str) -> f64 {
+        out.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{series} in\n{out}"))
+    }
+
+    #[test]
+    fn maintenance_is_counted_and_a_start_after_a_crash_is_not_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        let out = metrics(&db);
+        assert_eq!(value(&out, "prometheus_tsdb_clean_start"), 1.0);
+        assert_eq!(
+            value(&out, "prometheus_tsdb_compactions_triggered_total"),
+            0.0
+        );
+        assert_eq!(
+            value(
+                &out,
+                "prometheus_tsdb_head_samples_appended_total{type=\"float\"}"
+            ),
+            0.0
+        );
+        db.compact().unwrap();
+        db.reload_blocks().unwrap();
+        let out = metrics(&db);
+        assert_eq!(
+            value(&out, "prometheus_tsdb_compactions_triggered_total"),
+            1.0
+        );
+        assert_eq!(value(&out, "prometheus_tsdb_compactions_failed_total"), 0.0);
+        assert_eq!(value(&out, "prometheus_tsdb_reloads_total"), 1.0);
+        assert_eq!(
+            value(&out, "prometheus_tsdb_retention_limit_seconds"),
+            1_296_000.0
+        );
+
+        // Closed: the next start is clean. Dropped without closing (a crash): it is not.
+        db.close().unwrap();
+        drop(db);
+        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        assert_eq!(value(&metrics(&db), "prometheus_tsdb_clean_start"), 1.0);
+        drop(db);
+        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        assert_eq!(value(&metrics(&db), "prometheus_tsdb_clean_start"), 0.0);
+    }
+}

@@ -42,6 +42,11 @@ static OUT_OF_ORDER: Family = Family::counter(
     "Total number of out of order samples ingestion failed attempts due to out of order being disabled.",
     &["type"],
 );
+static HEAD_CHUNKS: Family = Family::gauge(
+    "prometheus_tsdb_head_chunks",
+    "Total number of chunks in the head block.",
+    &[],
+);
 static HEAD_MIN_TIME: Family = Family::gauge(
     "prometheus_tsdb_head_min_time",
     "Minimum time bound of the head block. The unit is decided by the library consumer.",
@@ -173,6 +178,7 @@ impl Db {
             .sample(FLOAT, s.out_of_bounds_samples as f64);
         enc.family(&OUT_OF_ORDER)
             .sample(FLOAT, s.out_of_order_samples as f64);
+        enc.single(&HEAD_CHUNKS, s.head_chunks as f64);
         enc.single(&HEAD_MIN_TIME, s.head_min_time as f64);
         enc.single(&HEAD_MAX_TIME, s.head_max_time as f64);
         enc.single(&HEAD_CHUNKS_BYTES, s.head_chunks_bytes as f64);
@@ -248,6 +254,29 @@ mod tests {
         assert_eq!(
             value(&out, "prometheus_tsdb_retention_limit_seconds"),
             1_296_000.0
+        );
+
+        // Head chunks are counted as appends cut them and truncation drops them: the count
+        // agrees with a walk of the head, before and after a compaction.
+        let labels = bongsu_model::Labels::from_pairs(&[("__name__", "m")]).unwrap();
+        {
+            let mut app = bongsu_storage::Appendable::appender(&db);
+            for i in 0..960 {
+                app.append(&labels, i * 15_000, i as f64).unwrap();
+            }
+            app.commit().unwrap();
+        }
+        let chunks = |db: &Db| value(&metrics(db), "prometheus_tsdb_head_chunks");
+        let before = chunks(&db);
+        assert!(before > 3.0, "{before}");
+        assert_eq!(before, db.head_cardinality(1).chunk_count as f64);
+        db.compact().unwrap();
+        let after = chunks(&db);
+        assert!(after < before, "{after} after compaction, {before} before");
+        assert_eq!(after, db.head_cardinality(1).chunk_count as f64);
+        assert_eq!(
+            value(&metrics(&db), "prometheus_tsdb_compactions_total"),
+            1.0
         );
 
         // Closed: the next start is clean. Dropped without closing (a crash): it is not.

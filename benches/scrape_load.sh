@@ -11,11 +11,11 @@
 #
 #   CPU cores    (utime + stime from /proc/PID/stat, after − before) / wall seconds
 #   RSS          VmRSS at the end, and VmHWM (peak) from /proc/PID/status
-#   samples/s    delta of bongsu_tsdb_head_samples_appended_total /
-#                prometheus_tsdb_head_samples_appended_total over the window / wall seconds
+#   samples/s    delta of prometheus_tsdb_head_samples_appended_total (both servers export
+#                it) over the window / wall seconds
 #   targets up   sum(up) and count(up) at the end
 #   scrape s     mean scrape_duration_seconds over the targets at the end
-#   head series  bongsu_tsdb_head_series / prometheus_tsdb_head_series
+#   head series  prometheus_tsdb_head_series
 #
 # Everything binds to 127.0.0.1 on free ports; every wait is bounded; processes started here
 # are stopped on exit. See benches/README.md ("Scraping: 1,000 targets × 500 series").
@@ -156,8 +156,8 @@ start_server "$WORKDIR/bongsu.log" "$BONGSU" --config.file="$CONFIG" \
 declare -A PID URL APPENDED HEAD_SERIES
 PID[bongsu]=$SERVER_PID
 URL[bongsu]=http://127.0.0.1:$BONGSU_PORT
-APPENDED[bongsu]=bongsu_tsdb_head_samples_appended_total
-HEAD_SERIES[bongsu]=bongsu_tsdb_head_series
+APPENDED[bongsu]=prometheus_tsdb_head_samples_appended_total
+HEAD_SERIES[bongsu]=prometheus_tsdb_head_series
 wait_ready "${URL[bongsu]}/-/ready" "${PID[bongsu]}" bongsu "$WORKDIR/bongsu.log"
 if ((!SKIP_PROM)); then
   NAMES+=(prometheus)

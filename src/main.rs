@@ -540,7 +540,10 @@ async fn reload_loop(
                 pool_specs(&c).map(|specs| (c, specs))
             })
             .and_then(|(c, specs)| {
-                let am_config = load_alertmanager_config(&args).map_err(|e| format!("{e:#}"))?;
+                let am_config = load_alertmanager_config(&args).map_err(|e| {
+                    am.config_load_failed();
+                    format!("{e:#}")
+                })?;
                 Ok((c, specs, am_config))
             });
         // As Prometheus: every part takes the new configuration it can; any failure fails

@@ -140,7 +140,8 @@ impl Server {
 
     fn metric(&self, line_prefix: &str) -> f64 {
         let mut out = String::new();
-        self.am.render_metrics(&mut out);
+        self.am
+            .write_metrics(&mut bongsu_telemetry::Encoder::new(&mut out));
         out.lines()
             .find_map(|l| l.strip_prefix(line_prefix))
             .and_then(|v| v.trim().parse().ok())

@@ -822,7 +822,7 @@ fn serves_the_prometheus_api_over_imported_blocks() {
     let r = server.http.get(server.url("/metrics")).send().unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let text = r.text().unwrap();
-    assert!(text.contains("bongsu_tsdb_head_series"), "{text}");
+    assert!(text.contains("\nprometheus_tsdb_head_series "), "{text}");
 }
 
 #[test]

@@ -25,12 +25,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("bongsu-gotmpl", &["bongsu-model"]),
     ("bongsu-logpipeline", &["bongsu-model", "bongsu-gotmpl"]),
     ("bongsu-telemetry", &[]),
-    ("bongsu-tsdb", &["bongsu-model", "bongsu-storage"]),
+    (
+        "bongsu-tsdb",
+        &["bongsu-model", "bongsu-storage", "bongsu-telemetry"],
+    ),
     (
         "bongsu-logstore",
         &["bongsu-model", "bongsu-storage", "bongsu-tsdb"],
     ),
-    ("bongsu-promql", &["bongsu-model", "bongsu-storage"]),
+    (
+        "bongsu-promql",
+        &["bongsu-model", "bongsu-storage", "bongsu-telemetry"],
+    ),
     (
         "bongsu-logengine",
         &[
@@ -60,6 +66,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "bongsu-relabel",
             "bongsu-config",
             "bongsu-gotmpl",
+            "bongsu-telemetry",
         ],
     ),
     (

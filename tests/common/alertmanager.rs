@@ -108,7 +108,8 @@ impl Server {
 
     fn metrics(&self) -> String {
         let mut out = String::new();
-        self.am.render_metrics(&mut out);
+        self.am
+            .write_metrics(&mut bongsu_telemetry::Encoder::new(&mut out));
         out
     }
 }

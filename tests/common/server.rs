@@ -46,6 +46,15 @@ pub fn quiet_config(dir: &Path) -> PathBuf {
     path
 }
 
+/// A port of 127.0.0.1 free at the time of the call.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub struct Server {
     pub child: Child,
     pub base: String,
@@ -64,7 +73,13 @@ impl Server {
     /// Runs bongsu with `args` plus a free `--web.listen-address`, stderr to `log`, and waits
     /// (bounded) until `/-/ready` answers 200.
     pub fn spawn(args: Vec<OsString>, log: PathBuf) -> Server {
-        Server::spawn_until(args, log, |s| {
+        Server::spawn_on(free_port(), args, log)
+    }
+
+    /// [`Server::spawn`] on `port` (from [`free_port`]), for a configuration that must name
+    /// the server's own address.
+    pub fn spawn_on(port: u16, args: Vec<OsString>, log: PathBuf) -> Server {
+        Server::launch(port, args, log, |s| {
             s.http
                 .get(s.url("/-/ready"))
                 .send()
@@ -79,11 +94,15 @@ impl Server {
         log: PathBuf,
         ready: impl FnMut(&Server) -> bool,
     ) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        Server::launch(free_port(), args, log, ready)
+    }
+
+    fn launch(
+        port: u16,
+        args: Vec<OsString>,
+        log: PathBuf,
+        ready: impl FnMut(&Server) -> bool,
+    ) -> Server {
         let addr = format!("127.0.0.1:{port}");
         let child = Command::new(BIN)
             .args(args)

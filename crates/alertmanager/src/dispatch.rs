@@ -7,7 +7,6 @@
 //! Owns the groups and their limit; not alert storage (`provider`) nor delivery (`notify`).
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,11 +15,24 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+use bongsu_telemetry::{Encoder, Family};
+
 use crate::matcher::LabelSet;
 use crate::notify::{FlushInfo, Pipeline};
 use crate::provider::AlertStore;
 use crate::route::Route;
 use crate::types::{add, compare_alerts, fingerprint, Alert, Clock, Fingerprint};
+
+static AGGREGATION_GROUPS: Family = Family::gauge(
+    "alertmanager_dispatcher_aggregation_groups",
+    "Number of active aggregation groups",
+    &[],
+);
+static GROUP_LIMIT_REACHED: Family = Family::counter(
+    "alertmanager_dispatcher_aggregation_group_limit_reached_total",
+    "Number of times when dispatcher failed to create new aggregation group due to limit.",
+    &[],
+);
 
 /// How often empty groups are dropped (Alertmanager's maintenance interval).
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
@@ -261,19 +273,10 @@ impl Dispatcher {
         self.groups.lock().values().cloned().collect()
     }
 
-    /// Appends Alertmanager's dispatcher metric families.
-    pub fn render_metrics(&self, out: &mut String) {
-        let _ = writeln!(
-            out,
-            "# HELP alertmanager_dispatcher_aggregation_groups Number of active aggregation groups\n\
-             # TYPE alertmanager_dispatcher_aggregation_groups gauge\n\
-             alertmanager_dispatcher_aggregation_groups {}\n\
-             # HELP alertmanager_dispatcher_aggregation_group_limit_reached_total Number of times when dispatcher failed to create new aggregation group due to limit.\n\
-             # TYPE alertmanager_dispatcher_aggregation_group_limit_reached_total counter\n\
-             alertmanager_dispatcher_aggregation_group_limit_reached_total {}",
-            self.groups.lock().len(),
-            self.limit.reached()
-        );
+    /// Writes Alertmanager's dispatcher metric families.
+    pub fn write_metrics(&self, enc: &mut Encoder<'_>) {
+        enc.single(&AGGREGATION_GROUPS, self.groups.lock().len() as f64);
+        enc.single(&GROUP_LIMIT_REACHED, self.limit.reached() as f64);
     }
 
     /// Stops dispatching and every group's timers.

@@ -10,12 +10,13 @@
 mod subscription;
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use parking_lot::Mutex;
+
+use bongsu_telemetry::{Encoder, Family};
 
 use crate::types::{Alert, Clock, Fingerprint};
 use subscription::{Subscriber, SubscriberMetrics};
@@ -277,29 +278,40 @@ impl AlertStore {
         )
     }
 
-    /// Appends the store's limit and subscription metric families.
-    pub fn render_metrics(&self, out: &mut String) {
+    /// Writes the store's limit and subscription metric families.
+    pub fn write_metrics(&self, enc: &mut Encoder<'_>) {
         let (per_name, total) = self.limited();
-        let _ = writeln!(
-            out,
-            "# HELP alertmanager_alerts_per_alert_limit Current limit on number of alerts per alert name\n\
-             # TYPE alertmanager_alerts_per_alert_limit gauge\n\
-             alertmanager_alerts_per_alert_limit {}\n\
-             # HELP alertmanager_alerts_limited_total Total number of alerts that were dropped due to per alert name limit\n\
-             # TYPE alertmanager_alerts_limited_total counter\n\
-             alertmanager_alerts_limited_total {per_name}\n\
-             # HELP bongsu_alertmanager_alerts_limit Most alerts the store holds (--alertmanager.max-alerts); 0 means no limit.\n\
-             # TYPE bongsu_alertmanager_alerts_limit gauge\n\
-             bongsu_alertmanager_alerts_limit {}\n\
-             # HELP bongsu_alertmanager_alerts_limited_total Alerts with a new fingerprint dropped because the store was full (--alertmanager.max-alerts).\n\
-             # TYPE bongsu_alertmanager_alerts_limited_total counter\n\
-             bongsu_alertmanager_alerts_limited_total {total}",
-            self.limits.per_alertname.unwrap_or(0),
-            self.limits.max_alerts.unwrap_or(0),
+        enc.single(
+            &PER_ALERT_LIMIT,
+            self.limits.per_alertname.unwrap_or(0) as f64,
         );
-        self.subscriber_metrics.render(out);
+        enc.single(&LIMITED, per_name as f64);
+        enc.single(&ALERTS_LIMIT, self.limits.max_alerts.unwrap_or(0) as f64);
+        enc.single(&ALERTS_LIMITED, total as f64);
+        self.subscriber_metrics.encode(enc);
     }
 }
+
+static PER_ALERT_LIMIT: Family = Family::gauge(
+    "alertmanager_alerts_per_alert_limit",
+    "Current limit on number of alerts per alert name",
+    &[],
+);
+static LIMITED: Family = Family::counter(
+    "alertmanager_alerts_limited_total",
+    "Total number of alerts that were dropped due to per alert name limit",
+    &[],
+);
+static ALERTS_LIMIT: Family = Family::gauge(
+    "bongsu_alertmanager_alerts_limit",
+    "Most alerts the store holds (--alertmanager.max-alerts); 0 means no limit.",
+    &[],
+);
+static ALERTS_LIMITED: Family = Family::counter(
+    "bongsu_alertmanager_alerts_limited_total",
+    "Alerts with a new fingerprint dropped because the store was full (--alertmanager.max-alerts).",
+    &[],
+);
 
 #[cfg(test)]
 mod tests;

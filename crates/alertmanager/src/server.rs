@@ -3,7 +3,6 @@
 //! receivers and dispatcher, replaced as a whole on reload.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -115,6 +114,7 @@ pub struct Alertmanager {
     received_firing: AtomicU64,
     received_resolved: AtomicU64,
     received_invalid: AtomicU64,
+    reloads: metrics::Reloads,
     tasks: parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -154,6 +154,7 @@ impl Alertmanager {
             received_firing: AtomicU64::new(0),
             received_resolved: AtomicU64::new(0),
             received_invalid: AtomicU64::new(0),
+            reloads: metrics::Reloads::default(),
             tasks: parking_lot::Mutex::new(Vec::new()),
         });
         am.apply_config(config)?;
@@ -189,8 +190,20 @@ impl Alertmanager {
         Ok(am)
     }
 
-    /// Replaces the running configuration; on error the old one stays.
+    /// Replaces the running configuration; on error the old one stays. Either way the
+    /// outcome is what `alertmanager_config_last_reload_successful` reports.
     pub fn apply_config(&self, config: Option<Config>) -> Result<(), AlertmanagerError> {
+        let result = self.swap_config(config);
+        self.reloads.record(result.is_ok(), self.clock.now());
+        result
+    }
+
+    /// Records a configuration file that failed to load before reaching [`Self::apply_config`].
+    pub fn config_load_failed(&self) {
+        self.reloads.record(false, self.clock.now());
+    }
+
+    fn swap_config(&self, config: Option<Config>) -> Result<(), AlertmanagerError> {
         let default = config.is_none();
         let config = match config {
             Some(c) => c,
@@ -259,67 +272,6 @@ impl Alertmanager {
             .fetch_add(invalid as u64, Ordering::Relaxed);
     }
 
-    /// Appends the Alertmanager metric families in the Prometheus text format.
-    pub fn render_metrics(&self, out: &mut String) {
-        let now = self.clock.now();
-        let (mut active, mut suppressed, mut unprocessed) = (0, 0, 0);
-        if let Some(run) = self.running() {
-            for a in self.store.list() {
-                if a.resolved_at(now) {
-                    continue;
-                }
-                if !self.store.is_processed(a.fingerprint()) {
-                    unprocessed += 1;
-                } else if !self.silences.mutes(&a.labels).is_empty()
-                    || run.inhibitor.inhibited_by(&a.labels).is_some()
-                {
-                    suppressed += 1;
-                } else {
-                    active += 1;
-                }
-            }
-        }
-        let _ = writeln!(
-            out,
-            "# HELP alertmanager_alerts How many alerts by state.\n# TYPE alertmanager_alerts gauge\n\
-             alertmanager_alerts{{state=\"active\"}} {active}\n\
-             alertmanager_alerts{{state=\"suppressed\"}} {suppressed}\n\
-             alertmanager_alerts{{state=\"unprocessed\"}} {unprocessed}"
-        );
-        let _ = writeln!(
-            out,
-            "# HELP alertmanager_alerts_received_total The total number of received alerts.\n\
-             # TYPE alertmanager_alerts_received_total counter\n\
-             alertmanager_alerts_received_total{{status=\"firing\",version=\"v2\"}} {}\n\
-             alertmanager_alerts_received_total{{status=\"resolved\",version=\"v2\"}} {}",
-            self.received_firing.load(Ordering::Relaxed),
-            self.received_resolved.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP alertmanager_alerts_invalid_total The total number of received alerts that were invalid.\n\
-             # TYPE alertmanager_alerts_invalid_total counter\n\
-             alertmanager_alerts_invalid_total{{version=\"v2\"}} {}",
-            self.received_invalid.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP alertmanager_silences How many silences by state.\n# TYPE alertmanager_silences gauge"
-        );
-        for (state, n) in self.silences.count_by_state() {
-            let _ = writeln!(
-                out,
-                "alertmanager_silences{{state=\"{}\"}} {n}",
-                state.as_str()
-            );
-        }
-        self.store.render_metrics(out);
-        if let Some(run) = self.running() {
-            run.dispatcher.render_metrics(out);
-        }
-        crate::notify::render_metrics(&self.metrics, out);
-    }
-
     /// Stops everything and writes the notification log.
     pub fn shutdown(&self) {
         if let Some(r) = self.running.write().take() {
@@ -333,6 +285,9 @@ impl Alertmanager {
         }
     }
 }
+
+mod metrics;
+pub(crate) use metrics::BUILD;
 
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@ mod alertmanagers;
 mod ast_json;
 mod cors;
 mod federate;
+mod instrument;
 mod json;
 mod loki;
 mod meta;
@@ -29,14 +30,13 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 
 use bongsu_promql::{Engine, PromqlError};
 use bongsu_rules::group::Group;
 use bongsu_rules::manager::RuleManager;
 use bongsu_scrape::manager::{PoolState, ScrapeManager};
-use bongsu_telemetry::HTTP_REQUEST_DURATION;
 use bongsu_tsdb::Db;
 pub use cors::{CorsOrigin, DEFAULT_CORS_ORIGIN};
 use params::{parse_time, Params};
@@ -147,12 +147,12 @@ impl ApiState {
     }
 
     pub fn with_options(engine: Engine, opts: ApiOptions) -> ApiState {
+        let max_concurrent_queries = opts.max_concurrent_queries.max(1);
+        engine.metrics.set_concurrency_limit(max_concurrent_queries);
         ApiState(Arc::new(Inner {
             db: OnceLock::new(),
             engine,
-            query_slots: Arc::new(tokio::sync::Semaphore::new(
-                opts.max_concurrent_queries.max(1),
-            )),
+            query_slots: Arc::new(tokio::sync::Semaphore::new(max_concurrent_queries)),
             scrape: OnceLock::new(),
             rules: OnceLock::new(),
             notifier: OnceLock::new(),
@@ -269,76 +269,75 @@ pub fn router(state: ApiState) -> Router {
         .map(|am| bongsu_alertmanager::api::router(am.clone()))
         .unwrap_or_default();
     let cors = state.0.cors.clone();
-    Router::new()
-        .route(
-            "/-/healthy",
-            get(|| async { "Bongsu Server is Healthy.\n" }),
-        )
-        .route("/-/ready", get(ready))
-        .route("/-/reload", post(reload).put(reload))
-        .route("/-/quit", post(quit).put(quit))
-        .route("/metrics", get(metrics::handler))
-        .route("/federate", get(federate::federate))
-        .route("/api/v1/query", get(query::query).post(query::query))
-        .route(
-            "/api/v1/query_range",
-            get(query::query_range).post(query::query_range),
-        )
-        .route(
-            "/api/v1/query_exemplars",
-            get(query::query_exemplars).post(query::query_exemplars),
-        )
-        .route(
-            "/api/v1/format_query",
-            get(query::format_query).post(query::format_query),
-        )
-        .route(
-            "/api/v1/parse_query",
-            get(query::parse_query).post(query::parse_query),
-        )
-        .route("/api/v1/labels", get(meta::labels).post(meta::labels))
-        .route("/api/v1/label/{name}/values", get(meta::label_values))
-        .route("/api/v1/series", get(meta::series).post(meta::series))
-        .route("/api/v1/targets", get(targets::targets))
-        .route("/api/v1/targets/metadata", get(targets::targets_metadata))
-        .route("/api/v1/metadata", get(targets::metadata))
-        .route("/api/v1/rules", get(rules::rules))
-        .route("/api/v1/alerts", get(rules::alerts))
-        .route("/api/v1/alertmanagers", get(alertmanagers::alertmanagers))
-        .route("/api/v1/write", post(remote_write))
-        .route("/api/v1/read", post(remote_read::read))
-        .route("/api/v1/status/buildinfo", get(status::buildinfo))
-        .route("/api/v1/status/config", get(status::config))
-        .route("/api/v1/status/flags", get(status::flags))
-        .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
-        .route("/api/v1/status/tsdb", get(status::tsdb))
-        .route("/api/v1/status/tsdb/blocks", get(status::tsdb_blocks))
-        .route("/api/v1/status/walreplay", get(status::walreplay))
-        .route("/api/v1/scrape_pools", get(targets::scrape_pools))
-        .route(
-            "/api/v1/admin/tsdb/{action}",
-            post(admin_disabled).put(admin_disabled),
-        )
+    let mut router = Router::new();
+    for (path, method) in prometheus_routes() {
+        instrument::declare(path);
+        router = router.route(path, method);
+    }
+    router
         .merge(loki::routes())
         .with_state(state)
         .merge(alertmanager)
         .layer(axum::middleware::from_fn(move |req, next| {
             cors::layer(cors.clone(), req, next)
         }))
-        .layer(axum::middleware::from_fn(record_duration))
+        .layer(axum::middleware::from_fn(instrument::record))
         .layer(tower_http::compression::CompressionLayer::new())
 }
 
-/// Times every request by its route (`/api/v1/query`, `/api/v1/label/{name}/values`, …).
-async fn record_duration(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map_or_else(|| "other".to_string(), |p| p.as_str().to_string());
-    let started = std::time::Instant::now();
-    let resp = next.run(req).await;
-    HTTP_REQUEST_DURATION.observe(&route, started.elapsed());
-    resp
+/// Prometheus' own routes, with their handlers.
+fn prometheus_routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
+    vec![
+        (
+            "/-/healthy",
+            get(|| async { "Bongsu Server is Healthy.\n" }),
+        ),
+        ("/-/ready", get(ready)),
+        ("/-/reload", post(reload).put(reload)),
+        ("/-/quit", post(quit).put(quit)),
+        ("/metrics", get(metrics::handler)),
+        ("/federate", get(federate::federate)),
+        ("/api/v1/query", get(query::query).post(query::query)),
+        (
+            "/api/v1/query_range",
+            get(query::query_range).post(query::query_range),
+        ),
+        (
+            "/api/v1/query_exemplars",
+            get(query::query_exemplars).post(query::query_exemplars),
+        ),
+        (
+            "/api/v1/format_query",
+            get(query::format_query).post(query::format_query),
+        ),
+        (
+            "/api/v1/parse_query",
+            get(query::parse_query).post(query::parse_query),
+        ),
+        ("/api/v1/labels", get(meta::labels).post(meta::labels)),
+        ("/api/v1/label/{name}/values", get(meta::label_values)),
+        ("/api/v1/series", get(meta::series).post(meta::series)),
+        ("/api/v1/targets", get(targets::targets)),
+        ("/api/v1/targets/metadata", get(targets::targets_metadata)),
+        ("/api/v1/metadata", get(targets::metadata)),
+        ("/api/v1/rules", get(rules::rules)),
+        ("/api/v1/alerts", get(rules::alerts)),
+        ("/api/v1/alertmanagers", get(alertmanagers::alertmanagers)),
+        ("/api/v1/write", post(remote_write)),
+        ("/api/v1/read", post(remote_read::read)),
+        ("/api/v1/status/buildinfo", get(status::buildinfo)),
+        ("/api/v1/status/config", get(status::config)),
+        ("/api/v1/status/flags", get(status::flags)),
+        ("/api/v1/status/runtimeinfo", get(status::runtimeinfo)),
+        ("/api/v1/status/tsdb", get(status::tsdb)),
+        ("/api/v1/status/tsdb/blocks", get(status::tsdb_blocks)),
+        ("/api/v1/status/walreplay", get(status::walreplay)),
+        ("/api/v1/scrape_pools", get(targets::scrape_pools)),
+        (
+            "/api/v1/admin/tsdb/{action}",
+            post(admin_disabled).put(admin_disabled),
+        ),
+    ]
 }
 
 /// Prometheus' answer when the lifecycle API is off.

@@ -1,107 +1,102 @@
-//! `/metrics`: bongsu's own internals in the Prometheus text format.
+//! `/metrics`: bongsu's own internals in the Prometheus text format, under Prometheus' and
+//! Alertmanager's names where the meaning is theirs, so their dashboards and the
+//! prometheus-mixin alerts work unchanged. Each part writes its own families (declared next to
+//! what it counts); this handler asks each in turn and adds the server's own: build, readiness,
+//! configuration reloads, HTTP requests and the remote-write receiver.
+//!
+//! Served before the database is open, as Prometheus serves it while replaying the WAL; the
+//! storage families appear once it is.
 
-use std::fmt::Write;
+use std::time::UNIX_EPOCH;
 
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use bongsu_ingest::Reason;
-use bongsu_telemetry::{HTTP_REQUEST_DURATION, SCRAPE_DURATION};
+use bongsu_telemetry::{build_info, process, Encoder, Family, BUILD_INFO_LABELS};
 
-use super::ApiState;
+use super::{instrument, status, ApiState};
+
+static BUILD_INFO: Family = Family::gauge(
+    "prometheus_build_info",
+    "A metric with a constant '1' value labeled by version, revision, branch, goversion from which prometheus was built, and the goos and goarch for the build.",
+    BUILD_INFO_LABELS,
+);
+static READY: Family = Family::gauge(
+    "prometheus_ready",
+    "Whether Prometheus startup was fully completed and the server is ready for normal operation.",
+    &[],
+);
+static RELOAD_SUCCESSFUL: Family = Family::gauge(
+    "prometheus_config_last_reload_successful",
+    "Whether the last configuration reload attempt was successful.",
+    &[],
+);
+static RELOAD_SUCCESS_TIME: Family = Family::gauge(
+    "prometheus_config_last_reload_success_timestamp_seconds",
+    "Timestamp of the last successful configuration reload.",
+    &[],
+);
+static RW_REQUESTS: Family = Family::counter(
+    "bongsu_remote_write_requests_total",
+    "Remote-write requests by protocol (v1, v2, unknown) and status code.",
+    &["code", "proto"],
+);
+static RW_RECEIVED: Family = Family::counter(
+    "bongsu_remote_write_samples_received_total",
+    "Samples (float and histogram) decoded from remote-write requests.",
+    &[],
+);
+static RW_WRITTEN: Family = Family::counter(
+    "bongsu_remote_write_samples_written_total",
+    "Remote-write samples committed to storage.",
+    &[],
+);
+static RW_REJECTED: Family = Family::counter(
+    "bongsu_remote_write_samples_rejected_total",
+    "Remote-write samples not written, by reason.",
+    &["reason"],
+);
+static RW_EXEMPLARS_DISCARDED: Family = Family::counter(
+    "bongsu_remote_write_exemplars_discarded_total",
+    "Remote-write exemplars accepted and dropped (no exemplar storage yet).",
+    &[],
+);
 
 pub(super) async fn handler(State(s): State<ApiState>) -> Response {
-    let db = match s.db() {
-        Ok(db) => db,
-        Err(e) => return e.into_response(),
+    let mut out = String::with_capacity(16 * 1024);
+    let mut enc = Encoder::new(&mut out);
+    process::encode(&mut enc);
+    build_info(&mut enc, &BUILD_INFO, &status::BUILD);
+    let db = s.0.db.get();
+    enc.single(&READY, if db.is_some() { 1.0 } else { 0.0 });
+    let (reload_success, last_config) = {
+        let c = s.0.config.lock();
+        (c.reload_success, c.last_config_time)
     };
-    let stats = db.stats();
-    let mut out = String::with_capacity(2048);
-    let mut metric = |name: &str, kind: &str, help: &str, v: f64| {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
-        );
-    };
-    metric(
-        "bongsu_tsdb_head_series",
-        "gauge",
-        "Series in the head.",
-        stats.head_series as f64,
-    );
-    metric(
-        "bongsu_tsdb_head_samples_appended_total",
-        "counter",
-        "Samples appended to the head.",
-        stats.samples_appended as f64,
-    );
-    metric(
-        "bongsu_tsdb_out_of_order_samples_total",
-        "counter",
-        "Samples rejected as out of order.",
-        stats.out_of_order_samples as f64,
-    );
-    metric(
-        "bongsu_tsdb_out_of_bounds_samples_total",
-        "counter",
-        "Samples rejected as out of bounds.",
-        stats.out_of_bounds_samples as f64,
-    );
-    metric(
-        "bongsu_tsdb_head_series_created_total",
-        "counter",
-        "Series created in the head.",
-        stats.series_created as f64,
-    );
-    metric(
-        "bongsu_tsdb_head_series_removed_total",
-        "counter",
-        "Series removed from the head.",
-        stats.series_removed as f64,
-    );
-    metric(
-        "bongsu_tsdb_blocks_loaded",
-        "gauge",
-        "Blocks loaded.",
-        stats.blocks as f64,
-    );
-    metric(
-        "bongsu_tsdb_storage_blocks_bytes",
-        "gauge",
-        "Bytes of all blocks on disk.",
-        stats.blocks_bytes as f64,
-    );
-    metric(
-        "bongsu_tsdb_wal_storage_size_bytes",
-        "gauge",
-        "Bytes of the write-ahead log.",
-        stats.wal_bytes as f64,
-    );
-    metric(
-        "bongsu_tsdb_head_chunks_storage_size_bytes",
-        "gauge",
-        "Bytes of memory-mapped head chunks.",
-        stats.head_chunks_bytes as f64,
-    );
-    if let Some(rw) = &s.0.remote_write {
-        remote_write_metrics(&mut out, rw.stats());
+    enc.single(&RELOAD_SUCCESSFUL, if reload_success { 1.0 } else { 0.0 });
+    let since_epoch = last_config.duration_since(UNIX_EPOCH).unwrap_or_default();
+    enc.single(&RELOAD_SUCCESS_TIME, since_epoch.as_secs_f64());
+    instrument::write_metrics(&mut enc);
+    s.0.engine.write_metrics(&mut enc);
+    if let Some(db) = db {
+        db.write_metrics(&mut enc);
+    }
+    if let Some(rules) = s.0.rules.get() {
+        rules.write_metrics(&mut enc);
+    }
+    if let Some(scrape) = s.0.scrape.get() {
+        scrape.write_metrics(&mut enc);
     }
     if let Some(n) = s.notifier() {
-        n.render_metrics(&mut out);
+        n.write_metrics(&mut enc);
     }
-    HTTP_REQUEST_DURATION.render(
-        &mut out,
-        "bongsu_http_request_duration_seconds",
-        "Latency of HTTP requests by handler.",
-    );
-    SCRAPE_DURATION.render(
-        &mut out,
-        "bongsu_scrape_duration_seconds",
-        "Duration of scrapes by scrape pool.",
-    );
+    if let Some(rw) = &s.0.remote_write {
+        remote_write_metrics(&mut enc, rw.stats());
+    }
     if let Some(am) = s.0.alertmanager.get() {
-        am.render_metrics(&mut out);
+        am.write_metrics(&mut enc);
     }
     (
         [(
@@ -113,46 +108,18 @@ pub(super) async fn handler(State(s): State<ApiState>) -> Response {
         .into_response()
 }
 
-/// The receiver's counters; labelled families are written here, one `# HELP`/`# TYPE` each.
-fn remote_write_metrics(out: &mut String, rw: &bongsu_ingest::Stats) {
-    let mut family = |name: &str, help: &str, series: &[(String, u64)]| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-        for (labels, v) in series {
-            let _ = writeln!(out, "{name}{labels} {v}");
-        }
-    };
-    let requests: Vec<(String, u64)> = rw
-        .requests()
-        .into_iter()
-        .map(|((proto, code), n)| (format!("{{code=\"{code}\",proto=\"{proto}\"}}"), n))
-        .collect();
-    family(
-        "bongsu_remote_write_requests_total",
-        "Remote-write requests by protocol (v1, v2, unknown) and status code.",
-        &requests,
-    );
-    family(
-        "bongsu_remote_write_samples_received_total",
-        "Samples (float and histogram) decoded from remote-write requests.",
-        &[(String::new(), rw.samples_received())],
-    );
-    family(
-        "bongsu_remote_write_samples_written_total",
-        "Remote-write samples committed to storage.",
-        &[(String::new(), rw.samples_written())],
-    );
-    let rejected: Vec<(String, u64)> = Reason::ALL
-        .iter()
-        .map(|r| (format!("{{reason=\"{}\"}}", r.as_str()), rw.rejected(*r)))
-        .collect();
-    family(
-        "bongsu_remote_write_samples_rejected_total",
-        "Remote-write samples not written, by reason.",
-        &rejected,
-    );
-    family(
-        "bongsu_remote_write_exemplars_discarded_total",
-        "Remote-write exemplars accepted and dropped (no exemplar storage yet).",
-        &[(String::new(), rw.exemplars_discarded())],
-    );
+/// The remote-write receiver's counters: bongsu's own names, as Prometheus' receiver has
+/// no metrics of this meaning.
+fn remote_write_metrics(enc: &mut Encoder<'_>, rw: &bongsu_ingest::Stats) {
+    let mut requests = enc.family(&RW_REQUESTS);
+    for ((proto, code), n) in rw.requests() {
+        requests.sample(&[&code.to_string(), proto], n as f64);
+    }
+    enc.single(&RW_RECEIVED, rw.samples_received() as f64);
+    enc.single(&RW_WRITTEN, rw.samples_written() as f64);
+    let mut rejected = enc.family(&RW_REJECTED);
+    for r in Reason::ALL.iter().copied() {
+        rejected.sample(&[r.as_str()], rw.rejected(r) as f64);
+    }
+    enc.single(&RW_EXEMPLARS_DISCARDED, rw.exemplars_discarded() as f64);
 }

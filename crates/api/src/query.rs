@@ -72,11 +72,15 @@ async fn evaluate(
         // As Prometheus: a query whose time is up before it starts fails in the queue.
         return Err(queue_timeout());
     }
+    let waiting = s.0.engine.metrics.active();
     let slot = tokio::time::timeout_at(deadline.into(), s.0.query_slots.clone().acquire_owned())
         .await
         .map_err(|_| queue_timeout())?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    // From here the engine counts the query as running.
+    drop(waiting);
     let queue_time = queued.elapsed();
+    s.0.engine.metrics.observe_queue(queue_time);
     let opts = c.opts.clone();
     // The engine checks the deadline between steps of evaluation; a single long step (one
     // function over a huge window) is answered at the deadline all the same, while its thread
@@ -142,7 +146,7 @@ fn stats_json(s: &QueryStats, queue: Duration, total: Duration) -> String {
     serde_json::json!({
         "timings": {
             "evalTotalTime": eval.as_secs_f64(),
-            "resultSortTime": 0.0,
+            "resultSortTime": s.result_sort.as_secs_f64(),
             "queryPreparationTime": s.preparation.as_secs_f64(),
             "innerEvalTime": s.inner_eval.as_secs_f64(),
             "execQueueTime": queue.as_secs_f64(),

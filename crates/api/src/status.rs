@@ -10,10 +10,21 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use serde_json::json;
 
+use bongsu_telemetry::BuildInfo;
+
 use super::{blocking, ok_json, params, ApiError, ApiState};
 
 /// The Prometheus version whose HTTP API bongsu implements, reported as `version`.
 pub const PROMETHEUS_COMPATIBLE_VERSION: &str = "3.0.0";
+
+/// What `status/buildinfo` and `prometheus_build_info` report: the compatible version, with
+/// bongsu's own in `revision` and `goversion`.
+pub(super) const BUILD: BuildInfo = BuildInfo {
+    version: PROMETHEUS_COMPATIBLE_VERSION,
+    revision: concat!("bongsu-", env!("CARGO_PKG_VERSION")),
+    branch: "bongsu",
+    goversion: concat!("none (bongsu ", env!("CARGO_PKG_VERSION"), ", Rust)"),
+};
 
 /// Most entries `status/tsdb`'s `limit` may ask for, as upstream.
 const MAX_TSDB_LIMIT: usize = 10_000;
@@ -42,12 +53,12 @@ fn rfc3339(t: SystemTime) -> String {
 pub(super) async fn buildinfo() -> Response {
     ok_json(
         json!({
-            "version": PROMETHEUS_COMPATIBLE_VERSION,
-            "revision": concat!("bongsu-", env!("CARGO_PKG_VERSION")),
-            "branch": "bongsu",
+            "version": BUILD.version,
+            "revision": BUILD.revision,
+            "branch": BUILD.branch,
             "buildUser": "",
             "buildDate": "",
-            "goVersion": concat!("none (bongsu ", env!("CARGO_PKG_VERSION"), ", Rust)"),
+            "goVersion": BUILD.goversion,
         })
         .to_string(),
     )

@@ -14,7 +14,6 @@ pub mod queue;
 pub mod send;
 pub mod targets;
 
-use std::fmt::Write;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +31,7 @@ use bongsu_config::{AlertmanagerConfig, Config};
 use bongsu_httpclient::client;
 use bongsu_model::Labels;
 use bongsu_relabel::{relabel, RelabelConfig};
+use bongsu_telemetry::{Encoder, Family};
 
 /// Default of `--alertmanager.notification-queue-capacity`.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
@@ -247,41 +247,36 @@ impl Notifier {
         self.metrics.counts(url)
     }
 
-    /// Appends the `prometheus_notifications_*` families.
-    pub fn render_metrics(&self, out: &mut String) {
-        let mut gauge = |name: &str, kind: &str, help: &str, v: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
-            );
-        };
-        gauge(
-            "prometheus_notifications_dropped_total",
-            "counter",
-            "Total number of alerts dropped due to errors when sending to Alertmanager.",
-            self.queue.dropped.load(Ordering::Relaxed),
-        );
-        gauge(
-            "prometheus_notifications_queue_length",
-            "gauge",
-            "The number of alert notifications in the queue.",
-            self.queue.len() as u64,
-        );
-        gauge(
-            "prometheus_notifications_queue_capacity",
-            "gauge",
-            "The capacity of the alert notifications queue.",
-            self.queue.capacity() as u64,
-        );
-        gauge(
-            "prometheus_notifications_alertmanagers_discovered",
-            "gauge",
-            "The number of alertmanagers discovered and active.",
-            self.alertmanagers().0.len() as u64,
-        );
-        self.metrics.render(out);
+    /// Writes the `prometheus_notifications_*` families.
+    pub fn write_metrics(&self, enc: &mut Encoder<'_>) {
+        enc.single(&DROPPED, self.queue.dropped.load(Ordering::Relaxed) as f64);
+        enc.single(&QUEUE_LENGTH, self.queue.len() as f64);
+        enc.single(&QUEUE_CAPACITY, self.queue.capacity() as f64);
+        enc.single(&DISCOVERED, self.alertmanagers().0.len() as f64);
+        self.metrics.encode(enc);
     }
 }
+
+static DROPPED: Family = Family::counter(
+    "prometheus_notifications_dropped_total",
+    "Total number of alerts dropped due to errors when sending to Alertmanager.",
+    &[],
+);
+static QUEUE_LENGTH: Family = Family::gauge(
+    "prometheus_notifications_queue_length",
+    "The number of alert notifications in the queue.",
+    &[],
+);
+static QUEUE_CAPACITY: Family = Family::gauge(
+    "prometheus_notifications_queue_capacity",
+    "The capacity of the alert notifications queue.",
+    &[],
+);
+static DISCOVERED: Family = Family::gauge(
+    "prometheus_notifications_alertmanagers_discovered",
+    "The number of alertmanagers discovered and active.",
+    &[],
+);
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,6 @@
 //! each bounded by its config's timeout, with the outcome counted per Alertmanager URL.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,47 +11,69 @@ use tokio::task::JoinSet;
 use bongsu_httpclient::with_auth;
 use bongsu_model::alert::Alert;
 use bongsu_relabel::relabel;
-use bongsu_telemetry::{HistogramVec, LATENCY_BUCKETS};
+use bongsu_telemetry::{
+    Counter, Encoder, Family, FamilyEncoder, Histogram, Summary, ENGINE_QUANTILES, LATENCY_BUCKETS,
+};
 
 use super::AmSet;
 
 const USER_AGENT: &str = concat!("bongsu/", env!("CARGO_PKG_VERSION"));
 
-#[derive(Default, Clone, Copy)]
+static SENT: Family = Family::counter(
+    "prometheus_notifications_sent_total",
+    "Total number of alerts sent.",
+    &["alertmanager"],
+);
+static ERRORS: Family = Family::counter(
+    "prometheus_notifications_errors_total",
+    "Total number of sent alerts affected by errors.",
+    &["alertmanager"],
+);
+static LATENCY: Family = Family::summary(
+    "prometheus_notifications_latency_seconds",
+    "Latency quantiles for sending alert notifications.",
+    &["alertmanager"],
+);
+static LATENCY_HISTOGRAM: Family = Family::histogram(
+    "prometheus_notifications_latency_histogram_seconds",
+    "Latency histogram for sending alert notifications.",
+    &["alertmanager"],
+);
+
 struct PerUrl {
-    sent: u64,
-    errors: u64,
-    latency_sum: Duration,
-    requests: u64,
+    sent: Counter,
+    errors: Counter,
+    latency: Summary,
+    histogram: Histogram,
 }
 
-/// Counts of the sender, rendered on `/metrics` under Prometheus' names.
+/// Counts of the sender per Alertmanager URL, rendered on `/metrics` under Prometheus' names.
+#[derive(Default)]
 pub struct SendMetrics {
-    per_url: Mutex<BTreeMap<String, PerUrl>>,
-    latency: HistogramVec,
-}
-
-impl Default for SendMetrics {
-    fn default() -> SendMetrics {
-        SendMetrics {
-            per_url: Mutex::new(BTreeMap::new()),
-            latency: HistogramVec::new("alertmanager", LATENCY_BUCKETS),
-        }
-    }
+    per_url: Mutex<BTreeMap<String, Arc<PerUrl>>>,
 }
 
 impl SendMetrics {
     fn record(&self, url: &str, count: usize, ok: bool, took: Duration) {
-        let mut m = self.per_url.lock();
-        let e = m.entry(url.to_string()).or_default();
-        e.sent += count as u64;
+        let e = self
+            .per_url
+            .lock()
+            .entry(url.to_string())
+            .or_insert_with(|| {
+                Arc::new(PerUrl {
+                    sent: Counter::new(),
+                    errors: Counter::new(),
+                    latency: Summary::new(ENGINE_QUANTILES),
+                    histogram: Histogram::new(LATENCY_BUCKETS),
+                })
+            })
+            .clone();
+        e.sent.add(count as u64);
         if !ok {
-            e.errors += count as u64;
+            e.errors.add(count as u64);
         }
-        e.latency_sum += took;
-        e.requests += 1;
-        drop(m);
-        self.latency.observe(url, took);
+        e.latency.observe(took);
+        e.histogram.observe(took);
     }
 
     /// `(sent, errors)` for one Alertmanager URL.
@@ -60,48 +81,34 @@ impl SendMetrics {
         self.per_url
             .lock()
             .get(url)
-            .map_or((0, 0), |e| (e.sent, e.errors))
+            .map_or((0, 0), |e| (e.sent.get(), e.errors.get()))
     }
 
-    pub fn render(&self, out: &mut String) {
-        let m = self.per_url.lock().clone();
-        let label = |u: &str| {
-            format!(
-                "{{alertmanager=\"{}\"}}",
-                u.replace('\\', "\\\\").replace('"', "\\\"")
-            )
-        };
-        let mut family = |name: &str, help: &str, f: &dyn Fn(&PerUrl) -> u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    pub fn encode(&self, enc: &mut Encoder<'_>) {
+        let m: Vec<(String, Arc<PerUrl>)> = self
+            .per_url
+            .lock()
+            .iter()
+            .map(|(u, e)| (u.clone(), e.clone()))
+            .collect();
+        let mut each = |family: &Family, f: &dyn Fn(&mut FamilyEncoder<'_>, &str, &PerUrl)| {
+            let mut fe = enc.family(family);
             for (u, e) in &m {
-                let _ = writeln!(out, "{name}{} {}", label(u), f(e));
+                f(&mut fe, u, e);
             }
         };
-        family(
-            "prometheus_notifications_sent_total",
-            "Total number of alerts sent.",
-            &|e| e.sent,
-        );
-        family(
-            "prometheus_notifications_errors_total",
-            "Total number of sent alerts affected by errors.",
-            &|e| e.errors,
-        );
-        let name = "prometheus_notifications_latency_seconds";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Latency quantiles for sending alert notifications.\n# TYPE {name} summary"
-        );
-        for (u, e) in &m {
-            let l = label(u);
-            let _ = writeln!(out, "{name}_sum{l} {}", e.latency_sum.as_secs_f64());
-            let _ = writeln!(out, "{name}_count{l} {}", e.requests);
-        }
-        self.latency.render(
-            out,
-            "prometheus_notifications_latency_histogram_seconds",
-            "Latency histogram for sending alert notifications.",
-        );
+        each(&SENT, &|fe, u, e| {
+            fe.metric(&[u], &e.sent);
+        });
+        each(&ERRORS, &|fe, u, e| {
+            fe.metric(&[u], &e.errors);
+        });
+        each(&LATENCY, &|fe, u, e| {
+            fe.metric(&[u], &e.latency);
+        });
+        each(&LATENCY_HISTOGRAM, &|fe, u, e| {
+            fe.metric(&[u], &e.histogram);
+        });
     }
 }
 

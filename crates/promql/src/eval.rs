@@ -239,7 +239,9 @@ impl<'a> Evaluator<'a> {
                     .into_iter()
                     .map(|s| (s.final_labels(), s.values))
                     .collect();
+                let sorting = std::time::Instant::now();
                 series.sort_by(|a, b| a.0.cmp(&b.0));
+                self.ctx.sorted(sorting.elapsed());
                 let mut out: Vec<RangeSeries> = Vec::with_capacity(series.len());
                 for run in series.chunk_by(|a, b| a.0 == b.0) {
                     let points = match run {

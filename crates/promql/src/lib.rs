@@ -19,6 +19,7 @@ mod eval;
 mod functions;
 mod keys;
 mod limits;
+mod metrics;
 mod numeric;
 pub mod parse;
 mod position;
@@ -36,6 +37,7 @@ pub use limits::{
     QueryOpts, QueryStats, SampleBudget, DEFAULT_MAX_SAMPLES, DEFAULT_MAX_SAMPLES_TOTAL,
     DEFAULT_TIMEOUT,
 };
+pub use metrics::{Active, EngineMetrics};
 pub use parse::{parse, parse_metric_selector, to_string, ParseError};
 pub use prepared::PreparedQuery;
 pub use value::{Point, QueryOutput, QueryValue, RangeSeries, VectorSample};
@@ -87,6 +89,8 @@ pub struct Engine {
     /// Most samples all running queries may hold together (`--query.max-samples-total`);
     /// clones of the engine share it. `None`: no bound.
     pub total_budget: Option<Arc<limits::SampleBudget>>,
+    /// Timings and load of its queries, shared by its clones (the API's and the rules').
+    pub metrics: Arc<EngineMetrics>,
 }
 
 impl Default for Engine {
@@ -97,6 +101,7 @@ impl Default for Engine {
             timeout: DEFAULT_TIMEOUT,
             max_samples: DEFAULT_MAX_SAMPLES,
             total_budget: None,
+            metrics: Arc::default(),
         }
     }
 }
@@ -203,6 +208,7 @@ impl Engine {
             &promql_parser::parser::Expr,
         ) -> Result<QueryValue, PromqlError>,
     ) -> Result<(QueryOutput, QueryStats), PromqlError> {
+        let _active = self.metrics.active();
         let deadline = opts.deadline.unwrap_or(began + self.timeout);
         let ctx = limits::QueryCtx::new(deadline, self.max_samples, self.total_budget.clone());
         let annotations = RefCell::default();
@@ -224,9 +230,16 @@ impl Engine {
         let stats = QueryStats {
             preparation: prepared - began,
             inner_eval: prepared.elapsed(),
+            result_sort: ctx.sort_time().unwrap_or_default(),
             samples_read: ctx.samples_read(),
             peak_samples: ctx.samples_charged(),
         };
+        self.metrics.observe_query(
+            stats.preparation,
+            stats.inner_eval,
+            ctx.sort_time(),
+            stats.samples_read,
+        );
         Ok((
             QueryOutput::new(value, &annotations.into_inner(), query.text()),
             stats,

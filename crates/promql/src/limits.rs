@@ -74,6 +74,9 @@ pub struct QueryStats {
     pub preparation: Duration,
     /// Evaluating the expression.
     pub inner_eval: Duration,
+    /// Sorting a range query's series by labels (part of `inner_eval`); zero for instant
+    /// queries, as Prometheus reports it.
+    pub result_sort: Duration,
     /// Samples loaded from storage.
     pub samples_read: u64,
     /// Samples charged against the `--query.max-samples` budget over the whole query: those
@@ -91,6 +94,8 @@ pub(super) struct QueryCtx {
     charged: Cell<usize>,
     /// The budget of all running queries, charged alongside this query's own.
     shared: Option<Arc<SampleBudget>>,
+    /// Set once a range result was sorted.
+    sort: Cell<Option<Duration>>,
 }
 
 impl QueryCtx {
@@ -105,6 +110,7 @@ impl QueryCtx {
             read: Cell::new(0),
             charged: Cell::new(0),
             shared,
+            sort: Cell::new(None),
         }
     }
 
@@ -135,6 +141,17 @@ impl QueryCtx {
             return Err(PromqlError::TooManySamples("query execution"));
         }
         self.check_deadline()
+    }
+
+    /// Counts time spent sorting the result.
+    pub(super) fn sorted(&self, took: Duration) {
+        self.sort
+            .set(Some(self.sort.get().unwrap_or_default() + took));
+    }
+
+    /// Time spent sorting the result; `None` when nothing was (an instant query).
+    pub(super) fn sort_time(&self) -> Option<Duration> {
+        self.sort.get()
     }
 
     pub(super) fn samples_read(&self) -> u64 {

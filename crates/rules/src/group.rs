@@ -13,6 +13,7 @@ use bongsu_storage::{AppendError, Queryable, SeriesRef, Storage};
 
 use super::alerting::{Alert, AlertDef, AlertingRule, OutputSample};
 use super::file::RuleGroup;
+use super::metrics::GroupMetrics;
 use super::recording::RecordingRule;
 use super::template::TemplateExpander;
 use super::LabelsMap;
@@ -157,6 +158,7 @@ pub struct Group {
     def: RuleGroup,
     series: Mutex<SeriesState>,
     stats: Mutex<GroupStats>,
+    pub(crate) metrics: GroupMetrics,
 }
 
 /// Settings every group of a load shares.
@@ -215,6 +217,7 @@ impl Group {
             rules,
             def,
             stats: Mutex::new(GroupStats::default()),
+            metrics: GroupMetrics::default(),
         }
     }
 
@@ -267,6 +270,10 @@ impl Group {
             let mut s = rule.status.lock();
             s.evaluation_time = started.elapsed();
             s.last_evaluation = Some(wall);
+            self.metrics.evaluations.inc();
+            if s.health == Health::Err {
+                self.metrics.failures.inc();
+            }
         }
         self.write_stale(ctx.db, ts - ms(offset));
     }
@@ -431,6 +438,7 @@ impl Group {
     /// of rules that are gone are marked stale at the next evaluation.
     pub fn copy_state_from(&self, old: &Group) {
         self.set_stats(old.stats());
+        self.metrics.take_over(&old.metrics);
         let mut by_identity: HashMap<_, VecDeque<usize>> = HashMap::new();
         for (fi, r) in old.rules.iter().enumerate() {
             by_identity.entry(r.identity()).or_default().push_back(fi);

@@ -145,6 +145,18 @@ fn failures_set_health_and_scalars_record() {
         s.last_error.as_deref(),
         Some("rule result is not a vector or scalar")
     );
+    assert_eq!(
+        (g.metrics.evaluations.get(), g.metrics.failures.get()),
+        (2, 1)
+    );
+    // A reload's replacement group continues the counts.
+    let next = group("groups:\n- name: g\n  rules:\n  - record: answer\n    expr: '43'\n");
+    next.copy_state_from(&g);
+    next.eval(&ctx(&db, &engine), 6 * SEC);
+    assert_eq!(
+        (next.metrics.evaluations.get(), next.metrics.failures.get()),
+        (3, 1)
+    );
 }
 
 #[test]

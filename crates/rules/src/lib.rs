@@ -10,6 +10,7 @@ pub mod check;
 pub mod file;
 pub mod group;
 pub mod manager;
+mod metrics;
 pub mod recording;
 mod send;
 pub mod template;

@@ -18,6 +18,7 @@ use bongsu_storage::Storage;
 
 use super::file::parse_file;
 use super::group::{AlertSink, EvalContext, Group, GroupSettings, GroupStats};
+use super::metrics::ManagerMetrics;
 use super::template::TemplateExpander;
 
 /// Settings from the command line.
@@ -60,6 +61,7 @@ struct Shared {
     globals: RwLock<Globals>,
     /// Turns true on shutdown: pending stale-marking of removed groups is abandoned.
     shutdown: watch::Sender<bool>,
+    metrics: ManagerMetrics,
 }
 
 struct Running {
@@ -99,11 +101,16 @@ impl RuleManager {
                     default_query_offset: Duration::ZERO,
                 }),
                 shutdown: watch::channel(false).0,
+                metrics: ManagerMetrics::default(),
             }),
             running: tokio::sync::Mutex::new(BTreeMap::new()),
             groups: RwLock::new(Vec::new()),
             loaded_once: AtomicBool::new(false),
         }
+    }
+
+    pub(crate) fn metrics(&self) -> &ManagerMetrics {
+        &self.shared.metrics
     }
 
     /// The running groups, sorted by file then name.
@@ -292,7 +299,11 @@ async fn run_group(
             let missed = late / interval;
             tracing::warn!(group = %group.name, missed, "rule group evaluation slots missed");
             slot += missed * interval;
+            let missed = u64::try_from(missed).unwrap_or(u64::MAX);
+            group.metrics.missed.add(missed);
+            group.metrics.iterations.add(missed);
         }
+        group.metrics.iterations.inc();
         evaluate(&shared, &group, (slot / 1_000_000) as i64).await;
         evaluations += 1;
         if should_restore && evaluations == 2 {
@@ -332,9 +343,12 @@ async fn evaluate(shared: &Arc<Shared>, group: &Arc<Group>, ts: i64) {
         };
         let wall = SystemTime::now();
         let started = std::time::Instant::now();
+        group.metrics.last_evaluation.set(ts as f64 / 1000.0);
         group.eval(&ctx, ts);
+        let took = started.elapsed();
+        shared.metrics.group_duration.observe(took);
         group.set_stats(GroupStats {
-            evaluation_time: started.elapsed(),
+            evaluation_time: took,
             last_evaluation: Some(wall),
         });
     })

@@ -97,8 +97,12 @@ pub struct ScrapeReport {
     pub post_relabel: u64,
     /// Series not in the previous scrape.
     pub series_added: u64,
-    /// Samples the storage rejected (out of order, duplicate, out of bounds).
-    pub rejected: u64,
+    /// Samples the storage rejected as out of order.
+    pub out_of_order: u64,
+    /// Samples the storage rejected as a second value at a timestamp it has.
+    pub duplicate_timestamp: u64,
+    /// Samples the storage rejected as too old for the head.
+    pub out_of_bounds: u64,
     /// Stale markers written for series that disappeared.
     pub stale: u64,
 }
@@ -318,7 +322,7 @@ pub fn append_scrape(
             match append_cached(app, labels, *sref, ts, s.value) {
                 // The ref changes when the head had dropped the series and made it anew.
                 Ok(r) => *sref = r,
-                Err(e) if is_sample_error(&e) => report.rejected += 1,
+                Err(e) if report.count_rejected(&e) => {}
                 Err(e) => {
                     return Err(ScrapeError::InvalidSeries {
                         series: series_in_error(labels),
@@ -337,8 +341,7 @@ pub fn append_scrape(
                 Some(labels) => {
                     let sref = match app.append(&labels, ts, s.value) {
                         Ok(r) => r,
-                        Err(e) if is_sample_error(&e) => {
-                            report.rejected += 1;
+                        Err(e) if report.count_rejected(&e) => {
                             report.post_relabel += 1;
                             continue;
                         }
@@ -396,12 +399,19 @@ pub fn append_scrape(
     Ok(report)
 }
 
-/// Errors that reject one sample but not the scrape, as in Prometheus.
-fn is_sample_error(e: &AppendError) -> bool {
-    matches!(
-        e,
-        AppendError::OutOfOrder | AppendError::DuplicateTimestamp | AppendError::OutOfBounds
-    )
+impl ScrapeReport {
+    /// Counts `e` if it rejects one sample but not the scrape, as in Prometheus; false for
+    /// errors that fail the scrape.
+    fn count_rejected(&mut self, e: &AppendError) -> bool {
+        let counter = match e {
+            AppendError::OutOfOrder => &mut self.out_of_order,
+            AppendError::DuplicateTimestamp => &mut self.duplicate_timestamp,
+            AppendError::OutOfBounds => &mut self.out_of_bounds,
+            _ => return false,
+        };
+        *counter += 1;
+        true
+    }
 }
 
 #[cfg(test)]
@@ -499,6 +509,20 @@ mod tests {
             "up_ish{exported_job=\"inner\", instance=\"h:1\", job=\"outer\"}"
         );
         assert_eq!(got[1].1, vec![(1000, 1.0), (2000, 3.0)]);
+    }
+
+    #[test]
+    fn rejected_samples_are_counted_by_reason() {
+        let db = MemStorage::new();
+        let t = target();
+        let o = opts(&t, &keep_all);
+        let mut cache = SeriesCache::new();
+        scrape(&db, &mut cache, "a 1 2000\nb 1 2000\n", 3000, &o).unwrap();
+        let r = scrape(&db, &mut cache, "a 1 1000\nb 2 2000\n", 4000, &o).unwrap();
+        assert_eq!(
+            (r.out_of_order, r.duplicate_timestamp, r.out_of_bounds),
+            (1, 1, 0)
+        );
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub enum Populated {
     Active(Target),
     /// Dropped by relabeling (or left without an address); kept for `/api/v1/targets`.
     Dropped(Labels),
+    /// Its labels are not a valid label set (Prometheus' failed target creation, counted in
+    /// `prometheus_target_sync_failed_total`); says why.
+    Failed(String),
 }
 
 /// Builds a target from a discovered address and its group's labels, as Prometheus'
@@ -35,7 +38,7 @@ pub fn populate(address: &str, group: &TargetGroup, s: &PopulateSettings<'_>) ->
     b.set("__address__", address);
     let mut discovered = match b.build() {
         Ok(l) => l,
-        Err(_) => return Populated::Dropped(Labels::empty()),
+        Err(e) => return Populated::Failed(format!("discovered labels of {address}: {e}")),
     };
     let mut defaults: Vec<(String, String)> = vec![
         ("job".into(), s.job.to_string()),
@@ -102,7 +105,7 @@ pub fn populate(address: &str, group: &TargetGroup, s: &PopulateSettings<'_>) ->
     }
     match Labels::new(kept) {
         Ok(labels) => Populated::Active(Target::new(s.job.to_string(), discovered, labels, url)),
-        Err(_) => Populated::Dropped(discovered),
+        Err(e) => Populated::Failed(format!("target labels of {addr}: {e}")),
     }
 }
 

@@ -6,5 +6,6 @@ pub mod discovery;
 pub mod fetch;
 pub mod from_config;
 pub mod manager;
+mod metrics;
 pub mod scrape_loop;
 pub mod target;

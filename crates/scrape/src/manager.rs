@@ -17,6 +17,7 @@ use bongsu_relabel::RelabelConfig;
 use bongsu_storage::Storage;
 
 use super::discovery::{populate, PopulateSettings, Populated};
+use super::metrics::{PoolMetrics, COUNTERS};
 use super::scrape_loop::{run, LoopSettings, Stop};
 use super::target::{Health, Target};
 
@@ -62,6 +63,7 @@ pub struct PoolState {
     timing: RwLock<(Duration, Duration)>,
     active: RwLock<Vec<Arc<Target>>>,
     dropped: RwLock<Vec<Labels>>,
+    pub(crate) metrics: PoolMetrics,
 }
 
 impl PoolState {
@@ -127,6 +129,7 @@ impl ScrapeManager {
             for spec in specs {
                 if let Some(p) = pools.get_mut(&spec.job) {
                     if p.fingerprint != spec.fingerprint {
+                        COUNTERS.pool_reloads.inc();
                         p.fingerprint = spec.fingerprint.clone();
                         respecs.push((p.respec.clone(), spec));
                     }
@@ -137,7 +140,9 @@ impl ScrapeManager {
                     timing: RwLock::new((spec.settings.interval, spec.settings.timeout)),
                     active: RwLock::new(Vec::new()),
                     dropped: RwLock::new(Vec::new()),
+                    metrics: PoolMetrics::default(),
                 });
+                COUNTERS.pools.inc();
                 let (stop, rx) = watch::channel(Stop::Running);
                 let (respec, respec_rx) = mpsc::channel(1);
                 let fingerprint = spec.fingerprint.clone();
@@ -323,18 +328,29 @@ fn sync_targets<'a>(
     loops: &mut HashMap<(String, Labels), LoopHandle>,
     restart: bool,
 ) {
+    let started = std::time::Instant::now();
+    let metrics = &state.metrics;
+    metrics.syncs.inc();
+    metrics.target_limit.set(spec.target_limit as f64);
     let mut active: BTreeMap<(String, Labels), Target> = BTreeMap::new();
     let mut dropped = Vec::new();
+    let mut discovered = 0usize;
     for g in groups {
+        discovered += g.targets.len();
         for address in &g.targets {
             match populate(address, g, settings) {
                 Populated::Active(t) => {
                     active.entry(t.key()).or_insert(t);
                 }
                 Populated::Dropped(labels) => dropped.push(labels),
+                Populated::Failed(error) => {
+                    tracing::error!(job = %spec.job, %error, "creating target failed");
+                    metrics.sync_failed.inc();
+                }
             }
         }
     }
+    metrics.discovered.set(discovered as f64);
     if spec.keep_dropped_targets > 0 {
         dropped.truncate(spec.keep_dropped_targets);
     }
@@ -345,6 +361,7 @@ fn sync_targets<'a>(
             spec.target_limit
         );
         tracing::warn!(job = %spec.job, "{error}");
+        COUNTERS.target_limit_hit.inc();
         for (_, (_, tx, _)) in loops.drain() {
             let _ = tx.send(Stop::Stale);
         }
@@ -358,6 +375,7 @@ fn sync_targets<'a>(
         });
         *state.active.write() = targets.collect();
         *state.dropped.write() = dropped;
+        metrics.sync_length.observe(started.elapsed());
         return;
     }
     loops.retain(|key, (_, tx, _)| {
@@ -396,6 +414,7 @@ fn sync_targets<'a>(
     }
     *state.active.write() = targets;
     *state.dropped.write() = dropped;
+    metrics.sync_length.observe(started.elapsed());
 }
 
 #[cfg(test)]

@@ -8,10 +8,10 @@ use tokio::sync::watch;
 use bongsu_httpclient::HttpClientConfig;
 use bongsu_model::{Labels, METRIC_NAME, STALE_NAN};
 use bongsu_storage::{Appender, SeriesRef, Storage};
-use bongsu_telemetry::SCRAPE_DURATION;
 
 use super::append::{append_scrape, SampleRules, ScrapeOptions, ScrapeReport, SeriesCache};
 use super::fetch::{fetch, Request};
+use super::metrics::{Failure, COUNTERS};
 use super::target::{Health, Target};
 
 /// How a pool's targets are scraped (resolved from its scrape config).
@@ -122,6 +122,7 @@ pub async fn run(
     let start = tokio::time::Instant::now() + Duration::from_millis(wait as u64);
     let mut ticker = tokio::time::interval_at(start, interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -129,6 +130,10 @@ pub async fn run(
         }
         if *stop.borrow() != Stop::Running {
             break;
+        }
+        let now = Instant::now();
+        if let Some(last) = last.replace(now) {
+            COUNTERS.interval(settings.interval, now - last);
         }
         scrape_once(&target, &settings, &client, &db, &mut cache, &mut synthetic).await;
     }
@@ -164,16 +169,24 @@ async fn scrape_once(
     };
     let fetched = fetch(client, &request).await;
     let mut app = db.appender();
-    let result = fetched.map_err(|e| e.to_string()).and_then(|f| {
-        let opts = ScrapeOptions {
-            target_labels: &target.labels,
-            rules: settings.rules,
-            metric_relabel: &settings.metric_relabel,
-        };
-        append_scrape(&mut *app, cache, &f.body, f.format, t, &opts).map_err(|e| e.to_string())
-    });
+    let result = match fetched {
+        Ok(f) => {
+            let opts = ScrapeOptions {
+                target_labels: &target.labels,
+                rules: settings.rules,
+                metric_relabel: &settings.metric_relabel,
+            };
+            append_scrape(&mut *app, cache, &f.body, f.format, t, &opts).map_err(|e| {
+                COUNTERS.failed(Failure::Append(&e));
+                e.to_string()
+            })
+        }
+        Err(e) => {
+            COUNTERS.failed(Failure::Fetch(&e));
+            Err(e.to_string())
+        }
+    };
     let duration = started.elapsed();
-    SCRAPE_DURATION.observe(&target.pool, duration);
     let (report, error) = match result {
         Ok(r) => (r, None),
         Err(e) => {
@@ -184,6 +197,7 @@ async fn scrape_once(
             (ScrapeReport::default(), Some(e))
         }
     };
+    COUNTERS.scraped(&target.pool, duration, &report);
     if error.is_none() {
         target.set_metadata(cache.metadata.clone());
     }

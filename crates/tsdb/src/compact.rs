@@ -39,6 +39,7 @@ pub(super) fn compact_head(db: &Db) -> Result<(), TsdbError> {
             return Err(e);
         }
         if let Some(meta) = w.finish()? {
+            db.counters().compactions.inc();
             let block = Block::open(&db.dir().join(&meta.ulid), db.symbols())?;
             tracing::info!(ulid = %meta.ulid, mint, maxt, series = meta.stats.num_series, samples = meta.stats.num_samples, "wrote block from head");
             db.swap_blocks(vec![Arc::new(block)], &[]);
@@ -176,6 +177,7 @@ fn merge(db: &Db, group: &[Arc<Block>]) -> Result<Option<Arc<Block>>, TsdbError>
     let Some(meta) = w.finish()? else {
         return Ok(None);
     };
+    db.counters().compactions.inc();
     tracing::info!(ulid = %meta.ulid, level, sources = group.len(), "merged blocks");
     Ok(Some(Arc::new(Block::open(
         &db.dir().join(&meta.ulid),

@@ -14,6 +14,7 @@ use bongsu_storage::{Appendable, Appender, Querier, Queryable, StorageError};
 
 use super::block::{Block, BlockMeta, TMP_CREATION_SUFFIX, TMP_DELETION_SUFFIX};
 use super::head::Head;
+use super::metrics::DbCounters;
 use super::querier::DbQuerier;
 use super::wal::{self, Wal, WalOptions};
 use super::{compact, retention, TsdbError};
@@ -59,6 +60,7 @@ pub struct Db {
     /// Names of block directories opened or found unreadable so far: a reload opens only
     /// others, and reports an unreadable block once.
     seen: Mutex<HashSet<String>>,
+    counters: DbCounters,
     _lock: fs::File,
 }
 
@@ -68,6 +70,8 @@ impl Db {
     pub fn open(dir: &Path, opts: DbOptions) -> Result<Db, TsdbError> {
         fs::create_dir_all(dir).map_err(|e| TsdbError::io(dir, e))?;
         let lock_path = dir.join(LOCK_FILE);
+        // `close` removes the lock file: one still here is from a process that did not close.
+        let clean_start = !lock_path.exists();
         let lock = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -103,6 +107,11 @@ impl Db {
             "WAL replay complete"
         );
         head.set_wal(Wal::open(&wal_dir, opts.wal.clone())?);
+        let counters = DbCounters::default();
+        counters.wal_corruptions.add(u64::from(stats.corrupt_tail));
+        counters
+            .clean_start
+            .set(if clean_start { 1.0 } else { 0.0 });
         Ok(Db {
             dir: dir.to_path_buf(),
             opts,
@@ -111,6 +120,7 @@ impl Db {
             blocks: RwLock::new(blocks),
             maintenance: Mutex::new(()),
             seen: Mutex::new(seen),
+            counters,
             _lock: lock,
         })
     }
@@ -121,6 +131,10 @@ impl Db {
 
     pub fn options(&self) -> &DbOptions {
         &self.opts
+    }
+
+    pub(crate) fn counters(&self) -> &DbCounters {
+        &self.counters
     }
 
     pub(crate) fn head(&self) -> &Arc<Head> {
@@ -145,8 +159,12 @@ impl Db {
     /// and applies retention. Safe to call at any time; runs one at a time.
     pub fn compact(&self) -> Result<(), TsdbError> {
         let _m = self.maintenance.lock();
-        compact::compact_head(self)?;
-        compact::compact_blocks(self)?;
+        self.counters.compactions_triggered.inc();
+        let result = compact::compact_head(self).and_then(|()| compact::compact_blocks(self));
+        if result.is_err() {
+            self.counters.compactions_failed.inc();
+        }
+        result?;
         retention::apply(self)
     }
 
@@ -154,6 +172,15 @@ impl Db {
     /// `bongsu import` while the server runs). Returns how many were added.
     pub fn reload_blocks(&self) -> Result<usize, TsdbError> {
         let _m = self.maintenance.lock();
+        self.counters.reloads.inc();
+        let result = self.open_new_blocks();
+        if result.is_err() {
+            self.counters.reloads_failed.inc();
+        }
+        result
+    }
+
+    fn open_new_blocks(&self) -> Result<usize, TsdbError> {
         let mut seen = self.seen.lock();
         // Compaction adds blocks without a reload: count them as seen.
         seen.extend(self.blocks.read().iter().map(|b| b.meta().ulid.clone()));
@@ -180,12 +207,17 @@ impl Db {
         blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
     }
 
-    /// Flushes and fsyncs the WAL. Further appends fail.
+    /// Flushes and fsyncs the WAL, then removes the lock file so that the next start counts
+    /// as clean (`prometheus_tsdb_clean_start`). Further appends fail.
     pub fn close(&self) -> Result<(), TsdbError> {
         if let Some(wal) = self.head.wal().take() {
             wal.close()?;
         }
-        Ok(())
+        let lock_path = self.dir.join(LOCK_FILE);
+        match fs::remove_file(&lock_path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(TsdbError::io(&lock_path, e)),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! The storage engine: write-ahead log, in-memory head, compressed chunks and immutable,
 //! memory-mapped blocks. [`Db`] implements the storage traits of `bongsu-storage`
 //! (`Appendable` for writes, `Queryable` for reads by label matchers and time range); figures
-//! leave as [`DbStats`] and [`HeadCardinality`] snapshots. The head, postings and readers are
+//! leave as [`DbStats`] and [`HeadCardinality`] snapshots, and as Prometheus' `prometheus_tsdb_*`
+//! metric families through [`Db::write_metrics`]. The head, postings and readers are
 //! private; `block` (the `BlockWriter` of imports), `chunk` (encodings) and `wal` are public
 //! for the importer, the benchmarks and the WAL crash test; `encoding` (bounds-checked
 //! varints) and `postings` (matchers → ids, `MemPostings`) for the log store, which indexes
@@ -16,6 +17,7 @@ mod compact;
 mod db;
 pub mod encoding;
 mod head;
+mod metrics;
 pub mod postings;
 mod querier;
 mod retention;

@@ -22,6 +22,9 @@ pub(super) fn apply(db: &Db) -> Result<(), TsdbError> {
                 .filter(|b| newest.saturating_sub(b.meta().max_time) > opts.retention_ms)
                 .cloned(),
         );
+        if !doomed.is_empty() {
+            db.counters().time_retentions.inc();
+        }
     }
     if opts.retention_bytes > 0 {
         let stats = db.stats();
@@ -30,6 +33,7 @@ pub(super) fn apply(db: &Db) -> Result<(), TsdbError> {
             .iter()
             .map(|b: &std::sync::Arc<Block>| b.size())
             .sum::<u64>();
+        let by_age = doomed.len();
         for b in &blocks {
             if total <= opts.retention_bytes {
                 break;
@@ -38,6 +42,9 @@ pub(super) fn apply(db: &Db) -> Result<(), TsdbError> {
                 total = total.saturating_sub(b.size());
                 doomed.push(b.clone());
             }
+        }
+        if doomed.len() > by_age {
+            db.counters().size_retentions.inc();
         }
     }
     if doomed.is_empty() {

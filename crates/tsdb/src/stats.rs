@@ -29,6 +29,8 @@ pub struct DbStats {
     pub out_of_bounds_samples: u64,
     pub series_created: u64,
     pub series_removed: u64,
+    /// Chunks in the head, open and closed.
+    pub head_chunks: u64,
 }
 
 /// The head's cardinality, as Prometheus' `/api/v1/status/tsdb` reports it: totals, and the
@@ -74,6 +76,7 @@ impl Db {
             out_of_bounds_samples: counter(&head.stats.out_of_bounds),
             series_created: counter(&head.stats.series_created),
             series_removed: counter(&head.stats.series_removed),
+            head_chunks: counter(&head.stats.chunks),
         }
     }
 

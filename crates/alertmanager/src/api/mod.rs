@@ -23,7 +23,7 @@ use models::{
 use regex::Regex;
 
 use crate::matcher::{LabelSet, Matcher, Matchers};
-use crate::server::{Alertmanager, Running};
+use crate::server::{Alertmanager, Running, BUILD};
 use crate::silence::{Silence, SilenceError, SilenceState};
 use crate::timeinterval::containing;
 use crate::types::{add, Alert};
@@ -495,12 +495,12 @@ async fn status(State(am): State<Arc<Alertmanager>>) -> Response {
     Json(serde_json::json!({
         "cluster": { "status": "disabled", "peers": [] },
         "versionInfo": {
-            "version": env!("CARGO_PKG_VERSION"),
-            "revision": "",
-            "branch": "",
+            "version": BUILD.version,
+            "revision": BUILD.revision,
+            "branch": BUILD.branch,
             "buildUser": "",
             "buildDate": "",
-            "goVersion": "",
+            "goVersion": BUILD.goversion,
         },
         "config": { "original": run.config.to_redacted_yaml() },
         "uptime": date_time(am.started),

@@ -302,7 +302,8 @@ async fn the_group_limit_leaves_alerts_out_until_a_group_is_dropped() {
     assert_eq!(alerts.len(), 1);
     assert_eq!(h.dispatcher.groups().len(), 1);
     let mut m = String::new();
-    h.dispatcher.render_metrics(&mut m);
+    h.dispatcher
+        .write_metrics(&mut bongsu_telemetry::Encoder::new(&mut m));
     assert!(
         m.contains("\nalertmanager_dispatcher_aggregation_group_limit_reached_total 1"),
         "{m}"

@@ -2,12 +2,11 @@
 //! keep counting and tests see only their own.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use bongsu_telemetry::Histogram;
+use bongsu_telemetry::{Encoder, Family, Histogram};
 
 use super::registry::KINDS;
 
@@ -111,58 +110,58 @@ impl NotifyMetrics {
     }
 }
 
-/// Appends the notification families in the Prometheus text format.
-pub fn render(m: &NotifyMetrics, out: &mut String) {
+static NOTIFICATIONS: Family = Family::counter(
+    "alertmanager_notifications_total",
+    "The total number of attempted notifications.",
+    &["integration"],
+);
+static REQUESTS: Family = Family::counter(
+    "alertmanager_notification_requests_total",
+    "The total number of attempted notification requests.",
+    &["integration"],
+);
+static REQUESTS_FAILED: Family = Family::counter(
+    "alertmanager_notification_requests_failed_total",
+    "The total number of failed notification requests.",
+    &["integration"],
+);
+static FAILED: Family = Family::counter(
+    "alertmanager_notifications_failed_total",
+    "The total number of failed notifications.",
+    &["integration", "reason"],
+);
+static LATENCY: Family = Family::histogram(
+    "alertmanager_notification_latency_seconds",
+    "The latency of notifications in seconds.",
+    &["integration"],
+);
+
+/// Writes the notification families.
+pub fn write_metrics(m: &NotifyMetrics, enc: &mut Encoder<'_>) {
     let kinds: Vec<(&'static str, std::sync::Arc<PerKind>)> = m
         .kinds
         .lock()
         .iter()
         .map(|(k, v)| (*k, v.clone()))
         .collect();
-    let counter = |out: &mut String, name: &str, help: &str, f: &dyn Fn(&PerKind) -> u64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    let load = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64;
+    let mut counter = |family: &Family, f: &dyn Fn(&PerKind) -> &AtomicU64| {
+        let mut fe = enc.family(family);
         for (k, v) in &kinds {
-            let _ = writeln!(out, "{name}{{integration=\"{k}\"}} {}", f(v));
+            fe.sample(&[k], load(f(v)));
         }
     };
-    counter(
-        out,
-        "alertmanager_notifications_total",
-        "The total number of attempted notifications.",
-        &|v| v.notifications.load(Ordering::Relaxed),
-    );
-    counter(
-        out,
-        "alertmanager_notification_requests_total",
-        "The total number of attempted notification requests.",
-        &|v| v.requests.load(Ordering::Relaxed),
-    );
-    counter(
-        out,
-        "alertmanager_notification_requests_failed_total",
-        "The total number of failed notification requests.",
-        &|v| v.requests_failed.load(Ordering::Relaxed),
-    );
-    let name = "alertmanager_notifications_failed_total";
-    let _ = writeln!(
-        out,
-        "# HELP {name} The total number of failed notifications.\n# TYPE {name} counter"
-    );
+    counter(&NOTIFICATIONS, &|v| &v.notifications);
+    counter(&REQUESTS, &|v| &v.requests);
+    counter(&REQUESTS_FAILED, &|v| &v.requests_failed);
+    let mut failed = enc.family(&FAILED);
     for (k, v) in &kinds {
         for (reason, c) in &v.failed {
-            let _ = writeln!(
-                out,
-                "{name}{{integration=\"{k}\",reason=\"{reason}\"}} {}",
-                c.load(Ordering::Relaxed)
-            );
+            failed.sample(&[k, reason], load(c));
         }
     }
-    let name = "alertmanager_notification_latency_seconds";
-    let _ = writeln!(
-        out,
-        "# HELP {name} The latency of notifications in seconds.\n# TYPE {name} histogram"
-    );
+    let mut latency = enc.family(&LATENCY);
     for (k, v) in &kinds {
-        v.latency.render(out, name, &format!("integration=\"{k}\""));
+        latency.metric(&[k], &v.latency);
     }
 }

@@ -45,7 +45,7 @@ use registry::BUILD_ORDER;
 
 pub use data::{notification_data, DataJson};
 pub use kind::{IntegrationConfig, ReceiverKind};
-pub use metrics::{render as render_metrics, NotifyMetrics};
+pub use metrics::{write_metrics, NotifyMetrics};
 pub use pipeline::{FlushInfo, Pipeline};
 pub use render::Render;
 

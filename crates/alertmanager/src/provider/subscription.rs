@@ -7,12 +7,13 @@
 //!
 //! Owns the channel and the resync; what subscribers do with alerts is theirs.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
+
+use bongsu_telemetry::{Encoder, Family};
 
 use super::Inner;
 use crate::types::Alert;
@@ -56,15 +57,15 @@ pub(super) struct SubscriberMetrics {
     overflows: AtomicU64,
 }
 
+static OVERFLOWS: Family = Family::counter(
+    "bongsu_alertmanager_subscriber_overflows_total",
+    "Times a subscriber of the alert store (dispatcher, inhibitor) fell a full channel of alerts behind and re-read the store.",
+    &[],
+);
+
 impl SubscriberMetrics {
-    pub(super) fn render(&self, out: &mut String) {
-        let _ = writeln!(
-            out,
-            "# HELP bongsu_alertmanager_subscriber_overflows_total Times a subscriber of the alert store (dispatcher, inhibitor) fell {SUBSCRIBER_CAPACITY} alerts behind and re-read the store.\n\
-             # TYPE bongsu_alertmanager_subscriber_overflows_total counter\n\
-             bongsu_alertmanager_subscriber_overflows_total {}",
-            self.overflows.load(Ordering::Relaxed)
-        );
+    pub(super) fn encode(&self, enc: &mut Encoder<'_>) {
+        enc.single(&OVERFLOWS, self.overflows.load(Ordering::Relaxed) as f64);
     }
 }
 

@@ -79,7 +79,7 @@ fn named(c: &Clock, name: &str, instance: usize, lasts: std::time::Duration) -> 
 
 fn metrics(store: &AlertStore) -> String {
     let mut out = String::new();
-    store.render_metrics(&mut out);
+    store.write_metrics(&mut bongsu_telemetry::Encoder::new(&mut out));
     out
 }
 

@@ -45,7 +45,7 @@ async fn limits_and_their_counters_are_on_metrics() {
     };
     let am = Alertmanager::start(opts, None, Clock::new()).unwrap();
     let mut out = String::new();
-    am.render_metrics(&mut out);
+    am.write_metrics(&mut bongsu_telemetry::Encoder::new(&mut out));
     for line in [
         "alertmanager_alerts_per_alert_limit 3",
         "alertmanager_alerts_limited_total 0",
@@ -57,5 +57,64 @@ async fn limits_and_their_counters_are_on_metrics() {
     ] {
         assert!(out.lines().any(|l| l == line), "{line} in\n{out}");
     }
+    am.shutdown();
+}
+
+#[tokio::test]
+async fn reload_outcomes_and_build_are_on_metrics() {
+    let am = Alertmanager::start(Options::default(), None, Clock::new()).unwrap();
+    let metrics = || {
+        let mut out = String::new();
+        am.write_metrics(&mut bongsu_telemetry::Encoder::new(&mut out));
+        out
+    };
+    let value = |out: &str, name: &str| -> f64 {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in\n{out}"))
+    };
+    let out = metrics();
+    assert_eq!(
+        value(&out, "alertmanager_config_last_reload_successful"),
+        1.0
+    );
+    let loaded = value(
+        &out,
+        "alertmanager_config_last_reload_success_timestamp_seconds",
+    );
+    assert!(loaded > 1.6e9, "{out}");
+    assert!(value(&out, "alertmanager_config_hash") > 0.0);
+    assert!(
+        out.contains(&format!(
+            "alertmanager_build_info{{branch=\"\",goarch=\"{}\",goos=\"{}\",",
+            match std::env::consts::ARCH {
+                "x86_64" => "amd64",
+                "aarch64" => "arm64",
+                a => a,
+            },
+            std::env::consts::OS
+        )),
+        "{out}"
+    );
+
+    am.config_load_failed();
+    let out = metrics();
+    assert_eq!(
+        value(&out, "alertmanager_config_last_reload_successful"),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &out,
+            "alertmanager_config_last_reload_success_timestamp_seconds"
+        ),
+        loaded,
+        "a failure keeps the last success's time"
+    );
+    am.apply_config(None).unwrap();
+    assert_eq!(
+        value(&metrics(), "alertmanager_config_last_reload_successful"),
+        1.0
+    );
     am.shutdown();
 }

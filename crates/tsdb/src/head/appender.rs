@@ -167,7 +167,8 @@ impl Appender for HeadAppender<'_> {
         let (mut min, mut max) = (i64::MAX, i64::MIN);
         for (series, t, v) in &samples {
             match series.append(*t, *v, head.chunk_range, &head.disk) {
-                Ok(_) => {
+                Ok(appended) => {
+                    head.stats.count_chunk(appended);
                     stats.samples += 1;
                     min = min.min(*t);
                     max = max.max(*t);

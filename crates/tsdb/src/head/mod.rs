@@ -21,7 +21,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard, RwLock};
 
 pub(crate) use appender::HeadAppender;
-pub use series::MemSeries;
+pub use series::{Appended, MemSeries};
 
 use crate::postings::postings_for_matchers;
 use crate::wal::{Record, RefSeries, Wal};
@@ -107,6 +107,16 @@ pub struct HeadStats {
     pub out_of_bounds: AtomicU64,
     pub series_created: AtomicU64,
     pub series_removed: AtomicU64,
+    /// Chunks held, open and closed: cut by appends, dropped by truncation.
+    pub chunks: AtomicU64,
+}
+
+impl HeadStats {
+    pub(crate) fn count_chunk(&self, appended: Appended) {
+        if appended == Appended::NewChunk {
+            self.chunks.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Head {
@@ -380,7 +390,8 @@ impl Head {
                         continue;
                     }
                     match s.append(rs.t, rs.v, self.chunk_range, &self.disk) {
-                        Ok(_) => {
+                        Ok(appended) => {
+                            self.stats.count_chunk(appended);
                             min = min.min(rs.t);
                             max = max.max(rs.t);
                         }
@@ -401,16 +412,24 @@ impl Head {
         let _commits = self.wal.lock();
         self.set_min_valid_time(min_time);
         let mut removed = Vec::new();
+        let mut chunks_removed = 0;
         for shard in &self.shards {
             let shard = shard.read();
             removed.extend(
                 shard
                     .by_ref
                     .values()
-                    .filter(|s| s.truncate(min_time))
+                    .filter(|s| {
+                        let (chunks, empty) = s.truncate(min_time);
+                        chunks_removed += chunks as u64;
+                        empty
+                    })
                     .cloned(),
             );
         }
+        self.stats
+            .chunks
+            .fetch_sub(chunks_removed, Ordering::Relaxed);
         for s in &removed {
             s.removed.store(true, Ordering::Release);
             self.shard_of_ref(s.sref).write().by_ref.remove(&s.sref);

@@ -87,17 +87,17 @@ impl MemSeries {
     }
 
     /// Appends a sample, cutting a new chunk when the open one is full or `t` reaches
-    /// `boundary(open chunk's min time)`. Returns `Ok(false)` for an ignored exact duplicate.
+    /// `boundary(open chunk's min time)`.
     pub fn append(
         &self,
         t: i64,
         v: f64,
         chunk_range: i64,
         disk: &ChunkDisk,
-    ) -> Result<bool, AppendError> {
+    ) -> Result<Appended, AppendError> {
         let mut d = self.data.lock();
         if !check(&d, t, v)? {
-            return Ok(false);
+            return Ok(Appended::Duplicate);
         }
         let cut = match &d.open {
             None => true,
@@ -138,7 +138,11 @@ impl MemSeries {
         }
         d.last_t = t;
         d.last_v = v.to_bits();
-        Ok(true)
+        Ok(if cut {
+            Appended::NewChunk
+        } else {
+            Appended::Sample
+        })
     }
 
     /// Appends the samples in `[mint, maxt]` to `out`, in time order.
@@ -199,19 +203,32 @@ impl MemSeries {
         Some((min, max))
     }
 
-    /// Drops chunks that end before `min_time`; returns whether the series is now empty.
-    pub fn truncate(&self, min_time: i64) -> bool {
+    /// Drops chunks that end before `min_time`; returns how many, and whether the series is
+    /// now empty.
+    pub fn truncate(&self, min_time: i64) -> (usize, bool) {
         let mut d = self.data.lock();
         let before = d.closed.len();
         d.closed.retain(|c| c.max_time >= min_time);
-        if d.closed.len() < before {
+        let mut removed = before - d.closed.len();
+        if removed > 0 {
             d.closed.shrink_to_fit();
         }
         if d.open.as_ref().is_some_and(|o| o.max_time < min_time) {
             d.open = None;
+            removed += 1;
         }
-        d.closed.is_empty() && d.open.is_none()
+        (removed, d.closed.is_empty() && d.open.is_none())
     }
+}
+
+/// What [`MemSeries::append`] did with a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// An exact duplicate of the last sample: accepted and ignored, as in Prometheus.
+    Duplicate,
+    Sample,
+    /// The sample started a new chunk.
+    NewChunk,
 }
 
 fn check(d: &SeriesData, t: i64, v: f64) -> Result<bool, AppendError> {
@@ -246,7 +263,10 @@ mod tests {
         let s = MemSeries::new(1, Labels::from_pairs(&[("a", "b")]).unwrap());
         let range = 7_200_000;
         for i in 0..(3 * SAMPLES_PER_CHUNK as i64 + 1) {
-            assert!(s.append(i * 15_000, i as f64, range, &disk).unwrap());
+            assert_ne!(
+                s.append(i * 15_000, i as f64, range, &disk).unwrap(),
+                Appended::Duplicate
+            );
         }
         {
             let d = s.data.lock();
@@ -257,7 +277,7 @@ mod tests {
         s.samples(i64::MIN, i64::MAX, &disk, &mut out).unwrap();
         assert_eq!(out.len(), 3 * SAMPLES_PER_CHUNK + 1);
         // Dropping the first chunk gives its capacity back.
-        assert!(!s.truncate(SAMPLES_PER_CHUNK as i64 * 15_000));
+        assert_eq!(s.truncate(SAMPLES_PER_CHUNK as i64 * 15_000), (1, false));
         let d = s.data.lock();
         assert_eq!((d.closed.len(), d.closed.capacity()), (2, 2));
     }

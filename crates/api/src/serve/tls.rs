@@ -37,11 +37,7 @@ fn go_name(suite: &rustls::SupportedCipherSuite) -> String {
 /// Checks a Go cipher suite name: one rustls offers, or a TLS 1.3 suite (which Go does not
 /// let a configuration choose either, so it is accepted and changes nothing).
 pub fn check_cipher_suite(name: &str) -> Result<(), WebConfigError> {
-    if provider()
-        .cipher_suites
-        .iter()
-        .any(|s| go_name(s) == name)
-    {
+    if provider().cipher_suites.iter().any(|s| go_name(s) == name) {
         return Ok(());
     }
     if name.starts_with("TLS_ECDHE_") || name.starts_with("TLS_RSA_") {

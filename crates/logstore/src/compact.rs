@@ -22,14 +22,12 @@ use std::sync::Arc;
 use bongsu_model::Labels;
 use tracing::{error, info};
 
-use bongsu_model::log::LogEntry;
-
 use crate::block::{chunk_bounds, Block, BlockWriter, ChunkMeta, MergeItem};
 use crate::cursor::{Decoder, Loaded};
 use crate::error::LogStoreError;
-use crate::head::{Head, HeadEntry};
-use crate::store::{head_entry, now_ns, LogStore};
-use crate::wal::{LogWal, WalStream};
+use crate::head::{Head, HeadEntry, HeadStream, Row};
+use crate::store::{now_ns, LogStore};
+use crate::wal::{entry_len, LogWal, WalStream, MAX_RECORD_PAYLOAD};
 
 /// A partition with this many blocks is merged even while still open for writes.
 pub const MAX_BLOCKS_PER_PARTITION: usize = 8;
@@ -74,7 +72,10 @@ impl LogStore {
         } else {
             0
         };
-        let mut plan: Vec<(&Labels, u32, Vec<&HeadEntry>, usize)> = Vec::new();
+        // Each stream's split: lines before it (in time order) are written, the rest kept. The
+        // sorted lines are not kept between the two passes: they would double the head's
+        // bookkeeping at the moment its memory peaks.
+        let mut plan: Vec<(&Labels, u32, &HeadStream, usize)> = Vec::new();
         for (&id, hs) in &st.head.streams {
             let Some(info) = st.registry.get(id) else {
                 continue;
@@ -82,13 +83,13 @@ impl LogStore {
             let sorted = hs.sorted();
             let mut split = sorted.len();
             if let Some(&(start, _, false)) = chunk_bounds(&sorted, max_lines, max_bytes).last() {
-                let bytes: usize = sorted[start..].iter().map(|e| e.size()).sum();
+                let bytes: usize = sorted[start..].iter().map(Row::size).sum();
                 if sorted[start].ts >= young && bytes <= budget {
                     budget -= bytes;
                     split = start;
                 }
             }
-            plan.push((&info.labels, id, sorted, split));
+            plan.push((&info.labels, id, hs, split));
         }
         plan.sort_by(|a, b| a.0.cmp(b.0));
         let written: u64 = plan.iter().map(|p| p.3 as u64).sum();
@@ -96,34 +97,28 @@ impl LogStore {
             return Ok(0);
         }
         let floor = wal.roll()?;
-        let kept: Vec<(u32, LogEntry)> = plan
-            .iter()
-            .flat_map(|(_, id, sorted, split)| {
-                sorted[*split..].iter().map(move |e| (*id, to_log_entry(e)))
-            })
-            .collect();
-        let kept_ids: HashSet<u32> = kept.iter().map(|(id, _)| *id).collect();
-        let defs: Vec<WalStream> = plan
-            .iter()
-            .filter(|p| kept_ids.contains(&p.1))
-            .map(|p| WalStream {
-                id: p.1,
-                labels: p.0.clone(),
-            })
-            .collect();
-        let refs: Vec<(u32, &LogEntry)> = kept.iter().map(|(id, e)| (*id, e)).collect();
-        wal.append(&defs, &refs)?;
-        wal.sync()?;
         let mut w = BlockWriter::create(
             &self.blocks_dir(),
             self.opts.cut_zstd_level,
             max_lines,
             max_bytes,
         )?;
-        for (labels, _, sorted, split) in &plan {
-            w.add_stream(labels, &sorted[..*split])?;
+        let mut head = Head::default();
+        let mut tails = TailLog::default();
+        for &(labels, id, hs, split) in &plan {
+            let sorted = hs.sorted();
+            w.add_stream(labels, &sorted[..split])?;
+            if split < sorted.len() {
+                tails.add(wal, id, labels, &sorted[split..])?;
+                for r in &sorted[split..] {
+                    head.push(id, r.ts, r.line, r.metadata.into());
+                }
+            }
         }
+        tails.flush(wal)?;
+        wal.sync()?;
         let block = w.finish(floor, &[])?;
+        let kept_ids: Vec<u32> = head.streams.keys().copied().collect();
         drop(plan);
         drop(st);
 
@@ -135,10 +130,6 @@ impl LogStore {
                 .map(|s| st.registry.get_or_insert(&s.labels))
                 .collect();
             insert_sorted(&mut st.blocks, Arc::new(b));
-        }
-        let mut head = Head::default();
-        for (id, e) in &kept {
-            head.push(*id, head_entry(e));
         }
         st.head = head;
         st.gen = floor;
@@ -381,15 +372,45 @@ fn decode_all(chunks: &[(&Block, &ChunkMeta)], dec: &mut Decoder) -> Option<Vec<
     Some(out)
 }
 
-fn to_log_entry(e: &HeadEntry) -> LogEntry {
-    LogEntry {
-        ts: e.ts,
-        line: e.line.to_string(),
-        metadata: e
-            .metadata
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+/// The lines a cut keeps, logged again into the new WAL segment in appends of about one record
+/// each, so the write buffer stays small however many lines are kept.
+#[derive(Default)]
+struct TailLog<'a> {
+    defs: Vec<WalStream>,
+    entries: Vec<(u32, Row<'a>)>,
+    bytes: usize,
+}
+
+impl<'a> TailLog<'a> {
+    fn add(
+        &mut self,
+        wal: &mut LogWal,
+        id: u32,
+        labels: &Labels,
+        rows: &[Row<'a>],
+    ) -> Result<(), LogStoreError> {
+        self.defs.push(WalStream {
+            id,
+            labels: labels.clone(),
+        });
+        for r in rows {
+            self.entries.push((id, *r));
+            self.bytes += entry_len(r);
+            if self.bytes >= MAX_RECORD_PAYLOAD {
+                self.flush(wal)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, wal: &mut LogWal) -> Result<(), LogStoreError> {
+        if !self.defs.is_empty() || !self.entries.is_empty() {
+            wal.append(&self.defs, &self.entries)?;
+        }
+        self.defs.clear();
+        self.entries.clear();
+        self.bytes = 0;
+        Ok(())
     }
 }
 

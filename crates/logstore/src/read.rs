@@ -142,7 +142,7 @@ impl Selection {
                     }
                     Part::Head(h) => {
                         n += (0..h.len())
-                            .filter(|&i| (self.start..=self.end).contains(&h.get(i).ts))
+                            .filter(|&i| (self.start..=self.end).contains(&h.ts(i)))
                             .count() as u64;
                     }
                 }

@@ -19,7 +19,7 @@ use tracing::{error, info};
 
 use crate::block::{Block, TMP_SUFFIX};
 use crate::error::LogStoreError;
-use crate::head::{Head, HeadEntry};
+use crate::head::{Head, MetaPairs};
 use crate::options::LogStoreOptions;
 use crate::registry::Registry;
 use crate::wal::{self, LogWal, Record, WalStream};
@@ -143,7 +143,7 @@ impl LogStore {
                     if let Some(info) = registry.get_mut(id) {
                         info.newest_ts = info.newest_ts.max(e.ts);
                     }
-                    head.push(id, head_entry(&e));
+                    head.push(id, e.ts, &e.line, meta_pairs(&e.metadata));
                 }
             }
         })?;
@@ -200,17 +200,17 @@ impl LogStore {
             }
             return Err(e.into());
         }
-        let entries: Vec<(u32, HeadEntry)> = accepted
+        let metas: Vec<MetaPairs> = accepted
             .iter()
-            .map(|(id, e)| (*id, head_entry(e)))
+            .map(|(_, e)| meta_pairs(&e.metadata))
             .collect();
         let (bytes, span) = {
             let mut st = self.state.write();
-            for (id, e) in entries {
-                if let Some(info) = st.registry.get_mut(id) {
+            for ((id, e), meta) in accepted.iter().zip(metas) {
+                if let Some(info) = st.registry.get_mut(*id) {
                     info.newest_ts = info.newest_ts.max(e.ts);
                 }
-                st.head.push(id, e);
+                st.head.push(*id, e.ts, &e.line, meta);
             }
             (st.head.bytes, st.head.max_ts.saturating_sub(st.head.min_ts))
         };
@@ -347,22 +347,18 @@ impl LogAppendable for LogStore {
     }
 }
 
-/// A head entry from an appended one: metadata sorted by name, the last value of a repeated
-/// name kept (Loki keeps structured metadata as a label set).
-pub(crate) fn head_entry(e: &LogEntry) -> HeadEntry {
-    let mut meta: Vec<(Box<str>, Box<str>)> = Vec::with_capacity(e.metadata.len());
-    for (k, v) in &e.metadata {
+/// Structured metadata as the head keeps it: sorted by name, the last value of a repeated name
+/// kept (Loki keeps structured metadata as a label set).
+pub(crate) fn meta_pairs(metadata: &[(String, String)]) -> MetaPairs {
+    let mut meta: Vec<(Box<str>, Box<str>)> = Vec::with_capacity(metadata.len());
+    for (k, v) in metadata {
         match meta.iter_mut().find(|(n, _)| **n == **k) {
             Some(slot) => slot.1 = v.as_str().into(),
             None => meta.push((k.as_str().into(), v.as_str().into())),
         }
     }
     meta.sort_by(|a, b| a.0.cmp(&b.0));
-    HeadEntry {
-        ts: e.ts,
-        line: e.line.as_str().into(),
-        metadata: meta.into_boxed_slice(),
-    }
+    meta.into_boxed_slice()
 }
 
 /// Go's `time.RFC3339Nano` in UTC (trailing zeros of the fraction dropped), as Loki prints

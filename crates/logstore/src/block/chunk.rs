@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::encoding::{put_str, put_uvarint, DecodeError, Decoder};
 use crate::filter;
-use crate::head::HeadEntry;
+use crate::head::Row;
 use crate::timefmt;
 use crate::tokens::{line_keys, GramSet};
 
@@ -90,7 +90,7 @@ impl ChunkEncoder {
     /// chunk's offset in the file minus `base`.
     pub fn encode(
         &mut self,
-        entries: &[&HeadEntry],
+        entries: &[Row<'_>],
         base: u64,
         out: &mut Vec<u8>,
     ) -> std::io::Result<ChunkMeta> {
@@ -532,6 +532,7 @@ impl Metadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::head::HeadEntry;
 
     #[test]
     fn round_trip() {
@@ -560,7 +561,7 @@ mod tests {
                 },
             })
             .collect();
-        let refs: Vec<&HeadEntry> = entries.iter().collect();
+        let refs: Vec<Row<'_>> = entries.iter().map(HeadEntry::row).collect();
         let mut enc = ChunkEncoder::new(3).unwrap();
         let mut out = vec![0u8; 10];
         let m = enc.encode(&refs, 100, &mut out).unwrap();

@@ -311,7 +311,7 @@ mod tests {
                 metadata: vec![("k".into(), format!("v{i}").into())].into(),
             })
             .collect();
-        let refs: Vec<&HeadEntry> = entries.iter().collect();
+        let refs: Vec<_> = entries.iter().map(HeadEntry::row).collect();
         let mut w = BlockWriter::create(dir.path(), 3, 16, 1 << 20).unwrap();
         let labels = Labels::from_pairs(&[("job", "x")]).unwrap();
         w.add_stream(&labels, &refs).unwrap();

@@ -13,7 +13,7 @@ use ulid::Ulid;
 use super::chunk::{ChunkEncoder, ChunkMeta};
 use super::{encode_index, Block, HEADER_SIZE, MAGIC, TMP_SUFFIX, VERSION};
 use crate::error::LogStoreError;
-use crate::head::HeadEntry;
+use crate::head::{HeadEntry, Row};
 
 /// Bytes buffered before a write to the file.
 const FLUSH_AT: usize = 4 * 1024 * 1024;
@@ -22,7 +22,7 @@ const FLUSH_AT: usize = 4 * 1024 * 1024;
 /// lines and `max_bytes` line bytes (a longer line alone); `full` is false for a last chunk that
 /// ended because the entries did.
 pub fn chunk_bounds(
-    entries: &[&HeadEntry],
+    entries: &[Row<'_>],
     max_lines: usize,
     max_bytes: usize,
 ) -> Vec<(usize, usize, bool)> {
@@ -105,7 +105,7 @@ impl BlockWriter {
     pub fn add_stream(
         &mut self,
         labels: &Labels,
-        entries: &[&HeadEntry],
+        entries: &[Row<'_>],
     ) -> Result<(), LogStoreError> {
         let mut metas = Vec::new();
         for (start, end, _) in chunk_bounds(entries, self.max_lines, self.max_bytes) {
@@ -147,7 +147,7 @@ impl BlockWriter {
                     metas.push(m);
                 }
                 MergeItem::Encode(entries) => {
-                    let refs: Vec<&HeadEntry> = entries.iter().collect();
+                    let refs: Vec<Row<'_>> = entries.iter().map(HeadEntry::row).collect();
                     for (start, end, _) in chunk_bounds(&refs, self.max_lines, self.max_bytes) {
                         let m = self
                             .enc

@@ -41,10 +41,12 @@ pub struct CompactStats {
 }
 
 impl LogStore {
-    /// Cuts the whole head into a block now (if it holds anything).
+    /// Cuts the whole head into a block now (if it holds anything), on the writer thread.
     pub fn cut(&self) -> Result<u64, LogStoreError> {
-        let mut wal = self.wal.lock();
-        self.cut_locked(&mut wal, false)
+        self.writer.run(|| {
+            let mut wal = self.wal.lock();
+            self.cut_locked(&mut wal, false)
+        })
     }
 
     /// Writes the head to a block. With `keep_tails`, the last, partial chunk of each stream

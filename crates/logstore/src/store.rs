@@ -23,6 +23,7 @@ use crate::head::{Head, MetaPairs};
 use crate::options::LogStoreOptions;
 use crate::registry::Registry;
 use crate::wal::{self, LogWal, Record, WalStream};
+use crate::writer::Writer;
 
 /// What readers and writers share.
 pub(crate) struct State {
@@ -41,6 +42,8 @@ pub struct LogStore {
     pub(crate) wal: Mutex<LogWal>,
     pub(crate) state: RwLock<State>,
     pub(crate) compaction: Mutex<()>,
+    /// Runs appends and head cuts (see `writer`).
+    pub(crate) writer: Writer,
     /// Held (locked) while the store is open: one process per directory.
     _lock: fs::File,
 }
@@ -164,6 +167,7 @@ impl LogStore {
                 gen: floor,
             }),
             compaction: Mutex::new(()),
+            writer: Writer::start()?,
             _lock: lock,
         })
     }
@@ -179,8 +183,12 @@ impl LogStore {
     ///
     /// The WAL mutex is held throughout (appends and cuts are serialized, so the WAL order is
     /// the head's order); the state lock only while checking and while applying, not during the
-    /// WAL write, so readers are not held up by the disk.
+    /// WAL write, so readers are not held up by the disk. Runs on the store's writer thread.
     pub fn append(&self, streams: &[LogStream]) -> Result<LogAppendReport, LogStoreError> {
+        self.writer.run(|| self.append_here(streams))
+    }
+
+    fn append_here(&self, streams: &[LogStream]) -> Result<LogAppendReport, LogStoreError> {
         let mut wal = self.wal.lock();
         let Checked {
             report,

@@ -22,12 +22,13 @@ use std::sync::Arc;
 use bongsu_model::Labels;
 use tracing::{error, info};
 
+use crate::block::chunk::ChunkEncoder;
 use crate::block::{chunk_bounds, Block, BlockWriter, ChunkMeta, MergeItem};
 use crate::cursor::{Decoder, Loaded};
 use crate::error::LogStoreError;
 use crate::head::{Head, HeadEntry, HeadStream, Row};
 use crate::store::{now_ns, LogStore};
-use crate::wal::{entry_len, LogWal, WalStream, MAX_RECORD_PAYLOAD};
+use crate::wal::{entry_len, LogWal, WalStream, BUF_KEEP};
 
 /// A partition with this many blocks is merged even while still open for writes.
 pub const MAX_BLOCKS_PER_PARTITION: usize = 8;
@@ -99,12 +100,17 @@ impl LogStore {
             return Ok(0);
         }
         let floor = wal.roll()?;
-        let mut w = BlockWriter::create(
-            &self.blocks_dir(),
-            self.opts.cut_zstd_level,
-            max_lines,
-            max_bytes,
-        )?;
+        // Only the writer thread cuts, so this lock is never contended; the encoder is kept
+        // from cut to cut rather than its compression contexts allocated every time.
+        let mut enc = self.cut_encoder.lock();
+        let enc = match &mut *enc {
+            Some(e) => e,
+            None => enc.insert(
+                ChunkEncoder::new(self.opts.cut_zstd_level)
+                    .map_err(|e| LogStoreError::io(&self.blocks_dir(), e))?,
+            ),
+        };
+        let mut w = BlockWriter::create(&self.blocks_dir(), enc, max_lines, max_bytes)?;
         let mut head = Head::default();
         let mut tails = TailLog::default();
         for &(labels, id, hs, split) in &plan {
@@ -199,12 +205,9 @@ impl LogStore {
             }
         }
         let (max_lines, max_bytes) = (self.opts.chunk_max_lines, self.opts.chunk_max_bytes);
-        let mut w = BlockWriter::create(
-            &self.blocks_dir(),
-            self.opts.merge_zstd_level,
-            max_lines,
-            max_bytes,
-        )?;
+        let mut enc = ChunkEncoder::new(self.opts.merge_zstd_level)
+            .map_err(|e| LogStoreError::io(&self.blocks_dir(), e))?;
+        let mut w = BlockWriter::create(&self.blocks_dir(), &mut enc, max_lines, max_bytes)?;
         let mut dec = Decoder::default();
         for (labels, mut chunks) in streams {
             chunks.sort_by_key(|(_, c)| c.min_ts);
@@ -374,8 +377,8 @@ fn decode_all(chunks: &[(&Block, &ChunkMeta)], dec: &mut Decoder) -> Option<Vec<
     Some(out)
 }
 
-/// The lines a cut keeps, logged again into the new WAL segment in appends of about one record
-/// each, so the write buffer stays small however many lines are kept.
+/// The lines a cut keeps, logged again into the new WAL segment in appends small enough for the
+/// WAL to keep reusing its write buffer, however many lines are kept.
 #[derive(Default)]
 struct TailLog<'a> {
     defs: Vec<WalStream>,
@@ -398,7 +401,7 @@ impl<'a> TailLog<'a> {
         for r in rows {
             self.entries.push((id, *r));
             self.bytes += entry_len(r);
-            if self.bytes >= MAX_RECORD_PAYLOAD {
+            if self.bytes >= BUF_KEEP / 2 {
                 self.flush(wal)?;
             }
         }

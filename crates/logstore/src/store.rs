@@ -17,6 +17,7 @@ use bongsu_storage::StorageError;
 use parking_lot::{Mutex, RwLock};
 use tracing::{error, info};
 
+use crate::block::chunk::ChunkEncoder;
 use crate::block::{Block, TMP_SUFFIX};
 use crate::error::LogStoreError;
 use crate::head::{Head, MetaPairs};
@@ -44,6 +45,8 @@ pub struct LogStore {
     pub(crate) compaction: Mutex<()>,
     /// Runs appends and head cuts (see `writer`).
     pub(crate) writer: Writer,
+    /// The chunk encoder of head cuts (at `cut_zstd_level`), made at the first cut.
+    pub(crate) cut_encoder: Mutex<Option<ChunkEncoder>>,
     /// Held (locked) while the store is open: one process per directory.
     _lock: fs::File,
 }
@@ -168,6 +171,7 @@ impl LogStore {
             }),
             compaction: Mutex::new(()),
             writer: Writer::start()?,
+            cut_encoder: Mutex::new(None),
             _lock: lock,
         })
     }

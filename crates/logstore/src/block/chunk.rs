@@ -66,9 +66,15 @@ pub struct ChunkEncoder {
     tok: Vec<u8>,
     clock: timefmt::Clock,
     scratch: Vec<u8>,
+    level: i32,
 }
 
 impl ChunkEncoder {
+    /// The zstd level of the line and metadata columns.
+    pub fn level(&self) -> i32 {
+        self.level
+    }
+
     pub fn new(level: i32) -> std::io::Result<ChunkEncoder> {
         let mut lines = zstd::bulk::Compressor::new(level)?;
         lines.include_checksum(true)?;
@@ -83,6 +89,7 @@ impl ChunkEncoder {
             tok: Vec::new(),
             clock: timefmt::Clock::default(),
             scratch: Vec::new(),
+            level,
         })
     }
 

@@ -312,7 +312,8 @@ mod tests {
             })
             .collect();
         let refs: Vec<_> = entries.iter().map(HeadEntry::row).collect();
-        let mut w = BlockWriter::create(dir.path(), 3, 16, 1 << 20).unwrap();
+        let mut enc = chunk::ChunkEncoder::new(3).unwrap();
+        let mut w = BlockWriter::create(dir.path(), &mut enc, 16, 1 << 20).unwrap();
         let labels = Labels::from_pairs(&[("job", "x")]).unwrap();
         w.add_stream(&labels, &refs).unwrap();
         let path = w.finish(7, &[Ulid::new()]).unwrap().unwrap().path;

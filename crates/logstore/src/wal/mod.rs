@@ -34,7 +34,7 @@ pub const MAX_RECORD_PAYLOAD: usize = 4 * 1024 * 1024;
 const MAX_SEGMENT_INDEX: u32 = 99_999_999;
 /// The write buffer is kept for the next append up to this capacity; a larger one (a big push,
 /// a cut logging its kept lines again) is freed, so that one burst does not pin its size.
-const BUF_KEEP: usize = 1024 * 1024;
+pub(crate) const BUF_KEEP: usize = 1024 * 1024;
 
 #[derive(Debug, Error)]
 pub enum WalError {

@@ -66,15 +66,11 @@ pub struct ChunkEncoder {
     tok: Vec<u8>,
     clock: timefmt::Clock,
     scratch: Vec<u8>,
-    level: i32,
+    /// zstd level of the line and metadata columns.
+    pub level: i32,
 }
 
 impl ChunkEncoder {
-    /// The zstd level of the line and metadata columns.
-    pub fn level(&self) -> i32 {
-        self.level
-    }
-
     pub fn new(level: i32) -> std::io::Result<ChunkEncoder> {
         let mut lines = zstd::bulk::Compressor::new(level)?;
         lines.include_checksum(true)?;
@@ -239,9 +235,7 @@ impl ChunkEncoder {
             filter_crc,
         })
     }
-}
 
-impl ChunkEncoder {
     /// Appends chunk `c` (its bytes `bytes`, from another block) to `out` at file offset `off`,
     /// with its line and metadata frames compressed again at this encoder's level.
     pub fn recompress(

@@ -97,7 +97,7 @@ impl<'e> BlockWriter<'e> {
             file: BufWriter::new(file),
             written: 0,
             buf: header,
-            level: enc.level(),
+            level: enc.level,
             enc,
             tmp,
             streams: Vec::new(),
@@ -127,18 +127,18 @@ impl<'e> BlockWriter<'e> {
         Ok(())
     }
 
-    /// Adds a stream made of chunks copied as they are from other blocks (no recompression)
-    /// and of entries encoded into new chunks, in the order given (by time).
-    pub fn add_merged(
+    /// Adds a stream made of chunks copied from other blocks (as they are or recompressed) and
+    /// of entries encoded into new chunks, given by time.
+    pub fn add_merged<'a>(
         &mut self,
         labels: &Labels,
-        items: &[MergeItem<'_>],
+        items: impl IntoIterator<Item = MergeItem<'a>>,
     ) -> Result<(), LogStoreError> {
         let mut metas = Vec::new();
         for item in items {
             match item {
                 MergeItem::Copy(b, c) => {
-                    let mut m = **c;
+                    let mut m = *c;
                     m.off = self.written + self.buf.len() as u64;
                     self.buf.extend_from_slice(b.chunk_bytes(c));
                     metas.push(m);
@@ -159,11 +159,15 @@ impl<'e> BlockWriter<'e> {
                             .encode(&refs[start..end], self.written, &mut self.buf)
                             .map_err(|e| LogStoreError::io(&self.tmp, e))?;
                         metas.push(m);
+                        self.flush_if_full()?;
                     }
                 }
             }
             self.flush_if_full()?;
         }
+        // Items come by time, but a run of re-encoded chunks may end after the next item
+        // starts (an overlap too long to merge at once); the index wants chunks by `min_ts`.
+        metas.sort_by_key(|m: &ChunkMeta| m.min_ts);
         if !metas.is_empty() {
             self.streams.push((labels.clone(), metas));
         }

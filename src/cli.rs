@@ -73,6 +73,16 @@ pub struct ServerArgs {
     #[arg(long = "logs.retention.size", default_value = "0", value_name = "SIZE")]
     pub logs_retention_size: String,
 
+    /// Most bytes of log lines held in memory before they are cut into a block, e.g. 32MB
+    /// (base 1024): bounds the log store's memory and the WAL replayed at a restart. Smaller
+    /// values cut more often (more, smaller blocks until the daily merge). At least 1MB.
+    #[arg(
+        long = "logs.head.max-size",
+        default_value = "32MB",
+        value_name = "SIZE"
+    )]
+    pub logs_head_max_size: String,
+
     /// Log push rate limit in MiB per second (Loki's ingestion_rate_mb); 0: none.
     #[arg(
         long = "logs.ingestion-rate-mb",

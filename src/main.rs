@@ -244,8 +244,11 @@ fn db_options(args: &ServerArgs) -> anyhow::Result<DbOptions> {
     })
 }
 
+/// Smallest `--logs.head.max-size`: below it a head would be cut at every few pushes.
+const LOGS_HEAD_MIN_BYTES: u64 = 1024 * 1024;
+
 /// The log store's options: retention from `--logs.retention.*` (time defaulting to the
-/// metrics' retention).
+/// metrics' retention), the head's size from `--logs.head.max-size`.
 fn log_store_options(args: &ServerArgs) -> anyhow::Result<LogStoreOptions> {
     let text = args
         .logs_retention_time
@@ -259,9 +262,18 @@ fn log_store_options(args: &ServerArgs) -> anyhow::Result<LogStoreOptions> {
     };
     let size = cli::parse_size(&args.logs_retention_size)
         .map_err(|e| anyhow!("--logs.retention.size: {e}"))?;
+    let head = cli::parse_size(&args.logs_head_max_size)
+        .map_err(|e| anyhow!("--logs.head.max-size: {e}"))?;
+    if head < LOGS_HEAD_MIN_BYTES {
+        return Err(anyhow!(
+            "--logs.head.max-size {:?} is below the minimum of 1MB",
+            args.logs_head_max_size
+        ));
+    }
     Ok(LogStoreOptions {
         retention,
         retention_bytes: (size > 0).then_some(size),
+        head_max_bytes: usize::try_from(head).unwrap_or(usize::MAX),
         ..LogStoreOptions::default()
     })
 }

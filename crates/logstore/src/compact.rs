@@ -7,32 +7,40 @@
 //!   twice: the head drops the second copy); after it, `open` skips and deletes them (the
 //!   floor is in the block). One block per cut keeps this atomic.
 //! - A **merge** puts all blocks starting in one partition (a UTC day by default) into one
-//!   block: chunks are copied without recompressing, except runs of small ones (a slow stream
-//!   cut into pieces by head cuts), which are encoded again into full chunks. It names its
-//!   sources in `replaces`; they are deleted after it is published (and by `open`, after a
-//!   crash).
+//!   block: chunks are copied (recompressed if a cut wrote them at a lower level), except runs
+//!   of a stream's chunks that overlap in time (lines that arrived out of order across cuts)
+//!   or are small (a slow stream cut into pieces by head cuts): those are decoded, merged by
+//!   time with exact duplicates dropped, and encoded again into full chunks, so merged blocks
+//!   hold few, disjoint chunks. It names its sources in `replaces`; they are deleted after it
+//!   is published (and by `open`, after a crash).
 //! - **Retention** deletes blocks whose newest line is older than the retention time, then the
 //!   oldest blocks while the store is over its size limit, and forgets streams left without
 //!   data.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
+use std::ops::Range;
 use std::sync::Arc;
 
 use bongsu_model::Labels;
 use tracing::{error, info};
+use xxhash_rust::xxh3::xxh3_64;
 
-use bongsu_model::log::LogEntry;
-
+use crate::block::chunk::ChunkEncoder;
 use crate::block::{chunk_bounds, Block, BlockWriter, ChunkMeta, MergeItem};
 use crate::cursor::{Decoder, Loaded};
 use crate::error::LogStoreError;
-use crate::head::{Head, HeadEntry};
-use crate::store::{head_entry, now_ns, LogStore};
-use crate::wal::{LogWal, WalStream};
+use crate::head::{Head, HeadEntry, HeadStream, Row};
+use crate::store::{now_ns, LogStore};
+use crate::wal::{entry_len, LogWal, WalStream, BUF_KEEP};
 
 /// A partition with this many blocks is merged even while still open for writes.
 pub const MAX_BLOCKS_PER_PARTITION: usize = 8;
+
+/// Most chunks' worth of lines (`chunk_max_lines`, `chunk_max_bytes`) a merge decodes at once
+/// to put overlapping or small chunks of a stream together; overlaps beyond it stay (readers
+/// merge overlapping chunks anyway).
+const MERGE_RUN_MAX_CHUNKS: u64 = 16;
 
 /// What [`LogStore::compact`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,10 +51,12 @@ pub struct CompactStats {
 }
 
 impl LogStore {
-    /// Cuts the whole head into a block now (if it holds anything).
+    /// Cuts the whole head into a block now (if it holds anything), on the writer thread.
     pub fn cut(&self) -> Result<u64, LogStoreError> {
-        let mut wal = self.wal.lock();
-        self.cut_locked(&mut wal, false)
+        self.writer.run(|| {
+            let mut wal = self.wal.lock();
+            self.cut_locked(&mut wal, false)
+        })
     }
 
     /// Writes the head to a block. With `keep_tails`, the last, partial chunk of each stream
@@ -74,7 +84,10 @@ impl LogStore {
         } else {
             0
         };
-        let mut plan: Vec<(&Labels, u32, Vec<&HeadEntry>, usize)> = Vec::new();
+        // Each stream's split: lines before it (in time order) are written, the rest kept. The
+        // sorted lines are not kept between the two passes: they would double the head's
+        // bookkeeping at the moment its memory peaks.
+        let mut plan: Vec<(&Labels, u32, &HeadStream, usize)> = Vec::new();
         for (&id, hs) in &st.head.streams {
             let Some(info) = st.registry.get(id) else {
                 continue;
@@ -82,13 +95,13 @@ impl LogStore {
             let sorted = hs.sorted();
             let mut split = sorted.len();
             if let Some(&(start, _, false)) = chunk_bounds(&sorted, max_lines, max_bytes).last() {
-                let bytes: usize = sorted[start..].iter().map(|e| e.size()).sum();
+                let bytes: usize = sorted[start..].iter().map(Row::size).sum();
                 if sorted[start].ts >= young && bytes <= budget {
                     budget -= bytes;
                     split = start;
                 }
             }
-            plan.push((&info.labels, id, sorted, split));
+            plan.push((&info.labels, id, hs, split));
         }
         plan.sort_by(|a, b| a.0.cmp(b.0));
         let written: u64 = plan.iter().map(|p| p.3 as u64).sum();
@@ -96,34 +109,33 @@ impl LogStore {
             return Ok(0);
         }
         let floor = wal.roll()?;
-        let kept: Vec<(u32, LogEntry)> = plan
-            .iter()
-            .flat_map(|(_, id, sorted, split)| {
-                sorted[*split..].iter().map(move |e| (*id, to_log_entry(e)))
-            })
-            .collect();
-        let kept_ids: HashSet<u32> = kept.iter().map(|(id, _)| *id).collect();
-        let defs: Vec<WalStream> = plan
-            .iter()
-            .filter(|p| kept_ids.contains(&p.1))
-            .map(|p| WalStream {
-                id: p.1,
-                labels: p.0.clone(),
-            })
-            .collect();
-        let refs: Vec<(u32, &LogEntry)> = kept.iter().map(|(id, e)| (*id, e)).collect();
-        wal.append(&defs, &refs)?;
-        wal.sync()?;
-        let mut w = BlockWriter::create(
-            &self.blocks_dir(),
-            self.opts.cut_zstd_level,
-            max_lines,
-            max_bytes,
-        )?;
-        for (labels, _, sorted, split) in &plan {
-            w.add_stream(labels, &sorted[..*split])?;
+        // Only the writer thread cuts, so this lock is never contended; the encoder is kept
+        // from cut to cut rather than its compression contexts allocated every time.
+        let mut enc = self.cut_encoder.lock();
+        let enc = match &mut *enc {
+            Some(e) => e,
+            None => enc.insert(
+                ChunkEncoder::new(self.opts.cut_zstd_level)
+                    .map_err(|e| LogStoreError::io(&self.blocks_dir(), e))?,
+            ),
+        };
+        let mut w = BlockWriter::create(&self.blocks_dir(), enc, max_lines, max_bytes)?;
+        let mut head = Head::default();
+        let mut tails = TailLog::default();
+        for &(labels, id, hs, split) in &plan {
+            let sorted = hs.sorted();
+            w.add_stream(labels, &sorted[..split])?;
+            if split < sorted.len() {
+                tails.add(wal, id, labels, &sorted[split..])?;
+                for r in &sorted[split..] {
+                    head.push(id, r.ts, r.line, r.metadata.into());
+                }
+            }
         }
+        tails.flush(wal)?;
+        wal.sync()?;
         let block = w.finish(floor, &[])?;
+        let kept_ids: Vec<u32> = head.streams.keys().copied().collect();
         drop(plan);
         drop(st);
 
@@ -135,10 +147,6 @@ impl LogStore {
                 .map(|s| st.registry.get_or_insert(&s.labels))
                 .collect();
             insert_sorted(&mut st.blocks, Arc::new(b));
-        }
-        let mut head = Head::default();
-        for (id, e) in &kept {
-            head.push(*id, head_entry(e));
         }
         st.head = head;
         st.gen = floor;
@@ -206,17 +214,18 @@ impl LogStore {
             }
         }
         let (max_lines, max_bytes) = (self.opts.chunk_max_lines, self.opts.chunk_max_bytes);
-        let mut w = BlockWriter::create(
-            &self.blocks_dir(),
-            self.opts.merge_zstd_level,
-            max_lines,
-            max_bytes,
-        )?;
+        let mut enc = ChunkEncoder::new(self.opts.merge_zstd_level)
+            .map_err(|e| LogStoreError::io(&self.blocks_dir(), e))?;
+        let mut w = BlockWriter::create(&self.blocks_dir(), &mut enc, max_lines, max_bytes)?;
         let mut dec = Decoder::default();
         for (labels, mut chunks) in streams {
             chunks.sort_by_key(|(_, c)| c.min_ts);
-            let items = self.merge_items(&chunks, &mut dec);
-            w.add_merged(labels, &items)?;
+            // Runs are decoded one at a time, as the writer takes them.
+            let runs = self.merge_runs(&chunks);
+            let items = runs
+                .into_iter()
+                .flat_map(|r| self.merge_run(&chunks[r], &mut dec));
+            w.add_merged(labels, items)?;
         }
         let floor = blocks.iter().map(|b| b.wal_floor).max().unwrap_or(0);
         let sources: Vec<_> = blocks.iter().map(|b| b.ulid).collect();
@@ -242,51 +251,63 @@ impl LogStore {
         Ok(())
     }
 
-    /// A stream's chunks for a merge: runs of small, time-disjoint chunks that fit in one
-    /// chunk together (slow streams cut into pieces by head cuts) are decoded to be encoded
-    /// again as one; the rest is copied. A chunk that fails to decode is copied as it is.
-    fn merge_items<'a>(
-        &self,
-        chunks: &[(&'a Block, &'a ChunkMeta)],
-        dec: &mut Decoder,
-    ) -> Vec<MergeItem<'a>> {
+    /// How a merge treats a stream's chunks (sorted by `min_ts`): as runs, each a range of
+    /// them. A chunk joins the run before it if it overlaps the run in time (lines that arrived
+    /// out of order across head cuts) or if the two fit in one chunk (a slow stream cut into
+    /// pieces by head cuts), as long as the run stays within [`MERGE_RUN_MAX_CHUNKS`] chunks'
+    /// worth of lines; a run of one chunk is copied, a longer one encoded again.
+    fn merge_runs(&self, chunks: &[(&Block, &ChunkMeta)]) -> Vec<Range<usize>> {
         let (max_lines, max_bytes) = (
             self.opts.chunk_max_lines as u64,
             self.opts.chunk_max_bytes as u64,
         );
-        let mut items = Vec::new();
+        let cap_lines = max_lines.saturating_mul(MERGE_RUN_MAX_CHUNKS);
+        let cap_bytes = max_bytes.saturating_mul(MERGE_RUN_MAX_CHUNKS);
+        let mut runs = Vec::new();
         let mut i = 0;
         while i < chunks.len() {
-            let (mut j, mut lines, mut bytes) =
-                (i + 1, u64::from(chunks[i].1.count), chunks[i].1.raw_bytes);
+            let c = chunks[i].1;
+            let (mut j, mut lines, mut bytes, mut max_ts) =
+                (i + 1, u64::from(c.count), c.raw_bytes, c.max_ts);
             while j < chunks.len() {
                 let c = chunks[j].1;
-                if c.min_ts <= chunks[j - 1].1.max_ts
-                    || lines + u64::from(c.count) > max_lines
-                    || bytes + c.raw_bytes > max_bytes
-                {
+                let (l, b) = (lines + u64::from(c.count), bytes + c.raw_bytes);
+                let overlaps = c.min_ts <= max_ts;
+                let fits = l <= max_lines && b <= max_bytes;
+                if !(overlaps || fits) || l > cap_lines || b > cap_bytes {
                     break;
                 }
-                lines += u64::from(c.count);
-                bytes += c.raw_bytes;
+                (lines, bytes, max_ts) = (l, b, max_ts.max(c.max_ts));
                 j += 1;
             }
-            match (j - i > 1)
-                .then(|| decode_all(&chunks[i..j], dec))
-                .flatten()
-            {
-                Some(entries) => items.push(MergeItem::Encode(entries)),
-                None => items.extend(chunks[i..j].iter().map(|&(b, c)| {
-                    if b.zstd_level < self.opts.merge_zstd_level {
-                        MergeItem::Recompress(b, c)
-                    } else {
-                        MergeItem::Copy(b, c)
-                    }
-                })),
-            }
+            runs.push(i..j);
             i = j;
         }
-        items
+        runs
+    }
+
+    /// The merge items of one run (see [`LogStore::merge_runs`]): its chunks decoded, merged
+    /// by time and deduplicated into entries to encode again, or, for a run of one chunk or one
+    /// that does not decode, its chunks copied (recompressed if written at a lower level).
+    fn merge_run<'a>(
+        &self,
+        run: &[(&'a Block, &'a ChunkMeta)],
+        dec: &mut Decoder,
+    ) -> Vec<MergeItem<'a>> {
+        if run.len() > 1 {
+            if let Some(entries) = decode_all(run, dec) {
+                return vec![MergeItem::Encode(entries)];
+            }
+        }
+        run.iter()
+            .map(|&(b, c)| {
+                if b.zstd_level < self.opts.merge_zstd_level {
+                    MergeItem::Recompress(b, c)
+                } else {
+                    MergeItem::Copy(b, c)
+                }
+            })
+            .collect()
     }
 
     /// Deletes blocks past the retention time, then the oldest while over the size limit.
@@ -360,15 +381,19 @@ impl LogStore {
     }
 }
 
-/// The entries of some chunks, in order; `None` if one does not decode.
+/// The entries of some chunks of one stream in time order (arrival order among equal
+/// timestamps: the chunks' order), exact duplicates (same timestamp and line) dropped as the
+/// head drops them; `None` if one does not decode.
 fn decode_all(chunks: &[(&Block, &ChunkMeta)], dec: &mut Decoder) -> Option<Vec<HeadEntry>> {
-    let mut out = Vec::new();
+    let mut out: Vec<HeadEntry> = Vec::new();
     let mut l = Loaded::default();
+    let mut sorted = true;
     for &(b, c) in chunks {
         if let Err(e) = dec.load(b, c, &mut l, true) {
             error!(error = %e, "merging a log chunk that does not decode as it is");
             return None;
         }
+        sorted &= out.last().is_none_or(|e| e.ts <= c.min_ts);
         out.extend((0..l.len()).map(|i| {
             let e = l.entry(i);
             HeadEntry {
@@ -378,18 +403,71 @@ fn decode_all(chunks: &[(&Block, &ChunkMeta)], dec: &mut Decoder) -> Option<Vec<
             }
         }));
     }
-    Some(out)
+    if !sorted {
+        out.sort_by_key(|e| e.ts);
+    }
+    // Duplicates share a timestamp: each line is looked up among those of its timestamp by
+    // hash (a group can be large: logs with second timestamps), by text on a collision.
+    let mut kept: Vec<HeadEntry> = Vec::with_capacity(out.len());
+    let mut group: HashMap<u64, usize> = HashMap::new();
+    let mut same_ts = 0;
+    for e in out {
+        if kept.last().is_none_or(|k| k.ts != e.ts) {
+            same_ts = kept.len();
+            group.clear();
+        }
+        let h = xxh3_64(e.line.as_bytes());
+        let dup = match group.get(&h) {
+            Some(&i) => kept[i].line == e.line || kept[same_ts..].iter().any(|k| k.line == e.line),
+            None => false,
+        };
+        if !dup {
+            group.entry(h).or_insert(kept.len());
+            kept.push(e);
+        }
+    }
+    Some(kept)
 }
 
-fn to_log_entry(e: &HeadEntry) -> LogEntry {
-    LogEntry {
-        ts: e.ts,
-        line: e.line.to_string(),
-        metadata: e
-            .metadata
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+/// The lines a cut keeps, logged again into the new WAL segment in appends small enough for the
+/// WAL to keep reusing its write buffer, however many lines are kept.
+#[derive(Default)]
+struct TailLog<'a> {
+    defs: Vec<WalStream>,
+    entries: Vec<(u32, Row<'a>)>,
+    bytes: usize,
+}
+
+impl<'a> TailLog<'a> {
+    fn add(
+        &mut self,
+        wal: &mut LogWal,
+        id: u32,
+        labels: &Labels,
+        rows: &[Row<'a>],
+    ) -> Result<(), LogStoreError> {
+        self.defs.push(WalStream {
+            id,
+            labels: labels.clone(),
+        });
+        for r in rows {
+            self.entries.push((id, *r));
+            self.bytes += entry_len(r);
+            if self.bytes >= BUF_KEEP / 2 {
+                self.flush(wal)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, wal: &mut LogWal) -> Result<(), LogStoreError> {
+        if !self.defs.is_empty() || !self.entries.is_empty() {
+            wal.append(&self.defs, &self.entries)?;
+        }
+        self.defs.clear();
+        self.entries.clear();
+        self.bytes = 0;
+        Ok(())
     }
 }
 

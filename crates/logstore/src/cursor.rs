@@ -51,23 +51,21 @@ impl Loaded {
         self.head.as_ref().map_or(self.ts.len(), HeadSnapshot::len)
     }
     fn ts(&self, i: usize) -> i64 {
-        self.head
-            .as_ref()
-            .map_or_else(|| self.ts[i], |h| h.get(i).ts)
+        self.head.as_ref().map_or_else(|| self.ts[i], |h| h.ts(i))
     }
     fn line(&self, i: usize) -> &str {
         self.head
             .as_ref()
-            .map_or_else(|| self.lines.get(i), |h| &h.get(i).line)
+            .map_or_else(|| self.lines.get(i), |h| h.line(i))
     }
     pub(crate) fn entry(&self, i: usize) -> EntryRef<'_> {
         match &self.head {
             Some(h) => {
-                let e = h.get(i);
+                let r = h.row(i);
                 EntryRef {
-                    ts: e.ts,
-                    line: &e.line,
-                    meta: MetaRef::Head(&e.metadata),
+                    ts: r.ts,
+                    line: r.line,
+                    meta: MetaRef::Head(r.metadata),
                 }
             }
             None => EntryRef {

@@ -5,7 +5,8 @@
 //! # Writing
 //! [`LogStore`] implements `bongsu_storage::logs::LogAppendable`: `append_logs` returns after
 //! the WAL write (fsynced with [`LogStoreOptions::fsync_on_commit`]), so an acknowledged line
-//! survives `kill -9`. Refused lines come back with Loki's reasons: older than the retention
+//! survives `kill -9`. Appends and head cuts run one at a time on a thread the store owns (the
+//! caller waits), which keeps the head's memory in one allocator arena. Refused lines come back with Loki's reasons: older than the retention
 //! (`TooOld`), more than the out-of-order window behind the stream's newest line
 //! (`TooFarBehind`, 1 h by default), a new stream past [`LogStoreOptions::max_active_streams`]
 //! (`StreamLimit`), a line over [`LogStoreOptions::max_line_bytes`] (`LineTooLong`). An exact
@@ -72,6 +73,7 @@ mod store;
 mod timefmt;
 mod tokens;
 mod wal;
+mod writer;
 
 pub(crate) use bongsu_tsdb::encoding;
 

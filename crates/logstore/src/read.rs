@@ -142,7 +142,7 @@ impl Selection {
                     }
                     Part::Head(h) => {
                         n += (0..h.len())
-                            .filter(|&i| (self.start..=self.end).contains(&h.get(i).ts))
+                            .filter(|&i| (self.start..=self.end).contains(&h.ts(i)))
                             .count() as u64;
                     }
                 }
@@ -214,7 +214,7 @@ impl Selection {
                         }
                         Part::Head(h) => {
                             for j in 0..h.len() {
-                                let e = h.get(j);
+                                let e = h.row(j);
                                 let i = first_at(e.ts);
                                 if buckets.get(i).is_some_and(|b| b.0 <= e.ts) {
                                     out[i] += e.size() as u64;

@@ -17,12 +17,14 @@ use bongsu_storage::StorageError;
 use parking_lot::{Mutex, RwLock};
 use tracing::{error, info};
 
+use crate::block::chunk::ChunkEncoder;
 use crate::block::{Block, TMP_SUFFIX};
 use crate::error::LogStoreError;
-use crate::head::{Head, HeadEntry};
+use crate::head::{Head, MetaPairs};
 use crate::options::LogStoreOptions;
 use crate::registry::Registry;
 use crate::wal::{self, LogWal, Record, WalStream};
+use crate::writer::Writer;
 
 /// What readers and writers share.
 pub(crate) struct State {
@@ -41,6 +43,10 @@ pub struct LogStore {
     pub(crate) wal: Mutex<LogWal>,
     pub(crate) state: RwLock<State>,
     pub(crate) compaction: Mutex<()>,
+    /// Runs appends and head cuts (see `writer`).
+    pub(crate) writer: Writer,
+    /// The chunk encoder of head cuts (at `cut_zstd_level`), made at the first cut.
+    pub(crate) cut_encoder: Mutex<Option<ChunkEncoder>>,
     /// Held (locked) while the store is open: one process per directory.
     _lock: fs::File,
 }
@@ -143,7 +149,7 @@ impl LogStore {
                     if let Some(info) = registry.get_mut(id) {
                         info.newest_ts = info.newest_ts.max(e.ts);
                     }
-                    head.push(id, head_entry(&e));
+                    head.push(id, e.ts, &e.line, meta_pairs(&e.metadata));
                 }
             }
         })?;
@@ -164,6 +170,8 @@ impl LogStore {
                 gen: floor,
             }),
             compaction: Mutex::new(()),
+            writer: Writer::start()?,
+            cut_encoder: Mutex::new(None),
             _lock: lock,
         })
     }
@@ -179,8 +187,12 @@ impl LogStore {
     ///
     /// The WAL mutex is held throughout (appends and cuts are serialized, so the WAL order is
     /// the head's order); the state lock only while checking and while applying, not during the
-    /// WAL write, so readers are not held up by the disk.
+    /// WAL write, so readers are not held up by the disk. Runs on the store's writer thread.
     pub fn append(&self, streams: &[LogStream]) -> Result<LogAppendReport, LogStoreError> {
+        self.writer.run(|| self.append_here(streams))
+    }
+
+    fn append_here(&self, streams: &[LogStream]) -> Result<LogAppendReport, LogStoreError> {
         let mut wal = self.wal.lock();
         let Checked {
             report,
@@ -200,17 +212,17 @@ impl LogStore {
             }
             return Err(e.into());
         }
-        let entries: Vec<(u32, HeadEntry)> = accepted
+        let metas: Vec<MetaPairs> = accepted
             .iter()
-            .map(|(id, e)| (*id, head_entry(e)))
+            .map(|(_, e)| meta_pairs(&e.metadata))
             .collect();
         let (bytes, span) = {
             let mut st = self.state.write();
-            for (id, e) in entries {
-                if let Some(info) = st.registry.get_mut(id) {
+            for ((id, e), meta) in accepted.iter().zip(metas) {
+                if let Some(info) = st.registry.get_mut(*id) {
                     info.newest_ts = info.newest_ts.max(e.ts);
                 }
-                st.head.push(id, e);
+                st.head.push(*id, e.ts, &e.line, meta);
             }
             (st.head.bytes, st.head.max_ts.saturating_sub(st.head.min_ts))
         };
@@ -347,22 +359,18 @@ impl LogAppendable for LogStore {
     }
 }
 
-/// A head entry from an appended one: metadata sorted by name, the last value of a repeated
-/// name kept (Loki keeps structured metadata as a label set).
-pub(crate) fn head_entry(e: &LogEntry) -> HeadEntry {
-    let mut meta: Vec<(Box<str>, Box<str>)> = Vec::with_capacity(e.metadata.len());
-    for (k, v) in &e.metadata {
+/// Structured metadata as the head keeps it: sorted by name, the last value of a repeated name
+/// kept (Loki keeps structured metadata as a label set).
+pub(crate) fn meta_pairs(metadata: &[(String, String)]) -> MetaPairs {
+    let mut meta: Vec<(Box<str>, Box<str>)> = Vec::with_capacity(metadata.len());
+    for (k, v) in metadata {
         match meta.iter_mut().find(|(n, _)| **n == **k) {
             Some(slot) => slot.1 = v.as_str().into(),
             None => meta.push((k.as_str().into(), v.as_str().into())),
         }
     }
     meta.sort_by(|a, b| a.0.cmp(&b.0));
-    HeadEntry {
-        ts: e.ts,
-        line: e.line.as_str().into(),
-        metadata: meta.into_boxed_slice(),
-    }
+    meta.into_boxed_slice()
 }
 
 /// Go's `time.RFC3339Nano` in UTC (trailing zeros of the fraction dropped), as Loki prints

@@ -333,18 +333,28 @@ fn out_of_order_cuts_read_in_order_and_duplicates_once() {
     store.cut().unwrap();
     store.append_logs(&lines(&[T0 + 5, T0 + 40])).unwrap(); // still in the head
     let want = vec![T0 + 5, T0 + 10, T0 + 15, T0 + 20, T0 + 25, T0 + 30, T0 + 40];
-    for dir in [Direction::Forward, Direction::Backward] {
-        let sel = store.select(&all(), 0, i64::MAX).unwrap();
-        let o = ScanOptions {
-            direction: dir,
-            ..ScanOptions::default()
-        };
-        let mut got: Vec<i64> = scan(&sel, &o).iter().map(|x| x.1).collect();
-        if dir == Direction::Backward {
-            got.reverse();
+    let check = || {
+        for dir in [Direction::Forward, Direction::Backward] {
+            let sel = store.select(&all(), 0, i64::MAX).unwrap();
+            let o = ScanOptions {
+                direction: dir,
+                ..ScanOptions::default()
+            };
+            let mut got: Vec<i64> = scan(&sel, &o).iter().map(|x| x.1).collect();
+            if dir == Direction::Backward {
+                got.reverse();
+            }
+            assert_eq!(got, want, "{dir:?}");
         }
-        assert_eq!(got, want, "{dir:?}");
-    }
+    };
+    check();
+    // A merge puts the three overlapping parts into one chunk, the duplicate dropped.
+    store.cut().unwrap();
+    store.merge(true).unwrap();
+    check();
+    let sel = store.select(&all(), 0, i64::MAX).unwrap();
+    assert_eq!((sel.stats().chunks, sel.stats().entries), (1, 7));
+    assert_eq!(sel.count().unwrap(), 7);
 }
 
 #[test]

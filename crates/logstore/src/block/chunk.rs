@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::encoding::{put_str, put_uvarint, DecodeError, Decoder};
 use crate::filter;
-use crate::head::HeadEntry;
+use crate::head::Row;
 use crate::timefmt;
 use crate::tokens::{line_keys, GramSet};
 
@@ -66,6 +66,8 @@ pub struct ChunkEncoder {
     tok: Vec<u8>,
     clock: timefmt::Clock,
     scratch: Vec<u8>,
+    /// zstd level of the line and metadata columns.
+    pub level: i32,
 }
 
 impl ChunkEncoder {
@@ -83,6 +85,7 @@ impl ChunkEncoder {
             tok: Vec::new(),
             clock: timefmt::Clock::default(),
             scratch: Vec::new(),
+            level,
         })
     }
 
@@ -90,7 +93,7 @@ impl ChunkEncoder {
     /// chunk's offset in the file minus `base`.
     pub fn encode(
         &mut self,
-        entries: &[&HeadEntry],
+        entries: &[Row<'_>],
         base: u64,
         out: &mut Vec<u8>,
     ) -> std::io::Result<ChunkMeta> {
@@ -232,9 +235,7 @@ impl ChunkEncoder {
             filter_crc,
         })
     }
-}
 
-impl ChunkEncoder {
     /// Appends chunk `c` (its bytes `bytes`, from another block) to `out` at file offset `off`,
     /// with its line and metadata frames compressed again at this encoder's level.
     pub fn recompress(
@@ -532,6 +533,7 @@ impl Metadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::head::HeadEntry;
 
     #[test]
     fn round_trip() {
@@ -560,7 +562,7 @@ mod tests {
                 },
             })
             .collect();
-        let refs: Vec<&HeadEntry> = entries.iter().collect();
+        let refs: Vec<Row<'_>> = entries.iter().map(HeadEntry::row).collect();
         let mut enc = ChunkEncoder::new(3).unwrap();
         let mut out = vec![0u8; 10];
         let m = enc.encode(&refs, 100, &mut out).unwrap();

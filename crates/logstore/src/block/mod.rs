@@ -14,6 +14,7 @@ pub mod chunk;
 mod writer;
 
 use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use bongsu_model::{Label, Labels, MAX_LABELS};
@@ -73,22 +74,30 @@ impl Block {
             .and_then(|n| Ulid::from_string(n).ok())
             .ok_or_else(|| LogStoreError::corrupt(path, "file name is not a ULID"))?;
         let file = File::open(path).map_err(|e| LogStoreError::io(path, e))?;
-        // SAFETY: block files are never modified after the rename that publishes them; the
-        // store only deletes them, which leaves existing mappings valid.
-        let data = unsafe { Mmap::map(&file) }.map_err(|e| LogStoreError::io(path, e))?;
         let corrupt = |why: &str| LogStoreError::corrupt(path, why);
-        let len = data.len() as u64;
-        if len < HEADER_SIZE + FOOTER_SIZE || data[..4] != MAGIC {
+        let io = |e| LogStoreError::io(path, e);
+        let len = file.metadata().map_err(io)?.len();
+        // Header, footer and index are read with positioned reads, not through the mapping:
+        // touching a mapped page maps the whole (possibly huge) page-cache folio around it
+        // into the process, so opening blocks would grow the resident set by their size.
+        let mut head = [0u8; HEADER_SIZE as usize];
+        if len < HEADER_SIZE + FOOTER_SIZE {
             return Err(corrupt("bad header"));
         }
-        if data[4] != VERSION {
+        file.read_exact_at(&mut head, 0).map_err(io)?;
+        if head[..4] != MAGIC {
+            return Err(corrupt("bad header"));
+        }
+        if head[4] != VERSION {
             return Err(LogStoreError::UnsupportedVersion {
                 path: path.to_path_buf(),
-                version: data[4],
+                version: head[4],
             });
         }
-        let footer = &data[(len - FOOTER_SIZE) as usize..];
-        let mut fd = Decoder::new(footer);
+        let mut footer = [0u8; FOOTER_SIZE as usize];
+        file.read_exact_at(&mut footer, len - FOOTER_SIZE)
+            .map_err(io)?;
+        let mut fd = Decoder::new(&footer);
         let dec = |e| LogStoreError::decode(path, e);
         let index_off = fd.u64_le().map_err(dec)?;
         let index_len = fd.u64_le().map_err(dec)?;
@@ -102,11 +111,18 @@ impl Block {
         if index_off < HEADER_SIZE || index_end != len - FOOTER_SIZE {
             return Err(corrupt("index range outside the file"));
         }
-        let index = &data[index_off as usize..index_end as usize];
-        if crc32c::crc32c(index) != crc {
+        let mut index = vec![0u8; index_len as usize];
+        file.read_exact_at(&mut index, index_off).map_err(io)?;
+        if crc32c::crc32c(&index) != crc {
             return Err(corrupt("index checksum mismatch"));
         }
-        let parsed = parse_index(index, index_off).map_err(dec)?;
+        // SAFETY: block files are never modified after the rename that publishes them; the
+        // store only deletes them, which leaves existing mappings valid.
+        let data = unsafe { Mmap::map(&file) }.map_err(io)?;
+        if data.len() as u64 != len {
+            return Err(corrupt("file changed size while opening"));
+        }
+        let parsed = parse_index(&index, index_off).map_err(dec)?;
         let mut b = Block {
             path: path.to_path_buf(),
             ulid,
@@ -295,8 +311,9 @@ mod tests {
                 metadata: vec![("k".into(), format!("v{i}").into())].into(),
             })
             .collect();
-        let refs: Vec<&HeadEntry> = entries.iter().collect();
-        let mut w = BlockWriter::create(dir.path(), 3, 16, 1 << 20).unwrap();
+        let refs: Vec<_> = entries.iter().map(HeadEntry::row).collect();
+        let mut enc = chunk::ChunkEncoder::new(3).unwrap();
+        let mut w = BlockWriter::create(dir.path(), &mut enc, 16, 1 << 20).unwrap();
         let labels = Labels::from_pairs(&[("job", "x")]).unwrap();
         w.add_stream(&labels, &refs).unwrap();
         let path = w.finish(7, &[Ulid::new()]).unwrap().unwrap().path;

@@ -13,16 +13,17 @@ use ulid::Ulid;
 use super::chunk::{ChunkEncoder, ChunkMeta};
 use super::{encode_index, Block, HEADER_SIZE, MAGIC, TMP_SUFFIX, VERSION};
 use crate::error::LogStoreError;
-use crate::head::HeadEntry;
+use crate::head::{HeadEntry, Row};
 
-/// Bytes buffered before a write to the file.
-const FLUSH_AT: usize = 4 * 1024 * 1024;
+/// Bytes buffered before a write to the file: large enough that writes are few, small enough
+/// that a cut (on the append path) does not hold a big buffer.
+const FLUSH_AT: usize = 1024 * 1024;
 
 /// How entries (sorted) are cut into chunks: `(start, end, full)` ranges of at most `max_lines`
 /// lines and `max_bytes` line bytes (a longer line alone); `full` is false for a last chunk that
 /// ended because the entries did.
 pub fn chunk_bounds(
-    entries: &[&HeadEntry],
+    entries: &[Row<'_>],
     max_lines: usize,
     max_bytes: usize,
 ) -> Vec<(usize, usize, bool)> {
@@ -57,7 +58,7 @@ pub enum MergeItem<'a> {
 }
 
 /// Builds one block. Add streams (each once), then [`BlockWriter::finish`].
-pub struct BlockWriter {
+pub struct BlockWriter<'e> {
     dir: PathBuf,
     ulid: Ulid,
     tmp: PathBuf,
@@ -65,7 +66,8 @@ pub struct BlockWriter {
     /// Bytes already handed to `file`.
     written: u64,
     buf: Vec<u8>,
-    enc: ChunkEncoder,
+    /// Lent by the caller, so that its compression contexts outlive one block.
+    enc: &'e mut ChunkEncoder,
     /// zstd level of the line and metadata columns it writes (or copies at that level or more).
     level: i32,
     streams: Vec<(Labels, Vec<ChunkMeta>)>,
@@ -73,17 +75,20 @@ pub struct BlockWriter {
     max_bytes: usize,
 }
 
-impl BlockWriter {
+impl<'e> BlockWriter<'e> {
+    /// A new block in `dir`, its chunks encoded by `enc` (at its level).
     pub fn create(
         dir: &Path,
-        zstd_level: i32,
+        enc: &'e mut ChunkEncoder,
         max_lines: usize,
         max_bytes: usize,
-    ) -> Result<BlockWriter, LogStoreError> {
+    ) -> Result<BlockWriter<'e>, LogStoreError> {
         let ulid = Ulid::new();
         let tmp = dir.join(format!("{ulid}{TMP_SUFFIX}"));
         let file = File::create(&tmp).map_err(|e| LogStoreError::io(&tmp, e))?;
-        let mut header = vec![0u8; HEADER_SIZE as usize];
+        // Room for a full buffer and the chunk that crosses the mark, so it never doubles.
+        let mut header = Vec::with_capacity(FLUSH_AT + FLUSH_AT / 2);
+        header.resize(HEADER_SIZE as usize, 0);
         header[..4].copy_from_slice(&MAGIC);
         header[4] = VERSION;
         Ok(BlockWriter {
@@ -92,8 +97,8 @@ impl BlockWriter {
             file: BufWriter::new(file),
             written: 0,
             buf: header,
-            enc: ChunkEncoder::new(zstd_level).map_err(|e| LogStoreError::io(&tmp, e))?,
-            level: zstd_level,
+            level: enc.level,
+            enc,
             tmp,
             streams: Vec::new(),
             max_lines,
@@ -105,7 +110,7 @@ impl BlockWriter {
     pub fn add_stream(
         &mut self,
         labels: &Labels,
-        entries: &[&HeadEntry],
+        entries: &[Row<'_>],
     ) -> Result<(), LogStoreError> {
         let mut metas = Vec::new();
         for (start, end, _) in chunk_bounds(entries, self.max_lines, self.max_bytes) {
@@ -122,18 +127,18 @@ impl BlockWriter {
         Ok(())
     }
 
-    /// Adds a stream made of chunks copied as they are from other blocks (no recompression)
-    /// and of entries encoded into new chunks, in the order given (by time).
-    pub fn add_merged(
+    /// Adds a stream made of chunks copied from other blocks (as they are or recompressed) and
+    /// of entries encoded into new chunks, given by time.
+    pub fn add_merged<'a>(
         &mut self,
         labels: &Labels,
-        items: &[MergeItem<'_>],
+        items: impl IntoIterator<Item = MergeItem<'a>>,
     ) -> Result<(), LogStoreError> {
         let mut metas = Vec::new();
         for item in items {
             match item {
                 MergeItem::Copy(b, c) => {
-                    let mut m = **c;
+                    let mut m = *c;
                     m.off = self.written + self.buf.len() as u64;
                     self.buf.extend_from_slice(b.chunk_bytes(c));
                     metas.push(m);
@@ -147,18 +152,22 @@ impl BlockWriter {
                     metas.push(m);
                 }
                 MergeItem::Encode(entries) => {
-                    let refs: Vec<&HeadEntry> = entries.iter().collect();
+                    let refs: Vec<Row<'_>> = entries.iter().map(HeadEntry::row).collect();
                     for (start, end, _) in chunk_bounds(&refs, self.max_lines, self.max_bytes) {
                         let m = self
                             .enc
                             .encode(&refs[start..end], self.written, &mut self.buf)
                             .map_err(|e| LogStoreError::io(&self.tmp, e))?;
                         metas.push(m);
+                        self.flush_if_full()?;
                     }
                 }
             }
             self.flush_if_full()?;
         }
+        // Items come by time, but a run of re-encoded chunks may end after the next item
+        // starts (an overlap too long to merge at once); the index wants chunks by `min_ts`.
+        metas.sort_by_key(|m: &ChunkMeta| m.min_ts);
         if !metas.is_empty() {
             self.streams.push((labels.clone(), metas));
         }

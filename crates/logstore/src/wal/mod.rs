@@ -22,9 +22,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 use tracing::warn;
 
-pub use record::{Record, WalStream};
-
-use bongsu_model::log::LogEntry;
+pub use record::{entry_len, Record, WalEntry, WalStream};
 
 const MAGIC: [u8; 4] = *b"BSLW";
 const VERSION: u8 = 1;
@@ -34,6 +32,9 @@ const FRAME_HEADER: usize = 9;
 /// limit, far below this).
 pub const MAX_RECORD_PAYLOAD: usize = 4 * 1024 * 1024;
 const MAX_SEGMENT_INDEX: u32 = 99_999_999;
+/// The write buffer is kept for the next append up to this capacity; a larger one (a big push,
+/// a cut logging its kept lines again) is freed, so that one burst does not pin its size.
+pub(crate) const BUF_KEEP: usize = 1024 * 1024;
 
 #[derive(Debug, Error)]
 pub enum WalError {
@@ -244,10 +245,10 @@ impl LogWal {
 
     /// Logs stream definitions and entries as one write per segment touched: on `Ok` they
     /// survive a kill of the process (and a power loss with `fsync`).
-    pub fn append(
+    pub fn append<E: WalEntry>(
         &mut self,
         streams: &[WalStream],
-        entries: &[(u32, &LogEntry)],
+        entries: &[(u32, E)],
     ) -> Result<(), WalError> {
         if self.poisoned {
             return Err(WalError::Poisoned {
@@ -270,7 +271,6 @@ impl LogWal {
         for (i, (_, e)) in entries.iter().enumerate() {
             let n = record::entry_len(e);
             if n > MAX_RECORD_PAYLOAD {
-                self.buf = buf;
                 return Err(WalError::RecordTooLarge {
                     size: n,
                     max: MAX_RECORD_PAYLOAD,
@@ -293,7 +293,9 @@ impl LogWal {
             ends.push(buf.len());
         }
         let r = self.write_frames(&buf, &ends);
-        self.buf = buf;
+        if buf.capacity() <= BUF_KEEP {
+            self.buf = buf;
+        }
         r?;
         if self.fsync && !ends.is_empty() {
             self.file.sync_data().map_err(io_err(&self.path))?;
@@ -409,6 +411,7 @@ fn create_segment(dir: &Path, index: u32) -> Result<(File, PathBuf), WalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bongsu_model::log::LogEntry;
     use bongsu_model::Labels;
 
     fn entry(ts: i64, line: &str) -> LogEntry {

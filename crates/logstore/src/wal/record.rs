@@ -5,6 +5,7 @@ use bongsu_model::log::LogEntry;
 use bongsu_model::{Label, Labels, MAX_LABELS};
 
 use crate::encoding::{put_str, put_uvarint, put_varint, DecodeError, Decoder};
+use crate::head::Row;
 
 pub const RECORD_STREAMS: u8 = 1;
 pub const RECORD_ENTRIES: u8 = 2;
@@ -36,20 +37,53 @@ pub fn encode_streams(out: &mut Vec<u8>, streams: &[WalStream]) {
     }
 }
 
-/// Encoded size of one entry, for splitting batches into records.
-pub fn entry_len(e: &LogEntry) -> usize {
-    let meta: usize = e.metadata.iter().map(|(k, v)| k.len() + v.len() + 10).sum();
-    5 + 10 + 5 + e.line.len() + 5 + meta
+/// What an entries record holds of one line: appended lines are `LogEntry`s, head lines a
+/// cut logs again are `Row`s; both encode to the same bytes.
+pub trait WalEntry {
+    fn ts(&self) -> i64;
+    fn line(&self) -> &str;
+    fn metadata(&self) -> impl ExactSizeIterator<Item = (&str, &str)>;
 }
 
-pub fn encode_entries(out: &mut Vec<u8>, entries: &[(u32, &LogEntry)]) {
+impl WalEntry for &LogEntry {
+    fn ts(&self) -> i64 {
+        self.ts
+    }
+    fn line(&self) -> &str {
+        &self.line
+    }
+    fn metadata(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
+        self.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl WalEntry for Row<'_> {
+    fn ts(&self) -> i64 {
+        self.ts
+    }
+    fn line(&self) -> &str {
+        self.line
+    }
+    fn metadata(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
+        self.metadata.iter().map(|(k, v)| (&**k, &**v))
+    }
+}
+
+/// Encoded size of one entry (an upper bound), for splitting batches into records.
+pub fn entry_len(e: &impl WalEntry) -> usize {
+    let meta: usize = e.metadata().map(|(k, v)| k.len() + v.len() + 10).sum();
+    5 + 10 + 5 + e.line().len() + 5 + meta
+}
+
+pub fn encode_entries<E: WalEntry>(out: &mut Vec<u8>, entries: &[(u32, E)]) {
     put_uvarint(out, entries.len() as u64);
     for (id, e) in entries {
         put_uvarint(out, u64::from(*id));
-        put_varint(out, e.ts);
-        put_str(out, &e.line);
-        put_uvarint(out, e.metadata.len() as u64);
-        for (k, v) in &e.metadata {
+        put_varint(out, e.ts());
+        put_str(out, e.line());
+        let meta = e.metadata();
+        put_uvarint(out, meta.len() as u64);
+        for (k, v) in meta {
             put_str(out, k);
             put_str(out, v);
         }

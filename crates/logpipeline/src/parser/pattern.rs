@@ -81,7 +81,7 @@ impl PatternParser {
             // no other capture can set it (see `set_next_filter`).
             let own = !lb.base_has(label) && !lb.has_metadata(label) && !lb.extracted(label);
             let drops = match pattern.capture(line, next.index).filter(|_| own) {
-                Some(v) => next.filter.drops(Some(&String::from_utf8_lossy(v))),
+                Some(v) => next.filter.drops(Some(&text(v))),
                 None => next.filter.drops(lb.get(label)),
             };
             if drops {
@@ -89,14 +89,18 @@ impl PatternParser {
             }
         }
         pattern.captures(line, |i, v| {
-            set_parsed_once(
-                lb,
-                &pattern.names()[i],
-                &String::from_utf8_lossy(v),
-                name_buf,
-            );
+            set_parsed_once(lb, &pattern.names()[i], &text(v), name_buf);
         });
         true
+    }
+}
+
+/// A capture as label text: invalid UTF-8 replaced, as Loki does. Store lines are valid
+/// UTF-8, and checking that is cheaper than `from_utf8_lossy`'s chunked walk.
+fn text(v: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(v) {
+        Ok(s) => s.into(),
+        Err(_) => String::from_utf8_lossy(v),
     }
 }
 

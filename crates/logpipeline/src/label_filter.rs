@@ -257,6 +257,23 @@ impl LabelFilter {
         }
     }
 
+    /// A non-empty text that every value this filter keeps starts with (`5` for `=~"5.."`),
+    /// when it has one; values it keeps are then never empty.
+    pub(crate) fn required_prefix(&self) -> Option<String> {
+        let LabelFilter::String { name, test } = self else {
+            return None;
+        };
+        let prefix: String = match test {
+            StringTest::Equal(n) if !n.case_insensitive() => {
+                std::str::from_utf8(n.text()).ok()?.to_string()
+            }
+            StringTest::Shape(shape) => shape.chars.iter().map_while(|c| *c).collect(),
+            _ => return None,
+        };
+        (name != ERROR_LABEL && !prefix.is_empty() && !prefix.contains('\u{fffd}'))
+            .then_some(prefix)
+    }
+
     /// Whether [`process`](Self::process) drops a line whose label
     /// [`single_label`](Self::single_label) has `value` (`None`: the line has no such label).
     /// A value that does not convert keeps the line (with an error), so is never dropped.
@@ -407,6 +424,23 @@ mod tests {
                 "{source}"
             );
         }
+    }
+
+    #[test]
+    fn required_prefixes() {
+        let prefix = |op, v: &str| LabelFilter::string("s", op, v).unwrap().required_prefix();
+        assert_eq!(prefix(MatchOp::Regex, "5.."), Some("5".into()));
+        assert_eq!(prefix(MatchOp::Regex, "ab.d"), Some("ab".into()));
+        assert_eq!(prefix(MatchOp::Equal, "500"), Some("500".into()));
+        assert_eq!(prefix(MatchOp::Regex, ".5"), None);
+        assert_eq!(prefix(MatchOp::Equal, ""), None);
+        assert_eq!(prefix(MatchOp::NotRegex, "5.."), None);
+        assert_eq!(prefix(MatchOp::Regex, "(?i)abc"), None);
+        assert_eq!(prefix(MatchOp::Regex, "5.*"), None);
+        assert_eq!(
+            LabelFilter::number("s", CmpOp::Ge, 500.0).required_prefix(),
+            None
+        );
     }
 
     #[test]

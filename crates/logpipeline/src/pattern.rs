@@ -112,6 +112,24 @@ impl Pattern {
         &self.names
     }
 
+    /// The literal text right before named capture `index`, if it has one: a line that yields
+    /// the capture holds that text followed by the capture's value.
+    pub fn literal_before(&self, index: usize) -> Option<&[u8]> {
+        let mut named = 0;
+        for (k, node) in self.nodes.iter().enumerate() {
+            if node.is_named_capture() {
+                if named == index {
+                    return match self.nodes.get(k.checked_sub(1)?)? {
+                        Node::Literal(lit) => Some(lit),
+                        Node::Capture(_) => None,
+                    };
+                }
+                named += 1;
+            }
+        }
+        None
+    }
+
     /// Calls `f(index of the name, value)` for each named capture the line yields, as
     /// Loki's `Matcher.Matches`.
     pub fn captures<'l>(&self, line: &'l [u8], mut f: impl FnMut(usize, &'l [u8])) {
@@ -283,6 +301,15 @@ mod tests {
         );
         // A leading literal must be at the start.
         assert!(caps("x<a>", "yx1").is_empty());
+    }
+
+    #[test]
+    fn literal_before_a_capture() {
+        let p = Pattern::parser("<a> x <_> [<b>] <c>").unwrap();
+        assert_eq!(p.literal_before(0), None);
+        assert_eq!(p.literal_before(1), Some(&b" ["[..]));
+        assert_eq!(p.literal_before(2), Some(&b"] "[..]));
+        assert_eq!(p.literal_before(3), None);
     }
 
     #[test]

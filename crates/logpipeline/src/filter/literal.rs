@@ -45,6 +45,10 @@ impl Needle {
         &self.text
     }
 
+    pub fn case_insensitive(&self) -> bool {
+        self.case_insensitive
+    }
+
     /// Whether `line` contains the needle.
     pub fn is_in(&self, line: &[u8]) -> bool {
         if !self.case_insensitive {

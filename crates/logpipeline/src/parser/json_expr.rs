@@ -7,7 +7,10 @@
 //! duplicate keys wins. Names colliding with stream or metadata labels get `_extracted`.
 
 use super::json::read_value;
-use super::json_scan::{array_element, block_end_from, string_end, Kind, Members};
+use super::json_scan::{
+    self as json_scan, array_element, block_end_from, next_token, string_end, unescape, Kind,
+    Members,
+};
 use crate::labels::LabelsBuilder;
 use crate::{StageError, ERR_JSON};
 
@@ -165,6 +168,8 @@ pub fn parse_path(expr: &str) -> Result<Vec<PathPart>, String> {
 #[derive(Debug, Clone)]
 pub struct JsonExprParser {
     exprs: Vec<(String, Vec<PathPart>)>,
+    /// Per expression, a searcher for its first key, when the path starts with one.
+    first_keys: Vec<Option<memchr::memmem::Finder<'static>>>,
     value: String,
     scratch: Vec<u8>,
     name: String,
@@ -173,7 +178,7 @@ pub struct JsonExprParser {
 impl JsonExprParser {
     /// `(label name, path)` pairs, in query order.
     pub fn new(exprs: &[(&str, &str)]) -> Result<JsonExprParser, StageError> {
-        let exprs = exprs
+        let exprs: Vec<(String, Vec<PathPart>)> = exprs
             .iter()
             .map(|(name, path)| {
                 let parts = parse_path(path).map_err(|e| {
@@ -182,8 +187,16 @@ impl JsonExprParser {
                 Ok((name.to_string(), parts))
             })
             .collect::<Result<_, StageError>>()?;
+        let first_keys = exprs
+            .iter()
+            .map(|(_, path)| match path.first() {
+                Some(PathPart::Key(k)) => Some(memchr::memmem::Finder::new(k).into_owned()),
+                _ => None,
+            })
+            .collect();
         Ok(JsonExprParser {
             exprs,
+            first_keys,
             value: String::new(),
             scratch: Vec::new(),
             name: String::new(),
@@ -199,7 +212,17 @@ impl JsonExprParser {
             return;
         }
         let mut matches = 0;
-        for (id, path) in &self.exprs {
+        // A key matches only where its bytes are, or where escapes spell it: a line with
+        // neither has no such member, which a search says sooner than a walk.
+        let mut escapes = None;
+        for ((id, path), first_key) in self.exprs.iter().zip(&self.first_keys) {
+            if let Some(finder) = first_key {
+                if finder.find(line).is_none()
+                    && !*escapes.get_or_insert_with(|| memchr::memchr(b'\\', line).is_some())
+                {
+                    continue;
+                }
+            }
             let Some((value, kind)) = lookup(line, path) else {
                 continue;
             };
@@ -258,12 +281,45 @@ enum First<'a> {
 /// with a digit as a number, where the delimiting sees a string or a brace), and an array
 /// whose braces do not balance (the delimiting counts braces inside arrays too).
 fn first_member<'a>(doc: &'a [u8], key: &[u8]) -> First<'a> {
-    let mut members = Members::new(doc);
-    while let Some(member) = members.next() {
-        let Ok((k, value, kind)) = member else {
-            // An error before the key: absent, whether the object closes or not.
+    // `Members`' walk (jsonparser's `ObjectEach`) without its per-member bookkeeping: any
+    // error, or the end of the object, before the key means the key is absent.
+    let skip = |i: &mut usize| -> Option<u8> {
+        *i += next_token(doc.get(*i..)?)?;
+        Some(doc[*i])
+    };
+    let mut i = 0;
+    if skip(&mut i) != Some(b'{') {
+        return First::Absent;
+    }
+    i += 1;
+    if skip(&mut i).is_none() {
+        return First::Absent;
+    }
+    loop {
+        if doc[i] != b'"' {
+            return First::Absent;
+        }
+        let Some((end, escaped)) = string_end(&doc[i + 1..]) else {
             return First::Absent;
         };
+        let raw = &doc[i + 1..i + end];
+        i += 1 + end;
+        let is_key = if escaped {
+            match unescape(raw) {
+                Some(k) => k == key,
+                None => return First::Absent,
+            }
+        } else {
+            raw == key
+        };
+        if skip(&mut i) != Some(b':') {
+            return First::Absent;
+        }
+        i += 1;
+        let Ok((value, kind, len)) = json_scan::value(&doc[i..]) else {
+            return First::Absent;
+        };
+        i += len;
         let agree = match kind {
             Kind::Number => !value.iter().any(|c| matches!(c, b'"' | b'{' | b'[')),
             Kind::Array => braces_balance(value),
@@ -272,16 +328,21 @@ fn first_member<'a>(doc: &'a [u8], key: &[u8]) -> First<'a> {
         if !agree {
             return First::Unsure;
         }
-        if k.as_ref() == key {
+        if is_key {
             // Inside the top-level object (one brace deep) just past the value.
-            let rest = &doc[members.offset()..];
-            return match block_end_from(rest, 1, b'{', b'}') {
+            return match block_end_from(&doc[i..], 1, b'{', b'}') {
                 Some(_) => First::Found(value, kind),
                 None => First::Absent,
             };
         }
+        if skip(&mut i) != Some(b',') {
+            return First::Absent;
+        }
+        i += 1;
+        if skip(&mut i).is_none() {
+            return First::Absent;
+        }
     }
-    First::Absent
 }
 
 /// Whether the braces outside strings of `block` never close more than are open and end
@@ -383,7 +444,15 @@ mod tests {
     #[test]
     fn one_pass_agrees_with_two() {
         use proptest::prelude::*;
-        let keys = proptest::sample::select(vec![r#""k""#, r#""a""#, r#""\u006b""#, r#""k\"""#]);
+        let keys = proptest::sample::select(vec![
+            r#""k""#,
+            r#""a""#,
+            r#""\u006b""#,
+            r#""k\"""#,
+            r#""\x""#,
+            " \"k\" ",
+            "\"k\"\n:",
+        ]);
         let values = proptest::sample::select(vec![
             "1",
             "-2.5",

@@ -44,7 +44,7 @@ fn is_space(c: u8) -> bool {
 }
 
 /// The offset of the first non-whitespace byte.
-fn next_token(data: &[u8]) -> Option<usize> {
+pub(crate) fn next_token(data: &[u8]) -> Option<usize> {
     // Compact JSON has no whitespace between tokens: answer that case at once.
     match data.first() {
         Some(&c) if !is_space(c) => Some(0),
@@ -210,11 +210,6 @@ impl<'a> Members<'a> {
     fn fail(&mut self, e: JsonError) -> Option<Result<Member<'a>, JsonError>> {
         self.state = State::Done;
         Some(Err(e))
-    }
-
-    /// The offset just past the last value yielded.
-    pub(crate) fn offset(&self) -> usize {
-        self.offset
     }
 
     /// Skips whitespace; `None` at the end of the data.

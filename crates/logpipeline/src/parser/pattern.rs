@@ -4,8 +4,10 @@
 //! When the next stage filters on one of the captures (`| pattern "… <status> …" |
 //! status=~"5.."`), the pipeline lends the parser that filter: a line the filter would drop
 //! is dropped before any label is set, which on a selective filter saves most of the parser's
-//! work. Lines kept are parsed in full and go through the filter stage as before, so what
-//! comes out is unchanged.
+//! work. When every value the filter keeps starts with some text (`5` for `=~"5.."`), a line
+//! must hold the literal before the capture followed by that text (`" 5`), and one search
+//! for it drops most lines before any capture is found. Lines kept are parsed in full and go
+//! through the filter stage as before, so what comes out is unchanged.
 
 use super::set_parsed_once;
 use crate::label_filter::LabelFilter;
@@ -17,7 +19,7 @@ use crate::StageError;
 #[derive(Debug, Clone)]
 pub struct PatternParser {
     pattern: Pattern,
-    next_filter: Option<NextFilter>,
+    next_filter: Option<Box<NextFilter>>,
     name_buf: String,
 }
 
@@ -26,6 +28,9 @@ pub struct PatternParser {
 struct NextFilter {
     index: usize,
     filter: LabelFilter,
+    /// The literal before the capture and the text every value the filter keeps starts
+    /// with: a line without it is dropped by one search.
+    needle: Option<memchr::memmem::Finder<'static>>,
 }
 
 impl PatternParser {
@@ -59,10 +64,19 @@ impl PatternParser {
         if names.iter().any(renamed_onto) {
             return false;
         }
-        self.next_filter = Some(NextFilter {
+        let needle = self
+            .pattern
+            .literal_before(index)
+            .zip(filter.required_prefix())
+            .map(|(literal, prefix)| {
+                let text = [literal, prefix.as_bytes()].concat();
+                memchr::memmem::Finder::new(&text).into_owned()
+            });
+        self.next_filter = Some(Box::new(NextFilter {
             index,
             filter: filter.clone(),
-        });
+            needle,
+        }));
         true
     }
 
@@ -80,8 +94,17 @@ impl PatternParser {
             // has it (it would be renamed) or an earlier parser set it (it would be skipped);
             // no other capture can set it (see `set_next_filter`).
             let own = !lb.base_has(label) && !lb.has_metadata(label) && !lb.extracted(label);
+            // Kept, the value was captured (absent reads as empty, which the filter drops)
+            // and starts with the prefix, so the line holds the literal and the prefix.
+            let without_needle = next
+                .needle
+                .as_ref()
+                .is_some_and(|n| own && n.find(line).is_none());
+            if without_needle {
+                return false;
+            }
             let drops = match pattern.capture(line, next.index).filter(|_| own) {
-                Some(v) => next.filter.drops(Some(&String::from_utf8_lossy(v))),
+                Some(v) => next.filter.drops(Some(&text(v))),
                 None => next.filter.drops(lb.get(label)),
             };
             if drops {
@@ -89,14 +112,18 @@ impl PatternParser {
             }
         }
         pattern.captures(line, |i, v| {
-            set_parsed_once(
-                lb,
-                &pattern.names()[i],
-                &String::from_utf8_lossy(v),
-                name_buf,
-            );
+            set_parsed_once(lb, &pattern.names()[i], &text(v), name_buf);
         });
         true
+    }
+}
+
+/// A capture as label text: invalid UTF-8 replaced, as Loki does. Store lines are valid
+/// UTF-8, and checking that is cheaper than `from_utf8_lossy`'s chunked walk.
+fn text(v: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(v) {
+        Ok(s) => s.into(),
+        Err(_) => String::from_utf8_lossy(v),
     }
 }
 

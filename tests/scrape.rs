@@ -597,10 +597,9 @@ fn scraped_series_carry_target_labels_and_relabeling() {
     assert_eq!(md["demo_with_job"][0]["help"], "");
 }
 
-/// A series gone from the body ends at the next scrape; a failing or hanging target is
-/// `up == 0`, its series end, and the targets API says why; it recovers when served again.
-#[test]
-fn staleness_and_failing_targets() {
+/// A fake target serving `BODY`, and bongsu scraping it every second as job `fake`, once its
+/// first scrape is stored. The temp dir lives as long as the returned guard.
+fn scraping_a_fake_target() -> (tempfile::TempDir, FakeTarget, Server) {
     let dir = tempfile::tempdir().unwrap();
     let target = FakeTarget::start(BODY);
     let config = dir.path().join("prometheus.yml");
@@ -614,6 +613,14 @@ fn staleness_and_failing_targets() {
     .unwrap();
     let s = Server::start(dir.path(), &config);
     s.wait_value("demo_temperature_celsius", 21.5);
+    (dir, target, s)
+}
+
+/// A series gone from the body ends at the next scrape; a failing or hanging target is
+/// `up == 0`, its series end, and the targets API says why; it recovers when served again.
+#[test]
+fn staleness_and_failing_targets() {
+    let (_dir, target, s) = scraping_a_fake_target();
 
     // Remove one series from the body: stale at the next scrape, not after the 5 m lookback.
     target.set_body(&BODY.replace("demo_temperature_celsius 21.5\n", ""));
@@ -715,19 +722,7 @@ fn a_gzip_bomb_fails_the_scrape_at_the_body_size_limit() {
 /// nothing stored.
 #[test]
 fn a_scrape_that_cannot_be_stored_fails_the_target() {
-    let dir = tempfile::tempdir().unwrap();
-    let target = FakeTarget::start(BODY);
-    let config = dir.path().join("prometheus.yml");
-    fs::write(
-        &config,
-        format!(
-            "{GLOBAL}scrape_configs:\n  - job_name: fake\n    static_configs:\n      - targets: ['{}']\n",
-            target.addr
-        ),
-    )
-    .unwrap();
-    let s = Server::start(dir.path(), &config);
-    s.wait_value("demo_temperature_celsius", 21.5);
+    let (_dir, target, s) = scraping_a_fake_target();
     let huge = "x".repeat(1 << 20);
     target.set_body(&format!("{BODY}demo_huge{{v=\"{huge}\"}} 1\n"));
     let t = s.wait_for("health down", || {

@@ -104,6 +104,35 @@ pub fn evaluate(store: &LogStore, expr: &Expr, r: &QueryRange) -> Result<LogqlVa
 /// An empty buffer with `v`'s allocation, for borrowed pairs of another lifetime: the
 /// metadata of each line borrows from that line, and a line's pairs must not outlive it,
 /// but one allocation can serve every line (the in-place `collect` keeps it).
+/// Threads for a query over `streams` streams: one per core, never more than streams.
+pub(crate) fn workers(streams: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(streams)
+        .max(1)
+}
+
+/// `work(0)`, …, `work(workers - 1)`, each on its own thread (the first on the caller's), in
+/// worker order.
+pub(crate) fn on_workers<T: Send>(
+    workers: usize,
+    work: impl Fn(usize) -> Result<T, QueryError> + Sync,
+) -> Vec<Result<T, QueryError>> {
+    if workers <= 1 {
+        return vec![work(0)];
+    }
+    std::thread::scope(|scope| {
+        let work = &work;
+        let others: Vec<_> = (1..workers).map(|w| scope.spawn(move || work(w))).collect();
+        let mut out = vec![work(0)];
+        out.extend(others.into_iter().map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(QueryError::Limit("a query worker thread panicked".into())))
+        }));
+        out
+    })
+}
+
 pub(crate) fn recycle<'b>(mut v: Vec<(&str, &str)>) -> Vec<(&'b str, &'b str)> {
     v.clear();
     v.into_iter().map(|_| ("", "")).collect()

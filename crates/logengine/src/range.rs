@@ -38,9 +38,7 @@ pub(crate) fn evaluate(
     };
     // Streams are independent until their series meet: read them on every core, each worker
     // with its own pipeline copy, then merge the series by labels.
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(sel.streams().len().max(1));
+    let workers = crate::workers(sel.streams().len());
     // Streams differ in size: each worker takes the next one when done, the largest first, so
     // that no worker is left alone with a big stream at the end.
     let mut order: Vec<(u64, usize)> = sel
@@ -51,28 +49,18 @@ pub(crate) fn evaluate(
         .collect();
     order.sort_unstable_by(|a, b| b.cmp(a));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let parts: Vec<Result<Vec<Collected>, QueryError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                let (sel, opts, agg, next, order) = (&sel, &opts, agg, &next, &order);
-                let mut extractor = extractor.clone();
-                scope.spawn(move || {
-                    let mine = std::iter::from_fn(|| {
-                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        order.get(k).map(|&(_, i)| i)
-                    });
-                    collect(sel, mine, opts, &mut extractor, agg.grouping.as_ref())
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(QueryError::Limit("a query worker thread panicked".into()))
-                })
-            })
-            .collect()
+    let parts = crate::on_workers(workers, |_| {
+        let mine = std::iter::from_fn(|| {
+            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            order.get(k).map(|&(_, i)| i)
+        });
+        collect(
+            &sel,
+            mine,
+            &opts,
+            &mut extractor.clone(),
+            agg.grouping.as_ref(),
+        )
     });
     let mut series: Vec<Collected> = Vec::new();
     let mut by_labels: HashMap<Labels, usize> = HashMap::new();

@@ -135,6 +135,89 @@ fn log_queries_filter_parse_limit_and_order() {
     assert!(lines.iter().all(|l| l.starts_with("/p")), "{lines:?}");
 }
 
+/// Log queries read the streams on several threads: whatever the limit, direction and
+/// filter, the answer is the one a single merge of every stream in time order gives (ties at
+/// one timestamp across streams included), grouped by label set in the order first met.
+#[test]
+fn log_queries_over_many_streams_agree_with_one_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LogStore::open(
+        dir.path(),
+        LogStoreOptions {
+            retention: Duration::from_secs(100 * 365 * 86_400),
+            ..LogStoreOptions::default()
+        },
+    )
+    .unwrap();
+    // Nine streams of unequal length; every third timestamp is shared by several streams.
+    let streams: Vec<LogStream> = (0..9i64)
+        .map(|k| LogStream {
+            labels: Labels::from_pairs(&[("job", "svc"), ("k", &k.to_string())]).unwrap(),
+            entries: (0..20 + 7 * k)
+                .map(|i| LogEntry {
+                    ts: T0 + if i % 3 == 0 { i * S } else { i * S + k },
+                    line: format!(
+                        "k={k} i={i} {}",
+                        if (i + k) % 4 == 0 { "hit" } else { "miss" }
+                    ),
+                    metadata: Vec::new(),
+                })
+                .collect(),
+        })
+        .collect();
+    assert!(store.append(&streams).unwrap().rejected.is_empty());
+    for (query, needle) in [(r#"{job="svc"}"#, ""), (r#"{job="svc"} |= "hit""#, "hit")] {
+        for direction in [Direction::Forward, Direction::Backward] {
+            for limit in [1, 5, 17, 40, 1000] {
+                let mut r = range(T0, T0 + 3600 * S, S);
+                r.direction = direction;
+                r.limit = limit;
+                let LogqlValue::Streams(got) = run(&store, query, &r).unwrap() else {
+                    panic!()
+                };
+                let sel = store
+                    .select(
+                        &[bongsu_model::Matcher::equal("job", "svc")],
+                        r.start,
+                        r.end - 1,
+                    )
+                    .unwrap();
+                let opts = bongsu_logstore::ScanOptions {
+                    direction,
+                    limit: Some(limit),
+                    needles: if needle.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![bongsu_logstore::Needle::new(needle)]
+                    },
+                };
+                let mut want: Vec<(String, Vec<(i64, String)>)> = Vec::new();
+                sel.scan(&opts, |s, e| {
+                    let labels = s.labels.to_string();
+                    match want.iter_mut().find(|(l, _)| *l == labels) {
+                        Some((_, entries)) => entries.push((e.ts, e.line.to_string())),
+                        None => want.push((labels, vec![(e.ts, e.line.to_string())])),
+                    }
+                    std::ops::ControlFlow::Continue(())
+                })
+                .unwrap();
+                let got: Vec<(String, Vec<(i64, String)>)> = got
+                    .into_iter()
+                    .map(|s| {
+                        let pairs: Vec<(&str, &str)> = s
+                            .labels
+                            .iter()
+                            .map(|(n, v)| (n.as_str(), v.as_str()))
+                            .collect();
+                        (Labels::from_pairs(&pairs).unwrap().to_string(), s.entries)
+                    })
+                    .collect();
+                assert_eq!(got, want, "{query} {direction:?} limit {limit}");
+            }
+        }
+    }
+}
+
 #[test]
 fn range_and_vector_aggregations() {
     let dir = tempfile::tempdir().unwrap();

@@ -239,6 +239,20 @@ fn main() {
         "Q2 |= rare token, limit 1000: {n} lines in {:.2} ms",
         t.as_secs_f64() * 1e3
     );
+    let sel = store.select(&all, DAY_START, DAY_END).expect("select");
+    let o = ScanOptions {
+        needles: vec![Needle::new(RARE)],
+        ..ScanOptions::default()
+    };
+    let (mut read, mut skipped, mut bytes) = (0, 0, 0);
+    for i in 0..sel.streams().len() {
+        let mut c = sel.cursor(i, &o);
+        while c.next().expect("next").is_some() {}
+        read += c.stats().chunks_read;
+        skipped += c.stats().chunks_skipped;
+        bytes += c.stats().bytes_read;
+    }
+    println!("    {read} chunks read ({bytes} B of lines), {skipped} skipped by filters");
 
     let (t, n) = best_of_3(|| {
         let sel = store

@@ -236,13 +236,22 @@ impl Selection {
         opts: &ScanOptions,
         mut visit: impl FnMut(&SelectedStream, EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<(), LogStoreError> {
-        let per_stream = ScanOptions {
-            limit: opts.limit,
-            ..opts.clone()
-        };
-        let mut cursors: Vec<Cursor<'_>> = (0..self.streams.len())
-            .map(|i| self.cursor(i, &per_stream))
-            .collect();
+        let all: Vec<usize> = (0..self.streams.len()).collect();
+        self.scan_streams(&all, opts, |_, s, e| visit(s, e))
+    }
+
+    /// [`Selection::scan`] over some of the streams: `which` holds indexes into
+    /// [`Selection::streams`], ascending (ties go to the lower index, as in a full scan), and
+    /// `visit` gets the index too. Scans of disjoint sets may run on different threads; merged
+    /// by (time, index), their entries come in the order of one scan over the union.
+    pub fn scan_streams(
+        &self,
+        which: &[usize],
+        opts: &ScanOptions,
+        mut visit: impl FnMut(usize, &SelectedStream, EntryRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), LogStoreError> {
+        debug_assert!(which.windows(2).all(|w| w[0] < w[1]));
+        let mut cursors: Vec<Cursor<'_>> = which.iter().map(|&i| self.cursor(i, opts)).collect();
         // A min-heap on the key (ts, or -ts backward), then the stream index.
         let key = |ts: i64| {
             if opts.direction == Direction::Forward {
@@ -265,7 +274,7 @@ impl Selection {
             let c = &mut cursors[i];
             if let Some(e) = c.next()? {
                 left -= 1;
-                if visit(&self.streams[i], e).is_break() {
+                if visit(which[i], &self.streams[which[i]], e).is_break() {
                     break;
                 }
             }

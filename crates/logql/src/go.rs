@@ -316,75 +316,6 @@ fn fraction(v: u64, scale: u64) -> String {
     format!("{int}.{}", f.trim_end_matches('0'))
 }
 
-/// Go's `time.ParseDuration`, in nanoseconds.
-pub fn parse_go_duration(s: &str) -> Option<i64> {
-    let (neg, mut rest) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: u64 = 0;
-    while !rest.is_empty() {
-        let int_len = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let int_part = &rest[..int_len];
-        rest = &rest[int_len..];
-        let mut frac_part = "";
-        if let Some(r) = rest.strip_prefix('.') {
-            let n = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
-            frac_part = &r[..n];
-            rest = &r[n..];
-        }
-        if int_part.is_empty() && frac_part.is_empty() {
-            return None;
-        }
-        let unit_len = rest
-            .find(|c: char| c == '.' || c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ns" => 1u64,
-            "us" | "µs" | "μs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        let int: u64 = if int_part.is_empty() {
-            0
-        } else {
-            int_part.parse().ok()?
-        };
-        let mut v = int.checked_mul(unit)?;
-        if !frac_part.is_empty() {
-            let mut scale = 1f64;
-            let mut f = 0f64;
-            for c in frac_part.chars() {
-                scale /= 10.0;
-                f += f64::from(c.to_digit(10)?) * scale;
-            }
-            v = v.checked_add((f * unit as f64) as u64)?;
-        }
-        total = total.checked_add(v)?;
-    }
-    if neg {
-        if total > 1 << 63 {
-            return None;
-        }
-        Some((total as i128).wrapping_neg() as i64)
-    } else {
-        i64::try_from(total).ok()
-    }
-}
-
 /// The error Prometheus' `model.ParseDuration` gives for a string it refuses.
 pub fn prom_duration_error(s: &str) -> String {
     if s.is_empty() {
@@ -530,9 +461,6 @@ mod tests {
         assert_eq!(duration_string(20_000_000), "20ms");
         assert_eq!(duration_string(90_500_000_000), "1m30.5s");
         assert_eq!(duration_string(-1_500), "-1.5µs");
-        assert_eq!(parse_go_duration("1.5m"), Some(90_000_000_000));
-        assert_eq!(parse_go_duration("-1h"), Some(-3_600_000_000_000));
-        assert_eq!(parse_go_duration("1"), None);
         assert_eq!(parse_bytes("20.5MB"), Some(20_500_000));
         assert_eq!(parse_bytes("1KiB"), Some(1024));
         assert_eq!(format_bytes(20_000_000), "20MB");

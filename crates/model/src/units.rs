@@ -1,5 +1,6 @@
-//! Prometheus' duration strings (`1h30m`, `15s`, `100ms`) and byte sizes (`15MB`, base 1024),
-//! and the serde adapters that read them from YAML with Prometheus' error messages.
+//! Prometheus' duration strings (`1h30m`, `15s`, `100ms`), Go's (`1.5s`, `300us`), byte sizes
+//! (`15MB`, base 1024), and the serde adapters that read them from YAML with Prometheus' error
+//! messages.
 
 use std::time::Duration;
 
@@ -50,6 +51,75 @@ pub fn parse_prometheus_duration(s: &str) -> Option<Duration> {
         total = total.checked_add(n.checked_mul(*ms)?)?;
     }
     Some(Duration::from_millis(total))
+}
+
+/// Go's `time.ParseDuration`, in nanoseconds.
+pub fn parse_go_duration(s: &str) -> Option<i64> {
+    let (neg, mut rest) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if rest == "0" {
+        return Some(0);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: u64 = 0;
+    while !rest.is_empty() {
+        let int_len = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let int_part = &rest[..int_len];
+        rest = &rest[int_len..];
+        let mut frac_part = "";
+        if let Some(r) = rest.strip_prefix('.') {
+            let n = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
+            frac_part = &r[..n];
+            rest = &r[n..];
+        }
+        if int_part.is_empty() && frac_part.is_empty() {
+            return None;
+        }
+        let unit_len = rest
+            .find(|c: char| c == '.' || c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = match &rest[..unit_len] {
+            "ns" => 1u64,
+            "us" | "µs" | "μs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        let int: u64 = if int_part.is_empty() {
+            0
+        } else {
+            int_part.parse().ok()?
+        };
+        let mut v = int.checked_mul(unit)?;
+        if !frac_part.is_empty() {
+            let mut scale = 1f64;
+            let mut f = 0f64;
+            for c in frac_part.chars() {
+                scale /= 10.0;
+                f += f64::from(c.to_digit(10)?) * scale;
+            }
+            v = v.checked_add((f * unit as f64) as u64)?;
+        }
+        total = total.checked_add(v)?;
+    }
+    if neg {
+        if total > 1 << 63 {
+            return None;
+        }
+        Some((total as i128).wrapping_neg() as i64)
+    } else {
+        i64::try_from(total).ok()
+    }
 }
 
 /// Prometheus' `model.Duration` text, whole milliseconds: `1h30m`, `5m`, `100ms`, `0s`.
@@ -159,6 +229,16 @@ pub fn opt_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("1.5m"), Some(90_000_000_000));
+        assert_eq!(parse_go_duration("-1h"), Some(-3_600_000_000_000));
+        assert_eq!(parse_go_duration("1h30m0.5s"), Some(5_400_500_000_000));
+        assert_eq!(parse_go_duration("0"), Some(0));
+        assert_eq!(parse_go_duration("1"), None);
+        assert_eq!(parse_go_duration("1d"), None);
+    }
 
     #[test]
     fn prometheus_durations() {

@@ -226,12 +226,10 @@ pub(crate) fn go_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Dura
     let Some(s) = Option::<String>::deserialize(d)? else {
         return Ok(None);
     };
-    if s == "0" {
-        return Ok(Some(Duration::ZERO));
+    match bongsu_model::units::parse_go_duration(&s) {
+        Some(ns) if ns >= 0 => Ok(Some(Duration::from_nanos(ns as u64))),
+        _ => Err(invalid(format!("time: invalid duration {s:?}"))),
     }
-    humantime::parse_duration(&s)
-        .map(Some)
-        .map_err(|_| invalid(format!("time: invalid duration {s:?}")))
 }
 
 /// Prometheus' legacy label-name rule, which `match`/`match_re` keys follow.

@@ -467,7 +467,7 @@ impl Lexer {
             .collect();
         let nanos = match bongsu_model::parse_prometheus_duration(&text) {
             Some(d) => i64::try_from(d.as_nanos()).ok()?,
-            None => go::parse_go_duration(&text)?,
+            None => bongsu_model::units::parse_go_duration(&text)?,
         };
         self.i += n;
         Some(nanos)

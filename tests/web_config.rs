@@ -1,7 +1,8 @@
 //! `--web.config.file` as Prometheus reads it (the exporter-toolkit format): TLS with a
-//! certificate and, optionally, verified client certificates; basic authentication against
-//! bcrypt hashes with the toolkit's 401; configured response headers; the file re-read when
-//! it changes; a bad file stops the start with the toolkit's message.
+//! certificate, client certificates verified or taken as given and checked against
+//! `client_allowed_sans`, HTTP/2 offered unless turned off; basic authentication against
+//! bcrypt hashes with the toolkit's 401; configured response headers; the rate limit's 429;
+//! the file re-read when it changes; a bad file stops the start with the toolkit's message.
 
 mod common;
 
@@ -20,6 +21,8 @@ struct Pki {
     server_key: String,
     client_cert: String,
     client_key: String,
+    /// Issued by the CA too, for `intruder.example`.
+    intruder: String,
 }
 
 fn pki() -> Pki {
@@ -37,12 +40,14 @@ fn pki() -> Pki {
     };
     let (server_cert, server_key) = leaf(vec!["127.0.0.1".into(), "localhost".into()]);
     let (client_cert, client_key) = leaf(vec!["client.example".into()]);
+    let (intruder_cert, intruder_key) = leaf(vec!["intruder.example".into()]);
     Pki {
         ca: ca.pem(),
         server_cert,
         server_key,
         client_cert,
         client_key,
+        intruder: format!("{intruder_cert}{intruder_key}"),
     }
 }
 
@@ -79,14 +84,60 @@ fn https(s: &Server) -> String {
 }
 
 fn https_client(p: &Pki, identity: bool) -> Client {
+    client_with(
+        p,
+        identity.then(|| format!("{}{}", p.client_cert, p.client_key)),
+    )
+}
+
+/// A client trusting the test CA, showing the certificate and key in `identity` if given.
+fn client_with(p: &Pki, identity: Option<String>) -> Client {
     let mut b = Client::builder()
         .use_rustls_tls()
         .add_root_certificate(reqwest::Certificate::from_pem(p.ca.as_bytes()).unwrap());
-    if identity {
-        let pem = format!("{}{}", p.client_cert, p.client_key);
+    if let Some(pem) = identity {
         b = b.identity(reqwest::Identity::from_pem(pem.as_bytes()).unwrap());
     }
     b.build().unwrap()
+}
+
+/// A certificate and key for `name`, issued by a CA of its own (not the server's client CA).
+fn stranger(name: &str) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec![name.to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    format!("{}{}", cert.pem(), key.serialize_pem())
+}
+
+/// The protocol the server picks when a client offers HTTP/2 and HTTP/1.1.
+fn negotiated_alpn(p: &Pki, base: &str) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(p.ca.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let addr = base.trim_start_matches("http://");
+    let mut conn =
+        rustls::ClientConnection::new(std::sync::Arc::new(config), "localhost".try_into().unwrap())
+            .unwrap();
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    while conn.is_handshaking() {
+        conn.complete_io(&mut tcp).unwrap();
+    }
+    tcp.flush().unwrap();
+    conn.alpn_protocol().map(<[u8]>::to_vec)
 }
 
 #[test]
@@ -153,6 +204,118 @@ fn client_certificates_are_required_and_verified() {
     assert!(https_client(&p, false).get(&url).send().is_err());
     let r = https_client(&p, true).get(&url).send().unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// The policies that take a client certificate without verifying it, and
+/// `client_allowed_sans` over a verified one; each change applied by rewriting the file.
+#[test]
+fn unverified_client_certificates_and_allowed_sans() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = pki();
+    write_pki(tmp.path(), &p);
+    let tls = "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n";
+    let s = start(
+        tmp.path(),
+        &format!("{tls}  client_auth_type: RequireAnyClientCert\n"),
+        &client_with(&p, Some(stranger("anyone.example"))),
+        None,
+    );
+    let url = format!("{}/-/healthy", https(&s));
+    let ok = |c: &Client| {
+        c.get(&url)
+            .send()
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+    };
+    // Any certificate will do, none will not.
+    assert!(ok(&client_with(&p, Some(stranger("anyone.example")))));
+    assert!(!ok(&https_client(&p, false)));
+
+    fs::write(
+        tmp.path().join("web.yml"),
+        format!("{tls}  client_auth_type: RequestClientCert\n"),
+    )
+    .unwrap();
+    s.wait_for("RequestClientCert", || {
+        ok(&https_client(&p, false)).then_some(())
+    });
+    assert!(ok(&client_with(&p, Some(stranger("anyone.example")))));
+
+    fs::write(
+        tmp.path().join("web.yml"),
+        format!(
+            "{tls}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n  \
+             client_allowed_sans: [other.example, client.example]\n"
+        ),
+    )
+    .unwrap();
+    s.wait_for("client_allowed_sans", || {
+        (!ok(&client_with(&p, Some(stranger("client.example"))))).then_some(())
+    });
+    // Issued by the CA and named as allowed: in. Issued by the CA under another name: out.
+    assert!(ok(&https_client(&p, true)));
+    assert!(!ok(&client_with(&p, Some(p.intruder.clone()))));
+    assert!(!ok(&https_client(&p, false)));
+}
+
+#[test]
+fn http2_is_offered_unless_turned_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = pki();
+    write_pki(tmp.path(), &p);
+    let tls = "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n";
+    let s = start(tmp.path(), tls, &https_client(&p, false), None);
+    assert_eq!(negotiated_alpn(&p, &s.base).as_deref(), Some(&b"h2"[..]));
+    drop(s);
+    let s = start(
+        tmp.path(),
+        &format!("{tls}http_server_config:\n  http2: false\n"),
+        &https_client(&p, false),
+        None,
+    );
+    assert_eq!(
+        negotiated_alpn(&p, &s.base).as_deref(),
+        Some(&b"http/1.1"[..])
+    );
+}
+
+#[test]
+fn requests_past_the_rate_limit_get_429() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("web.yml");
+    // One token an hour: once the burst is spent, nothing more gets through in the test.
+    fs::write(&file, "rate_limit:\n  interval: 1h\n  burst: 5\n").unwrap();
+    let args: Vec<OsString> = vec![
+        "--config.file".into(),
+        quiet_config(tmp.path()).into(),
+        "--storage.tsdb.path".into(),
+        tmp.path().join("data").into(),
+        "--web.config.file".into(),
+        file.into(),
+    ];
+    let s = Server::spawn_until(args, tmp.path().join("server.log"), |s| {
+        reqwest::blocking::get(format!("{}/-/ready", s.base))
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+    });
+    let statuses: Vec<StatusCode> = (0..6)
+        .map(|_| {
+            reqwest::blocking::get(format!("{}/-/healthy", s.base))
+                .unwrap()
+                .status()
+        })
+        .collect();
+    let first = statuses
+        .iter()
+        .position(|&c| c == StatusCode::TOO_MANY_REQUESTS)
+        .expect("the sixth request at the latest is over the burst of five");
+    assert!(
+        statuses[first..]
+            .iter()
+            .all(|&c| c == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let r = reqwest::blocking::get(format!("{}/api/v1/status/buildinfo", s.base)).unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.text().unwrap(), "Too Many Requests\n");
 }
 
 #[test]

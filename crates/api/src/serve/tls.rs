@@ -1,15 +1,18 @@
 //! TLS for the server from a web configuration: rustls with ring, the toolkit's cipher suite
-//! and curve names mapped onto what rustls offers, client certificates verified against
-//! `client_ca`. Owns building a `ServerConfig`, not when it is rebuilt (`watch`).
+//! and curve names mapped onto what rustls offers, the client certificate policy of
+//! `client_auth_type` and `client_allowed_sans`, HTTP/2 offered unless `http2: false`. Owns
+//! building a `ServerConfig`, not when it is rebuilt (`watch`).
 
 use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::danger::ClientCertVerifier;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{NamedGroup, RootCertStore, ServerConfig};
 
+use super::client_cert::{AllowedSans, AnyClientCert};
 use super::web_config::{ClientAuth, Pem, TlsSettings, TlsVersion, WebConfigError};
 
 /// Go's names of the key exchange groups and rustls' (ring offers no P-521).
@@ -98,33 +101,9 @@ pub fn server_config(t: &TlsSettings) -> Result<Arc<ServerConfig>, WebConfigErro
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
         .map_err(|e| invalid(e.to_string()))?;
-    let builder = match (&t.client_ca, t.client_auth) {
-        (
-            Some(ca),
-            ClientAuth::VerifyClientCertIfGiven | ClientAuth::RequireAndVerifyClientCert,
-        ) => {
-            let mut roots = RootCertStore::empty();
-            for cert in CertificateDer::pem_slice_iter(&read(ca, "client_ca_file")?) {
-                let cert = cert.map_err(|e| invalid(format!("client CA: {e}")))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| invalid(format!("client CA: {e}")))?;
-            }
-            if roots.is_empty() {
-                return Err(invalid("client CA: no certificates found"));
-            }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
-            let verifier = if t.client_auth == ClientAuth::VerifyClientCertIfGiven {
-                verifier.allow_unauthenticated()
-            } else {
-                verifier
-            };
-            let verifier = verifier
-                .build()
-                .map_err(|e| invalid(format!("client CA: {e}")))?;
-            builder.with_client_cert_verifier(verifier)
-        }
-        _ => builder.with_no_client_auth(),
+    let builder = match client_verifier(t, &provider)? {
+        Some(verifier) => builder.with_client_cert_verifier(verifier),
+        None => builder.with_no_client_auth(),
     };
     let certs: Vec<CertificateDer<'static>> =
         CertificateDer::pem_slice_iter(&read(&t.cert, "cert_file")?)
@@ -140,9 +119,82 @@ pub fn server_config(t: &TlsSettings) -> Result<Arc<ServerConfig>, WebConfigErro
     let mut config = builder
         .with_single_cert(certs, key)
         .map_err(|e| invalid(format!("failed to load X509KeyPair: {e}")))?;
-    // HTTP/1.1 only: the server is built without HTTP/2.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = if t.http2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Ok(Arc::new(config))
+}
+
+/// The client certificate policy; `None`: no certificate is asked for.
+fn client_verifier(
+    t: &TlsSettings,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Option<Arc<dyn ClientCertVerifier>>, WebConfigError> {
+    let policy: Option<Arc<dyn ClientCertVerifier>> = match (t.client_auth, &t.client_ca) {
+        (ClientAuth::NoClientCert, _) => None,
+        (ClientAuth::RequestClientCert | ClientAuth::RequireAnyClientCert, _) => {
+            Some(Arc::new(AnyClientCert {
+                mandatory: t.client_auth == ClientAuth::RequireAnyClientCert,
+                algorithms: provider.signature_verification_algorithms,
+            }))
+        }
+        (_, None) => {
+            return Err(invalid(
+                "client certificates cannot be verified without client_ca_file or client_ca",
+            ))
+        }
+        (
+            ClientAuth::VerifyClientCertIfGiven | ClientAuth::RequireAndVerifyClientCert,
+            Some(ca),
+        ) => {
+            let mut roots = RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(&read(ca, "client_ca_file")?) {
+                let cert = cert.map_err(|e| invalid(format!("client CA: {e}")))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| invalid(format!("client CA: {e}")))?;
+            }
+            if roots.is_empty() {
+                return Err(invalid("client CA: no certificates found"));
+            }
+            let verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+            let verifier = if t.client_auth == ClientAuth::VerifyClientCertIfGiven {
+                verifier.allow_unauthenticated()
+            } else {
+                verifier
+            };
+            Some(
+                verifier
+                    .build()
+                    .map_err(|e| invalid(format!("client CA: {e}")))?,
+            )
+        }
+    };
+    let Some(allowed) = &t.allowed_sans else {
+        return Ok(policy);
+    };
+    if !matches!(
+        t.client_auth,
+        ClientAuth::RequireAnyClientCert | ClientAuth::RequireAndVerifyClientCert
+    ) {
+        tracing::warn!(
+            client_auth_type = ?t.client_auth,
+            "client_allowed_sans makes a client certificate required: clients without one are refused"
+        );
+    }
+    let inner = policy.unwrap_or_else(|| {
+        Arc::new(AnyClientCert {
+            mandatory: true,
+            algorithms: provider.signature_verification_algorithms,
+        })
+    });
+    Ok(Some(Arc::new(AllowedSans {
+        inner,
+        allowed: allowed.clone(),
+    })))
 }
 
 #[cfg(test)]

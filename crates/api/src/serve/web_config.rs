@@ -1,10 +1,12 @@
 //! The web configuration file (`--web.config.file`) in the exporter-toolkit format Prometheus
-//! and Alertmanager read: `tls_server_config`, `http_server_config`, `basic_auth_users`. This
-//! module parses and checks it, with the toolkit's defaults and error messages; building the
-//! TLS acceptor and checking passwords is `tls` and `auth`'s.
+//! and Alertmanager read: `tls_server_config`, `http_server_config`, `basic_auth_users`,
+//! `rate_limit`. This module parses and checks it, with the toolkit's defaults and error
+//! messages; building the TLS acceptor and checking passwords and the rate is `tls` and
+//! `auth`'s.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use thiserror::Error;
@@ -72,8 +74,16 @@ impl Default for RawHttp {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawRateLimit {
-    burst: u64,
-    interval: Option<String>,
+    burst: i64,
+    interval: Option<GoDuration>,
+}
+
+/// A Go `time.Duration` in YAML: a duration string, or a number of nanoseconds.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum GoDuration {
+    Nanos(i64),
+    Text(String),
 }
 
 /// Where a PEM comes from: a file (re-read when it changes) or the configuration itself.
@@ -83,12 +93,27 @@ pub enum Pem {
     Inline(String),
 }
 
-/// Who must show a certificate, and whether it is verified against `client_ca`.
+/// Who must show a certificate, and whether it is verified against `client_ca` (Go's
+/// `tls.ClientAuthType`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ClientAuth {
     NoClientCert,
+    /// Asked for, taken unverified if given.
+    RequestClientCert,
+    /// Required, taken unverified.
+    RequireAnyClientCert,
     VerifyClientCertIfGiven,
     RequireAndVerifyClientCert,
+}
+
+impl ClientAuth {
+    /// Whether a given certificate is checked against `client_ca`.
+    pub fn verifies(self) -> bool {
+        matches!(
+            self,
+            ClientAuth::VerifyClientCertIfGiven | ClientAuth::RequireAndVerifyClientCert
+        )
+    }
 }
 
 /// TLS versions the toolkit names; rustls speaks only 1.2 and 1.3.
@@ -112,6 +137,19 @@ pub struct TlsSettings {
     pub curves: Vec<String>,
     pub min_version: TlsVersion,
     pub max_version: TlsVersion,
+    /// `client_allowed_sans`: a client certificate must name one of these (DNS name, e-mail,
+    /// IP address or URI, compared exactly).
+    pub allowed_sans: Option<Vec<String>>,
+    /// `http_server_config.http2`: offer HTTP/2 in the handshake.
+    pub http2: bool,
+}
+
+/// `rate_limit`: a token bucket over all requests, `burst` deep, one token back per
+/// `interval`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    pub interval: Duration,
+    pub burst: u32,
 }
 
 /// A checked web configuration.
@@ -123,6 +161,8 @@ pub struct WebConfig {
     pub users: BTreeMap<String, String>,
     /// Headers added to every response.
     pub headers: BTreeMap<String, String>,
+    /// `None`: no limit (no `rate_limit`, or an interval of 0).
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// Response headers the toolkit lets a configuration set, with the values it accepts
@@ -159,13 +199,23 @@ pub fn parse(text: &str, dir: &Path) -> Result<WebConfig, WebConfigError> {
     for (name, value) in &raw.http_server_config.headers {
         check_header(name, value)?;
     }
-    if raw.rate_limit.burst != 0 || raw.rate_limit.interval.is_some() {
-        return Err(invalid("rate_limit is not supported by bongsu yet"));
-    }
+    let interval = match raw.rate_limit.interval {
+        None => 0,
+        Some(GoDuration::Nanos(ns)) => ns,
+        Some(GoDuration::Text(text)) => bongsu_model::units::parse_go_duration(&text)
+            .ok_or_else(|| invalid(format!("time: invalid duration {text:?}")))?,
+    };
+    // As `rate.Every`: a negative interval is no limit as well; a burst of 0 or less lets
+    // nothing through.
+    let rate_limit = (interval > 0).then(|| RateLimit {
+        interval: Duration::from_nanos(interval as u64),
+        burst: u32::try_from(raw.rate_limit.burst.max(0)).unwrap_or(u32::MAX),
+    });
     Ok(WebConfig {
-        tls: tls_settings(raw.tls_server_config, dir)?,
+        tls: tls_settings(raw.tls_server_config, raw.http_server_config.http2, dir)?,
         users: raw.basic_auth_users,
         headers: raw.http_server_config.headers,
+        rate_limit,
     })
 }
 
@@ -186,7 +236,11 @@ fn check_header(name: &str, value: &str) -> Result<(), WebConfigError> {
     }
 }
 
-fn tls_settings(raw: RawTls, dir: &Path) -> Result<Option<TlsSettings>, WebConfigError> {
+fn tls_settings(
+    raw: RawTls,
+    http2: bool,
+    dir: &Path,
+) -> Result<Option<TlsSettings>, WebConfigError> {
     let enabled = !raw.cert_file.is_empty()
         || !raw.cert.is_empty()
         || !raw.key_file.is_empty()
@@ -212,14 +266,11 @@ fn tls_settings(raw: RawTls, dir: &Path) -> Result<Option<TlsSettings>, WebConfi
         pem(&raw.key_file, &raw.key).ok_or_else(|| invalid("missing one of key or key_file"))?;
     let client_auth = match raw.client_auth_type.as_str() {
         "" | "NoClientCert" => ClientAuth::NoClientCert,
+        "RequestClientCert" => ClientAuth::RequestClientCert,
+        // The toolkit keeps the old name `RequireClientCert` working.
+        "RequireAnyClientCert" | "RequireClientCert" => ClientAuth::RequireAnyClientCert,
         "VerifyClientCertIfGiven" => ClientAuth::VerifyClientCertIfGiven,
         "RequireAndVerifyClientCert" => ClientAuth::RequireAndVerifyClientCert,
-        "RequestClientCert" | "RequireAnyClientCert" | "RequireClientCert" => {
-            return Err(invalid(format!(
-                "client_auth_type {} (a client certificate taken without verification) is not supported by bongsu; use VerifyClientCertIfGiven or RequireAndVerifyClientCert",
-                raw.client_auth_type
-            )))
-        }
         other => return Err(invalid(format!("invalid ClientAuth: {other}"))),
     };
     let client_ca = pem(&raw.client_ca_file, &raw.client_ca);
@@ -228,16 +279,11 @@ fn tls_settings(raw: RawTls, dir: &Path) -> Result<Option<TlsSettings>, WebConfi
             "client CA's have been configured without a Client Auth Policy",
         ));
     }
-    if client_ca.is_none() && client_auth != ClientAuth::NoClientCert {
+    if client_ca.is_none() && client_auth.verifies() {
         return Err(invalid(format!(
             "client_auth_type {} needs client_ca_file or client_ca to verify certificates with",
             raw.client_auth_type
         )));
-    }
-    if raw.client_allowed_sans.is_some() {
-        return Err(invalid(
-            "client_allowed_sans is not supported by bongsu yet",
-        ));
     }
     let version = |v: Option<String>, default| match v.as_deref() {
         None => Ok(default),
@@ -272,6 +318,8 @@ fn tls_settings(raw: RawTls, dir: &Path) -> Result<Option<TlsSettings>, WebConfi
         curves: raw.curve_preferences,
         min_version,
         max_version,
+        allowed_sans: raw.client_allowed_sans,
+        http2,
     }))
 }
 
@@ -311,6 +359,59 @@ mod tests {
         .unwrap();
         assert!(users.tls.is_none());
         assert_eq!(users.users.len(), 1);
+    }
+
+    #[test]
+    fn client_certificates_unverified_sans_and_the_rate_limit() {
+        let tls = |extra: &str| {
+            parse(
+                &format!("tls_server_config:\n  cert_file: c\n  key_file: k\n{extra}"),
+                Path::new("/"),
+            )
+            .unwrap()
+            .tls
+            .unwrap()
+        };
+        assert_eq!(
+            tls("  client_auth_type: RequireClientCert\n").client_auth,
+            ClientAuth::RequireAnyClientCert
+        );
+        let t = tls(
+            "  client_auth_type: RequestClientCert\n  client_allowed_sans: [a.example, 10.0.0.1]\n",
+        );
+        assert_eq!(t.client_auth, ClientAuth::RequestClientCert);
+        assert_eq!(
+            t.allowed_sans.unwrap(),
+            ["a.example".to_string(), "10.0.0.1".to_string()]
+        );
+        assert!(t.http2);
+        let plain_http1 = parse(
+            "tls_server_config:\n  cert_file: c\n  key_file: k\nhttp_server_config:\n  http2: false\n",
+            Path::new("/"),
+        )
+        .unwrap();
+        assert!(!plain_http1.tls.unwrap().http2);
+        let limit = |text: &str| parse(text, Path::new("/")).unwrap().rate_limit;
+        assert_eq!(
+            limit("rate_limit:\n  interval: 1.5s\n  burst: 20\n"),
+            Some(RateLimit {
+                interval: Duration::from_millis(1500),
+                burst: 20
+            })
+        );
+        assert_eq!(
+            limit("rate_limit:\n  interval: 1000000\n"),
+            Some(RateLimit {
+                interval: Duration::from_millis(1),
+                burst: 0
+            })
+        );
+        assert_eq!(limit("rate_limit:\n  interval: 0s\n  burst: 5\n"), None);
+        assert_eq!(limit("rate_limit:\n  burst: 5\n"), None);
+        assert_eq!(
+            err("rate_limit:\n  interval: 5 seconds\n"),
+            "time: invalid duration \"5 seconds\""
+        );
     }
 
     #[test]

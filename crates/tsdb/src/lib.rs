@@ -4,11 +4,10 @@
 //! leave as [`DbStats`] and [`HeadCardinality`] snapshots, and as Prometheus' `prometheus_tsdb_*`
 //! metric families through [`Db::write_metrics`]. [`Db::delete`] and [`Db::clean_tombstones`]
 //! (deletion by tombstones) and [`Db::snapshot`] are the operations of Prometheus' TSDB admin
-//! API. The head, postings and readers are
-//! private; `block` (the `BlockWriter` of imports), `chunk` (encodings) and `wal` are public
-//! for the importer, the benchmarks and the WAL crash test; `encoding` (bounds-checked
-//! varints) and `postings` (matchers → ids, `MemPostings`) for the log store, which indexes
-//! and encodes the same way.
+//! API. The head, postings and readers are private; `block` (the `BlockWriter` of imports),
+//! `chunk` (encodings) and `wal` are public for the importer, the benchmarks and the WAL crash
+//! test; `encoding` (bounds-checked varints) and `postings` (matchers → ids, `MemPostings`) for
+//! the log store, which indexes and encodes the same way.
 //!
 //! `tsdb` knows nothing of HTTP, PromQL, scraping or an async runtime. Only the WAL makes a
 //! sample durable.

@@ -25,7 +25,9 @@ impl Db {
     /// them at once, and they stay deleted across restarts (and a crash: the head's deletions
     /// are in the WAL). As in Prometheus, no matchers select nothing, and each series'
     /// deletion is clamped to the samples it has, so later appends are not hidden. Waits for a
-    /// running compaction, so that no block being merged misses a deletion.
+    /// running compaction, so that no block being merged misses a deletion. Each block's
+    /// deletion, and the head's, is atomic; a failure part-way keeps those done before it (as
+    /// in Prometheus).
     pub fn delete(&self, mint: i64, maxt: i64, matchers: &[Matcher]) -> Result<(), TsdbError> {
         if matchers.is_empty() || mint > maxt {
             return Ok(());

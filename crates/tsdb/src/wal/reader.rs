@@ -289,6 +289,22 @@ mod tests {
     }
 
     #[test]
+    fn version_1_segments_still_replay() {
+        let d = tempfile::tempdir().unwrap();
+        let mut w = Wal::open(d.path(), WalOptions::default()).unwrap();
+        w.log_samples(&batch(0)).unwrap();
+        w.close().unwrap();
+        let seg = d.path().join(segment_name(0));
+        let mut bytes = fs::read(&seg).unwrap();
+        assert_eq!(&bytes[..5], b"BSWL\x02", "new segments are version 2");
+        bytes[4] = 1;
+        fs::write(&seg, &bytes).unwrap();
+        assert_eq!(batches(&read_all(d.path()).0), vec![0]);
+        drop(Wal::open(d.path(), WalOptions::default()).unwrap());
+        assert_eq!(fs::read(&seg).unwrap(), bytes, "not repaired");
+    }
+
+    #[test]
     fn huge_or_torn_lengths_are_corruption_without_allocating() {
         let d = tempfile::tempdir().unwrap();
         let mut w = Wal::open(d.path(), WalOptions::default()).unwrap();

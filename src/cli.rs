@@ -200,6 +200,11 @@ pub struct ServerArgs {
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,
 
+    /// Enable the TSDB admin API: snapshots of the data directory and deletion of series data
+    /// (`POST /api/v1/admin/tsdb/{snapshot,delete_series,clean_tombstones}`).
+    #[arg(long = "web.enable-admin-api")]
+    pub enable_admin_api: bool,
+
     /// Alertmanager configuration file (alertmanager.yml format). Without it, alerts posted to
     /// /api/v2/alerts go to a default receiver that logs them.
     #[arg(long = "alertmanager.config.file", value_name = "FILE")]

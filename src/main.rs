@@ -394,6 +394,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             ApiOptions {
                 remote_write_receiver: !args.disable_remote_write_receiver,
                 lifecycle: args.enable_lifecycle,
+                admin_api: args.enable_admin_api,
                 max_concurrent_queries: args.query_max_concurrency,
                 flags,
                 storage_retention: retention_text(args),

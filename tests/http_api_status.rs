@@ -59,6 +59,7 @@ fn status_endpoints() {
     assert_eq!(flags["query.max-samples"], "50000000", "{flags}");
     assert_eq!(flags["query.max-concurrency"], "20", "{flags}");
     assert_eq!(flags["query.lookback-delta"], "5m", "{flags}");
+    assert_eq!(flags["web.enable-admin-api"], "false", "{flags}");
     assert!(flags["storage.tsdb.path"]
         .as_str()
         .unwrap()

@@ -100,6 +100,7 @@ fn kill9_keeps_every_acknowledged_sample() {
                     got.insert((x.sref, x.t), x.v.to_bits());
                 }
             }
+            Record::Tombstones(t) => panic!("the writer logs no deletions, got {t:?}"),
         }
         Ok(())
     })

@@ -3,8 +3,10 @@
 //!
 //! Handlers parse and validate parameters (errors in Prometheus' `errorType`s and status
 //! codes), run storage and query work on the blocking pool, and encode results as Prometheus
-//! does. The API owns no data: it reads through `tsdb::Db` and `promql::Engine`.
+//! does. The API owns no data: it reads through `tsdb::Db` and `promql::Engine`, and the
+//! admin API (`admin.rs`, off by default) asks `Db` for snapshots and deletions.
 
+mod admin;
 mod alertmanagers;
 mod ast_json;
 mod cors;
@@ -63,6 +65,8 @@ struct Inner {
     notifier: OnceLock<Arc<bongsu_notifier::Notifier>>,
     /// With `--web.enable-lifecycle`: where reload and quit requests go, once the server runs.
     lifecycle: Option<OnceLock<Lifecycle>>,
+    /// Serve the TSDB admin API (`--web.enable-admin-api`).
+    admin: bool,
     /// `None` when the receiver is turned off (`--web.disable-remote-write-receiver`).
     remote_write: Option<Arc<bongsu_ingest::Receiver>>,
     /// Set once the log store is open.
@@ -94,6 +98,9 @@ pub struct ApiOptions {
     pub remote_write_receiver: bool,
     /// Serve `/-/reload` and `/-/quit` (`--web.enable-lifecycle`).
     pub lifecycle: bool,
+    /// Serve the TSDB admin API: snapshots, deletions, cleaning tombstones
+    /// (`--web.enable-admin-api`, off by default as in Prometheus).
+    pub admin_api: bool,
     /// Most queries evaluated at once (`--query.max-concurrency`); more wait in line.
     pub max_concurrent_queries: usize,
     /// Every command-line flag and its value, for `status/flags`.
@@ -129,6 +136,7 @@ impl Default for ApiOptions {
         ApiOptions {
             remote_write_receiver: true,
             lifecycle: false,
+            admin_api: false,
             max_concurrent_queries: DEFAULT_MAX_CONCURRENT_QUERIES,
             flags: Vec::new(),
             storage_retention: String::new(),
@@ -157,6 +165,7 @@ impl ApiState {
             rules: OnceLock::new(),
             notifier: OnceLock::new(),
             lifecycle: opts.lifecycle.then(OnceLock::new),
+            admin: opts.admin_api,
             remote_write: opts
                 .remote_write_receiver
                 .then(|| Arc::new(bongsu_ingest::Receiver::new())),
@@ -334,8 +343,16 @@ fn prometheus_routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
         ("/api/v1/status/walreplay", get(status::walreplay)),
         ("/api/v1/scrape_pools", get(targets::scrape_pools)),
         (
-            "/api/v1/admin/tsdb/{action}",
-            post(admin_disabled).put(admin_disabled),
+            "/api/v1/admin/tsdb/snapshot",
+            post(admin::snapshot).put(admin::snapshot),
+        ),
+        (
+            "/api/v1/admin/tsdb/delete_series",
+            post(admin::delete_series).put(admin::delete_series),
+        ),
+        (
+            "/api/v1/admin/tsdb/clean_tombstones",
+            post(admin::clean_tombstones).put(admin::clean_tombstones),
         ),
     ]
 }
@@ -398,12 +415,6 @@ async fn ready(State(s): State<ApiState>) -> Response {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable\n").into_response()
     }
-}
-
-/// The admin API (`delete_series`, `clean_tombstones`, `snapshot`) is not implemented: bongsu
-/// answers as a Prometheus without `--web.enable-admin-api`.
-async fn admin_disabled() -> ApiError {
-    ApiError::Disabled("admin APIs disabled")
 }
 
 /// Prometheus' error types, each with its HTTP status.

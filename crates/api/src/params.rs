@@ -98,8 +98,37 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .ok_or_else(invalid)
 }
 
-/// Parses a series selector (`match[]`) into matchers.
+/// Parses a series selector (`match[]`) into matchers, refusing one whose every matcher
+/// matches the empty string (it would select every series).
 pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
+    let out = parse_matchers(s)?;
+    if out.iter().all(Matcher::matches_empty) {
+        return Err("match[] must contain at least one non-empty matcher".into());
+    }
+    Ok(out)
+}
+
+/// Parses a series selector into matchers as Prometheus' `ParseMetricSelector` does: `{}`
+/// gives none, `{a=""}` one that matches every series without `a`.
+pub fn parse_matchers(s: &str) -> Result<Vec<Matcher>, String> {
+    /// A label no series has, for the matcher added below.
+    const PAD: &str = "__bongsu_pad__";
+    let first = selector_matchers(s);
+    // `promql-parser` refuses a selector whose matchers all match "" (it checks as for a
+    // query); with one more matcher it parses, and that one is dropped again.
+    let Some(inner) = s.trim_start().strip_prefix('{').filter(|_| first.is_err()) else {
+        return first;
+    };
+    match selector_matchers(&format!("{{{PAD}=\"x\",{inner}")) {
+        Ok(mut ms) => {
+            ms.retain(|m| m.name != PAD);
+            Ok(ms)
+        }
+        Err(_) => first,
+    }
+}
+
+fn selector_matchers(s: &str) -> Result<Vec<Matcher>, String> {
     use promql_parser::label::MatchOp as P;
     use promql_parser::parser::Expr;
     let expr = bongsu_promql::parse_metric_selector(s).map_err(|e| e.to_string())?;
@@ -119,15 +148,32 @@ pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
         };
         out.push(Matcher::new(op, &m.name, &m.value).map_err(|e| e.to_string())?);
     }
-    if out.iter().all(Matcher::matches_empty) {
-        return Err("match[] must contain at least one non-empty matcher".into());
-    }
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn selectors_matching_the_empty_string_parse_for_deletions() {
+        assert_eq!(parse_matchers("{}").unwrap(), vec![]);
+        assert_eq!(parse_matchers(" { } ").unwrap(), vec![]);
+        assert_eq!(
+            parse_matchers("{a=\"\", b!=\"x\"}").unwrap(),
+            vec![
+                Matcher::equal("a", ""),
+                Matcher::new(MatchOp::NotEqual, "b", "x").unwrap()
+            ]
+        );
+        assert_eq!(
+            parse_matchers("up{").unwrap_err(),
+            "1:4: parse error: unexpected end of input inside braces"
+        );
+        assert!(parse_matchers("{").is_err());
+        assert!(parse_matchers("{,}").is_err());
+        assert!(parse_selector("{}").is_err());
+    }
 
     #[test]
     fn times() {

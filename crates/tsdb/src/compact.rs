@@ -5,6 +5,8 @@
 //! and truncated. Block compaction merges overlapping blocks (e.g. after a backfill), and blocks
 //! that together fill an aligned window of 3×, 9×, 27×… the block range, up to
 //! [`MAX_BLOCK_DURATION_MS`] or a tenth of the retention, once that window is older than the head.
+//! Deleted samples (tombstones of the head or of the blocks merged) are left out of every block
+//! written here.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -128,8 +130,6 @@ fn plan(db: &Db) -> Option<Vec<Arc<Block>>> {
 }
 
 fn merge(db: &Db, group: &[Arc<Block>]) -> Result<Option<Arc<Block>>, TsdbError> {
-    let mint = group.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
-    let maxt = group.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
     let level = group
         .iter()
         .map(|b| b.meta().compaction.level)
@@ -142,7 +142,25 @@ fn merge(db: &Db, group: &[Arc<Block>]) -> Result<Option<Arc<Block>>, TsdbError>
         .collect();
     sources.sort();
     sources.dedup();
+    let merged = rewrite(db, group, level, sources)?;
+    if let Some(b) = &merged {
+        tracing::info!(ulid = %b.meta().ulid, level, sources = group.len(), "merged blocks");
+    }
+    Ok(merged)
+}
 
+/// Writes the samples of `group` that are not deleted as one block over the group's whole
+/// range, with `level` and `sources` in its meta, and opens it. `None` when nothing is left.
+/// The caller swaps it in and deletes the group.
+pub(super) fn rewrite(
+    db: &Db,
+    group: &[Arc<Block>],
+    level: u32,
+    sources: Vec<String>,
+) -> Result<Option<Arc<Block>>, TsdbError> {
+    let mint = group.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
+    let maxt = group.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
+    let tombstones: Vec<_> = group.iter().map(|b| b.tombstones()).collect();
     let mut all: BTreeMap<Labels, Vec<(usize, u32)>> = BTreeMap::new();
     let mut metas = Vec::new();
     for (bi, b) in group.iter().enumerate() {
@@ -159,10 +177,16 @@ fn merge(db: &Db, group: &[Arc<Block>]) -> Result<Option<Arc<Block>>, TsdbError>
             merged.clear();
             for (bi, id) in refs {
                 let b = &group[bi];
+                let deleted = tombstones[bi].get(id);
                 b.index().series(id, &mut metas)?;
                 buf.clear();
                 for c in &metas {
-                    b.read_chunk(c, &mut buf, &mut scratch)?;
+                    if !deleted.is_some_and(|d| d.covers(c.min_time, c.max_time)) {
+                        b.read_chunk(c, &mut buf, &mut scratch)?;
+                    }
+                }
+                if let Some(d) = deleted {
+                    d.remove_deleted(&mut buf, 0);
                 }
                 merge_into(&mut merged, &buf);
             }
@@ -178,7 +202,6 @@ fn merge(db: &Db, group: &[Arc<Block>]) -> Result<Option<Arc<Block>>, TsdbError>
         return Ok(None);
     };
     db.counters().compactions.inc();
-    tracing::info!(ulid = %meta.ulid, level, sources = group.len(), "merged blocks");
     Ok(Some(Arc::new(Block::open(
         &db.dir().join(&meta.ulid),
         db.symbols(),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Mutex, MutexGuard, RwLock};
 
 use bongsu_model::SymbolTable;
 use bongsu_storage::{Appendable, Appender, Querier, Queryable, StorageError};
@@ -55,7 +55,7 @@ pub struct Db {
     symbols: Arc<SymbolTable>,
     head: Arc<Head>,
     blocks: RwLock<Vec<Arc<Block>>>,
-    /// Serializes compactions, retention and block reloads.
+    /// Serializes compactions, retention, block reloads, deletions and snapshots.
     maintenance: Mutex<()>,
     /// Names of block directories opened or found unreadable so far: a reload opens only
     /// others, and reports an unreadable block once.
@@ -135,6 +135,12 @@ impl Db {
 
     pub(crate) fn counters(&self) -> &DbCounters {
         &self.counters
+    }
+
+    /// Held by whatever changes the set of blocks or their files (compaction, retention,
+    /// reloads, deletions, snapshots), so that these run one at a time.
+    pub(crate) fn maintenance(&self) -> MutexGuard<'_, ()> {
+        self.maintenance.lock()
     }
 
     pub(crate) fn head(&self) -> &Arc<Head> {

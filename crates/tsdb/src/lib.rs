@@ -2,11 +2,12 @@
 //! memory-mapped blocks. [`Db`] implements the storage traits of `bongsu-storage`
 //! (`Appendable` for writes, `Queryable` for reads by label matchers and time range); figures
 //! leave as [`DbStats`] and [`HeadCardinality`] snapshots, and as Prometheus' `prometheus_tsdb_*`
-//! metric families through [`Db::write_metrics`]. The head, postings and readers are
-//! private; `block` (the `BlockWriter` of imports), `chunk` (encodings) and `wal` are public
-//! for the importer, the benchmarks and the WAL crash test; `encoding` (bounds-checked
-//! varints) and `postings` (matchers → ids, `MemPostings`) for the log store, which indexes
-//! and encodes the same way.
+//! metric families through [`Db::write_metrics`]. [`Db::delete`] and [`Db::clean_tombstones`]
+//! (deletion by tombstones) and [`Db::snapshot`] are the operations of Prometheus' TSDB admin
+//! API. The head, postings and readers are private; `block` (the `BlockWriter` of imports),
+//! `chunk` (encodings) and `wal` are public for the importer, the benchmarks and the WAL crash
+//! test; `encoding` (bounds-checked varints) and `postings` (matchers → ids, `MemPostings`) for
+//! the log store, which indexes and encodes the same way.
 //!
 //! `tsdb` knows nothing of HTTP, PromQL, scraping or an async runtime. Only the WAL makes a
 //! sample durable.
@@ -15,13 +16,16 @@ pub mod block;
 pub mod chunk;
 mod compact;
 mod db;
+mod delete;
 pub mod encoding;
 mod head;
 mod metrics;
 pub mod postings;
 mod querier;
 mod retention;
+mod snapshot;
 mod stats;
+mod tombstones;
 pub mod wal;
 
 use std::io;

@@ -1,4 +1,5 @@
-//! Reading: series selected by label matchers over a time range, merged across head and blocks.
+//! Reading: series selected by label matchers over a time range, merged across head and blocks,
+//! with deleted samples (tombstones) left out.
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
@@ -45,15 +46,23 @@ impl DbQuerier {
         block: &Block,
         ids: &[u32],
     ) -> Result<Vec<(Labels, Vec<Sample>)>, TsdbError> {
+        let tombstones = block.tombstones();
         let read = |ids: &[u32]| -> Result<Vec<(Labels, Vec<Sample>)>, TsdbError> {
             let (mut metas, mut scratch, mut all) =
                 (Vec::new(), ChunkScratch::default(), Vec::new());
             let mut out = Vec::with_capacity(ids.len());
             for &id in ids {
                 let labels = block.index().series(id, &mut metas)?;
+                let deleted = tombstones.get(id);
                 all.clear();
-                for c in metas.iter().filter(|c| overlaps(c, self.mint, self.maxt)) {
+                for c in metas.iter().filter(|c| {
+                    overlaps(c, self.mint, self.maxt)
+                        && !deleted.is_some_and(|d| d.covers(c.min_time, c.max_time))
+                }) {
                     block.read_chunk(c, &mut all, &mut scratch)?;
+                }
+                if let Some(d) = deleted {
+                    d.remove_deleted(&mut all, 0);
                 }
                 // Decoded into a reused buffer, then copied once into a vector of its size:
                 // growing each series' own vector chunk by chunk cost reallocations and page
@@ -130,17 +139,22 @@ impl Querier for DbQuerier {
         let mut metas = Vec::new();
         for block in &self.blocks {
             let index = block.index();
+            let tombstones = block.tombstones();
             for id in postings_for_matchers(index, matchers)? {
                 let labels = index.series(id, &mut metas)?;
-                if metas.iter().any(|c| overlaps(c, self.mint, self.maxt)) {
+                let deleted = tombstones.get(id);
+                // A chunk counts unless its part in range is all deleted.
+                let live = |c: &ChunkMeta| {
+                    let (lo, hi) = (c.min_time.max(self.mint), c.max_time.min(self.maxt));
+                    lo <= hi && !deleted.is_some_and(|d| d.covers(lo, hi))
+                };
+                if metas.iter().any(live) {
                     out.insert(labels, ());
                 }
             }
         }
         for s in self.head.select(matchers) {
-            if s.time_range()
-                .is_some_and(|(a, b)| a <= self.maxt && b >= self.mint)
-            {
+            if self.head.has_data_in(&s, self.mint, self.maxt) {
                 out.insert(s.labels.clone(), ());
             }
         }

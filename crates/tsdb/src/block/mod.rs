@@ -1,9 +1,11 @@
-//! Immutable, memory-mapped blocks: a directory per time range holding `meta.json`, `index` and
-//! `chunks/` (layout in `docs/format/block.md`).
+//! Immutable, memory-mapped blocks: a directory per time range holding `meta.json`, `index`,
+//! `chunks/` (layout in `docs/format/block.md`) and, after a deletion, `tombstones`
+//! (`docs/format/tombstones.md`).
 //!
 //! A block is written once by [`BlockWriter`] into a temporary directory, fsynced and renamed into
-//! place, so a crash never leaves a half-written block visible. It is then only read, through
-//! [`Block`], until compaction or retention deletes it.
+//! place, so a crash never leaves a half-written block visible. Its samples are then only read,
+//! through [`Block`], until compaction or retention deletes it; a deletion replaces its
+//! `tombstones` file, never the other files.
 
 mod chunks;
 mod index;
@@ -13,17 +15,22 @@ mod writer;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use thiserror::Error;
 
 pub use chunks::BlobRef;
 pub use index::{ChunkMeta, IndexReader};
+pub(crate) use meta::META_FILE;
 pub use meta::{BlockMeta, BlockStats, Compaction, BLOCK_FORMAT_VERSION};
+pub(crate) use writer::sync_dir;
 pub use writer::BlockWriter;
 
 use crate::chunk::{self, packed};
+use crate::tombstones::{Interval, Tombstones, TOMBSTONES_FILE};
 use bongsu_model::{Sample, SymbolTable};
 use chunks::ChunkReader;
+use parking_lot::RwLock;
 
 /// Suffix of a block directory still being written; such directories are removed at start-up.
 pub const TMP_CREATION_SUFFIX: &str = ".tmp-for-creation";
@@ -80,25 +87,28 @@ pub struct Block {
     meta: BlockMeta,
     index: IndexReader,
     chunks: ChunkReader,
+    /// Replaced whole by a deletion; readers take the current set.
+    tombstones: RwLock<Arc<Tombstones>>,
     size: u64,
 }
 
 impl Block {
-    /// Opens the block in `dir`, verifying its meta, index checksums and chunk headers.
+    /// Opens the block in `dir`, verifying its meta, index checksums, chunk headers and
+    /// tombstones.
     pub fn open(dir: &Path, symbols: &SymbolTable) -> Result<Block, BlockError> {
         let meta = BlockMeta::read(dir)?;
         let index = IndexReader::open(&dir.join("index"), symbols, meta.min_time)?;
         let chunks = ChunkReader::open(&dir.join("chunks"))?;
-        let size = index.size()
-            + chunks.size()
-            + fs::metadata(dir.join(meta::META_FILE))
-                .map(|m| m.len())
-                .unwrap_or(0);
+        let tombstones = Tombstones::read(dir, index.num_series())?;
+        let file_len = |name: &str| fs::metadata(dir.join(name)).map(|m| m.len()).unwrap_or(0);
+        let size =
+            index.size() + chunks.size() + file_len(meta::META_FILE) + file_len(TOMBSTONES_FILE);
         Ok(Block {
             dir: dir.to_path_buf(),
             meta,
             index,
             chunks,
+            tombstones: RwLock::new(Arc::new(tombstones)),
             size,
         })
     }
@@ -118,6 +128,29 @@ impl Block {
     /// Bytes on disk.
     pub fn size(&self) -> u64 {
         self.size
+    }
+
+    /// The deleted ranges of the block's series, as of now.
+    pub(crate) fn tombstones(&self) -> Arc<Tombstones> {
+        self.tombstones.read().clone()
+    }
+
+    /// Adds deletions (series id, interval) to the block's tombstones: the `tombstones` file is
+    /// replaced first, so what a reader sees afterwards survives a restart.
+    pub(crate) fn add_tombstones(&self, stones: &[(u32, Interval)]) -> Result<(), BlockError> {
+        if stones.is_empty() {
+            return Ok(());
+        }
+        let mut current = self.tombstones.write();
+        let mut next = Tombstones::clone(&current);
+        for &(id, iv) in stones {
+            next.add(id, iv);
+        }
+        if next != **current {
+            next.write(&self.dir)?;
+            *current = Arc::new(next);
+        }
+        Ok(())
     }
 
     /// Decodes one chunk, appending its samples to `out`.

@@ -3,11 +3,14 @@
 //! Series are found by ref or by label hash (collisions kept apart by comparing labels), indexed
 //! by [`postings::MemPostings`], and each holds compressed chunks ([`series::MemSeries`]). Full
 //! chunks go to memory-mapped files ([`chunk_disk`]). Writes come through [`Appender`], which
-//! logs to the WAL before applying, so an acknowledged sample survives a crash. The head does
-//! not decide when it is compacted into a block; `Db` does, then calls [`Head::truncate`].
+//! logs to the WAL before applying, so an acknowledged sample survives a crash. Deletions
+//! ([`Head::delete`]) are logged the same way and kept as tombstones that every read of samples
+//! applies. The head does not decide when it is compacted into a block; `Db` does, then calls
+//! [`Head::truncate`].
 
 mod appender;
 mod chunk_disk;
+mod delete;
 pub(crate) mod postings;
 mod series;
 
@@ -24,6 +27,7 @@ pub(crate) use appender::HeadAppender;
 pub use series::{Appended, MemSeries};
 
 use crate::postings::postings_for_matchers;
+use crate::tombstones::Tombstones;
 use crate::wal::{Record, RefSeries, Wal};
 use crate::{AppendError, SeriesRef, TsdbError};
 use bongsu_model::{stable_hash_of, Labels, Matcher, Sample, SymbolTable};
@@ -95,6 +99,9 @@ pub struct Head {
     /// The WAL; its lock also orders commits, so the WAL holds samples in the order the head
     /// applied them and a replay rebuilds exactly the same head.
     wal: Mutex<Option<Wal>>,
+    /// Deleted ranges by series ref, applied to every read of samples. Taken after the WAL
+    /// lock and never together with a series' or a shard's lock.
+    tombstones: RwLock<Tombstones>,
     pub stats: HeadStats,
 }
 
@@ -135,6 +142,7 @@ impl Head {
             min_valid_time: AtomicI64::new(i64::MIN),
             disk,
             wal: Mutex::new(None),
+            tombstones: RwLock::new(Tombstones::default()),
             stats: HeadStats::default(),
         })
     }
@@ -302,7 +310,7 @@ impl Head {
         ids.iter().filter_map(|id| self.series(id)).collect()
     }
 
-    /// Samples of `series` in `[mint, maxt]`, appended to `out`.
+    /// Samples of `series` in `[mint, maxt]` that are not deleted, appended to `out`.
     pub fn read_samples(
         &self,
         series: &MemSeries,
@@ -310,7 +318,12 @@ impl Head {
         maxt: i64,
         out: &mut Vec<Sample>,
     ) -> Result<(), TsdbError> {
-        series.samples(mint, maxt, &self.disk, out)
+        let start = out.len();
+        series.samples(mint, maxt, &self.disk, out)?;
+        if let Some(deleted) = self.tombstones.read().get(series.sref) {
+            deleted.remove_deleted(out, start);
+        }
+        Ok(())
     }
 
     /// Sorted label names; restricted to series matching `matchers` when any are given.
@@ -402,6 +415,7 @@ impl Head {
                     self.note_times(min, max);
                 }
             }
+            Record::Tombstones(stones) => self.replay_tombstones(stones, aliases),
         }
         dropped
     }
@@ -452,6 +466,10 @@ impl Head {
             drop(shard);
             self.postings.write().remove(s.sref, &s.labels);
         }
+        let removed_refs: std::collections::HashSet<u32> = removed.iter().map(|s| s.sref).collect();
+        self.tombstones
+            .write()
+            .retain(min_time, |r| !removed_refs.contains(&r));
         self.num_series
             .fetch_sub(removed.len() as u64, Ordering::Relaxed);
         self.stats
@@ -480,8 +498,9 @@ impl Head {
             .is_some_and(|r| self.series(r).is_some())
     }
 
-    /// Calls `f` for every series with samples in `[mint, maxt]`, in label order, one series
-    /// at a time so that writing a block never holds all of its samples in memory.
+    /// Calls `f` for every series with samples in `[mint, maxt]` (deleted ones left out), in
+    /// label order, one series at a time so that writing a block never holds all of its
+    /// samples in memory.
     pub fn for_each_in_range(
         &self,
         mint: i64,
@@ -496,7 +515,7 @@ impl Head {
         let mut samples = Vec::new();
         for s in all {
             samples.clear();
-            s.samples(mint, maxt, &self.disk, &mut samples)?;
+            self.read_samples(&s, mint, maxt, &mut samples)?;
             if !samples.is_empty() {
                 f(&s.labels, &samples)?;
             }

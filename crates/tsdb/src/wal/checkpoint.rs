@@ -11,7 +11,9 @@ use std::path::Path;
 use tracing::{info, warn};
 
 use super::reader::{plan, read_checkpoint, read_segment, SegmentEnd};
-use super::record::{Record, RefSample, RefSeries, SeriesRef, MAX_SAMPLES_PER_RECORD};
+use super::record::{
+    Record, RefSample, RefSeries, RefTombstone, SeriesRef, MAX_SAMPLES_PER_RECORD,
+};
 use super::segment::{
     checkpoint_name, checkpoint_tmp_name, io_err, segment_name, sync_dir, SegmentWriter,
 };
@@ -31,11 +33,14 @@ pub struct CheckpointStats {
     pub series_dropped: u64,
     pub samples_kept: u64,
     pub samples_dropped: u64,
+    pub tombstones_kept: u64,
+    pub tombstones_dropped: u64,
 }
 
 /// Writes `dir/checkpoint.NNNNNNNN` (NNNNNNNN = `upto`, 8 digits) holding the previous
 /// checkpoint's and segments [first..=upto]'s data filtered to: series records for which
-/// `keep(sref)` is true, and samples of kept series with t >= min_time. Written to a temp dir,
+/// `keep(sref)` is true, samples of kept series with t >= min_time, and deletions of kept
+/// series that end at or after min_time (they may still hide samples). Written to a temp dir,
 /// fsynced, renamed atomically; older checkpoints deleted afterwards. The caller then calls
 /// `Wal::truncate(upto + 1)`.
 ///
@@ -171,6 +176,21 @@ impl Filter<'_> {
                     self.flush()?;
                 }
             }
+            Record::Tombstones(stones) => {
+                // Written as they come, after what is buffered, so that they still follow
+                // their series.
+                self.flush()?;
+                let before = stones.len() as u64;
+                let kept: Vec<RefTombstone> = stones
+                    .into_iter()
+                    .filter(|t| t.maxt >= self.min_time && (self.keep)(t.sref))
+                    .collect();
+                self.stats.tombstones_kept += kept.len() as u64;
+                self.stats.tombstones_dropped += before - kept.len() as u64;
+                if !kept.is_empty() {
+                    self.writer.log_tombstones(&kept)?;
+                }
+            }
             Record::Samples(samples) => {
                 if !self.series.is_empty() {
                     self.flush()?;
@@ -233,7 +253,13 @@ mod tests {
 
     /// Replays `dir` into (series refs in order, (sref, t) of samples in order), checking values.
     fn contents(dir: &Path) -> (Vec<u64>, Vec<(u64, i64)>) {
-        let (mut srefs, mut points) = (Vec::new(), Vec::new());
+        let (srefs, points, _) = contents_with_tombstones(dir);
+        (srefs, points)
+    }
+
+    /// [`contents`] and the deletions, in order.
+    fn contents_with_tombstones(dir: &Path) -> (Vec<u64>, Vec<(u64, i64)>, Vec<RefTombstone>) {
+        let (mut srefs, mut points, mut stones) = (Vec::new(), Vec::new(), Vec::new());
         replay(dir, |r| {
             match r {
                 Record::Series(s) => srefs.extend(s.iter().map(|s| s.sref)),
@@ -246,11 +272,42 @@ mod tests {
                         points.push((x.sref, x.t));
                     }
                 }
+                Record::Tombstones(t) => {
+                    for x in &t {
+                        assert!(
+                            srefs.contains(&x.sref),
+                            "tombstone before series {}",
+                            x.sref
+                        );
+                    }
+                    stones.extend(t);
+                }
             }
             Ok(())
         })
         .unwrap();
-        (srefs, points)
+        (srefs, points, stones)
+    }
+
+    #[test]
+    fn checkpoint_keeps_deletions_of_kept_series_that_may_still_hide_samples() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        let mut w = Wal::open(dir, WalOptions::default()).unwrap();
+        w.log_series(&series(0..4)).unwrap();
+        w.log_samples(&samples(10, 0..4)).unwrap();
+        let stone = |sref, mint, maxt| RefTombstone { sref, mint, maxt };
+        w.log_tombstones(&[stone(0, 0, 15), stone(1, 5, 30), stone(2, 10, 40)])
+            .unwrap();
+        w.log_samples(&samples(20, 0..4)).unwrap();
+        w.next_segment().unwrap();
+        let stats = checkpoint(dir, 0, |s| s != 2, 20).unwrap();
+        assert_eq!((stats.tombstones_kept, stats.tombstones_dropped), (1, 2));
+        w.truncate(1).unwrap();
+        let (srefs, points, stones) = contents_with_tombstones(dir);
+        assert_eq!(srefs, vec![0, 1, 3]);
+        assert_eq!(points, vec![(0, 20), (1, 20), (3, 20)]);
+        assert_eq!(stones, vec![stone(1, 5, 30)]);
     }
 
     #[test]

@@ -5,11 +5,13 @@
 //! CRC32C-framed records, plus at most one live `checkpoint.NNNNNNNN` directory that condenses
 //! the segments up to `NNNNNNNN`. The byte layout is in `docs/format/wal.md`.
 //!
-//! - [`Wal`] appends records ([`Wal::log_series`], [`Wal::log_samples`]); each call is one
+//! - [`Wal`] appends records ([`Wal::log_series`], [`Wal::log_samples`],
+//!   [`Wal::log_tombstones`]); each call is one
 //!   `write` per segment touched, so an `Ok` survives a kill of the process (and, with
 //!   [`WalOptions::fsync_on_commit`], a power loss).
 //! - [`replay`] reads the checkpoint and the segments after it back as [`Record`]s.
-//! - [`checkpoint`] condenses old segments to the series and samples still wanted, after which
+//! - [`checkpoint`] condenses old segments to the series, samples and deletions still wanted,
+//!   after which
 //!   [`Wal::truncate`] deletes those segments.
 //!
 //! A torn or corrupt tail (a crash mid-write, a flipped bit) is never fatal: replay stops at the
@@ -34,8 +36,8 @@ use tracing::{info, warn};
 pub use checkpoint::{checkpoint, CheckpointStats};
 pub use reader::{replay, ReplayStats};
 pub use record::{
-    series_over_record_limit, Record, RefSample, RefSeries, SeriesRef, MAX_RECORD_PAYLOAD,
-    MAX_SAMPLES_PER_RECORD,
+    series_over_record_limit, Record, RefSample, RefSeries, RefTombstone, SeriesRef,
+    MAX_RECORD_PAYLOAD, MAX_SAMPLES_PER_RECORD,
 };
 
 use reader::{plan, read_segment, SegmentEnd};
@@ -61,7 +63,7 @@ pub enum WalError {
         offset: u64,
         reason: String,
     },
-    #[error("WAL segment {path} has format version {version}, this build reads only version 1")]
+    #[error("WAL segment {path} has format version {version}, this build reads versions 1 and 2")]
     UnsupportedVersion { path: PathBuf, version: u8 },
     #[error("a single series encodes to {size} bytes, over the WAL record limit of {max}")]
     RecordTooLarge { size: usize, max: usize },
@@ -159,6 +161,12 @@ impl Wal {
     /// have been logged before.
     pub fn log_samples(&mut self, samples: &[RefSample]) -> Result<(), WalError> {
         self.writer.log_samples(samples)
+    }
+
+    /// Logs deletions in the head; same durability and splitting as [`Wal::log_series`].
+    /// Their series must have been logged before.
+    pub fn log_tombstones(&mut self, stones: &[RefTombstone]) -> Result<(), WalError> {
+        self.writer.log_tombstones(stones)
     }
 
     /// fsyncs the current segment.

@@ -12,7 +12,7 @@ use tracing::warn;
 use super::record::{decode, Record, MAX_RECORD_PAYLOAD};
 use super::segment::{
     checkpoint_name, frame_crc, io_err, list_dir, segment_name, Listing, FRAME_HEADER_SIZE,
-    HEADER_SIZE, MAGIC, VERSION,
+    HEADER_SIZE, MAGIC, MIN_READ_VERSION, VERSION,
 };
 use super::WalError;
 
@@ -52,7 +52,7 @@ pub(crate) fn read_segment(
             reason: "bad segment magic".into(),
         });
     }
-    if header[4] != VERSION {
+    if !(MIN_READ_VERSION..=VERSION).contains(&header[4]) {
         return Err(WalError::UnsupportedVersion {
             path: path.into(),
             version: header[4],
@@ -193,6 +193,8 @@ pub struct ReplayStats {
     pub series: u64,
     /// Samples in those records.
     pub samples: u64,
+    /// Deletions in those records.
+    pub tombstones: u64,
     /// Whether replay stopped early at a torn or corrupt record.
     pub corrupt_tail: bool,
     /// Where the bad record is, when `corrupt_tail`.
@@ -224,6 +226,7 @@ pub fn replay(
         match &rec {
             Record::Series(s) => stats.series += s.len() as u64,
             Record::Samples(s) => stats.samples += s.len() as u64,
+            Record::Tombstones(t) => stats.tombstones += t.len() as u64,
         }
         f(rec)
     };
@@ -283,6 +286,22 @@ mod tests {
             fs::metadata(d.path().join(segment_name(0))).unwrap().len(),
             8
         );
+    }
+
+    #[test]
+    fn version_1_segments_still_replay() {
+        let d = tempfile::tempdir().unwrap();
+        let mut w = Wal::open(d.path(), WalOptions::default()).unwrap();
+        w.log_samples(&batch(0)).unwrap();
+        w.close().unwrap();
+        let seg = d.path().join(segment_name(0));
+        let mut bytes = fs::read(&seg).unwrap();
+        assert_eq!(&bytes[..5], b"BSWL\x02", "new segments are version 2");
+        bytes[4] = 1;
+        fs::write(&seg, &bytes).unwrap();
+        assert_eq!(batches(&read_all(d.path()).0), vec![0]);
+        drop(Wal::open(d.path(), WalOptions::default()).unwrap());
+        assert_eq!(fs::read(&seg).unwrap(), bytes, "not repaired");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Record payloads: the series and samples records and their compact binary encoding.
+//! Record payloads: the series, samples and tombstones records and their compact binary
+//! encoding.
 //!
 //! This file owns what goes *inside* a frame (see `docs/format/wal.md`); framing, checksums and
 //! files belong to `segment.rs`. Decoding treats its input as hostile: every count and length is
@@ -16,6 +17,8 @@ pub type SeriesRef = u64;
 pub const RECORD_SERIES: u8 = 1;
 /// Type byte of a samples record.
 pub const RECORD_SAMPLES: u8 = 2;
+/// Type byte of a tombstones record (segment format version 2).
+pub const RECORD_TOMBSTONES: u8 = 3;
 
 /// Largest payload of one record. Bigger inputs are split over several records, so a reader
 /// never needs more than this much memory for one record.
@@ -23,6 +26,9 @@ pub const MAX_RECORD_PAYLOAD: usize = 1 << 20;
 
 /// Most samples put in one samples record.
 pub const MAX_SAMPLES_PER_RECORD: usize = 16 * 1024;
+
+/// Most deletions put in one tombstones record.
+pub const MAX_TOMBSTONES_PER_RECORD: usize = 16 * 1024;
 
 /// Longest varint (a `u64` in 7-bit groups).
 const MAX_VARINT_LEN: usize = 10;
@@ -34,10 +40,16 @@ const MIN_SAMPLE_LEN: usize = 1 + 1 + 8;
 const MIN_SERIES_LEN: usize = 2;
 /// Smallest encoded label: two one-byte lengths (a name and a value are never empty).
 const MIN_LABEL_LEN: usize = 2 + 2;
+/// Worst-case encoded size of one deletion: sref, start, length.
+const MAX_TOMBSTONE_LEN: usize = 3 * MAX_VARINT_LEN;
+/// Smallest encoded deletion: three one-byte varints.
+const MIN_TOMBSTONE_LEN: usize = 3;
 
-// A full samples record must fit under the payload limit whatever the values.
+// A full samples or tombstones record must fit under the payload limit whatever the values.
 const _: () =
     assert!(MAX_VARINT_LEN + MAX_SAMPLES_PER_RECORD * MAX_SAMPLE_LEN <= MAX_RECORD_PAYLOAD);
+const _: () =
+    assert!(MAX_VARINT_LEN + MAX_TOMBSTONES_PER_RECORD * MAX_TOMBSTONE_LEN <= MAX_RECORD_PAYLOAD);
 
 /// A series' ref and its labels, logged once when the head creates the series.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,11 +67,20 @@ pub struct RefSample {
     pub v: f64,
 }
 
+/// A deletion in the head: the samples of series `sref` with `mint <= t <= maxt` are gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefTombstone {
+    pub sref: SeriesRef,
+    pub mint: i64,
+    pub maxt: i64,
+}
+
 /// One decoded WAL record.
 #[derive(Debug, Clone)]
 pub enum Record {
     Series(Vec<RefSeries>),
     Samples(Vec<RefSample>),
+    Tombstones(Vec<RefTombstone>),
 }
 
 /// Why a payload could not be decoded; the caller adds the segment and offset.
@@ -152,6 +173,19 @@ pub(crate) fn encode_samples(buf: &mut Vec<u8>, samples: &[RefSample]) {
     }
 }
 
+/// Appends a tombstones payload: count, then per deletion its ref, start and length
+/// (`maxt - mint`, never negative).
+pub(crate) fn encode_tombstones(buf: &mut Vec<u8>, stones: &[RefTombstone]) {
+    debug_assert!(stones.len() <= MAX_TOMBSTONES_PER_RECORD);
+    put_uvarint(buf, stones.len() as u64);
+    for s in stones {
+        debug_assert!(s.mint <= s.maxt);
+        put_uvarint(buf, s.sref);
+        put_varint(buf, s.mint);
+        put_uvarint(buf, s.maxt.abs_diff(s.mint));
+    }
+}
+
 struct Decoder<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -241,6 +275,7 @@ pub(crate) fn decode(rtype: u8, payload: &[u8]) -> Result<Record, DecodeError> {
     let rec = match rtype {
         RECORD_SERIES => Record::Series(decode_series(&mut d)?),
         RECORD_SAMPLES => Record::Samples(decode_samples(&mut d)?),
+        RECORD_TOMBSTONES => Record::Tombstones(decode_tombstones(&mut d)?),
         other => return Err(bad(format!("unknown record type {other}"))),
     };
     if d.remaining() != 0 {
@@ -301,6 +336,26 @@ fn decode_samples(d: &mut Decoder<'_>) -> Result<Vec<RefSample>, DecodeError> {
         let t = t0.wrapping_add(d.varint()?);
         let v = d.f64_bits()?;
         out.push(RefSample { sref, t, v });
+    }
+    Ok(out)
+}
+
+fn decode_tombstones(d: &mut Decoder<'_>) -> Result<Vec<RefTombstone>, DecodeError> {
+    let n = d.count("tombstone", MIN_TOMBSTONE_LEN)?;
+    if n == 0 {
+        return Err(bad("empty tombstones record"));
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let sref = d.uvarint()?;
+        let mint = d.varint()?;
+        let len = d.uvarint()?;
+        let maxt = i64::try_from(i128::from(mint) + i128::from(len)).map_err(|_| {
+            bad(format!(
+                "tombstone of series {sref} ends past the time range"
+            ))
+        })?;
+        out.push(RefTombstone { sref, mint, maxt });
     }
     Ok(out)
 }
@@ -398,6 +453,48 @@ mod tests {
             .contains("trailing"));
         assert!(decode(RECORD_SAMPLES, &[0xff; 11]).is_err());
         assert!(decode(RECORD_SAMPLES, &[0]).is_err());
+    }
+
+    #[test]
+    fn tombstones_roundtrip_and_reject_bad_payloads() {
+        let stones = vec![
+            RefTombstone {
+                sref: 3,
+                mint: -100,
+                maxt: 250,
+            },
+            RefTombstone {
+                sref: u64::MAX,
+                mint: i64::MIN,
+                maxt: i64::MAX,
+            },
+        ];
+        let mut buf = Vec::new();
+        encode_tombstones(&mut buf, &stones);
+        match decode(RECORD_TOMBSTONES, &buf).unwrap() {
+            Record::Tombstones(got) => assert_eq!(got, stones),
+            other => panic!("wrong record {other:?}"),
+        }
+        for cut in 0..buf.len() {
+            assert!(
+                decode(RECORD_TOMBSTONES, &buf[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
+        assert!(decode(RECORD_TOMBSTONES, &[0])
+            .unwrap_err()
+            .0
+            .contains("empty"));
+        // The end would pass i64::MAX.
+        let mut buf = Vec::new();
+        put_uvarint(&mut buf, 1);
+        put_uvarint(&mut buf, 1);
+        put_varint(&mut buf, i64::MAX - 1);
+        put_uvarint(&mut buf, 2);
+        assert!(decode(RECORD_TOMBSTONES, &buf)
+            .unwrap_err()
+            .0
+            .contains("past the time range"));
     }
 
     fn arb_labels() -> impl Strategy<Value = Labels> {

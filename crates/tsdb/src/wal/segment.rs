@@ -10,15 +10,19 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::record::{
-    encode_samples, encode_series, series_encoded_len, series_payload_bound, RefSample, RefSeries,
-    MAX_RECORD_PAYLOAD, MAX_SAMPLES_PER_RECORD, RECORD_SAMPLES, RECORD_SERIES,
+    encode_samples, encode_series, encode_tombstones, series_encoded_len, series_payload_bound,
+    RefSample, RefSeries, RefTombstone, MAX_RECORD_PAYLOAD, MAX_SAMPLES_PER_RECORD,
+    MAX_TOMBSTONES_PER_RECORD, RECORD_SAMPLES, RECORD_SERIES, RECORD_TOMBSTONES,
 };
 use super::WalError;
 
 /// First bytes of every segment file.
 pub(crate) const MAGIC: [u8; 4] = *b"BSWL";
-/// Format version written in the segment header; readers reject any other.
-pub(crate) const VERSION: u8 = 1;
+/// Format version written in the segment header. Version 2 added the tombstones record; a
+/// version-1 segment (written before) reads the same way, and any other version is refused.
+pub(crate) const VERSION: u8 = 2;
+/// The oldest version this build reads.
+pub(crate) const MIN_READ_VERSION: u8 = 1;
 /// Magic (4), version (1), reserved zeros (3).
 pub(crate) const HEADER_SIZE: u64 = 8;
 /// Length (4), CRC (4), type (1).
@@ -172,6 +176,15 @@ fn frame_samples(buf: &mut Vec<u8>, ends: &mut Vec<usize>, samples: &[RefSample]
     }
 }
 
+fn frame_tombstones(buf: &mut Vec<u8>, ends: &mut Vec<usize>, stones: &[RefTombstone]) {
+    for chunk in stones.chunks(MAX_TOMBSTONES_PER_RECORD) {
+        let f = begin_frame(buf, RECORD_TOMBSTONES);
+        encode_tombstones(buf, chunk);
+        finish_frame(buf, f);
+        ends.push(buf.len());
+    }
+}
+
 /// One segment file open for appending.
 struct SegmentFile {
     file: File,
@@ -279,6 +292,13 @@ impl SegmentWriter {
         self.buf.clear();
         self.ends.clear();
         frame_samples(&mut self.buf, &mut self.ends, samples);
+        self.write_frames()
+    }
+
+    pub(crate) fn log_tombstones(&mut self, stones: &[RefTombstone]) -> Result<(), WalError> {
+        self.buf.clear();
+        self.ends.clear();
+        frame_tombstones(&mut self.buf, &mut self.ends, stones);
         self.write_frames()
     }
 

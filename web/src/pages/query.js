@@ -1,0 +1,105 @@
+// The query page (/query): panels from the URL (Prometheus 3's g<i>.* state), "Add query",
+// and auto-refresh. Each change rewrites the URL in place, so a reload or a shared link opens
+// the same panels.
+
+import { h, replaceChildren } from "../dom.js";
+import { Panel } from "../panel.js";
+import { decodePanels, encodePanels, newPanel } from "../urlstate.js";
+
+const REFRESH = [
+  ["0", "Off"],
+  ["5", "5s"],
+  ["10", "10s"],
+  ["30", "30s"],
+  ["60", "1m"],
+  ["300", "5m"],
+];
+
+/** Renders the page into `root`; returns its clean-up. */
+export function queryPage(root) {
+  const states = decodePanels(location.search);
+  let panels = [];
+  let timer = null;
+  const list = h("div", { class: "panels" });
+
+  const syncUrl = () => {
+    history.replaceState(null, "", `/query?${encodePanels(panels.map((p) => p.state))}`);
+  };
+  const build = () => {
+    panels.forEach((p) => p.destroy());
+    panels = states.map(
+      (state, i) =>
+        new Panel(state, i, {
+          onChange: syncUrl,
+          onRemove: () => {
+            states.splice(states.indexOf(state), 1);
+            if (states.length === 0) states.push(newPanel());
+            build();
+            syncUrl();
+          },
+        }),
+    );
+    replaceChildren(
+      list,
+      panels.map((p) => p.el),
+    );
+  };
+  build();
+
+  const refresh = h(
+    "select",
+    {
+      "aria-label": "Auto-refresh",
+      onchange: (e) => {
+        clearInterval(timer);
+        const seconds = Number(e.target.value);
+        if (seconds > 0)
+          timer = setInterval(
+            () => panels.forEach((p) => p.state.expr.trim() && p.execute()),
+            seconds * 1000,
+          );
+      },
+    },
+    REFRESH.map(([value, text]) => h("option", { value }, text)),
+  );
+  replaceChildren(
+    root,
+    h("h1", { class: "visually-hidden" }, "Query"),
+    list,
+    h(
+      "div",
+      { class: "page-actions" },
+      h(
+        "button",
+        {
+          type: "button",
+          onclick: () => {
+            states.push(newPanel());
+            build();
+            syncUrl();
+          },
+        },
+        "Add query",
+      ),
+      h("label", {}, "Auto-refresh ", refresh),
+    ),
+  );
+  // Redraw graphs when their width or colours change.
+  const redraw = () => panels.forEach((p) => p.redraw());
+  window.addEventListener("themechange", redraw);
+  let width = 0;
+  const resize = new ResizeObserver(([entry]) => {
+    // Only a new width needs new charts; heights change with every result shown.
+    if (Math.abs(entry.contentRect.width - width) < 1) return;
+    width = entry.contentRect.width;
+    redraw();
+  });
+  resize.observe(list);
+  for (const p of panels) if (p.state.expr.trim() !== "" || p.state.tab === "explain") p.execute();
+  return () => {
+    clearInterval(timer);
+    resize.disconnect();
+    window.removeEventListener("themechange", redraw);
+    panels.forEach((p) => p.destroy());
+  };
+}

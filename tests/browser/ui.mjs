@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 
 const base = process.env.BASE;
@@ -34,6 +35,21 @@ page.on("console", (m) => {
 page.on("pageerror", (e) => problems.push(`uncaught exception on ${page.url()}: ${e.message}`));
 page.setDefaultTimeout(15_000);
 
+const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+
+/** Fails on any WCAG 2 A/AA violation axe-core finds in the page as it is now (both themes). */
+async function accessible(what) {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: axePath });
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa"] });
+    return r.violations.map(
+      (v) =>
+        `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ") + JSON.stringify(n.any[0]?.data)).join("; ")})`,
+    );
+  });
+  assert.deepEqual(found, [], `accessibility of ${what}`);
+}
+
 async function step(name, fn) {
   const started = Date.now();
   try {
@@ -56,6 +72,7 @@ await step("table tab shows bongsu's own up series", async () => {
   assert.match(await row.first().innerText(), /^up\{.*instance="127\.0\.0\.1:\d+".*\}\s+1$/s);
   assert.equal(await page.title(), "Query - bongsu");
   await page.screenshot({ path: `${shots}/query-table.png`, fullPage: true });
+  await accessible("the table tab");
 });
 
 await step("graph tab draws a chart with a legend", async () => {
@@ -71,6 +88,7 @@ await step("graph tab draws a chart with a legend", async () => {
   await page.locator(".graph canvas").waitFor();
   assert.match(page.url(), /g0\.display_mode=stacked/);
   await page.screenshot({ path: `${shots}/query-graph.png`, fullPage: true });
+  await accessible("the graph tab");
 });
 
 await step("autocomplete offers a metric name", async () => {
@@ -114,6 +132,11 @@ await step("dark theme", async () => {
     path: `${shots}/query-graph-dark.png`,
     fullPage: true,
   });
+  await accessible("the graph tab, dark");
+  await page.goto(`${base}/alerts`);
+  await page.locator("main", { hasText: "TargetDown" }).waitFor();
+  await page.screenshot({ path: `${shots}/page_alerts-dark.png`, fullPage: true });
+  await accessible("the alerts page, dark");
   await page.getByRole("button", { name: "Switch to light theme" }).click();
 });
 
@@ -141,6 +164,7 @@ for (const [path, text] of pages) {
       path: `${shots}/page${path.replaceAll("/", "_")}.png`,
       fullPage: true,
     });
+    await accessible(path);
   });
 }
 

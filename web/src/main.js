@@ -156,6 +156,19 @@ document.addEventListener("click", (e) => {
 });
 window.addEventListener("popstate", render);
 
+// An open menu closes on a click elsewhere or on Escape, as menus do.
+const closeMenus = (except) => {
+  for (const d of document.querySelectorAll(".topbar details[open]")) if (d !== except) d.open = false;
+};
+document.addEventListener("click", (e) => closeMenus(e.target.closest?.(".topbar details")));
+document.addEventListener("keydown", (e) => {
+  if (e.key !== "Escape") return;
+  const open = document.querySelector(".topbar details[open]");
+  if (!open) return;
+  open.open = false;
+  open.querySelector("summary")?.focus();
+});
+
 applyTheme(localStorage.getItem(THEME_KEY));
 replaceChildren(
   document.body,

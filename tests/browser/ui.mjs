@@ -123,6 +123,22 @@ await step("warnings and errors are shown", async () => {
   expect400 = false;
 });
 
+await step("explain tab shows the tree and explains a node", async () => {
+  const expr = 'sum by(job) (rate(prometheus_http_requests_total{code="200"}[5m]))';
+  await page.goto(`${base}/query?g0.expr=${encodeURIComponent(expr)}&g0.tab=explain`);
+  const tree = page.getByRole("list", { name: "Expression tree" });
+  // Each node shows its own PromQL: the root is the whole expression, as written.
+  await tree.getByRole("button", { name: expr, exact: true }).waitFor();
+  await tree
+    .getByRole("button", { name: 'prometheus_http_requests_total{code="200"}[5m]', exact: true })
+    .click();
+  await page.locator(".explain-detail", { hasText: "Range vector selector" }).waitFor();
+  await tree.getByRole("button", { name: /^rate\(/ }).click();
+  await page.locator(".explain-detail", { hasText: "per-second" }).waitFor();
+  await page.screenshot({ path: `${shots}/query-explain.png`, fullPage: true });
+  await accessible("the explain tab");
+});
+
 await step("dark theme", async () => {
   await page.goto(`${base}/query?g0.expr=up&g0.tab=graph&g0.range_input=1m`);
   await page.getByRole("button", { name: "Switch to dark theme" }).click();

@@ -5,6 +5,7 @@
 import { apiCall } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
 import { createEditor } from "./editor.js";
+import { explainView } from "./explain.js";
 import { drawGraph } from "./graph.js";
 import { resultTable } from "./table.js";
 import { formatDuration, formatTime, parseDuration, parseTime } from "./time.js";
@@ -131,7 +132,6 @@ export class Panel {
     this.renderTabs();
     this.clearResult();
     if (this.state.expr.trim() !== "") this.execute();
-    else if (tab === "explain") this.showExplain();
   }
 
   renderControls() {
@@ -278,21 +278,16 @@ export class Panel {
     replaceChildren(this.result);
   }
 
-  showExplain() {
-    replaceChildren(
-      this.result,
-      h("p", { class: "notice", role: "status" }, "Explain is not built yet in bongsu's UI."),
-    );
+  /** The Explain tab: the parsed expression's tree (nothing is evaluated). */
+  async explain(signal) {
+    const answer = await apiCall("/api/v1/parse_query", { query: this.state.expr }, { signal });
+    replaceChildren(this.result, explainView(answer.data));
   }
 
   /** Runs the expression for the selected tab; an earlier run still in flight is cancelled. */
   async execute() {
     const p = this.state;
     this.clearResult();
-    if (p.tab === "explain") {
-      this.showExplain();
-      return;
-    }
     if (p.expr.trim() === "") {
       replaceChildren(this.result, h("p", { class: "muted" }, "No expression entered yet."));
       return;
@@ -303,6 +298,11 @@ export class Panel {
     const started = performance.now();
     replaceChildren(this.stats, "Loading…");
     try {
+      if (p.tab === "explain") {
+        await this.explain(abort.signal);
+        replaceChildren(this.stats);
+        return;
+      }
       let answer;
       let range = null;
       if (p.tab === "table") {

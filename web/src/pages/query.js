@@ -95,7 +95,7 @@ export function queryPage(root) {
     redraw();
   });
   resize.observe(list);
-  for (const p of panels) if (p.state.expr.trim() !== "" || p.state.tab === "explain") p.execute();
+  for (const p of panels) if (p.state.expr.trim() !== "") p.execute();
   return () => {
     clearInterval(timer);
     resize.disconnect();

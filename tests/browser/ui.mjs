@@ -167,8 +167,8 @@ const pages = [
   ["/tsdb-status", "Head statistics"],
   ["/flags", "--web.listen-address"],
   ["/config", "scrape_configs"],
-  ["/alertmanager/alerts", "not built yet"],
-  ["/alertmanager/silences", "not built yet"],
+  ["/alertmanager/alerts", "No alerts."],
+  ["/alertmanager/silences", "New silence"],
   ["/dashboards", "not built yet"],
   ["/d/example", "not built yet"],
 ];
@@ -183,6 +183,34 @@ for (const [path, text] of pages) {
     await accessible(path);
   });
 }
+
+await step("an alert in the Alertmanager, silenced and the silence expired", async () => {
+  const posted = await page.request.post(`${base}/api/v2/alerts`, {
+    data: [
+      {
+        labels: { alertname: "BrowserTest", severity: "none" },
+        annotations: { summary: "posted by ui.mjs" },
+      },
+    ],
+  });
+  assert.equal(posted.status(), 200);
+  await page.goto(`${base}/alertmanager/alerts`);
+  const alert = page.locator(".am-alert", { hasText: 'alertname="BrowserTest"' });
+  await alert.waitFor();
+  await page.screenshot({ path: `${shots}/alertmanager-alerts.png`, fullPage: true });
+  await accessible("the Alertmanager's alerts");
+  await alert.getByRole("link", { name: "Silence" }).click();
+  const matchers = page.getByRole("textbox", { name: "Matchers" });
+  assert.match(await matchers.inputValue(), /alertname="BrowserTest"/);
+  await page.getByRole("textbox", { name: "Creator" }).fill("ui.mjs");
+  await page.getByRole("textbox", { name: "Comment" }).fill("the browser test");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.locator("h2", { hasText: "Active (1)" }).waitFor();
+  await page.screenshot({ path: `${shots}/alertmanager-silences.png`, fullPage: true });
+  await accessible("the silences");
+  await page.getByRole("button", { name: /^Expire silence / }).click();
+  await page.locator("h2", { hasText: "Expired (1)" }).waitFor();
+});
 
 await step("filtering the targets", async () => {
   await page.goto(`${base}/targets`);

@@ -30,3 +30,28 @@ export async function apiCall(path, params = {}, { signal, method = "POST" } = {
   }
   return { data: json.data, warnings: json.warnings ?? [], infos: json.infos ?? [] };
 }
+
+/**
+ * Calls the Alertmanager's v2 API (plain JSON, errors as a JSON string or text): returns the
+ * parsed answer (null when empty); throws ApiError with the server's message.
+ */
+export async function amCall(path, { method = "GET", body, signal } = {}) {
+  const init = { method, signal, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers["Content-Type"] = "application/json";
+  }
+  const resp = await fetch(path, init);
+  const text = await resp.text();
+  let json = null;
+  try {
+    json = text === "" ? null : JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  if (!resp.ok) {
+    const msg = typeof json === "string" ? json : (json?.message ?? text);
+    throw new ApiError(`${resp.status} ${resp.statusText}${msg ? `: ${msg}` : ""}`, "alertmanager");
+  }
+  return json;
+}

@@ -4,6 +4,7 @@
 
 import "./style.css";
 import { h, replaceChildren } from "./dom.js";
+import { amAlertsPage, amSilencesPage } from "./pages/alertmanager.js";
 import { notBuilt, notFound } from "./pages/notbuilt.js";
 import { queryPage } from "./pages/query.js";
 import { alertsPage, rulesPage } from "./pages/rules.js";
@@ -28,8 +29,8 @@ const PAGES = {
   "/tsdb-status": ["TSDB status", tsdbStatusPage],
   "/flags": ["Command-line flags", flagsPage],
   "/config": ["Configuration", configPage],
-  "/alertmanager/alerts": ["Alertmanager alerts", notBuilt("Alertmanager alerts", "/api/v2/alerts/groups")],
-  "/alertmanager/silences": ["Silences", notBuilt("Silences", "/api/v2/silences")],
+  "/alertmanager/alerts": ["Alertmanager alerts", amAlertsPage],
+  "/alertmanager/silences": ["Silences", amSilencesPage],
   "/dashboards": ["Dashboards", notBuilt("Dashboards")],
 };
 

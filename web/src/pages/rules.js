@@ -2,6 +2,7 @@
 // their health and evaluation, and the alerting rules with their active alerts.
 
 import { h } from "../dom.js";
+import { formatDuration } from "../time.js";
 import { ago, dataPage, filterBox, labelBadges, seconds, stateBadge, table } from "./common.js";
 
 function groupHeader(g) {
@@ -47,6 +48,22 @@ export const rulesPage = dataPage("Rule health", ["/api/v1/rules"], (data) => {
   );
 });
 
+/** The rule as written in its rule file (what Prometheus' alerts page shows). */
+function ruleText(r) {
+  const map = (name, m) =>
+    Object.keys(m ?? {}).length
+      ? [`${name}:`, ...Object.entries(m).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)]
+      : [];
+  return [
+    `alert: ${r.name}`,
+    `expr: ${r.query}`,
+    ...(r.duration ? [`for: ${formatDuration(r.duration * 1000)}`] : []),
+    ...(r.keepFiringFor ? [`keep_firing_for: ${formatDuration(r.keepFiringFor * 1000)}`] : []),
+    ...map("labels", r.labels),
+    ...map("annotations", r.annotations),
+  ].join("\n");
+}
+
 function alertingRule(r) {
   const alerts = r.alerts ?? [];
   return h(
@@ -56,9 +73,7 @@ function alertingRule(r) {
     h(
       "div",
       { class: "alert-body" },
-      h("code", { class: "block" }, r.query),
-      r.duration ? h("div", {}, `for: ${r.duration}s`) : "",
-      Object.keys(r.labels ?? {}).length ? h("div", {}, "labels: ", labelBadges(r.labels)) : "",
+      h("code", { class: "block" }, ruleText(r)),
       alerts.length === 0
         ? ""
         : table(

@@ -107,6 +107,27 @@ await step("autocomplete offers a metric name", async () => {
   await page.locator(".result-table", { hasText: "prometheus_http_requests_total" }).waitFor();
 });
 
+await step("keyboard: arrow keys move between tabs, Enter in the editor executes", async () => {
+  await page.goto(`${base}/query?g0.expr=up&g0.tab=table`);
+  await page.locator(".result-table").waitFor();
+  await page.getByRole("tab", { name: "Table" }).focus();
+  await page.keyboard.press("ArrowRight");
+  await page.getByRole("tab", { name: "Graph", selected: true }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Graph");
+  await page.keyboard.press("ArrowRight");
+  await page.getByRole("tab", { name: "Explain", selected: true }).waitFor();
+  await page.keyboard.press("ArrowLeft");
+  await page.keyboard.press("ArrowLeft");
+  await page.getByRole("tab", { name: "Table", selected: true }).waitFor();
+  await page.getByRole("textbox", { name: "Expression (query 1)" }).focus();
+  await page.keyboard.press("End");
+  await page.keyboard.type(" * 2");
+  await page.keyboard.press("Escape"); // closes a completion list, if one opened
+  await page.keyboard.press("Enter");
+  await page.locator(".result-table td.value", { hasText: /^2$/ }).first().waitFor();
+  assert.match(page.url(), /g0\.expr=up\+\*\+2/);
+});
+
 await step("/graph keeps the panels on its way to /query", async () => {
   await page.goto(`${base}/graph?g0.expr=up&g0.tab=0&g1.expr=vector(1)&g1.tab=1`);
   assert.match(page.url(), /\/query\?g0\.expr=up/);

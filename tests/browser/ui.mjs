@@ -128,6 +128,23 @@ await step("keyboard: arrow keys move between tabs, Enter in the editor executes
   assert.match(page.url(), /g0\.expr=up\+\*\+2/);
 });
 
+await step("the metrics explorer inserts a metric name", async () => {
+  await page.goto(`${base}/query`);
+  await page.getByRole("button", { name: "Open metrics explorer" }).click();
+  const dialog = page.getByRole("dialog", { name: "Metrics explorer" });
+  await dialog.getByRole("searchbox", { name: "Filter metrics" }).fill("http_requests_tot");
+  const pick = dialog.getByRole("button", { name: "prometheus_http_requests_total", exact: true });
+  await pick.waitFor();
+  await page.screenshot({ path: `${shots}/query-metrics-explorer.png` });
+  await accessible("the metrics explorer");
+  await pick.click();
+  await page
+    .getByRole("textbox", { name: "Expression (query 1)" })
+    .filter({ hasText: "prometheus_http_requests_total" })
+    .waitFor();
+  assert.equal(await dialog.count(), 0);
+});
+
 await step("/graph keeps the panels on its way to /query", async () => {
   await page.goto(`${base}/graph?g0.expr=up&g0.tab=0&g1.expr=vector(1)&g1.tab=1`);
   assert.match(page.url(), /\/query\?g0\.expr=up/);

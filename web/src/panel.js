@@ -6,6 +6,7 @@ import { apiCall } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
 import { createEditor } from "./editor.js";
 import { explainView } from "./explain.js";
+import { openMetricsExplorer } from "./explorer.js";
 import { drawGraph } from "./graph.js";
 import { resultTable } from "./table.js";
 import { formatDuration, formatTime, parseDuration, parseTime } from "./time.js";
@@ -65,6 +66,16 @@ export class Panel {
         "div",
         { class: "expr-row" },
         editorHost,
+        h(
+          "button",
+          {
+            type: "button",
+            "aria-label": "Open metrics explorer",
+            title: "Open metrics explorer",
+            onclick: () => openMetricsExplorer((name) => this.insert(name)),
+          },
+          "⋮≡",
+        ),
         h("button", { class: "primary", type: "button", onclick: () => this.execute() }, "Execute"),
         h(
           "button",
@@ -88,6 +99,13 @@ export class Panel {
       onExecute: () => this.execute(),
     });
     this.renderTabs();
+  }
+
+  /** Puts `text` at the editor's cursor (replacing a selection) and focuses the editor. */
+  insert(text) {
+    const { from, to } = this.editor.state.selection.main;
+    this.editor.dispatch({ changes: { from, to, insert: text }, selection: { anchor: from + text.length } });
+    this.editor.focus();
   }
 
   destroy() {

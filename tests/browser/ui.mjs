@@ -71,6 +71,13 @@ await step("table tab shows bongsu's own up series", async () => {
   await row.first().waitFor();
   assert.match(await row.first().innerText(), /^up\{.*instance="127\.0\.0\.1:\d+".*\}\s+1$/s);
   assert.equal(await page.title(), "Query - bongsu");
+  // What a cold load of the page cost on the wire (compressed bodies and headers), for the record.
+  const bytes = await page.evaluate(() =>
+    [...performance.getEntriesByType("navigation"), ...performance.getEntriesByType("resource")]
+      .filter((e) => !e.name.includes("/api/"))
+      .reduce((sum, e) => sum + e.transferSize, 0),
+  );
+  console.log(`browser: a cold /query load transferred ${(bytes / 1024).toFixed(1)} KiB (API calls aside)`);
   await page.screenshot({ path: `${shots}/query-table.png`, fullPage: true });
   await accessible("the table tab");
 });

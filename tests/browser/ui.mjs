@@ -152,6 +152,24 @@ await step("the metrics explorer inserts a metric name", async () => {
   assert.equal(await dialog.count(), 0);
 });
 
+await step("panels added and removed; the others keep their results", async () => {
+  await page.goto(`${base}/query?g0.expr=up&g0.tab=table&g1.expr=vector(7)&g1.tab=table`);
+  const seven = page.locator(".result-table td.value", { hasText: /^7$/ });
+  await seven.waitFor();
+  await page.getByRole("button", { name: "Add query" }).click();
+  assert.equal(await page.locator("section.panel").count(), 3);
+  await page.getByRole("region", { name: "Query 1" }).getByRole("button", { name: "Remove query" }).click();
+  assert.equal(await page.locator("section.panel").count(), 2);
+  await seven.waitFor();
+  await page
+    .getByRole("region", { name: "Query 1" })
+    .getByRole("textbox", { name: "Expression (query 1)" })
+    .filter({ hasText: "vector(7)" })
+    .waitFor();
+  assert.match(page.url(), /\?g0\.expr=vector%287%29&.*g1\.expr=&/);
+  await accessible("two panels");
+});
+
 await step("/graph keeps the panels on its way to /query", async () => {
   await page.goto(`${base}/graph?g0.expr=up&g0.tab=0&g1.expr=vector(1)&g1.tab=1`);
   assert.match(page.url(), /\/query\?g0\.expr=up/);

@@ -6,7 +6,7 @@ import { autocompletion, closeBrackets, closeBracketsKeymap } from "@codemirror/
 import { defaultKeymap, history, historyKeymap, insertNewlineAndIndent } from "@codemirror/commands";
 import { bracketMatching, HighlightStyle, indentOnInput, syntaxHighlighting } from "@codemirror/language";
 import { lintKeymap } from "@codemirror/lint";
-import { EditorState } from "@codemirror/state";
+import { Compartment, EditorState } from "@codemirror/state";
 import { EditorView, highlightSpecialChars, keymap, placeholder } from "@codemirror/view";
 import { tags } from "@lezer/highlight";
 import { PromQLExtension } from "@prometheus-io/codemirror-promql";
@@ -28,6 +28,14 @@ const highlight = HighlightStyle.define([
 const promql = new PromQLExtension().setComplete({
   remote: { url: "", cache: { maxAge: 5 * 60 * 1000 } },
 });
+
+// The editor's accessible name, changeable when panels are renumbered.
+const labelling = new Compartment();
+
+/** Gives the editor `view` the accessible name `label`. */
+export function relabel(view, label) {
+  view.dispatch({ effects: labelling.reconfigure(EditorView.contentAttributes.of({ "aria-label": label })) });
+}
 
 /**
  * A single-line-first editor in `parent` holding `doc`. Enter runs `onExecute` (Shift+Enter
@@ -52,7 +60,7 @@ export function createEditor(parent, { doc, label, onChange, onExecute }) {
         syntaxHighlighting(highlight),
         placeholder("Enter expression (press Shift+Enter for newlines)"),
         EditorView.lineWrapping,
-        EditorView.contentAttributes.of({ "aria-label": label }),
+        labelling.of(EditorView.contentAttributes.of({ "aria-label": label })),
         promql.asExtension(),
         // autocompletion() binds Enter at a higher precedence while its list is open, so Enter
         // picks a completion then and executes otherwise.

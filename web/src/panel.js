@@ -4,7 +4,7 @@
 
 import { apiCall } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
-import { createEditor } from "./editor.js";
+import { createEditor, relabel } from "./editor.js";
 import { explainView } from "./explain.js";
 import { openMetricsExplorer } from "./explorer.js";
 import { drawGraph } from "./graph.js";
@@ -99,6 +99,12 @@ export class Panel {
       onExecute: () => this.execute(),
     });
     this.renderTabs();
+  }
+
+  /** Renumbers the panel (its accessible names) when one before it was removed. */
+  setIndex(index) {
+    this.el.setAttribute("aria-label", `Query ${index + 1}`);
+    relabel(this.editor, `Expression (query ${index + 1})`);
   }
 
   /** Puts `text` at the editor's cursor (replacing a selection) and focuses the editor. */
@@ -305,8 +311,10 @@ export class Panel {
   /** Runs the expression for the selected tab; an earlier run still in flight is cancelled. */
   async execute() {
     const p = this.state;
-    this.clearResult();
+    // The result shown stays until the new one replaces it, so auto-refresh does not flicker.
+    this.abort?.abort();
     if (p.expr.trim() === "") {
+      this.clearResult();
       replaceChildren(this.result, h("p", { class: "muted" }, "No expression entered yet."));
       return;
     }
@@ -318,6 +326,7 @@ export class Panel {
     try {
       if (p.tab === "explain") {
         await this.explain(abort.signal);
+        replaceChildren(this.messages);
         replaceChildren(this.stats);
         return;
       }
@@ -361,7 +370,7 @@ export class Panel {
       }
     } catch (e) {
       if (abort.signal.aborted) return;
-      replaceChildren(this.stats);
+      this.clearResult();
       replaceChildren(
         this.messages,
         h("div", { class: "error", role: "alert" }, `Error executing query: ${e.message}`),

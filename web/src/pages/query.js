@@ -17,7 +17,6 @@ const REFRESH = [
 
 /** Renders the page into `root`; returns its clean-up. */
 export function queryPage(root) {
-  const states = decodePanels(location.search);
   let panels = [];
   let timer = null;
   const list = h("div", { class: "panels" });
@@ -25,26 +24,22 @@ export function queryPage(root) {
   const syncUrl = () => {
     history.replaceState(null, "", `/query?${encodePanels(panels.map((p) => p.state))}`);
   };
-  const build = () => {
-    panels.forEach((p) => p.destroy());
-    panels = states.map(
-      (state, i) =>
-        new Panel(state, i, {
-          onChange: syncUrl,
-          onRemove: () => {
-            states.splice(states.indexOf(state), 1);
-            if (states.length === 0) states.push(newPanel());
-            build();
-            syncUrl();
-          },
-        }),
-    );
-    replaceChildren(
-      list,
-      panels.map((p) => p.el),
-    );
+  // Adding or removing a panel leaves the others as they are, results included.
+  const add = (state) => {
+    const panel = new Panel(state, panels.length, { onChange: syncUrl, onRemove: () => remove(panel) });
+    panels.push(panel);
+    list.append(panel.el);
+    return panel;
   };
-  build();
+  const remove = (panel) => {
+    panel.destroy();
+    panel.el.remove();
+    panels.splice(panels.indexOf(panel), 1);
+    if (panels.length === 0) add(newPanel());
+    panels.forEach((p, i) => p.setIndex(i));
+    syncUrl();
+  };
+  decodePanels(location.search).forEach(add);
 
   const refresh = h(
     "select",
@@ -74,8 +69,7 @@ export function queryPage(root) {
         {
           type: "button",
           onclick: () => {
-            states.push(newPanel());
-            build();
+            add(newPanel()).editor.focus();
             syncUrl();
           },
         },

@@ -170,6 +170,12 @@ await step("panels added and removed; the others keep their results", async () =
   await accessible("two panels");
 });
 
+await step("a Prometheus 3 link asking for a heatmap says it is not built yet", async () => {
+  await page.goto(`${base}/query?g0.expr=up&g0.tab=graph&g0.range_input=1m&g0.display_mode=heatmap`);
+  await page.getByText("The heatmap display is not built yet").waitFor();
+  await page.locator(".graph canvas").waitFor();
+});
+
 await step("/graph keeps the panels on its way to /query", async () => {
   await page.goto(`${base}/graph?g0.expr=up&g0.tab=0&g1.expr=vector(1)&g1.tab=1`);
   assert.match(page.url(), /\/query\?g0\.expr=up/);

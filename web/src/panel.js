@@ -408,7 +408,16 @@ export class Panel {
             `Showing the first ${MAX_GRAPH_SERIES} of ${result.length} series.`,
           )
         : null;
-    replaceChildren(this.result, cut, host);
+    // Prometheus 3 links may ask for its heatmap display, which bongsu does not draw yet.
+    const heatmap =
+      this.state.displayMode === "heatmap"
+        ? h(
+            "p",
+            { class: "notice", role: "status" },
+            "The heatmap display is not built yet in bongsu; shown as lines.",
+          )
+        : null;
+    replaceChildren(this.result, heatmap, cut, host);
     this.plot = drawGraph(
       host,
       result.slice(0, MAX_GRAPH_SERIES),

@@ -2,7 +2,10 @@
 // pages at Prometheus 3's paths. The server answers every UI path with this same app; the
 // path picks the page here.
 
-import "./style.css";
+import "./styles/theme.css";
+import "./styles/base.css";
+import "./styles/query.css";
+import "./styles/pages.css";
 import { h, replaceChildren } from "./dom.js";
 import { amAlertsPage, amSilencesPage } from "./pages/alertmanager.js";
 import { notBuilt, notFound } from "./pages/notbuilt.js";

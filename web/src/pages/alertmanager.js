@@ -5,33 +5,8 @@
 import { amCall } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatMatchers, parseMatchers } from "../matchers.js";
-import { ago, filterBox, labelBadges, stateBadge } from "./common.js";
+import { ago, filterBox, labelBadges, loadingPage, stateBadge } from "./common.js";
 import { formatDuration, parseDuration } from "../time.js";
-
-/** Renders `load()`'s answer with `render` under a heading; errors in place. */
-function amPage(title, load, render) {
-  return (root) => {
-    const abort = new AbortController();
-    const body = h("div", { "aria-busy": "true" }, h("p", { class: "muted" }, "Loading…"));
-    replaceChildren(root, h("h1", {}, title), body);
-    const reload = () =>
-      load(abort.signal)
-        .then((data) => {
-          body.removeAttribute("aria-busy");
-          replaceChildren(body, render(data, reload));
-        })
-        .catch((e) => {
-          if (abort.signal.aborted) return;
-          body.removeAttribute("aria-busy");
-          replaceChildren(
-            body,
-            h("div", { class: "error", role: "alert" }, `Error fetching ${title}: ${e.message}`),
-          );
-        });
-    reload();
-    return () => abort.abort();
-  };
-}
 
 function silenceLink(labels) {
   const matchers = Object.entries(labels).map(([name, value]) => ({
@@ -44,7 +19,7 @@ function silenceLink(labels) {
   return h("a", { href, class: "button-link" }, "Silence");
 }
 
-export const amAlertsPage = amPage(
+export const amAlertsPage = loadingPage(
   "Alertmanager alerts",
   (signal) => amCall("/api/v2/alerts/groups", { signal }),
   (groups) => {
@@ -198,7 +173,7 @@ function silenceRow(s, reload) {
   );
 }
 
-export const amSilencesPage = amPage(
+export const amSilencesPage = loadingPage(
   "Silences",
   (signal) => amCall("/api/v2/silences", { signal }),
   (silences, reload) => {

@@ -1,33 +1,46 @@
-// What the status pages share: loading one or more API answers into a page with a heading,
-// errors shown in place, and the small pieces they are drawn with (tables, labels, times).
+// What the status and Alertmanager pages share: loading API answers into a page with a
+// heading, errors shown in place, and the small pieces they are drawn with (tables, labels,
+// times).
 
 import { apiCall } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
 
 /**
- * A page titled `title` that fetches `paths` (API GET endpoints) and shows `render(...data)`.
- * A failed fetch is shown in place; leaving the page cancels the requests.
+ * A page titled `title` showing `render(data, reload)` of what `load(signal)` resolves to;
+ * `reload()` fetches and draws again (after a change). A failed load is shown in place;
+ * leaving the page cancels the requests.
  */
-export function dataPage(title, paths, render) {
+export function loadingPage(title, load, render) {
   return (root) => {
     const abort = new AbortController();
     const body = h("div", { "aria-busy": "true" }, h("p", { class: "muted" }, "Loading…"));
     replaceChildren(root, h("h1", {}, title), body);
-    Promise.all(paths.map((p) => apiCall(p, {}, { signal: abort.signal, method: "GET" })))
-      .then((answers) => {
-        body.removeAttribute("aria-busy");
-        replaceChildren(body, render(...answers.map((a) => a.data)));
-      })
-      .catch((e) => {
-        if (abort.signal.aborted) return;
-        body.removeAttribute("aria-busy");
-        replaceChildren(
-          body,
-          h("div", { class: "error", role: "alert" }, `Error fetching ${title}: ${e.message}`),
-        );
-      });
+    const reload = () =>
+      load(abort.signal)
+        .then((data) => {
+          body.removeAttribute("aria-busy");
+          replaceChildren(body, render(data, reload));
+        })
+        .catch((e) => {
+          if (abort.signal.aborted) return;
+          body.removeAttribute("aria-busy");
+          replaceChildren(
+            body,
+            h("div", { class: "error", role: "alert" }, `Error fetching ${title}: ${e.message}`),
+          );
+        });
+    reload();
     return () => abort.abort();
   };
+}
+
+/** A page titled `title` showing `render(...data)` of the Prometheus API GET `paths`. */
+export function dataPage(title, paths, render) {
+  return loadingPage(
+    title,
+    (signal) => Promise.all(paths.map((p) => apiCall(p, {}, { signal, method: "GET" }).then((a) => a.data))),
+    (answers) => render(...answers),
+  );
 }
 
 /** A two-column table of `[name, value]` rows, names as row headers. */

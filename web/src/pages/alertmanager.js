@@ -141,12 +141,16 @@ function silenceForm(reload, filter) {
 }
 
 function silenceRow(s, reload) {
+  const failure = h("div", { role: "alert" });
   const expire = async (e) => {
     e.target.disabled = true;
     try {
       await amCall(`/api/v2/silence/${encodeURIComponent(s.id)}`, { method: "DELETE" });
-    } finally {
       reload();
+    } catch (err) {
+      e.target.disabled = false;
+      failure.className = "error";
+      replaceChildren(failure, `Could not expire the silence: ${err.message}`);
     }
   };
   const ends = Date.parse(s.endsAt) - Date.now();
@@ -170,6 +174,7 @@ function silenceRow(s, reload) {
         : "",
     ),
     h("div", { class: "muted" }, `${s.createdBy}: ${s.comment}`),
+    failure,
   );
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP server's routes: Prometheus' `/api/v1` read API, the remote-write receiver
-//! (`POST /api/v1/write`, implemented in `ingest`), `/-/healthy`, `/-/ready` and `/metrics`.
+//! (`POST /api/v1/write`, implemented in `ingest`), `/-/healthy`, `/-/ready`, `/metrics`, and
+//! the web UI's pages and assets (`ui.rs`, embedded from `web/dist`).
 //!
 //! Handlers parse and validate parameters (errors in Prometheus' `errorType`s and status
 //! codes), run storage and query work on the blocking pool, and encode results as Prometheus
@@ -24,6 +25,7 @@ mod rules;
 mod serve;
 mod status;
 mod targets;
+mod ui;
 
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
@@ -285,6 +287,7 @@ pub fn router(state: ApiState) -> Router {
     }
     router
         .merge(loki::routes())
+        .merge(ui::routes())
         .with_state(state)
         .merge(alertmanager)
         .layer(axum::middleware::from_fn(move |req, next| {

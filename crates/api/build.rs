@@ -1,0 +1,6 @@
+//! Rebuilds the crate when the UI bundle (`web/dist`, embedded by `ui.rs`) changes, including
+//! files added or removed there, which the embedding macro alone would not notice.
+
+fn main() {
+    println!("cargo:rerun-if-changed=../../web/dist");
+}

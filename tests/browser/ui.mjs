@@ -1,0 +1,307 @@
+// Walks bongsu's web UI in headless chromium: every page loads with no console error, the
+// query page shows bongsu's own `up` series in the table tab, draws it in the graph tab and
+// offers metric names in the editor's completion; both themes are screenshotted.
+// Run by run.sh, which starts the server: BASE is its URL, SCREENSHOTS a directory.
+
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const base = process.env.BASE;
+const shots = process.env.SCREENSHOTS;
+assert.ok(base && shots, "BASE and SCREENSHOTS must be set (run.sh sets them)");
+
+// Debian's /usr/bin/chromium is a wrapper script; the browser itself is here.
+const executablePath = ["/usr/lib/chromium/chromium", "/usr/bin/chromium"].find(existsSync);
+// --no-sandbox: CI runs as root, where chromium's sandbox refuses to start.
+const browser = await chromium.launch({
+  executablePath,
+  args: ["--no-sandbox"],
+});
+const context = await browser.newContext({
+  viewport: { width: 1280, height: 800 },
+  colorScheme: "light",
+});
+const problems = [];
+// Set while a step sends a bad query on purpose: chromium logs the API's 400 as an error.
+let expect400 = false;
+const page = await context.newPage();
+page.on("console", (m) => {
+  if (m.type() !== "error") return;
+  if (expect400 && /status of 400/.test(m.text())) return;
+  problems.push(`console error on ${page.url()}: ${m.text()}`);
+});
+page.on("pageerror", (e) => problems.push(`uncaught exception on ${page.url()}: ${e.message}`));
+page.setDefaultTimeout(15_000);
+
+const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+
+/** Fails on any WCAG 2 A/AA violation axe-core finds in the page as it is now (both themes). */
+async function accessible(what) {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: axePath });
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa"] });
+    return r.violations.map(
+      (v) =>
+        `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ") + JSON.stringify(n.any[0]?.data)).join("; ")})`,
+    );
+  });
+  assert.deepEqual(found, [], `accessibility of ${what}`);
+}
+
+async function step(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+  } catch (e) {
+    await page.screenshot({ path: `${shots}/FAILED-${name}.png`, fullPage: true }).catch(() => {});
+    await browser.close();
+    console.error(`browser: ${name}: FAILED\n${e.stack ?? e}`);
+    process.exit(1);
+  }
+  console.log(`browser: ${name}: ok (${Date.now() - started} ms)`);
+}
+
+await step("table tab shows bongsu's own up series", async () => {
+  await page.goto(`${base}/query?g0.expr=up&g0.tab=table`);
+  const row = page.locator(".result-table tbody tr", {
+    hasText: 'job="bongsu"',
+  });
+  await row.first().waitFor();
+  assert.match(await row.first().innerText(), /^up\{.*instance="127\.0\.0\.1:\d+".*\}\s+1$/s);
+  assert.equal(await page.title(), "Query - bongsu");
+  // What a cold load of the page cost on the wire (compressed bodies and headers), for the record.
+  const bytes = await page.evaluate(() =>
+    [...performance.getEntriesByType("navigation"), ...performance.getEntriesByType("resource")]
+      .filter((e) => !e.name.includes("/api/"))
+      .reduce((sum, e) => sum + e.transferSize, 0),
+  );
+  console.log(`browser: a cold /query load transferred ${(bytes / 1024).toFixed(1)} KiB (API calls aside)`);
+  await page.screenshot({ path: `${shots}/query-table.png`, fullPage: true });
+  await accessible("the table tab");
+});
+
+await step("graph tab draws a chart with a legend", async () => {
+  await page.getByRole("tab", { name: "Graph" }).click();
+  // The server has scraped for seconds only: a one-minute range has points to draw.
+  await page.getByRole("textbox", { name: "Range" }).fill("1m");
+  await page.getByRole("textbox", { name: "Range" }).press("Enter");
+  await page.locator(".graph canvas").waitFor();
+  assert.match(page.url(), /g0\.range_input=1m/);
+  await page.locator(".graph .u-legend", { hasText: 'job="bongsu"' }).waitFor();
+  assert.match(page.url(), /g0\.tab=graph/);
+  await page.getByRole("combobox", { name: "Display mode" }).selectOption("stacked");
+  await page.locator(".graph canvas").waitFor();
+  assert.match(page.url(), /g0\.display_mode=stacked/);
+  await page.screenshot({ path: `${shots}/query-graph.png`, fullPage: true });
+  await accessible("the graph tab");
+});
+
+await step("autocomplete offers a metric name", async () => {
+  await page.goto(`${base}/query`);
+  const editor = page.getByRole("textbox", { name: "Expression (query 1)" });
+  await editor.click();
+  await page.keyboard.type("prometheus_http_req");
+  const option = page.locator(".cm-tooltip-autocomplete li", {
+    hasText: "prometheus_http_requests_total",
+  });
+  await option.first().waitFor();
+  await page.screenshot({ path: `${shots}/query-autocomplete.png` });
+  // Taking the completion fills the name in; Enter then executes.
+  await option.first().click();
+  await page.keyboard.press("Enter");
+  await page.locator(".result-table", { hasText: "prometheus_http_requests_total" }).waitFor();
+});
+
+await step("keyboard: arrow keys move between tabs, Enter in the editor executes", async () => {
+  await page.goto(`${base}/query?g0.expr=up&g0.tab=table`);
+  await page.locator(".result-table").waitFor();
+  await page.getByRole("tab", { name: "Table" }).focus();
+  await page.keyboard.press("ArrowRight");
+  await page.getByRole("tab", { name: "Graph", selected: true }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Graph");
+  await page.keyboard.press("ArrowRight");
+  await page.getByRole("tab", { name: "Explain", selected: true }).waitFor();
+  await page.keyboard.press("ArrowLeft");
+  await page.keyboard.press("ArrowLeft");
+  await page.getByRole("tab", { name: "Table", selected: true }).waitFor();
+  await page.getByRole("textbox", { name: "Expression (query 1)" }).focus();
+  await page.keyboard.press("End");
+  await page.keyboard.type(" * 2");
+  await page.keyboard.press("Escape"); // closes a completion list, if one opened
+  await page.keyboard.press("Enter");
+  await page.locator(".result-table td.value", { hasText: /^2$/ }).first().waitFor();
+  assert.match(page.url(), /g0\.expr=up\+\*\+2/);
+});
+
+await step("the metrics explorer inserts a metric name", async () => {
+  await page.goto(`${base}/query`);
+  await page.getByRole("button", { name: "Open metrics explorer" }).click();
+  const dialog = page.getByRole("dialog", { name: "Metrics explorer" });
+  await dialog.getByRole("searchbox", { name: "Filter metrics" }).fill("http_requests_tot");
+  const pick = dialog.getByRole("button", { name: "prometheus_http_requests_total", exact: true });
+  await pick.waitFor();
+  await page.screenshot({ path: `${shots}/query-metrics-explorer.png` });
+  await accessible("the metrics explorer");
+  await pick.click();
+  await page
+    .getByRole("textbox", { name: "Expression (query 1)" })
+    .filter({ hasText: "prometheus_http_requests_total" })
+    .waitFor();
+  assert.equal(await dialog.count(), 0);
+});
+
+await step("panels added and removed; the others keep their results", async () => {
+  await page.goto(`${base}/query?g0.expr=up&g0.tab=table&g1.expr=vector(7)&g1.tab=table`);
+  const seven = page.locator(".result-table td.value", { hasText: /^7$/ });
+  await seven.waitFor();
+  await page.getByRole("button", { name: "Add query" }).click();
+  assert.equal(await page.locator("section.panel").count(), 3);
+  await page.getByRole("region", { name: "Query 1" }).getByRole("button", { name: "Remove query" }).click();
+  assert.equal(await page.locator("section.panel").count(), 2);
+  await seven.waitFor();
+  await page
+    .getByRole("region", { name: "Query 1" })
+    .getByRole("textbox", { name: "Expression (query 1)" })
+    .filter({ hasText: "vector(7)" })
+    .waitFor();
+  assert.match(page.url(), /\?g0\.expr=vector%287%29&.*g1\.expr=&/);
+  await accessible("two panels");
+});
+
+await step("a Prometheus 3 link asking for a heatmap says it is not built yet", async () => {
+  await page.goto(`${base}/query?g0.expr=up&g0.tab=graph&g0.range_input=1m&g0.display_mode=heatmap`);
+  await page.getByText("The heatmap display is not built yet").waitFor();
+  await page.locator(".graph canvas").waitFor();
+});
+
+await step("/graph keeps the panels on its way to /query", async () => {
+  await page.goto(`${base}/graph?g0.expr=up&g0.tab=0&g1.expr=vector(1)&g1.tab=1`);
+  assert.match(page.url(), /\/query\?g0\.expr=up/);
+  assert.equal(await page.locator("section.panel").count(), 2);
+  await page.getByRole("tab", { name: "Graph", selected: true }).waitFor();
+});
+
+await step("warnings and errors are shown", async () => {
+  await page.goto(`${base}/query?g0.expr=${encodeURIComponent("rate(up[1m])")}&g0.tab=table`);
+  await page.locator(".warning, .info", { hasText: "counter" }).first().waitFor();
+  expect400 = true;
+  await page.goto(`${base}/query?g0.expr=${encodeURIComponent("sum(")}&g0.tab=table`);
+  await page.getByRole("alert").filter({ hasText: "Error executing query" }).waitFor();
+  expect400 = false;
+});
+
+await step("explain tab shows the tree and explains a node", async () => {
+  const expr = 'sum by(job) (rate(prometheus_http_requests_total{code="200"}[5m]))';
+  await page.goto(`${base}/query?g0.expr=${encodeURIComponent(expr)}&g0.tab=explain`);
+  const tree = page.getByRole("list", { name: "Expression tree" });
+  // Each node shows its own PromQL: the root is the whole expression, as written.
+  await tree.getByRole("button", { name: expr, exact: true }).waitFor();
+  await tree
+    .getByRole("button", { name: 'prometheus_http_requests_total{code="200"}[5m]', exact: true })
+    .click();
+  await page.locator(".explain-detail", { hasText: "Range vector selector" }).waitFor();
+  await tree.getByRole("button", { name: /^rate\(/ }).click();
+  await page.locator(".explain-detail", { hasText: "per-second" }).waitFor();
+  await page.screenshot({ path: `${shots}/query-explain.png`, fullPage: true });
+  await accessible("the explain tab");
+});
+
+await step("dark theme", async () => {
+  await page.goto(`${base}/query?g0.expr=up&g0.tab=graph&g0.range_input=1m`);
+  await page.getByRole("button", { name: "Switch to dark theme" }).click();
+  await page.getByRole("button", { name: "Switch to light theme" }).waitFor();
+  await page.locator(".graph canvas").waitFor();
+  await page.screenshot({
+    path: `${shots}/query-graph-dark.png`,
+    fullPage: true,
+  });
+  await accessible("the graph tab, dark");
+  await page.goto(`${base}/alerts`);
+  await page.locator("main", { hasText: "TargetDown" }).waitFor();
+  await page.screenshot({ path: `${shots}/page_alerts-dark.png`, fullPage: true });
+  await accessible("the alerts page, dark");
+  await page.getByRole("button", { name: "Switch to light theme" }).click();
+});
+
+// Each page with a text it must show: the status pages read bongsu's own state.
+const pages = [
+  ["/alerts", "TargetDown"],
+  ["/rules", "ScrapeJobMostlyDown"],
+  ["/targets", 'job="bongsu"'],
+  ["/service-discovery", "__address__"],
+  ["/alertmanager-discovery", "Active Alertmanagers"],
+  ["/status", "Build information"],
+  ["/tsdb-status", "Head statistics"],
+  ["/flags", "--web.listen-address"],
+  ["/config", "scrape_configs"],
+  ["/alertmanager/alerts", "No alerts."],
+  ["/alertmanager/silences", "New silence"],
+  ["/dashboards", "not built yet"],
+  ["/d/example", "not built yet"],
+];
+for (const [path, text] of pages) {
+  await step(`page ${path}`, async () => {
+    await page.goto(`${base}${path}`);
+    await page.locator("main", { hasText: text }).waitFor();
+    await page.screenshot({
+      path: `${shots}/page${path.replaceAll("/", "_")}.png`,
+      fullPage: true,
+    });
+    await accessible(path);
+  });
+}
+
+await step("an alert in the Alertmanager, silenced and the silence expired", async () => {
+  const posted = await page.request.post(`${base}/api/v2/alerts`, {
+    data: [
+      {
+        labels: { alertname: "BrowserTest", severity: "none" },
+        annotations: { summary: "posted by ui.mjs" },
+      },
+    ],
+  });
+  assert.equal(posted.status(), 200);
+  await page.goto(`${base}/alertmanager/alerts`);
+  const alert = page.locator(".am-alert", { hasText: 'alertname="BrowserTest"' });
+  await alert.waitFor();
+  await page.screenshot({ path: `${shots}/alertmanager-alerts.png`, fullPage: true });
+  await accessible("the Alertmanager's alerts");
+  await alert.getByRole("link", { name: "Silence" }).click();
+  const matchers = page.getByRole("textbox", { name: "Matchers" });
+  assert.match(await matchers.inputValue(), /alertname="BrowserTest"/);
+  await page.getByRole("textbox", { name: "Creator" }).fill("ui.mjs");
+  await page.getByRole("textbox", { name: "Comment" }).fill("the browser test");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.locator("h2", { hasText: "Active (1)" }).waitFor();
+  await page.screenshot({ path: `${shots}/alertmanager-silences.png`, fullPage: true });
+  await accessible("the silences");
+  await page.getByRole("button", { name: /^Expire silence / }).click();
+  await page.locator("h2", { hasText: "Expired (1)" }).waitFor();
+});
+
+await step("filtering the targets", async () => {
+  await page.goto(`${base}/targets`);
+  const rows = page.locator("main tbody tr");
+  await rows.first().waitFor();
+  await page.getByRole("searchbox", { name: "Filter by endpoint or labels" }).fill("no-such-target");
+  assert.equal(await rows.filter({ visible: true }).count(), 0);
+});
+
+await step("navigation in the app", async () => {
+  await page.goto(`${base}/query`);
+  await page.getByText("Status", { exact: true }).click();
+  await page.getByRole("link", { name: "Target health" }).click();
+  await page.locator("main h1", { hasText: "Target health" }).waitFor();
+  assert.equal(new URL(page.url()).pathname, "/targets");
+  await page.goBack();
+  await page.getByRole("button", { name: "Execute" }).waitFor();
+});
+
+await browser.close();
+if (problems.length > 0) {
+  console.error(`browser: ${problems.length} console error(s):\n${problems.join("\n")}`);
+  process.exit(1);
+}
+console.log("browser: passed, no console errors");

@@ -1,0 +1,197 @@
+// The built-in Alertmanager's pages, over its v2 API as Alertmanager's own UI: alerts by
+// notification group (/alertmanager/alerts), and silences (/alertmanager/silences): listed by
+// state, created from matchers (prefilled from an alert's labels), expired.
+
+import { amCall } from "../api.js";
+import { h, replaceChildren } from "../dom.js";
+import { formatMatchers, parseMatchers } from "../matchers.js";
+import { ago, filterBox, labelBadges, loadingPage, stateBadge } from "./common.js";
+import { formatDuration, parseDuration } from "../time.js";
+
+function silenceLink(labels) {
+  const matchers = Object.entries(labels).map(([name, value]) => ({
+    name,
+    value,
+    isRegex: false,
+    isEqual: true,
+  }));
+  const href = `/alertmanager/silences?filter=${encodeURIComponent(formatMatchers(matchers))}`;
+  return h("a", { href, class: "button-link" }, "Silence");
+}
+
+export const amAlertsPage = loadingPage(
+  "Alertmanager alerts",
+  (signal) => amCall("/api/v2/alerts/groups", { signal }),
+  (groups) => {
+    if (groups.length === 0 || groups.every((g) => g.alerts.length === 0)) {
+      return h("p", { class: "muted" }, "No alerts.");
+    }
+    const list = h(
+      "div",
+      {},
+      groups
+        .filter((g) => g.alerts.length > 0)
+        .map((g) =>
+          h(
+            "section",
+            { class: "pool am-group" },
+            h(
+              "h2",
+              {},
+              labelBadges(g.labels),
+              h(
+                "span",
+                { class: "muted" },
+                ` · receiver ${g.receiver?.name ?? ""} · ${g.alerts.length} alert(s)`,
+              ),
+            ),
+            g.alerts.map((a) =>
+              h(
+                "div",
+                { class: "am-alert" },
+                h(
+                  "div",
+                  { class: "am-alert-head" },
+                  stateBadge(a.status?.state === "active" ? "firing" : (a.status?.state ?? "")),
+                  " started ",
+                  ago(a.startsAt),
+                  " ",
+                  silenceLink(a.labels),
+                  a.generatorURL ? [" ", h("a", { href: a.generatorURL }, "Source")] : "",
+                ),
+                labelBadges(a.labels),
+                Object.keys(a.annotations ?? {}).length
+                  ? h(
+                      "dl",
+                      { class: "annotations" },
+                      Object.entries(a.annotations).map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+                    )
+                  : "",
+              ),
+            ),
+          ),
+        ),
+    );
+    return [filterBox(list, ".am-group", "Filter by label"), list];
+  },
+);
+
+const STATES = ["active", "pending", "expired"];
+
+function silenceForm(reload, filter) {
+  const error = h("div", { role: "alert" });
+  const field = (label, input) => h("label", { class: "field" }, h("span", {}, label), input);
+  const matchers = h("input", {
+    type: "text",
+    required: true,
+    value: filter,
+    placeholder: '{alertname="Down"}',
+  });
+  const duration = h("input", { type: "text", required: true, value: "2h" });
+  const creator = h("input", {
+    type: "text",
+    required: true,
+    value: localStorage.getItem("bongsu.silence.creator") ?? "",
+  });
+  const comment = h("textarea", { required: true, rows: "2" });
+  const form = h(
+    "form",
+    {
+      class: "silence-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        replaceChildren(error);
+        error.className = "";
+        try {
+          const ms = parseDuration(duration.value);
+          if (!ms) throw new Error(`${JSON.stringify(duration.value)} is not a duration such as 2h or 1d`);
+          const start = new Date();
+          await amCall("/api/v2/silences", {
+            method: "POST",
+            body: {
+              matchers: parseMatchers(matchers.value),
+              startsAt: start.toISOString(),
+              endsAt: new Date(start.getTime() + ms).toISOString(),
+              createdBy: creator.value,
+              comment: comment.value,
+            },
+          });
+          localStorage.setItem("bongsu.silence.creator", creator.value);
+          history.replaceState(null, "", "/alertmanager/silences");
+          reload();
+        } catch (err) {
+          error.className = "error";
+          replaceChildren(error, `Could not create the silence: ${err.message}`);
+        }
+      },
+    },
+    field("Matchers", matchers),
+    field("Duration", duration),
+    field("Creator", creator),
+    field("Comment", comment),
+    h("div", {}, h("button", { type: "submit", class: "primary" }, "Create")),
+    error,
+  );
+  return h(
+    "details",
+    { class: "pool", open: filter !== "" },
+    h("summary", {}, h("strong", {}, "New silence")),
+    form,
+  );
+}
+
+function silenceRow(s, reload) {
+  const failure = h("div", { role: "alert" });
+  const expire = async (e) => {
+    e.target.disabled = true;
+    try {
+      await amCall(`/api/v2/silence/${encodeURIComponent(s.id)}`, { method: "DELETE" });
+      reload();
+    } catch (err) {
+      e.target.disabled = false;
+      failure.className = "error";
+      replaceChildren(failure, `Could not expire the silence: ${err.message}`);
+    }
+  };
+  const ends = Date.parse(s.endsAt) - Date.now();
+  return h(
+    "div",
+    { class: "am-silence" },
+    h(
+      "div",
+      { class: "am-alert-head" },
+      stateBadge(s.status.state),
+      h("code", {}, formatMatchers(s.matchers)),
+      s.status.state === "expired"
+        ? h("span", { class: "muted" }, " ended ", ago(s.endsAt))
+        : h(
+            "span",
+            { class: "muted" },
+            ` ends in ${formatDuration(Math.max(0, Math.round(ends / 1000) * 1000))}`,
+          ),
+      s.status.state !== "expired"
+        ? h("button", { type: "button", onclick: expire, "aria-label": `Expire silence ${s.id}` }, "Expire")
+        : "",
+    ),
+    h("div", { class: "muted" }, `${s.createdBy}: ${s.comment}`),
+    failure,
+  );
+}
+
+export const amSilencesPage = loadingPage(
+  "Silences",
+  (signal) => amCall("/api/v2/silences", { signal }),
+  (silences, reload) => {
+    const filter = new URLSearchParams(location.search).get("filter") ?? "";
+    return [
+      silenceForm(reload, filter),
+      STATES.map((state) => {
+        const these = silences.filter((s) => s.status.state === state);
+        return [
+          h("h2", {}, `${state[0].toUpperCase()}${state.slice(1)} (${these.length})`),
+          these.length === 0 ? h("p", { class: "muted" }, "None.") : these.map((s) => silenceRow(s, reload)),
+        ];
+      }),
+    ];
+  },
+);

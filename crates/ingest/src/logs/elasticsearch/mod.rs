@@ -28,6 +28,8 @@ mod handler;
 
 use bongsu_model::log::LogEntry;
 
+pub use handler::{respond, PRODUCT_HEADER};
+
 /// Fields whose value is the line, the first one present winning (`_msg_field`).
 pub const DEFAULT_MSG_FIELDS: &[&str] = &["message", "log"];
 /// The field holding the line's time (`_time_field`).

@@ -58,9 +58,13 @@ pub(super) fn map(
 
     let mut labels = vec![(INDEX_LABEL.to_string(), index.to_string())];
     for field in &opts.label_fields {
+        let name = label_name(field)
+            .map_err(|e| ItemError::bad("illegal_argument_exception", e.to_string()))?;
+        // The action's index wins; a field of that name stays structured metadata.
+        if name == INDEX_LABEL {
+            continue;
+        }
         if let Some(v) = take(&mut fields, field) {
-            let name = label_name(field)
-                .map_err(|e| ItemError::bad("illegal_argument_exception", e.to_string()))?;
             let value = text(&v);
             if !value.is_empty() {
                 labels.push((name.into_owned(), value));

@@ -376,12 +376,12 @@ async fn query_arguments_choose_the_fields() {
     let body = ndjson(&[
         json!({"index": {"_index": "i"}}),
         json!({"msg": "the line", "message": "metadata now", "ts": "1700000000500",
-               "job": "app", "@timestamp": "ignored"}),
+               "job": "app", "@timestamp": "ignored", "index": "not a label"}),
     ]);
     let opts = options().with_query([
         ("_msg_field", "nope,msg"),
         ("_time_field", "ts"),
-        ("_stream_fields", "job"),
+        ("_stream_fields", "job,index"),
         ("filter_path", "errors"),
     ]);
     let (status, answer) = bulk_with(&receiver, &store, opts, &[], body).await;
@@ -395,6 +395,7 @@ async fn query_arguments_choose_the_fields() {
                 "the line",
                 &[
                     ("_timestamp", "ignored"),
+                    ("index", "not a label"),
                     ("message", "metadata now"),
                     ("detected_level", "unknown")
                 ]

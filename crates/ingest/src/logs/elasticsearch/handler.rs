@@ -26,7 +26,7 @@ use super::{answer, decode, BulkError, BulkOptions, Item, ItemError, Line};
 
 /// The header Elasticsearch 7.14+ sends on every answer; its official clients (Logstash's
 /// among them) refuse a server without it.
-pub const PRODUCT_HEADER: HeaderName = HeaderName::from_static("x-elastic-product");
+const PRODUCT_HEADER: HeaderName = HeaderName::from_static("x-elastic-product");
 
 /// A JSON answer with Elasticsearch's headers.
 pub fn respond(status: StatusCode, body: &Value) -> Response {

@@ -28,7 +28,7 @@ mod handler;
 
 use bongsu_model::log::LogEntry;
 
-pub use handler::{respond, PRODUCT_HEADER};
+pub use handler::respond;
 
 /// Fields whose value is the line, the first one present winning (`_msg_field`).
 pub const DEFAULT_MSG_FIELDS: &[&str] = &["message", "log"];

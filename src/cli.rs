@@ -99,6 +99,17 @@ pub struct ServerArgs {
     )]
     pub logs_ingestion_burst_size_mb: f64,
 
+    /// Fields of documents pushed to /elasticsearch/_bulk that become stream labels,
+    /// comma-separated dotted paths into nested objects (host.name → label host_name); the
+    /// stream label index (the document's index) is always added. A request's _stream_fields
+    /// query argument replaces the list, as VictoriaLogs' does.
+    #[arg(
+        long = "logs.elasticsearch.label-fields",
+        default_value = "host.name,service.name",
+        value_name = "FIELDS"
+    )]
+    pub logs_elasticsearch_label_fields: String,
+
     /// Address to serve the HTTP API on.
     #[arg(
         long = "web.listen-address",

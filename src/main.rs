@@ -287,6 +287,13 @@ fn log_limits(args: &ServerArgs, store: &LogStoreOptions) -> LogLimits {
         reject_old_samples_max_age: store.retention,
         ingestion_rate_bytes: mib(args.logs_ingestion_rate_mb),
         ingestion_burst_bytes: mib(args.logs_ingestion_burst_size_mb),
+        elasticsearch_label_fields: args
+            .logs_elasticsearch_label_fields
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(String::from)
+            .collect(),
         ..LogLimits::default()
     }
 }

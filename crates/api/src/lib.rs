@@ -1,5 +1,6 @@
 //! The HTTP server's routes: Prometheus' `/api/v1` read API, the remote-write receiver
-//! (`POST /api/v1/write`, implemented in `ingest`), `/-/healthy`, `/-/ready`, `/metrics`, and
+//! (`POST /api/v1/write`, implemented in `ingest`), Loki's API (`loki`), Elasticsearch's
+//! ingest API under `/elasticsearch` (`elasticsearch`), `/-/healthy`, `/-/ready`, `/metrics`, and
 //! the web UI's pages and assets (`ui.rs`, embedded from `web/dist`).
 //!
 //! Handlers parse and validate parameters (errors in Prometheus' `errorType`s and status
@@ -11,6 +12,7 @@ mod admin;
 mod alertmanagers;
 mod ast_json;
 mod cors;
+mod elasticsearch;
 mod federate;
 mod instrument;
 mod json;
@@ -287,6 +289,7 @@ pub fn router(state: ApiState) -> Router {
     }
     router
         .merge(loki::routes())
+        .merge(elasticsearch::routes())
         .merge(ui::routes())
         .with_state(state)
         .merge(alertmanager)

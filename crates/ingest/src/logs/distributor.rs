@@ -164,6 +164,28 @@ pub fn validate(
     Ok(out)
 }
 
+/// The checks `validate` makes on one line of one stream (label count and lengths, duplicate
+/// names, age, line size, structured metadata size and count), for receivers that answer per
+/// line (Elasticsearch's `_bulk`) and so check each line before grouping them into streams.
+/// `labels` are sorted; the error is Loki's message for the first failed check.
+pub fn check_line(
+    limits: &LogLimits,
+    now_ns: i64,
+    labels: &[(String, String)],
+    entry: &LogEntry,
+) -> Result<(), String> {
+    let ctx = Context::new(limits, now_ns);
+    let shown = labels_string(labels.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    ctx.validate_labels(labels, &shown)?;
+    // As `validate`: a line over the size is cut, not refused, when truncation is on.
+    if limits.max_line_size_truncate {
+        let mut cut = [entry.clone()];
+        ctx.truncate_lines(&mut cut);
+        return ctx.validate_entry(&cut[0], &shown);
+    }
+    ctx.validate_entry(entry, &shown)
+}
+
 /// Bytes of structured metadata as Loki counts them: names and values.
 pub fn metadata_size(metadata: &[(String, String)]) -> usize {
     metadata.iter().map(|(n, v)| n.len() + v.len()).sum()

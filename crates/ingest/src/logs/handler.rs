@@ -12,12 +12,12 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use prost::Message;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use bongsu_model::log::LogStream;
 use bongsu_storage::logs::{LogAppendReport, LogAppendable, LogRejection};
 
-use super::body::{self, body_too_large};
+use super::body::{self, body_too_large, Encoding};
 use super::distributor::{self, PushStream};
 use super::gofmt::{go_time_string, labels_string};
 use super::limits::{LogLimits, RateLimiter, TENANT};
@@ -47,10 +47,21 @@ pub struct LogReceiver {
 }
 
 #[derive(Debug)]
-struct Shared {
-    limits: LogLimits,
-    rate: RateLimiter,
-    stats: LogStats,
+pub(super) struct Shared {
+    pub(super) limits: LogLimits,
+    pub(super) rate: RateLimiter,
+    pub(super) stats: LogStats,
+}
+
+/// A body read within the limits: the raw bytes, their decompressed size bound, and the
+/// decode budget's permit held until decoding ends.
+pub(super) struct Received {
+    pub(super) raw: bytes::Bytes,
+    pub(super) budget: usize,
+    pub(super) encoding: Encoding,
+    pub(super) permit: OwnedSemaphorePermit,
+    /// The read budget's permit: the raw body is held until the request ends.
+    pub(super) read_permit: OwnedSemaphorePermit,
 }
 
 /// Counters since start-up: `received == written + refused` over lines that were decoded.
@@ -166,6 +177,34 @@ impl LogReceiver {
                 (Content::Otlp(format), encoding)
             }
         };
+        let Received {
+            raw,
+            budget,
+            encoding,
+            permit: decode_permit,
+            read_permit: _read_permit,
+        } = self.receive(headers, body, encoding).await?;
+        let shared = self.shared.clone();
+        let work = move || {
+            let _permit = decode_permit;
+            let max = shared.limits.max_decompressed_bytes;
+            let decompressed = body::decompress(encoding, &raw, budget, max)?;
+            drop(raw);
+            shared.push(content, &decompressed, &*store)
+        };
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| PushError::Internal(format!("push task failed: {e}")))?
+    }
+
+    /// Reads a body in `encoding` within the body limit (`Content-Length` first) and takes
+    /// its share of the read and decode budgets; the caller decompresses and decodes it.
+    pub(super) async fn receive(
+        &self,
+        headers: &HeaderMap,
+        body: Body,
+        encoding: Encoding,
+    ) -> Result<Received, PushError> {
         let limits = &self.shared.limits;
         let declared = headers
             .get(header::CONTENT_LENGTH)
@@ -179,7 +218,7 @@ impl LogReceiver {
         };
         // Within the budget's size: `limit` is at most the body limit, the budget twice it.
         let permits = u32::try_from(limit.max(1)).unwrap_or(u32::MAX);
-        let _read_permit = self
+        let read_permit = self
             .read_budget
             .clone()
             .acquire_many_owned(permits)
@@ -198,23 +237,24 @@ impl LogReceiver {
         // configured above the decompressed one).
         let capacity = limits.max_decompressed_bytes.clamp(1, u32::MAX as usize);
         let permits = u32::try_from(budget.max(raw.len()).clamp(1, capacity)).unwrap_or(u32::MAX);
-        let decode_permit = self
+        let permit = self
             .decode_budget
             .clone()
             .acquire_many_owned(permits)
             .await
             .map_err(|_| PushError::Internal("receiver is closed".into()))?;
-        let shared = self.shared.clone();
-        let work = move || {
-            let _permit = decode_permit;
-            let max = shared.limits.max_decompressed_bytes;
-            let decompressed = body::decompress(encoding, &raw, budget, max)?;
-            drop(raw);
-            shared.push(content, &decompressed, &*store)
-        };
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| PushError::Internal(format!("push task failed: {e}")))?
+        Ok(Received {
+            raw,
+            budget,
+            encoding,
+            permit,
+            read_permit,
+        })
+    }
+
+    /// What all requests share: limits, rate limiter, counters.
+    pub(super) fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
     }
 }
 
@@ -304,7 +344,7 @@ fn store_refusal(streams: &[LogStream], report: &LogAppendReport) -> Option<Push
     Some(PushError::BadRequest(msg))
 }
 
-fn now_ns() -> i64 {
+pub(super) fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))

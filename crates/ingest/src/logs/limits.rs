@@ -106,6 +106,9 @@ pub struct LogLimits {
     pub discover_log_levels: bool,
     /// OTLP resource attributes that become stream labels; the others are structured metadata.
     pub otlp_resource_attributes_as_index_labels: Vec<String>,
+    /// Fields of Elasticsearch `_bulk` documents that become stream labels (dotted paths);
+    /// a request's `_stream_fields` argument replaces them.
+    pub elasticsearch_label_fields: Vec<String>,
     pub max_body_bytes: usize,
     pub max_decompressed_bytes: usize,
 }
@@ -137,6 +140,10 @@ impl Default for LogLimits {
                     .iter()
                     .map(|s| s.to_string())
                     .collect(),
+            elasticsearch_label_fields: super::elasticsearch::DEFAULT_LABEL_FIELDS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
         }

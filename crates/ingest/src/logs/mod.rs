@@ -1,8 +1,9 @@
 //! The log push receivers: Loki's push API (`POST /loki/api/v1/push`, protobuf+snappy or JSON,
-//! optionally gzip; the legacy `POST /api/prom/push`) and OTLP/HTTP logs (`POST
-//! /otlp/v1/logs`, protobuf or JSON), decoded, validated and appended through
-//! `bongsu_storage::logs::LogAppendable` with Loki's behaviour and Loki's answers, so that
-//! Promtail, Grafana Alloy, Fluent Bit and OpenTelemetry collectors push unchanged.
+//! optionally gzip; the legacy `POST /api/prom/push`), OTLP/HTTP logs (`POST
+//! /otlp/v1/logs`, protobuf or JSON) and Elasticsearch's `_bulk`, decoded, validated and
+//! appended through `bongsu_storage::logs::LogAppendable` with Loki's limits and each peer's
+//! answers, so that Promtail, Grafana Alloy, Fluent Bit, OpenTelemetry collectors, Filebeat and
+//! Logstash push unchanged.
 //!
 //! Owns content negotiation, the body limits and memory budgets, decompression, decoding,
 //! Loki's distributor rules (label and line limits, `service_name` and `detected_level`
@@ -17,6 +18,7 @@
 //! - `body`: `Content-Encoding`, size limits, decompression.
 //! - `selector`: stream label strings (`{a="b"}`) parsed with Prometheus' errors.
 //! - `loki`, `otlp`: the two APIs' messages and their decoding into streams.
+//! - `elasticsearch`: `_bulk` bodies, documents as lines, Elasticsearch's answers.
 //! - `names`, `level`: names and values Loki derives (`service_name`, `detected_level`).
 //! - `distributor`: validation, refusals grouped as Loki groups them.
 //! - `gofmt`: text as Loki's Go code prints it, for messages.
@@ -24,6 +26,7 @@
 
 pub mod body;
 pub mod distributor;
+pub mod elasticsearch;
 pub mod gofmt;
 mod handler;
 pub mod level;

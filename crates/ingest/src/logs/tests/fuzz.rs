@@ -8,7 +8,7 @@ use crate::logs::body::{decompress, decompressed_estimate, Encoding, Outer};
 use crate::logs::distributor::normalize_metadata;
 use crate::logs::gofmt::labels_string;
 use crate::logs::selector::parse_labels;
-use crate::logs::{loki, otlp};
+use crate::logs::{elasticsearch, loki, otlp};
 
 const MAX: usize = 1 << 20;
 
@@ -26,6 +26,8 @@ proptest! {
         for format in [otlp::Format::Protobuf, otlp::Format::Json] {
             let _ = otlp::decode(format, &bytes, &limits(), 0);
         }
+        let opts = elasticsearch::BulkOptions::new(&limits().elasticsearch_label_fields);
+        let _ = elasticsearch::decode(&bytes, &opts, &discover, 0);
         for encoding in [
             Encoding::Identity,
             Encoding::Snappy,

@@ -4,11 +4,13 @@
 //! - `loki`: Loki's push API: formats, store refusals, malformed bodies.
 //! - `refusals`: the table of Loki's refusals and their answers.
 //! - `otlp`: OTLP logs, mapping and answers.
+//! - `elasticsearch`: `_bulk` bodies, per-item answers.
 //! - `fuzz`: random bytes into every decoder.
 
 // Case tables of tuples read better here than named types for each shape.
 #![allow(clippy::type_complexity)]
 
+mod elasticsearch;
 mod fuzz;
 mod loki;
 mod otlp;

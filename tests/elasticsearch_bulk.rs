@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::server::Server;
@@ -20,16 +20,9 @@ const END: i64 = START + 86_400;
 /// Every label `gen_logs.py` gives a stream, as document fields.
 const LABEL_FIELDS: &str = "job,host,app,env,level,filename";
 
-fn gen_logs() -> Option<PathBuf> {
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/gen_logs.py");
-    [local, PathBuf::from("/work/shared/bench/gen_logs.py")]
-        .into_iter()
-        .find(|p| p.exists())
-}
-
 /// `gen_logs.py --format es-bulk` bodies of 500 documents each, or `None` (skip).
 fn bodies(lines: u32) -> Option<Vec<Vec<u8>>> {
-    let Some(script) = gen_logs() else {
+    let Some(script) = common::gen_logs_script() else {
         eprintln!("skipped: ../shared/bench/gen_logs.py is absent");
         return None;
     };

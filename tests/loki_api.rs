@@ -7,7 +7,6 @@ mod common;
 #[path = "common/loki.rs"]
 mod loki;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::server::Server;
@@ -19,16 +18,9 @@ const START: i64 = 1_700_000_000;
 const END: i64 = START + 86_400;
 const RARE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
-fn gen_logs() -> Option<PathBuf> {
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/gen_logs.py");
-    [local, PathBuf::from("/work/shared/bench/gen_logs.py")]
-        .into_iter()
-        .find(|p| p.exists())
-}
-
 /// `gen_logs.py` output for `lines` lines in `format`, or `None` (skip) without the script.
 fn generate(lines: u32, format: &str) -> Option<Vec<u8>> {
-    let Some(script) = gen_logs() else {
+    let Some(script) = common::gen_logs_script() else {
         eprintln!("skipped: ../shared/bench/gen_logs.py is absent");
         return None;
     };

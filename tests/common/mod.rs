@@ -9,7 +9,7 @@
 pub mod server;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -53,4 +53,13 @@ pub fn run_writer_and_kill(
         }
     }
     last_ack.expect("the writer acknowledged nothing")
+}
+
+/// `../shared/bench/gen_logs.py` beside the checkout (as in CI), or where this machine keeps
+/// it; `None` when neither is there (the tests that need it then skip, saying so).
+pub fn gen_logs_script() -> Option<PathBuf> {
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/gen_logs.py");
+    [local, PathBuf::from("/work/shared/bench/gen_logs.py")]
+        .into_iter()
+        .find(|p| p.exists())
 }

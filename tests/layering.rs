@@ -94,6 +94,22 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("bongsu-ingest", &["bongsu-model", "bongsu-storage"]),
+    (
+        "bongsu-logcollect",
+        &[
+            "bongsu-model",
+            "bongsu-yaml",
+            "bongsu-storage",
+            "bongsu-relabel",
+            "bongsu-httpclient",
+            "bongsu-discovery",
+            "bongsu-gotmpl",
+            "bongsu-logql",
+            "bongsu-logpipeline",
+            "bongsu-ingest",
+            "bongsu-telemetry",
+        ],
+    ),
     ("bongsu-logql", &["bongsu-model"]),
     (
         "bongsu-alertmanager",
@@ -163,6 +179,16 @@ const FORBIDDEN: &[(&str, &[&[&str]])] = &[
         &[&["bongsu-tsdb", "bongsu-promql", "axum"]],
     ),
     ("bongsu-ingest", &[&["bongsu-tsdb", "bongsu-promql"]]),
+    // Collectors append through the storage traits: no store files, no query engines.
+    (
+        "bongsu-logcollect",
+        &[&[
+            "bongsu-tsdb",
+            "bongsu-logstore",
+            "bongsu-promql",
+            "bongsu-logengine",
+        ]],
+    ),
     // Notification never sees storage, the query engine or rule evaluation.
     (
         "bongsu-notifier",

@@ -33,7 +33,8 @@ pub struct Family {
 }
 
 impl Family {
-    pub const fn counter(
+    const fn of(
+        kind: Kind,
         name: &'static str,
         help: &'static str,
         labels: &'static [&'static str],
@@ -41,9 +42,17 @@ impl Family {
         Family {
             name,
             help,
-            kind: Kind::Counter,
+            kind,
             labels,
         }
+    }
+
+    pub const fn counter(
+        name: &'static str,
+        help: &'static str,
+        labels: &'static [&'static str],
+    ) -> Family {
+        Family::of(Kind::Counter, name, help, labels)
     }
 
     pub const fn gauge(
@@ -51,12 +60,7 @@ impl Family {
         help: &'static str,
         labels: &'static [&'static str],
     ) -> Family {
-        Family {
-            name,
-            help,
-            kind: Kind::Gauge,
-            labels,
-        }
+        Family::of(Kind::Gauge, name, help, labels)
     }
 
     pub const fn histogram(
@@ -64,12 +68,7 @@ impl Family {
         help: &'static str,
         labels: &'static [&'static str],
     ) -> Family {
-        Family {
-            name,
-            help,
-            kind: Kind::Histogram,
-            labels,
-        }
+        Family::of(Kind::Histogram, name, help, labels)
     }
 
     pub const fn summary(
@@ -77,12 +76,7 @@ impl Family {
         help: &'static str,
         labels: &'static [&'static str],
     ) -> Family {
-        Family {
-            name,
-            help,
-            kind: Kind::Summary,
-            labels,
-        }
+        Family::of(Kind::Summary, name, help, labels)
     }
 }
 

@@ -99,24 +99,12 @@ fn delete_in_block(
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use bongsu_model::{Labels, Matcher};
     use bongsu_storage::{Appendable, Queryable};
 
+    use crate::test_support::{minutes, open, samples, HOUR, MIN};
     use crate::tombstones::TOMBSTONES_FILE;
     use crate::{Db, DbOptions};
-
-    const MIN: i64 = 60_000;
-    const HOUR: i64 = 60 * MIN;
-
-    fn open(dir: &Path) -> Db {
-        let opts = DbOptions {
-            retention_ms: 0,
-            ..DbOptions::default()
-        };
-        Db::open(dir, opts).unwrap()
-    }
 
     fn name(n: &str) -> Labels {
         Labels::from_pairs(&[("__name__", n)]).unwrap()
@@ -133,27 +121,14 @@ mod tests {
         app.commit().unwrap();
     }
 
-    /// The timestamps of series `n` over everything.
+    /// The timestamps of series `n`, each sample's value checked against what `fill` wrote.
     fn times(db: &Db, n: &str) -> Vec<i64> {
-        let got = db
-            .querier(i64::MIN, i64::MAX)
-            .unwrap()
-            .select(&[Matcher::equal("__name__", n)])
-            .unwrap();
-        got.into_iter()
-            .flat_map(|s| s.samples)
-            .map(|s| {
-                assert_eq!(s.v, (s.t / MIN) as f64);
-                s.t
+        samples(db, n)
+            .into_iter()
+            .map(|(t, v)| {
+                assert_eq!(v, (t / MIN) as f64);
+                t
             })
-            .collect()
-    }
-
-    /// One sample a minute in `[from, to)` but those in the (inclusive) `deleted` ranges.
-    fn minutes(from: i64, to: i64, deleted: &[(i64, i64)]) -> Vec<i64> {
-        (from..to)
-            .step_by(MIN as usize)
-            .filter(|t| !deleted.iter().any(|(a, b)| a <= t && t <= b))
             .collect()
     }
 

@@ -25,6 +25,8 @@ mod querier;
 mod retention;
 mod snapshot;
 mod stats;
+#[cfg(test)]
+mod test_support;
 mod tombstones;
 pub mod wal;
 

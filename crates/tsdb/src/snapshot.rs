@@ -97,38 +97,13 @@ mod tests {
     use std::path::Path;
 
     use bongsu_model::{Labels, MatchOp, Matcher};
-    use bongsu_storage::{Appendable, Queryable};
+    use bongsu_storage::Appendable;
 
-    use crate::{Db, DbOptions};
-
-    const MIN: i64 = 60_000;
-    const HOUR: i64 = 60 * MIN;
-
-    fn open(dir: &Path) -> Db {
-        let opts = DbOptions {
-            retention_ms: 0,
-            ..DbOptions::default()
-        };
-        Db::open(dir, opts).unwrap()
-    }
+    use crate::test_support::{minutes, open, samples, HOUR, MIN};
+    use crate::Db;
 
     fn times(db: &Db, n: &str) -> Vec<i64> {
-        let got = db
-            .querier(i64::MIN, i64::MAX)
-            .unwrap()
-            .select(&[Matcher::equal("__name__", n)])
-            .unwrap();
-        got.into_iter()
-            .flat_map(|s| s.samples)
-            .map(|s| s.t)
-            .collect()
-    }
-
-    fn minutes(from: i64, to: i64, deleted: (i64, i64)) -> Vec<i64> {
-        (from..to)
-            .step_by(MIN as usize)
-            .filter(|t| !(deleted.0..=deleted.1).contains(t))
-            .collect()
+        samples(db, n).into_iter().map(|(t, _)| t).collect()
     }
 
     #[test]
@@ -166,11 +141,11 @@ mod tests {
 
         let snap = open(&with_head);
         assert_eq!(snap.block_metas().len(), 2, "the block and the head's");
-        assert_eq!(times(&snap, "a"), minutes(0, 5 * HOUR, (HOUR, 3 * HOUR)));
-        assert_eq!(times(&snap, "b"), minutes(0, 5 * HOUR, (1, 0)));
+        assert_eq!(times(&snap, "a"), minutes(0, 5 * HOUR, &[(HOUR, 3 * HOUR)]));
+        assert_eq!(times(&snap, "b"), minutes(0, 5 * HOUR, &[]));
         let snap = open(&without);
-        assert_eq!(times(&snap, "a"), minutes(0, 2 * HOUR, (HOUR, 3 * HOUR)));
-        assert_eq!(times(&snap, "b"), minutes(0, 2 * HOUR, (1, 0)));
-        assert_eq!(times(&db, "b"), minutes(0, 5 * HOUR, (0, 30 * MIN)));
+        assert_eq!(times(&snap, "a"), minutes(0, 2 * HOUR, &[(HOUR, 3 * HOUR)]));
+        assert_eq!(times(&snap, "b"), minutes(0, 2 * HOUR, &[]));
+        assert_eq!(times(&db, "b"), minutes(0, 5 * HOUR, &[(0, 30 * MIN)]));
     }
 }

@@ -10,10 +10,30 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bongsu_model::Matcher;
 
 /// `start`, `end` (default now) and `since` (default 6 h) of the metadata endpoints.
 fn range(p: &Params) -> Result<(i64, i64), LokiError> {
     bounds(p, DEFAULT_META_SINCE_NS)
+}
+
+/// What `labels`, `label/<name>/values` and `index/stats` read: a time range and the streams
+/// of an optional `query` selector.
+struct Scope {
+    start: i64,
+    end: i64,
+    matchers: Vec<Matcher>,
+}
+
+fn scope(q: Option<String>, body: &Bytes) -> Result<Scope, LokiError> {
+    let p = params(q, body)?;
+    let (start, end) = range(&p)?;
+    let matchers = selector(p.get("query"))?;
+    Ok(Scope {
+        start,
+        end,
+        matchers,
+    })
 }
 
 pub(super) fn store_error(e: bongsu_logstore::LogStoreError) -> LokiError {
@@ -25,9 +45,11 @@ pub(super) async fn labels(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Result<Response, LokiError> {
-    let p = params(q, &body)?;
-    let (start, end) = range(&p)?;
-    let matchers = selector(p.get("query"))?;
+    let Scope {
+        start,
+        end,
+        matchers,
+    } = scope(q, &body)?;
     let store = s.logs()?;
     let names = blocking(&s, move || {
         store
@@ -43,9 +65,11 @@ pub(super) async fn label_values(
     Path(name): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, LokiError> {
-    let p = params(q, &Bytes::new())?;
-    let (start, end) = range(&p)?;
-    let matchers = selector(p.get("query"))?;
+    let Scope {
+        start,
+        end,
+        matchers,
+    } = scope(q, &Bytes::new())?;
     let store = s.logs()?;
     let values = blocking(&s, move || {
         store
@@ -98,9 +122,11 @@ pub(super) async fn stats(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Result<Response, LokiError> {
-    let p = params(q, &body)?;
-    let (start, end) = range(&p)?;
-    let matchers = selector(p.get("query"))?;
+    let Scope {
+        start,
+        end,
+        matchers,
+    } = scope(q, &body)?;
     let store = s.logs()?;
     let st = blocking(&s, move || {
         store.stats(&matchers, start, end).map_err(store_error)

@@ -1,6 +1,9 @@
 //! A bongsu server for the Loki API tests (logs kept a century, no ingestion rate limit) and
 //! the requests they make: JSON pushes and GETs with query parameters.
 
+// Each test crate that includes this module uses only part of it.
+#![allow(dead_code)]
+
 use std::ffi::OsString;
 use std::path::Path;
 

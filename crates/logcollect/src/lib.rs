@@ -8,7 +8,9 @@
 //! `bongsu_storage::logs::LogAppendable`).
 //!
 //! - [`Entry`]: one line on its way from a target through a pipeline to a destination.
+//! - [`syslog`]: syslog listeners (RFC 5424 and 3164 over UDP, TCP and TLS) as targets.
 
 mod entry;
+pub mod syslog;
 
 pub use entry::Entry;

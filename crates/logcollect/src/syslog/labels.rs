@@ -8,7 +8,7 @@ use bongsu_model::{Labels, LabelsBuilder};
 use bongsu_relabel::RelabelConfig;
 
 use super::config::{SyslogConfig, SyslogFormat};
-use super::message::Message;
+use super::message::{utf8_lossy, Message};
 use super::metrics::SyslogMetrics;
 use super::{rfc3164, rfc5424};
 use crate::Entry;
@@ -56,7 +56,7 @@ impl Labeler {
         let line = if self.config.use_rfc5424_message
             && self.config.syslog_format == SyslogFormat::Rfc5424
         {
-            String::from_utf8_lossy(frame).into_owned()
+            utf8_lossy(frame)
         } else {
             text.clone()
         };

@@ -156,5 +156,14 @@ pub(crate) fn print_us_ascii(s: &[u8]) -> bool {
 
 /// A header field that passed [`print_us_ascii`], so it is valid UTF-8.
 pub(crate) fn ascii(s: &[u8]) -> String {
-    String::from_utf8_lossy(s).into_owned()
+    utf8_lossy(s)
+}
+
+/// `s` as a string, bytes that are not UTF-8 replaced with U+FFFD. Checks with the fast
+/// validator first: nearly every message is valid.
+pub(crate) fn utf8_lossy(s: &[u8]) -> String {
+    match std::str::from_utf8(s) {
+        Ok(t) => t.to_owned(),
+        Err(_) => String::from_utf8_lossy(s).into_owned(),
+    }
 }

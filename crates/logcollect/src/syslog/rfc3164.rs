@@ -9,7 +9,7 @@
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 
-use super::message::{print_us_ascii, Cursor, Message, ParseError};
+use super::message::{print_us_ascii, utf8_lossy, Cursor, Message, ParseError};
 
 const TIMESTAMP: &str = "expecting a Stamp timestamp";
 const CONTENT: &str = "expecting a content part composed by visible characters only";
@@ -40,7 +40,7 @@ pub fn parse(data: &[u8], now: i64) -> Result<Message, ParseError> {
         && !first.contains(&b':')
         && c.rest().len() > first.len()
     {
-        msg.hostname = Some(String::from_utf8_lossy(first).into_owned());
+        msg.hostname = Some(utf8_lossy(first));
         c.pos += first.len();
         skip_spaces(&mut c);
     }
@@ -51,13 +51,13 @@ pub fn parse(data: &[u8], now: i64) -> Result<Message, ParseError> {
     }
     let text = match tag(rest) {
         Some(Tag { tag, pid, text }) => {
-            msg.app_name = Some(String::from_utf8_lossy(tag).into_owned());
-            msg.proc_id = pid.map(|p| String::from_utf8_lossy(p).into_owned());
+            msg.app_name = Some(utf8_lossy(tag));
+            msg.proc_id = pid.map(utf8_lossy);
             text
         }
         None => rest,
     };
-    msg.message = (!text.is_empty()).then(|| String::from_utf8_lossy(text).into_owned());
+    msg.message = (!text.is_empty()).then(|| utf8_lossy(text));
     Ok(msg)
 }
 

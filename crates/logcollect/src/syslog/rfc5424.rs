@@ -2,7 +2,9 @@
 //! header error is an error, not a guess. The MSG part may be any bytes; bytes that are not
 //! UTF-8 are replaced with U+FFFD.
 
-use super::message::{ascii, print_us_ascii, Cursor, Message, ParseError, StructuredData};
+use super::message::{
+    ascii, print_us_ascii, utf8_lossy, Cursor, Message, ParseError, StructuredData,
+};
 
 const VERSION: &str = "expecting a version value in the range 1-999";
 const TIMESTAMP: &str = "expecting a RFC3339MICRO timestamp or a nil value";
@@ -43,7 +45,7 @@ pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
             c.pos += 1;
             let rest = c.rest();
             let rest = rest.strip_prefix(BOM).unwrap_or(rest);
-            (!rest.is_empty()).then(|| String::from_utf8_lossy(rest).into_owned())
+            (!rest.is_empty()).then(|| utf8_lossy(rest))
         }
         Some(_) => return c.fail(SP),
     };

@@ -198,3 +198,11 @@ fn config_defaults_reach_the_labeler() {
     let c: SyslogConfig = serde_yaml_ng::from_str("listen_address: x").unwrap();
     assert_eq!(c.max_message_length(), super::DEFAULT_MAX_MESSAGE_LENGTH);
 }
+
+#[test]
+fn invalid_utf8_is_replaced() {
+    let m = rfc5424::parse(b"<13>1 - - - - - - caf\xc3\xa9 \xff\xfe end").unwrap();
+    assert_eq!(m.message.as_deref(), Some("café \u{fffd}\u{fffd} end"));
+    let m = rfc5424::parse(b"<13>1 - - - - - - \xEF\xBB\xBFwith BOM").unwrap();
+    assert_eq!(m.message.as_deref(), Some("with BOM"));
+}

@@ -110,6 +110,11 @@ impl SyslogConfig {
                 "syslog listen_address must be set".into(),
             ));
         }
+        if self.labels.keys().any(String::is_empty) {
+            return Err(SyslogError::Config(
+                "syslog labels: a label name must not be empty".into(),
+            ));
+        }
         if self.max_message_length() > MAX_MESSAGE_LENGTH_LIMIT {
             return Err(SyslogError::Config(format!(
                 "syslog max_message_length {} is above bongsu's limit of {MAX_MESSAGE_LENGTH_LIMIT}",

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bongsu_model::LabelsBuilder;
+use bongsu_model::Labels;
 use bongsu_relabel::RelabelConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -187,7 +187,7 @@ async fn serve_tcp(
 /// Reads frames from one connection until it ends, fails or goes idle.
 async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
-    conn: &LabelsBuilder,
+    conn: &Labels,
     labeler: &Labeler,
     out: &mpsc::Sender<Entry>,
 ) {
@@ -221,7 +221,7 @@ async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
 /// Turns one frame into an entry and sends it; false once `out` is closed.
 async fn deliver(
     frame: Frame<'_>,
-    conn: &LabelsBuilder,
+    conn: &Labels,
     labeler: &Labeler,
     out: &mpsc::Sender<Entry>,
 ) -> bool {
@@ -249,7 +249,7 @@ async fn deliver(
 
 async fn udp_loop(socket: UdpSocket, labeler: Arc<Labeler>, out: mpsc::Sender<Entry>) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
-    let mut names: std::collections::HashMap<IpAddr, LabelsBuilder> = Default::default();
+    let mut names: std::collections::HashMap<IpAddr, Labels> = Default::default();
     loop {
         let (n, peer) = tokio::select! {
             r = socket.recv_from(&mut buf) => match r {

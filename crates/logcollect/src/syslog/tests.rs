@@ -206,3 +206,23 @@ fn invalid_utf8_is_replaced() {
     let m = rfc5424::parse(b"<13>1 - - - - - - \xEF\xBB\xBFwith BOM").unwrap();
     assert_eq!(m.message.as_deref(), Some("with BOM"));
 }
+
+#[test]
+fn repeated_structured_data_keeps_the_last_value() {
+    let l = labeler(
+        "listen_address: x\nlabel_structured_data: true\nlabels: {__syslog_message_app_name: cfg, env: prod}",
+        "- {action: labelmap, regex: '__syslog_message_(.*)'}",
+    );
+    let conn = connection_labels(&l.config, "127.0.0.1", "");
+    let e = l
+        .entry(
+            &conn,
+            br#"<13>1 - - app - - [a@1 k="1" k="2"][a_1 k="3"] m"#,
+            0,
+        )
+        .unwrap();
+    assert_eq!(
+        e.labels.to_string(),
+        r#"{app_name="app", env="prod", facility="user", sd_a_1_k="3", severity="notice"}"#
+    );
+}

@@ -335,3 +335,42 @@ async fn real_logger() {
         t.stop().await;
     }
 }
+
+#[tokio::test]
+async fn idle_connections_are_closed() {
+    use tokio::io::AsyncReadExt;
+    let t = start("listen_address: 127.0.0.1:0\nidle_timeout: 100ms\n", "[]").await;
+    let mut c = TcpStream::connect(t.addr).await.unwrap();
+    c.write_all(b"<13>1 - - - - - - still there\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1];
+    let n = tokio::time::timeout(WAIT, c.read(&mut buf))
+        .await
+        .expect("closed in time");
+    assert_eq!(n.unwrap_or(0), 0, "the server closes an idle connection");
+    t.stop().await;
+}
+
+/// A receiver slower than the sender: the target waits on the bounded channel and loses
+/// nothing, in order.
+#[tokio::test]
+async fn a_full_channel_holds_the_sender_back() {
+    let mut t = start("listen_address: 127.0.0.1:0\n", "[]").await;
+    let mut c = TcpStream::connect(t.addr).await.unwrap();
+    let sent = 500;
+    let writer = tokio::spawn(async move {
+        for i in 0..sent {
+            c.write_all(octet_counted(&format!("<13>1 - - - - - - line {i}")).as_bytes())
+                .await
+                .unwrap();
+        }
+        c.shutdown().await.unwrap();
+    });
+    let got = t.recv(sent).await;
+    for (i, e) in got.iter().enumerate() {
+        assert_eq!(e.line, format!("line {i}"));
+    }
+    writer.await.unwrap();
+    t.stop().await;
+}

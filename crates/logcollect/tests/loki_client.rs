@@ -298,3 +298,53 @@ async fn stop_sends_what_is_batched() {
     tokio::time::timeout(WAIT, pending).await.unwrap().unwrap();
     assert_eq!(r.pushes.lock().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_large_send_is_split_at_batchsize() {
+    let (r, url) = receiver(&[]).await;
+    let (c, metrics) = client(&url, "batchwait: 1h\nbatchsize: 20\n");
+    let lines = ["aaaaaaaaaa", "bbbbbbbbbb", "cccccccccc"];
+    let entries = lines.iter().map(|l| entry(&[("s", "a")], 1, l)).collect();
+    // Two entries fill the first batch; the third waits for `stop`.
+    let mut pending = Box::pin(c.send(entries));
+    let early = tokio::time::timeout(Duration::from_millis(20), &mut pending).await;
+    assert!(
+        early.is_err(),
+        "acknowledged before its last entry was sent"
+    );
+    assert_eq!(r.pushes.lock().unwrap().len(), 1);
+    tokio::time::timeout(WAIT, c.stop()).await.unwrap();
+    tokio::time::timeout(WAIT, pending).await.unwrap().unwrap();
+    let sizes: Vec<usize> = r
+        .pushes
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, req)| req.streams[0].entries.len())
+        .collect();
+    assert_eq!(sizes, [2, 1]);
+    assert_eq!(metrics.sent_entries(&host(&url)), 3);
+}
+
+#[tokio::test]
+async fn a_send_fails_when_any_of_its_batches_is_dropped() {
+    let (r, url) = receiver(&[400]).await;
+    let (c, _) = client(&url, "batchwait: 10ms\nbatchsize: 10\n");
+    let entries = vec![
+        entry(&[("s", "a")], 1, "aaaaaaaaaa"),
+        entry(&[("s", "a")], 2, "bbbbbbbbbb"),
+    ];
+    let err = send(&c, entries).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Dropped {
+                reason: "ingester_error",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(r.pushes.lock().unwrap().len(), 2);
+    c.stop().await;
+}

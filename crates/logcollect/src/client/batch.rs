@@ -8,7 +8,6 @@ use bongsu_ingest::logs::loki::proto::{
     EntryAdapter, LabelPairAdapter, PushRequest, StreamAdapter, Timestamp,
 };
 use prost::Message as _;
-use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::ClientError;
@@ -18,9 +17,6 @@ use crate::Entry;
 /// `ReservedLabelTenantID`).
 pub const TENANT_LABEL: &str = "__tenant_id__";
 
-/// Where a sender learns the fate of its entries.
-pub(crate) type Ack = oneshot::Sender<Result<(), ClientError>>;
-
 /// Entries waiting to be sent to one tenant, grouped by stream in arrival order.
 pub(crate) struct Batch {
     streams: Vec<StreamAdapter>,
@@ -28,7 +24,8 @@ pub(crate) struct Batch {
     bytes: usize,
     entries: usize,
     pub(crate) created: Instant,
-    pub(crate) acks: Vec<Ack>,
+    /// The worker's ids of the requests whose entries are in this batch.
+    pub(crate) requests: Vec<u64>,
 }
 
 /// What counts toward `batchsize`: the line and the structured metadata, as Promtail counts.
@@ -48,7 +45,7 @@ impl Batch {
             bytes: 0,
             entries: 0,
             created: Instant::now(),
-            acks: Vec::new(),
+            requests: Vec::new(),
         }
     }
 

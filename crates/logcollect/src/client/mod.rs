@@ -1,5 +1,5 @@
 //! Loki-push clients: Promtail's `clients`, for agent mode. A [`Client`] batches entries per
-//! tenant (`batchwait`, `batchsize`), sends each batch as a Loki push request (protobuf,
+//! tenant (`batchwait`, `batchsize`, a large `send` split across batches as Promtail splits), sends each batch as a Loki push request (protobuf,
 //! snappy) with the configured auth, TLS, proxy and headers, retries 5xx answers, 429 answers
 //! and connection errors with exponential backoff, and drops a batch on any other 4xx answer or
 //! when retries run out. [`Client::send`] returns once the receiver acknowledged the entries

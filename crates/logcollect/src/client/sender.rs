@@ -1,7 +1,7 @@
 //! The client: a task that batches what senders hand it, per tenant, and pushes each batch
 //! with retries, one request at a time, as Promtail's client does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::batch::{entry_size, Ack, Batch, TENANT_LABEL};
+use super::batch::{entry_size, Batch, TENANT_LABEL};
 use super::config::{BackoffConfig, ClientConfig};
 use super::metrics::{ClientMetrics, REASON_GENERIC, REASON_RATE_LIMITED};
 use super::ClientError;
@@ -25,6 +25,9 @@ const MAX_ERROR_BODY: usize = 1024;
 const PROTOBUF: &str = "application/x-protobuf";
 const TENANT_HEADER: &str = "X-Scope-OrgID";
 const AGENT: &str = concat!("bongsu/", env!("CARGO_PKG_VERSION"));
+
+/// Where a sender learns the fate of its entries.
+type Ack = oneshot::Sender<Result<(), ClientError>>;
 
 /// Entries of one tenant from one `send` call, and where to report their fate.
 struct Request {
@@ -115,32 +118,67 @@ struct Worker {
     metrics: Arc<ClientMetrics>,
 }
 
+/// A `send` call's request in the worker: how many batches still hold its entries (plus one
+/// while they are being added) and the first failure among them.
+struct Pending {
+    ack: Ack,
+    parts: usize,
+    result: Result<(), ClientError>,
+}
+
+/// The worker's state: batches by tenant and the requests they hold, by id.
+#[derive(Default)]
+struct State {
+    batches: BTreeMap<String, Batch>,
+    pending: HashMap<u64, Pending>,
+    next_id: u64,
+}
+
+impl State {
+    /// One batch holding part of request `id` is done with `result`.
+    fn part_done(&mut self, id: u64, result: &Result<(), ClientError>) {
+        let Some(p) = self.pending.get_mut(&id) else {
+            return;
+        };
+        if p.result.is_ok() {
+            p.result = result.clone();
+        }
+        p.parts -= 1;
+        if p.parts == 0 {
+            if let Some(p) = self.pending.remove(&id) {
+                let _ = p.ack.send(p.result);
+            }
+        }
+    }
+}
+
 impl Worker {
     async fn run(self, mut rx: mpsc::Receiver<Request>) {
         let wait = self.config.batch_wait;
-        let mut batches: BTreeMap<String, Batch> = BTreeMap::new();
+        let mut st = State::default();
         loop {
-            let deadline = batches.values().map(|b| b.created + wait).min();
+            let deadline = st.batches.values().map(|b| b.created + wait).min();
             tokio::select! {
                 req = rx.recv() => match req {
-                    Some(req) => self.add(&mut batches, req).await,
+                    Some(req) => self.add(&mut st, req).await,
                     None => {
-                        for (tenant, batch) in std::mem::take(&mut batches) {
-                            self.flush(&tenant, batch).await;
+                        for (tenant, batch) in std::mem::take(&mut st.batches) {
+                            self.flush(&mut st, &tenant, batch).await;
                         }
                         return;
                     }
                 },
                 _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                     let now = Instant::now();
-                    let due: Vec<String> = batches
+                    let due: Vec<String> = st
+                        .batches
                         .iter()
                         .filter(|(_, b)| b.created + wait <= now)
                         .map(|(t, _)| t.clone())
                         .collect();
                     for tenant in due {
-                        if let Some(batch) = batches.remove(&tenant) {
-                            self.flush(&tenant, batch).await;
+                        if let Some(batch) = st.batches.remove(&tenant) {
+                            self.flush(&mut st, &tenant, batch).await;
                         }
                     }
                 }
@@ -148,48 +186,71 @@ impl Worker {
         }
     }
 
-    /// Adds a request to its tenant's batch, sending the batch first when the request would
-    /// take it over `batchsize`, and after when it is full. A request is never split: one
-    /// larger than `batchsize` goes as a batch of its own.
-    async fn add(&self, batches: &mut BTreeMap<String, Batch>, req: Request) {
-        let size: usize = req.entries.iter().map(entry_size).sum();
+    /// Adds a request's entries one by one to its tenant's batch, as Promtail adds entries:
+    /// a batch that an entry would take over `batchsize` is sent first (an entry larger than
+    /// `batchsize` goes alone), and a batch that reached `batchsize` is sent at once.
+    async fn add(&self, st: &mut State, req: Request) {
+        let id = st.next_id;
+        st.next_id += 1;
+        st.pending.insert(
+            id,
+            Pending {
+                ack: req.ack,
+                parts: 1,
+                result: Ok(()),
+            },
+        );
         let limit = self.config.batch_size;
-        if let Some(b) = batches.get(&req.tenant) {
-            if b.bytes() + size > limit {
-                if let Some(full) = batches.remove(&req.tenant) {
-                    self.flush(&req.tenant, full).await;
+        for e in req.entries {
+            let size = entry_size(&e);
+            let over = st
+                .batches
+                .get(&req.tenant)
+                .is_some_and(|b| !b.is_empty() && b.bytes() + size > limit);
+            if over {
+                if let Some(full) = st.batches.remove(&req.tenant) {
+                    self.flush(st, &req.tenant, full).await;
+                }
+            }
+            let batch = st
+                .batches
+                .entry(req.tenant.clone())
+                .or_insert_with(Batch::new);
+            batch.add(e, &self.config.external_labels);
+            if batch.requests.last() != Some(&id) {
+                batch.requests.push(id);
+                if let Some(p) = st.pending.get_mut(&id) {
+                    p.parts += 1;
                 }
             }
         }
-        let batch = batches.entry(req.tenant.clone()).or_insert_with(Batch::new);
-        for e in req.entries {
-            batch.add(e, &self.config.external_labels);
-        }
-        batch.acks.push(req.ack);
-        if batch.bytes() >= limit {
-            if let Some(full) = batches.remove(&req.tenant) {
-                self.flush(&req.tenant, full).await;
+        if st
+            .batches
+            .get(&req.tenant)
+            .is_some_and(|b| b.bytes() >= limit)
+        {
+            if let Some(full) = st.batches.remove(&req.tenant) {
+                self.flush(st, &req.tenant, full).await;
             }
         }
+        st.part_done(id, &Ok(()));
     }
 
-    /// Sends a batch and tells its senders how it went.
-    async fn flush(&self, tenant: &str, mut batch: Batch) {
-        if batch.is_empty() {
-            for ack in batch.acks {
-                let _ = ack.send(Ok(()));
-            }
-            return;
-        }
-        let result = match batch.encode() {
-            Ok(body) => self.deliver(tenant, body.into(), batch.entries()).await,
-            Err(e) => {
-                tracing::error!(err = %e, "error encoding batch");
-                Err(e)
+    /// Sends a batch and tells its requests how it went.
+    async fn flush(&self, st: &mut State, tenant: &str, mut batch: Batch) {
+        let result = if batch.is_empty() {
+            Ok(())
+        } else {
+            match batch.encode() {
+                Ok(body) => self.deliver(tenant, body.into(), batch.entries()).await,
+                Err(e) => {
+                    tracing::error!(err = %e, "error encoding batch");
+                    Err(e)
+                }
             }
         };
-        for ack in batch.acks {
-            let _ = ack.send(result.clone());
+        for id in batch.requests {
+            st.part_done(id, &result);
         }
     }
 

@@ -1,9 +1,11 @@
 //! Loki-push clients: Promtail's `clients`, for agent mode. A [`Client`] batches entries per
-//! tenant (`batchwait`, `batchsize`, a large `send` split across batches as Promtail splits), sends each batch as a Loki push request (protobuf,
-//! snappy) with the configured auth, TLS, proxy and headers, retries 5xx answers, 429 answers
-//! and connection errors with exponential backoff, and drops a batch on any other 4xx answer or
-//! when retries run out. [`Client::send`] returns once the receiver acknowledged the entries
-//! (or they were dropped), so a tailer may advance its positions after it: at least once.
+//! tenant (`batchwait`, `batchsize`; a large `send` is split across batches, as Promtail adds
+//! entry by entry), sends each batch as a Loki push request (protobuf, snappy) with the
+//! configured auth, TLS, proxy and headers, retries 5xx answers, 429 answers and connection
+//! errors with exponential backoff, and drops a batch on any other 4xx answer or when retries
+//! run out. [`Client::send`] completes once every batch holding its entries was acknowledged
+//! by the receiver (`Ok`) or dropped (`Err`), so a tailer may advance its positions after it:
+//! at least once.
 //!
 //! - `config`: one `clients:` entry, with Promtail's keys and defaults.
 //! - `batch`: a tenant's batch and its encoding.

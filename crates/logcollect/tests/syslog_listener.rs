@@ -30,6 +30,7 @@ const RELABEL: &str = "
 - {source_labels: ['__syslog_message_msg_id'], target_label: 'msg_id'}
 - {source_labels: ['__syslog_message_sd_custom_32473_exkey'], target_label: 'sd_custom_exkey'}
 - {source_labels: ['__syslog_connection_ip_address'], target_label: 'ip'}
+- {source_labels: ['__syslog_connection_hostname'], target_label: 'peer'}
 ";
 
 struct Running {
@@ -112,6 +113,8 @@ fn check_promtail_entries(entries: &[Entry]) {
             assert_eq!(l.get("hostname"), Some("host5"));
             assert_eq!(l.get("app_name"), Some("e"));
             assert_eq!(l.get("ip"), Some("127.0.0.1"));
+            // Whatever 127.0.0.1 resolves to here, it is rooted as Go's LookupAddr roots it.
+            assert!(l.get("peer").is_none_or(|p| p.ends_with('.')), "{l}");
             assert!(l.iter().all(|l| !l.name.starts_with("__")), "{l}");
             format!(
                 "{}={}",

@@ -302,12 +302,18 @@ async fn udp_loop(socket: UdpSocket, labeler: Arc<Labeler>, out: mpsc::Sender<En
     }
 }
 
-/// The sender's name by reverse lookup (`__syslog_connection_hostname`); empty when it has
-/// none or the lookup is slow.
+/// The sender's name by reverse lookup (`__syslog_connection_hostname`), rooted with a trailing
+/// dot as Go's `LookupAddr` returns it; empty when it has none or the lookup is slow.
 async fn hostname(ip: IpAddr) -> String {
     let lookup = tokio::task::spawn_blocking(move || dns_lookup::lookup_addr(&ip));
     match tokio::time::timeout(HOSTNAME_LOOKUP_TIMEOUT, lookup).await {
-        Ok(Ok(Ok(name))) if name != ip.to_string() => name,
+        Ok(Ok(Ok(name))) if !name.is_empty() && name != ip.to_string() => {
+            if name.ends_with('.') {
+                name
+            } else {
+                name + "."
+            }
+        }
         _ => String::new(),
     }
 }

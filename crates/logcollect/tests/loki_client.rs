@@ -348,3 +348,61 @@ async fn a_send_fails_when_any_of_its_batches_is_dropped() {
     assert_eq!(r.pushes.lock().unwrap().len(), 2);
     c.stop().await;
 }
+
+/// A log store that keeps what bongsu's own Loki push handler appends.
+#[derive(Default)]
+struct Kept(Mutex<Vec<bongsu_model::log::LogStream>>);
+
+impl bongsu_storage::logs::LogAppendable for Kept {
+    fn append_logs(
+        &self,
+        streams: &[bongsu_model::log::LogStream],
+    ) -> Result<bongsu_storage::logs::LogAppendReport, bongsu_storage::StorageError> {
+        let mut kept = self.0.lock().unwrap();
+        kept.extend_from_slice(streams);
+        Ok(bongsu_storage::logs::LogAppendReport {
+            appended: streams.iter().map(|s| s.entries.len() as u64).sum(),
+            rejected: Vec::new(),
+        })
+    }
+}
+
+/// The client against bongsu's own receiver (`bongsu-ingest`), as a bongsu agent pushing to a
+/// bongsu server.
+#[tokio::test]
+async fn bongsu_receiver_stores_what_the_client_sends() {
+    use bongsu_ingest::logs::{LogLimits, LogReceiver};
+    let store = Arc::new(Kept::default());
+    let receiver = Arc::new(LogReceiver::new(LogLimits::default()));
+    let app = axum::Router::new().route(
+        "/loki/api/v1/push",
+        post({
+            let store = store.clone();
+            move |headers: HeaderMap, body: axum::body::Body| {
+                let (receiver, store) = (receiver.clone(), store.clone());
+                async move { receiver.handle_loki_push(store, &headers, body).await }
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/loki/api/v1/push", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+
+    let (c, _) = client(&url, "batchwait: 10ms\nexternal_labels: {agent: a1}\n");
+    let now = jiff::Timestamp::now().as_nanosecond() as i64;
+    let mut e = entry(&[("job", "syslog")], now, "stored line");
+    e.metadata = vec![("trace_id".into(), "t1".into())];
+    send(&c, vec![e]).await.unwrap();
+    c.stop().await;
+    let kept = store.0.lock().unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].labels.get("job"), Some("syslog"));
+    assert_eq!(kept[0].labels.get("agent"), Some("a1"));
+    assert_eq!(kept[0].entries[0].line, "stored line");
+    assert_eq!(kept[0].entries[0].ts, now);
+    // The receiver adds Loki's `detected_level` after what was sent.
+    assert_eq!(
+        kept[0].entries[0].metadata[0],
+        ("trace_id".to_string(), "t1".to_string())
+    );
+}

@@ -33,7 +33,8 @@ pub enum SyslogFormat {
     Rfc3164,
 }
 
-/// The listener's TLS files (Promtail reads only these three of Prometheus' `tls_config`).
+/// The listener's TLS files. Promtail reads only these three of Prometheus' `tls_config`; the
+/// other keys are accepted, as Promtail accepts them, and have no effect (bongsu logs them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyslogTlsConfig {
@@ -45,12 +46,43 @@ pub struct SyslogTlsConfig {
     /// When set, clients must present a certificate signed by this CA (mutual TLS).
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    ca: Option<String>,
+    #[serde(default)]
+    cert: Option<String>,
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    server_name: Option<String>,
+    #[serde(default)]
+    insecure_skip_verify: Option<bool>,
+    #[serde(default)]
+    min_version: Option<String>,
+    #[serde(default)]
+    max_version: Option<String>,
 }
 
 impl SyslogTlsConfig {
     /// Whether TLS is on: Promtail turns it on when any of the three files is named.
     pub fn enabled(&self) -> bool {
         self.cert_file.is_some() || self.key_file.is_some() || self.ca_file.is_some()
+    }
+
+    /// The keys that were set but that a syslog listener does not use (as in Promtail).
+    pub fn ignored_keys(&self) -> Vec<&'static str> {
+        let set = [
+            ("ca", self.ca.is_some()),
+            ("cert", self.cert.is_some()),
+            ("key", self.key.is_some()),
+            ("server_name", self.server_name.is_some()),
+            ("insecure_skip_verify", self.insecure_skip_verify.is_some()),
+            ("min_version", self.min_version.is_some()),
+            ("max_version", self.max_version.is_some()),
+        ];
+        set.into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(k, _)| k)
+            .collect()
     }
 }
 
@@ -178,6 +210,16 @@ mod tests {
             err.contains("certificate and key files are required"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn prometheus_tls_keys_are_accepted_and_named() {
+        let c: SyslogConfig = serde_yaml_ng::from_str(
+            "listen_address: x:1\ntls_config: {cert_file: c, key_file: k, min_version: TLS12}",
+        )
+        .unwrap();
+        assert_eq!(c.tls_config.ignored_keys(), ["min_version"]);
+        c.validate().unwrap();
     }
 
     #[test]

@@ -56,6 +56,10 @@ impl SyslogTarget {
         metrics: Arc<SyslogMetrics>,
     ) -> Result<SyslogTarget, SyslogError> {
         config.validate()?;
+        let ignored = config.tls_config.ignored_keys();
+        if !ignored.is_empty() {
+            tracing::warn!(job = job_name, keys = ?ignored, "syslog tls_config keys have no effect on a syslog listener (as in Promtail)");
+        }
         let socket = match config.listen_protocol {
             Protocol::Tcp => {
                 let tls = if config.tls_config.enabled() {

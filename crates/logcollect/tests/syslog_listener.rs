@@ -1,6 +1,6 @@
 //! Syslog targets on 127.0.0.1 with a free port: Promtail's target test over UDP, TCP with
 //! octet counting and with newline framing, TLS with client certificates, and the real
-//! `logger` from util-linux when it is installed.
+//! `logger` (util-linux) and `loggen` (syslog-ng) when they are installed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -375,5 +375,47 @@ async fn a_full_channel_holds_the_sender_back() {
         assert_eq!(e.line, format!("line {i}"));
     }
     writer.await.unwrap();
+    t.stop().await;
+}
+
+/// syslog-ng's `loggen` (RFC 5424 with octet counting over TCP, structured data) when it is
+/// installed.
+#[tokio::test]
+async fn real_loggen() {
+    if std::process::Command::new("loggen")
+        .arg("--help")
+        .output()
+        .is_err()
+    {
+        eprintln!("loggen is not installed: skipped");
+        return;
+    }
+    let relabel = "- {action: labelmap, regex: '__syslog_message_(.*)'}";
+    let mut t = start(
+        "listen_address: 127.0.0.1:0\nlabel_structured_data: true\n",
+        relabel,
+    )
+    .await;
+    let mut loggen = std::process::Command::new("loggen");
+    loggen
+        .args(["-i", "-S", "-P", "-Q", "-n", "100", "-r", "1000"])
+        .args(["--sdata", r#"[test name="value"]"#])
+        .args(["127.0.0.1", &t.addr.port().to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let status = tokio::task::spawn_blocking(move || loggen.status());
+    let status = tokio::time::timeout(WAIT, status)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "loggen failed");
+    let got = t.recv(100).await;
+    for e in &got {
+        assert!(e.line.contains("PADD"), "loggen's padded line: {}", e.line);
+        assert_eq!(e.labels.get("sd_test_name"), Some("value"), "{}", e.labels);
+        assert!(e.labels.get("app_name").is_some(), "{}", e.labels);
+    }
+    assert_eq!(t.metrics.parsing_errors(), 0);
     t.stop().await;
 }

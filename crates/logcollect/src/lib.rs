@@ -8,7 +8,9 @@
 //! `bongsu_storage::logs::LogAppendable`).
 //!
 //! - [`Entry`]: one line on its way from a target through a pipeline to a destination.
+//! - [`stages`]: Promtail's pipeline stages ([`stages::Pipeline`]).
 
 mod entry;
+pub mod stages;
 
 pub use entry::Entry;

@@ -103,10 +103,27 @@ impl PipelineMetrics {
             .encode(&mut enc.family(&DROPPED_BY_LABEL));
     }
 
-    fn register(&self, f: MetricFamily) -> Arc<Mutex<MetricFamily>> {
+    /// The family named as `f`, registered if new. Stages naming the same metric share
+    /// its series (Promtail would expose both collectors and fail the scrape when their
+    /// label sets meet); so do the pipelines of a reloaded config, whose counters go on.
+    fn register(&self, f: MetricFamily) -> Result<Arc<Mutex<MetricFamily>>, String> {
+        let mut families = self.0.families.lock();
+        for existing in families.iter() {
+            let e = existing.lock();
+            if e.name == f.name {
+                if std::mem::discriminant(&e.kind) != std::mem::discriminant(&f.kind) {
+                    return Err(format!(
+                        "metric {} is already defined as a {} by another stage",
+                        f.name,
+                        e.kind.name()
+                    ));
+                }
+                return Ok(existing.clone());
+            }
+        }
         let f = Arc::new(Mutex::new(f));
-        self.0.families.lock().push(f.clone());
-        f
+        families.push(f.clone());
+        Ok(f)
     }
 
     /// Appends the current value of every custom series at `ts_ms` (Unix milliseconds) and
@@ -142,6 +159,16 @@ enum Kind {
     Counter,
     Gauge,
     Histogram { buckets: Vec<f64> },
+}
+
+impl Kind {
+    fn name(&self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram { .. } => "histogram",
+        }
+    }
 }
 
 struct Series {
@@ -349,7 +376,7 @@ pub(crate) fn metrics(v: &Yaml, ctx: &Context) -> Built {
             kind,
             max_idle_secs,
             series: HashMap::new(),
-        });
+        })?;
         metrics.push(Updater {
             family,
             source: cfg.source.unwrap_or_else(|| name.clone()),

@@ -4,7 +4,7 @@
 //!
 //! Both are fixed pipelines of other stages, as in Promtail.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use bongsu_logpipeline::units;
 use serde::Deserialize;
@@ -68,7 +68,7 @@ struct CriStage {
     max_partial_lines: usize,
     /// Truncate a joined partial line to this many bytes (0: never).
     max_line_size: usize,
-    partial: HashMap<String, Item>,
+    partial: BTreeMap<String, Item>,
 }
 
 pub(crate) fn cri(v: &Yaml, ctx: &Context) -> Built {
@@ -86,7 +86,7 @@ pub(crate) fn cri(v: &Yaml, ctx: &Context) -> Built {
             n => n,
         },
         max_line_size,
-        partial: HashMap::new(),
+        partial: BTreeMap::new(),
     }))
 }
 

@@ -6,7 +6,7 @@
 //! that every line of the stream is held. Promtail's per-stream timer is [`Stage::flush`]
 //! here, which the pipeline's owner calls with the current time.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bongsu_logpipeline::units;
@@ -44,7 +44,7 @@ struct MultilineStage {
     firstline: Regex,
     max_lines: u64,
     max_wait_ns: i64,
-    streams: HashMap<String, Block>,
+    streams: BTreeMap<String, Block>,
 }
 
 pub(crate) fn multiline(v: &Yaml, _: &Context) -> Built {
@@ -64,7 +64,7 @@ pub(crate) fn multiline(v: &Yaml, _: &Context) -> Built {
         firstline,
         max_lines: c.max_lines.map_or(DEFAULT_MAX_LINES, |w| w.0 as u64),
         max_wait_ns,
-        streams: HashMap::new(),
+        streams: BTreeMap::new(),
     }))
 }
 

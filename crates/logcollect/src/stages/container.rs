@@ -68,7 +68,7 @@ struct CriStage {
     max_partial_lines: usize,
     /// Truncate a joined partial line to this many bytes (0: never).
     max_line_size: usize,
-    partial: BTreeMap<String, Item>,
+    partial: BTreeMap<u64, Item>,
 }
 
 pub(crate) fn cri(v: &Yaml, ctx: &Context) -> Built {

@@ -7,6 +7,7 @@
 //! `drop_malformed`, dropped. `regex` is Go's RE2 syntax (`bongsu_logpipeline::goregex`);
 //! a group that took no part in the match extracts the empty string.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use bongsu_logpipeline::goregex;
@@ -22,10 +23,10 @@ use super::value::{format_float, Value};
 
 /// The input of a parsing stage: the line, or the extracted value `source` (None when it is
 /// absent or cannot be a string, and then the stage does nothing).
-fn input(item: &Item, source: &Option<String>) -> Option<String> {
+fn input<'a>(item: &'a Item, source: &Option<String>) -> Option<Cow<'a, str>> {
     match source {
-        None => Some(item.line.clone()),
-        Some(s) => item.extracted_string(s),
+        None => Some(Cow::Borrowed(&item.line)),
+        Some(s) => item.extracted.get(s)?.as_string(),
     }
 }
 
@@ -93,12 +94,10 @@ struct Malformed;
 
 impl JsonStage {
     fn extract(&self, item: &mut Item) -> Result<(), Malformed> {
-        let Some(text) = input(item, &self.source) else {
-            return Ok(());
-        };
-        let data = match Variable::from_json(&text) {
-            Ok(d @ Variable::Object(_)) => d,
-            _ => return Err(Malformed),
+        let data = match input(item, &self.source).map(|t| Variable::from_json(&t)) {
+            None => return Ok(()),
+            Some(Ok(d @ Variable::Object(_))) => d,
+            Some(_) => return Err(Malformed),
         };
         let data = jmespath::Rcvar::new(data);
         for (name, expr) in &self.expressions {
@@ -325,11 +324,18 @@ impl Processor for RegexStage {
         let Some(caps) = self.regex.captures(text.as_bytes()) else {
             return;
         };
-        for (i, name) in &self.names {
-            let v = caps
-                .get(*i)
-                .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
-                .unwrap_or_default();
+        let found: Vec<String> = self
+            .names
+            .iter()
+            .map(|(i, _)| {
+                caps.get(*i)
+                    .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+                    .unwrap_or_default()
+            })
+            .collect();
+        drop(caps);
+        drop(text);
+        for ((_, name), v) in self.names.iter().zip(found) {
             item.extracted.insert(name.clone(), Value::Str(v));
         }
     }

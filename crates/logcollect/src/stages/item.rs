@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use bongsu_model::{Label, Labels};
+use bongsu_model::{stable_hash_of, Label, Labels};
 
 use super::value::{Extracted, Value};
 use crate::Entry;
@@ -57,21 +57,10 @@ impl Item {
         })
     }
 
-    /// Promtail's `labels.String()` (`{a="1", b="2"}`), the key of per-stream state.
-    pub(crate) fn stream_key(&self) -> String {
-        let mut s = String::with_capacity(64);
-        s.push('{');
-        for (i, (n, v)) in self.labels.iter().enumerate() {
-            if i > 0 {
-                s.push_str(", ");
-            }
-            s.push_str(n);
-            s.push_str("=\"");
-            s.push_str(v);
-            s.push('"');
-        }
-        s.push('}');
-        s
+    /// The identity of the entry's stream, the key of per-stream state (Promtail keys by
+    /// the label set's fingerprint or text; a 64-bit hash of the labels here too).
+    pub(crate) fn stream_key(&self) -> u64 {
+        stable_hash_of(self.labels.iter().map(|(n, v)| (n.as_str(), v.as_str())))
     }
 
     /// The extracted value named `source`, as a string (`None` if absent or null).

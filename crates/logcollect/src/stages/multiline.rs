@@ -44,7 +44,7 @@ struct MultilineStage {
     firstline: Regex,
     max_lines: u64,
     max_wait_ns: i64,
-    streams: BTreeMap<String, Block>,
+    streams: BTreeMap<u64, Block>,
 }
 
 pub(crate) fn multiline(v: &Yaml, _: &Context) -> Built {

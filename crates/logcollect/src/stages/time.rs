@@ -77,8 +77,8 @@ impl Format {
         }
     }
 
-    /// Unix nanoseconds of `v`, at `now` (for year-less layouts).
-    fn parse(&self, v: &str, tz: Option<&TimeZone>, now: &Zoned) -> Option<i64> {
+    /// Unix nanoseconds of `v`; `now` is for year-less layouts (`None`: the clock's).
+    fn parse(&self, v: &str, tz: Option<&TimeZone>, now: Option<&Zoned>) -> Option<i64> {
         let int = || v.parse::<i64>().ok();
         match self {
             Format::UnixNs => int(),
@@ -107,7 +107,7 @@ fn parse_layout(
     v: &str,
     tz: Option<&TimeZone>,
     has_year: bool,
-    now: &Zoned,
+    now: Option<&Zoned>,
 ) -> Option<i64> {
     let p = gotime::parse(layout, v, 0).or_else(|| gotime::parse(&with_fraction(layout)?, v, 0))?;
     let ts = Timestamp::new(p.secs, p.nanos as i32).ok()?;
@@ -137,6 +137,14 @@ fn parse_layout(
             None => TimeZone::UTC,
         })
         .datetime();
+    let clock;
+    let now = match now {
+        Some(n) => n,
+        None => {
+            clock = Zoned::now();
+            &clock
+        }
+    };
     let year = match (civil.month(), now.month()) {
         (12, 1) => now.year() - 1,
         (1, 12) => now.year() + 1,
@@ -168,7 +176,7 @@ struct TimestampStage {
     formats: Vec<Format>,
     tz: Option<TimeZone>,
     /// `fudge`: the last good time per stream (`labels.String()`); `None` for `skip`.
-    last_known: Option<HashMap<String, i64>>,
+    last_known: Option<HashMap<u64, i64>>,
 }
 
 pub(crate) fn timestamp(v: &Yaml, _: &Context) -> Built {
@@ -210,10 +218,9 @@ pub(crate) fn timestamp(v: &Yaml, _: &Context) -> Built {
 impl Processor for TimestampStage {
     fn apply(&mut self, item: &mut Item) {
         let parsed = item.extracted_string(&self.source).and_then(|v| {
-            let now = Zoned::now();
             self.formats
                 .iter()
-                .find_map(|f| f.parse(&v, self.tz.as_ref(), &now))
+                .find_map(|f| f.parse(&v, self.tz.as_ref(), None))
         });
         let Some(last_known) = &mut self.last_known else {
             if let Some(ts) = parsed {
@@ -345,7 +352,7 @@ mod tests {
             ("RFC3339", "2019-13-01T01:00:00Z", None, &now, None),
         ];
         for (f, v, tz, now, want) in cases {
-            let got = Format::new(f).parse(v, *tz, now);
+            let got = Format::new(f).parse(v, *tz, Some(now));
             assert_eq!(got, want.map(ns), "{f} {v}");
         }
     }

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use bongsu_logpipeline::units;
 use serde::Deserialize;
 use serde_yaml_ng::Value as Yaml;
 
@@ -75,7 +74,8 @@ pub(crate) fn cri(v: &Yaml, ctx: &Context) -> Built {
     let c: CriConfig = decode_or_default(v)?;
     let max_line_size = match &c.max_partial_line_size {
         Some(v) if c.max_partial_line_size_truncate => {
-            units::parse_bytes(&pipeline::yaml_text(v)).map_err(|e| e.to_string())? as usize
+            let text = pipeline::yaml_text(v);
+            super::filter::parse_size(&text).ok_or_else(|| format!("invalid size {text:?}"))?
         }
         _ => 0,
     };

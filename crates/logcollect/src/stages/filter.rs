@@ -91,11 +91,9 @@ pub(crate) fn drop(v: &Yaml, ctx: &Context) -> Built {
         None => None,
         Some(v) => {
             let text = super::pipeline::yaml_text(v);
-            Some(
-                units::parse_bytes(&text)
-                    .map_err(|e| format!("drop stage failed to parse longer_than to bytes: {e}"))?
-                    as usize,
-            )
+            Some(parse_size(&text).ok_or_else(|| {
+                format!("drop stage failed to parse longer_than to bytes: invalid size {text:?}")
+            })?)
         }
     };
     Ok(Box::new(DropStage {
@@ -110,6 +108,26 @@ pub(crate) fn drop(v: &Yaml, ctx: &Context) -> Built {
         longer_than,
         metrics: ctx.metrics.clone(),
     }))
+}
+
+/// A size as Promtail's `flagext.ByteSize` reads it (the `datasize` package, case
+/// folded): digits and an optional unit `B`, `K`/`KB`, `M`/`MB`, `G`/`GB`, `T`/`TB`,
+/// `P`/`PB`, `E`/`EB`, powers of 1024 (`8kb` is 8192).
+pub(crate) fn parse_size(s: &str) -> Option<usize> {
+    let s = s.trim().to_ascii_uppercase();
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let n: u64 = s[..digits].parse().ok()?;
+    let shift = match s[digits..].trim_start() {
+        "" | "B" => 0,
+        "K" | "KB" => 10,
+        "M" | "MB" => 20,
+        "G" | "GB" => 30,
+        "T" | "TB" => 40,
+        "P" | "PB" => 50,
+        "E" | "EB" => 60,
+        _ => return None,
+    };
+    usize::try_from(n.checked_mul(1u64 << shift)?).ok()
 }
 
 impl DropStage {

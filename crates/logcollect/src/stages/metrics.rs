@@ -497,3 +497,34 @@ impl Updater {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bongsu_storage::memory::MemStorage;
+
+    use super::*;
+    use crate::stages::Pipeline;
+    use crate::Entry;
+
+    #[test]
+    fn idle_series_are_dropped_after_max_idle_duration() {
+        let yaml: Yaml = serde_yaml_ng::from_str(
+            "- metrics: {lines: {type: counter, max_idle_duration: 2m, config: {match_all: true, action: inc}}}",
+        )
+        .unwrap();
+        let metrics = PipelineMetrics::default();
+        let mut p = Pipeline::new(&yaml, "j", &metrics).unwrap();
+        let labels = Labels::from_pairs(&[("job", "j")]).unwrap();
+        p.process(Entry {
+            labels,
+            ts: 0,
+            line: "x".into(),
+            metadata: Vec::new(),
+        });
+        let now_ms = now_secs() * 1000;
+        let db = MemStorage::new();
+        assert_eq!(metrics.append_to(&db, now_ms).unwrap().samples, 1);
+        assert_eq!(metrics.append_to(&db, now_ms + 60_000).unwrap().samples, 1);
+        assert_eq!(metrics.append_to(&db, now_ms + 180_000).unwrap().samples, 0);
+    }
+}

@@ -248,6 +248,10 @@ struct LimitConfig {
     max_distinct_labels: Weak,
 }
 
+/// Longest a `limit` stage without `drop` waits for one token (at rates under one line an
+/// hour, Promtail would wait longer).
+const MAX_LIMIT_WAIT: Duration = Duration::from_secs(3600);
+
 /// Go's `rate.Limiter`: `rate` tokens a second, at most `burst` saved.
 #[derive(Debug, Clone)]
 struct Bucket {
@@ -288,7 +292,10 @@ impl Bucket {
     fn wait(&mut self) {
         self.refill();
         if self.tokens < 1.0 {
-            std::thread::sleep(Duration::from_secs_f64((1.0 - self.tokens) / self.rate));
+            let wait = Duration::try_from_secs_f64((1.0 - self.tokens) / self.rate)
+                .unwrap_or(MAX_LIMIT_WAIT)
+                .min(MAX_LIMIT_WAIT);
+            std::thread::sleep(wait);
             self.refill();
         }
         self.tokens -= 1.0;

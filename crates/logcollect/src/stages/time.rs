@@ -115,15 +115,9 @@ fn parse_layout(
         return match (p.offset, tz) {
             (None, Some(tz)) => {
                 let civil = ts.to_zoned_datetime(TimeZone::UTC).datetime();
-                Some(
-                    civil
-                        .to_zoned_datetime(tz.clone())
-                        .ok()?
-                        .timestamp()
-                        .as_nanosecond() as i64,
-                )
+                unix_nanos(civil.to_zoned_datetime(tz.clone()).ok()?.timestamp())
             }
-            _ => Some(ts.as_nanosecond() as i64),
+            _ => unix_nanos(ts),
         };
     }
     // The civil time as written (in the text's offset, if it had one), then a year.
@@ -151,13 +145,13 @@ fn parse_layout(
         _ => now.year(),
     };
     let dated = civil.with().year(year).build().ok()?;
-    Some(
-        dated
-            .to_zoned_datetime(written_tz)
-            .ok()?
-            .timestamp()
-            .as_nanosecond() as i64,
-    )
+    unix_nanos(dated.to_zoned_datetime(written_tz).ok()?.timestamp())
+}
+
+/// Unix nanoseconds of `ts`; `None` outside the years an entry's `i64` can hold
+/// (1677–2262), where Go's `UnixNano` would give a wrapped value.
+fn unix_nanos(ts: Timestamp) -> Option<i64> {
+    i64::try_from(ts.as_nanosecond()).ok()
 }
 
 /// `layout` with an optional fraction after its seconds (`05` → `05.999999999`), for

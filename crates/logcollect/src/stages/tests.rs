@@ -214,3 +214,10 @@ fn stage_cases() {
     }
     assert!(n > 0);
 }
+
+#[test]
+fn pipelines_move_between_threads() {
+    fn send<T: Send>() {}
+    send::<Pipeline>();
+    send::<PipelineMetrics>();
+}

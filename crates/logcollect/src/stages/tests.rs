@@ -221,3 +221,15 @@ fn pipelines_move_between_threads() {
     send::<Pipeline>();
     send::<PipelineMetrics>();
 }
+
+#[test]
+fn the_support_table_names_every_stage() {
+    let table = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("STAGES.md"))
+        .expect("STAGES.md");
+    for name in super::stage_names() {
+        assert!(
+            table.contains(&format!("`{name}`")),
+            "STAGES.md lacks {name}"
+        );
+    }
+}

@@ -5,7 +5,7 @@
 //! order; per entry only the fields written are compared: `labels`, `ts`, `line`,
 //! `metadata`, and `extracted` for the named keys), `flush` (a time to flush at after the
 //! inputs), `dropped` (reason → count) and `series` (the `metrics` series written by
-//! `append_to`, each `labels` and `value`). Times are Unix nanoseconds or RFC 3339 texts.
+//! `append_to`, each `labels` and `value`), `sort_by_ts` (compare in time order). Times are Unix nanoseconds or RFC 3339 texts.
 //! Most cases re-express those of Promtail's `stages/*_test.go`.
 
 use std::collections::BTreeMap;
@@ -39,6 +39,9 @@ struct Case {
     dropped: BTreeMap<String, u64>,
     #[serde(default)]
     series: Option<Vec<SeriesCase>>,
+    /// Compare the entries out in time order (where Promtail's own order is a race).
+    #[serde(default)]
+    sort_by_ts: bool,
 }
 
 #[derive(Deserialize)]
@@ -128,6 +131,9 @@ fn run_case(file: &str, c: &Case) {
     }
     if let Some(at) = &c.flush {
         got.extend(pipeline::flush(&mut stages, time(at)));
+    }
+    if c.sort_by_ts {
+        got.sort_by_key(|i| i.ts);
     }
     assert_eq!(got.len(), c.out.len(), "{ctx_name}: entries out: {got:#?}");
     for (i, (g, w)) in got.iter().zip(&c.out).enumerate() {

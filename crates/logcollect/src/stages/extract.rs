@@ -152,17 +152,17 @@ fn go_json(v: &Variable, out: &mut String) {
 }
 
 /// Go's encoding of a float64 in JSON: shortest digits, exponent form below 1e-6 and from
-/// 1e21 on (`1e-07`, `1e+21`).
+/// 1e21 on, with a two-digit positive exponent and no padding on a negative one (`1e-7`,
+/// `1e+21`).
 fn go_json_float(f: f64) -> String {
     let a = f.abs();
     if a != 0.0 && !(1e-6..1e21).contains(&a) {
         let s = format!("{f:e}");
         let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
-        let (sign, digits) = match e.strip_prefix('-') {
-            Some(d) => ('-', d),
-            None => ('+', e),
-        };
-        format!("{m}e{sign}{digits:0>2}")
+        match e.strip_prefix('-') {
+            Some(d) => format!("{m}e-{d}"),
+            None => format!("{m}e+{e:0>2}"),
+        }
     } else {
         format_float(f)
     }
@@ -350,7 +350,7 @@ mod tests {
         let cases = [
             (r#"[1,2.5,"a<b"]"#, r#"[1,2.5,"a\u003cb"]"#),
             (r#"{"b":1,"a":{"c":null}}"#, r#"{"a":{"c":null},"b":1}"#),
-            (r#"[1e-7,1e21,1.0]"#, r#"[1e-07,1e+21,1]"#),
+            (r#"[1e-7,1e21,1.0,1.5e-10]"#, r#"[1e-7,1e+21,1,1.5e-10]"#),
         ];
         for (input, want) in cases {
             let v = Variable::from_json(input).unwrap();

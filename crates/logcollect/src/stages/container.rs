@@ -43,11 +43,7 @@ impl Stage for Fixed {
 
 fn fixed(yaml: &str, ctx: &Context) -> Result<Vec<Box<dyn Stage>>, String> {
     let v: Yaml = serde_yaml_ng::from_str(yaml).map_err(|e| e.to_string())?;
-    let inner = Context {
-        job_name: None,
-        metrics: ctx.metrics.clone(),
-    };
-    pipeline::build(&v, &inner).map_err(|e| e.to_string())
+    pipeline::build(&v, ctx).map_err(|e| e.to_string())
 }
 
 pub(crate) fn docker(_: &Yaml, ctx: &Context) -> Built {

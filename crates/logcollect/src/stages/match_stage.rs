@@ -23,6 +23,7 @@ const ERR_SYNTAX: &str = "invalid selector syntax for match stage";
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct MatcherConfig {
+    /// Checked as Promtail does; Promtail uses it only to name the nested pipeline in logs.
     pipeline_name: Option<String>,
     selector: String,
     stages: Yaml,
@@ -68,14 +69,7 @@ pub(crate) fn matcher(v: &Yaml, ctx: &Context) -> Built {
     }
     let (matchers, filters) = selector(&c.selector)?;
     let action = if keep {
-        let nested = Context {
-            job_name: match (&ctx.job_name, &c.pipeline_name) {
-                (Some(j), Some(p)) => Some(format!("{j}_{p}")),
-                (j, _) => j.clone(),
-            },
-            metrics: ctx.metrics.clone(),
-        };
-        let stages = pipeline::build(&c.stages, &nested)
+        let stages = pipeline::build(&c.stages, ctx)
             .map_err(|e| format!("match stage failed to create pipeline from config: {e}"))?;
         Action::Keep(stages)
     } else {

@@ -63,8 +63,6 @@ impl<P: Processor> Stage for Each<P> {
 /// What a stage constructor gets besides its own YAML.
 #[derive(Clone)]
 pub(crate) struct Context {
-    /// The scrape config's `job_name` (with `_pipeline_name` appended inside a named `match`).
-    pub job_name: Option<String>,
     pub metrics: PipelineMetrics,
 }
 
@@ -128,6 +126,8 @@ pub fn stage_names() -> impl Iterator<Item = &'static str> {
 pub struct Pipeline {
     stages: Vec<Box<dyn Stage>>,
     metrics: PipelineMetrics,
+    /// The scrape config's `job_name`, for logs.
+    job: String,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -148,12 +148,12 @@ impl Pipeline {
         metrics: &PipelineMetrics,
     ) -> Result<Pipeline, StageError> {
         let ctx = Context {
-            job_name: Some(job_name.to_string()),
             metrics: metrics.clone(),
         };
         Ok(Pipeline {
             stages: build(stages, &ctx)?,
             metrics: metrics.clone(),
+            job: job_name.to_string(),
         })
     }
 
@@ -161,7 +161,6 @@ impl Pipeline {
     /// `bongsu check log-config`).
     pub fn check(stages: &Yaml) -> Result<(), StageError> {
         let ctx = Context {
-            job_name: None,
             metrics: PipelineMetrics::default(),
         };
         build(stages, &ctx).map(|_| ())
@@ -187,6 +186,7 @@ impl Pipeline {
                 let e = i.into_entry();
                 if e.is_none() {
                     tracing::warn!(
+                        job = %self.job,
                         "dropping a log line whose pipeline gave it more than {} labels",
                         bongsu_model::MAX_LABELS
                     );

@@ -94,7 +94,6 @@ fn run_case(file: &str, c: &Case) {
     let ctx_name = format!("{file}: {}", c.name);
     let metrics = PipelineMetrics::default();
     let ctx = Context {
-        job_name: Some("test".into()),
         metrics: metrics.clone(),
     };
     let built = pipeline::build(&c.stages, &ctx);

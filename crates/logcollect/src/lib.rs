@@ -8,11 +8,13 @@
 //! `bongsu_storage::logs::LogAppendable`).
 //!
 //! - [`Entry`]: one line on its way from a target through a pipeline to a destination.
-//! - [`client`]: Loki-push clients (`clients:`) with batching, retries and backoff.
 //! - [`syslog`]: syslog listeners (RFC 5424 and 3164 over UDP, TCP and TLS) as targets.
+//! - [`stages`]: Promtail's pipeline stages ([`stages::Pipeline`]).
+//! - [`client`]: Loki-push clients (`clients:`) with batching, retries and backoff.
 
 pub mod client;
 mod entry;
+pub mod stages;
 pub mod syslog;
 
 pub use entry::Entry;

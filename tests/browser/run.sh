@@ -2,7 +2,8 @@
 # The browser tier: Debian's chromium, driven by playwright-core (npm, locked in
 # package-lock.json), through bongsu's web UI on a free 127.0.0.1 port. Installs chromium with
 # apt-get and the npm packages itself when they are missing, so it runs from a clean clone.
-# Screenshots and the server log go to the work dir (default $TMPDIR/bongsu-browser).
+# Screenshots and the server log go to the work dir (default $TMPDIR/bongsu-browser). amtool
+# comes from the peers (benches/lib/peers.sh's use_peers).
 #
 #   BONGSU=target/debug/bongsu bash tests/browser/run.sh [--workdir DIR]
 set -euo pipefail
@@ -19,6 +20,10 @@ if ! [[ -x /usr/bin/chromium ]]; then
     apt-get install -y -qq chromium >/dev/null
 fi
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+# The real amtool lists the silence the UI creates: the peers' (shared/peers/install.sh).
+# shellcheck source=../../benches/lib/peers.sh
+source "$root/benches/lib/peers.sh"
+use_peers
 
 rm -rf "$workdir"
 mkdir -p "$workdir/screenshots"
@@ -48,5 +53,5 @@ done
 curl -fsS "$base/api/v1/query?query=up" | grep -q '"job":"bongsu"' \
     || { echo "bongsu has no up series; its log:" >&2; cat "$workdir/bongsu.log" >&2; exit 1; }
 
-BASE="$base" SCREENSHOTS="$workdir/screenshots" node "$here/ui.mjs"
+BASE="$base" SCREENSHOTS="$workdir/screenshots" AMTOOL="$PEERS_BIN/amtool" node "$here/ui.mjs"
 echo "browser: screenshots in $workdir/screenshots"

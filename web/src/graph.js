@@ -25,12 +25,24 @@ export function sampleValue(text) {
   return Number.isFinite(v) ? v : null;
 }
 
-/** Series on a common time axis: start, start + step, …, end (seconds). */
+/**
+ * Series on a common time axis: start, start + step, …, end (seconds). A series' `values` are
+ * `[t, "v"]` pairs or `parseColumns`' typed arrays.
+ */
 export function align(result, start, end, step) {
   const n = Math.floor((end - start) / step) + 1;
   const xs = Array.from({ length: n }, (_, i) => start + i * step);
   const ys = result.map((s) => {
     const col = new Array(n).fill(null);
+    if (s.values.times) {
+      // Columns (`parseColumns`): values already numbers.
+      const { times, vals } = s.values;
+      for (let j = 0; j < times.length; j++) {
+        const i = Math.round((times[j] - start) / step);
+        if (i >= 0 && i < n && Number.isFinite(vals[j])) col[i] = vals[j];
+      }
+      return col;
+    }
     for (const [t, v] of s.values) {
       const i = Math.round((t - start) / step);
       if (i >= 0 && i < n) col[i] = sampleValue(v);

@@ -6,6 +6,37 @@
 
 const KEY = '"values":[';
 
+/**
+ * The number written in `text` from `a` to `b`, read without cutting a string out: plain
+ * decimals of up to 15 significant digits, for which an integer divided by a power of ten is
+ * exactly what `Number` gives (both are correctly rounded); anything else goes to `Number`.
+ */
+function readNumber(text, a, b) {
+  let i = a;
+  let c = text.charCodeAt(i);
+  const neg = c === 45;
+  if (neg || c === 43) i++;
+  let v = 0;
+  let digits = 0;
+  let scale = 1;
+  while (i < b && (c = text.charCodeAt(i)) >= 48 && c <= 57) {
+    v = v * 10 + (c - 48);
+    digits++;
+    i++;
+  }
+  if (i < b && c === 46) {
+    i++;
+    while (i < b && (c = text.charCodeAt(i)) >= 48 && c <= 57) {
+      v = v * 10 + (c - 48);
+      scale *= 10;
+      digits++;
+      i++;
+    }
+  }
+  if (i !== b || digits === 0 || digits > 15 || scale > 1e22) return Number(text.slice(a, b));
+  return (neg ? -v : v) / scale;
+}
+
 /** Reads one `[[t,"v"],…]` list from `i` (just past its `[`); null when it is not that shape. */
 function readPairs(text, i) {
   const times = [];
@@ -17,8 +48,8 @@ function readPairs(text, i) {
     if (comma < 0 || text.charCodeAt(comma + 1) !== 34) return null; // ,"
     const quote = text.indexOf('"', comma + 2);
     if (quote < 0 || text.charCodeAt(quote + 1) !== 93) return null; // "]
-    times.push(Number(text.slice(i + 1, comma)));
-    vals.push(Number(text.slice(comma + 2, quote)));
+    times.push(readNumber(text, i + 1, comma));
+    vals.push(readNumber(text, comma + 2, quote));
     i = quote + 2;
     const next = text.charCodeAt(i);
     if (next === 93) return { times, vals, end: i + 1 }; // ]

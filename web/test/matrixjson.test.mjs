@@ -40,3 +40,26 @@ test("answers of other shapes are parsed whole", () => {
   assert.deepEqual(parseColumns(spaced), JSON.parse(spaced));
   assert.throws(() => parseColumns('{"values":[[1,"2"]'));
 });
+
+test("numbers read as Number reads them", () => {
+  const texts = [
+    "0",
+    "-0.5",
+    "0.1",
+    "0.3",
+    "1700000000.123",
+    "123456789012345",
+    "1234567890123456789",
+    "1e-7",
+    "-2.5e+21",
+    "0.000001",
+    "NaN",
+    "+Inf",
+    "-Inf",
+    "3.14159265358979",
+    "99.99999999999999",
+  ];
+  const body = answer([{ metric: {}, values: texts.map((v, i) => [i, v]) }]);
+  const vals = [...parseColumns(body).data.result[0].values.vals];
+  texts.forEach((t, i) => assert.ok(Object.is(vals[i], Number(t)), `${t}: ${vals[i]} != ${Number(t)}`));
+});

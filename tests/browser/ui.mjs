@@ -362,6 +362,9 @@ await step("the other shipped dashboards open; a collapsed row opens", async () 
     await page.locator(".dash-panel").first().waitFor();
     await page.waitForFunction(() => !document.querySelector(".dash-panel-body[aria-busy]"));
     await page.screenshot({ path: `${shots}/dashboard-${uid}.png`, fullPage: true });
+    // Without node_exporter or a service scraped, panels may have no data, but every query
+    // must be one bongsu accepts.
+    assert.deepEqual(await page.locator(".dash-panel .error").allInnerTexts(), [], `${uid}: query errors`);
   }
   await page.goto(`${base}/d/node-exporter`);
   const row = page.getByRole("button", { name: /Disk and network/ });

@@ -27,23 +27,34 @@ use_peers
 
 rm -rf "$workdir"
 mkdir -p "$workdir/screenshots"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-# bongsu scraping itself every second, so `up` and its own metric names exist at once, with
-# the example rules evaluated, so the rules and alerts pages have something to show.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+port="$(free_port)"
+service_port="$(free_port)"
+# A fake HTTP service (job "service") for the service-red dashboard and rules/service.yml.
+python3 "$here/fake_service.py" "$service_port" &
+service_pid=$!
+# bongsu scraping itself and the fake service every second, so `up`, its own metric names and
+# the service's exist at once, with the example rules evaluated, so the rules and alerts pages
+# and the dashboards have something to show.
 cat >"$workdir/bongsu.yml" <<YML
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
-rule_files: ["$root/rules/bongsu.yml"]
+rule_files: ["$root/rules/bongsu.yml", "$root/rules/service.yml"]
 scrape_configs:
   - job_name: bongsu
     static_configs:
       - targets: ["127.0.0.1:$port"]
+  - job_name: service
+    static_configs:
+      - targets: ["127.0.0.1:$service_port"]
 YML
 "$bongsu" --config.file "$workdir/bongsu.yml" --storage.tsdb.path "$workdir/data" \
     --web.listen-address "127.0.0.1:$port" 2>"$workdir/bongsu.log" &
 pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
+trap 'kill "$pid" "$service_pid" 2>/dev/null || true; wait "$pid" "$service_pid" 2>/dev/null || true' EXIT
 
 base="http://127.0.0.1:$port"
 for _ in $(seq 1 300); do

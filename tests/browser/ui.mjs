@@ -356,6 +356,25 @@ await step("dashboard variables and time range write Grafana's URL state", async
   assert.deepEqual(await instance.evaluate((s) => [...s.selectedOptions].map((o) => o.value)), [value]);
 });
 
+await step("the service RED dashboard draws the fake service's traffic, errors and latency", async () => {
+  await page.goto(`${base}/d/service-red?from=now-5m&to=now`);
+  const drawn =
+    ".dash-panel-body > :is(.dash-chart, .dash-stats, .dash-gauges, .dash-bars, .dash-table-wrap, .dash-nodata, .error)";
+  await page.locator(".dash-panel").first().waitFor();
+  const count = await page.locator(".dash-panel").count();
+  await page.waitForFunction(
+    ([n, sel]) =>
+      document.querySelectorAll(sel).length >= n && !document.querySelector(".dash-panel-body[aria-busy]"),
+    [count, drawn],
+  );
+  const empty = await page
+    .locator(".dash-panel", { has: page.locator(".dash-nodata, .error") })
+    .allInnerTexts();
+  assert.deepEqual(empty, [], "panels without data");
+  assert.match(page.url(), /var-job=service/);
+  await page.screenshot({ path: `${shots}/dashboard-service-red-data.png`, fullPage: true });
+});
+
 await step("the other shipped dashboards open; a collapsed row opens", async () => {
   for (const uid of ["node-exporter", "service-red"]) {
     await page.goto(`${base}/d/${uid}`);

@@ -55,7 +55,8 @@ export function drawTimeseries(body, panel, results) {
   const span = range.end - range.start;
   const tick = (t) => {
     const s = formatTime(t * 1000);
-    return span > 2 * 86400 ? s.slice(5, 16) : span > 300 ? s.slice(11, 16) : s.slice(11, 19);
+    // Seconds shown up to half an hour, where ticks fall less than a minute apart.
+    return span > 2 * 86400 ? s.slice(5, 16) : span > 1800 ? s.slice(11, 16) : s.slice(11, 19);
   };
   const legend = panel.options?.legend ?? {};
   const showLegend = legend.showLegend !== false && legend.displayMode !== "hidden";

@@ -216,6 +216,11 @@ pub struct ServerArgs {
     #[arg(long = "web.enable-admin-api")]
     pub enable_admin_api: bool,
 
+    /// Folder of Grafana dashboard JSON files shown at /dashboards beside the shipped ones;
+    /// its `*.json` files are read at each request, so edits show on reload.
+    #[arg(long = "web.dashboards-dir", value_name = "DIR")]
+    pub web_dashboards_dir: Option<PathBuf>,
+
     /// Alertmanager configuration file (alertmanager.yml format). Without it, alerts posted to
     /// /api/v2/alerts go to a default receiver that logs them.
     #[arg(long = "alertmanager.config.file", value_name = "FILE")]

@@ -409,6 +409,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
                 remote_read_concurrency: args.remote_read_concurrent_limit,
                 remote_read_sample_limit: args.remote_read_sample_limit,
                 log_limits: log_limits(args, &log_opts),
+                dashboards_dir: args.web_dashboards_dir.clone(),
             },
         );
         let am = start_alertmanager(cli)?;

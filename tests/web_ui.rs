@@ -124,3 +124,88 @@ fn ui_routes_redirects_caching_and_compression() {
     assert_eq!(icon.status(), StatusCode::OK);
     assert_eq!(icon.headers()[header::CONTENT_TYPE], "image/svg+xml");
 }
+
+/// `/api/v1/dashboards`: the shipped dashboards and the folder's, read at each request (an
+/// edit shows at once); a bad file and a duplicated uid are errors of their own files only.
+#[test]
+fn dashboards_api_lists_shipped_and_folder_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dashboards");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("mine.json"),
+        r#"{"uid":"mine","title":"Mine","tags":["t"],"panels":[]}"#,
+    )
+    .unwrap();
+    let s = Server::spawn(
+        vec![
+            "--storage.tsdb.path".into(),
+            tmp.path().join("data").into_os_string(),
+            "--config.file".into(),
+            quiet_config(tmp.path()).into_os_string(),
+            "--web.dashboards-dir".into(),
+            dir.clone().into_os_string(),
+        ],
+        tmp.path().join("server.log"),
+    );
+    let http = Client::builder().timeout(WAIT).build().unwrap();
+    let get = |path: &str| -> (StatusCode, serde_json::Value) {
+        let r = http.get(s.url(path)).send().unwrap();
+        (r.status(), r.json().unwrap())
+    };
+    let list = |v: &serde_json::Value| -> Vec<(String, Option<String>)> {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["uid"].as_str().unwrap().to_string(),
+                    d["error"].as_str().map(String::from),
+                )
+            })
+            .collect()
+    };
+
+    let (status, body) = get("/api/v1/dashboards");
+    assert_eq!(status, StatusCode::OK);
+    let uids = list(&body);
+    for shipped in ["bongsu-health", "node-exporter", "service-red", "mine"] {
+        assert!(
+            uids.contains(&(shipped.to_string(), None)),
+            "{shipped} in {uids:?}"
+        );
+    }
+    let mine = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["uid"] == "mine")
+        .unwrap();
+    assert_eq!(mine["title"], "Mine");
+    assert_eq!(mine["tags"], serde_json::json!(["t"]));
+
+    let (status, body) = get("/api/v1/dashboards/node-exporter");
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["dashboard"]["uid"], "node-exporter");
+    assert!(body["data"]["dashboard"]["panels"].is_array());
+
+    // Files are read at each request: a broken file and a second "mine" show up at once.
+    std::fs::write(dir.join("broken.json"), "{\"uid\": ").unwrap();
+    std::fs::write(dir.join("again.json"), r#"{"uid":"mine","title":"Again"}"#).unwrap();
+    let (_, body) = get("/api/v1/dashboards");
+    let uids = list(&body);
+    assert!(uids.contains(&("service-red".to_string(), None)));
+    let broken = uids.iter().find(|(u, _)| u == "broken").unwrap();
+    assert!(broken.1.as_deref().unwrap().contains("not valid JSON"));
+    let (status, body) = get("/api/v1/dashboards/mine");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let err = body["error"].as_str().unwrap();
+    assert!(
+        err.contains("again.json") && err.contains("mine.json"),
+        "{err}"
+    );
+    let (status, body) = get("/api/v1/dashboards/nope");
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["errorType"], "not_found");
+}

@@ -20,11 +20,16 @@ const result = await esbuild.build({
   target: ["es2020"],
   outdir: `${dist}/assets`,
   entryNames: "[name]-[hash]",
+  // Pages loaded on demand (the dashboards) come in chunks of their own.
+  splitting: true,
+  chunkNames: "[name]-[hash]",
   metafile: true,
   logLevel: "warning",
 });
 
-const outputs = Object.keys(result.metafile.outputs).map((p) => basename(p));
+// The entry point's script and stylesheet are what index.html names; chunks load from it.
+const entry = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint === "src/main.js");
+const outputs = [entry[0], entry[1].cssBundle].filter(Boolean).map((p) => basename(p));
 const find = (ext) => {
   const names = outputs.filter((n) => n.endsWith(ext));
   if (names.length !== 1) throw new Error(`expected one ${ext} output, got ${names}`);
@@ -49,6 +54,12 @@ for (const dir of [...packages].sort()) {
 const hash = createHash("sha256").update(licenses).digest("hex").slice(0, 8);
 const licensesFile = `licenses-${hash}.txt`;
 await writeFile(`${dist}/assets/${licensesFile}`, licenses);
+
+// A chunk's own stylesheet would never load (esbuild injects none): the styles of every page
+// are in the entry's, so such files are dropped rather than shipped unused.
+for (const out of Object.keys(result.metafile.outputs)) {
+  if (out.endsWith(".css") && basename(out) !== find(".css")) await rm(out);
+}
 
 const html = (await readFile("index.html", "utf8"))
   .replace("%APP_JS%", find(".js"))

@@ -1,16 +1,31 @@
 // Walks bongsu's web UI in headless chromium: every page loads with no console error, the
 // query page shows bongsu's own `up` series in the table tab, draws it in the graph tab and
-// offers metric names in the editor's completion; both themes are screenshotted.
+// offers metric names in the editor's completion; the shipped health dashboard draws every
+// panel with data; a silence made in the UI (after its preview) is listed by the real amtool
+// and expired from the UI; both themes are screenshotted.
 // Run by run.sh, which starts the server: BASE is its URL, SCREENSHOTS a directory.
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 
 const base = process.env.BASE;
 const shots = process.env.SCREENSHOTS;
-assert.ok(base && shots, "BASE and SCREENSHOTS must be set (run.sh sets them)");
+const amtool = process.env.AMTOOL;
+assert.ok(base && shots && amtool, "BASE, SCREENSHOTS and AMTOOL must be set (run.sh sets them)");
+
+/** The silences the real amtool lists from bongsu's Alertmanager API (`extra`: more flags). */
+function amtoolSilences(...extra) {
+  const out = execFileSync(
+    amtool,
+    [`--alertmanager.url=${base}`, "silence", "query", "-o", "json", ...extra],
+    // amtool warns that its version differs from bongsu's: expected, not worth printing.
+    { encoding: "utf8", timeout: 15_000, stdio: ["ignore", "pipe", "ignore"] },
+  );
+  return JSON.parse(out);
+}
 
 // Debian's /usr/bin/chromium is a wrapper script; the browser itself is here.
 const executablePath = ["/usr/lib/chromium/chromium", "/usr/bin/chromium"].find(existsSync);
@@ -238,8 +253,7 @@ const pages = [
   ["/config", "scrape_configs"],
   ["/alertmanager/alerts", "No alerts."],
   ["/alertmanager/silences", "New silence"],
-  ["/dashboards", "not built yet"],
-  ["/d/example", "not built yet"],
+  ["/dashboards", "bongsu health"],
 ];
 for (const [path, text] of pages) {
   await step(`page ${path}`, async () => {
@@ -271,14 +285,113 @@ await step("an alert in the Alertmanager, silenced and the silence expired", asy
   await alert.getByRole("link", { name: "Silence" }).click();
   const matchers = page.getByRole("textbox", { name: "Matchers" });
   assert.match(await matchers.inputValue(), /alertname="BrowserTest"/);
+  // The form opened from the alert previews it at once; a wider matcher is previewed on demand.
+  await page.getByText("Affected alerts: 1").waitFor();
+  await matchers.fill('{alertname=~"Browser.*|NoSuch"}');
+  await page.getByRole("button", { name: "Preview alerts" }).click();
+  await page.getByRole("list", { name: "Affected alerts" }).getByText('alertname="BrowserTest"').waitFor();
+  await page.getByText("Affected alerts: 1").waitFor();
+  await matchers.fill('{alertname="BrowserTest"}');
   await page.getByRole("textbox", { name: "Creator" }).fill("ui.mjs");
   await page.getByRole("textbox", { name: "Comment" }).fill("the browser test");
+  await page.screenshot({ path: `${shots}/alertmanager-silence-preview.png`, fullPage: true });
+  await accessible("the silence form with its preview");
   await page.getByRole("button", { name: "Create" }).click();
   await page.locator("h2", { hasText: "Active (1)" }).waitFor();
   await page.screenshot({ path: `${shots}/alertmanager-silences.png`, fullPage: true });
   await accessible("the silences");
-  await page.getByRole("button", { name: /^Expire silence / }).click();
+  // The real amtool sees the silence the UI made, matcher, creator and comment as typed.
+  const listed = amtoolSilences();
+  assert.equal(listed.length, 1, JSON.stringify(listed));
+  assert.equal(listed[0].createdBy, "ui.mjs");
+  assert.equal(listed[0].comment, "the browser test");
+  assert.deepEqual(
+    listed[0].matchers.map((m) => [m.name, m.value, m.isRegex, m.isEqual ?? true]),
+    [["alertname", "BrowserTest", false, true]],
+  );
+  await page.getByRole("button", { name: `Expire silence ${listed[0].id}` }).click();
   await page.locator("h2", { hasText: "Expired (1)" }).waitFor();
+  assert.deepEqual(amtoolSilences(), [], "amtool lists no active silence once expired in the UI");
+  assert.equal(amtoolSilences("--expired")[0]?.id, listed[0].id);
+});
+
+await step("the shipped health dashboard draws every panel with data", async () => {
+  await page.goto(`${base}/d/bongsu-health?from=now-5m&to=now`);
+  await page.locator("main h1", { hasText: "bongsu health" }).waitFor();
+  const panels = page.locator(".dash-panel");
+  await panels.first().waitFor();
+  const count = await panels.count();
+  assert.ok(count >= 10, `${count} panels`);
+  // Every panel has loaded once its body is no longer busy and holds something drawn.
+  const drawn =
+    ".dash-panel-body > :is(.dash-chart, .dash-stats, .dash-gauges, .dash-bars, .dash-table-wrap, .dash-nodata, .error, .dash-unsupported)";
+  await page.waitForFunction(
+    ([n, sel]) =>
+      document.querySelectorAll(sel).length >= n && !document.querySelector(".dash-panel-body[aria-busy]"),
+    [count, drawn],
+  );
+  const empty = await page
+    .locator(".dash-panel", { has: page.locator(".dash-nodata, .error, .dash-unsupported") })
+    .allInnerTexts();
+  assert.deepEqual(empty, [], "panels without data");
+  assert.equal((await page.locator(".dash-chart canvas").count()) > 0, true);
+  assert.match(page.url(), /var-job=bongsu/);
+  assert.match(page.url(), /var-instance=%24__all/);
+  await page.screenshot({ path: `${shots}/dashboard-bongsu-health.png`, fullPage: true });
+  await accessible("the health dashboard");
+});
+
+await step("dashboard variables and time range write Grafana's URL state", async () => {
+  const instance = page.getByRole("listbox", { name: "Instance" });
+  const value = await instance.locator("option").nth(1).getAttribute("value");
+  await instance.selectOption(value);
+  await page.waitForFunction((v) => location.search.includes(`var-instance=${encodeURIComponent(v)}`), value);
+  await page.getByRole("combobox", { name: "Time range" }).selectOption("now-15m");
+  await page.waitForFunction(() => location.search.includes("from=now-15m"));
+  await page.waitForFunction(() => !document.querySelector(".dash-panel-body[aria-busy]"));
+  assert.equal(await page.locator(".dash-nodata").count(), 0);
+  // Reloading keeps the choices, as a Grafana link would.
+  await page.reload();
+  await page.locator(".dash-chart canvas").first().waitFor();
+  assert.deepEqual(await instance.evaluate((s) => [...s.selectedOptions].map((o) => o.value)), [value]);
+});
+
+await step("the service RED dashboard draws the fake service's traffic, errors and latency", async () => {
+  await page.goto(`${base}/d/service-red?from=now-5m&to=now`);
+  const drawn =
+    ".dash-panel-body > :is(.dash-chart, .dash-stats, .dash-gauges, .dash-bars, .dash-table-wrap, .dash-nodata, .error)";
+  await page.locator(".dash-panel").first().waitFor();
+  const count = await page.locator(".dash-panel").count();
+  await page.waitForFunction(
+    ([n, sel]) =>
+      document.querySelectorAll(sel).length >= n && !document.querySelector(".dash-panel-body[aria-busy]"),
+    [count, drawn],
+  );
+  const empty = await page
+    .locator(".dash-panel", { has: page.locator(".dash-nodata, .error") })
+    .allInnerTexts();
+  assert.deepEqual(empty, [], "panels without data");
+  assert.match(page.url(), /var-job=service/);
+  await page.screenshot({ path: `${shots}/dashboard-service-red-data.png`, fullPage: true });
+});
+
+await step("the other shipped dashboards open; a collapsed row opens", async () => {
+  for (const uid of ["node-exporter", "service-red"]) {
+    await page.goto(`${base}/d/${uid}`);
+    await page.locator(".dash-panel").first().waitFor();
+    await page.waitForFunction(() => !document.querySelector(".dash-panel-body[aria-busy]"));
+    await page.screenshot({ path: `${shots}/dashboard-${uid}.png`, fullPage: true });
+    // Without node_exporter or a service scraped, panels may have no data, but every query
+    // must be one bongsu accepts.
+    assert.deepEqual(await page.locator(".dash-panel .error").allInnerTexts(), [], `${uid}: query errors`);
+  }
+  await page.goto(`${base}/d/node-exporter`);
+  const row = page.getByRole("button", { name: /Disk and network/ });
+  assert.equal(await row.getAttribute("aria-expanded"), "false");
+  await row.click();
+  assert.equal(await row.getAttribute("aria-expanded"), "true");
+  await page.locator(".dash-panel", { hasText: "Network received" }).waitFor();
+  await accessible("the node dashboard");
 });
 
 await step("filtering the targets", async () => {

@@ -1,6 +1,8 @@
 // Calls to bongsu's Prometheus-compatible HTTP API, answering its envelope:
 // { status, data, warnings, infos } or { status: "error", errorType, error }.
 
+import { parseColumns } from "./matrixjson.js";
+
 export class ApiError extends Error {
   constructor(message, errorType) {
     super(message);
@@ -10,9 +12,10 @@ export class ApiError extends Error {
 
 /**
  * Calls `path` (e.g. "/api/v1/query") with `params`, POSTed as a form so long expressions do
- * not meet URL length limits. Returns { data, warnings, infos }; throws ApiError.
+ * not meet URL length limits. Returns { data, warnings, infos }; throws ApiError. With
+ * `columns`, a matrix's series carry their samples as typed arrays (`parseColumns`).
  */
-export async function apiCall(path, params = {}, { signal, method = "POST" } = {}) {
+export async function apiCall(path, params = {}, { signal, method = "POST", columns = false } = {}) {
   const body = new URLSearchParams(params);
   const init = { method, signal, headers: { Accept: "application/json" } };
   let url = path;
@@ -21,7 +24,7 @@ export async function apiCall(path, params = {}, { signal, method = "POST" } = {
   const resp = await fetch(url, init);
   let json;
   try {
-    json = await resp.json();
+    json = columns ? parseColumns(await resp.text()) : await resp.json();
   } catch {
     throw new ApiError(`${resp.status} ${resp.statusText}: the answer is not JSON`, "client_error");
   }

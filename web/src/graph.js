@@ -6,7 +6,7 @@ import "uplot/dist/uPlot.min.css";
 import { seriesText } from "./series.js";
 import { formatTime } from "./time.js";
 
-const PALETTE = [
+export const PALETTE = [
   "#1f77b4",
   "#ff7f0e",
   "#2ca02c",
@@ -20,17 +20,29 @@ const PALETTE = [
 ];
 
 /** A sample value as the API writes it; non-finite ones leave a gap, as uPlot cannot draw them. */
-function sampleValue(text) {
+export function sampleValue(text) {
   const v = Number(text);
   return Number.isFinite(v) ? v : null;
 }
 
-/** Series on a common time axis: start, start + step, …, end (seconds). */
-function align(result, start, end, step) {
+/**
+ * Series on a common time axis: start, start + step, …, end (seconds). A series' `values` are
+ * `[t, "v"]` pairs or `parseColumns`' typed arrays.
+ */
+export function align(result, start, end, step) {
   const n = Math.floor((end - start) / step) + 1;
   const xs = Array.from({ length: n }, (_, i) => start + i * step);
   const ys = result.map((s) => {
     const col = new Array(n).fill(null);
+    if (s.values.times) {
+      // Columns (`parseColumns`): values already numbers.
+      const { times, vals } = s.values;
+      for (let j = 0; j < times.length; j++) {
+        const i = Math.round((times[j] - start) / step);
+        if (i >= 0 && i < n && Number.isFinite(vals[j])) col[i] = vals[j];
+      }
+      return col;
+    }
     for (const [t, v] of s.values) {
       const i = Math.round((t - start) / step);
       if (i >= 0 && i < n) col[i] = sampleValue(v);
@@ -41,7 +53,7 @@ function align(result, start, end, step) {
 }
 
 /** Each series plus all below it, so areas stack; gaps stay gaps. */
-function stack(ys) {
+export function stack(ys) {
   const sums = [];
   let below = null;
   for (const col of ys) {
@@ -52,7 +64,7 @@ function stack(ys) {
   return sums;
 }
 
-function themeColor(name) {
+export function themeColor(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 

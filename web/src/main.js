@@ -6,9 +6,10 @@ import "./styles/theme.css";
 import "./styles/base.css";
 import "./styles/query.css";
 import "./styles/pages.css";
+import "./styles/dashboards.css";
 import { h, replaceChildren } from "./dom.js";
 import { amAlertsPage, amSilencesPage } from "./pages/alertmanager.js";
-import { notBuilt, notFound } from "./pages/notbuilt.js";
+import { notFound } from "./pages/notfound.js";
 import { queryPage } from "./pages/query.js";
 import { alertsPage, rulesPage } from "./pages/rules.js";
 import {
@@ -34,12 +35,39 @@ const PAGES = {
   "/config": ["Configuration", configPage],
   "/alertmanager/alerts": ["Alertmanager alerts", amAlertsPage],
   "/alertmanager/silences": ["Silences", amSilencesPage],
-  "/dashboards": ["Dashboards", notBuilt("Dashboards")],
+  "/dashboards": ["Dashboards", lazy("dashboardsPage")],
 };
+
+/**
+ * A page of the dashboards code, loaded when first shown so that other pages' loads do not
+ * carry it. Leaving before it loads cancels showing it.
+ */
+function lazy(name) {
+  return (root) => {
+    let left = false;
+    let cleanup = null;
+    import("./dashboards/page.js").then(
+      (m) => {
+        if (!left) cleanup = m[name](root);
+      },
+      (e) => {
+        if (!left)
+          replaceChildren(
+            root,
+            h("div", { class: "error", role: "alert" }, `Error loading the page: ${e.message}`),
+          );
+      },
+    );
+    return () => {
+      left = true;
+      cleanup?.();
+    };
+  };
+}
 
 function pageFor(path) {
   if (PAGES[path]) return PAGES[path];
-  if (path.startsWith("/d/")) return ["Dashboard", notBuilt("Dashboard")];
+  if (path.startsWith("/d/")) return ["Dashboard", lazy("dashboardPage")];
   return ["Page not found", notFound];
 }
 

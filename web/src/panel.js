@@ -345,7 +345,7 @@ export class Panel {
         answer = await apiCall(
           "/api/v1/query_range",
           { query: p.expr, start: range.start, end: range.end, step },
-          { signal: abort.signal },
+          { signal: abort.signal, columns: true },
         );
       }
       const took = Math.round(performance.now() - started);

@@ -12,6 +12,7 @@ mod admin;
 mod alertmanagers;
 mod ast_json;
 mod cors;
+mod dashboards;
 mod elasticsearch;
 mod federate;
 mod instrument;
@@ -29,6 +30,7 @@ mod status;
 mod targets;
 mod ui;
 
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
@@ -90,6 +92,8 @@ struct Inner {
     /// `global.external_labels`, added by `/federate`.
     external_labels: parking_lot::Mutex<bongsu_model::Labels>,
     flags: Vec<(String, String)>,
+    /// The user's Grafana dashboard files (`--web.dashboards-dir`), read at each request.
+    dashboards_dir: Option<PathBuf>,
     storage_retention: String,
     start_time: SystemTime,
 }
@@ -121,6 +125,9 @@ pub struct ApiOptions {
     pub remote_read_sample_limit: usize,
     /// Limits of the log push endpoints (`--logs.*` flags).
     pub log_limits: bongsu_ingest::logs::LogLimits,
+    /// A folder of Grafana dashboard JSON files shown beside the shipped ones
+    /// (`--web.dashboards-dir`).
+    pub dashboards_dir: Option<PathBuf>,
 }
 
 /// Prometheus' default `--storage.remote.read-concurrent-limit`.
@@ -148,6 +155,7 @@ impl Default for ApiOptions {
             remote_read_concurrency: DEFAULT_REMOTE_READ_CONCURRENCY,
             remote_read_sample_limit: DEFAULT_REMOTE_READ_SAMPLE_LIMIT,
             log_limits: bongsu_ingest::logs::LogLimits::default(),
+            dashboards_dir: None,
         }
     }
 }
@@ -188,6 +196,7 @@ impl ApiState {
             }),
             external_labels: parking_lot::Mutex::new(bongsu_model::Labels::empty()),
             flags: opts.flags,
+            dashboards_dir: opts.dashboards_dir,
             storage_retention: opts.storage_retention,
             start_time: SystemTime::now(),
         }))
@@ -348,6 +357,8 @@ fn prometheus_routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
         ("/api/v1/status/tsdb/blocks", get(status::tsdb_blocks)),
         ("/api/v1/status/walreplay", get(status::walreplay)),
         ("/api/v1/scrape_pools", get(targets::scrape_pools)),
+        ("/api/v1/dashboards", get(dashboards::list)),
+        ("/api/v1/dashboards/{uid}", get(dashboards::get)),
         (
             "/api/v1/admin/tsdb/snapshot",
             post(admin::snapshot).put(admin::snapshot),
@@ -437,6 +448,8 @@ enum ApiError {
     Busy(String),
     /// A turned-off part of the API: `unavailable`, with status 500 as upstream.
     Disabled(&'static str),
+    /// What the path names does not exist: `not_found`, 404.
+    NotFound(String),
 }
 
 impl IntoResponse for ApiError {
@@ -452,6 +465,7 @@ impl IntoResponse for ApiError {
                 m.to_string(),
             ),
             ApiError::Busy(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
             ApiError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

@@ -38,6 +38,7 @@ provider = yaml.safe_load(open("deploy/grafana/dashboards/bongsu.yml"))["provide
 assert provider["options"]["path"] == "/var/lib/grafana/dashboards"
 
 files = sorted(glob.glob(f"{dashboards_dir}/*.json"))
+assert files, f"no dashboards in {dashboards_dir}"
 uids = set()
 for f in files:
     d = json.load(open(f))
@@ -45,5 +46,10 @@ for f in files:
         assert key in d, f"{f}: no {key}"
     assert d["uid"] not in uids, f"{f}: uid {d['uid']} twice"
     uids.add(d["uid"])
+    # Panels name the data source through the dashboard's own variable, so Grafana resolves it
+    # to the provisioned bongsu data source.
+    variables = {v["name"]: v for v in d.get("templating", {}).get("list", [])}
+    assert variables.get("datasource", {}).get("type") == "datasource", f"{f}: no datasource variable"
+    assert variables["datasource"].get("query") == "prometheus", f"{f}: datasource variable not of prometheus"
 print(f"deploy: compose, configs, data sources and {len(files)} dashboards checked")
 PY

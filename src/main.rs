@@ -68,6 +68,9 @@ fn main() -> ExitCode {
             return check_alertmanager_config(files)
         }
         Some(Command::Check(CheckCommand::WebConfig { files })) => return check_web_config(files),
+        Some(Command::Check(CheckCommand::LogConfig { files, expand_env })) => {
+            return check_log_config(files, *expand_env)
+        }
         Some(Command::Test(TestCommand::Rules { files, run })) => {
             let opts = TestOptions { run: run.clone() };
             return ExitCode::from(test_rule_files(files, &opts, &mut std::io::stdout()));
@@ -128,6 +131,29 @@ fn check_config(files: &[std::path::PathBuf]) -> ExitCode {
         match Config::load(Some(file)) {
             Ok(_) => println!(
                 "SUCCESS: {} is valid prometheus config file syntax",
+                file.display()
+            ),
+            Err(e) => {
+                ok = false;
+                eprintln!("FAILED: {e}");
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `bongsu check log-config FILE...`: loads each promtail.yml as the server would, reporting
+/// in promtool's words; fails if any file fails.
+fn check_log_config(files: &[std::path::PathBuf], expand_env: bool) -> ExitCode {
+    let mut ok = true;
+    for file in files {
+        match bongsu_logcollect::LogConfig::load(file, expand_env) {
+            Ok(_) => println!(
+                "SUCCESS: {} is valid promtail config file syntax",
                 file.display()
             ),
             Err(e) => {

@@ -8,7 +8,10 @@
 //! `bongsu_storage::logs::LogAppendable`).
 //!
 //! - [`Entry`]: one line on its way from a target through a pipeline to a destination.
+//! - [`config`]: `promtail.yml` with Promtail's defaults and errors.
 
+pub mod config;
 mod entry;
 
+pub use config::{LogConfig, LogConfigError};
 pub use entry::Entry;

@@ -94,8 +94,7 @@ fn a_torn_record_loses_lines_and_checkpoint_together() {
     }
     let last = wal_segments(d.path())
         .into_iter()
-        .filter(|n| fs::metadata(d.path().join("wal").join(n)).unwrap().len() > 8)
-        .next_back()
+        .rfind(|n| fs::metadata(d.path().join("wal").join(n)).unwrap().len() > 8)
         .unwrap();
     let p = d.path().join("wal").join(last);
     let len = fs::metadata(&p).unwrap().len();

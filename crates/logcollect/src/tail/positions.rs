@@ -1,7 +1,7 @@
 //! How far each tailed file has been read: Promtail's `positions.yaml` (`positions: {path:
 //! "offset"}`, written atomically every `positions.sync_period` and at shutdown, readable by
 //! Promtail and from Promtail), and the collector's checkpoint in the log store (the same
-//! offsets with each file's inode, versioned; `docs/format/logcollect-checkpoint.md`).
+//! offsets with each file's inode, versioned; `docs/format/logcollect-positions.md`).
 //!
 //! Not here: deciding which of the two is the truth at start (the tailer takes the store's
 //! checkpoint when it has one) or when they are written.

@@ -114,7 +114,6 @@ fn stored(s: &Server, since: u128) -> BTreeMap<String, Vec<String>> {
     for stream in v["data"]["result"].as_array().unwrap() {
         let labels = stream["stream"].as_object().unwrap();
         assert_eq!(labels["job"], "varlogs", "{labels:?}");
-        assert_eq!(labels.len(), 2, "only job and filename: {labels:?}");
         let file = labels["filename"].as_str().unwrap().to_string();
         let lines = out.entry(file).or_default();
         for pair in stream["values"].as_array().unwrap() {
@@ -221,6 +220,9 @@ fn tailed_lines_are_stored_exactly_once_across_rotation_and_kill9() {
             path.display()
         );
     }
+    for (labels, _) in streams(&s, since) {
+        assert_eq!(labels.len(), 2, "only job and filename: {labels:?}");
+    }
     let positions = fs::read_to_string(tmp.join("positions.yaml")).unwrap();
     assert!(positions.starts_with("positions:"), "{positions}");
     let (code, metrics) = get(&s, "/metrics", &[]);
@@ -230,4 +232,96 @@ fn tailed_lines_are_stored_exactly_once_across_rotation_and_kill9() {
             && metrics.contains("promtail_files_active_total 2"),
         "{metrics}"
     );
+}
+
+/// Each stored stream's labels and line count.
+fn streams(s: &Server, since: u128) -> Vec<(BTreeMap<String, String>, usize)> {
+    let (code, body) = get(
+        s,
+        "/loki/api/v1/query_range",
+        &[
+            ("query", r#"{job="varlogs"}"#.to_string()),
+            ("start", since.to_string()),
+            ("end", (now_ns() + 60_000_000_000).to_string()),
+            ("limit", "5000".into()),
+        ],
+    );
+    assert_eq!(code, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let mut out: Vec<(BTreeMap<String, String>, usize)> = v["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|st| {
+            let labels = st["stream"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect();
+            (labels, st["values"].as_array().unwrap().len())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn sighup_reloads_the_log_config_and_a_bad_one_keeps_the_old() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tmp.path();
+    let since = now_ns() - 60_000_000_000;
+    let logs = tmp.join("logs");
+    fs::create_dir_all(&logs).unwrap();
+    let file = logs.join("x.log");
+    let config = |extra: &str| {
+        format!(
+            "positions: {{filename: {}}}\nscrape_configs:\n  - job_name: files\n    \
+             static_configs:\n      - targets: [localhost]\n        labels: {{job: varlogs, \
+             __path__: '{}/*.log'{extra}}}\n",
+            tmp.join("positions.yaml").display(),
+            logs.display()
+        )
+    };
+    fs::write(tmp.join("promtail.yml"), config("")).unwrap();
+    let lines: Vec<String> = (0..30).map(|i| format!("line {i}")).collect();
+    write_slowly(&file, &lines[..10]);
+    let s = start(tmp, "bongsu.log");
+    wait_for_count(&s, since, 10);
+
+    let hup = || {
+        let ok = Command::new("kill")
+            .args(["-HUP", &s.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    };
+    fs::write(tmp.join("promtail.yml"), config(", env: reloaded")).unwrap();
+    hup();
+    s.wait_for("the reload", || {
+        s.log()
+            .contains("completed loading of configuration file")
+            .then_some(())
+    });
+    write_slowly(&file, &lines[10..20]);
+    wait_for_count(&s, since, 20);
+
+    fs::write(tmp.join("promtail.yml"), "scrape_configs: [oops\n").unwrap();
+    hup();
+    s.wait_for("the failed reload", || {
+        s.log()
+            .contains("error reloading the configuration")
+            .then_some(())
+    });
+    write_slowly(&file, &lines[20..]);
+    wait_for_count(&s, since, 30);
+
+    let got = streams(&s, since);
+    let with_env: Vec<usize> = got
+        .iter()
+        .map(|(l, n)| if l.contains_key("env") { *n } else { 0 })
+        .collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(with_env.iter().sum::<usize>(), 20, "{got:?}");
 }

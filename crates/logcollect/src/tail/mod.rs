@@ -250,6 +250,13 @@ impl Tailer {
             }
         }
         let streams = self.limit_and_group(entries);
+        if streams.is_empty() && positions == self.committed {
+            // Nothing new: no WAL write (an idle collector must not grow the WAL).
+            for path in finished {
+                self.drop_file(&path);
+            }
+            return Ok((total, false));
+        }
         let checkpoint = positions.encode_checkpoint();
         match self.dest.deliver(&streams, &checkpoint) {
             Ok(report) => {

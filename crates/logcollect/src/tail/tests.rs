@@ -3,7 +3,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use bongsu_storage::logs::LogAppendReport;
 use bongsu_storage::StorageError;
@@ -16,6 +16,7 @@ struct Memory {
     lines: Mutex<Vec<(String, String)>>,
     checkpoint: Mutex<Option<Vec<u8>>>,
     fail: AtomicBool,
+    deliveries: AtomicUsize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,7 @@ impl Destination for Memory {
         if self.fail.load(Ordering::SeqCst) {
             return Err(StorageError::new(DiskFull));
         }
+        self.deliveries.fetch_add(1, Ordering::SeqCst);
         let mut lines = self.lines.lock().unwrap();
         let mut all: Vec<(i64, String, String)> = streams
             .iter()
@@ -173,4 +175,17 @@ fn a_failing_destination_rewinds_to_the_last_delivery() {
     dest.fail.store(false, Ordering::SeqCst);
     drain(&mut t);
     assert_eq!(got(&dest), ["a", "b", "c"]);
+}
+
+#[test]
+fn idle_rounds_deliver_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    append(&d.path().join("app.log"), "a\n");
+    let dest = Arc::new(Memory::default());
+    let mut t = tailer(d.path(), &dest);
+    drain(&mut t);
+    let n = dest.deliveries.load(Ordering::SeqCst);
+    assert_eq!(n, 1);
+    drain(&mut t);
+    assert_eq!(dest.deliveries.load(Ordering::SeqCst), n);
 }

@@ -583,5 +583,23 @@ mod tests {
             Some(Command::Check(CheckCommand::AlertmanagerConfig { ref files })) if files.len() == 1
         ));
         assert!(Cli::try_parse_from(["bongsu", "check", "alertmanager-config"]).is_err());
+        let cli = Cli::try_parse_from([
+            "bongsu",
+            "check",
+            "log-config",
+            "--logs.config.expand-env",
+            "p.yml",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Check(CheckCommand::LogConfig { ref files, expand_env: true })) if files.len() == 1
+        ));
+        let cli = Cli::try_parse_from(["bongsu", "--logs.config.file", "p.yml"]).unwrap();
+        assert_eq!(
+            cli.server.logs_config_file.as_deref(),
+            Some(std::path::Path::new("p.yml"))
+        );
+        assert!(!cli.server.logs_config_expand_env);
     }
 }

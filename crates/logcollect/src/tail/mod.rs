@@ -146,7 +146,8 @@ impl Tailer {
     }
 
     /// Re-expands the globs: new files are added (at their known position, else from the
-    /// start), files no longer matched and not being finished are dropped with their position.
+    /// start), files no longer matched and not being finished are dropped with their position,
+    /// and so are remembered positions of files not tailed.
     fn sync_targets(&mut self) {
         let found = discover(&self.cfg.scrape_configs);
         let mut keep: HashMap<PathBuf, FileTarget> =
@@ -174,6 +175,12 @@ impl Tailer {
                 },
             );
         }
+        // Positions of files no longer tailed go (as Promtail removes a stopped target's), so
+        // that date-stamped or deleted files do not pile up in the checkpoint.
+        let files = &self.files;
+        self.committed
+            .0
+            .retain(|p, _| files.contains_key(Path::new(p)));
         METRICS.files_active.set(self.files.len() as f64);
     }
 

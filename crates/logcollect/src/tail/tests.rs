@@ -189,3 +189,21 @@ fn idle_rounds_deliver_nothing() {
     drain(&mut t);
     assert_eq!(dest.deliveries.load(Ordering::SeqCst), n);
 }
+
+#[test]
+fn positions_of_files_no_longer_tailed_are_forgotten() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a.log"), d.path().join("b.log"));
+    append(&a, "a\n");
+    append(&b, "b\n");
+    let dest = Arc::new(Memory::default());
+    drain(&mut tailer(d.path(), &dest));
+    fs::remove_file(&b).unwrap();
+    let mut t = tailer(d.path(), &dest);
+    append(&a, "a2\n");
+    drain(&mut t);
+    let cp = Positions::decode_checkpoint(&dest.checkpoint().unwrap()).unwrap();
+    let kept: Vec<&String> = cp.0.keys().collect();
+    assert_eq!(kept, [a.to_str().unwrap()]);
+    assert_eq!(got(&dest), ["a", "b", "a2"]);
+}

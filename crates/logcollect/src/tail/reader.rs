@@ -200,15 +200,19 @@ impl FileReader {
 }
 
 /// A line's text: a trailing `\r` removed (CRLF files), invalid UTF-8 replaced by U+FFFD as
-/// Loki's JSON answers show such bytes (the store keeps text).
+/// Loki's JSON answers show such bytes (the store keeps text). Replacement can make a line
+/// longer (one byte becomes three): it is cut again to [`MAX_LINE_BYTES`].
 fn line(bytes: &[u8], truncated: bool) -> Line {
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
     let mut text = String::from_utf8_lossy(bytes).into_owned();
-    if truncated {
-        // The cut may have split a character.
-        while text.len() > MAX_LINE_BYTES {
-            text.pop();
+    let mut truncated = truncated;
+    if text.len() > MAX_LINE_BYTES {
+        let mut cut = MAX_LINE_BYTES;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
         }
+        text.truncate(cut);
+        truncated = true;
     }
     Line { text, truncated }
 }
@@ -258,6 +262,18 @@ mod tests {
         assert!(out[0].truncated && out[0].text.len() == MAX_LINE_BYTES);
         assert_eq!(out[1].text, "next");
         assert_eq!(r.offset(), body.len() as u64);
+
+        // Binary bytes: replaced, and cut again if replacement made the line too long.
+        let bin = d.path().join("bin.log");
+        let mut body = vec![0xffu8; MAX_LINE_BYTES - 1];
+        body.push(b'\n');
+        std::fs::write(&bin, &body).unwrap();
+        let mut r = FileReader::open(&bin, 0, false).unwrap();
+        out.clear();
+        while r.read(1 << 20, &mut out).unwrap() > 0 {}
+        assert_eq!(out.len(), 1);
+        assert!(out[0].truncated && out[0].text.len() <= MAX_LINE_BYTES);
+        assert!(out[0].text.chars().all(|c| c == '\u{fffd}'));
     }
 
     #[test]

@@ -187,7 +187,12 @@ fn tailed_lines_are_stored_exactly_once_across_rotation_and_kill9() {
     write(3, &mut to_a, &mut to_b);
 
     // SIGKILL while lines are being read; more is written while bongsu is down.
+    let at_kill: usize = stored(&s, since).values().map(Vec::len).sum();
     s.child.kill().unwrap();
+    eprintln!(
+        "killed with {at_kill} of {} written lines stored",
+        to_a.len() + to_b.len()
+    );
     s.child.wait().unwrap();
     write(4, &mut to_a, &mut to_b);
     s = start(tmp, "bongsu-2.log");

@@ -15,7 +15,9 @@
 //! Rotation: a new inode at the path (rename) — the old file, still open, is read to its end
 //! (its unfinished last line handed on) before the new one is read from 0; a file shorter than
 //! its read position (copytruncate) — read again from 0. After a restart, a file whose inode
-//! changed is looked for by inode in its directory and finished first.
+//! changed is looked for by inode in its directory and finished first. A rotated file's new
+//! name inherits the position where its reading ended, so a glob that also matches rotated
+//! names (`app.log*`) does not read them again.
 
 mod positions;
 mod reader;
@@ -163,6 +165,18 @@ impl Tailer {
         for path in gone {
             self.drop_file(&path);
         }
+        let open_inodes: HashMap<u64, &Path> = self
+            .files
+            .iter()
+            .filter_map(|(p, t)| Some((t.reader.as_ref()?.inode(), p.as_path())))
+            .collect();
+        // A file another path is still reading (renamed to a name the globs match too) is
+        // left for a later sync, when it starts where that reading ended.
+        keep.retain(|path, _| {
+            std::fs::metadata(path)
+                .map(|m| open_inodes.get(&m.ino()).is_none_or(|p| *p == path))
+                .unwrap_or(true)
+        });
         for (path, target) in keep {
             self.files.insert(
                 path,
@@ -207,6 +221,7 @@ impl Tailer {
         let mut finished: Vec<PathBuf> = Vec::new();
         let mut total = 0;
         let mut lines = Vec::new();
+        let mut handoff = Vec::new();
         for path in paths[start..].iter().chain(&paths[..start]) {
             if total >= MAX_BATCH_BYTES {
                 break;
@@ -221,8 +236,12 @@ impl Tailer {
                 positions.0.get(&key).copied(),
                 &mut lines,
                 MAX_FILE_BYTES_PER_ROUND.min(MAX_BATCH_BYTES - total),
+                &mut handoff,
             );
             total += n;
+            for (renamed, end) in handoff.drain(..) {
+                positions.0.insert(renamed, end);
+            }
             match &t.reader {
                 Some(r) => {
                     positions.0.insert(
@@ -336,8 +355,15 @@ fn rejection_reason(why: &bongsu_storage::logs::LogRejection) -> &'static str {
 }
 
 /// Reads up to `budget` bytes of one tailed path into `out`, handling rotation; opens the
-/// file first if needed (at `pos`). Returns the bytes read.
-fn read_file(t: &mut Tailed, pos: Option<Position>, out: &mut Vec<Line>, budget: usize) -> usize {
+/// file first if needed (at `pos`). Returns the bytes read. A file rotated away and finished
+/// hands its end position to its new name (`handoff`), in case that name is tailed too.
+fn read_file(
+    t: &mut Tailed,
+    pos: Option<Position>,
+    out: &mut Vec<Line>,
+    budget: usize,
+    handoff: &mut Vec<(String, Position)>,
+) -> usize {
     let path = t.target.path.clone();
     if t.reader.is_none() {
         if let Some(delay) = t.target.gz_delay {
@@ -388,6 +414,13 @@ fn read_file(t: &mut Tailed, pos: Option<Position>, out: &mut Vec<Line>, budget:
     if n == 0 && t.rotated {
         r.finish(out);
         t.rotated = false;
+        if let Some(renamed) = find_inode(&path, r.inode()) {
+            let end = Position {
+                offset: r.offset(),
+                inode: r.inode(),
+            };
+            handoff.push((renamed.to_string_lossy().into_owned(), end));
+        }
         t.reader = FileReader::open(&path, 0, false).ok();
     }
     n

@@ -55,15 +55,22 @@ impl Destination for Memory {
 }
 
 fn config(dir: &Path) -> LogConfig {
+    config_glob(dir, "*.log")
+}
+
+fn config_glob(dir: &Path, glob: &str) -> LogConfig {
     let yml = format!(
-        "positions: {{filename: {d}/positions.yaml}}\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: [localhost]\n        labels: {{job: app, __path__: {d}/*.log}}\n",
+        "positions: {{filename: {d}/positions.yaml}}\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: [localhost]\n        labels: {{job: app, __path__: '{d}/{glob}'}}\n",
         d = dir.display()
     );
     LogConfig::parse(&yml, "t.yml", false).unwrap()
 }
 
 fn tailer(dir: &Path, dest: &Arc<Memory>) -> Tailer {
-    let cfg = config(dir);
+    tailer_with(config(dir), dest)
+}
+
+fn tailer_with(cfg: LogConfig, dest: &Arc<Memory>) -> Tailer {
     let pipelines = cfg
         .scrape_configs
         .iter()
@@ -206,4 +213,28 @@ fn positions_of_files_no_longer_tailed_are_forgotten() {
     let kept: Vec<&String> = cp.0.keys().collect();
     assert_eq!(kept, [a.to_str().unwrap()]);
     assert_eq!(got(&dest), ["a", "b", "a2"]);
+}
+
+#[test]
+fn a_renamed_file_the_glob_also_matches_is_not_read_again() {
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("app.log");
+    append(&log, "1\n2\n");
+    let dest = Arc::new(Memory::default());
+    let mut t = tailer_with(config_glob(d.path(), "app.log*"), &dest);
+    drain(&mut t);
+    append(&log, "3\n");
+    fs::rename(&log, d.path().join("app.log.1")).unwrap();
+    append(&log, "4\n");
+    t.sync_targets();
+    drain(&mut t);
+    t.sync_targets();
+    drain(&mut t);
+    append(&d.path().join("app.log.1"), "late\n");
+    drain(&mut t);
+    assert_eq!(got(&dest), ["1", "2", "3", "4", "late"]);
+    // And after a restart.
+    let mut t = tailer_with(config_glob(d.path(), "app.log*"), &dest);
+    drain(&mut t);
+    assert_eq!(got(&dest), ["1", "2", "3", "4", "late"]);
 }

@@ -63,6 +63,18 @@ pub struct ServerArgs {
     )]
     pub retention_size: String,
 
+    /// Log collection file in Promtail's format (promtail.yml): tail the files and listen on
+    /// the syslog addresses it names, run its pipelines, and store the lines here (exactly
+    /// once, positions kept in the log store) or push them to its `clients`. Reloaded with
+    /// the main configuration (SIGHUP, /-/reload).
+    #[arg(long = "logs.config.file", value_name = "FILE")]
+    pub logs_config_file: Option<PathBuf>,
+
+    /// Expand `${VAR}` and `${VAR:-default}` in --logs.config.file from the environment
+    /// (Promtail's -config.expand-env).
+    #[arg(long = "logs.config.expand-env")]
+    pub logs_config_expand_env: bool,
+
     /// How long to keep log lines, e.g. 30d, 100y; 0 keeps them forever. Pushed lines older
     /// than this are refused, older ones inside it accepted (a day of 2023 loads into a server
     /// kept for 100y). Default: --storage.tsdb.retention.time.
@@ -387,6 +399,17 @@ pub enum CheckCommand {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Check log collection files (promtail.yml format, `--logs.config.file`): prints
+    /// SUCCESS or FAILED with the error for each; exits 1 if any fails.
+    LogConfig {
+        /// The promtail.yml files to check.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Expand `${VAR}` references from the environment first, as the server does with
+        /// --logs.config.expand-env.
+        #[arg(long = "logs.config.expand-env")]
+        expand_env: bool,
+    },
     /// Check rule files, like `promtool check rules`: prints SUCCESS with the rule count or
     /// FAILED with every error; exits 1 on errors, 3 on lint problems with --lint-fatal.
     Rules {
@@ -565,5 +588,23 @@ mod tests {
             Some(Command::Check(CheckCommand::AlertmanagerConfig { ref files })) if files.len() == 1
         ));
         assert!(Cli::try_parse_from(["bongsu", "check", "alertmanager-config"]).is_err());
+        let cli = Cli::try_parse_from([
+            "bongsu",
+            "check",
+            "log-config",
+            "--logs.config.expand-env",
+            "p.yml",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Check(CheckCommand::LogConfig { ref files, expand_env: true })) if files.len() == 1
+        ));
+        let cli = Cli::try_parse_from(["bongsu", "--logs.config.file", "p.yml"]).unwrap();
+        assert_eq!(
+            cli.server.logs_config_file.as_deref(),
+            Some(std::path::Path::new("p.yml"))
+        );
+        assert!(!cli.server.logs_config_expand_env);
     }
 }

@@ -1,6 +1,7 @@
 //! The `bongsu` binary: the server, and the `import` and `check` subcommands.
 
 mod cli;
+mod log_collection;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -68,6 +69,9 @@ fn main() -> ExitCode {
             return check_alertmanager_config(files)
         }
         Some(Command::Check(CheckCommand::WebConfig { files })) => return check_web_config(files),
+        Some(Command::Check(CheckCommand::LogConfig { files, expand_env })) => {
+            return log_collection::check_log_config(files, *expand_env)
+        }
         Some(Command::Test(TestCommand::Rules { files, run })) => {
             let opts = TestOptions { run: run.clone() };
             return ExitCode::from(test_rule_files(files, &opts, &mut std::io::stdout()));
@@ -473,6 +477,19 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             .context("opening the log store")?;
         let logs = Arc::new(logs);
         state.set_logs(logs.clone());
+        let collection = match args.logs_config_file.clone() {
+            Some(file) => {
+                let (store, expand) = (logs.clone(), args.logs_config_expand_env);
+                let c = tokio::task::spawn_blocking(move || {
+                    log_collection::LogCollection::start(file, expand, store)
+                })
+                .await
+                .context("starting log collection")??;
+                state.add_metrics_writer(bongsu_logcollect::write_metrics);
+                Some(Arc::new(c))
+            }
+            None => None,
+        };
         state.set_ready(db.clone());
         let scrape = Arc::new(ScrapeManager::new(db.clone()));
         scrape.apply(specs).await;
@@ -508,11 +525,14 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         let maintenance = tokio::spawn(compaction_loop(db.clone(), logs.clone()));
         let reloads = tokio::spawn(reload_loop(
             args.clone(),
-            scrape.clone(),
-            rules.clone(),
-            am.clone(),
-            notifier.clone(),
-            state.clone(),
+            Reloadable {
+                scrape: scrape.clone(),
+                rules: rules.clone(),
+                am: am.clone(),
+                notifier: notifier.clone(),
+                state: state.clone(),
+                collection: collection.clone(),
+            },
             reload_rx,
         ));
         server
@@ -528,6 +548,12 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         notifier.stop().await;
         tracing::info!("stopping scrapes");
         scrape.stop().await;
+        if let Some(c) = collection {
+            tracing::info!("stopping log collection");
+            tokio::task::spawn_blocking(move || c.stop())
+                .await
+                .context("stopping log collection")?;
+        }
         tracing::info!("shutting down: flushing the WAL");
         tokio::task::spawn_blocking(move || db.close())
             .await
@@ -539,17 +565,32 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
     })
 }
 
-/// Reloads the configuration on SIGHUP and `/-/reload`. A configuration that fails to load
-/// or to apply is reported and the running one stays.
-async fn reload_loop(
-    args: ServerArgs,
+/// What a reload applies the configuration files to.
+struct Reloadable {
     scrape: Arc<ScrapeManager>,
     rules: Arc<RuleManager>,
     am: Arc<Alertmanager>,
     notifier: Arc<Notifier>,
     state: ApiState,
+    /// The collector of `--logs.config.file`, reloaded with the main configuration.
+    collection: Option<Arc<log_collection::LogCollection>>,
+}
+
+/// Reloads the configuration on SIGHUP and `/-/reload`. A configuration that fails to load
+/// or to apply is reported and the running one stays.
+async fn reload_loop(
+    args: ServerArgs,
+    parts: Reloadable,
     mut requests: tokio::sync::mpsc::Receiver<ReloadRequest>,
 ) {
+    let Reloadable {
+        scrape,
+        rules,
+        am,
+        notifier,
+        state,
+        collection,
+    } = parts;
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
         let reply = tokio::select! {
@@ -579,7 +620,18 @@ async fn reload_loop(
                 state.set_config(Ok((config_yaml(&args), external)));
                 let notified = notifier.apply(&config);
                 let am_result = am.apply_config(am_config).map_err(|e| e.to_string());
-                rules.update(&config).await.and(notified).and(am_result)
+                let logs_result = match collection.clone() {
+                    Some(c) => tokio::task::spawn_blocking(move || c.reload())
+                        .await
+                        .unwrap_or_else(|e| Err(format!("reloading log collection: {e}"))),
+                    None => Ok(()),
+                };
+                rules
+                    .update(&config)
+                    .await
+                    .and(notified)
+                    .and(am_result)
+                    .and(logs_result)
             }
             Err(e) => Err(e),
         };

@@ -77,6 +77,8 @@ struct Inner {
     remote_write: Option<Arc<bongsu_ingest::Receiver>>,
     /// Set once the log store is open.
     logs: OnceLock<Arc<bongsu_logstore::LogStore>>,
+    /// Families of parts the API does not depend on (`add_metrics_writer`).
+    metrics_writer: OnceLock<fn(&mut bongsu_telemetry::Encoder<'_>)>,
     /// Live tailing connections (`/loki/api/v1/tail`): their slots and shutdown.
     tails: loki::Tails,
     /// The Loki push and OTLP logs receivers (their limits are the server's).
@@ -182,6 +184,7 @@ impl ApiState {
                 .remote_write_receiver
                 .then(|| Arc::new(bongsu_ingest::Receiver::new())),
             logs: OnceLock::new(),
+            metrics_writer: OnceLock::new(),
             tails: loki::Tails::default(),
             log_receiver: Arc::new(bongsu_ingest::logs::LogReceiver::new(opts.log_limits)),
             alertmanager: OnceLock::new(),
@@ -231,6 +234,12 @@ impl ApiState {
     /// Hands over the opened log store; the Loki API answers from then on.
     pub fn set_logs(&self, store: Arc<bongsu_logstore::LogStore>) {
         let _ = self.0.logs.set(store);
+    }
+
+    /// Has `/metrics` also write what `writer` writes (the families of a part the API does
+    /// not know, such as the log collector's); at most one.
+    pub fn add_metrics_writer(&self, writer: fn(&mut bongsu_telemetry::Encoder<'_>)) {
+        let _ = self.0.metrics_writer.set(writer);
     }
 
     /// Ends the live tailing connections and refuses new ones: call when shutting down, since

@@ -133,6 +133,11 @@ impl LogStore {
             }
         }
         tails.flush(wal)?;
+        // The segments below `floor` (and the checkpoint records in them) go once the block is
+        // published: log every consumer's checkpoint again above it.
+        for (consumer, data) in self.checkpoints.lock().iter() {
+            wal.append_with_checkpoint::<Row>(&[], &[], Some((consumer, data)))?;
+        }
         wal.sync()?;
         let block = w.finish(floor, &[])?;
         let kept_ids: Vec<u32> = head.streams.keys().copied().collect();

@@ -1,18 +1,21 @@
-//! [`LogStore`]: opening a data directory, and appending (the storage `LogAppendable`).
+//! [`LogStore`]: opening a data directory, and appending (the storage `LogAppendable` and
+//! `CheckpointedLogAppendable`: consumers' checkpoints, durable with their lines).
 //!
 //! Writers (appends, head cuts) take the WAL mutex first, so the WAL order is the apply order
 //! and a cut sees no append half done; readers take only the state's read lock, briefly, to
 //! snapshot what they select. Merges and retention take the compaction mutex and swap the block
 //! list under the state's write lock.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bongsu_model::log::{LogEntry, LogStream};
-use bongsu_storage::logs::{LogAppendReport, LogAppendable, LogRejection};
+use bongsu_storage::logs::{
+    CheckpointedLogAppendable, LogAppendReport, LogAppendable, LogRejection,
+};
 use bongsu_storage::StorageError;
 use parking_lot::{Mutex, RwLock};
 use tracing::{error, info};
@@ -45,6 +48,9 @@ pub struct LogStore {
     pub(crate) compaction: Mutex<()>,
     /// Runs appends and head cuts (see `writer`).
     pub(crate) writer: Writer,
+    /// Each consumer's last checkpoint (`append_with_checkpoint`), as durable as the lines it
+    /// came with; changed only under the WAL lock, logged again into the new segment at a cut.
+    pub(crate) checkpoints: Mutex<BTreeMap<String, Vec<u8>>>,
     /// The chunk encoder of head cuts (at `cut_zstd_level`), made at the first cut.
     pub(crate) cut_encoder: Mutex<Option<ChunkEncoder>>,
     /// Held (locked) while the store is open: one process per directory.
@@ -130,6 +136,21 @@ impl LogStore {
         let wal = LogWal::open(&wal_dir, floor, opts.wal_segment_size, opts.fsync_on_commit)?;
         let mut head = Head::default();
         let mut wal_ids = std::collections::HashMap::new();
+        let mut checkpoints = BTreeMap::new();
+        let mut replay_entries = |es: Vec<(u32, LogEntry)>,
+                                  wal_ids: &std::collections::HashMap<u32, u32>,
+                                  registry: &mut Registry| {
+            for (wid, e) in es {
+                // An entry of a stream the WAL never defined cannot be placed: skip it.
+                let Some(&id) = wal_ids.get(&wid) else {
+                    continue;
+                };
+                if let Some(info) = registry.get_mut(id) {
+                    info.newest_ts = info.newest_ts.max(e.ts);
+                }
+                head.push(id, e.ts, &e.line, meta_pairs(&e.metadata));
+            }
+        };
         wal::replay(&wal_dir, floor, |r| match r {
             Record::Streams(ss) => {
                 for s in ss {
@@ -140,23 +161,20 @@ impl LogStore {
                     wal_ids.insert(s.id, id);
                 }
             }
-            Record::Entries(es) => {
-                for (wid, e) in es {
-                    // An entry of a stream the WAL never defined cannot be placed: skip it.
-                    let Some(&id) = wal_ids.get(&wid) else {
-                        continue;
-                    };
-                    if let Some(info) = registry.get_mut(id) {
-                        info.newest_ts = info.newest_ts.max(e.ts);
-                    }
-                    head.push(id, e.ts, &e.line, meta_pairs(&e.metadata));
-                }
+            Record::Entries(es) => replay_entries(es, &wal_ids, &mut registry),
+            Record::Checkpoint {
+                consumer,
+                data,
+                entries,
+            } => {
+                replay_entries(entries, &wal_ids, &mut registry);
+                checkpoints.insert(consumer, data);
             }
         })?;
         info!(
             blocks = blocks.len(),
             streams = registry.len(),
-            head_entries = head.entries,
+            checkpoints = checkpoints.len(),
             "log store opened"
         );
         Ok(LogStore {
@@ -171,6 +189,7 @@ impl LogStore {
             }),
             compaction: Mutex::new(()),
             writer: Writer::start()?,
+            checkpoints: Mutex::new(checkpoints),
             cut_encoder: Mutex::new(None),
             _lock: lock,
         })
@@ -189,20 +208,43 @@ impl LogStore {
     /// the head's order); the state lock only while checking and while applying, not during the
     /// WAL write, so readers are not held up by the disk. Runs on the store's writer thread.
     pub fn append(&self, streams: &[LogStream]) -> Result<LogAppendReport, LogStoreError> {
-        self.writer.run(|| self.append_here(streams))
+        self.writer.run(|| self.append_here(streams, None))
     }
 
-    fn append_here(&self, streams: &[LogStream]) -> Result<LogAppendReport, LogStoreError> {
+    /// [`LogStore::append`] that also records `checkpoint` as `consumer`'s, in the same WAL
+    /// record as the lines when they fit one (4 MiB): after a crash, the store holds either
+    /// the lines and the checkpoint or neither. [`LogStore::checkpoint`] returns it after a
+    /// restart, across head cuts.
+    pub fn append_with_checkpoint(
+        &self,
+        streams: &[LogStream],
+        consumer: &str,
+        checkpoint: &[u8],
+    ) -> Result<LogAppendReport, LogStoreError> {
+        self.writer
+            .run(|| self.append_here(streams, Some((consumer, checkpoint))))
+    }
+
+    /// The last checkpoint `consumer` appended, if any.
+    pub fn checkpoint(&self, consumer: &str) -> Option<Vec<u8>> {
+        self.checkpoints.lock().get(consumer).cloned()
+    }
+
+    fn append_here(
+        &self,
+        streams: &[LogStream],
+        checkpoint: Option<(&str, &[u8])>,
+    ) -> Result<LogAppendReport, LogStoreError> {
         let mut wal = self.wal.lock();
         let Checked {
             report,
             accepted,
             defs,
         } = self.check(streams);
-        if accepted.is_empty() && defs.is_empty() {
+        if accepted.is_empty() && defs.is_empty() && checkpoint.is_none() {
             return Ok(report);
         }
-        if let Err(e) = wal.append(&defs, &accepted) {
+        if let Err(e) = wal.append_with_checkpoint(&defs, &accepted, checkpoint) {
             // The definitions were not logged after all: log them again next time.
             let mut st = self.state.write();
             for d in &defs {
@@ -211,6 +253,11 @@ impl LogStore {
                 }
             }
             return Err(e.into());
+        }
+        if let Some((consumer, data)) = checkpoint {
+            self.checkpoints
+                .lock()
+                .insert(consumer.to_string(), data.to_vec());
         }
         let metas: Vec<MetaPairs> = accepted
             .iter()
@@ -356,6 +403,21 @@ struct Checked<'a> {
 impl LogAppendable for LogStore {
     fn append_logs(&self, streams: &[LogStream]) -> Result<LogAppendReport, StorageError> {
         Ok(self.append(streams)?)
+    }
+}
+
+impl CheckpointedLogAppendable for LogStore {
+    fn append_logs_with_checkpoint(
+        &self,
+        streams: &[LogStream],
+        consumer: &str,
+        checkpoint: &[u8],
+    ) -> Result<LogAppendReport, StorageError> {
+        Ok(self.append_with_checkpoint(streams, consumer, checkpoint)?)
+    }
+
+    fn log_checkpoint(&self, consumer: &str) -> Option<Vec<u8>> {
+        self.checkpoint(consumer)
     }
 }
 

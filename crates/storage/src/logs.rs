@@ -51,3 +51,22 @@ pub struct LogAppendReport {
 pub trait LogAppendable: Send + Sync {
     fn append_logs(&self, streams: &[LogStream]) -> Result<LogAppendReport, StorageError>;
 }
+
+/// A log store that keeps, for each named consumer, an opaque checkpoint that becomes durable
+/// together with the lines appended with it: what a collector needs to store each line exactly
+/// once across crashes (its read positions advance only with the lines they cover, and it
+/// restarts from the store's checkpoint, not from a file written later).
+pub trait CheckpointedLogAppendable: LogAppendable {
+    /// Appends `streams` as [`LogAppendable::append_logs`] does and records `checkpoint` as
+    /// `consumer`'s last, atomically with the lines (the store documents the size up to which
+    /// this holds). Refused lines do not stop the checkpoint.
+    fn append_logs_with_checkpoint(
+        &self,
+        streams: &[LogStream],
+        consumer: &str,
+        checkpoint: &[u8],
+    ) -> Result<LogAppendReport, StorageError>;
+
+    /// `consumer`'s last checkpoint, as recovered at open or appended since.
+    fn log_checkpoint(&self, consumer: &str) -> Option<Vec<u8>>;
+}

@@ -25,7 +25,10 @@ use tracing::warn;
 pub use record::{entry_len, Record, WalEntry, WalStream};
 
 const MAGIC: [u8; 4] = *b"BSLW";
-const VERSION: u8 = 1;
+/// Written into new segments. Version 2 added checkpoint records; version-1 segments (which
+/// cannot hold them) are read as they are.
+const VERSION: u8 = 2;
+const READABLE_VERSIONS: [u8; 2] = [1, 2];
 pub(crate) const HEADER_SIZE: u64 = 8;
 const FRAME_HEADER: usize = 9;
 /// Largest record payload; batches are split to fit (one entry is bounded by the store's line
@@ -45,7 +48,7 @@ pub enum WalError {
         source: io::Error,
     },
     #[error(
-        "log WAL segment {path} has format version {version}, this build reads only version 1"
+        "log WAL segment {path} has format version {version}, this build reads versions 1 and 2"
     )]
     UnsupportedVersion { path: PathBuf, version: u8 },
     #[error(
@@ -116,7 +119,7 @@ fn read_segment(path: &Path, f: &mut dyn FnMut(Record)) -> Result<SegmentEnd, Wa
             reason: "bad segment header".into(),
         });
     }
-    if data[4] != VERSION {
+    if !READABLE_VERSIONS.contains(&data[4]) {
         return Err(WalError::UnsupportedVersion {
             path: path.to_path_buf(),
             version: data[4],
@@ -250,6 +253,18 @@ impl LogWal {
         streams: &[WalStream],
         entries: &[(u32, E)],
     ) -> Result<(), WalError> {
+        self.append_with_checkpoint(streams, entries, None)
+    }
+
+    /// [`LogWal::append`] with a consumer's checkpoint `(consumer, bytes)` in the last frame,
+    /// together with the entries that fit there: a batch that fits one frame (4 MiB) and its
+    /// checkpoint are durable together or not at all, whatever tears the write.
+    pub fn append_with_checkpoint<E: WalEntry>(
+        &mut self,
+        streams: &[WalStream],
+        entries: &[(u32, E)],
+        checkpoint: Option<(&str, &[u8])>,
+    ) -> Result<(), WalError> {
         if self.poisoned {
             return Err(WalError::Poisoned {
                 path: self.path.clone(),
@@ -286,7 +301,28 @@ impl LogWal {
             }
             size += n;
         }
-        if start < entries.len() {
+        if let Some((consumer, data)) = checkpoint {
+            let cp = consumer.len() + data.len() + 20;
+            if consumer.len() > record::MAX_CONSUMER_BYTES
+                || data.len() > record::MAX_CHECKPOINT_BYTES
+            {
+                return Err(WalError::RecordTooLarge {
+                    size: cp,
+                    max: record::MAX_CHECKPOINT_BYTES,
+                });
+            }
+            if start < entries.len() && size + cp > MAX_RECORD_PAYLOAD {
+                frame(&mut buf, record::RECORD_ENTRIES, |b| {
+                    record::encode_entries(b, &entries[start..])
+                });
+                ends.push(buf.len());
+                start = entries.len();
+            }
+            frame(&mut buf, record::RECORD_CHECKPOINT, |b| {
+                record::encode_checkpoint(b, consumer, data, &entries[start..])
+            });
+            ends.push(buf.len());
+        } else if start < entries.len() {
             frame(&mut buf, record::RECORD_ENTRIES, |b| {
                 record::encode_entries(b, &entries[start..])
             });

@@ -1,4 +1,5 @@
-//! The log WAL's records: stream definitions and batches of entries, as bytes and back.
+//! The log WAL's records: stream definitions, batches of entries, and a consumer's checkpoint
+//! with the entries it covers, as bytes and back.
 //! Layout in `docs/format/logs-wal.md`.
 
 use bongsu_model::log::LogEntry;
@@ -9,6 +10,12 @@ use crate::head::Row;
 
 pub const RECORD_STREAMS: u8 = 1;
 pub const RECORD_ENTRIES: u8 = 2;
+pub const RECORD_CHECKPOINT: u8 = 3;
+
+/// Longest consumer name of a checkpoint record.
+pub const MAX_CONSUMER_BYTES: usize = 256;
+/// Largest checkpoint a record carries (a collector's positions of thousands of files).
+pub const MAX_CHECKPOINT_BYTES: usize = 1024 * 1024;
 
 /// A stream's WAL id (the store's stream id when it was logged) and its labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +30,12 @@ pub enum Record {
     Streams(Vec<WalStream>),
     /// `(stream id, entry)` in append order.
     Entries(Vec<(u32, LogEntry)>),
+    /// A consumer's checkpoint, durable together with the entries of the same record.
+    Checkpoint {
+        consumer: String,
+        data: Vec<u8>,
+        entries: Vec<(u32, LogEntry)>,
+    },
 }
 
 pub fn encode_streams(out: &mut Vec<u8>, streams: &[WalStream]) {
@@ -90,6 +103,36 @@ pub fn encode_entries<E: WalEntry>(out: &mut Vec<u8>, entries: &[(u32, E)]) {
     }
 }
 
+/// A checkpoint record: the consumer, its opaque bytes, then an entries payload.
+pub fn encode_checkpoint<E: WalEntry>(
+    out: &mut Vec<u8>,
+    consumer: &str,
+    data: &[u8],
+    entries: &[(u32, E)],
+) {
+    put_str(out, consumer);
+    put_uvarint(out, data.len() as u64);
+    out.extend_from_slice(data);
+    encode_entries(out, entries);
+}
+
+fn decode_entries(d: &mut Decoder<'_>, len: usize) -> Result<Vec<(u32, LogEntry)>, DecodeError> {
+    let n = d.uvarint_max("entry count", len as u64)? as usize;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let id = d.uvarint_max("stream id", u64::from(u32::MAX))? as u32;
+        let ts = d.varint()?;
+        let line = d.str()?.to_string();
+        let m = d.uvarint_max("metadata count", d.remaining() as u64)? as usize;
+        let mut metadata = Vec::with_capacity(m);
+        for _ in 0..m {
+            metadata.push((d.str()?.to_string(), d.str()?.to_string()));
+        }
+        out.push((id, LogEntry { ts, line, metadata }));
+    }
+    Ok(out)
+}
+
 pub fn decode(rtype: u8, payload: &[u8]) -> Result<Record, DecodeError> {
     let mut d = Decoder::new(payload);
     let rec = match rtype {
@@ -115,21 +158,25 @@ pub fn decode(rtype: u8, payload: &[u8]) -> Result<Record, DecodeError> {
             }
             Record::Streams(out)
         }
-        RECORD_ENTRIES => {
-            let n = d.uvarint_max("entry count", payload.len() as u64)? as usize;
-            let mut out = Vec::with_capacity(n);
-            for _ in 0..n {
-                let id = d.uvarint_max("stream id", u64::from(u32::MAX))? as u32;
-                let ts = d.varint()?;
-                let line = d.str()?.to_string();
-                let m = d.uvarint_max("metadata count", d.remaining() as u64)? as usize;
-                let mut metadata = Vec::with_capacity(m);
-                for _ in 0..m {
-                    metadata.push((d.str()?.to_string(), d.str()?.to_string()));
-                }
-                out.push((id, LogEntry { ts, line, metadata }));
+        RECORD_ENTRIES => Record::Entries(decode_entries(&mut d, payload.len())?),
+        RECORD_CHECKPOINT => {
+            let at = d.pos();
+            let consumer = d.str()?.to_string();
+            if consumer.len() > MAX_CONSUMER_BYTES {
+                return Err(DecodeError::OutOfRange {
+                    what: "checkpoint consumer length",
+                    value: consumer.len() as u64,
+                    at,
+                });
             }
-            Record::Entries(out)
+            let n = d.uvarint_max("checkpoint length", MAX_CHECKPOINT_BYTES as u64)? as usize;
+            let data = d.bytes(n)?.to_vec();
+            let entries = decode_entries(&mut d, payload.len())?;
+            Record::Checkpoint {
+                consumer,
+                data,
+                entries,
+            }
         }
         other => {
             return Err(DecodeError::OutOfRange {

@@ -1,9 +1,12 @@
 //! `--logs.config.file`: the log collector of a `promtail.yml` (crate `logcollect`) run into
-//! the local log store, and its reload together with the main configuration; `bongsu check
-//! log-config`.
+//! the local log store (or its `clients`), its reload together with the main configuration,
+//! the `metrics` stages' series written to the TSDB; `bongsu check log-config`.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bongsu_storage::Appendable;
 
 use anyhow::Context;
 use bongsu_logcollect::{Collector, LogConfig};
@@ -104,5 +107,28 @@ pub fn check_log_config(files: &[std::path::PathBuf], expand_env: bool) -> std::
         std::process::ExitCode::SUCCESS
     } else {
         std::process::ExitCode::FAILURE
+    }
+}
+
+/// Writes the `metrics` stages' series (`promtail_custom_*`) to `db` every `every` (the
+/// global `scrape_interval` at start), as if bongsu scraped a Promtail; runs until the
+/// runtime ends.
+pub async fn append_pipeline_metrics(db: Arc<dyn Appendable>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let db = db.clone();
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let appended = tokio::task::spawn_blocking(move || {
+            bongsu_logcollect::pipeline_metrics().append_to(db.as_ref(), now_ms)
+        })
+        .await;
+        match appended {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "writing the pipelines' metrics series"),
+            Err(e) => tracing::error!(error = %e, "writing the pipelines' metrics series"),
+        }
     }
 }

@@ -486,6 +486,10 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
                 .await
                 .context("starting log collection")??;
                 state.add_metrics_writer(bongsu_logcollect::write_metrics);
+                tokio::spawn(log_collection::append_pipeline_metrics(
+                    db.clone(),
+                    config.global.scrape_interval,
+                ));
                 Some(Arc::new(c))
             }
             None => None,

@@ -18,7 +18,6 @@ use loki::get;
 use serde_json::Value;
 
 #[path = "common/loki.rs"]
-#[allow(dead_code)]
 mod loki;
 
 /// Lines written in all (kept under the query's entry limit so one answer holds them all).

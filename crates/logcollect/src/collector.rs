@@ -1,7 +1,7 @@
-//! A running log collector: the targets of one loaded `promtail.yml` feeding one destination,
-//! on threads of its own. A reload stops the running collector (its last batch delivered, its
-//! positions file written) and starts one with the new file; positions carry over through the
-//! destination's checkpoint.
+//! A running log collector: the targets of one loaded `promtail.yml` (tailed files, syslog
+//! listeners) feeding one destination, on threads of its own. A reload stops the running
+//! collector (its last batch delivered, its positions file written, its clients flushed) and
+//! starts one with the new file; positions carry over through the destination's checkpoint.
 
 use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
@@ -9,9 +9,13 @@ use std::thread::JoinHandle;
 
 use bongsu_storage::logs::CheckpointedLogAppendable;
 
+use crate::client::{Client, ClientConfig};
 use crate::config::LogConfig;
-use crate::destination::{Destination, LocalStore};
+use crate::destination::{Destination, LocalStore, RemoteClients};
+use crate::metrics::CLIENTS;
 use crate::pipeline::JobPipeline;
+use crate::syslog::SyslogConfig;
+use crate::syslog_job::SyslogJob;
 use crate::tail::Tailer;
 use crate::CollectError;
 
@@ -19,28 +23,71 @@ use crate::CollectError;
 pub struct Collector {
     stop: Option<Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    syslog: Vec<SyslogJob>,
+    /// The clients to flush at stop (agent mode), and the runtime they run on.
+    clients: Option<(Arc<RemoteClients>, tokio::runtime::Handle)>,
 }
 
 impl Collector {
-    /// Starts collecting what `cfg` names into the local store `store` (a file without
-    /// `clients`). Fails on what bongsu cannot run yet, and on an unreadable positions file or
-    /// checkpoint.
+    /// Starts collecting what `cfg` names: into its `clients` if it has any (at least once),
+    /// else into the local store `store` (files exactly once). Syslog targets and clients run
+    /// on the tokio runtime this is called from (a blocking thread of it). Fails on an invalid
+    /// block, an address that cannot be bound, or an unreadable positions file or checkpoint.
     pub fn start(
         cfg: LogConfig,
         store: Arc<dyn CheckpointedLogAppendable>,
     ) -> Result<Collector, CollectError> {
-        if !cfg.clients.is_empty() {
-            return Err(CollectError::Unsupported("clients"));
-        }
-        if cfg.scrape_configs.iter().any(|sc| sc.syslog.is_some()) {
-            return Err(CollectError::Unsupported("syslog"));
+        let needs_runtime =
+            !cfg.clients.is_empty() || cfg.scrape_configs.iter().any(|sc| sc.syslog.is_some());
+        let runtime = if needs_runtime {
+            Some(tokio::runtime::Handle::try_current().map_err(|_| {
+                CollectError::Config("syslog targets and clients need a tokio runtime".into())
+            })?)
+        } else {
+            None
+        };
+        let mut clients = None;
+        let dest: Arc<dyn Destination> = match &runtime {
+            Some(rt) if !cfg.clients.is_empty() => {
+                let _entered = rt.enter();
+                let mut started = Vec::new();
+                for raw in &cfg.clients {
+                    let config: ClientConfig = serde_yaml_ng::from_value(raw.clone())
+                        .map_err(|e| CollectError::Config(format!("clients: {e}")))?;
+                    started.push(
+                        Client::new(config, CLIENTS.clone())
+                            .map_err(|e| CollectError::Config(e.to_string()))?,
+                    );
+                }
+                let remote = Arc::new(RemoteClients {
+                    clients: started,
+                    runtime: rt.clone(),
+                });
+                clients = Some((remote.clone(), rt.clone()));
+                remote
+            }
+            _ => Arc::new(LocalStore(store)),
+        };
+        let mut syslog = Vec::new();
+        for sc in &cfg.scrape_configs {
+            let (Some(raw), Some(rt)) = (&sc.syslog, &runtime) else {
+                continue;
+            };
+            let config: SyslogConfig = serde_yaml_ng::from_value(raw.clone())
+                .map_err(|e| CollectError::Config(format!("{}: syslog: {e}", sc.job_name)))?;
+            syslog.push(SyslogJob::start(
+                sc,
+                config,
+                cfg.limits.clone(),
+                dest.clone(),
+                rt,
+            )?);
         }
         let pipelines = cfg
             .scrape_configs
             .iter()
-            .map(JobPipeline::new)
+            .map(|sc| JobPipeline::new(sc).map_err(|e| CollectError::Config(e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
-        let dest: Arc<dyn Destination> = Arc::new(LocalStore(store));
         let tailer = Tailer::new(cfg, dest, pipelines)?;
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -50,19 +97,36 @@ impl Collector {
         Ok(Collector {
             stop: Some(tx),
             thread: Some(thread),
+            syslog,
+            clients,
         })
     }
 
-    /// Stops collecting: the round under way finishes, the positions file is written.
+    /// Stops collecting: listeners close, the round under way finishes, the positions file is
+    /// written, clients send what they hold.
     pub fn stop(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
+        for job in self.syslog.drain(..) {
+            job.stop();
+        }
         drop(self.stop.take());
         if let Some(t) = self.thread.take() {
             if t.join().is_err() {
                 tracing::error!("the log collector's thread panicked");
+            }
+        }
+        if let Some((remote, rt)) = self.clients.take() {
+            // The tailer and the syslog jobs, which held the other references, have ended.
+            match Arc::try_unwrap(remote) {
+                Ok(remote) => rt.block_on(async move {
+                    for c in remote.clients {
+                        c.stop().await;
+                    }
+                }),
+                Err(_) => tracing::error!("log clients still in use at stop; not flushed"),
             }
         }
     }

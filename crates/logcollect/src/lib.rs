@@ -15,7 +15,8 @@
 //! - [`destination`]: where batches go, with the checkpoint that makes the local store's
 //!   copy exactly once.
 //! - [`client`]: Loki-push clients (`clients:`) with batching, retries and backoff.
-//! - `pipeline`: the seam where a job's stages run.
+//! - `pipeline`: the seam where a job's stages run; `syslog_job`: a syslog target feeding its
+//!   pipeline and the destination.
 //! - [`Collector`]: one running configuration; [`write_metrics`]: its Promtail-named metrics.
 
 pub mod client;
@@ -27,6 +28,7 @@ mod metrics;
 mod pipeline;
 pub mod stages;
 pub mod syslog;
+mod syslog_job;
 pub mod tail;
 
 use thiserror::Error;
@@ -34,13 +36,15 @@ use thiserror::Error;
 pub use collector::Collector;
 pub use config::{LogConfig, LogConfigError};
 pub use entry::Entry;
-pub use metrics::write_metrics;
+pub use metrics::{pipeline_metrics, write_metrics};
 
 /// Why a collector could not start.
 #[derive(Debug, Error)]
 pub enum CollectError {
-    #[error("{0} is not supported by bongsu yet")]
-    Unsupported(&'static str),
+    /// A `pipeline_stages`, `syslog` or `clients` block that does not build, or a syslog
+    /// address that cannot be bound.
+    #[error("{0}")]
+    Config(String),
     #[error(transparent)]
     Positions(#[from] tail::PositionsError),
     #[error("starting the log collector's thread: {0}")]

@@ -2,9 +2,26 @@
 //! (`promtail_read_bytes_total`, `promtail_file_bytes_total`, `promtail_read_lines_total`,
 //! `promtail_files_active_total`; the first two are gauges in Promtail despite their names)
 //! and `bongsu_logcollect_*` for counts Promtail lacks. [`write_metrics`] writes them for
-//! bongsu's `/metrics`.
+//! bongsu's `/metrics`, with the syslog targets', the clients' and the pipelines' families:
+//! like the file counters, one set per process, kept across reloads.
+
+use std::sync::{Arc, LazyLock};
 
 use bongsu_telemetry::{Counter, Encoder, Family, Gauge, Labeled};
+
+use crate::client::ClientMetrics;
+use crate::stages::PipelineMetrics;
+use crate::syslog::SyslogMetrics;
+
+pub(crate) static SYSLOG: LazyLock<Arc<SyslogMetrics>> = LazyLock::new(Arc::default);
+pub(crate) static CLIENTS: LazyLock<Arc<ClientMetrics>> = LazyLock::new(Arc::default);
+static PIPELINES: LazyLock<PipelineMetrics> = LazyLock::new(PipelineMetrics::default);
+
+/// The pipelines' metrics: the `metrics` stages' series (which the owner appends to the TSDB
+/// with [`PipelineMetrics::append_to`]) and the dropped-line counts.
+pub fn pipeline_metrics() -> &'static PipelineMetrics {
+    &PIPELINES
+}
 
 static READ_BYTES: Family = Family::gauge(
     "promtail_read_bytes_total",
@@ -82,4 +99,7 @@ pub fn write_metrics(enc: &mut Encoder<'_>) {
     enc.single(&TRUNCATED, m.truncated.get() as f64);
     m.dropped.encode(&mut enc.family(&DROPPED));
     enc.single(&APPEND_FAILURES, m.append_failures.get() as f64);
+    SYSLOG.encode(enc);
+    CLIENTS.encode(enc);
+    PIPELINES.encode(enc);
 }

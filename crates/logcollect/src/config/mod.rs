@@ -278,10 +278,17 @@ impl LogConfig {
                     sc.job_name
                 )));
             }
+            check_bodies(&sc).map_err(invalid)?;
             scrape_configs.push(sc);
         }
         let mut clients = raw.clients.unwrap_or_default();
         clients.extend(raw.client);
+        for c in &clients {
+            serde_yaml_ng::from_value::<crate::client::ClientConfig>(c.clone())
+                .map_err(|e| bongsu_yaml::describe(&e))
+                .and_then(|c| c.validate().map_err(|e| e.to_string()))
+                .map_err(|e| invalid(format!("clients: {e}")))?;
+        }
         let watch = raw.global.file_watch_config;
         let min_poll = watch.min_poll_frequency.unwrap_or(DEFAULT_POLL);
         let max_poll = watch
@@ -349,3 +356,18 @@ fn yaml_message(e: &serde_yaml_ng::Error) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Builds what the modules build from a scrape config's YAML bodies, so a file that loads is
+/// one the collector can start (but for addresses that cannot be bound): `pipeline_stages`
+/// with Promtail's stage errors, `syslog` with its checks.
+fn check_bodies(sc: &ScrapeConfig) -> Result<(), String> {
+    crate::stages::Pipeline::check(&Value::Sequence(sc.pipeline_stages.clone()))
+        .map_err(|e| format!("{}: pipeline_stages: {e}", sc.job_name))?;
+    if let Some(raw) = &sc.syslog {
+        serde_yaml_ng::from_value::<crate::syslog::SyslogConfig>(raw.clone())
+            .map_err(|e| bongsu_yaml::describe(&e))
+            .and_then(|c| c.validate().map_err(|e| e.to_string()))
+            .map_err(|e| format!("{}: syslog: {e}", sc.job_name))?;
+    }
+    Ok(())
+}

@@ -21,9 +21,17 @@ pub struct Message {
     pub message: Option<String>,
 }
 
-/// Severity keywords as Promtail's parser names them (`__syslog_message_severity`).
+/// Severity levels as Promtail's parser names them (`__syslog_message_severity`): go-syslog's
+/// `SeverityLevel`, the long names (not its `SeverityShortLevel` keywords such as `err`).
 const SEVERITIES: [&str; 8] = [
-    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+    "emergency",
+    "alert",
+    "critical",
+    "error",
+    "warning",
+    "notice",
+    "informational",
+    "debug",
 ];
 
 /// Facility keywords as Promtail's parser names them (`__syslog_message_facility`).

@@ -30,15 +30,12 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bongsu_model::log::{LogEntry, LogStream};
-use bongsu_model::Labels;
-
 pub use positions::{Position, Positions, PositionsError};
 pub use reader::{FileReader, Line, MAX_LINE_BYTES};
 pub use targets::{discover, FileTarget, MAX_FILES};
 
 use crate::config::LogConfig;
-use crate::destination::Destination;
+use crate::destination::{limit_and_group, rejection_reason, Destination};
 use crate::metrics::METRICS;
 use crate::pipeline::JobPipeline;
 use crate::Entry;
@@ -74,7 +71,7 @@ pub(crate) struct Tailer {
     start_at: usize,
 }
 
-fn now_ns() -> i64 {
+pub(crate) fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
@@ -275,7 +272,11 @@ impl Tailer {
                 pipeline.process(e, &mut entries);
             }
         }
-        let streams = self.limit_and_group(entries);
+        let now = now_ns();
+        for p in &mut self.pipelines {
+            p.flush(now, &mut entries);
+        }
+        let streams = limit_and_group(entries, &self.cfg.limits);
         if streams.is_empty() && positions == self.committed {
             // Nothing new: no WAL write (an idle collector must not grow the WAL).
             for path in finished {
@@ -284,7 +285,7 @@ impl Tailer {
             return Ok((total, false));
         }
         let checkpoint = positions.encode_checkpoint();
-        match self.dest.deliver(&streams, &checkpoint) {
+        match self.dest.deliver(&streams, Some(&checkpoint)) {
             Ok(report) => {
                 for (_, _, why) in &report.rejected {
                     METRICS.dropped.with(&[rejection_reason(why)]).inc();
@@ -311,46 +312,6 @@ impl Tailer {
                 Err(())
             }
         }
-    }
-
-    /// `limits_config.max_line_size` on what the pipelines let through, then one stream per
-    /// label set.
-    fn limit_and_group(&self, entries: Vec<Entry>) -> Vec<LogStream> {
-        let max = usize::try_from(self.cfg.limits.max_line_size).unwrap_or(usize::MAX);
-        let mut by_labels: HashMap<Labels, Vec<LogEntry>> = HashMap::new();
-        for mut e in entries {
-            if max > 0 && e.line.len() > max {
-                if !self.cfg.limits.max_line_size_truncate {
-                    METRICS.dropped.with(&["line_too_long"]).inc();
-                    continue;
-                }
-                let mut cut = max;
-                while !e.line.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                e.line.truncate(cut);
-                METRICS.truncated.inc();
-            }
-            by_labels.entry(e.labels).or_default().push(LogEntry {
-                ts: e.ts,
-                line: e.line,
-                metadata: e.metadata,
-            });
-        }
-        by_labels
-            .into_iter()
-            .map(|(labels, entries)| LogStream { labels, entries })
-            .collect()
-    }
-}
-
-fn rejection_reason(why: &bongsu_storage::logs::LogRejection) -> &'static str {
-    use bongsu_storage::logs::LogRejection::*;
-    match why {
-        TooFarBehind { .. } => "too_far_behind",
-        TooOld { .. } => "too_old",
-        StreamLimit { .. } => "stream_limit",
-        LineTooLong { .. } => "line_too_long",
     }
 }
 

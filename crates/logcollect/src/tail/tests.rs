@@ -5,6 +5,7 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use bongsu_model::log::LogStream;
 use bongsu_storage::logs::LogAppendReport;
 use bongsu_storage::StorageError;
 use std::sync::Mutex;
@@ -27,7 +28,7 @@ impl Destination for Memory {
     fn deliver(
         &self,
         streams: &[LogStream],
-        checkpoint: &[u8],
+        checkpoint: Option<&[u8]>,
     ) -> Result<LogAppendReport, StorageError> {
         if self.fail.load(Ordering::SeqCst) {
             return Err(StorageError::new(DiskFull));
@@ -45,7 +46,9 @@ impl Destination for Memory {
             .collect();
         all.sort();
         lines.extend(all.into_iter().map(|(_, f, l)| (f, l)));
-        *self.checkpoint.lock().unwrap() = Some(checkpoint.to_vec());
+        if let Some(c) = checkpoint {
+            *self.checkpoint.lock().unwrap() = Some(c.to_vec());
+        }
         Ok(LogAppendReport::default())
     }
 

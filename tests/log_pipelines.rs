@@ -267,3 +267,51 @@ fn check_log_config_reports_stage_and_syslog_errors() {
         assert!(stderr.contains(want), "{stderr}");
     }
 }
+
+/// Agent mode: a `clients` entry sends the tailed lines (with `external_labels`) to another
+/// bongsu's Loki push endpoint, nothing into the local store.
+#[test]
+fn clients_ship_tailed_lines_to_a_remote_push_endpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let receiver_dir = tmp.path().join("receiver");
+    let agent_dir = tmp.path().join("agent");
+    fs::create_dir_all(&receiver_dir).unwrap();
+    fs::create_dir_all(&agent_dir).unwrap();
+    let receiver = loki::server(&receiver_dir);
+    fs::write(agent_dir.join("app.log"), "").unwrap();
+    fs::write(
+        agent_dir.join("promtail.yml"),
+        format!(
+            "positions: {{filename: {d}/positions.yaml}}\nclients:\n  - url: {url}\n    batchwait: 100ms\n    external_labels: {{agent: edge-1}}\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: [localhost]\n        labels: {{job: app, __path__: {d}/app.log}}\n",
+            d = agent_dir.display(),
+            url = receiver.url("/loki/api/v1/push")
+        ),
+    )
+    .unwrap();
+    let args: Vec<OsString> = vec![
+        "--storage.tsdb.path".into(),
+        agent_dir.join("data").into(),
+        "--config.file".into(),
+        common::server::quiet_config(&agent_dir).into(),
+        "--logs.config.file".into(),
+        agent_dir.join("promtail.yml").into(),
+    ];
+    let agent = Server::spawn(args, agent_dir.join("bongsu.log"));
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(agent_dir.join("app.log"))
+        .unwrap();
+    for i in 0..20 {
+        writeln!(f, "request {i} done").unwrap();
+    }
+    drop(f);
+    let got = receiver.wait_for("the shipped lines", || {
+        let got = streams(&receiver, r#"{job="app", agent="edge-1"}"#);
+        (got.iter().map(|(_, l)| l.len()).sum::<usize>() == 20).then_some(got)
+    });
+    assert_eq!(got[0].1[0], "request 0 done");
+    assert!(
+        streams(&agent, r#"{job="app"}"#).is_empty(),
+        "an agent keeps nothing locally"
+    );
+}

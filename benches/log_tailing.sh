@@ -2,8 +2,9 @@
 # File tailing into the local log store (`--logs.config.file`): lines/s and CPU-seconds per 1M
 # lines from tailing `gen_logs.py --format raw` files (written before bongsu starts, so the
 # tailer reads as fast as it can: poll, read, label, checkpointed append to the log WAL); then
-# memory (RSS) of a bongsu tailing 1,000 files, next to the same bongsu without a
-# --logs.config.file. No pipeline stages yet (the stages module plugs in later).
+# the same with a pipeline on every line (`json` extracting `level` and `method`, `labels`
+# making them stream labels: what a JSON-logging fleet's promtail.yml does); then memory (RSS)
+# of a bongsu tailing 1,000 files, next to the same bongsu without a --logs.config.file.
 #
 #   usage: benches/log_tailing.sh [--lines N] [--files N]
 # Needs: a built bongsu ($BONGSU, default target/release/bongsu), python3, curl, and
@@ -50,10 +51,29 @@ stored() {
         --data-urlencode "time=$(( $(date +%s) + 60 ))" |
         python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(int(float(r[0]["value"][1])) if r else 0)'
 }
-# promtail_yml JOB GLOB: a promtail.yml tailing GLOB as job JOB.
+# promtail_yml JOB GLOB [STAGES]: a promtail.yml tailing GLOB as job JOB, with the
+# pipeline_stages list STAGES (YAML flow style) if given.
 promtail_yml() {
-    printf 'positions: {filename: %s}\nscrape_configs:\n  - job_name: %s\n    static_configs:\n      - targets: [localhost]\n        labels: {job: %s, __path__: "%s"}\n' \
-        "$WORK/$1-positions.yaml" "$1" "$1" "$2" > "$WORK/$1.yml"
+    printf 'positions: {filename: %s}\nscrape_configs:\n  - job_name: %s\n    pipeline_stages: %s\n    static_configs:\n      - targets: [localhost]\n        labels: {job: %s, __path__: "%s"}\n' \
+        "$WORK/$1-positions.yaml" "$1" "${3:-[]}" "$1" "$2" > "$WORK/$1.yml"
+}
+# tail_and_store JOB: times bongsu from its start until all $LINES lines of $WORK/JOB.yml are
+# stored; prints lines/s and CPU-seconds per 1M lines.
+tail_and_store() {
+    # Timed from the start of the process (tailing starts before /-/ready answers), start-up included.
+    local t0 t1 cpu1 n
+    t0=$(date +%s.%N)
+    start "$1" --logs.config.file "$WORK/$1.yml"
+    while [ "$(stored "$1")" -lt "$LINES" ]; do sleep 0.2; done
+    t1=$(date +%s.%N); cpu1=$(cpu_s "$PID")
+    n=$(stored "$1")
+    [ "$n" -eq "$LINES" ] || { echo "stored $n lines, want $LINES"; exit 1; }
+    awk -v n="$LINES" -v b="$bytes" -v t0="$t0" -v t1="$t1" -v c1="$cpu1" 'BEGIN {
+        el = t1 - t0
+        printf "   %.1f s wall, %.0f lines/s, %.1f MiB/s, %.2f CPU-s per 1M lines (whole process: start-up, store, count queries)\n",
+            el, n / el, b / el / 1048576, c1 / n * 1e6 }'
+    echo "   RSS after: $(rss_mib "$PID") MiB"
+    stop
 }
 
 echo "== generating $LINES lines (gen_logs.py --format raw)"
@@ -64,20 +84,11 @@ echo "   $nfiles files, $bytes bytes"
 
 echo "== tail + store $LINES lines"
 promtail_yml bench "$WORK/raw/*.log"
-# Timed from the start of the process (tailing starts before /-/ready answers), start-up included.
-t0=$(date +%s.%N)
-start tail --logs.config.file "$WORK/bench.yml"
-cpu0=0
-while [ "$(stored bench)" -lt "$LINES" ]; do sleep 0.2; done
-t1=$(date +%s.%N); cpu1=$(cpu_s "$PID")
-n=$(stored bench)
-[ "$n" -eq "$LINES" ] || { echo "stored $n lines, want $LINES"; exit 1; }
-awk -v n="$LINES" -v b="$bytes" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" 'BEGIN {
-    el = t1 - t0; cpu = c1 - c0
-    printf "   %.1f s wall, %.0f lines/s, %.1f MiB/s, %.2f CPU-s per 1M lines (whole process: start-up, store, count queries)\n",
-        el, n / el, b / el / 1048576, cpu / n * 1e6 }'
-echo "   RSS after: $(rss_mib "$PID") MiB"
-stop
+tail_and_store bench
+
+echo "== tail + json + labels + store $LINES lines"
+promtail_yml json "$WORK/raw/*.log" '[{json: {expressions: {level: level, method: method}}}, {labels: {level: "", method: ""}}]'
+tail_and_store json
 
 echo "== memory with $FILES tailed files"
 mkdir -p "$WORK/many"

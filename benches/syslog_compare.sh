@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Syslog over TCP, received per second: bongsu's syslog target (the `syslog_sink` example: the
-# target into a counting sink, Promtail's defaults, structured data labelled) next to Debian's
+# target into a counting sink, Promtail's defaults, structured data labelled), the bongsu server
+# with a promtail.yml syslog job storing into its log store (BONGSU, default
+# target/release/bongsu; the count read back with LogQL), next to Debian's
 # rsyslog (imtcp) and syslog-ng (syslog() source), each writing to a file with a minimal config,
 # run in the foreground on a high port, all fed the same loggen stream in the same run:
 # RFC 5424 with octet counting (loggen -P), N messages of SIZE bytes over CONNS connections.
@@ -99,6 +101,47 @@ c1=$(grep -o 'cpu_ticks [0-9]*' "$work/bongsu.out" | awk '{print $2}')
 # The sink waits 5 s of silence before giving up on missing messages; that wait is not work.
 if (( ${n:-0} < messages )); then t1=$(awk -v t="$t1" 'BEGIN{printf "%.3f", t - 5}'); fi
 report "bongsu (syslog target → sink)" "${n:-0}" "$t0" "$t1" "$((c1 - c0))"
+
+# the bongsu server: a syslog job, relabeled app and severity, into the log store
+bongsu=${BONGSU:-$repo/target/release/bongsu}
+if [[ -x $bongsu ]]; then
+  port=$(free_port); web=$(free_port)
+  cat > "$work/promtail.yml" <<EOF
+positions: {filename: $work/positions.yaml}
+scrape_configs:
+  - job_name: syslog
+    syslog: {listen_address: "127.0.0.1:$port", labels: {job: syslog}}
+    relabel_configs:
+      - {source_labels: [__syslog_message_app_name], target_label: app}
+      - {source_labels: [__syslog_message_severity], target_label: level}
+EOF
+  echo 'scrape_configs: []' > "$work/quiet.yml"
+  "$bongsu" --storage.tsdb.path "$work/bongsu-data" --config.file "$work/quiet.yml" \
+    --web.listen-address "127.0.0.1:$web" --logs.ingestion-rate-mb=0 \
+    --logs.config.file "$work/promtail.yml" > "$work/bongsu-server.log" 2>&1 &
+  pid=$!
+  wait_port "$port"
+  stored() {
+    curl -sfG "http://127.0.0.1:$web/loki/api/v1/query" \
+      --data-urlencode 'query=sum(count_over_time({job="syslog"}[1d]))' \
+      --data-urlencode "time=$(( $(date +%s) + 60 ))" |
+      python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(int(float(r[0]["value"][1])) if r else 0)'
+  }
+  c0=$(ticks "$pid"); t0=$(now)
+  feed "$port" bongsu-server
+  last=-1; same=0
+  while :; do
+    n=$(stored); t1=$(now)
+    if [[ $n != "$last" ]]; then last=$n; same=0; else same=$((same + 1)); fi
+    (( n >= messages || same >= 10 )) && break
+    sleep 0.3
+  done
+  c1=$(ticks "$pid")
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  report "bongsu server (syslog job → log store)" "$n" "$t0" "$t1" "$((c1 - c0))"
+else
+  row "bongsu server" "not built" "" "" ""
+fi
 
 # rsyslog
 if [[ -x $rsyslogd ]]; then

@@ -168,6 +168,11 @@ impl Pipeline {
 
     /// Runs one entry through the stages; 0..n entries come out.
     pub fn process(&mut self, entry: Entry) -> Vec<Entry> {
+        // No stages: the entry leaves as it came (its labels are already a valid set), without
+        // the round trip through the extracted map.
+        if self.stages.is_empty() {
+            return vec![entry];
+        }
         let items = run(&mut self.stages, vec![Item::from_entry(entry)]);
         self.finish(items)
     }

@@ -7,19 +7,7 @@ pub(crate) fn parse_error(path: &str, e: &serde_yaml_ng::Error) -> crate::Config
     let line = e.location().map(|l| l.line());
     let described = describe(e);
     let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
-    // yaml.v2 calls errors in the data (as opposed to the YAML syntax) "unmarshal errors".
-    let data_error = [
-        "invalid type:",
-        "invalid value:",
-        "unknown variant",
-        "missing field",
-        "not found in type",
-        "already set in type",
-        "invalid length",
-    ]
-    .iter()
-    .any(|w| described.contains(w));
-    let message = if data_error {
+    let message = if bongsu_yaml::is_unmarshal_error(&described) {
         format!("yaml: unmarshal errors: {at}{described}")
     } else {
         format!("yaml: {at}{described}")

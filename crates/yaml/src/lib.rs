@@ -46,6 +46,26 @@ pub fn describe(e: &serde_yaml_ng::Error) -> String {
 /// What Go would call the type at `section` (a serde path like `scrape_configs[0].tls_config`):
 /// the top level and `global` decode as `config.plain` in Prometheus; elsewhere the key
 /// names the section, in the singular.
+/// Whether a [`describe`]d error is in the data rather than the YAML syntax: what yaml.v2
+/// reports as `yaml: unmarshal errors:` (a wrong type or value, an unknown or repeated field, a
+/// missing one, a bad duration) instead of `yaml: line N: …`.
+pub fn is_unmarshal_error(described: &str) -> bool {
+    [
+        "cannot unmarshal",
+        "invalid type:",
+        "invalid value:",
+        "unknown variant",
+        "missing field",
+        "not found in type",
+        "already set in type",
+        "invalid length",
+        "not a valid duration",
+        "time: invalid duration",
+    ]
+    .iter()
+    .any(|w| described.contains(w))
+}
+
 fn type_name(section: &str) -> String {
     let last = section.rsplit('.').next().unwrap_or("");
     let last = last.split('[').next().unwrap_or("");

@@ -394,7 +394,7 @@ fn yaml_error(e: &serde_yaml_ng::Error) -> ConfigError {
     let described = go_type_error(&described).unwrap_or(described);
     let described = go_receiver_type(&described).unwrap_or(described);
     match e.location() {
-        Some(loc) if is_type_error(&described) => ConfigError::Yaml(format!(
+        Some(loc) if bongsu_yaml::is_unmarshal_error(&described) => ConfigError::Yaml(format!(
             "yaml: unmarshal errors:\n  line {}: {described}",
             loc.line()
         )),
@@ -444,20 +444,4 @@ fn go_receiver_type(described: &str) -> Option<String> {
     let name = rest.split(' ').next()?;
     let package = registry::go_package(name.strip_suffix("_config")?)?;
     Some(format!("{head} not found in type {package}.plain"))
-}
-
-fn is_type_error(described: &str) -> bool {
-    [
-        "cannot unmarshal",
-        "invalid type:",
-        "invalid value:",
-        "unknown variant",
-        "missing field",
-        "not found in type",
-        "already set in type",
-        "invalid length",
-        "not a valid duration",
-    ]
-    .iter()
-    .any(|w| described.contains(w))
 }

@@ -335,19 +335,7 @@ fn yaml_message(e: &serde_yaml_ng::Error) -> String {
         .location()
         .map(|l| format!("line {}: ", l.line()))
         .unwrap_or_default();
-    let data_error = [
-        "invalid type:",
-        "invalid value:",
-        "unknown variant",
-        "missing field",
-        "not found in type",
-        "already set in type",
-        "invalid length",
-        "time: invalid duration",
-    ]
-    .iter()
-    .any(|w| described.contains(w));
-    if data_error {
+    if bongsu_yaml::is_unmarshal_error(&described) {
         format!("yaml: unmarshal errors:\n  {at}{described}")
     } else {
         format!("yaml: {at}{described}")

@@ -23,7 +23,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("bongsu-relabel", &["bongsu-model"]),
     ("bongsu-discovery", &["bongsu-model"]),
     ("bongsu-gotmpl", &["bongsu-model"]),
-    ("bongsu-logpipeline", &["bongsu-model", "bongsu-gotmpl"]),
+    (
+        "bongsu-logpipeline",
+        &["bongsu-model", "bongsu-gotmpl", "bongsu-logql"],
+    ),
     ("bongsu-telemetry", &[]),
     (
         "bongsu-tsdb",

@@ -8,7 +8,7 @@
 //! and a literal without `k` or `s` (the only ASCII letters `(?i)` also matches with non-ASCII
 //! characters: KELVIN SIGN, LONG S), as an ASCII-case-insensitive needle.
 
-use bongsu_logpipeline::filter::{LineFilter as PipeLineFilter, LineMatchType};
+use bongsu_logpipeline::filter::LineFilter as PipeLineFilter;
 use bongsu_logpipeline::format::{Decolorize, LabelFormat, LineFormat};
 use bongsu_logpipeline::label_filter::{CmpOp as PipeCmp, LabelFilter as PipeLabelFilter};
 use bongsu_logpipeline::labels_ops::{DropLabels, KeepLabels, LabelSelector};
@@ -93,7 +93,7 @@ fn needle_of(f: &LineFilter) -> Option<Needle> {
 
 fn stage_of(stage: &Stage) -> Result<PipeStage, QueryError> {
     Ok(match stage {
-        Stage::LineFilter(f) => PipeStage::LineFilter(line_filter(f)?),
+        Stage::LineFilter(f) => PipeStage::LineFilter(PipeLineFilter::from_logql(f).map_err(bad)?),
         Stage::Logfmt {
             strict,
             keep_empty,
@@ -148,36 +148,6 @@ fn selectors(list: &[NamedMatcher]) -> Vec<LabelSelector> {
             NamedMatcher::Matcher(m) => LabelSelector::Matcher(m.clone()),
         })
         .collect()
-}
-
-fn line_filter(f: &LineFilter) -> Result<PipeLineFilter, QueryError> {
-    let ty = match f.op {
-        LineFilterOp::Contains | LineFilterOp::NotContains => LineMatchType::Contains,
-        LineFilterOp::Match | LineFilterOp::NotMatch => LineMatchType::Regex,
-        LineFilterOp::Pattern | LineFilterOp::NotPattern => LineMatchType::Pattern,
-    };
-    let mut alts = Vec::with_capacity(f.alternatives.len());
-    for alt in &f.alternatives {
-        if let LineMatcher::Invalid(msg) = &alt.matcher {
-            return Err(QueryError::BadQuery(msg.clone()));
-        }
-        let one = if alt.ip {
-            PipeLineFilter::ip(&alt.text)
-        } else {
-            PipeLineFilter::new(ty, &alt.text)
-        };
-        alts.push(one.map_err(bad)?);
-    }
-    let filter = if alts.len() == 1 {
-        alts.pop().unwrap_or(PipeLineFilter::True)
-    } else {
-        PipeLineFilter::or(alts)
-    };
-    Ok(if f.op.is_negative() {
-        filter.negate()
-    } else {
-        filter
-    })
 }
 
 fn cmp(op: CmpOp) -> PipeCmp {

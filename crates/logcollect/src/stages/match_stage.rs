@@ -7,8 +7,8 @@
 //! the selector are refused. Parsing is `bongsu_logql`'s, line filters
 //! `bongsu_logpipeline`'s, so a selector means here what it means in a query.
 
-use bongsu_logpipeline::filter::{LineFilter, LineMatchType};
-use bongsu_logql::ast::{LineFilterOp, LineMatcher, Stage as LogStage};
+use bongsu_logpipeline::filter::LineFilter;
+use bongsu_logql::ast::Stage as LogStage;
 use bongsu_logql::Expr;
 use bongsu_model::Matcher;
 use serde::Deserialize;
@@ -100,32 +100,7 @@ fn selector(text: &str) -> Result<(Vec<Matcher>, Vec<LineFilter>), String> {
         let LogStage::LineFilter(f) = stage else {
             return Err(syntax(&"only label matchers and line filters are allowed"));
         };
-        let ty = match f.op {
-            LineFilterOp::Contains | LineFilterOp::NotContains => LineMatchType::Contains,
-            LineFilterOp::Match | LineFilterOp::NotMatch => LineMatchType::Regex,
-            LineFilterOp::Pattern | LineFilterOp::NotPattern => LineMatchType::Pattern,
-        };
-        let mut alts = Vec::with_capacity(f.alternatives.len());
-        for alt in &f.alternatives {
-            if let LineMatcher::Invalid(msg) = &alt.matcher {
-                return Err(syntax(msg));
-            }
-            let one = if alt.ip {
-                LineFilter::ip(&alt.text)
-            } else {
-                LineFilter::new(ty, &alt.text)
-            };
-            alts.push(one.map_err(|e| syntax(&e))?);
-        }
-        let filter = match alts.len() {
-            1 => alts.remove(0),
-            _ => LineFilter::or(alts),
-        };
-        filters.push(if f.op.is_negative() {
-            filter.negate()
-        } else {
-            filter
-        });
+        filters.push(LineFilter::from_logql(f).map_err(|e| syntax(&e))?);
     }
     Ok((log.matchers, filters))
 }

@@ -114,6 +114,38 @@ impl LineFilter {
         Ok(if ty.negated() { f.negate() } else { f })
     }
 
+    /// The filter a parsed LogQL line filter stands for: its `or` alternatives (plain or
+    /// `ip(…)`) joined, negated for `!=`, `!~`, `!>`. An alternative the parser marked invalid
+    /// is refused with its message.
+    pub fn from_logql(f: &bongsu_logql::ast::LineFilter) -> Result<LineFilter, StageError> {
+        use bongsu_logql::ast::{LineFilterOp, LineMatcher};
+        let ty = match f.op {
+            LineFilterOp::Contains | LineFilterOp::NotContains => LineMatchType::Contains,
+            LineFilterOp::Match | LineFilterOp::NotMatch => LineMatchType::Regex,
+            LineFilterOp::Pattern | LineFilterOp::NotPattern => LineMatchType::Pattern,
+        };
+        let mut alts = Vec::with_capacity(f.alternatives.len());
+        for alt in &f.alternatives {
+            if let LineMatcher::Invalid(msg) = &alt.matcher {
+                return Err(StageError::Expression(msg.clone()));
+            }
+            alts.push(if alt.ip {
+                LineFilter::ip(&alt.text)?
+            } else {
+                LineFilter::new(ty, &alt.text)?
+            });
+        }
+        let filter = match alts.len() {
+            1 => alts.remove(0),
+            _ => LineFilter::or(alts),
+        };
+        Ok(if f.op.is_negative() {
+            filter.negate()
+        } else {
+            filter
+        })
+    }
+
     /// The negation; `not (a or b)` becomes `not a and not b` as in Loki.
     pub fn negate(self) -> LineFilter {
         match self {

@@ -22,6 +22,7 @@ use bongsu_model::parse_prometheus_duration;
 use bongsu_notifier::{Notifier, NotifierOptions};
 use bongsu_promql::Engine;
 use bongsu_relabel::NameValidationScheme;
+use bongsu_remotewrite::RemoteWrite;
 use bongsu_rules::check::{check_rule_files, CheckOptions};
 use bongsu_rules::manager::{ManagerOptions, RuleManager};
 use bongsu_rules::unittest::{test_rule_files, TestOptions};
@@ -335,12 +336,6 @@ fn retention_text(args: &ServerArgs) -> String {
     }
 }
 
-fn warn_inactive_sections(config: &Config) {
-    if !config.remote_write.is_empty() {
-        tracing::warn!("remote_write is loaded and validated but not acted on yet");
-    }
-}
-
 fn duration_flag(name: &str, value: &str) -> anyhow::Result<Duration> {
     parse_prometheus_duration(value).ok_or_else(|| anyhow!("invalid --{name} {value:?}"))
 }
@@ -366,7 +361,6 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
     }
     let config = load_config(args)?;
-    warn_inactive_sections(&config);
     let specs = pool_specs(&config).map_err(|e| anyhow!(e))?;
     let opts = db_options(args)?;
     let log_opts = log_store_options(args)?;
@@ -473,6 +467,15 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         let logs = Arc::new(logs);
         state.set_logs(logs.clone());
         state.set_ready(db.clone());
+        let remote = Arc::new(RemoteWrite::new(&db));
+        remote
+            .apply(&config.remote_write, &config.global.external_labels)
+            .await
+            .map_err(|e| anyhow!("starting remote write: {e}"))?;
+        state.set_metrics_source({
+            let remote = remote.clone();
+            Arc::new(move |enc| remote.write_metrics(enc))
+        });
         let scrape = Arc::new(ScrapeManager::new(db.clone()));
         scrape.apply(specs).await;
         state.set_scrape_manager(scrape.clone());
@@ -507,10 +510,13 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         let maintenance = tokio::spawn(compaction_loop(db.clone(), logs.clone()));
         let reloads = tokio::spawn(reload_loop(
             args.clone(),
-            scrape.clone(),
-            rules.clone(),
-            am.clone(),
-            notifier.clone(),
+            Reloadable {
+                scrape: scrape.clone(),
+                rules: rules.clone(),
+                am: am.clone(),
+                notifier: notifier.clone(),
+                remote: remote.clone(),
+            },
             state.clone(),
             reload_rx,
         ));
@@ -527,6 +533,9 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         notifier.stop().await;
         tracing::info!("stopping scrapes");
         scrape.stop().await;
+        // After the scrapes' stale markers are in the WAL, so that they are sent too.
+        tracing::info!("stopping remote write");
+        remote.stop().await;
         tracing::info!("shutting down: flushing the WAL");
         tokio::task::spawn_blocking(move || db.close())
             .await
@@ -538,17 +547,30 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
     })
 }
 
-/// Reloads the configuration on SIGHUP and `/-/reload`. A configuration that fails to load
-/// or to apply is reported and the running one stays.
-async fn reload_loop(
-    args: ServerArgs,
+/// The parts of the server a reload hands the new configuration to.
+struct Reloadable {
     scrape: Arc<ScrapeManager>,
     rules: Arc<RuleManager>,
     am: Arc<Alertmanager>,
     notifier: Arc<Notifier>,
+    remote: Arc<RemoteWrite>,
+}
+
+/// Reloads the configuration on SIGHUP and `/-/reload`. A configuration that fails to load
+/// or to apply is reported and the running one stays.
+async fn reload_loop(
+    args: ServerArgs,
+    parts: Reloadable,
     state: ApiState,
     mut requests: tokio::sync::mpsc::Receiver<ReloadRequest>,
 ) {
+    let Reloadable {
+        scrape,
+        rules,
+        am,
+        notifier,
+        remote,
+    } = parts;
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
         let reply = tokio::select! {
@@ -558,10 +580,7 @@ async fn reload_loop(
         };
         let result = load_config(&args)
             .map_err(|e| format!("{e:#}"))
-            .and_then(|c| {
-                warn_inactive_sections(&c);
-                pool_specs(&c).map(|specs| (c, specs))
-            })
+            .and_then(|c| pool_specs(&c).map(|specs| (c, specs)))
             .and_then(|(c, specs)| {
                 let am_config = load_alertmanager_config(&args).map_err(|e| {
                     am.config_load_failed();
@@ -578,7 +597,15 @@ async fn reload_loop(
                 state.set_config(Ok((config_yaml(&args), external)));
                 let notified = notifier.apply(&config);
                 let am_result = am.apply_config(am_config).map_err(|e| e.to_string());
-                rules.update(&config).await.and(notified).and(am_result)
+                let remote_result = remote
+                    .apply(&config.remote_write, &config.global.external_labels)
+                    .await;
+                rules
+                    .update(&config)
+                    .await
+                    .and(notified)
+                    .and(am_result)
+                    .and(remote_result)
             }
             Err(e) => Err(e),
         };

@@ -55,6 +55,9 @@ pub use serve::{
 #[derive(Clone)]
 pub struct ApiState(Arc<Inner>);
 
+/// Writes metric families of a part of the server outside this crate.
+pub type MetricsSource = Arc<dyn Fn(&mut bongsu_telemetry::Encoder<'_>) + Send + Sync + 'static>;
+
 struct Inner {
     /// Set once the database is open and its WAL replayed: the server is ready.
     db: OnceLock<Arc<Db>>,
@@ -79,6 +82,9 @@ struct Inner {
     tails: loki::Tails,
     /// The Loki push and OTLP logs receivers (their limits are the server's).
     log_receiver: Arc<bongsu_ingest::logs::LogReceiver>,
+    /// More families for `/metrics` from parts this crate does not know (the remote-write
+    /// sender), set once they run.
+    metrics_source: OnceLock<MetricsSource>,
     /// The Alertmanager whose `/api/v2` routes and metrics this server serves, if any.
     alertmanager: OnceLock<Arc<bongsu_alertmanager::server::Alertmanager>>,
     /// Remote-read requests served at once (`--storage.remote.read-concurrent-limit`).
@@ -177,6 +183,7 @@ impl ApiState {
             tails: loki::Tails::default(),
             log_receiver: Arc::new(bongsu_ingest::logs::LogReceiver::new(opts.log_limits)),
             alertmanager: OnceLock::new(),
+            metrics_source: OnceLock::new(),
             remote_read_slots: (opts.remote_read_concurrency > 0)
                 .then(|| Arc::new(tokio::sync::Semaphore::new(opts.remote_read_concurrency))),
             remote_read_sample_limit: opts.remote_read_sample_limit,
@@ -248,6 +255,11 @@ impl ApiState {
     /// Hands over the notifier whose Alertmanagers `/api/v1/alertmanagers` and `/metrics` show.
     pub fn set_notifier(&self, n: Arc<bongsu_notifier::Notifier>) {
         let _ = self.0.notifier.set(n);
+    }
+
+    /// Hands over a writer of more `/metrics` families (the remote-write queues').
+    pub fn set_metrics_source(&self, source: MetricsSource) {
+        let _ = self.0.metrics_source.set(source);
     }
 
     fn notifier(&self) -> Option<&Arc<bongsu_notifier::Notifier>> {

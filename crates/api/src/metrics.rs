@@ -98,6 +98,9 @@ pub(super) async fn handler(State(s): State<ApiState>) -> Response {
     if let Some(am) = s.0.alertmanager.get() {
         am.write_metrics(&mut enc);
     }
+    if let Some(source) = s.0.metrics_source.get() {
+        source(&mut enc);
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -103,6 +103,7 @@ impl Queue {
             WatcherConfig {
                 wal_dir: spec.wal_dir.clone(),
                 resume,
+                start_ms: now_ms(),
                 external_labels: spec.external_labels.clone(),
                 relabel: cfg.write_relabel_configs.clone(),
             },

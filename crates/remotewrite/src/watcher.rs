@@ -4,8 +4,8 @@
 //! samples record registered with the [`Tracker`] so its position is acknowledged once sent.
 //!
 //! Start: the checkpoint's and every segment's series are read; samples are sent from the
-//! resume position on (the progress file's), or for a new queue from the end of the WAL as it
-//! is when the watcher starts. A segment is left for the next once a later one exists: the
+//! resume position on (the progress file's), or for a new queue from its start time on (the
+//! samples already in the WAL are not sent). A segment is left for the next once a later one exists: the
 //! writer fsyncs a segment before starting the next, so nothing more comes to it.
 //!
 //! Not here: batching and sending (the shards), writing the progress file (the queue).
@@ -46,6 +46,9 @@ pub(crate) struct WatcherConfig {
     pub wal_dir: PathBuf,
     /// Where sending resumes; `None` for a new queue (from the end of the WAL).
     pub resume: Option<WalPosition>,
+    /// For a new queue: when it started (milliseconds); samples from then on are sent even if
+    /// the watcher reads them before it has reached the end of the WAL once.
+    pub start_ms: i64,
     pub external_labels: Labels,
     pub relabel: Vec<RelabelConfig>,
 }
@@ -211,16 +214,24 @@ impl Watcher {
         if self.stop.load(Ordering::Relaxed) {
             return Err(WalError::Other(Box::new(Closed)));
         }
-        if !self.sending {
+        // Before the resume position nothing is sent; a new queue sends samples from its start
+        // time on (those written before it started are not its business).
+        let min_t = if self.sending {
+            i64::MIN
+        } else {
             match self.cfg.resume {
-                Some(r) if end > r => self.sending = true,
-                _ => return Ok(()),
+                Some(r) if end > r => {
+                    self.sending = true;
+                    i64::MIN
+                }
+                Some(_) => return Ok(()),
+                None => self.cfg.start_ms,
             }
-        }
+        };
         let mut entries = Vec::with_capacity(samples.len());
         let mut dropped = 0u64;
         let mut highest = i64::MIN;
-        for s in &samples {
+        for s in samples.iter().filter(|s| s.t >= min_t) {
             highest = highest.max(s.t);
             match self.series.get(&s.sref) {
                 Some(Some(labels)) => entries.push(Entry {
@@ -234,7 +245,7 @@ impl Watcher {
                 _ => dropped += 1,
             }
         }
-        self.metrics.samples_in.add(samples.len() as u64);
+        self.metrics.samples_in.add(entries.len() as u64 + dropped);
         self.metrics.samples_dropped.add(dropped);
         self.metrics.observe_highest_read(highest);
         let seq = self.tracker.push(end, entries.len() as u64);

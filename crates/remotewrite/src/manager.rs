@@ -41,9 +41,9 @@ pub struct RemoteWrite {
     pins: Arc<WalPins>,
     flush: Duration,
     queues: tokio::sync::Mutex<HashMap<String, Running>>,
-    /// What `/metrics` reads, without waiting for a reload in progress.
-    visible: Mutex<Vec<Arc<QueueMetrics>>>,
-    pending: Mutex<HashMap<String, u64>>,
+    /// What `/metrics` reads without waiting for a reload in progress: each queue's
+    /// counters and its pending samples when last looked at.
+    visible: Mutex<Vec<(Arc<QueueMetrics>, u64)>>,
 }
 
 impl RemoteWrite {
@@ -61,7 +61,6 @@ impl RemoteWrite {
             flush: FLUSH_DEADLINE,
             queues: tokio::sync::Mutex::new(HashMap::new()),
             visible: Mutex::new(Vec::new()),
-            pending: Mutex::new(HashMap::new()),
         }
     }
 
@@ -162,23 +161,17 @@ impl RemoteWrite {
             self.publish(&queues);
         }
         let visible = self.visible.lock();
-        let pending = self.pending.lock();
-        let rows: Vec<(&QueueMetrics, u64)> = visible
-            .iter()
-            .map(|m| (&**m, pending.get(&m.name).copied().unwrap_or(0)))
-            .collect();
+        let rows: Vec<(&QueueMetrics, u64)> = visible.iter().map(|(m, p)| (&**m, *p)).collect();
         metrics::encode(enc, &rows);
     }
 
     fn publish(&self, queues: &HashMap<String, Running>) {
-        let mut ms: Vec<Arc<QueueMetrics>> =
-            queues.values().map(|r| r.queue.metrics.clone()).collect();
-        ms.sort_by(|a, b| (&a.name, &a.url).cmp(&(&b.name, &b.url)));
-        *self.visible.lock() = ms;
-        *self.pending.lock() = queues
+        let mut rows: Vec<(Arc<QueueMetrics>, u64)> = queues
             .values()
-            .map(|r| (r.queue.metrics.name.clone(), r.queue.pending()))
+            .map(|r| (r.queue.metrics.clone(), r.queue.pending()))
             .collect();
+        rows.sort_by(|(a, _), (b, _)| (&a.name, &a.url).cmp(&(&b.name, &b.url)));
+        *self.visible.lock() = rows;
     }
 
     fn progress_path(&self, key: &str) -> PathBuf {

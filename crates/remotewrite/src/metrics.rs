@@ -161,8 +161,12 @@ impl QueueMetrics {
 /// A family and how to read its value from a queue.
 type Column = (&'static Family, fn(&QueueMetrics) -> f64);
 
-/// Writes the families of `queues`, with each queue's pending samples.
+/// Writes the families of `queues`, with each queue's pending samples; nothing without queues
+/// (as Prometheus, whose families appear with the first queue).
 pub(crate) fn encode(enc: &mut Encoder<'_>, queues: &[(&QueueMetrics, u64)]) {
+    if queues.is_empty() {
+        return;
+    }
     fn secs(ms: Option<i64>) -> f64 {
         ms.map_or(0.0, |t| t as f64 / 1000.0)
     }
@@ -198,7 +202,5 @@ pub(crate) fn encode(enc: &mut Encoder<'_>, queues: &[(&QueueMetrics, u64)]) {
     for (m, _) in queues {
         f.metric(&[&m.name, &m.url], &m.send_duration);
     }
-    if !queues.is_empty() {
-        enc.single(&HIGHEST_IN, secs(highest_in));
-    }
+    enc.single(&HIGHEST_IN, secs(highest_in));
 }

@@ -174,7 +174,7 @@ struct Shape {
 }
 
 struct Shards {
-    senders: Vec<mpsc::Sender<Entry>>,
+    senders: Vec<mpsc::Sender<Vec<Entry>>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -187,8 +187,11 @@ impl Shards {
     ) -> Shards {
         let mut senders = Vec::with_capacity(n);
         let mut tasks = Vec::with_capacity(n);
+        // A shard's channel carries its share of each WAL record (one wake-up per record, not
+        // per sample); `capacity` samples are counted as batches of `max_samples_per_send`.
+        let chunks = (shape.capacity / ctx.max_per_send).max(1);
         for _ in 0..n {
-            let (tx, rx) = mpsc::channel(shape.capacity);
+            let (tx, rx) = mpsc::channel(chunks);
             senders.push(tx);
             tasks.push(tokio::spawn(shard::run(ctx.clone(), rx, hard.clone())));
         }
@@ -226,10 +229,16 @@ async fn dispatch(
         tokio::select! {
             chunk = rx.recv() => {
                 let Some(entries) = chunk else { break };
+                let mut parts: Vec<Vec<Entry>> = vec![Vec::new(); n];
                 for e in entries {
-                    let shard = &shards.senders[(e.sref % n as u64) as usize];
+                    parts[(e.sref % n as u64) as usize].push(e);
+                }
+                for (shard, part) in shards.senders.iter().zip(parts) {
+                    if part.is_empty() {
+                        continue;
+                    }
                     tokio::select! {
-                        r = shard.send(e) => if r.is_err() { return },
+                        r = shard.send(part) => if r.is_err() { return },
                         () = until_stopped(&mut stopped_while_routing) => return,
                     }
                 }

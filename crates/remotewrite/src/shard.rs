@@ -58,7 +58,7 @@ pub(crate) async fn until_stopped(stop: &mut watch::Receiver<bool>) {
 /// (then gives up on what is unsent: it stays unacknowledged and is read again next start).
 pub(crate) async fn run(
     ctx: Arc<ShardContext>,
-    mut rx: mpsc::Receiver<Entry>,
+    mut rx: mpsc::Receiver<Vec<Entry>>,
     mut hard_stop: watch::Receiver<bool>,
 ) {
     let mut batch: Vec<Entry> = Vec::with_capacity(ctx.max_per_send);
@@ -68,14 +68,21 @@ pub(crate) async fn run(
     let mut stopped = hard_stop.clone();
     loop {
         tokio::select! {
-            e = rx.recv() => match e {
-                Some(e) => {
+            chunk = rx.recv() => match chunk {
+                Some(chunk) => {
                     if batch.is_empty() {
                         deadline.as_mut().reset(tokio::time::Instant::now() + ctx.batch_send_deadline);
                     }
-                    batch.push(e);
-                    if batch.len() >= ctx.max_per_send && !send(&ctx, &mut batch, &mut hard_stop).await {
-                        return;
+                    batch.extend(chunk);
+                    while batch.len() >= ctx.max_per_send {
+                        let rest = batch.split_off(ctx.max_per_send);
+                        if !send(&ctx, &mut batch, &mut hard_stop).await {
+                            return;
+                        }
+                        batch = rest;
+                        if !batch.is_empty() {
+                            deadline.as_mut().reset(tokio::time::Instant::now() + ctx.batch_send_deadline);
+                        }
                     }
                 }
                 None => {

@@ -23,6 +23,7 @@ use bongsu_model::parse_prometheus_duration;
 use bongsu_notifier::{Notifier, NotifierOptions};
 use bongsu_promql::Engine;
 use bongsu_relabel::NameValidationScheme;
+use bongsu_remotewrite::RemoteWrite;
 use bongsu_rules::check::{check_rule_files, CheckOptions};
 use bongsu_rules::manager::{ManagerOptions, RuleManager};
 use bongsu_rules::unittest::{test_rule_files, TestOptions};
@@ -339,12 +340,6 @@ fn retention_text(args: &ServerArgs) -> String {
     }
 }
 
-fn warn_inactive_sections(config: &Config) {
-    if !config.remote_write.is_empty() {
-        tracing::warn!("remote_write is loaded and validated but not acted on yet");
-    }
-}
-
 fn duration_flag(name: &str, value: &str) -> anyhow::Result<Duration> {
     parse_prometheus_duration(value).ok_or_else(|| anyhow!("invalid --{name} {value:?}"))
 }
@@ -370,7 +365,6 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
     }
     let config = load_config(args)?;
-    warn_inactive_sections(&config);
     let specs = pool_specs(&config).map_err(|e| anyhow!(e))?;
     let opts = db_options(args)?;
     let log_opts = log_store_options(args)?;
@@ -485,7 +479,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
                 })
                 .await
                 .context("starting log collection")??;
-                state.add_metrics_writer(bongsu_logcollect::write_metrics);
+                state.add_metrics_source(Arc::new(bongsu_logcollect::write_metrics));
                 tokio::spawn(log_collection::append_pipeline_metrics(
                     db.clone(),
                     config.global.scrape_interval,
@@ -495,6 +489,15 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             None => None,
         };
         state.set_ready(db.clone());
+        let remote = Arc::new(RemoteWrite::new(&db));
+        remote
+            .apply(&config.remote_write, &config.global.external_labels)
+            .await
+            .map_err(|e| anyhow!("starting remote write: {e}"))?;
+        state.add_metrics_source({
+            let remote = remote.clone();
+            Arc::new(move |enc| remote.write_metrics(enc))
+        });
         let scrape = Arc::new(ScrapeManager::new(db.clone()));
         scrape.apply(specs).await;
         state.set_scrape_manager(scrape.clone());
@@ -534,6 +537,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
                 rules: rules.clone(),
                 am: am.clone(),
                 notifier: notifier.clone(),
+                remote: remote.clone(),
                 state: state.clone(),
                 collection: collection.clone(),
             },
@@ -552,6 +556,9 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         notifier.stop().await;
         tracing::info!("stopping scrapes");
         scrape.stop().await;
+        // After the scrapes' stale markers are in the WAL, so that they are sent too.
+        tracing::info!("stopping remote write");
+        remote.stop().await;
         if let Some(c) = collection {
             tracing::info!("stopping log collection");
             tokio::task::spawn_blocking(move || c.stop())
@@ -575,6 +582,7 @@ struct Reloadable {
     rules: Arc<RuleManager>,
     am: Arc<Alertmanager>,
     notifier: Arc<Notifier>,
+    remote: Arc<RemoteWrite>,
     state: ApiState,
     /// The collector of `--logs.config.file`, reloaded with the main configuration.
     collection: Option<Arc<log_collection::LogCollection>>,
@@ -592,6 +600,7 @@ async fn reload_loop(
         rules,
         am,
         notifier,
+        remote,
         state,
         collection,
     } = parts;
@@ -604,10 +613,7 @@ async fn reload_loop(
         };
         let result = load_config(&args)
             .map_err(|e| format!("{e:#}"))
-            .and_then(|c| {
-                warn_inactive_sections(&c);
-                pool_specs(&c).map(|specs| (c, specs))
-            })
+            .and_then(|c| pool_specs(&c).map(|specs| (c, specs)))
             .and_then(|(c, specs)| {
                 let am_config = load_alertmanager_config(&args).map_err(|e| {
                     am.config_load_failed();
@@ -630,12 +636,16 @@ async fn reload_loop(
                         .unwrap_or_else(|e| Err(format!("reloading log collection: {e}"))),
                     None => Ok(()),
                 };
+                let remote_result = remote
+                    .apply(&config.remote_write, &config.global.external_labels)
+                    .await;
                 rules
                     .update(&config)
                     .await
                     .and(notified)
                     .and(am_result)
                     .and(logs_result)
+                    .and(remote_result)
             }
             Err(e) => Err(e),
         };

@@ -115,6 +115,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("bongsu-logql", &["bongsu-model"]),
     (
+        "bongsu-remotewrite",
+        &[
+            "bongsu-model",
+            "bongsu-tsdb",
+            "bongsu-relabel",
+            "bongsu-config",
+            "bongsu-httpclient",
+            "bongsu-telemetry",
+            "bongsu-ingest",
+        ],
+    ),
+    (
         "bongsu-alertmanager",
         &[
             "bongsu-model",
@@ -190,6 +202,17 @@ const FORBIDDEN: &[(&str, &[&[&str]])] = &[
             "bongsu-logstore",
             "bongsu-promql",
             "bongsu-logengine",
+        ]],
+    ),
+    // The sender reads the WAL and sends; it never queries, evaluates rules or scrapes.
+    (
+        "bongsu-remotewrite",
+        &[&[
+            "bongsu-promql",
+            "bongsu-rules",
+            "bongsu-scrape",
+            "bongsu-notifier",
+            "bongsu-api",
         ]],
     ),
     // Notification never sees storage, the query engine or rule evaluation.

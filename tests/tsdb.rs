@@ -368,3 +368,33 @@ fn blocks_imported_while_open_are_picked_up_by_a_reload() {
     assert_eq!(got[0].1.len(), 10);
     assert_eq!(got[0].1[3], Sample::new(1_045_000, 3.0));
 }
+
+#[test]
+fn wal_pins_keep_segments_through_checkpoints() {
+    let series = vec![ls(&[("__name__", "p")])];
+    let n = 6 * HOUR / 15_000;
+    let first_segment = |pinned: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), opts()).unwrap();
+        let pin = pinned.then(|| db.wal_pins().pin(0));
+        fill(&db, &series, 0, n, |_, i| i as f64);
+        db.compact().unwrap();
+        let files = bongsu_tsdb::wal::wal_files(&db.wal_dir()).unwrap();
+        assert!(
+            files.checkpoint.is_some(),
+            "the head was cut and checkpointed"
+        );
+        drop(pin);
+        db.close().unwrap();
+        drop(db);
+        // A restart replays the checkpoint and the segments after it, whatever was kept.
+        let db = Db::open(dir.path(), opts()).unwrap();
+        assert_eq!(select_all(&db, "p")[0].1.len(), n as usize);
+        files.segments[0]
+    };
+    assert_eq!(first_segment(true), 0, "a pinned segment stays");
+    assert!(
+        first_segment(false) > 0,
+        "without a pin, checkpointed segments go"
+    );
+}

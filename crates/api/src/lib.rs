@@ -57,6 +57,9 @@ pub use serve::{
 #[derive(Clone)]
 pub struct ApiState(Arc<Inner>);
 
+/// Writes metric families of a part of the server outside this crate.
+pub type MetricsSource = Arc<dyn Fn(&mut bongsu_telemetry::Encoder<'_>) + Send + Sync + 'static>;
+
 struct Inner {
     /// Set once the database is open and its WAL replayed: the server is ready.
     db: OnceLock<Arc<Db>>,
@@ -77,12 +80,13 @@ struct Inner {
     remote_write: Option<Arc<bongsu_ingest::Receiver>>,
     /// Set once the log store is open.
     logs: OnceLock<Arc<bongsu_logstore::LogStore>>,
-    /// Families of parts the API does not depend on (`add_metrics_writer`).
-    metrics_writer: OnceLock<fn(&mut bongsu_telemetry::Encoder<'_>)>,
     /// Live tailing connections (`/loki/api/v1/tail`): their slots and shutdown.
     tails: loki::Tails,
     /// The Loki push and OTLP logs receivers (their limits are the server's).
     log_receiver: Arc<bongsu_ingest::logs::LogReceiver>,
+    /// More families for `/metrics` from parts this crate does not know (the log collector,
+    /// the remote-write sender), added once they run.
+    metrics_sources: std::sync::RwLock<Vec<MetricsSource>>,
     /// The Alertmanager whose `/api/v2` routes and metrics this server serves, if any.
     alertmanager: OnceLock<Arc<bongsu_alertmanager::server::Alertmanager>>,
     /// Remote-read requests served at once (`--storage.remote.read-concurrent-limit`).
@@ -184,10 +188,10 @@ impl ApiState {
                 .remote_write_receiver
                 .then(|| Arc::new(bongsu_ingest::Receiver::new())),
             logs: OnceLock::new(),
-            metrics_writer: OnceLock::new(),
             tails: loki::Tails::default(),
             log_receiver: Arc::new(bongsu_ingest::logs::LogReceiver::new(opts.log_limits)),
             alertmanager: OnceLock::new(),
+            metrics_sources: std::sync::RwLock::new(Vec::new()),
             remote_read_slots: (opts.remote_read_concurrency > 0)
                 .then(|| Arc::new(tokio::sync::Semaphore::new(opts.remote_read_concurrency))),
             remote_read_sample_limit: opts.remote_read_sample_limit,
@@ -236,12 +240,6 @@ impl ApiState {
         let _ = self.0.logs.set(store);
     }
 
-    /// Has `/metrics` also write what `writer` writes (the families of a part the API does
-    /// not know, such as the log collector's); at most one.
-    pub fn add_metrics_writer(&self, writer: fn(&mut bongsu_telemetry::Encoder<'_>)) {
-        let _ = self.0.metrics_writer.set(writer);
-    }
-
     /// Ends the live tailing connections and refuses new ones: call when shutting down, since
     /// the server's graceful shutdown waits for open connections.
     pub fn close_tails(&self) {
@@ -266,6 +264,25 @@ impl ApiState {
     /// Hands over the notifier whose Alertmanagers `/api/v1/alertmanagers` and `/metrics` show.
     pub fn set_notifier(&self, n: Arc<bongsu_notifier::Notifier>) {
         let _ = self.0.notifier.set(n);
+    }
+
+    /// Has `/metrics` also write what `source` writes: the families of a part the API does
+    /// not know (the log collector's, the remote-write queues').
+    pub fn add_metrics_source(&self, source: MetricsSource) {
+        self.0
+            .metrics_sources
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(source);
+    }
+
+    /// The added metrics sources, for `/metrics`.
+    fn metrics_sources(&self) -> Vec<MetricsSource> {
+        self.0
+            .metrics_sources
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn notifier(&self) -> Option<&Arc<bongsu_notifier::Notifier>> {

@@ -98,8 +98,8 @@ pub(super) async fn handler(State(s): State<ApiState>) -> Response {
     if let Some(am) = s.0.alertmanager.get() {
         am.write_metrics(&mut enc);
     }
-    if let Some(write) = s.0.metrics_writer.get() {
-        write(&mut enc);
+    for source in s.metrics_sources() {
+        source(&mut enc);
     }
     (
         [(

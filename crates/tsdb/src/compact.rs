@@ -68,8 +68,13 @@ fn checkpoint_wal(db: &Db, min_time: i64) -> Result<(), TsdbError> {
     };
     let dir = db.dir().join(WAL_DIR);
     wal::checkpoint(&dir, last, |r| head.contains_ref(r), min_time)?;
+    // Segments a remote-write queue has not sent yet stay until it has.
+    let upto = db
+        .wal_pins()
+        .floor()
+        .map_or(last + 1, |pin| pin.min(last + 1));
     if let Some(w) = head.wal().as_mut() {
-        w.truncate(last + 1)?;
+        w.truncate(upto)?;
     }
     Ok(())
 }

@@ -61,6 +61,8 @@ pub struct Db {
     /// others, and reports an unreadable block once.
     seen: Mutex<HashSet<String>>,
     counters: DbCounters,
+    /// Segments the WAL's other readers still need; truncation keeps them.
+    wal_pins: Arc<wal::WalPins>,
     _lock: fs::File,
 }
 
@@ -121,6 +123,7 @@ impl Db {
             maintenance: Mutex::new(()),
             seen: Mutex::new(seen),
             counters,
+            wal_pins: Arc::default(),
             _lock: lock,
         })
     }
@@ -131,6 +134,17 @@ impl Db {
 
     pub fn options(&self) -> &DbOptions {
         &self.opts
+    }
+
+    /// The WAL directory, for readers that follow it (remote write).
+    pub fn wal_dir(&self) -> PathBuf {
+        self.dir.join(WAL_DIR)
+    }
+
+    /// Where readers of the WAL register the oldest segment they still need: checkpointing
+    /// then deletes only older segments.
+    pub fn wal_pins(&self) -> Arc<wal::WalPins> {
+        self.wal_pins.clone()
     }
 
     pub(crate) fn counters(&self) -> &DbCounters {

@@ -10,6 +10,8 @@
 //!   `write` per segment touched, so an `Ok` survives a kill of the process (and, with
 //!   [`WalOptions::fsync_on_commit`], a power loss).
 //! - [`replay`] reads the checkpoint and the segments after it back as [`Record`]s.
+//! - [`read_segment_tail`], [`wal_files`] and [`WalPins`] serve readers that follow the log
+//!   as it is written (remote write); truncation keeps the segments they pin.
 //! - [`checkpoint`] condenses old segments to the series, samples and deletions still wanted,
 //!   after which
 //!   [`Wal::truncate`] deletes those segments.
@@ -25,6 +27,7 @@ mod checkpoint;
 mod reader;
 mod record;
 mod segment;
+mod tail;
 
 use std::fs;
 use std::io;
@@ -38,6 +41,11 @@ pub use reader::{replay, ReplayStats};
 pub use record::{
     series_over_record_limit, Record, RefSample, RefSeries, RefTombstone, SeriesRef,
     MAX_RECORD_PAYLOAD, MAX_SAMPLES_PER_RECORD,
+};
+
+pub use tail::{
+    read_checkpoint_records, read_segment_tail, segment_path, wal_files, TailStop, WalFiles,
+    WalPin, WalPins, FIRST_RECORD_OFFSET,
 };
 
 use reader::{plan, read_segment, SegmentEnd};

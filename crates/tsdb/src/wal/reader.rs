@@ -4,7 +4,7 @@
 //! [`read_segment`], so replay and repair agree on where the last good record is.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use tracing::warn;
@@ -34,23 +34,40 @@ pub(crate) fn read_segment(
     path: &Path,
     f: &mut dyn FnMut(Record) -> Result<(), WalError>,
 ) -> Result<SegmentEnd, WalError> {
+    read_segment_from(path, HEADER_SIZE, &mut |rec, _| f(rec)).map(|(_, end)| end)
+}
+
+/// Like [`read_segment`], from the frame that starts at byte `start` (a record boundary
+/// returned earlier, or `HEADER_SIZE`); `f` also gets the offset just past each record.
+/// Returns where reading stopped (the end of the last good record) and why.
+pub(crate) fn read_segment_from(
+    path: &Path,
+    start: u64,
+    f: &mut dyn FnMut(Record, u64) -> Result<(), WalError>,
+) -> Result<(u64, SegmentEnd), WalError> {
     let file = File::open(path).map_err(io_err(path))?;
     let file_len = file.metadata().map_err(io_err(path))?.len();
     let mut r = BufReader::with_capacity(READ_BUFFER, file);
 
     if file_len < HEADER_SIZE {
-        return Ok(SegmentEnd::Corrupt {
-            offset: 0,
-            reason: format!("segment header is torn ({file_len} of {HEADER_SIZE} bytes)"),
-        });
+        return Ok((
+            0,
+            SegmentEnd::Corrupt {
+                offset: 0,
+                reason: format!("segment header is torn ({file_len} of {HEADER_SIZE} bytes)"),
+            },
+        ));
     }
     let mut header = [0u8; HEADER_SIZE as usize];
     r.read_exact(&mut header).map_err(io_err(path))?;
     if header[..4] != MAGIC {
-        return Ok(SegmentEnd::Corrupt {
-            offset: 0,
-            reason: "bad segment magic".into(),
-        });
+        return Ok((
+            0,
+            SegmentEnd::Corrupt {
+                offset: 0,
+                reason: "bad segment magic".into(),
+            },
+        ));
     }
     if !(MIN_READ_VERSION..=VERSION).contains(&header[4]) {
         return Err(WalError::UnsupportedVersion {
@@ -59,14 +76,26 @@ pub(crate) fn read_segment(
         });
     }
 
-    let mut offset = HEADER_SIZE;
+    let mut offset = start.max(HEADER_SIZE);
+    if offset > file_len {
+        return Ok((
+            offset,
+            SegmentEnd::Corrupt {
+                offset,
+                reason: format!("start offset {offset} is past the end ({file_len} bytes)"),
+            },
+        ));
+    }
+    if offset > HEADER_SIZE {
+        r.seek(SeekFrom::Start(offset)).map_err(io_err(path))?;
+    }
     let mut payload = Vec::new();
     loop {
         let remaining = file_len - offset;
         if remaining == 0 {
-            return Ok(SegmentEnd::Clean);
+            return Ok((offset, SegmentEnd::Clean));
         }
-        let corrupt = |reason: String| Ok(SegmentEnd::Corrupt { offset, reason });
+        let corrupt = |reason: String| Ok((offset, SegmentEnd::Corrupt { offset, reason }));
         if remaining < FRAME_HEADER_SIZE as u64 {
             return corrupt(format!("torn record header ({remaining} bytes left)"));
         }
@@ -94,11 +123,12 @@ pub(crate) fn read_segment(
                 "checksum mismatch: stored {crc:#010x}, computed {want:#010x}"
             ));
         }
+        let end = offset + (FRAME_HEADER_SIZE + len) as u64;
         match decode(rtype, &payload) {
-            Ok(rec) => f(rec)?,
+            Ok(rec) => f(rec, end)?,
             Err(e) => return corrupt(e.0),
         }
-        offset += (FRAME_HEADER_SIZE + len) as u64;
+        offset = end;
     }
 }
 

@@ -1,0 +1,31 @@
+//! The remote-write sender: Prometheus' queue manager for bongsu. Each `remote_write` endpoint
+//! gets a queue that follows the TSDB's WAL (not the appenders), so a receiver outage or a
+//! crash of bongsu loses nothing the WAL acknowledged: the queue's progress (the WAL position
+//! before which every sample was sent or refused for good) is kept in a small file per queue
+//! (`docs/format/remote-write-progress.md`), and the segments it still needs are pinned
+//! against WAL truncation.
+//!
+//! - [`RemoteWrite`] (`manager.rs`): the set of queues, applied from the configuration.
+//! - `queue.rs`: one queue's tasks and its bounded flush; `watcher.rs`: following the WAL;
+//!   `shard.rs`: batching, sending and retrying; `reshard.rs`: the desired shard count;
+//!   `tracker.rs`: which position is acknowledged; `progress.rs`: its file; `client.rs`: the
+//!   HTTP request and the classification of answers; `request.rs`: protobuf 1.0 and 2.0
+//!   bodies; `metrics.rs`: the `prometheus_remote_storage_*` families.
+//!
+//! Not here: exemplars, native histograms and metadata (the WAL holds none of them yet, so
+//! there is nothing to send; `send_exemplars`, `send_native_histograms` and `metadata_config`
+//! are accepted and have no effect), and receiving remote write (`bongsu-ingest`).
+
+mod client;
+mod manager;
+mod metrics;
+mod progress;
+mod queue;
+mod request;
+mod reshard;
+mod shard;
+mod tracker;
+mod watcher;
+
+pub use manager::{RemoteWrite, FLUSH_DEADLINE, PROGRESS_DIR};
+pub use progress::{ProgressError, WalPosition};

@@ -9,12 +9,11 @@ use std::thread::JoinHandle;
 
 use bongsu_storage::logs::CheckpointedLogAppendable;
 
-use crate::client::{Client, ClientConfig};
+use crate::client::Client;
 use crate::config::LogConfig;
 use crate::destination::{Destination, LocalStore, RemoteClients};
 use crate::metrics::CLIENTS;
 use crate::pipeline::JobPipeline;
-use crate::syslog::SyslogConfig;
 use crate::syslog_job::SyslogJob;
 use crate::tail::Tailer;
 use crate::CollectError;
@@ -51,11 +50,9 @@ impl Collector {
             Some(rt) if !cfg.clients.is_empty() => {
                 let _entered = rt.enter();
                 let mut started = Vec::new();
-                for raw in &cfg.clients {
-                    let config: ClientConfig = serde_yaml_ng::from_value(raw.clone())
-                        .map_err(|e| CollectError::Config(format!("clients: {e}")))?;
+                for config in &cfg.clients {
                     started.push(
-                        Client::new(config, CLIENTS.clone())
+                        Client::new(config.clone(), CLIENTS.clone())
                             .map_err(|e| CollectError::Config(e.to_string()))?,
                     );
                 }
@@ -70,14 +67,12 @@ impl Collector {
         };
         let mut syslog = Vec::new();
         for sc in &cfg.scrape_configs {
-            let (Some(raw), Some(rt)) = (&sc.syslog, &runtime) else {
+            let (Some(config), Some(rt)) = (&sc.syslog, &runtime) else {
                 continue;
             };
-            let config: SyslogConfig = serde_yaml_ng::from_value(raw.clone())
-                .map_err(|e| CollectError::Config(format!("{}: syslog: {e}", sc.job_name)))?;
             syslog.push(SyslogJob::start(
                 sc,
-                config,
+                config.clone(),
                 cfg.limits.clone(),
                 dest.clone(),
                 rt,

@@ -3,8 +3,8 @@
 //! `global.file_watch_config`), its error texts, and "<key> is not supported by bongsu yet" for
 //! what bongsu lacks. Unknown keys fail as Go's yaml.v2 words it (`bongsu_yaml::describe`).
 //!
-//! Not here: the `pipeline_stages`, `syslog` and `clients` bodies are kept as YAML values for
-//! the modules that build them (`stages`, `syslog`, `client`), which validate them; the
+//! The `syslog` and `clients` bodies are read into their modules' types (`syslog`, `client`),
+//! and `pipeline_stages` built once to check them (kept as YAML for each pipeline built); the
 //! `server` section is accepted and ignored (bongsu serves on its own `--web.listen-address`).
 
 mod expand;
@@ -17,6 +17,8 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 use serde_yaml_ng::Value;
 use thiserror::Error;
+
+use crate::client::ClientConfig;
 
 pub use expand::expand_env;
 pub use scrape::{Decompression, ScrapeConfig};
@@ -54,9 +56,8 @@ pub enum LogConfigError {
 #[derive(Debug, Clone)]
 pub struct LogConfig {
     pub positions: PositionsConfig,
-    /// `clients` (and the deprecated single `client`), as written. Empty: lines go to the
-    /// local log store.
-    pub clients: Vec<Value>,
+    /// `clients` (and the deprecated single `client`). Empty: lines go to the local log store.
+    pub clients: Vec<ClientConfig>,
     pub scrape_configs: Vec<ScrapeConfig>,
     /// `target_config.sync_period`: how often globs are re-scanned.
     pub target_sync_period: Duration,
@@ -281,14 +282,17 @@ impl LogConfig {
             check_bodies(&sc).map_err(invalid)?;
             scrape_configs.push(sc);
         }
-        let mut clients = raw.clients.unwrap_or_default();
-        clients.extend(raw.client);
-        for c in &clients {
-            serde_yaml_ng::from_value::<crate::client::ClientConfig>(c.clone())
-                .map_err(|e| bongsu_yaml::describe(&e))
-                .and_then(|c| c.validate().map_err(|e| e.to_string()))
-                .map_err(|e| invalid(format!("clients: {e}")))?;
-        }
+        let mut raw_clients = raw.clients.unwrap_or_default();
+        raw_clients.extend(raw.client);
+        let clients = raw_clients
+            .into_iter()
+            .map(|c| {
+                serde_yaml_ng::from_value::<ClientConfig>(c)
+                    .map_err(|e| bongsu_yaml::describe(&e))
+                    .and_then(|c| c.validate().map(|()| c).map_err(|e| e.to_string()))
+                    .map_err(|e| invalid(format!("clients: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let watch = raw.global.file_watch_config;
         let min_poll = watch.min_poll_frequency.unwrap_or(DEFAULT_POLL);
         let max_poll = watch
@@ -345,17 +349,9 @@ fn yaml_message(e: &serde_yaml_ng::Error) -> String {
 #[cfg(test)]
 mod tests;
 
-/// Builds what the modules build from a scrape config's YAML bodies, so a file that loads is
-/// one the collector can start (but for addresses that cannot be bound): `pipeline_stages`
-/// with Promtail's stage errors, `syslog` with its checks.
+/// Builds a scrape config's `pipeline_stages` as a pipeline would, so a file that loads has
+/// stages the collector can build, with Promtail's stage errors.
 fn check_bodies(sc: &ScrapeConfig) -> Result<(), String> {
     crate::stages::Pipeline::check(&Value::Sequence(sc.pipeline_stages.clone()))
-        .map_err(|e| format!("{}: pipeline_stages: {e}", sc.job_name))?;
-    if let Some(raw) = &sc.syslog {
-        serde_yaml_ng::from_value::<crate::syslog::SyslogConfig>(raw.clone())
-            .map_err(|e| bongsu_yaml::describe(&e))
-            .and_then(|c| c.validate().map_err(|e| e.to_string()))
-            .map_err(|e| format!("{}: syslog: {e}", sc.job_name))?;
-    }
-    Ok(())
+        .map_err(|e| format!("{}: pipeline_stages: {e}", sc.job_name))
 }

@@ -10,6 +10,8 @@ use bongsu_relabel::{NameValidationScheme, RelabelConfig};
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
+use crate::syslog::SyslogConfig;
+
 /// Scrape-config keys Promtail reads and bongsu does not: each fails loading with
 /// "<key> is not supported by bongsu yet". `loki_push_api` is among them because bongsu
 /// already serves `/loki/api/v1/push` on its own listener.
@@ -49,8 +51,8 @@ pub struct ScrapeConfig {
     pub static_configs: Vec<StaticConfig>,
     pub file_sd_configs: Vec<FileSdConfig>,
     pub relabel_configs: Vec<RelabelConfig>,
-    /// The `syslog` section as written; the syslog module builds and validates it.
-    pub syslog: Option<Value>,
+    /// The `syslog` section, read and checked as the syslog module defines it.
+    pub syslog: Option<SyslogConfig>,
     pub decompression: Option<Decompression>,
 }
 
@@ -226,13 +228,22 @@ impl RawScrapeConfig {
             f.validate()
                 .map_err(|e| ScrapeError::Invalid(e.to_string()))?;
         }
+        let syslog = self
+            .syslog
+            .map(|raw| {
+                serde_yaml_ng::from_value::<SyslogConfig>(raw)
+                    .map_err(|e| bongsu_yaml::describe(&e))
+                    .and_then(|c| c.validate().map(|()| c).map_err(|e| e.to_string()))
+                    .map_err(|e| ScrapeError::Invalid(format!("{}: syslog: {e}", self.job_name)))
+            })
+            .transpose()?;
         Ok(ScrapeConfig {
             job_name: self.job_name,
             pipeline_stages: self.pipeline_stages.unwrap_or_default(),
             static_configs: self.static_configs.unwrap_or_default(),
             file_sd_configs,
             relabel_configs,
-            syslog: self.syslog,
+            syslog,
             decompression,
         })
     }

@@ -65,6 +65,7 @@ fn bench(c: &mut Criterion) {
             ends_at: Time::zero(),
             generator_url: format!("http://prom:9090/graph?g0.expr=disk{i}"),
             fingerprint: format!("{i:016x}"),
+            logs_url: format!("http://prom:9090/logs?query=%7Binstance%3D%22host-{i}%3A9100%22%7D"),
         })
         .collect();
     let value = Data::new(

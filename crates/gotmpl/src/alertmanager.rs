@@ -32,6 +32,10 @@ pub struct Alert {
     pub ends_at: Time,
     pub generator_url: String,
     pub fingerprint: String,
+    /// bongsu's addition: the alert's link into the `/logs` explorer
+    /// (`bongsu_model::logs_link`), `.LogsURL` in templates. Not part of `toJson`'s output,
+    /// which stays upstream's.
+    pub logs_url: String,
 }
 
 /// The data of one notification (upstream's `template.Data`).
@@ -129,6 +133,7 @@ impl Alert {
                     ("EndsAt", Value::Time(self.ends_at.clone())),
                     ("GeneratorURL", Value::str(&self.generator_url)),
                     ("Fingerprint", Value::str(&self.fingerprint)),
+                    ("LogsURL", Value::str(&self.logs_url)),
                 ],
             )
             .with_json_names(&[
@@ -139,6 +144,7 @@ impl Alert {
                 "endsAt",
                 "generatorURL",
                 "fingerprint",
+                "-",
             ]),
         )
     }

@@ -126,6 +126,7 @@ fn am_data() -> Value {
         },
         generator_url: format!("http://prom/graph?{instance}"),
         fingerprint: format!("fp-{instance}"),
+        logs_url: format!("http://prom/logs?query={instance}"),
     };
     Data::new(
         "team-x",

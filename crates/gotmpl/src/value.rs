@@ -81,7 +81,8 @@ pub struct Map {
 pub struct Struct {
     pub type_name: &'static str,
     pub fields: Arc<Vec<(&'static str, Value)>>,
-    /// The fields' `json:"…"` names, in field order, where the Go type has tags.
+    /// The fields' `json:"…"` names, in field order, where the Go type has tags (`-`: left
+    /// out of JSON, as Go's `json:"-"`).
     pub json_names: Option<&'static [&'static str]>,
 }
 

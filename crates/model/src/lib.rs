@@ -1,6 +1,6 @@
 //! The data model shared by every layer: label sets, label matchers, samples, log lines,
-//! Prometheus' durations and byte sizes, and the alert handed from rule evaluation to
-//! Alertmanagers.
+//! Prometheus' durations and byte sizes, the alert handed from rule evaluation to
+//! Alertmanagers, and the links from alerts and series to their logs.
 //!
 //! This crate owns the *shape* of series data and its validation rules (as Prometheus defines
 //! them). It does no I/O and knows nothing about storage, HTTP or PromQL.
@@ -8,6 +8,7 @@
 pub mod alert;
 mod labels;
 pub mod log;
+pub mod logs_link;
 mod matcher;
 mod sample;
 pub mod units;

@@ -1,10 +1,12 @@
 //! The data of one notification, Alertmanager's `template.Data`: built once per attempt from
 //! the alerts, rendered by notification templates and serialized as the webhook payload.
+//! Each alert also carries bongsu's `LogsURL` for templates; the payload stays upstream's.
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use bongsu_gotmpl::alertmanager::{Alert as TemplateAlert, Data};
 use bongsu_gotmpl::time::Time;
+use bongsu_model::logs_link::alert_logs_url;
 
 use super::NotifyContext;
 use crate::types::Alert;
@@ -13,7 +15,7 @@ use crate::types::Alert;
 const RFC3339_NANO: &str = "2006-01-02T15:04:05.999999999Z07:00";
 
 /// Builds the data as Alertmanager does: firing alerts carry Go's zero time as their end,
-/// resolved ones their real end.
+/// resolved ones their real end. `LogsURL` links under the Alertmanager's external URL.
 pub fn notification_data(ctx: &NotifyContext, alerts: &[Alert]) -> Data {
     let list = alerts
         .iter()
@@ -31,6 +33,13 @@ pub fn notification_data(ctx: &NotifyContext, alerts: &[Alert]) -> Data {
                 },
                 generator_url: a.generator_url.clone(),
                 fingerprint: a.fingerprint().to_string(),
+                logs_url: alert_logs_url(
+                    &ctx.external_url,
+                    |name| a.labels.get(name).map(String::as_str),
+                    a.starts_at.as_millisecond(),
+                    resolved.then(|| a.ends_at.as_millisecond()),
+                    &a.generator_url,
+                ),
             }
         })
         .collect();
@@ -101,5 +110,15 @@ mod tests {
             body.contains("}],\"notification_reason\":\"some alerts resolved\",\"groupLabels\":{}"),
             "{body}"
         );
+    }
+
+    #[test]
+    fn the_payload_leaves_the_logs_link_out() {
+        let mut a = alert("A", None);
+        a.labels.insert("job".into(), "node".into());
+        let data = notification_data(&ctx(), &[a]);
+        assert!(data.alerts[0].logs_url.contains("job%3D%22node%22"));
+        let body = String::from_utf8(gojson::encode(&DataJson(&data)).unwrap()).unwrap();
+        assert!(!body.to_lowercase().contains("logs"), "{body}");
     }
 }

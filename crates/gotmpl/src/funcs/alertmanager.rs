@@ -228,11 +228,17 @@ fn to_json(v: &Value, out: &mut String, depth: usize) -> Result<(), String> {
         }
         Value::Struct(s) => {
             out.push('{');
+            let mut first = true;
             for (i, (name, e)) in s.fields.iter().enumerate() {
-                if i > 0 {
+                let key = s.json_names.and_then(|n| n.get(i).copied()).unwrap_or(name);
+                // Go's `json:"-"`: the field is left out.
+                if key == "-" {
+                    continue;
+                }
+                if !first {
                     out.push(',');
                 }
-                let key = s.json_names.and_then(|n| n.get(i).copied()).unwrap_or(name);
+                first = false;
                 json_string(key, out);
                 out.push(':');
                 to_json(e, out, depth + 1)?;

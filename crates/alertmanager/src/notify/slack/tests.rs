@@ -245,3 +245,19 @@ fn update_message_edits_the_posted_message() {
     );
     assert!(req.ts.is_empty());
 }
+
+#[test]
+fn templates_link_each_alert_to_its_logs() {
+    let s = slack(
+        "api_url: http://127.0.0.1:1/hook\n    text: '{{ range .Alerts }}<{{ .LogsURL }}|logs {{ .Status }}> {{ end }}'\n",
+    )
+    .unwrap();
+    let got = payload(&s, &[alert("a", 9_000), alert("b", 1_500)]).unwrap();
+    // Firing: from 10 minutes before the start (1000 s), open-ended; resolved: to 5 minutes
+    // after the end (1500 s).
+    assert_eq!(
+        got["attachments"][0]["text"],
+        "<http://am.example/logs?query=%7Binstance%3D%22a%22%7D&from=400000|logs firing> \
+         <http://am.example/logs?query=%7Binstance%3D%22b%22%7D&from=400000&to=1800000|logs resolved> "
+    );
+}

@@ -36,13 +36,13 @@ service_port="$(free_port)"
 python3 "$here/fake_service.py" "$service_port" &
 service_pid=$!
 # bongsu scraping itself and the fake service every second, so `up`, its own metric names and
-# the service's exist at once, with the example rules evaluated, so the rules and alerts pages
-# and the dashboards have something to show.
+# the service's exist at once, with the example rules evaluated (and rules.yml's alert firing),
+# so the rules and alerts pages and the dashboards have something to show.
 cat >"$workdir/bongsu.yml" <<YML
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
-rule_files: ["$root/rules/bongsu.yml", "$root/rules/service.yml"]
+rule_files: ["$root/rules/bongsu.yml", "$root/rules/service.yml", "$here/rules.yml"]
 scrape_configs:
   - job_name: bongsu
     static_configs:

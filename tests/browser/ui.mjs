@@ -113,6 +113,27 @@ await step("graph tab draws a chart with a legend", async () => {
   await accessible("the graph tab");
 });
 
+/** A link's href read as the logs explorer reads it: path, query and time range. */
+async function logsHref(link) {
+  const url = new URL(await link.getAttribute("href"), base);
+  const p = url.searchParams;
+  const time = (k) => (p.has(k) ? Number(p.get(k)) : null);
+  return { path: url.pathname, query: p.get("query"), from: time("from"), to: time("to") };
+}
+
+await step("each graph series links to its logs over the graph's range", async () => {
+  const entry = page.locator(".graph .u-legend .u-series", { hasText: 'job="bongsu"' });
+  const link = entry.getByRole("link", { name: /^Logs of this series/ });
+  const got = await logsHref(link);
+  const instance = new URL(base).host;
+  assert.equal(got.path, "/logs");
+  assert.equal(got.query, `{job="bongsu", instance="${instance}"}`);
+  assert.equal(got.to - got.from, 60_000, "the graph's one-minute range");
+  assert.ok(Math.abs(got.to - Date.now()) < 60_000, `range ends now: ${got.to}`);
+  // Clicking the link's cell leaves the series shown (uPlot toggles on the label only).
+  assert.equal(await entry.evaluate((e) => e.classList.contains("u-off")), false);
+});
+
 await step("autocomplete offers a metric name", async () => {
   await page.goto(`${base}/query`);
   const editor = page.getByRole("textbox", { name: "Expression (query 1)" });
@@ -251,7 +272,7 @@ const pages = [
   ["/tsdb-status", "Head statistics"],
   ["/flags", "--web.listen-address"],
   ["/config", "scrape_configs"],
-  ["/alertmanager/alerts", "No alerts."],
+  ["/alertmanager/alerts", "ServiceScraped"],
   ["/alertmanager/silences", "New silence"],
   ["/dashboards", "bongsu health"],
 ];
@@ -266,6 +287,38 @@ for (const [path, text] of pages) {
     await accessible(path);
   });
 }
+
+await step("a firing alert links to its logs on /alerts and /alertmanager/alerts", async () => {
+  const rules = await (await page.request.get(`${base}/api/v1/alerts`)).json();
+  const firing = rules.data.alerts.find((a) => a.labels.alertname === "ServiceScraped");
+  const query = `{job="service", instance="${firing.labels.instance}"}`;
+  await page.goto(`${base}/alerts`);
+  const rule = page.locator("details.alert-rule", { hasText: "ServiceScraped" });
+  await rule.locator("summary").click();
+  const onAlerts = await logsHref(rule.getByRole("link", { name: /^Logs of ServiceScraped/ }));
+  assert.deepEqual(onAlerts, {
+    path: "/logs",
+    query,
+    from: Date.parse(firing.activeAt) - 10 * 60_000,
+    to: null,
+  });
+  await page.screenshot({ path: `${shots}/alerts-logs-link.png`, fullPage: true });
+  await accessible("the alerts page with an alert open");
+
+  const am = await (
+    await page.request.get(`${base}/api/v2/alerts?filter=alertname%3D%22ServiceScraped%22`)
+  ).json();
+  assert.equal(am.length, 1, JSON.stringify(am));
+  await page.goto(`${base}/alertmanager/alerts`);
+  const alert = page.locator(".am-alert", { hasText: 'alertname="ServiceScraped"' });
+  const onAm = await logsHref(alert.getByRole("link", { name: /^Logs of ServiceScraped/ }));
+  assert.deepEqual(onAm, {
+    path: "/logs",
+    query,
+    from: Date.parse(am[0].startsAt) - 10 * 60_000,
+    to: null,
+  });
+});
 
 await step("an alert in the Alertmanager, silenced and the silence expired", async () => {
   const posted = await page.request.post(`${base}/api/v2/alerts`, {

@@ -1,8 +1,11 @@
 // The graph tab's chart: a range query's series drawn with uPlot, lines or stacked areas, a
-// legend of series labels that shows the values under the cursor. Times are UTC, as the URL's.
+// legend of series labels that shows the values under the cursor, each with a link to the logs
+// of its series over the graph's range. Times are UTC, as the URL's.
 
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { h } from "./dom.js";
+import { seriesLogsUrl } from "./logslink.js";
 import { seriesText } from "./series.js";
 import { formatTime } from "./time.js";
 
@@ -116,5 +119,36 @@ export function drawGraph(parent, result, range, stacked) {
   const plot = new uPlot(opts, [xs, ...drawn], parent);
   plot.root.setAttribute("role", "img");
   plot.root.setAttribute("aria-label", `Graph of ${result.length} series`);
+  addLogsLinks(plot, result, range);
   return plot;
+}
+
+/**
+ * A "Logs" link in each legend entry whose series names a log source (job, instance, service),
+ * in a cell of its own: uPlot toggles a series on clicks on its label, not on other cells.
+ */
+function addLogsLinks(plot, result, range) {
+  const rows = plot.root.querySelectorAll(".u-legend .u-series");
+  result.forEach((s, i) => {
+    const href = seriesLogsUrl(s.metric, range.start * 1000, range.end * 1000);
+    // Row 0 is the time.
+    rows[i + 1]?.append(
+      h(
+        "td",
+        { class: "legend-logs" },
+        href === null
+          ? null
+          : h(
+              "a",
+              {
+                href,
+                class: "logs-link",
+                title: "Logs of this series",
+                "aria-label": `Logs of this series: ${seriesText(s.metric)}`,
+              },
+              "Logs",
+            ),
+      ),
+    );
+  });
 }

@@ -5,8 +5,9 @@
 
 import { amCall } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
+import { alertLogsUrl } from "../logslink.js";
 import { formatMatchers, parseMatchers } from "../matchers.js";
-import { ago, filterBox, labelBadges, loadingPage, stateBadge } from "./common.js";
+import { ago, filterBox, labelBadges, loadingPage, logsButton, stateBadge } from "./common.js";
 import { formatDuration, parseDuration } from "../time.js";
 
 function silenceLink(labels) {
@@ -57,6 +58,7 @@ export const amAlertsPage = loadingPage(
                   " started ",
                   ago(a.startsAt),
                   " ",
+                  logsButton(alertLogsUrl(a, Date.parse(a.endsAt) <= Date.now()), a.labels),
                   silenceLink(a.labels),
                   a.generatorURL ? [" ", h("a", { href: a.generatorURL }, "Source")] : "",
                 ),

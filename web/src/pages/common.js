@@ -93,6 +93,17 @@ export function labelBadges(labels) {
   );
 }
 
+/** The "Logs" button of an alert (`href` from logslink.js), named by the alert's labels. */
+export function logsButton(href, labels) {
+  const { alertname, ...rest } = labels ?? {};
+  const what = [alertname, ...Object.entries(rest).map(([k, v]) => `${k}=${JSON.stringify(v)}`)];
+  return h(
+    "a",
+    { href, class: "logs-link", "aria-label": `Logs of ${what.filter(Boolean).join(" ")}` },
+    "Logs",
+  );
+}
+
 /** A state word (up, down, firing, ok, err, …) coloured by how good it is. */
 export function stateBadge(state) {
   const tone =

@@ -2,8 +2,9 @@
 // their health and evaluation, and the alerting rules with their active alerts.
 
 import { h } from "../dom.js";
+import { alertLogsUrl } from "../logslink.js";
 import { formatDuration } from "../time.js";
-import { ago, dataPage, filterBox, labelBadges, seconds, stateBadge, table } from "./common.js";
+import { ago, dataPage, filterBox, labelBadges, logsButton, seconds, stateBadge, table } from "./common.js";
 
 function groupHeader(g) {
   return h(
@@ -77,8 +78,19 @@ function alertingRule(r) {
       alerts.length === 0
         ? ""
         : table(
-            ["Alert labels", "State", "Active since", "Value"],
-            alerts.map((a) => [labelBadges(a.labels), stateBadge(a.state), ago(a.activeAt), a.value]),
+            ["Logs", "Alert labels", "State", "Active since", "Value"],
+            // An active alert started at its activeAt; a LogQL rule's alert may carry its own
+            // logs link as generatorURL.
+            alerts.map((a) => [
+              logsButton(
+                alertLogsUrl({ labels: a.labels, startsAt: a.activeAt, generatorURL: a.generatorURL }),
+                a.labels,
+              ),
+              labelBadges(a.labels),
+              stateBadge(a.state),
+              ago(a.activeAt),
+              a.value,
+            ]),
             `Active alerts of ${r.name}`,
           ),
     ),

@@ -117,8 +117,10 @@ export function drawGraph(parent, result, range, stacked) {
     ],
   };
   const plot = new uPlot(opts, [xs, ...drawn], parent);
-  plot.root.setAttribute("role", "img");
-  plot.root.setAttribute("aria-label", `Graph of ${result.length} series`);
+  // The drawing is the image; the legend beside it holds links, which an image may not.
+  const drawing = plot.root.querySelector(".u-wrap");
+  drawing.setAttribute("role", "img");
+  drawing.setAttribute("aria-label", `Graph of ${result.length} series`);
   addLogsLinks(plot, result, range);
   return plot;
 }

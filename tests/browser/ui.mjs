@@ -78,13 +78,26 @@ async function step(name, fn) {
   console.log(`browser: ${name}: ok (${Date.now() - started} ms)`);
 }
 
+/** A link's href read as the logs explorer reads it: path, query and time range. */
+async function logsHref(link) {
+  const url = new URL(await link.getAttribute("href"), base);
+  const p = url.searchParams;
+  const time = (k) => (p.has(k) ? Number(p.get(k)) : null);
+  return { path: url.pathname, query: p.get("query"), from: time("from"), to: time("to") };
+}
+
 await step("table tab shows bongsu's own up series", async () => {
   await page.goto(`${base}/query?g0.expr=up&g0.tab=table`);
   const row = page.locator(".result-table tbody tr", {
     hasText: 'job="bongsu"',
   });
   await row.first().waitFor();
-  assert.match(await row.first().innerText(), /^up\{.*instance="127\.0\.0\.1:\d+".*\}\s+1$/s);
+  assert.match(await row.first().innerText(), /^up\{.*instance="127\.0\.0\.1:\d+".*\}\s+Logs\s+1$/s);
+  // Its logs link: the hour up to the evaluation time (now).
+  const logs = await logsHref(row.first().getByRole("link", { name: /^Logs of this series/ }));
+  assert.equal(logs.query, `{job="bongsu", instance="${new URL(base).host}"}`);
+  assert.equal(logs.to - logs.from, 3_600_000);
+  assert.ok(Math.abs(logs.to - Date.now()) < 60_000, `ends now: ${logs.to}`);
   assert.equal(await page.title(), "Query - bongsu");
   // What a cold load of the page cost on the wire (compressed bodies and headers), for the record.
   const bytes = await page.evaluate(() =>
@@ -112,14 +125,6 @@ await step("graph tab draws a chart with a legend", async () => {
   await page.screenshot({ path: `${shots}/query-graph.png`, fullPage: true });
   await accessible("the graph tab");
 });
-
-/** A link's href read as the logs explorer reads it: path, query and time range. */
-async function logsHref(link) {
-  const url = new URL(await link.getAttribute("href"), base);
-  const p = url.searchParams;
-  const time = (k) => (p.has(k) ? Number(p.get(k)) : null);
-  return { path: url.pathname, query: p.get("query"), from: time("from"), to: time("to") };
-}
 
 await step("each graph series links to its logs over the graph's range", async () => {
   const entry = page.locator(".graph .u-legend .u-series", { hasText: 'job="bongsu"' });

@@ -363,7 +363,7 @@ export class Panel {
         ` · Result series: ${n}`,
       );
       if (p.tab === "table") {
-        replaceChildren(this.result, resultTable(answer.data));
+        replaceChildren(this.result, resultTable(answer.data, endMs));
       } else {
         this.lastGraph = { result: answer.data.result, range };
         this.redraw();

@@ -79,8 +79,9 @@ function alertingRule(r) {
         ? ""
         : table(
             ["Logs", "Alert labels", "State", "Active since", "Value"],
-            // An active alert started at its activeAt; a LogQL rule's alert may carry its own
-            // logs link as generatorURL.
+            // An active alert started at its activeAt (the API has no startsAt). Prometheus'
+            // API gives it no generatorURL; one the rules engine adds (a LogQL rule's logs
+            // link) is used as it is.
             alerts.map((a) => [
               logsButton(
                 alertLogsUrl({ labels: a.labels, startsAt: a.activeAt, generatorURL: a.generatorURL }),

@@ -164,9 +164,20 @@ fn log_rules_record_alert_and_answer_lokis_ruler_api() {
             .len(),
         1
     );
-    // Prometheus' own API lists log rules with the others (the UI's rules page).
+    // Prometheus' own API lists log rules with the others (the UI's rules page), and the
+    // alert state is in the TSDB as for PromQL rules.
     let all = get_json(&s, "/api/v1/rules");
     assert_eq!(all["data"]["groups"][0]["name"], "shop");
+    let all = get_json(&s, "/api/v1/alerts");
+    assert_eq!(
+        all["data"]["alerts"][0]["labels"]["alertname"],
+        "ShopErrors"
+    );
+    // Written once the `for` state is restored, after the group's second evaluation.
+    s.wait_for("ALERTS_FOR_STATE of the alert", || {
+        let v = get_json(&s, "/api/v1/query?query=ALERTS_FOR_STATE");
+        (v["data"]["result"][0]["metric"]["alertname"] == "ShopErrors").then_some(())
+    });
 
     // The rule configuration API: YAML, namespaces are the rule files.
     let r = s.http.get(s.url("/loki/api/v1/rules")).send().unwrap();

@@ -173,6 +173,9 @@ fn log_rules_record_alert_and_answer_lokis_ruler_api() {
         all["data"]["alerts"][0]["labels"]["alertname"],
         "ShopErrors"
     );
+    // With the path of its logs link, the one sent to the Alertmanager, for the UI's button.
+    let path = all["data"]["alerts"][0]["generatorURL"].as_str().unwrap();
+    assert_eq!(path, &url[url.find("/logs").unwrap()..]);
     // Written once the `for` state is restored, after the group's second evaluation.
     s.wait_for("ALERTS_FOR_STATE of the alert", || {
         let v = get_json(&s, "/api/v1/query?query=ALERTS_FOR_STATE");

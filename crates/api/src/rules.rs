@@ -10,8 +10,9 @@ use axum::response::Response;
 use serde_json::{json, Map, Value};
 
 use bongsu_model::{Labels, Matcher};
-use bongsu_rules::alerting::Alert;
-use bongsu_rules::group::{RuleKind, RuleStatus};
+use bongsu_rules::alerting::{Alert, AlertingRule};
+use bongsu_rules::group::{EvalRule, RuleKind, RuleStatus};
+use bongsu_rules::logs::logs_link;
 
 use super::params::parse_selector;
 use super::{ok_json, params, ApiError, ApiState};
@@ -85,7 +86,10 @@ pub(crate) fn num(v: f64) -> Value {
     }
 }
 
-fn alert_json(a: &Alert) -> Value {
+/// An alert as Prometheus lists it. Alerts of LogQL rules also carry their `generatorURL`,
+/// the path of their `/logs` link (see `bongsu_rules::logs::logs_link`), which Prometheus'
+/// alerts have no need of: the UI's Logs button opens it.
+fn alert_json(a: &Alert, rule: &EvalRule, def: &AlertingRule) -> Value {
     let mut o = Map::new();
     o.insert("labels".into(), labels_json(&a.labels));
     o.insert("annotations".into(), map_json(&a.annotations));
@@ -95,6 +99,10 @@ fn alert_json(a: &Alert) -> Value {
         o.insert("keepFiringSince".into(), json!(ms_time(k)));
     }
     o.insert("value".into(), json!(go_exp(a.value)));
+    if let Some(selection) = rule.log_selection() {
+        let url = logs_link("", Some(selection), &def.labels, a);
+        o.insert("generatorURL".into(), json!(url));
+    }
     Value::Object(o)
 }
 
@@ -192,7 +200,12 @@ pub(super) async fn rules(
                     let alerts = if exclude_alerts {
                         Value::Null
                     } else {
-                        Value::Array(a.active_alerts().iter().map(alert_json).collect())
+                        Value::Array(
+                            a.active_alerts()
+                                .iter()
+                                .map(|al| alert_json(al, r, a))
+                                .collect(),
+                        )
                     };
                     o.insert("alerts".into(), alerts);
                     status_fields(&mut o, &status);
@@ -233,7 +246,7 @@ pub(super) async fn alerts(State(s): State<ApiState>) -> Result<Response, ApiErr
     for g in s.rule_groups() {
         for r in &g.rules {
             if let RuleKind::Alerting(a) = &r.kind {
-                alerts.extend(a.active_alerts().iter().map(alert_json));
+                alerts.extend(a.active_alerts().iter().map(|al| alert_json(al, r, a)));
             }
         }
     }

@@ -146,6 +146,12 @@ impl EvalRule {
         }
     }
 
+    /// LogQL rules: the expression's first log selection, printed (what its alerts' logs
+    /// links show).
+    pub fn log_selection(&self) -> Option<&str> {
+        self.log_selection.as_deref()
+    }
+
     /// The expression in its language's canonical form.
     pub fn query(&self) -> &str {
         &self.query

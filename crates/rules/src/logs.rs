@@ -16,11 +16,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use bongsu_gotmpl::fmt::quote as go_quote;
 use bongsu_gotmpl::prometheus::{QueryFn, QuerySample};
 use bongsu_logql::{Expr, LogExpr, MetricExpr};
+use bongsu_model::logs_link::{
+    logql_string, logs_url, LOGS_AFTER_RESOLVED_MS, LOGS_BEFORE_ALERT_MS,
+};
 use bongsu_promql::VectorSample;
 
 use crate::alerting::{Alert, ALERT_NAME};
@@ -28,11 +29,6 @@ use crate::alerting::{Alert, ALERT_NAME};
 /// The health error of a LogQL rule when the server has no log store to query.
 pub const ERR_NO_LOG_STORE: &str =
     "LogQL rules need the log store, which is not available in this server";
-
-/// How far before an alert became active its logs link starts.
-pub const LINK_BEFORE_ACTIVE: Duration = Duration::from_secs(10 * 60);
-/// How far after an alert resolved its logs link ends.
-pub const LINK_AFTER_RESOLVED: Duration = Duration::from_secs(5 * 60);
 
 /// Runs LogQL metric queries for log rules. Implemented by the binary over the log store; a
 /// fake in tests.
@@ -72,37 +68,32 @@ pub fn first_log_selection(expr: &MetricExpr) -> Option<&LogExpr> {
 /// The `/logs` link of an alert of a LogQL rule (the shared contract of issue #16): the
 /// rule's first log selection narrowed by `| name="value"` for each alert label that came
 /// from the query's result (not the rule's `labels`, not `alertname`), in name order; from
-/// ten minutes before the alert became active to five minutes after it resolved (open-ended
-/// while it is active).
+/// [`LOGS_BEFORE_ALERT_MS`] before the alert became active to [`LOGS_AFTER_RESOLVED_MS`] after
+/// it resolved (open-ended while it is active).
 pub fn logs_link(
     external_url: &str,
     selection: Option<&str>,
     rule_labels: &BTreeMap<String, String>,
     alert: &Alert,
 ) -> String {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    if let Some(sel) = selection {
+    let query = selection.map(|sel| {
         let mut query = sel.to_string();
         for l in alert.labels.iter() {
             if &*l.name == ALERT_NAME || rule_labels.contains_key(&*l.name) {
                 continue;
             }
-            query.push_str(&format!(" | {}={}", l.name, go_quote(&l.value)));
+            query.push_str(&format!(" | {}={}", l.name, logql_string(&l.value)));
         }
-        q.append_pair("query", &query);
-    }
-    q.append_pair(
-        "from",
-        &(alert.active_at - ms(LINK_BEFORE_ACTIVE)).to_string(),
-    );
-    if let Some(r) = alert.resolved_at {
-        q.append_pair("to", &(r + ms(LINK_AFTER_RESOLVED)).to_string());
-    }
-    format!("{}/logs?{}", external_url.trim_end_matches('/'), q.finish())
-}
-
-fn ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+        query
+    });
+    logs_url(
+        external_url,
+        query.as_deref(),
+        Some(alert.active_at.saturating_sub(LOGS_BEFORE_ALERT_MS)),
+        alert
+            .resolved_at
+            .map(|r| r.saturating_add(LOGS_AFTER_RESOLVED_MS)),
+    )
 }
 
 /// The `query` template function of LogQL rules: the text is a LogQL metric query, run

@@ -5,7 +5,9 @@
 // limit of 1,000 lines; measured (goal: under 500 ms):
 //   - from the later of the two answers (lines, histogram) received to 1,000 rows and the
 //     histogram's canvas in the page: the UI's own work;
-//   - from navigation start to the same: page load, the server's two queries and the UI.
+//   - from navigation start to the same: page load, the server's two queries and the UI;
+// and, to tell where the rest goes, navigation to the queries sent (page, scripts, the
+// page's chunk) and the queries sent to both answered (the server).
 //
 //   (cd tests/browser && npm ci) && cargo build --release --bin bongsu
 //   BONGSU=target/release/bongsu node benches/logs_render.mjs
@@ -51,9 +53,15 @@ const server = spawn(
     join(dir, "data"),
     "--web.listen-address",
     `127.0.0.1:${port}`,
+    // The whole hour arrives at once: above the default ingestion rate of a tenant.
+    "--logs.ingestion-rate-mb",
+    "100",
+    "--logs.ingestion-burst-size-mb",
+    "200",
   ],
   { stdio: "ignore" },
 );
+process.on("exit", () => server.kill());
 const base = `http://127.0.0.1:${port}`;
 for (let i = 0; i < 300; i++) {
   if (
@@ -88,9 +96,7 @@ execFileSync("python3", [
 execFileSync(
   "python3",
   [join(shared, "bench/push_logs.py"), data, "--url", `${base}/loki/api/v1/push`, "--conns", "2"],
-  {
-    stdio: "ignore",
-  },
+  { stdio: ["ignore", "ignore", "inherit"] },
 );
 
 const executablePath = ["/usr/lib/chromium/chromium", "/usr/bin/chromium"].find(existsSync);
@@ -99,6 +105,8 @@ const context = await browser.newContext({ viewport: { width: 1920, height: 1080
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const url = `${base}/logs?${new URLSearchParams({ query: '{job="nginx"}', from: String(start * 1000), to: String(end * 1000) })}`;
 
+const load = [];
+const serverTimes = [];
 const ui = [];
 const total = [];
 for (let i = 0; i < RUNS; i++) {
@@ -116,15 +124,18 @@ for (let i = 0; i < RUNS; i++) {
   }, LINES);
   await page.goto(url);
   await page.waitForFunction(() => window.__drawnAt !== undefined, null, { timeout: 60_000 });
-  const [answered, drawn] = await page.evaluate(() => [
-    Math.max(
-      ...performance
-        .getEntriesByType("resource")
-        .filter((e) => e.name.includes("/loki/api/v1/query_range"))
-        .map((e) => e.responseEnd),
-    ),
-    window.__drawnAt,
-  ]);
+  const [asked, answered, drawn] = await page.evaluate(() => {
+    const queries = performance
+      .getEntriesByType("resource")
+      .filter((e) => e.name.includes("/loki/api/v1/query_range"));
+    return [
+      Math.min(...queries.map((e) => e.startTime)),
+      Math.max(...queries.map((e) => e.responseEnd)),
+      window.__drawnAt,
+    ];
+  });
+  load.push(Math.round(asked));
+  serverTimes.push(Math.round(answered - asked));
   ui.push(Math.round(drawn - answered));
   total.push(Math.round(drawn));
   await page.close();
@@ -133,9 +144,11 @@ for (let i = 0; i < RUNS; i++) {
 await browser.close();
 server.kill();
 rmSync(dir, { recursive: true, force: true });
-const line = (name, xs) =>
+const line = (name, xs, goal = true) =>
   console.log(
-    `${name}: ${median(xs)} ms (min ${Math.min(...xs)}, max ${Math.max(...xs)}, ${RUNS} runs)  [goal < 500 ms]`,
+    `${name}: ${median(xs)} ms (min ${Math.min(...xs)}, max ${Math.max(...xs)}, ${RUNS} runs)${goal ? "  [goal < 500 ms]" : ""}`,
   );
+line(`/logs: navigation to the queries sent (page and script load)`, load, false);
+line(`/logs: queries sent to both answered (the server)`, serverTimes, false);
 line(`/logs, ${LINES} lines + histogram: answers received to drawn`, ui);
 line(`/logs, ${LINES} lines + histogram: navigation to drawn`, total);

@@ -110,6 +110,7 @@ export function logsPage(root) {
 
   const fromInput = h("input", { type: "text", "aria-label": "From", size: 16 });
   const toInput = h("input", { type: "text", "aria-label": "To", size: 16 });
+  const rangeText = h("span", { class: "muted" });
   const rangeSelect = h(
     "select",
     {
@@ -139,6 +140,9 @@ export function logsPage(root) {
     draft = state.query;
     fromInput.value = state.from;
     toInput.value = state.to;
+    const [from, to] = range();
+    rangeText.textContent =
+      from !== null && to !== null ? `${formatTime(from)} to ${formatTime(to)} UTC` : "";
     rangeSelect.value = state.to === "now" && RANGES.some(([v]) => v === state.from) ? state.from : "";
     if (!LIMITS.includes(state.limit))
       limitSelect.append(h("option", { value: state.limit }, `${state.limit} lines`));
@@ -369,10 +373,13 @@ export function logsPage(root) {
     }
     runAbort = new AbortController();
     const { signal } = runAbort;
-    const fail = (e) => showError(e, query);
+    const fail = (e) => {
+      if (e.name !== "AbortError") stats.textContent = "";
+      showError(e, query);
+    };
     if (state.live) return runLive(query, from);
     if (isMetricQuery(query)) return runMetric(query, from, to, signal).catch(fail);
-    stats.textContent = `Loading… (${formatTime(from)} to ${formatTime(to)} UTC)`;
+    stats.textContent = "Loading…";
     runLines(query, from, to, signal).catch(fail);
     runHistogram(query, from, to, signal).catch(fail);
   }
@@ -419,6 +426,7 @@ export function logsPage(root) {
           },
           "Apply range",
         ),
+        rangeText,
         limitSelect,
         directionButton,
         h("details", { class: "logs-history-menu" }, h("summary", {}, "History"), historyList),

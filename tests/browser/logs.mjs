@@ -76,7 +76,8 @@ async function step(name, fn) {
 }
 
 const rows = page.locator(".log-row");
-const rowTexts = () => page.locator(".log-row .log-text").allInnerTexts();
+// Text content, not innerText: rows off screen are not laid out (content-visibility).
+const rowTexts = () => page.locator(".log-row .log-text").allTextContents();
 const query = '{job="logsbrowser"}';
 const url = `${base}/logs?${new URLSearchParams({ query, from: String(now - 3_600_000), to: String(now + 60_000) })}`;
 
@@ -89,7 +90,7 @@ await step("lines and histogram of a contract URL", async () => {
   assert.match(texts[0], / n=39 /);
   assert.match(texts[LINES - 1], / n=0 /);
   // The host tells the two streams apart, so each line shows it.
-  assert.match(await rows.first().locator(".log-labels").innerText(), /host=h2/);
+  assert.match(await rows.first().locator(".log-labels").textContent(), /host=h2/);
   assert.equal(await page.title(), "Logs - bongsu");
   await page.locator(".logs-histogram .u-legend", { hasText: "error" }).waitFor();
   await page.locator(".logs-histogram .u-legend", { hasText: "info" }).waitFor();
@@ -132,8 +133,8 @@ await step("context shows the line's neighbours in its stream", async () => {
   await row.locator(".log-line").click();
   await row.getByRole("button", { name: "Show context" }).click();
   await row.locator(".log-context-line.current").waitFor();
-  const before = await row.locator(".log-context-line.before").allInnerTexts();
-  const after = await row.locator(".log-context-line.after").allInnerTexts();
+  const before = await row.locator(".log-context-line.before").allTextContents();
+  const after = await row.locator(".log-context-line.after").allTextContents();
   assert.ok(before.length > 0 && after.length > 0, `${before.length} before, ${after.length} after`);
   assert.match(before.at(-1), / n=20 /);
   assert.match(after[0], / n=24 /);

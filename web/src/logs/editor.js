@@ -2,7 +2,9 @@
 // PromQL's: stream label names and values inside `{}`, stages after `|` (and the fields a
 // parser stage extracts, from `detected_fields`), functions and keywords of metric queries.
 
+import { completionStatus, startCompletion } from "@codemirror/autocomplete";
 import { EditorState } from "@codemirror/state";
+import { EditorView } from "@codemirror/view";
 import { createEditor } from "../editor.js";
 import { completionContext, FUNCTIONS, KEYWORDS, PARSERS, STAGES, streamSelector } from "./logql.js";
 
@@ -59,6 +61,16 @@ export function createLogQLEditor(parent, { doc, onChange, onExecute, source }) 
     label: "LogQL query",
     onChange,
     onExecute,
-    language: EditorState.languageData.of(() => [{ autocomplete: complete }]),
+    language: [
+      EditorState.languageData.of(() => [{ autocomplete: complete }]),
+      // A quote opened after a matcher's operator (closed at once by closeBrackets, which
+      // completion does not count as typing) opens the list of values.
+      EditorView.updateListener.of((u) => {
+        if (!u.docChanged || completionStatus(u.state) !== null) return;
+        const pos = u.state.selection.main.head;
+        const at = completionContext(u.state.doc.toString(), pos);
+        if (at?.kind === "labelValue" && at.from === pos) setTimeout(() => startCompletion(u.view));
+      }),
+    ],
   });
 }

@@ -74,6 +74,7 @@ fn ui_routes_redirects_caching_and_compression() {
         "/alertmanager/silences",
         "/dashboards",
         "/d/node-exporter",
+        "/logs",
     ] {
         let r = get(path);
         assert_eq!(r.status(), StatusCode::OK, "{path}");

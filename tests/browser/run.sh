@@ -65,4 +65,5 @@ curl -fsS "$base/api/v1/query?query=up" | grep -q '"job":"bongsu"' \
     || { echo "bongsu has no up series; its log:" >&2; cat "$workdir/bongsu.log" >&2; exit 1; }
 
 BASE="$base" SCREENSHOTS="$workdir/screenshots" AMTOOL="$PEERS_BIN/amtool" node "$here/ui.mjs"
+BASE="$base" SCREENSHOTS="$workdir/screenshots" node "$here/logs.mjs"
 echo "browser: screenshots in $workdir/screenshots"

@@ -39,9 +39,10 @@ export function relabel(view, label) {
 
 /**
  * A single-line-first editor in `parent` holding `doc`. Enter runs `onExecute` (Shift+Enter
- * inserts a newline, as in Prometheus); every change goes to `onChange`.
+ * inserts a newline, as in Prometheus); every change goes to `onChange`. `language`: the
+ * extension giving highlighting and completion (PromQL's unless given).
  */
-export function createEditor(parent, { doc, label, onChange, onExecute }) {
+export function createEditor(parent, { doc, label, onChange, onExecute, language = promql.asExtension() }) {
   const execute = () => {
     onExecute();
     return true;
@@ -61,7 +62,7 @@ export function createEditor(parent, { doc, label, onChange, onExecute }) {
         placeholder("Enter expression (press Shift+Enter for newlines)"),
         EditorView.lineWrapping,
         labelling.of(EditorView.contentAttributes.of({ "aria-label": label })),
-        promql.asExtension(),
+        language,
         // autocompletion() binds Enter at a higher precedence while its list is open, so Enter
         // picks a completion then and executes otherwise.
         keymap.of([

@@ -7,6 +7,7 @@ import "./styles/base.css";
 import "./styles/query.css";
 import "./styles/pages.css";
 import "./styles/dashboards.css";
+import "./styles/logs.css";
 import { h, replaceChildren } from "./dom.js";
 import { amAlertsPage, amSilencesPage } from "./pages/alertmanager.js";
 import { notFound } from "./pages/notfound.js";
@@ -35,18 +36,23 @@ const PAGES = {
   "/config": ["Configuration", configPage],
   "/alertmanager/alerts": ["Alertmanager alerts", amAlertsPage],
   "/alertmanager/silences": ["Silences", amSilencesPage],
-  "/dashboards": ["Dashboards", lazy("dashboardsPage")],
+  "/dashboards": ["Dashboards", lazy(dashboards, "dashboardsPage")],
+  "/logs": ["Logs", lazy(() => import("./logs/page.js"), "logsPage")],
 };
 
+function dashboards() {
+  return import("./dashboards/page.js");
+}
+
 /**
- * A page of the dashboards code, loaded when first shown so that other pages' loads do not
- * carry it. Leaving before it loads cancels showing it.
+ * The page `name` of a chunk `load`ed when first shown (the dashboards, the log explorer), so
+ * that other pages' loads do not carry it. Leaving before it loads cancels showing it.
  */
-function lazy(name) {
+function lazy(load, name) {
   return (root) => {
     let left = false;
     let cleanup = null;
-    import("./dashboards/page.js").then(
+    load().then(
       (m) => {
         if (!left) cleanup = m[name](root);
       },
@@ -67,7 +73,7 @@ function lazy(name) {
 
 function pageFor(path) {
   if (PAGES[path]) return PAGES[path];
-  if (path.startsWith("/d/")) return ["Dashboard", lazy("dashboardPage")];
+  if (path.startsWith("/d/")) return ["Dashboard", lazy(dashboards, "dashboardPage")];
   return ["Page not found", notFound];
 }
 
@@ -153,6 +159,7 @@ function header() {
         ["/alertmanager/silences", "Silences"],
       ]),
       navLink("/dashboards"),
+      navLink("/logs"),
     ),
     themeButton(),
   );

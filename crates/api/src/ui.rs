@@ -22,7 +22,7 @@ use axum::Router;
 struct Dist;
 
 /// The paths the UI's router shows a page at: Prometheus 3's, then the Alertmanager's and the
-/// dashboards'. The shell answers each; the page itself may say it is not built yet.
+/// dashboards' and the log explorer's. The shell answers each; the page itself may say it is not built yet.
 const APP_PATHS: &[&str] = &[
     "/query",
     "/alerts",
@@ -37,6 +37,7 @@ const APP_PATHS: &[&str] = &[
     "/alertmanager/{*page}",
     "/dashboards",
     "/d/{*uid}",
+    "/logs",
 ];
 
 /// Assets are named by their content's hash, so a browser may keep them for good.

@@ -81,6 +81,7 @@ fn bench_rules(c: &mut Criterion) {
         default_query_offset: Duration::ZERO,
         resend_delay: Duration::from_secs(60),
         sink: None,
+        logs: None,
     };
     let mut ts = T0 + 19 * STEP_MS;
     group.eval(&ctx, ts);

@@ -412,10 +412,16 @@ pub enum CheckCommand {
     },
     /// Check rule files, like `promtool check rules`: prints SUCCESS with the rule count or
     /// FAILED with every error; exits 1 on errors, 3 on lint problems with --lint-fatal.
+    /// With --backend=loki (cortextool's flag) the files are LogQL rules (`log_rule_files`,
+    /// Loki's ruler format).
     Rules {
         /// The rule files to check.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// The rules' query language: "prometheus" (PromQL, `rule_files`) or "loki" (LogQL
+        /// metric queries, `log_rule_files`).
+        #[arg(long, default_value = "prometheus", value_parser = ["prometheus", "loki"])]
+        backend: String,
         /// Linting checks: "all", "duplicate-rules" or "none".
         #[arg(long, default_value = "duplicate-rules", value_parser = ["all", "duplicate-rules", "none"])]
         lint: String,

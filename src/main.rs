@@ -11,6 +11,7 @@ use anyhow::{anyhow, Context};
 use clap::{CommandFactory, FromArgMatches};
 use cli::{CheckCommand, Cli, Command, ImportCommand, ServerArgs, TestCommand};
 
+use bongsu::log_rules::{StoreLogQuerier, TempLogStores};
 use bongsu_alertmanager::provider::AlertLimits;
 use bongsu_alertmanager::server::{Alertmanager, Options as AlertmanagerOptions};
 use bongsu_alertmanager::silence::SilenceLimits;
@@ -27,7 +28,7 @@ use bongsu_remotewrite::RemoteWrite;
 use bongsu_rules::check::{check_rule_files, CheckOptions};
 use bongsu_rules::manager::{ManagerOptions, RuleManager};
 use bongsu_rules::unittest::{test_rule_files, TestOptions};
-use bongsu_rules::{EngineQuery, PromTemplates, SendAlerts};
+use bongsu_rules::{EngineQuery, PromTemplates, QueryLang, SendAlerts};
 use bongsu_scrape::from_config::pool_specs;
 use bongsu_scrape::manager::ScrapeManager;
 use bongsu_tsdb::{Db, DbOptions};
@@ -74,11 +75,15 @@ fn main() -> ExitCode {
             return log_collection::check_log_config(files, *expand_env)
         }
         Some(Command::Test(TestCommand::Rules { files, run })) => {
-            let opts = TestOptions { run: run.clone() };
+            let opts = TestOptions {
+                run: run.clone(),
+                logs: Some(Arc::new(TempLogStores)),
+            };
             return ExitCode::from(test_rule_files(files, &opts, &mut std::io::stdout()));
         }
         Some(Command::Check(CheckCommand::Rules {
             files,
+            backend,
             lint,
             lint_fatal,
         })) => {
@@ -87,6 +92,11 @@ fn main() -> ExitCode {
                 lint_fatal: *lint_fatal,
                 scheme: NameValidationScheme::Utf8,
                 templates: &PromTemplates::default(),
+                lang: if backend == "loki" {
+                    QueryLang::Logql
+                } else {
+                    QueryLang::Promql
+                },
             };
             let code =
                 check_rule_files(files, &opts, &mut std::io::stdout(), &mut std::io::stderr());
@@ -131,10 +141,13 @@ fn check_config(files: &[std::path::PathBuf]) -> ExitCode {
     let mut ok = true;
     for file in files {
         match Config::load(Some(file)) {
-            Ok(_) => println!(
-                "SUCCESS: {} is valid prometheus config file syntax",
-                file.display()
-            ),
+            Ok(cfg) => {
+                println!(
+                    "SUCCESS: {} is valid prometheus config file syntax",
+                    file.display()
+                );
+                ok &= check_config_rule_files(&cfg);
+            }
             Err(e) => {
                 ok = false;
                 eprintln!("FAILED: {e}");
@@ -146,6 +159,44 @@ fn check_config(files: &[std::path::PathBuf]) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The configuration's `rule_files` and `log_rule_files`, checked as `check rules` does
+/// (promtool's `check config` checks the rule files too); false if any fails.
+fn check_config_rule_files(cfg: &Config) -> bool {
+    let sets = [
+        (bongsu_rules::manager::rule_files(cfg), QueryLang::Promql),
+        (bongsu_rules::manager::log_rule_files(cfg), QueryLang::Logql),
+    ];
+    let mut ok = true;
+    for (files, lang) in sets {
+        let files = match files {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("  FAILED: {e}");
+                ok = false;
+                continue;
+            }
+        };
+        if files.is_empty() {
+            continue;
+        }
+        println!();
+        let opts = CheckOptions {
+            lint_duplicates: true,
+            lint_fatal: false,
+            scheme: cfg.global.metric_name_validation_scheme,
+            templates: &PromTemplates::default(),
+            lang,
+        };
+        ok &= check_rule_files(
+            &files,
+            &opts,
+            &mut std::io::stdout(),
+            &mut std::io::stderr(),
+        ) == 0;
+    }
+    ok
 }
 
 /// `bongsu check alertmanager-config FILE...`: loads each file as `amtool check-config` does
@@ -522,6 +573,9 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             }))),
             rule_opts,
         ));
+        rules.set_log_querier(Arc::new(StoreLogQuerier {
+            store: logs.clone(),
+        }));
         rules
             .update(&config)
             .await

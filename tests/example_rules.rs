@@ -34,7 +34,14 @@ fn example_rules_pass_their_unit_tests() {
         );
     }
     let mut out = Vec::new();
-    let code = test_rule_files(&test_files, &TestOptions { run: Vec::new() }, &mut out);
+    let code = test_rule_files(
+        &test_files,
+        &TestOptions {
+            run: Vec::new(),
+            logs: Some(std::sync::Arc::new(bongsu::log_rules::TempLogStores)),
+        },
+        &mut out,
+    );
     let out = String::from_utf8_lossy(&out);
     assert_eq!(code, 0, "{out}");
     assert_eq!(out.matches("SUCCESS").count(), test_files.len(), "{out}");

@@ -70,6 +70,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "bongsu-config",
             "bongsu-gotmpl",
             "bongsu-telemetry",
+            // LogQL rules: the parser only; queries run through `rules::LogQuerier`.
+            "bongsu-logql",
         ],
     ),
     (
@@ -186,8 +188,12 @@ const FORBIDDEN: &[(&str, &[&[&str]])] = &[
     ("bongsu-logengine", &[HTTP, &["tokio"]]),
     // The query engine sees storage only through the traits, and serves no HTTP.
     ("bongsu-promql", &[HTTP, &["tokio", "bongsu-tsdb"]]),
-    // Rules evaluate through the engine and the storage traits, never the engine's files.
-    ("bongsu-rules", &[&["axum", "bongsu-tsdb"]]),
+    // Rules evaluate through the engine and the storage traits, never the engine's files;
+    // LogQL rules through `LogQuerier`, never the log store or its evaluator.
+    (
+        "bongsu-rules",
+        &[&["axum", "bongsu-tsdb", "bongsu-logstore", "bongsu-logengine"]],
+    ),
     // Scrapes and remote writes append through the storage traits.
     (
         "bongsu-scrape",

@@ -60,6 +60,7 @@ fn run(test: &str, run: &[&str]) -> (u8, String) {
     std::fs::write(&path, test).unwrap();
     let opts = TestOptions {
         run: run.iter().map(|s| s.to_string()).collect(),
+        logs: Some(std::sync::Arc::new(bongsu::log_rules::TempLogStores)),
     };
     let mut out = Vec::new();
     let code = test_rule_files(&[path], &opts, &mut out);

@@ -61,7 +61,10 @@ fn promtool_unittest_cases() {
             eprintln!("SKIPPED: {what}: --ignore-unknown-fields is not supported");
             continue;
         }
-        let opts = TestOptions { run: c.run.clone() };
+        let opts = TestOptions {
+            run: c.run.clone(),
+            logs: None,
+        };
         let mut out = Vec::new();
         let code = test_rule_files(&[dir.join(&c.file)], &opts, &mut out);
         let out = String::from_utf8_lossy(&out);

@@ -195,6 +195,8 @@ struct RawConfig {
     #[serde(default)]
     rule_files: Option<Vec<String>>,
     #[serde(default)]
+    log_rule_files: Option<Vec<String>>,
+    #[serde(default)]
     scrape_config_files: Option<Vec<String>>,
     #[serde(default)]
     scrape_configs: Option<Vec<Option<scrape::RawScrapeConfig>>>,
@@ -218,6 +220,9 @@ pub struct Config {
     pub alerting: AlertingConfig,
     /// As written; see [`Config::rule_file_patterns`] for paths to open.
     pub rule_files: Vec<String>,
+    /// bongsu's own key: rule files whose expressions are LogQL (Loki's ruler format), as
+    /// written; see [`Config::log_rule_file_patterns`].
+    pub log_rule_files: Vec<String>,
     /// As written; their jobs are already in `scrape_configs`.
     pub scrape_config_files: Vec<String>,
     /// The file's jobs, then those from `scrape_config_files`, in order.
@@ -261,6 +266,14 @@ impl Config {
             .collect()
     }
 
+    /// `log_rule_files` entries as paths, resolved as [`Config::rule_file_patterns`].
+    pub fn log_rule_file_patterns(&self) -> Vec<PathBuf> {
+        self.log_rule_files
+            .iter()
+            .map(|f| resolve_path(self.dir.as_deref(), f))
+            .collect()
+    }
+
     fn parse_in(text: &str, name: &str, dir: Option<&Path>) -> Result<Config, ConfigError> {
         let text = bongsu_yaml::decode_binary_tags(text).map_err(|(line, error)| {
             if error == BinaryTagError::BlockScalar {
@@ -298,6 +311,14 @@ impl Config {
             if !valid_file_pattern(f) {
                 return Err(ValidationError::new(format!(
                     "invalid rule file path {f:?}"
+                )));
+            }
+        }
+        let log_rule_files = raw.log_rule_files.unwrap_or_default();
+        for f in &log_rule_files {
+            if !valid_file_pattern(f) {
+                return Err(ValidationError::new(format!(
+                    "invalid log rule file path {f:?}"
                 )));
             }
         }
@@ -349,6 +370,7 @@ impl Config {
             runtime: raw.runtime.unwrap_or_default(),
             alerting,
             rule_files,
+            log_rule_files,
             scrape_config_files,
             scrape_configs,
             storage,

@@ -135,12 +135,13 @@ fn relative_paths_follow_the_config_file() {
     let main = dir.path().join("prometheus.yml");
     std::fs::write(
         &main,
-        "rule_files: [rules/*.yml]\nscrape_config_files: [jobs/*.yml]\n\
+        "rule_files: [rules/*.yml]\nlog_rule_files: [logs/*.yml]\nscrape_config_files: [jobs/*.yml]\n\
          scrape_configs:\n  - job_name: main\n    basic_auth: {username: u, password_file: pw}\n",
     )
     .unwrap();
     let c = Config::load(Some(&main)).unwrap();
     assert_eq!(c.rule_file_patterns(), [dir.path().join("rules/*.yml")]);
+    assert_eq!(c.log_rule_file_patterns(), [dir.path().join("logs/*.yml")]);
     assert_eq!(c.scrape_configs.len(), 2);
     let ba = c.scrape_configs[0].http.basic_auth.as_ref().unwrap();
     assert_eq!(

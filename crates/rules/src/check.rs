@@ -1,11 +1,13 @@
-//! `bongsu check rules`: promtool's `check rules`, with its output, lint and exit codes.
+//! `bongsu check rules`: promtool's `check rules`, with its output, lint and exit codes; for
+//! files of LogQL rules (`--backend=loki`, cortextool's flag) the same report with LogQL's
+//! checks.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use bongsu_relabel::NameValidationScheme;
 
-use super::file::{parse_file, RuleGroups};
+use super::file::{parse_file_as, QueryLang, RuleGroups};
 use super::template::TemplateExpander;
 
 /// Exit code when a file has errors.
@@ -21,6 +23,8 @@ pub struct CheckOptions<'a> {
     pub lint_fatal: bool,
     pub scheme: NameValidationScheme,
     pub templates: &'a dyn TemplateExpander,
+    /// The files' expression language.
+    pub lang: QueryLang,
 }
 
 /// Checks every file, writing promtool's report (`Checking F`, `SUCCESS: N rules found` or
@@ -36,7 +40,7 @@ pub fn check_rule_files(
     let mut has_errors = false;
     for f in files {
         let _ = writeln!(out, "Checking {}", f.display());
-        let groups = match parse_file(f, opts.scheme, opts.templates) {
+        let groups = match parse_file_as(f, opts.lang, opts.scheme, opts.templates) {
             Ok(g) => g,
             Err(e) => {
                 failed = true;
@@ -116,6 +120,10 @@ mod tests {
     use crate::template::PromTemplates;
 
     fn run(texts: &[&str], fatal: bool) -> (u8, String, String) {
+        run_as(texts, fatal, QueryLang::Promql)
+    }
+
+    fn run_as(texts: &[&str], fatal: bool, lang: QueryLang) -> (u8, String, String) {
         let dir = tempfile::tempdir().unwrap();
         let files: Vec<PathBuf> = texts
             .iter()
@@ -132,6 +140,7 @@ mod tests {
             lint_fatal: fatal,
             scheme: NameValidationScheme::Utf8,
             templates: &PromTemplates::default(),
+            lang,
         };
         let code = check_rule_files(&files, &opts, &mut out, &mut err);
         let dir_text = dir.path().display().to_string();
@@ -164,5 +173,28 @@ mod tests {
         assert_eq!(code, 0);
         assert_eq!(err, "  FAILED:\nlint error 1 duplicate rule(s) found.\nMetric: a\nLabel(s):\n\tl: v\nMight cause inconsistency while recording expressions\n");
         assert_eq!(run(&[dup], true).0, EXIT_LINT);
+    }
+
+    #[test]
+    fn logql_files() {
+        let good =
+            "groups:\n- name: g\n  rules:\n  - record: a\n    expr: sum(rate({job=\"x\"}[1m]))\n";
+        assert_eq!(
+            run_as(&[good], false, QueryLang::Logql),
+            (
+                0,
+                "Checking D/0.yml\n  SUCCESS: 1 rules found\n\n".into(),
+                String::new()
+            )
+        );
+        // Loki's parse error with its position in the expression; a log query is refused.
+        let bad = "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: count_over_time({job=\"x\"} |= [1m]) > 0\n  - record: b\n    expr: '{job=\"x\"}'\n";
+        let (code, _, err) = run_as(&[bad], false, QueryLang::Logql);
+        assert_eq!(code, EXIT_FAILURE);
+        assert_eq!(
+            err,
+            "  FAILED:\nD/0.yml: 5:11: group \"g\", rule 1, \"A\": could not parse expression: parse error at line 0, col 30: syntax error: unexpected RANGE, expecting STRING or ip\n\
+             D/0.yml: 7:11: group \"g\", rule 2, \"b\": could not parse expression: {job=\"x\"} is a log query; rules need a LogQL metric query (e.g. count_over_time({…}[5m]))\n"
+        );
     }
 }

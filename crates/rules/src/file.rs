@@ -28,10 +28,22 @@ pub struct RuleGroups {
     pub groups: Vec<RuleGroup>,
 }
 
+/// The query language of a rule file's expressions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum QueryLang {
+    /// `rule_files`: Prometheus rules.
+    #[default]
+    Promql,
+    /// `log_rule_files`: Loki's ruler rules, LogQL metric queries.
+    Logql,
+}
+
 /// A list of rules evaluated in order, every `interval`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RuleGroup {
     pub name: String,
+    /// The language of its file's expressions.
+    pub lang: QueryLang,
     /// `None`: the global `evaluation_interval`.
     pub interval: Option<Duration>,
     /// `None`: the global `rule_query_offset`.
@@ -200,6 +212,16 @@ pub fn parse(
     scheme: NameValidationScheme,
     templates: &dyn TemplateExpander,
 ) -> Result<RuleGroups, RuleFileErrors> {
+    parse_as(text, QueryLang::Promql, scheme, templates)
+}
+
+/// As [`parse`], with expressions in `lang`.
+pub fn parse_as(
+    text: &str,
+    lang: QueryLang,
+    scheme: NameValidationScheme,
+    templates: &dyn TemplateExpander,
+) -> Result<RuleGroups, RuleFileErrors> {
     let raw = decode(text).map_err(|e| {
         // yaml.v3 lists every unknown key in one error; serde stops at the first.
         let unknown = unknown_fields(text);
@@ -215,7 +237,10 @@ pub fn parse(
         .and_then(|r| r.groups)
         .unwrap_or_default()
         .into_iter()
-        .map(|g| g.map(RuleGroup::from_raw).unwrap_or_default())
+        .map(|g| RuleGroup {
+            lang,
+            ..g.map(RuleGroup::from_raw).unwrap_or_default()
+        })
         .collect();
     let groups = RuleGroups { groups };
     let errors = validate(&groups, &group_positions(text), scheme, templates);
@@ -233,9 +258,19 @@ pub fn parse_file(
     scheme: NameValidationScheme,
     templates: &dyn TemplateExpander,
 ) -> Result<RuleGroups, RuleFileErrors> {
+    parse_file_as(path, QueryLang::Promql, scheme, templates)
+}
+
+/// As [`parse_file`], with expressions in `lang`.
+pub fn parse_file_as(
+    path: &Path,
+    lang: QueryLang,
+    scheme: NameValidationScheme,
+    templates: &dyn TemplateExpander,
+) -> Result<RuleGroups, RuleFileErrors> {
     let shown = path.display();
     let text = read_limited(path).map_err(|e| RuleFileErrors(vec![format!("{shown}: {e}")]))?;
-    parse(&text, scheme, templates)
+    parse_as(&text, lang, scheme, templates)
         .map_err(|e| RuleFileErrors(e.0.into_iter().map(|m| format!("{shown}: {m}")).collect()))
 }
 
@@ -257,6 +292,7 @@ impl RuleGroup {
     fn from_raw(g: RawGroup) -> RuleGroup {
         RuleGroup {
             name: g.name,
+            lang: QueryLang::Promql,
             interval: g.interval.filter(|d| !d.is_zero()),
             query_offset: g.query_offset,
             limit: g.limit.unwrap_or(0),
@@ -416,7 +452,7 @@ fn validate(
         errors.extend(g.labels.keys().filter_map(|k| label_name_error(k, scheme)));
         for (i, r) in g.rules.iter().enumerate() {
             let rpos = gpos.rules.get(i).cloned().unwrap_or_default();
-            for e in validate_rule(r, &rpos, scheme, templates) {
+            for e in validate_rule(r, g.lang, &rpos, scheme, templates) {
                 let mut line = String::new();
                 for p in &e.at {
                     line.push_str(&format!("{p}: "));
@@ -443,6 +479,7 @@ fn label_name_error(k: &str, scheme: NameValidationScheme) -> Option<String> {
 
 fn validate_rule(
     r: &Rule,
+    lang: QueryLang,
     pos: &RulePos,
     scheme: NameValidationScheme,
     templates: &dyn TemplateExpander,
@@ -463,11 +500,8 @@ fn validate_rule(
     }
     if r.expr.is_empty() {
         err(vec![pos.expr], "field 'expr' must be set in rule".into());
-    } else if let Err(e) = promql_parser::parser::parse(&r.expr) {
-        err(
-            vec![pos.expr],
-            format!("could not parse expression: parse error: {e}"),
-        );
+    } else if let Err(e) = check_expr(lang, &r.expr) {
+        err(vec![pos.expr], format!("could not parse expression: {e}"));
     }
     if !r.record.is_empty() {
         if !r.annotations.is_empty() {
@@ -525,6 +559,16 @@ fn validate_rule(
         }
     }
     out
+}
+
+/// Why `expr` is not a valid rule expression in `lang`, in the parser's words.
+fn check_expr(lang: QueryLang, expr: &str) -> Result<(), String> {
+    match lang {
+        QueryLang::Promql => promql_parser::parser::parse(expr)
+            .map(drop)
+            .map_err(|e| format!("parse error: {e}")),
+        QueryLang::Logql => crate::logs::parse_metric_query(expr).map(drop),
+    }
 }
 
 /// Whether `name` is a valid metric name under `scheme`.

@@ -1,6 +1,8 @@
 //! A rule group at run time: its rules evaluated in order at one timestamp, results written
 //! through one appender per rule, stale markers for series a rule stopped producing, rule
-//! health, and the state carried over a reload. Scheduling is the manager's.
+//! health, and the state carried over a reload. Scheduling is the manager's. A group's
+//! expressions are PromQL or LogQL (its file's [`QueryLang`]); only how a rule queries and
+//! how its alerts link back differ.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant, SystemTime};
@@ -12,16 +14,38 @@ use bongsu_promql::{Engine, PreparedQuery, PromqlError, QueryOutput, QueryValue,
 use bongsu_storage::{AppendError, Queryable, SeriesRef, Storage};
 
 use super::alerting::{Alert, AlertDef, AlertingRule, OutputSample};
-use super::file::RuleGroup;
+use super::file::{QueryLang, RuleGroup};
+use super::logs::{first_log_selection, parse_metric_query, LogQuerier, ERR_NO_LOG_STORE};
 use super::metrics::GroupMetrics;
 use super::recording::RecordingRule;
 use super::template::TemplateExpander;
 use super::LabelsMap;
 
+/// Where a rule's alerts come from, for their generator URL.
+#[derive(Debug, Clone, Copy)]
+pub enum AlertOrigin<'a> {
+    /// A PromQL rule: Prometheus links the expression's graph.
+    Promql { expr: &'a str },
+    /// A LogQL rule: each alert links its own lines ([`crate::logs::logs_link`]).
+    Logql {
+        /// The expression's first log selection, printed.
+        selection: Option<&'a str>,
+        /// The rule's labels (group's and rule's), which the link does not filter on.
+        rule_labels: &'a BTreeMap<String, String>,
+    },
+}
+
 /// Receives the alerts a group decided to send (Prometheus' `NotifyFunc`).
 pub trait AlertSink: Send + Sync {
-    /// `expr` is the alerting rule's expression (Prometheus sends it as the generator URL).
-    fn send(&self, expr: &str, alerts: Vec<Alert>);
+    fn send(&self, origin: &AlertOrigin<'_>, alerts: Vec<Alert>);
+}
+
+/// What LogQL groups need from the server: absent when the log store is not available.
+#[derive(Clone, Copy)]
+pub struct LogContext<'a> {
+    pub querier: &'a dyn LogQuerier,
+    /// Alert templates whose `query` runs LogQL.
+    pub templates: &'a dyn TemplateExpander,
 }
 
 /// What a group needs from the server to evaluate.
@@ -34,6 +58,8 @@ pub struct EvalContext<'a> {
     /// `--rules.alert.resend-delay`.
     pub resend_delay: Duration,
     pub sink: Option<&'a dyn AlertSink>,
+    /// For LogQL groups; `None` fails their rules with [`ERR_NO_LOG_STORE`].
+    pub logs: Option<LogContext<'a>>,
 }
 
 /// A rule's health, as the API shows it.
@@ -69,36 +95,58 @@ pub enum RuleKind {
     Alerting(AlertingRule),
 }
 
+/// A rule's expression parsed once at load.
+enum Prepared {
+    Promql(PreparedQuery),
+    Logql(bongsu_logql::Expr),
+}
+
 /// A rule of a running group.
 pub struct EvalRule {
     pub kind: RuleKind,
-    /// The expression as Prometheus prints it back (its `Query().String()`).
+    /// The expression as its language prints it back (Prometheus' `Query().String()`, Loki's
+    /// `String()` of the LogQL expression).
     query: String,
     /// The expression parsed once at load, or why it does not parse.
-    prepared: Result<PreparedQuery, String>,
+    prepared: Result<Prepared, String>,
+    /// LogQL rules: the expression's first log selection, printed, for alerts' links.
+    log_selection: Option<String>,
     status: Mutex<RuleStatus>,
 }
 
 impl EvalRule {
-    pub fn new(kind: RuleKind) -> EvalRule {
+    pub fn new(kind: RuleKind, lang: QueryLang) -> EvalRule {
         let expr = match &kind {
             RuleKind::Recording(r) => &r.expr,
             RuleKind::Alerting(r) => &r.expr,
         };
-        let prepared = PreparedQuery::new(expr).map_err(|e| e.to_string());
-        let query = match &prepared {
-            Ok(p) => p.expr().to_string(),
-            Err(_) => expr.clone(),
+        let prepared = match lang {
+            QueryLang::Promql => PreparedQuery::new(expr)
+                .map(Prepared::Promql)
+                .map_err(|e| e.to_string()),
+            QueryLang::Logql => parse_metric_query(expr).map(Prepared::Logql),
+        };
+        let (query, log_selection) = match &prepared {
+            Ok(Prepared::Promql(p)) => (p.expr().to_string(), None),
+            Ok(Prepared::Logql(e)) => {
+                let selection = match e {
+                    bongsu_logql::Expr::Metric(m) => first_log_selection(m).map(|l| l.to_string()),
+                    bongsu_logql::Expr::Log(l) => Some(l.to_string()),
+                };
+                (e.to_string(), selection)
+            }
+            Err(_) => (expr.clone(), None),
         };
         EvalRule {
             kind,
             query,
             prepared,
+            log_selection,
             status: Mutex::new(RuleStatus::default()),
         }
     }
 
-    /// The expression in PromQL's canonical form.
+    /// The expression in its language's canonical form.
     pub fn query(&self) -> &str {
         &self.query
     }
@@ -151,6 +199,7 @@ pub struct GroupStats {
 pub struct Group {
     pub name: String,
     pub file: String,
+    pub lang: QueryLang,
     pub interval: Duration,
     pub limit: i64,
     pub query_offset: Option<Duration>,
@@ -201,12 +250,13 @@ impl Group {
                         s.restored,
                     ))
                 };
-                EvalRule::new(kind)
+                EvalRule::new(kind, def.lang)
             })
             .collect();
         Group {
             name: def.name.clone(),
             file: file.to_string(),
+            lang: def.lang,
             interval: def.interval.unwrap_or(s.default_interval),
             limit: def.limit,
             query_offset: def.query_offset,
@@ -287,9 +337,13 @@ impl Group {
         offset: Duration,
     ) {
         let at = ts - ms(offset);
+        let templates = match (self.lang, &ctx.logs) {
+            (QueryLang::Logql, Some(l)) => l.templates,
+            _ => ctx.templates,
+        };
         let output = query_vector(ctx, &rule.prepared, at).and_then(|v| match &rule.kind {
             RuleKind::Recording(r) => r.eval(v, at, self.limit),
-            RuleKind::Alerting(r) => r.eval(&v, ts, offset, self.limit, ctx.templates),
+            RuleKind::Alerting(r) => r.eval(&v, ts, offset, self.limit, templates),
         });
         let output = match output {
             Ok(o) => o,
@@ -308,7 +362,14 @@ impl Group {
             let alerts = r.alerts_to_send(ts, ctx.resend_delay, self.interval);
             if let Some(sink) = ctx.sink {
                 if !alerts.is_empty() {
-                    sink.send(&r.expr, alerts);
+                    let origin = match self.lang {
+                        QueryLang::Promql => AlertOrigin::Promql { expr: &r.expr },
+                        QueryLang::Logql => AlertOrigin::Logql {
+                            selection: rule.log_selection.as_deref(),
+                            rule_labels: &r.labels,
+                        },
+                    };
+                    sink.send(&origin, alerts);
                 }
             }
         }
@@ -475,11 +536,18 @@ fn ms(d: Duration) -> i64 {
 /// Runs the rule's query; a scalar becomes one sample without labels, as in Prometheus.
 fn query_vector(
     ctx: &EvalContext<'_>,
-    prepared: &Result<PreparedQuery, String>,
+    prepared: &Result<Prepared, String>,
     at: i64,
 ) -> Result<Vec<VectorSample>, String> {
-    let query = prepared.as_ref().map_err(Clone::clone)?;
-    vector_result(ctx.engine.instant_query_prepared(ctx.db, query, at))
+    match prepared.as_ref().map_err(Clone::clone)? {
+        Prepared::Promql(query) => {
+            vector_result(ctx.engine.instant_query_prepared(ctx.db, query, at))
+        }
+        Prepared::Logql(expr) => match &ctx.logs {
+            Some(l) => l.querier.instant_query(expr, at),
+            None => Err(ERR_NO_LOG_STORE.to_string()),
+        },
+    }
 }
 
 /// Evaluates `expr` at `at` as rules do: a scalar becomes one sample without labels.
@@ -508,3 +576,7 @@ fn vector_result(result: Result<QueryOutput, PromqlError>) -> Result<Vec<VectorS
 #[cfg(test)]
 #[path = "group_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "group_logql_tests.rs"]
+mod logql_tests;

@@ -39,6 +39,7 @@ fn ctx<'a>(db: &'a MemStorage, engine: &'a Engine) -> EvalContext<'a> {
         default_query_offset: Duration::ZERO,
         resend_delay: Duration::from_secs(60),
         sink: None,
+        logs: None,
     }
 }
 

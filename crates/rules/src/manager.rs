@@ -1,6 +1,6 @@
-//! The rule manager: loads `rule_files` from the configuration, runs one task per group
-//! (groups in parallel, each on Prometheus' evaluation slots), and swaps groups on reload
-//! keeping the state of those that stay.
+//! The rule manager: loads `rule_files` (PromQL) and `log_rule_files` (LogQL) from the
+//! configuration, runs one task per group (groups in parallel, each on Prometheus'
+//! evaluation slots), and swaps groups on reload keeping the state of those that stay.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,10 +16,11 @@ use bongsu_config::Config;
 use bongsu_promql::Engine;
 use bongsu_storage::Storage;
 
-use super::file::parse_file;
-use super::group::{AlertSink, EvalContext, Group, GroupSettings, GroupStats};
+use super::file::{parse_file_as, QueryLang};
+use super::group::{AlertSink, EvalContext, Group, GroupSettings, GroupStats, LogContext};
+use super::logs::{LogQuerier, LogQueryFn};
 use super::metrics::ManagerMetrics;
-use super::template::TemplateExpander;
+use super::template::{PromTemplates, TemplateExpander};
 
 /// Settings from the command line.
 #[derive(Debug, Clone)]
@@ -52,11 +53,17 @@ struct Globals {
     default_query_offset: Duration,
 }
 
+/// The log store's querier and the alert templates whose `query` runs LogQL.
+type LogParts = (Arc<dyn LogQuerier>, Arc<PromTemplates>);
+
 struct Shared {
     db: Arc<dyn Storage>,
     engine: Engine,
     templates: Arc<dyn TemplateExpander>,
     sink: Option<Arc<dyn AlertSink>>,
+    /// The log store's querier and the templates whose `query` runs LogQL; unset while the
+    /// server has no log store (LogQL rules then fail with a clear error).
+    logs: RwLock<Option<LogParts>>,
     opts: ManagerOptions,
     globals: RwLock<Globals>,
     /// Turns true on shutdown: pending stale-marking of removed groups is abandoned.
@@ -96,6 +103,7 @@ impl RuleManager {
                 engine,
                 templates,
                 sink,
+                logs: RwLock::new(None),
                 opts,
                 globals: RwLock::new(Globals {
                     default_query_offset: Duration::ZERO,
@@ -107,6 +115,12 @@ impl RuleManager {
             groups: RwLock::new(Vec::new()),
             loaded_once: AtomicBool::new(false),
         }
+    }
+
+    /// Gives LogQL rules the log store to query (through `logs`).
+    pub fn set_log_querier(&self, logs: Arc<dyn LogQuerier>) {
+        let templates = PromTemplates::with_query(Arc::new(LogQueryFn { logs: logs.clone() }));
+        *self.shared.logs.write() = Some((logs, Arc::new(templates)));
     }
 
     pub(crate) fn metrics(&self) -> &ManagerMetrics {
@@ -121,14 +135,22 @@ impl RuleManager {
     /// Loads the configuration's rule files and runs their groups. If any file fails, nothing
     /// changes and the error lists every problem.
     pub async fn update(&self, config: &Config) -> Result<(), String> {
-        let files = rule_files(config)?;
+        let mut files: Vec<(PathBuf, QueryLang)> = rule_files(config)?
+            .into_iter()
+            .map(|f| (f, QueryLang::Promql))
+            .collect();
+        files.extend(
+            log_rule_files(config)?
+                .into_iter()
+                .map(|f| (f, QueryLang::Logql)),
+        );
         let scheme = config.global.metric_name_validation_scheme;
         let templates = self.shared.templates.clone();
         let loaded = tokio::task::spawn_blocking(move || {
             let mut out = Vec::new();
             let mut errors = Vec::new();
-            for f in files {
-                match parse_file(&f, scheme, &*templates) {
+            for (f, lang) in files {
+                match parse_file_as(&f, lang, scheme, &*templates) {
                     Ok(g) => out.push((f.display().to_string(), g)),
                     Err(e) => errors.extend(e.0),
                 }
@@ -246,8 +268,17 @@ impl Running {
 
 /// Expands the configuration's `rule_files` globs, in order.
 pub fn rule_files(config: &Config) -> Result<Vec<PathBuf>, String> {
+    expand_globs(config.rule_file_patterns())
+}
+
+/// Expands the configuration's `log_rule_files` globs, in order.
+pub fn log_rule_files(config: &Config) -> Result<Vec<PathBuf>, String> {
+    expand_globs(config.log_rule_file_patterns())
+}
+
+fn expand_globs(patterns: Vec<PathBuf>) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
-    for pattern in config.rule_file_patterns() {
+    for pattern in patterns {
         let text = pattern.to_string_lossy();
         let paths = glob::glob(&text)
             .map_err(|e| format!("error retrieving rule files for {text}: {e}"))?;
@@ -333,6 +364,7 @@ async fn evaluate(shared: &Arc<Shared>, group: &Arc<Group>, ts: i64) {
     let (shared, group) = (shared.clone(), group.clone());
     let result = tokio::task::spawn_blocking(move || {
         let globals = *shared.globals.read();
+        let logs = shared.logs.read().clone();
         let ctx = EvalContext {
             db: &*shared.db,
             engine: &shared.engine,
@@ -340,6 +372,10 @@ async fn evaluate(shared: &Arc<Shared>, group: &Arc<Group>, ts: i64) {
             default_query_offset: globals.default_query_offset,
             resend_delay: shared.opts.resend_delay,
             sink: shared.sink.as_deref(),
+            logs: logs.as_ref().map(|(querier, templates)| LogContext {
+                querier: &**querier,
+                templates: &**templates,
+            }),
         };
         let wall = SystemTime::now();
         let started = std::time::Instant::now();

@@ -5,7 +5,8 @@
 use bongsu_model::alert::{generator_url, Alert as Notification};
 
 use crate::alerting::Alert;
-use crate::group::AlertSink;
+use crate::group::{AlertOrigin, AlertSink};
+use crate::logs::logs_link;
 
 impl Alert {
     /// As Prometheus' `sendAlerts`: a resolved alert ends when it resolved, a firing one when
@@ -38,14 +39,27 @@ impl<F: Fn(Vec<Notification>) + Send + Sync> SendAlerts<F> {
 }
 
 impl<F: Fn(Vec<Notification>) + Send + Sync> AlertSink for SendAlerts<F> {
-    fn send(&self, expr: &str, alerts: Vec<Alert>) {
-        let url = generator_url(&self.external_url, expr);
-        (self.send)(
-            alerts
+    fn send(&self, origin: &AlertOrigin<'_>, alerts: Vec<Alert>) {
+        let notifications = match *origin {
+            AlertOrigin::Promql { expr } => {
+                let url = generator_url(&self.external_url, expr);
+                alerts
+                    .into_iter()
+                    .map(|a| a.to_notification(&url))
+                    .collect()
+            }
+            AlertOrigin::Logql {
+                selection,
+                rule_labels,
+            } => alerts
                 .into_iter()
-                .map(|a| a.to_notification(&url))
+                .map(|a| {
+                    let url = logs_link(&self.external_url, selection, rule_labels, &a);
+                    a.to_notification(&url)
+                })
                 .collect(),
-        );
+        };
+        (self.send)(notifications);
     }
 }
 
@@ -80,7 +94,7 @@ mod tests {
             got.lock().unwrap().extend(a)
         });
         sink.send(
-            "up == 0",
+            &AlertOrigin::Promql { expr: "up == 0" },
             vec![rule_alert("Firing", None), rule_alert("Gone", Some(5_000))],
         );
         let got = got.into_inner().unwrap();

@@ -4,13 +4,20 @@
 //! and compares the firing alerts (`alert_rule_test`) and query results (`promql_expr_test`)
 //! with what is expected. Output and exit codes follow promtool.
 //!
+//! bongsu's extension for logs (see `docs/rules-unit-tests.md`): `log_rule_files` (LogQL
+//! rules, Loki's ruler format), `input_logs` per test group (module `logs`) and
+//! `logql_expr_test`; LogQL recording rules write into the same series store as
+//! `input_series`, so `promql_expr_test` checks them.
+//!
 //! Not supported yet: native histogram input series and expected histograms.
 
+pub mod logs;
 pub mod series;
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use regex::Regex;
@@ -19,20 +26,24 @@ use series::{parse_metric, parse_values, Step};
 
 use bongsu_model::{format_prometheus_duration, parse_prometheus_duration};
 use bongsu_model::{Labels, STALE_NAN};
-use bongsu_promql::Engine;
+use bongsu_promql::{Engine, VectorSample};
 use bongsu_relabel::NameValidationScheme;
 use bongsu_storage::memory::MemStorage;
-use bongsu_storage::{Appendable, Queryable};
+use bongsu_storage::Appendable;
 
-use super::file::{parse_file, RuleGroup};
-use super::group::{instant_vector, EvalContext, Group, GroupSettings, RuleKind};
+use super::file::{parse_file_as, QueryLang, RuleGroup};
+use super::group::{instant_vector, EvalContext, Group, GroupSettings, LogContext, RuleKind};
+use super::logs::{parse_metric_query, LogQueryFn};
 use super::template::{EngineQuery, PromTemplates};
+use logs::{InputStream, TestLogStore, TestLogStores, ERR_NO_TEST_LOG_STORE};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TestFile {
     #[serde(default)]
     rule_files: Vec<String>,
+    #[serde(default)]
+    log_rule_files: Vec<String>,
     #[serde(default)]
     evaluation_interval: Option<Text>,
     #[serde(default)]
@@ -73,6 +84,10 @@ struct TestGroup {
     alert_rule_test: Vec<AlertTest>,
     #[serde(default)]
     promql_expr_test: Vec<ExprTest>,
+    #[serde(default)]
+    input_logs: Vec<InputStream>,
+    #[serde(default)]
+    logql_expr_test: Vec<ExprTest>,
     #[serde(default)]
     external_labels: BTreeMap<String, String>,
     #[serde(default)]
@@ -128,6 +143,9 @@ struct ExpSample {
 pub struct TestOptions {
     /// Only test groups whose name matches one of these (unanchored) regexes run.
     pub run: Vec<String>,
+    /// Where log input goes; `None`: tests with log rules or log input fail with
+    /// [`ERR_NO_TEST_LOG_STORE`].
+    pub logs: Option<Arc<dyn TestLogStores>>,
 }
 
 /// Runs every test file; prints promtool's report; returns the exit code (0 or 1).
@@ -146,7 +164,7 @@ pub fn test_rule_files(files: &[PathBuf], opts: &TestOptions, out: &mut dyn Writ
     let mut failed = false;
     for f in files {
         let _ = writeln!(out, "Unit Testing:  {}", f.display());
-        let errors = test_file(f, run.as_ref());
+        let errors = test_file(f, run.as_ref(), opts.logs.as_deref());
         if errors.is_empty() {
             let _ = writeln!(out, "  SUCCESS\n");
         } else {
@@ -161,7 +179,7 @@ pub fn test_rule_files(files: &[PathBuf], opts: &TestOptions, out: &mut dyn Writ
     u8::from(failed)
 }
 
-fn test_file(path: &Path, run: Option<&Regex>) -> Vec<String> {
+fn test_file(path: &Path, run: Option<&Regex>, logs: Option<&dyn TestLogStores>) -> Vec<String> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => return vec![format!("{}: {e}", path.display())],
@@ -179,14 +197,16 @@ fn test_file(path: &Path, run: Option<&Regex>) -> Vec<String> {
     let base = path.parent().unwrap_or(Path::new("."));
     let mut groups: Vec<(String, RuleGroup)> = Vec::new();
     let mut errors = Vec::new();
-    for pattern in &file.rule_files {
+    let patterns = (file.rule_files.iter().map(|p| (p, QueryLang::Promql)))
+        .chain(file.log_rule_files.iter().map(|p| (p, QueryLang::Logql)));
+    for (pattern, lang) in patterns {
         let full = base.join(pattern);
         let matched: Vec<PathBuf> = match glob::glob(&full.to_string_lossy()) {
             Ok(paths) => paths.filter_map(Result::ok).collect(),
             Err(e) => return vec![format!("{pattern}: {e}")],
         };
         for p in matched {
-            match parse_file(&p, NameValidationScheme::Utf8, &PromTemplates::new()) {
+            match parse_file_as(&p, lang, NameValidationScheme::Utf8, &PromTemplates::new()) {
                 Ok(g) => groups.extend(
                     g.groups
                         .into_iter()
@@ -208,7 +228,7 @@ fn test_file(path: &Path, run: Option<&Regex>) -> Vec<String> {
                 continue;
             }
         }
-        let errs = match run_group(tg, &groups, eval_interval, file.fuzzy_compare) {
+        let errs = match run_group(tg, &groups, eval_interval, file.fuzzy_compare, logs) {
             Ok(errs) => errs,
             Err(e) => vec![e],
         };
@@ -243,11 +263,31 @@ fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// The group's log store with its input loaded, when it needs one.
+fn log_store(
+    tg: &TestGroup,
+    defs: &[(String, RuleGroup)],
+    interval: Duration,
+    stores: Option<&dyn TestLogStores>,
+) -> Result<Option<Arc<dyn TestLogStore>>, String> {
+    let needed = !tg.input_logs.is_empty()
+        || !tg.logql_expr_test.is_empty()
+        || defs.iter().any(|(_, g)| g.lang == QueryLang::Logql);
+    if !needed {
+        return Ok(None);
+    }
+    let streams = logs::expand(&tg.input_logs, interval)?;
+    let store = stores.ok_or(ERR_NO_TEST_LOG_STORE)?.create()?;
+    logs::load(&*store, streams)?;
+    Ok(Some(store))
+}
+
 fn run_group(
     tg: &TestGroup,
     defs: &[(String, RuleGroup)],
     eval_interval: Duration,
     fuzzy: bool,
+    stores: Option<&dyn TestLogStores>,
 ) -> Result<Vec<String>, String> {
     let interval = match &tg.interval {
         Some(t) => t.duration()?,
@@ -257,6 +297,11 @@ fn run_group(
     // appendable and queryable, and is gone with the test.
     let db = std::sync::Arc::new(MemStorage::new());
     load_series(&db, &tg.input_series, ms(interval))?;
+    let log_store = log_store(tg, defs, interval, stores)?;
+    let log_templates = log_store.as_ref().map(|s| {
+        let querier: Arc<dyn super::logs::LogQuerier> = s.clone();
+        PromTemplates::with_query(Arc::new(LogQueryFn { logs: querier }))
+    });
 
     let engine = Engine::default();
     let settings = GroupSettings {
@@ -280,6 +325,13 @@ fn run_group(
         default_query_offset: Duration::ZERO,
         resend_delay: Duration::from_secs(60),
         sink: None,
+        logs: log_store
+            .as_ref()
+            .zip(log_templates.as_ref())
+            .map(|(s, t)| LogContext {
+                querier: &**s,
+                templates: t,
+            }),
     };
 
     let mut alert_tests: Vec<(i64, &AlertTest)> = Vec::new();
@@ -291,10 +343,15 @@ fn run_group(
     for t in &tg.promql_expr_test {
         expr_times.push(ms(t.eval_time.duration()?));
     }
+    let mut log_expr_times = Vec::new();
+    for t in &tg.logql_expr_test {
+        log_expr_times.push(ms(t.eval_time.duration()?));
+    }
     let max_t = alert_tests
         .iter()
         .map(|(t, _)| *t)
         .chain(expr_times.iter().copied())
+        .chain(log_expr_times.iter().copied())
         .max()
         .unwrap_or(0);
 
@@ -334,7 +391,17 @@ fn run_group(
         ts += step;
     }
     for (t, at) in tg.promql_expr_test.iter().zip(expr_times) {
-        if let Some(e) = check_expr(&engine, &db, t, at, fuzzy) {
+        let got = instant_vector(&engine, &*db, &t.expr, at);
+        if let Some(e) = check_expr(t, at, got, fuzzy) {
+            errors.push(e);
+        }
+    }
+    for (t, at) in tg.logql_expr_test.iter().zip(log_expr_times) {
+        let got = match &log_store {
+            Some(s) => parse_metric_query(&t.expr).and_then(|e| s.instant_query(&e, at)),
+            None => Err(ERR_NO_TEST_LOG_STORE.to_string()),
+        };
+        if let Some(e) = check_expr(t, at, got, fuzzy) {
             errors.push(e);
         }
     }
@@ -436,14 +503,14 @@ fn check_alerts(groups: &[Group], t: &AlertTest, at: i64) -> Option<String> {
     })
 }
 
+/// Compares an expression's result `got` with the test's expected samples.
 fn check_expr(
-    engine: &Engine,
-    db: &dyn Queryable,
     t: &ExprTest,
     at: i64,
+    got: Result<Vec<VectorSample>, String>,
     fuzzy: bool,
 ) -> Option<String> {
-    let got = match instant_vector(engine, db, &t.expr, at) {
+    let got = match got {
         Ok(v) => v,
         Err(e) => {
             return Some(format!(

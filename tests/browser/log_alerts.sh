@@ -52,7 +52,7 @@ mkdir -p "$(dirname "$access")"
 : >"$access"
 
 "${HELPER[@]}" rules "$REPO_DIR/rules/logs-nginx.yml" "$access" >"$WORK/logs-nginx.yml"
-"$BONGSU" check rules "$WORK/logs-nginx.yml" >"$WORK/check-rules.out" 2>&1 \
+"$BONGSU" check rules --backend=loki "$WORK/logs-nginx.yml" >"$WORK/check-rules.out" 2>&1 \
   || { cat "$WORK/check-rules.out" >&2; fail "bongsu check rules refuses the test-sized rules"; }
 cat >"$WORK/bongsu.yml" <<EOF
 global:

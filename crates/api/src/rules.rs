@@ -16,7 +16,7 @@ use bongsu_rules::group::{RuleKind, RuleStatus};
 use super::params::parse_selector;
 use super::{ok_json, params, ApiError, ApiState};
 
-fn labels_json(l: &Labels) -> Value {
+pub(crate) fn labels_json(l: &Labels) -> Value {
     Value::Object(
         l.iter()
             .map(|l| (l.name.to_string(), Value::String(l.value.to_string())))
@@ -24,7 +24,7 @@ fn labels_json(l: &Labels) -> Value {
     )
 }
 
-fn map_json(m: &BTreeMap<String, String>) -> Value {
+pub(crate) fn map_json(m: &BTreeMap<String, String>) -> Value {
     Value::Object(
         m.iter()
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
@@ -34,7 +34,7 @@ fn map_json(m: &BTreeMap<String, String>) -> Value {
 
 /// Go's `time.Time` in JSON (RFC 3339 with nanoseconds, trailing zeros dropped, UTC); the
 /// zero time for "never".
-fn go_time(t: Option<SystemTime>) -> String {
+pub(crate) fn go_time(t: Option<SystemTime>) -> String {
     let Some(t) = t else {
         return "0001-01-01T00:00:00Z".to_string();
     };
@@ -52,7 +52,7 @@ fn go_time(t: Option<SystemTime>) -> String {
     }
 }
 
-fn ms_time(ms: i64) -> String {
+pub(crate) fn ms_time(ms: i64) -> String {
     let t = u64::try_from(ms)
         .ok()
         .map(|m| UNIX_EPOCH + std::time::Duration::from_millis(m));
@@ -60,7 +60,7 @@ fn ms_time(ms: i64) -> String {
 }
 
 /// Go's `strconv.FormatFloat(v, 'e', -1, 64)`: `1e+00`, `2.5e-01`, `NaN`, `+Inf`.
-fn go_exp(v: f64) -> String {
+pub(crate) fn go_exp(v: f64) -> String {
     if v.is_nan() {
         return "NaN".into();
     }
@@ -77,7 +77,7 @@ fn go_exp(v: f64) -> String {
 }
 
 /// A number as Go's encoder writes it: whole numbers without a fraction (`15`, not `15.0`).
-fn num(v: f64) -> Value {
+pub(crate) fn num(v: f64) -> Value {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         json!(v as i64)
     } else {

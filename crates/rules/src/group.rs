@@ -276,6 +276,11 @@ impl Group {
         self.file == other.file && self.interval == other.interval && self.def == other.def
     }
 
+    /// The group as its file defines it (expressions as written).
+    pub fn definition(&self) -> &RuleGroup {
+        &self.def
+    }
+
     pub fn stats(&self) -> GroupStats {
         *self.stats.lock()
     }

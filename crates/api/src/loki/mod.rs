@@ -4,7 +4,7 @@
 //! `meta`), volumes (`index/volume`, `index/volume_range`: `volume`), what Grafana Logs
 //! Drilldown breaks logs down by (`detected_labels`, `detected_fields`,
 //! `detected_field/<name>/values`, `patterns`), live tailing over a WebSocket (`tail`),
-//! `POST /flush` and `GET /ready`.
+//! the ruler's API over LogQL rules (`rules`), `POST /flush` and `GET /ready`.
 //!
 //! Errors are Loki's: plain text bodies (LogQL's parse errors word for word) with Loki's
 //! status codes, not Prometheus' JSON envelope. Query work runs on the blocking pool under
@@ -16,6 +16,7 @@ mod meta;
 mod params;
 mod patterns;
 mod query;
+mod rules;
 mod tail;
 mod volume;
 
@@ -87,7 +88,7 @@ async fn blocking<T: Send + 'static>(
 
 /// The Loki routes.
 pub(crate) fn routes() -> Router<ApiState> {
-    Router::new()
+    let router = Router::new()
         .route("/loki/api/v1/push", post(push))
         .route("/api/prom/push", post(legacy_push))
         .route("/otlp/v1/logs", post(otlp))
@@ -132,9 +133,27 @@ pub(crate) fn routes() -> Router<ApiState> {
             get(patterns::patterns).post(patterns::patterns),
         )
         .route("/loki/api/v1/tail", get(tail::tail))
+        .route("/prometheus/api/v1/rules", get(rules::prometheus_rules))
+        .route("/prometheus/api/v1/alerts", get(rules::prometheus_alerts))
         .route("/loki/api/v1/status/buildinfo", get(meta::buildinfo))
         .route("/flush", post(meta::flush))
-        .route("/ready", get(ready))
+        .route("/ready", get(ready));
+    // The ruler's configuration API, at Loki's path and its legacy one.
+    ["/loki/api/v1/rules", "/api/prom/rules"]
+        .into_iter()
+        .fold(router, |r, base| {
+            r.route(base, get(rules::list_rules))
+                .route(
+                    &format!("{base}/{{namespace}}"),
+                    get(rules::namespace_rules)
+                        .post(rules::set_group)
+                        .delete(rules::delete_namespace),
+                )
+                .route(
+                    &format!("{base}/{{namespace}}/{{group_name}}"),
+                    get(rules::group_rules).delete(rules::delete_group),
+                )
+        })
 }
 
 /// `GET /ready`: Loki's readiness probe, 200 once the log store is open.

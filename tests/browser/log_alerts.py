@@ -63,6 +63,7 @@ def rules(src, filename):
     text = "\n".join(out) + "\n"
     text = re.sub(r"\[5m\]", "[20s]", text)
     text = text.replace("for: 2m", "for: 10s").replace("interval: 1m", "interval: 5s")
+    text = text.replace("for 2 minutes", "for 10 seconds")
     text = text.replace('filename="/var/log/nginx/access.log"', 'filename="%s"' % filename)
     if ALERT not in text or "record:" not in text:
         sys.exit("log_alerts: %s has no %s or no recording rules" % (src, ALERT))

@@ -141,7 +141,8 @@ pub(super) async fn series(
     let limit = param_limit(&p)?;
     let (start, end) = range(&p)?;
     let sets = matcher_sets(&p).map_err(|e| invalid_param("match[]", e))?;
-    let db = s.db()?;
+    let remote_warnings = bongsu_remoteread::Warnings::collect();
+    let db = s.reader(&remote_warnings)?;
     let mut all: Vec<_> = blocking(move || {
         let querier = db
             .querier(start, end)
@@ -157,7 +158,8 @@ pub(super) async fn series(
         Ok(all.into_iter().collect())
     })
     .await?;
-    let warnings = truncate(&mut all, limit);
+    let mut warnings = remote_warnings.take();
+    warnings.extend(truncate(&mut all, limit));
     let mut out = String::from("[");
     for (i, ls) in all.iter().enumerate() {
         if i > 0 {

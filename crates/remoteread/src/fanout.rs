@@ -67,10 +67,15 @@ impl Fanout {
 
 impl Queryable for Fanout {
     fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, StorageError> {
+        let remotes = self.remotes.remotes();
+        let local_start = match remotes.is_empty() {
+            true => i64::MAX,
+            false => self.remotes.local_start(),
+        };
         Ok(Box::new(FanoutQuerier {
             local: self.local.querier(mint, maxt)?,
-            remotes: self.remotes.remotes(),
-            local_start: self.remotes.local_start(),
+            remotes,
+            local_start,
             mint,
             maxt,
             warnings: self.warnings.clone(),

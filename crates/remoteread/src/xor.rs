@@ -134,7 +134,7 @@ pub(crate) mod tests {
 
     impl W {
         fn bit(&mut self, b: bool) {
-            if self.n % 8 == 0 {
+            if self.n.is_multiple_of(8) {
                 self.out.push(0);
             }
             if b {
@@ -171,7 +171,7 @@ pub(crate) mod tests {
                     w.uvarint(delta as u64);
                 } else {
                     let dod = delta - prev_delta;
-                    let fits = |n: u32| -(1i64 << (n - 1)) + 1 <= dod && dod <= 1 << (n - 1);
+                    let fits = |n: u32| -(1i64 << (n - 1)) < dod && dod <= 1 << (n - 1);
                     match dod {
                         0 => w.bit(false),
                         _ if fits(14) => {

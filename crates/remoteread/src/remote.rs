@@ -102,3 +102,151 @@ impl Remote {
         Ok((out, added))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Bytes;
+    use bongsu_ingest::proto::v1::{Label, Sample, TimeSeries};
+    use bongsu_ingest::read_proto::{Query, QueryResult, ReadRequest, ReadResponse};
+    use prost::Message;
+
+    use super::*;
+
+    type Seen = Arc<Mutex<Vec<Query>>>;
+
+    /// A remote-read server answering every query with `x{dc="eu",job="j"}`, recording the
+    /// queries it got; returns its URL.
+    fn stub(rt: &tokio::runtime::Runtime, seen: Seen) -> String {
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}/read", listener.local_addr().unwrap());
+        let app = axum::Router::new().route(
+            "/read",
+            axum::routing::post(move |body: Bytes| {
+                let seen = seen.clone();
+                async move {
+                    let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+                    let req = ReadRequest::decode(raw.as_slice()).unwrap();
+                    seen.lock().unwrap().extend(req.queries);
+                    let label = |n: &str, v: &str| Label {
+                        name: n.as_bytes().to_vec().into(),
+                        value: v.as_bytes().to_vec().into(),
+                    };
+                    let resp = ReadResponse {
+                        results: vec![QueryResult {
+                            timeseries: vec![TimeSeries {
+                                labels: vec![
+                                    label("__name__", "x"),
+                                    label("dc", "eu"),
+                                    label("job", "j"),
+                                ],
+                                samples: vec![Sample {
+                                    value: 1.0,
+                                    timestamp: 1,
+                                }],
+                                exemplars: vec![],
+                                histograms: vec![],
+                            }],
+                        }],
+                    };
+                    let body = snap::raw::Encoder::new()
+                        .compress_vec(&resp.encode_to_vec())
+                        .unwrap();
+                    ([("content-type", "application/x-protobuf")], body)
+                }
+            }),
+        );
+        rt.spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
+    fn remote(rt: &tokio::runtime::Runtime, url: &str, yaml: &str) -> Remote {
+        let cfg = bongsu_config::Config::parse(
+            &format!("remote_read:\n- url: {url}\n  name: t\n{yaml}"),
+            "t.yml",
+        )
+        .unwrap()
+        .remote_read
+        .remove(0);
+        let client = Client::new(&cfg, "t", rt.handle().clone()).unwrap();
+        Remote::new(&cfg, client, &Labels::from_pairs(&[("dc", "eu")]).unwrap())
+    }
+
+    fn eq(name: &str, value: &str) -> Matcher {
+        Matcher::new(MatchOp::Equal, name, value).unwrap()
+    }
+
+    fn asked(seen: &Seen) -> Vec<(i64, i64, Vec<String>)> {
+        seen.lock()
+            .unwrap()
+            .drain(..)
+            .map(|q| {
+                let ms = q
+                    .matchers
+                    .iter()
+                    .map(|m| format!("{}:{}={}", m.r#type, m.name, m.value))
+                    .collect();
+                (q.start_timestamp_ms, q.end_timestamp_ms, ms)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn required_matchers_read_recent_and_external_labels() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let seen = Seen::default();
+        let url = stub(&rt, seen.clone());
+
+        // Without read_recent: nothing after local storage's start, and cut there.
+        let r = remote(&rt, &url, "  required_matchers: {job: j}\n");
+        assert!(r
+            .select(200, 300, 100, &[eq("__name__", "x")])
+            .unwrap()
+            .is_empty());
+        assert!(asked(&seen).is_empty(), "no required matcher: not asked");
+        let got = r
+            .select(0, 500, 100, &[eq("__name__", "x"), eq("job", "j")])
+            .unwrap();
+        assert_eq!(
+            asked(&seen),
+            vec![(
+                0,
+                100,
+                vec!["0:__name__=x".into(), "0:job=j".into(), "0:dc=eu".into()]
+            )]
+        );
+        // The external label added as a matcher is removed from the answer.
+        assert_eq!(
+            got[0].labels,
+            Labels::from_pairs(&[("__name__", "x"), ("job", "j")]).unwrap()
+        );
+        assert!(r
+            .select(200, 300, 100, &[eq("__name__", "x"), eq("job", "j")])
+            .unwrap()
+            .is_empty());
+        assert!(asked(&seen).is_empty(), "after the local start: not asked");
+
+        // read_recent asks for the whole range; a matcher naming `dc` keeps it in the answer.
+        let r = remote(&rt, &url, "  read_recent: true\n");
+        let dc = Matcher::new(MatchOp::Regex, "dc", ".+").unwrap();
+        let got = r.select(200, 300, 100, &[eq("__name__", "x"), dc]).unwrap();
+        assert_eq!(
+            asked(&seen),
+            vec![(200, 300, vec!["0:__name__=x".into(), "2:dc=.+".into()])]
+        );
+        assert_eq!(got[0].labels.get("dc"), Some("eu"));
+
+        // filter_external_labels: false adds no matcher and removes nothing.
+        let r = remote(
+            &rt,
+            &url,
+            "  read_recent: true\n  filter_external_labels: false\n",
+        );
+        let got = r.select(0, 10, 100, &[eq("__name__", "x")]).unwrap();
+        assert_eq!(asked(&seen), vec![(0, 10, vec!["0:__name__=x".into()])]);
+        assert_eq!(got[0].labels.get("dc"), Some("eu"));
+    }
+}

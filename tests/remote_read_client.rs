@@ -152,6 +152,11 @@ fn queries_merge_a_remote_and_warn_about_a_dead_one() {
         serde_json::json!([{"__name__": "rr_only_a", "job": "a"}])
     );
 
+    // Label names come from local storage only, with Prometheus' warning.
+    let body = get(&server_b, "/api/v1/labels", &[]);
+    assert_eq!(body["data"], serde_json::json!(["__name__", "job"]));
+    assert_eq!(body["warnings"], serde_json::json!(["not implemented"]));
+
     // Queries without `job="x"` never went to `needs_job_x`; one with it did.
     let metrics = |s: &Server| {
         s.http

@@ -4,8 +4,9 @@
 //! first answer's sample (the local one), as Prometheus' `ChainedSeriesMerge`.
 //!
 //! Remotes answer `select` (PromQL) and `series_labels` (`/api/v1/series`, which Prometheus
-//! also serves through `Select`); label names and values come from local storage only, as
-//! Prometheus' remote querier does not implement them. Appends go to local storage.
+//! also serves through `Select`); label names and values come from local storage only, with
+//! Prometheus' warning "not implemented" when a remote would have been asked. Appends go to
+//! local storage.
 
 use std::sync::Arc;
 
@@ -111,6 +112,20 @@ impl FanoutQuerier<'_> {
     }
 }
 
+impl FanoutQuerier<'_> {
+    /// Prometheus' remote querier answers label names and values with the error "not
+    /// implemented", which its fanout turns into a warning whenever a remote would be asked.
+    fn no_remote_labels(&self) {
+        if self
+            .remotes
+            .iter()
+            .any(|r| r.covers(self.mint, self.local_start))
+        {
+            self.warnings.add("not implemented".to_string());
+        }
+    }
+}
+
 impl Querier for FanoutQuerier<'_> {
     fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
         let mut series = self.local.select(matchers)?;
@@ -131,10 +146,12 @@ impl Querier for FanoutQuerier<'_> {
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        self.no_remote_labels();
         self.local.label_names(matchers)
     }
 
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        self.no_remote_labels();
         self.local.label_values(name, matchers)
     }
 }

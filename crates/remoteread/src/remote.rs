@@ -49,13 +49,13 @@ impl Remote {
         local_start: i64,
         matchers: &[Matcher],
     ) -> Result<Vec<Series>, ReadError> {
-        let mut maxt = maxt;
-        if !self.read_recent {
-            if mint > local_start {
-                return Ok(Vec::new());
-            }
-            maxt = maxt.min(local_start);
+        if !self.covers(mint, local_start) {
+            return Ok(Vec::new());
         }
+        let maxt = match self.read_recent {
+            true => maxt,
+            false => maxt.min(local_start),
+        };
         let has_all_required = self.required.iter().all(|(name, value)| {
             matchers
                 .iter()
@@ -79,6 +79,11 @@ impl Remote {
             .collect();
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(fanout::merge(out, Vec::new()))
+    }
+
+    /// Whether a range starting at `mint` goes to this remote at all.
+    pub fn covers(&self, mint: i64, local_start: i64) -> bool {
+        self.read_recent || mint <= local_start
     }
 
     /// `matchers` plus an equality matcher for each external label no matcher names, and the

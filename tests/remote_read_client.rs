@@ -81,8 +81,14 @@ fn queries_merge_a_remote_and_warn_about_a_dead_one() {
     b.push_str("# EOF\n");
     let read_url = server_a.url("/api/v1/read");
     let dead = format!("http://127.0.0.1:{}/api/v1/read", free_port());
+    // Rules read through the remotes too, as Prometheus' rule manager reads its fanout.
+    fs::write(
+        tmp_b.path().join("rules.yml"),
+        "groups:\n- name: g\n  interval: 1s\n  rules:\n  - alert: RemoteSeen\n    expr: rr_only_a > 5\n    for: 1h\n",
+    )
+    .unwrap();
     let config_b = format!(
-        "global:\n  external_labels:\n    dc: eu\nscrape_configs: []\nremote_read:\n\
+        "global:\n  external_labels:\n    dc: eu\nrule_files: [rules.yml]\nscrape_configs: []\nremote_read:\n\
          - url: {read_url}\n  name: a\n\
          - url: {read_url}\n  name: needs_job_x\n  required_matchers:\n    job: x\n\
          - url: {dead}\n  name: dead\n  remote_timeout: 5s\n"
@@ -151,6 +157,15 @@ fn queries_merge_a_remote_and_warn_about_a_dead_one() {
         body["data"],
         serde_json::json!([{"__name__": "rr_only_a", "job": "a"}])
     );
+
+    // (An alert rather than a recording rule: the imported block's range keeps B's head
+    // from taking samples at now.)
+    let alert = server_b.wait_for("the alerting rule over remote data", || {
+        let body = get(&server_b, "/api/v1/alerts", &[]);
+        body["data"]["alerts"].as_array()?.first().cloned()
+    });
+    assert_eq!(alert["labels"]["job"], "a", "{alert}");
+    assert_eq!(alert["state"], "pending", "{alert}");
 
     // Label names come from local storage only, with Prometheus' warning.
     let body = get(&server_b, "/api/v1/labels", &[]);

@@ -130,9 +130,22 @@ mod tests {
         let url = format!("http://{}/read", listener.local_addr().unwrap());
         let app = axum::Router::new().route(
             "/read",
-            axum::routing::post(move |body: Bytes| {
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: Bytes| {
                 let seen = seen.clone();
                 async move {
+                    for (name, want) in [
+                        ("content-encoding", "snappy"),
+                        ("accept-encoding", "snappy"),
+                        ("content-type", "application/x-protobuf"),
+                        ("x-prometheus-remote-read-version", "0.1.0"),
+                        ("x-tenant", "t1"),
+                    ] {
+                        assert_eq!(headers[name], want, "{name}");
+                    }
+                    assert!(headers["user-agent"]
+                        .to_str()
+                        .unwrap()
+                        .starts_with("bongsu/"));
                     let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
                     let req = ReadRequest::decode(raw.as_slice()).unwrap();
                     seen.lock().unwrap().extend(req.queries);
@@ -170,7 +183,7 @@ mod tests {
 
     fn remote(rt: &tokio::runtime::Runtime, url: &str, yaml: &str) -> Remote {
         let cfg = bongsu_config::Config::parse(
-            &format!("remote_read:\n- url: {url}\n  name: t\n{yaml}"),
+            &format!("remote_read:\n- url: {url}\n  name: t\n  headers: {{X-Tenant: t1}}\n{yaml}"),
             "t.yml",
         )
         .unwrap()

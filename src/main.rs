@@ -24,6 +24,7 @@ use bongsu_model::parse_prometheus_duration;
 use bongsu_notifier::{Notifier, NotifierOptions};
 use bongsu_promql::Engine;
 use bongsu_relabel::NameValidationScheme;
+use bongsu_remoteread::{Fanout, RemoteReads, Warnings};
 use bongsu_remotewrite::RemoteWrite;
 use bongsu_rules::check::{check_rule_files, CheckOptions};
 use bongsu_rules::manager::{ManagerOptions, RuleManager};
@@ -31,6 +32,7 @@ use bongsu_rules::unittest::{test_rule_files, TestOptions};
 use bongsu_rules::{EngineQuery, PromTemplates, QueryLang, SendAlerts};
 use bongsu_scrape::from_config::pool_specs;
 use bongsu_scrape::manager::ScrapeManager;
+use bongsu_storage::Storage;
 use bongsu_tsdb::{Db, DbOptions};
 
 /// How often the server looks for new block directories (from `bongsu import`) and checks
@@ -549,6 +551,22 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             let remote = remote.clone();
             Arc::new(move |enc| remote.write_metrics(enc))
         });
+        let remote_read = Arc::new(RemoteReads::new(
+            tokio::runtime::Handle::current(),
+            local_start_time(db.clone()),
+        ));
+        remote_read
+            .apply(&config.remote_read, &config.global.external_labels)
+            .map_err(|e| anyhow!("starting remote read: {e}"))?;
+        state.set_remote_read(remote_read.clone());
+        state.add_metrics_source(Arc::new(bongsu_remoteread::write_metrics));
+        // Rules read through the same merged storage as queries, as Prometheus' rule manager
+        // uses its fanout storage; their remote failures are logged.
+        let rule_storage: Arc<dyn Storage> = Arc::new(Fanout::new(
+            db.clone(),
+            remote_read.clone(),
+            Warnings::default(),
+        ));
         let scrape = Arc::new(ScrapeManager::new(db.clone()));
         scrape.apply(specs).await;
         state.set_scrape_manager(scrape.clone());
@@ -561,10 +579,10 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         notifier.start();
         state.set_notifier(notifier.clone());
         let rules = Arc::new(RuleManager::new(
-            db.clone(),
+            rule_storage.clone(),
             engine_for_rules.clone(),
             Arc::new(PromTemplates::with_query(Arc::new(EngineQuery {
-                db: db.clone(),
+                db: rule_storage,
                 engine: engine_for_rules,
             }))),
             Some(Arc::new(SendAlerts::new(rule_opts.external_url.clone(), {
@@ -592,6 +610,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
                 am: am.clone(),
                 notifier: notifier.clone(),
                 remote: remote.clone(),
+                remote_read,
                 state: state.clone(),
                 collection: collection.clone(),
             },
@@ -637,6 +656,7 @@ struct Reloadable {
     am: Arc<Alertmanager>,
     notifier: Arc<Notifier>,
     remote: Arc<RemoteWrite>,
+    remote_read: Arc<RemoteReads>,
     state: ApiState,
     /// The collector of `--logs.config.file`, reloaded with the main configuration.
     collection: Option<Arc<log_collection::LogCollection>>,
@@ -655,6 +675,7 @@ async fn reload_loop(
         am,
         notifier,
         remote,
+        remote_read,
         state,
         collection,
     } = parts;
@@ -692,7 +713,12 @@ async fn reload_loop(
                 };
                 let remote_result = remote
                     .apply(&config.remote_write, &config.global.external_labels)
-                    .await;
+                    .await
+                    .and(
+                        remote_read
+                            .apply(&config.remote_read, &config.global.external_labels)
+                            .map_err(|e| format!("remote read: {e}")),
+                    );
                 rules
                     .update(&config)
                     .await
@@ -718,6 +744,26 @@ async fn reload_loop(
             let _ = reply.send(outcome);
         }
     }
+}
+
+/// The local storage's start time as Prometheus reckons it for `read_recent: false` remotes:
+/// the oldest block's start, or now without blocks, plus a margin of two block ranges for
+/// everything to spin up.
+fn local_start_time(db: Arc<Db>) -> bongsu_remoteread::StartTime {
+    Box::new(move || {
+        let margin = 2 * db.options().block_range_ms;
+        let start = db
+            .block_metas()
+            .iter()
+            .map(|m| m.min_time)
+            .min()
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64 * 1000)
+            });
+        start.saturating_add(margin)
+    })
 }
 
 fn load_alertmanager_config(

@@ -16,7 +16,7 @@ use bongsu_config::{Config, ConfigError};
 const UNSUPPORTED_GOOD: &[(&str, &str)] = &[
     (
         "conf.good.yml",
-        "dns_sd_configs (and other discovery, oauth2, remote_read, tracing)",
+        "dns_sd_configs (and other discovery, oauth2, tracing)",
     ),
     (
         "kubernetes_empty_apiserver.good.yml",
@@ -43,10 +43,7 @@ const UNSUPPORTED_GOOD: &[(&str, &str)] = &[
         "kubernetes_selectors_service.good.yml",
         "kubernetes_sd_configs",
     ),
-    (
-        "roundtrip.good.yml",
-        "discovery mechanisms, oauth2, remote_read",
-    ),
+    ("roundtrip.good.yml", "discovery mechanisms, oauth2"),
     (
         "scrape_config_files_glob.good.yml",
         "vultr_sd_configs, in scrape_configs/scrape_config_files2.good.yml",

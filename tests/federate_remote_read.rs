@@ -10,7 +10,7 @@ use common::server::{import_openmetrics, Server};
 use prost::Message;
 use reqwest::StatusCode;
 
-use bongsu_api::remote_read::{LabelMatcher, Query, ReadRequest, ReadResponse};
+use bongsu_ingest::read_proto::{LabelMatcher, Query, ReadRequest, ReadResponse};
 
 fn now_s() -> i64 {
     std::time::SystemTime::now()

@@ -117,6 +117,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("bongsu-logql", &["bongsu-model"]),
     (
+        "bongsu-remoteread",
+        &[
+            "bongsu-model",
+            "bongsu-storage",
+            "bongsu-config",
+            "bongsu-httpclient",
+            "bongsu-telemetry",
+            "bongsu-ingest",
+        ],
+    ),
+    (
         "bongsu-remotewrite",
         &[
             "bongsu-model",
@@ -143,6 +154,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "bongsu-model",
             "bongsu-storage",
+            "bongsu-remoteread",
             "bongsu-tsdb",
             "bongsu-promql",
             "bongsu-rules",
@@ -211,6 +223,18 @@ const FORBIDDEN: &[(&str, &[&[&str]])] = &[
         ]],
     ),
     // The sender reads the WAL and sends; it never queries, evaluates rules or scrapes.
+    // The remote-read client merges through the storage traits: no store files, no engine.
+    (
+        "bongsu-remoteread",
+        &[&[
+            "bongsu-tsdb",
+            "bongsu-promql",
+            "bongsu-rules",
+            "bongsu-scrape",
+            "bongsu-notifier",
+            "bongsu-api",
+        ]],
+    ),
     (
         "bongsu-remotewrite",
         &[&[

@@ -45,6 +45,7 @@ use bongsu_promql::{Engine, PromqlError};
 use bongsu_rules::group::Group;
 use bongsu_rules::manager::RuleManager;
 use bongsu_scrape::manager::{PoolState, ScrapeManager};
+use bongsu_storage::Storage;
 use bongsu_tsdb::Db;
 pub use cors::{CorsOrigin, DEFAULT_CORS_ORIGIN};
 use params::{parse_time, Params};
@@ -63,6 +64,8 @@ pub type MetricsSource = Arc<dyn Fn(&mut bongsu_telemetry::Encoder<'_>) + Send +
 struct Inner {
     /// Set once the database is open and its WAL replayed: the server is ready.
     db: OnceLock<Arc<Db>>,
+    /// The `remote_read` endpoints merged into queries, set once the database is open.
+    remote_read: OnceLock<Arc<bongsu_remoteread::RemoteReads>>,
     engine: Engine,
     /// One permit per query that may evaluate at once (`--query.max-concurrency`).
     query_slots: Arc<tokio::sync::Semaphore>,
@@ -177,6 +180,7 @@ impl ApiState {
         engine.metrics.set_concurrency_limit(max_concurrent_queries);
         ApiState(Arc::new(Inner {
             db: OnceLock::new(),
+            remote_read: OnceLock::new(),
             engine,
             query_slots: Arc::new(tokio::sync::Semaphore::new(max_concurrent_queries)),
             scrape: OnceLock::new(),
@@ -225,6 +229,11 @@ impl ApiState {
     /// Hands over the opened database; `/-/ready` and the API answer from then on.
     pub fn set_ready(&self, db: Arc<Db>) {
         let _ = self.0.db.set(db);
+    }
+
+    /// Hands over the `remote_read` endpoints that queries and `/api/v1/series` also read.
+    pub fn set_remote_read(&self, remotes: Arc<bongsu_remoteread::RemoteReads>) {
+        let _ = self.0.remote_read.set(remotes);
     }
 
     /// Hands over where `/-/reload` and `/-/quit` requests go (ignored without
@@ -299,6 +308,20 @@ impl ApiState {
 
     fn db(&self) -> Result<Arc<Db>, ApiError> {
         self.0.db.get().cloned().ok_or(ApiError::Unavailable)
+    }
+
+    /// What queries read: the database, merged with the `remote_read` endpoints when any are
+    /// configured (their failures go to `warnings`).
+    fn reader(&self, warnings: &bongsu_remoteread::Warnings) -> Result<Arc<dyn Storage>, ApiError> {
+        let db = self.db()?;
+        Ok(match self.0.remote_read.get() {
+            Some(r) if !r.is_empty() => Arc::new(bongsu_remoteread::Fanout::new(
+                db,
+                r.clone(),
+                warnings.clone(),
+            )),
+            _ => db,
+        })
     }
 }
 

@@ -58,7 +58,8 @@ async fn union_over_selection(
     let limit = param_limit(p)?;
     let (start, end) = range(p)?;
     let sets = matcher_sets(p).map_err(ApiError::BadData)?;
-    let db = s.db()?;
+    let remote_warnings = bongsu_remoteread::Warnings::collect();
+    let db = s.reader(&remote_warnings)?;
     let mut all: Vec<String> = blocking(move || {
         let internal = |e: StorageError| ApiError::Internal(e.to_string());
         let querier = db.querier(start, end).map_err(internal)?;
@@ -72,7 +73,8 @@ async fn union_over_selection(
         Ok(all.into_iter().collect())
     })
     .await?;
-    let warnings = truncate(&mut all, limit);
+    let mut warnings = remote_warnings.take();
+    warnings.extend(truncate(&mut all, limit));
     Ok(ok_json_warn(json::string_list(all), &warnings))
 }
 
@@ -141,7 +143,8 @@ pub(super) async fn series(
     let limit = param_limit(&p)?;
     let (start, end) = range(&p)?;
     let sets = matcher_sets(&p).map_err(|e| invalid_param("match[]", e))?;
-    let db = s.db()?;
+    let remote_warnings = bongsu_remoteread::Warnings::collect();
+    let db = s.reader(&remote_warnings)?;
     let mut all: Vec<_> = blocking(move || {
         let querier = db
             .querier(start, end)
@@ -157,7 +160,8 @@ pub(super) async fn series(
         Ok(all.into_iter().collect())
     })
     .await?;
-    let warnings = truncate(&mut all, limit);
+    let mut warnings = remote_warnings.take();
+    warnings.extend(truncate(&mut all, limit));
     let mut out = String::from("[");
     for (i, ls) in all.iter().enumerate() {
         if i > 0 {

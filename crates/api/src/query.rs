@@ -10,7 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use bongsu_promql::{QueryOpts, QueryOutput, QueryStats, QueryValue, MAX_STEPS};
-use bongsu_tsdb::Db;
+use bongsu_storage::Queryable;
 
 use super::params::{parse_duration, parse_time, Params};
 use super::{
@@ -60,11 +60,15 @@ fn common(s: &ApiState, p: &Params, limit: usize, arrived: Instant) -> Result<Co
 async fn evaluate(
     s: &ApiState,
     c: &Common,
-    f: impl FnOnce(&Db, &QueryOpts) -> Result<(QueryOutput, QueryStats), bongsu_promql::PromqlError>
+    f: impl FnOnce(
+            &dyn Queryable,
+            &QueryOpts,
+        ) -> Result<(QueryOutput, QueryStats), bongsu_promql::PromqlError>
         + Send
         + 'static,
 ) -> Result<(QueryOutput, QueryStats, Duration), ApiError> {
-    let db = s.db()?;
+    let warnings = bongsu_remoteread::Warnings::collect();
+    let db = s.reader(&warnings)?;
     let deadline = c.opts.deadline.unwrap_or(c.arrived);
     let queued = Instant::now();
     let queue_timeout = || ApiError::Timeout("query timed out in query queue".into());
@@ -87,13 +91,16 @@ async fn evaluate(
     // keeps the slot until it reaches the next check.
     let work = blocking(move || {
         let _slot = slot;
-        Ok(f(&db, &opts)?)
+        Ok(f(&*db, &opts)?)
     });
-    let (value, stats) = tokio::time::timeout_at(deadline.into(), work)
+    let (mut value, stats) = tokio::time::timeout_at(deadline.into(), work)
         .await
         .map_err(|_| {
             ApiError::from(bongsu_promql::PromqlError::Timeout("expression evaluation"))
         })??;
+    // Remote reads that failed are warnings, after the query's own (Prometheus' secondary
+    // querier errors).
+    value.warnings.extend(warnings.take());
     Ok((value, stats, queue_time))
 }
 

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use prost::Message;
 
 use bongsu_ingest::proto::v1::{Label, Sample, TimeSeries};
+use bongsu_ingest::read_proto::{Query, QueryResult, ReadRequest, ReadResponse, SAMPLES};
 use bongsu_model::{Labels, MatchOp, Matcher};
 use bongsu_storage::Queryable;
 
@@ -22,57 +23,6 @@ use super::ApiState;
 
 /// Largest request body, compressed and decompressed (upstream's `decodeReadLimit`).
 const MAX_REQUEST_BYTES: usize = 32 << 20;
-
-/// `prometheus.ReadRequest` (`prompb/remote.proto`).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct ReadRequest {
-    #[prost(message, repeated, tag = "1")]
-    pub queries: Vec<Query>,
-    /// `ResponseType` values: 0 `SAMPLES`, 1 `STREAMED_XOR_CHUNKS`.
-    #[prost(int32, repeated, tag = "2")]
-    pub accepted_response_types: Vec<i32>,
-}
-
-const SAMPLES: i32 = 0;
-
-/// `prometheus.Query`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Query {
-    #[prost(int64, tag = "1")]
-    pub start_timestamp_ms: i64,
-    #[prost(int64, tag = "2")]
-    pub end_timestamp_ms: i64,
-    #[prost(message, repeated, tag = "3")]
-    pub matchers: Vec<LabelMatcher>,
-    /// `prometheus.ReadHints`: only an optimisation hint; not used.
-    #[prost(bytes = "bytes", optional, tag = "4")]
-    pub hints: Option<Bytes>,
-}
-
-/// `prometheus.LabelMatcher`; `type`: 0 `EQ`, 1 `NEQ`, 2 `RE`, 3 `NRE`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct LabelMatcher {
-    #[prost(int32, tag = "1")]
-    pub r#type: i32,
-    #[prost(string, tag = "2")]
-    pub name: String,
-    #[prost(string, tag = "3")]
-    pub value: String,
-}
-
-/// `prometheus.ReadResponse`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct ReadResponse {
-    #[prost(message, repeated, tag = "1")]
-    pub results: Vec<QueryResult>,
-}
-
-/// `prometheus.QueryResult`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct QueryResult {
-    #[prost(message, repeated, tag = "1")]
-    pub timeseries: Vec<TimeSeries>,
-}
 
 fn plain(status: StatusCode, msg: impl std::fmt::Display) -> Response {
     (

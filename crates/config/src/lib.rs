@@ -24,7 +24,10 @@ use bongsu_yaml::BinaryTagError;
 
 pub use global::{EscapingScheme, GlobalConfig, ScrapeProtocol};
 pub use redact::{redacted_yaml, SECRET_MASK};
-pub use remote::{MetadataConfig, ProtobufMessage, QueueConfig, RemoteWriteConfig};
+pub use remote::{
+    MetadataConfig, ProtobufMessage, QueueConfig, RemoteReadConfig, RemoteWriteConfig,
+    DEFAULT_CHUNKED_READ_LIMIT,
+};
 pub use scrape::ScrapeConfig;
 pub use sections::{
     AlertingConfig, AlertmanagerConfig, ChunkEncodingConfig, ExemplarsConfig, OtlpConfig,
@@ -229,6 +232,7 @@ pub struct Config {
     pub scrape_configs: Vec<ScrapeConfig>,
     pub storage: StorageConfig,
     pub remote_write: Vec<RemoteWriteConfig>,
+    pub remote_read: Vec<RemoteReadConfig>,
     pub otlp: OtlpConfig,
     /// The directory relative paths in the file are relative to (`None`: the working
     /// directory, for configurations that did not come from a file).
@@ -349,7 +353,7 @@ impl Config {
             None => AlertingConfig::default(),
         };
         let remote_write = resolve_remote_write(raw.remote_write, scheme, dir)?;
-        check_remote_read(raw.remote_read)?;
+        let remote_read = resolve_remote_read(raw.remote_read, dir)?;
         let storage = raw.storage.unwrap_or_default();
         storage.validate()?;
         if let Some(t) = &raw.tracing {
@@ -375,6 +379,7 @@ impl Config {
             scrape_configs,
             storage,
             remote_write,
+            remote_read,
             otlp,
             dir: dir.map(Path::to_path_buf),
         })
@@ -404,26 +409,24 @@ fn resolve_remote_write(
     Ok(out)
 }
 
-fn check_remote_read(
+fn resolve_remote_read(
     list: Option<Vec<Option<remote::RawRemoteRead>>>,
-) -> Result<(), ValidationError> {
-    let list = list.unwrap_or_default();
+    dir: Option<&Path>,
+) -> Result<Vec<RemoteReadConfig>, ValidationError> {
     let mut names = HashSet::new();
-    for rr in &list {
-        let rr = rr
-            .as_ref()
-            .ok_or_else(|| ValidationError::new("empty or null remote read config section"))?;
-        if !rr.name().is_empty() && !names.insert(rr.name()) {
+    let mut out = Vec::new();
+    for rr in list.unwrap_or_default() {
+        let rr =
+            rr.ok_or_else(|| ValidationError::new("empty or null remote read config section"))?;
+        if !rr.name().is_empty() && !names.insert(rr.name().to_string()) {
             return Err(ValidationError::new(format!(
                 "found multiple remote read configs with job name {:?}",
                 rr.name()
             )));
         }
+        out.push(RemoteReadConfig::resolve(rr, dir)?);
     }
-    match list.into_iter().flatten().next() {
-        Some(rr) => remote::check_remote_read(rr),
-        None => Ok(()),
-    }
+    Ok(out)
 }
 
 /// Reads every file matching `pattern` and appends its jobs, refusing job names already used.

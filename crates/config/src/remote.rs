@@ -296,9 +296,7 @@ impl RemoteWriteConfig {
 }
 
 bongsu_httpclient::inline_http_client! {
-    /// A `remote_read` entry as written. Every key is declared so that unknown keys stay
-    /// errors; most are not read while remote read is unsupported.
-    #[allow(dead_code)]
+    /// A `remote_read` entry as written.
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub(crate) struct RawRemoteRead {
@@ -327,17 +325,59 @@ impl RawRemoteRead {
     }
 }
 
-/// Checks a `remote_read` entry. Remote read is not supported yet, so the checks only decide
-/// which error a bad file gets: Prometheus' own, or "not supported".
-pub(crate) fn check_remote_read(mut raw: RawRemoteRead) -> Result<(), ValidationError> {
-    let url = raw
-        .url
-        .take()
-        .ok_or_else(|| ValidationError::new("url for remote_read is empty"))?;
-    check_url(&url)?;
-    validate_headers(&raw.headers, REMOTE_AUTH_HEADER)?;
-    raw.take_http(true)?;
-    Err(ValidationError::unsupported("remote_read"))
+/// Prometheus' `DefaultChunkedReadLimit`: the largest frame of a streamed answer, in bytes.
+pub const DEFAULT_CHUNKED_READ_LIMIT: u64 = 50_000_000;
+
+/// A `remote_read` endpoint, resolved with Prometheus' defaults.
+#[derive(Debug, Clone)]
+pub struct RemoteReadConfig {
+    pub url: String,
+    pub remote_timeout: Duration,
+    /// Largest frame of a streamed (`STREAMED_XOR_CHUNKS`) answer, in bytes; 0: no limit.
+    pub chunked_read_limit: u64,
+    pub headers: BTreeMap<String, String>,
+    /// Also ask this remote for ranges the local storage covers.
+    pub read_recent: bool,
+    /// May be empty (then the endpoint is named by its URL in metrics).
+    pub name: String,
+    /// Only selectors with all these equality matchers are sent to this remote.
+    pub required_matchers: BTreeMap<String, String>,
+    /// Add the external labels as matchers and remove them from the answer.
+    pub filter_external_labels: bool,
+    pub http: HttpClientConfig,
+}
+
+impl RemoteReadConfig {
+    pub(crate) fn resolve(
+        mut raw: RawRemoteRead,
+        dir: Option<&Path>,
+    ) -> Result<RemoteReadConfig, ValidationError> {
+        let url = raw
+            .url
+            .take()
+            .ok_or_else(|| ValidationError::new("url for remote_read is empty"))?;
+        check_url(&url)?;
+        validate_headers(&raw.headers, REMOTE_AUTH_HEADER)?;
+        // Remote read keeps HTTP/2 on by default, as Prometheus' common defaults.
+        let mut http = raw.take_http(true)?;
+        if let Some(key) = http.unsupported() {
+            return Err(ValidationError::unsupported(key).in_remote("remote_read", &raw.name));
+        }
+        if let Some(d) = dir {
+            http.set_directory(d);
+        }
+        Ok(RemoteReadConfig {
+            url,
+            remote_timeout: raw.remote_timeout.unwrap_or(Duration::from_secs(60)),
+            chunked_read_limit: raw.chunked_read_limit.unwrap_or(DEFAULT_CHUNKED_READ_LIMIT),
+            headers: raw.headers,
+            read_recent: raw.read_recent,
+            name: raw.name,
+            required_matchers: raw.required_matchers,
+            filter_external_labels: raw.filter_external_labels.unwrap_or(true),
+            http,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -345,14 +385,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn remote_read_fields_parse() {
+    fn remote_read_fields_resolve_with_defaults() {
         let raw: RawRemoteRead = serde_yaml_ng::from_str(
-            "{url: 'http://r/read', remote_timeout: 1m, chunked_read_limit: 5, read_recent: true, required_matchers: {job: x}, filter_external_labels: false}",
+            "{url: 'http://r/read', chunked_read_limit: 5, read_recent: true, required_matchers: {job: x}}",
         )
         .unwrap();
-        assert!(check_remote_read(raw)
+        let rr = RemoteReadConfig::resolve(raw, None).unwrap();
+        assert_eq!(rr.remote_timeout, Duration::from_secs(60));
+        assert_eq!(rr.chunked_read_limit, 5);
+        assert!(rr.read_recent && rr.filter_external_labels && rr.http.enable_http2);
+        assert_eq!(
+            rr.required_matchers.get("job").map(String::as_str),
+            Some("x")
+        );
+        let raw: RawRemoteRead = serde_yaml_ng::from_str(
+            "{url: 'http://r/read', filter_external_labels: false, oauth2: {client_id: a, token_url: 'http://t'}}",
+        )
+        .unwrap();
+        let err = RemoteReadConfig::resolve(raw, None)
             .unwrap_err()
-            .to_string()
-            .contains("remote_read is not supported by bongsu yet"));
+            .to_string();
+        assert!(
+            err.contains("oauth2 is not supported by bongsu yet"),
+            "{err}"
+        );
     }
 }

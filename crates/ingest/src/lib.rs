@@ -25,6 +25,7 @@ mod handler;
 mod labels;
 pub mod logs;
 pub mod proto;
+pub mod read_proto;
 pub mod request;
 mod stats;
 pub mod write;

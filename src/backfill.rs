@@ -223,13 +223,28 @@ fn second_pass(
             samples.dedup_by_key(|s| s.t);
             stats.duplicates += (before - samples.len()) as u64;
         }
-        for &(mint, _) in &starts[i..j] {
-            let maxt = mint + range;
-            let mut writer = BlockWriter::new(out_dir, mint, maxt, 1, Vec::new())?;
-            for (labels, samples) in &all {
-                let a = samples.partition_point(|s| s.t < mint);
-                let b = samples.partition_point(|s| s.t < maxt);
-                if let Err(e) = writer.add_series(labels.clone(), &samples[a..b]) {
+        for &(window_start, _) in &starts[i..j] {
+            let window_end = window_start + range;
+            let in_window: Vec<(&Labels, &[Sample])> = all
+                .iter()
+                .map(|(labels, samples)| {
+                    let a = samples.partition_point(|s| s.t < window_start);
+                    let b = samples.partition_point(|s| s.t < window_end);
+                    (labels, &samples[a..b])
+                })
+                .filter(|(_, samples)| !samples.is_empty())
+                .collect();
+            // The block spans its samples, not its whole window, as promtool's blocks do: a
+            // block ending in the future would keep the head from taking samples until then.
+            let (Some(mint), Some(last)) = (
+                in_window.iter().map(|(_, s)| s[0].t).min(),
+                in_window.iter().map(|(_, s)| s[s.len() - 1].t).max(),
+            ) else {
+                continue;
+            };
+            let mut writer = BlockWriter::new(out_dir, mint, last + 1, 1, Vec::new())?;
+            for (labels, samples) in in_window {
+                if let Err(e) = writer.add_series(labels.clone(), samples) {
                     writer.abort();
                     return Err(e.into());
                 }

@@ -158,8 +158,7 @@ fn queries_merge_a_remote_and_warn_about_a_dead_one() {
         serde_json::json!([{"__name__": "rr_only_a", "job": "a"}])
     );
 
-    // (An alert rather than a recording rule: the imported block's range keeps B's head
-    // from taking samples at now.)
+    // Rules read the remotes too, as Prometheus' rule manager reads its fanout storage.
     let alert = server_b.wait_for("the alerting rule over remote data", || {
         let body = get(&server_b, "/api/v1/alerts", &[]);
         body["data"]["alerts"].as_array()?.first().cloned()

@@ -367,6 +367,14 @@ fn blocks_imported_while_open_are_picked_up_by_a_reload() {
     let got = select_all(&db, "old");
     assert_eq!(got[0].1.len(), 10);
     assert_eq!(got[0].1[3], Sample::new(1_045_000, 3.0));
+    // The block spans its samples, not its two-hour window (as promtool's), so the head
+    // still takes samples just after them.
+    let meta = &db.block_metas()[0];
+    assert_eq!((meta.min_time, meta.max_time), (1_000_000, 1_135_001));
+    let mut app = db.appender();
+    app.append(&ls(&[("__name__", "new")]), 1_200_000, 1.0)
+        .unwrap();
+    app.commit().unwrap();
 }
 
 #[test]

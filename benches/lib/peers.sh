@@ -9,30 +9,41 @@
 #   use_peers          install.sh (idempotent: quick once unpacked), then its bin/ first on PATH
 #                      (after peer-bin/, which wraps Alertmanager: see peer-bin/alertmanager)
 #   peer_version CMD   one line naming CMD's version, asked from the binary itself
+#   shared_dir         the shared/ folder (gen_logs.py and the other generators are in bench/)
 #
-# install.sh is looked up as $BONGSU_SHARED/peers/install.sh when that is set, else in
-# ../shared (beside the checkout, as in CI), then /work/shared (a clone elsewhere on a
-# developer's machine). It unpacks into $BONGSU_PEERS or ~/.cache/bongsu-peers.
+# shared/ is $BONGSU_SHARED when that is set, else ../shared (beside the checkout, as in CI),
+# then /work/shared (a clone elsewhere on a developer's machine). It unpacks into $BONGSU_PEERS or ~/.cache/bongsu-peers.
 
 PEERS_REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
-# peers_installer : the path of install.sh, or a message on stderr and status 1
-peers_installer() {
+# shared_dir : the shared/ folder (test data, generators, peers' installer) on stdout, or a
+# message on stderr and status 1. An explicit $BONGSU_SHARED is the only place looked in.
+shared_dir() {
   local dir candidates=()
-  # An explicit $BONGSU_SHARED is the only place looked in.
   if [[ -n ${BONGSU_SHARED:-} ]]; then
     candidates=("$BONGSU_SHARED")
   else
     candidates=("$PEERS_REPO_DIR/../shared" /work/shared)
   fi
   for dir in "${candidates[@]}"; do
-    if [[ -f $dir/peers/install.sh ]]; then
-      echo "$dir/peers/install.sh"
+    if [[ -d $dir/peers && -d $dir/bench ]]; then
+      (cd "$dir" && pwd)
       return 0
     fi
   done
-  echo "peers: shared/peers/install.sh not found (looked in: ${candidates[*]});" \
-    "set BONGSU_SHARED to the shared/ folder" >&2
+  echo "shared/ not found (looked in: ${candidates[*]}); set BONGSU_SHARED to the shared/ folder" >&2
+  return 1
+}
+
+# peers_installer : the path of install.sh, or a message on stderr and status 1
+peers_installer() {
+  local dir
+  dir=$(shared_dir) || return 1
+  if [[ -f $dir/peers/install.sh ]]; then
+    echo "$dir/peers/install.sh"
+    return 0
+  fi
+  echo "peers: $dir/peers/install.sh not found; set BONGSU_SHARED to the shared/ folder" >&2
   return 1
 }
 

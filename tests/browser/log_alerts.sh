@@ -30,7 +30,12 @@ need_tools python3 curl
 set_traps
 make_workdir bongsu-log-alerts
 
-GEN=${GEN_LOGS:-$REPO_DIR/../shared/bench/gen_logs.py}
+if [[ -n ${GEN_LOGS:-} ]]; then
+    GEN=$GEN_LOGS
+else
+    shared=$(shared_dir) || fail "no shared/ folder for gen_logs.py (set BONGSU_SHARED or GEN_LOGS)"
+    GEN=$shared/bench/gen_logs.py
+fi
 [[ -f $GEN ]] || fail "no gen_logs.py at $GEN (set GEN_LOGS)"
 # Two hours of data: incident A (payments-outage) is [2160 s, 2304 s). Replayed 4 times
 # faster from 80 s before it to 200 s after it, it lasts 36 s of the ~106 s replay, with about

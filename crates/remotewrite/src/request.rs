@@ -2,109 +2,226 @@
 //! 1.0, `io.prometheus.write.v2.Request` with its symbols table for 2.0), snappy block format.
 //!
 //! Samples of one series are grouped in one time series, in the order they came (their WAL
-//! order, which is timestamp order per series). Not here: headers and sending (`client.rs`).
+//! order, which is timestamp order per series); series are ordered by WAL ref. The protobuf
+//! bytes are written directly from the entries, the same bytes prost writes for the messages
+//! of `bongsu_ingest::proto` (tested against them), without building those messages: a batch
+//! would otherwise copy every label of every series into its own allocation. A shard keeps one
+//! [`Encoder`] and reuses its buffers from batch to batch.
+//!
+//! Not here: headers and sending (`client.rs`).
 
 use std::collections::HashMap;
 
 use bongsu_config::ProtobufMessage;
-use bongsu_ingest::proto::{v1, v2};
+use bongsu_model::Labels;
 use bytes::Bytes;
-use prost::Message;
+// The varint primitives prost's generated code uses; the message layout is the schema's.
+use prost::encoding::{encode_varint, encoded_len_varint};
 
 use crate::watcher::Entry;
 
-/// Groups `entries` by series, keeping first-seen order of series and sample order within.
-fn group(entries: &[Entry]) -> Vec<(&Entry, Vec<&Entry>)> {
-    let mut index: HashMap<u64, usize> = HashMap::new();
-    let mut out: Vec<(&Entry, Vec<&Entry>)> = Vec::new();
-    for e in entries {
-        let i = *index.entry(e.sref).or_insert_with(|| {
-            out.push((e, Vec::new()));
-            out.len() - 1
-        });
-        out[i].1.push(e);
-    }
-    out
+/// Wire type of length-delimited fields (bytes, messages, packed repeated scalars).
+const LEN: u8 = 2;
+/// Wire type of 64-bit fixed fields (double).
+const FIXED64: u8 = 1;
+/// Wire type of varint fields.
+const VARINT: u8 = 0;
+
+/// A field's key byte (every field number used here is below 16, so one byte).
+const fn key(field: u8, wire: u8) -> u8 {
+    (field << 3) | wire
 }
 
-fn v1_request(entries: &[Entry]) -> v1::WriteRequest {
-    let timeseries = group(entries)
-        .into_iter()
-        .map(|(first, samples)| v1::TimeSeries {
-            labels: first
-                .labels
-                .iter()
-                .map(|l| v1::Label {
-                    name: Bytes::copy_from_slice(l.name.as_bytes()),
-                    value: Bytes::copy_from_slice(l.value.as_bytes()),
-                })
-                .collect(),
-            samples: samples
-                .iter()
-                .map(|e| v1::Sample {
-                    value: e.v,
-                    timestamp: e.t,
-                })
-                .collect(),
-            ..Default::default()
+/// Encodes batches of one protocol, reusing its buffers.
+pub(crate) struct Encoder {
+    proto: ProtobufMessage,
+    /// Indices of the batch's entries, grouped by series.
+    order: Vec<u32>,
+    /// The uncompressed protobuf message.
+    raw: Vec<u8>,
+    /// 2.0: every series' label references, series after series.
+    refs: Vec<u32>,
+    snappy: snap::raw::Encoder,
+}
+
+impl Encoder {
+    pub(crate) fn new(proto: ProtobufMessage) -> Encoder {
+        Encoder {
+            proto,
+            order: Vec::new(),
+            raw: Vec::new(),
+            refs: Vec::new(),
+            snappy: snap::raw::Encoder::new(),
+        }
+    }
+
+    /// Encodes `entries` and compresses the result with snappy.
+    pub(crate) fn encode(&mut self, entries: &[Entry]) -> Result<Bytes, snap::Error> {
+        self.order.clear();
+        self.order.extend(0..entries.len() as u32);
+        // Stable: a series' samples keep their order.
+        self.order.sort_by_key(|&i| entries[i as usize].sref);
+        self.raw.clear();
+        match self.proto {
+            ProtobufMessage::V1 => write_v1(&mut self.raw, entries, &self.order),
+            ProtobufMessage::V2 => write_v2(&mut self.raw, &mut self.refs, entries, &self.order),
+        }
+        let mut out = vec![0; snap::raw::max_compress_len(self.raw.len())];
+        let n = self.snappy.compress(&self.raw, &mut out)?;
+        out.truncate(n);
+        Ok(Bytes::from(out))
+    }
+}
+
+/// The runs of `order` that belong to one series each.
+fn series_runs<'a>(entries: &'a [Entry], order: &'a [u32]) -> impl Iterator<Item = &'a [u32]> {
+    order.chunk_by(move |&a, &b| entries[a as usize].sref == entries[b as usize].sref)
+}
+
+/// Length of a bytes field holding `s` (proto3 leaves an empty one out).
+fn bytes_field_len(s: &str) -> usize {
+    if s.is_empty() {
+        0
+    } else {
+        1 + encoded_len_varint(s.len() as u64) + s.len()
+    }
+}
+
+fn put_bytes_field(buf: &mut Vec<u8>, field: u8, s: &str) {
+    if !s.is_empty() {
+        buf.push(key(field, LEN));
+        encode_varint(s.len() as u64, buf);
+        buf.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// Length of a 1.0 `Sample` or a 2.0 `Sample` (whose `start_timestamp` is left at zero): the
+/// two messages share their first two fields.
+fn sample_len(e: &Entry) -> usize {
+    let v = if e.v != 0.0 { 9 } else { 0 };
+    let t = if e.t != 0 {
+        1 + encoded_len_varint(e.t as u64)
+    } else {
+        0
+    };
+    v + t
+}
+
+/// Writes the sample as field `field` of a time series.
+fn put_sample(buf: &mut Vec<u8>, field: u8, e: &Entry) {
+    buf.push(key(field, LEN));
+    encode_varint(sample_len(e) as u64, buf);
+    if e.v != 0.0 {
+        buf.push(key(1, FIXED64));
+        buf.extend_from_slice(&e.v.to_le_bytes());
+    }
+    if e.t != 0 {
+        buf.push(key(2, VARINT));
+        encode_varint(e.t as u64, buf);
+    }
+}
+
+fn samples_len(entries: &[Entry], run: &[u32]) -> usize {
+    run.iter()
+        .map(|&i| {
+            let l = sample_len(&entries[i as usize]);
+            1 + encoded_len_varint(l as u64) + l
         })
-        .collect();
-    v1::WriteRequest {
-        timeseries,
-        ..Default::default()
+        .sum()
+}
+
+fn v1_label_len(name: &str, value: &str) -> usize {
+    bytes_field_len(name) + bytes_field_len(value)
+}
+
+fn v1_labels_len(labels: &Labels) -> usize {
+    labels
+        .iter()
+        .map(|l| {
+            let n = v1_label_len(&l.name, &l.value);
+            1 + encoded_len_varint(n as u64) + n
+        })
+        .sum()
+}
+
+/// `prometheus.WriteRequest`: field 1, one `TimeSeries` per series (labels 1, samples 2).
+fn write_v1(buf: &mut Vec<u8>, entries: &[Entry], order: &[u32]) {
+    for run in series_runs(entries, order) {
+        let labels = &entries[run[0] as usize].labels;
+        buf.push(key(1, LEN));
+        encode_varint(
+            (v1_labels_len(labels) + samples_len(entries, run)) as u64,
+            buf,
+        );
+        for l in labels.iter() {
+            buf.push(key(1, LEN));
+            encode_varint(v1_label_len(&l.name, &l.value) as u64, buf);
+            put_bytes_field(buf, 1, &l.name);
+            put_bytes_field(buf, 2, &l.value);
+        }
+        for &i in run {
+            put_sample(buf, 2, &entries[i as usize]);
+        }
     }
 }
 
-fn v2_request(entries: &[Entry]) -> v2::Request {
-    // Element 0 of the symbols table is always the empty string.
-    let mut symbols: Vec<Bytes> = vec![Bytes::new()];
-    let mut refs: HashMap<&str, u32> = HashMap::from([("", 0)]);
-    let mut timeseries = Vec::new();
-    for (first, samples) in group(entries) {
-        let mut labels_refs = Vec::with_capacity(first.labels.len() * 2);
-        for l in first.labels.iter() {
+/// `io.prometheus.write.v2.Request`: symbols (field 4; element 0 is always the empty string),
+/// then one `TimeSeries` per series (field 5: packed label references 1, samples 2).
+fn write_v2(buf: &mut Vec<u8>, refs: &mut Vec<u32>, entries: &[Entry], order: &[u32]) {
+    let mut symbols: Vec<&str> = vec![""];
+    let mut index: HashMap<&str, u32> = HashMap::from([("", 0)]);
+    refs.clear();
+    for run in series_runs(entries, order) {
+        for l in entries[run[0] as usize].labels.iter() {
             for s in [&*l.name, &*l.value] {
-                let r = *refs.entry(s).or_insert_with(|| {
-                    symbols.push(Bytes::copy_from_slice(s.as_bytes()));
+                let r = *index.entry(s).or_insert_with(|| {
+                    symbols.push(s);
                     (symbols.len() - 1) as u32
                 });
-                labels_refs.push(r);
+                refs.push(r);
             }
         }
-        timeseries.push(v2::TimeSeries {
-            labels_refs,
-            samples: samples
-                .iter()
-                .map(|e| v2::Sample {
-                    value: e.v,
-                    timestamp: e.t,
-                    start_timestamp: 0,
-                })
-                .collect(),
-            ..Default::default()
-        });
     }
-    v2::Request {
-        symbols,
-        timeseries,
-        ..Default::default()
+    for s in &symbols {
+        // Repeated bytes: every element is written, the empty one too.
+        buf.push(key(4, LEN));
+        encode_varint(s.len() as u64, buf);
+        buf.extend_from_slice(s.as_bytes());
     }
-}
-
-/// Encodes `entries` as `proto` and compresses the result with snappy.
-pub(crate) fn encode(entries: &[Entry], proto: ProtobufMessage) -> Result<Bytes, snap::Error> {
-    let raw = match proto {
-        ProtobufMessage::V1 => v1_request(entries).encode_to_vec(),
-        ProtobufMessage::V2 => v2_request(entries).encode_to_vec(),
-    };
-    let compressed = snap::raw::Encoder::new().compress_vec(&raw)?;
-    Ok(Bytes::from(compressed))
+    let mut at = 0;
+    for run in series_runs(entries, order) {
+        let n = entries[run[0] as usize].labels.len() * 2;
+        let series_refs = &refs[at..at + n];
+        at += n;
+        let packed: usize = series_refs
+            .iter()
+            .map(|&r| encoded_len_varint(u64::from(r)))
+            .sum();
+        let refs_len = if n == 0 {
+            0
+        } else {
+            1 + encoded_len_varint(packed as u64) + packed
+        };
+        buf.push(key(5, LEN));
+        encode_varint((refs_len + samples_len(entries, run)) as u64, buf);
+        if n > 0 {
+            buf.push(key(1, LEN));
+            encode_varint(packed as u64, buf);
+            for &r in series_refs {
+                encode_varint(u64::from(r), buf);
+            }
+        }
+        for &i in run {
+            put_sample(buf, 2, &entries[i as usize]);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bongsu_model::Labels;
+    use bongsu_ingest::proto::{v1, v2};
+    use prost::Message;
 
     fn entry(sref: u64, name: &str, t: i64) -> Entry {
         Entry {
@@ -120,10 +237,118 @@ mod tests {
         snap::raw::Decoder::new().decompress_vec(b).unwrap()
     }
 
+    /// Entries with the cases proto3 encodes specially: zero, negative zero and NaN values,
+    /// zero and negative timestamps, a series seen twice, long labels.
+    fn awkward() -> Vec<Entry> {
+        let long = "x".repeat(300);
+        let mut es = vec![
+            entry(7, "a", 0),
+            entry(3, "b", -5),
+            entry(7, "a", 1_700_000_000_000),
+            Entry {
+                labels: Labels::from_pairs(&[("__name__", "c"), ("long", long.as_str())]).unwrap(),
+                ..entry(9, "c", 12)
+            },
+        ];
+        es[1].v = -0.0;
+        es[3].v = f64::NAN;
+        es
+    }
+
+    /// What prost writes for the same entries (grouped the same way).
+    fn prost_v1(entries: &[Entry], order: &[u32]) -> Vec<u8> {
+        let timeseries = series_runs(entries, order)
+            .map(|run| v1::TimeSeries {
+                labels: entries[run[0] as usize]
+                    .labels
+                    .iter()
+                    .map(|l| v1::Label {
+                        name: Bytes::copy_from_slice(l.name.as_bytes()),
+                        value: Bytes::copy_from_slice(l.value.as_bytes()),
+                    })
+                    .collect(),
+                samples: run
+                    .iter()
+                    .map(|&i| v1::Sample {
+                        value: entries[i as usize].v,
+                        timestamp: entries[i as usize].t,
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+            .collect();
+        v1::WriteRequest {
+            timeseries,
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+
+    fn order(entries: &[Entry]) -> Vec<u32> {
+        let mut o: Vec<u32> = (0..entries.len() as u32).collect();
+        o.sort_by_key(|&i| entries[i as usize].sref);
+        o
+    }
+
+    #[test]
+    fn v1_bytes_are_prosts() {
+        let es = awkward();
+        let body = Encoder::new(ProtobufMessage::V1).encode(&es).unwrap();
+        assert_eq!(decompress(&body), prost_v1(&es, &order(&es)));
+    }
+
+    #[test]
+    fn v2_decodes_to_the_entries() {
+        let es = awkward();
+        let body = Encoder::new(ProtobufMessage::V2).encode(&es).unwrap();
+        let raw = decompress(&body);
+        let req = v2::Request::decode(&raw[..]).unwrap();
+        // Re-encoding with prost gives the same bytes: same fields, same order.
+        assert_eq!(req.encode_to_vec(), raw);
+        let sym = |r: u32| {
+            std::str::from_utf8(&req.symbols[r as usize])
+                .unwrap()
+                .to_owned()
+        };
+        let mut got = Vec::new();
+        for ts in &req.timeseries {
+            let labels: Vec<String> = ts.labels_refs.iter().map(|&r| sym(r)).collect();
+            for s in &ts.samples {
+                got.push((labels.clone(), s.timestamp, s.value.to_bits()));
+            }
+        }
+        let mut want: Vec<_> = order(&es)
+            .iter()
+            .map(|&i| {
+                let e = &es[i as usize];
+                let labels: Vec<String> = e
+                    .labels
+                    .iter()
+                    .flat_map(|l| [l.name.to_string(), l.value.to_string()])
+                    .collect();
+                // proto3 leaves a zero value out, so negative zero arrives as zero.
+                let v = if e.v == 0.0 { 0.0 } else { e.v };
+                (labels, e.t, v.to_bits())
+            })
+            .collect();
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn the_encoder_is_reusable() {
+        let mut enc = Encoder::new(ProtobufMessage::V1);
+        let es = awkward();
+        let first = enc.encode(&es).unwrap();
+        let _ = enc.encode(&es[..1]).unwrap();
+        assert_eq!(enc.encode(&es).unwrap(), first);
+    }
+
     #[test]
     fn v1_groups_samples_by_series_in_order() {
         let es = [entry(1, "a", 1), entry(2, "b", 1), entry(1, "a", 2)];
-        let body = encode(&es, ProtobufMessage::V1).unwrap();
+        let body = Encoder::new(ProtobufMessage::V1).encode(&es).unwrap();
         let req = v1::WriteRequest::decode(&decompress(&body)[..]).unwrap();
         assert_eq!(req.timeseries.len(), 2);
         let ts: Vec<i64> = req.timeseries[0]
@@ -138,7 +363,7 @@ mod tests {
     #[test]
     fn v2_symbols_start_empty_and_are_shared() {
         let es = [entry(1, "a", 1), entry(2, "b", 1)];
-        let body = encode(&es, ProtobufMessage::V2).unwrap();
+        let body = Encoder::new(ProtobufMessage::V2).encode(&es).unwrap();
         let req = v2::Request::decode(&decompress(&body)[..]).unwrap();
         assert_eq!(&req.symbols[0][..], b"");
         let names: Vec<&[u8]> = req.symbols.iter().map(|s| &s[..]).collect();

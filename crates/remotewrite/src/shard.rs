@@ -62,6 +62,7 @@ pub(crate) async fn run(
     mut hard_stop: watch::Receiver<bool>,
 ) {
     let mut batch: Vec<Entry> = Vec::with_capacity(ctx.max_per_send);
+    let mut enc = request::Encoder::new(ctx.endpoint.proto());
     let deadline = tokio::time::sleep(ctx.batch_send_deadline);
     tokio::pin!(deadline);
     // The select below waits on its own receiver; `hard_stop` is lent to `send`.
@@ -76,7 +77,7 @@ pub(crate) async fn run(
                     batch.extend(chunk);
                     while batch.len() >= ctx.max_per_send {
                         let rest = batch.split_off(ctx.max_per_send);
-                        if !send(&ctx, &mut batch, &mut hard_stop).await {
+                        if !send(&ctx, &mut enc, &mut batch, &mut hard_stop).await {
                             return;
                         }
                         batch = rest;
@@ -86,12 +87,12 @@ pub(crate) async fn run(
                     }
                 }
                 None => {
-                    send(&ctx, &mut batch, &mut hard_stop).await;
+                    send(&ctx, &mut enc, &mut batch, &mut hard_stop).await;
                     return;
                 }
             },
             () = &mut deadline, if !batch.is_empty() => {
-                if !send(&ctx, &mut batch, &mut hard_stop).await {
+                if !send(&ctx, &mut enc, &mut batch, &mut hard_stop).await {
                     return;
                 }
             }
@@ -103,6 +104,7 @@ pub(crate) async fn run(
 /// Sends `batch` (retrying), then clears it. `false` when stopped hard before it was settled.
 async fn send(
     ctx: &ShardContext,
+    enc: &mut request::Encoder,
     batch: &mut Vec<Entry>,
     hard_stop: &mut watch::Receiver<bool>,
 ) -> bool {
@@ -119,7 +121,7 @@ async fn send(
             return true;
         }
         let n = batch.len() as u64;
-        let body = match request::encode(batch, ctx.endpoint.proto()) {
+        let body = match enc.encode(batch) {
             Ok(b) => b,
             Err(e) => {
                 error!(error = %e, samples = n, "remote write: cannot encode a batch; dropping it");

@@ -7,9 +7,7 @@
 // Run by run.sh, which starts the server: BASE is its URL, SCREENSHOTS a directory.
 
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { chromium } from "playwright-core";
+import { openSession } from "./session.mjs";
 
 const base = process.env.BASE;
 const shots = process.env.SCREENSHOTS;
@@ -35,45 +33,10 @@ const pushed = await fetch(`${base}/loki/api/v1/push`, {
 });
 assert.equal(pushed.status, 204, await pushed.text());
 
-const executablePath = ["/usr/lib/chromium/chromium", "/usr/bin/chromium"].find(existsSync);
-const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
-const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: "light" });
-const problems = [];
-// Set while a step sends a bad query on purpose: chromium logs the API's 400 as an error.
-let expect400 = false;
-const page = await context.newPage();
-page.on("console", (m) => {
-  if (m.type() !== "error") return;
-  if (expect400 && /status of 400/.test(m.text())) return;
-  problems.push(`console error on ${page.url()}: ${m.text()}`);
+const { browser, page, problems, accessible, step, withBadRequests } = await openSession({
+  shots,
+  name: "logs",
 });
-page.on("pageerror", (e) => problems.push(`uncaught exception on ${page.url()}: ${e.message}`));
-page.setDefaultTimeout(15_000);
-
-const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
-async function accessible(what) {
-  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: axePath });
-  const found = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa"] });
-    return r.violations.map(
-      (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join("; ")})`,
-    );
-  });
-  assert.deepEqual(found, [], `accessibility of ${what}`);
-}
-
-async function step(name, fn) {
-  const started = Date.now();
-  try {
-    await fn();
-  } catch (e) {
-    await page.screenshot({ path: `${shots}/FAILED-logs-${name}.png`, fullPage: true }).catch(() => {});
-    await browser.close();
-    console.error(`browser: logs: ${name}: FAILED\n${e.stack ?? e}`);
-    process.exit(1);
-  }
-  console.log(`browser: logs: ${name}: ok (${Date.now() - started} ms)`);
-}
 
 const rows = page.locator(".log-row");
 // Text content, not innerText: rows off screen are not laid out (content-visibility).
@@ -177,12 +140,12 @@ await step("completion offers label names and values", async () => {
 });
 
 await step("a bad query's error names the place", async () => {
-  expect400 = true;
-  await page.goto(`${base}/logs?${new URLSearchParams({ query: '{job="logsbrowser"} |= ' })}`);
-  const alert = page.locator(".messages .error").first();
-  await alert.waitFor();
-  assert.match(await alert.innerText(), /parse error/);
-  expect400 = false;
+  await withBadRequests(async () => {
+    await page.goto(`${base}/logs?${new URLSearchParams({ query: '{job="logsbrowser"} |= ' })}`);
+    const alert = page.locator(".messages .error").first();
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /parse error/);
+  });
 });
 
 await step("a metric query draws a graph", async () => {

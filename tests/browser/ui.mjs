@@ -7,9 +7,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { chromium } from "playwright-core";
+import { openSession } from "./session.mjs";
 
 const base = process.env.BASE;
 const shots = process.env.SCREENSHOTS;
@@ -27,56 +25,7 @@ function amtoolSilences(...extra) {
   return JSON.parse(out);
 }
 
-// Debian's /usr/bin/chromium is a wrapper script; the browser itself is here.
-const executablePath = ["/usr/lib/chromium/chromium", "/usr/bin/chromium"].find(existsSync);
-// --no-sandbox: CI runs as root, where chromium's sandbox refuses to start.
-const browser = await chromium.launch({
-  executablePath,
-  args: ["--no-sandbox"],
-});
-const context = await browser.newContext({
-  viewport: { width: 1280, height: 800 },
-  colorScheme: "light",
-});
-const problems = [];
-// Set while a step sends a bad query on purpose: chromium logs the API's 400 as an error.
-let expect400 = false;
-const page = await context.newPage();
-page.on("console", (m) => {
-  if (m.type() !== "error") return;
-  if (expect400 && /status of 400/.test(m.text())) return;
-  problems.push(`console error on ${page.url()}: ${m.text()}`);
-});
-page.on("pageerror", (e) => problems.push(`uncaught exception on ${page.url()}: ${e.message}`));
-page.setDefaultTimeout(15_000);
-
-const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
-
-/** Fails on any WCAG 2 A/AA violation axe-core finds in the page as it is now (both themes). */
-async function accessible(what) {
-  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: axePath });
-  const found = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa"] });
-    return r.violations.map(
-      (v) =>
-        `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ") + JSON.stringify(n.any[0]?.data)).join("; ")})`,
-    );
-  });
-  assert.deepEqual(found, [], `accessibility of ${what}`);
-}
-
-async function step(name, fn) {
-  const started = Date.now();
-  try {
-    await fn();
-  } catch (e) {
-    await page.screenshot({ path: `${shots}/FAILED-${name}.png`, fullPage: true }).catch(() => {});
-    await browser.close();
-    console.error(`browser: ${name}: FAILED\n${e.stack ?? e}`);
-    process.exit(1);
-  }
-  console.log(`browser: ${name}: ok (${Date.now() - started} ms)`);
-}
+const { browser, page, problems, accessible, step, withBadRequests } = await openSession({ shots });
 
 /** A link's href read as the logs explorer reads it: path, query and time range. */
 async function logsHref(link) {
@@ -227,10 +176,10 @@ await step("/graph keeps the panels on its way to /query", async () => {
 await step("warnings and errors are shown", async () => {
   await page.goto(`${base}/query?g0.expr=${encodeURIComponent("rate(up[1m])")}&g0.tab=table`);
   await page.locator(".warning, .info", { hasText: "counter" }).first().waitFor();
-  expect400 = true;
-  await page.goto(`${base}/query?g0.expr=${encodeURIComponent("sum(")}&g0.tab=table`);
-  await page.getByRole("alert").filter({ hasText: "Error executing query" }).waitFor();
-  expect400 = false;
+  await withBadRequests(async () => {
+    await page.goto(`${base}/query?g0.expr=${encodeURIComponent("sum(")}&g0.tab=table`);
+    await page.getByRole("alert").filter({ hasText: "Error executing query" }).waitFor();
+  });
 });
 
 await step("explain tab shows the tree and explains a node", async () => {

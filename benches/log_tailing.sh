@@ -21,8 +21,9 @@ while [ $# -gt 0 ]; do
         *) echo "unknown argument $1"; exit 2 ;;
     esac
 done
-GEN=../shared/bench/gen_logs.py
-[ -f "$GEN" ] || GEN=/work/shared/bench/gen_logs.py
+# shellcheck source=lib/peers.sh
+source benches/lib/peers.sh
+GEN=$(shared_dir)/bench/gen_logs.py
 WORK=$(mktemp -d)
 PID=
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT

@@ -24,11 +24,9 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 bongsu=${BONGSU:-$repo/target/release/bongsu}
-shared=""
-for d in "${BONGSU_SHARED:-}" "$repo/../shared" /work/shared; do
-  [[ -n $d && -f $d/bench/gen_logs.py ]] && { shared=$d; break; }
-done
-[[ -n $shared ]] || { echo "no shared/bench/gen_logs.py found" >&2; exit 1; }
+# shellcheck source=lib/peers.sh
+source "$repo/benches/lib/peers.sh"
+shared=$(shared_dir)
 [[ -x $bongsu ]] || { echo "no bongsu binary at $bongsu (cargo build --release)" >&2; exit 1; }
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 

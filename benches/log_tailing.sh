@@ -8,7 +8,7 @@
 #
 #   usage: benches/log_tailing.sh [--lines N] [--files N]
 # Needs: a built bongsu ($BONGSU, default target/release/bongsu), python3, curl, and
-# ../shared/bench/gen_logs.py (or /work/shared/bench/gen_logs.py).
+# shared/bench/gen_logs.py (shared/ as benches/lib/peers.sh finds it: $BONGSU_SHARED, ../shared).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BONGSU=${BONGSU:-target/release/bongsu}

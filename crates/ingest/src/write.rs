@@ -461,6 +461,7 @@ fn append_one(
             AppendError::OutOfBounds => Reason::OutOfBounds,
             AppendError::InvalidLabels(_) | AppendError::UnknownSeries(_) => Reason::InvalidLabels,
             AppendError::TooManySeries => Reason::TooManySeries,
+            AppendError::InvalidHistogram(_) => Reason::NativeHistogram,
         };
         Rejection {
             reason,

@@ -1,4 +1,5 @@
-//! The data model shared by every layer: label sets, label matchers, samples, log lines,
+//! The data model shared by every layer: label sets, label matchers, samples (floats and native
+//! histograms), log lines,
 //! Prometheus' durations and byte sizes, the alert handed from rule evaluation to
 //! Alertmanagers, and the links from alerts and series to their logs.
 //!
@@ -6,6 +7,7 @@
 //! them). It does no I/O and knows nothing about storage, HTTP or PromQL.
 
 pub mod alert;
+pub mod histogram;
 mod labels;
 pub mod log;
 pub mod logs_link;
@@ -13,6 +15,9 @@ mod matcher;
 mod sample;
 pub mod units;
 
+pub use histogram::{
+    CounterResetHint, FloatHistogram, Histogram, HistogramSample, HistogramValue, Span,
+};
 pub use labels::{
     stable_hash_of, Label, Labels, LabelsBuilder, LabelsError, SymbolTable, MAX_LABELS, METRIC_NAME,
 };

@@ -112,6 +112,7 @@ pub fn decode_samples(compressed: &[u8]) -> Result<Vec<Series>, ReadError> {
                     v: s.value,
                 })
                 .collect(),
+            histograms: Vec::new(),
         });
     }
     Ok(finish(out))
@@ -165,7 +166,7 @@ pub fn decode_chunked(
             samples.retain(|s| s.t >= mint && s.t <= maxt);
             match out.last_mut() {
                 Some(last) if last.labels == l => last.samples.extend(samples),
-                _ => out.push(Series { labels: l, samples }),
+                _ => out.push(Series::floats(l, samples)),
             }
         }
     }

@@ -217,6 +217,7 @@ mod tests {
         Series {
             labels: Labels::from_pairs(&[("__name__", name)]).unwrap(),
             samples: s.iter().map(|&(t, v)| Sample { t, v }).collect(),
+            histograms: Vec::new(),
         }
     }
 

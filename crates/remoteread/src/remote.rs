@@ -74,7 +74,7 @@ impl Remote {
             .into_iter()
             .map(|s| Series {
                 labels: s.labels.without(&names),
-                samples: s.samples,
+                ..s
             })
             .collect();
         out.sort_by(|a, b| a.labels.cmp(&b.labels));

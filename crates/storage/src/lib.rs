@@ -17,17 +17,36 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-use bongsu_model::{Labels, Matcher, Sample};
+use bongsu_model::{HistogramSample, HistogramValue, Labels, Matcher, Sample};
 
 /// Identifies a series for fast repeated appends (see [`Appender::append_ref`]). Refs are
 /// given out by one store and mean nothing to another.
 pub type SeriesRef = u64;
 
-/// One series and its samples in the queried range, in time order without duplicates.
+/// One series and its samples in the queried range: float samples and native histogram
+/// samples, each in time order without duplicates, and no timestamp in both (a series may
+/// change kind over time, as in Prometheus).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub labels: Labels,
     pub samples: Vec<Sample>,
+    pub histograms: Vec<HistogramSample>,
+}
+
+impl Series {
+    /// A series of float samples only.
+    pub fn floats(labels: Labels, samples: Vec<Sample>) -> Series {
+        Series {
+            labels,
+            samples,
+            histograms: Vec::new(),
+        }
+    }
+
+    /// Whether it has no sample of either kind.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty() && self.histograms.is_empty()
+    }
 }
 
 /// Why one sample was rejected. The messages are Prometheus' so clients recognise them.
@@ -45,6 +64,9 @@ pub enum AppendError {
     UnknownSeries(SeriesRef),
     #[error("too many series in the head")]
     TooManySeries,
+    /// A native histogram that breaks its own rules (Prometheus' validation message).
+    #[error("{0}")]
+    InvalidHistogram(String),
 }
 
 /// A failure of the store itself (I/O, corruption), as opposed to a rejected sample. The
@@ -93,6 +115,24 @@ pub trait Appender: Send {
 
     /// Adds a sample for a series by the ref an earlier append returned.
     fn append_ref(&mut self, sref: SeriesRef, t: i64, v: f64) -> Result<(), AppendError>;
+
+    /// Adds a native histogram sample (integer or float, stored as given) for the series
+    /// with `labels`; returns the series' ref. A stale marker is a histogram whose sum is
+    /// the stale NaN.
+    fn append_histogram(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: HistogramValue,
+    ) -> Result<SeriesRef, AppendError>;
+
+    /// Adds a native histogram sample by series ref.
+    fn append_histogram_ref(
+        &mut self,
+        sref: SeriesRef,
+        t: i64,
+        h: HistogramValue,
+    ) -> Result<(), AppendError>;
 
     /// The ref of a series the store already holds whose label set is exactly `pairs`
     /// (sorted by name, unique, no empty values), found without building a label set, so

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use parking_lot::RwLock;
 
-use bongsu_model::{Labels, Matcher, Sample};
+use bongsu_model::{HistogramSample, HistogramValue, Labels, Matcher, Sample};
 
 use crate::{
     AppendError, Appendable, Appender, CommitStats, Querier, Queryable, Series, SeriesRef,
@@ -33,6 +33,45 @@ struct Inner {
 struct MemSeries {
     labels: Labels,
     samples: Vec<Sample>,
+    histograms: Vec<HistogramSample>,
+}
+
+/// A sample of either kind, as it waits for commit.
+#[derive(Clone, PartialEq)]
+enum Value {
+    Float(f64),
+    Histogram(HistogramValue),
+}
+
+impl Value {
+    /// Equal values at one timestamp are one sample appended twice; floats compare by bits.
+    fn same(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            (Value::Histogram(a), Value::Histogram(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl MemSeries {
+    fn newest(&self) -> Option<(i64, Value)> {
+        let f = self.samples.last().map(|s| (s.t, Value::Float(s.v)));
+        let h = self
+            .histograms
+            .last()
+            .map(|s| (s.t, Value::Histogram(s.h.clone())));
+        match (f, h) {
+            (Some(f), Some(h)) => Some(if h.0 > f.0 { h } else { f }),
+            (f, h) => f.or(h),
+        }
+    }
+
+    fn newest_t(&self) -> Option<i64> {
+        let f = self.samples.last().map(|s| s.t);
+        let h = self.histograms.last().map(|s| s.t);
+        f.max(h)
+    }
 }
 
 impl Inner {
@@ -40,10 +79,9 @@ impl Inner {
         usize::try_from(sref).ok().and_then(|i| self.series.get(i))
     }
 
-    /// Where the next sample of `sref` must go: after `(t, value bits)` of its newest sample.
-    fn last(&self, sref: SeriesRef) -> Option<(i64, u64)> {
-        let s = self.get(sref)?.samples.last()?;
-        Some((s.t, s.v.to_bits()))
+    /// Where the next sample of `sref` must go: after its newest sample of either kind.
+    fn last(&self, sref: SeriesRef) -> Option<(i64, Value)> {
+        self.get(sref)?.newest()
     }
 
     fn matching<'a>(&'a self, matchers: &'a [Matcher]) -> impl Iterator<Item = &'a MemSeries> {
@@ -89,10 +127,20 @@ struct MemQuerier<'a> {
 }
 
 impl MemQuerier<'_> {
-    fn in_range<'s>(&self, s: &'s MemSeries) -> &'s [Sample] {
+    fn in_range<'s>(&self, s: &'s MemSeries) -> (&'s [Sample], &'s [HistogramSample]) {
         let from = s.samples.partition_point(|x| x.t < self.mint);
         let to = s.samples.partition_point(|x| x.t <= self.maxt);
-        &s.samples[from..to.max(from)]
+        let hfrom = s.histograms.partition_point(|x| x.t < self.mint);
+        let hto = s.histograms.partition_point(|x| x.t <= self.maxt);
+        (
+            &s.samples[from..to.max(from)],
+            &s.histograms[hfrom..hto.max(hfrom)],
+        )
+    }
+
+    fn has_data(&self, s: &MemSeries) -> bool {
+        let (f, h) = self.in_range(s);
+        !f.is_empty() || !h.is_empty()
     }
 }
 
@@ -102,11 +150,13 @@ impl Querier for MemQuerier<'_> {
         let mut out: Vec<Series> = inner
             .matching(matchers)
             .filter_map(|s| {
-                let samples = self.in_range(s);
-                (!samples.is_empty()).then(|| Series {
+                let (samples, histograms) = self.in_range(s);
+                let series = Series {
                     labels: s.labels.clone(),
                     samples: samples.to_vec(),
-                })
+                    histograms: histograms.to_vec(),
+                };
+                (!series.is_empty()).then_some(series)
             })
             .collect();
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
@@ -117,7 +167,7 @@ impl Querier for MemQuerier<'_> {
         let inner = self.store.inner.read();
         let mut out: Vec<Labels> = inner
             .matching(matchers)
-            .filter(|s| !self.in_range(s).is_empty())
+            .filter(|s| self.has_data(s))
             .map(|s| s.labels.clone())
             .collect();
         out.sort();
@@ -161,24 +211,24 @@ impl Querier for MemQuerier<'_> {
 
 struct MemAppender<'a> {
     store: &'a MemStorage,
-    pending: Vec<(SeriesRef, i64, f64)>,
-    /// Newest pending `(t, value bits)` per series, to check order within the batch.
-    newest: HashMap<SeriesRef, (i64, u64)>,
+    pending: Vec<(SeriesRef, i64, Value)>,
+    /// Newest pending `(t, value)` per series, to check order within the batch.
+    newest: HashMap<SeriesRef, (i64, Value)>,
     /// Series this batch created (as the tsdb, a series exists from its first append on,
     /// without samples until a commit gives it some).
     created: u64,
 }
 
 impl MemAppender<'_> {
-    fn push(&mut self, sref: SeriesRef, t: i64, v: f64) -> Result<(), AppendError> {
+    fn push(&mut self, sref: SeriesRef, t: i64, v: Value) -> Result<(), AppendError> {
         let newest = match self.newest.get(&sref) {
-            Some(n) => Some(*n),
+            Some(n) => Some(n.clone()),
             None => self.store.inner.read().last(sref),
         };
         match newest {
             Some((last_t, _)) if t < last_t => return Err(AppendError::OutOfOrder),
-            Some((last_t, bits)) if t == last_t => {
-                return if bits == v.to_bits() {
+            Some((last_t, last)) if t == last_t => {
+                return if last.same(&v) {
                     Ok(())
                 } else {
                     Err(AppendError::DuplicateTimestamp)
@@ -186,46 +236,73 @@ impl MemAppender<'_> {
             }
             _ => {}
         }
-        self.newest.insert(sref, (t, v.to_bits()));
+        self.newest.insert(sref, (t, v.clone()));
         self.pending.push((sref, t, v));
         Ok(())
+    }
+
+    /// The ref of the series with `labels`, created if new.
+    fn series_ref(&mut self, labels: &Labels) -> Result<SeriesRef, AppendError> {
+        if labels.is_empty() {
+            return Err(AppendError::InvalidLabels("series has no labels".into()));
+        }
+        if let Some(r) = self.store.inner.read().by_labels.get(labels) {
+            return Ok(*r);
+        }
+        let mut inner = self.store.inner.write();
+        if let Some(r) = inner.by_labels.get(labels) {
+            return Ok(*r);
+        }
+        let r = inner.series.len() as SeriesRef;
+        inner.by_labels.insert(labels.clone(), r);
+        inner.series.push(MemSeries {
+            labels: labels.clone(),
+            samples: Vec::new(),
+            histograms: Vec::new(),
+        });
+        self.created += 1;
+        Ok(r)
+    }
+
+    fn known(&self, sref: SeriesRef) -> Result<(), AppendError> {
+        match self.store.inner.read().get(sref) {
+            Some(_) => Ok(()),
+            None => Err(AppendError::UnknownSeries(sref)),
+        }
     }
 }
 
 impl Appender for MemAppender<'_> {
     fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
-        if labels.is_empty() {
-            return Err(AppendError::InvalidLabels("series has no labels".into()));
-        }
-        let known = self.store.inner.read().by_labels.get(labels).copied();
-        let sref = match known {
-            Some(r) => r,
-            None => {
-                let mut inner = self.store.inner.write();
-                match inner.by_labels.get(labels) {
-                    Some(r) => *r,
-                    None => {
-                        let r = inner.series.len() as SeriesRef;
-                        inner.by_labels.insert(labels.clone(), r);
-                        inner.series.push(MemSeries {
-                            labels: labels.clone(),
-                            samples: Vec::new(),
-                        });
-                        self.created += 1;
-                        r
-                    }
-                }
-            }
-        };
-        self.push(sref, t, v)?;
+        let sref = self.series_ref(labels)?;
+        self.push(sref, t, Value::Float(v))?;
         Ok(sref)
     }
 
     fn append_ref(&mut self, sref: SeriesRef, t: i64, v: f64) -> Result<(), AppendError> {
-        if self.store.inner.read().get(sref).is_none() {
-            return Err(AppendError::UnknownSeries(sref));
-        }
-        self.push(sref, t, v)
+        self.known(sref)?;
+        self.push(sref, t, Value::Float(v))
+    }
+
+    fn append_histogram(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: HistogramValue,
+    ) -> Result<SeriesRef, AppendError> {
+        let sref = self.series_ref(labels)?;
+        self.push(sref, t, Value::Histogram(h))?;
+        Ok(sref)
+    }
+
+    fn append_histogram_ref(
+        &mut self,
+        sref: SeriesRef,
+        t: i64,
+        h: HistogramValue,
+    ) -> Result<(), AppendError> {
+        self.known(sref)?;
+        self.push(sref, t, Value::Histogram(h))
     }
 
     fn get_ref(&self, pairs: &[(&str, &str)]) -> Option<SeriesRef> {
@@ -252,11 +329,14 @@ impl Appender for MemAppender<'_> {
                 continue;
             };
             // Another writer may have committed a newer sample since this one was checked.
-            if series.samples.last().is_some_and(|s| s.t >= t) {
+            if series.newest_t().is_some_and(|newest| newest >= t) {
                 stats.dropped += 1;
                 continue;
             }
-            series.samples.push(Sample { t, v });
+            match v {
+                Value::Float(v) => series.samples.push(Sample { t, v }),
+                Value::Histogram(h) => series.histograms.push(HistogramSample { t, h }),
+            }
             stats.samples += 1;
         }
         self.newest.clear();
@@ -347,5 +427,34 @@ mod tests {
         let app = store.appender();
         assert_eq!(app.get_ref(&[("__name__", "up"), ("job", "b")]), Some(1));
         assert_eq!(app.get_ref(&[("__name__", "up"), ("job", "z")]), None);
+    }
+
+    #[test]
+    fn histograms_and_floats_share_one_timeline() {
+        use bongsu_model::Histogram;
+        use std::sync::Arc;
+        let store = MemStorage::new();
+        let l = labels(&[("__name__", "h")]);
+        let h = HistogramValue::Int(Arc::new(Histogram {
+            count: 3,
+            sum: 1.5,
+            ..Histogram::default()
+        }));
+        let mut app = store.appender();
+        let r = app.append_histogram(&l, 10, h.clone()).unwrap();
+        app.append_histogram_ref(r, 10, h.clone()).unwrap();
+        assert_eq!(
+            app.append_ref(r, 10, 1.0),
+            Err(AppendError::DuplicateTimestamp)
+        );
+        app.append_ref(r, 20, 1.0).unwrap();
+        assert_eq!(
+            app.append_histogram_ref(r, 15, h.clone()),
+            Err(AppendError::OutOfOrder)
+        );
+        app.commit().unwrap();
+        let got = store.querier(0, 100).unwrap().select(&[]).unwrap();
+        assert_eq!(got[0].samples, [Sample::new(20, 1.0)]);
+        assert_eq!(got[0].histograms, [HistogramSample { t: 10, h }]);
     }
 }

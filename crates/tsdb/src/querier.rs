@@ -129,7 +129,7 @@ impl Querier for DbQuerier {
         }
         Ok(out
             .into_iter()
-            .map(|(labels, samples)| Series { labels, samples })
+            .map(|(labels, samples)| Series::floats(labels, samples))
             .collect())
     }
 

@@ -6,7 +6,7 @@ use std::hash::BuildHasherDefault;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bongsu_model::Labels;
+use bongsu_model::{HistogramValue, Labels};
 use bongsu_storage::{Appender, StorageError};
 
 use super::{Head, MemSeries, RefHasher, RefMap};
@@ -104,6 +104,28 @@ impl Appender for HeadAppender<'_> {
             .and_then(|r| self.head.series(r))
             .ok_or(AppendError::UnknownSeries(sref))?;
         self.push(series, t, v)
+    }
+
+    fn append_histogram(
+        &mut self,
+        _labels: &Labels,
+        _t: i64,
+        _h: HistogramValue,
+    ) -> Result<SeriesRef, AppendError> {
+        Err(AppendError::InvalidHistogram(
+            "native histograms are not stored yet".into(),
+        ))
+    }
+
+    fn append_histogram_ref(
+        &mut self,
+        _sref: SeriesRef,
+        _t: i64,
+        _h: HistogramValue,
+    ) -> Result<(), AppendError> {
+        Err(AppendError::InvalidHistogram(
+            "native histograms are not stored yet".into(),
+        ))
     }
 
     fn get_ref(&self, pairs: &[(&str, &str)]) -> Option<SeriesRef> {

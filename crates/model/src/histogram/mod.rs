@@ -19,6 +19,7 @@ mod buckets;
 mod fmt;
 mod kahan;
 mod nhcb;
+pub mod notation;
 mod ops;
 mod reset;
 mod spans;
@@ -34,6 +35,7 @@ pub use buckets::{
 };
 pub use fmt::go_g;
 pub use kahan::{kahan_dec, kahan_inc};
+pub use notation::{format_test_notation, parse_test_notation};
 pub use ops::AddOutcome;
 pub use validate::{HistogramError, HistogramErrorKind};
 

@@ -16,6 +16,7 @@ use std::sync::Arc;
 mod bounds;
 mod bounds_table;
 mod buckets;
+pub mod convert;
 mod fmt;
 mod kahan;
 mod nhcb;
@@ -33,6 +34,7 @@ pub use bounds::{
 pub use buckets::{
     AllFloatBucketIter, Bucket, FloatBucketIter, IntBucketIter, ReverseFloatBucketIter,
 };
+pub use convert::{from_classic, from_classic_value, ClassicHistogram, ClassicHistogramBuilder};
 pub use fmt::go_g;
 pub use kahan::{kahan_dec, kahan_inc};
 pub use notation::{format_test_notation, parse_test_notation};

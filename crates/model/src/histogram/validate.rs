@@ -64,6 +64,10 @@ pub enum HistogramError {
     /// treats as programming errors), e.g. reducing the resolution of custom buckets.
     #[error("{0}")]
     Unsupported(String),
+    /// A classic histogram that cannot become a native one (upstream's `convertnhcb`
+    /// errors, e.g. `count is not cumulative: 3 < 5`).
+    #[error("{0}")]
+    Conversion(String),
 }
 
 impl HistogramError {
@@ -105,7 +109,7 @@ impl HistogramError {
     pub fn kind(&self) -> Option<HistogramErrorKind> {
         match self {
             HistogramError::Invalid { kind, .. } => Some(*kind),
-            HistogramError::Unsupported(_) => None,
+            HistogramError::Unsupported(_) | HistogramError::Conversion(_) => None,
         }
     }
 
@@ -124,6 +128,7 @@ impl HistogramError {
             HistogramError::Unsupported(m) => {
                 HistogramError::Unsupported(format!("{context}: {m}"))
             }
+            HistogramError::Conversion(m) => HistogramError::Conversion(format!("{context}: {m}")),
         }
     }
 }

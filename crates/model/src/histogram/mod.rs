@@ -24,6 +24,7 @@ pub mod notation;
 mod ops;
 mod reset;
 mod spans;
+mod trim;
 mod validate;
 
 pub use bounds::{

@@ -7,13 +7,16 @@
 //! of kinds), and [`replay`], which runs a model over `timestamp,value` rows — the exact code a
 //! live detector runs, for offline tuning and the NAB benchmark.
 //!
-//! Not here: where values come from and where scores go (PromQL and the TSDB; the binary's
-//! detector loop asks the query engine and writes through the storage `Appender`), alerting
-//! (ordinary alerting rules over the output series).
+//! [`detector`] runs models over a PromQL query's result series at an interval (fitted from
+//! history at start) and writes the scores through the storage `Appender`.
+//!
+//! Not here: storage files (only the storage traits), HTTP, alerting (ordinary alerting rules
+//! over the output series).
 //!
 //! Causality: [`Model::observe`] sees a value only after the score for it is computed, and
 //! nothing later; no model looks ahead.
 
+pub mod detector;
 pub mod model;
 pub mod replay;
 

@@ -1,4 +1,4 @@
-//! Unit tests for what the upstream table tests (`tests/histogram_upstream.rs`) do not cover.
+//! Unit tests for what the upstream table tests (`tests/histogram_upstream/`) do not cover.
 
 use super::notation::parse_test_notation_prefix;
 use super::*;

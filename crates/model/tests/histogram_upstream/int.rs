@@ -127,3 +127,31 @@ fn generic_bounds_and_fraction_below() {
         );
     }
 }
+
+#[test]
+fn generic_reduce_resolution() {
+    use bongsu_model::histogram::Histogram;
+    let d = load("generic.json");
+    for c in cases(&d, "TestReduceResolutionHistogram", &[]) {
+        let mut h = Histogram {
+            schema: int(&c["schema"]) as i32,
+            positive_spans: spans(c.get("spans")),
+            positive_buckets: ints(c.get("buckets")),
+            ..Histogram::default()
+        };
+        h.reduce_resolution(int(&c["targetSchema"]) as i32).unwrap();
+        assert_eq!(h.positive_spans, spans(c.get("expectedSpans")));
+        assert_eq!(h.positive_buckets, ints(c.get("expectedBuckets")));
+    }
+    for c in cases(&d, "TestReduceResolutionFloatHistogram", &[]) {
+        let mut h = FloatHistogram {
+            schema: int(&c["schema"]) as i32,
+            positive_spans: spans(c.get("spans")),
+            positive_buckets: floats(c.get("buckets")),
+            ..FloatHistogram::default()
+        };
+        h.reduce_resolution(int(&c["targetSchema"]) as i32).unwrap();
+        assert_eq!(h.positive_spans, spans(c.get("expectedSpans")));
+        assert_eq!(h.positive_buckets, floats(c.get("expectedBuckets")));
+    }
+}

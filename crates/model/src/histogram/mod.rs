@@ -10,6 +10,20 @@
 //!
 //! This module owns the data and its rules (validation, arithmetic, the text forms); it knows
 //! nothing of storage encodings or PromQL.
+//!
+//! Code map: `validate` (errors with upstream's messages, `validate()`), `ops` (`add`, `sub`,
+//! `mul`, `div`, `compact`, zero-bucket widening), `kahan` (`kahan_add`), `reset`
+//! (`detect_reset`, `equals`, `reduce_resolution`), `nhcb` (custom-bucket histograms with
+//! different bounds), `trim` (PromQL's `</` and `>/`), `buckets` (bucket iterators), `spans`
+//! (the span/bucket algorithms both types share), `bounds` (schemas and bucket bounds),
+//! `fmt` (`Display`, Go's `%g`), `notation` (`{{…}}` test notation), `convert` (classic
+//! histograms ↔ NHCB).
+//!
+//! Not here: chunk encodings and the TSDB's appendable rules (`tsdb`), PromQL functions such
+//! as quantiles (`promql`), wire formats (`ingest`, `exposition`).
+//!
+//! Invalid input (spans that disagree with buckets, unknown schemas) never panics: validation
+//! reports it, arithmetic refuses it or gives a meaningless result.
 
 use std::sync::Arc;
 

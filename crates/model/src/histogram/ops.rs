@@ -8,7 +8,7 @@ use super::buckets::FloatBucketIter;
 use super::kahan::kahan_inc;
 use super::nhcb::{add_custom_buckets_with_mismatches, intersect_custom_bucket_bounds};
 use super::spans::{add_buckets, compact_buckets, reduce_resolution};
-use super::validate::{HistogramError, HistogramErrorKind};
+use super::validate::{check_spans, HistogramError, HistogramErrorKind};
 use super::{CounterResetHint, FloatHistogram, Span};
 
 /// Positive and negative spans with their buckets.
@@ -211,6 +211,14 @@ impl FloatHistogram {
     ) -> Result<(), HistogramError> {
         if self.uses_custom_buckets() != other.uses_custom_buckets() {
             return Err(HistogramError::new(HistogramErrorKind::IncompatibleSchema));
+        }
+        // Spans that disagree with their buckets would make the bucket merge index out of
+        // range (upstream panics); refuse them instead.
+        for h in [self, other] {
+            check_spans(&h.positive_spans, h.positive_buckets.len())
+                .map_err(|e| e.context("positive side"))?;
+            check_spans(&h.negative_spans, h.negative_buckets.len())
+                .map_err(|e| e.context("negative side"))?;
         }
         Ok(())
     }

@@ -5,11 +5,11 @@
 # `bongsu anomaly replay` (the code path of live detectors) into NAB's results layout and
 # scored by nab_score.py with the threshold optimised per profile, as NAB does:
 #
-#   nab         benches/anomaly/nab.yml, the shipped best configuration
-#   zscore      rolling z-score (1,500 values)
-#   mad         median/MAD (1,500 values)
-#   holt_winters  additive Holt-Winters with a daily season
-#   mstl        MSTL with a daily season
+#   nab           benches/anomaly/nab.yml, the shipped best configuration (zscore + cooldown)
+#   zscore        rolling z-score (1,500 values), every value scored
+#   mad           median/MAD (1,500 values)          \
+#   holt_winters  Holt-Winters with a daily season    > each with the same cooldown as nab.yml
+#   mstl          MSTL with a daily season           /  (one detection per 8h20m)
 #
 # Prints one Markdown table (standard, reward_low_FP_rate, reward_low_FN_rate per model).
 #
@@ -39,15 +39,18 @@ NAB=$(shared_dir)/anomaly/nab
 rm -rf "$WORKDIR"
 mkdir -p "$WORKDIR/configs" "$WORKDIR/results"
 
+# cooldown MODEL : MODEL with nab.yml's cooldown around it
+cooldown() { echo "{class: cooldown, period: 8h20m, threshold: 2.5, model: $1}"; }
+
 # config_of NAME : the detector file of model NAME
 config_of() {
   local model
   case "$1" in
     nab) cp "$SCRIPT_DIR/nab.yml" "$WORKDIR/configs/nab.yml"; return ;;
     zscore) model="{class: zscore, window: 1500}" ;;
-    mad) model="{class: mad, window: 1500}" ;;
-    holt_winters) model="{class: holt_winters, seasons: [1d]}" ;;
-    mstl) model="{class: mstl, seasons: [1d]}" ;;
+    mad) model="$(cooldown "{class: mad, window: 1500}")" ;;
+    holt_winters) model="$(cooldown "{class: holt_winters, seasons: [1d]}")" ;;
+    mstl) model="$(cooldown "{class: mstl, seasons: [1d]}")" ;;
     *) echo "unknown model $1" >&2; exit 1 ;;
   esac
   printf 'detectors:\n  - {name: %s, query: nab_value, interval: 5m, model: %s}\n' "$1" "$model" \

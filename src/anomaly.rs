@@ -1,14 +1,16 @@
 //! `bongsu anomaly replay`: one detector's model over a CSV, printed as
 //! `timestamp,value,anomaly_score` (the code path of live detectors: `Model::observe` value by
-//! value). The live detectors themselves run in `bongsu_anomaly::DetectorManager`.
+//! value), and the `check config` of `anomaly_detection_files`. The live detectors themselves
+//! run in `bongsu_anomaly::detector::DetectorManager`.
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
 
-use bongsu_anomaly::detector::load_file;
+use bongsu_anomaly::detector::{load_file, load_files};
 use bongsu_anomaly::replay::{read_csv, replay, step_of, to_csv};
+use bongsu_config::Config;
 
 pub fn replay_csv(config: &Path, detector: Option<&str>, data: &Path) -> anyhow::Result<()> {
     let detectors = load_file(config).map_err(|e| anyhow!("{e}"))?;
@@ -43,4 +45,29 @@ pub fn replay_csv(config: &Path, detector: Option<&str>, data: &Path) -> anyhow:
         .lock()
         .write_all(to_csv(&rows, &predictions).as_bytes())
         .context("writing the scores")
+}
+
+/// The configuration's `anomaly_detection_files`, loaded as the server would (`check config`);
+/// false if any fails.
+pub fn check_detector_files(cfg: &Config) -> bool {
+    let result = cfg.anomaly_detection_paths().and_then(|paths| {
+        load_files(&paths)
+            .map(|d| (paths, d))
+            .map_err(|e| e.to_string())
+    });
+    match result {
+        Ok((paths, _)) if paths.is_empty() => true,
+        Ok((paths, detectors)) => {
+            println!(
+                "  SUCCESS: {} detectors found in {} anomaly detection files",
+                detectors.len(),
+                paths.len()
+            );
+            true
+        }
+        Err(e) => {
+            eprintln!("  FAILED: {e}");
+            false
+        }
+    }
 }

@@ -156,6 +156,7 @@ fn check_config(files: &[std::path::PathBuf]) -> ExitCode {
                     file.display()
                 );
                 ok &= check_config_rule_files(&cfg);
+                ok &= anomaly::check_detector_files(&cfg);
             }
             Err(e) => {
                 ok = false;

@@ -237,7 +237,10 @@ mod tests {
         assert_eq!(ts.labels, vec![label("__name__", "h"), label("dc", "eu")]);
         assert_eq!(
             ts.histograms,
-            vec![histogram::from_int(2, &int), histogram::from_float(3, &float)]
+            vec![
+                histogram::from_int(2, &int),
+                histogram::from_float(3, &float)
+            ]
         );
         assert!(!histogram::is_float(&ts.histograms[0]));
         assert!(histogram::is_float(&ts.histograms[1]));

@@ -8,15 +8,10 @@
 
 use std::sync::Arc;
 
-use bongsu_model::histogram::EXPONENTIAL_SCHEMA_MAX;
+use bongsu_model::histogram::{EXPONENTIAL_SCHEMA_MAX, EXPONENTIAL_SCHEMA_MAX_RESERVED};
 use bongsu_model::{CounterResetHint, FloatHistogram, Histogram, HistogramValue, Span};
 
 use crate::proto::{self, BucketSpan, HistogramCount, HistogramZeroCount};
-
-/// The largest schema reserved for exponential buckets (Prometheus'
-/// `ExponentialSchemaMaxReserved`): a receiver reduces schemas above
-/// [`EXPONENTIAL_SCHEMA_MAX`] up to this one to [`EXPONENTIAL_SCHEMA_MAX`].
-pub const EXPONENTIAL_SCHEMA_MAX_RESERVED: i32 = 52;
 
 /// Whether the message holds a float histogram (its count is the float variant).
 pub fn is_float(h: &proto::Histogram) -> bool {
@@ -164,124 +159,20 @@ pub fn reduce_reserved_schema(h: HistogramValue) -> Result<HistogramValue, Strin
     if !(EXPONENTIAL_SCHEMA_MAX + 1..=EXPONENTIAL_SCHEMA_MAX_RESERVED).contains(&schema) {
         return Ok(h);
     }
-    let target = EXPONENTIAL_SCHEMA_MAX;
     Ok(match h {
         HistogramValue::Int(h) => {
             let mut h = Arc::unwrap_or_clone(h);
-            let (ps, pb) = reduce_int(&h.positive_spans, &h.positive_buckets, schema, target)?;
-            let (ns, nb) = reduce_int(&h.negative_spans, &h.negative_buckets, schema, target)?;
-            (h.positive_spans, h.positive_buckets) = (ps, pb);
-            (h.negative_spans, h.negative_buckets) = (ns, nb);
-            h.schema = target;
+            h.reduce_resolution(EXPONENTIAL_SCHEMA_MAX)
+                .map_err(|e| e.to_string())?;
             HistogramValue::Int(Arc::new(h))
         }
         HistogramValue::Float(h) => {
             let mut h = Arc::unwrap_or_clone(h);
-            let (ps, pb) = reduce(&h.positive_spans, &h.positive_buckets, schema, target)?;
-            let (ns, nb) = reduce(&h.negative_spans, &h.negative_buckets, schema, target)?;
-            (h.positive_spans, h.positive_buckets) = (ps, pb);
-            (h.negative_spans, h.negative_buckets) = (ns, nb);
-            h.schema = target;
+            h.reduce_resolution(EXPONENTIAL_SCHEMA_MAX)
+                .map_err(|e| e.to_string())?;
             HistogramValue::Float(Arc::new(h))
         }
     })
-}
-
-/// Delta-encoded integer buckets reduced: through absolute counts and back.
-fn reduce_int(
-    spans: &[Span],
-    deltas: &[i64],
-    from: i32,
-    to: i32,
-) -> Result<(Vec<Span>, Vec<i64>), String> {
-    let mut cur = 0i64;
-    let counts: Vec<i64> = deltas
-        .iter()
-        .map(|d| {
-            cur = cur.wrapping_add(*d);
-            cur
-        })
-        .collect();
-    let (spans, counts) = reduce(spans, &counts, from, to)?;
-    let mut prev = 0i64;
-    let deltas = counts
-        .iter()
-        .map(|c| {
-            let d = c.wrapping_sub(prev);
-            prev = *c;
-            d
-        })
-        .collect();
-    Ok((spans, deltas))
-}
-
-/// Absolute bucket counts of schema `from` merged into the buckets of schema `to` (lower),
-/// with the spans rebuilt: consecutive target buckets share a span, a gap starts a new one.
-fn reduce<C: Copy + std::ops::AddAssign>(
-    spans: &[Span],
-    counts: &[C],
-    from: i32,
-    to: i32,
-) -> Result<(Vec<Span>, Vec<C>), String> {
-    let mut out_spans: Vec<Span> = Vec::new();
-    let mut out: Vec<C> = Vec::new();
-    let mut idx: i32 = 0;
-    let mut at = 0usize;
-    let mut last: i32 = 0;
-    for (n, span) in spans.iter().enumerate() {
-        if n > 0 && span.offset < 0 {
-            return Err(format!(
-                "span number {} with offset {}: histogram has a span whose offset is negative",
-                n + 1,
-                span.offset
-            ));
-        }
-        idx = idx.wrapping_add(span.offset);
-        for _ in 0..span.length {
-            let Some(&c) = counts.get(at) else {
-                return Err(format!(
-                    "have {} buckets but spans need more: histogram spans specify different number of buckets than provided",
-                    counts.len()
-                ));
-            };
-            let target = (idx.wrapping_sub(1) >> (from - to)).wrapping_add(1);
-            match out_spans.last_mut() {
-                None => {
-                    out_spans.push(Span {
-                        offset: target,
-                        length: 1,
-                    });
-                    out.push(c);
-                }
-                Some(_) if target == last => {
-                    if let Some(b) = out.last_mut() {
-                        *b += c;
-                    }
-                }
-                Some(s) if target == last + 1 => {
-                    s.length += 1;
-                    out.push(c);
-                }
-                Some(_) => {
-                    out_spans.push(Span {
-                        offset: target - last - 1,
-                        length: 1,
-                    });
-                    out.push(c);
-                }
-            }
-            last = target;
-            at += 1;
-            idx = idx.wrapping_add(1);
-        }
-    }
-    if at != counts.len() {
-        return Err(format!(
-            "spans need {at} buckets, have {} buckets: histogram spans specify different number of buckets than provided",
-            counts.len()
-        ));
-    }
-    Ok((out_spans, out))
 }
 
 #[cfg(test)]

@@ -416,6 +416,9 @@ impl Head {
                 }
             }
             Record::Tombstones(stones) => self.replay_tombstones(stones, aliases),
+            // The head does not hold histograms yet (issue #18): they are counted as dropped.
+            Record::HistogramSamples(hs) => dropped += hs.len() as u64,
+            Record::FloatHistogramSamples(hs) => dropped += hs.len() as u64,
         }
         dropped
     }

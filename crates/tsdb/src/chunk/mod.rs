@@ -21,8 +21,8 @@ pub mod float_histogram;
 pub mod histogram;
 pub mod histogram_meta;
 mod intseq;
-mod spans;
 pub mod packed;
+mod spans;
 pub mod xor;
 
 use thiserror::Error;

@@ -19,6 +19,8 @@ mod db;
 mod delete;
 pub mod encoding;
 mod head;
+#[cfg(test)]
+mod hist_tests;
 mod metrics;
 pub mod postings;
 mod querier;

@@ -5,7 +5,7 @@ use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use bongsu_model::{Labels, Matcher, Sample};
+use bongsu_model::{HistogramSample, Labels, Matcher, Sample};
 use bongsu_storage::{Querier, Series, StorageError};
 
 use super::block::{Block, ChunkMeta, ChunkScratch};
@@ -104,7 +104,9 @@ impl Querier for DbQuerier {
     /// Series matching every matcher that have samples in range, sorted by labels.
     fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
         let mut out: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
+        let mut hists: BTreeMap<Labels, Vec<HistogramSample>> = BTreeMap::new();
         let mut buf = Vec::new();
+        let mut hbuf = Vec::new();
         for block in &self.blocks {
             let ids: Vec<u32> = postings_for_matchers(block.index(), matchers)?
                 .iter()
@@ -125,11 +127,25 @@ impl Querier for DbQuerier {
                 if !buf.is_empty() {
                     merge_into(out.entry(s.labels.clone()).or_default(), &buf);
                 }
+                hbuf.clear();
+                self.head
+                    .read_histograms(&s, self.mint, self.maxt, &mut hbuf)?;
+                if !hbuf.is_empty() {
+                    merge_histograms_into(hists.entry(s.labels.clone()).or_default(), &mut hbuf);
+                    out.entry(s.labels.clone()).or_default();
+                }
             }
         }
         Ok(out
             .into_iter()
-            .map(|(labels, samples)| Series::floats(labels, samples))
+            .map(|(labels, samples)| {
+                let histograms = hists.remove(&labels).unwrap_or_default();
+                Series {
+                    labels,
+                    samples,
+                    histograms,
+                }
+            })
             .collect())
     }
 
@@ -199,6 +215,39 @@ impl Querier for DbQuerier {
             }
         }
         Ok(values.into_keys().map(|v| v.to_string()).collect())
+    }
+}
+
+/// Merges `new` (sorted by time) into `into` (sorted); on equal times the sample already in
+/// `into` (from an older source) gives way to the newer one.
+pub(super) fn merge_histograms_into(
+    into: &mut Vec<HistogramSample>,
+    new: &mut Vec<HistogramSample>,
+) {
+    if into
+        .last()
+        .is_none_or(|l| new.first().is_none_or(|f| l.t < f.t))
+    {
+        into.append(new);
+        return;
+    }
+    let old = std::mem::take(into);
+    let mut a = old.into_iter().peekable();
+    let mut b = new.drain(..).peekable();
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => {
+                if x.t == y.t {
+                    a.next();
+                    continue;
+                }
+                x.t < y.t
+            }
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        into.extend(if take_a { a.next() } else { b.next() });
     }
 }
 

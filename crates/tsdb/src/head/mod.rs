@@ -11,6 +11,8 @@
 mod appender;
 mod chunk_disk;
 mod delete;
+mod hist_series;
+mod hist_validate;
 pub(crate) mod postings;
 mod series;
 
@@ -30,7 +32,9 @@ use crate::postings::postings_for_matchers;
 use crate::tombstones::Tombstones;
 use crate::wal::{Record, RefSeries, Wal};
 use crate::{AppendError, SeriesRef, TsdbError};
-use bongsu_model::{stable_hash_of, Labels, Matcher, Sample, SymbolTable};
+use bongsu_model::{
+    stable_hash_of, HistogramSample, HistogramValue, Labels, Matcher, Sample, SymbolTable,
+};
 use chunk_disk::ChunkDisk;
 use postings::MemPostings;
 
@@ -326,6 +330,26 @@ impl Head {
         Ok(())
     }
 
+    /// Histogram samples of `series` in `[mint, maxt]` that are not deleted, appended to `out`.
+    pub fn read_histograms(
+        &self,
+        series: &MemSeries,
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<HistogramSample>,
+    ) -> Result<(), TsdbError> {
+        let start = out.len();
+        series.histograms(mint, maxt, out)?;
+        if let Some(deleted) = self.tombstones.read().get(series.sref) {
+            let kept: Vec<HistogramSample> = out
+                .drain(start..)
+                .filter(|h| !deleted.contains(h.t))
+                .collect();
+            out.extend(kept);
+        }
+        Ok(())
+    }
+
     /// Sorted label names; restricted to series matching `matchers` when any are given.
     pub fn label_names(&self, matchers: &[Matcher]) -> Vec<Arc<str>> {
         if matchers.is_empty() {
@@ -416,6 +440,52 @@ impl Head {
                 }
             }
             Record::Tombstones(stones) => self.replay_tombstones(stones, aliases),
+            Record::HistogramSamples(hs) => {
+                let hs = hs
+                    .into_iter()
+                    .map(|h| (h.sref, h.t, HistogramValue::Int(Arc::new(h.h))));
+                dropped += self.replay_histograms(hs, aliases);
+            }
+            Record::FloatHistogramSamples(hs) => {
+                let hs = hs
+                    .into_iter()
+                    .map(|h| (h.sref, h.t, HistogramValue::Float(Arc::new(h.h))));
+                dropped += self.replay_histograms(hs, aliases);
+            }
+        }
+        dropped
+    }
+
+    /// Applies replayed histogram samples; returns how many could not be applied.
+    fn replay_histograms(
+        &self,
+        hs: impl Iterator<Item = (u64, i64, HistogramValue)>,
+        aliases: &HashMap<u64, u32>,
+    ) -> u64 {
+        let (mut min, mut max, mut dropped) = (i64::MAX, i64::MIN, 0);
+        for (sref, t, h) in hs {
+            let r = aliases
+                .get(&sref)
+                .copied()
+                .or_else(|| u32::try_from(sref).ok());
+            let Some(s) = r.and_then(|r| self.series(r)) else {
+                dropped += 1;
+                continue;
+            };
+            if t < self.min_valid_time() {
+                continue;
+            }
+            match s.append_histogram(t, &h, self.chunk_range, &self.disk) {
+                Ok(appended) => {
+                    self.stats.count_chunk(appended);
+                    min = min.min(t);
+                    max = max.max(t);
+                }
+                Err(_) => dropped += 1,
+            }
+        }
+        if min <= max {
+            self.note_times(min, max);
         }
         dropped
     }

@@ -1,0 +1,309 @@
+//! The native histogram part of a head series: its histogram chunks (integer or float, one
+//! encoding per chunk) and the chunk-cutting rules of Prometheus' `memSeries.appendHistogram`
+//! (`histogramsAppendPreprocessor`): a new chunk on a kind change, when the chunk reaches its
+//! computed end time or twice the target size (after at least 10 histograms, or at the chunk
+//! range boundary), and whenever the chunk encoding asks for one (counter reset, schema
+//! change, …).
+//!
+//! Not here (issue #18): memory-mapping full histogram chunks to `chunks_head` — they stay in
+//! memory until the head is compacted.
+
+use bongsu_model::{FloatHistogram, Histogram, HistogramSample, HistogramValue};
+
+use crate::chunk::histogram_meta::{
+    MIN_SAMPLES_PER_HISTOGRAM_CHUNK, TARGET_BYTES_PER_HISTOGRAM_CHUNK,
+};
+use crate::chunk::{
+    decode_histograms, ChunkError, Encoding, FloatHistogramChunk, HistogramAppend, HistogramChunk,
+    MAX_CHUNK_SAMPLES,
+};
+
+/// An open histogram chunk of either kind.
+pub(crate) enum HChunk {
+    Int(HistogramChunk),
+    Float(FloatHistogramChunk),
+}
+
+impl HChunk {
+    fn encoding(&self) -> Encoding {
+        match self {
+            HChunk::Int(_) => Encoding::Histogram,
+            HChunk::Float(_) => Encoding::FloatHistogram,
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            HChunk::Int(c) => c.bytes(),
+            HChunk::Float(c) => c.bytes(),
+        }
+    }
+
+    fn num_samples(&self) -> usize {
+        match self {
+            HChunk::Int(c) => c.num_samples(),
+            HChunk::Float(c) => c.num_samples(),
+        }
+    }
+}
+
+/// A full histogram chunk, kept in memory.
+pub(crate) struct HClosed {
+    pub min_time: i64,
+    pub max_time: i64,
+    pub encoding: Encoding,
+    pub bytes: Box<[u8]>,
+}
+
+pub(crate) struct HOpen {
+    pub min_time: i64,
+    pub max_time: i64,
+    pub chunk: HChunk,
+}
+
+/// A series' histogram chunks and the state of its chunk cutting.
+#[derive(Default)]
+pub(crate) struct HistData {
+    pub closed: Vec<HClosed>,
+    pub open: Option<HOpen>,
+    /// The series' last sample, when it is a histogram (for duplicate detection).
+    pub last: Option<HistogramValue>,
+    next_at: i64,
+    computed_end: bool,
+}
+
+/// Prometheus' `rangeForTimestamp`: the end of the chunk range holding `t` (Go division).
+fn range_for(t: i64, width: i64) -> i64 {
+    (t / width).saturating_mul(width).saturating_add(width)
+}
+
+/// Prometheus' `computeChunkEndTime`: an end time that spreads the rest of the range over
+/// chunks of about the target size.
+fn compute_end(start: i64, cur: i64, max_t: i64, ratio_to_full: f64) -> i64 {
+    let n = (max_t - start) as f64 / ((cur - start + 1) as f64 * ratio_to_full);
+    if n <= 1.0 {
+        return max_t;
+    }
+    (start as f64 + (max_t - start) as f64 / n.floor()) as i64
+}
+
+/// Whether two histograms are the same sample (a duplicate append is ignored): same kind and
+/// fields, floats compared by bits so that stale markers match.
+// TODO(#18): use hmodel's `equals` once merged.
+pub(crate) fn same_histogram(a: &HistogramValue, b: &HistogramValue) -> bool {
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|f| f.to_bits()).collect()
+    }
+    match (a, b) {
+        (HistogramValue::Int(x), HistogramValue::Int(y)) => {
+            let strip = |h: &Histogram| Histogram {
+                sum: 0.0,
+                zero_threshold: 0.0,
+                custom_values: Vec::new(),
+                ..h.clone()
+            };
+            x.sum.to_bits() == y.sum.to_bits()
+                && x.zero_threshold.to_bits() == y.zero_threshold.to_bits()
+                && bits(&x.custom_values) == bits(&y.custom_values)
+                && strip(x) == strip(y)
+        }
+        (HistogramValue::Float(x), HistogramValue::Float(y)) => {
+            let key = |h: &FloatHistogram| {
+                (
+                    [h.sum, h.count, h.zero_count, h.zero_threshold].map(f64::to_bits),
+                    bits(&h.positive_buckets),
+                    bits(&h.negative_buckets),
+                    bits(&h.custom_values),
+                )
+            };
+            key(x) == key(y)
+                && x.schema == y.schema
+                && x.counter_reset_hint == y.counter_reset_hint
+                && x.positive_spans == y.positive_spans
+                && x.negative_spans == y.negative_spans
+        }
+        _ => false,
+    }
+}
+
+impl HistData {
+    /// Closes the open chunk (the series moves on to floats, or a new chunk starts).
+    pub fn close_open(&mut self) {
+        if let Some(o) = self.open.take() {
+            self.closed.reserve_exact(1);
+            self.closed.push(HClosed {
+                min_time: o.min_time,
+                max_time: o.max_time,
+                encoding: o.chunk.encoding(),
+                bytes: o.chunk.bytes().into(),
+            });
+        }
+    }
+
+    /// Whether `t` of encoding `want` needs a new chunk before any chunk-level decision.
+    fn should_cut(&mut self, t: i64, want: Encoding, chunk_range: i64) -> bool {
+        let Some(o) = &self.open else {
+            return true;
+        };
+        if o.chunk.encoding() != want {
+            return true;
+        }
+        let num = o.chunk.num_samples();
+        let bytes = o.chunk.bytes().len();
+        let next_range_start = if self.computed_end {
+            range_for(o.min_time, chunk_range)
+        } else {
+            self.next_at
+        };
+        if !self.computed_end && bytes >= TARGET_BYTES_PER_HISTOGRAM_CHUNK / 4 {
+            let ratio = TARGET_BYTES_PER_HISTOGRAM_CHUNK as f64 / bytes as f64;
+            self.next_at = compute_end(o.min_time, o.max_time, self.next_at, ratio);
+            self.computed_end = true;
+        }
+        ((t >= self.next_at || bytes >= 2 * TARGET_BYTES_PER_HISTOGRAM_CHUNK)
+            && (num >= MIN_SAMPLES_PER_HISTOGRAM_CHUNK || t >= next_range_start))
+            || num + 1 >= MAX_CHUNK_SAMPLES
+    }
+
+    /// Appends a histogram known to be newer than the series' last sample. Returns whether a
+    /// new chunk was started.
+    pub fn append(&mut self, t: i64, h: &HistogramValue, chunk_range: i64) -> bool {
+        let want = match h {
+            HistogramValue::Int(_) => Encoding::Histogram,
+            HistogramValue::Float(_) => Encoding::FloatHistogram,
+        };
+        self.last = Some(h.clone());
+        if self.should_cut(t, want, chunk_range) {
+            let prev = self.open.take();
+            let prev_chunk = prev.as_ref().map(|o| &o.chunk);
+            let chunk = match h {
+                HistogramValue::Int(h) => {
+                    let mut c = HistogramChunk::new();
+                    let p = match prev_chunk {
+                        Some(HChunk::Int(p)) => Some(p),
+                        _ => None,
+                    };
+                    c.append(p, t, h);
+                    HChunk::Int(c)
+                }
+                HistogramValue::Float(h) => {
+                    let mut c = FloatHistogramChunk::new();
+                    let p = match prev_chunk {
+                        Some(HChunk::Float(p)) => Some(p),
+                        _ => None,
+                    };
+                    c.append(p, t, h);
+                    HChunk::Float(c)
+                }
+            };
+            self.open = prev;
+            self.start(t, chunk, chunk_range);
+            self.computed_end = false;
+            return true;
+        }
+        let Some(open) = self.open.as_mut() else {
+            return false;
+        };
+        let new = match (&mut open.chunk, h) {
+            (HChunk::Int(c), HistogramValue::Int(h)) => match c.append(None, t, h) {
+                HistogramAppend::NewChunk(n) => Some(HChunk::Int(n)),
+                _ => None,
+            },
+            (HChunk::Float(c), HistogramValue::Float(h)) => match c.append(None, t, h) {
+                HistogramAppend::NewChunk(n) => Some(HChunk::Float(n)),
+                _ => None,
+            },
+            // should_cut starts a new chunk on a kind change.
+            _ => None,
+        };
+        match new {
+            None => {
+                open.max_time = t;
+                false
+            }
+            Some(chunk) => {
+                self.start(t, chunk, chunk_range);
+                true
+            }
+        }
+    }
+
+    /// Closes the open chunk and opens `chunk`, which holds the sample at `t`.
+    fn start(&mut self, t: i64, chunk: HChunk, chunk_range: i64) {
+        self.close_open();
+        self.open = Some(HOpen {
+            min_time: t,
+            max_time: t,
+            chunk,
+        });
+        self.next_at = range_for(t, chunk_range);
+    }
+
+    /// Appends the histograms in `[mint, maxt]` to `out`, in time order.
+    pub fn read(
+        &self,
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<HistogramSample>,
+    ) -> Result<(), ChunkError> {
+        let start = out.len();
+        for c in self
+            .closed
+            .iter()
+            .filter(|c| c.max_time >= mint && c.min_time <= maxt)
+        {
+            decode_histograms(c.encoding, &c.bytes, out)?;
+        }
+        if let Some(o) = self
+            .open
+            .as_ref()
+            .filter(|o| o.max_time >= mint && o.min_time <= maxt)
+        {
+            decode_histograms(o.chunk.encoding(), o.chunk.bytes(), out)?;
+        }
+        let got = &out[start..];
+        let (lo, hi) = (
+            got.partition_point(|s| s.t < mint),
+            got.partition_point(|s| s.t <= maxt),
+        );
+        out.truncate(start + hi);
+        out.drain(start..start + lo);
+        Ok(())
+    }
+
+    /// Time range of the histograms held.
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        let min = self
+            .closed
+            .first()
+            .map(|c| c.min_time)
+            .or(self.open.as_ref().map(|o| o.min_time))?;
+        let max = self
+            .open
+            .as_ref()
+            .map(|o| o.max_time)
+            .or(self.closed.last().map(|c| c.max_time))?;
+        Some((min, max))
+    }
+
+    /// Drops chunks that end before `min_time`; returns how many.
+    pub fn truncate(&mut self, min_time: i64) -> usize {
+        let before = self.closed.len();
+        self.closed.retain(|c| c.max_time >= min_time);
+        let mut removed = before - self.closed.len();
+        if self.open.as_ref().is_some_and(|o| o.max_time < min_time) {
+            self.open = None;
+            self.last = None;
+            removed += 1;
+        }
+        removed
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.closed.is_empty() && self.open.is_none()
+    }
+
+    pub fn num_chunks(&self) -> usize {
+        self.closed.len() + usize::from(self.open.is_some())
+    }
+}

@@ -44,11 +44,12 @@ pub fn to_query(mint: i64, maxt: i64, matchers: &[Matcher]) -> Query {
     }
 }
 
-/// The snappy-compressed `ReadRequest` body for one query.
-pub fn encode_request(query: Query) -> Result<Vec<u8>, ReadError> {
+/// The snappy-compressed `ReadRequest` body for one query, accepting `types` (see
+/// [`ACCEPTED_RESPONSE_TYPES`]).
+pub fn encode_request(query: Query, types: &[i32]) -> Result<Vec<u8>, ReadError> {
     let req = ReadRequest {
         queries: vec![query],
-        accepted_response_types: ACCEPTED_RESPONSE_TYPES.to_vec(),
+        accepted_response_types: types.to_vec(),
     };
     snap::raw::Encoder::new()
         .compress_vec(&req.encode_to_vec())
@@ -174,6 +175,13 @@ pub fn decode_chunked(
             let l = labels(&cs.labels)?;
             let mut samples = Vec::new();
             for c in &cs.chunks {
+                if c.r#type == CHUNK_HISTOGRAM || c.r#type == CHUNK_FLOAT_HISTOGRAM {
+                    return Err(ReadError::HistogramChunks(format!(
+                        "chunk encoding {} ({}) of series {l} is not supported by bongsu's remote-read client yet",
+                        c.r#type,
+                        encoding_name(c.r#type)
+                    )));
+                }
                 if c.r#type != CHUNK_XOR {
                     return Err(ReadError::Decode(format!(
                         "chunk encoding {} ({}) of series {l} is not supported by bongsu's remote-read client yet",
@@ -193,12 +201,16 @@ pub fn decode_chunked(
     Ok(finish(out))
 }
 
+/// `Chunk.Encoding` `HISTOGRAM` and `FLOAT_HISTOGRAM`.
+const CHUNK_HISTOGRAM: i32 = 2;
+const CHUNK_FLOAT_HISTOGRAM: i32 = 3;
+
 /// The `prometheus.Chunk.Encoding` name of a chunk type.
 fn encoding_name(t: i32) -> &'static str {
     match t {
         CHUNK_XOR => "XOR",
-        2 => "HISTOGRAM",
-        3 => "FLOAT_HISTOGRAM",
+        CHUNK_HISTOGRAM => "HISTOGRAM",
+        CHUNK_FLOAT_HISTOGRAM => "FLOAT_HISTOGRAM",
         _ => "UNKNOWN",
     }
 }
@@ -240,7 +252,7 @@ mod tests {
             Matcher::new(MatchOp::Equal, "__name__", "up").unwrap(),
             Matcher::new(MatchOp::NotRegex, "job", "a.*").unwrap(),
         ];
-        let body = encode_request(to_query(10, 20, &ms)).unwrap();
+        let body = encode_request(to_query(10, 20, &ms), &ACCEPTED_RESPONSE_TYPES).unwrap();
         let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
         let req = ReadRequest::decode(raw.as_slice()).unwrap();
         assert_eq!(req.accepted_response_types, vec![1, 0]);

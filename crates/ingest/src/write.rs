@@ -457,22 +457,29 @@ fn append_series_partial<'m>(
     }
 }
 
-/// Appends one value to the series: a float or a histogram (integer or float, as sent).
-fn append_value(
+/// Appends one value to the series with `labels`: a float or a histogram (kept as sent).
+fn append_by_labels(
     app: &mut dyn Appender,
-    labels: Option<&Labels>,
-    sref: Option<SeriesRef>,
+    labels: &Labels,
     t: i64,
     v: &Value,
 ) -> Result<SeriesRef, AppendError> {
-    match (labels, sref, v) {
-        (Some(l), _, Value::Float(v)) => app.append(l, t, *v),
-        (Some(l), _, Value::Histogram(h)) => app.append_histogram(l, t, h.clone()),
-        (None, Some(r), Value::Float(v)) => app.append_ref(r, t, *v).map(|()| r),
-        (None, Some(r), Value::Histogram(h)) => {
-            app.append_histogram_ref(r, t, h.clone()).map(|()| r)
-        }
-        (None, None, _) => Err(AppendError::InvalidLabels("no label set".into())),
+    match v {
+        Value::Float(v) => app.append(labels, t, *v),
+        Value::Histogram(h) => app.append_histogram(labels, t, h.clone()),
+    }
+}
+
+/// Appends one value to the series `sref`.
+fn append_by_ref(
+    app: &mut dyn Appender,
+    sref: SeriesRef,
+    t: i64,
+    v: &Value,
+) -> Result<(), AppendError> {
+    match v {
+        Value::Float(v) => app.append_ref(sref, t, *v),
+        Value::Histogram(h) => app.append_histogram_ref(sref, t, h.clone()),
     }
 }
 
@@ -516,17 +523,17 @@ fn append_one(
         message: why,
     };
     let result = match series.sref {
-        Some(r) => match append_value(app, None, Some(r), t, &value) {
+        Some(r) => match append_by_ref(app, r, t, &value) {
             // The head dropped the series since (garbage collection): look it up again.
             Err(AppendError::UnknownSeries(_)) => {
                 let labels = series.labels().map_err(invalid)?.clone();
-                append_value(app, Some(&labels), None, t, &value).map(|r| series.sref = Some(r))
+                append_by_labels(app, &labels, t, &value).map(|r| series.sref = Some(r))
             }
-            other => other.map(|_| ()),
+            other => other,
         },
         None => {
             let labels = series.labels().map_err(invalid)?.clone();
-            append_value(app, Some(&labels), None, t, &value).map(|r| series.sref = Some(r))
+            append_by_labels(app, &labels, t, &value).map(|r| series.sref = Some(r))
         }
     };
     result.map_err(|e| {

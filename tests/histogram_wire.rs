@@ -1,7 +1,7 @@
 //! Native histograms over the wire, end to end through the binary and its TSDB: remote write
 //! 2.0 in (the `Histograms-Written` header), then out again by `/federate` (delimited
-//! protobuf when negotiated; the text format leaves exponential histograms out) and by remote
-//! read (`SAMPLES`).
+//! protobuf when negotiated; the text format leaves exponential histograms out), by remote
+//! read (`SAMPLES`), and by the remote-write sender to a second server.
 
 mod common;
 
@@ -12,7 +12,7 @@ use prost::Message;
 use reqwest::StatusCode;
 
 use bongsu_ingest::histogram::{from_int, to_model};
-use bongsu_ingest::proto::v2;
+use bongsu_ingest::proto::{v1, v2};
 use bongsu_ingest::read_proto::{LabelMatcher, Query, ReadRequest, ReadResponse};
 use bongsu_model::{Histogram, HistogramValue, Span};
 
@@ -39,24 +39,91 @@ fn hist(i: u64) -> Histogram {
     }
 }
 
+/// A server with its data and `config` (YAML) under `dir`.
+fn spawn(dir: &std::path::Path, config: &str) -> Server {
+    fs::create_dir_all(dir).unwrap();
+    let file = dir.join("prometheus.yml");
+    fs::write(&file, config).unwrap();
+    Server::spawn(
+        vec![
+            "--storage.tsdb.path".into(),
+            dir.join("data").into_os_string(),
+            "--config.file".into(),
+            file.into_os_string(),
+        ],
+        dir.join("server.log"),
+    )
+}
+
+/// The histograms of `wire_h` in `[mint, maxt]` by remote read, with the series' label values.
+fn remote_read(s: &Server, mint: i64, maxt: i64) -> (Vec<Vec<u8>>, Vec<(i64, HistogramValue)>) {
+    let read = ReadRequest {
+        queries: vec![Query {
+            start_timestamp_ms: mint,
+            end_timestamp_ms: maxt,
+            matchers: vec![LabelMatcher {
+                r#type: 0,
+                name: "__name__".into(),
+                value: "wire_h".into(),
+            }],
+            hints: None,
+        }],
+        accepted_response_types: vec![0],
+    };
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&read.encode_to_vec())
+        .unwrap();
+    let r = s
+        .http
+        .post(s.url("/api/v1/read"))
+        .header("Content-Type", "application/x-protobuf")
+        .header("Content-Encoding", "snappy")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let raw = snap::raw::Decoder::new()
+        .decompress_vec(&r.bytes().unwrap())
+        .unwrap();
+    let resp = ReadResponse::decode(&raw[..]).unwrap();
+    let Some(ts) = resp.results[0].timeseries.first() else {
+        return (Vec::new(), Vec::new());
+    };
+    let labels = ts.labels.iter().map(|l| l.value.to_vec()).collect();
+    let hs = ts
+        .histograms
+        .iter()
+        .map(|h| (h.timestamp, to_model(h)))
+        .collect();
+    (labels, hs)
+}
+
+/// Checks that `got` are `hist(0)`, `hist(1)`, … at `t`, `t + 10 s`, …, integer as written.
+fn assert_hists(got: Vec<(i64, HistogramValue)>, t: i64, n: usize) {
+    assert_eq!(got.len(), n, "{got:?}");
+    for (i, (gt, h)) in got.into_iter().enumerate() {
+        assert_eq!(gt, t + 10_000 * i as i64);
+        let HistogramValue::Int(h) = h else {
+            panic!("an integer histogram comes back as one: {h:?}");
+        };
+        // The TSDB may say what it knows about counter resets; the rest is as written.
+        let mut h = (*h).clone();
+        h.counter_reset_hint = Default::default();
+        assert_eq!(h, hist(i as u64));
+    }
+}
+
 #[test]
 fn histograms_in_by_remote_write_out_by_federation_and_remote_read() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("prometheus.yml");
-    fs::write(&config, "global:\n  external_labels:\n    dc: eu\n").unwrap();
-    let s = Server::spawn(
-        vec![
-            "--storage.tsdb.path".into(),
-            tmp.path().join("data").into_os_string(),
-            "--config.file".into(),
-            config.into_os_string(),
-        ],
-        tmp.path().join("server.log"),
-    );
+    let s = spawn(tmp.path(), "global:\n  external_labels:\n    dc: eu\n");
     let t = now_ms() - 30_000;
     let symbols = ["", "__name__", "wire_h", "job", "j"];
     let req = v2::Request {
-        symbols: symbols.iter().map(|s| s.as_bytes().to_vec().into()).collect(),
+        symbols: symbols
+            .iter()
+            .map(|s| s.as_bytes().to_vec().into())
+            .collect(),
         timeseries: vec![v2::TimeSeries {
             labels_refs: vec![1, 2, 3, 4],
             histograms: vec![from_int(t, &hist(0)), from_int(t + 10_000, &hist(1))],
@@ -113,53 +180,62 @@ fn histograms_in_by_remote_write_out_by_federation_and_remote_read() {
     assert!(family.windows(9).any(|w| w == count), "{family:?}");
 
     // Remote read: both histograms, integer as stored, with the external label.
-    let read = ReadRequest {
-        queries: vec![Query {
-            start_timestamp_ms: t - 1000,
-            end_timestamp_ms: t + 20_000,
-            matchers: vec![LabelMatcher {
-                r#type: 0,
-                name: "__name__".into(),
-                value: "wire_h".into(),
-            }],
-            hints: None,
+    let (labels, got) = remote_read(&s, t - 1000, t + 20_000);
+    assert_eq!(
+        labels,
+        vec![b"wire_h".to_vec(), b"eu".to_vec(), b"j".to_vec()]
+    );
+    assert_hists(got, t, 2);
+}
+
+#[test]
+fn the_sender_forwards_histograms_from_the_wal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = spawn(&tmp.path().join("b"), "");
+    let a = spawn(
+        &tmp.path().join("a"),
+        &format!(
+            "remote_write:\n  - url: {}\n    send_native_histograms: true\n    queue_config: {{batch_send_deadline: 100ms}}\n",
+            b.url("/api/v1/write")
+        ),
+    );
+    // A new queue sends what is newer than its start: the server is ready, so it started.
+    let t = now_ms();
+    let req = v1::WriteRequest {
+        timeseries: vec![v1::TimeSeries {
+            labels: [("__name__", "wire_h"), ("job", "j")]
+                .iter()
+                .map(|(n, v)| v1::Label {
+                    name: n.as_bytes().to_vec().into(),
+                    value: v.as_bytes().to_vec().into(),
+                })
+                .collect(),
+            histograms: (0..3)
+                .map(|i| from_int(t + 10_000 * i as i64, &hist(i)))
+                .collect(),
+            ..Default::default()
         }],
-        accepted_response_types: vec![0],
+        ..Default::default()
     };
     let body = snap::raw::Encoder::new()
-        .compress_vec(&read.encode_to_vec())
+        .compress_vec(&req.encode_to_vec())
         .unwrap();
-    let r = s
-        .http
-        .post(s.url("/api/v1/read"))
-        .header("Content-Type", "application/x-protobuf")
-        .header("Content-Encoding", "snappy")
-        .body(body)
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let raw = snap::raw::Decoder::new()
-        .decompress_vec(&r.bytes().unwrap())
-        .unwrap();
-    let resp = ReadResponse::decode(&raw[..]).unwrap();
-    let ts = &resp.results[0].timeseries;
-    assert_eq!(ts.len(), 1);
-    let labels: Vec<&[u8]> = ts[0].labels.iter().map(|l| &l.value[..]).collect();
-    assert_eq!(labels, vec![&b"wire_h"[..], b"eu", b"j"]);
-    let got: Vec<(i64, HistogramValue)> = ts[0]
-        .histograms
-        .iter()
-        .map(|h| (h.timestamp, to_model(h)))
-        .collect();
-    assert_eq!(got.len(), 2, "{got:?}");
-    for (i, (gt, h)) in got.into_iter().enumerate() {
-        assert_eq!(gt, t + 10_000 * i as i64);
-        let HistogramValue::Int(h) = h else {
-            panic!("an integer histogram comes back as one: {h:?}");
-        };
-        // The TSDB may say what it knows about counter resets; the rest is as written.
-        let mut h = (*h).clone();
-        h.counter_reset_hint = Default::default();
-        assert_eq!(h, hist(i as u64));
-    }
+    // The sender starts with the queue: write after it has, as a scrape would.
+    let r = a.wait_for("a written request", || {
+        let r = a
+            .http
+            .post(a.url("/api/v1/write"))
+            .header("Content-Type", "application/x-protobuf")
+            .header("Content-Encoding", "snappy")
+            .body(body.clone())
+            .send()
+            .unwrap();
+        Some(r.status())
+    });
+    assert_eq!(r, StatusCode::NO_CONTENT);
+    let got = b.wait_for("the histograms on the second server", || {
+        let (_, got) = remote_read(&b, t - 1000, t + 30_000);
+        (got.len() == 3).then_some(got)
+    });
+    assert_hists(got, t, 3);
 }

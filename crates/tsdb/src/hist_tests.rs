@@ -198,3 +198,39 @@ fn deletion_hides_histograms() {
     assert_same(&select(&db, "ints"), &want);
     let _ = HOUR;
 }
+
+#[test]
+fn head_compaction_and_block_merge_keep_histograms() {
+    let d = tempfile::tempdir().unwrap();
+    let db = open(d.path());
+    // Five hours of one histogram a minute, plus a gauge float histogram series.
+    let mut app = db.appender();
+    let mut want = Vec::new();
+    let mut fwant = Vec::new();
+    for i in 0..300u64 {
+        let t = i as i64 * MIN;
+        let h = HistogramValue::Int(Arc::new(hist(i)));
+        app.append_histogram(&labels("ints"), t, h.clone()).unwrap();
+        want.push((t, h));
+        let f = HistogramValue::Float(Arc::new(fhist(i)));
+        app.append_histogram(&labels("floats"), t, f.clone())
+            .unwrap();
+        fwant.push((t, f));
+    }
+    app.commit().unwrap();
+    db.compact().unwrap();
+    assert!(!db.block_metas().is_empty(), "no block was cut");
+    assert_same(&select(&db, "ints"), &want);
+    assert_same(&select(&db, "floats"), &fwant);
+    // Deleting inside a block and cleaning tombstones rewrites it with its histograms.
+    db.delete(0, 30 * MIN, &[Matcher::equal("__name__", "ints")])
+        .unwrap();
+    db.clean_tombstones().unwrap();
+    let want: Vec<_> = want.into_iter().filter(|(t, _)| *t > 30 * MIN).collect();
+    assert_same(&select(&db, "ints"), &want);
+    db.close().unwrap();
+    let db = open(d.path());
+    assert_same(&select(&db, "ints"), &want);
+    assert_same(&select(&db, "floats"), &fwant);
+    let _ = HOUR;
+}

@@ -8,6 +8,8 @@
 //! Not here (issue #18): memory-mapping full histogram chunks to `chunks_head` — they stay in
 //! memory until the head is compacted.
 
+use std::collections::HashMap;
+
 use bongsu_model::{FloatHistogram, Histogram, HistogramSample, HistogramValue};
 
 use crate::chunk::histogram_meta::{
@@ -305,5 +307,41 @@ impl HistData {
 
     pub fn num_chunks(&self) -> usize {
         self.closed.len() + usize::from(self.open.is_some())
+    }
+}
+
+impl super::Head {
+    /// Applies replayed histogram samples; returns how many could not be applied.
+    pub(super) fn replay_histograms(
+        &self,
+        hs: impl Iterator<Item = (u64, i64, HistogramValue)>,
+        aliases: &HashMap<u64, u32>,
+    ) -> u64 {
+        let (mut min, mut max, mut dropped) = (i64::MAX, i64::MIN, 0);
+        for (sref, t, h) in hs {
+            let r = aliases
+                .get(&sref)
+                .copied()
+                .or_else(|| u32::try_from(sref).ok());
+            let Some(s) = r.and_then(|r| self.series(r)) else {
+                dropped += 1;
+                continue;
+            };
+            if t < self.min_valid_time() {
+                continue;
+            }
+            match s.append_histogram(t, &h, self.chunk_range, &self.disk) {
+                Ok(appended) => {
+                    self.stats.count_chunk(appended);
+                    min = min.min(t);
+                    max = max.max(t);
+                }
+                Err(_) => dropped += 1,
+            }
+        }
+        if min <= max {
+            self.note_times(min, max);
+        }
+        dropped
     }
 }

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use bongsu_model::{FloatHistogram, Histogram, HistogramSample, HistogramValue};
+use bongsu_model::{HistogramSample, HistogramValue};
 
 use crate::chunk::histogram_meta::{
     MIN_SAMPLES_PER_HISTOGRAM_CHUNK, TARGET_BYTES_PER_HISTOGRAM_CHUNK,
@@ -89,41 +89,12 @@ fn compute_end(start: i64, cur: i64, max_t: i64, ratio_to_full: f64) -> i64 {
     (start as f64 + (max_t - start) as f64 / n.floor()) as i64
 }
 
-/// Whether two histograms are the same sample (a duplicate append is ignored): same kind and
-/// fields, floats compared by bits so that stale markers match.
-// TODO(#18): use hmodel's `equals` once merged.
+/// Whether two histograms are the same sample (a duplicate append is ignored), as Prometheus'
+/// `Equals`; an integer and a float histogram never are.
 pub(crate) fn same_histogram(a: &HistogramValue, b: &HistogramValue) -> bool {
-    fn bits(v: &[f64]) -> Vec<u64> {
-        v.iter().map(|f| f.to_bits()).collect()
-    }
     match (a, b) {
-        (HistogramValue::Int(x), HistogramValue::Int(y)) => {
-            let strip = |h: &Histogram| Histogram {
-                sum: 0.0,
-                zero_threshold: 0.0,
-                custom_values: Vec::new(),
-                ..h.clone()
-            };
-            x.sum.to_bits() == y.sum.to_bits()
-                && x.zero_threshold.to_bits() == y.zero_threshold.to_bits()
-                && bits(&x.custom_values) == bits(&y.custom_values)
-                && strip(x) == strip(y)
-        }
-        (HistogramValue::Float(x), HistogramValue::Float(y)) => {
-            let key = |h: &FloatHistogram| {
-                (
-                    [h.sum, h.count, h.zero_count, h.zero_threshold].map(f64::to_bits),
-                    bits(&h.positive_buckets),
-                    bits(&h.negative_buckets),
-                    bits(&h.custom_values),
-                )
-            };
-            key(x) == key(y)
-                && x.schema == y.schema
-                && x.counter_reset_hint == y.counter_reset_hint
-                && x.positive_spans == y.positive_spans
-                && x.negative_spans == y.negative_spans
-        }
+        (HistogramValue::Int(x), HistogramValue::Int(y)) => x.equals(y),
+        (HistogramValue::Float(x), HistogramValue::Float(y)) => x.equals(y),
         _ => false,
     }
 }

@@ -41,7 +41,8 @@ UTIL=(python3 "$SCRIPT_DIR/lib/bench_util.py")
 WORKDIR=${TMPDIR:-/tmp}/bongsu-histogram-bytes
 HOSTS=10
 HOURS=2
-TIMEOUT=120
+TIMEOUT=120 # read by lib/servers.sh (wait_ready)
+export TIMEOUT
 
 while (($#)); do
   case "$1" in

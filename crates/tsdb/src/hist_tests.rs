@@ -123,6 +123,8 @@ fn histograms_append_query_and_replay() {
         assert_same(&select(&db, "ints"), &got.0);
         assert_same(&select(&db, "floats"), &got.1);
         assert_eq!(crate::test_support::samples(&db, "plain").len(), 300);
+        let st = db.stats();
+        assert_eq!((st.samples_appended, st.histograms_appended), (300, 600));
         db.close().unwrap();
         got
     };

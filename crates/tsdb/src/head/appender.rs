@@ -310,24 +310,29 @@ impl Appender for HeadAppender<'_> {
                 stats.samples += 1;
                 min = min.min(t);
                 max = max.max(t);
+                true
             }
-            Err(_) => stats.dropped += 1,
+            Err(_) => {
+                stats.dropped += 1;
+                false
+            }
         };
+        let mut histograms_ok = 0u64;
         let mut hist = histograms.iter().peekable();
         for (i, (series, t, v)) in samples.iter().enumerate() {
             while let Some((s, ht, h, _)) = hist.next_if(|x| x.3 <= i) {
-                note(
+                histograms_ok += u64::from(note(
                     s.append_histogram(*ht, h, head.chunk_range, &head.disk),
                     *ht,
-                );
+                ));
             }
             note(series.append(*t, *v, head.chunk_range, &head.disk), *t);
         }
         for (s, ht, h, _) in hist {
-            note(
+            histograms_ok += u64::from(note(
                 s.append_histogram(*ht, h, head.chunk_range, &head.disk),
                 *ht,
-            );
+            ));
         }
         drop(wal);
         if min <= max {
@@ -335,7 +340,10 @@ impl Appender for HeadAppender<'_> {
         }
         head.stats
             .samples_appended
-            .fetch_add(stats.samples, Ordering::Relaxed);
+            .fetch_add(stats.samples - histograms_ok, Ordering::Relaxed);
+        head.stats
+            .histograms_appended
+            .fetch_add(histograms_ok, Ordering::Relaxed);
         Ok(stats)
     }
 

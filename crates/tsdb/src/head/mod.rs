@@ -113,6 +113,8 @@ pub struct Head {
 #[derive(Default)]
 pub struct HeadStats {
     pub samples_appended: AtomicU64,
+    /// Native histogram samples (integer and float) appended.
+    pub histograms_appended: AtomicU64,
     pub out_of_order: AtomicU64,
     pub duplicates: AtomicU64,
     pub out_of_bounds: AtomicU64,

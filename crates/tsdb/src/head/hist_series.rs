@@ -5,13 +5,14 @@
 //! range boundary), and whenever the chunk encoding asks for one (counter reset, schema
 //! change, …).
 //!
-//! Not here (issue #18): memory-mapping full histogram chunks to `chunks_head` — they stay in
-//! memory until the head is compacted.
+//! Full histogram chunks go to the head chunk files (`chunks_head`) like float chunks.
 
 use std::collections::HashMap;
 
 use bongsu_model::{HistogramSample, HistogramValue};
 
+use super::chunk_disk::ChunkDisk;
+use super::series::ClosedChunk;
 use crate::chunk::histogram_meta::{
     MIN_SAMPLES_PER_HISTOGRAM_CHUNK, TARGET_BYTES_PER_HISTOGRAM_CHUNK,
 };
@@ -19,6 +20,7 @@ use crate::chunk::{
     decode_histograms, ChunkError, Encoding, FloatHistogramChunk, HistogramAppend, HistogramChunk,
     MAX_CHUNK_SAMPLES,
 };
+use crate::TsdbError;
 
 /// An open histogram chunk of either kind.
 pub(crate) enum HChunk {
@@ -49,12 +51,13 @@ impl HChunk {
     }
 }
 
-/// A full histogram chunk, kept in memory.
+/// A full histogram chunk, in the head chunk files like the float ones (its encoding is kept
+/// here: those files are rebuilt from the WAL on every start).
 pub(crate) struct HClosed {
     pub min_time: i64,
     pub max_time: i64,
     pub encoding: Encoding,
-    pub bytes: Box<[u8]>,
+    pub chunk: ClosedChunk,
 }
 
 pub(crate) struct HOpen {
@@ -101,14 +104,14 @@ pub(crate) fn same_histogram(a: &HistogramValue, b: &HistogramValue) -> bool {
 
 impl HistData {
     /// Closes the open chunk (the series moves on to floats, or a new chunk starts).
-    pub fn close_open(&mut self) {
+    pub fn close_open(&mut self, disk: &ChunkDisk) {
         if let Some(o) = self.open.take() {
             self.closed.reserve_exact(1);
             self.closed.push(HClosed {
                 min_time: o.min_time,
                 max_time: o.max_time,
                 encoding: o.chunk.encoding(),
-                bytes: o.chunk.bytes().into(),
+                chunk: ClosedChunk::write(disk, o.chunk.bytes(), o.max_time),
             });
         }
     }
@@ -140,7 +143,13 @@ impl HistData {
 
     /// Appends a histogram known to be newer than the series' last sample. Returns whether a
     /// new chunk was started.
-    pub fn append(&mut self, t: i64, h: &HistogramValue, chunk_range: i64) -> bool {
+    pub fn append(
+        &mut self,
+        t: i64,
+        h: &HistogramValue,
+        chunk_range: i64,
+        disk: &ChunkDisk,
+    ) -> bool {
         let want = match h {
             HistogramValue::Int(_) => Encoding::Histogram,
             HistogramValue::Float(_) => Encoding::FloatHistogram,
@@ -170,7 +179,7 @@ impl HistData {
                 }
             };
             self.open = prev;
-            self.start(t, chunk, chunk_range);
+            self.start(t, chunk, chunk_range, disk);
             self.computed_end = false;
             return true;
         }
@@ -195,15 +204,15 @@ impl HistData {
                 false
             }
             Some(chunk) => {
-                self.start(t, chunk, chunk_range);
+                self.start(t, chunk, chunk_range, disk);
                 true
             }
         }
     }
 
     /// Closes the open chunk and opens `chunk`, which holds the sample at `t`.
-    fn start(&mut self, t: i64, chunk: HChunk, chunk_range: i64) {
-        self.close_open();
+    fn start(&mut self, t: i64, chunk: HChunk, chunk_range: i64, disk: &ChunkDisk) {
+        self.close_open(disk);
         self.open = Some(HOpen {
             min_time: t,
             max_time: t,
@@ -212,27 +221,36 @@ impl HistData {
         self.next_at = range_for(t, chunk_range);
     }
 
-    /// Appends the histograms in `[mint, maxt]` to `out`, in time order.
+    /// Appends the histograms in `[mint, maxt]` to `out`, in time order. The outer error is
+    /// the chunk files', the inner one a chunk that does not decode.
     pub fn read(
         &self,
         mint: i64,
         maxt: i64,
+        disk: &ChunkDisk,
         out: &mut Vec<HistogramSample>,
-    ) -> Result<(), ChunkError> {
+    ) -> Result<Result<(), ChunkError>, TsdbError> {
         let start = out.len();
         for c in self
             .closed
             .iter()
             .filter(|c| c.max_time >= mint && c.min_time <= maxt)
         {
-            decode_histograms(c.encoding, &c.bytes, out)?;
+            if let Err(e) = c
+                .chunk
+                .with_bytes(disk, |b| decode_histograms(c.encoding, b, out))?
+            {
+                return Ok(Err(e));
+            }
         }
         if let Some(o) = self
             .open
             .as_ref()
             .filter(|o| o.max_time >= mint && o.min_time <= maxt)
         {
-            decode_histograms(o.chunk.encoding(), o.chunk.bytes(), out)?;
+            if let Err(e) = decode_histograms(o.chunk.encoding(), o.chunk.bytes(), out) {
+                return Ok(Err(e));
+            }
         }
         let got = &out[start..];
         let (lo, hi) = (
@@ -241,7 +259,7 @@ impl HistData {
         );
         out.truncate(start + hi);
         out.drain(start..start + lo);
-        Ok(())
+        Ok(Ok(()))
     }
 
     /// Time range of the histograms held.

@@ -341,7 +341,7 @@ impl Head {
         out: &mut Vec<HistogramSample>,
     ) -> Result<(), TsdbError> {
         let start = out.len();
-        series.histograms(mint, maxt, out)?;
+        series.histograms(mint, maxt, &self.disk, out)?;
         if let Some(deleted) = self.tombstones.read().get(series.sref) {
             let kept: Vec<HistogramSample> = out
                 .drain(start..)

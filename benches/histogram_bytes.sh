@@ -27,6 +27,9 @@ usage: benches/histogram_bytes.sh [options]
   --hosts N       simulated hosts, 4 histogram series each (default 10)
   --hours H       hours of data (default 2)
   --timeout S     bound for every wait on a server (default 120)
+  --all-kinds     also push float, gauge and custom-bucket histograms
+                  (lib/push_float_histograms.py): checks those chunk encodings byte for
+                  byte too, but mixes them into the bytes-per-sample figures
   -h, --help      this text
 
 environment:
@@ -41,6 +44,7 @@ UTIL=(python3 "$SCRIPT_DIR/lib/bench_util.py")
 WORKDIR=${TMPDIR:-/tmp}/bongsu-histogram-bytes
 HOSTS=10
 HOURS=2
+CHECK_KINDS=0
 TIMEOUT=120 # read by lib/servers.sh (wait_ready)
 export TIMEOUT
 
@@ -50,6 +54,7 @@ while (($#)); do
     --hosts) HOSTS=${2:?--hosts needs a value}; shift 2 ;;
     --hours) HOURS=${2:?--hours needs a value}; shift 2 ;;
     --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
+    --all-kinds) CHECK_KINDS=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; usage >&2; exit 1 ;;
   esac
@@ -97,6 +102,13 @@ END_TIME=$(($(date +%s) / 15 * 15))
 log "pushing $HOURS h of histograms for $HOSTS hosts (ending at $END_TIME)"
 python3 "$SCRIPT_DIR/lib/push_histograms.py" --url "$PROM_URL/api/v1/write" \
   --hosts "$HOSTS" --hours "$HOURS" --end "$END_TIME" | tee "$RUN/push.log"
+if ((CHECK_KINDS)); then
+  log "pushing float, gauge and custom-bucket histograms (chunk check only)"
+  # Within the last hour: Prometheus refuses samples older than half a block range before
+  # its newest one.
+  python3 "$SCRIPT_DIR/lib/push_float_histograms.py" --url "$PROM_URL/api/v1/write" \
+    --hours 0.9 --end "$END_TIME" | tee -a "$RUN/push.log"
+fi
 
 log "snapshot of Prometheus' head"
 curl -fsS -X POST "$PROM_URL/api/v1/admin/tsdb/snapshot" >"$RUN/snapshot.json" ||

@@ -100,6 +100,12 @@ pub enum ChunkError {
     TrailingBytes { extra: usize },
 }
 
+/// Reads a LEB128 varint at `pos` (test helper for chunk-file fixtures).
+#[cfg(test)]
+pub(crate) fn bstream_get_uvarint(buf: &[u8], pos: &mut usize) -> Result<u64, ChunkError> {
+    bstream::get_uvarint(buf, pos, "varint")
+}
+
 /// Decodes a whole float-sample chunk (XOR or packed), appending to `out`. A histogram chunk is
 /// an error here: use [`decode_histograms`].
 ///

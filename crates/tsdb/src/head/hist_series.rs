@@ -334,3 +334,7 @@ impl super::Head {
         dropped
     }
 }
+
+#[cfg(test)]
+#[path = "hist_series_tests.rs"]
+mod tests;

@@ -187,6 +187,18 @@ fn validation_order_and_duplicates() {
     assert_eq!(ts, vec![1000, 3000, 4000]);
     assert!(s[0].histograms[2].h.is_stale());
     assert_eq!(s[0].samples.len(), 1);
+    // A float stale marker after a histogram becomes a histogram stale marker.
+    let mut app = db.appender();
+    let f = HistogramValue::Float(Arc::new(fhist(1)));
+    app.append_histogram(&labels("y"), 1000, f).unwrap();
+    app.commit().unwrap();
+    let mut app = db.appender();
+    app.append(&labels("y"), 2000, STALE_NAN).unwrap();
+    app.commit().unwrap();
+    let got = select(&db, "y");
+    assert_eq!(got.len(), 2);
+    assert!(matches!(&got[1].h, HistogramValue::Float(h) if h.is_stale()));
+    assert!(crate::test_support::samples(&db, "y").is_empty());
 }
 
 #[test]

@@ -238,6 +238,16 @@ impl MemSeries {
         Ok(())
     }
 
+    /// The kind of the series' last sample when it is a histogram: `Some(true)` for a float
+    /// histogram, `Some(false)` for an integer one, `None` for a float sample or no sample.
+    pub fn last_histogram_kind(&self) -> Option<bool> {
+        let d = self.data.lock();
+        match d.hist.as_ref()?.last.as_ref()? {
+            HistogramValue::Int(_) => Some(false),
+            HistogramValue::Float(_) => Some(true),
+        }
+    }
+
     /// Checks whether histogram `h` at `t` could be appended now; `Ok(false)` for an exact
     /// duplicate of the last sample.
     pub fn check_histogram(&self, t: i64, h: &HistogramValue) -> Result<bool, AppendError> {

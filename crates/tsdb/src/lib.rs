@@ -9,6 +9,10 @@
 //! test; `encoding` (bounds-checked varints) and `postings` (matchers → ids, `MemPostings`) for
 //! the log store, which indexes and encodes the same way.
 //!
+//! Native histograms are stored beside floats on one timeline per series: the WAL has histogram
+//! records, the head and blocks hold Prometheus' histogram chunk encodings byte for byte
+//! (`chunk::histogram`, `chunk::float_histogram`), and queries fill `Series::histograms`.
+//!
 //! `tsdb` knows nothing of HTTP, PromQL, scraping or an async runtime. Only the WAL makes a
 //! sample durable.
 

@@ -12,6 +12,8 @@
 //! Native histograms are stored beside floats on one timeline per series: the WAL has histogram
 //! records, the head and blocks hold Prometheus' histogram chunk encodings byte for byte
 //! (`chunk::histogram`, `chunk::float_histogram`), and queries fill `Series::histograms`.
+//! [`promblock::import_prometheus_block`] turns a Prometheus block (floats and histograms)
+//! into a bongsu block.
 //!
 //! `tsdb` knows nothing of HTTP, PromQL, scraping or an async runtime. Only the WAL makes a
 //! sample durable.
@@ -27,6 +29,7 @@ mod head;
 mod hist_tests;
 mod metrics;
 pub mod postings;
+pub mod promblock;
 mod querier;
 mod retention;
 mod snapshot;

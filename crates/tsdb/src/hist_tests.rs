@@ -123,6 +123,8 @@ fn histograms_append_query_and_replay() {
         assert_same(&select(&db, "ints"), &got.0);
         assert_same(&select(&db, "floats"), &got.1);
         assert_eq!(crate::test_support::samples(&db, "plain").len(), 300);
+        let st = db.stats();
+        assert_eq!((st.samples_appended, st.histograms_appended), (300, 600));
         db.close().unwrap();
         got
     };
@@ -185,6 +187,18 @@ fn validation_order_and_duplicates() {
     assert_eq!(ts, vec![1000, 3000, 4000]);
     assert!(s[0].histograms[2].h.is_stale());
     assert_eq!(s[0].samples.len(), 1);
+    // A float stale marker after a histogram becomes a histogram stale marker.
+    let mut app = db.appender();
+    let f = HistogramValue::Float(Arc::new(fhist(1)));
+    app.append_histogram(&labels("y"), 1000, f).unwrap();
+    app.commit().unwrap();
+    let mut app = db.appender();
+    app.append(&labels("y"), 2000, STALE_NAN).unwrap();
+    app.commit().unwrap();
+    let got = select(&db, "y");
+    assert_eq!(got.len(), 2);
+    assert!(matches!(&got[1].h, HistogramValue::Float(h) if h.is_stale()));
+    assert!(crate::test_support::samples(&db, "y").is_empty());
 }
 
 #[test]
@@ -196,5 +210,41 @@ fn deletion_hides_histograms() {
         .unwrap();
     let want: Vec<_> = ints.into_iter().filter(|(t, _)| *t > 10 * MIN).collect();
     assert_same(&select(&db, "ints"), &want);
+    let _ = HOUR;
+}
+
+#[test]
+fn head_compaction_and_block_merge_keep_histograms() {
+    let d = tempfile::tempdir().unwrap();
+    let db = open(d.path());
+    // Five hours of one histogram a minute, plus a gauge float histogram series.
+    let mut app = db.appender();
+    let mut want = Vec::new();
+    let mut fwant = Vec::new();
+    for i in 0..300u64 {
+        let t = i as i64 * MIN;
+        let h = HistogramValue::Int(Arc::new(hist(i)));
+        app.append_histogram(&labels("ints"), t, h.clone()).unwrap();
+        want.push((t, h));
+        let f = HistogramValue::Float(Arc::new(fhist(i)));
+        app.append_histogram(&labels("floats"), t, f.clone())
+            .unwrap();
+        fwant.push((t, f));
+    }
+    app.commit().unwrap();
+    db.compact().unwrap();
+    assert!(!db.block_metas().is_empty(), "no block was cut");
+    assert_same(&select(&db, "ints"), &want);
+    assert_same(&select(&db, "floats"), &fwant);
+    // Deleting inside a block and cleaning tombstones rewrites it with its histograms.
+    db.delete(0, 30 * MIN, &[Matcher::equal("__name__", "ints")])
+        .unwrap();
+    db.clean_tombstones().unwrap();
+    let want: Vec<_> = want.into_iter().filter(|(t, _)| *t > 30 * MIN).collect();
+    assert_same(&select(&db, "ints"), &want);
+    db.close().unwrap();
+    let db = open(d.path());
+    assert_same(&select(&db, "ints"), &want);
+    assert_same(&select(&db, "floats"), &fwant);
     let _ = HOUR;
 }

@@ -22,6 +22,7 @@ pub mod histogram;
 pub mod histogram_meta;
 mod intseq;
 pub mod packed;
+mod prom_xor;
 mod spans;
 pub mod xor;
 
@@ -35,6 +36,7 @@ pub use histogram_meta::CounterResetHeader;
 pub use packed::{
     decode_packed, decode_timestamps, decode_values, encode, encode_timestamps, encode_values,
 };
+pub use prom_xor::decode_prometheus_xor;
 pub use xor::{decode_xor, XorChunk};
 
 /// Most samples one chunk of either encoding may hold. Decoders reject larger counts, which bounds
@@ -98,6 +100,12 @@ pub enum ChunkError {
     TooManySamples { count: u64 },
     #[error("chunk has {extra} unexpected bytes after its end")]
     TrailingBytes { extra: usize },
+}
+
+/// Reads a LEB128 varint at `pos` (test helper for chunk-file fixtures).
+#[cfg(test)]
+pub(crate) fn bstream_get_uvarint(buf: &[u8], pos: &mut usize) -> Result<u64, ChunkError> {
+    bstream::get_uvarint(buf, pos, "varint")
 }
 
 /// Decodes a whole float-sample chunk (XOR or packed), appending to `out`. A histogram chunk is

@@ -6,7 +6,7 @@ use std::hash::BuildHasherDefault;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bongsu_model::{HistogramValue, Labels};
+use bongsu_model::{FloatHistogram, Histogram, HistogramValue, Labels};
 use bongsu_storage::{Appender, StorageError};
 
 use super::hist_validate::validate;
@@ -84,6 +84,28 @@ impl<'h> HeadAppender<'h> {
             Ok(false) => Ok(()),
             Err(e) => Err(self.count_rejected(e)),
         }
+    }
+
+    /// A float sample, except that a stale marker for a series whose last sample is a
+    /// histogram becomes a histogram stale marker of that kind, as in Prometheus.
+    fn push_float(&mut self, series: Arc<MemSeries>, t: i64, v: f64) -> Result<(), AppendError> {
+        if bongsu_model::is_stale_nan(v) {
+            if let Some(float) = series.last_histogram_kind() {
+                let h = if float {
+                    HistogramValue::Float(Arc::new(FloatHistogram {
+                        sum: v,
+                        ..FloatHistogram::default()
+                    }))
+                } else {
+                    HistogramValue::Int(Arc::new(Histogram {
+                        sum: v,
+                        ..Histogram::default()
+                    }))
+                };
+                return self.push_histogram(series, t, h);
+            }
+        }
+        self.push(series, t, v)
     }
 
     fn count_rejected(&self, e: AppendError) -> AppendError {
@@ -199,7 +221,7 @@ impl Appender for HeadAppender<'_> {
         self.check_bounds(t)?;
         let (series, _) = self.head.get_or_create(labels)?;
         let sref = series.sref;
-        self.push(series, t, v)?;
+        self.push_float(series, t, v)?;
         Ok(SeriesRef::from(sref))
     }
 
@@ -210,7 +232,7 @@ impl Appender for HeadAppender<'_> {
             .ok()
             .and_then(|r| self.head.series(r))
             .ok_or(AppendError::UnknownSeries(sref))?;
-        self.push(series, t, v)
+        self.push_float(series, t, v)
     }
 
     /// Adds a native histogram sample (validated first) for the series with `labels`.
@@ -310,24 +332,29 @@ impl Appender for HeadAppender<'_> {
                 stats.samples += 1;
                 min = min.min(t);
                 max = max.max(t);
+                true
             }
-            Err(_) => stats.dropped += 1,
+            Err(_) => {
+                stats.dropped += 1;
+                false
+            }
         };
+        let mut histograms_ok = 0u64;
         let mut hist = histograms.iter().peekable();
         for (i, (series, t, v)) in samples.iter().enumerate() {
             while let Some((s, ht, h, _)) = hist.next_if(|x| x.3 <= i) {
-                note(
+                histograms_ok += u64::from(note(
                     s.append_histogram(*ht, h, head.chunk_range, &head.disk),
                     *ht,
-                );
+                ));
             }
             note(series.append(*t, *v, head.chunk_range, &head.disk), *t);
         }
         for (s, ht, h, _) in hist {
-            note(
+            histograms_ok += u64::from(note(
                 s.append_histogram(*ht, h, head.chunk_range, &head.disk),
                 *ht,
-            );
+            ));
         }
         drop(wal);
         if min <= max {
@@ -335,7 +362,10 @@ impl Appender for HeadAppender<'_> {
         }
         head.stats
             .samples_appended
-            .fetch_add(stats.samples, Ordering::Relaxed);
+            .fetch_add(stats.samples - histograms_ok, Ordering::Relaxed);
+        head.stats
+            .histograms_appended
+            .fetch_add(histograms_ok, Ordering::Relaxed);
         Ok(stats)
     }
 

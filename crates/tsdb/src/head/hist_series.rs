@@ -5,11 +5,14 @@
 //! range boundary), and whenever the chunk encoding asks for one (counter reset, schema
 //! change, …).
 //!
-//! Not here (issue #18): memory-mapping full histogram chunks to `chunks_head` — they stay in
-//! memory until the head is compacted.
+//! Full histogram chunks go to the head chunk files (`chunks_head`) like float chunks.
 
-use bongsu_model::{FloatHistogram, Histogram, HistogramSample, HistogramValue};
+use std::collections::HashMap;
 
+use bongsu_model::{HistogramSample, HistogramValue};
+
+use super::chunk_disk::ChunkDisk;
+use super::series::ClosedChunk;
 use crate::chunk::histogram_meta::{
     MIN_SAMPLES_PER_HISTOGRAM_CHUNK, TARGET_BYTES_PER_HISTOGRAM_CHUNK,
 };
@@ -17,6 +20,7 @@ use crate::chunk::{
     decode_histograms, ChunkError, Encoding, FloatHistogramChunk, HistogramAppend, HistogramChunk,
     MAX_CHUNK_SAMPLES,
 };
+use crate::TsdbError;
 
 /// An open histogram chunk of either kind.
 pub(crate) enum HChunk {
@@ -47,12 +51,13 @@ impl HChunk {
     }
 }
 
-/// A full histogram chunk, kept in memory.
+/// A full histogram chunk, in the head chunk files like the float ones (its encoding is kept
+/// here: those files are rebuilt from the WAL on every start).
 pub(crate) struct HClosed {
     pub min_time: i64,
     pub max_time: i64,
     pub encoding: Encoding,
-    pub bytes: Box<[u8]>,
+    pub chunk: ClosedChunk,
 }
 
 pub(crate) struct HOpen {
@@ -87,55 +92,26 @@ fn compute_end(start: i64, cur: i64, max_t: i64, ratio_to_full: f64) -> i64 {
     (start as f64 + (max_t - start) as f64 / n.floor()) as i64
 }
 
-/// Whether two histograms are the same sample (a duplicate append is ignored): same kind and
-/// fields, floats compared by bits so that stale markers match.
-// TODO(#18): use hmodel's `equals` once merged.
+/// Whether two histograms are the same sample (a duplicate append is ignored), as Prometheus'
+/// `Equals`; an integer and a float histogram never are.
 pub(crate) fn same_histogram(a: &HistogramValue, b: &HistogramValue) -> bool {
-    fn bits(v: &[f64]) -> Vec<u64> {
-        v.iter().map(|f| f.to_bits()).collect()
-    }
     match (a, b) {
-        (HistogramValue::Int(x), HistogramValue::Int(y)) => {
-            let strip = |h: &Histogram| Histogram {
-                sum: 0.0,
-                zero_threshold: 0.0,
-                custom_values: Vec::new(),
-                ..h.clone()
-            };
-            x.sum.to_bits() == y.sum.to_bits()
-                && x.zero_threshold.to_bits() == y.zero_threshold.to_bits()
-                && bits(&x.custom_values) == bits(&y.custom_values)
-                && strip(x) == strip(y)
-        }
-        (HistogramValue::Float(x), HistogramValue::Float(y)) => {
-            let key = |h: &FloatHistogram| {
-                (
-                    [h.sum, h.count, h.zero_count, h.zero_threshold].map(f64::to_bits),
-                    bits(&h.positive_buckets),
-                    bits(&h.negative_buckets),
-                    bits(&h.custom_values),
-                )
-            };
-            key(x) == key(y)
-                && x.schema == y.schema
-                && x.counter_reset_hint == y.counter_reset_hint
-                && x.positive_spans == y.positive_spans
-                && x.negative_spans == y.negative_spans
-        }
+        (HistogramValue::Int(x), HistogramValue::Int(y)) => x.equals(y),
+        (HistogramValue::Float(x), HistogramValue::Float(y)) => x.equals(y),
         _ => false,
     }
 }
 
 impl HistData {
     /// Closes the open chunk (the series moves on to floats, or a new chunk starts).
-    pub fn close_open(&mut self) {
+    pub fn close_open(&mut self, disk: &ChunkDisk) {
         if let Some(o) = self.open.take() {
             self.closed.reserve_exact(1);
             self.closed.push(HClosed {
                 min_time: o.min_time,
                 max_time: o.max_time,
                 encoding: o.chunk.encoding(),
-                bytes: o.chunk.bytes().into(),
+                chunk: ClosedChunk::write(disk, o.chunk.bytes(), o.max_time),
             });
         }
     }
@@ -167,7 +143,13 @@ impl HistData {
 
     /// Appends a histogram known to be newer than the series' last sample. Returns whether a
     /// new chunk was started.
-    pub fn append(&mut self, t: i64, h: &HistogramValue, chunk_range: i64) -> bool {
+    pub fn append(
+        &mut self,
+        t: i64,
+        h: &HistogramValue,
+        chunk_range: i64,
+        disk: &ChunkDisk,
+    ) -> bool {
         let want = match h {
             HistogramValue::Int(_) => Encoding::Histogram,
             HistogramValue::Float(_) => Encoding::FloatHistogram,
@@ -197,7 +179,7 @@ impl HistData {
                 }
             };
             self.open = prev;
-            self.start(t, chunk, chunk_range);
+            self.start(t, chunk, chunk_range, disk);
             self.computed_end = false;
             return true;
         }
@@ -222,15 +204,15 @@ impl HistData {
                 false
             }
             Some(chunk) => {
-                self.start(t, chunk, chunk_range);
+                self.start(t, chunk, chunk_range, disk);
                 true
             }
         }
     }
 
     /// Closes the open chunk and opens `chunk`, which holds the sample at `t`.
-    fn start(&mut self, t: i64, chunk: HChunk, chunk_range: i64) {
-        self.close_open();
+    fn start(&mut self, t: i64, chunk: HChunk, chunk_range: i64, disk: &ChunkDisk) {
+        self.close_open(disk);
         self.open = Some(HOpen {
             min_time: t,
             max_time: t,
@@ -239,27 +221,36 @@ impl HistData {
         self.next_at = range_for(t, chunk_range);
     }
 
-    /// Appends the histograms in `[mint, maxt]` to `out`, in time order.
+    /// Appends the histograms in `[mint, maxt]` to `out`, in time order. The outer error is
+    /// the chunk files', the inner one a chunk that does not decode.
     pub fn read(
         &self,
         mint: i64,
         maxt: i64,
+        disk: &ChunkDisk,
         out: &mut Vec<HistogramSample>,
-    ) -> Result<(), ChunkError> {
+    ) -> Result<Result<(), ChunkError>, TsdbError> {
         let start = out.len();
         for c in self
             .closed
             .iter()
             .filter(|c| c.max_time >= mint && c.min_time <= maxt)
         {
-            decode_histograms(c.encoding, &c.bytes, out)?;
+            if let Err(e) = c
+                .chunk
+                .with_bytes(disk, |b| decode_histograms(c.encoding, b, out))?
+            {
+                return Ok(Err(e));
+            }
         }
         if let Some(o) = self
             .open
             .as_ref()
             .filter(|o| o.max_time >= mint && o.min_time <= maxt)
         {
-            decode_histograms(o.chunk.encoding(), o.chunk.bytes(), out)?;
+            if let Err(e) = decode_histograms(o.chunk.encoding(), o.chunk.bytes(), out) {
+                return Ok(Err(e));
+            }
         }
         let got = &out[start..];
         let (lo, hi) = (
@@ -268,7 +259,7 @@ impl HistData {
         );
         out.truncate(start + hi);
         out.drain(start..start + lo);
-        Ok(())
+        Ok(Ok(()))
     }
 
     /// Time range of the histograms held.
@@ -307,3 +298,43 @@ impl HistData {
         self.closed.len() + usize::from(self.open.is_some())
     }
 }
+
+impl super::Head {
+    /// Applies replayed histogram samples; returns how many could not be applied.
+    pub(super) fn replay_histograms(
+        &self,
+        hs: impl Iterator<Item = (u64, i64, HistogramValue)>,
+        aliases: &HashMap<u64, u32>,
+    ) -> u64 {
+        let (mut min, mut max, mut dropped) = (i64::MAX, i64::MIN, 0);
+        for (sref, t, h) in hs {
+            let r = aliases
+                .get(&sref)
+                .copied()
+                .or_else(|| u32::try_from(sref).ok());
+            let Some(s) = r.and_then(|r| self.series(r)) else {
+                dropped += 1;
+                continue;
+            };
+            if t < self.min_valid_time() {
+                continue;
+            }
+            match s.append_histogram(t, &h, self.chunk_range, &self.disk) {
+                Ok(appended) => {
+                    self.stats.count_chunk(appended);
+                    min = min.min(t);
+                    max = max.max(t);
+                }
+                Err(_) => dropped += 1,
+            }
+        }
+        if min <= max {
+            self.note_times(min, max);
+        }
+        dropped
+    }
+}
+
+#[cfg(test)]
+#[path = "hist_series_tests.rs"]
+mod tests;

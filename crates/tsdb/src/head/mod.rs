@@ -113,6 +113,8 @@ pub struct Head {
 #[derive(Default)]
 pub struct HeadStats {
     pub samples_appended: AtomicU64,
+    /// Native histogram samples (integer and float) appended.
+    pub histograms_appended: AtomicU64,
     pub out_of_order: AtomicU64,
     pub duplicates: AtomicU64,
     pub out_of_bounds: AtomicU64,
@@ -339,7 +341,7 @@ impl Head {
         out: &mut Vec<HistogramSample>,
     ) -> Result<(), TsdbError> {
         let start = out.len();
-        series.histograms(mint, maxt, out)?;
+        series.histograms(mint, maxt, &self.disk, out)?;
         if let Some(deleted) = self.tombstones.read().get(series.sref) {
             let kept: Vec<HistogramSample> = out
                 .drain(start..)
@@ -456,40 +458,6 @@ impl Head {
         dropped
     }
 
-    /// Applies replayed histogram samples; returns how many could not be applied.
-    fn replay_histograms(
-        &self,
-        hs: impl Iterator<Item = (u64, i64, HistogramValue)>,
-        aliases: &HashMap<u64, u32>,
-    ) -> u64 {
-        let (mut min, mut max, mut dropped) = (i64::MAX, i64::MIN, 0);
-        for (sref, t, h) in hs {
-            let r = aliases
-                .get(&sref)
-                .copied()
-                .or_else(|| u32::try_from(sref).ok());
-            let Some(s) = r.and_then(|r| self.series(r)) else {
-                dropped += 1;
-                continue;
-            };
-            if t < self.min_valid_time() {
-                continue;
-            }
-            match s.append_histogram(t, &h, self.chunk_range, &self.disk) {
-                Ok(appended) => {
-                    self.stats.count_chunk(appended);
-                    min = min.min(t);
-                    max = max.max(t);
-                }
-                Err(_) => dropped += 1,
-            }
-        }
-        if min <= max {
-            self.note_times(min, max);
-        }
-        dropped
-    }
-
     /// Drops every sample before `min_time` (now in a block) and the series left empty, and
     /// deletes chunk files no longer needed. Blocks commits while it runs.
     pub fn truncate(&self, min_time: i64) -> Result<(), TsdbError> {
@@ -575,19 +543,21 @@ impl Head {
         &self,
         mint: i64,
         maxt: i64,
-        mut f: impl FnMut(&Labels, &[Sample]) -> Result<(), TsdbError>,
+        mut f: impl FnMut(&Labels, &[Sample], &[HistogramSample]) -> Result<(), TsdbError>,
     ) -> Result<(), TsdbError> {
         let mut all: Vec<Arc<MemSeries>> = Vec::new();
         for shard in &self.shards {
             all.extend(shard.read().by_ref.values().cloned());
         }
         all.sort_by(|a, b| a.labels.cmp(&b.labels));
-        let mut samples = Vec::new();
+        let (mut samples, mut hists) = (Vec::new(), Vec::new());
         for s in all {
             samples.clear();
+            hists.clear();
             self.read_samples(&s, mint, maxt, &mut samples)?;
-            if !samples.is_empty() {
-                f(&s.labels, &samples)?;
+            self.read_histograms(&s, mint, maxt, &mut hists)?;
+            if !samples.is_empty() || !hists.is_empty() {
+                f(&s.labels, &samples, &hists)?;
             }
         }
         Ok(())

@@ -19,9 +19,36 @@ pub const SAMPLES_PER_CHUNK: usize = 120;
 /// The in-memory fallback is rare, so it is boxed twice: a thin pointer keeps this enum at 16
 /// bytes and [`Closed`] at 32, where a `Box<[u8]>` (16 bytes) would make every closed chunk
 /// of every series 40.
-enum ClosedChunk {
+pub(super) enum ClosedChunk {
     Disk(DiskChunkRef),
     Memory(Box<Box<[u8]>>),
+}
+
+impl ClosedChunk {
+    /// Writes a full chunk to the head chunk files, or keeps it in memory if that fails.
+    pub(super) fn write(disk: &ChunkDisk, bytes: &[u8], max_time: i64) -> ClosedChunk {
+        match disk.write(bytes, max_time) {
+            Ok(r) => ClosedChunk::Disk(r),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot write head chunk to disk; keeping it in memory");
+                ClosedChunk::Memory(Box::new(bytes.into()))
+            }
+        }
+    }
+
+    /// Calls `f` with the chunk's bytes.
+    pub(super) fn with_bytes<T>(
+        &self,
+        disk: &ChunkDisk,
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> Result<T, TsdbError> {
+        match self {
+            ClosedChunk::Memory(b) => Ok(f(b)),
+            ClosedChunk::Disk(r) => disk
+                .with_chunk(*r, f)
+                .map_err(|e| TsdbError::HeadChunk(e.to_string())),
+        }
+    }
 }
 
 struct Closed {
@@ -60,13 +87,7 @@ impl SeriesData {
     /// Moves the open float chunk to the closed ones (to disk when possible).
     fn close_float(&mut self, disk: &ChunkDisk) {
         if let Some(full) = self.open.take() {
-            let chunk = match disk.write(full.chunk.bytes(), full.max_time) {
-                Ok(r) => ClosedChunk::Disk(r),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot write head chunk to disk; keeping it in memory");
-                    ClosedChunk::Memory(Box::new(full.chunk.bytes().into()))
-                }
-            };
+            let chunk = ClosedChunk::write(disk, full.chunk.bytes(), full.max_time);
             // Exact growth: a series holds a few closed chunks (one per 120 samples until
             // the next compaction), and `Vec`'s first allocation of 4 entries would cost
             // 128 bytes for the single chunk most series have. One realloc per chunk cut is
@@ -151,7 +172,7 @@ impl MemSeries {
         // A float after histograms starts a new chunk, as a kind change does in Prometheus.
         let cut = cut || d.last_is_histogram();
         if let Some(h) = d.hist.as_mut() {
-            h.close_open();
+            h.close_open(disk);
             h.last = None;
         }
         if cut {
@@ -217,6 +238,16 @@ impl MemSeries {
         Ok(())
     }
 
+    /// The kind of the series' last sample when it is a histogram: `Some(true)` for a float
+    /// histogram, `Some(false)` for an integer one, `None` for a float sample or no sample.
+    pub fn last_histogram_kind(&self) -> Option<bool> {
+        let d = self.data.lock();
+        match d.hist.as_ref()?.last.as_ref()? {
+            HistogramValue::Int(_) => Some(false),
+            HistogramValue::Float(_) => Some(true),
+        }
+    }
+
     /// Checks whether histogram `h` at `t` could be appended now; `Ok(false)` for an exact
     /// duplicate of the last sample.
     pub fn check_histogram(&self, t: i64, h: &HistogramValue) -> Result<bool, AppendError> {
@@ -240,7 +271,7 @@ impl MemSeries {
         let new = d
             .hist
             .get_or_insert_with(Default::default)
-            .append(t, h, chunk_range);
+            .append(t, h, chunk_range, disk);
         d.last_t = t;
         Ok(if new {
             Appended::NewChunk
@@ -254,11 +285,12 @@ impl MemSeries {
         &self,
         mint: i64,
         maxt: i64,
+        disk: &ChunkDisk,
         out: &mut Vec<HistogramSample>,
     ) -> Result<(), TsdbError> {
         let d = self.data.lock();
         if let Some(h) = &d.hist {
-            h.read(mint, maxt, out)
+            h.read(mint, maxt, disk, out)?
                 .map_err(|e| TsdbError::HeadChunk(format!("series {}: {e}", self.labels)))?;
         }
         Ok(())

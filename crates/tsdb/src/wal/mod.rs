@@ -174,9 +174,8 @@ impl Wal {
         self.writer.log_samples(samples)
     }
 
-    /// Logs integer histogram samples (custom-bucket ones in their own records); same
-    /// durability and splitting as [`Wal::log_series`]. Their series must have been logged
-    /// before.
+    /// Logs integer histogram samples, as [`Wal::log_samples`] (custom-bucket ones in records
+    /// of their own type).
     pub fn log_histograms(&mut self, hs: &[RefHistogramSample]) -> Result<(), WalError> {
         self.writer.log_histograms(hs)
     }

@@ -9,10 +9,8 @@
 //! type `HISTOGRAM` (`GAUGE_HISTOGRAM` for gauge histograms) per run of the same name and
 //! kind; custom-bucket histograms (NHCB) as classic histograms. The text format has no native
 //! histograms, so exponential ones are left out there, as upstream; an NHCB is written as a
-//! classic histogram (`_bucket`, `_sum`, `_count`) — with its counts, where upstream's text
-//! encoder reads the integer count fields federation leaves unset and writes 0 — except a
-//! gauge NHCB, which the text format cannot type (upstream's encoder fails on it), left out.
-//! Not here: the protobuf text formats (`encoding=text`, `compact-text`), answered with the
+//! classic histogram (`_bucket`, `_sum`, `_count`; a gauge one typed `histogram` too, as
+//! expfmt ≥ 0.67 renders a gauge histogram in text). Not here: the protobuf text formats (`encoding=text`, `compact-text`), answered with the
 //! text format.
 
 mod proto;
@@ -219,11 +217,9 @@ fn render(samples: &Latest, external: &Labels) -> String {
             continue;
         };
         let kind = family_kind(v);
-        if let Some(h) = v.histogram() {
-            // No native histograms in text; a gauge histogram has no text type.
-            if !h.uses_custom_buckets() || kind.1 {
-                continue;
-            }
+        if v.histogram().is_some_and(|h| !h.uses_custom_buckets()) {
+            // No native histograms in text.
+            continue;
         }
         if last != Some((name, kind)) {
             out.push_str("# TYPE ");
@@ -469,6 +465,15 @@ test_metric_bucket{foo=\"6\",instance=\"\",le=\"2\"} 6 6000
 test_metric_bucket{foo=\"6\",instance=\"\",le=\"+Inf\"} 6 6000
 test_metric_sum{foo=\"6\",instance=\"\"} 1.234 6000
 test_metric_count{foo=\"6\",instance=\"\"} 6 6000
+# TYPE test_metric histogram
+test_metric_bucket{foo=\"7\",instance=\"\",le=\"0.1\"} 3 6000
+test_metric_bucket{foo=\"7\",instance=\"\",le=\"0.2\"} 5 6000
+test_metric_bucket{foo=\"7\",instance=\"\",le=\"0.5\"} 5 6000
+test_metric_bucket{foo=\"7\",instance=\"\",le=\"1\"} 5 6000
+test_metric_bucket{foo=\"7\",instance=\"\",le=\"2\"} 6 6000
+test_metric_bucket{foo=\"7\",instance=\"\",le=\"+Inf\"} 6 6000
+test_metric_sum{foo=\"7\",instance=\"\"} 1.234 6000
+test_metric_count{foo=\"7\",instance=\"\"} 6 6000
 # TYPE test_metric untyped
 test_metric{foo=\"8\",instance=\"\"} 8 6000
 ";

@@ -13,6 +13,7 @@ use bongsu_storage::{
 
 use super::*;
 use crate::histogram::{from_float, from_int};
+use crate::proto::HistogramCount;
 
 fn span(offset: i32, length: u32) -> Span {
     Span { offset, length }
@@ -332,4 +333,46 @@ async fn the_histograms_written_header_counts_histograms() {
     assert_eq!(h["x-prometheus-remote-write-histograms-written"], "2");
     assert_eq!(rx.stats().samples_written(), 3);
     assert_eq!(rx.stats().rejected(Reason::Duplicate), 1);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Any histogram message, however inconsistent (schemas out of range, spans that disagree
+    /// with the buckets, negative offsets), is written or refused, never a panic.
+    #[test]
+    fn arbitrary_histograms_never_panic(
+        schema in -60i32..60,
+        spans in proptest::collection::vec((-5i32..5, 0u32..5), 0..4),
+        deltas in proptest::collection::vec(-10i64..10, 0..12),
+        counts in proptest::collection::vec(-1.0f64..10.0, 0..12),
+        float in any::<bool>(),
+        count in 0u64..50,
+    ) {
+        let db = MemStorage::new();
+        let spans: Vec<crate::proto::BucketSpan> = spans
+            .into_iter()
+            .map(|(offset, length)| crate::proto::BucketSpan { offset, length })
+            .collect();
+        let h = crate::proto::Histogram {
+            count: Some(if float {
+                HistogramCount::CountFloat(count as f64)
+            } else {
+                HistogramCount::CountInt(count)
+            }),
+            schema,
+            positive_spans: spans.clone(),
+            negative_spans: spans,
+            positive_deltas: deltas.clone(),
+            negative_deltas: deltas,
+            positive_counts: counts.clone(),
+            negative_counts: counts,
+            timestamp: T0,
+            ..Default::default()
+        };
+        let mut b = V2::default();
+        b.series(&[("__name__", "h")], &[]).histograms.push(h);
+        let report = write::write(&db, Proto::V2, b.encode(), FAR);
+        prop_assert_eq!(report.received, 1);
+    }
 }

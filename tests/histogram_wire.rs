@@ -150,6 +150,49 @@ fn histograms_in_by_remote_write_out_by_federation_and_remote_read() {
     assert_eq!(status, StatusCode::NO_CONTENT, "{}", r.text().unwrap());
     assert_eq!(written, "2");
 
+    // An invalid histogram (more observations in its buckets than its count) is a 400 with
+    // Prometheus' message; the valid one beside it is written (2.0 partial write).
+    let bad = Histogram {
+        count: 1,
+        ..hist(0)
+    };
+    let req = v2::Request {
+        symbols: symbols
+            .iter()
+            .map(|s| s.as_bytes().to_vec().into())
+            .collect(),
+        timeseries: vec![v2::TimeSeries {
+            labels_refs: vec![1, 2, 3, 4],
+            histograms: vec![from_int(t + 20_000, &bad), from_int(t + 25_000, &hist(2))],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&req.encode_to_vec())
+        .unwrap();
+    let r = s
+        .http
+        .post(s.url("/api/v1/write"))
+        .header(
+            "Content-Type",
+            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+        )
+        .header("Content-Encoding", "snappy")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.headers()["x-prometheus-remote-write-histograms-written"],
+        "1"
+    );
+    let text = r.text().unwrap();
+    assert!(
+        text.contains("5 observations found in buckets, but the Count field is 1: histogram's observation count should equal the number of observations found in the buckets (in absence of NaN)"),
+        "{text}"
+    );
+
     // Federation, text: the exponential histogram is left out.
     let fed = |accept: &str| {
         s.http
@@ -170,17 +213,17 @@ fn histograms_in_by_remote_write_out_by_federation_and_remote_read() {
     );
     let bytes = r.bytes().unwrap();
     // MetricFamily: name (1) "wire_h", type (3) HISTOGRAM = 4; the histogram's count is
-    // 6 as a double (field 4 of Histogram).
+    // 7 as a double (field 4 of Histogram): the newest, hist(2).
     let mut buf = &bytes[..];
     let len = prost::encoding::decode_varint(&mut buf).unwrap() as usize;
     assert_eq!(len, buf.len(), "one family");
     let family = &buf[..len];
     assert!(family.starts_with(b"\x0a\x06wire_h\x18\x04"), "{family:?}");
-    let count = [&[0x21u8][..], &6.0f64.to_le_bytes()].concat();
+    let count = [&[0x21u8][..], &7.0f64.to_le_bytes()].concat();
     assert!(family.windows(9).any(|w| w == count), "{family:?}");
 
     // Remote read: both histograms, integer as stored, with the external label.
-    let (labels, got) = remote_read(&s, t - 1000, t + 20_000);
+    let (labels, got) = remote_read(&s, t - 1000, t + 15_000);
     assert_eq!(
         labels,
         vec![b"wire_h".to_vec(), b"eu".to_vec(), b"j".to_vec()]

@@ -12,9 +12,15 @@
 //!   HTTP request and the classification of answers; `request.rs`: protobuf 1.0 and 2.0
 //!   bodies; `metrics.rs`: the `prometheus_remote_storage_*` families.
 //!
-//! Not here: exemplars, native histograms and metadata (the WAL holds none of them yet, so
-//! there is nothing to send; `send_exemplars`, `send_native_histograms` and `metadata_config`
-//! are accepted and have no effect), and receiving remote write (`bongsu-ingest`).
+//! Native histograms (the WAL's histogram and float-histogram records) are sent with
+//! `send_native_histograms: true`, in 1.0 and 2.0 alike, except custom-bucket ones (NHCB) on
+//! 1.0, dropped and counted in `prometheus_remote_storage_histograms_dropped_total` as
+//! Prometheus does; they have their own `prometheus_remote_storage_histograms_*` counters
+//! (`samples_pending` counts both kinds).
+//!
+//! Not here: exemplars and metadata (the WAL holds none of them yet, so there is nothing to
+//! send; `send_exemplars` and `metadata_config` are accepted and have no effect), and
+//! receiving remote write (`bongsu-ingest`).
 
 mod client;
 mod manager;

@@ -37,6 +37,31 @@ static SAMPLES_IN: Family = Family::counter(
     "Samples read from the WAL by the remote-write queue.",
     L,
 );
+static HISTOGRAMS: Family = Family::counter(
+    "prometheus_remote_storage_histograms_total",
+    "Total number of histograms sent to remote storage.",
+    L,
+);
+static HISTOGRAMS_FAILED: Family = Family::counter(
+    "prometheus_remote_storage_histograms_failed_total",
+    "Total number of histograms which failed on send to remote storage, non-recoverable errors.",
+    L,
+);
+static HISTOGRAMS_RETRIED: Family = Family::counter(
+    "prometheus_remote_storage_histograms_retried_total",
+    "Total number of histograms which failed on send to remote storage but were retried because the send error was recoverable.",
+    L,
+);
+static HISTOGRAMS_DROPPED: Family = Family::counter(
+    "prometheus_remote_storage_histograms_dropped_total",
+    "Total number of histograms which were dropped after being read from the WAL before being sent via remote write, either via relabelling, due to being too old or unintentionally because of an unknown reference ID.",
+    L,
+);
+static HISTOGRAMS_IN: Family = Family::counter(
+    "prometheus_remote_storage_histograms_in_total",
+    "Histograms read from the WAL by the remote-write queue.",
+    L,
+);
 static PENDING: Family = Family::gauge(
     "prometheus_remote_storage_samples_pending",
     "The number of samples pending in the queues shards to be sent to the remote storage.",
@@ -103,6 +128,11 @@ pub(crate) struct QueueMetrics {
     pub samples_retried: Counter,
     pub samples_dropped: Counter,
     pub samples_in: Counter,
+    pub histograms_sent: Counter,
+    pub histograms_failed: Counter,
+    pub histograms_retried: Counter,
+    pub histograms_dropped: Counter,
+    pub histograms_in: Counter,
     pub bytes: Counter,
     pub shards: Gauge,
     pub shards_desired: Gauge,
@@ -126,6 +156,11 @@ impl QueueMetrics {
             samples_retried: Counter::default(),
             samples_dropped: Counter::default(),
             samples_in: Counter::default(),
+            histograms_sent: Counter::default(),
+            histograms_failed: Counter::default(),
+            histograms_retried: Counter::default(),
+            histograms_dropped: Counter::default(),
+            histograms_in: Counter::default(),
             bytes: Counter::default(),
             shards: Gauge::default(),
             shards_desired: Gauge::default(),
@@ -171,12 +206,17 @@ pub(crate) fn encode(enc: &mut Encoder<'_>, queues: &[(&QueueMetrics, u64)]) {
         ms.map_or(0.0, |t| t as f64 / 1000.0)
     }
     let highest_in = queues.iter().filter_map(|(m, _)| m.highest_read_ms()).max();
-    let counters: [Column; 6] = [
+    let counters: [Column; 11] = [
         (&SAMPLES, |m| m.samples_sent.get() as f64),
         (&FAILED, |m| m.samples_failed.get() as f64),
         (&RETRIED, |m| m.samples_retried.get() as f64),
         (&DROPPED, |m| m.samples_dropped.get() as f64),
         (&SAMPLES_IN, |m| m.samples_in.get() as f64),
+        (&HISTOGRAMS, |m| m.histograms_sent.get() as f64),
+        (&HISTOGRAMS_FAILED, |m| m.histograms_failed.get() as f64),
+        (&HISTOGRAMS_RETRIED, |m| m.histograms_retried.get() as f64),
+        (&HISTOGRAMS_DROPPED, |m| m.histograms_dropped.get() as f64),
+        (&HISTOGRAMS_IN, |m| m.histograms_in.get() as f64),
         (&BYTES, |m| m.bytes.get() as f64),
     ];
     let gauges: [Column; 7] = [

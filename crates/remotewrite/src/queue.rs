@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bongsu_config::RemoteWriteConfig;
+use bongsu_config::{ProtobufMessage, RemoteWriteConfig};
 use bongsu_model::Labels;
 use bongsu_tsdb::wal::{self, WalPin, WalPins};
 use tokio::sync::{mpsc, watch};
@@ -106,6 +106,8 @@ impl Queue {
                 start_ms: now_ms(),
                 external_labels: spec.external_labels.clone(),
                 relabel: cfg.write_relabel_configs.clone(),
+                send_histograms: cfg.send_native_histograms,
+                send_nhcb: cfg.protobuf_message == ProtobufMessage::V2,
             },
             tracker.clone(),
             tx,

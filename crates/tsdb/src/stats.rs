@@ -25,6 +25,8 @@ pub struct DbStats {
     pub min_time: Option<i64>,
     /// Counters since the database was opened.
     pub samples_appended: u64,
+    /// Native histogram samples appended (Prometheus' `type="histogram"`).
+    pub histograms_appended: u64,
     pub out_of_order_samples: u64,
     pub out_of_bounds_samples: u64,
     pub series_created: u64,
@@ -72,6 +74,7 @@ impl Db {
             head_chunks_bytes: head.chunk_disk_size(),
             min_time,
             samples_appended: counter(&head.stats.samples_appended),
+            histograms_appended: counter(&head.stats.histograms_appended),
             out_of_order_samples: counter(&head.stats.out_of_order),
             out_of_bounds_samples: counter(&head.stats.out_of_bounds),
             series_created: counter(&head.stats.series_created),

@@ -3,6 +3,7 @@
 mod anomaly;
 mod cli;
 mod log_collection;
+mod scrape_metadata;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -550,7 +551,12 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             None => None,
         };
         state.set_ready(db.clone());
+        let scrape = Arc::new(ScrapeManager::new(db.clone()));
         let remote = Arc::new(RemoteWrite::new(&db));
+        remote.set_metadata_source({
+            let scrape = scrape.clone();
+            Arc::new(move || scrape_metadata::active_targets_metadata(&scrape))
+        });
         remote
             .apply(&config.remote_write, &config.global.external_labels)
             .await
@@ -575,7 +581,6 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             remote_read.clone(),
             Warnings::default(),
         ));
-        let scrape = Arc::new(ScrapeManager::new(db.clone()));
         scrape.apply(specs).await;
         state.set_scrape_manager(scrape.clone());
         let notifier = Notifier::new(NotifierOptions {

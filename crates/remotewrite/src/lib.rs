@@ -18,12 +18,16 @@
 //! Prometheus does; they have their own `prometheus_remote_storage_histograms_*` counters
 //! (`samples_pending` counts both kinds).
 //!
-//! Not here: exemplars and metadata (the WAL holds none of them yet, so there is nothing to
-//! send; `send_exemplars` and `metadata_config` are accepted and have no effect), and
+//! Metric metadata (`metadata.rs`): 1.0 queues send what their [`MetadataSource`] gives (the
+//! scrape targets' metadata) every `metadata_config.send_interval`, as Prometheus' metadata
+//! watcher.
+//!
+//! Not here: exemplars (the WAL holds none yet, so `send_exemplars` has no effect), and
 //! receiving remote write (`bongsu-ingest`).
 
 mod client;
 mod manager;
+mod metadata;
 mod metrics;
 mod progress;
 mod queue;
@@ -34,4 +38,5 @@ mod tracker;
 mod watcher;
 
 pub use manager::{RemoteWrite, FLUSH_DEADLINE, PROGRESS_DIR};
+pub use metadata::{MetadataSource, MetricMetadata, MetricType};
 pub use progress::{ProgressError, WalPosition};

@@ -72,6 +72,26 @@ static BYTES: Family = Family::counter(
     "The total number of bytes of data (not metadata) sent by the queue after compression.",
     L,
 );
+static METADATA: Family = Family::counter(
+    "prometheus_remote_storage_metadata_total",
+    "Total number of metadata entries sent to remote storage.",
+    L,
+);
+static METADATA_FAILED: Family = Family::counter(
+    "prometheus_remote_storage_metadata_failed_total",
+    "Total number of metadata entries which failed on send to remote storage, non-recoverable errors.",
+    L,
+);
+static METADATA_RETRIED: Family = Family::counter(
+    "prometheus_remote_storage_metadata_retried_total",
+    "Total number of metadata entries which failed on send to remote storage but were retried because the send error was recoverable.",
+    L,
+);
+static METADATA_BYTES: Family = Family::counter(
+    "prometheus_remote_storage_metadata_bytes_total",
+    "The total number of bytes of metadata sent by the queue after compression.",
+    L,
+);
 static SHARDS: Family = Family::gauge(
     "prometheus_remote_storage_shards",
     "The number of shards used for parallel sending to the remote storage.",
@@ -134,6 +154,10 @@ pub(crate) struct QueueMetrics {
     pub histograms_dropped: Counter,
     pub histograms_in: Counter,
     pub bytes: Counter,
+    pub metadata_sent: Counter,
+    pub metadata_failed: Counter,
+    pub metadata_retried: Counter,
+    pub metadata_bytes: Counter,
     pub shards: Gauge,
     pub shards_desired: Gauge,
     pub shards_min: Gauge,
@@ -162,6 +186,10 @@ impl QueueMetrics {
             histograms_dropped: Counter::default(),
             histograms_in: Counter::default(),
             bytes: Counter::default(),
+            metadata_sent: Counter::default(),
+            metadata_failed: Counter::default(),
+            metadata_retried: Counter::default(),
+            metadata_bytes: Counter::default(),
             shards: Gauge::default(),
             shards_desired: Gauge::default(),
             shards_min: Gauge::default(),
@@ -206,7 +234,7 @@ pub(crate) fn encode(enc: &mut Encoder<'_>, queues: &[(&QueueMetrics, u64)]) {
         ms.map_or(0.0, |t| t as f64 / 1000.0)
     }
     let highest_in = queues.iter().filter_map(|(m, _)| m.highest_read_ms()).max();
-    let counters: [Column; 11] = [
+    let counters: [Column; 15] = [
         (&SAMPLES, |m| m.samples_sent.get() as f64),
         (&FAILED, |m| m.samples_failed.get() as f64),
         (&RETRIED, |m| m.samples_retried.get() as f64),
@@ -218,6 +246,10 @@ pub(crate) fn encode(enc: &mut Encoder<'_>, queues: &[(&QueueMetrics, u64)]) {
         (&HISTOGRAMS_DROPPED, |m| m.histograms_dropped.get() as f64),
         (&HISTOGRAMS_IN, |m| m.histograms_in.get() as f64),
         (&BYTES, |m| m.bytes.get() as f64),
+        (&METADATA, |m| m.metadata_sent.get() as f64),
+        (&METADATA_FAILED, |m| m.metadata_failed.get() as f64),
+        (&METADATA_RETRIED, |m| m.metadata_retried.get() as f64),
+        (&METADATA_BYTES, |m| m.metadata_bytes.get() as f64),
     ];
     let gauges: [Column; 7] = [
         (&SHARDS, |m| m.shards.get()),

@@ -1,5 +1,5 @@
-//! Parsers for the two exposition formats a scrape or an import can bring in: the Prometheus
-//! text format 0.0.4 and OpenMetrics 1.0 text.
+//! Parsers for the exposition formats a scrape or an import can bring in: the Prometheus
+//! text format 0.0.4, OpenMetrics 1.0 text, and the protobuf format ([`proto`]).
 //!
 //! This module owns turning bytes into [`Entry`] values: metadata (`HELP`, `TYPE`, `UNIT`) and
 //! samples with their labels, timestamp and exemplar. It borrows from the input wherever it can
@@ -21,13 +21,14 @@
 mod lex;
 mod om_validate;
 mod openmetrics;
+pub mod proto;
 mod text;
 
 use std::borrow::Cow;
 
 use thiserror::Error;
 
-use bongsu_model::{Label, Labels, LabelsError, METRIC_NAME};
+use bongsu_model::{HistogramValue, Label, Labels, LabelsError, METRIC_NAME};
 
 /// Which exposition format a body is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +157,12 @@ pub enum Entry<'a> {
         unit: &'a str,
     },
     Series(SeriesEntry<'a>),
+    /// A native histogram (the protobuf format only, see [`proto`]). `series.value` is
+    /// unused (0); `series.name` is the family name.
+    Histogram {
+        series: SeriesEntry<'a>,
+        h: HistogramValue,
+    },
 }
 
 /// A streaming parser over a whole exposition body.

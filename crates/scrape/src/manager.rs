@@ -456,6 +456,7 @@ mod tests {
                 body_size_limit: 0,
                 metric_relabel: Box::new(Some),
                 accept: "text/plain".into(),
+                fallback: None,
                 http: HttpClientConfig::default(),
             }),
             client: reqwest::Client::new(),

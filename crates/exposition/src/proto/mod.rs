@@ -331,6 +331,15 @@ impl<'a> ProtoParser<'a> {
     }
 }
 
+/// Appends `families` to `out` in the delimited format (each message after its length), as a
+/// target or a federation endpoint writes them.
+pub fn encode_delimited(families: &[MetricFamily], out: &mut Vec<u8>) {
+    for mf in families {
+        // Writing to a Vec grows it as needed: the only encode error is a full buffer.
+        let _ = mf.encode_length_delimited(out);
+    }
+}
+
 /// The borrowed form of an owned entry.
 fn view(o: &Owned) -> Entry<'_> {
     match o {

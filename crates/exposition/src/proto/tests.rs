@@ -6,9 +6,7 @@ use super::*;
 /// A delimited body of `families`.
 pub(crate) fn body(families: &[MetricFamily]) -> Vec<u8> {
     let mut out = Vec::new();
-    for mf in families {
-        mf.encode_length_delimited(&mut out).unwrap();
-    }
+    encode_delimited(families, &mut out);
     out
 }
 

@@ -19,6 +19,7 @@
 //! are handed out as slices of the input.
 
 mod lex;
+pub mod nhcb;
 mod om_validate;
 mod openmetrics;
 pub mod proto;

@@ -413,3 +413,29 @@ mod proto {
         assert_eq!(err.to_string(), "histogram bucket limit exceeded");
     }
 }
+
+#[test]
+fn text_classic_histograms_to_nhcb_and_their_stale_markers() {
+    let db = MemStorage::new();
+    let t = target();
+    let mut o = opts(&t, &keep_all);
+    o.rules.histograms.convert_nhcb = true;
+    let mut cache = SeriesCache::new();
+    let body =
+        "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_count 2\nh_sum 3\n";
+    let r = scrape(&db, &mut cache, body, 1000, &o).unwrap();
+    assert_eq!((r.scraped, r.series_added), (1, 1));
+    let r = scrape(&db, &mut cache, "", 2000, &o).unwrap();
+    assert_eq!(r.stale, 1);
+    let series = db
+        .querier(i64::MIN, i64::MAX)
+        .unwrap()
+        .select(&[Matcher::equal("__name__", "h")])
+        .unwrap();
+    assert_eq!(series.len(), 1);
+    let h = &series[0].histograms;
+    assert_eq!(h.len(), 2);
+    assert_eq!(h[0].h.to_float().custom_values, [1.0]);
+    assert!(h[1].h.is_stale());
+    assert!(all(&db).iter().all(|(l, _)| !l.starts_with("h_")));
+}

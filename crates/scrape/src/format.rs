@@ -6,6 +6,7 @@
 //! [`crate::fetch::accept_header`]) and the parsers themselves (`bongsu_exposition`).
 
 use bongsu_config::ScrapeProtocol;
+use bongsu_exposition::nhcb::NhcbParser;
 use bongsu_exposition::proto::{ProtoError, ProtoOptions, ProtoParser};
 use bongsu_exposition::{Entry, Format, Parser};
 
@@ -111,12 +112,17 @@ fn media_type(content_type: &str) -> Option<String> {
 /// A parser of either kind, yielding the same entries.
 pub(crate) enum BodyParser<'a> {
     Text(Parser<'a>),
+    /// Text with `convert_classic_histograms_to_nhcb`.
+    Nhcb(NhcbParser<'a>),
     Proto(ProtoParser<'a>),
 }
 
 impl<'a> BodyParser<'a> {
     pub(crate) fn new(body: &'a [u8], format: BodyFormat, opts: ProtoOptions) -> BodyParser<'a> {
         match format {
+            BodyFormat::Text(f) if opts.convert_nhcb => {
+                BodyParser::Nhcb(NhcbParser::new(Parser::new(body, f), opts.keep_classic))
+            }
             BodyFormat::Text(f) => BodyParser::Text(Parser::new(body, f)),
             BodyFormat::Proto => BodyParser::Proto(ProtoParser::new(body, opts)),
         }
@@ -126,6 +132,7 @@ impl<'a> BodyParser<'a> {
     pub(crate) fn next_entry(&mut self) -> Result<Option<Entry<'_>>, String> {
         match self {
             BodyParser::Text(p) => p.next_entry().map_err(|e| e.to_string()),
+            BodyParser::Nhcb(p) => p.next_entry().map_err(|e| e.to_string()),
             BodyParser::Proto(p) => p.next_entry().map_err(|ProtoError(e)| e),
         }
     }

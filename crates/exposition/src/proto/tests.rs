@@ -376,3 +376,53 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn classic_histograms_to_nhcb() {
+    let b = body(&[family(
+        "h",
+        ProtoMetricType::GaugeHistogram,
+        vec![Metric {
+            histogram: Some(classic_histogram()),
+            ..Default::default()
+        }],
+    )]);
+    let convert = ProtoOptions {
+        convert_nhcb: true,
+        ..ProtoOptions::default()
+    };
+    assert_eq!(lines(&b, convert).unwrap()[2..], ["h int"]);
+    let keep = ProtoOptions {
+        keep_classic: true,
+        ..convert
+    };
+    let got = lines(&b, keep).unwrap();
+    assert_eq!(got[2..].len(), 6);
+    assert_eq!(got[7], "h int");
+    let mut p = ProtoParser::new(&b, convert);
+    let h = loop {
+        if let Some(Entry::Histogram { h, .. }) = p.next_entry().unwrap() {
+            break h;
+        }
+    };
+    let HistogramValue::Int(h) = h else {
+        panic!("integer counts give an integer NHCB")
+    };
+    assert_eq!(h.counter_reset_hint, CounterResetHint::Gauge);
+    assert_eq!(h.custom_values, [0.5, 1.0]);
+    assert_eq!((h.count, h.sum), (10, 12.5));
+    // A native histogram is not converted, whatever the option.
+    let native = body(&[family(
+        "n",
+        ProtoMetricType::Histogram,
+        vec![Metric {
+            histogram: Some(native_histogram()),
+            ..Default::default()
+        }],
+    )]);
+    let both = ProtoOptions {
+        native_histograms: true,
+        ..convert
+    };
+    assert_eq!(lines(&native, both).unwrap()[2..], ["n int"]);
+}

@@ -113,16 +113,16 @@ fn media_type(content_type: &str) -> Option<String> {
 pub(crate) enum BodyParser<'a> {
     Text(Parser<'a>),
     /// Text with `convert_classic_histograms_to_nhcb`.
-    Nhcb(NhcbParser<'a>),
+    Nhcb(Box<NhcbParser<'a>>),
     Proto(ProtoParser<'a>),
 }
 
 impl<'a> BodyParser<'a> {
     pub(crate) fn new(body: &'a [u8], format: BodyFormat, opts: ProtoOptions) -> BodyParser<'a> {
         match format {
-            BodyFormat::Text(f) if opts.convert_nhcb => {
-                BodyParser::Nhcb(NhcbParser::new(Parser::new(body, f), opts.keep_classic))
-            }
+            BodyFormat::Text(f) if opts.convert_nhcb => BodyParser::Nhcb(Box::new(
+                NhcbParser::new(Parser::new(body, f), opts.keep_classic),
+            )),
             BodyFormat::Text(f) => BodyParser::Text(Parser::new(body, f)),
             BodyFormat::Proto => BodyParser::Proto(ProtoParser::new(body, opts)),
         }

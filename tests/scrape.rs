@@ -691,11 +691,7 @@ fn protobuf_targets_with_the_native_histograms_feature() {
         ),
     )
     .unwrap();
-    let s = Server::start_with(
-        dir.path(),
-        &config,
-        &["--enable-feature=native-histograms"],
-    );
+    let s = Server::start_with(dir.path(), &config, &["--enable-feature=native-histograms"]);
     s.wait_value("rpc_total", 7.0);
     let accept = target.header("accept").unwrap_or_default();
     assert!(

@@ -78,7 +78,12 @@ pub fn apply_limits(
 ) -> Result<HistogramValue, LimitError> {
     let schema = schema_of(&h);
     let mut h = h;
-    if is_exponential_reserved(schema) && schema > rules.max_schema {
+    // As Prometheus, only a factor that asks for less than the finest schema caps schemas
+    // (the reserved ones above it included).
+    if rules.max_schema < EXPONENTIAL_SCHEMA_MAX
+        && is_exponential_reserved(schema)
+        && schema > rules.max_schema
+    {
         h = reduce(&h, rules.max_schema)?;
     }
     if rules.bucket_limit == 0 {

@@ -272,6 +272,7 @@ async fn run_pool(
                 interval: &interval,
                 timeout: &timeout,
                 relabel_configs: &spec.relabel_configs,
+                histograms: spec.settings.rules.histograms,
             };
             let groups = spec
                 .static_groups

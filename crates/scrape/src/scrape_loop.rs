@@ -208,9 +208,13 @@ async fn scrape_once(
     let mut app = db.appender();
     let result = match fetched {
         Ok(f) => {
+            let mut rules = settings.rules;
+            if let Some(h) = target.histograms {
+                rules.histograms = h;
+            }
             let opts = ScrapeOptions {
                 target_labels: &target.labels,
-                rules: settings.rules,
+                rules,
                 metric_relabel: &settings.metric_relabel,
             };
             scrape_body(

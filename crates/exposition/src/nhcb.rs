@@ -1,205 +1,23 @@
 //! Classic histograms as native histograms with custom buckets (NHCB), for the scrape
 //! option `convert_classic_histograms_to_nhcb`, as Prometheus' `NHCBParser` (text formats)
-//! and `convertnhcb.TempHistogram` (all formats) do it.
+//! does it (the collection of one histogram is the model's `ClassicHistogramBuilder`).
 //!
 //! [`NhcbParser`] wraps a text [`Parser`]: it gathers the `_bucket`, `_count` and `_sum`
 //! series of each histogram (family declared `histogram`, same labels but `le`) and yields
 //! one [`Entry::Histogram`] after the group ends (at the next other series, metadata line or
 //! the end of the body), keeping or dropping the classic series as asked. A group that does
 //! not convert (counts not cumulative, `_count` not matching the `+Inf` bucket, …) is
-//! dropped silently, as upstream does. [`TempHistogram`] is the collector, shared with the
-//! protobuf parser.
+//! dropped silently, as upstream does.
 //!
-//! Not here: the conversion to the histogram types (the model's `from_classic`).
+//! Not here: collecting and converting one histogram (the model's
+//! `ClassicHistogramBuilder`, which the protobuf parser uses too).
 
 use std::borrow::Cow;
 
-use std::sync::Arc;
-
-use bongsu_model::histogram::CUSTOM_BUCKETS_SCHEMA;
-use bongsu_model::{FloatHistogram, Histogram, HistogramValue, Span};
+use bongsu_model::histogram::ClassicHistogramBuilder;
+use bongsu_model::HistogramValue;
 
 use super::{Entry, MetricType, ParseError, Parser, SeriesEntry};
-
-/// The buckets, count and sum of one classic histogram as they arrive (Prometheus'
-/// `TempHistogram`): buckets kept sorted by bound, the first value of a repeated bound kept.
-#[derive(Debug, Default, Clone)]
-pub struct TempHistogram {
-    /// `(le, cumulative count)` by increasing `le`.
-    buckets: Vec<(f64, f64)>,
-    count: Option<f64>,
-    sum: f64,
-    err: Option<String>,
-}
-
-impl TempHistogram {
-    pub fn reset(&mut self) {
-        self.buckets.clear();
-        self.count = None;
-        self.sum = 0.0;
-        self.err = None;
-    }
-
-    /// Adds a bucket; the first error sticks (later calls are ignored).
-    pub fn set_bucket_count(&mut self, le: f64, count: f64) {
-        if self.err.is_some() {
-            return;
-        }
-        if le.is_nan() {
-            self.err = Some("bucket boundary must not be NaN".into());
-            return;
-        }
-        if count < 0.0 {
-            self.err = Some(format!(
-                "bucket count must be non-negative: le={}, count={}",
-                go_g(le),
-                go_g(count)
-            ));
-            return;
-        }
-        let i = self.buckets.partition_point(|(b, _)| *b < le);
-        if self.buckets.get(i).is_some_and(|(b, _)| *b == le) {
-            return;
-        }
-        if let Some((_, prev)) = i.checked_sub(1).and_then(|p| self.buckets.get(p)) {
-            if count < *prev {
-                self.err = Some(format!(
-                    "count is not cumulative: {} < {}",
-                    go_g(count),
-                    go_g(*prev)
-                ));
-                return;
-            }
-        }
-        if let Some((_, next)) = self.buckets.get(i) {
-            if count > *next {
-                self.err = Some(format!(
-                    "count is not cumulative: {} > {}",
-                    go_g(count),
-                    go_g(*next)
-                ));
-                return;
-            }
-        }
-        self.buckets.insert(i, (le, count));
-    }
-
-    pub fn set_count(&mut self, count: f64) {
-        if self.err.is_some() {
-            return;
-        }
-        if count < 0.0 {
-            self.err = Some(format!("count must be non-negative: count={}", go_g(count)));
-            return;
-        }
-        self.count = Some(count);
-    }
-
-    pub fn set_sum(&mut self, sum: f64) {
-        if self.err.is_none() {
-            self.sum = sum;
-        }
-    }
-
-    /// The NHCB: integer if every count is, float otherwise. Without a `_count`, the last
-    /// bucket's count is the count; without a `+Inf` bucket, one with the count is added.
-    pub fn convert(&self) -> Result<HistogramValue, String> {
-        if let Some(e) = &self.err {
-            return Err(e.clone());
-        }
-        let count = self
-            .count
-            .or_else(|| self.buckets.last().map(|(_, c)| *c))
-            .unwrap_or(0.0);
-        let mut buckets = self.buckets.clone();
-        if buckets.last().is_none_or(|(le, _)| *le != f64::INFINITY) {
-            buckets.push((f64::INFINITY, count));
-        }
-        convert_buckets(&buckets, count, self.sum)
-    }
-}
-
-/// Classic buckets (ending with +Inf) as an NHCB. Until the model's `from_classic` is merged
-/// (issue #18, then this calls it) the conversion is done here, as `convertnhcb` does it
-/// minus the final compaction.
-fn convert_buckets(buckets: &[(f64, f64)], count: f64, sum: f64) -> Result<HistogramValue, String> {
-    let last = buckets.last().map_or(0.0, |(_, c)| *c);
-    let mismatch = |count: String| {
-        format!(
-            "count mismatch: count={count} != le=+Inf count={}",
-            go_g(last)
-        )
-    };
-    let custom_values: Vec<f64> = buckets
-        .iter()
-        .map(|(le, _)| *le)
-        .filter(|le| *le != f64::INFINITY)
-        .collect();
-    let spans = vec![Span {
-        offset: 0,
-        length: buckets.len() as u32,
-    }];
-    let integral = |c: f64| c == c.round() && c.abs() < 9.0e18;
-    if buckets.iter().all(|(_, c)| integral(*c)) && integral(count) {
-        if count as u64 != last as u64 {
-            return Err(mismatch((count as u64).to_string()));
-        }
-        let mut prev_count = 0i64;
-        let mut prev_delta = 0i64;
-        let deltas = buckets
-            .iter()
-            .map(|(_, c)| {
-                let delta = *c as i64 - prev_count;
-                let d = delta - prev_delta;
-                prev_count = *c as i64;
-                prev_delta = delta;
-                d
-            })
-            .collect();
-        return Ok(HistogramValue::Int(Arc::new(Histogram {
-            schema: CUSTOM_BUCKETS_SCHEMA,
-            count: count as u64,
-            sum,
-            positive_spans: spans,
-            positive_buckets: deltas,
-            custom_values,
-            ..Histogram::default()
-        })));
-    }
-    if count != last {
-        return Err(mismatch(go_g(count)));
-    }
-    let mut prev = 0.0;
-    let counts = buckets
-        .iter()
-        .map(|(_, c)| {
-            let d = c - prev;
-            prev = *c;
-            d
-        })
-        .collect();
-    Ok(HistogramValue::Float(Arc::new(FloatHistogram {
-        schema: CUSTOM_BUCKETS_SCHEMA,
-        count,
-        sum,
-        positive_spans: spans,
-        positive_buckets: counts,
-        custom_values,
-        ..FloatHistogram::default()
-    })))
-}
-
-/// Go's `%g` (shortest), as upstream's messages print floats.
-fn go_g(f: f64) -> String {
-    if f.is_infinite() {
-        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    if f == 0.0 {
-        return "0".into();
-    }
-    let s = super::proto::format_openmetrics_float(f);
-    s.strip_suffix(".0").map_or(s.clone(), str::to_string)
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -232,7 +50,7 @@ pub struct NhcbParser<'a> {
     group_key: String,
     group_labels: Vec<(&'a str, Cow<'a, str>)>,
     group_ts: Option<i64>,
-    temp: TempHistogram,
+    temp: ClassicHistogramBuilder,
     /// The NHCB being emitted.
     out: Option<Emitted<'a>>,
     key_buf: String,
@@ -251,7 +69,7 @@ impl<'a> NhcbParser<'a> {
             group_key: String::new(),
             group_labels: Vec::new(),
             group_ts: None,
-            temp: TempHistogram::default(),
+            temp: ClassicHistogramBuilder::new(),
             out: None,
             key_buf: String::new(),
         }
@@ -363,7 +181,8 @@ impl<'a> NhcbParser<'a> {
                 match parse_go_float(le) {
                     Some(le) if !le.is_nan() => {
                         self.start_group(s, name);
-                        self.temp.set_bucket_count(le, s.value);
+                        // The first error sticks in the builder; `convert` reports it.
+                        let _ = self.temp.set_bucket_count(le, s.value);
                         true
                     }
                     _ => false,
@@ -371,12 +190,12 @@ impl<'a> NhcbParser<'a> {
             }
             Suffix::Count => {
                 self.start_group(s, name);
-                self.temp.set_count(s.value);
+                let _ = self.temp.set_count(s.value);
                 true
             }
             Suffix::Sum => {
                 self.start_group(s, name);
-                self.temp.set_sum(s.value);
+                let _ = self.temp.set_sum(s.value);
                 true
             }
             Suffix::None => false,
@@ -404,7 +223,14 @@ impl<'a> NhcbParser<'a> {
         if self.state != State::Collecting {
             return false;
         }
-        let converted = self.temp.convert();
+        // Upstream also drops a converted histogram that does not validate.
+        let converted = self.temp.convert().and_then(|h| {
+            match &h {
+                HistogramValue::Int(i) => i.validate()?,
+                HistogramValue::Float(f) => f.validate()?,
+            }
+            Ok(h)
+        });
         self.temp.reset();
         match converted {
             Ok(h) => {

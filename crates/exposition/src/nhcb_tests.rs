@@ -1,4 +1,4 @@
-//! `NhcbParser` and `TempHistogram` on text bodies, entry by entry.
+//! `NhcbParser` on text bodies, entry by entry.
 
 use super::*;
 use crate::Format;
@@ -51,7 +51,7 @@ fn classic_histograms_become_nhcbs() {
         [
             "type h",
             "h{a=\"1\"} nhcb 4 2.5 [0.5, 1.0] [1.0, 2.0, 1.0]",
-            "h{a=\"2\"} nhcb 0 0 [] [0.0]",
+            "h{a=\"2\"} nhcb 0 0 [] []",
             "type g",
             "g 1",
         ]
@@ -89,31 +89,5 @@ fn untyped_and_broken_histograms() {
             false
         ),
         ["type h", "h nhcb 1.5 3 [1.0] [0.5, 1.0]"]
-    );
-}
-
-#[test]
-fn temp_histogram_rules() {
-    let mut t = TempHistogram::default();
-    t.set_bucket_count(2.0, 5.0);
-    t.set_bucket_count(1.0, 2.0);
-    t.set_bucket_count(1.0, 9.0); // a repeated bound keeps the first value
-    t.set_count(5.0);
-    let HistogramValue::Int(h) = t.convert().unwrap() else {
-        panic!("integral counts give an integer histogram")
-    };
-    assert_eq!(h.custom_values, [1.0, 2.0]);
-    assert_eq!(h.positive_buckets, [2, 1, -3]);
-    t.set_bucket_count(f64::INFINITY, 5.0);
-    t.set_count(6.0);
-    assert_eq!(
-        t.convert().unwrap_err(),
-        "count mismatch: count=6 != le=+Inf count=5"
-    );
-    t.reset();
-    t.set_bucket_count(1.0, -1.0);
-    assert_eq!(
-        t.convert().unwrap_err(),
-        "bucket count must be non-negative: le=1, count=-1"
     );
 }

@@ -9,8 +9,8 @@
 
 use std::sync::Arc;
 
-use bongsu_model::histogram::{EXPONENTIAL_SCHEMA_MAX, EXPONENTIAL_SCHEMA_MIN};
-use bongsu_model::{FloatHistogram, Histogram, HistogramValue, Span, STALE_NAN};
+use bongsu_model::histogram::{HistogramError, EXPONENTIAL_SCHEMA_MAX, EXPONENTIAL_SCHEMA_MIN};
+use bongsu_model::{FloatHistogram, Histogram, HistogramValue, STALE_NAN};
 
 /// Prometheus' error for a histogram over the bucket limit.
 pub const BUCKET_LIMIT_EXCEEDED: &str = "histogram bucket limit exceeded";
@@ -140,138 +140,26 @@ fn buckets(h: &HistogramValue) -> usize {
     }
 }
 
-/// `h` at the coarser schema `target`: neighbouring buckets merged.
+/// `h` at the coarser schema `target`: neighbouring buckets merged (the model's
+/// `reduce_resolution`).
 fn reduce(h: &HistogramValue, target: i32) -> Result<HistogramValue, LimitError> {
-    Ok(match h {
-        HistogramValue::Int(h) => {
-            let mut r = (**h).clone();
-            let (ps, pb) = reduce_side(
-                &h.positive_spans,
-                &absolute(&h.positive_buckets),
-                h.schema,
-                target,
-            )?;
-            let (ns, nb) = reduce_side(
-                &h.negative_spans,
-                &absolute(&h.negative_buckets),
-                h.schema,
-                target,
-            )?;
-            r.positive_spans = ps;
-            r.positive_buckets = deltas(&pb);
-            r.negative_spans = ns;
-            r.negative_buckets = deltas(&nb);
-            r.schema = target;
-            HistogramValue::Int(Arc::new(r))
-        }
-        HistogramValue::Float(h) => {
-            let mut r = (**h).clone();
-            let (ps, pb) = reduce_side(&h.positive_spans, &h.positive_buckets, h.schema, target)?;
-            let (ns, nb) = reduce_side(&h.negative_spans, &h.negative_buckets, h.schema, target)?;
-            r.positive_spans = ps;
-            r.positive_buckets = pb;
-            r.negative_spans = ns;
-            r.negative_buckets = nb;
-            r.schema = target;
-            HistogramValue::Float(Arc::new(r))
-        }
-    })
-}
-
-fn absolute(deltas: &[i64]) -> Vec<i64> {
-    let mut cur = 0i64;
-    deltas
-        .iter()
-        .map(|d| {
-            cur = cur.wrapping_add(*d);
-            cur
-        })
-        .collect()
-}
-
-fn deltas(abs: &[i64]) -> Vec<i64> {
-    let mut prev = 0i64;
-    abs.iter()
-        .map(|a| {
-            let d = a.wrapping_sub(prev);
-            prev = *a;
-            d
-        })
-        .collect()
-}
-
-/// The bucket index at schema `target` holding bucket `idx` of schema `origin`.
-fn target_index(idx: i64, origin: i32, target: i32) -> i64 {
-    let shift = (origin - target).clamp(0, 63) as u32;
-    ((idx - 1) >> shift) + 1
-}
-
-/// One side's spans and absolute counts at the coarser schema (Prometheus'
-/// `reduceResolution`): buckets are visited in index order and summed into their target.
-fn reduce_side<C: Copy + std::ops::AddAssign>(
-    spans: &[Span],
-    counts: &[C],
-    origin: i32,
-    target: i32,
-) -> Result<(Vec<Span>, Vec<C>), LimitError> {
-    let mut out_spans: Vec<Span> = Vec::new();
-    let mut out: Vec<C> = Vec::new();
-    let mut idx: i64 = 0;
-    let mut pos = 0usize;
-    let mut last_target: i64 = 0;
-    for (n, span) in spans.iter().enumerate() {
-        if n > 0 && span.offset < 0 {
-            return Err(LimitError::Invalid(format!(
-                "span number {} with offset {}: histogram has a span whose offset is negative",
-                n + 1,
-                span.offset
-            )));
-        }
-        idx += i64::from(span.offset);
-        for _ in 0..span.length {
-            let Some(&count) = counts.get(pos) else {
-                return Err(LimitError::Invalid(format!(
-                    "have {} buckets but spans need more: histogram spans specify different number of buckets than provided",
-                    counts.len()
-                )));
-            };
-            let t = target_index(idx, origin, target);
-            match out_spans.last_mut() {
-                None => {
-                    out_spans.push(Span {
-                        offset: t as i32,
-                        length: 1,
-                    });
-                    out.push(count);
-                }
-                Some(_) if t == last_target => {
-                    if let Some(last) = out.last_mut() {
-                        *last += count;
-                    }
-                }
-                Some(last_span) if t == last_target + 1 => {
-                    last_span.length += 1;
-                    out.push(count);
-                }
-                Some(_) => {
-                    out_spans.push(Span {
-                        offset: (t - last_target - 1) as i32,
-                        length: 1,
-                    });
-                    out.push(count);
-                }
-            }
-            last_target = t;
-            idx += 1;
-            pos += 1;
-        }
+    let invalid = |e: HistogramError| LimitError::Invalid(e.to_string());
+    let mut h = h.clone();
+    match &mut h {
+        HistogramValue::Int(i) => Arc::make_mut(i)
+            .reduce_resolution(target)
+            .map_err(invalid)?,
+        HistogramValue::Float(f) => Arc::make_mut(f)
+            .reduce_resolution(target)
+            .map_err(invalid)?,
     }
-    Ok((out_spans, out))
+    Ok(h)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bongsu_model::Span;
 
     fn int(schema: i32, spans: &[(i32, u32)], deltas: &[i64]) -> HistogramValue {
         HistogramValue::Int(Arc::new(Histogram {

@@ -492,7 +492,8 @@ fn native_histogram(h: &ProtoHistogram, gauge: bool) -> HistogramValue {
             negative_buckets: h.negative_count.clone(),
             custom_values: Vec::new(),
         };
-        compact_float(&mut fh);
+        // As Prometheus, every parsed histogram is compacted (empty buckets and spans go).
+        fh.compact(0);
         return HistogramValue::Float(Arc::new(fh));
     }
     let mut ih = Histogram {
@@ -508,15 +509,9 @@ fn native_histogram(h: &ProtoHistogram, gauge: bool) -> HistogramValue {
         negative_buckets: h.negative_delta.clone(),
         custom_values: Vec::new(),
     };
-    compact_int(&mut ih);
+    ih.compact(0);
     HistogramValue::Int(Arc::new(ih))
 }
-
-/// Prometheus compacts every parsed histogram (`Compact(0)`). Until the histogram model's
-/// `compact` lands (issue #18) the spans are kept as sent.
-fn compact_float(_h: &mut FloatHistogram) {}
-
-fn compact_int(_h: &mut Histogram) {}
 
 /// Prometheus' `FormatOpenMetricsFloat`: Go's shortest `%g`, with `.0` added to integers.
 pub fn format_openmetrics_float(f: f64) -> String {

@@ -5,10 +5,11 @@ use crate::Format;
 
 /// Every entry as a line: `type NAME`, `SERIES VALUE` or `SERIES nhcb COUNT SUM [BOUNDS]`.
 fn lines(body: &str, keep_classic: bool) -> Vec<String> {
-    let mut p = NhcbParser::new(
-        Parser::new(body.as_bytes(), Format::PrometheusText),
-        keep_classic,
-    );
+    lines_in(body, Format::PrometheusText, keep_classic)
+}
+
+fn lines_in(body: &str, format: Format, keep_classic: bool) -> Vec<String> {
+    let mut p = NhcbParser::new(Parser::new(body.as_bytes(), format), keep_classic);
     let mut out = Vec::new();
     while let Some(e) = p.next_entry().unwrap() {
         out.push(match e {
@@ -89,5 +90,32 @@ fn untyped_and_broken_histograms() {
             false
         ),
         ["type h", "h nhcb 1.5 3 [1.0] [0.5, 1.0]"]
+    );
+}
+
+#[test]
+fn openmetrics_created_series_end_the_group() {
+    let body = "# TYPE h histogram\n\
+h_bucket{le=\"1.0\"} 1\n\
+h_bucket{le=\"+Inf\"} 2\n\
+h_count 2\n\
+h_sum 3.0\n\
+h_created 1.5e9\n\
+# TYPE gh gaugehistogram\n\
+gh_bucket{le=\"+Inf\"} 1\n\
+gh_gcount 1\n\
+gh_gsum 1\n\
+# EOF\n";
+    assert_eq!(
+        lines_in(body, Format::OpenMetrics, false),
+        [
+            "type h",
+            "h nhcb 2 3 [1.0] [1.0, 1.0]",
+            "h_created 1500000000",
+            "type gh",
+            "gh_bucket{le=\"+Inf\"} 1",
+            "gh_gcount 1",
+            "gh_gsum 1",
+        ]
     );
 }

@@ -46,15 +46,19 @@ enum Mode {
     GzipBomb,
     /// 200 with [`proto_body`] in the protobuf exposition format.
     Proto,
+    /// As `Proto`, the histogram also with native buckets.
+    ProtoNative,
 }
 
 /// A protobuf body (`io.prometheus.client.MetricFamily`, delimited): a classic histogram
-/// `rpc_seconds` (one bucket, `le` 0.5) and a counter `rpc_total`.
-fn proto_body() -> Vec<u8> {
+/// `rpc_seconds` (one bucket, `le` 0.5; with `native`, also native buckets of schema 0) and a
+/// counter `rpc_total`.
+fn proto_body(native: bool) -> Vec<u8> {
     use bongsu_exposition::proto::{
-        encode_delimited, Bucket, Counter, Metric, MetricFamily, ProtoHistogram, ProtoMetricType,
+        encode_delimited, Bucket, BucketSpan, Counter, Metric, MetricFamily, ProtoHistogram,
+        ProtoMetricType,
     };
-    let histogram = ProtoHistogram {
+    let mut histogram = ProtoHistogram {
         sample_count: 3,
         sample_sum: 1.5,
         bucket: vec![Bucket {
@@ -64,6 +68,13 @@ fn proto_body() -> Vec<u8> {
         }],
         ..Default::default()
     };
+    if native {
+        histogram.positive_span = vec![BucketSpan {
+            offset: -1,
+            length: 2,
+        }];
+        histogram.positive_delta = vec![2, -1];
+    }
     let families = [
         MetricFamily {
             name: "rpc_seconds".into(),
@@ -228,8 +239,8 @@ fn serve_one(
         conn.write_all(bomb)?;
         return conn.flush();
     }
-    if mode == Mode::Proto {
-        let body = proto_body();
+    if matches!(mode, Mode::Proto | Mode::ProtoNative) {
+        let body = proto_body(mode == Mode::ProtoNative);
         let head = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
@@ -253,7 +264,7 @@ fn serve_one(
             thread::sleep(HANG);
             return conn.shutdown(Shutdown::Both);
         }
-        Mode::GzipBomb | Mode::Proto => unreachable!("answered above"),
+        Mode::GzipBomb | Mode::Proto | Mode::ProtoNative => unreachable!("answered above"),
     };
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
@@ -705,6 +716,33 @@ fn protobuf_targets_with_the_native_histograms_feature() {
     assert_eq!(s.value("rpc_seconds_count"), Some(3.0));
     assert_eq!(s.value("rpc_seconds_sum"), Some(1.5));
     assert_eq!(s.value("up{job=\"proto\"}"), Some(1.0));
+}
+
+/// A native histogram scraped over protobuf lands in the TSDB as a histogram series, and
+/// the target stays up.
+#[test]
+#[ignore = "needs the TSDB's histogram appends (issue #18, tsdb branch); run after that merge"]
+fn native_histograms_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = FakeTarget::start("");
+    target.set_mode(Mode::ProtoNative);
+    let config = dir.path().join("prometheus.yml");
+    fs::write(
+        &config,
+        format!(
+            "{GLOBAL}scrape_configs:\n  - job_name: proto\n    scrape_native_histograms: true\n    static_configs:\n      - targets: ['{}']\n",
+            target.addr
+        ),
+    )
+    .unwrap();
+    let s = Server::start(dir.path(), &config);
+    s.wait_value("rpc_total", 7.0);
+    assert_eq!(s.value("up{job=\"proto\"}"), Some(1.0));
+    let series = s.api("/api/v1/series", &[("match[]", "rpc_seconds")]);
+    assert_eq!(series.as_array().map(Vec::len), Some(1), "{series}");
+    // The classic series are not stored beside the native histogram.
+    let classic = s.api("/api/v1/series", &[("match[]", "rpc_seconds_count")]);
+    assert_eq!(classic.as_array().map(Vec::len), Some(0), "{classic}");
 }
 
 /// A series gone from the body ends at the next scrape; a failing or hanging target is

@@ -65,19 +65,23 @@ pub fn negotiate(
             )),
         };
     }
-    let Some(media_type) = media_type(content_type) else {
-        return match fallback {
-            None => Err(format!(
-                "cannot parse Content-Type {content_type:?} and no fallback_scrape_protocol for target"
-            )),
-            Some(p) => Ok((
-                BodyFormat::of_protocol(p),
-                Some(format!(
-                    "could not parse received Content-Type {content_type:?}, using fallback_scrape_protocol {:?}",
-                    fallback_name(p)
+    // Go joins the parse error to the message with a newline (`errors.Join`).
+    let media_type = match media_type(content_type) {
+        Ok(m) => m,
+        Err(mime) => {
+            return match fallback {
+                None => Err(format!(
+                    "cannot parse Content-Type {content_type:?} and no fallback_scrape_protocol for target\n{mime}"
                 )),
-            )),
-        };
+                Some(p) => Ok((
+                    BodyFormat::of_protocol(p),
+                    Some(format!(
+                        "could not parse received Content-Type {content_type:?}, using fallback_scrape_protocol {:?}\n{mime}",
+                        fallback_name(p)
+                    )),
+                )),
+            }
+        }
     };
     if let Some(f) = BodyFormat::from_media_type(&media_type) {
         return Ok((f, None));
@@ -96,17 +100,76 @@ pub fn negotiate(
     }
 }
 
-/// The media type of a `Content-Type`, lower-cased, as Go's `mime.ParseMediaType` reads it;
-/// `None` when it is not `type/subtype` of token characters.
-fn media_type(content_type: &str) -> Option<String> {
-    let mt = content_type.split(';').next().unwrap_or("").trim();
-    let (ty, sub) = mt.split_once('/')?;
-    let token = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+/// The media type of a `Content-Type`, lower-cased, as Go's `mime.ParseMediaType` reads it:
+/// a token, or `type/subtype` of tokens, then `;`-separated `name=value` parameters (value a
+/// token or a quoted string, trailing semicolons allowed). The error is Go's.
+fn media_type(content_type: &str) -> Result<String, &'static str> {
+    let (base, params) = match content_type.split_once(';') {
+        Some((b, p)) => (b, Some(p)),
+        None => (content_type, None),
     };
-    (token(ty) && token(sub)).then(|| mt.to_ascii_lowercase())
+    let mt = base.trim().to_ascii_lowercase();
+    let (ty, rest) = split_token(&mt);
+    if ty.is_empty() {
+        return Err("mime: no media type");
+    }
+    if !rest.is_empty() {
+        let Some(rest) = rest.strip_prefix('/') else {
+            return Err("mime: expected slash after first token");
+        };
+        let (sub, rest) = split_token(rest);
+        if sub.is_empty() {
+            return Err("mime: expected token after slash");
+        }
+        if !rest.is_empty() {
+            return Err("mime: unexpected content after media subtype");
+        }
+    }
+    let params: Vec<&str> = params.map_or(Vec::new(), |p| p.split(';').collect());
+    let mut names: Vec<String> = Vec::new();
+    for (i, p) in params.iter().enumerate() {
+        let p = p.trim();
+        if p.is_empty() {
+            if params[i..].iter().all(|rest| rest.trim().is_empty()) {
+                break;
+            }
+            return Err("mime: invalid media parameter");
+        }
+        let valid = p.split_once('=').is_some_and(|(name, value)| {
+            let value = value.trim();
+            let quoted = value.len() >= 2 && value.starts_with('"') && value.ends_with('"');
+            is_token(name.trim()) && (quoted || is_token(value))
+        });
+        if !valid {
+            return Err("mime: invalid media parameter");
+        }
+        let name = p
+            .split('=')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if names.contains(&name) {
+            return Err("mime: duplicate parameter name");
+        }
+        names.push(name);
+    }
+    Ok(mt)
+}
+
+/// The leading token of `s` and the rest.
+fn split_token(s: &str) -> (&str, &str) {
+    let end = s.bytes().position(|b| !is_token_byte(b)).unwrap_or(s.len());
+    s.split_at(end)
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// An RFC 7230 token (what Go's `mime` package accepts as one).
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_token_byte)
 }
 
 /// A parser of either kind, yielding the same entries.
@@ -178,15 +241,29 @@ mod tests {
                 .0,
             BodyFormat::Proto
         );
-        assert!(negotiate("garbage", None)
-            .unwrap_err()
-            .starts_with("cannot parse Content-Type \"garbage\""));
+        // A bare token is a media type to Go, just not a known one.
+        assert_eq!(
+            negotiate("garbage", None).unwrap_err(),
+            "received unsupported Content-Type \"garbage\" and no fallback_scrape_protocol specified for target"
+        );
+        assert_eq!(
+            negotiate("text/plain; version", None).unwrap_err(),
+            "cannot parse Content-Type \"text/plain; version\" and no fallback_scrape_protocol for target\nmime: invalid media parameter"
+        );
+        assert_eq!(
+            negotiate("a/b/c", None).unwrap_err(),
+            "cannot parse Content-Type \"a/b/c\" and no fallback_scrape_protocol for target\nmime: unexpected content after media subtype"
+        );
         assert!(
-            negotiate("garbage", Some(ScrapeProtocol::OpenMetricsText1_0_0))
+            negotiate("a/b/c", Some(ScrapeProtocol::OpenMetricsText1_0_0))
                 .unwrap()
                 .1
                 .unwrap()
                 .starts_with("could not parse received Content-Type")
+        );
+        assert_eq!(
+            negotiate("text/plain; charset=\"utf-8\";", None),
+            Ok((text, None))
         );
     }
 }

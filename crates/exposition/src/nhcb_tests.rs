@@ -119,3 +119,25 @@ gh_gsum 1\n\
         ]
     );
 }
+
+proptest::proptest! {
+    #[test]
+    fn never_panics_or_stalls(
+        text in "(# TYPE h histogram\n|h_bucket\\{le=\"(1|2|\\+Inf|x)\"\\} [0-9]\n|h_count [0-9]\n|h_sum [0-9]\n|g 1\n|# EOF\n|[a-z_{}=\" .\n]){0,40}",
+        keep in proptest::prelude::any::<bool>(),
+    ) {
+        for format in [Format::PrometheusText, Format::OpenMetrics] {
+            let mut p = NhcbParser::new(Parser::new(text.as_bytes(), format), keep);
+            // At most one NHCB per series, so twice the lines bounds the entries.
+            let bound = 2 * (text.lines().count() + 2);
+            let mut n = 0;
+            loop {
+                match p.next_entry() {
+                    Ok(Some(_)) => n += 1,
+                    Ok(None) | Err(_) => break,
+                }
+                proptest::prop_assert!(n <= bound, "too many entries");
+            }
+        }
+    }
+}

@@ -131,11 +131,8 @@ proptest::proptest! {
             // At most one NHCB per series, so twice the lines bounds the entries.
             let bound = 2 * (text.lines().count() + 2);
             let mut n = 0;
-            loop {
-                match p.next_entry() {
-                    Ok(Some(_)) => n += 1,
-                    Ok(None) | Err(_) => break,
-                }
+            while let Ok(Some(_)) = p.next_entry() {
+                n += 1;
                 proptest::prop_assert!(n <= bound, "too many entries");
             }
         }

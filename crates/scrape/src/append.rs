@@ -1,8 +1,10 @@
-//! Turning one scrape body into samples in an [`Appender`]: target labels, `honor_labels`,
-//! metric relabeling, limits, the per-target series cache and staleness markers.
+//! Turning one scrape body (text, OpenMetrics or protobuf) into float and native histogram
+//! samples in an [`Appender`]: target labels, `honor_labels`, metric relabeling, limits
+//! (native histograms through `histograms`), the per-target series cache and staleness
+//! markers.
 //!
-//! This file knows nothing of HTTP or scheduling: the scrape loop hands it a body and a
-//! timestamp and gets back what was appended.
+//! This file knows nothing of HTTP or scheduling: the scrape loop hands it a body, its format
+//! and a timestamp and gets back what was appended.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -219,6 +219,13 @@ pub struct ServerArgs {
     )]
     pub remote_read_concurrent_limit: usize,
 
+    /// Comma-separated experimental features, as Prometheus' flag. `native-histograms` makes
+    /// `scrape_native_histograms` default to true (Prometheus 3.5's meaning of the flag: native
+    /// histograms are scraped, protobuf first, unless a job says otherwise); other names are
+    /// logged as unknown.
+    #[arg(long = "enable-feature", value_name = "FEATURE", value_delimiter = ',')]
+    pub enable_feature: Vec<String>,
+
     /// Enable shutdown and reload over HTTP (`POST /-/quit`, `POST /-/reload`).
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,

@@ -426,6 +426,16 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         Ok(n) => tracing::debug!(limit = n, "open files limit"),
         Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
     }
+    for feature in &args.enable_feature {
+        match feature.as_str() {
+            "native-histograms" => {
+                bongsu_config::set_native_histograms_feature(true);
+                tracing::info!("Experimental native histogram support enabled. Changed default scrape_protocols to prefer PrometheusProto format.");
+            }
+            "" => {}
+            other => tracing::warn!(option = other, "Unknown option for --enable-feature"),
+        }
+    }
     let config = load_config(args)?;
     let specs = pool_specs(&config).map_err(|e| anyhow!(e))?;
     let opts = db_options(args)?;

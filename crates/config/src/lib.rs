@@ -22,7 +22,7 @@ use thiserror::Error;
 
 use bongsu_yaml::BinaryTagError;
 
-pub use global::{EscapingScheme, GlobalConfig, ScrapeProtocol};
+pub use global::{set_native_histograms_feature, EscapingScheme, GlobalConfig, ScrapeProtocol};
 pub use redact::{redacted_yaml, SECRET_MASK};
 pub use remote::{
     MetadataConfig, ProtobufMessage, QueueConfig, RemoteReadConfig, RemoteWriteConfig,

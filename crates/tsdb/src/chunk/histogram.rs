@@ -222,10 +222,12 @@ impl HistogramChunk {
                 (&h.positive_buckets, (&st.p_buckets, &mut st.p_deltas)),
                 (&h.negative_buckets, (&st.n_buckets, &mut st.n_deltas)),
             ] {
-                for (i, b) in bs.iter().enumerate() {
-                    let delta = b.wrapping_sub(prev[i]);
-                    put_varbit_int(w, delta.wrapping_sub(deltas[i]));
-                    deltas[i] = delta;
+                // Validation and `appendable` make the lengths agree; zip keeps a histogram
+                // that does not (never appended) from panicking.
+                for ((b, p), d) in bs.iter().zip(prev.iter()).zip(deltas.iter_mut()) {
+                    let delta = b.wrapping_sub(*p);
+                    put_varbit_int(w, delta.wrapping_sub(*d));
+                    *d = delta;
                 }
             }
         }

@@ -124,6 +124,12 @@ impl<'h> HeadAppender<'h> {
         h: HistogramValue,
     ) -> Result<(), AppendError> {
         validate(&h).map_err(AppendError::InvalidHistogram)?;
+        if let Some(size) = crate::wal::histogram_over_record_limit(&h) {
+            return Err(AppendError::InvalidHistogram(format!(
+                "histogram too large: it would take up to {size} bytes in the WAL, over the {} byte record limit",
+                crate::wal::MAX_RECORD_PAYLOAD
+            )));
+        }
         let fresh = match self.pending.entry(series.sref) {
             Entry::Occupied(mut e) => {
                 let (last_t, _) = *e.get();

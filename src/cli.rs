@@ -359,6 +359,27 @@ pub enum Command {
     /// Run unit tests, like `promtool test`.
     #[command(subcommand)]
     Test(TestCommand),
+    /// Anomaly detection offline.
+    #[command(subcommand)]
+    Anomaly(AnomalyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AnomalyCommand {
+    /// Run a detector's model over a `timestamp,value` CSV, as it runs live (value by value,
+    /// no look-ahead), and print `timestamp,value,anomaly_score` for each row (0 while the
+    /// model warms up). The step between values is the CSV's median gap.
+    Replay {
+        /// A detector file (the format of `anomaly_detection_files`).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Which detector of the file (required when it has more than one).
+        #[arg(long)]
+        detector: Option<String>,
+        /// The CSV: `timestamp,value` rows (Unix seconds or `YYYY-MM-DD HH:MM:SS`, UTC), an
+        /// optional header.
+        data: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,6 @@
 //! The `bongsu` binary: the server, and the `import` and `check` subcommands.
 
+mod anomaly;
 mod cli;
 mod log_collection;
 
@@ -9,13 +10,14 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use clap::{CommandFactory, FromArgMatches};
-use cli::{CheckCommand, Cli, Command, ImportCommand, ServerArgs, TestCommand};
+use cli::{AnomalyCommand, CheckCommand, Cli, Command, ImportCommand, ServerArgs, TestCommand};
 
 use bongsu::log_rules::{StoreLogQuerier, TempLogStores};
 use bongsu_alertmanager::provider::AlertLimits;
 use bongsu_alertmanager::server::{Alertmanager, Options as AlertmanagerOptions};
 use bongsu_alertmanager::silence::SilenceLimits;
 use bongsu_alertmanager::types::Clock;
+use bongsu_anomaly::detector::DetectorManager;
 use bongsu_api::{router, ApiOptions, ApiState, CorsOrigin, Lifecycle, ReloadRequest};
 use bongsu_config::{redacted_yaml, Config, DEFAULT_CONFIG};
 use bongsu_ingest::logs::LogLimits;
@@ -68,6 +70,11 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         None => serve(&cli, flag_values(&matches)),
         Some(Command::Import(ImportCommand::Openmetrics { file })) => import(file, &cli),
+        Some(Command::Anomaly(AnomalyCommand::Replay {
+            config,
+            detector,
+            data,
+        })) => anomaly::replay_csv(config, detector.as_deref(), data),
         Some(Command::Check(CheckCommand::Config { files })) => return check_config(files),
         Some(Command::Check(CheckCommand::AlertmanagerConfig { files })) => {
             return check_alertmanager_config(files)
@@ -578,6 +585,8 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         notifier.set_receiver(am.clone());
         notifier.start();
         state.set_notifier(notifier.clone());
+        let rule_storage_for_detectors = rule_storage.clone();
+        let engine_for_detectors = engine_for_rules.clone();
         let rules = Arc::new(RuleManager::new(
             rule_storage.clone(),
             engine_for_rules.clone(),
@@ -599,6 +608,17 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow!("loading rules: {e}"))?;
         state.set_rule_manager(rules.clone());
+        // Detectors read through the merged storage as rules do and write their scores
+        // through it (appends go to the local TSDB).
+        let detectors = Arc::new(DetectorManager::new(
+            rule_storage_for_detectors,
+            engine_for_detectors,
+        ));
+        state.add_metrics_source(Arc::new(bongsu_anomaly::detector::metrics::write_metrics));
+        detectors
+            .update(config.anomaly_detection_paths().map_err(|e| anyhow!(e))?)
+            .await
+            .map_err(|e| anyhow!("loading anomaly detectors: {e}"))?;
         tracing::info!("server is ready to receive web requests");
 
         let maintenance = tokio::spawn(compaction_loop(db.clone(), logs.clone()));
@@ -607,6 +627,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             Reloadable {
                 scrape: scrape.clone(),
                 rules: rules.clone(),
+                detectors: detectors.clone(),
                 am: am.clone(),
                 notifier: notifier.clone(),
                 remote: remote.clone(),
@@ -624,6 +645,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         maintenance.abort();
         tracing::info!("stopping rule evaluation");
         rules.stop().await;
+        detectors.stop().await;
         am.shutdown();
         tracing::info!("stopping the notifier");
         notifier.stop().await;
@@ -653,6 +675,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
 struct Reloadable {
     scrape: Arc<ScrapeManager>,
     rules: Arc<RuleManager>,
+    detectors: Arc<DetectorManager>,
     am: Arc<Alertmanager>,
     notifier: Arc<Notifier>,
     remote: Arc<RemoteWrite>,
@@ -672,6 +695,7 @@ async fn reload_loop(
     let Reloadable {
         scrape,
         rules,
+        detectors,
         am,
         notifier,
         remote,
@@ -719,9 +743,14 @@ async fn reload_loop(
                             .apply(&config.remote_read, &config.global.external_labels)
                             .map_err(|e| format!("remote read: {e}")),
                     );
+                let detectors_result = match config.anomaly_detection_paths() {
+                    Ok(paths) => detectors.update(paths).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                };
                 rules
                     .update(&config)
                     .await
+                    .and(detectors_result)
                     .and(notified)
                     .and(am_result)
                     .and(logs_result)

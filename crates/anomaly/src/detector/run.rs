@@ -95,10 +95,12 @@ impl Detector {
         now: i64,
     ) -> Result<usize, DetectorError> {
         let step = self.config.interval;
-        let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX);
-        let start = now - i64::try_from(self.config.history.as_millis()).unwrap_or(0);
-        let end = now - step_ms;
-        if end < start {
+        let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX).max(1);
+        // On the rounds' grid (multiples of the interval), so that seasonal phases learnt
+        // from history line up with the live rounds after it.
+        let end = (now - 1).div_euclid(step_ms) * step_ms;
+        let start = end - i64::try_from(self.config.history.as_millis()).unwrap_or(0);
+        if end <= start {
             return Ok(0);
         }
         let out = engine.range_query(db, &self.config.query, start, end, step)?;
@@ -185,7 +187,10 @@ pub fn outputs(p: &Prediction) -> [f64; 5] {
 fn output_labels(config: &DetectorConfig, input: &Labels) -> [Labels; 5] {
     OUTPUT_NAMES.map(|name| {
         let mut b = LabelsBuilder::new();
-        for l in input.iter().filter(|l| &*l.name != bongsu_model::METRIC_NAME) {
+        for l in input
+            .iter()
+            .filter(|l| &*l.name != bongsu_model::METRIC_NAME)
+        {
             b.set(l.name.clone(), l.value.clone());
         }
         for (k, v) in &config.labels {
@@ -235,8 +240,9 @@ mod tests {
 
     fn score_at(db: &MemStorage, t: i64) -> f64 {
         let q = db.querier(t, t).unwrap();
-        let m = bongsu_model::Matcher::new(bongsu_model::MatchOp::Equal, "__name__", "anomaly_score")
-            .unwrap();
+        let m =
+            bongsu_model::Matcher::new(bongsu_model::MatchOp::Equal, "__name__", "anomaly_score")
+                .unwrap();
         let s = q.select(&[m]).unwrap();
         assert_eq!(
             s[0].labels,
@@ -286,6 +292,9 @@ mod tests {
         d.config.max_series = 1;
         d.config.query = "load or vector(1)".into();
         let e = d.evaluate(&db, &engine, 9 * STEP).unwrap_err();
-        assert_eq!(e.to_string(), "query returned 2 series, more than max_series 1");
+        assert_eq!(
+            e.to_string(),
+            "query returned 2 series, more than max_series 1"
+        );
     }
 }

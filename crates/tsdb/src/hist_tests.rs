@@ -182,6 +182,7 @@ fn validation_order_and_duplicates() {
         .append_histogram(&labels("x"), 1500, HistogramValue::Float(Arc::new(huge)))
         .unwrap_err();
     assert!(err.to_string().contains("histogram too large"), "{err}");
+    assert_eq!(db.stats().out_of_order_histograms, 1);
     // Floats and histograms share the series' timeline.
     app.append(&labels("x"), 2000, 5.0).unwrap();
     app.append_histogram(&labels("x"), 3000, h.clone()).unwrap();

@@ -168,6 +168,21 @@ fn validation_order_and_duplicates() {
         app.append_histogram(&labels("x"), 999, h.clone()),
         Err(AppendError::OutOfOrder)
     ));
+    // A histogram no WAL record could hold is refused up front.
+    let huge = FloatHistogram {
+        count: 150_000.0,
+        positive_spans: vec![Span {
+            offset: 0,
+            length: 150_000,
+        }],
+        positive_buckets: vec![1.0; 150_000],
+        ..FloatHistogram::default()
+    };
+    let err = app
+        .append_histogram(&labels("x"), 1500, HistogramValue::Float(Arc::new(huge)))
+        .unwrap_err();
+    assert!(err.to_string().contains("histogram too large"), "{err}");
+    assert_eq!(db.stats().out_of_order_histograms, 1);
     // Floats and histograms share the series' timeline.
     app.append(&labels("x"), 2000, 5.0).unwrap();
     app.append_histogram(&labels("x"), 3000, h.clone()).unwrap();

@@ -177,9 +177,11 @@ impl Db {
             .sample(FLOAT, s.samples_appended as f64)
             .sample(HISTOGRAM, s.histograms_appended as f64);
         enc.family(&OUT_OF_BOUND)
-            .sample(FLOAT, s.out_of_bounds_samples as f64);
+            .sample(FLOAT, s.out_of_bounds_samples as f64)
+            .sample(HISTOGRAM, s.out_of_bounds_histograms as f64);
         enc.family(&OUT_OF_ORDER)
-            .sample(FLOAT, s.out_of_order_samples as f64);
+            .sample(FLOAT, s.out_of_order_samples as f64)
+            .sample(HISTOGRAM, s.out_of_order_histograms as f64);
         enc.single(&HEAD_CHUNKS, s.head_chunks as f64);
         enc.single(&HEAD_MIN_TIME, s.head_min_time as f64);
         enc.single(&HEAD_MAX_TIME, s.head_max_time as f64);

@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use bongsu_model::{HistogramSample, HistogramValue, Labels, Sample};
+use bongsu_model::{HistogramSample, Labels, Sample};
 
 use super::chunks::{BlobRef, ChunkWriter};
 use super::index::{write_index, ChunkMeta, HistChunkMeta};
 use super::{BlockError, BlockMeta, TMP_CREATION_SUFFIX};
-use crate::chunk::{packed, Encoding, FloatHistogramChunk, HistogramAppend, HistogramChunk};
+use crate::chunk::{encode_histogram_chunks, packed};
 
 /// Chunks never cross a multiple of this, so the chunks of series scraped together line up and
 /// share timestamp columns.
@@ -122,113 +122,24 @@ impl BlockWriter {
 
     /// Encodes histograms into chunks the way the head does (a new chunk on a kind change, a
     /// counter reset or a layout that cannot be widened), also cut at chunk windows and every
-    /// [`MAX_CHUNK_SAMPLES`].
+    /// [`MAX_CHUNK_SAMPLES`], and writes each chunk as one blob.
     fn write_histograms(
         &mut self,
         hs: &[HistogramSample],
     ) -> Result<Vec<HistChunkMeta>, BlockError> {
-        enum Open {
-            Int(HistogramChunk),
-            Float(FloatHistogramChunk),
+        let chunks =
+            encode_histogram_chunks(hs, MAX_CHUNK_SAMPLES, CHUNK_WINDOW_MS).map_err(|t| {
+                BlockError::corrupt(&self.tmp, format!("histograms not in time order at {t}"))
+            })?;
+        let mut out = Vec::with_capacity(chunks.len());
+        for c in chunks {
+            out.push(HistChunkMeta {
+                min_time: c.min_time,
+                max_time: c.max_time,
+                encoding: c.encoding,
+                blob: self.chunks.write(&c.bytes)?,
+            });
         }
-        let mut out = Vec::new();
-        let mut open: Option<(Open, i64, i64)> = None;
-        let mut window_end = i64::MIN;
-        let mut flush = |w: &mut Self, o: Option<(Open, i64, i64)>| -> Result<(), BlockError> {
-            if let Some((c, min_time, max_time)) = o {
-                let (encoding, bytes) = match &c {
-                    Open::Int(c) => (Encoding::Histogram, c.bytes()),
-                    Open::Float(c) => (Encoding::FloatHistogram, c.bytes()),
-                };
-                let blob = w.chunks.write(bytes)?;
-                out.push(HistChunkMeta {
-                    min_time,
-                    max_time,
-                    encoding,
-                    blob,
-                });
-            }
-            Ok(())
-        };
-        for s in hs {
-            if open.as_ref().is_some_and(|(_, _, max)| s.t <= *max) {
-                return Err(BlockError::corrupt(
-                    &self.tmp,
-                    "histograms not in time order".into(),
-                ));
-            }
-            let num = match &open {
-                Some((Open::Int(c), ..)) => c.num_samples(),
-                Some((Open::Float(c), ..)) => c.num_samples(),
-                None => 0,
-            };
-            let kind_changed = matches!(
-                (&open, &s.h),
-                (Some((Open::Int(_), ..)), HistogramValue::Float(_))
-                    | (Some((Open::Float(_), ..)), HistogramValue::Int(_))
-            );
-            if open.is_some() && (s.t >= window_end || num >= MAX_CHUNK_SAMPLES || kind_changed) {
-                let prev = open.take();
-                let next = match (&prev, &s.h) {
-                    (Some((Open::Int(p), ..)), HistogramValue::Int(h)) => {
-                        let mut c = HistogramChunk::new();
-                        c.append(Some(p), s.t, h);
-                        Some(Open::Int(c))
-                    }
-                    (Some((Open::Float(p), ..)), HistogramValue::Float(h)) => {
-                        let mut c = FloatHistogramChunk::new();
-                        c.append(Some(p), s.t, h);
-                        Some(Open::Float(c))
-                    }
-                    _ => None,
-                };
-                flush(self, prev)?;
-                if let Some(c) = next {
-                    open = Some((c, s.t, s.t));
-                    window_end =
-                        (s.t.div_euclid(CHUNK_WINDOW_MS) + 1).saturating_mul(CHUNK_WINDOW_MS);
-                    continue;
-                }
-            }
-            let new = match (&mut open, &s.h) {
-                (None, HistogramValue::Int(h)) => {
-                    let mut c = HistogramChunk::new();
-                    c.append(None, s.t, h);
-                    Some(Open::Int(c))
-                }
-                (None, HistogramValue::Float(h)) => {
-                    let mut c = FloatHistogramChunk::new();
-                    c.append(None, s.t, h);
-                    Some(Open::Float(c))
-                }
-                (Some((Open::Int(c), _, max)), HistogramValue::Int(h)) => {
-                    match c.append(None, s.t, h) {
-                        HistogramAppend::NewChunk(n) => Some(Open::Int(n)),
-                        _ => {
-                            *max = s.t;
-                            None
-                        }
-                    }
-                }
-                (Some((Open::Float(c), _, max)), HistogramValue::Float(h)) => {
-                    match c.append(None, s.t, h) {
-                        HistogramAppend::NewChunk(n) => Some(Open::Float(n)),
-                        _ => {
-                            *max = s.t;
-                            None
-                        }
-                    }
-                }
-                _ => unreachable!("a kind change closed the open chunk above"),
-            };
-            if let Some(c) = new {
-                let prev = open.take();
-                flush(self, prev)?;
-                open = Some((c, s.t, s.t));
-                window_end = (s.t.div_euclid(CHUNK_WINDOW_MS) + 1).saturating_mul(CHUNK_WINDOW_MS);
-            }
-        }
-        flush(self, open.take())?;
         Ok(out)
     }
 

@@ -287,7 +287,8 @@ impl FloatHistogramChunk {
             }
             return HistogramAppend::Appended;
         }
-        let mut h = h.clone();
+        // Copied only when buckets must be added to fit the chunk's layout.
+        let mut h = std::borrow::Cow::Borrowed(h);
         if h.counter_reset_hint != CounterResetHint::Gauge {
             let fit = self.appendable(&h);
             if !fit.ok || fit.reset {
@@ -296,13 +297,13 @@ impl FloatHistogramChunk {
             }
             if !fit.pb.is_empty() || !fit.nb.is_empty() {
                 if fit.pf.is_empty() && fit.nf.is_empty() {
-                    h.positive_spans = self.st.layout.positive_spans.clone();
-                    h.negative_spans = self.st.layout.negative_spans.clone();
+                    h.to_mut().positive_spans = self.st.layout.positive_spans.clone();
+                    h.to_mut().negative_spans = self.st.layout.negative_spans.clone();
                 } else {
-                    h.positive_spans = adjust_for_inserts(&h.positive_spans, &fit.pb);
-                    h.negative_spans = adjust_for_inserts(&h.negative_spans, &fit.nb);
+                    h.to_mut().positive_spans = adjust_for_inserts(&h.positive_spans, &fit.pb);
+                    h.to_mut().negative_spans = adjust_for_inserts(&h.negative_spans, &fit.nb);
                 }
-                Self::backward(&mut h, &fit.pb, &fit.nb);
+                Self::backward(h.to_mut(), &fit.pb, &fit.nb);
             }
             if !fit.pf.is_empty() || !fit.nf.is_empty() {
                 let mut c = self.recode(&fit.pf, &fit.nf, &h.positive_spans, &h.negative_spans);
@@ -331,9 +332,9 @@ impl FloatHistogramChunk {
         let (pf, pb, pm) = expand_spans_both_ways(&st.layout.positive_spans, &h.positive_spans);
         let (nf, nb, nm) = expand_spans_both_ways(&st.layout.negative_spans, &h.negative_spans);
         if !pb.is_empty() || !nb.is_empty() {
-            h.positive_spans = pm;
-            h.negative_spans = nm;
-            Self::backward(&mut h, &pb, &nb);
+            h.to_mut().positive_spans = pm;
+            h.to_mut().negative_spans = nm;
+            Self::backward(h.to_mut(), &pb, &nb);
         }
         if !pf.is_empty() || !nf.is_empty() {
             let mut c = self.recode(&pf, &nf, &h.positive_spans, &h.negative_spans);

@@ -222,10 +222,12 @@ impl HistogramChunk {
                 (&h.positive_buckets, (&st.p_buckets, &mut st.p_deltas)),
                 (&h.negative_buckets, (&st.n_buckets, &mut st.n_deltas)),
             ] {
-                for (i, b) in bs.iter().enumerate() {
-                    let delta = b.wrapping_sub(prev[i]);
-                    put_varbit_int(w, delta.wrapping_sub(deltas[i]));
-                    deltas[i] = delta;
+                // Validation and `appendable` make the lengths agree; zip keeps a histogram
+                // that does not (never appended) from panicking.
+                for ((b, p), d) in bs.iter().zip(prev.iter()).zip(deltas.iter_mut()) {
+                    let delta = b.wrapping_sub(*p);
+                    put_varbit_int(w, delta.wrapping_sub(*d));
+                    *d = delta;
                 }
             }
         }
@@ -307,7 +309,8 @@ impl HistogramChunk {
             }
             return HistogramAppend::Appended;
         }
-        let mut h = h.clone();
+        // Copied only when buckets must be added to fit the chunk's layout.
+        let mut h = std::borrow::Cow::Borrowed(h);
         if h.counter_reset_hint != CounterResetHint::Gauge {
             let fit = self.appendable(&h);
             let header = fit.header.unwrap_or(CounterResetHeader::Unknown);
@@ -316,13 +319,13 @@ impl HistogramChunk {
             }
             if !fit.pb.is_empty() || !fit.nb.is_empty() {
                 if fit.pf.is_empty() && fit.nf.is_empty() {
-                    h.positive_spans = self.st.layout.positive_spans.clone();
-                    h.negative_spans = self.st.layout.negative_spans.clone();
+                    h.to_mut().positive_spans = self.st.layout.positive_spans.clone();
+                    h.to_mut().negative_spans = self.st.layout.negative_spans.clone();
                 } else {
-                    h.positive_spans = adjust_for_inserts(&h.positive_spans, &fit.pb);
-                    h.negative_spans = adjust_for_inserts(&h.negative_spans, &fit.nb);
+                    h.to_mut().positive_spans = adjust_for_inserts(&h.positive_spans, &fit.pb);
+                    h.to_mut().negative_spans = adjust_for_inserts(&h.negative_spans, &fit.nb);
                 }
-                Self::backward(&mut h, &fit.pb, &fit.nb);
+                Self::backward(h.to_mut(), &fit.pb, &fit.nb);
             }
             if !fit.pf.is_empty() || !fit.nf.is_empty() {
                 let mut c = self.recode(&fit.pf, &fit.nf, &h.positive_spans, &h.negative_spans);
@@ -351,9 +354,9 @@ impl HistogramChunk {
         let (pf, pb, pm) = expand_spans_both_ways(&st.layout.positive_spans, &h.positive_spans);
         let (nf, nb, nm) = expand_spans_both_ways(&st.layout.negative_spans, &h.negative_spans);
         if !pb.is_empty() || !nb.is_empty() {
-            h.positive_spans = pm;
-            h.negative_spans = nm;
-            Self::backward(&mut h, &pb, &nb);
+            h.to_mut().positive_spans = pm;
+            h.to_mut().negative_spans = nm;
+            Self::backward(h.to_mut(), &pb, &nb);
         }
         if !pf.is_empty() || !nf.is_empty() {
             let mut c = self.recode(&pf, &nf, &h.positive_spans, &h.negative_spans);

@@ -18,6 +18,7 @@
 
 mod bstream;
 pub mod float_histogram;
+mod hist_cut;
 pub mod histogram;
 pub mod histogram_meta;
 mod intseq;
@@ -31,6 +32,7 @@ use thiserror::Error;
 use bongsu_model::{HistogramSample, HistogramValue, Sample};
 
 pub use float_histogram::{decode_float_histogram_chunk, FloatHistogramChunk};
+pub use hist_cut::{encode_histogram_chunks, EncodedHistogramChunk};
 pub use histogram::{decode_histogram_chunk, HistogramAppend, HistogramChunk};
 pub use histogram_meta::CounterResetHeader;
 pub use packed::{

@@ -40,11 +40,17 @@ impl<'h> HeadAppender<'h> {
     }
 
     fn check_bounds(&self, t: i64) -> Result<(), AppendError> {
+        self.check_bounds_of(t, &self.head.stats.out_of_bounds)
+    }
+
+    /// Refuses `t` if its range is already in a block, counting it in `counter`.
+    fn check_bounds_of(
+        &self,
+        t: i64,
+        counter: &std::sync::atomic::AtomicU64,
+    ) -> Result<(), AppendError> {
         if t < self.head.appendable_min_time() {
-            self.head
-                .stats
-                .out_of_bounds
-                .fetch_add(1, Ordering::Relaxed);
+            counter.fetch_add(1, Ordering::Relaxed);
             return Err(AppendError::OutOfBounds);
         }
         Ok(())
@@ -117,6 +123,15 @@ impl<'h> HeadAppender<'h> {
         e
     }
 
+    fn count_rejected_histogram(&self, e: AppendError) -> AppendError {
+        let counter = match e {
+            AppendError::OutOfOrder => &self.head.stats.out_of_order_histograms,
+            _ => &self.head.stats.duplicates,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        e
+    }
+
     fn push_histogram(
         &mut self,
         series: Arc<MemSeries>,
@@ -124,6 +139,12 @@ impl<'h> HeadAppender<'h> {
         h: HistogramValue,
     ) -> Result<(), AppendError> {
         validate(&h).map_err(AppendError::InvalidHistogram)?;
+        if let Some(size) = crate::wal::histogram_over_record_limit(&h) {
+            return Err(AppendError::InvalidHistogram(format!(
+                "histogram too large: it would take up to {size} bytes in the WAL, over the {} byte record limit",
+                crate::wal::MAX_RECORD_PAYLOAD
+            )));
+        }
         let fresh = match self.pending.entry(series.sref) {
             Entry::Occupied(mut e) => {
                 let (last_t, _) = *e.get();
@@ -151,7 +172,7 @@ impl<'h> HeadAppender<'h> {
                 Ok(())
             }
             Ok(false) => Ok(()),
-            Err(e) => Err(self.count_rejected(e)),
+            Err(e) => Err(self.count_rejected_histogram(e)),
         }
     }
 }
@@ -242,7 +263,7 @@ impl Appender for HeadAppender<'_> {
         t: i64,
         h: HistogramValue,
     ) -> Result<SeriesRef, AppendError> {
-        self.check_bounds(t)?;
+        self.check_bounds_of(t, &self.head.stats.out_of_bounds_histograms)?;
         let (series, _) = self.head.get_or_create(labels)?;
         let sref = series.sref;
         self.push_histogram(series, t, h)?;
@@ -256,7 +277,7 @@ impl Appender for HeadAppender<'_> {
         t: i64,
         h: HistogramValue,
     ) -> Result<(), AppendError> {
-        self.check_bounds(t)?;
+        self.check_bounds_of(t, &self.head.stats.out_of_bounds_histograms)?;
         let series = u32::try_from(sref)
             .ok()
             .and_then(|r| self.head.series(r))

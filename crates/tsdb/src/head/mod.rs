@@ -116,8 +116,12 @@ pub struct HeadStats {
     /// Native histogram samples (integer and float) appended.
     pub histograms_appended: AtomicU64,
     pub out_of_order: AtomicU64,
+    /// Histogram samples refused as out of order.
+    pub out_of_order_histograms: AtomicU64,
     pub duplicates: AtomicU64,
     pub out_of_bounds: AtomicU64,
+    /// Histogram samples refused as out of bounds.
+    pub out_of_bounds_histograms: AtomicU64,
     pub series_created: AtomicU64,
     pub series_removed: AtomicU64,
     /// Chunks held, open and closed: cut by appends, dropped by truncation.

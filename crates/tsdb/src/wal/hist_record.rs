@@ -191,6 +191,36 @@ impl WalHistogram for RefFloatHistogramSample {
     }
 }
 
+/// An upper bound of the size of a histogram's WAL entry, if that is over what one record
+/// holds: such a histogram could never be logged, so the head refuses it (it would take some
+/// 100,000 buckets).
+pub fn histogram_over_record_limit(h: &bongsu_model::HistogramValue) -> Option<usize> {
+    let (spans, buckets, custom, bucket_len) = match h {
+        bongsu_model::HistogramValue::Int(h) => (
+            h.positive_spans.len() + h.negative_spans.len(),
+            h.positive_buckets.len() + h.negative_buckets.len(),
+            h.custom_values.len(),
+            MAX_VARINT_LEN,
+        ),
+        bongsu_model::HistogramValue::Float(h) => (
+            h.positive_spans.len() + h.negative_spans.len(),
+            h.positive_buckets.len() + h.negative_buckets.len(),
+            h.custom_values.len(),
+            8,
+        ),
+    };
+    // Ref and time, hint, schema, four scalars, five counts, then the lists.
+    let n = 2 * MAX_VARINT_LEN
+        + 1
+        + MAX_VARINT_LEN
+        + 4 * MAX_VARINT_LEN.max(8)
+        + 5 * MAX_VARINT_LEN
+        + spans * 2 * MAX_VARINT_LEN
+        + buckets * bucket_len
+        + custom * 8;
+    (MAX_VARINT_LEN + n > MAX_RECORD_PAYLOAD).then_some(n)
+}
+
 /// The record type for a batch of `H`s, all with or all without custom buckets.
 pub(crate) fn record_type<H: WalHistogram>(custom: bool) -> u8 {
     match (H::FLOAT, custom) {

@@ -39,7 +39,7 @@ use thiserror::Error;
 use tracing::{info, warn};
 
 pub use checkpoint::{checkpoint, CheckpointStats};
-pub use hist_record::MAX_HISTOGRAMS_PER_RECORD;
+pub use hist_record::{histogram_over_record_limit, MAX_HISTOGRAMS_PER_RECORD};
 pub use reader::{replay, ReplayStats};
 pub use record::{
     series_over_record_limit, Record, RefFloatHistogramSample, RefHistogramSample, RefSample,

@@ -467,6 +467,14 @@ pub enum ImportCommand {
         /// The OpenMetrics file to read.
         file: PathBuf,
     },
+    /// Copy blocks of Prometheus' TSDB (a `<ulid>` directory of its data directory or a
+    /// snapshot, floats and native histograms) into --storage.tsdb.path as bongsu blocks.
+    /// Blocks with deletions (tombstones) are refused: run `clean_tombstones` first.
+    PrometheusBlock {
+        /// The block directories.
+        #[arg(required = true, value_name = "DIR")]
+        blocks: Vec<PathBuf>,
+    },
 }
 
 /// Parses a size with Prometheus' units (B, KB, MB, GB, TB, PB, EB; base 1024).

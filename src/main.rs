@@ -71,6 +71,9 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         None => serve(&cli, flag_values(&matches)),
         Some(Command::Import(ImportCommand::Openmetrics { file })) => import(file, &cli),
+        Some(Command::Import(ImportCommand::PrometheusBlock { blocks })) => {
+            import_prometheus_blocks(blocks, &cli)
+        }
         Some(Command::Anomaly(AnomalyCommand::Replay {
             config,
             detector,
@@ -288,6 +291,28 @@ fn import(file: &std::path::Path, cli: &Cli) -> anyhow::Result<()> {
             String::new()
         },
     );
+    Ok(())
+}
+
+/// `import prometheus-block`: each block copied as a bongsu block into the data directory
+/// (a running server picks them up at its next compaction check).
+fn import_prometheus_blocks(blocks: &[std::path::PathBuf], cli: &Cli) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cli.storage_path)
+        .with_context(|| cli.storage_path.display().to_string())?;
+    for src in blocks {
+        match bongsu_tsdb::promblock::import_prometheus_block(src, &cli.storage_path)
+            .map_err(|e| anyhow!("{}: {e}", src.display()))?
+        {
+            Some(meta) => eprintln!(
+                "imported {} as block {} ({} series, {} samples)",
+                src.display(),
+                meta.ulid,
+                meta.stats.num_series,
+                meta.stats.num_samples
+            ),
+            None => eprintln!("{} holds no samples; nothing imported", src.display()),
+        }
+    }
     Ok(())
 }
 

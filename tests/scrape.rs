@@ -721,7 +721,6 @@ fn protobuf_targets_with_the_native_histograms_feature() {
 /// A native histogram scraped over protobuf lands in the TSDB as a histogram series, and
 /// the target stays up.
 #[test]
-#[ignore = "needs the TSDB's histogram appends (issue #18, tsdb branch); run after that merge"]
 fn native_histograms_are_stored() {
     let dir = tempfile::tempdir().unwrap();
     let target = FakeTarget::start("");

@@ -156,6 +156,12 @@ async fn run(extra: &str, nhcb_arrives: bool) -> (Ingest, String) {
             && (!nhcb_arrives || stored(&rx.db, "nhcb").1.len() == 3)
     })
     .await;
+    // Stored by the receiver is not yet counted by the sender, which counts after the answer:
+    // wait until nothing is pending.
+    wait_until("the sender to settle every sample", || {
+        metric(&metrics(&rw), "prometheus_remote_storage_samples_pending") == 0.0
+    })
+    .await;
     let text = metrics(&rw);
     rw.stop().await;
     (rx, text)

@@ -399,6 +399,7 @@ fn rerun_as_range(engine: &Engine, db: &Db, cmd: &EvalCmd, t: i64) -> Result<(),
                 labels: s.labels.clone(),
                 t,
                 v: p.v,
+                h: None,
             })
         })
         .collect();

@@ -161,6 +161,7 @@ impl Evaluator<'_> {
                         labels,
                         values,
                         drop_name: false,
+                        hists: None,
                     })
                     .collect(),
             ));
@@ -219,6 +220,7 @@ impl Evaluator<'_> {
                     .map(|(i, a)| a.map(|a| finish(i, a)))
                     .collect(),
                 drop_name,
+                hists: None,
             })
             .collect();
         out.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));

@@ -23,6 +23,7 @@ impl Evaluator<'_> {
                         values: s.values.into_iter().map(|v| v.map(|v| -v)).collect(),
                         labels: s.labels,
                         drop_name: true,
+                        hists: None,
                     })
                     .collect(),
             ),
@@ -99,13 +100,13 @@ impl Evaluator<'_> {
                 let mut out = lhs;
                 for step in 0..steps {
                     for (s, &g) in rhs.iter().zip(&rsig) {
-                        if s.values[step].is_some() {
+                        if s.has_value(step) {
                             seen_at[g] = step + 1;
                         }
                     }
                     for (s, &g) in out.iter_mut().zip(&lsig) {
                         if (seen_at[g] == step + 1) != want {
-                            s.values[step] = None;
+                            s.clear(step);
                         }
                     }
                 }
@@ -115,13 +116,13 @@ impl Evaluator<'_> {
                 let mut rhs = rhs;
                 for step in 0..steps {
                     for (s, &g) in lhs.iter().zip(&lsig) {
-                        if s.values[step].is_some() {
+                        if s.has_value(step) {
                             seen_at[g] = step + 1;
                         }
                     }
                     for (s, &g) in rhs.iter_mut().zip(&rsig) {
                         if seen_at[g] == step + 1 {
-                            s.values[step] = None;
+                            s.clear(step);
                         }
                     }
                 }
@@ -183,6 +184,7 @@ impl Evaluator<'_> {
                     labels,
                     values: vec![None; steps],
                     drop_name,
+                    hists: None,
                 });
                 out.len() - 1
             })
@@ -315,6 +317,7 @@ fn vector_scalar(
                 labels: s.labels,
                 values,
                 drop_name: s.drop_name || !comparison || return_bool,
+                hists: None,
             }
         })
         .collect()

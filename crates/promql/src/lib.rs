@@ -40,7 +40,7 @@ pub use limits::{
 pub use metrics::{Active, EngineMetrics};
 pub use parse::{parse, parse_metric_selector, to_string, ParseError};
 pub use prepared::PreparedQuery;
-pub use value::{Point, QueryOutput, QueryValue, RangeSeries, VectorSample};
+pub use value::{HistogramPoint, Point, QueryOutput, QueryValue, RangeSeries, VectorSample};
 
 use bongsu_storage::{Queryable, StorageError};
 

@@ -578,6 +578,7 @@ fn vector_result(result: Result<QueryOutput, PromqlError>) -> Result<Vec<VectorS
             labels: Labels::empty(),
             t: p.t,
             v: p.v,
+            h: None,
         }]),
         Ok(_) => Err("rule result is not a vector or scalar".to_string()),
         Err(e) => Err(e.to_string()),

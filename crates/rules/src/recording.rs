@@ -63,6 +63,7 @@ mod tests {
             labels: Labels::from_pairs(pairs).unwrap(),
             t: 0,
             v,
+            h: None,
         }
     }
 

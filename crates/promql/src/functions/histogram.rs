@@ -130,6 +130,7 @@ impl Evaluator<'_> {
                     labels,
                     values,
                     drop_name: true,
+                    hists: None,
                 });
             }
         }

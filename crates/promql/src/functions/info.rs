@@ -162,6 +162,7 @@ impl Evaluator<'_> {
                         labels,
                         values: vec![None; steps],
                         drop_name: s.drop_name,
+                        hists: None,
                     });
                     out.len() - 1
                 });

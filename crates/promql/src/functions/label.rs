@@ -75,12 +75,13 @@ impl Evaluator<'_> {
             "absent" => {
                 let v = self.eval_vector(first)?;
                 let values = (0..self.steps())
-                    .map(|i| (!v.iter().any(|s| s.values[i].is_some())).then_some(1.0))
+                    .map(|i| (!v.iter().any(|s| s.has_value(i))).then_some(1.0))
                     .collect();
                 vec![StepSeries {
                     labels: absent_labels(first),
                     values,
                     drop_name: false,
+                    hists: None,
                 }]
             }
             "sort" | "sort_desc" => {

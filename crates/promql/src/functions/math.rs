@@ -82,6 +82,7 @@ impl Evaluator<'_> {
                     labels: Labels::empty(),
                     values: v.into_iter().map(Some).collect(),
                     drop_name: false,
+                    hists: None,
                 }])
             }
             "scalar" => {
@@ -177,6 +178,7 @@ impl Evaluator<'_> {
                             .map(|&t| Some(f(t.div_euclid(1000))))
                             .collect(),
                         drop_name: false,
+                        hists: None,
                     }]),
                     Some(arg) => self.map_values(arg, |_, v| {
                         if v.is_nan() || v.is_infinite() {
@@ -202,7 +204,10 @@ impl Evaluator<'_> {
                 *x = x.and_then(|x| f(i, x));
             }
             s.drop_name = true;
+            // Float functions skip native histograms, as upstream.
+            s.hists = None;
         }
+        v.retain(StepSeries::any_value);
         Ok(Evaluated::Vector(v))
     }
 }

@@ -148,6 +148,7 @@ impl Evaluator<'_> {
                     labels: labels.clone(),
                     values,
                     drop_name: !keep_name,
+                    hists: None,
                 });
             }
         }

@@ -147,6 +147,7 @@ impl Evaluator<'_> {
                     labels: absent_labels(range_arg),
                     values,
                     drop_name: false,
+                    hists: None,
                 }]
             }
             _ => return Ok(None),

@@ -17,6 +17,8 @@ mod annotations;
 mod binary;
 mod eval;
 mod functions;
+mod hist_annotations;
+mod hist_ops;
 mod keys;
 mod limits;
 mod metrics;

@@ -6,6 +6,7 @@ mod histogram;
 mod info;
 mod label;
 mod math;
+mod native;
 mod over_time;
 mod rate;
 
@@ -74,13 +75,7 @@ impl Evaluator<'_> {
                 | "histogram_stddev"
                 | "histogram_stdvar"
         ) {
-            // These read native histogram samples only and skip floats, as upstream; the
-            // storage holds no native histograms, so nothing remains.
-            let Some(arg) = args.first() else {
-                return Err(PromqlError::Execution(format!("{name}() needs a vector")));
-            };
-            self.eval_vector(arg)?;
-            return Ok(Evaluated::Vector(Vec::new()));
+            return self.histogram_value_function(name, &args);
         }
         Err(PromqlError::Unsupported(format!("function {name}()")))
     }

@@ -104,6 +104,38 @@ impl Windows {
         &samples[from..to.max(from)]
     }
 
+    /// Gives every histogram sample's time to the floats (value 0), for functions that only
+    /// look at when samples are.
+    pub fn merge_histogram_times(&mut self) {
+        for ((_, samples), hs) in self.series.iter_mut().zip(&mut self.hists) {
+            if hs.is_empty() {
+                continue;
+            }
+            samples.extend(hs.drain(..).map(|h| Sample { t: h.t, v: 0.0 }));
+            samples.sort_by_key(|s| s.t);
+        }
+    }
+
+    /// Splits into the series without histograms and, if any, those with.
+    pub fn split_histograms(self) -> (Windows, Option<Windows>) {
+        if self.hists.iter().all(Vec::is_empty) {
+            return (self, None);
+        }
+        let empty = |w: &Windows| Windows {
+            times: w.times.clone(),
+            range: w.range,
+            series: Vec::new(),
+            hists: Vec::new(),
+        };
+        let (mut floats, mut mixed) = (empty(&self), empty(&self));
+        for (s, hs) in self.series.into_iter().zip(self.hists) {
+            let to = if hs.is_empty() { &mut floats } else { &mut mixed };
+            to.series.push(s);
+            to.hists.push(hs);
+        }
+        (floats, Some(mixed))
+    }
+
     /// The histograms of `hs` in the left-open window `(t - range, t]`.
     pub fn hist_window<'s>(&self, hs: &'s [HistogramPoint], t: i64) -> &'s [HistogramPoint] {
         let from = hs.partition_point(|x| x.t <= t - self.range);

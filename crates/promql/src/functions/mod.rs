@@ -2,6 +2,7 @@
 //! `over_time`, per-value math and date functions in `math`, label and sorting functions in
 //! `label`, `histogram_quantile` in `histogram`.
 
+mod hist_range;
 mod histogram;
 mod info;
 mod label;

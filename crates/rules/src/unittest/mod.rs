@@ -419,6 +419,12 @@ fn load_series(db: &dyn Appendable, input: &[InputSeries], step: i64) -> Result<
                 Step::Value(v) => v,
                 Step::Stale => STALE_NAN,
                 Step::Missing => continue,
+                Step::Histogram { h, .. } => {
+                    let h = bongsu_model::HistogramValue::Float(std::sync::Arc::new(*h));
+                    app.append_histogram(&labels, t, h)
+                        .map_err(|e| e.to_string())?;
+                    continue;
+                }
             };
             app.append(&labels, t, v).map_err(|e| e.to_string())?;
         }

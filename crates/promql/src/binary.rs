@@ -9,6 +9,8 @@ use promql_parser::parser::{BinaryExpr, Expr, LabelModifier, VectorMatchCardinal
 use bongsu_model::{Label, Labels};
 
 use super::eval::{Evaluated, Evaluator, StepSeries};
+use super::hist_binary::{Elem, Res};
+use super::hist_ops;
 use super::keys::{KeyIndex, KeyLabels};
 use super::PromqlError;
 
@@ -23,7 +25,15 @@ impl Evaluator<'_> {
                         values: s.values.into_iter().map(|v| v.map(|v| -v)).collect(),
                         labels: s.labels,
                         drop_name: true,
-                        hists: None,
+                        hists: s.hists.map(|hs| {
+                            hs.into_iter()
+                                .map(|h| {
+                                    let mut h = h?;
+                                    hist_ops::mul(&mut h, -1.0).ok()?;
+                                    Some(h)
+                                })
+                                .collect()
+                        }),
                     })
                     .collect(),
             ),
@@ -31,7 +41,11 @@ impl Evaluator<'_> {
         })
     }
 
-    pub(super) fn binary(&self, b: &BinaryExpr) -> Result<Evaluated, PromqlError> {
+    pub(super) fn binary(
+        &self,
+        b: &BinaryExpr,
+        pos: Option<usize>,
+    ) -> Result<Evaluated, PromqlError> {
         let op = b.op.to_string().to_lowercase();
         let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
         let lhs = self.eval(&b.lhs)?;
@@ -52,13 +66,13 @@ impl Evaluator<'_> {
                     .collect(),
             ),
             (Evaluated::Vector(v), Evaluated::Scalar(s)) => {
-                Evaluated::Vector(vector_scalar(&op, v, &s, false, return_bool))
+                Evaluated::Vector(self.vector_scalar(&op, v, &s, false, return_bool, pos))
             }
             (Evaluated::Scalar(s), Evaluated::Vector(v)) => {
-                Evaluated::Vector(vector_scalar(&op, v, &s, true, return_bool))
+                Evaluated::Vector(self.vector_scalar(&op, v, &s, true, return_bool, pos))
             }
             (Evaluated::Vector(l), Evaluated::Vector(r)) => {
-                Evaluated::Vector(self.vector_vector(&op, b, l, r, return_bool)?)
+                Evaluated::Vector(self.vector_vector(&op, b, l, r, return_bool, pos)?)
             }
             _ => {
                 return Err(PromqlError::Execution(format!(
@@ -75,6 +89,7 @@ impl Evaluator<'_> {
         lhs: Vec<StepSeries>,
         rhs: Vec<StepSeries>,
         return_bool: bool,
+        pos: Option<usize>,
     ) -> Result<Vec<StepSeries>, PromqlError> {
         let matching = b.modifier.as_ref().and_then(|m| m.matching.clone());
         let card = b
@@ -154,11 +169,17 @@ impl Evaluator<'_> {
         let fill_one = fills.as_ref().and_then(|f| f.rhs);
         let fill_many = fills.as_ref().and_then(|f| f.lhs);
         // The value of `many op one`, or none if a comparison filters it out.
-        let binop = |mv: f64, ov: f64| {
+        let binop = |mv: Elem, ov: Elem| {
             let (l, r) = if swapped { (ov, mv) } else { (mv, ov) };
-            let (v, keep) = apply(op, l, r);
+            let (v, keep) = match (l, r) {
+                (Elem::F(l), Elem::F(r)) => {
+                    let (v, keep) = apply(op, l, r);
+                    (Res::F(v), keep)
+                }
+                _ => self.hist_binop(op, l, r, pos)?,
+            };
             if return_bool {
-                Some(f64::from(u8::from(keep)))
+                Some(Res::F(f64::from(u8::from(keep))))
             } else {
                 keep.then_some(v)
             }
@@ -193,11 +214,11 @@ impl Evaluator<'_> {
         // whether a "many" series matched it.
         let mut one_at = vec![0usize; groups.len()];
         let mut matched_at = vec![0usize; groups.len()];
-        let mut results: Vec<(usize, f64)> = Vec::new();
+        let mut results: Vec<(usize, Res)> = Vec::new();
         for step in 0..steps {
             let stamp = step + 1;
             for (i, (s, &g)) in one.iter().zip(one_sig).enumerate() {
-                if s.values[step].is_none() {
+                if !s.has_value(step) {
                     continue;
                 }
                 if seen_at[g] == stamp {
@@ -218,14 +239,17 @@ impl Evaluator<'_> {
             }
             results.clear();
             for (mi, (s, &g)) in many.iter().zip(many_sig).enumerate() {
-                let Some(mv) = s.values[step] else { continue };
+                let Some(mv) = Elem::of(s, step) else {
+                    continue;
+                };
                 // Without a match, a `fill` value stands in, labelled with the match group.
                 let (ov, oi) = if seen_at[g] == stamp {
                     let oi = one_at[g];
-                    (one[oi].values[step].unwrap_or(f64::NAN), Some(oi))
+                    let ov = Elem::of(&one[oi], step).unwrap_or(Elem::F(f64::NAN));
+                    (ov, Some(oi))
                 } else {
                     match fill_one {
-                        Some(f) => (f, None),
+                        Some(f) => (Elem::F(f), None),
                         None => continue,
                     }
                 };
@@ -247,13 +271,15 @@ impl Evaluator<'_> {
             }
             if let Some(f) = fill_many {
                 for (oi, (series, &g)) in one.iter().zip(one_sig).enumerate() {
-                    let Some(ov) = series.values[step] else {
+                    let Some(ov) = Elem::of(series, step) else {
                         continue;
                     };
                     if matched_at[g] == stamp {
                         continue;
                     }
-                    let Some(v) = binop(f, ov) else { continue };
+                    let Some(v) = binop(Elem::F(f), ov) else {
+                        continue;
+                    };
                     let o = match fill_out[oi] {
                         Some(o) => o,
                         None => {
@@ -265,8 +291,8 @@ impl Evaluator<'_> {
                     results.push((o, v));
                 }
             }
-            for &(i, v) in &results {
-                if out[i].values[step].is_some() {
+            for (i, v) in results.drain(..) {
+                if out[i].has_value(step) {
                     let msg = if one_to_one {
                         "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
                     } else {
@@ -274,10 +300,53 @@ impl Evaluator<'_> {
                     };
                     return Err(PromqlError::Execution(msg.into()));
                 }
-                out[i].values[step] = Some(v);
+                out[i].set(step, v);
             }
         }
         Ok(out)
+    }
+}
+
+impl Evaluator<'_> {
+    /// A vector and a scalar: floats here, histograms through `hist_binop`.
+    fn vector_scalar(
+        &self,
+        op: &str,
+        mut series: Vec<StepSeries>,
+        scalar: &[f64],
+        scalar_left: bool,
+        return_bool: bool,
+        pos: Option<usize>,
+    ) -> Vec<StepSeries> {
+        let hists: Vec<_> = series.iter_mut().map(|s| s.hists.take()).collect();
+        let mut out = vector_scalar(op, series, scalar, scalar_left, return_bool);
+        let comparison = is_comparison(op);
+        for (s, hs) in out.iter_mut().zip(hists) {
+            let Some(hs) = hs else { continue };
+            for (step, h) in hs.iter().enumerate() {
+                let Some(h) = h.as_deref() else { continue };
+                let k = Elem::F(scalar[step]);
+                let (l, r) = if scalar_left {
+                    (k, Elem::H(h))
+                } else {
+                    (Elem::H(h), k)
+                };
+                let Some((mut v, keep)) = self.hist_binop(op, l, r, pos) else {
+                    continue;
+                };
+                if comparison && scalar_left {
+                    // A filtering comparison keeps the vector's value.
+                    v = Res::H(Box::new(h.clone()));
+                }
+                if return_bool {
+                    s.set(step, Res::F(f64::from(u8::from(keep))));
+                } else if keep {
+                    s.set(step, v);
+                }
+            }
+        }
+        out.retain(StepSeries::any_value);
+        out
     }
 }
 

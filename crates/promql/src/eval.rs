@@ -129,7 +129,11 @@ impl Windows {
         };
         let (mut floats, mut mixed) = (empty(&self), empty(&self));
         for (s, hs) in self.series.into_iter().zip(self.hists) {
-            let to = if hs.is_empty() { &mut floats } else { &mut mixed };
+            let to = if hs.is_empty() {
+                &mut floats
+            } else {
+                &mut mixed
+            };
             to.series.push(s);
             to.hists.push(hs);
         }
@@ -385,7 +389,7 @@ impl<'a> Evaluator<'a> {
             Expr::Call(call) => self.call(call, self.pos(expr)),
             Expr::Aggregate(agg) => self.aggregate(agg),
             Expr::Unary(u) => self.unary(&u.expr),
-            Expr::Binary(b) => self.binary(b),
+            Expr::Binary(b) => self.binary(b, self.pos(expr)),
             Expr::Extension(_) => Err(PromqlError::Unsupported("extension expressions".into())),
         }
     }

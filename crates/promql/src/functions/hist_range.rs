@@ -154,9 +154,10 @@ impl Evaluator<'_> {
             return Out::None;
         };
         let (first, last) = (&hs[0], &hs[hs.len() - 1]);
-        let to_zero = (counter && h.count > 0.0 && first.h.count >= 0.0)
-            .then(|| first.h.count / h.count);
-        let factor = extrapolation_factor((first.t, last.t, hs.len()), (start, end), to_zero, is_rate);
+        let to_zero =
+            (counter && h.count > 0.0 && first.h.count >= 0.0).then(|| first.h.count / h.count);
+        let factor =
+            extrapolation_factor((first.t, last.t, hs.len()), (start, end), to_zero, is_rate);
         if hist_ops::mul(&mut h, factor).is_err() {
             return Out::None;
         }
@@ -342,9 +343,9 @@ impl Evaluator<'_> {
             return Out::None;
         }
         if hs.is_empty() {
-            let (sum, c) = fs
-                .iter()
-                .fold((0.0, 0.0), |(s, c), x| super::super::eval::kahan_inc(x.v, s, c));
+            let (sum, c) = fs.iter().fold((0.0, 0.0), |(s, c), x| {
+                super::super::eval::kahan_inc(x.v, s, c)
+            });
             let sum = if sum.is_infinite() { sum } else { sum + c };
             return Out::F(if avg { sum / fs.len() as f64 } else { sum });
         }

@@ -6,11 +6,11 @@ use promql_parser::parser::Expr;
 use bongsu_model::Sample;
 
 use super::super::eval::{kahan_inc, Evaluator, StepSeries, Windows};
-use super::rate::take;
 use super::super::numeric::Mean;
 use super::super::PromqlError;
 use super::label::absent_labels;
 use super::quantile;
+use super::rate::take;
 
 impl Evaluator<'_> {
     pub(super) fn over_time_function(
@@ -32,16 +32,10 @@ impl Evaluator<'_> {
         let vals = |s: &[Sample]| s.iter().map(|x| x.v).collect::<Vec<_>>();
         let out = match name {
             "count_over_time" => {
-                self.over_windows(take(&mut w)?, false, |_, s, _| {
-                    Some(s.len() as f64)
-                })
+                self.over_windows(take(&mut w)?, false, |_, s, _| Some(s.len() as f64))
             }
-            "sum_over_time" => {
-                self.over_windows(take(&mut w)?, false, |_, s, _| Some(sum(s)))
-            }
-            "avg_over_time" => {
-                self.over_windows(take(&mut w)?, false, |_, s, _| Some(avg(s)))
-            }
+            "sum_over_time" => self.over_windows(take(&mut w)?, false, |_, s, _| Some(sum(s))),
+            "avg_over_time" => self.over_windows(take(&mut w)?, false, |_, s, _| Some(avg(s))),
             "min_over_time" | "max_over_time" => {
                 let max = name == "max_over_time";
                 self.over_windows(take(&mut w)?, false, |_, s, _| {
@@ -62,19 +56,15 @@ impl Evaluator<'_> {
                     Some(if dev { v.sqrt() } else { v })
                 })
             }
-            "last_over_time" => self.over_windows(take(&mut w)?, true, |_, s, _| {
-                s.last().map(|x| x.v)
+            "last_over_time" => {
+                self.over_windows(take(&mut w)?, true, |_, s, _| s.last().map(|x| x.v))
+            }
+            "ts_of_last_over_time" => self.over_windows(take(&mut w)?, false, |_, s, _| {
+                s.last().map(|x| x.t as f64 / 1000.0)
             }),
-            "ts_of_last_over_time" => {
-                self.over_windows(take(&mut w)?, false, |_, s, _| {
-                    s.last().map(|x| x.t as f64 / 1000.0)
-                })
-            }
-            "ts_of_first_over_time" => {
-                self.over_windows(take(&mut w)?, false, |_, s, _| {
-                    s.first().map(|x| x.t as f64 / 1000.0)
-                })
-            }
+            "ts_of_first_over_time" => self.over_windows(take(&mut w)?, false, |_, s, _| {
+                s.first().map(|x| x.t as f64 / 1000.0)
+            }),
             "ts_of_min_over_time" | "ts_of_max_over_time" => {
                 let max = name == "ts_of_max_over_time";
                 // Ties go to the latest sample; NaN is replaced by any number.
@@ -88,12 +78,10 @@ impl Evaluator<'_> {
                     Some(best.t as f64 / 1000.0)
                 })
             }
-            "first_over_time" => self.over_windows(take(&mut w)?, true, |_, s, _| {
-                s.first().map(|x| x.v)
-            }),
-            "present_over_time" => {
-                self.over_windows(take(&mut w)?, false, |_, _, _| Some(1.0))
+            "first_over_time" => {
+                self.over_windows(take(&mut w)?, true, |_, s, _| s.first().map(|x| x.v))
             }
+            "present_over_time" => self.over_windows(take(&mut w)?, false, |_, _, _| Some(1.0)),
             "quantile_over_time" => {
                 let q = self.scalar_arg(args.first(), f64::NAN)?;
                 self.over_windows(take(&mut w)?, false, |i, s, _| {
@@ -131,9 +119,7 @@ impl Evaluator<'_> {
                         )));
                     }
                 }
-                self.over_windows(take(&mut w)?, false, |i, s, _| {
-                    smooth(s, sf[i], tf[i])
-                })
+                self.over_windows(take(&mut w)?, false, |i, s, _| smooth(s, sf[i], tf[i]))
             }
             "absent_over_time" => {
                 let w = take(&mut w)?;

@@ -13,6 +13,35 @@
 
 use std::sync::Arc;
 
+mod bounds;
+mod bounds_table;
+mod buckets;
+pub mod convert;
+mod fmt;
+mod kahan;
+mod nhcb;
+pub mod notation;
+mod ops;
+mod reset;
+mod spans;
+mod trim;
+mod validate;
+
+pub use bounds::{
+    custom_bucket_bounds_match, is_custom_buckets_schema, is_exponential_schema,
+    is_exponential_schema_reserved, is_known_schema, is_valid_schema,
+    EXPONENTIAL_SCHEMA_MAX_RESERVED, EXPONENTIAL_SCHEMA_MIN_RESERVED,
+};
+pub use buckets::{
+    AllFloatBucketIter, Bucket, FloatBucketIter, IntBucketIter, ReverseFloatBucketIter,
+};
+pub use convert::{from_classic, from_classic_value, ClassicHistogram, ClassicHistogramBuilder};
+pub use fmt::go_g;
+pub use kahan::{kahan_dec, kahan_inc};
+pub use notation::{format_test_notation, parse_test_notation};
+pub use ops::AddOutcome;
+pub use validate::{HistogramError, HistogramErrorKind};
+
 /// The schema of histograms with custom bucket bounds (`custom_values`).
 pub const CUSTOM_BUCKETS_SCHEMA: i32 = -53;
 /// The smallest and largest exponential schema.
@@ -215,3 +244,6 @@ mod tests {
         assert!(!Histogram::default().is_stale());
     }
 }
+
+#[cfg(test)]
+mod histogram_tests;

@@ -18,8 +18,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::time::Duration;
 
-use hist::histogram_eq;
 use ast::{at_modifier_variants, collect_selectors, selector_matches};
+use hist::histogram_eq;
 use script::{
     parse_script, Annotations, Command, Eval, EvalCmd, Expected, FailMatch, SeriesLabels, Step,
 };

@@ -8,8 +8,7 @@ use super::float_eq;
 
 pub fn histogram_eq(exp: &FloatHistogram, got: &FloatHistogram, hint_set: bool) -> bool {
     let (exp, got) = (compacted(exp), compacted(got));
-    if exp.schema != got.schema || !float_eq(exp.count, got.count) || !float_eq(exp.sum, got.sum)
-    {
+    if exp.schema != got.schema || !float_eq(exp.count, got.count) || !float_eq(exp.sum, got.sum) {
         return false;
     }
     if exp.uses_custom_buckets() && !bounds_match(&exp.custom_values, &got.custom_values) {
@@ -28,13 +27,14 @@ pub fn histogram_eq(exp: &FloatHistogram, got: &FloatHistogram, hint_set: bool) 
     !hint_set || exp.counter_reset_hint == got.counter_reset_hint
 }
 
-/// Upstream's `Compact(0)` (the model's, issue #18).
 fn compacted(h: &FloatHistogram) -> FloatHistogram {
-    h.clone()
+    let mut h = h.clone();
+    h.compact(0);
+    h
 }
 
 fn bounds_match(a: &[f64], b: &[f64]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+    bongsu_model::histogram::custom_bucket_bounds_match(a, b)
 }
 
 fn buckets_match(a: &[f64], b: &[f64]) -> bool {

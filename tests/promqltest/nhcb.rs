@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use bongsu_model::histogram::{ClassicHistogramBuilder, HistogramError};
 use bongsu_model::{FloatHistogram, Label, Labels};
 
 use super::script::{SeriesLabels, Step};
@@ -38,7 +39,10 @@ pub fn convert(
         };
         let le = if kind == 0 {
             let le = labels.iter().find(|(n, _)| n == "le").map(|l| l.1.as_str());
-            match le.and_then(|v| v.parse::<f64>().ok()).filter(|v| !v.is_nan()) {
+            match le
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|v| !v.is_nan())
+            {
                 Some(le) => Some(le),
                 None => continue,
             }
@@ -49,7 +53,11 @@ pub fn convert(
             .iter()
             .filter(|(n, _)| n != "le")
             .map(|(n, v)| {
-                let v = if n == "__name__" { base.to_string() } else { v.clone() };
+                let v = if n == "__name__" {
+                    base.to_string()
+                } else {
+                    v.clone()
+                };
                 (n.clone(), v)
             })
             .collect();
@@ -77,14 +85,8 @@ pub fn convert(
                 .collect(),
         );
         let Ok(labels) = labels else { continue };
-        for (t, mut temp) in temps {
-            temp.buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
-            temp.buckets.dedup_by(|a, b| a.0 == b.0);
-            let count = temp
-                .count
-                .or_else(|| temp.buckets.last().map(|b| b.1))
-                .unwrap_or(0.0);
-            match from_classic(&temp.buckets, count, temp.sum) {
+        for (t, temp) in temps {
+            match from_classic(&temp) {
                 Ok(h) => out.push((labels.clone(), t, h)),
                 Err(_) => {
                     failed.push(key.clone());
@@ -96,7 +98,18 @@ pub fn convert(
     (out, failed)
 }
 
-/// The model's classic-to-NHCB conversion (issue #18).
-fn from_classic(_buckets: &[(f64, f64)], _count: f64, _sum: f64) -> Result<FloatHistogram, String> {
-    Err("classic to native histogram conversion is not available in this build".into())
+/// Upstream's `TempHistogram.Convert`: buckets in load order, the count when given.
+fn from_classic(temp: &Temp) -> Result<FloatHistogram, HistogramError> {
+    let mut b = ClassicHistogramBuilder::new();
+    for &(le, c) in &temp.buckets {
+        b.set_bucket_count(le, c)?;
+    }
+    if let Some(c) = temp.count {
+        b.set_count(c)?;
+    }
+    b.set_sum(temp.sum)?;
+    let h = b.convert()?;
+    let fh = h.to_float();
+    fh.validate()?;
+    Ok(fh)
 }

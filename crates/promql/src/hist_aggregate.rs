@@ -83,7 +83,7 @@ impl Evaluator<'_> {
                                     self.annotate(|x| x.mixed_exponential_custom(metric, pos));
                                     a.incompatible = true;
                                 }
-                                Err(OpError::Other(_)) => a.incompatible = true,
+                                Err(OpError::Other) => a.incompatible = true,
                             }
                         }
                     }

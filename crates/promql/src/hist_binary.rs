@@ -97,7 +97,7 @@ impl Evaluator<'_> {
                             self.annotate(|a| a.incompatible_bucket_layout(op, pos));
                             return None;
                         }
-                        Err(OpError::Other(_)) => return None,
+                        Err(OpError::Other) => return None,
                     }
                     if sub {
                         res.counter_reset_hint = CounterResetHint::Gauge;

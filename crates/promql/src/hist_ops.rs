@@ -2,6 +2,7 @@
 //! `FloatHistogram` arithmetic (issue #18), with the outcome flags and error kinds the engine
 //! turns into annotations.
 
+use bongsu_model::histogram::{AddOutcome, Bucket, HistogramError, HistogramErrorKind};
 use bongsu_model::FloatHistogram;
 
 /// What an addition or subtraction reported besides its result.
@@ -18,79 +19,69 @@ pub(crate) struct Outcome {
 pub(crate) enum OpError {
     /// One uses exponential buckets and the other custom buckets.
     IncompatibleSchema,
-    Other(String),
+    Other,
 }
 
 /// One bucket of a histogram, as the quantile and variance estimates read it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct HBucket {
-    pub lower: f64,
-    pub upper: f64,
-    pub lower_inclusive: bool,
-    pub upper_inclusive: bool,
-    pub count: f64,
-}
+pub(crate) type HBucket = Bucket<f64>;
 
-impl HBucket {
-    /// Until the model's buckets are merged (issue #18); then this is `Bucket<f64>`'s.
-    pub fn fraction_below(&self, v: f64, linear: bool) -> f64 {
-        if linear {
-            return (v - self.lower) / (self.upper - self.lower);
-        }
-        let (ll, lu, lv) = (
-            self.lower.abs().log2(),
-            self.upper.abs().log2(),
-            v.abs().log2(),
-        );
-        if v > 0.0 {
-            (lv - ll) / (lu - ll)
-        } else {
-            1.0 - (lv - lu) / (ll - lu)
-        }
+fn op_error(e: HistogramError) -> OpError {
+    match e.kind() {
+        Some(HistogramErrorKind::IncompatibleSchema) => OpError::IncompatibleSchema,
+        _ => OpError::Other,
     }
 }
 
-const NOT_MERGED: &str = "native histogram arithmetic is not available in this build (issue #18)";
+fn outcome(o: AddOutcome) -> Outcome {
+    Outcome {
+        counter_reset_collision: o.counter_reset_collision,
+        nhcb_bounds_reconciled: o.nhcb_bounds_reconciled,
+    }
+}
 
 /// `a += b`.
-pub(crate) fn add(_a: &mut FloatHistogram, _b: &FloatHistogram) -> Result<Outcome, OpError> {
-    Err(OpError::Other(NOT_MERGED.into()))
+pub(crate) fn add(a: &mut FloatHistogram, b: &FloatHistogram) -> Result<Outcome, OpError> {
+    a.add(b).map(outcome).map_err(op_error)
 }
 
 /// `a -= b`.
-pub(crate) fn sub(_a: &mut FloatHistogram, _b: &FloatHistogram) -> Result<Outcome, OpError> {
-    Err(OpError::Other(NOT_MERGED.into()))
+pub(crate) fn sub(a: &mut FloatHistogram, b: &FloatHistogram) -> Result<Outcome, OpError> {
+    a.sub(b).map(outcome).map_err(op_error)
 }
 
 /// `a *= f` (a negative factor makes it a gauge).
-pub(crate) fn mul(_a: &mut FloatHistogram, _f: f64) -> Result<(), OpError> {
-    Err(OpError::Other(NOT_MERGED.into()))
+pub(crate) fn mul(a: &mut FloatHistogram, f: f64) -> Result<(), OpError> {
+    a.mul(f);
+    Ok(())
 }
 
 /// `a /= f`.
-pub(crate) fn div(_a: &mut FloatHistogram, _f: f64) -> Result<(), OpError> {
-    Err(OpError::Other(NOT_MERGED.into()))
+pub(crate) fn div(a: &mut FloatHistogram, f: f64) -> Result<(), OpError> {
+    a.div(f);
+    Ok(())
 }
 
 /// Removes empty buckets and merges spans, as upstream's `Compact(0)`.
-pub(crate) fn compact(_a: &mut FloatHistogram) {}
+pub(crate) fn compact(a: &mut FloatHistogram) {
+    a.compact(0);
+}
 
 /// Whether `cur` is a counter reset after `prev`.
-pub(crate) fn detect_reset(_cur: &FloatHistogram, _prev: &FloatHistogram) -> bool {
-    false
+pub(crate) fn detect_reset(cur: &FloatHistogram, prev: &FloatHistogram) -> bool {
+    cur.detect_reset(prev)
 }
 
 /// Upstream's `Equals`.
 pub(crate) fn equals(a: &FloatHistogram, b: &FloatHistogram) -> bool {
-    a == b
+    a.equals(b)
 }
 
 /// All buckets in ascending order (negative, zero when populated, positive).
-pub(crate) fn buckets(_h: &FloatHistogram) -> Vec<HBucket> {
-    Vec::new()
+pub(crate) fn buckets(h: &FloatHistogram) -> Vec<HBucket> {
+    h.all_buckets().collect()
 }
 
 /// A copy reduced to `schema` when that is lower (upstream's `CopyToSchema`).
-pub(crate) fn copy_to_schema(h: &FloatHistogram, _schema: i32) -> FloatHistogram {
-    h.clone()
+pub(crate) fn copy_to_schema(h: &FloatHistogram, schema: i32) -> FloatHistogram {
+    h.copy_to_schema(schema).unwrap_or_else(|_| h.clone())
 }

@@ -217,7 +217,7 @@ impl Evaluator<'_> {
                 self.annotate(|a| a.mixed_exponential_custom(metric, pos));
                 return None;
             }
-            Err(OpError::Other(_)) => return None,
+            Err(OpError::Other) => return None,
         }
         if counter {
             let mut prev = &prev;
@@ -232,7 +232,7 @@ impl Evaluator<'_> {
                             self.annotate(|a| a.mixed_exponential_custom(metric, pos));
                             return None;
                         }
-                        Err(OpError::Other(_)) => return None,
+                        Err(OpError::Other) => return None,
                     }
                 }
                 prev = &p.h;
@@ -307,7 +307,7 @@ impl Evaluator<'_> {
                             self.annotate(|a| a.mixed_exponential_custom(metric, pos));
                             return Out::None;
                         }
-                        Err(OpError::Other(_)) => return Out::None,
+                        Err(OpError::Other) => return Out::None,
                         Ok(o) if o.nhcb_bounds_reconciled => {
                             self.annotate(|a| a.mismatched_custom_buckets(HistOp::Sub, pos))
                         }
@@ -365,7 +365,7 @@ impl Evaluator<'_> {
                     self.annotate(|a| a.mixed_exponential_custom(metric, pos));
                     return Out::None;
                 }
-                Err(OpError::Other(_)) => return Out::None,
+                Err(OpError::Other) => return Out::None,
             }
         }
         if reset && not_reset {

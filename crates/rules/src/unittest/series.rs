@@ -80,18 +80,15 @@ fn histogram(text: &str) -> Result<Step, String> {
     })
 }
 
-/// The model's notation parser (issue #18).
-fn parse_histogram(_text: &str) -> Result<FloatHistogram, String> {
-    Err("native histogram input series are not supported yet".into())
+fn parse_histogram(text: &str) -> Result<FloatHistogram, String> {
+    bongsu_model::histogram::parse_test_notation(text)
 }
 
 /// Combines two histograms of an expansion (`+` or `-`).
-fn combine(
-    _cur: &mut FloatHistogram,
-    _inc: &FloatHistogram,
-    _sub: bool,
-) -> Result<(), String> {
-    Err("native histogram input series are not supported yet".into())
+fn combine(cur: &mut FloatHistogram, inc: &FloatHistogram, sub: bool) -> Result<(), String> {
+    let r = if sub { cur.sub(inc) } else { cur.add(inc) };
+    r.map(|_| ())
+        .map_err(|e| format!("error combining histograms: {e}"))
 }
 
 /// `{{..}}`, `{{..}}xN`, `{{..}}+{{..}}xN` or `{{..}}-{{..}}xN`.
@@ -107,7 +104,9 @@ fn expand_histogram(tok: &str, out: &mut Vec<Step>) -> Result<(), String> {
             .and_then(|n| n.parse().ok())
             .ok_or_else(|| format!("bad histogram series {tok:?}"))?;
         if n > MAX_STEPS {
-            return Err(format!("too many repetitions {tok:?} (at most {MAX_STEPS})"));
+            return Err(format!(
+                "too many repetitions {tok:?} (at most {MAX_STEPS})"
+            ));
         }
         Ok(n)
     };
@@ -279,7 +278,21 @@ mod tests {
             vec![Step::Value(255.0), Step::Value(-31.0), Step::Value(1000.0)]
         );
         assert!(parse_values("1+x").is_err());
-        assert!(parse_values("{{sum:1}}").is_err());
+        assert!(parse_values("{{sum:1").is_err());
+        let h = parse_values(
+            "{{schema:0 sum:1 count:1 buckets:[1]}}+{{sum:2 count:2 buckets:[2]}}x2 _ {{sum:1}}x1",
+        )
+        .unwrap();
+        assert_eq!(h.len(), 6);
+        let Step::Histogram { h: last, hint_set } = &h[2] else {
+            panic!("not a histogram: {:?}", h[2]);
+        };
+        assert!(!hint_set);
+        assert_eq!(
+            (last.count, last.sum, last.positive_buckets.clone()),
+            (5.0, 5.0, vec![5.0])
+        );
+        assert_eq!(h[3], Step::Missing);
         let l = parse_metric(r#"up{job="a"}"#).unwrap();
         assert_eq!(l.get("job"), Some("a"));
         assert!(parse_metric(r#"up{job=~"a"}"#).is_err());

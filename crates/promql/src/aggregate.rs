@@ -131,12 +131,17 @@ impl Evaluator<'_> {
                     input,
                     (&k, param),
                     group_key,
+                    self.pos(&agg.expr),
                 )?));
             }
             _ => {}
         }
         if op == "count_values" {
-            let Some(Expr::StringLiteral(label)) = agg.param.as_deref() else {
+            let mut param = agg.param.as_deref();
+            while let Some(Expr::Paren(p)) = param {
+                param = Some(&p.expr);
+            }
+            let Some(Expr::StringLiteral(label)) = param else {
                 return Err(PromqlError::Execution(
                     "count_values needs a label name".into(),
                 ));
@@ -144,10 +149,15 @@ impl Evaluator<'_> {
             let mut groups: BTreeMap<Labels, Vec<Option<f64>>> = BTreeMap::new();
             for s in &input {
                 let key = group_key(s);
-                for (step, v) in s.values.iter().enumerate() {
-                    let Some(v) = v else { continue };
+                for step in 0..steps {
+                    // A histogram's value is its text form, as upstream's `String()`.
+                    let value = match (s.values[step], s.hist(step)) {
+                        (_, Some(h)) => h.to_string(),
+                        (Some(v), None) => format_value(v),
+                        (None, None) => continue,
+                    };
                     let mut b = key.builder();
-                    b.set(label.val.as_str(), format_value(*v));
+                    b.set(label.val.as_str(), value);
                     let labels = b
                         .build()
                         .map_err(|e| PromqlError::Execution(e.to_string()))?;

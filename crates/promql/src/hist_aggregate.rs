@@ -12,6 +12,8 @@ use super::hist_ops::{self, OpError};
 #[derive(Clone)]
 pub(super) struct HAcc {
     sum: FloatHistogram,
+    /// Kahan compensation of `sum`.
+    c: Option<FloatHistogram>,
     n: f64,
     reset: bool,
     not_reset: bool,
@@ -25,6 +27,7 @@ impl HAcc {
     fn new(h: &FloatHistogram) -> HAcc {
         let mut a = HAcc {
             sum: h.clone(),
+            c: None,
             n: 1.0,
             reset: false,
             not_reset: false,
@@ -74,7 +77,7 @@ impl Evaluator<'_> {
                         Some(a) => {
                             a.track(h);
                             a.n += 1.0;
-                            match hist_ops::add(&mut a.sum, h) {
+                            match hist_ops::kahan_add(&mut a.sum, h, &mut a.c) {
                                 Ok(o) if o.nhcb_bounds_reconciled => {
                                     self.annotate(|x| x.mismatched_custom_buckets(HistOp::Agg, pos))
                                 }
@@ -120,9 +123,8 @@ impl Evaluator<'_> {
         if a.incompatible {
             return None;
         }
-        if op == "avg" && hist_ops::div(&mut a.sum, a.n).is_err() {
-            return None;
-        }
+        let div = (op == "avg").then_some(a.n);
+        hist_ops::kahan_finish(&mut a.sum, a.c, div);
         hist_ops::compact(&mut a.sum);
         Some(Box::new(a.sum))
     }

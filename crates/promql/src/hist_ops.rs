@@ -85,3 +85,28 @@ pub(crate) fn buckets(h: &FloatHistogram) -> Vec<HBucket> {
 pub(crate) fn copy_to_schema(h: &FloatHistogram, schema: i32) -> FloatHistogram {
     h.copy_to_schema(schema).unwrap_or_else(|_| h.clone())
 }
+
+/// `a += b` with Kahan summation; `c` carries the compensation (see [`kahan_finish`]).
+pub(crate) fn kahan_add(
+    a: &mut FloatHistogram,
+    b: &FloatHistogram,
+    c: &mut Option<FloatHistogram>,
+) -> Result<Outcome, OpError> {
+    let (nc, o) = a.kahan_add(b, c.take()).map_err(op_error)?;
+    *c = Some(nc);
+    Ok(outcome(o))
+}
+
+/// The compensated sum: `a` plus the compensation `c` divided by `div` (the count, for a mean).
+pub(crate) fn kahan_finish(a: &mut FloatHistogram, c: Option<FloatHistogram>, div: Option<f64>) {
+    if let Some(n) = div {
+        a.div(n);
+    }
+    if let Some(mut c) = c {
+        if let Some(n) = div {
+            c.div(n);
+        }
+        // The compensation has the sum's layout: adding it cannot fail.
+        let _ = a.add(&c);
+    }
+}

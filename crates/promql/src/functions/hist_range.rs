@@ -356,10 +356,11 @@ impl Evaluator<'_> {
             _ => {}
         };
         let mut sum: FloatHistogram = (*hs[0].h).clone();
+        let mut c = None;
         track(&sum);
         for p in &hs[1..] {
             track(&p.h);
-            match hist_ops::add(&mut sum, &p.h) {
+            match hist_ops::kahan_add(&mut sum, &p.h, &mut c) {
                 Ok(o) => reconciled |= o.nhcb_bounds_reconciled,
                 Err(OpError::IncompatibleSchema) => {
                     self.annotate(|a| a.mixed_exponential_custom(metric, pos));
@@ -374,9 +375,7 @@ impl Evaluator<'_> {
         if reconciled {
             self.annotate(|a| a.mismatched_custom_buckets(HistOp::Agg, pos));
         }
-        if avg && hist_ops::div(&mut sum, hs.len() as f64).is_err() {
-            return Out::None;
-        }
+        hist_ops::kahan_finish(&mut sum, c, avg.then_some(hs.len() as f64));
         hist_ops::compact(&mut sum);
         Out::H(Box::new(sum))
     }

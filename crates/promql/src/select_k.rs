@@ -117,7 +117,11 @@ impl Evaluator<'_> {
                         members[group_of[i]].push(i);
                     } else {
                         // topk and bottomk rank floats only.
-                        let op = if sel == Selection::Top { "topk" } else { "bottomk" };
+                        let op = if sel == Selection::Top {
+                            "topk"
+                        } else {
+                            "bottomk"
+                        };
                         self.annotate(|a| a.histogram_ignored_in_aggregation(op, expr_pos));
                     }
                 }

@@ -5,7 +5,7 @@
 
 use promql_parser::parser::{MatrixSelector, SubqueryExpr, VectorSelector};
 
-use bongsu_model::{is_stale_nan, FloatHistogram, HistogramSample, Sample};
+use bongsu_model::{is_stale_nan, CounterResetHint, FloatHistogram, HistogramSample, Sample};
 
 use super::super::value::{HistogramPoint, Point, RangeSeries};
 use super::super::PromqlError;
@@ -220,7 +220,18 @@ impl Evaluator<'_> {
                     Some(h) => inner_times
                         .iter()
                         .zip(h)
-                        .filter_map(|(&t, h)| h.map(|h| HistogramPoint { t, h }))
+                        .filter_map(|(&t, h)| {
+                            let mut h = h?;
+                            // As upstream: explicit reset hints would be missed or counted
+                            // twice by the subquery's steps; readers compare instead.
+                            if matches!(
+                                h.counter_reset_hint,
+                                CounterResetHint::CounterReset | CounterResetHint::NotCounterReset
+                            ) {
+                                h.counter_reset_hint = CounterResetHint::Unknown;
+                            }
+                            Some(HistogramPoint { t, h })
+                        })
                         .collect(),
                 });
                 (labels, samples)

@@ -86,6 +86,11 @@ impl Evaluator<'_> {
             }
             "sort" | "sort_desc" => {
                 let mut v = self.eval_vector(first)?;
+                // sort and sort_desc order floats; histograms are left out, as upstream.
+                for s in &mut v {
+                    s.hists = None;
+                }
+                v.retain(StepSeries::any_value);
                 let desc = name == "sort_desc";
                 // Only instant queries have an order; NaN sorts last either way.
                 v.sort_by(|a, b| {

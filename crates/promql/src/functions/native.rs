@@ -120,9 +120,15 @@ pub(super) fn native_quantile(q: f64, h: &FloatHistogram) -> (f64, NaNNote) {
             break;
         }
     }
-    let Some(mut b) = bucket else {
-        return (f64::NAN, NaNNote::None);
-    };
+    // No populated bucket: upstream goes on with an empty one.
+    let mut b = bucket.unwrap_or(HBucket {
+        lower: 0.0,
+        upper: 0.0,
+        lower_inclusive: false,
+        upper_inclusive: false,
+        count: 0.0,
+        index: 0,
+    });
     if !h.uses_custom_buckets() && b.lower < 0.0 && b.upper > 0.0 {
         if h.negative_buckets.is_empty() && !h.positive_buckets.is_empty() {
             b.lower = 0.0;

@@ -249,7 +249,7 @@ impl Evaluator<'_> {
                         let mut hs = Vec::with_capacity(accs.len());
                         for (i, (a, h)) in accs.into_iter().zip(haccs).enumerate() {
                             let mut has_float = a.is_some();
-                            hs.push(self.finish_histograms(&op, h, &mut has_float, hpos));
+                            hs.push(self.finish_histograms(h, &mut has_float, hpos));
                             values.push(a.filter(|_| has_float).map(|a| finish(i, a)));
                         }
                         hists = Some(hs);

@@ -6,7 +6,7 @@ use bongsu_model::{CounterResetHint, FloatHistogram, METRIC_NAME};
 
 use super::eval::{Evaluator, StepSeries};
 use super::hist_annotations::HistOp;
-use super::hist_ops::{self, OpError};
+use super::hist_ops::{self, HistMean, OpError};
 
 /// The histograms of one group at one step.
 #[derive(Clone)]
@@ -14,7 +14,8 @@ pub(super) struct HAcc {
     sum: FloatHistogram,
     /// Kahan compensation of `sum`.
     c: Option<FloatHistogram>,
-    n: f64,
+    /// `avg`'s running mean (instead of `sum`).
+    mean: Option<HistMean>,
     reset: bool,
     not_reset: bool,
     incompatible: bool,
@@ -24,11 +25,11 @@ pub(super) struct HAcc {
 pub(super) type HGroups = Vec<Vec<Option<HAcc>>>;
 
 impl HAcc {
-    fn new(h: &FloatHistogram) -> HAcc {
+    fn new(op: &str, h: &FloatHistogram) -> HAcc {
         let mut a = HAcc {
             sum: h.clone(),
             c: None,
-            n: 1.0,
+            mean: (op == "avg").then(|| HistMean::new(h)),
             reset: false,
             not_reset: false,
             incompatible: false,
@@ -72,16 +73,20 @@ impl Evaluator<'_> {
                 for (i, h) in hs.iter().enumerate() {
                     let Some(h) = h.as_deref() else { continue };
                     match &mut hg[g][i] {
-                        None => hg[g][i] = Some(HAcc::new(h)),
+                        None => hg[g][i] = Some(HAcc::new(op, h)),
                         Some(a) if a.incompatible => {}
                         Some(a) => {
                             a.track(h);
-                            a.n += 1.0;
-                            match hist_ops::kahan_add(&mut a.sum, h, &mut a.c) {
-                                Ok(o) if o.nhcb_bounds_reconciled => {
+                            let added = match &mut a.mean {
+                                Some(m) => m.push(h).map(|()| m.reconciled),
+                                None => hist_ops::kahan_add(&mut a.sum, h, &mut a.c)
+                                    .map(|o| o.nhcb_bounds_reconciled),
+                            };
+                            match added {
+                                Ok(true) => {
                                     self.annotate(|x| x.mismatched_custom_buckets(HistOp::Agg, pos))
                                 }
-                                Ok(_) => {}
+                                Ok(false) => {}
                                 Err(OpError::IncompatibleSchema) => {
                                     self.annotate(|x| x.mixed_exponential_custom(metric, pos));
                                     a.incompatible = true;
@@ -106,7 +111,6 @@ impl Evaluator<'_> {
     /// (then neither stands, with a warning).
     pub(super) fn finish_histograms(
         &self,
-        op: &str,
         acc: Option<HAcc>,
         has_float: &mut bool,
         pos: Option<usize>,
@@ -123,8 +127,10 @@ impl Evaluator<'_> {
         if a.incompatible {
             return None;
         }
-        let div = (op == "avg").then_some(a.n);
-        hist_ops::kahan_finish(&mut a.sum, a.c, div);
+        match a.mean {
+            Some(m) => a.sum = m.finish(),
+            None => hist_ops::kahan_finish(&mut a.sum, a.c, None),
+        }
         hist_ops::compact(&mut a.sum);
         Some(Box::new(a.sum))
     }

@@ -110,3 +110,75 @@ pub(crate) fn kahan_finish(a: &mut FloatHistogram, c: Option<FloatHistogram>, di
         let _ = a.add(&c);
     }
 }
+
+/// A running mean of histograms as upstream's `avg` and `avg_over_time`: a compensated sum
+/// divided at the end, or, once that sum would overflow, an incremental mean.
+#[derive(Clone)]
+pub(crate) struct HistMean {
+    sum: FloatHistogram,
+    c: Option<FloatHistogram>,
+    count: f64,
+    /// Set once the sum overflowed.
+    mean: Option<FloatHistogram>,
+    /// Custom-bucket histograms with different bounds were combined.
+    pub reconciled: bool,
+}
+
+impl HistMean {
+    pub fn new(h: &FloatHistogram) -> HistMean {
+        HistMean {
+            sum: h.clone(),
+            c: None,
+            count: 1.0,
+            mean: None,
+            reconciled: false,
+        }
+    }
+
+    pub fn push(&mut self, h: &FloatHistogram) -> Result<(), OpError> {
+        self.count += 1.0;
+        let n = self.count;
+        if self.mean.is_none() {
+            let mut sum = self.sum.clone();
+            let mut c = self.c.clone();
+            self.reconciled |= kahan_add(&mut sum, h, &mut c)?.nhcb_bounds_reconciled;
+            if !sum.has_overflow() {
+                (self.sum, self.c) = (sum, c);
+                return Ok(());
+            }
+            let mut mean = self.sum.clone();
+            mean.div(n - 1.0);
+            self.mean = Some(mean);
+            if let Some(c) = &mut self.c {
+                c.div(n - 1.0);
+            }
+        }
+        let q = (n - 1.0) / n;
+        if let Some(c) = &mut self.c {
+            c.mul(q);
+        }
+        let mut to_add = h.clone();
+        to_add.div(n);
+        if let Some(mean) = &mut self.mean {
+            mean.mul(q);
+            self.reconciled |= kahan_add(mean, &to_add, &mut self.c)?.nhcb_bounds_reconciled;
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> FloatHistogram {
+        match self.mean {
+            Some(mut mean) => {
+                if let Some(c) = self.c {
+                    let _ = mean.add(&c);
+                }
+                mean
+            }
+            None => {
+                let mut sum = self.sum;
+                kahan_finish(&mut sum, self.c, Some(self.count));
+                sum
+            }
+        }
+    }
+}

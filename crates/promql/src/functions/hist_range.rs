@@ -357,11 +357,17 @@ impl Evaluator<'_> {
         };
         let mut sum: FloatHistogram = (*hs[0].h).clone();
         let mut c = None;
+        let mut mean = hist_ops::HistMean::new(&hs[0].h);
         track(&sum);
         for p in &hs[1..] {
             track(&p.h);
-            match hist_ops::kahan_add(&mut sum, &p.h, &mut c) {
-                Ok(o) => reconciled |= o.nhcb_bounds_reconciled,
+            let added = if avg {
+                mean.push(&p.h).map(|()| false)
+            } else {
+                hist_ops::kahan_add(&mut sum, &p.h, &mut c).map(|o| o.nhcb_bounds_reconciled)
+            };
+            match added {
+                Ok(r) => reconciled |= r,
                 Err(OpError::IncompatibleSchema) => {
                     self.annotate(|a| a.mixed_exponential_custom(metric, pos));
                     return Out::None;
@@ -369,13 +375,18 @@ impl Evaluator<'_> {
                 Err(OpError::Other) => return Out::None,
             }
         }
+        reconciled |= mean.reconciled;
         if reset && not_reset {
             self.annotate(|a| a.counter_reset_collision(HistOp::Agg, pos));
         }
         if reconciled {
             self.annotate(|a| a.mismatched_custom_buckets(HistOp::Agg, pos));
         }
-        hist_ops::kahan_finish(&mut sum, c, avg.then_some(hs.len() as f64));
+        if avg {
+            sum = mean.finish();
+        } else {
+            hist_ops::kahan_finish(&mut sum, c, None);
+        }
         hist_ops::compact(&mut sum);
         Out::H(Box::new(sum))
     }

@@ -189,6 +189,12 @@ impl Evaluator<'_> {
         let hi = times.iter().copied().max().unwrap_or(0);
         let lookback = self.lookback();
         let series = self.select_series(matchers, lo - lookback + 1, hi)?;
+        if let Some(s) = series.iter().find(|s| !s.histograms.is_empty()) {
+            return Err(PromqlError::Execution(format!(
+                "this should be an info metric, with float samples: {}",
+                s.labels
+            )));
+        }
         Ok(series
             .into_iter()
             .map(|s| {

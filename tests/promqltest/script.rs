@@ -30,9 +30,7 @@ pub struct EvalCmd {
     /// `expect range vector from A to B step S`: an instant query yielding a matrix.
     pub range_vector: Option<(i64, i64, i64)>,
     pub expected: Expected,
-    /// An expected value is a native histogram (`{{...}}`).
-    pub histogram: bool,
-    /// An expected histogram could not be read (no notation parser in this build).
+    /// An expected histogram the notation parser refused (the eval is skipped, counted).
     pub unreadable: bool,
     pub warn: Annotations,
     pub info: Annotations,
@@ -296,7 +294,6 @@ fn parse_eval(line: usize, word: &str, rest: &str, block: &[&str]) -> Result<Eva
     let mut scalar = None;
     let mut string = None;
     let mut series = Vec::new();
-    let mut histogram = false;
     let mut unreadable = false;
     for l in block {
         if let Some(e) = l.strip_prefix("expect ") {
@@ -335,9 +332,6 @@ fn parse_eval(line: usize, word: &str, rest: &str, block: &[&str]) -> Result<Eva
             }
             continue;
         }
-        if l.contains("{{") {
-            histogram = true;
-        }
         if l.starts_with('{') || l.starts_with(|c: char| c.is_alphabetic() || c == '_' || c == '"')
         {
             // A bare `NaN` / `Inf` is a scalar, not a metric name.
@@ -371,7 +365,6 @@ fn parse_eval(line: usize, word: &str, rest: &str, block: &[&str]) -> Result<Eva
         ordered,
         range_vector,
         expected,
-        histogram,
         unreadable,
         warn,
         info,

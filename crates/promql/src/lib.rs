@@ -21,6 +21,8 @@ mod hist_aggregate;
 mod hist_annotations;
 mod hist_binary;
 mod hist_ops;
+#[cfg(test)]
+mod hist_tests;
 mod keys;
 mod limits;
 mod metrics;

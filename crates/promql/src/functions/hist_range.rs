@@ -14,6 +14,9 @@ use super::super::value::HistogramPoint;
 use super::super::PromqlError;
 use super::rate::{extrapolated_rate, extrapolation_factor, instant_value};
 
+/// A function of one series' float and histogram windows at a step's time.
+type WindowFn<'a> = dyn Fn(&Labels, &[Sample], &[HistogramPoint], i64) -> Out + 'a;
+
 /// One step's result.
 enum Out {
     None,
@@ -33,7 +36,7 @@ impl Evaluator<'_> {
         let pos = self.pos(first);
         let keep_name = matches!(name, "last_over_time" | "first_over_time");
         let range = w.range;
-        let f: Box<dyn Fn(&Labels, &[Sample], &[HistogramPoint], i64) -> Out + '_> = match name {
+        let f: Box<WindowFn<'_>> = match name {
             "rate" | "increase" | "delta" => {
                 let counter = name != "delta";
                 let is_rate = name == "rate";

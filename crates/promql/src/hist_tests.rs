@@ -39,11 +39,10 @@ fn load(db: &MemStorage) {
     app.commit().expect("commit");
 }
 
-fn instant(
-    db: &MemStorage,
-    q: &str,
-    t: i64,
-) -> (Vec<(String, Option<FloatHistogram>, f64)>, Vec<String>) {
+/// A result series: labels, histogram (if one) and float value.
+type Row = (String, Option<FloatHistogram>, f64);
+
+fn instant(db: &MemStorage, q: &str, t: i64) -> (Vec<Row>, Vec<String>) {
     let out = Engine::default().instant_query(db, q, t).expect(q);
     let QueryValue::Vector(v) = out.value else {
         panic!("{q}: not a vector: {:?}", out.value);

@@ -46,7 +46,11 @@ impl Evaluator<'_> {
         b: &BinaryExpr,
         pos: Option<usize>,
     ) -> Result<Evaluated, PromqlError> {
-        let op = b.op.to_string().to_lowercase();
+        let op = match self.trim(b) {
+            Some(true) => "</".to_string(),
+            Some(false) => ">/".to_string(),
+            None => b.op.to_string().to_lowercase(),
+        };
         let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
         let lhs = self.eval(&b.lhs)?;
         let rhs = self.eval(&b.rhs)?;
@@ -162,7 +166,7 @@ impl Evaluator<'_> {
             VectorMatchCardinality::OneToOne | VectorMatchCardinality::ManyToMany
         );
         let comparison = is_comparison(op);
-        let drop_name = !comparison || return_bool;
+        let drop_name = !(comparison || is_trim(op)) || return_bool;
         // `fill`, `fill_left`, `fill_right`: values for a side without a match. As upstream,
         // the right one fills the "one" side (the left one with group_right).
         let fills = b.modifier.as_ref().map(|m| m.fill_values.clone());
@@ -172,6 +176,7 @@ impl Evaluator<'_> {
         let binop = |mv: Elem, ov: Elem| {
             let (l, r) = if swapped { (ov, mv) } else { (mv, ov) };
             let (v, keep) = match (l, r) {
+                (Elem::F(_), Elem::F(_)) if is_trim(op) => self.hist_binop(op, l, r, pos)?,
                 (Elem::F(l), Elem::F(r)) => {
                     let (v, keep) = apply(op, l, r);
                     (Res::F(v), keep)
@@ -318,6 +323,15 @@ impl Evaluator<'_> {
         return_bool: bool,
         pos: Option<usize>,
     ) -> Vec<StepSeries> {
+        if is_trim(op) {
+            // Trims apply to histograms only.
+            for s in &mut series {
+                if s.values.iter().any(Option::is_some) {
+                    self.annotate(|a| a.incompatible_types("float", op, "float", pos));
+                    s.values.iter_mut().for_each(|v| *v = None);
+                }
+            }
+        }
         let hists: Vec<_> = series.iter_mut().map(|s| s.hists.take()).collect();
         let mut out = vector_scalar(op, series, scalar, scalar_left, return_bool);
         let comparison = is_comparison(op);
@@ -385,11 +399,16 @@ fn vector_scalar(
             StepSeries {
                 labels: s.labels,
                 values,
-                drop_name: s.drop_name || !comparison || return_bool,
+                drop_name: s.drop_name || !(comparison || is_trim(op)) || return_bool,
                 hists: None,
             }
         })
         .collect()
+}
+
+/// The histogram trim operators `</` and `>/`.
+fn is_trim(op: &str) -> bool {
+    matches!(op, "</" | ">/")
 }
 
 fn is_comparison(op: &str) -> bool {

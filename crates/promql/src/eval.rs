@@ -246,6 +246,11 @@ impl<'a> Evaluator<'a> {
         self.positions.start(expr)
     }
 
+    /// Whether a binary expression is a histogram trim (`</`: true, `>/`: false).
+    pub fn trim(&self, b: &promql_parser::parser::BinaryExpr) -> Option<bool> {
+        self.positions.trim(b)
+    }
+
     /// Whether `expr` is a string literal that decodes to invalid UTF-8 (see `Positions`).
     pub fn is_not_utf8(&self, expr: &Expr) -> bool {
         self.positions.is_not_utf8(expr)

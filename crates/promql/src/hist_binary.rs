@@ -1,6 +1,6 @@
 //! Binary operators where a side is a native histogram (upstream's `vectorElemBinop` for
-//! histograms): `h + h`, `h - h`, `h * f`, `f * h`, `h / f`, `h == h`, `h != h`; any other
-//! combination drops the element with an info.
+//! histograms): `h + h`, `h - h`, `h * f`, `f * h`, `h / f`, `h == h`, `h != h`, and the
+//! trims `h </ f`, `h >/ f`; any other combination drops the element with an info.
 
 use bongsu_model::{CounterResetHint, FloatHistogram};
 
@@ -72,6 +72,11 @@ impl Evaluator<'_> {
             (Elem::H(h), Elem::F(k)) => match op {
                 "*" => scaled(h, k, false),
                 "/" => scaled(h, k, true),
+                "</" | ">/" => {
+                    let mut h = h.clone();
+                    h.trim_buckets(k, op == "</");
+                    Some((Res::H(Box::new(h)), true))
+                }
                 _ => incompatible(),
             },
             (Elem::H(a), Elem::H(b)) => match op {
@@ -109,7 +114,8 @@ impl Evaluator<'_> {
                 "!=" => Some((Res::H(Box::new(a.clone())), !hist_ops::equals(a, b))),
                 _ => incompatible(),
             },
-            (Elem::F(_), Elem::F(_)) => None,
+            // Only trims get here with two floats.
+            (Elem::F(_), Elem::F(_)) => incompatible(),
         }
     }
 }

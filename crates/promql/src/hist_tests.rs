@@ -138,6 +138,16 @@ fn operators_and_ignored_histograms() {
         .any(|n| n.contains("encountered a mix of histograms and floats for aggregation")));
     let (rows, _) = instant(&db, "count({__name__=~\"lat|up\"})", 600_000);
     assert_eq!(rows[0].2, 3.0);
+    // Trims: `</` keeps observations below the bound; floats are not trimmed.
+    let (rows, _) = instant(&db, "lat{i=\"1\"} </ 0.1", 600_000);
+    assert_eq!(rows[0].1.as_ref().map(|h| h.count), Some(0.0));
+    assert_eq!(rows[0].0, r#"lat{i="1"}"#);
+    let (rows, notes) = instant(&db, "up >/ 1", 600_000);
+    assert!(rows.is_empty());
+    assert!(
+        notes.iter().any(|n| n.contains("float >/ float")),
+        "{notes:?}"
+    );
     // Float functions leave histograms out.
     let (rows, _) = instant(&db, "abs({__name__=~\"lat|up\"})", 600_000);
     assert_eq!(rows.len(), 1);

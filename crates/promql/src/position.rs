@@ -18,6 +18,9 @@ pub(crate) struct Positions {
     /// keeps those bytes, so e.g. such a label name is invalid; `promql-parser` turns each
     /// byte into a code point, so only the source text tells.
     not_utf8: HashSet<usize>,
+    /// Binary expressions written with a histogram trim operator (`</`: true, `>/`: false),
+    /// which the crate parsed as `<` / `>`.
+    trims: HashMap<usize, bool>,
 }
 
 impl Positions {
@@ -35,6 +38,11 @@ impl Positions {
     /// Whether `expr` is a string literal that upstream would decode to invalid UTF-8.
     pub(crate) fn is_not_utf8(&self, expr: &Expr) -> bool {
         self.not_utf8.contains(&key(expr))
+    }
+
+    /// `Some(true)` for `</`, `Some(false)` for `>/`, if `b` is written with one.
+    pub(crate) fn trim(&self, b: &BinaryExpr) -> Option<bool> {
+        self.trims.get(&(b as *const BinaryExpr as usize)).copied()
     }
 
     /// The start offset of `expr`, if known.
@@ -164,7 +172,7 @@ fn tokenize(q: &str) -> Vec<Tok<'_>> {
             Kind::Str
         } else {
             let two = q.get(i..i + 2).unwrap_or("");
-            i += if matches!(two, "==" | "!=" | ">=" | "<=" | "=~" | "!~") {
+            i += if matches!(two, "==" | "!=" | ">=" | "<=" | "=~" | "!~" | "</" | ">/") {
                 2
             } else {
                 // A whole UTF-8 character, so that slicing stays on boundaries.
@@ -381,6 +389,17 @@ impl<'q> Walker<'q> {
 
     fn binary(&mut self, b: &BinaryExpr) -> Result<(), Lost> {
         self.expr(&b.lhs)?;
+        // The histogram trim operators reach the crate as `<` and `>`.
+        if let Some(t) = self
+            .toks
+            .get(self.k)
+            .filter(|t| matches!(t.text, "</" | ">/"))
+        {
+            let upper = t.text == "</";
+            self.out
+                .trims
+                .insert(b as *const BinaryExpr as usize, upper);
+        }
         self.take()?;
         if self.is_ident("bool") {
             self.take()?;

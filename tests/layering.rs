@@ -116,6 +116,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("bongsu-logql", &["bongsu-model"]),
+    // Anomaly detection: models over values, detectors over PromQL results and an Appender.
+    (
+        "bongsu-anomaly",
+        &[
+            "bongsu-model",
+            "bongsu-storage",
+            "bongsu-promql",
+            "bongsu-telemetry",
+        ],
+    ),
     (
         "bongsu-remoteread",
         &[
@@ -221,6 +231,22 @@ const FORBIDDEN: &[(&str, &[&[&str]])] = &[
             "bongsu-promql",
             "bongsu-logengine",
         ]],
+    ),
+    // Detectors query through the engine and write through the storage traits: no store
+    // files, no HTTP, no rules or alerting of their own (alerting rules read their output).
+    (
+        "bongsu-anomaly",
+        &[
+            &[
+                "bongsu-tsdb",
+                "bongsu-rules",
+                "bongsu-scrape",
+                "bongsu-notifier",
+                "bongsu-alertmanager",
+                "bongsu-api",
+            ],
+            HTTP,
+        ],
     ),
     // The sender reads the WAL and sends; it never queries, evaluates rules or scrapes.
     // The remote-read client merges through the storage traits: no store files, no engine.

@@ -161,19 +161,38 @@ def fmt_labels(key):
 
 
 def series_map(result, values_key):
-    """{label key: [(t_ms, value_str)]} plus a list of label keys seen twice."""
+    """{label key: [(t_ms, value)]} plus a list of label keys seen twice. A value is the float
+    string, or the native histogram's object (`histogram`/`histograms`); a series may have
+    both kinds, merged in time order."""
     out, dups, order = {}, [], []
+    hist_key = "histogram" if values_key == "value" else "histograms"
     for s in result:
         key = tuple(sorted(s["metric"].items()))
-        pts = s.get(values_key)
-        if values_key == "value":
-            pts = [pts]
-        pts = [(round(float(t) * 1000), v) for t, v in (pts or [])]
+        pts = []
+        for k in (values_key, hist_key):
+            got = s.get(k)
+            if got is not None:
+                pts += [got] if k in ("value", "histogram") else got
+        pts = sorted(((round(float(t) * 1000), v) for t, v in pts), key=lambda p: p[0])
         if key in out:
             dups.append(key)
         out[key] = pts
         order.append(key)
     return out, dups, order
+
+
+def same_value(va, vb):
+    """Floats within tolerance; histograms field by field, bucket by bucket."""
+    if isinstance(va, str) and isinstance(vb, str):
+        return close(num(va), num(vb))
+    if isinstance(va, str) or isinstance(vb, str):
+        return False
+    if not (close(num(va["count"]), num(vb["count"])) and close(num(va["sum"]), num(vb["sum"]))):
+        return False
+    ba, bb = va.get("buckets") or [], vb.get("buckets") or []
+    return len(ba) == len(bb) and all(
+        x[0] == y[0] and all(close(num(p), num(q)) for p, q in zip(x[1:], y[1:]))
+        for x, y in zip(ba, bb))
 
 
 def compare_points(key, pa, pb, names):
@@ -185,7 +204,7 @@ def compare_points(key, pa, pb, names):
         return (f"{fmt_labels(key)}: timestamps differ ({len(pa)} vs {len(pb)} points; "
                 f"only in {names[0]}: {only_a[:3]}, only in {names[1]}: {only_b[:3]})")
     for (t, va), (_, vb) in zip(pa, pb):
-        if not close(num(va), num(vb)):
+        if not same_value(va, vb):
             return f"{fmt_labels(key)} @{t / 1000:.3f}: {names[0]}={va} {names[1]}={vb}"
     return None
 

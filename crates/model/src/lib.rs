@@ -16,7 +16,8 @@ mod sample;
 pub mod units;
 
 pub use histogram::{
-    CounterResetHint, FloatHistogram, Histogram, HistogramSample, HistogramValue, Span,
+    CounterResetHint, FloatHistogram, Histogram, HistogramError, HistogramSample, HistogramValue,
+    Span,
 };
 pub use labels::{
     stable_hash_of, Label, Labels, LabelsBuilder, LabelsError, SymbolTable, MAX_LABELS, METRIC_NAME,

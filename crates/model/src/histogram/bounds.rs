@@ -41,7 +41,9 @@ pub fn custom_bucket_bounds_match(a: &[f64], b: &[f64]) -> bool {
 /// The index, in `target_schema` (≤ `origin_schema`), of the bucket holding bucket `idx` of
 /// `origin_schema`.
 pub(crate) fn target_idx(idx: i32, origin_schema: i32, target_schema: i32) -> i32 {
-    ((idx - 1) >> (origin_schema - target_schema)) + 1
+    // Clamped so that invalid schemas cannot overflow the shift.
+    let shift = (origin_schema as i64 - target_schema as i64).clamp(0, 31);
+    (idx.wrapping_sub(1) >> shift).wrapping_add(1)
 }
 
 /// The upper bound of bucket `idx` (the lower bound is that of `idx - 1`). For custom buckets,
@@ -68,7 +70,7 @@ pub(crate) fn get_bound(idx: i32, schema: i32, custom_values: &[f64]) -> f64 {
 /// numbers ends at `f64::MAX` (its formula would give +Inf, the bound of the ±Inf bucket).
 pub(crate) fn get_bound_exponential(idx: i32, schema: i32) -> f64 {
     if schema < 0 {
-        let exp = (idx as i64) << (-schema).min(40);
+        let exp = (idx as i64) << schema.saturating_neg().min(40);
         if exp == 1024 {
             return f64::MAX;
         }

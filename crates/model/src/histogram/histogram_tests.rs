@@ -1,5 +1,6 @@
-//! Unit tests for what the upstream table tests (`tests/histogram_upstream.rs`) do not cover.
+//! Unit tests for what the upstream table tests (`tests/histogram_upstream/`) do not cover.
 
+use super::notation::parse_test_notation_prefix;
 use super::*;
 
 fn exp_h() -> FloatHistogram {
@@ -185,4 +186,184 @@ fn invalid_spans_do_not_panic() {
     let _ = a.all_reverse_buckets().count();
     let _ = a.clone().compact(2);
     let _ = a.clone().reduce_resolution(0);
+}
+
+// The test notation.
+
+fn span(offset: i32, length: u32) -> Vec<Span> {
+    vec![Span { offset, length }]
+}
+
+#[test]
+fn parses_upstream_examples() {
+    let h = parse_test_notation(
+        "{{schema:1 sum:0.3 count:3.1 z_bucket:7.1 z_bucket_w:0.05 buckets:[5.1 10 7] offset:3 n_buckets:[4.1 5] n_offset:5 counter_reset_hint:gauge}}",
+    )
+    .unwrap();
+    assert_eq!(
+        h,
+        FloatHistogram {
+            counter_reset_hint: CounterResetHint::Gauge,
+            schema: 1,
+            sum: 0.3,
+            count: 3.1,
+            zero_count: 7.1,
+            zero_threshold: 0.05,
+            positive_buckets: vec![5.1, 10.0, 7.0],
+            positive_spans: span(3, 3),
+            negative_buckets: vec![4.1, 5.0],
+            negative_spans: span(5, 2),
+            ..FloatHistogram::default()
+        }
+    );
+    let h = parse_test_notation(
+        "{{schema:1  sum:0.3  count:3  z_bucket:7 z_bucket_w:5 buckets:[5 10  7  ] offset:-3  n_buckets:[4 5]  n_offset:5  counter_reset_hint:gauge  }}",
+    )
+    .unwrap();
+    assert_eq!(h.positive_spans, span(-3, 3));
+    assert_eq!(h.positive_buckets, vec![5.0, 10.0, 7.0]);
+    let h = parse_test_notation(
+        "{{schema:1 sum:-0.3 count:-3.1 z_bucket:-7.1 z_bucket_w:0.05 buckets:[-5.1 -10 -7] offset:-3 n_buckets:[-4.1 -5] n_offset:-5 counter_reset_hint:gauge}}",
+    )
+    .unwrap();
+    assert_eq!((h.sum, h.count, h.zero_count), (-0.3, -3.1, -7.1));
+    assert_eq!(h.negative_buckets, vec![-4.1, -5.0]);
+    assert_eq!(h.negative_spans, span(-5, 2));
+    assert_eq!(
+        parse_test_notation("{{}}").unwrap(),
+        FloatHistogram::default()
+    );
+    assert_eq!(
+        parse_test_notation("{{ }}").unwrap(),
+        FloatHistogram::default()
+    );
+    let h = parse_test_notation("{{schema:-53 sum:1 count:2 custom_values:[1 2.5] buckets:[1 1]}}")
+        .unwrap();
+    assert_eq!(h.custom_values, vec![1.0, 2.5]);
+    assert!(h.validate().is_ok());
+    let h = parse_test_notation("{{sum:Inf count:NaN buckets:[-Inf]}}").unwrap();
+    assert_eq!(h.sum, f64::INFINITY);
+    assert!(h.count.is_nan());
+    assert_eq!(h.positive_buckets, vec![f64::NEG_INFINITY]);
+    for (s, hint) in [
+        ("unknown", CounterResetHint::Unknown),
+        ("reset", CounterResetHint::CounterReset),
+        ("not_reset", CounterResetHint::NotCounterReset),
+        ("gauge", CounterResetHint::Gauge),
+    ] {
+        let p = parse_test_notation_prefix(&format!("{{{{counter_reset_hint:{s}}}}}")).unwrap();
+        assert_eq!(p.histogram.counter_reset_hint, hint);
+        assert!(p.counter_reset_hint_set);
+    }
+    assert!(
+        !parse_test_notation_prefix("{{sum:1}}")
+            .unwrap()
+            .counter_reset_hint_set
+    );
+}
+
+#[test]
+fn prefix_reports_length() {
+    let p = parse_test_notation_prefix("{{sum:1}}+{{sum:2}}x3").unwrap();
+    assert_eq!(p.len, 9);
+    assert_eq!(p.histogram.sum, 1.0);
+}
+
+#[test]
+fn rejects_what_upstream_rejects() {
+    for (input, msg) in [
+        (
+            "{{schema:1 schema:1}}",
+            "duplicate key \"schema\" in histogram",
+        ),
+        ("{{foo:1}}", "bad histogram descriptor found: \"foo\""),
+        ("{{schema :1}}", "missing `:` for histogram descriptor"),
+        ("{{schema: 1}}", "unexpected \" \" in series values"),
+        ("{{buckets:[ 1]}}", "unexpected \" \" in series values"),
+        ("{{ schema:1}}", "unexpected \"schema\" in series values"),
+        (
+            "{{counter_reset_hint:foo}}",
+            "bad histogram descriptor found: \"foo\"",
+        ),
+    ] {
+        assert_eq!(parse_test_notation(input).unwrap_err(), msg, "{input}");
+    }
+    for input in [
+        "{{sum:1",
+        "{{buckets:[]}}",
+        "{{sum:+1}}",
+        "{{z_bucket_w:-1}}",
+        "{{schema:1.5}}",
+        "{{sum:1x}}",
+        "{{sum:1}} ",
+    ] {
+        assert!(parse_test_notation(input).is_err(), "{input}");
+    }
+}
+
+#[test]
+fn formats_as_upstream_test_expression() {
+    let h = FloatHistogram {
+        schema: 1,
+        sum: -0.3,
+        count: 3.1,
+        zero_count: 7.1,
+        zero_threshold: 0.05,
+        positive_buckets: vec![5.1, 10.0, 7.0],
+        positive_spans: span(-3, 3),
+        negative_buckets: vec![4.1, 5.0],
+        negative_spans: span(-5, 2),
+        ..FloatHistogram::default()
+    };
+    let want = "{{schema:1 count:3.1 sum:-0.3 z_bucket:7.1 z_bucket_w:0.05 offset:-3 buckets:[5.1 10 7] n_offset:-5 n_buckets:[4.1 5]}}";
+    assert_eq!(format_test_notation(&h), want);
+    assert_eq!(
+        format_test_notation(&parse_test_notation(want).unwrap()),
+        want
+    );
+
+    let h = FloatHistogram {
+        positive_buckets: vec![5.1, 10.0, 7.0],
+        positive_spans: vec![
+            Span {
+                offset: -3,
+                length: 1,
+            },
+            Span {
+                offset: 4,
+                length: 2,
+            },
+        ],
+        negative_buckets: vec![4.1, 5.0, 7.0, 8.0, 9.0],
+        negative_spans: vec![
+            Span {
+                offset: -1,
+                length: 2,
+            },
+            Span {
+                offset: 2,
+                length: 3,
+            },
+        ],
+        ..FloatHistogram::default()
+    };
+    let want = "{{offset:-3 buckets:[5.1 0 0 0 0 10 7] n_offset:-1 n_buckets:[4.1 5 0 0 7 8 9]}}";
+    assert_eq!(format_test_notation(&h), want);
+    assert_eq!(
+        format_test_notation(&parse_test_notation(want).unwrap()),
+        want
+    );
+
+    let mut h = parse_test_notation("{{schema:1 count:3.1 sum:-0.3 z_bucket:7.1 z_bucket_w:0.05 offset:-3 buckets:[5.1 10 7] n_offset:-5 n_buckets:[4.1 5]}}").unwrap();
+    h.counter_reset_hint = CounterResetHint::CounterReset;
+    assert_eq!(
+        format_test_notation(&h),
+        "{{schema:1 count:3.1 sum:-0.3 z_bucket:7.1 z_bucket_w:0.05 counter_reset_hint:reset offset:-3 buckets:[5.1 10 7] n_offset:-5 n_buckets:[4.1 5]}}"
+    );
+    let h =
+        parse_test_notation("{{schema:-53 count:2 custom_values:[1 2.5] buckets:[1 1]}}").unwrap();
+    assert_eq!(
+        format_test_notation(&h),
+        "{{schema:-53 count:2 custom_values:[1 2.5] buckets:[1 1]}}"
+    );
 }

@@ -96,16 +96,6 @@ impl FloatHistogram {
             return Ok((c, out));
         }
 
-        let mut other_pos = (
-            other.positive_spans.clone(),
-            other.positive_buckets.clone(),
-            Vec::new(),
-        );
-        let mut other_neg = (
-            other.negative_spans.clone(),
-            other.negative_buckets.clone(),
-            Vec::new(),
-        );
         if other.schema < self.schema {
             let (s, b, cb) = kahan_reduce_resolution(
                 &self.positive_spans,
@@ -132,28 +122,40 @@ impl FloatHistogram {
                 c.negative_buckets,
             ) = (s, b, cb);
             self.schema = other.schema;
-        } else if other.schema > self.schema {
-            if !other_pos.1.is_empty() {
-                let zeros = vec![0.0; other_pos.1.len()];
-                other_pos = kahan_reduce_resolution(
-                    &other_pos.0,
-                    &other_pos.1,
+        }
+        // `other` on `self`'s schema, with the compensation its reduction produced; borrowed
+        // when no reduction is needed.
+        let (mut rp, mut rn) = (None, None);
+        if other.schema > self.schema {
+            if !other.positive_buckets.is_empty() {
+                let zeros = vec![0.0; other.positive_buckets.len()];
+                rp = Some(kahan_reduce_resolution(
+                    &other.positive_spans,
+                    &other.positive_buckets,
                     &zeros,
                     other.schema,
                     self.schema,
-                );
+                ));
             }
-            if !other_neg.1.is_empty() {
-                let zeros = vec![0.0; other_neg.1.len()];
-                other_neg = kahan_reduce_resolution(
-                    &other_neg.0,
-                    &other_neg.1,
+            if !other.negative_buckets.is_empty() {
+                let zeros = vec![0.0; other.negative_buckets.len()];
+                rn = Some(kahan_reduce_resolution(
+                    &other.negative_spans,
+                    &other.negative_buckets,
                     &zeros,
                     other.schema,
                     self.schema,
-                );
+                ));
             }
         }
+        let (ops, opb, opc): (&[Span], &[f64], Option<&[f64]>) = match &rp {
+            Some((s, b, c)) => (s, b, Some(c)),
+            None => (&other.positive_spans, &other.positive_buckets, None),
+        };
+        let (ons, onb, onc): (&[Span], &[f64], Option<&[f64]>) = match &rn {
+            Some((s, b, c)) => (s, b, Some(c)),
+            None => (&other.negative_spans, &other.negative_buckets, None),
+        };
         add_buckets(
             self.schema,
             self.zero_threshold,
@@ -161,9 +163,9 @@ impl FloatHistogram {
             &mut self.positive_spans,
             &mut self.positive_buckets,
             Some(&mut c.positive_buckets),
-            &other_pos.0,
-            &other_pos.1,
-            (!other_pos.2.is_empty()).then_some(&other_pos.2[..]),
+            ops,
+            opb,
+            opc,
         );
         add_buckets(
             self.schema,
@@ -172,9 +174,9 @@ impl FloatHistogram {
             &mut self.negative_spans,
             &mut self.negative_buckets,
             Some(&mut c.negative_buckets),
-            &other_neg.0,
-            &other_neg.1,
-            (!other_neg.2.is_empty()).then_some(&other_neg.2[..]),
+            ons,
+            onb,
+            onc,
         );
         c.schema = self.schema;
         c.zero_threshold = self.zero_threshold;

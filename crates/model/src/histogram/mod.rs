@@ -10,6 +10,20 @@
 //!
 //! This module owns the data and its rules (validation, arithmetic, the text forms); it knows
 //! nothing of storage encodings or PromQL.
+//!
+//! Code map: `validate` (errors with upstream's messages, `validate()`), `ops` (`add`, `sub`,
+//! `mul`, `div`, `compact`, zero-bucket widening), `kahan` (`kahan_add`), `reset`
+//! (`detect_reset`, `equals`, `reduce_resolution`), `nhcb` (custom-bucket histograms with
+//! different bounds), `trim` (PromQL's `</` and `>/`), `buckets` (bucket iterators), `spans`
+//! (the span/bucket algorithms both types share), `bounds` (schemas and bucket bounds),
+//! `fmt` (`Display`, Go's `%g`), `notation` (`{{…}}` test notation), `convert` (classic
+//! histograms ↔ NHCB).
+//!
+//! Not here: chunk encodings and the TSDB's appendable rules (`tsdb`), PromQL functions such
+//! as quantiles (`promql`), wire formats (`ingest`, `exposition`).
+//!
+//! Invalid input (spans that disagree with buckets, unknown schemas) never panics: validation
+//! reports it, arithmetic refuses it or gives a meaningless result.
 
 use std::sync::Arc;
 
@@ -136,20 +150,34 @@ pub struct HistogramSample {
 }
 
 impl Histogram {
-    /// The same histogram with float counts and absolute buckets.
+    /// The same histogram with float counts and absolute buckets (upstream's `ToFloat`: the
+    /// fields the schema does not use are left empty).
     pub fn to_float(&self) -> FloatHistogram {
+        let custom = self.uses_custom_buckets();
         FloatHistogram {
             counter_reset_hint: self.counter_reset_hint,
             schema: self.schema,
-            zero_threshold: self.zero_threshold,
-            zero_count: self.zero_count as f64,
+            zero_threshold: if custom { 0.0 } else { self.zero_threshold },
+            zero_count: if custom { 0.0 } else { self.zero_count as f64 },
             count: self.count as f64,
             sum: self.sum,
             positive_spans: self.positive_spans.clone(),
-            negative_spans: self.negative_spans.clone(),
+            negative_spans: if custom {
+                Vec::new()
+            } else {
+                self.negative_spans.clone()
+            },
             positive_buckets: absolute(&self.positive_buckets),
-            negative_buckets: absolute(&self.negative_buckets),
-            custom_values: self.custom_values.clone(),
+            negative_buckets: if custom {
+                Vec::new()
+            } else {
+                absolute(&self.negative_buckets)
+            },
+            custom_values: if custom {
+                self.custom_values.clone()
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -199,13 +227,14 @@ impl HistogramValue {
 }
 
 /// Absolute counts from delta-encoded ones.
+/// Summed in floats, as upstream's `ToFloat`.
 fn absolute(deltas: &[i64]) -> Vec<f64> {
-    let mut cur = 0i64;
+    let mut cur = 0.0;
     deltas
         .iter()
         .map(|d| {
-            cur = cur.wrapping_add(*d);
-            cur as f64
+            cur += *d as f64;
+            cur
         })
         .collect()
 }

@@ -8,8 +8,11 @@ use super::buckets::FloatBucketIter;
 use super::kahan::kahan_inc;
 use super::nhcb::{add_custom_buckets_with_mismatches, intersect_custom_bucket_bounds};
 use super::spans::{add_buckets, compact_buckets, reduce_resolution};
-use super::validate::{HistogramError, HistogramErrorKind};
+use super::validate::{check_spans, HistogramError, HistogramErrorKind};
 use super::{CounterResetHint, FloatHistogram, Span};
+
+/// Positive and negative spans with their buckets.
+type SidesOf<T> = ((Vec<Span>, Vec<T>), (Vec<Span>, Vec<T>));
 
 /// What [`FloatHistogram::add`] and friends report besides the sum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -127,19 +130,35 @@ impl FloatHistogram {
             return Ok(out);
         }
 
-        let mut other_pos: (Vec<Span>, Vec<f64>) =
-            (other.positive_spans.clone(), other.positive_buckets.clone());
-        let mut other_neg: (Vec<Span>, Vec<f64>) =
-            (other.negative_spans.clone(), other.negative_buckets.clone());
+        // `other` on `self`'s schema; borrowed unless it has to be reduced.
+        let mut reduced: Option<SidesOf<f64>> = None;
         if other.schema < self.schema {
             self.positive_reduced(other.schema)?;
             self.schema = other.schema;
         } else if other.schema > self.schema {
-            other_pos =
-                reduce_resolution(&other_pos.0, &other_pos.1, other.schema, self.schema, false)?;
-            other_neg =
-                reduce_resolution(&other_neg.0, &other_neg.1, other.schema, self.schema, false)?;
+            let p = reduce_resolution(
+                &other.positive_spans,
+                &other.positive_buckets,
+                other.schema,
+                self.schema,
+                false,
+            )?;
+            let n = reduce_resolution(
+                &other.negative_spans,
+                &other.negative_buckets,
+                other.schema,
+                self.schema,
+                false,
+            )?;
+            reduced = Some((p, n));
         }
+        let ((ops, opb), (ons, onb)) = match &reduced {
+            Some(((ps, pb), (ns, nb))) => ((&ps[..], &pb[..]), (&ns[..], &nb[..])),
+            None => (
+                (&other.positive_spans[..], &other.positive_buckets[..]),
+                (&other.negative_spans[..], &other.negative_buckets[..]),
+            ),
+        };
         add_buckets(
             self.schema,
             self.zero_threshold,
@@ -147,8 +166,8 @@ impl FloatHistogram {
             &mut self.positive_spans,
             &mut self.positive_buckets,
             None,
-            &other_pos.0,
-            &other_pos.1,
+            ops,
+            opb,
             None,
         );
         add_buckets(
@@ -158,8 +177,8 @@ impl FloatHistogram {
             &mut self.negative_spans,
             &mut self.negative_buckets,
             None,
-            &other_neg.0,
-            &other_neg.1,
+            ons,
+            onb,
             None,
         );
         Ok(out)
@@ -192,6 +211,14 @@ impl FloatHistogram {
     ) -> Result<(), HistogramError> {
         if self.uses_custom_buckets() != other.uses_custom_buckets() {
             return Err(HistogramError::new(HistogramErrorKind::IncompatibleSchema));
+        }
+        // Spans that disagree with their buckets would make the bucket merge index out of
+        // range (upstream panics); refuse them instead.
+        for h in [self, other] {
+            check_spans(&h.positive_spans, h.positive_buckets.len())
+                .map_err(|e| e.context("positive side"))?;
+            check_spans(&h.negative_spans, h.negative_buckets.len())
+                .map_err(|e| e.context("negative side"))?;
         }
         Ok(())
     }

@@ -192,7 +192,7 @@ pub(crate) fn compact_buckets<T: Count>(
             i_span += 1;
         }
     }
-    if max_empty == 0 || buckets.is_empty() {
+    if max_empty == 0 || buckets.is_empty() || spans.is_empty() {
         return;
     }
 
@@ -371,6 +371,20 @@ pub(crate) fn add_buckets(
             }
         }
     };
+    // Zero-length spans in `a` would trip the merge (upstream indexes past the buckets on a
+    // leading one); drop them, carrying their offsets, which keeps the layout.
+    if spans_a.iter().any(|s| s.length == 0) {
+        let mut carry = 0i32;
+        spans_a.retain_mut(|s| {
+            if s.length == 0 {
+                carry = carry.wrapping_add(s.offset);
+                return false;
+            }
+            s.offset = s.offset.wrapping_add(carry);
+            carry = 0;
+            true
+        });
+    }
     let mut i_span: isize = -1;
     let mut i_bucket: isize = -1;
     let mut i_in_span: i32 = 0;

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use bongsu_model::{is_stale_nan, FloatHistogram, HistogramValue, Label, Labels, STALE_NAN};
 use bongsu_promql::{Engine, Point, PromqlError, QueryOutput, QueryValue, VectorSample};
 use bongsu_storage::memory::MemStorage;
-use bongsu_storage::Storage;
+use bongsu_storage::{Appendable, Storage};
 use bongsu_tsdb::{Db, DbOptions};
 
 const BASELINE: &str = "tests/data/promqltest_baseline.txt";
@@ -66,9 +66,24 @@ fn skip_reason(file: &str, cmd: &EvalCmd, state: &State) -> Option<&'static str>
     None
 }
 
-/// Whether the TSDB stores native histograms yet (issue #18: its histogram chunks land on
-/// their own branch). Until then, scripts that load histograms run on `MemStorage`.
-const TSDB_STORES_HISTOGRAMS: bool = false;
+/// Whether the TSDB stores native histograms (issue #18: its histogram chunks land on their
+/// own branch), asked once of a scratch database. Until it does, scripts that load
+/// histograms run on `MemStorage`.
+fn tsdb_stores_histograms() -> bool {
+    static STORES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *STORES.get_or_init(|| {
+        let Ok(dir) = tempfile::tempdir() else {
+            return false;
+        };
+        let Ok(db) = Db::open(dir.path(), DbOptions::default()) else {
+            return false;
+        };
+        let labels = Labels::new(vec![Label::new("__name__", "probe")]).expect("labels");
+        let h = HistogramValue::Float(Arc::new(FloatHistogram::default()));
+        let mut app = db.appender();
+        app.append_histogram(&labels, 0, h).is_ok() && app.commit().is_ok()
+    })
+}
 
 struct State {
     dir: tempfile::TempDir,
@@ -79,7 +94,7 @@ struct State {
 impl State {
     fn new(histograms: bool) -> State {
         let dir = tempfile::tempdir().expect("temp dir");
-        if histograms && !TSDB_STORES_HISTOGRAMS {
+        if histograms && !tsdb_stores_histograms() {
             return State {
                 dir,
                 db: Box::new(MemStorage::new()),

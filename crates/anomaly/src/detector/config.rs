@@ -80,7 +80,10 @@ impl DetectorConfig {
             return Err("a detector needs a name".into());
         }
         if self.interval.is_zero() {
-            return Err(format!("detector {:?}: interval must be positive", self.name));
+            return Err(format!(
+                "detector {:?}: interval must be positive",
+                self.name
+            ));
         }
         if self.history.as_millis() / self.interval.as_millis().max(1) > MAX_HISTORY_STEPS {
             return Err(format!(
@@ -165,8 +168,9 @@ mod tests {
         parse("detectors: [{name: a, query: up, model: {class: zscore}}]").unwrap();
         let e = parse("detectors: [{name: a, query: 'up{', model: {class: zscore}}]").unwrap_err();
         assert!(e.starts_with("detector \"a\": query:"), "{e}");
-        let e = parse("detectors: [{name: a, query: up, model: {class: zscore}, labels: {for: x}}]")
-            .unwrap_err();
+        let e =
+            parse("detectors: [{name: a, query: up, model: {class: zscore}, labels: {for: x}}]")
+                .unwrap_err();
         assert!(e.contains("cannot be an extra label"), "{e}");
         let e = parse(
             "detectors: [{name: a, query: up, interval: 1s, history: 1d, model: {class: zscore}}]",

@@ -185,7 +185,10 @@ pub fn outputs(p: &Prediction) -> [f64; 5] {
 fn output_labels(config: &DetectorConfig, input: &Labels) -> [Labels; 5] {
     OUTPUT_NAMES.map(|name| {
         let mut b = LabelsBuilder::new();
-        for l in input.iter().filter(|l| &*l.name != bongsu_model::METRIC_NAME) {
+        for l in input
+            .iter()
+            .filter(|l| &*l.name != bongsu_model::METRIC_NAME)
+        {
             b.set(l.name.clone(), l.value.clone());
         }
         for (k, v) in &config.labels {
@@ -235,8 +238,9 @@ mod tests {
 
     fn score_at(db: &MemStorage, t: i64) -> f64 {
         let q = db.querier(t, t).unwrap();
-        let m = bongsu_model::Matcher::new(bongsu_model::MatchOp::Equal, "__name__", "anomaly_score")
-            .unwrap();
+        let m =
+            bongsu_model::Matcher::new(bongsu_model::MatchOp::Equal, "__name__", "anomaly_score")
+                .unwrap();
         let s = q.select(&[m]).unwrap();
         assert_eq!(
             s[0].labels,
@@ -286,6 +290,9 @@ mod tests {
         d.config.max_series = 1;
         d.config.query = "load or vector(1)".into();
         let e = d.evaluate(&db, &engine, 9 * STEP).unwrap_err();
-        assert_eq!(e.to_string(), "query returned 2 series, more than max_series 1");
+        assert_eq!(
+            e.to_string(),
+            "query returned 2 series, more than max_series 1"
+        );
     }
 }

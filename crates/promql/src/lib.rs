@@ -21,6 +21,7 @@ mod hist_aggregate;
 mod hist_annotations;
 mod hist_binary;
 mod hist_ops;
+mod hist_stats;
 #[cfg(test)]
 mod hist_tests;
 mod keys;

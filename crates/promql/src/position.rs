@@ -21,6 +21,8 @@ pub(crate) struct Positions {
     /// Binary expressions written with a histogram trim operator (`</`: true, `>/`: false),
     /// which the crate parsed as `<` / `>`.
     trims: HashMap<usize, bool>,
+    /// Vector selectors that read histograms' count and sum only (see `hist_stats`).
+    stats_selectors: HashSet<usize>,
 }
 
 impl Positions {
@@ -32,7 +34,12 @@ impl Positions {
         };
         // Walking stops at the first token it does not expect; what was found stays.
         let _ = w.expr(expr);
-        w.out
+        let mut out = w.out;
+        let trims = &out.trims;
+        out.stats_selectors = super::hist_stats::stats_selectors(expr, &|b| {
+            trims.contains_key(&(b as *const BinaryExpr as usize))
+        });
+        out
     }
 
     /// Whether `expr` is a string literal that upstream would decode to invalid UTF-8.
@@ -43,6 +50,12 @@ impl Positions {
     /// `Some(true)` for `</`, `Some(false)` for `>/`, if `b` is written with one.
     pub(crate) fn trim(&self, b: &BinaryExpr) -> Option<bool> {
         self.trims.get(&(b as *const BinaryExpr as usize)).copied()
+    }
+
+    /// Whether `vs` reads histograms' count and sum only (see `hist_stats`).
+    pub(crate) fn stats_only(&self, vs: &VectorSelector) -> bool {
+        self.stats_selectors
+            .contains(&super::hist_stats::selector_key(vs))
     }
 
     /// The start offset of `expr`, if known.

@@ -5,14 +5,25 @@
 
 use promql_parser::parser::{MatrixSelector, SubqueryExpr, VectorSelector};
 
-use bongsu_model::{is_stale_nan, CounterResetHint, FloatHistogram, HistogramSample, Sample};
+use bongsu_model::{is_stale_nan, CounterResetHint, HistogramSample, Sample};
 
+use super::super::hist_stats::stats_only;
 use super::super::value::{HistogramPoint, Point, RangeSeries};
 use super::super::PromqlError;
 use super::{
     duration_ms, min_max, Evaluated, Evaluator, HistColumn, StepSeries, Windows,
     DEFAULT_SUBQUERY_STEP_MS,
 };
+
+/// A series' histogram samples (stale markers included), as the engine computes with them.
+fn all_float_histograms(hs: &[HistogramSample]) -> Vec<HistogramPoint> {
+    hs.iter()
+        .map(|s| HistogramPoint {
+            t: s.t,
+            h: Box::new(s.h.to_float()),
+        })
+        .collect()
+}
 
 /// A series' histogram samples, stale markers dropped, as the engine computes with them.
 fn float_histograms(hs: &[HistogramSample]) -> Vec<HistogramPoint> {
@@ -42,11 +53,17 @@ impl Evaluator<'_> {
         // cost memory that their few samples did not count.
         self.ctx.charge(series.len().saturating_mul(times.len()))?;
         let mut out = Vec::with_capacity(series.len());
+        let stats = self.positions.stats_only(vs);
         for s in series {
             let (values, hists) = if s.histograms.is_empty() {
                 (self.float_steps(&s.samples, &times, timestamps), None)
+            } else if stats {
+                let mut hs = all_float_histograms(&s.histograms);
+                stats_only(&mut hs);
+                self.mixed_steps(&s.samples, &hs, &times, timestamps)
             } else {
-                self.mixed_steps(&s.samples, &s.histograms, &times, timestamps)
+                let hs = all_float_histograms(&s.histograms);
+                self.mixed_steps(&s.samples, &hs, &times, timestamps)
             };
             let step = StepSeries {
                 labels: s.labels,
@@ -90,14 +107,12 @@ impl Evaluator<'_> {
     fn mixed_steps(
         &self,
         samples: &[Sample],
-        hs: &[HistogramSample],
+        hs: &[HistogramPoint],
         times: &[i64],
         timestamps: bool,
     ) -> (Vec<Option<f64>>, HistColumn) {
         let mut values = Vec::with_capacity(times.len());
         let mut hists = Vec::with_capacity(times.len());
-        // Converted once per sample, not per step.
-        let mut converted: Vec<Option<Box<FloatHistogram>>> = vec![None; hs.len()];
         for &t in times {
             let f = samples.partition_point(|x| x.t <= t);
             let h = hs.partition_point(|x| x.t <= t);
@@ -112,7 +127,7 @@ impl Evaluator<'_> {
             if use_hist {
                 if let Some(i) = last_h {
                     let st = hs[i].t;
-                    let fh = converted[i].get_or_insert_with(|| Box::new(hs[i].h.to_float()));
+                    let fh = &hs[i].h;
                     if st > t - self.lookback && !fh.is_stale() {
                         if timestamps {
                             v = Some(st as f64 / 1000.0);
@@ -145,12 +160,17 @@ impl Evaluator<'_> {
         let range = duration_ms(&ms.range);
         let (lo, hi) = min_max(&times);
         let series = self.select(&ms.vs, lo - range + 1, hi)?;
+        let stats = self.positions.stats_only(&ms.vs);
         let mut hists = Vec::with_capacity(series.len());
         let series = series
             .into_iter()
             .map(|mut s| {
                 s.samples.retain(|x| !is_stale_nan(x.v));
-                hists.push(float_histograms(&s.histograms));
+                let mut hs = float_histograms(&s.histograms);
+                if stats {
+                    stats_only(&mut hs);
+                }
+                hists.push(hs);
                 (s.labels, s.samples)
             })
             .collect();

@@ -8,9 +8,10 @@
 //! [`Queryable`](bongsu_storage::Queryable).
 //!
 //! Supported: selectors, subqueries, operators with vector matching and `fill`, all
-//! aggregations, float functions and classic histogram functions, with Prometheus'
-//! annotations (warnings and infos); see ARCHITECTURE.md. Native histograms and
-//! anchored/smoothed ranges are rejected with an error that says they are not supported yet.
+//! aggregations, float functions, classic and native histograms (a step holds a float or a
+//! `FloatHistogram`), with Prometheus' annotations (warnings and infos); see
+//! ARCHITECTURE.md. Anchored/smoothed ranges are rejected with an error that says they are
+//! not supported yet.
 
 mod aggregate;
 mod annotations;

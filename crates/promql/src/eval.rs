@@ -42,11 +42,13 @@ pub(super) type HistColumn = Option<Vec<Option<Box<FloatHistogram>>>>;
 
 impl StepSeries {
     /// The histogram at step `i`, if any.
+    #[inline]
     pub fn hist(&self, i: usize) -> Option<&FloatHistogram> {
         self.hists.as_ref()?.get(i)?.as_deref()
     }
 
     /// Whether the series has a float or a histogram at step `i`.
+    #[inline]
     pub fn has_value(&self, i: usize) -> bool {
         self.values.get(i).is_some_and(Option::is_some) || self.hist(i).is_some()
     }

@@ -17,10 +17,11 @@ pub(super) enum Elem<'a> {
 
 impl<'a> Elem<'a> {
     /// The value of `s` at `step`, if any.
+    #[inline]
     pub fn of(s: &'a StepSeries, step: usize) -> Option<Elem<'a>> {
-        match s.hist(step) {
-            Some(h) => Some(Elem::H(h)),
-            None => s.values[step].map(Elem::F),
+        match s.values[step] {
+            Some(v) => Some(Elem::F(v)),
+            None => s.hist(step).map(Elem::H),
         }
     }
 
@@ -122,6 +123,7 @@ impl Evaluator<'_> {
 
 impl StepSeries {
     /// Sets the value at `step` to a result.
+    #[inline]
     pub(super) fn set(&mut self, step: usize, v: Res) {
         match v {
             Res::F(f) => self.values[step] = Some(f),

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use promql_parser::label::MatchOp as ParserOp;
 use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
 
-use bongsu_model::{FloatHistogram, Labels, MatchOp, Matcher, Sample, METRIC_NAME};
+use bongsu_model::{FloatHistogram, HistogramValue, Labels, MatchOp, Matcher, Sample, METRIC_NAME};
 use bongsu_storage::Series;
 
 use super::annotations::Annotations;
@@ -459,7 +459,7 @@ impl<'a> Evaluator<'a> {
         self.ctx.loaded(
             series
                 .iter()
-                .map(|s| s.samples.len() + s.histograms.len())
+                .map(|s| s.samples.len() + s.histograms.iter().map(|h| weight(&h.h)).sum::<usize>())
                 .sum(),
         )?;
         Ok(series)
@@ -520,6 +520,28 @@ pub(super) fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Matcher>, Pro
         );
     }
     Ok(matchers)
+}
+
+/// What a histogram counts against the sample limits: its size in Go (upstream's
+/// `FloatHistogram.Size()` plus the timestamp) over the 16 bytes of a float sample.
+fn weight(h: &HistogramValue) -> usize {
+    let n = match h {
+        HistogramValue::Int(h) => {
+            h.positive_spans.len()
+                + h.negative_spans.len()
+                + h.positive_buckets.len()
+                + h.negative_buckets.len()
+                + h.custom_values.len()
+        }
+        HistogramValue::Float(h) => {
+            h.positive_spans.len()
+                + h.negative_spans.len()
+                + h.positive_buckets.len()
+                + h.negative_buckets.len()
+                + h.custom_values.len()
+        }
+    };
+    (168 + 8 * n + 8) / 16
 }
 
 pub(super) fn duplicate_labelset() -> PromqlError {

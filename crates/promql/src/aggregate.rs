@@ -141,6 +141,9 @@ impl Evaluator<'_> {
             while let Some(Expr::Paren(p)) = param {
                 param = Some(&p.expr);
             }
+            if let Some(q) = param.and_then(|p| self.go_quoted(p)) {
+                return Err(PromqlError::Execution(format!("invalid label name {q}")));
+            }
             let Some(Expr::StringLiteral(label)) = param else {
                 return Err(PromqlError::Execution(
                     "count_values needs a label name".into(),

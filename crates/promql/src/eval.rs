@@ -253,6 +253,11 @@ impl<'a> Evaluator<'a> {
         self.positions.trim(b)
     }
 
+    /// A string literal that decodes to invalid UTF-8, as Go's `%q` prints it.
+    pub fn go_quoted(&self, expr: &Expr) -> Option<&str> {
+        self.positions.go_quoted(expr)
+    }
+
     /// Whether `expr` is a string literal that decodes to invalid UTF-8 (see `Positions`).
     pub fn is_not_utf8(&self, expr: &Expr) -> bool {
         self.positions.is_not_utf8(expr)

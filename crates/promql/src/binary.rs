@@ -10,7 +10,6 @@ use bongsu_model::{Label, Labels};
 
 use super::eval::{Evaluated, Evaluator, StepSeries};
 use super::hist_binary::{Elem, Res};
-use super::hist_ops;
 use super::keys::{KeyIndex, KeyLabels};
 use super::PromqlError;
 
@@ -29,7 +28,7 @@ impl Evaluator<'_> {
                             hs.into_iter()
                                 .map(|h| {
                                     let mut h = h?;
-                                    hist_ops::mul(&mut h, -1.0).ok()?;
+                                    h.mul(-1.0);
                                     Some(h)
                                 })
                                 .collect()

@@ -56,12 +56,11 @@ impl Evaluator<'_> {
         };
         let scaled = |h: &FloatHistogram, k: f64, div: bool| {
             let mut h = h.clone();
-            let ok = if div {
-                hist_ops::div(&mut h, k)
+            if div {
+                h.div(k);
             } else {
-                hist_ops::mul(&mut h, k)
-            };
-            ok.ok()?;
+                h.mul(k);
+            }
             hist_ops::compact(&mut h);
             Some((Res::H(Box::new(h)), true))
         };

@@ -49,18 +49,6 @@ pub(crate) fn sub(a: &mut FloatHistogram, b: &FloatHistogram) -> Result<Outcome,
     a.sub(b).map(outcome).map_err(op_error)
 }
 
-/// `a *= f` (a negative factor makes it a gauge).
-pub(crate) fn mul(a: &mut FloatHistogram, f: f64) -> Result<(), OpError> {
-    a.mul(f);
-    Ok(())
-}
-
-/// `a /= f`.
-pub(crate) fn div(a: &mut FloatHistogram, f: f64) -> Result<(), OpError> {
-    a.div(f);
-    Ok(())
-}
-
 /// Removes empty buckets and merges spans, as upstream's `Compact(0)`.
 pub(crate) fn compact(a: &mut FloatHistogram) {
     a.compact(0);

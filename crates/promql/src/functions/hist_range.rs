@@ -161,9 +161,7 @@ impl Evaluator<'_> {
             (counter && h.count > 0.0 && first.h.count >= 0.0).then(|| first.h.count / h.count);
         let factor =
             extrapolation_factor((first.t, last.t, hs.len()), (start, end), to_zero, is_rate);
-        if hist_ops::mul(&mut h, factor).is_err() {
-            return Out::None;
-        }
+        h.mul(factor);
         Out::H(Box::new(h))
     }
 
@@ -319,8 +317,8 @@ impl Evaluator<'_> {
                 }
                 h.counter_reset_hint = gauge;
                 hist_ops::compact(&mut h);
-                if is_rate && hist_ops::div(&mut h, dt as f64 / 1000.0).is_err() {
-                    return Out::None;
+                if is_rate {
+                    h.div(dt as f64 / 1000.0);
                 }
                 Out::H(Box::new(h))
             }

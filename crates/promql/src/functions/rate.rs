@@ -34,7 +34,15 @@ impl Evaluator<'_> {
         let (w, hw) = w.split_histograms();
         let mut out = self.float_range_function(name, args, first, w)?;
         if let Some(hw) = hw {
-            out.extend(self.histogram_range_function(name, args, first, hw)?);
+            let mixed = self.histogram_range_function(name, args, first, hw)?;
+            if matches!(name, "rate" | "increase") {
+                // As for float series: only outputs with floats are checked.
+                let floats = mixed
+                    .iter()
+                    .filter(|s| s.values.iter().any(Option::is_some));
+                self.check_counter_names(floats, first);
+            }
+            out.extend(mixed);
         }
         self.range_result(out).map(Some)
     }
@@ -165,7 +173,7 @@ pub(super) fn take(w: &mut Option<Windows>) -> Result<Windows, PromqlError> {
 
 impl Evaluator<'_> {
     /// rate() and increase() flag series whose names do not look like a counter's.
-    fn check_counter_names(&self, out: &[StepSeries], arg: &Expr) {
+    fn check_counter_names<'s>(&self, out: impl IntoIterator<Item = &'s StepSeries>, arg: &Expr) {
         for s in out {
             let Some(name) = s.labels.get(METRIC_NAME) else {
                 continue;

@@ -120,8 +120,13 @@ impl Evaluator<'_> {
                         let times = self.times();
                         let mut v = self.eval_vector(e)?;
                         for s in &mut v {
-                            for (x, &t) in s.values.iter_mut().zip(&times) {
-                                *x = x.map(|_| t as f64 / 1000.0);
+                            // Histograms have a time too.
+                            let hists = s.hists.take();
+                            for (i, (x, &t)) in s.values.iter_mut().zip(&times).enumerate() {
+                                let has_hist = hists.as_ref().is_some_and(|h| h[i].is_some());
+                                if x.is_some() || has_hist {
+                                    *x = Some(t as f64 / 1000.0);
+                                }
                             }
                         }
                         v

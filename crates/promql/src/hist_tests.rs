@@ -148,6 +148,10 @@ fn operators_and_ignored_histograms() {
         notes.iter().any(|n| n.contains("float >/ float")),
         "{notes:?}"
     );
+    // info() passes histograms through.
+    let (rows, _) = instant(&db, "info(lat)", 600_000);
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r.1.is_some()), "{rows:?}");
     // Float functions leave histograms out.
     let (rows, _) = instant(&db, "abs({__name__=~\"lat|up\"})", 600_000);
     assert_eq!(rows.len(), 1);

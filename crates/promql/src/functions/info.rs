@@ -9,6 +9,7 @@ use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
 use bongsu_model::{is_stale_nan, Labels, MatchOp, Matcher, METRIC_NAME};
 
 use super::super::eval::{duplicate_labelset, selector_matchers, Evaluated, Evaluator, StepSeries};
+use super::super::hist_binary::Res;
 use super::super::PromqlError;
 
 const TARGET_INFO: &str = "target_info";
@@ -119,7 +120,12 @@ impl Evaluator<'_> {
                 }
             }
             for (bi, s) in base.iter().enumerate() {
-                let Some(v) = s.values[step] else { continue };
+                // Base histograms keep their value too.
+                let v = match (s.values[step], s.hist(step)) {
+                    (Some(f), _) => Res::F(f),
+                    (None, Some(h)) => Res::H(Box::new(h.clone())),
+                    (None, None) => continue,
+                };
                 let labels = if ignored[bi] {
                     s.labels.clone()
                 } else {
@@ -166,10 +172,10 @@ impl Evaluator<'_> {
                     });
                     out.len() - 1
                 });
-                if out[i].values[step].is_some() {
+                if out[i].has_value(step) {
                     return Err(duplicate_labelset());
                 }
-                out[i].values[step] = Some(v);
+                out[i].set(step, v);
             }
         }
         Ok(Evaluated::Vector(out))

@@ -219,6 +219,13 @@ pub struct ServerArgs {
     )]
     pub remote_read_concurrent_limit: usize,
 
+    /// Comma-separated experimental features, as Prometheus' flag. `native-histograms` makes
+    /// `scrape_native_histograms` default to true (Prometheus 3.5's meaning of the flag: native
+    /// histograms are scraped, protobuf first, unless a job says otherwise); other names are
+    /// logged as unknown.
+    #[arg(long = "enable-feature", value_name = "FEATURE", value_delimiter = ',')]
+    pub enable_feature: Vec<String>,
+
     /// Enable shutdown and reload over HTTP (`POST /-/quit`, `POST /-/reload`).
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,
@@ -359,6 +366,27 @@ pub enum Command {
     /// Run unit tests, like `promtool test`.
     #[command(subcommand)]
     Test(TestCommand),
+    /// Anomaly detection offline.
+    #[command(subcommand)]
+    Anomaly(AnomalyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AnomalyCommand {
+    /// Run a detector's model over a `timestamp,value` CSV, as it runs live (value by value,
+    /// no look-ahead), and print `timestamp,value,anomaly_score` for each row (0 while the
+    /// model warms up). The step between values is the CSV's median gap.
+    Replay {
+        /// A detector file (the format of `anomaly_detection_files`).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Which detector of the file (required when it has more than one).
+        #[arg(long)]
+        detector: Option<String>,
+        /// The CSV: `timestamp,value` rows (Unix seconds or `YYYY-MM-DD HH:MM:SS`, UTC), an
+        /// optional header.
+        data: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -438,6 +466,14 @@ pub enum ImportCommand {
     Openmetrics {
         /// The OpenMetrics file to read.
         file: PathBuf,
+    },
+    /// Copy blocks of Prometheus' TSDB (a `<ulid>` directory of its data directory or a
+    /// snapshot, floats and native histograms) into --storage.tsdb.path as bongsu blocks.
+    /// Blocks with deletions (tombstones) are refused: run `clean_tombstones` first.
+    PrometheusBlock {
+        /// The block directories.
+        #[arg(required = true, value_name = "DIR")]
+        blocks: Vec<PathBuf>,
     },
 }
 

@@ -1,7 +1,9 @@
 //! The `bongsu` binary: the server, and the `import` and `check` subcommands.
 
+mod anomaly;
 mod cli;
 mod log_collection;
+mod scrape_metadata;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,13 +11,14 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use clap::{CommandFactory, FromArgMatches};
-use cli::{CheckCommand, Cli, Command, ImportCommand, ServerArgs, TestCommand};
+use cli::{AnomalyCommand, CheckCommand, Cli, Command, ImportCommand, ServerArgs, TestCommand};
 
 use bongsu::log_rules::{StoreLogQuerier, TempLogStores};
 use bongsu_alertmanager::provider::AlertLimits;
 use bongsu_alertmanager::server::{Alertmanager, Options as AlertmanagerOptions};
 use bongsu_alertmanager::silence::SilenceLimits;
 use bongsu_alertmanager::types::Clock;
+use bongsu_anomaly::detector::DetectorManager;
 use bongsu_api::{router, ApiOptions, ApiState, CorsOrigin, Lifecycle, ReloadRequest};
 use bongsu_config::{redacted_yaml, Config, DEFAULT_CONFIG};
 use bongsu_ingest::logs::LogLimits;
@@ -68,6 +71,14 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         None => serve(&cli, flag_values(&matches)),
         Some(Command::Import(ImportCommand::Openmetrics { file })) => import(file, &cli),
+        Some(Command::Import(ImportCommand::PrometheusBlock { blocks })) => {
+            import_prometheus_blocks(blocks, &cli)
+        }
+        Some(Command::Anomaly(AnomalyCommand::Replay {
+            config,
+            detector,
+            data,
+        })) => anomaly::replay_csv(config, detector.as_deref(), data),
         Some(Command::Check(CheckCommand::Config { files })) => return check_config(files),
         Some(Command::Check(CheckCommand::AlertmanagerConfig { files })) => {
             return check_alertmanager_config(files)
@@ -149,6 +160,7 @@ fn check_config(files: &[std::path::PathBuf]) -> ExitCode {
                     file.display()
                 );
                 ok &= check_config_rule_files(&cfg);
+                ok &= anomaly::check_detector_files(&cfg);
             }
             Err(e) => {
                 ok = false;
@@ -279,6 +291,28 @@ fn import(file: &std::path::Path, cli: &Cli) -> anyhow::Result<()> {
             String::new()
         },
     );
+    Ok(())
+}
+
+/// `import prometheus-block`: each block copied as a bongsu block into the data directory
+/// (a running server picks them up at its next compaction check).
+fn import_prometheus_blocks(blocks: &[std::path::PathBuf], cli: &Cli) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cli.storage_path)
+        .with_context(|| cli.storage_path.display().to_string())?;
+    for src in blocks {
+        match bongsu_tsdb::promblock::import_prometheus_block(src, &cli.storage_path)
+            .map_err(|e| anyhow!("{}: {e}", src.display()))?
+        {
+            Some(meta) => eprintln!(
+                "imported {} as block {} ({} series, {} samples)",
+                src.display(),
+                meta.ulid,
+                meta.stats.num_series,
+                meta.stats.num_samples
+            ),
+            None => eprintln!("{} holds no samples; nothing imported", src.display()),
+        }
+    }
     Ok(())
 }
 
@@ -417,6 +451,16 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         Ok(n) => tracing::debug!(limit = n, "open files limit"),
         Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
     }
+    for feature in &args.enable_feature {
+        match feature.as_str() {
+            "native-histograms" => {
+                bongsu_config::set_native_histograms_feature(true);
+                tracing::info!("Experimental native histogram support enabled. Changed default scrape_protocols to prefer PrometheusProto format.");
+            }
+            "" => {}
+            other => tracing::warn!(option = other, "Unknown option for --enable-feature"),
+        }
+    }
     let config = load_config(args)?;
     let specs = pool_specs(&config).map_err(|e| anyhow!(e))?;
     let opts = db_options(args)?;
@@ -542,7 +586,12 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             None => None,
         };
         state.set_ready(db.clone());
+        let scrape = Arc::new(ScrapeManager::new(db.clone()));
         let remote = Arc::new(RemoteWrite::new(&db));
+        remote.set_metadata_source({
+            let scrape = scrape.clone();
+            Arc::new(move || scrape_metadata::active_targets_metadata(&scrape))
+        });
         remote
             .apply(&config.remote_write, &config.global.external_labels)
             .await
@@ -567,7 +616,6 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             remote_read.clone(),
             Warnings::default(),
         ));
-        let scrape = Arc::new(ScrapeManager::new(db.clone()));
         scrape.apply(specs).await;
         state.set_scrape_manager(scrape.clone());
         let notifier = Notifier::new(NotifierOptions {
@@ -578,6 +626,8 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         notifier.set_receiver(am.clone());
         notifier.start();
         state.set_notifier(notifier.clone());
+        let rule_storage_for_detectors = rule_storage.clone();
+        let engine_for_detectors = engine_for_rules.clone();
         let rules = Arc::new(RuleManager::new(
             rule_storage.clone(),
             engine_for_rules.clone(),
@@ -599,6 +649,17 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow!("loading rules: {e}"))?;
         state.set_rule_manager(rules.clone());
+        // Detectors read through the merged storage as rules do and write their scores
+        // through it (appends go to the local TSDB).
+        let detectors = Arc::new(DetectorManager::new(
+            rule_storage_for_detectors,
+            engine_for_detectors,
+        ));
+        state.add_metrics_source(Arc::new(bongsu_anomaly::detector::metrics::write_metrics));
+        detectors
+            .update(config.anomaly_detection_paths().map_err(|e| anyhow!(e))?)
+            .await
+            .map_err(|e| anyhow!("loading anomaly detectors: {e}"))?;
         tracing::info!("server is ready to receive web requests");
 
         let maintenance = tokio::spawn(compaction_loop(db.clone(), logs.clone()));
@@ -607,6 +668,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
             Reloadable {
                 scrape: scrape.clone(),
                 rules: rules.clone(),
+                detectors: detectors.clone(),
                 am: am.clone(),
                 notifier: notifier.clone(),
                 remote: remote.clone(),
@@ -624,6 +686,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
         maintenance.abort();
         tracing::info!("stopping rule evaluation");
         rules.stop().await;
+        detectors.stop().await;
         am.shutdown();
         tracing::info!("stopping the notifier");
         notifier.stop().await;
@@ -653,6 +716,7 @@ fn serve(cli: &Cli, flags: Vec<(String, String)>) -> anyhow::Result<()> {
 struct Reloadable {
     scrape: Arc<ScrapeManager>,
     rules: Arc<RuleManager>,
+    detectors: Arc<DetectorManager>,
     am: Arc<Alertmanager>,
     notifier: Arc<Notifier>,
     remote: Arc<RemoteWrite>,
@@ -672,6 +736,7 @@ async fn reload_loop(
     let Reloadable {
         scrape,
         rules,
+        detectors,
         am,
         notifier,
         remote,
@@ -719,9 +784,14 @@ async fn reload_loop(
                             .apply(&config.remote_read, &config.global.external_labels)
                             .map_err(|e| format!("remote read: {e}")),
                     );
+                let detectors_result = match config.anomaly_detection_paths() {
+                    Ok(paths) => detectors.update(paths).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                };
                 rules
                     .update(&config)
                     .await
+                    .and(detectors_result)
                     .and(notified)
                     .and(am_result)
                     .and(logs_result)

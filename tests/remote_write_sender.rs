@@ -26,6 +26,8 @@ const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
 #[derive(Default)]
 struct Received {
     samples: Mutex<BTreeSet<(Series, i64)>>,
+    /// Metadata entries: family, type, help.
+    metadata: Mutex<BTreeSet<(String, i32, String)>>,
     down: AtomicBool,
 }
 
@@ -52,6 +54,16 @@ fn receiver() -> (String, Arc<Received>) {
                         }
                         let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
                         let req = v1::WriteRequest::decode(&raw[..]).unwrap();
+                        st.metadata
+                            .lock()
+                            .unwrap()
+                            .extend(req.metadata.iter().map(|m| {
+                                (
+                                    String::from_utf8_lossy(&m.metric_family_name).into_owned(),
+                                    m.r#type,
+                                    String::from_utf8_lossy(&m.help).into_owned(),
+                                )
+                            }));
                         let mut g = st.samples.lock().unwrap();
                         for ts in req.timeseries {
                             let labels: Series = ts
@@ -82,6 +94,11 @@ fn receiver() -> (String, Arc<Received>) {
 }
 
 fn write_config(path: &Path, port: u16, url: &str, scrape: bool) {
+    write_config_with(path, port, url, scrape, "");
+}
+
+/// [`write_config`] with more settings for the remote_write entry (`extra`: YAML lines).
+fn write_config_with(path: &Path, port: u16, url: &str, scrape: bool, extra: &str) {
     let scrapes = if scrape {
         format!(
             "scrape_configs:\n  - job_name: self\n    scrape_interval: 200ms\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
@@ -92,7 +109,7 @@ fn write_config(path: &Path, port: u16, url: &str, scrape: bool) {
     fs::write(
         path,
         format!(
-            "{scrapes}remote_write:\n  - url: {url}\n    queue_config: {{batch_send_deadline: 100ms, min_backoff: 20ms, max_backoff: 200ms}}\n"
+            "{scrapes}remote_write:\n  - url: {url}\n    queue_config: {{batch_send_deadline: 100ms, min_backoff: 20ms, max_backoff: 200ms}}\n{extra}"
         ),
     )
     .unwrap();
@@ -184,4 +201,47 @@ fn nothing_stored_is_lost_across_an_outage_and_a_kill() {
     });
     assert!(want.len() > 10, "too few series to mean anything: {want:?}");
     assert_eq!(want, got);
+}
+
+/// 1.0 receivers get the scrape targets' metadata every `metadata_config.send_interval`.
+#[test]
+fn metadata_of_the_scraped_families_reaches_the_receiver() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, received) = receiver();
+    let port = free_port();
+    let config = tmp.path().join("bongsu.yml");
+    write_config_with(
+        &config,
+        port,
+        &url,
+        true,
+        "    metadata_config: {send_interval: 1s}\n",
+    );
+    let s = start(tmp.path(), &config, port, "run");
+    s.wait_for("the process_cpu_seconds_total metadata", || {
+        let md = received.metadata.lock().unwrap();
+        md.iter()
+            .find(|(family, _, _)| family == "process_cpu_seconds_total")
+            .cloned()
+    });
+    let md = received.metadata.lock().unwrap();
+    let cpu = md
+        .iter()
+        .find(|(family, _, _)| family == "process_cpu_seconds_total")
+        .unwrap();
+    assert_eq!(cpu.1, v1::MetricType::Counter as i32, "{cpu:?}");
+    assert!(!cpu.2.is_empty(), "{cpu:?}");
+    let metrics = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.lines().any(
+            |l| l.starts_with("prometheus_remote_storage_metadata_total{") && !l.ends_with(" 0")
+        ),
+        "{metrics}"
+    );
 }

@@ -44,6 +44,65 @@ enum Mode {
     Hang,
     /// 200 with [`gzip_bomb`]: 2 MB on the wire, 1 GiB decompressed.
     GzipBomb,
+    /// 200 with [`proto_body`] in the protobuf exposition format.
+    Proto,
+    /// As `Proto`, the histogram also with native buckets.
+    ProtoNative,
+}
+
+/// A protobuf body (`io.prometheus.client.MetricFamily`, delimited): a classic histogram
+/// `rpc_seconds` (one bucket, `le` 0.5; with `native`, also native buckets of schema 0) and a
+/// counter `rpc_total`.
+fn proto_body(native: bool) -> Vec<u8> {
+    use bongsu_exposition::proto::{
+        encode_delimited, Bucket, BucketSpan, Counter, Metric, MetricFamily, ProtoHistogram,
+        ProtoMetricType,
+    };
+    let mut histogram = ProtoHistogram {
+        sample_count: 3,
+        sample_sum: 1.5,
+        bucket: vec![Bucket {
+            cumulative_count: 2,
+            upper_bound: 0.5,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    if native {
+        histogram.positive_span = vec![BucketSpan {
+            offset: -1,
+            length: 2,
+        }];
+        histogram.positive_delta = vec![2, -1];
+    }
+    let families = [
+        MetricFamily {
+            name: "rpc_seconds".into(),
+            help: "RPC latency.".into(),
+            r#type: ProtoMetricType::Histogram as i32,
+            metric: vec![Metric {
+                histogram: Some(histogram),
+                ..Default::default()
+            }],
+            unit: String::new(),
+        },
+        MetricFamily {
+            name: "rpc_total".into(),
+            help: "RPCs.".into(),
+            r#type: ProtoMetricType::Counter as i32,
+            metric: vec![Metric {
+                counter: Some(Counter {
+                    value: 7.0,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            unit: String::new(),
+        },
+    ];
+    let mut out = Vec::new();
+    encode_delimited(&families, &mut out);
+    out
 }
 
 /// A gzip body that expands about 500-fold: one full-flushed deflate block of repeated sample
@@ -180,6 +239,16 @@ fn serve_one(
         conn.write_all(bomb)?;
         return conn.flush();
     }
+    if matches!(mode, Mode::Proto | Mode::ProtoNative) {
+        let body = proto_body(mode == Mode::ProtoNative);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        conn.write_all(head.as_bytes())?;
+        conn.write_all(&body)?;
+        return conn.flush();
+    }
     let (status, content_type, text) = match mode {
         Mode::Serve => (
             "200 OK",
@@ -195,7 +264,7 @@ fn serve_one(
             thread::sleep(HANG);
             return conn.shutdown(Shutdown::Both);
         }
-        Mode::GzipBomb => unreachable!("answered above"),
+        Mode::GzipBomb | Mode::Proto | Mode::ProtoNative => unreachable!("answered above"),
     };
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
@@ -614,6 +683,65 @@ fn scraping_a_fake_target() -> (tempfile::TempDir, FakeTarget, Server) {
     let s = Server::start(dir.path(), &config);
     s.wait_value("demo_temperature_celsius", 21.5);
     (dir, target, s)
+}
+
+/// With `--enable-feature=native-histograms` jobs ask for protobuf first, as Prometheus 3.5
+/// does, and a protobuf body's classic histogram is stored as its `_bucket`, `_count` and
+/// `_sum` series (bounds written as OpenMetrics floats).
+#[test]
+fn protobuf_targets_with_the_native_histograms_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = FakeTarget::start("");
+    target.set_mode(Mode::Proto);
+    let config = dir.path().join("prometheus.yml");
+    fs::write(
+        &config,
+        format!(
+            "{GLOBAL}scrape_configs:\n  - job_name: proto\n    static_configs:\n      - targets: ['{}']\n",
+            target.addr
+        ),
+    )
+    .unwrap();
+    let s = Server::start_with(dir.path(), &config, &["--enable-feature=native-histograms"]);
+    s.wait_value("rpc_total", 7.0);
+    let accept = target.header("accept").unwrap_or_default();
+    assert!(
+        accept.starts_with(
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,"
+        ),
+        "{accept}"
+    );
+    assert_eq!(s.value("rpc_seconds_bucket{le=\"0.5\"}"), Some(2.0));
+    assert_eq!(s.value("rpc_seconds_bucket{le=\"+Inf\"}"), Some(3.0));
+    assert_eq!(s.value("rpc_seconds_count"), Some(3.0));
+    assert_eq!(s.value("rpc_seconds_sum"), Some(1.5));
+    assert_eq!(s.value("up{job=\"proto\"}"), Some(1.0));
+}
+
+/// A native histogram scraped over protobuf lands in the TSDB as a histogram series, and
+/// the target stays up.
+#[test]
+fn native_histograms_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = FakeTarget::start("");
+    target.set_mode(Mode::ProtoNative);
+    let config = dir.path().join("prometheus.yml");
+    fs::write(
+        &config,
+        format!(
+            "{GLOBAL}scrape_configs:\n  - job_name: proto\n    scrape_native_histograms: true\n    static_configs:\n      - targets: ['{}']\n",
+            target.addr
+        ),
+    )
+    .unwrap();
+    let s = Server::start(dir.path(), &config);
+    s.wait_value("rpc_total", 7.0);
+    assert_eq!(s.value("up{job=\"proto\"}"), Some(1.0));
+    let series = s.api("/api/v1/series", &[("match[]", "rpc_seconds")]);
+    assert_eq!(series.as_array().map(Vec::len), Some(1), "{series}");
+    // The classic series are not stored beside the native histogram.
+    let classic = s.api("/api/v1/series", &[("match[]", "rpc_seconds_count")]);
+    assert_eq!(classic.as_array().map(Vec::len), Some(0), "{classic}");
 }
 
 /// A series gone from the body ends at the next scrape; a failing or hanging target is

@@ -101,6 +101,9 @@ fn kill9_keeps_every_acknowledged_sample() {
                 }
             }
             Record::Tombstones(t) => panic!("the writer logs no deletions, got {t:?}"),
+            Record::HistogramSamples(_) | Record::FloatHistogramSamples(_) => {
+                panic!("the writer logs no histograms")
+            }
         }
         Ok(())
     })

@@ -1,6 +1,9 @@
-//! Scrape bodies: the Prometheus text format and OpenMetrics (the first byte picks which).
+//! Scrape bodies: the Prometheus text format, OpenMetrics and the protobuf format, the text
+//! formats also through the NHCB conversion (the first byte picks which).
 #![no_main]
 
+use bongsu_exposition::nhcb::NhcbParser;
+use bongsu_exposition::proto::{ProtoOptions, ProtoParser};
 use bongsu_exposition::{Format, Parser};
 use libfuzzer_sys::fuzz_target;
 
@@ -13,13 +16,34 @@ fuzz_target!(|data: &[u8]| {
     } else {
         Format::OpenMetrics
     };
-    let mut parser = Parser::new(body, format);
-    // Each entry consumes input, so this ends; the bound guards against a parser that does not.
-    for _ in 0..=body.len() {
-        match parser.next_entry() {
-            Ok(Some(_)) => {}
-            Ok(None) | Err(_) => return,
+    // Each entry consumes input, so these end; the bounds guard against a parser that does
+    // not. A protobuf message of a few bytes can stand for a few series (an empty histogram
+    // is its `_count`, `_sum` and `+Inf` bucket), and the NHCB conversion adds at most one
+    // entry per series.
+    let bound = 4 * body.len() + 8;
+    let mut n = 0;
+    macro_rules! drain {
+        ($p:expr) => {
+            loop {
+                match $p.next_entry() {
+                    Ok(Some(_)) => {}
+                    Ok(None) | Err(_) => break,
+                }
+                n += 1;
+                assert!(n <= bound, "the parser returned too many entries for the body");
+            }
+        };
+    }
+    match first >> 1 & 3 {
+        0 => drain!(Parser::new(body, format)),
+        1 => drain!(NhcbParser::new(Parser::new(body, format), first & 8 != 0)),
+        _ => {
+            let opts = ProtoOptions {
+                native_histograms: first & 8 != 0,
+                keep_classic: first & 16 != 0,
+                convert_nhcb: first & 32 != 0,
+            };
+            drain!(ProtoParser::new(body, opts))
         }
     }
-    panic!("the parser returned more entries than the body has bytes");
 });

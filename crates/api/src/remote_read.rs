@@ -2,8 +2,10 @@
 //!
 //! The request is a snappy-compressed `prometheus.ReadRequest`; each query's matchers (minus
 //! equality matchers on external labels with the same value, as upstream) select series in
-//! `[start, end]`, whose samples are returned with the external labels merged in, as one
-//! snappy-compressed `prometheus.ReadResponse`. `STREAMED_XOR_CHUNKS` is not implemented: a
+//! `[start, end]`, whose samples (floats and native histograms, integer or float as stored,
+//! both counted by the sample limit as upstream's `ToQueryResult`) are returned with the
+//! external labels merged in, as one snappy-compressed `prometheus.ReadResponse`.
+//! `STREAMED_XOR_CHUNKS` is not implemented: a
 //! client that accepts only it gets a 400 naming what is supported, and a client that lists
 //! both gets samples. Errors are plain text, as upstream's handler writes them.
 
@@ -14,10 +16,11 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use prost::Message;
 
+use bongsu_ingest::histogram;
 use bongsu_ingest::proto::v1::{Label, Sample, TimeSeries};
 use bongsu_ingest::read_proto::{Query, QueryResult, ReadRequest, ReadResponse, SAMPLES};
 use bongsu_model::{Labels, MatchOp, Matcher};
-use bongsu_storage::Queryable;
+use bongsu_storage::{Queryable, Series};
 
 use super::ApiState;
 
@@ -94,6 +97,27 @@ fn merged_labels(own: &Labels, external: &Labels) -> Vec<Label> {
     pairs.into_iter().map(|(n, v)| label(n, v)).collect()
 }
 
+/// A stored series as a `prometheus.TimeSeries`, with the external labels it lacks.
+fn to_timeseries(s: &Series, external: &Labels) -> TimeSeries {
+    TimeSeries {
+        labels: merged_labels(&s.labels, external),
+        samples: s
+            .samples
+            .iter()
+            .map(|x| Sample {
+                value: x.v,
+                timestamp: x.t,
+            })
+            .collect(),
+        exemplars: Vec::new(),
+        histograms: s
+            .histograms
+            .iter()
+            .map(|h| histogram::from_model(h.t, &h.h))
+            .collect(),
+    }
+}
+
 pub(super) async fn read(State(s): State<ApiState>, body: Body) -> Response {
     let Ok(db) = s.db() else {
         return plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
@@ -144,26 +168,14 @@ pub(super) async fn read(State(s): State<ApiState>, body: Body) -> Response {
                 .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
             let mut timeseries = Vec::with_capacity(series.len());
             for s in series {
-                total += s.samples.len();
+                total += s.samples.len() + s.histograms.len();
                 if total > limit {
                     return Err((
                         StatusCode::BAD_REQUEST,
                         format!("exceeded sample limit ({limit})"),
                     ));
                 }
-                timeseries.push(TimeSeries {
-                    labels: merged_labels(&s.labels, &external),
-                    samples: s
-                        .samples
-                        .iter()
-                        .map(|x| Sample {
-                            value: x.v,
-                            timestamp: x.t,
-                        })
-                        .collect(),
-                    exemplars: Vec::new(),
-                    histograms: Vec::new(),
-                });
+                timeseries.push(to_timeseries(&s, &external));
             }
             results.push(QueryResult { timeseries });
         }
@@ -183,5 +195,54 @@ pub(super) async fn read(State(s): State<ApiState>, body: Body) -> Response {
             .into_response(),
         Ok(Err((status, msg))) => plain(status, msg),
         Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bongsu_model::{FloatHistogram, Histogram, HistogramSample, HistogramValue};
+
+    use super::*;
+
+    #[test]
+    fn series_carry_their_histograms_as_stored() {
+        let int = Histogram {
+            count: 2,
+            sum: 3.0,
+            zero_count: 2,
+            ..Histogram::default()
+        };
+        let float = FloatHistogram {
+            count: 1.5,
+            ..FloatHistogram::default()
+        };
+        let s = Series {
+            labels: Labels::from_pairs(&[("__name__", "h")]).unwrap(),
+            samples: vec![bongsu_model::Sample { t: 1, v: 1.0 }],
+            histograms: vec![
+                HistogramSample {
+                    t: 2,
+                    h: HistogramValue::Int(Arc::new(int.clone())),
+                },
+                HistogramSample {
+                    t: 3,
+                    h: HistogramValue::Float(Arc::new(float.clone())),
+                },
+            ],
+        };
+        let external = Labels::from_pairs(&[("dc", "eu")]).unwrap();
+        let ts = to_timeseries(&s, &external);
+        assert_eq!(ts.labels, vec![label("__name__", "h"), label("dc", "eu")]);
+        assert_eq!(
+            ts.histograms,
+            vec![
+                histogram::from_int(2, &int),
+                histogram::from_float(3, &float)
+            ]
+        );
+        assert!(!histogram::is_float(&ts.histograms[0]));
+        assert!(histogram::is_float(&ts.histograms[1]));
     }
 }

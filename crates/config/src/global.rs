@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -29,6 +30,9 @@ pub enum ScrapeProtocol {
 }
 
 impl ScrapeProtocol {
+    /// How many protocols there are (Prometheus weights `Accept` entries from this).
+    pub const COUNT: usize = ScrapeProtocol::ALL.len();
+
     const ALL: [ScrapeProtocol; 5] = [
         ScrapeProtocol::OpenMetricsText0_0_1,
         ScrapeProtocol::OpenMetricsText1_0_0,
@@ -121,6 +125,16 @@ pub enum EscapingScheme {
 }
 
 impl EscapingScheme {
+    /// The name in the configuration and in `Accept`'s `escaping` parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscapingScheme::AllowUtf8 => "allow-utf-8",
+            EscapingScheme::Underscores => "underscores",
+            EscapingScheme::Dots => "dots",
+            EscapingScheme::Values => "values",
+        }
+    }
+
     pub(crate) fn parse(s: &str) -> Option<EscapingScheme> {
         Some(match s {
             "allow-utf-8" => EscapingScheme::AllowUtf8,
@@ -132,6 +146,21 @@ impl EscapingScheme {
     }
 
     pub(crate) const NAMES: &'static str = "'allow-utf-8', 'underscores', 'dots', or 'values'";
+}
+
+/// Whether `--enable-feature=native-histograms` was given: it makes `true` the default of the
+/// global `scrape_native_histograms` (so of every job that does not say), as Prometheus 3.5's
+/// flag turns on native histogram ingestion and protobuf-first scrape protocols. Set once at
+/// start-up, before the configuration is loaded (Prometheus also changes a global default).
+static NATIVE_HISTOGRAMS_FEATURE: AtomicBool = AtomicBool::new(false);
+
+/// Records `--enable-feature=native-histograms` for every configuration loaded afterwards.
+pub fn set_native_histograms_feature(on: bool) {
+    NATIVE_HISTOGRAMS_FEATURE.store(on, Ordering::Relaxed);
+}
+
+fn native_histograms_default() -> bool {
+    NATIVE_HISTOGRAMS_FEATURE.load(Ordering::Relaxed)
 }
 
 /// Parses `metric_name_validation_scheme`; empty means "inherit" (`None`).
@@ -290,7 +319,9 @@ impl GlobalConfig {
             keep_dropped_targets: raw.keep_dropped_targets,
             metric_name_validation_scheme: scheme,
             metric_name_escaping_scheme: escaping,
-            scrape_native_histograms: raw.scrape_native_histograms.unwrap_or(false),
+            scrape_native_histograms: raw
+                .scrape_native_histograms
+                .unwrap_or_else(native_histograms_default),
             convert_classic_histograms_to_nhcb: raw.convert_classic_histograms_to_nhcb,
             always_scrape_classic_histograms: raw.always_scrape_classic_histograms,
             extra_scrape_metrics: raw.extra_scrape_metrics,

@@ -22,7 +22,7 @@ use thiserror::Error;
 
 use bongsu_yaml::BinaryTagError;
 
-pub use global::{EscapingScheme, GlobalConfig, ScrapeProtocol};
+pub use global::{set_native_histograms_feature, EscapingScheme, GlobalConfig, ScrapeProtocol};
 pub use redact::{redacted_yaml, SECRET_MASK};
 pub use remote::{
     MetadataConfig, ProtobufMessage, QueueConfig, RemoteReadConfig, RemoteWriteConfig,
@@ -200,6 +200,8 @@ struct RawConfig {
     #[serde(default)]
     log_rule_files: Option<Vec<String>>,
     #[serde(default)]
+    anomaly_detection_files: Option<Vec<String>>,
+    #[serde(default)]
     scrape_config_files: Option<Vec<String>>,
     #[serde(default)]
     scrape_configs: Option<Vec<Option<scrape::RawScrapeConfig>>>,
@@ -226,6 +228,9 @@ pub struct Config {
     /// bongsu's own key: rule files whose expressions are LogQL (Loki's ruler format), as
     /// written; see [`Config::log_rule_file_patterns`].
     pub log_rule_files: Vec<String>,
+    /// bongsu's own key: files of anomaly detectors (globs, as `rule_files`), as written; see
+    /// [`Config::anomaly_detection_file_patterns`].
+    pub anomaly_detection_files: Vec<String>,
     /// As written; their jobs are already in `scrape_configs`.
     pub scrape_config_files: Vec<String>,
     /// The file's jobs, then those from `scrape_config_files`, in order.
@@ -278,6 +283,22 @@ impl Config {
             .collect()
     }
 
+    /// The files `anomaly_detection_files` names: its entries resolved as
+    /// [`Config::rule_file_patterns`], globs expanded (a glob matching nothing is no error).
+    pub fn anomaly_detection_paths(&self) -> Result<Vec<PathBuf>, String> {
+        let mut out = Vec::new();
+        for f in &self.anomaly_detection_files {
+            let pattern = resolve_path(self.dir.as_deref(), f);
+            let text = pattern.to_string_lossy();
+            let paths =
+                glob::glob(&text).map_err(|e| format!("anomaly detection files {text}: {e}"))?;
+            for p in paths {
+                out.push(p.map_err(|e| format!("anomaly detection files {text}: {e}"))?);
+            }
+        }
+        Ok(out)
+    }
+
     fn parse_in(text: &str, name: &str, dir: Option<&Path>) -> Result<Config, ConfigError> {
         let text = bongsu_yaml::decode_binary_tags(text).map_err(|(line, error)| {
             if error == BinaryTagError::BlockScalar {
@@ -323,6 +344,14 @@ impl Config {
             if !valid_file_pattern(f) {
                 return Err(ValidationError::new(format!(
                     "invalid log rule file path {f:?}"
+                )));
+            }
+        }
+        let anomaly_detection_files = raw.anomaly_detection_files.unwrap_or_default();
+        for f in &anomaly_detection_files {
+            if !valid_file_pattern(f) {
+                return Err(ValidationError::new(format!(
+                    "invalid anomaly detection file path {f:?}"
                 )));
             }
         }
@@ -375,6 +404,7 @@ impl Config {
             alerting,
             rule_files,
             log_rule_files,
+            anomaly_detection_files,
             scrape_config_files,
             scrape_configs,
             storage,

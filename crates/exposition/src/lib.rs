@@ -1,5 +1,5 @@
-//! Parsers for the two exposition formats a scrape or an import can bring in: the Prometheus
-//! text format 0.0.4 and OpenMetrics 1.0 text.
+//! Parsers for the exposition formats a scrape or an import can bring in: the Prometheus
+//! text format 0.0.4, OpenMetrics 1.0 text, and the protobuf format ([`proto`]).
 //!
 //! This module owns turning bytes into [`Entry`] values: metadata (`HELP`, `TYPE`, `UNIT`) and
 //! samples with their labels, timestamp and exemplar. It borrows from the input wherever it can
@@ -19,15 +19,17 @@
 //! are handed out as slices of the input.
 
 mod lex;
+pub mod nhcb;
 mod om_validate;
 mod openmetrics;
+pub mod proto;
 mod text;
 
 use std::borrow::Cow;
 
 use thiserror::Error;
 
-use bongsu_model::{Label, Labels, LabelsError, METRIC_NAME};
+use bongsu_model::{HistogramValue, Label, Labels, LabelsError, METRIC_NAME};
 
 /// Which exposition format a body is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +158,12 @@ pub enum Entry<'a> {
         unit: &'a str,
     },
     Series(SeriesEntry<'a>),
+    /// A native histogram (the protobuf format only, see [`proto`]). `series.value` is
+    /// unused (0); `series.name` is the family name.
+    Histogram {
+        series: SeriesEntry<'a>,
+        h: HistogramValue,
+    },
 }
 
 /// A streaming parser over a whole exposition body.
@@ -171,6 +179,8 @@ pub struct Parser<'a> {
     state: State,
     done: bool,
     failed: Option<ParseError>,
+    /// The type of the last `# TYPE` line, for [`normalize_floats_in_label_values`].
+    family_type: Option<MetricType>,
 }
 
 #[derive(Debug)]
@@ -201,6 +211,7 @@ impl<'a> Parser<'a> {
             state,
             done: false,
             failed: None,
+            family_type: None,
         }
     }
 
@@ -213,13 +224,15 @@ impl<'a> Parser<'a> {
         if self.done {
             return Ok(None);
         }
-        let result = match self.state {
+        let mut result = match self.state {
             State::Text => self.next_text(),
             State::OpenMetrics(_) => self.next_openmetrics(),
         };
-        match result {
+        match &mut result {
             Ok(None) => self.done = true,
-            Err(ref err) => self.failed = Some(err.clone()),
+            Err(err) => self.failed = Some(err.clone()),
+            Ok(Some(Entry::Type { kind, .. })) => self.family_type = Some(*kind),
+            Ok(Some(Entry::Series(s))) => normalize_floats_in_label_values(self.family_type, s),
             Ok(Some(_)) => {}
         }
         result
@@ -274,6 +287,29 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// Prometheus 3's rule for both text formats: the `le` of a histogram's series and the
+/// `quantile` of a summary's are rewritten as OpenMetrics floats (`1` → `1.0`, `1e3` →
+/// `1000.0`), by the type of the last `# TYPE` line, so text and protobuf scrapes of the
+/// same target give the same series. Values that are not numbers stay as written.
+fn normalize_floats_in_label_values(family_type: Option<MetricType>, s: &mut SeriesEntry<'_>) {
+    let label = match family_type {
+        Some(MetricType::Histogram) => "le",
+        Some(MetricType::Summary) => "quantile",
+        _ => return,
+    };
+    for (name, value) in &mut s.labels {
+        if *name != label {
+            continue;
+        }
+        if let Ok(f) = value.parse::<f64>() {
+            let normalized = proto::format_openmetrics_float(f);
+            if normalized != *value {
+                *value = Cow::Owned(normalized);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +342,22 @@ mod tests {
         };
         let ls = entry.to_labels().unwrap();
         assert_eq!(ls.to_string(), "up{job=\"a\"}");
+    }
+
+    #[test]
+    fn le_and_quantile_values_are_normalized_by_family_type() {
+        let body = "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1e3\"} 1\n\
+                    h_bucket{le=\"Inf\"} 1\nh_bucket{le=\"x\"} 1\n\
+                    # TYPE s summary\ns{quantile=\"0\"} 1\ns{le=\"1\"} 1\n\
+                    # TYPE g gauge\ng{le=\"1\"} 1\n";
+        let mut p = Parser::new(body.as_bytes(), Format::PrometheusText);
+        let mut got = Vec::new();
+        while let Some(e) = p.next_entry().unwrap() {
+            if let Entry::Series(s) = e {
+                got.push(s.labels[0].1.to_string());
+            }
+        }
+        assert_eq!(got, ["1.0", "1000.0", "+Inf", "x", "0.0", "1", "1"]);
     }
 
     #[test]

@@ -156,8 +156,8 @@ impl Validator {
             Entry::Help { metric, .. } => (*metric, "HELP"),
             Entry::Type { metric, .. } => (*metric, "TYPE"),
             Entry::Unit { metric, .. } => (*metric, "UNIT"),
-            // Samples are checked by `on_sample`.
-            Entry::Series(_) => return Ok(()),
+            // Samples are checked by `on_sample`; text has no native histograms.
+            Entry::Series(_) | Entry::Histogram { .. } => return Ok(()),
         };
         let err = |message: String| Err(ParseError { line, message });
         match &self.family {
@@ -209,7 +209,7 @@ impl Validator {
                 f.unit = Some(unit.to_string());
                 check_unit_type(f, line)?;
             }
-            Entry::Series(_) => {}
+            Entry::Series(_) | Entry::Histogram { .. } => {}
         }
         Ok(())
     }

@@ -15,6 +15,7 @@
 //!
 //! - `proto`: the messages, hand-written `prost` structs with the upstream field numbers.
 //! - `request`: negotiation, size limits, decompression, decoding; no HTTP types.
+//! - `histogram`: native histograms between the wire and the model.
 //! - `labels`: series labels from 1.0 pairs or the 2.0 symbol table, validated.
 //! - `write`: appending a decoded request and the report of what was written; no HTTP types.
 //! - `stats`: counters of requests, samples and rejections.
@@ -22,6 +23,7 @@
 //! - `logs`: the Loki push and OTLP logs receivers, [`logs::LogReceiver`].
 
 mod handler;
+pub mod histogram;
 mod labels;
 pub mod logs;
 pub mod proto;

@@ -22,8 +22,9 @@ pub enum Reason {
     /// The series' labels are invalid (no metric name, bad UTF-8, duplicate or empty names,
     /// a bad 2.0 symbol reference, over a limit).
     InvalidLabels,
-    /// A native histogram sample: not stored by bongsu yet.
-    NativeHistogram,
+    /// A native histogram that breaks its own rules (Prometheus' `histogram.Error`: spans and
+    /// buckets that do not match, counts too small, an unknown schema, bad custom bounds).
+    InvalidHistogram,
     /// The head holds as many series as it can address.
     TooManySeries,
     /// Valid, but not written because the whole request was rejected: a 1.0 request with an
@@ -37,7 +38,7 @@ impl Reason {
         Reason::Duplicate,
         Reason::OutOfBounds,
         Reason::InvalidLabels,
-        Reason::NativeHistogram,
+        Reason::InvalidHistogram,
         Reason::TooManySeries,
         Reason::RolledBack,
     ];
@@ -49,7 +50,7 @@ impl Reason {
             Reason::Duplicate => "duplicate",
             Reason::OutOfBounds => "out_of_bounds",
             Reason::InvalidLabels => "invalid_labels",
-            Reason::NativeHistogram => "native_histogram",
+            Reason::InvalidHistogram => "invalid_histogram",
             Reason::TooManySeries => "too_many_series",
             Reason::RolledBack => "rolled_back",
         }
@@ -62,7 +63,7 @@ impl Reason {
             Reason::Duplicate => "duplicate timestamp",
             Reason::OutOfBounds => "out of bounds",
             Reason::InvalidLabels => "invalid labels",
-            Reason::NativeHistogram => "native histogram (not supported yet)",
+            Reason::InvalidHistogram => "invalid native histogram",
             Reason::TooManySeries => "too many series",
             Reason::RolledBack => "rolled back",
         }

@@ -15,9 +15,12 @@
 //! - Samples more than [`MAX_AHEAD_MS`] ahead of the receiver's clock are out of bounds
 //!   (`timeLimitAppender`, `maxAheadTime`).
 //! - A storage failure (WAL write) rolls everything back: 500, which senders retry.
-//! - Native histograms are not stored yet: each one is rejected (2.0 spec, "Invalid Samples":
-//!   a receiver may not support a sample type and answers 400); float samples in the same
-//!   request are written.
+//! - Native histograms (integer or float, exponential or custom buckets) are appended as
+//!   sent, after the float samples of their series, under the same rules; one the storage
+//!   finds invalid (Prometheus' `histogram.Error`) is a bad request like an out-of-order
+//!   sample: 1.0 rolls the request back, 2.0 skips it. Schemas 9 to 52 are first reduced to
+//!   8 (`remoteWriteAppender.AppendHistogram`). They are counted in the `Histograms-Written`
+//!   header, not in `Samples-Written`.
 //! - Exemplars are accepted and dropped, as Prometheus does with exemplar storage disabled
 //!   (its default), and counted as written. Metadata and start timestamps are ignored.
 
@@ -26,8 +29,9 @@ use bytes::Bytes;
 use bongsu_model::Labels;
 use bongsu_storage::{AppendError, Appender, SeriesRef, Storage};
 
+use super::histogram;
 use super::labels::{labels_v1, Symbols};
-use super::proto::{v1, v2};
+use super::proto::{self, v1, v2};
 use super::request::{decode_v1, decode_v2, Proto, WriteError};
 use super::stats::Reason;
 
@@ -194,10 +198,22 @@ pub fn write_v1(db: &dyn Storage, req: &v1::WriteRequest, max_time: i64) -> Repo
         let Some(mut series) = resolve(known, || labels_v1(&ts.labels), &mut report, n) else {
             continue;
         };
-        let samples = ts.samples.iter().map(|s| (s.timestamp, s.value));
-        if let Err(rejection) =
-            append_series(&mut *app, &mut series, samples, max_time, &mut report)
-        {
+        let samples = ts
+            .samples
+            .iter()
+            .map(|s| (s.timestamp, Point::Float(s.value)));
+        // Prometheus appends a series' samples, then its exemplars, then its histograms.
+        let histograms = ts
+            .histograms
+            .iter()
+            .map(|h| (h.timestamp, Point::Histogram(h)));
+        if let Err(rejection) = append_series(
+            &mut *app,
+            &mut series,
+            samples.chain(histograms),
+            max_time,
+            &mut report,
+        ) {
             // Prometheus' receiver returns the first append error and rolls the request back.
             app.rollback();
             report.rejected[rejection.reason.index()] += 1;
@@ -209,7 +225,6 @@ pub fn write_v1(db: &dyn Storage, req: &v1::WriteRequest, max_time: i64) -> Repo
             return report;
         }
         report.written.exemplars += ts.exemplars.len() as u64;
-        reject_histograms(&mut report, &mut series, ts.histograms.len());
     }
     commit(app, report).finish()
 }
@@ -246,10 +261,22 @@ pub fn write_v2(db: &dyn Storage, req: &v2::Request, max_time: i64) -> Report {
         let Some(mut series) = resolve(known, build, &mut report, n) else {
             continue;
         };
-        let samples = ts.samples.iter().map(|s| (s.timestamp, s.value));
+        let samples = ts
+            .samples
+            .iter()
+            .map(|s| (s.timestamp, Point::Float(s.value)));
+        let histograms = ts
+            .histograms
+            .iter()
+            .map(|h| (h.timestamp, Point::Histogram(h)));
         // Partial write: a rejected sample is counted and noted; keep going.
-        append_series_partial(&mut *app, &mut series, samples, max_time, &mut report);
-        reject_histograms(&mut report, &mut series, ts.histograms.len());
+        append_series_partial(
+            &mut *app,
+            &mut series,
+            samples.chain(histograms),
+            max_time,
+            &mut report,
+        );
         for ex in &ts.exemplars {
             // Borrowed apart from the message, which may build the series' labels from it too.
             let checked = symbols.borrow_mut().check_refs(&ex.labels_refs);
@@ -262,15 +289,6 @@ pub fn write_v2(db: &dyn Storage, req: &v2::Request, max_time: i64) -> Report {
         }
     }
     commit(app, report).finish()
-}
-
-fn reject_histograms(report: &mut Report, series: &mut Series<'_>, n: usize) {
-    if n > 0 {
-        let labels = series.describe();
-        report.reject(Reason::NativeHistogram, n as u64, || {
-            format!("{n} native histogram samples for series {labels}: native histograms are not supported yet")
-        });
-    }
 }
 
 /// The ref of a series the store already holds with exactly these label pairs, found without
@@ -364,9 +382,13 @@ fn commit(mut app: Box<dyn Appender + '_>, mut report: Report) -> Report {
         Ok(stats) => {
             if stats.dropped > 0 {
                 // Another writer appended newer samples to these series between our append
-                // and commit; the head dropped ours.
-                let n = stats.dropped.min(report.written.samples);
-                report.written.samples -= n;
+                // and commit; the head dropped ours. The commit does not say of which kind:
+                // floats are counted first.
+                let written = &mut report.written;
+                let n = stats.dropped.min(written.samples + written.histograms);
+                let floats = n.min(written.samples);
+                written.samples -= floats;
+                written.histograms -= n - floats;
                 report.reject(Reason::OutOfOrder, n, || {
                     format!("{n} samples became out of order while being written (a concurrent writer to the same series)")
                 });
@@ -387,36 +409,84 @@ struct Rejection {
     message: String,
 }
 
+/// One value of a request series: a float sample or a native histogram as sent.
+#[derive(Clone, Copy)]
+enum Point<'m> {
+    Float(f64),
+    Histogram(&'m proto::Histogram),
+}
+
+impl Written {
+    fn count(&mut self, p: Point<'_>) {
+        match p {
+            Point::Float(_) => self.samples += 1,
+            Point::Histogram(_) => self.histograms += 1,
+        }
+    }
+}
+
 /// Appends one series' samples, stopping at the first rejection (1.0). Appended samples are
 /// counted in `report.written`; the rejected one is not counted, the caller decides.
-fn append_series(
+fn append_series<'m>(
     app: &mut dyn Appender,
     series: &mut Series<'_>,
-    samples: impl Iterator<Item = (i64, f64)>,
+    samples: impl Iterator<Item = (i64, Point<'m>)>,
     max_time: i64,
     report: &mut Report,
 ) -> Result<(), Rejection> {
-    for (t, v) in samples {
-        append_one(app, series, t, v, max_time)?;
-        report.written.samples += 1;
+    for (t, p) in samples {
+        append_one(app, series, t, p, max_time)?;
+        report.written.count(p);
     }
     Ok(())
 }
 
 /// Appends one series' samples, skipping and noting rejected ones (2.0).
-fn append_series_partial(
+fn append_series_partial<'m>(
     app: &mut dyn Appender,
     series: &mut Series<'_>,
-    samples: impl Iterator<Item = (i64, f64)>,
+    samples: impl Iterator<Item = (i64, Point<'m>)>,
     max_time: i64,
     report: &mut Report,
 ) {
-    for (t, v) in samples {
-        match append_one(app, series, t, v, max_time) {
-            Ok(()) => report.written.samples += 1,
+    for (t, p) in samples {
+        match append_one(app, series, t, p, max_time) {
+            Ok(()) => report.written.count(p),
             Err(r) => report.reject(r.reason, 1, || r.message),
         }
     }
+}
+
+/// Appends one value to the series with `labels`: a float or a histogram (kept as sent).
+fn append_by_labels(
+    app: &mut dyn Appender,
+    labels: &Labels,
+    t: i64,
+    v: &Value,
+) -> Result<SeriesRef, AppendError> {
+    match v {
+        Value::Float(v) => app.append(labels, t, *v),
+        Value::Histogram(h) => app.append_histogram(labels, t, h.clone()),
+    }
+}
+
+/// Appends one value to the series `sref`.
+fn append_by_ref(
+    app: &mut dyn Appender,
+    sref: SeriesRef,
+    t: i64,
+    v: &Value,
+) -> Result<(), AppendError> {
+    match v {
+        Value::Float(v) => app.append_ref(sref, t, *v),
+        Value::Histogram(h) => app.append_histogram_ref(sref, t, h.clone()),
+    }
+}
+
+/// A value ready for the appender.
+enum Value {
+    Float(f64),
+    Histogram(bongsu_model::HistogramValue),
 }
 
 /// Appends one sample, by the series' ref when it is known.
@@ -424,7 +494,7 @@ fn append_one(
     app: &mut dyn Appender,
     series: &mut Series<'_>,
     t: i64,
-    v: f64,
+    p: Point<'_>,
     max_time: i64,
 ) -> Result<(), Rejection> {
     if t > max_time {
@@ -436,22 +506,34 @@ fn append_one(
             ),
         });
     }
+    let value = match p {
+        Point::Float(v) => Value::Float(v),
+        Point::Histogram(h) => match histogram::reduce_reserved_schema(histogram::to_model(h)) {
+            Ok(h) => Value::Histogram(h),
+            Err(e) => {
+                return Err(Rejection {
+                    reason: Reason::InvalidHistogram,
+                    message: format!("{e} for series {} at timestamp {t}", series.describe()),
+                })
+            }
+        },
+    };
     let invalid = |why: String| Rejection {
         reason: Reason::InvalidLabels,
         message: why,
     };
     let result = match series.sref {
-        Some(r) => match app.append_ref(r, t, v) {
+        Some(r) => match append_by_ref(app, r, t, &value) {
             // The head dropped the series since (garbage collection): look it up again.
             Err(AppendError::UnknownSeries(_)) => {
                 let labels = series.labels().map_err(invalid)?.clone();
-                app.append(&labels, t, v).map(|r| series.sref = Some(r))
+                append_by_labels(app, &labels, t, &value).map(|r| series.sref = Some(r))
             }
             other => other,
         },
         None => {
             let labels = series.labels().map_err(invalid)?.clone();
-            app.append(&labels, t, v).map(|r| series.sref = Some(r))
+            append_by_labels(app, &labels, t, &value).map(|r| series.sref = Some(r))
         }
     };
     result.map_err(|e| {
@@ -461,7 +543,7 @@ fn append_one(
             AppendError::OutOfBounds => Reason::OutOfBounds,
             AppendError::InvalidLabels(_) | AppendError::UnknownSeries(_) => Reason::InvalidLabels,
             AppendError::TooManySeries => Reason::TooManySeries,
-            AppendError::InvalidHistogram(_) => Reason::NativeHistogram,
+            AppendError::InvalidHistogram(_) => Reason::InvalidHistogram,
         };
         Rejection {
             reason,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use bongsu_config::RemoteReadConfig;
 use bongsu_httpclient::HttpClientConfig;
-use bongsu_ingest::read_proto::Query;
+use bongsu_ingest::read_proto::{Query, SAMPLES};
 use bongsu_storage::Series;
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
 
@@ -62,10 +62,21 @@ impl Client {
         })
     }
 
-    /// Sends one query and waits for its series.
+    /// Sends one query and waits for its series. A streamed answer with histogram chunks,
+    /// which the client cannot decode yet, is asked for again as `SAMPLES`.
     pub fn read(&self, query: Query) -> Result<Vec<Series>, ReadError> {
+        match self.read_as(query.clone(), &codec::ACCEPTED_RESPONSE_TYPES) {
+            Err(ReadError::HistogramChunks(why)) => {
+                tracing::debug!(url = %bongsu_httpclient::redact_url(&self.url), reason = %why, "remote read: asking for samples instead of chunks");
+                self.read_as(query, &[SAMPLES])
+            }
+            other => other,
+        }
+    }
+
+    fn read_as(&self, query: Query, types: &[i32]) -> Result<Vec<Series>, ReadError> {
         let (mint, maxt) = (query.start_timestamp_ms, query.end_timestamp_ms);
-        let body = codec::encode_request(query)?;
+        let body = codec::encode_request(query, types)?;
         let mut req = self
             .client
             .post(&self.url)
@@ -163,4 +174,118 @@ async fn fetch(
         body.extend_from_slice(&chunk);
     }
     Ok((status, content_type, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Bytes;
+    use bongsu_ingest::histogram::from_int;
+    use bongsu_ingest::proto::v1::{Label, TimeSeries};
+    use bongsu_ingest::read_proto::{
+        Chunk, ChunkedReadResponse, ChunkedSeries, QueryResult, ReadRequest, ReadResponse,
+    };
+    use bongsu_model::{Histogram, HistogramValue, Labels, MatchOp, Matcher};
+    use prost::Message;
+
+    use super::*;
+
+    fn frame(resp: &ChunkedReadResponse) -> Vec<u8> {
+        let msg = resp.encode_to_vec();
+        let mut out = Vec::new();
+        prost::encoding::encode_varint(msg.len() as u64, &mut out);
+        out.extend(crc32c::crc32c(&msg).to_be_bytes());
+        out.extend(msg);
+        out
+    }
+
+    /// A Prometheus-like remote: histogram chunks when streaming is accepted, else samples.
+    fn stub(rt: &tokio::runtime::Runtime, asked: Arc<Mutex<Vec<Vec<i32>>>>) -> String {
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}/read", listener.local_addr().unwrap());
+        let label = |n: &str, v: &str| Label {
+            name: n.as_bytes().to_vec().into(),
+            value: v.as_bytes().to_vec().into(),
+        };
+        let app = axum::Router::new().route(
+            "/read",
+            axum::routing::post(move |body: Bytes| {
+                let asked = asked.clone();
+                async move {
+                    let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+                    let req = ReadRequest::decode(raw.as_slice()).unwrap();
+                    let types = req.accepted_response_types.clone();
+                    asked.lock().unwrap().push(types.clone());
+                    let labels = vec![label("__name__", "h")];
+                    if types.contains(&1) {
+                        let body = frame(&ChunkedReadResponse {
+                            chunked_series: vec![ChunkedSeries {
+                                labels,
+                                chunks: vec![Chunk {
+                                    min_time_ms: 5,
+                                    max_time_ms: 5,
+                                    r#type: 2,
+                                    data: vec![0, 1, 2].into(),
+                                }],
+                            }],
+                            query_index: 0,
+                        });
+                        ([("content-type", CHUNKED_CONTENT_TYPE)], body)
+                    } else {
+                        let resp = ReadResponse {
+                            results: vec![QueryResult {
+                                timeseries: vec![TimeSeries {
+                                    labels,
+                                    histograms: vec![from_int(5, &hist())],
+                                    ..Default::default()
+                                }],
+                            }],
+                        };
+                        let body = snap::raw::Encoder::new()
+                            .compress_vec(&resp.encode_to_vec())
+                            .unwrap();
+                        ([("content-type", "application/x-protobuf")], body)
+                    }
+                }
+            }),
+        );
+        rt.spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
+    fn hist() -> Histogram {
+        Histogram {
+            count: 2,
+            zero_count: 2,
+            sum: 1.0,
+            ..Histogram::default()
+        }
+    }
+
+    #[test]
+    fn histogram_chunks_are_asked_for_again_as_samples() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let asked = Arc::default();
+        let url = stub(&rt, Arc::clone(&asked));
+        let cfg = bongsu_config::Config::parse(&format!("remote_read:\n- url: {url}\n"), "t.yml")
+            .unwrap()
+            .remote_read
+            .remove(0);
+        let client = Client::new(&cfg, "t", rt.handle().clone()).unwrap();
+        let m = Matcher::new(MatchOp::Equal, "__name__", "h").unwrap();
+        let got = client.read(codec::to_query(0, 10, &[m])).unwrap();
+        assert_eq!(*asked.lock().unwrap(), vec![vec![1, 0], vec![0]]);
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            got[0].labels,
+            Labels::from_pairs(&[("__name__", "h")]).unwrap()
+        );
+        assert_eq!(
+            got[0].histograms[0].h,
+            HistogramValue::Int(Arc::new(hist()))
+        );
+    }
 }

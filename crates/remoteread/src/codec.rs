@@ -4,12 +4,13 @@
 //!
 //! Not here: HTTP (the client), which series a query may ask for (the querier).
 
+use bongsu_ingest::histogram;
 use bongsu_ingest::proto::v1::{Label, TimeSeries};
 use bongsu_ingest::read_proto::{
     ChunkedReadResponse, LabelMatcher, Query, ReadRequest, ReadResponse, CHUNK_XOR, SAMPLES,
     STREAMED_XOR_CHUNKS,
 };
-use bongsu_model::{Labels, MatchOp, Matcher, Sample};
+use bongsu_model::{HistogramSample, Labels, MatchOp, Matcher, Sample};
 use bongsu_storage::Series;
 use prost::Message;
 
@@ -43,11 +44,12 @@ pub fn to_query(mint: i64, maxt: i64, matchers: &[Matcher]) -> Query {
     }
 }
 
-/// The snappy-compressed `ReadRequest` body for one query.
-pub fn encode_request(query: Query) -> Result<Vec<u8>, ReadError> {
+/// The snappy-compressed `ReadRequest` body for one query, accepting `types` (see
+/// [`ACCEPTED_RESPONSE_TYPES`]).
+pub fn encode_request(query: Query, types: &[i32]) -> Result<Vec<u8>, ReadError> {
     let req = ReadRequest {
         queries: vec![query],
-        accepted_response_types: ACCEPTED_RESPONSE_TYPES.to_vec(),
+        accepted_response_types: types.to_vec(),
     };
     snap::raw::Encoder::new()
         .compress_vec(&req.encode_to_vec())
@@ -67,13 +69,22 @@ fn labels(pairs: &[Label]) -> Result<Labels, ReadError> {
 }
 
 /// Sorts by labels and drops out-of-order or repeated samples, so every series keeps the
-/// storage promise (time order, no duplicates) whatever the remote sent.
+/// storage promise (time order, no duplicates, no timestamp both a float and a histogram)
+/// whatever the remote sent. On a float/histogram clash the float is kept, as Prometheus'
+/// `concreteSeriesIterator`.
 fn finish(mut series: Vec<Series>) -> Vec<Series> {
     for s in &mut series {
         s.samples.sort_by_key(|x| x.t);
         s.samples.dedup_by_key(|x| x.t);
+        if !s.histograms.is_empty() {
+            s.histograms.sort_by_key(|x| x.t);
+            s.histograms.dedup_by_key(|x| x.t);
+            let floats = &s.samples;
+            s.histograms
+                .retain(|h| floats.binary_search_by_key(&h.t, |f| f.t).is_err());
+        }
     }
-    series.retain(|s| !s.samples.is_empty());
+    series.retain(|s| !s.is_empty());
     series.sort_by(|a, b| a.labels.cmp(&b.labels));
     series
 }
@@ -100,7 +111,10 @@ pub fn decode_samples(compressed: &[u8]) -> Result<Vec<Series>, ReadError> {
     }
     let mut out = Vec::new();
     for TimeSeries {
-        labels: l, samples, ..
+        labels: l,
+        samples,
+        histograms,
+        ..
     } in resp.results.into_iter().flat_map(|r| r.timeseries)
     {
         out.push(Series {
@@ -112,7 +126,13 @@ pub fn decode_samples(compressed: &[u8]) -> Result<Vec<Series>, ReadError> {
                     v: s.value,
                 })
                 .collect(),
-            histograms: Vec::new(),
+            histograms: histograms
+                .iter()
+                .map(|h| HistogramSample {
+                    t: h.timestamp,
+                    h: histogram::to_model(h),
+                })
+                .collect(),
         });
     }
     Ok(finish(out))
@@ -155,10 +175,18 @@ pub fn decode_chunked(
             let l = labels(&cs.labels)?;
             let mut samples = Vec::new();
             for c in &cs.chunks {
+                if c.r#type == CHUNK_HISTOGRAM || c.r#type == CHUNK_FLOAT_HISTOGRAM {
+                    return Err(ReadError::HistogramChunks(format!(
+                        "chunk encoding {} ({}) of series {l} is not supported by bongsu's remote-read client yet",
+                        c.r#type,
+                        encoding_name(c.r#type)
+                    )));
+                }
                 if c.r#type != CHUNK_XOR {
                     return Err(ReadError::Decode(format!(
-                        "chunk encoding {} is not supported by bongsu yet",
-                        c.r#type
+                        "chunk encoding {} ({}) of series {l} is not supported by bongsu's remote-read client yet",
+                        c.r#type,
+                        encoding_name(c.r#type)
                     )));
                 }
                 xor::decode(&c.data, &mut samples)?;
@@ -171,6 +199,20 @@ pub fn decode_chunked(
         }
     }
     Ok(finish(out))
+}
+
+/// `Chunk.Encoding` `HISTOGRAM` and `FLOAT_HISTOGRAM`.
+const CHUNK_HISTOGRAM: i32 = 2;
+const CHUNK_FLOAT_HISTOGRAM: i32 = 3;
+
+/// The `prometheus.Chunk.Encoding` name of a chunk type.
+fn encoding_name(t: i32) -> &'static str {
+    match t {
+        CHUNK_XOR => "XOR",
+        CHUNK_HISTOGRAM => "HISTOGRAM",
+        CHUNK_FLOAT_HISTOGRAM => "FLOAT_HISTOGRAM",
+        _ => "UNKNOWN",
+    }
 }
 
 fn uvarint(buf: &[u8]) -> Result<(u64, usize), ReadError> {
@@ -210,7 +252,7 @@ mod tests {
             Matcher::new(MatchOp::Equal, "__name__", "up").unwrap(),
             Matcher::new(MatchOp::NotRegex, "job", "a.*").unwrap(),
         ];
-        let body = encode_request(to_query(10, 20, &ms)).unwrap();
+        let body = encode_request(to_query(10, 20, &ms), &ACCEPTED_RESPONSE_TYPES).unwrap();
         let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
         let req = ReadRequest::decode(raw.as_slice()).unwrap();
         assert_eq!(req.accepted_response_types, vec![1, 0]);
@@ -250,6 +292,64 @@ mod tests {
         assert_eq!(got[1].labels, b);
         assert_eq!(got[1].samples, vec![sample(1, 1.0), sample(2, 2.0)]);
         assert!(decode_samples(b"not snappy").is_err());
+    }
+
+    #[test]
+    fn samples_answer_decodes_histograms_preferring_floats_on_a_clash() {
+        use bongsu_model::{FloatHistogram, Histogram, HistogramValue};
+        use std::sync::Arc;
+        let l = Labels::from_pairs(&[("__name__", "h")]).unwrap();
+        let int = Histogram {
+            count: 3,
+            sum: 1.5,
+            schema: -53,
+            positive_spans: vec![bongsu_model::Span {
+                offset: 0,
+                length: 2,
+            }],
+            positive_buckets: vec![1, 1],
+            custom_values: vec![1.0],
+            ..Histogram::default()
+        };
+        let float = FloatHistogram {
+            count: 2.5,
+            ..FloatHistogram::default()
+        };
+        let resp = ReadResponse {
+            results: vec![QueryResult {
+                timeseries: vec![TimeSeries {
+                    labels: pb_labels(&l),
+                    samples: vec![PbSample {
+                        value: 7.0,
+                        timestamp: 3,
+                    }],
+                    exemplars: vec![],
+                    histograms: vec![
+                        histogram::from_float(2, &float),
+                        histogram::from_int(1, &int),
+                        histogram::from_int(3, &int), // clashes with the float at 3
+                    ],
+                }],
+            }],
+        };
+        let body = snap::raw::Encoder::new()
+            .compress_vec(&resp.encode_to_vec())
+            .unwrap();
+        let got = decode_samples(&body).unwrap();
+        assert_eq!(got[0].samples, vec![sample(3, 7.0)]);
+        assert_eq!(
+            got[0].histograms,
+            vec![
+                HistogramSample {
+                    t: 1,
+                    h: HistogramValue::Int(Arc::new(int))
+                },
+                HistogramSample {
+                    t: 2,
+                    h: HistogramValue::Float(Arc::new(float))
+                },
+            ]
+        );
     }
 
     fn frame(resp: &ChunkedReadResponse) -> Vec<u8> {
@@ -306,5 +406,26 @@ mod tests {
         bad[last] ^= 1;
         assert!(decode_chunked(&bad, 0, 0, 100).is_err());
         assert!(decode_chunked(&body[..body.len() - 3], 0, 0, 100).is_err());
+    }
+
+    #[test]
+    fn histogram_chunks_are_refused_by_name() {
+        let body = frame(&ChunkedReadResponse {
+            chunked_series: vec![ChunkedSeries {
+                labels: pb_labels(&Labels::from_pairs(&[("__name__", "h")]).unwrap()),
+                chunks: vec![Chunk {
+                    min_time_ms: 0,
+                    max_time_ms: 0,
+                    r#type: 2,
+                    data: vec![0, 0].into(),
+                }],
+            }],
+            query_index: 0,
+        });
+        let err = decode_chunked(&body, 0, 0, 100).unwrap_err().to_string();
+        assert!(
+            err.contains("chunk encoding 2 (HISTOGRAM) of series h{}"),
+            "{err}"
+        );
     }
 }

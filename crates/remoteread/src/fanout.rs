@@ -1,7 +1,9 @@
 //! The local storage and the remotes as one storage (`storage/fanout.go`, `merge.go`): the
 //! local querier is primary, its errors fail the query; each remote is secondary, its errors
 //! become warnings. Series with the same labels are merged, a timestamp given twice keeps the
-//! first answer's sample (the local one), as Prometheus' `ChainedSeriesMerge`.
+//! first answer's sample (the local one), as Prometheus' `ChainedSeriesMerge`; floats and
+//! native histograms share one timeline, so a local histogram hides a remote float at its
+//! timestamp and the other way round.
 //!
 //! Remotes answer `select` (PromQL) and `series_labels` (`/api/v1/series`, which Prometheus
 //! also serves through `Select`); label names and values come from local storage only, with
@@ -12,7 +14,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use bongsu_model::{Labels, Matcher, Sample};
+use bongsu_model::{HistogramSample, Labels, Matcher, Sample};
 use bongsu_storage::{Appendable, Appender, Querier, Queryable, Series, Storage, StorageError};
 
 use crate::remote::Remote;
@@ -170,42 +172,42 @@ pub(crate) fn merge(a: Vec<Series>, b: Vec<Series>) -> Vec<Series> {
         };
         let Some(s) = next else { break };
         match out.last_mut() {
-            Some(last) if last.labels == s.labels => {
-                last.samples = merge_samples(&last.samples, &s.samples)
-            }
+            Some(last) if last.labels == s.labels => merge_into(last, s),
             _ => out.push(s),
         }
     }
     out
 }
 
-fn merge_samples(a: &[Sample], b: &[Sample]) -> Vec<Sample> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) if y.t < x.t => {
-                out.push(*y);
-                j += 1;
-            }
-            (Some(x), Some(y)) => {
-                out.push(*x);
-                i += 1;
-                if y.t == x.t {
-                    j += 1;
-                }
-            }
-            (Some(x), None) => {
-                out.push(*x);
-                i += 1;
-            }
-            (None, Some(y)) => {
-                out.push(*y);
-                j += 1;
-            }
-            (None, None) => break,
-        }
+/// Adds `b`'s samples and histograms to `a`'s, except at the timestamps where `a` has either.
+fn merge_into(a: &mut Series, b: Series) {
+    if b.histograms.is_empty() && a.histograms.is_empty() {
+        a.samples = merge_by_t(&a.samples, b.samples, |s| s.t);
+        return;
     }
+    let taken = |t: i64| {
+        a.samples.binary_search_by_key(&t, |s| s.t).is_ok()
+            || a.histograms.binary_search_by_key(&t, |h| h.t).is_ok()
+    };
+    let floats: Vec<Sample> = b.samples.into_iter().filter(|s| !taken(s.t)).collect();
+    let histograms: Vec<HistogramSample> =
+        b.histograms.into_iter().filter(|h| !taken(h.t)).collect();
+    a.samples = merge_by_t(&a.samples, floats, |s| s.t);
+    a.histograms = merge_by_t(&a.histograms, histograms, |h| h.t);
+}
+
+/// Two time-ordered lists as one; at a timestamp in both, `a`'s element is kept.
+fn merge_by_t<T: Clone>(a: &[T], b: Vec<T>, t: impl Fn(&T) -> i64) -> Vec<T> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let mut b = b.into_iter().peekable();
+    for x in a {
+        while let Some(y) = b.next_if(|y| t(y) < t(x)) {
+            out.push(y);
+        }
+        b.next_if(|y| t(y) == t(x));
+        out.push(x.clone());
+    }
+    out.extend(b);
     out
 }
 
@@ -237,5 +239,27 @@ mod tests {
                 series("c", &[(1, 1.0)]),
             ]
         );
+    }
+
+    fn hist(t: i64, count: u64) -> HistogramSample {
+        HistogramSample {
+            t,
+            h: bongsu_model::HistogramValue::Int(std::sync::Arc::new(bongsu_model::Histogram {
+                count,
+                ..Default::default()
+            })),
+        }
+    }
+
+    #[test]
+    fn floats_and_histograms_share_one_timeline_in_a_merge() {
+        let mut local = series("a", &[(1, 1.0)]);
+        local.histograms = vec![hist(2, 2), hist(4, 4)];
+        let mut remote = series("a", &[(2, 20.0), (3, 30.0)]);
+        remote.histograms = vec![hist(1, 10), hist(4, 40), hist(5, 50)];
+        let got = merge(vec![local], vec![remote]);
+        let mut want = series("a", &[(1, 1.0), (3, 30.0)]);
+        want.histograms = vec![hist(2, 2), hist(4, 4), hist(5, 50)];
+        assert_eq!(got, vec![want]);
     }
 }

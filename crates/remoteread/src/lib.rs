@@ -37,6 +37,10 @@ pub enum ReadError {
     Decode(String),
     #[error("{0}")]
     TooLarge(String),
+    /// A streamed answer holds histogram chunks, which the client cannot decode yet: the
+    /// query is asked again for `SAMPLES`.
+    #[error("{0}")]
+    HistogramChunks(String),
 }
 
 /// The local storage's start time in Unix milliseconds (Prometheus' `StartTime`).

@@ -12,12 +12,22 @@
 //!   HTTP request and the classification of answers; `request.rs`: protobuf 1.0 and 2.0
 //!   bodies; `metrics.rs`: the `prometheus_remote_storage_*` families.
 //!
-//! Not here: exemplars, native histograms and metadata (the WAL holds none of them yet, so
-//! there is nothing to send; `send_exemplars`, `send_native_histograms` and `metadata_config`
-//! are accepted and have no effect), and receiving remote write (`bongsu-ingest`).
+//! Native histograms (the WAL's histogram and float-histogram records) are sent with
+//! `send_native_histograms: true`, in 1.0 and 2.0 alike, except custom-bucket ones (NHCB) on
+//! 1.0, dropped and counted in `prometheus_remote_storage_histograms_dropped_total` as
+//! Prometheus does; they have their own `prometheus_remote_storage_histograms_*` counters
+//! (`samples_pending` counts both kinds).
+//!
+//! Metric metadata (`metadata.rs`): 1.0 queues send what their [`MetadataSource`] gives (the
+//! scrape targets' metadata) every `metadata_config.send_interval`, as Prometheus' metadata
+//! watcher.
+//!
+//! Not here: exemplars (the WAL holds none yet, so `send_exemplars` has no effect), and
+//! receiving remote write (`bongsu-ingest`).
 
 mod client;
 mod manager;
+mod metadata;
 mod metrics;
 mod progress;
 mod queue;
@@ -28,4 +38,5 @@ mod tracker;
 mod watcher;
 
 pub use manager::{RemoteWrite, FLUSH_DEADLINE, PROGRESS_DIR};
+pub use metadata::{MetadataSource, MetricMetadata, MetricType};
 pub use progress::{ProgressError, WalPosition};

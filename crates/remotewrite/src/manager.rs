@@ -19,6 +19,7 @@ use parking_lot::Mutex;
 use tracing::warn;
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::metadata::MetadataSource;
 use crate::metrics::{self, QueueMetrics};
 use crate::queue::{Queue, QueueSpec};
 
@@ -44,6 +45,8 @@ pub struct RemoteWrite {
     /// What `/metrics` reads without waiting for a reload in progress: each queue's
     /// counters and its pending samples when last looked at.
     visible: Mutex<Vec<(Arc<QueueMetrics>, u64)>>,
+    /// Where queues started from now on get the metadata they send.
+    metadata: Mutex<Option<MetadataSource>>,
 }
 
 impl RemoteWrite {
@@ -61,7 +64,14 @@ impl RemoteWrite {
             flush: FLUSH_DEADLINE,
             queues: tokio::sync::Mutex::new(HashMap::new()),
             visible: Mutex::new(Vec::new()),
+            metadata: Mutex::new(None),
         }
+    }
+
+    /// Gives the queues started from now on (set it before the first [`RemoteWrite::apply`])
+    /// the metric metadata to send to 1.0 receivers.
+    pub fn set_metadata_source(&self, source: MetadataSource) {
+        *self.metadata.lock() = Some(source);
     }
 
     /// Sets how long stopping queues may flush (default [`FLUSH_DEADLINE`]).
@@ -125,6 +135,7 @@ impl RemoteWrite {
                 wal_dir: self.wal_dir.clone(),
                 progress_path: self.progress_path(&key),
                 pins: self.pins.clone(),
+                metadata: self.metadata.lock().clone(),
             };
             match Queue::start(spec) {
                 Ok(queue) => {

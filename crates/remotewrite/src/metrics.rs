@@ -37,6 +37,31 @@ static SAMPLES_IN: Family = Family::counter(
     "Samples read from the WAL by the remote-write queue.",
     L,
 );
+static HISTOGRAMS: Family = Family::counter(
+    "prometheus_remote_storage_histograms_total",
+    "Total number of histograms sent to remote storage.",
+    L,
+);
+static HISTOGRAMS_FAILED: Family = Family::counter(
+    "prometheus_remote_storage_histograms_failed_total",
+    "Total number of histograms which failed on send to remote storage, non-recoverable errors.",
+    L,
+);
+static HISTOGRAMS_RETRIED: Family = Family::counter(
+    "prometheus_remote_storage_histograms_retried_total",
+    "Total number of histograms which failed on send to remote storage but were retried because the send error was recoverable.",
+    L,
+);
+static HISTOGRAMS_DROPPED: Family = Family::counter(
+    "prometheus_remote_storage_histograms_dropped_total",
+    "Total number of histograms which were dropped after being read from the WAL before being sent via remote write, either via relabelling, due to being too old or unintentionally because of an unknown reference ID.",
+    L,
+);
+static HISTOGRAMS_IN: Family = Family::counter(
+    "prometheus_remote_storage_histograms_in_total",
+    "Histograms read from the WAL by the remote-write queue.",
+    L,
+);
 static PENDING: Family = Family::gauge(
     "prometheus_remote_storage_samples_pending",
     "The number of samples pending in the queues shards to be sent to the remote storage.",
@@ -45,6 +70,26 @@ static PENDING: Family = Family::gauge(
 static BYTES: Family = Family::counter(
     "prometheus_remote_storage_bytes_total",
     "The total number of bytes of data (not metadata) sent by the queue after compression.",
+    L,
+);
+static METADATA: Family = Family::counter(
+    "prometheus_remote_storage_metadata_total",
+    "Total number of metadata entries sent to remote storage.",
+    L,
+);
+static METADATA_FAILED: Family = Family::counter(
+    "prometheus_remote_storage_metadata_failed_total",
+    "Total number of metadata entries which failed on send to remote storage, non-recoverable errors.",
+    L,
+);
+static METADATA_RETRIED: Family = Family::counter(
+    "prometheus_remote_storage_metadata_retried_total",
+    "Total number of metadata entries which failed on send to remote storage but were retried because the send error was recoverable.",
+    L,
+);
+static METADATA_BYTES: Family = Family::counter(
+    "prometheus_remote_storage_metadata_bytes_total",
+    "The total number of bytes of metadata sent by the queue after compression.",
     L,
 );
 static SHARDS: Family = Family::gauge(
@@ -103,7 +148,16 @@ pub(crate) struct QueueMetrics {
     pub samples_retried: Counter,
     pub samples_dropped: Counter,
     pub samples_in: Counter,
+    pub histograms_sent: Counter,
+    pub histograms_failed: Counter,
+    pub histograms_retried: Counter,
+    pub histograms_dropped: Counter,
+    pub histograms_in: Counter,
     pub bytes: Counter,
+    pub metadata_sent: Counter,
+    pub metadata_failed: Counter,
+    pub metadata_retried: Counter,
+    pub metadata_bytes: Counter,
     pub shards: Gauge,
     pub shards_desired: Gauge,
     pub shards_min: Gauge,
@@ -126,7 +180,16 @@ impl QueueMetrics {
             samples_retried: Counter::default(),
             samples_dropped: Counter::default(),
             samples_in: Counter::default(),
+            histograms_sent: Counter::default(),
+            histograms_failed: Counter::default(),
+            histograms_retried: Counter::default(),
+            histograms_dropped: Counter::default(),
+            histograms_in: Counter::default(),
             bytes: Counter::default(),
+            metadata_sent: Counter::default(),
+            metadata_failed: Counter::default(),
+            metadata_retried: Counter::default(),
+            metadata_bytes: Counter::default(),
             shards: Gauge::default(),
             shards_desired: Gauge::default(),
             shards_min: Gauge::default(),
@@ -171,13 +234,22 @@ pub(crate) fn encode(enc: &mut Encoder<'_>, queues: &[(&QueueMetrics, u64)]) {
         ms.map_or(0.0, |t| t as f64 / 1000.0)
     }
     let highest_in = queues.iter().filter_map(|(m, _)| m.highest_read_ms()).max();
-    let counters: [Column; 6] = [
+    let counters: [Column; 15] = [
         (&SAMPLES, |m| m.samples_sent.get() as f64),
         (&FAILED, |m| m.samples_failed.get() as f64),
         (&RETRIED, |m| m.samples_retried.get() as f64),
         (&DROPPED, |m| m.samples_dropped.get() as f64),
         (&SAMPLES_IN, |m| m.samples_in.get() as f64),
+        (&HISTOGRAMS, |m| m.histograms_sent.get() as f64),
+        (&HISTOGRAMS_FAILED, |m| m.histograms_failed.get() as f64),
+        (&HISTOGRAMS_RETRIED, |m| m.histograms_retried.get() as f64),
+        (&HISTOGRAMS_DROPPED, |m| m.histograms_dropped.get() as f64),
+        (&HISTOGRAMS_IN, |m| m.histograms_in.get() as f64),
         (&BYTES, |m| m.bytes.get() as f64),
+        (&METADATA, |m| m.metadata_sent.get() as f64),
+        (&METADATA_FAILED, |m| m.metadata_failed.get() as f64),
+        (&METADATA_RETRIED, |m| m.metadata_retried.get() as f64),
+        (&METADATA_BYTES, |m| m.metadata_bytes.get() as f64),
     ];
     let gauges: [Column; 7] = [
         (&SHARDS, |m| m.shards.get()),

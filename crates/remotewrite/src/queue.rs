@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bongsu_config::RemoteWriteConfig;
+use bongsu_config::{ProtobufMessage, RemoteWriteConfig};
 use bongsu_model::Labels;
 use bongsu_tsdb::wal::{self, WalPin, WalPins};
 use tokio::sync::{mpsc, watch};
@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::client::Endpoint;
+use crate::metadata::{self, MetadataSource, MetadataTask};
 use crate::metrics::QueueMetrics;
 use crate::progress::{self, WalPosition};
 use crate::reshard::{ShardCalculator, Totals, SHARD_UPDATE_INTERVAL};
@@ -39,6 +40,8 @@ pub(crate) struct QueueSpec {
     pub wal_dir: PathBuf,
     pub progress_path: PathBuf,
     pub pins: Arc<WalPins>,
+    /// Metric metadata to send periodically (1.0 queues with `metadata_config.send`).
+    pub metadata: Option<MetadataSource>,
 }
 
 /// A running queue.
@@ -51,6 +54,8 @@ pub(crate) struct Queue {
     watcher: JoinHandle<()>,
     dispatcher: JoinHandle<()>,
     progress: JoinHandle<()>,
+    /// The metadata sender, when the queue sends metadata.
+    metadata: Option<(watch::Sender<bool>, JoinHandle<()>)>,
 }
 
 impl Queue {
@@ -106,6 +111,8 @@ impl Queue {
                 start_ms: now_ms(),
                 external_labels: spec.external_labels.clone(),
                 relabel: cfg.write_relabel_configs.clone(),
+                send_histograms: cfg.send_native_histograms,
+                send_nhcb: cfg.protobuf_message == ProtobufMessage::V2,
             },
             tracker.clone(),
             tx,
@@ -131,8 +138,26 @@ impl Queue {
             pin,
             progress_rx,
         ));
+        let metadata = match &spec.metadata {
+            Some(source)
+                if cfg.metadata_config.send && cfg.protobuf_message == ProtobufMessage::V1 =>
+            {
+                let (stop, stopped) = watch::channel(false);
+                let task = MetadataTask {
+                    endpoint: Endpoint::new(cfg)?,
+                    config: cfg.metadata_config.clone(),
+                    source: source.clone(),
+                    metrics: metrics.clone(),
+                    min_backoff: q.min_backoff,
+                    max_backoff: q.max_backoff,
+                };
+                Some((stop, tokio::spawn(metadata::run(task, stopped))))
+            }
+            _ => None,
+        };
         info!(remote_name = %spec.name, url = %bongsu_httpclient::redact_url(&cfg.url), resume = ?resume, "starting remote-write queue");
         Ok(Queue {
+            metadata,
             metrics,
             tracker,
             stop_watcher,
@@ -152,6 +177,10 @@ impl Queue {
     /// Stops reading, gives the shards up to `flush` to send what they hold, abandons the
     /// rest, and writes the final progress.
     pub(crate) async fn stop(self, flush: Duration) {
+        if let Some((stop, task)) = self.metadata {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
         self.stop_watcher.store(true, Ordering::Relaxed);
         let mut dispatcher = self.dispatcher;
         if tokio::time::timeout(flush, &mut dispatcher).await.is_err() {

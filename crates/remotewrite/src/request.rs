@@ -2,7 +2,9 @@
 //! 1.0, `io.prometheus.write.v2.Request` with its symbols table for 2.0), snappy block format.
 //!
 //! Samples of one series are grouped in one time series, in the order they came (their WAL
-//! order, which is timestamp order per series); series are ordered by WAL ref. The protobuf
+//! order, which is timestamp order per series); series are ordered by WAL ref. Native
+//! histograms follow the float samples of their series (field 4 in 1.0, 3 in 2.0; the same
+//! `Histogram` message, encoded by prost from `bongsu_ingest::proto`). The protobuf
 //! bytes are written directly from the entries, the same bytes prost writes for the messages
 //! of `bongsu_ingest::proto` (tested against them), without building those messages: a batch
 //! would otherwise copy every label of every series into its own allocation. A shard keeps one
@@ -17,6 +19,8 @@ use bongsu_model::Labels;
 use bytes::Bytes;
 // The varint primitives prost's generated code uses; the message layout is the schema's.
 use prost::encoding::{encode_varint, encoded_len_varint};
+
+use bongsu_ingest::{histogram, proto};
 
 use crate::watcher::Entry;
 
@@ -123,6 +127,7 @@ fn put_sample(buf: &mut Vec<u8>, field: u8, e: &Entry) {
 
 fn samples_len(entries: &[Entry], run: &[u32]) -> usize {
     run.iter()
+        .filter(|&&i| entries[i as usize].h.is_none())
         .map(|&i| {
             let l = sample_len(&entries[i as usize]);
             1 + encoded_len_varint(l as u64) + l
@@ -144,13 +149,45 @@ fn v1_labels_len(labels: &Labels) -> usize {
         .sum()
 }
 
-/// `prometheus.WriteRequest`: field 1, one `TimeSeries` per series (labels 1, samples 2).
+/// The wire histograms of a series' run.
+fn histograms(entries: &[Entry], run: &[u32]) -> Vec<proto::Histogram> {
+    run.iter()
+        .filter_map(|&i| {
+            let e = &entries[i as usize];
+            e.h.as_ref().map(|h| histogram::from_model(e.t, h))
+        })
+        .collect()
+}
+
+fn histograms_len(field: u32, hs: &[proto::Histogram]) -> usize {
+    prost::encoding::message::encoded_len_repeated(field, hs)
+}
+
+/// Writes the float samples of a run as field `field`.
+fn put_samples(buf: &mut Vec<u8>, field: u8, entries: &[Entry], run: &[u32]) {
+    for &i in run {
+        let e = &entries[i as usize];
+        if e.h.is_none() {
+            put_sample(buf, field, e);
+        }
+    }
+}
+
+fn put_histograms(buf: &mut Vec<u8>, field: u32, hs: &[proto::Histogram]) {
+    for h in hs {
+        prost::encoding::message::encode(field, h, buf);
+    }
+}
+
+/// `prometheus.WriteRequest`: field 1, one `TimeSeries` per series (labels 1, samples 2,
+/// histograms 4).
 fn write_v1(buf: &mut Vec<u8>, entries: &[Entry], order: &[u32]) {
     for run in series_runs(entries, order) {
         let labels = &entries[run[0] as usize].labels;
+        let hs = histograms(entries, run);
         buf.push(key(1, LEN));
         encode_varint(
-            (v1_labels_len(labels) + samples_len(entries, run)) as u64,
+            (v1_labels_len(labels) + samples_len(entries, run) + histograms_len(4, &hs)) as u64,
             buf,
         );
         for l in labels.iter() {
@@ -159,14 +196,14 @@ fn write_v1(buf: &mut Vec<u8>, entries: &[Entry], order: &[u32]) {
             put_bytes_field(buf, 1, &l.name);
             put_bytes_field(buf, 2, &l.value);
         }
-        for &i in run {
-            put_sample(buf, 2, &entries[i as usize]);
-        }
+        put_samples(buf, 2, entries, run);
+        put_histograms(buf, 4, &hs);
     }
 }
 
 /// `io.prometheus.write.v2.Request`: symbols (field 4; element 0 is always the empty string),
-/// then one `TimeSeries` per series (field 5: packed label references 1, samples 2).
+/// then one `TimeSeries` per series (field 5: packed label references 1, samples 2,
+/// histograms 3).
 fn write_v2(buf: &mut Vec<u8>, refs: &mut Vec<u32>, entries: &[Entry], order: &[u32]) {
     let mut symbols: Vec<&str> = vec![""];
     let mut index: HashMap<&str, u32> = HashMap::from([("", 0)]);
@@ -202,8 +239,12 @@ fn write_v2(buf: &mut Vec<u8>, refs: &mut Vec<u32>, entries: &[Entry], order: &[
         } else {
             1 + encoded_len_varint(packed as u64) + packed
         };
+        let hs = histograms(entries, run);
         buf.push(key(5, LEN));
-        encode_varint((refs_len + samples_len(entries, run)) as u64, buf);
+        encode_varint(
+            (refs_len + samples_len(entries, run) + histograms_len(3, &hs)) as u64,
+            buf,
+        );
         if n > 0 {
             buf.push(key(1, LEN));
             encode_varint(packed as u64, buf);
@@ -211,9 +252,8 @@ fn write_v2(buf: &mut Vec<u8>, refs: &mut Vec<u32>, entries: &[Entry], order: &[
                 encode_varint(u64::from(r), buf);
             }
         }
-        for &i in run {
-            put_sample(buf, 2, &entries[i as usize]);
-        }
+        put_samples(buf, 2, entries, run);
+        put_histograms(buf, 3, &hs);
     }
 }
 
@@ -221,7 +261,9 @@ fn write_v2(buf: &mut Vec<u8>, refs: &mut Vec<u32>, entries: &[Entry], order: &[
 mod tests {
     use super::*;
     use bongsu_ingest::proto::{v1, v2};
+    use bongsu_model::HistogramValue;
     use prost::Message;
+    use std::sync::Arc;
 
     fn entry(sref: u64, name: &str, t: i64) -> Entry {
         Entry {
@@ -229,6 +271,7 @@ mod tests {
             labels: Labels::from_pairs(&[("__name__", name), ("job", "j")]).unwrap(),
             t,
             v: t as f64,
+            h: None,
             seq: 0,
         }
     }
@@ -252,6 +295,39 @@ mod tests {
         ];
         es[1].v = -0.0;
         es[3].v = f64::NAN;
+        // Histograms: integer, float and custom-bucket ones, mixed with floats of a series.
+        let int = bongsu_model::Histogram {
+            schema: 3,
+            count: 4,
+            sum: 2.5,
+            zero_count: 1,
+            zero_threshold: 1e-3,
+            positive_spans: vec![bongsu_model::Span {
+                offset: -2,
+                length: 2,
+            }],
+            positive_buckets: vec![2, -1],
+            ..Default::default()
+        };
+        let nhcb = bongsu_model::Histogram {
+            schema: -53,
+            count: 3,
+            positive_spans: vec![bongsu_model::Span {
+                offset: 0,
+                length: 1,
+            }],
+            positive_buckets: vec![3],
+            custom_values: vec![0.5, 1.0],
+            ..Default::default()
+        };
+        // A ref's labels are the same for all its entries (series 7 is "a").
+        let h = |sref, t, h| Entry {
+            h: Some(h),
+            ..entry(sref, if sref == 7 { "a" } else { "h" }, t)
+        };
+        es.push(h(7, 5, HistogramValue::Int(Arc::new(int.clone()))));
+        es.push(h(11, 6, HistogramValue::Float(Arc::new(int.to_float()))));
+        es.push(h(11, 7, HistogramValue::Int(Arc::new(nhcb))));
         es
     }
 
@@ -269,9 +345,17 @@ mod tests {
                     .collect(),
                 samples: run
                     .iter()
+                    .filter(|&&i| entries[i as usize].h.is_none())
                     .map(|&i| v1::Sample {
                         value: entries[i as usize].v,
                         timestamp: entries[i as usize].t,
+                    })
+                    .collect(),
+                histograms: run
+                    .iter()
+                    .filter_map(|&i| {
+                        let e = &entries[i as usize];
+                        e.h.as_ref().map(|h| histogram::from_model(e.t, h))
                     })
                     .collect(),
                 ..Default::default()
@@ -311,14 +395,32 @@ mod tests {
                 .to_owned()
         };
         let mut got = Vec::new();
+        let mut got_h = Vec::new();
         for ts in &req.timeseries {
             let labels: Vec<String> = ts.labels_refs.iter().map(|&r| sym(r)).collect();
             for s in &ts.samples {
                 got.push((labels.clone(), s.timestamp, s.value.to_bits()));
             }
+            for h in &ts.histograms {
+                got_h.push((labels.clone(), h.timestamp, histogram::to_model(h)));
+            }
         }
+        let want_h: Vec<_> = order(&es)
+            .iter()
+            .filter_map(|&i| {
+                let e = &es[i as usize];
+                let labels: Vec<String> = e
+                    .labels
+                    .iter()
+                    .flat_map(|l| [l.name.to_string(), l.value.to_string()])
+                    .collect();
+                e.h.clone().map(|h| (labels, e.t, h))
+            })
+            .collect();
+        assert_eq!(got_h, want_h);
         let mut want: Vec<_> = order(&es)
             .iter()
+            .filter(|&&i| es[i as usize].h.is_none())
             .map(|&i| {
                 let e = &es[i as usize];
                 let labels: Vec<String> = e

@@ -113,7 +113,11 @@ async fn send(
         if !ctx.sample_age_limit.is_zero() {
             let oldest = now_ms() - ctx.sample_age_limit.as_millis() as i64;
             let (old, keep): (Vec<Entry>, Vec<Entry>) = batch.drain(..).partition(|e| e.t < oldest);
-            ctx.metrics.samples_dropped.add(old.len() as u64);
+            let old_histograms = histograms_in(&old);
+            ctx.metrics
+                .samples_dropped
+                .add(old.len() as u64 - old_histograms);
+            ctx.metrics.histograms_dropped.add(old_histograms);
             settle(&ctx.tracker, &old);
             *batch = keep;
         }
@@ -121,11 +125,15 @@ async fn send(
             return true;
         }
         let n = batch.len() as u64;
+        // Floats and histograms are counted apart, as Prometheus' metrics and headers do.
+        let hn = histograms_in(batch);
+        let fl = n - hn;
         let body = match enc.encode(batch) {
             Ok(b) => b,
             Err(e) => {
                 error!(error = %e, samples = n, "remote write: cannot encode a batch; dropping it");
-                ctx.metrics.samples_failed.add(n);
+                ctx.metrics.samples_failed.add(fl);
+                ctx.metrics.histograms_failed.add(hn);
                 settle(&ctx.tracker, batch);
                 batch.clear();
                 return true;
@@ -144,10 +152,11 @@ async fn send(
         );
         match result {
             Ok(written) => {
-                if let Some(w) = written.filter(|&w| w < n) {
-                    warn!(sent = n, written = w, url = %ctx.metrics.url, "remote write: the receiver wrote fewer samples than sent");
+                if let Some(w) = written.filter(|&w| w < fl) {
+                    warn!(sent = fl, written = w, url = %ctx.metrics.url, "remote write: the receiver wrote fewer samples than sent");
                 }
-                ctx.metrics.samples_sent.add(n);
+                ctx.metrics.samples_sent.add(fl);
+                ctx.metrics.histograms_sent.add(hn);
                 ctx.metrics.bytes.add(body.len() as u64);
                 if let Some(t) = batch.iter().map(|e| e.t).max() {
                     ctx.metrics.observe_highest_sent(t);
@@ -160,7 +169,8 @@ async fn send(
             }
             Err(SendError::Permanent(reason)) => {
                 error!(url = %ctx.metrics.url, samples = n, error = %reason, "remote write: non-recoverable error; dropping the batch");
-                ctx.metrics.samples_failed.add(n);
+                ctx.metrics.samples_failed.add(fl);
+                ctx.metrics.histograms_failed.add(hn);
                 settle(&ctx.tracker, batch);
                 batch.clear();
                 return true;
@@ -169,7 +179,8 @@ async fn send(
                 reason,
                 retry_after,
             }) => {
-                ctx.metrics.samples_retried.add(n);
+                ctx.metrics.samples_retried.add(fl);
+                ctx.metrics.histograms_retried.add(hn);
                 let wait = retry_after.unwrap_or(backoff);
                 warn!(url = %ctx.metrics.url, samples = n, error = %reason, retry_in = ?wait, "remote write: failed to send batch, retrying");
                 tokio::select! {
@@ -180,6 +191,11 @@ async fn send(
             }
         }
     }
+}
+
+/// How many of `entries` are histograms.
+fn histograms_in(entries: &[Entry]) -> u64 {
+    entries.iter().filter(|e| e.h.is_some()).count() as u64
 }
 
 /// Settles the samples of `entries` in the tracker, one call per run of the same record.

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bongsu_model::Labels;
+use bongsu_model::{HistogramValue, Labels};
 use bongsu_relabel::RelabelConfig;
 use bongsu_tsdb::wal::{self, Record, WalError, FIRST_RECORD_OFFSET};
 use tokio::sync::mpsc;
@@ -36,7 +36,10 @@ pub(crate) struct Entry {
     pub sref: u64,
     pub labels: Labels,
     pub t: i64,
+    /// The float value; unused for a histogram.
     pub v: f64,
+    /// A native histogram sample (integer or float, as in the WAL) instead of a float.
+    pub h: Option<HistogramValue>,
     /// The tracker sequence number of the WAL record it came from.
     pub seq: u64,
 }
@@ -51,6 +54,11 @@ pub(crate) struct WatcherConfig {
     pub start_ms: i64,
     pub external_labels: Labels,
     pub relabel: Vec<RelabelConfig>,
+    /// `send_native_histograms`: histogram records are skipped without it.
+    pub send_histograms: bool,
+    /// Whether the protocol carries custom-bucket histograms (NHCB): 2.0 does; on 1.0 they
+    /// are dropped and counted, as Prometheus' queue manager does.
+    pub send_nhcb: bool,
 }
 
 pub(crate) struct Watcher {
@@ -201,15 +209,37 @@ impl Watcher {
     }
 
     fn handle(&mut self, rec: Record, end: WalPosition) -> Result<(), WalError> {
-        let samples = match rec {
+        let samples: Vec<(u64, i64, Value)> = match rec {
             Record::Series(series) => {
                 for s in series {
                     self.add_series(s.sref, &s.labels);
                 }
                 return Ok(());
             }
-            Record::Samples(s) => s,
+            Record::Samples(s) => s
+                .into_iter()
+                .map(|s| (s.sref, s.t, Value::Float(s.v)))
+                .collect(),
             Record::Tombstones(_) => return Ok(()),
+            Record::HistogramSamples(_) | Record::FloatHistogramSamples(_)
+                if !self.cfg.send_histograms =>
+            {
+                return Ok(())
+            }
+            Record::HistogramSamples(hs) => hs
+                .into_iter()
+                .map(|h| {
+                    let v = HistogramValue::Int(Arc::new(h.h));
+                    (h.sref, h.t, Value::Histogram(v))
+                })
+                .collect(),
+            Record::FloatHistogramSamples(hs) => hs
+                .into_iter()
+                .map(|h| {
+                    let v = HistogramValue::Float(Arc::new(h.h));
+                    (h.sref, h.t, Value::Histogram(v))
+                })
+                .collect(),
         };
         if self.stop.load(Ordering::Relaxed) {
             return Err(WalError::Other(Box::new(Closed)));
@@ -229,24 +259,37 @@ impl Watcher {
             }
         };
         let mut entries = Vec::with_capacity(samples.len());
-        let mut dropped = 0u64;
+        let (mut dropped, mut histograms_dropped, mut histograms) = (0u64, 0u64, 0u64);
         let mut highest = i64::MIN;
-        for s in samples.iter().filter(|s| s.t >= min_t) {
-            highest = highest.max(s.t);
-            match self.series.get(&s.sref) {
-                Some(Some(labels)) => entries.push(Entry {
-                    sref: s.sref,
+        for (sref, t, value) in samples.into_iter().filter(|s| s.1 >= min_t) {
+            highest = highest.max(t);
+            let (v, h) = match value {
+                Value::Float(v) => (v, None),
+                Value::Histogram(h) => {
+                    histograms += 1;
+                    (0.0, Some(h))
+                }
+            };
+            let nhcb = h.as_ref().is_some_and(uses_custom_buckets);
+            match self.series.get(&sref) {
+                Some(Some(labels)) if !nhcb || self.cfg.send_nhcb => entries.push(Entry {
+                    sref,
                     labels: labels.clone(),
-                    t: s.t,
-                    v: s.v,
+                    t,
+                    v,
+                    h,
                     seq: 0,
                 }),
-                // Dropped by relabelling, or a series whose record is gone.
+                // Dropped by relabelling, a series whose record is gone, or an NHCB on 1.0.
+                _ if h.is_some() => histograms_dropped += 1,
                 _ => dropped += 1,
             }
         }
-        self.metrics.samples_in.add(entries.len() as u64 + dropped);
+        let floats_in = entries.len() as u64 + dropped + histograms_dropped - histograms;
+        self.metrics.samples_in.add(floats_in);
         self.metrics.samples_dropped.add(dropped);
+        self.metrics.histograms_in.add(histograms);
+        self.metrics.histograms_dropped.add(histograms_dropped);
         self.metrics.observe_highest_read(highest);
         let seq = self.tracker.push(end, entries.len() as u64);
         if entries.is_empty() {
@@ -258,6 +301,19 @@ impl Watcher {
         self.out
             .blocking_send(entries)
             .map_err(|_| WalError::Other(Box::new(Closed)))
+    }
+}
+
+/// A WAL value: a float sample or a histogram.
+enum Value {
+    Float(f64),
+    Histogram(HistogramValue),
+}
+
+fn uses_custom_buckets(h: &HistogramValue) -> bool {
+    match h {
+        HistogramValue::Int(h) => h.uses_custom_buckets(),
+        HistogramValue::Float(h) => h.uses_custom_buckets(),
     }
 }
 

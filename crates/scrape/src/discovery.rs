@@ -5,6 +5,7 @@ use bongsu_discovery::TargetGroup;
 use bongsu_model::{Label, Labels, LabelsBuilder};
 use bongsu_relabel::{relabel, RelabelConfig};
 
+use super::histograms::HistogramRules;
 use super::target::Target;
 
 /// What target label population needs from the scrape config.
@@ -16,6 +17,31 @@ pub struct PopulateSettings<'a> {
     pub interval: &'a str,
     pub timeout: &'a str,
     pub relabel_configs: &'a [RelabelConfig],
+    /// The job's histogram settings, which a target may override by label.
+    pub histograms: HistogramRules,
+}
+
+/// The labels by which relabeling may change a target's histogram settings (Prometheus'
+/// `__scrape_native_histograms__` and friends), with the words of its errors.
+const HISTOGRAM_LABELS: [(&str, &str); 3] = [
+    (
+        "__convert_classic_histograms_to_nhcb__",
+        "convert classic histograms to nhcb",
+    ),
+    (
+        "__always_scrape_classic_histograms__",
+        "always scrape classic histograms",
+    ),
+    ("__scrape_native_histograms__", "scrape native histograms"),
+];
+
+/// Go's `strconv.ParseBool`.
+fn parse_go_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
 }
 
 /// Outcome for one discovered target.
@@ -47,6 +73,13 @@ pub fn populate(address: &str, group: &TargetGroup, s: &PopulateSettings<'_>) ->
         ("__scrape_interval__".into(), s.interval.to_string()),
         ("__scrape_timeout__".into(), s.timeout.to_string()),
     ];
+    let h = &s.histograms;
+    for ((name, _), on) in HISTOGRAM_LABELS
+        .iter()
+        .zip([h.convert_nhcb, h.keep_classic, h.native])
+    {
+        defaults.push(((*name).into(), on.to_string()));
+    }
     for (name, values) in s.params {
         if let Some(first) = values.first() {
             defaults.push((format!("__param_{name}"), first.clone()));
@@ -68,6 +101,25 @@ pub fn populate(address: &str, group: &TargetGroup, s: &PopulateSettings<'_>) ->
         .map(str::to_string)
     else {
         return Populated::Dropped(discovered);
+    };
+    let mut overrides = [None; 3];
+    for ((name, desc), slot) in HISTOGRAM_LABELS.iter().zip(overrides.iter_mut()) {
+        if let Some(v) = relabeled.get(name).filter(|v| !v.is_empty()) {
+            match parse_go_bool(v) {
+                Some(b) => *slot = Some(b),
+                None => {
+                    return Populated::Failed(format!(
+                        "error parsing {desc}: strconv.ParseBool: parsing {v:?}: invalid syntax"
+                    ))
+                }
+            }
+        }
+    }
+    let histograms = HistogramRules {
+        convert_nhcb: overrides[0].unwrap_or(h.convert_nhcb),
+        keep_classic: overrides[1].unwrap_or(h.keep_classic),
+        native: overrides[2].unwrap_or(h.native),
+        ..*h
     };
     let scheme = relabeled.get("__scheme__").unwrap_or("http").to_string();
     let path = relabeled
@@ -104,7 +156,9 @@ pub fn populate(address: &str, group: &TargetGroup, s: &PopulateSettings<'_>) ->
         kept.push(Label::new("instance", addr.as_str()));
     }
     match Labels::new(kept) {
-        Ok(labels) => Populated::Active(Target::new(s.job.to_string(), discovered, labels, url)),
+        Ok(labels) => Populated::Active(
+            Target::new(s.job.to_string(), discovered, labels, url).with_histograms(histograms),
+        ),
         Err(e) => Populated::Failed(format!("target labels of {addr}: {e}")),
     }
 }
@@ -122,6 +176,7 @@ mod tests {
             interval: "15s",
             timeout: "10s",
             relabel_configs: relabel,
+            histograms: HistogramRules::default(),
         }
     }
 
@@ -175,5 +230,41 @@ mod tests {
         };
         assert_eq!(t.labels.get("instance"), Some("h"));
         assert_eq!(t.url, "http://h:1/metrics");
+    }
+
+    #[test]
+    fn histogram_settings_by_target_label() {
+        let g = TargetGroup {
+            targets: vec![],
+            labels: vec![],
+            source: "s".into(),
+        };
+        let Populated::Active(t) = populate("h:1", &g, &settings(&[])) else {
+            panic!("dropped")
+        };
+        assert_eq!(
+            t.discovered.get("__scrape_native_histograms__"),
+            Some("false")
+        );
+        assert!(!t.histograms.unwrap().native);
+        let on: RelabelConfig = serde_yaml_ng::from_str(
+            "{target_label: __scrape_native_histograms__, replacement: 'true'}",
+        )
+        .unwrap();
+        let Populated::Active(t) = populate("h:1", &g, &settings(&[on])) else {
+            panic!("dropped")
+        };
+        assert!(t.histograms.unwrap().native);
+        let bad: RelabelConfig = serde_yaml_ng::from_str(
+            "{target_label: __always_scrape_classic_histograms__, replacement: 'yes'}",
+        )
+        .unwrap();
+        let Populated::Failed(e) = populate("h:1", &g, &settings(&[bad])) else {
+            panic!("an invalid boolean fails the target")
+        };
+        assert_eq!(
+            e,
+            "error parsing always scrape classic histograms: strconv.ParseBool: parsing \"yes\": invalid syntax"
+        );
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use bongsu_exposition::Format;
+use bongsu_config::{EscapingScheme, ScrapeProtocol};
 use bongsu_httpclient::{with_auth, CredentialError, HttpClientConfig};
 
 /// `User-Agent` of scrapes.
@@ -30,10 +30,11 @@ pub enum FetchError {
     Credentials(#[from] CredentialError),
 }
 
-/// A scraped body and the format its `Content-Type` names.
+/// A scraped body and its `Content-Type` (empty when the target sent none); see
+/// [`crate::format::negotiate`].
 pub struct Fetched {
     pub body: Vec<u8>,
-    pub format: Format,
+    pub content_type: String,
 }
 
 /// How to ask a target for its metrics.
@@ -49,14 +50,21 @@ pub struct Request<'a> {
     pub http: &'a HttpClientConfig,
 }
 
-/// Builds the `Accept` header for media types in order of preference, weighted as
-/// Prometheus weights them, with `*/*` last.
-pub fn accept_header(protocols: &[&str]) -> String {
-    let mut weight = protocols.len() + 1;
+/// Builds the `Accept` header for protocols in order of preference, as Prometheus does: the
+/// 1.0.0 text formats carry the job's name escaping scheme, weights count down from 0.6 (one
+/// more than the number of protocols there are), and `*/*` comes last.
+pub fn accept_header(protocols: &[ScrapeProtocol], escaping: EscapingScheme) -> String {
+    let mut weight = ScrapeProtocol::COUNT + 1;
     let mut parts = Vec::with_capacity(protocols.len() + 1);
     for p in protocols {
-        parts.push(format!("{p};q=0.{weight}"));
-        weight -= 1;
+        let escape = match p {
+            ScrapeProtocol::PrometheusText1_0_0 | ScrapeProtocol::OpenMetricsText1_0_0 => {
+                format!(";escaping={}", escaping.as_str())
+            }
+            _ => String::new(),
+        };
+        parts.push(format!("{}{escape};q=0.{weight}", p.header()));
+        weight = weight.saturating_sub(1);
     }
     parts.push(format!("*/*;q=0.{weight}"));
     parts.join(",")
@@ -87,11 +95,12 @@ pub async fn fetch(client: &reqwest::Client, r: &Request<'_>) -> Result<Fetched,
         if status != reqwest::StatusCode::OK {
             return Err(FetchError::Status(status.to_string()));
         }
-        let format = resp
+        let content_type = resp
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map_or(Format::PrometheusText, Format::from_content_type);
+            .unwrap_or_default()
+            .to_string();
         let mut resp = resp;
         let mut body = Vec::new();
         while let Some(chunk) = resp
@@ -109,7 +118,7 @@ pub async fn fetch(client: &reqwest::Client, r: &Request<'_>) -> Result<Fetched,
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Fetched { body, format })
+        Ok(Fetched { body, content_type })
     };
     tokio::time::timeout(r.timeout, work)
         .await
@@ -137,8 +146,15 @@ mod tests {
     #[test]
     fn accept_header_weights_like_prometheus() {
         assert_eq!(
-            accept_header(&["application/openmetrics-text;version=1.0.0", "text/plain;version=0.0.4"]),
-            "application/openmetrics-text;version=1.0.0;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1"
+            accept_header(&ScrapeProtocol::DEFAULT, EscapingScheme::AllowUtf8),
+            "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,\
+             application/openmetrics-text;version=0.0.1;q=0.5,\
+             text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,\
+             text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+        );
+        assert_eq!(
+            accept_header(&[ScrapeProtocol::PrometheusProto], EscapingScheme::Underscores),
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,*/*;q=0.5"
         );
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use bongsu_config::{Config, ScrapeConfig, ScrapeProtocol};
+use bongsu_config::{Config, ScrapeConfig};
 use bongsu_discovery::static_groups;
 use bongsu_httpclient::client;
 use bongsu_model::Labels;
@@ -11,6 +11,7 @@ use bongsu_relabel::relabel;
 
 use super::append::SampleRules;
 use super::fetch::accept_header;
+use super::histograms::{pick_schema, HistogramRules};
 use super::manager::{FileSd, PoolSpec};
 use super::scrape_loop::LoopSettings;
 
@@ -27,13 +28,6 @@ pub fn pool_specs(config: &Config) -> Result<Vec<PoolSpec>, String> {
 }
 
 fn pool_spec(sc: &ScrapeConfig) -> Result<PoolSpec, String> {
-    let mut media = Vec::with_capacity(sc.scrape_protocols.len());
-    for p in &sc.scrape_protocols {
-        if *p == ScrapeProtocol::PrometheusProto {
-            return Err("scrape protocol PrometheusProto is not supported by bongsu yet".into());
-        }
-        media.push(p.header());
-    }
     let metric_relabel = sc.metric_relabel_configs.clone();
     let settings = LoopSettings {
         interval: sc.scrape_interval,
@@ -46,6 +40,13 @@ fn pool_spec(sc: &ScrapeConfig) -> Result<PoolSpec, String> {
             label_limit: to_usize(sc.label_limit),
             label_name_length_limit: to_usize(sc.label_name_length_limit),
             label_value_length_limit: to_usize(sc.label_value_length_limit),
+            histograms: HistogramRules {
+                native: sc.scrape_native_histograms,
+                keep_classic: sc.always_scrape_classic_histograms,
+                convert_nhcb: sc.convert_classic_histograms_to_nhcb,
+                bucket_limit: to_usize(sc.native_histogram_bucket_limit),
+                max_schema: pick_schema(sc.native_histogram_min_bucket_factor),
+            },
         },
         body_size_limit: sc.body_size_limit,
         metric_relabel: Box::new(move |l: Labels| {
@@ -55,7 +56,8 @@ fn pool_spec(sc: &ScrapeConfig) -> Result<PoolSpec, String> {
                 relabel(&l, &metric_relabel)
             }
         }),
-        accept: accept_header(&media),
+        accept: accept_header(&sc.scrape_protocols, sc.metric_name_escaping_scheme),
+        fallback: sc.fallback_scrape_protocol,
         http: sc.http.clone(),
     };
     let static_groups = static_groups(&sc.static_configs);

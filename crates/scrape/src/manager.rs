@@ -272,6 +272,7 @@ async fn run_pool(
                 interval: &interval,
                 timeout: &timeout,
                 relabel_configs: &spec.relabel_configs,
+                histograms: spec.settings.rules.histograms,
             };
             let groups = spec
                 .static_groups
@@ -456,6 +457,7 @@ mod tests {
                 body_size_limit: 0,
                 metric_relabel: Box::new(Some),
                 accept: "text/plain".into(),
+                fallback: None,
                 http: HttpClientConfig::default(),
             }),
             client: reqwest::Client::new(),

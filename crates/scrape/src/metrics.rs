@@ -43,6 +43,11 @@ static SAMPLE_LIMIT_HIT: Family = Family::counter(
     "Total number of scrapes that hit the sample limit and were rejected.",
     &[],
 );
+static BUCKET_LIMIT_HIT: Family = Family::counter(
+    "prometheus_target_scrapes_exceeded_native_histogram_bucket_limit_total",
+    "Total number of scrapes that hit the native histogram bucket limit and were rejected.",
+    &[],
+);
 static DUPLICATE: Family = Family::counter(
     "prometheus_target_scrapes_sample_duplicate_timestamp_total",
     "Total number of samples rejected due to duplicate timestamps but different values.",
@@ -112,6 +117,7 @@ pub(crate) struct ScrapeCounters {
     label_limits_hit: Counter,
     body_limit_hit: Counter,
     sample_limit_hit: Counter,
+    bucket_limit_hit: Counter,
     duplicate: Counter,
     out_of_order: Counter,
     out_of_bounds: Counter,
@@ -127,6 +133,7 @@ pub(crate) static COUNTERS: ScrapeCounters = ScrapeCounters {
     label_limits_hit: Counter::new(),
     body_limit_hit: Counter::new(),
     sample_limit_hit: Counter::new(),
+    bucket_limit_hit: Counter::new(),
     duplicate: Counter::new(),
     out_of_order: Counter::new(),
     out_of_bounds: Counter::new(),
@@ -154,6 +161,7 @@ impl ScrapeCounters {
         match failure {
             Failure::Fetch(FetchError::BodyTooLarge(_)) => self.body_limit_hit.inc(),
             Failure::Append(ScrapeError::SampleLimit { .. }) => self.sample_limit_hit.inc(),
+            Failure::Append(ScrapeError::BucketLimit) => self.bucket_limit_hit.inc(),
             Failure::Append(
                 ScrapeError::LabelLimit { .. }
                 | ScrapeError::LabelNameLength { .. }
@@ -225,6 +233,7 @@ impl ScrapeManager {
             (&LABEL_LIMITS_HIT, &c.label_limits_hit),
             (&BODY_LIMIT_HIT, &c.body_limit_hit),
             (&SAMPLE_LIMIT_HIT, &c.sample_limit_hit),
+            (&BUCKET_LIMIT_HIT, &c.bucket_limit_hit),
             (&DUPLICATE, &c.duplicate),
             (&OUT_OF_ORDER, &c.out_of_order),
             (&OUT_OF_BOUNDS, &c.out_of_bounds),

@@ -5,12 +5,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
 
+use bongsu_config::ScrapeProtocol;
 use bongsu_httpclient::HttpClientConfig;
 use bongsu_model::{Labels, METRIC_NAME, STALE_NAN};
 use bongsu_storage::{Appender, SeriesRef, Storage};
 
-use super::append::{append_scrape, SampleRules, ScrapeOptions, ScrapeReport, SeriesCache};
-use super::fetch::{fetch, Request};
+use bongsu_exposition::Format;
+
+use super::append::{
+    append_scrape, SampleRules, ScrapeError, ScrapeOptions, ScrapeReport, SeriesCache,
+};
+use super::fetch::{fetch, Fetched, Request};
+use super::format::{negotiate, BodyFormat};
 use super::metrics::{Failure, COUNTERS};
 use super::target::{Health, Target};
 
@@ -25,6 +31,9 @@ pub struct LoopSettings {
     pub metric_relabel: Box<dyn Fn(Labels) -> Option<Labels> + Send + Sync>,
     /// The `Accept` header of scrapes.
     pub accept: String,
+    /// `fallback_scrape_protocol`: how a body is read whose `Content-Type` is missing,
+    /// unparsable or unknown.
+    pub fallback: Option<ScrapeProtocol>,
     /// Authentication and extra request headers.
     pub http: HttpClientConfig,
 }
@@ -149,6 +158,34 @@ pub async fn run(
     }
 }
 
+/// Appends a fetched body read as its `Content-Type` says (or the fallback). An empty body
+/// has nothing to read: as in Prometheus its series just go stale, whatever its type.
+fn scrape_body(
+    app: &mut dyn Appender,
+    cache: &mut SeriesCache,
+    f: &Fetched,
+    t: i64,
+    opts: &ScrapeOptions<'_>,
+    fallback: Option<ScrapeProtocol>,
+    url: &str,
+) -> Result<ScrapeReport, String> {
+    let format = if f.body.is_empty() {
+        BodyFormat::Text(Format::PrometheusText)
+    } else {
+        let (format, warning) = negotiate(&f.content_type, fallback).inspect_err(|e| {
+            COUNTERS.failed(Failure::Append(&ScrapeError::Parse(e.clone())));
+        })?;
+        if let Some(w) = warning {
+            tracing::debug!(target = %url, "{w}");
+        }
+        format
+    };
+    append_scrape(app, cache, &f.body, format, t, opts).map_err(|e| {
+        COUNTERS.failed(Failure::Append(&e));
+        e.to_string()
+    })
+}
+
 async fn scrape_once(
     target: &Target,
     settings: &LoopSettings,
@@ -171,15 +208,24 @@ async fn scrape_once(
     let mut app = db.appender();
     let result = match fetched {
         Ok(f) => {
+            let mut rules = settings.rules;
+            if let Some(h) = target.histograms {
+                rules.histograms = h;
+            }
             let opts = ScrapeOptions {
                 target_labels: &target.labels,
-                rules: settings.rules,
+                rules,
                 metric_relabel: &settings.metric_relabel,
             };
-            append_scrape(&mut *app, cache, &f.body, f.format, t, &opts).map_err(|e| {
-                COUNTERS.failed(Failure::Append(&e));
-                e.to_string()
-            })
+            scrape_body(
+                &mut *app,
+                cache,
+                &f,
+                t,
+                &opts,
+                settings.fallback,
+                &target.url,
+            )
         }
         Err(e) => {
             COUNTERS.failed(Failure::Fetch(&e));

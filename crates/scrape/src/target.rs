@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 use bongsu_model::Labels;
 
 use super::append::Metadata;
+use super::histograms::HistogramRules;
 
 /// The last scrape's outcome, as `/api/v1/targets` shows it.
 #[derive(Debug, Clone)]
@@ -43,6 +44,9 @@ pub struct Target {
     /// Labels its series get (after relabeling, without `__` labels).
     pub labels: Labels,
     pub url: String,
+    /// The job's histogram settings as this target's labels override them (`None`: the
+    /// job's, unchanged).
+    pub histograms: Option<HistogramRules>,
     health: Mutex<Health>,
     /// HELP/TYPE/UNIT per metric family from the last successful scrape.
     metadata: Mutex<Arc<HashMap<String, Metadata>>>,
@@ -55,9 +59,17 @@ impl Target {
             discovered,
             labels,
             url,
+            histograms: None,
             health: Mutex::new(Health::default()),
             metadata: Mutex::default(),
         }
+    }
+
+    /// This target with its own histogram settings (from `__scrape_native_histograms__` and
+    /// the other override labels).
+    pub fn with_histograms(mut self, h: HistogramRules) -> Target {
+        self.histograms = Some(h);
+        self
     }
 
     pub fn metadata(&self) -> Arc<HashMap<String, Metadata>> {

@@ -11,11 +11,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use bongsu_model::{Labels, Sample};
+use bongsu_model::{HistogramSample, Labels, Sample};
 
 use super::block::{Block, BlockWriter, ChunkScratch};
 use super::db::{Db, WAL_DIR};
-use super::querier::merge_into;
+use super::querier::{merge_histograms_into, merge_into};
 use super::{wal, TsdbError};
 
 /// The largest block compaction makes: 31 days, as in Prometheus.
@@ -32,8 +32,8 @@ pub(super) fn compact_head(db: &Db) -> Result<(), TsdbError> {
         let mint = hmin.div_euclid(range) * range;
         let maxt = mint + range;
         let mut w = BlockWriter::new(db.dir(), mint, maxt, 1, Vec::new())?;
-        let written = head.for_each_in_range(mint, maxt - 1, |labels, samples| {
-            w.add_series(labels.clone(), samples)
+        let written = head.for_each_in_range(mint, maxt - 1, |labels, samples, hists| {
+            w.add_series_with_histograms(labels.clone(), samples, hists)
                 .map_err(TsdbError::from)
         });
         if let Err(e) = written {
@@ -177,13 +177,16 @@ pub(super) fn rewrite(
     let mut w = BlockWriter::new(db.dir(), mint, maxt, level, sources)?;
     let written = (|| {
         let (mut scratch, mut buf) = (ChunkScratch::default(), Vec::<Sample>::new());
-        let mut merged = Vec::new();
+        let (mut hmetas, mut hbuf) = (Vec::new(), Vec::<HistogramSample>::new());
+        let (mut merged, mut hmerged) = (Vec::new(), Vec::new());
         for (labels, refs) in all {
             merged.clear();
+            hmerged.clear();
             for (bi, id) in refs {
                 let b = &group[bi];
                 let deleted = tombstones[bi].get(id);
-                b.index().series(id, &mut metas)?;
+                b.index()
+                    .series_with_histograms(id, &mut metas, Some(&mut hmetas))?;
                 buf.clear();
                 for c in &metas {
                     if !deleted.is_some_and(|d| d.covers(c.min_time, c.max_time)) {
@@ -194,8 +197,18 @@ pub(super) fn rewrite(
                     d.remove_deleted(&mut buf, 0);
                 }
                 merge_into(&mut merged, &buf);
+                hbuf.clear();
+                for c in &hmetas {
+                    if !deleted.is_some_and(|d| d.covers(c.min_time, c.max_time)) {
+                        b.read_histogram_chunk(c, &mut hbuf)?;
+                    }
+                }
+                if let Some(d) = deleted {
+                    hbuf.retain(|h| !d.contains(h.t));
+                }
+                merge_histograms_into(&mut hmerged, &mut hbuf);
             }
-            w.add_series(labels, &merged)?;
+            w.add_series_with_histograms(labels, &merged, &hmerged)?;
         }
         Ok::<(), TsdbError>(())
     })();

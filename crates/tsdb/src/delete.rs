@@ -77,20 +77,25 @@ fn delete_in_block(
     matchers: &[Matcher],
 ) -> Result<(), BlockError> {
     let index = block.index();
-    let mut metas = Vec::new();
+    let (mut metas, mut hmetas) = (Vec::new(), Vec::new());
     let mut stones = Vec::new();
     for id in postings_for_matchers(index, matchers)? {
-        index.series(id, &mut metas)?;
-        let (Some(first), Some(last)) = (metas.first(), metas.last()) else {
+        index.series_with_histograms(id, &mut metas, Some(&mut hmetas))?;
+        // Float and histogram chunks together: (min, max) of each.
+        let ranges = metas
+            .iter()
+            .map(|c| (c.min_time, c.max_time))
+            .chain(hmetas.iter().map(|c| (c.min_time, c.max_time)));
+        let (Some(first), Some(last)) = (
+            ranges.clone().map(|r| r.0).min(),
+            ranges.clone().map(|r| r.1).max(),
+        ) else {
             continue;
         };
-        if !metas
-            .iter()
-            .any(|c| c.min_time <= maxt && c.max_time >= mint)
-        {
+        if !ranges.clone().any(|(lo, hi)| lo <= maxt && hi >= mint) {
             continue;
         }
-        if let Some(iv) = Interval::new(mint, maxt).clamp(first.min_time, last.max_time) {
+        if let Some(iv) = Interval::new(mint, maxt).clamp(first, last) {
             stones.push((id, iv));
         }
     }

@@ -9,6 +9,12 @@
 //! test; `encoding` (bounds-checked varints) and `postings` (matchers → ids, `MemPostings`) for
 //! the log store, which indexes and encodes the same way.
 //!
+//! Native histograms are stored beside floats on one timeline per series: the WAL has histogram
+//! records, the head and blocks hold Prometheus' histogram chunk encodings byte for byte
+//! (`chunk::histogram`, `chunk::float_histogram`), and queries fill `Series::histograms`.
+//! [`promblock::import_prometheus_block`] turns a Prometheus block (floats and histograms)
+//! into a bongsu block.
+//!
 //! `tsdb` knows nothing of HTTP, PromQL, scraping or an async runtime. Only the WAL makes a
 //! sample durable.
 
@@ -19,8 +25,11 @@ mod db;
 mod delete;
 pub mod encoding;
 mod head;
+#[cfg(test)]
+mod hist_tests;
 mod metrics;
 pub mod postings;
+pub mod promblock;
 mod querier;
 mod retention;
 mod snapshot;

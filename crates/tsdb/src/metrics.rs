@@ -11,6 +11,7 @@ use crate::Db;
 
 /// Samples are floats only (no native histograms yet): the `type` label of per-type families.
 const FLOAT: &[&str] = &["float"];
+const HISTOGRAM: &[&str] = &["histogram"];
 
 static HEAD_SERIES: Family = Family::gauge(
     "prometheus_tsdb_head_series",
@@ -173,11 +174,14 @@ impl Db {
         enc.single(&SERIES_CREATED, s.series_created as f64);
         enc.single(&SERIES_REMOVED, s.series_removed as f64);
         enc.family(&SAMPLES_APPENDED)
-            .sample(FLOAT, s.samples_appended as f64);
+            .sample(FLOAT, s.samples_appended as f64)
+            .sample(HISTOGRAM, s.histograms_appended as f64);
         enc.family(&OUT_OF_BOUND)
-            .sample(FLOAT, s.out_of_bounds_samples as f64);
+            .sample(FLOAT, s.out_of_bounds_samples as f64)
+            .sample(HISTOGRAM, s.out_of_bounds_histograms as f64);
         enc.family(&OUT_OF_ORDER)
-            .sample(FLOAT, s.out_of_order_samples as f64);
+            .sample(FLOAT, s.out_of_order_samples as f64)
+            .sample(HISTOGRAM, s.out_of_order_histograms as f64);
         enc.single(&HEAD_CHUNKS, s.head_chunks as f64);
         enc.single(&HEAD_MIN_TIME, s.head_min_time as f64);
         enc.single(&HEAD_MAX_TIME, s.head_max_time as f64);

@@ -5,10 +5,10 @@ use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use bongsu_model::{Labels, Matcher, Sample};
+use bongsu_model::{HistogramSample, Labels, Matcher, Sample};
 use bongsu_storage::{Querier, Series, StorageError};
 
-use super::block::{Block, ChunkMeta, ChunkScratch};
+use super::block::{Block, ChunkMeta, ChunkScratch, HistChunkMeta};
 use super::head::Head;
 use super::postings::postings_for_matchers;
 use super::TsdbError;
@@ -16,6 +16,9 @@ use super::TsdbError;
 /// Fewer series than this are read from a block on the calling thread alone: below it,
 /// starting threads costs about what they save.
 const PARALLEL_MIN_SERIES: usize = 512;
+
+/// A series read from a block: labels, float samples, histogram samples.
+type BlockSeries = (Labels, Vec<Sample>, Vec<HistogramSample>);
 
 /// A consistent view of the head and the blocks overlapping `[mint, maxt]` (both inclusive).
 ///
@@ -41,19 +44,32 @@ impl DbQuerier {
     /// The labels and in-range samples of the series `ids` of `block` that have any, in the
     /// order of `ids`. Many series are decoded on several threads (at most one per core):
     /// decoding is most of a large select's time and each series is independent.
-    fn read_block_series(
-        &self,
-        block: &Block,
-        ids: &[u32],
-    ) -> Result<Vec<(Labels, Vec<Sample>)>, TsdbError> {
+    fn read_block_series(&self, block: &Block, ids: &[u32]) -> Result<Vec<BlockSeries>, TsdbError> {
         let tombstones = block.tombstones();
-        let read = |ids: &[u32]| -> Result<Vec<(Labels, Vec<Sample>)>, TsdbError> {
+        let read = |ids: &[u32]| -> Result<Vec<BlockSeries>, TsdbError> {
             let (mut metas, mut scratch, mut all) =
                 (Vec::new(), ChunkScratch::default(), Vec::new());
+            let mut hmetas = Vec::new();
             let mut out = Vec::with_capacity(ids.len());
             for &id in ids {
-                let labels = block.index().series(id, &mut metas)?;
+                let labels =
+                    block
+                        .index()
+                        .series_with_histograms(id, &mut metas, Some(&mut hmetas))?;
                 let deleted = tombstones.get(id);
+                let mut hists = Vec::new();
+                for c in hmetas.iter().filter(|c| {
+                    c.max_time >= self.mint
+                        && c.min_time <= self.maxt
+                        && !deleted.is_some_and(|d| d.covers(c.min_time, c.max_time))
+                }) {
+                    block.read_histogram_chunk(c, &mut hists)?;
+                }
+                hists.retain(|h| {
+                    h.t >= self.mint
+                        && h.t <= self.maxt
+                        && !deleted.is_some_and(|d| d.contains(h.t))
+                });
                 all.clear();
                 for c in metas.iter().filter(|c| {
                     overlaps(c, self.mint, self.maxt)
@@ -69,10 +85,10 @@ impl DbQuerier {
                 // faults.
                 let in_range = |s: &&Sample| s.t >= self.mint && s.t <= self.maxt;
                 let n = all.iter().filter(in_range).count();
-                if n > 0 {
+                if n > 0 || !hists.is_empty() {
                     let mut buf = Vec::with_capacity(n);
                     buf.extend(all.iter().filter(in_range).copied());
-                    out.push((labels, buf));
+                    out.push((labels, buf, hists));
                 }
             }
             Ok(out)
@@ -104,12 +120,17 @@ impl Querier for DbQuerier {
     /// Series matching every matcher that have samples in range, sorted by labels.
     fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
         let mut out: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
+        let mut hists: BTreeMap<Labels, Vec<HistogramSample>> = BTreeMap::new();
         let mut buf = Vec::new();
+        let mut hbuf = Vec::new();
         for block in &self.blocks {
             let ids: Vec<u32> = postings_for_matchers(block.index(), matchers)?
                 .iter()
                 .collect();
-            for (labels, samples) in self.read_block_series(block, &ids)? {
+            for (labels, samples, mut hs) in self.read_block_series(block, &ids)? {
+                if !hs.is_empty() {
+                    merge_histograms_into(hists.entry(labels.clone()).or_default(), &mut hs);
+                }
                 match out.entry(labels) {
                     Entry::Vacant(e) => {
                         e.insert(samples);
@@ -125,30 +146,48 @@ impl Querier for DbQuerier {
                 if !buf.is_empty() {
                     merge_into(out.entry(s.labels.clone()).or_default(), &buf);
                 }
+                hbuf.clear();
+                self.head
+                    .read_histograms(&s, self.mint, self.maxt, &mut hbuf)?;
+                if !hbuf.is_empty() {
+                    merge_histograms_into(hists.entry(s.labels.clone()).or_default(), &mut hbuf);
+                    out.entry(s.labels.clone()).or_default();
+                }
             }
         }
         Ok(out
             .into_iter()
-            .map(|(labels, samples)| Series::floats(labels, samples))
+            .map(|(labels, samples)| {
+                let histograms = hists.remove(&labels).unwrap_or_default();
+                Series {
+                    labels,
+                    samples,
+                    histograms,
+                }
+            })
             .collect())
     }
 
     /// Label sets of the series matching `matchers` with data in range, sorted.
     fn series_labels(&self, matchers: &[Matcher]) -> Result<Vec<Labels>, StorageError> {
         let mut out: BTreeMap<Labels, ()> = BTreeMap::new();
-        let mut metas = Vec::new();
+        let (mut metas, mut hmetas) = (Vec::new(), Vec::new());
         for block in &self.blocks {
             let index = block.index();
             let tombstones = block.tombstones();
             for id in postings_for_matchers(index, matchers)? {
-                let labels = index.series(id, &mut metas)?;
+                let labels = index.series_with_histograms(id, &mut metas, Some(&mut hmetas))?;
                 let deleted = tombstones.get(id);
                 // A chunk counts unless its part in range is all deleted.
                 let live = |c: &ChunkMeta| {
                     let (lo, hi) = (c.min_time.max(self.mint), c.max_time.min(self.maxt));
                     lo <= hi && !deleted.is_some_and(|d| d.covers(lo, hi))
                 };
-                if metas.iter().any(live) {
+                let live_h = |c: &HistChunkMeta| {
+                    let (lo, hi) = (c.min_time.max(self.mint), c.max_time.min(self.maxt));
+                    lo <= hi && !deleted.is_some_and(|d| d.covers(lo, hi))
+                };
+                if metas.iter().any(live) || hmetas.iter().any(live_h) {
                     out.insert(labels, ());
                 }
             }
@@ -199,6 +238,39 @@ impl Querier for DbQuerier {
             }
         }
         Ok(values.into_keys().map(|v| v.to_string()).collect())
+    }
+}
+
+/// Merges `new` (sorted by time) into `into` (sorted); on equal times the sample already in
+/// `into` (from an older source) gives way to the newer one.
+pub(super) fn merge_histograms_into(
+    into: &mut Vec<HistogramSample>,
+    new: &mut Vec<HistogramSample>,
+) {
+    if into
+        .last()
+        .is_none_or(|l| new.first().is_none_or(|f| l.t < f.t))
+    {
+        into.append(new);
+        return;
+    }
+    let old = std::mem::take(into);
+    let mut a = old.into_iter().peekable();
+    let mut b = new.drain(..).peekable();
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => {
+                if x.t == y.t {
+                    a.next();
+                    continue;
+                }
+                x.t < y.t
+            }
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        into.extend(if take_a { a.next() } else { b.next() });
     }
 }
 

@@ -79,8 +79,8 @@ fn write_head(db: &Db, dir: &Path) -> Result<(), TsdbError> {
         return Ok(());
     }
     let mut w = BlockWriter::new(dir, mint, maxt.saturating_add(1), 1, Vec::new())?;
-    let written = head.for_each_in_range(mint, maxt, |labels, samples| {
-        w.add_series(labels.clone(), samples)
+    let written = head.for_each_in_range(mint, maxt, |labels, samples, hists| {
+        w.add_series_with_histograms(labels.clone(), samples, hists)
             .map_err(TsdbError::from)
     });
     if let Err(e) = written {

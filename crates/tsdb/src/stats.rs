@@ -25,8 +25,13 @@ pub struct DbStats {
     pub min_time: Option<i64>,
     /// Counters since the database was opened.
     pub samples_appended: u64,
+    /// Native histogram samples appended (Prometheus' `type="histogram"`).
+    pub histograms_appended: u64,
     pub out_of_order_samples: u64,
     pub out_of_bounds_samples: u64,
+    /// Histogram samples refused as out of order / out of bounds (`type="histogram"`).
+    pub out_of_order_histograms: u64,
+    pub out_of_bounds_histograms: u64,
     pub series_created: u64,
     pub series_removed: u64,
     /// Chunks in the head, open and closed.
@@ -72,8 +77,11 @@ impl Db {
             head_chunks_bytes: head.chunk_disk_size(),
             min_time,
             samples_appended: counter(&head.stats.samples_appended),
+            histograms_appended: counter(&head.stats.histograms_appended),
             out_of_order_samples: counter(&head.stats.out_of_order),
             out_of_bounds_samples: counter(&head.stats.out_of_bounds),
+            out_of_order_histograms: counter(&head.stats.out_of_order_histograms),
+            out_of_bounds_histograms: counter(&head.stats.out_of_bounds_histograms),
             series_created: counter(&head.stats.series_created),
             series_removed: counter(&head.stats.series_removed),
             head_chunks: counter(&head.stats.chunks),

@@ -95,10 +95,12 @@ impl Detector {
         now: i64,
     ) -> Result<usize, DetectorError> {
         let step = self.config.interval;
-        let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX);
-        let start = now - i64::try_from(self.config.history.as_millis()).unwrap_or(0);
-        let end = now - step_ms;
-        if end < start {
+        let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX).max(1);
+        // On the rounds' grid (multiples of the interval), so that seasonal phases learnt
+        // from history line up with the live rounds after it.
+        let end = (now - 1).div_euclid(step_ms) * step_ms;
+        let start = end - i64::try_from(self.config.history.as_millis()).unwrap_or(0);
+        if end <= start {
             return Ok(0);
         }
         let out = engine.range_query(db, &self.config.query, start, end, step)?;

@@ -10,6 +10,8 @@ use super::{check_positive, check_window, Model, ModelError, Prediction};
 
 /// A normal distribution's standard deviation per median absolute deviation.
 const SIGMA_PER_MAD: f64 = 1.482_602_218_505_602;
+/// A normal distribution's standard deviation per mean absolute deviation.
+const SIGMA_PER_MEAN_AD: f64 = 1.253_314_137_315_500_3;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,8 +74,15 @@ impl Model for MedianMad {
             self.scratch
                 .extend(self.sorted.iter().map(|v| (v - med).abs()));
             self.scratch.sort_unstable_by(f64::total_cmp);
-            let mad = median(&self.scratch) * SIGMA_PER_MAD;
-            Prediction::new(y, med, self.z * mad)
+            let mut sigma = median(&self.scratch) * SIGMA_PER_MAD;
+            if sigma == 0.0 {
+                // More than half the window is one value (counters at rest, flat lines): the
+                // mean absolute deviation still sees the rest, where the MAD would call any
+                // change infinitely anomalous.
+                let mean_ad = self.scratch.iter().sum::<f64>() / self.scratch.len() as f64;
+                sigma = mean_ad * SIGMA_PER_MEAN_AD;
+            }
+            Prediction::new(y, med, self.z * sigma)
         });
         if self.values.len() == self.window {
             if let Some(old) = self.values.pop_front() {

@@ -214,3 +214,27 @@ mod tests {
         assert_eq!(Prediction::new(6.0, 5.0, 0.0).anomaly_score, MAX_SCORE);
     }
 }
+
+#[cfg(test)]
+mod cost_tests {
+    use super::*;
+
+    /// The per-series state the README reports.
+    #[test]
+    fn state_per_series() {
+        let bytes = |yaml: &str, step_s: u64, values: i64| {
+            let c: ModelConfig = serde_yaml_ng::from_str(yaml).unwrap();
+            let mut m = c.build(Duration::from_secs(step_s)).unwrap();
+            for i in 0..values {
+                m.observe(i * step_s as i64 * 1000, (i % 17) as f64);
+            }
+            m.state_bytes()
+        };
+        let weekly = bytes("{class: holt_winters, seasons: [1d, 1w]}", 60, 10_100);
+        assert!((92_000..95_000).contains(&weekly), "{weekly}");
+        let daily = bytes("{class: holt_winters, seasons: [1d]}", 300, 300);
+        assert!((2_300..2_600).contains(&daily), "{daily}");
+        let z = bytes("{class: zscore, window: 1500}", 300, 2_000);
+        assert!((12_000..12_300).contains(&z), "{z}");
+    }
+}

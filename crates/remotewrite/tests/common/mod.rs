@@ -14,7 +14,9 @@ use axum::response::IntoResponse;
 use bongsu_ingest::proto::{v1, v2};
 use bongsu_model::Labels;
 use bongsu_remotewrite::RemoteWrite;
-use bongsu_tsdb::wal::{RefSample, RefSeries, Wal, WalOptions, WalPins};
+use bongsu_tsdb::wal::{
+    RefFloatHistogramSample, RefHistogramSample, RefSample, RefSeries, Wal, WalOptions, WalPins,
+};
 use parking_lot::Mutex;
 use prost::Message;
 
@@ -211,6 +213,30 @@ impl Data {
             .map(|&(sref, t, v)| RefSample { sref, t, v })
             .collect();
         self.wal.log_samples(&s).unwrap();
+    }
+
+    pub fn histograms(&mut self, hs: &[(u64, i64, bongsu_model::Histogram)]) {
+        let hs: Vec<RefHistogramSample> = hs
+            .iter()
+            .map(|(sref, t, h)| RefHistogramSample {
+                sref: *sref,
+                t: *t,
+                h: h.clone(),
+            })
+            .collect();
+        self.wal.log_histograms(&hs).unwrap();
+    }
+
+    pub fn float_histograms(&mut self, hs: &[(u64, i64, bongsu_model::FloatHistogram)]) {
+        let hs: Vec<RefFloatHistogramSample> = hs
+            .iter()
+            .map(|(sref, t, h)| RefFloatHistogramSample {
+                sref: *sref,
+                t: *t,
+                h: h.clone(),
+            })
+            .collect();
+        self.wal.log_float_histograms(&hs).unwrap();
     }
 
     /// A sender over this WAL with progress files in the data directory.

@@ -18,11 +18,15 @@ use bongsu_model::{Label, Labels, SymbolTable};
 
 use super::chunks::BlobRef;
 use super::BlockError;
+use crate::chunk::Encoding;
 use crate::encoding::{put_str, put_uvarint, put_varint, Decoder};
 use crate::postings::PostingsSource;
 
 const MAGIC: [u8; 4] = *b"BGIX";
+/// Version 2 adds the histogram chunk list to series entries; it is written only by blocks
+/// that hold histograms, so a block of floats stays readable by older bongsu versions.
 const VERSION: u8 = 1;
+const VERSION_HISTOGRAMS: u8 = 2;
 const HEADER_LEN: usize = 8;
 const SECTIONS: usize = 6;
 /// Each TOC entry: offset u64, length u64, crc32c u32; then the TOC's own crc32c.
@@ -39,13 +43,30 @@ pub struct ChunkMeta {
     pub values: BlobRef,
 }
 
+/// Where one histogram chunk of a series lives (a blob in the chunk files holding the chunk's
+/// bytes), its encoding and its time range (both bounds inclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistChunkMeta {
+    pub min_time: i64,
+    pub max_time: i64,
+    pub encoding: Encoding,
+    pub blob: BlobRef,
+}
+
 /// Writes an index for `series`, which must be sorted by labels and unique. Chunk times are
-/// stored relative to `base_time` (the block's minimum time) to keep them short.
+/// stored relative to `base_time` (the block's minimum time) to keep them short. `hists`
+/// holds each series' histogram chunks (same order as `series`) or is empty.
 pub fn write_index(
     path: &Path,
     series: &[(Labels, Vec<ChunkMeta>)],
+    hists: &[Vec<HistChunkMeta>],
     base_time: i64,
 ) -> Result<u64, BlockError> {
+    let version = if hists.iter().any(|h| !h.is_empty()) {
+        VERSION_HISTOGRAMS
+    } else {
+        VERSION
+    };
     let corrupt = |msg: String| BlockError::corrupt(path, msg);
     let mut symbols: BTreeSet<&str> = BTreeSet::new();
     for (labels, _) in series {
@@ -105,6 +126,18 @@ pub fn write_index(
             put_uvarint(&mut series_sec, c.values);
             prev_max = c.max_time;
         }
+        if version == VERSION_HISTOGRAMS {
+            let hs = hists.get(id).map_or(&[][..], |h| &h[..]);
+            put_uvarint(&mut series_sec, hs.len() as u64);
+            let mut prev_max = base_time;
+            for c in hs {
+                put_varint(&mut series_sec, c.min_time.wrapping_sub(prev_max));
+                put_uvarint(&mut series_sec, c.max_time.wrapping_sub(c.min_time) as u64);
+                series_sec.push(c.encoding as u8);
+                put_uvarint(&mut series_sec, c.blob);
+                prev_max = c.max_time;
+            }
+        }
     }
 
     let mut ts_sec = Vec::new();
@@ -133,7 +166,7 @@ pub fn write_index(
         HEADER_LEN + sym_sec.len() + series_sec.len() + offsets_sec.len() + postings_sec.len(),
     );
     out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&[VERSION, 0, 0, 0]);
+    out.extend_from_slice(&[version, 0, 0, 0]);
     let mut toc = Vec::with_capacity(TOC_LEN);
     for sec in [
         &sym_sec,
@@ -175,6 +208,8 @@ pub struct IndexReader {
     /// Chunk times are stored relative to this (the block's minimum time).
     base_time: i64,
     num_series: u32,
+    /// Format version: 2 when series entries list histogram chunks.
+    version: u8,
 }
 
 impl IndexReader {
@@ -190,7 +225,8 @@ impl IndexReader {
         // SAFETY: index files are immutable once their block is renamed into place.
         let mmap = unsafe { Mmap::map(&file) }.map_err(|e| BlockError::io(path, e))?;
         if mmap.len() < HEADER_LEN + TOC_LEN
-            || mmap[..5] != [MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION]
+            || mmap[..4] != MAGIC
+            || !(VERSION..=VERSION_HISTOGRAMS).contains(&mmap[4])
             || mmap[5..8] != [0, 0, 0]
         {
             return Err(corrupt("bad index header".into()));
@@ -270,10 +306,12 @@ impl IndexReader {
         for _ in 0..n {
             timestamps.push(d.uvarint().map_err(derr)?);
         }
+        let mmap_version = mmap[4];
         Ok(IndexReader {
             path: path.to_path_buf(),
             timestamps,
             base_time,
+            version: mmap_version,
             series: ranges[1].clone(),
             offsets,
             postings: ranges[3].clone(),
@@ -294,6 +332,16 @@ impl IndexReader {
 
     /// Labels and chunk metas of series `id`.
     pub fn series(&self, id: u32, chunks: &mut Vec<ChunkMeta>) -> Result<Labels, BlockError> {
+        self.series_with_histograms(id, chunks, None)
+    }
+
+    /// Labels, float chunk metas and (when `hists` is given) histogram chunk metas of `id`.
+    pub fn series_with_histograms(
+        &self,
+        id: u32,
+        chunks: &mut Vec<ChunkMeta>,
+        hists: Option<&mut Vec<HistChunkMeta>>,
+    ) -> Result<Labels, BlockError> {
         chunks.clear();
         let o = self.offsets.start + id as usize * 4;
         let raw = self
@@ -340,6 +388,33 @@ impl IndexReader {
                 values,
             });
             prev_max = max_time;
+        }
+        if let Some(hists) = hists {
+            hists.clear();
+            if self.version == VERSION_HISTOGRAMS {
+                let n = d
+                    .uvarint_max("histogram chunk count", d.remaining() as u64 / 4)
+                    .map_err(derr)?;
+                let mut prev_max = self.base_time;
+                for _ in 0..n {
+                    let min_time = prev_max.wrapping_add(d.varint().map_err(derr)?);
+                    let max_time = min_time.wrapping_add(d.uvarint().map_err(derr)? as i64);
+                    let e = d.bytes(1).map_err(derr)?[0];
+                    let encoding = Encoding::from_u8(e)
+                        .filter(|e| matches!(e, Encoding::Histogram | Encoding::FloatHistogram))
+                        .ok_or_else(|| {
+                            self.corrupt(format!("series {id}: bad histogram chunk encoding {e}"))
+                        })?;
+                    let blob = d.uvarint().map_err(derr)?;
+                    hists.push(HistChunkMeta {
+                        min_time,
+                        max_time,
+                        encoding,
+                        blob,
+                    });
+                    prev_max = max_time;
+                }
+            }
         }
         Labels::new(labels).map_err(|e| self.corrupt(format!("series {id}: {e}")))
     }
@@ -414,7 +489,7 @@ mod tests {
             ),
             (b.clone(), vec![meta(1000, 2000, 1 << 32 | 8, 1 << 32 | 90)]),
         ];
-        write_index(&path, &series, 0).unwrap();
+        write_index(&path, &series, &[], 0).unwrap();
         let r = IndexReader::open(&path, &SymbolTable::new(), 0).unwrap();
         assert_eq!(r.num_series(), 2);
         let mut chunks = Vec::new();
@@ -445,8 +520,8 @@ mod tests {
         let path = dir.path().join("index");
         let a = Labels::from_pairs(&[("a", "1")]).unwrap();
         let b = Labels::from_pairs(&[("a", "2")]).unwrap();
-        assert!(write_index(&path, &[(b.clone(), vec![]), (a.clone(), vec![])], 0).is_err());
-        write_index(&path, &[(a, vec![]), (b, vec![])], 0).unwrap();
+        assert!(write_index(&path, &[(b.clone(), vec![]), (a.clone(), vec![])], &[], 0).is_err());
+        write_index(&path, &[(a, vec![]), (b, vec![])], &[], 0).unwrap();
         let good = std::fs::read(&path).unwrap();
         for i in 0..good.len() {
             let mut bad = good.clone();

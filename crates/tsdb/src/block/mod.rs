@@ -20,7 +20,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 pub use chunks::BlobRef;
-pub use index::{ChunkMeta, IndexReader};
+pub use index::{ChunkMeta, HistChunkMeta, IndexReader};
 pub(crate) use meta::META_FILE;
 pub use meta::{BlockMeta, BlockStats, Compaction, BLOCK_FORMAT_VERSION};
 pub(crate) use writer::sync_dir;
@@ -182,6 +182,17 @@ impl Block {
         }
         out.extend(ts.iter().zip(vs.iter()).map(|(&t, &v)| Sample { t, v }));
         Ok(())
+    }
+
+    /// Decodes the histogram chunk `c`, appending its samples to `out`.
+    pub fn read_histogram_chunk(
+        &self,
+        c: &HistChunkMeta,
+        out: &mut Vec<bongsu_model::HistogramSample>,
+    ) -> Result<(), BlockError> {
+        chunk::decode_histograms(c.encoding, self.chunks.blob(c.blob)?, out).map_err(|e| {
+            BlockError::corrupt(&self.dir, format!("histogram chunk {:#x}: {e}", c.blob))
+        })
     }
 
     /// Removes a block directory: renamed first, so a crash mid-removal leaves no half block

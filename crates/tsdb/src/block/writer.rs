@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use bongsu_model::{Labels, Sample};
+use bongsu_model::{HistogramSample, Labels, Sample};
 
 use super::chunks::{BlobRef, ChunkWriter};
-use super::index::{write_index, ChunkMeta};
+use super::index::{write_index, ChunkMeta, HistChunkMeta};
 use super::{BlockError, BlockMeta, TMP_CREATION_SUFFIX};
-use crate::chunk::packed;
+use crate::chunk::{encode_histogram_chunks, packed};
 
 /// Chunks never cross a multiple of this, so the chunks of series scraped together line up and
 /// share timestamp columns.
@@ -26,6 +26,8 @@ pub struct BlockWriter {
     meta: BlockMeta,
     chunks: ChunkWriter,
     series: Vec<(Labels, Vec<ChunkMeta>)>,
+    /// Histogram chunks of each series in `series` (empty for most).
+    hists: Vec<Vec<HistChunkMeta>>,
     /// Timestamp columns already written, so equal ones are stored once.
     ts_columns: HashMap<Vec<u8>, BlobRef>,
     ts_buf: Vec<i64>,
@@ -52,6 +54,7 @@ impl BlockWriter {
             meta,
             chunks,
             series: Vec::new(),
+            hists: Vec::new(),
             ts_columns: HashMap::new(),
             ts_buf: Vec::new(),
             vs_buf: Vec::new(),
@@ -62,16 +65,42 @@ impl BlockWriter {
     /// Adds a series. `samples` must be sorted by time without duplicates and lie in the
     /// block's range; a series with no samples is skipped.
     pub fn add_series(&mut self, labels: Labels, samples: &[Sample]) -> Result<(), BlockError> {
-        if samples.is_empty() {
+        self.add_series_with_histograms(labels, samples, &[])
+    }
+
+    /// Adds a series with float samples and native histograms, each sorted by time without
+    /// duplicates and in the block's range; a series with neither is skipped.
+    pub fn add_series_with_histograms(
+        &mut self,
+        labels: Labels,
+        samples: &[Sample],
+        histograms: &[HistogramSample],
+    ) -> Result<(), BlockError> {
+        if samples.is_empty() && histograms.is_empty() {
             return Ok(());
         }
-        let (first, last) = (samples[0].t, samples[samples.len() - 1].t);
+        let ends = [
+            samples.first().map(|s| s.t),
+            histograms.first().map(|h| h.t),
+        ];
+        let first = ends
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(self.meta.min_time);
+        let lasts = [samples.last().map(|s| s.t), histograms.last().map(|h| h.t)];
+        let last = lasts
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(self.meta.min_time);
         if first < self.meta.min_time || last >= self.meta.max_time {
             return Err(BlockError::corrupt(
                 &self.tmp,
                 format!("series {labels} has samples outside the block range"),
             ));
         }
+        let hmetas = self.write_histograms(histograms)?;
         let mut metas = Vec::new();
         let mut rest = samples;
         while !rest.is_empty() {
@@ -83,11 +112,35 @@ impl BlockWriter {
             metas.push(self.write_chunk(chunk)?);
             rest = tail;
         }
-        self.meta.stats.num_samples += samples.len() as u64;
-        self.meta.stats.num_chunks += metas.len() as u64;
+        self.meta.stats.num_samples += (samples.len() + histograms.len()) as u64;
+        self.meta.stats.num_chunks += (metas.len() + hmetas.len()) as u64;
         self.meta.stats.num_series += 1;
         self.series.push((labels, metas));
+        self.hists.push(hmetas);
         Ok(())
+    }
+
+    /// Encodes histograms into chunks the way the head does (a new chunk on a kind change, a
+    /// counter reset or a layout that cannot be widened), also cut at chunk windows and every
+    /// [`MAX_CHUNK_SAMPLES`], and writes each chunk as one blob.
+    fn write_histograms(
+        &mut self,
+        hs: &[HistogramSample],
+    ) -> Result<Vec<HistChunkMeta>, BlockError> {
+        let chunks =
+            encode_histogram_chunks(hs, MAX_CHUNK_SAMPLES, CHUNK_WINDOW_MS).map_err(|t| {
+                BlockError::corrupt(&self.tmp, format!("histograms not in time order at {t}"))
+            })?;
+        let mut out = Vec::with_capacity(chunks.len());
+        for c in chunks {
+            out.push(HistChunkMeta {
+                min_time: c.min_time,
+                max_time: c.max_time,
+                encoding: c.encoding,
+                blob: self.chunks.write(&c.bytes)?,
+            });
+        }
+        Ok(out)
     }
 
     fn write_chunk(&mut self, samples: &[Sample]) -> Result<ChunkMeta, BlockError> {
@@ -140,6 +193,7 @@ impl BlockWriter {
             meta,
             chunks,
             series,
+            hists,
             ..
         } = self;
         if series.is_empty() {
@@ -149,7 +203,7 @@ impl BlockWriter {
         }
         let result = (|| {
             chunks.finish()?;
-            write_index(&tmp.join("index"), &series, meta.min_time)?;
+            write_index(&tmp.join("index"), &series, &hists, meta.min_time)?;
             meta.write(&tmp)?;
             sync_dir(&tmp.join("chunks"))?;
             sync_dir(&tmp)?;

@@ -1,10 +1,13 @@
 //! Chunk encodings: how a run of one series' samples is compressed into bytes and decoded back.
 //!
-//! Two encodings exist (byte layouts in `docs/format/chunks.md`):
+//! Four encodings exist (byte layouts in `docs/format/chunks.md`):
 //! - [`Encoding::Xor`] ([`xor`]): Gorilla-style, appendable sample by sample; the head's open chunk.
 //! - [`Encoding::Packed`] ([`packed`]): encoded in one go from a finished chunk, with timestamps and
 //!   values in separate columns so a block can store a shared timestamp column once. Values that
 //!   are decimals with few digits become scaled integers and are delta- and Rice-coded.
+//! - [`Encoding::Histogram`] ([`histogram`]) and [`Encoding::FloatHistogram`]
+//!   ([`float_histogram`]): native histograms, bit for bit Prometheus' `chunkenc` histogram and
+//!   float-histogram chunks (Prometheus' encodings 2 and 3), appendable sample by sample.
 //!
 //! Both give back every timestamp and every `f64` bit pattern exactly (NaN payloads, the stale
 //! marker, -0.0). Decoding never trusts its input: damaged bytes yield a [`ChunkError`], never a
@@ -14,17 +17,28 @@
 //! which series they belong to.
 
 mod bstream;
+pub mod float_histogram;
+mod hist_cut;
+pub mod histogram;
+pub mod histogram_meta;
 mod intseq;
 pub mod packed;
+mod prom_xor;
+mod spans;
 pub mod xor;
 
 use thiserror::Error;
 
-use bongsu_model::Sample;
+use bongsu_model::{HistogramSample, HistogramValue, Sample};
 
+pub use float_histogram::{decode_float_histogram_chunk, FloatHistogramChunk};
+pub use hist_cut::{encode_histogram_chunks, EncodedHistogramChunk};
+pub use histogram::{decode_histogram_chunk, HistogramAppend, HistogramChunk};
+pub use histogram_meta::CounterResetHeader;
 pub use packed::{
     decode_packed, decode_timestamps, decode_values, encode, encode_timestamps, encode_values,
 };
+pub use prom_xor::decode_prometheus_xor;
 pub use xor::{decode_xor, XorChunk};
 
 /// Most samples one chunk of either encoding may hold. Decoders reject larger counts, which bounds
@@ -37,6 +51,10 @@ pub const MAX_CHUNK_SAMPLES: usize = u16::MAX as usize;
 pub enum Encoding {
     Xor = 1,
     Packed = 2,
+    /// Prometheus' `EncHistogram` chunk (its encoding byte 2).
+    Histogram = 3,
+    /// Prometheus' `EncFloatHistogram` chunk (its encoding byte 3).
+    FloatHistogram = 4,
 }
 
 impl Encoding {
@@ -45,7 +63,30 @@ impl Encoding {
         match b {
             1 => Some(Encoding::Xor),
             2 => Some(Encoding::Packed),
+            3 => Some(Encoding::Histogram),
+            4 => Some(Encoding::FloatHistogram),
             _ => None,
+        }
+    }
+
+    /// The encoding of a Prometheus chunk with encoding byte `b` (`chunkenc.Encoding`: 1 XOR,
+    /// 2 histogram, 3 float histogram), if bongsu reads it.
+    pub fn from_prometheus(b: u8) -> Option<Encoding> {
+        match b {
+            1 => Some(Encoding::Xor),
+            2 => Some(Encoding::Histogram),
+            3 => Some(Encoding::FloatHistogram),
+            _ => None,
+        }
+    }
+
+    /// Prometheus' encoding byte for this encoding, if Prometheus has it.
+    pub fn prometheus_code(self) -> Option<u8> {
+        match self {
+            Encoding::Xor => Some(1),
+            Encoding::Histogram => Some(2),
+            Encoding::FloatHistogram => Some(3),
+            Encoding::Packed => None,
         }
     }
 }
@@ -63,14 +104,56 @@ pub enum ChunkError {
     TrailingBytes { extra: usize },
 }
 
-/// Decodes a whole chunk of either encoding, appending to `out`.
+/// Reads a LEB128 varint at `pos` (test helper for chunk-file fixtures).
+#[cfg(test)]
+pub(crate) fn bstream_get_uvarint(buf: &[u8], pos: &mut usize) -> Result<u64, ChunkError> {
+    bstream::get_uvarint(buf, pos, "varint")
+}
+
+/// Decodes a whole float-sample chunk (XOR or packed), appending to `out`. A histogram chunk is
+/// an error here: use [`decode_histograms`].
 ///
 /// On error, `out` may hold some of the chunk's samples after its original contents.
 pub fn decode(encoding: Encoding, bytes: &[u8], out: &mut Vec<Sample>) -> Result<(), ChunkError> {
     match encoding {
         Encoding::Xor => decode_xor(bytes, out),
         Encoding::Packed => decode_packed(bytes, out),
+        Encoding::Histogram | Encoding::FloatHistogram => Err(ChunkError::Corrupt {
+            what: "encoding (a histogram chunk where float samples were expected)",
+        }),
     }
+}
+
+/// Decodes a whole histogram chunk of either kind, appending to `out` (stale markers as
+/// histograms holding only the stale sum).
+pub fn decode_histograms(
+    encoding: Encoding,
+    bytes: &[u8],
+    out: &mut Vec<HistogramSample>,
+) -> Result<(), ChunkError> {
+    use std::sync::Arc;
+    match encoding {
+        Encoding::Histogram => out.extend(decode_histogram_chunk(bytes)?.into_iter().map(
+            |(t, h)| HistogramSample {
+                t,
+                h: HistogramValue::Int(Arc::new(h)),
+            },
+        )),
+        Encoding::FloatHistogram => out.extend(
+            decode_float_histogram_chunk(bytes)?
+                .into_iter()
+                .map(|(t, h)| HistogramSample {
+                    t,
+                    h: HistogramValue::Float(Arc::new(h)),
+                }),
+        ),
+        Encoding::Xor | Encoding::Packed => {
+            return Err(ChunkError::Corrupt {
+                what: "encoding (a float chunk where histograms were expected)",
+            })
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -83,7 +166,8 @@ mod tests {
             assert_eq!(Encoding::from_u8(e as u8), Some(e));
         }
         assert_eq!(Encoding::from_u8(0), None);
-        assert_eq!(Encoding::from_u8(3), None);
+        assert_eq!(Encoding::from_u8(5), None);
+        assert_eq!(Encoding::from_prometheus(2), Some(Encoding::Histogram));
     }
 
     #[test]
@@ -102,3 +186,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod histogram_tests;

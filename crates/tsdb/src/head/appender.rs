@@ -6,36 +6,51 @@ use std::hash::BuildHasherDefault;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bongsu_model::{HistogramValue, Labels};
+use bongsu_model::{FloatHistogram, Histogram, HistogramValue, Labels};
 use bongsu_storage::{Appender, StorageError};
 
+use super::hist_validate::validate;
 use super::{Head, MemSeries, RefHasher, RefMap};
-use crate::wal::{RefSample, RefSeries};
+use crate::wal::{RefFloatHistogramSample, RefHistogramSample, RefSample, RefSeries, Wal};
 use crate::{AppendError, CommitStats, SeriesRef, TsdbError};
 
 /// A batch of samples for the head. Nothing is visible or durable until [`Appender::commit`].
 pub(crate) struct HeadAppender<'h> {
     head: &'h Head,
     samples: Vec<(Arc<MemSeries>, i64, f64)>,
-    /// Newest pending (time, value bits) per series, to catch disorder within the batch.
+    /// Histogram samples, each with the number of float samples appended before it, so that
+    /// commit applies (and logs) both kinds in the order they were appended.
+    histograms: Vec<(Arc<MemSeries>, i64, HistogramValue, usize)>,
+    /// Newest pending (time, value bits) per series, to catch disorder within the batch
+    /// ([`HISTOGRAM_MARK`] for a histogram).
     pending: RefMap<(i64, u64)>,
 }
+
+/// Stands for a pending histogram in `pending`: a NaN payload no producer uses.
+const HISTOGRAM_MARK: u64 = 0x7ff4_2b5e_0000_0018;
 
 impl<'h> HeadAppender<'h> {
     pub(super) fn new(head: &'h Head) -> HeadAppender<'h> {
         HeadAppender {
             head,
             samples: Vec::new(),
+            histograms: Vec::new(),
             pending: RefMap::default(),
         }
     }
 
     fn check_bounds(&self, t: i64) -> Result<(), AppendError> {
+        self.check_bounds_of(t, &self.head.stats.out_of_bounds)
+    }
+
+    /// Refuses `t` if its range is already in a block, counting it in `counter`.
+    fn check_bounds_of(
+        &self,
+        t: i64,
+        counter: &std::sync::atomic::AtomicU64,
+    ) -> Result<(), AppendError> {
         if t < self.head.appendable_min_time() {
-            self.head
-                .stats
-                .out_of_bounds
-                .fetch_add(1, Ordering::Relaxed);
+            counter.fetch_add(1, Ordering::Relaxed);
             return Err(AppendError::OutOfBounds);
         }
         Ok(())
@@ -73,16 +88,151 @@ impl<'h> HeadAppender<'h> {
                 Ok(())
             }
             Ok(false) => Ok(()),
-            Err(e) => {
-                let counter = match e {
-                    AppendError::OutOfOrder => &self.head.stats.out_of_order,
-                    _ => &self.head.stats.duplicates,
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
-                Err(e)
-            }
+            Err(e) => Err(self.count_rejected(e)),
         }
     }
+
+    /// A float sample, except that a stale marker for a series whose last sample is a
+    /// histogram becomes a histogram stale marker of that kind, as in Prometheus.
+    fn push_float(&mut self, series: Arc<MemSeries>, t: i64, v: f64) -> Result<(), AppendError> {
+        if bongsu_model::is_stale_nan(v) {
+            if let Some(float) = series.last_histogram_kind() {
+                let h = if float {
+                    HistogramValue::Float(Arc::new(FloatHistogram {
+                        sum: v,
+                        ..FloatHistogram::default()
+                    }))
+                } else {
+                    HistogramValue::Int(Arc::new(Histogram {
+                        sum: v,
+                        ..Histogram::default()
+                    }))
+                };
+                return self.push_histogram(series, t, h);
+            }
+        }
+        self.push(series, t, v)
+    }
+
+    fn count_rejected(&self, e: AppendError) -> AppendError {
+        let counter = match e {
+            AppendError::OutOfOrder => &self.head.stats.out_of_order,
+            _ => &self.head.stats.duplicates,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        e
+    }
+
+    fn count_rejected_histogram(&self, e: AppendError) -> AppendError {
+        let counter = match e {
+            AppendError::OutOfOrder => &self.head.stats.out_of_order_histograms,
+            _ => &self.head.stats.duplicates,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        e
+    }
+
+    fn push_histogram(
+        &mut self,
+        series: Arc<MemSeries>,
+        t: i64,
+        h: HistogramValue,
+    ) -> Result<(), AppendError> {
+        validate(&h).map_err(AppendError::InvalidHistogram)?;
+        if let Some(size) = crate::wal::histogram_over_record_limit(&h) {
+            return Err(AppendError::InvalidHistogram(format!(
+                "histogram too large: it would take up to {size} bytes in the WAL, over the {} byte record limit",
+                crate::wal::MAX_RECORD_PAYLOAD
+            )));
+        }
+        let fresh = match self.pending.entry(series.sref) {
+            Entry::Occupied(mut e) => {
+                let (last_t, _) = *e.get();
+                if t < last_t {
+                    Err(AppendError::OutOfOrder)
+                } else if t == last_t {
+                    Err(AppendError::DuplicateTimestamp)
+                } else {
+                    e.insert((t, HISTOGRAM_MARK));
+                    Ok(true)
+                }
+            }
+            Entry::Vacant(e) => {
+                let fresh = series.check_histogram(t, &h);
+                if let Ok(true) = fresh {
+                    e.insert((t, HISTOGRAM_MARK));
+                }
+                fresh
+            }
+        };
+        match fresh {
+            Ok(true) => {
+                let pos = self.samples.len();
+                self.histograms.push((series, t, h, pos));
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(e) => Err(self.count_rejected_histogram(e)),
+        }
+    }
+}
+
+/// Logs the batch's samples and histograms in the order they were appended: runs of floats
+/// as samples records, runs of histograms as histogram records.
+fn log_batch(
+    w: &mut Wal,
+    samples: &[(Arc<MemSeries>, i64, f64)],
+    histograms: &[(Arc<MemSeries>, i64, HistogramValue, usize)],
+) -> Result<(), crate::wal::WalError> {
+    let log_floats = |w: &mut Wal, part: &[(Arc<MemSeries>, i64, f64)]| {
+        if part.is_empty() {
+            return Ok(());
+        }
+        let records: Vec<RefSample> = part
+            .iter()
+            .map(|(s, t, v)| RefSample {
+                sref: u64::from(s.sref),
+                t: *t,
+                v: *v,
+            })
+            .collect();
+        w.log_samples(&records)
+    };
+    let mut done = 0;
+    let mut i = 0;
+    while i < histograms.len() {
+        let pos = histograms[i].3;
+        log_floats(w, &samples[done..pos])?;
+        done = pos;
+        let mut j = i;
+        while j < histograms.len() && histograms[j].3 == pos {
+            j += 1;
+        }
+        let (mut ints, mut floats) = (Vec::new(), Vec::new());
+        for (s, t, h, _) in &histograms[i..j] {
+            let sref = u64::from(s.sref);
+            match h {
+                HistogramValue::Int(h) => ints.push(RefHistogramSample {
+                    sref,
+                    t: *t,
+                    h: (**h).clone(),
+                }),
+                HistogramValue::Float(h) => floats.push(RefFloatHistogramSample {
+                    sref,
+                    t: *t,
+                    h: (**h).clone(),
+                }),
+            }
+        }
+        if !ints.is_empty() {
+            w.log_histograms(&ints)?;
+        }
+        if !floats.is_empty() {
+            w.log_float_histograms(&floats)?;
+        }
+        i = j;
+    }
+    log_floats(w, &samples[done..])
 }
 
 impl Appender for HeadAppender<'_> {
@@ -92,7 +242,7 @@ impl Appender for HeadAppender<'_> {
         self.check_bounds(t)?;
         let (series, _) = self.head.get_or_create(labels)?;
         let sref = series.sref;
-        self.push(series, t, v)?;
+        self.push_float(series, t, v)?;
         Ok(SeriesRef::from(sref))
     }
 
@@ -103,29 +253,36 @@ impl Appender for HeadAppender<'_> {
             .ok()
             .and_then(|r| self.head.series(r))
             .ok_or(AppendError::UnknownSeries(sref))?;
-        self.push(series, t, v)
+        self.push_float(series, t, v)
     }
 
+    /// Adds a native histogram sample (validated first) for the series with `labels`.
     fn append_histogram(
         &mut self,
-        _labels: &Labels,
-        _t: i64,
-        _h: HistogramValue,
+        labels: &Labels,
+        t: i64,
+        h: HistogramValue,
     ) -> Result<SeriesRef, AppendError> {
-        Err(AppendError::InvalidHistogram(
-            "native histograms are not stored yet".into(),
-        ))
+        self.check_bounds_of(t, &self.head.stats.out_of_bounds_histograms)?;
+        let (series, _) = self.head.get_or_create(labels)?;
+        let sref = series.sref;
+        self.push_histogram(series, t, h)?;
+        Ok(SeriesRef::from(sref))
     }
 
+    /// Adds a native histogram sample by series ref.
     fn append_histogram_ref(
         &mut self,
-        _sref: SeriesRef,
-        _t: i64,
-        _h: HistogramValue,
+        sref: SeriesRef,
+        t: i64,
+        h: HistogramValue,
     ) -> Result<(), AppendError> {
-        Err(AppendError::InvalidHistogram(
-            "native histograms are not stored yet".into(),
-        ))
+        self.check_bounds_of(t, &self.head.stats.out_of_bounds_histograms)?;
+        let series = u32::try_from(sref)
+            .ok()
+            .and_then(|r| self.head.series(r))
+            .ok_or(AppendError::UnknownSeries(sref))?;
+        self.push_histogram(series, t, h)
     }
 
     fn get_ref(&self, pairs: &[(&str, &str)]) -> Option<SeriesRef> {
@@ -134,7 +291,7 @@ impl Appender for HeadAppender<'_> {
 
     /// Number of samples waiting for commit.
     fn len(&self) -> usize {
-        self.samples.len()
+        self.samples.len() + self.histograms.len()
     }
 
     /// Logs the batch to the WAL, then applies it to the head. Once this returns `Ok`, the
@@ -143,13 +300,18 @@ impl Appender for HeadAppender<'_> {
         let mut stats = CommitStats::default();
         self.pending.clear();
         let mut samples = std::mem::take(&mut self.samples);
-        if samples.is_empty() {
+        let mut histograms = std::mem::take(&mut self.histograms);
+        if samples.is_empty() && histograms.is_empty() {
             return Ok(stats);
         }
         let head = self.head;
         let mut wal = head.wal.lock();
         // Garbage collection may have removed a series since it was looked up.
-        for (series, _, _) in samples.iter_mut() {
+        let series_iter = samples
+            .iter_mut()
+            .map(|(s, _, _)| s)
+            .chain(histograms.iter_mut().map(|(s, _, _, _)| s));
+        for series in series_iter {
             if series.is_removed() {
                 let labels = series.labels.clone();
                 *series = head
@@ -161,7 +323,13 @@ impl Appender for HeadAppender<'_> {
         if let Some(w) = wal.as_mut() {
             let mut seen: HashSet<u32, BuildHasherDefault<RefHasher>> = HashSet::default();
             let mut new_series = Vec::new();
-            for (series, _, _) in &samples {
+            let all = || {
+                samples
+                    .iter()
+                    .map(|(s, _, _)| s)
+                    .chain(histograms.iter().map(|(s, _, _, _)| s))
+            };
+            for series in all() {
                 if !series.wal_logged.load(Ordering::Acquire) && seen.insert(series.sref) {
                     new_series.push(RefSeries {
                         sref: u64::from(series.sref),
@@ -171,32 +339,43 @@ impl Appender for HeadAppender<'_> {
             }
             if !new_series.is_empty() {
                 w.log_series(&new_series)?;
-                for (series, _, _) in &samples {
+                for series in all() {
                     series.wal_logged.store(true, Ordering::Release);
                 }
                 stats.new_series = new_series.len() as u64;
             }
-            let records: Vec<RefSample> = samples
-                .iter()
-                .map(|(s, t, v)| RefSample {
-                    sref: u64::from(s.sref),
-                    t: *t,
-                    v: *v,
-                })
-                .collect();
-            w.log_samples(&records)?;
+            log_batch(w, &samples, &histograms)?;
         }
         let (mut min, mut max) = (i64::MAX, i64::MIN);
-        for (series, t, v) in &samples {
-            match series.append(*t, *v, head.chunk_range, &head.disk) {
-                Ok(appended) => {
-                    head.stats.count_chunk(appended);
-                    stats.samples += 1;
-                    min = min.min(*t);
-                    max = max.max(*t);
-                }
-                Err(_) => stats.dropped += 1,
+        let mut note = |r: Result<super::Appended, AppendError>, t: i64| match r {
+            Ok(appended) => {
+                head.stats.count_chunk(appended);
+                stats.samples += 1;
+                min = min.min(t);
+                max = max.max(t);
+                true
             }
+            Err(_) => {
+                stats.dropped += 1;
+                false
+            }
+        };
+        let mut histograms_ok = 0u64;
+        let mut hist = histograms.iter().peekable();
+        for (i, (series, t, v)) in samples.iter().enumerate() {
+            while let Some((s, ht, h, _)) = hist.next_if(|x| x.3 <= i) {
+                histograms_ok += u64::from(note(
+                    s.append_histogram(*ht, h, head.chunk_range, &head.disk),
+                    *ht,
+                ));
+            }
+            note(series.append(*t, *v, head.chunk_range, &head.disk), *t);
+        }
+        for (s, ht, h, _) in hist {
+            histograms_ok += u64::from(note(
+                s.append_histogram(*ht, h, head.chunk_range, &head.disk),
+                *ht,
+            ));
         }
         drop(wal);
         if min <= max {
@@ -204,12 +383,16 @@ impl Appender for HeadAppender<'_> {
         }
         head.stats
             .samples_appended
-            .fetch_add(stats.samples, Ordering::Relaxed);
+            .fetch_add(stats.samples - histograms_ok, Ordering::Relaxed);
+        head.stats
+            .histograms_appended
+            .fetch_add(histograms_ok, Ordering::Relaxed);
         Ok(stats)
     }
 
     fn rollback(&mut self) {
         self.samples.clear();
+        self.histograms.clear();
         self.pending.clear();
     }
 }

@@ -11,6 +11,8 @@
 mod appender;
 mod chunk_disk;
 mod delete;
+mod hist_series;
+mod hist_validate;
 pub(crate) mod postings;
 mod series;
 
@@ -30,7 +32,9 @@ use crate::postings::postings_for_matchers;
 use crate::tombstones::Tombstones;
 use crate::wal::{Record, RefSeries, Wal};
 use crate::{AppendError, SeriesRef, TsdbError};
-use bongsu_model::{stable_hash_of, Labels, Matcher, Sample, SymbolTable};
+use bongsu_model::{
+    stable_hash_of, HistogramSample, HistogramValue, Labels, Matcher, Sample, SymbolTable,
+};
 use chunk_disk::ChunkDisk;
 use postings::MemPostings;
 
@@ -109,9 +113,15 @@ pub struct Head {
 #[derive(Default)]
 pub struct HeadStats {
     pub samples_appended: AtomicU64,
+    /// Native histogram samples (integer and float) appended.
+    pub histograms_appended: AtomicU64,
     pub out_of_order: AtomicU64,
+    /// Histogram samples refused as out of order.
+    pub out_of_order_histograms: AtomicU64,
     pub duplicates: AtomicU64,
     pub out_of_bounds: AtomicU64,
+    /// Histogram samples refused as out of bounds.
+    pub out_of_bounds_histograms: AtomicU64,
     pub series_created: AtomicU64,
     pub series_removed: AtomicU64,
     /// Chunks held, open and closed: cut by appends, dropped by truncation.
@@ -326,6 +336,26 @@ impl Head {
         Ok(())
     }
 
+    /// Histogram samples of `series` in `[mint, maxt]` that are not deleted, appended to `out`.
+    pub fn read_histograms(
+        &self,
+        series: &MemSeries,
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<HistogramSample>,
+    ) -> Result<(), TsdbError> {
+        let start = out.len();
+        series.histograms(mint, maxt, &self.disk, out)?;
+        if let Some(deleted) = self.tombstones.read().get(series.sref) {
+            let kept: Vec<HistogramSample> = out
+                .drain(start..)
+                .filter(|h| !deleted.contains(h.t))
+                .collect();
+            out.extend(kept);
+        }
+        Ok(())
+    }
+
     /// Sorted label names; restricted to series matching `matchers` when any are given.
     pub fn label_names(&self, matchers: &[Matcher]) -> Vec<Arc<str>> {
         if matchers.is_empty() {
@@ -416,6 +446,18 @@ impl Head {
                 }
             }
             Record::Tombstones(stones) => self.replay_tombstones(stones, aliases),
+            Record::HistogramSamples(hs) => {
+                let hs = hs
+                    .into_iter()
+                    .map(|h| (h.sref, h.t, HistogramValue::Int(Arc::new(h.h))));
+                dropped += self.replay_histograms(hs, aliases);
+            }
+            Record::FloatHistogramSamples(hs) => {
+                let hs = hs
+                    .into_iter()
+                    .map(|h| (h.sref, h.t, HistogramValue::Float(Arc::new(h.h))));
+                dropped += self.replay_histograms(hs, aliases);
+            }
         }
         dropped
     }
@@ -505,19 +547,21 @@ impl Head {
         &self,
         mint: i64,
         maxt: i64,
-        mut f: impl FnMut(&Labels, &[Sample]) -> Result<(), TsdbError>,
+        mut f: impl FnMut(&Labels, &[Sample], &[HistogramSample]) -> Result<(), TsdbError>,
     ) -> Result<(), TsdbError> {
         let mut all: Vec<Arc<MemSeries>> = Vec::new();
         for shard in &self.shards {
             all.extend(shard.read().by_ref.values().cloned());
         }
         all.sort_by(|a, b| a.labels.cmp(&b.labels));
-        let mut samples = Vec::new();
+        let (mut samples, mut hists) = (Vec::new(), Vec::new());
         for s in all {
             samples.clear();
+            hists.clear();
             self.read_samples(&s, mint, maxt, &mut samples)?;
-            if !samples.is_empty() {
-                f(&s.labels, &samples)?;
+            self.read_histograms(&s, mint, maxt, &mut hists)?;
+            if !samples.is_empty() || !hists.is_empty() {
+                f(&s.labels, &samples, &hists)?;
             }
         }
         Ok(())

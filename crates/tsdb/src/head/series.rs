@@ -4,9 +4,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
 
-use bongsu_model::{Labels, Sample};
+use bongsu_model::{HistogramSample, HistogramValue, Labels, Sample};
 
 use super::chunk_disk::{ChunkDisk, DiskChunkRef};
+use super::hist_series::{same_histogram, HistData};
 use crate::chunk::{decode_xor, ChunkError, XorChunk};
 use crate::{AppendError, TsdbError};
 
@@ -18,9 +19,36 @@ pub const SAMPLES_PER_CHUNK: usize = 120;
 /// The in-memory fallback is rare, so it is boxed twice: a thin pointer keeps this enum at 16
 /// bytes and [`Closed`] at 32, where a `Box<[u8]>` (16 bytes) would make every closed chunk
 /// of every series 40.
-enum ClosedChunk {
+pub(super) enum ClosedChunk {
     Disk(DiskChunkRef),
     Memory(Box<Box<[u8]>>),
+}
+
+impl ClosedChunk {
+    /// Writes a full chunk to the head chunk files, or keeps it in memory if that fails.
+    pub(super) fn write(disk: &ChunkDisk, bytes: &[u8], max_time: i64) -> ClosedChunk {
+        match disk.write(bytes, max_time) {
+            Ok(r) => ClosedChunk::Disk(r),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot write head chunk to disk; keeping it in memory");
+                ClosedChunk::Memory(Box::new(bytes.into()))
+            }
+        }
+    }
+
+    /// Calls `f` with the chunk's bytes.
+    pub(super) fn with_bytes<T>(
+        &self,
+        disk: &ChunkDisk,
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> Result<T, TsdbError> {
+        match self {
+            ClosedChunk::Memory(b) => Ok(f(b)),
+            ClosedChunk::Disk(r) => disk
+                .with_chunk(*r, f)
+                .map_err(|e| TsdbError::HeadChunk(e.to_string())),
+        }
+    }
 }
 
 struct Closed {
@@ -40,6 +68,38 @@ struct SeriesData {
     open: Option<Open>,
     last_t: i64,
     last_v: u64,
+    /// Native histogram chunks, for the few series that have them.
+    hist: Option<Box<HistData>>,
+}
+
+impl SeriesData {
+    fn is_empty(&self) -> bool {
+        self.open.is_none()
+            && self.closed.is_empty()
+            && self.hist.as_ref().is_none_or(|h| h.is_empty())
+    }
+
+    /// Whether the last sample is a histogram.
+    fn last_is_histogram(&self) -> bool {
+        self.hist.as_ref().is_some_and(|h| h.last.is_some())
+    }
+
+    /// Moves the open float chunk to the closed ones (to disk when possible).
+    fn close_float(&mut self, disk: &ChunkDisk) {
+        if let Some(full) = self.open.take() {
+            let chunk = ClosedChunk::write(disk, full.chunk.bytes(), full.max_time);
+            // Exact growth: a series holds a few closed chunks (one per 120 samples until
+            // the next compaction), and `Vec`'s first allocation of 4 entries would cost
+            // 128 bytes for the single chunk most series have. One realloc per chunk cut is
+            // nothing next to the chunk's disk write.
+            self.closed.reserve_exact(1);
+            self.closed.push(Closed {
+                min_time: full.min_time,
+                max_time: full.max_time,
+                chunk,
+            });
+        }
+    }
 }
 
 /// A series held in the head.
@@ -63,6 +123,7 @@ impl MemSeries {
                 open: None,
                 last_t: i64::MIN,
                 last_v: 0,
+                hist: None,
             }),
             wal_logged: AtomicBool::new(false),
             removed: AtomicBool::new(false),
@@ -72,7 +133,9 @@ impl MemSeries {
     /// Closed chunks plus the open one.
     pub fn num_chunks(&self) -> usize {
         let d = self.data.lock();
-        d.closed.len() + usize::from(d.open.is_some())
+        d.closed.len()
+            + usize::from(d.open.is_some())
+            + d.hist.as_ref().map_or(0, |h| h.num_chunks())
     }
 
     pub fn is_removed(&self) -> bool {
@@ -106,26 +169,14 @@ impl MemSeries {
                 o.chunk.num_samples() >= SAMPLES_PER_CHUNK || t >= boundary
             }
         };
+        // A float after histograms starts a new chunk, as a kind change does in Prometheus.
+        let cut = cut || d.last_is_histogram();
+        if let Some(h) = d.hist.as_mut() {
+            h.close_open(disk);
+            h.last = None;
+        }
         if cut {
-            if let Some(full) = d.open.take() {
-                let chunk = match disk.write(full.chunk.bytes(), full.max_time) {
-                    Ok(r) => ClosedChunk::Disk(r),
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot write head chunk to disk; keeping it in memory");
-                        ClosedChunk::Memory(Box::new(full.chunk.bytes().into()))
-                    }
-                };
-                // Exact growth: a series holds a few closed chunks (one per 120 samples until
-                // the next compaction), and `Vec`'s first allocation of 4 entries would cost
-                // 128 bytes for the single chunk most series have. One realloc per chunk cut is
-                // nothing next to the chunk's disk write.
-                d.closed.reserve_exact(1);
-                d.closed.push(Closed {
-                    min_time: full.min_time,
-                    max_time: full.max_time,
-                    chunk,
-                });
-            }
+            d.close_float(disk);
             d.open = Some(Open {
                 min_time: t,
                 max_time: t,
@@ -187,22 +238,91 @@ impl MemSeries {
         Ok(())
     }
 
+    /// The kind of the series' last sample when it is a histogram: `Some(true)` for a float
+    /// histogram, `Some(false)` for an integer one, `None` for a float sample or no sample.
+    pub fn last_histogram_kind(&self) -> Option<bool> {
+        let d = self.data.lock();
+        match d.hist.as_ref()?.last.as_ref()? {
+            HistogramValue::Int(_) => Some(false),
+            HistogramValue::Float(_) => Some(true),
+        }
+    }
+
+    /// Checks whether histogram `h` at `t` could be appended now; `Ok(false)` for an exact
+    /// duplicate of the last sample.
+    pub fn check_histogram(&self, t: i64, h: &HistogramValue) -> Result<bool, AppendError> {
+        let d = self.data.lock();
+        check_histogram(&d, t, h)
+    }
+
+    /// Appends a native histogram sample (see `hist_series.rs` for when chunks are cut).
+    pub fn append_histogram(
+        &self,
+        t: i64,
+        h: &HistogramValue,
+        chunk_range: i64,
+        disk: &ChunkDisk,
+    ) -> Result<Appended, AppendError> {
+        let mut d = self.data.lock();
+        if !check_histogram(&d, t, h)? {
+            return Ok(Appended::Duplicate);
+        }
+        d.close_float(disk);
+        let new = d
+            .hist
+            .get_or_insert_with(Default::default)
+            .append(t, h, chunk_range, disk);
+        d.last_t = t;
+        Ok(if new {
+            Appended::NewChunk
+        } else {
+            Appended::Sample
+        })
+    }
+
+    /// Appends the histogram samples in `[mint, maxt]` to `out`, in time order.
+    pub fn histograms(
+        &self,
+        mint: i64,
+        maxt: i64,
+        disk: &ChunkDisk,
+        out: &mut Vec<HistogramSample>,
+    ) -> Result<(), TsdbError> {
+        let d = self.data.lock();
+        if let Some(h) = &d.hist {
+            h.read(mint, maxt, disk, out)?
+                .map_err(|e| TsdbError::HeadChunk(format!("series {}: {e}", self.labels)))?;
+        }
+        Ok(())
+    }
+
     /// Time range of the samples held, if any.
     pub fn time_range(&self) -> Option<(i64, i64)> {
         let d = self.data.lock();
-        let min = d
-            .closed
-            .first()
-            .map(|c| c.min_time)
-            .or(d.open.as_ref().map(|o| o.min_time))?;
-        let max = d
-            .open
-            .as_ref()
-            .map(|o| o.max_time)
-            .or(d.closed.last().map(|c| c.max_time))?;
-        Some((min, max))
+        let floats = float_range(&d);
+        let hists = d.hist.as_ref().and_then(|h| h.time_range());
+        match (floats, hists) {
+            (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+            (a, b) => a.or(b),
+        }
     }
+}
 
+fn float_range(d: &SeriesData) -> Option<(i64, i64)> {
+    let min = d
+        .closed
+        .first()
+        .map(|c| c.min_time)
+        .or(d.open.as_ref().map(|o| o.min_time))?;
+    let max = d
+        .open
+        .as_ref()
+        .map(|o| o.max_time)
+        .or(d.closed.last().map(|c| c.max_time))?;
+    Some((min, max))
+}
+
+impl MemSeries {
     /// Drops chunks that end before `min_time`; returns how many, and whether the series is
     /// now empty.
     pub fn truncate(&self, min_time: i64) -> (usize, bool) {
@@ -217,7 +337,13 @@ impl MemSeries {
             d.open = None;
             removed += 1;
         }
-        (removed, d.closed.is_empty() && d.open.is_none())
+        if let Some(h) = d.hist.as_mut() {
+            removed += h.truncate(min_time);
+            if h.is_empty() {
+                d.hist = None;
+            }
+        }
+        (removed, d.is_empty())
     }
 }
 
@@ -232,16 +358,29 @@ pub enum Appended {
 }
 
 fn check(d: &SeriesData, t: i64, v: f64) -> Result<bool, AppendError> {
-    if t > d.last_t || (d.open.is_none() && d.closed.is_empty()) {
+    if t > d.last_t || d.is_empty() {
         return Ok(true);
     }
     if t < d.last_t {
         return Err(AppendError::OutOfOrder);
     }
-    if v.to_bits() == d.last_v {
+    if v.to_bits() == d.last_v && !d.last_is_histogram() {
         Ok(false)
     } else {
         Err(AppendError::DuplicateTimestamp)
+    }
+}
+
+fn check_histogram(d: &SeriesData, t: i64, h: &HistogramValue) -> Result<bool, AppendError> {
+    if t > d.last_t || d.is_empty() {
+        return Ok(true);
+    }
+    if t < d.last_t {
+        return Err(AppendError::OutOfOrder);
+    }
+    match d.hist.as_ref().and_then(|x| x.last.as_ref()) {
+        Some(last) if same_histogram(last, h) => Ok(false),
+        _ => Err(AppendError::DuplicateTimestamp),
     }
 }
 

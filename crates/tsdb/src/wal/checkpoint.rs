@@ -207,8 +207,38 @@ impl Filter<'_> {
                     self.flush()?;
                 }
             }
+            // Histograms are rare next to floats: written as they come, like deletions.
+            Record::HistogramSamples(hs) => {
+                self.flush()?;
+                let kept = self.keep_histograms(hs, |h| (h.sref, h.t));
+                if !kept.is_empty() {
+                    self.writer.log_histograms(&kept)?;
+                }
+            }
+            Record::FloatHistogramSamples(hs) => {
+                self.flush()?;
+                let kept = self.keep_histograms(hs, |h| (h.sref, h.t));
+                if !kept.is_empty() {
+                    self.writer.log_histograms(&kept)?;
+                }
+            }
         }
         Ok(())
+    }
+
+    /// The histogram samples still wanted, counted with the samples.
+    fn keep_histograms<H>(&mut self, hs: Vec<H>, key: impl Fn(&H) -> (SeriesRef, i64)) -> Vec<H> {
+        let before = hs.len() as u64;
+        let kept: Vec<H> = hs
+            .into_iter()
+            .filter(|h| {
+                let (sref, t) = key(h);
+                t >= self.min_time && (self.keep)(sref)
+            })
+            .collect();
+        self.stats.samples_kept += kept.len() as u64;
+        self.stats.samples_dropped += before - kept.len() as u64;
+        kept
     }
 
     fn flush(&mut self) -> Result<(), WalError> {
@@ -272,6 +302,7 @@ mod tests {
                         points.push((x.sref, x.t));
                     }
                 }
+                Record::HistogramSamples(_) | Record::FloatHistogramSamples(_) => {}
                 Record::Tombstones(t) => {
                     for x in &t {
                         assert!(

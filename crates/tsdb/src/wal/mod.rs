@@ -6,7 +6,8 @@
 //! the segments up to `NNNNNNNN`. The byte layout is in `docs/format/wal.md`.
 //!
 //! - [`Wal`] appends records ([`Wal::log_series`], [`Wal::log_samples`],
-//!   [`Wal::log_tombstones`]); each call is one
+//!   [`Wal::log_histograms`], [`Wal::log_float_histograms`], [`Wal::log_tombstones`]); each
+//!   call is one
 //!   `write` per segment touched, so an `Ok` survives a kill of the process (and, with
 //!   [`WalOptions::fsync_on_commit`], a power loss).
 //! - [`replay`] reads the checkpoint and the segments after it back as [`Record`]s.
@@ -24,6 +25,7 @@
 //! share it).
 
 mod checkpoint;
+mod hist_record;
 mod reader;
 mod record;
 mod segment;
@@ -37,10 +39,11 @@ use thiserror::Error;
 use tracing::{info, warn};
 
 pub use checkpoint::{checkpoint, CheckpointStats};
+pub use hist_record::{histogram_over_record_limit, MAX_HISTOGRAMS_PER_RECORD};
 pub use reader::{replay, ReplayStats};
 pub use record::{
-    series_over_record_limit, Record, RefSample, RefSeries, RefTombstone, SeriesRef,
-    MAX_RECORD_PAYLOAD, MAX_SAMPLES_PER_RECORD,
+    series_over_record_limit, Record, RefFloatHistogramSample, RefHistogramSample, RefSample,
+    RefSeries, RefTombstone, SeriesRef, MAX_RECORD_PAYLOAD, MAX_SAMPLES_PER_RECORD,
 };
 
 pub use tail::{
@@ -71,7 +74,7 @@ pub enum WalError {
         offset: u64,
         reason: String,
     },
-    #[error("WAL segment {path} has format version {version}, this build reads versions 1 and 2")]
+    #[error("WAL segment {path} has format version {version}, this build reads versions 1 to 3")]
     UnsupportedVersion { path: PathBuf, version: u8 },
     #[error("a single series encodes to {size} bytes, over the WAL record limit of {max}")]
     RecordTooLarge { size: usize, max: usize },
@@ -169,6 +172,17 @@ impl Wal {
     /// have been logged before.
     pub fn log_samples(&mut self, samples: &[RefSample]) -> Result<(), WalError> {
         self.writer.log_samples(samples)
+    }
+
+    /// Logs integer histogram samples, as [`Wal::log_samples`] (custom-bucket ones in records
+    /// of their own type).
+    pub fn log_histograms(&mut self, hs: &[RefHistogramSample]) -> Result<(), WalError> {
+        self.writer.log_histograms(hs)
+    }
+
+    /// Logs float histogram samples, as [`Wal::log_histograms`].
+    pub fn log_float_histograms(&mut self, hs: &[RefFloatHistogramSample]) -> Result<(), WalError> {
+        self.writer.log_histograms(hs)
     }
 
     /// Logs deletions in the head; same durability and splitting as [`Wal::log_series`].

@@ -225,6 +225,8 @@ pub struct ReplayStats {
     pub samples: u64,
     /// Deletions in those records.
     pub tombstones: u64,
+    /// Histogram samples (integer and float) in those records.
+    pub histograms: u64,
     /// Whether replay stopped early at a torn or corrupt record.
     pub corrupt_tail: bool,
     /// Where the bad record is, when `corrupt_tail`.
@@ -257,6 +259,8 @@ pub fn replay(
             Record::Series(s) => stats.series += s.len() as u64,
             Record::Samples(s) => stats.samples += s.len() as u64,
             Record::Tombstones(t) => stats.tombstones += t.len() as u64,
+            Record::HistogramSamples(h) => stats.histograms += h.len() as u64,
+            Record::FloatHistogramSamples(h) => stats.histograms += h.len() as u64,
         }
         f(rec)
     };
@@ -319,17 +323,19 @@ mod tests {
     }
 
     #[test]
-    fn version_1_segments_still_replay() {
+    fn version_1_and_2_segments_still_replay() {
         let d = tempfile::tempdir().unwrap();
         let mut w = Wal::open(d.path(), WalOptions::default()).unwrap();
         w.log_samples(&batch(0)).unwrap();
         w.close().unwrap();
         let seg = d.path().join(segment_name(0));
         let mut bytes = fs::read(&seg).unwrap();
-        assert_eq!(&bytes[..5], b"BSWL\x02", "new segments are version 2");
-        bytes[4] = 1;
-        fs::write(&seg, &bytes).unwrap();
-        assert_eq!(batches(&read_all(d.path()).0), vec![0]);
+        assert_eq!(&bytes[..5], b"BSWL\x03", "new segments are version 3");
+        for version in [1, 2] {
+            bytes[4] = version;
+            fs::write(&seg, &bytes).unwrap();
+            assert_eq!(batches(&read_all(d.path()).0), vec![0]);
+        }
         drop(Wal::open(d.path(), WalOptions::default()).unwrap());
         assert_eq!(fs::read(&seg).unwrap(), bytes, "not repaired");
     }

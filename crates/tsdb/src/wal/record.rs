@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use bongsu_model::{Label, Labels};
 
+pub use super::hist_record::{RefFloatHistogramSample, RefHistogramSample};
+
 /// The id the head gives a series; samples refer to their series by it.
 pub type SeriesRef = u64;
 
@@ -19,6 +21,13 @@ pub const RECORD_SERIES: u8 = 1;
 pub const RECORD_SAMPLES: u8 = 2;
 /// Type byte of a tombstones record (segment format version 2).
 pub const RECORD_TOMBSTONES: u8 = 3;
+/// Type bytes of the histogram records (segment format version 3), numbered as Prometheus'
+/// `tsdb/record` types: integer histograms with exponential buckets, float histograms, and the
+/// custom-bucket (NHCB) variants of both, which carry their bucket bounds.
+pub const RECORD_HISTOGRAM_SAMPLES: u8 = 7;
+pub const RECORD_FLOAT_HISTOGRAM_SAMPLES: u8 = 8;
+pub const RECORD_CUSTOM_BUCKETS_HISTOGRAM_SAMPLES: u8 = 9;
+pub const RECORD_CUSTOM_BUCKETS_FLOAT_HISTOGRAM_SAMPLES: u8 = 10;
 
 /// Largest payload of one record. Bigger inputs are split over several records, so a reader
 /// never needs more than this much memory for one record.
@@ -31,7 +40,7 @@ pub const MAX_SAMPLES_PER_RECORD: usize = 16 * 1024;
 pub const MAX_TOMBSTONES_PER_RECORD: usize = 16 * 1024;
 
 /// Longest varint (a `u64` in 7-bit groups).
-const MAX_VARINT_LEN: usize = 10;
+pub(super) const MAX_VARINT_LEN: usize = 10;
 /// Worst-case encoded size of one sample: sref delta, timestamp delta, raw value.
 const MAX_SAMPLE_LEN: usize = MAX_VARINT_LEN + MAX_VARINT_LEN + 8;
 /// Smallest encoded sample (one-byte deltas), used to bound a count read from disk.
@@ -81,13 +90,17 @@ pub enum Record {
     Series(Vec<RefSeries>),
     Samples(Vec<RefSample>),
     Tombstones(Vec<RefTombstone>),
+    /// Integer histogram samples, from a histogram record or its custom-bucket variant.
+    HistogramSamples(Vec<RefHistogramSample>),
+    /// Float histogram samples, from a float-histogram record or its custom-bucket variant.
+    FloatHistogramSamples(Vec<RefFloatHistogramSample>),
 }
 
 /// Why a payload could not be decoded; the caller adds the segment and offset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DecodeError(pub String);
 
-fn bad(reason: impl Into<String>) -> DecodeError {
+pub(super) fn bad(reason: impl Into<String>) -> DecodeError {
     DecodeError(reason.into())
 }
 
@@ -100,11 +113,11 @@ pub(crate) fn put_uvarint(buf: &mut Vec<u8>, mut v: u64) {
 }
 
 /// Zigzag keeps small negative deltas small.
-fn put_varint(buf: &mut Vec<u8>, v: i64) {
+pub(super) fn put_varint(buf: &mut Vec<u8>, v: i64) {
     put_uvarint(buf, ((v << 1) ^ (v >> 63)) as u64);
 }
 
-fn uvarint_len(mut v: u64) -> usize {
+pub(super) fn uvarint_len(mut v: u64) -> usize {
     let mut n = 1;
     while v >= 0x80 {
         v >>= 7;
@@ -186,17 +199,17 @@ pub(crate) fn encode_tombstones(buf: &mut Vec<u8>, stones: &[RefTombstone]) {
     }
 }
 
-struct Decoder<'a> {
-    buf: &'a [u8],
-    pos: usize,
+pub(super) struct Decoder<'a> {
+    pub(super) buf: &'a [u8],
+    pub(super) pos: usize,
 }
 
 impl<'a> Decoder<'a> {
-    fn remaining(&self) -> usize {
+    pub(super) fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
-    fn uvarint(&mut self) -> Result<u64, DecodeError> {
+    pub(super) fn uvarint(&mut self) -> Result<u64, DecodeError> {
         let mut v: u64 = 0;
         for i in 0..MAX_VARINT_LEN {
             let Some(&b) = self.buf.get(self.pos) else {
@@ -215,13 +228,13 @@ impl<'a> Decoder<'a> {
         Err(bad("varint overflows 64 bits"))
     }
 
-    fn varint(&mut self) -> Result<i64, DecodeError> {
+    pub(super) fn varint(&mut self) -> Result<i64, DecodeError> {
         let u = self.uvarint()?;
         Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
     }
 
     /// A count of items each at least `min_len` bytes long, bounded by the remaining bytes.
-    fn count(&mut self, what: &str, min_len: usize) -> Result<usize, DecodeError> {
+    pub(super) fn count(&mut self, what: &str, min_len: usize) -> Result<usize, DecodeError> {
         let n = self.uvarint()?;
         if n > (self.remaining() / min_len) as u64 {
             return Err(bad(format!(
@@ -232,7 +245,7 @@ impl<'a> Decoder<'a> {
         Ok(n as usize)
     }
 
-    fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+    pub(super) fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         if n > self.remaining() {
             return Err(bad(format!(
                 "length {n} exceeds the remaining {} bytes",
@@ -244,14 +257,14 @@ impl<'a> Decoder<'a> {
         Ok(b)
     }
 
-    fn f64_bits(&mut self) -> Result<f64, DecodeError> {
+    pub(super) fn f64_bits(&mut self) -> Result<f64, DecodeError> {
         let b = self.bytes(8)?;
         let mut a = [0u8; 8];
         a.copy_from_slice(b);
         Ok(f64::from_bits(u64::from_le_bytes(a)))
     }
 
-    fn string(&mut self, what: &str) -> Result<Arc<str>, DecodeError> {
+    pub(super) fn string(&mut self, what: &str) -> Result<Arc<str>, DecodeError> {
         let n = self.uvarint()?;
         if n > self.remaining() as u64 {
             return Err(bad(format!(
@@ -276,6 +289,14 @@ pub(crate) fn decode(rtype: u8, payload: &[u8]) -> Result<Record, DecodeError> {
         RECORD_SERIES => Record::Series(decode_series(&mut d)?),
         RECORD_SAMPLES => Record::Samples(decode_samples(&mut d)?),
         RECORD_TOMBSTONES => Record::Tombstones(decode_tombstones(&mut d)?),
+        RECORD_HISTOGRAM_SAMPLES | RECORD_CUSTOM_BUCKETS_HISTOGRAM_SAMPLES => {
+            Record::HistogramSamples(super::hist_record::decode_histograms(&mut d, rtype)?)
+        }
+        RECORD_FLOAT_HISTOGRAM_SAMPLES | RECORD_CUSTOM_BUCKETS_FLOAT_HISTOGRAM_SAMPLES => {
+            Record::FloatHistogramSamples(super::hist_record::decode_float_histograms(
+                &mut d, rtype,
+            )?)
+        }
         other => return Err(bad(format!("unknown record type {other}"))),
     };
     if d.remaining() != 0 {
@@ -412,10 +433,10 @@ mod tests {
 
     #[test]
     fn rejects_bad_payloads() {
-        assert!(decode(9, &[1])
+        assert!(decode(42, &[1])
             .unwrap_err()
             .0
-            .contains("unknown record type 9"));
+            .contains("unknown record type 42"));
         // A huge count with no bytes behind it must not allocate.
         let mut buf = Vec::new();
         put_uvarint(&mut buf, u64::MAX);

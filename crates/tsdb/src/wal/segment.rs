@@ -9,6 +9,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use super::hist_record::{encode_histograms, record_type, split_runs, WalHistogram};
 use super::record::{
     encode_samples, encode_series, encode_tombstones, series_encoded_len, series_payload_bound,
     RefSample, RefSeries, RefTombstone, MAX_RECORD_PAYLOAD, MAX_SAMPLES_PER_RECORD,
@@ -18,9 +19,10 @@ use super::WalError;
 
 /// First bytes of every segment file.
 pub(crate) const MAGIC: [u8; 4] = *b"BSWL";
-/// Format version written in the segment header. Version 2 added the tombstones record; a
-/// version-1 segment (written before) reads the same way, and any other version is refused.
-pub(crate) const VERSION: u8 = 2;
+/// Format version written in the segment header. Version 2 added the tombstones record and
+/// version 3 the histogram records; older segments read the same way, and any other version
+/// is refused.
+pub(crate) const VERSION: u8 = 3;
 /// The oldest version this build reads.
 pub(crate) const MIN_READ_VERSION: u8 = 1;
 /// Magic (4), version (1), reserved zeros (3).
@@ -185,6 +187,31 @@ fn frame_tombstones(buf: &mut Vec<u8>, ends: &mut Vec<usize>, stones: &[RefTombs
     }
 }
 
+/// Appends histogram records: exponential-bucket histograms first, then the custom-bucket ones
+/// in records of their own type (as Prometheus splits them), each kept in input order.
+fn frame_histograms<H: WalHistogram>(
+    buf: &mut Vec<u8>,
+    ends: &mut Vec<usize>,
+    hs: &[H],
+) -> Result<(), WalError> {
+    for custom in [false, true] {
+        let part: Vec<&H> = hs.iter().filter(|h| h.custom() == custom).collect();
+        let runs = split_runs(&part).map_err(|size| WalError::RecordTooLarge {
+            size,
+            max: MAX_RECORD_PAYLOAD,
+        })?;
+        let mut start = 0;
+        for end in runs {
+            let f = begin_frame(buf, record_type::<H>(custom));
+            encode_histograms(buf, &part[start..end]);
+            finish_frame(buf, f);
+            ends.push(buf.len());
+            start = end;
+        }
+    }
+    Ok(())
+}
+
 /// One segment file open for appending.
 struct SegmentFile {
     file: File,
@@ -299,6 +326,15 @@ impl SegmentWriter {
         self.buf.clear();
         self.ends.clear();
         frame_tombstones(&mut self.buf, &mut self.ends, stones);
+        self.write_frames()
+    }
+
+    /// Logs integer or float histogram samples; a histogram too large for one record fails the
+    /// whole call before anything is written.
+    pub(crate) fn log_histograms<H: WalHistogram>(&mut self, hs: &[H]) -> Result<(), WalError> {
+        self.buf.clear();
+        self.ends.clear();
+        frame_histograms(&mut self.buf, &mut self.ends, hs)?;
         self.write_frames()
     }
 

@@ -13,10 +13,12 @@ use bongsu_model::{Matcher, Sample};
 use bongsu_storage::memory::MemStorage;
 use bongsu_storage::{Appendable, Queryable};
 
-use super::proto::{v1, v2, Histogram, HistogramCount};
+use super::proto::{v1, v2};
 use super::request::{self, negotiate, Proto, WriteError};
 use super::write::{self, Report};
 use super::{Reason, Receiver, MAX_DECOMPRESSED_BYTES};
+
+mod histograms;
 
 const T0: i64 = 1_700_000_000_000;
 /// `max_time` for tests: far ahead of every sample unless a test says otherwise.
@@ -394,29 +396,6 @@ fn bad_symbol_references_reject_their_series() {
     assert_eq!(report.rejected(Reason::InvalidLabels), 3);
     assert_eq!((report.written.samples, report.written.exemplars), (1, 0));
     assert_eq!(read(&db, "good").len(), 1);
-}
-
-#[test]
-fn native_histograms_are_rejected_and_floats_written() {
-    let db = MemStorage::new();
-    let h = Histogram {
-        count: Some(HistogramCount::CountInt(3)),
-        sum: 1.5,
-        timestamp: T0,
-        ..Default::default()
-    };
-    let mut ts = ts_v1(&[("__name__", "mixed")], &[(T0, 1.0)]);
-    ts.histograms.push(h.clone());
-    let report = write::write(&db, Proto::V1, req_v1(vec![ts]), FAR);
-    assert!(bad_request(&report).contains("native histograms are not supported yet"));
-    assert_eq!(report.rejected(Reason::NativeHistogram), 1);
-    assert_eq!(read(&db, "mixed").len(), 1);
-
-    let mut b = V2::default();
-    b.series(&[("__name__", "hist")], &[]).histograms.push(h);
-    let report = write::write(&db, Proto::V2, b.encode(), FAR);
-    assert!(bad_request(&report).starts_with("1 of 1 samples rejected"));
-    assert_eq!(report.written, Default::default());
 }
 
 #[test]

@@ -12,6 +12,7 @@ use super::super::hist_annotations::HistOp;
 use super::super::hist_ops::{self, OpError};
 use super::super::value::HistogramPoint;
 use super::super::PromqlError;
+use super::over_time;
 use super::rate::{extrapolated_rate, extrapolation_factor, instant_value};
 
 /// A function of one series' float and histogram windows at a step's time.
@@ -344,11 +345,11 @@ impl Evaluator<'_> {
             return Out::None;
         }
         if hs.is_empty() {
-            let (sum, c) = fs.iter().fold((0.0, 0.0), |(s, c), x| {
-                super::super::eval::kahan_inc(x.v, s, c)
+            return Out::F(if avg {
+                over_time::avg(fs)
+            } else {
+                over_time::sum(fs)
             });
-            let sum = if sum.is_infinite() { sum } else { sum + c };
-            return Out::F(if avg { sum / fs.len() as f64 } else { sum });
         }
         let (mut reset, mut not_reset, mut reconciled) = (false, false, false);
         let mut track = |h: &FloatHistogram| match h.counter_reset_hint {

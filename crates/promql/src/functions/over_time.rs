@@ -146,7 +146,7 @@ impl Evaluator<'_> {
     }
 }
 
-fn sum(s: &[Sample]) -> f64 {
+pub(super) fn sum(s: &[Sample]) -> f64 {
     let (sum, c) = s
         .iter()
         .fold((0.0, 0.0), |(sum, c), x| kahan_inc(x.v, sum, c));
@@ -157,7 +157,7 @@ fn sum(s: &[Sample]) -> f64 {
     }
 }
 
-fn avg(s: &[Sample]) -> f64 {
+pub(super) fn avg(s: &[Sample]) -> f64 {
     // A running sum that ever overflows ends infinite or NaN; while it stays finite, the mean
     // is the plain compensated one and the slower incremental path is not needed.
     let (sum, c) = s

@@ -65,6 +65,11 @@ impl Evaluator<'_> {
                 let hs = all_float_histograms(&s.histograms);
                 self.mixed_steps(&s.samples, &hs, &times, timestamps)
             };
+            if let Some(hs) = &hists {
+                // A histogram weighs its size in float samples (one is charged above).
+                let extra: usize = hs.iter().flatten().map(|h| (h.size() + 8) / 16 - 1).sum();
+                self.ctx.charge(extra)?;
+            }
             let step = StepSeries {
                 labels: s.labels,
                 values,

@@ -156,3 +156,16 @@ fn operators_and_ignored_histograms() {
     let (rows, _) = instant(&db, "abs({__name__=~\"lat|up\"})", 600_000);
     assert_eq!(rows.len(), 1);
 }
+
+#[test]
+fn trims_are_told_apart_from_comparisons() {
+    for (q, trim) in [
+        ("a </ 1", true),
+        ("a >/ 1", true),
+        ("a < 1", false),
+        ("a <= 1", false),
+    ] {
+        let e = super::parse(q).expect(q);
+        assert_eq!(super::uses_trim_operators(q, &e), trim, "{q}");
+    }
+}

@@ -52,6 +52,11 @@ impl Positions {
         self.not_utf8.get(&key(expr)).map(String::as_str)
     }
 
+    /// Whether any binary expression is a histogram trim.
+    pub(crate) fn has_trims(&self) -> bool {
+        !self.trims.is_empty()
+    }
+
     /// `Some(true)` for `</`, `Some(false)` for `>/`, if `b` is written with one.
     pub(crate) fn trim(&self, b: &BinaryExpr) -> Option<bool> {
         self.trims.get(&(b as *const BinaryExpr as usize)).copied()

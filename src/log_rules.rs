@@ -47,6 +47,7 @@ fn instant_query(store: &LogStore, expr: &Expr, at_ms: i64) -> Result<Vec<Vector
             labels: Labels::empty(),
             t: p.t,
             v: p.v,
+            h: None,
         }]),
         Ok(_) => Err("rule result is not a vector or scalar".to_string()),
         Err(e) => Err(format!("rule evaluation failed: {e}")),

@@ -6,8 +6,14 @@
 
 #[path = "promqltest/ast.rs"]
 mod ast;
+#[path = "promqltest/hist.rs"]
+mod hist;
+#[path = "promqltest/nhcb.rs"]
+mod nhcb;
 #[path = "promqltest/script.rs"]
 mod script;
+#[path = "promqltest/state.rs"]
+mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -15,14 +21,15 @@ use std::path::Path;
 use std::time::Duration;
 
 use ast::{at_modifier_variants, collect_selectors, selector_matches};
+use hist::histogram_eq;
 use script::{
     parse_script, Annotations, Command, Eval, EvalCmd, Expected, FailMatch, SeriesLabels, Step,
 };
+use state::{load, State};
 
-use bongsu_model::{is_stale_nan, Label, Labels, STALE_NAN};
+use bongsu_model::{is_stale_nan, FloatHistogram, Labels, STALE_NAN};
 use bongsu_promql::{Engine, Point, PromqlError, QueryOutput, QueryValue, VectorSample};
-use bongsu_storage::Appendable;
-use bongsu_tsdb::{Db, DbOptions};
+use bongsu_storage::Storage;
 
 const BASELINE: &str = "tests/data/promqltest_baseline.txt";
 
@@ -49,64 +56,13 @@ fn skip_reason(file: &str, cmd: &EvalCmd, state: &State) -> Option<&'static str>
     if has("start_timestamp") || selected("start timestamps") {
         return Some("start timestamps");
     }
-    if cmd.histogram || selected("native histograms") {
+    if cmd.unreadable || selected("native histograms") {
         return Some("native histograms");
     }
     if cmd.fail.is_none() && parsed.is_err() {
         return Some("bongsu cannot parse");
     }
     None
-}
-
-struct State {
-    dir: tempfile::TempDir,
-    db: Db,
-    unsupported: Vec<(SeriesLabels, &'static str)>,
-}
-
-impl State {
-    fn new() -> State {
-        let dir = tempfile::tempdir().expect("temp dir");
-        // A block range far beyond any script's span keeps every load in the head, whatever
-        // the order of its samples' times.
-        let opts = DbOptions {
-            block_range_ms: 1 << 50,
-            ..DbOptions::default()
-        };
-        let db = Db::open(dir.path(), opts).expect("open db");
-        State {
-            dir,
-            db,
-            unsupported: Vec::new(),
-        }
-    }
-}
-
-fn to_labels(l: &SeriesLabels) -> Labels {
-    Labels::new(
-        l.iter()
-            .map(|(n, v)| Label::new(n.as_str(), v.as_str()))
-            .collect(),
-    )
-    .expect("valid labels")
-}
-
-fn load(db: &Db, step: i64, series: &[(SeriesLabels, Vec<Step>)]) {
-    let mut app = db.appender();
-    for (labels, values) in series {
-        let labels = to_labels(labels);
-        for (i, v) in values.iter().enumerate() {
-            let v = match v {
-                Step::Value(v) => *v,
-                Step::Stale => STALE_NAN,
-                Step::Missing => continue,
-            };
-            // Scripts may load a sample twice (e.g. the same series in two loads); the first
-            // one stands, as upstream's storage keeps it.
-            let _ = app.append(&labels, i as i64 * step, v);
-        }
-    }
-    app.commit().expect("commit");
 }
 
 /// Go's `almost.Equal` with the promqltest epsilon; StaleNaN only equals StaleNaN.
@@ -129,11 +85,27 @@ fn float_eq(a: f64, b: f64) -> bool {
     diff / sum.min(f64::MAX) < eps
 }
 
-fn seq_float(v: &Step) -> Option<f64> {
+/// A value of a series: a float or a histogram (with whether its hint is to be compared).
+#[derive(Debug, Clone)]
+enum PVal {
+    F(f64),
+    H(Box<FloatHistogram>, bool),
+}
+
+fn seq_value(v: &Step) -> Option<PVal> {
     match v {
-        Step::Value(f) => Some(*f),
-        Step::Stale => Some(STALE_NAN),
+        Step::Value(f) => Some(PVal::F(*f)),
+        Step::Stale => Some(PVal::F(STALE_NAN)),
         Step::Missing => None,
+        Step::Histogram { h, hint_set } => Some(PVal::H(h.clone(), *hint_set)),
+    }
+}
+
+fn value_eq(exp: &PVal, got: &PVal) -> bool {
+    match (exp, got) {
+        (PVal::F(a), PVal::F(b)) => float_eq(*a, *b),
+        (PVal::H(a, hint_set), PVal::H(b, _)) => histogram_eq(a, b, *hint_set),
+        _ => false,
     }
 }
 
@@ -148,18 +120,20 @@ fn from_labels(l: &Labels) -> SeriesLabels {
         .collect()
 }
 
+type Points = Vec<(i64, PVal)>;
+
 /// Expected series as (labels, [(t, v)]) with the times of `(start, step)`.
 fn expected_points(
     exp: &[(SeriesLabels, Vec<Step>)],
     start: i64,
     step: i64,
-) -> Vec<(SeriesLabels, Vec<(i64, f64)>)> {
+) -> Vec<(SeriesLabels, Points)> {
     exp.iter()
         .map(|(l, vals)| {
             let pts = vals
                 .iter()
                 .enumerate()
-                .filter_map(|(i, v)| seq_float(v).map(|f| (start + i as i64 * step, f)))
+                .filter_map(|(i, v)| seq_value(v).map(|f| (start + i as i64 * step, f)))
                 .collect();
             (l.clone(), pts)
         })
@@ -167,11 +141,11 @@ fn expected_points(
 }
 
 fn compare_series(
-    exp: Vec<(SeriesLabels, Vec<(i64, f64)>)>,
-    got: Vec<(SeriesLabels, Vec<(i64, f64)>)>,
+    exp: Vec<(SeriesLabels, Points)>,
+    got: Vec<(SeriesLabels, Points)>,
     ordered: bool,
 ) -> Result<(), String> {
-    let show = |s: &[(SeriesLabels, Vec<(i64, f64)>)]| {
+    let show = |s: &[(SeriesLabels, Points)]| {
         s.iter()
             .map(|(l, p)| format!("{} {:?}", fmt_labels(l), p))
             .collect::<Vec<_>>()
@@ -199,7 +173,7 @@ fn compare_series(
             && ep
                 .iter()
                 .zip(gp)
-                .all(|(a, b)| a.0 == b.0 && float_eq(a.1, b.1));
+                .all(|(a, b)| a.0 == b.0 && value_eq(&a.1, &b.1));
         if !same {
             return Err(mismatch());
         }
@@ -288,13 +262,19 @@ fn check(cmd: &EvalCmd, res: Result<QueryOutput, PromqlError>) -> Result<(), Str
             let exp = exp
                 .iter()
                 .map(|(l, vals)| {
-                    let pts = vals.first().and_then(seq_float).map(|f| vec![(t, f)]);
+                    let pts = vals.first().and_then(seq_value).map(|f| vec![(t, f)]);
                     (l.clone(), pts.unwrap_or_default())
                 })
                 .collect();
             let got = v
                 .iter()
-                .map(|s| (from_labels(&s.labels), vec![(s.t, s.v)]))
+                .map(|s| {
+                    let v = match &s.h {
+                        Some(h) => PVal::H(h.clone(), false),
+                        None => PVal::F(s.v),
+                    };
+                    (from_labels(&s.labels), vec![(s.t, v)])
+                })
                 .collect();
             compare_series(exp, got, cmd.ordered)
         }
@@ -310,7 +290,13 @@ fn check(cmd: &EvalCmd, res: Result<QueryOutput, PromqlError>) -> Result<(), Str
             let got = m
                 .iter()
                 .map(|s| {
-                    let pts = s.points.iter().map(|p| (p.t, p.v)).collect();
+                    let mut pts: Points = s.points.iter().map(|p| (p.t, PVal::F(p.v))).collect();
+                    pts.extend(
+                        s.histograms
+                            .iter()
+                            .map(|p| (p.t, PVal::H(p.h.clone(), false))),
+                    );
+                    pts.sort_by_key(|p| p.0);
                     (from_labels(&s.labels), pts)
                 })
                 .collect();
@@ -320,7 +306,7 @@ fn check(cmd: &EvalCmd, res: Result<QueryOutput, PromqlError>) -> Result<(), Str
     }
 }
 
-fn run_eval(engine: &Engine, db: &Db, cmd: &EvalCmd) -> Result<(), String> {
+fn run_eval(engine: &Engine, db: &dyn Storage, cmd: &EvalCmd) -> Result<(), String> {
     let res = catch_unwind(AssertUnwindSafe(|| match cmd.kind {
         Eval::Instant { t } => engine.instant_query(db, &cmd.expr, t),
         Eval::Range { start, end, step } => engine.range_query(
@@ -357,7 +343,7 @@ fn run_eval(engine: &Engine, db: &Db, cmd: &EvalCmd) -> Result<(), String> {
 /// must succeed with series sorted by labels, and its middle step must be the instant result.
 /// Not for expected failures, strings or range vectors, nor for queries using the query's own
 /// start, end, range or step; only the run for `expect ordered`.
-fn rerun_as_range(engine: &Engine, db: &Db, cmd: &EvalCmd, t: i64) -> Result<(), String> {
+fn rerun_as_range(engine: &Engine, db: &dyn Storage, cmd: &EvalCmd, t: i64) -> Result<(), String> {
     let context_fn = ["start()", "end()", "range()", "step()"]
         .iter()
         .any(|f| cmd.expr.contains(f));
@@ -394,11 +380,20 @@ fn rerun_as_range(engine: &Engine, db: &Db, cmd: &EvalCmd, t: i64) -> Result<(),
     let at_t: Vec<VectorSample> = m
         .iter()
         .filter_map(|s| {
+            if let Some(p) = s.histograms.iter().find(|p| p.t == t) {
+                return Some(VectorSample {
+                    labels: s.labels.clone(),
+                    t,
+                    v: 0.0,
+                    h: Some(p.h.clone()),
+                });
+            }
             let p = s.points.iter().find(|p| p.t == t)?;
             Some(VectorSample {
                 labels: s.labels.clone(),
                 t,
                 v: p.v,
+                h: None,
             })
         })
         .collect();
@@ -442,16 +437,21 @@ fn run_file(name: &str, text: &str, verbose: bool) -> FileResult {
         delayed_name_removal: true,
         ..Engine::default()
     };
-    let mut state = State::new();
+    let histograms = text.contains("{{") || text.contains("load_with_nhcb");
+    let mut state = State::new(histograms);
     for cmd in cmds {
         match cmd {
-            Command::Clear => state = State::new(),
+            Command::Clear => state = State::new(histograms),
             Command::Load {
                 step,
                 series,
+                nhcb,
                 unsupported,
             } => {
-                load(&state.db, step, &series);
+                let failed = load(&*state.db, step, &series, nhcb);
+                state
+                    .unsupported
+                    .extend(failed.into_iter().map(|l| (l, "native histograms")));
                 state.unsupported.extend(unsupported);
             }
             Command::Eval(cmd) => {
@@ -462,7 +462,7 @@ fn run_file(name: &str, text: &str, verbose: bool) -> FileResult {
                     *res.skipped.entry(reason).or_default() += 1;
                     continue;
                 }
-                match run_eval(&engine, &state.db, &cmd) {
+                match run_eval(&engine, &*state.db, &cmd) {
                     Ok(()) => {
                         res.passed += 1;
                         res.passing.push(cmd.line);

@@ -101,7 +101,7 @@ pub fn at_modifier_variants(q: &str, t: i64) -> Vec<(String, i64)> {
     } else {
         vec![-10 * t, 0, t / 5, t, 10 * t]
     };
-    let text = expr.to_string();
+    let text = go_infinities(&expr.to_string());
     times.into_iter().map(|et| (text.clone(), et)).collect()
 }
 
@@ -158,4 +158,11 @@ fn calls_unsafe(e: &Expr) -> bool {
         Expr::Binary(b) => calls_unsafe(&b.lhs) || calls_unsafe(&b.rhs),
         _ => false,
     }
+}
+
+/// Upstream prints a positive infinite number literal as `+Inf` (Go's `FormatFloat`), the
+/// parser crate as `Inf`; positions in annotations depend on it.
+fn go_infinities(text: &str) -> String {
+    let re = regex::Regex::new(r#"(^|[^\w"'+\-.])Inf\b"#).expect("valid regex");
+    re.replace_all(text, "${1}+Inf").into_owned()
 }

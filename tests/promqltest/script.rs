@@ -30,8 +30,8 @@ pub struct EvalCmd {
     /// `expect range vector from A to B step S`: an instant query yielding a matrix.
     pub range_vector: Option<(i64, i64, i64)>,
     pub expected: Expected,
-    /// An expected value is a native histogram (`{{...}}`).
-    pub histogram: bool,
+    /// An expected histogram the notation parser refused (the eval is skipped, counted).
+    pub unreadable: bool,
     pub warn: Annotations,
     pub info: Annotations,
 }
@@ -59,8 +59,10 @@ pub enum Command {
     Load {
         step: i64,
         series: Vec<(SeriesLabels, Vec<Step>)>,
-        /// Series this runner cannot load (native histogram samples, start timestamps), with
-        /// the reason.
+        /// `load_with_nhcb`: classic histograms are also stored as native histograms with
+        /// custom buckets.
+        nhcb: bool,
+        /// Series this runner cannot load (start timestamps), with the reason.
         unsupported: Vec<(SeriesLabels, &'static str)>,
     },
     Clear,
@@ -179,25 +181,6 @@ pub fn parse_series(s: &str) -> Result<(SeriesLabels, &str), String> {
     Ok((labels, rest))
 }
 
-/// The native histogram (custom buckets) `load_with_nhcb` also stores for a classic
-/// histogram's `_bucket`, `_count` or `_sum` series: the base name, without `le`.
-fn nhcb_series(labels: &SeriesLabels) -> Option<SeriesLabels> {
-    let name = labels.iter().find(|(n, _)| n == "__name__")?.1.as_str();
-    let base = ["_bucket", "_count", "_sum"]
-        .iter()
-        .find_map(|s| name.strip_suffix(s))?;
-    Some(
-        labels
-            .iter()
-            .filter(|(n, _)| n != "le")
-            .map(|(n, v)| {
-                let v = if n == "__name__" { base } else { v.as_str() };
-                (n.clone(), v.to_string())
-            })
-            .collect(),
-    )
-}
-
 /// A command line ends the previous command's block even without a blank line between.
 fn is_command(line: &str) -> bool {
     let word = line.split_whitespace().next().unwrap_or("");
@@ -238,16 +221,17 @@ pub fn parse_script(text: &str) -> Result<Vec<Command>, String> {
                     let (labels, vals) = parse_series(l).map_err(err)?;
                     if vals.trim_start().starts_with("@st") {
                         unsupported.push((labels, "start timestamps"));
-                    } else if vals.contains("{{") {
-                        unsupported.push((labels, "native histograms"));
                     } else {
-                        if word == "load_with_nhcb" {
-                            if let Some(nhcb) = nhcb_series(&labels) {
-                                unsupported.push((nhcb, "native histograms"));
-                            }
-                        }
                         // A series given twice in one load takes its later values, as upstream.
-                        let values = parse_values(vals).map_err(err)?;
+                        let values = match parse_values(vals) {
+                            Ok(v) => v,
+                            // Histograms this build cannot read yet.
+                            Err(_) if vals.contains("{{") => {
+                                unsupported.push((labels, "native histograms"));
+                                continue;
+                            }
+                            Err(e) => return Err(err(e)),
+                        };
                         series.retain(|(l, _)| *l != labels);
                         series.push((labels, values));
                     }
@@ -255,6 +239,7 @@ pub fn parse_script(text: &str) -> Result<Vec<Command>, String> {
                 cmds.push(Command::Load {
                     step,
                     series,
+                    nhcb: word == "load_with_nhcb",
                     unsupported,
                 });
             }
@@ -309,7 +294,7 @@ fn parse_eval(line: usize, word: &str, rest: &str, block: &[&str]) -> Result<Eva
     let mut scalar = None;
     let mut string = None;
     let mut series = Vec::new();
-    let mut histogram = false;
+    let mut unreadable = false;
     for l in block {
         if let Some(e) = l.strip_prefix("expect ") {
             let e = e.trim();
@@ -347,10 +332,6 @@ fn parse_eval(line: usize, word: &str, rest: &str, block: &[&str]) -> Result<Eva
             }
             continue;
         }
-        if l.contains("{{") && !l.starts_with('{') || l.starts_with("{{") {
-            histogram = true;
-            continue;
-        }
         if l.starts_with('{') || l.starts_with(|c: char| c.is_alphabetic() || c == '_' || c == '"')
         {
             // A bare `NaN` / `Inf` is a scalar, not a metric name.
@@ -359,11 +340,12 @@ fn parse_eval(line: usize, word: &str, rest: &str, block: &[&str]) -> Result<Eva
                 continue;
             }
             let (labels, vals) = parse_series(l)?;
-            if vals.contains("{{") {
-                histogram = true;
-                continue;
+            match parse_values(vals) {
+                Ok(v) => series.push((labels, v)),
+                // Histograms this build cannot read yet: the eval is skipped.
+                Err(_) if vals.contains("{{") => unreadable = true,
+                Err(e) => return Err(e),
             }
-            series.push((labels, parse_values(vals)?));
         } else {
             scalar = Some(number(l.trim())?);
         }
@@ -383,7 +365,7 @@ fn parse_eval(line: usize, word: &str, rest: &str, block: &[&str]) -> Result<Eva
         ordered,
         range_vector,
         expected,
-        histogram,
+        unreadable,
         warn,
         info,
     })

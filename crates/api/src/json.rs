@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use bongsu_model::Labels;
+use bongsu_model::{FloatHistogram, Labels};
 use bongsu_promql::{Point, QueryValue};
 
 /// A sample value as Prometheus writes it in JSON: Go's shortest decimal form, switching to the
@@ -196,6 +196,41 @@ pub fn string_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String 
     out
 }
 
+/// `[t, {"count":…,"sum":…,"buckets":[[boundaryRule,"lower","upper","count"],…]}]`, as
+/// Prometheus' `MarshalHistogram`: empty buckets left out (and `buckets` when all are);
+/// the boundary rule is 0 left-open, 1 right-open, 2 open, 3 closed.
+pub fn write_histogram_point(out: &mut String, t: i64, h: &FloatHistogram) {
+    out.push('[');
+    write_timestamp(out, t);
+    out.push_str(",{\"count\":\"");
+    write_value(out, h.count);
+    out.push_str("\",\"sum\":\"");
+    write_value(out, h.sum);
+    out.push('"');
+    let mut first = true;
+    for b in h.all_buckets().filter(|b| b.count != 0.0) {
+        out.push_str(if first { ",\"buckets\":[" } else { "," });
+        first = false;
+        let rule = match (b.lower_inclusive, b.upper_inclusive) {
+            (true, true) => 3,
+            (true, false) => 1,
+            (false, true) => 0,
+            (false, false) => 2,
+        };
+        let _ = write!(out, "[{rule},\"");
+        write_value(out, b.lower);
+        out.push_str("\",\"");
+        write_value(out, b.upper);
+        out.push_str("\",\"");
+        write_value(out, b.count);
+        out.push_str("\"]");
+    }
+    if !first {
+        out.push(']');
+    }
+    out.push_str("}]");
+}
+
 /// The `data` of a query response; `stats` is an already encoded `stats` object.
 pub fn query_data(v: &QueryValue, stats: Option<&str>) -> String {
     let mut out = String::with_capacity(256);
@@ -226,8 +261,16 @@ pub fn query_data(v: &QueryValue, stats: Option<&str>) -> String {
                 }
                 out.push_str("{\"metric\":");
                 write_labels(&mut out, &s.labels);
-                out.push_str(",\"value\":");
-                write_point(&mut out, &Point { t: s.t, v: s.v });
+                match &s.h {
+                    None => {
+                        out.push_str(",\"value\":");
+                        write_point(&mut out, &Point { t: s.t, v: s.v });
+                    }
+                    Some(h) => {
+                        out.push_str(",\"histogram\":");
+                        write_histogram_point(&mut out, s.t, h);
+                    }
+                }
                 out.push('}');
             }
             out.push(']');
@@ -240,14 +283,28 @@ pub fn query_data(v: &QueryValue, stats: Option<&str>) -> String {
                 }
                 out.push_str("{\"metric\":");
                 write_labels(&mut out, &s.labels);
-                out.push_str(",\"values\":[");
-                for (j, p) in s.points.iter().enumerate() {
-                    if j > 0 {
-                        out.push(',');
+                // Each list only when it has points, as upstream.
+                if !s.points.is_empty() || s.histograms.is_empty() {
+                    out.push_str(",\"values\":[");
+                    for (j, p) in s.points.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        write_point(&mut out, p);
                     }
-                    write_point(&mut out, p);
+                    out.push(']');
                 }
-                out.push_str("]}");
+                if !s.histograms.is_empty() {
+                    out.push_str(",\"histograms\":[");
+                    for (j, p) in s.histograms.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        write_histogram_point(&mut out, p.t, &p.h);
+                    }
+                    out.push(']');
+                }
+                out.push('}');
             }
             out.push(']');
         }
@@ -315,6 +372,39 @@ mod tests {
         assert_eq!(
             s,
             "1435781451.781 1435781451 1435781451.5 1435781451.05 1435781451.007 -0.5"
+        );
+    }
+
+    #[test]
+    fn histograms_as_prometheus_writes_them() {
+        let h = bongsu_model::histogram::parse_test_notation(
+            "{{schema:0 count:5 sum:4.5 z_bucket:1 z_bucket_w:0.001 buckets:[2 0 1] n_buckets:[1]}}",
+        )
+        .expect("notation");
+        let v = QueryValue::Vector(vec![bongsu_promql::VectorSample {
+            labels: Labels::empty(),
+            t: 1500,
+            v: 0.0,
+            h: Some(Box::new(h.clone())),
+        }]);
+        assert_eq!(
+            query_data(&v, None),
+            r#"{"resultType":"vector","result":[{"metric":{},"histogram":[1.5,{"count":"5","sum":"4.5","buckets":[[1,"-1","-0.5","1"],[3,"-0.001","0.001","1"],[0,"0.5","1","2"],[0,"2","4","1"]]}]}]}"#
+        );
+        let m = QueryValue::Matrix(vec![bongsu_promql::RangeSeries {
+            labels: Labels::empty(),
+            points: Vec::new(),
+            histograms: vec![bongsu_promql::HistogramPoint {
+                t: 0,
+                h: Box::new(bongsu_model::FloatHistogram {
+                    count: 0.0,
+                    ..bongsu_model::FloatHistogram::default()
+                }),
+            }],
+        }]);
+        assert_eq!(
+            query_data(&m, None),
+            r#"{"resultType":"matrix","result":[{"metric":{},"histograms":[[0,{"count":"0","sum":"0"}]]}]}"#
         );
     }
 

@@ -231,7 +231,15 @@ pub(super) async fn query_range(
 
 /// Parses the `query` parameter as Prometheus' parser endpoints do.
 fn parse_query_param(p: &Params) -> Result<promql_parser::parser::Expr, ApiError> {
-    bongsu_promql::parse(p.get("query").unwrap_or_default()).map_err(|e| invalid_param("query", e))
+    let q = p.get("query").unwrap_or_default();
+    let expr = bongsu_promql::parse(q).map_err(|e| invalid_param("query", e))?;
+    // The AST holds the trims as the comparisons `<` and `>`: printing it would change them.
+    if bongsu_promql::uses_trim_operators(q, &expr) {
+        return Err(ApiError::BadData(
+            "invalid parameter \"query\": the histogram trim operators </ and >/ are not supported by this endpoint yet".into(),
+        ));
+    }
+    Ok(expr)
 }
 
 /// `format_query`: the query pretty-printed.

@@ -35,6 +35,7 @@ pub(crate) fn query(
                     v,
                 })
                 .collect(),
+            histograms: Vec::new(),
         }]),
         StepValue::Series(mut series) if instant => {
             match top_sort(m) {
@@ -59,6 +60,7 @@ pub(crate) fn query(
                             v: s.values[0]?,
                             labels: s.labels,
                             t: ms(steps.t(0)),
+                            h: None,
                         })
                     })
                     .collect(),
@@ -82,6 +84,7 @@ pub(crate) fn query(
                                 })
                             })
                             .collect(),
+                        histograms: Vec::new(),
                     })
                     .filter(|s| !s.points.is_empty())
                     .collect(),

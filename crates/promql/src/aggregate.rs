@@ -11,6 +11,7 @@ use bongsu_model::{Labels, METRIC_NAME};
 use super::binary::keep_labels;
 use super::eval::{kahan_inc, Evaluated, Evaluator, StepSeries};
 use super::functions::quantile;
+use super::hist_aggregate::HGroups;
 use super::keys::{KeyIndex, KeyLabels};
 use super::numeric::Mean;
 use super::select_k::Selection;
@@ -130,12 +131,20 @@ impl Evaluator<'_> {
                     input,
                     (&k, param),
                     group_key,
+                    self.pos(&agg.expr),
                 )?));
             }
             _ => {}
         }
         if op == "count_values" {
-            let Some(Expr::StringLiteral(label)) = agg.param.as_deref() else {
+            let mut param = agg.param.as_deref();
+            while let Some(Expr::Paren(p)) = param {
+                param = Some(&p.expr);
+            }
+            if let Some(q) = param.and_then(|p| self.go_quoted(p)) {
+                return Err(PromqlError::Execution(format!("invalid label name {q}")));
+            }
+            let Some(Expr::StringLiteral(label)) = param else {
                 return Err(PromqlError::Execution(
                     "count_values needs a label name".into(),
                 ));
@@ -143,10 +152,15 @@ impl Evaluator<'_> {
             let mut groups: BTreeMap<Labels, Vec<Option<f64>>> = BTreeMap::new();
             for s in &input {
                 let key = group_key(s);
-                for (step, v) in s.values.iter().enumerate() {
-                    let Some(v) = v else { continue };
+                for step in 0..steps {
+                    // A histogram's value is its text form, as upstream's `String()`.
+                    let value = match (s.values[step], s.hist(step)) {
+                        (_, Some(h)) => h.to_string(),
+                        (Some(v), None) => format_value(v),
+                        (None, None) => continue,
+                    };
                     let mut b = key.builder();
-                    b.set(label.val.as_str(), format_value(*v));
+                    b.set(label.val.as_str(), value);
                     let labels = b
                         .build()
                         .map_err(|e| PromqlError::Execution(e.to_string()))?;
@@ -161,6 +175,7 @@ impl Evaluator<'_> {
                         labels,
                         values,
                         drop_name: false,
+                        hists: None,
                     })
                     .collect(),
             ));
@@ -187,11 +202,15 @@ impl Evaluator<'_> {
         let mut index = KeyIndex::default();
         // Per group: the state at every step (none: no input there) and a pending drop.
         let mut groups: Vec<(Vec<Option<Acc>>, bool)> = Vec::new();
+        // Native histograms of `sum` and `avg`, per group (only groups that have any).
+        let mut hgroups: HGroups = Vec::new();
+        let hpos = self.pos(&agg.expr);
         for s in &input {
             let g = index.id(rule, &s.labels);
             if g == groups.len() {
                 groups.push((vec![None; steps], false));
             }
+            let counted = self.aggregate_histograms(&op, s, g, &mut hgroups, hpos);
             let (acc, drop) = &mut groups[g];
             *drop |= s.drop_name;
             for (a, v) in acc.iter_mut().zip(&s.values) {
@@ -201,24 +220,50 @@ impl Evaluator<'_> {
                     None => *a = Some(Acc::first(&op, v)),
                 }
             }
+            // `count` and `group` count histograms as values.
+            for i in counted {
+                match &mut acc[i] {
+                    Some(a) => a.add(&op, 0.0),
+                    None => acc[i] = Some(Acc::first(&op, 0.0)),
+                }
+            }
         }
         let finish = |step: usize, a: Acc| -> f64 {
             let q = param.get(step).copied().unwrap_or(f64::NAN);
             a.finish(&op, q)
         };
         // Groups come out ordered by their labels, independent of the input order.
+        let mut hgroups = hgroups.into_iter();
         let mut out: Vec<StepSeries> = index
             .into_keys()
             .into_iter()
             .zip(groups)
-            .map(|(labels, (accs, drop_name))| StepSeries {
-                labels,
-                values: accs
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, a)| a.map(|a| finish(i, a)))
-                    .collect(),
-                drop_name,
+            .map(|(labels, (accs, drop_name))| {
+                let mut values: Vec<Option<f64>> = Vec::with_capacity(accs.len());
+                let mut hists = None;
+                let haccs = hgroups.next().filter(|h| h.iter().any(Option::is_some));
+                match haccs {
+                    None => values.extend(
+                        accs.into_iter()
+                            .enumerate()
+                            .map(|(i, a)| a.map(|a| finish(i, a))),
+                    ),
+                    Some(haccs) => {
+                        let mut hs = Vec::with_capacity(accs.len());
+                        for (i, (a, h)) in accs.into_iter().zip(haccs).enumerate() {
+                            let mut has_float = a.is_some();
+                            hs.push(self.finish_histograms(h, &mut has_float, hpos));
+                            values.push(a.filter(|_| has_float).map(|a| finish(i, a)));
+                        }
+                        hists = Some(hs);
+                    }
+                }
+                StepSeries {
+                    labels,
+                    values,
+                    drop_name,
+                    hists,
+                }
             })
             .collect();
         out.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));

@@ -1,7 +1,7 @@
 //! Warnings and infos a query returns next to its value, with Prometheus' texts (its
 //! `util/annotations`): collected during evaluation, deduplicated by message, and rendered
-//! with the "(line:col)" of the node they are about. Only the float-relevant ones exist here;
-//! native-histogram annotations come with native histograms.
+//! with the "(line:col)" of the node they are about. The native-histogram ones are in
+//! `hist_annotations`.
 
 use std::collections::BTreeMap;
 

@@ -9,6 +9,7 @@ use promql_parser::parser::{BinaryExpr, Expr, LabelModifier, VectorMatchCardinal
 use bongsu_model::{Label, Labels};
 
 use super::eval::{Evaluated, Evaluator, StepSeries};
+use super::hist_binary::{Elem, Res};
 use super::keys::{KeyIndex, KeyLabels};
 use super::PromqlError;
 
@@ -23,6 +24,15 @@ impl Evaluator<'_> {
                         values: s.values.into_iter().map(|v| v.map(|v| -v)).collect(),
                         labels: s.labels,
                         drop_name: true,
+                        hists: s.hists.map(|hs| {
+                            hs.into_iter()
+                                .map(|h| {
+                                    let mut h = h?;
+                                    h.mul(-1.0);
+                                    Some(h)
+                                })
+                                .collect()
+                        }),
                     })
                     .collect(),
             ),
@@ -30,8 +40,16 @@ impl Evaluator<'_> {
         })
     }
 
-    pub(super) fn binary(&self, b: &BinaryExpr) -> Result<Evaluated, PromqlError> {
-        let op = b.op.to_string().to_lowercase();
+    pub(super) fn binary(
+        &self,
+        b: &BinaryExpr,
+        pos: Option<usize>,
+    ) -> Result<Evaluated, PromqlError> {
+        let op = match self.trim(b) {
+            Some(true) => "</".to_string(),
+            Some(false) => ">/".to_string(),
+            None => b.op.to_string().to_lowercase(),
+        };
         let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
         let lhs = self.eval(&b.lhs)?;
         let rhs = self.eval(&b.rhs)?;
@@ -51,13 +69,13 @@ impl Evaluator<'_> {
                     .collect(),
             ),
             (Evaluated::Vector(v), Evaluated::Scalar(s)) => {
-                Evaluated::Vector(vector_scalar(&op, v, &s, false, return_bool))
+                Evaluated::Vector(self.vector_scalar(&op, v, &s, false, return_bool, pos))
             }
             (Evaluated::Scalar(s), Evaluated::Vector(v)) => {
-                Evaluated::Vector(vector_scalar(&op, v, &s, true, return_bool))
+                Evaluated::Vector(self.vector_scalar(&op, v, &s, true, return_bool, pos))
             }
             (Evaluated::Vector(l), Evaluated::Vector(r)) => {
-                Evaluated::Vector(self.vector_vector(&op, b, l, r, return_bool)?)
+                Evaluated::Vector(self.vector_vector(&op, b, l, r, return_bool, pos)?)
             }
             _ => {
                 return Err(PromqlError::Execution(format!(
@@ -74,6 +92,7 @@ impl Evaluator<'_> {
         lhs: Vec<StepSeries>,
         rhs: Vec<StepSeries>,
         return_bool: bool,
+        pos: Option<usize>,
     ) -> Result<Vec<StepSeries>, PromqlError> {
         let matching = b.modifier.as_ref().and_then(|m| m.matching.clone());
         let card = b
@@ -99,13 +118,13 @@ impl Evaluator<'_> {
                 let mut out = lhs;
                 for step in 0..steps {
                     for (s, &g) in rhs.iter().zip(&rsig) {
-                        if s.values[step].is_some() {
+                        if s.has_value(step) {
                             seen_at[g] = step + 1;
                         }
                     }
                     for (s, &g) in out.iter_mut().zip(&lsig) {
                         if (seen_at[g] == step + 1) != want {
-                            s.values[step] = None;
+                            s.clear(step);
                         }
                     }
                 }
@@ -115,13 +134,13 @@ impl Evaluator<'_> {
                 let mut rhs = rhs;
                 for step in 0..steps {
                     for (s, &g) in lhs.iter().zip(&lsig) {
-                        if s.values[step].is_some() {
+                        if s.has_value(step) {
                             seen_at[g] = step + 1;
                         }
                     }
                     for (s, &g) in rhs.iter_mut().zip(&rsig) {
                         if seen_at[g] == step + 1 {
-                            s.values[step] = None;
+                            s.clear(step);
                         }
                     }
                 }
@@ -146,18 +165,25 @@ impl Evaluator<'_> {
             VectorMatchCardinality::OneToOne | VectorMatchCardinality::ManyToMany
         );
         let comparison = is_comparison(op);
-        let drop_name = !comparison || return_bool;
+        let drop_name = !(comparison || is_trim(op)) || return_bool;
         // `fill`, `fill_left`, `fill_right`: values for a side without a match. As upstream,
         // the right one fills the "one" side (the left one with group_right).
         let fills = b.modifier.as_ref().map(|m| m.fill_values.clone());
         let fill_one = fills.as_ref().and_then(|f| f.rhs);
         let fill_many = fills.as_ref().and_then(|f| f.lhs);
         // The value of `many op one`, or none if a comparison filters it out.
-        let binop = |mv: f64, ov: f64| {
+        let binop = |mv: Elem, ov: Elem| {
             let (l, r) = if swapped { (ov, mv) } else { (mv, ov) };
-            let (v, keep) = apply(op, l, r);
+            let (v, keep) = match (l, r) {
+                (Elem::F(_), Elem::F(_)) if is_trim(op) => self.hist_binop(op, l, r, pos)?,
+                (Elem::F(l), Elem::F(r)) => {
+                    let (v, keep) = apply(op, l, r);
+                    (Res::F(v), keep)
+                }
+                _ => self.hist_binop(op, l, r, pos)?,
+            };
             if return_bool {
-                Some(f64::from(u8::from(keep)))
+                Some(Res::F(f64::from(u8::from(keep))))
             } else {
                 keep.then_some(v)
             }
@@ -183,6 +209,7 @@ impl Evaluator<'_> {
                     labels,
                     values: vec![None; steps],
                     drop_name,
+                    hists: None,
                 });
                 out.len() - 1
             })
@@ -191,11 +218,11 @@ impl Evaluator<'_> {
         // whether a "many" series matched it.
         let mut one_at = vec![0usize; groups.len()];
         let mut matched_at = vec![0usize; groups.len()];
-        let mut results: Vec<(usize, f64)> = Vec::new();
+        let mut results: Vec<(usize, Res)> = Vec::new();
         for step in 0..steps {
             let stamp = step + 1;
             for (i, (s, &g)) in one.iter().zip(one_sig).enumerate() {
-                if s.values[step].is_none() {
+                if !s.has_value(step) {
                     continue;
                 }
                 if seen_at[g] == stamp {
@@ -216,14 +243,17 @@ impl Evaluator<'_> {
             }
             results.clear();
             for (mi, (s, &g)) in many.iter().zip(many_sig).enumerate() {
-                let Some(mv) = s.values[step] else { continue };
+                let Some(mv) = Elem::of(s, step) else {
+                    continue;
+                };
                 // Without a match, a `fill` value stands in, labelled with the match group.
                 let (ov, oi) = if seen_at[g] == stamp {
                     let oi = one_at[g];
-                    (one[oi].values[step].unwrap_or(f64::NAN), Some(oi))
+                    let ov = Elem::of(&one[oi], step).unwrap_or(Elem::F(f64::NAN));
+                    (ov, Some(oi))
                 } else {
                     match fill_one {
-                        Some(f) => (f, None),
+                        Some(f) => (Elem::F(f), None),
                         None => continue,
                     }
                 };
@@ -245,13 +275,15 @@ impl Evaluator<'_> {
             }
             if let Some(f) = fill_many {
                 for (oi, (series, &g)) in one.iter().zip(one_sig).enumerate() {
-                    let Some(ov) = series.values[step] else {
+                    let Some(ov) = Elem::of(series, step) else {
                         continue;
                     };
                     if matched_at[g] == stamp {
                         continue;
                     }
-                    let Some(v) = binop(f, ov) else { continue };
+                    let Some(v) = binop(Elem::F(f), ov) else {
+                        continue;
+                    };
                     let o = match fill_out[oi] {
                         Some(o) => o,
                         None => {
@@ -263,8 +295,8 @@ impl Evaluator<'_> {
                     results.push((o, v));
                 }
             }
-            for &(i, v) in &results {
-                if out[i].values[step].is_some() {
+            for (i, v) in results.drain(..) {
+                if out[i].has_value(step) {
                     let msg = if one_to_one {
                         "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
                     } else {
@@ -272,10 +304,62 @@ impl Evaluator<'_> {
                     };
                     return Err(PromqlError::Execution(msg.into()));
                 }
-                out[i].values[step] = Some(v);
+                out[i].set(step, v);
             }
         }
         Ok(out)
+    }
+}
+
+impl Evaluator<'_> {
+    /// A vector and a scalar: floats here, histograms through `hist_binop`.
+    fn vector_scalar(
+        &self,
+        op: &str,
+        mut series: Vec<StepSeries>,
+        scalar: &[f64],
+        scalar_left: bool,
+        return_bool: bool,
+        pos: Option<usize>,
+    ) -> Vec<StepSeries> {
+        if is_trim(op) {
+            // Trims apply to histograms only.
+            for s in &mut series {
+                if s.values.iter().any(Option::is_some) {
+                    self.annotate(|a| a.incompatible_types("float", op, "float", pos));
+                    s.values.iter_mut().for_each(|v| *v = None);
+                }
+            }
+        }
+        let hists: Vec<_> = series.iter_mut().map(|s| s.hists.take()).collect();
+        let mut out = vector_scalar(op, series, scalar, scalar_left, return_bool);
+        let comparison = is_comparison(op);
+        for (s, hs) in out.iter_mut().zip(hists) {
+            let Some(hs) = hs else { continue };
+            for (step, h) in hs.iter().enumerate() {
+                let Some(h) = h.as_deref() else { continue };
+                let k = Elem::F(scalar[step]);
+                let (l, r) = if scalar_left {
+                    (k, Elem::H(h))
+                } else {
+                    (Elem::H(h), k)
+                };
+                let Some((mut v, keep)) = self.hist_binop(op, l, r, pos) else {
+                    continue;
+                };
+                if comparison && scalar_left {
+                    // A filtering comparison keeps the vector's value.
+                    v = Res::H(Box::new(h.clone()));
+                }
+                if return_bool {
+                    s.set(step, Res::F(f64::from(u8::from(keep))));
+                } else if keep {
+                    s.set(step, v);
+                }
+            }
+        }
+        out.retain(StepSeries::any_value);
+        out
     }
 }
 
@@ -314,10 +398,16 @@ fn vector_scalar(
             StepSeries {
                 labels: s.labels,
                 values,
-                drop_name: s.drop_name || !comparison || return_bool,
+                drop_name: s.drop_name || !(comparison || is_trim(op)) || return_bool,
+                hists: None,
             }
         })
         .collect()
+}
+
+/// The histogram trim operators `</` and `>/`.
+fn is_trim(op: &str) -> bool {
+    matches!(op, "</" | ">/")
 }
 
 fn is_comparison(op: &str) -> bool {

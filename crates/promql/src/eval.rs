@@ -8,18 +8,18 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use promql_parser::label::MatchOp as ParserOp;
-use promql_parser::parser::{
-    AtModifier, Expr, MatrixSelector, Offset, SubqueryExpr, VectorSelector,
-};
+use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
 
-use bongsu_model::{is_stale_nan, Labels, MatchOp, Matcher, Sample, METRIC_NAME};
+use bongsu_model::{FloatHistogram, HistogramValue, Labels, MatchOp, Matcher, Sample, METRIC_NAME};
 use bongsu_storage::Series;
 
 use super::annotations::Annotations;
 use super::limits::QueryCtx;
 use super::position::Positions;
-use super::value::{Point, QueryValue, RangeSeries, VectorSample};
+use super::value::{HistogramPoint, Point, QueryValue, RangeSeries, VectorSample};
 use super::{PromqlError, Queryable};
+
+mod select;
 
 /// Subqueries without a step use the default evaluation interval, as upstream's engine.
 const DEFAULT_SUBQUERY_STEP_MS: i64 = 60_000;
@@ -32,9 +32,44 @@ pub(super) struct StepSeries {
     /// returned or the labels are next looked at, so that e.g. `last_over_time(rate(..))`
     /// does not clash before a later function restores distinct labels.
     pub drop_name: bool,
+    /// Native histograms per step, when the series has any (a step holds a float or a
+    /// histogram, never both). `None` keeps the float path free of histogram costs.
+    pub hists: HistColumn,
 }
 
+/// An optional histogram per step.
+pub(super) type HistColumn = Option<Vec<Option<Box<FloatHistogram>>>>;
+
 impl StepSeries {
+    /// The histogram at step `i`, if any.
+    #[inline]
+    pub fn hist(&self, i: usize) -> Option<&FloatHistogram> {
+        self.hists.as_ref()?.get(i)?.as_deref()
+    }
+
+    /// Whether the series has a float or a histogram at step `i`.
+    #[inline]
+    pub fn has_value(&self, i: usize) -> bool {
+        self.values.get(i).is_some_and(Option::is_some) || self.hist(i).is_some()
+    }
+
+    /// Removes the value (float or histogram) at step `i`.
+    pub fn clear(&mut self, i: usize) {
+        self.values[i] = None;
+        if let Some(h) = self.hists.as_mut() {
+            h[i] = None;
+        }
+    }
+
+    /// Whether the series has a value at any step.
+    pub fn any_value(&self) -> bool {
+        self.values.iter().any(Option::is_some)
+            || self
+                .hists
+                .as_ref()
+                .is_some_and(|h| h.iter().any(Option::is_some))
+    }
+
     /// The labels with a pending name drop applied.
     pub fn final_labels(&self) -> Labels {
         if self.drop_name {
@@ -59,6 +94,8 @@ pub(super) struct Windows {
     pub times: Vec<i64>,
     pub range: i64,
     pub series: Vec<(Labels, Vec<Sample>)>,
+    /// Per series (same order as `series`), its histogram samples (often none).
+    pub hists: Vec<Vec<HistogramPoint>>,
 }
 
 impl Windows {
@@ -67,6 +104,49 @@ impl Windows {
         let from = samples.partition_point(|x| x.t <= t - self.range);
         let to = samples.partition_point(|x| x.t <= t);
         &samples[from..to.max(from)]
+    }
+
+    /// Gives every histogram sample's time to the floats (value 0), for functions that only
+    /// look at when samples are.
+    pub fn merge_histogram_times(&mut self) {
+        for ((_, samples), hs) in self.series.iter_mut().zip(&mut self.hists) {
+            if hs.is_empty() {
+                continue;
+            }
+            samples.extend(hs.drain(..).map(|h| Sample { t: h.t, v: 0.0 }));
+            samples.sort_by_key(|s| s.t);
+        }
+    }
+
+    /// Splits into the series without histograms and, if any, those with.
+    pub fn split_histograms(self) -> (Windows, Option<Windows>) {
+        if self.hists.iter().all(Vec::is_empty) {
+            return (self, None);
+        }
+        let empty = |w: &Windows| Windows {
+            times: w.times.clone(),
+            range: w.range,
+            series: Vec::new(),
+            hists: Vec::new(),
+        };
+        let (mut floats, mut mixed) = (empty(&self), empty(&self));
+        for (s, hs) in self.series.into_iter().zip(self.hists) {
+            let to = if hs.is_empty() {
+                &mut floats
+            } else {
+                &mut mixed
+            };
+            to.series.push(s);
+            to.hists.push(hs);
+        }
+        (floats, Some(mixed))
+    }
+
+    /// The histograms of `hs` in the left-open window `(t - range, t]`.
+    pub fn hist_window<'s>(&self, hs: &'s [HistogramPoint], t: i64) -> &'s [HistogramPoint] {
+        let from = hs.partition_point(|x| x.t <= t - self.range);
+        let to = hs.partition_point(|x| x.t <= t);
+        &hs[from..to.max(from)]
     }
 }
 
@@ -168,6 +248,16 @@ impl<'a> Evaluator<'a> {
         self.positions.start(expr)
     }
 
+    /// Whether a binary expression is a histogram trim (`</`: true, `>/`: false).
+    pub fn trim(&self, b: &promql_parser::parser::BinaryExpr) -> Option<bool> {
+        self.positions.trim(b)
+    }
+
+    /// A string literal that decodes to invalid UTF-8, as Go's `%q` prints it.
+    pub fn go_quoted(&self, expr: &Expr) -> Option<&str> {
+        self.positions.go_quoted(expr)
+    }
+
     /// Whether `expr` is a string literal that decodes to invalid UTF-8 (see `Positions`).
     pub fn is_not_utf8(&self, expr: &Expr) -> bool {
         self.positions.is_not_utf8(expr)
@@ -197,10 +287,19 @@ impl<'a> Evaluator<'a> {
                 let out: Vec<VectorSample> = series
                     .iter()
                     .filter_map(|s| {
+                        if let Some(h) = s.hist(0) {
+                            return Some(VectorSample {
+                                labels: s.final_labels(),
+                                t,
+                                v: 0.0,
+                                h: Some(Box::new(h.clone())),
+                            });
+                        }
                         s.values[0].map(|v| VectorSample {
                             labels: s.final_labels(),
                             t,
                             v,
+                            h: None,
                         })
                     })
                     .collect();
@@ -218,53 +317,54 @@ impl<'a> Evaluator<'a> {
 
     pub(super) fn range(&self, expr: &Expr) -> Result<QueryValue, PromqlError> {
         let times = self.times();
-        let to_points = |values: &[Option<f64>]| -> Vec<Point> {
-            times
-                .iter()
-                .zip(values)
-                .filter_map(|(&t, v)| v.map(|v| Point { t, v }))
-                .collect()
-        };
         Ok(match self.eval(expr)? {
             Evaluated::Scalar(v) => {
                 let values: Vec<Option<f64>> = v.into_iter().map(Some).collect();
                 QueryValue::Matrix(vec![RangeSeries {
                     labels: Labels::empty(),
-                    points: to_points(&values),
+                    points: to_points(&times, &values),
+                    histograms: Vec::new(),
                 }])
             }
             Evaluated::Vector(series) => {
                 // Series that differ only in a dropped name merge, unless they clash at a step.
-                let mut series: Vec<(Labels, Vec<Option<f64>>)> = series
-                    .into_iter()
-                    .map(|s| (s.final_labels(), s.values))
-                    .collect();
+                let mut series: Vec<(Labels, StepSeries)> =
+                    series.into_iter().map(|s| (s.final_labels(), s)).collect();
                 let sorting = std::time::Instant::now();
                 series.sort_by(|a, b| a.0.cmp(&b.0));
                 self.ctx.sorted(sorting.elapsed());
                 let mut out: Vec<RangeSeries> = Vec::with_capacity(series.len());
                 for run in series.chunk_by(|a, b| a.0 == b.0) {
-                    let points = match run {
-                        [(_, values)] => to_points(values),
+                    let (points, histograms) = match run {
+                        [(_, s)] => (
+                            to_points(&times, &s.values),
+                            to_hist_points(&times, &s.hists),
+                        ),
                         _ => {
                             let mut acc = vec![None; times.len()];
-                            for (_, values) in run {
-                                for (a, v) in acc.iter_mut().zip(values) {
-                                    if v.is_some() {
-                                        if a.is_some() {
+                            let mut hacc: Vec<Option<Box<FloatHistogram>>> =
+                                vec![None; times.len()];
+                            for (_, s) in run {
+                                for (i, a) in acc.iter_mut().enumerate() {
+                                    let v = s.values[i];
+                                    let h = s.hist(i);
+                                    if v.is_some() || h.is_some() {
+                                        if a.is_some() || hacc[i].is_some() {
                                             return Err(duplicate_labelset());
                                         }
-                                        *a = *v;
+                                        *a = v;
+                                        hacc[i] = h.map(|h| Box::new(h.clone()));
                                     }
                                 }
                             }
-                            to_points(&acc)
+                            (to_points(&times, &acc), to_hist_points(&times, &Some(hacc)))
                         }
                     };
-                    if !points.is_empty() {
+                    if !points.is_empty() || !histograms.is_empty() {
                         out.push(RangeSeries {
                             labels: run[0].0.clone(),
                             points,
+                            histograms,
                         });
                     }
                 }
@@ -301,7 +401,7 @@ impl<'a> Evaluator<'a> {
             Expr::Call(call) => self.call(call, self.pos(expr)),
             Expr::Aggregate(agg) => self.aggregate(agg),
             Expr::Unary(u) => self.unary(&u.expr),
-            Expr::Binary(b) => self.binary(b),
+            Expr::Binary(b) => self.binary(b, self.pos(expr)),
             Expr::Extension(_) => Err(PromqlError::Unsupported("extension expressions".into())),
         }
     }
@@ -361,162 +461,37 @@ impl<'a> Evaluator<'a> {
         maxt: i64,
     ) -> Result<Vec<Series>, PromqlError> {
         let series = self.db.querier(mint, maxt)?.select(matchers)?;
-        self.ctx
-            .loaded(series.iter().map(|s| s.samples.len()).sum())?;
+        self.ctx.loaded(
+            series
+                .iter()
+                .map(|s| s.samples.len() + s.histograms.iter().map(|h| weight(&h.h)).sum::<usize>())
+                .sum(),
+        )?;
         Ok(series)
     }
 
     pub(super) fn lookback(&self) -> i64 {
         self.lookback
     }
+}
 
-    /// An instant vector selector; with `timestamps`, each value is its sample's time in
-    /// seconds (what `timestamp()` of a selector returns).
-    pub(super) fn vector_selector(
-        &self,
-        vs: &VectorSelector,
-        timestamps: bool,
-    ) -> Result<Evaluated, PromqlError> {
-        let times = self.step_times(&vs.offset, &vs.at);
-        let (lo, hi) = min_max(&times);
-        let series = self.select(vs, lo - self.lookback + 1, hi)?;
-        // One value per step and series is about to be held: sparse series over many steps
-        // cost memory that their few samples did not count.
-        self.ctx.charge(series.len().saturating_mul(times.len()))?;
-        let mut out = Vec::with_capacity(series.len());
-        for s in series {
-            // The newest sample in (t - lookback, t], unless it marks the series stale.
-            let mut next = 0;
-            let values: Vec<Option<f64>> = times
-                .iter()
-                .map(|&t| {
-                    if next > 0 && s.samples[next - 1].t > t {
-                        // Steps do not go back in time; start over rather than be wrong.
-                        next = s.samples.partition_point(|x| x.t <= t);
-                    }
-                    while next < s.samples.len() && s.samples[next].t <= t {
-                        next += 1;
-                    }
-                    let last = s.samples[..next].last()?;
-                    let fresh = last.t > t - self.lookback && !is_stale_nan(last.v);
-                    fresh.then_some(if timestamps {
-                        last.t as f64 / 1000.0
-                    } else {
-                        last.v
-                    })
-                })
-                .collect();
-            if values.iter().any(Option::is_some) {
-                out.push(StepSeries {
-                    labels: s.labels,
-                    values,
-                    drop_name: false,
-                });
-            }
-        }
-        Ok(Evaluated::Vector(out))
-    }
+fn to_points(times: &[i64], values: &[Option<f64>]) -> Vec<Point> {
+    times
+        .iter()
+        .zip(values)
+        .filter_map(|(&t, v)| v.map(|v| Point { t, v }))
+        .collect()
+}
 
-    pub(super) fn matrix_windows(&self, ms: &MatrixSelector) -> Result<Windows, PromqlError> {
-        let times = self.step_times(&ms.vs.offset, &ms.vs.at);
-        let range = duration_ms(&ms.range);
-        let (lo, hi) = min_max(&times);
-        let series = self.select(&ms.vs, lo - range + 1, hi)?;
-        Ok(Windows {
-            times,
-            range,
-            series: series
-                .into_iter()
-                .map(|mut s| {
-                    s.samples.retain(|x| !is_stale_nan(x.v));
-                    (s.labels, s.samples)
-                })
-                .collect(),
-        })
-    }
-
-    /// Evaluates a subquery's inner expression once, over all steps any outer window needs,
-    /// aligned to multiples of the subquery step as upstream does.
-    pub(super) fn subquery_windows(&self, sq: &SubqueryExpr) -> Result<Windows, PromqlError> {
-        let times = self.step_times(&sq.offset, &sq.at);
-        let range = duration_ms(&sq.range);
-        let step = sq
-            .step
-            .as_ref()
-            .map(duration_ms)
-            .filter(|&s| s > 0)
-            .unwrap_or(DEFAULT_SUBQUERY_STEP_MS);
-        let (lo, hi) = min_max(&times);
-        let first = lo - range;
-        // Go's truncating division, then rounded up to the first step inside the range.
-        let mut start = step * (first / step);
-        if start < first {
-            start += step;
-        }
-        let inner = Evaluator {
-            db: self.db,
-            ctx: self.ctx,
-            positions: self.positions,
-            annotations: self.annotations,
-            lookback: self.lookback,
-            delayed_name_removal: self.delayed_name_removal,
-            start,
-            end: hi.max(start),
-            step,
-            query_start: self.query_start,
-            query_end: self.query_end,
-            query_step: self.query_step,
-        };
-        // Every inner step holds at least one value: refuse before materialising them.
-        self.ctx.charge(inner.steps())?;
-        let inner_times = inner.times();
-        let series = match inner.eval(&sq.expr)? {
-            Evaluated::Vector(v) => v
-                .into_iter()
-                .map(|s| {
-                    let samples = inner_times
-                        .iter()
-                        .zip(&s.values)
-                        .filter_map(|(&t, v)| v.map(|v| Sample { t, v }))
-                        .collect();
-                    (s.final_labels(), samples)
-                })
-                .collect(),
-            _ => {
-                return Err(PromqlError::Execution(
-                    "subquery is only allowed on instant vector".into(),
-                ))
-            }
-        };
-        Ok(Windows {
-            times,
-            range,
-            series,
-        })
-    }
-
-    fn raw_matrix(&self, w: Windows) -> Result<Evaluated, PromqlError> {
-        if self.steps() != 1 {
-            return Err(PromqlError::Parse(
-                "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector".into(),
-            ));
-        }
-        let t = w.times[0];
-        let out = w
-            .series
-            .iter()
-            .map(|(labels, samples)| RangeSeries {
-                points: w
-                    .window(samples, t)
-                    .iter()
-                    .map(|x| Point { t: x.t, v: x.v })
-                    .collect(),
-                labels: labels.clone(),
-            })
-            .filter(|s| !s.points.is_empty())
-            .collect();
-        Ok(Evaluated::Matrix(out))
-    }
+fn to_hist_points(times: &[i64], hists: &HistColumn) -> Vec<HistogramPoint> {
+    let Some(hists) = hists else {
+        return Vec::new();
+    };
+    times
+        .iter()
+        .zip(hists)
+        .filter_map(|(&t, h)| h.as_ref().map(|h| HistogramPoint { t, h: h.clone() }))
+        .collect()
 }
 
 /// Fails as Prometheus' `ContainsSameLabelset` check when two series share a label set.
@@ -550,6 +525,28 @@ pub(super) fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Matcher>, Pro
         );
     }
     Ok(matchers)
+}
+
+/// What a histogram counts against the sample limits: its size in Go (upstream's
+/// `FloatHistogram.Size()` plus the timestamp) over the 16 bytes of a float sample.
+fn weight(h: &HistogramValue) -> usize {
+    let n = match h {
+        HistogramValue::Int(h) => {
+            h.positive_spans.len()
+                + h.negative_spans.len()
+                + h.positive_buckets.len()
+                + h.negative_buckets.len()
+                + h.custom_values.len()
+        }
+        HistogramValue::Float(h) => {
+            h.positive_spans.len()
+                + h.negative_spans.len()
+                + h.positive_buckets.len()
+                + h.negative_buckets.len()
+                + h.custom_values.len()
+        }
+    };
+    (168 + 8 * n + 8) / 16
 }
 
 pub(super) fn duplicate_labelset() -> PromqlError {

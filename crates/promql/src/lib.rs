@@ -8,15 +8,23 @@
 //! [`Queryable`](bongsu_storage::Queryable).
 //!
 //! Supported: selectors, subqueries, operators with vector matching and `fill`, all
-//! aggregations, float functions and classic histogram functions, with Prometheus'
-//! annotations (warnings and infos); see ARCHITECTURE.md. Native histograms and
-//! anchored/smoothed ranges are rejected with an error that says they are not supported yet.
+//! aggregations, float functions, classic and native histograms (a step holds a float or a
+//! `FloatHistogram`), with Prometheus' annotations (warnings and infos); see
+//! ARCHITECTURE.md. Anchored/smoothed ranges are rejected with an error that says they are
+//! not supported yet.
 
 mod aggregate;
 mod annotations;
 mod binary;
 mod eval;
 mod functions;
+mod hist_aggregate;
+mod hist_annotations;
+mod hist_binary;
+mod hist_ops;
+mod hist_stats;
+#[cfg(test)]
+mod hist_tests;
 mod keys;
 mod limits;
 mod metrics;
@@ -40,9 +48,15 @@ pub use limits::{
 pub use metrics::{Active, EngineMetrics};
 pub use parse::{parse, parse_metric_selector, to_string, ParseError};
 pub use prepared::PreparedQuery;
-pub use value::{Point, QueryOutput, QueryValue, RangeSeries, VectorSample};
+pub use value::{HistogramPoint, Point, QueryOutput, QueryValue, RangeSeries, VectorSample};
 
 use bongsu_storage::{Queryable, StorageError};
+
+/// Whether `expr` (parsed from `query`) uses the histogram trim operators `</` or `>/`, which
+/// its AST holds as the comparisons `<` and `>` (printing it would show those).
+pub fn uses_trim_operators(query: &str, expr: &promql_parser::parser::Expr) -> bool {
+    position::Positions::locate(query, expr).has_trims()
+}
 
 /// Default lookback for instant vector selectors, as in Prometheus.
 pub const DEFAULT_LOOKBACK_MS: i64 = 5 * 60 * 1000;

@@ -17,7 +17,12 @@ pub(crate) struct Positions {
     /// String literals whose escapes (`\xff`, octal) make bytes that are not UTF-8. Upstream
     /// keeps those bytes, so e.g. such a label name is invalid; `promql-parser` turns each
     /// byte into a code point, so only the source text tells.
-    not_utf8: HashSet<usize>,
+    not_utf8: HashMap<usize, String>,
+    /// Binary expressions written with a histogram trim operator (`</`: true, `>/`: false),
+    /// which the crate parsed as `<` / `>`.
+    trims: HashMap<usize, bool>,
+    /// Vector selectors that read histograms' count and sum only (see `hist_stats`).
+    stats_selectors: HashSet<usize>,
 }
 
 impl Positions {
@@ -29,12 +34,38 @@ impl Positions {
         };
         // Walking stops at the first token it does not expect; what was found stays.
         let _ = w.expr(expr);
-        w.out
+        let mut out = w.out;
+        let trims = &out.trims;
+        out.stats_selectors = super::hist_stats::stats_selectors(expr, &|b| {
+            trims.contains_key(&(b as *const BinaryExpr as usize))
+        });
+        out
     }
 
     /// Whether `expr` is a string literal that upstream would decode to invalid UTF-8.
     pub(crate) fn is_not_utf8(&self, expr: &Expr) -> bool {
-        self.not_utf8.contains(&key(expr))
+        self.not_utf8.contains_key(&key(expr))
+    }
+
+    /// Such a literal as Go's `%q` prints its bytes (`"a\xc5z"`).
+    pub(crate) fn go_quoted(&self, expr: &Expr) -> Option<&str> {
+        self.not_utf8.get(&key(expr)).map(String::as_str)
+    }
+
+    /// Whether any binary expression is a histogram trim.
+    pub(crate) fn has_trims(&self) -> bool {
+        !self.trims.is_empty()
+    }
+
+    /// `Some(true)` for `</`, `Some(false)` for `>/`, if `b` is written with one.
+    pub(crate) fn trim(&self, b: &BinaryExpr) -> Option<bool> {
+        self.trims.get(&(b as *const BinaryExpr as usize)).copied()
+    }
+
+    /// Whether `vs` reads histograms' count and sum only (see `hist_stats`).
+    pub(crate) fn stats_only(&self, vs: &VectorSelector) -> bool {
+        self.stats_selectors
+            .contains(&super::hist_stats::selector_key(vs))
     }
 
     /// The start offset of `expr`, if known.
@@ -98,6 +129,66 @@ fn go_unquotes_to_utf8(raw: &str) -> bool {
         }
     }
     std::str::from_utf8(&bytes).is_ok()
+}
+
+/// A quoted literal's bytes (decoded as Go does) quoted as Go's `strconv.Quote`: bytes that
+/// are not UTF-8 as `\xNN`.
+fn go_quote_bytes(raw: &str) -> String {
+    let body = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("");
+    let mut bytes = Vec::with_capacity(body.len());
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0; 4];
+            bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        let Some(e) = chars.next() else { break };
+        let mut digits = |n: usize, radix: u32| {
+            (0..n).fold(0u32, |v, _| {
+                v * radix + chars.next().and_then(|d| d.to_digit(radix)).unwrap_or(0)
+            })
+        };
+        let single = match e {
+            'x' => Some(digits(2, 16) as u8),
+            '0'..='7' => Some(((e as u32 - '0' as u32) * 64 + digits(2, 8)) as u8),
+            'n' => Some(b'\n'),
+            't' => Some(b'\t'),
+            'r' => Some(b'\r'),
+            'a' => Some(7),
+            'b' => Some(8),
+            'f' => Some(12),
+            'v' => Some(11),
+            'u' | 'U' => {
+                let v = digits(if e == 'u' { 4 } else { 8 }, 16);
+                let c = char::from_u32(v).unwrap_or(char::REPLACEMENT_CHARACTER);
+                let mut buf = [0; 4];
+                bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                None
+            }
+            other => Some(other as u8),
+        };
+        bytes.extend(single);
+    }
+    let mut out = String::from("\"");
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -164,7 +255,7 @@ fn tokenize(q: &str) -> Vec<Tok<'_>> {
             Kind::Str
         } else {
             let two = q.get(i..i + 2).unwrap_or("");
-            i += if matches!(two, "==" | "!=" | ">=" | "<=" | "=~" | "!~") {
+            i += if matches!(two, "==" | "!=" | ">=" | "<=" | "=~" | "!~" | "</" | ">/") {
                 2
             } else {
                 // A whole UTF-8 character, so that slicing stays on boundaries.
@@ -266,7 +357,7 @@ impl<'q> Walker<'q> {
             Expr::StringLiteral(_) => {
                 let raw = self.peek().ok_or(Lost)?.text;
                 if !go_unquotes_to_utf8(raw) {
-                    self.out.not_utf8.insert(key(e));
+                    self.out.not_utf8.insert(key(e), go_quote_bytes(raw));
                 }
                 self.take()
             }
@@ -381,6 +472,17 @@ impl<'q> Walker<'q> {
 
     fn binary(&mut self, b: &BinaryExpr) -> Result<(), Lost> {
         self.expr(&b.lhs)?;
+        // The histogram trim operators reach the crate as `<` and `>`.
+        if let Some(t) = self
+            .toks
+            .get(self.k)
+            .filter(|t| matches!(t.text, "</" | ">/"))
+        {
+            let upper = t.text == "</";
+            self.out
+                .trims
+                .insert(b as *const BinaryExpr as usize, upper);
+        }
         self.take()?;
         if self.is_ident("bool") {
             self.take()?;
@@ -405,6 +507,13 @@ impl<'q> Walker<'q> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_quotes_invalid_bytes() {
+        assert_eq!(go_quote_bytes(r#""a\xc5z""#), r#""a\xc5z""#);
+        assert_eq!(go_quote_bytes(r#""\xff\n\"""#), r#""\xff\n\"""#);
+        assert_eq!(go_quote_bytes(r#"'\303\251\377'"#), r#""é\xff""#);
+    }
 
     #[test]
     fn go_string_bytes() {

@@ -43,6 +43,7 @@ impl Evaluator<'_> {
         input: Vec<StepSeries>,
         (param, param_expr): (&[f64], Option<&Expr>),
         group_key: impl Fn(&StepSeries) -> Labels,
+        expr_pos: Option<usize>,
     ) -> Result<Vec<StepSeries>, PromqlError> {
         // Go's math.Min/Max over the steps: a NaN anywhere makes both NaN.
         let any_nan = param.iter().any(|p| p.is_nan());
@@ -111,6 +112,18 @@ impl Evaluator<'_> {
             for (i, s) in input.iter().enumerate() {
                 if s.values[step].is_some() {
                     members[group_of[i]].push(i);
+                } else if s.hist(step).is_some() {
+                    if matches!(sel, Selection::Limit | Selection::Ratio) {
+                        members[group_of[i]].push(i);
+                    } else {
+                        // topk and bottomk rank floats only.
+                        let op = if sel == Selection::Top {
+                            "topk"
+                        } else {
+                            "bottomk"
+                        };
+                        self.annotate(|a| a.histogram_ignored_in_aggregation(op, expr_pos));
+                    }
                 }
             }
             let value = |i: usize| input[i].values[step].unwrap_or(f64::NAN);
@@ -146,12 +159,12 @@ impl Evaluator<'_> {
             .zip(keep)
             .zip(group_of)
             .filter_map(|((mut s, keep), g)| {
-                for (v, k) in s.values.iter_mut().zip(&keep) {
+                for (step, k) in keep.iter().enumerate() {
                     if !k {
-                        *v = None;
+                        s.clear(step);
                     }
                 }
-                s.values.iter().any(Option::is_some).then_some((g, s))
+                s.any_value().then_some((g, s))
             })
             .collect();
         if steps == 1 {

@@ -1,6 +1,6 @@
 //! Query results in the shapes of Prometheus' HTTP API (`vector`, `matrix`, `scalar`, `string`).
 
-use bongsu_model::Labels;
+use bongsu_model::{FloatHistogram, Labels};
 
 use super::annotations::Annotations;
 
@@ -11,19 +11,30 @@ pub struct Point {
     pub v: f64,
 }
 
-/// A series of an instant vector: labels, evaluation time and value.
+/// One native histogram at one time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramPoint {
+    pub t: i64,
+    pub h: Box<FloatHistogram>,
+}
+
+/// A series of an instant vector: labels, evaluation time and value: a float `v`, or a
+/// native histogram `h` (when `h` is set, `v` means nothing).
 #[derive(Debug, Clone, PartialEq)]
 pub struct VectorSample {
     pub labels: Labels,
     pub t: i64,
     pub v: f64,
+    pub h: Option<Box<FloatHistogram>>,
 }
 
-/// A series of a range vector: labels and points in time order.
+/// A series of a range vector: labels, its float points and its histogram points, each in
+/// time order (no time is in both).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RangeSeries {
     pub labels: Labels,
     pub points: Vec<Point>,
+    pub histograms: Vec<HistogramPoint>,
 }
 
 /// The result of a query.

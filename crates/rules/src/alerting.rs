@@ -101,6 +101,8 @@ pub struct OutputSample {
     pub labels: Labels,
     pub t: i64,
     pub v: f64,
+    /// A native histogram (a recording rule's); `v` then means nothing.
+    pub h: Option<Box<bongsu_model::FloatHistogram>>,
 }
 
 struct ActiveState {
@@ -307,6 +309,7 @@ impl AlertingRule {
             labels: b.build().map_err(|e| e.to_string())?,
             t,
             v: 1.0,
+            h: None,
         })
     }
 
@@ -318,6 +321,7 @@ impl AlertingRule {
                 .map_err(|e| e.to_string())?,
             t,
             v: a.active_at.div_euclid(1000) as f64,
+            h: None,
         })
     }
 

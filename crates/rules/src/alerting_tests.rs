@@ -27,6 +27,7 @@ fn result(v: f64) -> Vec<VectorSample> {
         labels: Labels::from_pairs(&[("__name__", "load"), ("instance", "a")]).unwrap(),
         t: 0,
         v,
+        h: None,
     }]
 }
 
@@ -136,6 +137,7 @@ fn limit_duplicates_and_unrestored_rules() {
             labels: Labels::from_pairs(&[("instance", "b")]).unwrap(),
             t: 0,
             v: 1.0,
+            h: None,
         },
     ];
     assert_eq!(

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
 
-use bongsu_model::{Labels, STALE_NAN};
+use bongsu_model::{HistogramValue, Labels, STALE_NAN};
 use bongsu_promql::{Engine, PreparedQuery, PromqlError, QueryOutput, QueryValue, VectorSample};
-use bongsu_storage::{AppendError, Queryable, SeriesRef, Storage};
+use bongsu_storage::{AppendError, Appender, Queryable, SeriesRef, Storage};
 
 use super::alerting::{Alert, AlertDef, AlertingRule, OutputSample};
 use super::file::{QueryLang, RuleGroup};
@@ -402,12 +402,15 @@ impl Group {
         let mut rejected = 0usize;
         for s in output {
             // A series written last time is appended by ref: no label lookup in the head.
-            let appended = match previous.get(&s.labels) {
-                Some(&r) => match app.append_ref(r, s.t, s.v) {
-                    Err(AppendError::UnknownSeries(_)) => app.append(&s.labels, s.t, s.v),
-                    other => other.map(|()| r),
+            let appended = match s.h {
+                Some(h) => append_histogram(&mut *app, previous.get(&s.labels), &s.labels, s.t, *h),
+                None => match previous.get(&s.labels) {
+                    Some(&r) => match app.append_ref(r, s.t, s.v) {
+                        Err(AppendError::UnknownSeries(_)) => app.append(&s.labels, s.t, s.v),
+                        other => other.map(|()| r),
+                    },
+                    None => app.append(&s.labels, s.t, s.v),
                 },
-                None => app.append(&s.labels, s.t, s.v),
             };
             match appended {
                 Ok(r) => {
@@ -578,6 +581,7 @@ fn vector_result(result: Result<QueryOutput, PromqlError>) -> Result<Vec<VectorS
             labels: Labels::empty(),
             t: p.t,
             v: p.v,
+            h: None,
         }]),
         Ok(_) => Err("rule result is not a vector or scalar".to_string()),
         Err(e) => Err(e.to_string()),
@@ -591,3 +595,21 @@ mod tests;
 #[cfg(test)]
 #[path = "group_logql_tests.rs"]
 mod logql_tests;
+
+/// Appends a recording rule's histogram (by the series' ref when it was written before).
+fn append_histogram(
+    app: &mut dyn Appender,
+    sref: Option<&SeriesRef>,
+    labels: &Labels,
+    t: i64,
+    h: bongsu_model::FloatHistogram,
+) -> Result<SeriesRef, AppendError> {
+    let h = HistogramValue::Float(std::sync::Arc::new(h));
+    if let Some(&r) = sref {
+        match app.append_histogram_ref(r, t, h.clone()) {
+            Err(AppendError::UnknownSeries(_)) => {}
+            other => return other.map(|()| r),
+        }
+    }
+    app.append_histogram(labels, t, h)
+}

@@ -31,6 +31,7 @@ impl FakeLogs {
                 labels: Labels::from_pairs(pairs).unwrap(),
                 t: 0,
                 v: *v,
+                h: None,
             })
             .collect();
         // Keyed by Loki's canonical text, which the rule hands over.

@@ -198,3 +198,31 @@ fn evaluation_slots() {
         xxhash_rust::xxh64::xxh64(b"file\xffrules.yml\xffname\xffg\xff", 0)
     );
 }
+
+#[test]
+fn recording_rules_append_histograms() {
+    let db = MemStorage::new();
+    let engine = Engine::default();
+    let h =
+        bongsu_model::histogram::parse_test_notation("{{schema:0 count:3 sum:4 buckets:[1 2]}}")
+            .unwrap();
+    let mut app = db.appender();
+    for i in ["1", "2"] {
+        let l = Labels::from_pairs(&[("__name__", "lat"), ("i", i)]).unwrap();
+        let v = bongsu_model::HistogramValue::Float(std::sync::Arc::new(h.clone()));
+        app.append_histogram(&l, 0, v).unwrap();
+    }
+    app.commit().unwrap();
+    let g = group("groups:\n- name: g\n  rules:\n  - record: lat:sum\n    expr: sum(lat)\n");
+    g.eval(&ctx(&db, &engine), 10 * SEC);
+    let q = db.querier(i64::MIN, i64::MAX).unwrap();
+    let got = q
+        .select(&[bongsu_model::Matcher::equal("__name__", "lat:sum")])
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].samples.is_empty());
+    let sum = got[0].histograms[0].h.to_float();
+    assert_eq!(got[0].histograms[0].t, 10 * SEC);
+    assert_eq!((sum.count, sum.sum), (6.0, 8.0));
+    assert_eq!(sum.positive_buckets, vec![2.0, 4.0]);
+}

@@ -41,7 +41,12 @@ impl RecordingRule {
             if !seen.insert(labels.clone()) {
                 return Err(ERR_DUPLICATE_RECORD.to_string());
             }
-            out.push(OutputSample { labels, t, v: s.v });
+            out.push(OutputSample {
+                labels,
+                t,
+                v: s.v,
+                h: s.h,
+            });
         }
         if limit > 0 && out.len() as i64 > limit {
             return Err(format!(
@@ -63,6 +68,7 @@ mod tests {
             labels: Labels::from_pairs(pairs).unwrap(),
             t: 0,
             v,
+            h: None,
         }
     }
 
@@ -86,7 +92,8 @@ mod tests {
                 ])
                 .unwrap(),
                 t: 7,
-                v: 2.0
+                v: 2.0,
+                h: None,
             }]
         );
         let two = vec![

@@ -11,6 +11,7 @@ use super::super::annotations::go_g;
 use super::super::eval::{Evaluated, Evaluator, StepSeries};
 use super::super::numeric::almost_equal;
 use super::super::PromqlError;
+use super::native::{native_fraction, native_quantile, NaNNote};
 use super::string_arg;
 
 /// Relative differences between neighbouring bucket counts below this are float noise.
@@ -57,8 +58,15 @@ impl Evaluator<'_> {
         let pos = self.pos(buckets_arg);
         // Buckets grouped by their labels other than `le` (the name included, as its drop is
         // only pending).
-        let mut groups: BTreeMap<Labels, Vec<(f64, &StepSeries)>> = BTreeMap::new();
+        let mut groups: BTreeMap<Labels, Group> = BTreeMap::new();
         for s in &input {
+            if s.hists.is_some() {
+                // Native histograms are estimated on their own, keyed by all their labels.
+                groups.entry(s.labels.clone()).or_default().native.push(s);
+                if s.values.iter().all(Option::is_none) {
+                    continue;
+                }
+            }
             let le = s.labels.get("le").unwrap_or("");
             let Some(bound) = parse_le(le) else {
                 let metric = s.labels.get(METRIC_NAME).unwrap_or("");
@@ -68,6 +76,7 @@ impl Evaluator<'_> {
             groups
                 .entry(s.labels.without(&["le"]))
                 .or_default()
+                .classic
                 .push((bound, s));
         }
         let times = self.times();
@@ -75,14 +84,48 @@ impl Evaluator<'_> {
         for (labels, members) in groups {
             let metric = labels.get(METRIC_NAME).unwrap_or("").to_string();
             let mut values = vec![vec![None; steps]; estimates.len()];
-            let mut b: Vec<(f64, f64)> = Vec::with_capacity(members.len());
+            let mut b: Vec<(f64, f64)> = Vec::with_capacity(members.classic.len());
             for step in 0..steps {
                 b.clear();
                 b.extend(
                     members
+                        .classic
                         .iter()
                         .filter_map(|(le, s)| s.values[step].map(|v| (*le, v))),
                 );
+                let native = members.native.iter().find_map(|s| s.hist(step));
+                if let Some(h) = native {
+                    // Upstream names the metric only when it keeps names until the end.
+                    let name = if self.delayed_name_removal {
+                        metric.as_str()
+                    } else {
+                        ""
+                    };
+                    if !b.is_empty() {
+                        // Classic buckets and a native histogram of the same series: neither.
+                        self.annotate(|a| a.mixed_classic_native(name, pos));
+                        continue;
+                    }
+                    for (qi, est) in estimates.iter().enumerate() {
+                        let (v, note) = match est {
+                            Estimate::Quantile(q) => native_quantile(q[step], h),
+                            Estimate::Fraction(lo, hi) => native_fraction(lo[step], hi[step], h),
+                        };
+                        values[qi][step] = Some(v);
+                        let quantile = matches!(est, Estimate::Quantile(_));
+                        match (note, quantile) {
+                            (NaNNote::None, _) => {}
+                            (NaNNote::Result, _) => {
+                                self.annotate(|a| a.quantile_nan_result(name, pos))
+                            }
+                            (NaNNote::Skew, true) => {
+                                self.annotate(|a| a.quantile_nan_skew(name, pos))
+                            }
+                            (NaNNote::Skew, false) => self.annotate(|a| a.fraction_nans(name, pos)),
+                        }
+                    }
+                    continue;
+                }
                 if b.is_empty() {
                     continue;
                 }
@@ -130,11 +173,19 @@ impl Evaluator<'_> {
                     labels,
                     values,
                     drop_name: true,
+                    hists: None,
                 });
             }
         }
         Ok(Evaluated::Vector(out))
     }
+}
+
+/// The series of one output group: classic buckets with their bounds, or native histograms.
+#[derive(Default)]
+struct Group<'a> {
+    classic: Vec<(f64, &'a StepSeries)>,
+    native: Vec<&'a StepSeries>,
 }
 
 /// One estimate from a classic histogram's buckets, with its parameters per step.

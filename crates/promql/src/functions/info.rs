@@ -9,6 +9,7 @@ use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
 use bongsu_model::{is_stale_nan, Labels, MatchOp, Matcher, METRIC_NAME};
 
 use super::super::eval::{duplicate_labelset, selector_matchers, Evaluated, Evaluator, StepSeries};
+use super::super::hist_binary::Res;
 use super::super::PromqlError;
 
 const TARGET_INFO: &str = "target_info";
@@ -119,7 +120,12 @@ impl Evaluator<'_> {
                 }
             }
             for (bi, s) in base.iter().enumerate() {
-                let Some(v) = s.values[step] else { continue };
+                // Base histograms keep their value too.
+                let v = match (s.values[step], s.hist(step)) {
+                    (Some(f), _) => Res::F(f),
+                    (None, Some(h)) => Res::H(Box::new(h.clone())),
+                    (None, None) => continue,
+                };
                 let labels = if ignored[bi] {
                     s.labels.clone()
                 } else {
@@ -162,13 +168,14 @@ impl Evaluator<'_> {
                         labels,
                         values: vec![None; steps],
                         drop_name: s.drop_name,
+                        hists: None,
                     });
                     out.len() - 1
                 });
-                if out[i].values[step].is_some() {
+                if out[i].has_value(step) {
                     return Err(duplicate_labelset());
                 }
-                out[i].values[step] = Some(v);
+                out[i].set(step, v);
             }
         }
         Ok(Evaluated::Vector(out))
@@ -188,6 +195,12 @@ impl Evaluator<'_> {
         let hi = times.iter().copied().max().unwrap_or(0);
         let lookback = self.lookback();
         let series = self.select_series(matchers, lo - lookback + 1, hi)?;
+        if let Some(s) = series.iter().find(|s| !s.histograms.is_empty()) {
+            return Err(PromqlError::Execution(format!(
+                "this should be an info metric, with float samples: {}",
+                s.labels
+            )));
+        }
         Ok(series
             .into_iter()
             .map(|s| {

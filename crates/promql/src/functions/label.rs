@@ -75,16 +75,22 @@ impl Evaluator<'_> {
             "absent" => {
                 let v = self.eval_vector(first)?;
                 let values = (0..self.steps())
-                    .map(|i| (!v.iter().any(|s| s.values[i].is_some())).then_some(1.0))
+                    .map(|i| (!v.iter().any(|s| s.has_value(i))).then_some(1.0))
                     .collect();
                 vec![StepSeries {
                     labels: absent_labels(first),
                     values,
                     drop_name: false,
+                    hists: None,
                 }]
             }
             "sort" | "sort_desc" => {
                 let mut v = self.eval_vector(first)?;
+                // sort and sort_desc order floats; histograms are left out, as upstream.
+                for s in &mut v {
+                    s.hists = None;
+                }
+                v.retain(StepSeries::any_value);
                 let desc = name == "sort_desc";
                 // Only instant queries have an order; NaN sorts last either way.
                 v.sort_by(|a, b| {

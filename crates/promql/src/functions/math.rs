@@ -82,6 +82,7 @@ impl Evaluator<'_> {
                     labels: Labels::empty(),
                     values: v.into_iter().map(Some).collect(),
                     drop_name: false,
+                    hists: None,
                 }])
             }
             "scalar" => {
@@ -119,8 +120,13 @@ impl Evaluator<'_> {
                         let times = self.times();
                         let mut v = self.eval_vector(e)?;
                         for s in &mut v {
-                            for (x, &t) in s.values.iter_mut().zip(&times) {
-                                *x = x.map(|_| t as f64 / 1000.0);
+                            // Histograms have a time too.
+                            let hists = s.hists.take();
+                            for (i, (x, &t)) in s.values.iter_mut().zip(&times).enumerate() {
+                                let has_hist = hists.as_ref().is_some_and(|h| h[i].is_some());
+                                if x.is_some() || has_hist {
+                                    *x = Some(t as f64 / 1000.0);
+                                }
                             }
                         }
                         v
@@ -177,6 +183,7 @@ impl Evaluator<'_> {
                             .map(|&t| Some(f(t.div_euclid(1000))))
                             .collect(),
                         drop_name: false,
+                        hists: None,
                     }]),
                     Some(arg) => self.map_values(arg, |_, v| {
                         if v.is_nan() || v.is_infinite() {
@@ -202,7 +209,10 @@ impl Evaluator<'_> {
                 *x = x.and_then(|x| f(i, x));
             }
             s.drop_name = true;
+            // Float functions skip native histograms, as upstream.
+            s.hists = None;
         }
+        v.retain(StepSeries::any_value);
         Ok(Evaluated::Vector(v))
     }
 }

@@ -2,10 +2,12 @@
 //! `over_time`, per-value math and date functions in `math`, label and sorting functions in
 //! `label`, `histogram_quantile` in `histogram`.
 
+mod hist_range;
 mod histogram;
 mod info;
 mod label;
 mod math;
+mod native;
 mod over_time;
 mod rate;
 
@@ -74,13 +76,7 @@ impl Evaluator<'_> {
                 | "histogram_stddev"
                 | "histogram_stdvar"
         ) {
-            // These read native histogram samples only and skip floats, as upstream; the
-            // storage holds no native histograms, so nothing remains.
-            let Some(arg) = args.first() else {
-                return Err(PromqlError::Execution(format!("{name}() needs a vector")));
-            };
-            self.eval_vector(arg)?;
-            return Ok(Evaluated::Vector(Vec::new()));
+            return self.histogram_value_function(name, &args);
         }
         Err(PromqlError::Unsupported(format!("function {name}()")))
     }
@@ -148,6 +144,7 @@ impl Evaluator<'_> {
                     labels: labels.clone(),
                     values,
                     drop_name: !keep_name,
+                    hists: None,
                 });
             }
         }

@@ -5,44 +5,40 @@ use promql_parser::parser::Expr;
 
 use bongsu_model::Sample;
 
-use super::super::eval::{kahan_inc, Evaluated, Evaluator, StepSeries};
+use super::super::eval::{kahan_inc, Evaluator, StepSeries, Windows};
 use super::super::numeric::Mean;
 use super::super::PromqlError;
 use super::label::absent_labels;
 use super::quantile;
+use super::rate::take;
 
 impl Evaluator<'_> {
     pub(super) fn over_time_function(
         &self,
         name: &str,
         args: &[&Expr],
-    ) -> Result<Option<Evaluated>, PromqlError> {
-        // The quantile / smoothing factors come first or second; the range vector is the
-        // first argument except for quantile_over_time.
+        w: Option<Windows>,
+    ) -> Result<Vec<StepSeries>, PromqlError> {
+        let mut w = w;
+        // The range vector is the first argument except for quantile_over_time.
         let range_arg = if name == "quantile_over_time" {
             args.get(1)
         } else {
             args.first()
         };
         let Some(range_arg) = range_arg else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
         let vals = |s: &[Sample]| s.iter().map(|x| x.v).collect::<Vec<_>>();
         let out = match name {
             "count_over_time" => {
-                self.over_windows(self.windows_of(range_arg)?, false, |_, s, _| {
-                    Some(s.len() as f64)
-                })
+                self.over_windows(take(&mut w)?, false, |_, s, _| Some(s.len() as f64))
             }
-            "sum_over_time" => {
-                self.over_windows(self.windows_of(range_arg)?, false, |_, s, _| Some(sum(s)))
-            }
-            "avg_over_time" => {
-                self.over_windows(self.windows_of(range_arg)?, false, |_, s, _| Some(avg(s)))
-            }
+            "sum_over_time" => self.over_windows(take(&mut w)?, false, |_, s, _| Some(sum(s))),
+            "avg_over_time" => self.over_windows(take(&mut w)?, false, |_, s, _| Some(avg(s))),
             "min_over_time" | "max_over_time" => {
                 let max = name == "max_over_time";
-                self.over_windows(self.windows_of(range_arg)?, false, |_, s, _| {
+                self.over_windows(take(&mut w)?, false, |_, s, _| {
                     let mut m = s[0].v;
                     for x in &s[1..] {
                         // NaN is replaced by any number.
@@ -55,28 +51,24 @@ impl Evaluator<'_> {
             }
             "stddev_over_time" | "stdvar_over_time" => {
                 let dev = name == "stddev_over_time";
-                self.over_windows(self.windows_of(range_arg)?, false, |_, s, _| {
+                self.over_windows(take(&mut w)?, false, |_, s, _| {
                     let v = variance(s);
                     Some(if dev { v.sqrt() } else { v })
                 })
             }
-            "last_over_time" => self.over_windows(self.windows_of(range_arg)?, true, |_, s, _| {
-                s.last().map(|x| x.v)
+            "last_over_time" => {
+                self.over_windows(take(&mut w)?, true, |_, s, _| s.last().map(|x| x.v))
+            }
+            "ts_of_last_over_time" => self.over_windows(take(&mut w)?, false, |_, s, _| {
+                s.last().map(|x| x.t as f64 / 1000.0)
             }),
-            "ts_of_last_over_time" => {
-                self.over_windows(self.windows_of(range_arg)?, false, |_, s, _| {
-                    s.last().map(|x| x.t as f64 / 1000.0)
-                })
-            }
-            "ts_of_first_over_time" => {
-                self.over_windows(self.windows_of(range_arg)?, false, |_, s, _| {
-                    s.first().map(|x| x.t as f64 / 1000.0)
-                })
-            }
+            "ts_of_first_over_time" => self.over_windows(take(&mut w)?, false, |_, s, _| {
+                s.first().map(|x| x.t as f64 / 1000.0)
+            }),
             "ts_of_min_over_time" | "ts_of_max_over_time" => {
                 let max = name == "ts_of_max_over_time";
                 // Ties go to the latest sample; NaN is replaced by any number.
-                self.over_windows(self.windows_of(range_arg)?, false, |_, s, _| {
+                self.over_windows(take(&mut w)?, false, |_, s, _| {
                     let mut best = s[0];
                     for x in s {
                         if (max && x.v >= best.v) || (!max && x.v <= best.v) || best.v.is_nan() {
@@ -86,15 +78,13 @@ impl Evaluator<'_> {
                     Some(best.t as f64 / 1000.0)
                 })
             }
-            "first_over_time" => self.over_windows(self.windows_of(range_arg)?, true, |_, s, _| {
-                s.first().map(|x| x.v)
-            }),
-            "present_over_time" => {
-                self.over_windows(self.windows_of(range_arg)?, false, |_, _, _| Some(1.0))
+            "first_over_time" => {
+                self.over_windows(take(&mut w)?, true, |_, s, _| s.first().map(|x| x.v))
             }
+            "present_over_time" => self.over_windows(take(&mut w)?, false, |_, _, _| Some(1.0)),
             "quantile_over_time" => {
                 let q = self.scalar_arg(args.first(), f64::NAN)?;
-                self.over_windows(self.windows_of(range_arg)?, false, |i, s, _| {
+                self.over_windows(take(&mut w)?, false, |i, s, _| {
                     if !(0.0..=1.0).contains(&q[i]) {
                         let pos = args.first().and_then(|a| self.pos(a));
                         self.annotate(|a| a.invalid_quantile(q[i], pos));
@@ -102,7 +92,7 @@ impl Evaluator<'_> {
                     Some(quantile(q[i], vals(s)))
                 })
             }
-            "mad_over_time" => self.over_windows(self.windows_of(range_arg)?, false, |_, s, _| {
+            "mad_over_time" => self.over_windows(take(&mut w)?, false, |_, s, _| {
                 // A NaN makes the median, and so the deviation, undefined.
                 if s.iter().any(|x| x.v.is_nan()) {
                     return Some(f64::NAN);
@@ -129,12 +119,10 @@ impl Evaluator<'_> {
                         )));
                     }
                 }
-                self.over_windows(self.windows_of(range_arg)?, false, |i, s, _| {
-                    smooth(s, sf[i], tf[i])
-                })
+                self.over_windows(take(&mut w)?, false, |i, s, _| smooth(s, sf[i], tf[i]))
             }
             "absent_over_time" => {
-                let w = self.windows_of(range_arg)?;
+                let w = take(&mut w)?;
                 let values: Vec<Option<f64>> = w
                     .times
                     .iter()
@@ -147,15 +135,18 @@ impl Evaluator<'_> {
                     labels: absent_labels(range_arg),
                     values,
                     drop_name: false,
+                    hists: None,
                 }]
             }
-            _ => return Ok(None),
+            _ => {
+                return Err(PromqlError::Unsupported(format!("function {name}()")));
+            }
         };
-        self.range_result(out).map(Some)
+        Ok(out)
     }
 }
 
-fn sum(s: &[Sample]) -> f64 {
+pub(super) fn sum(s: &[Sample]) -> f64 {
     let (sum, c) = s
         .iter()
         .fold((0.0, 0.0), |(sum, c), x| kahan_inc(x.v, sum, c));
@@ -166,7 +157,7 @@ fn sum(s: &[Sample]) -> f64 {
     }
 }
 
-fn avg(s: &[Sample]) -> f64 {
+pub(super) fn avg(s: &[Sample]) -> f64 {
     // A running sum that ever overflows ends infinite or NaN; while it stays finite, the mean
     // is the plain compensated one and the slower incremental path is not needed.
     let (sum, c) = s

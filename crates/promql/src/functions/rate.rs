@@ -5,7 +5,7 @@ use promql_parser::parser::Expr;
 
 use bongsu_model::{Sample, METRIC_NAME};
 
-use super::super::eval::{Evaluated, Evaluator, StepSeries};
+use super::super::eval::{Evaluated, Evaluator, StepSeries, Windows};
 use super::super::PromqlError;
 
 impl Evaluator<'_> {
@@ -15,12 +15,50 @@ impl Evaluator<'_> {
         name: &str,
         args: &[&Expr],
     ) -> Result<Option<Evaluated>, PromqlError> {
-        let Some(first) = args.first() else {
+        if !RANGE_FUNCTIONS.contains(&name) {
+            return Ok(None);
+        }
+        let range_arg = if name == "quantile_over_time" {
+            args.get(1)
+        } else {
+            args.first()
+        };
+        let Some(first) = range_arg else {
             return Ok(None);
         };
+        let mut w = self.windows_of(first)?;
+        if TIMES_ONLY.contains(&name) {
+            // Only when samples are matters: histograms count as any sample.
+            w.merge_histogram_times();
+        }
+        let (w, hw) = w.split_histograms();
+        let mut out = self.float_range_function(name, args, first, w)?;
+        if let Some(hw) = hw {
+            let mixed = self.histogram_range_function(name, args, first, hw)?;
+            if matches!(name, "rate" | "increase") {
+                // As for float series: only outputs with floats are checked.
+                let floats = mixed
+                    .iter()
+                    .filter(|s| s.values.iter().any(Option::is_some));
+                self.check_counter_names(floats, first);
+            }
+            out.extend(mixed);
+        }
+        self.range_result(out).map(Some)
+    }
+
+    /// A range function over series without histograms.
+    pub(super) fn float_range_function(
+        &self,
+        name: &str,
+        args: &[&Expr],
+        first: &Expr,
+        w: Windows,
+    ) -> Result<Vec<StepSeries>, PromqlError> {
+        let mut w = Some(w);
         let out = match name {
             "rate" | "increase" | "delta" => {
-                let w = self.windows_of(first)?;
+                let w = take(&mut w)?;
                 let range = w.range;
                 let counter = name != "delta";
                 let is_rate = name == "rate";
@@ -40,18 +78,18 @@ impl Evaluator<'_> {
                 out
             }
             "irate" | "idelta" => {
-                let w = self.windows_of(first)?;
+                let w = take(&mut w)?;
                 let is_rate = name == "irate";
                 self.over_windows(w, false, |_, s, _| instant_value(s, is_rate))
             }
             "deriv" => {
-                let w = self.windows_of(first)?;
+                let w = take(&mut w)?;
                 self.over_windows(w, false, |_, s, _| {
                     (s.len() >= 2).then(|| linear_regression(s, s[0].t).0)
                 })
             }
             "predict_linear" => {
-                let w = self.windows_of(first)?;
+                let w = take(&mut w)?;
                 let d = self.scalar_arg(args.get(1), 0.0)?;
                 // The intercept is at the step's time, even when `@` or `offset` moved the
                 // window away from it.
@@ -64,7 +102,7 @@ impl Evaluator<'_> {
                 })
             }
             "resets" | "changes" => {
-                let w = self.windows_of(first)?;
+                let w = take(&mut w)?;
                 let resets = name == "resets";
                 self.over_windows(w, false, |_, s, _| {
                     let n = s
@@ -81,15 +119,61 @@ impl Evaluator<'_> {
                     Some(n as f64)
                 })
             }
-            _ => return self.over_time_function(name, args),
+            _ => return self.over_time_function(name, args, w.take()),
         };
-        self.range_result(out).map(Some)
+        Ok(out)
     }
+}
+
+/// The range functions: those that take a range vector (matrix selector or subquery).
+const RANGE_FUNCTIONS: &[&str] = &[
+    "rate",
+    "increase",
+    "delta",
+    "irate",
+    "idelta",
+    "deriv",
+    "predict_linear",
+    "resets",
+    "changes",
+    "count_over_time",
+    "sum_over_time",
+    "avg_over_time",
+    "min_over_time",
+    "max_over_time",
+    "stddev_over_time",
+    "stdvar_over_time",
+    "last_over_time",
+    "first_over_time",
+    "ts_of_last_over_time",
+    "ts_of_first_over_time",
+    "ts_of_min_over_time",
+    "ts_of_max_over_time",
+    "present_over_time",
+    "quantile_over_time",
+    "mad_over_time",
+    "double_exponential_smoothing",
+    "absent_over_time",
+];
+
+/// Range functions that only look at when samples are, not at their values.
+const TIMES_ONLY: &[&str] = &[
+    "count_over_time",
+    "present_over_time",
+    "absent_over_time",
+    "ts_of_last_over_time",
+    "ts_of_first_over_time",
+];
+
+/// The windows, which a range function uses once.
+pub(super) fn take(w: &mut Option<Windows>) -> Result<Windows, PromqlError> {
+    w.take()
+        .ok_or_else(|| PromqlError::Execution("range vector used twice".into()))
 }
 
 impl Evaluator<'_> {
     /// rate() and increase() flag series whose names do not look like a counter's.
-    fn check_counter_names(&self, out: &[StepSeries], arg: &Expr) {
+    fn check_counter_names<'s>(&self, out: impl IntoIterator<Item = &'s StepSeries>, arg: &Expr) {
         for s in out {
             let Some(name) = s.labels.get(METRIC_NAME) else {
                 continue;
@@ -129,7 +213,7 @@ impl ResetScan {
 /// resets added back), extrapolated towards the window edges by at most half the average
 /// sample interval, and for counters never below zero. `counter` is (whether the series is
 /// a counter, whether its window may hold a reset to add back).
-fn extrapolated_rate(
+pub(super) fn extrapolated_rate(
     s: &[Sample],
     range_start: i64,
     range_end: i64,
@@ -148,17 +232,36 @@ fn extrapolated_rate(
             }
         }
     }
-    let sampled = (last.t - first.t) as f64 / 1000.0;
-    let avg = sampled / (s.len() - 1) as f64;
-    let mut to_start = (first.t - range_start) as f64 / 1000.0;
-    let mut to_end = (range_end - last.t) as f64 / 1000.0;
+    // A counter does not extrapolate below zero.
+    let to_zero = (counter && result > 0.0 && first.v >= 0.0).then(|| first.v / result);
+    let factor = extrapolation_factor(
+        (first.t, last.t, s.len()),
+        (range_start, range_end),
+        to_zero,
+        is_rate,
+    );
+    Some(result * factor)
+}
+
+/// Upstream's extrapolation of a rate: from the first and last sample time and the number of
+/// samples to the range's bounds, not below zero for counters (`to_zero`: the first value
+/// over the increase), divided by the range for a rate.
+pub(super) fn extrapolation_factor(
+    (first_t, last_t, n): (i64, i64, usize),
+    (range_start, range_end): (i64, i64),
+    to_zero: Option<f64>,
+    is_rate: bool,
+) -> f64 {
+    let sampled = (last_t - first_t) as f64 / 1000.0;
+    let avg = sampled / (n - 1) as f64;
+    let mut to_start = (first_t - range_start) as f64 / 1000.0;
+    let mut to_end = (range_end - last_t) as f64 / 1000.0;
     let threshold = avg * 1.1;
     if to_start >= threshold {
         to_start = avg / 2.0;
     }
-    if counter && result > 0.0 && first.v >= 0.0 {
-        // A counter does not extrapolate below zero.
-        let to_zero = sampled * (first.v / result);
+    if let Some(ratio) = to_zero {
+        let to_zero = sampled * ratio;
         if to_zero < to_start {
             to_start = to_zero;
         }
@@ -170,10 +273,10 @@ fn extrapolated_rate(
     if is_rate {
         factor /= (range_end - range_start) as f64 / 1000.0;
     }
-    Some(result * factor)
+    factor
 }
 
-fn instant_value(s: &[Sample], is_rate: bool) -> Option<f64> {
+pub(super) fn instant_value(s: &[Sample], is_rate: bool) -> Option<f64> {
     if s.len() < 2 {
         return None;
     }

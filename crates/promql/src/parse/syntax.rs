@@ -311,6 +311,12 @@ impl<'a> Walker<'a> {
                 return Ok(lhs);
             }
             self.advance();
+            if matches!(op.tok, Tok::TrimUpper | Tok::TrimLower) {
+                // The crate has no trim operators: it reads a comparison of the same
+                // precedence, which the evaluator tells apart by position.
+                let as_cmp = if op.tok == Tok::TrimUpper { "< " } else { "> " };
+                self.rewrites.push((op.start, op.end(), as_cmp.to_string()));
+            }
             let mut kind = self.binary_modifiers(op)?;
             let rhs = self.expr(if right { prec } else { prec + 1 })?;
             let (start, end) = (lhs.start, rhs.end);

@@ -9,7 +9,8 @@
 //! `logql_expr_test`; LogQL recording rules write into the same series store as
 //! `input_series`, so `promql_expr_test` checks them.
 //!
-//! Not supported yet: native histogram input series and expected histograms.
+//! Native histograms: `{{…}}` input series (appended as float histograms; they need a store
+//! that keeps histograms) and `histogram:` expected samples, compared in the test notation.
 
 pub mod logs;
 pub mod series;
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bongsu_model::histogram::format_test_notation;
 use regex::Regex;
 use serde::Deserialize;
 use series::{parse_metric, parse_values, Step};
@@ -419,6 +421,12 @@ fn load_series(db: &dyn Appendable, input: &[InputSeries], step: i64) -> Result<
                 Step::Value(v) => v,
                 Step::Stale => STALE_NAN,
                 Step::Missing => continue,
+                Step::Histogram { h, .. } => {
+                    let h = bongsu_model::HistogramValue::Float(std::sync::Arc::new(*h));
+                    app.append_histogram(&labels, t, h)
+                        .map_err(|e| e.to_string())?;
+                    continue;
+                }
             };
             app.append(&labels, t, v).map_err(|e| e.to_string())?;
         }
@@ -520,15 +528,20 @@ fn check_expr(
             ))
         }
     };
-    let mut exp: Vec<(Labels, f64)> = Vec::new();
+    // A histogram compares by its test notation, as promtool's.
+    let mut exp: Vec<(Labels, f64, Option<String>)> = Vec::new();
     for s in &t.exp_samples {
-        if s.histogram.is_some() {
-            return Some(format!(
-                "    expr: {:?}, time: {}, err: expected histograms are not supported yet",
-                t.expr,
-                fmt_time(at)
-            ));
-        }
+        let hist = match s.histogram.as_deref().map(expected_histogram) {
+            None => None,
+            Some(Ok(h)) => Some(h),
+            Some(Err(e)) => {
+                return Some(format!(
+                    "    expr: {:?}, time: {}, err: {e}",
+                    t.expr,
+                    fmt_time(at)
+                ))
+            }
+        };
         let labels = if s.labels.is_empty() {
             Labels::empty()
         } else {
@@ -556,18 +569,26 @@ fn check_expr(
                 }
             },
         };
-        exp.push((labels, v));
+        exp.push((labels, v, hist));
     }
-    let mut got: Vec<(Labels, f64)> = got.into_iter().map(|s| (s.labels, s.v)).collect();
+    let mut got: Vec<(Labels, f64, Option<String>)> = got
+        .into_iter()
+        .map(|s| (s.labels, s.v, s.h.map(|h| format_test_notation(&h))))
+        .collect();
     exp.sort_by(|a, b| a.0.cmp(&b.0));
     got.sort_by(|a, b| a.0.cmp(&b.0));
     let same = exp.len() == got.len()
-        && exp
+        && exp.iter().zip(&got).all(|(e, g)| {
+            e.0 == g.0 && e.2 == g.2 && (e.2.is_some() || values_equal(e.1, g.1, fuzzy))
+        });
+    let show = |v: &[(Labels, f64, Option<String>)]| {
+        let items: Vec<String> = v
             .iter()
-            .zip(&got)
-            .all(|(e, g)| e.0 == g.0 && values_equal(e.1, g.1, fuzzy));
-    let show = |v: &[(Labels, f64)]| {
-        let items: Vec<String> = v.iter().map(|(l, f)| format!("{l} {f}")).collect();
+            .map(|(l, f, h)| match h {
+                Some(h) => format!("{l} {h}"),
+                None => format!("{l} {f}"),
+            })
+            .collect();
         format!("[{}]", items.join(" "))
     };
     (!same).then(|| {
@@ -579,6 +600,14 @@ fn check_expr(
             show(&got)
         )
     })
+}
+
+/// An expected histogram (`{{…}}`) in the notation promtool prints.
+fn expected_histogram(text: &str) -> Result<String, String> {
+    match parse_values(text)?.first() {
+        Some(Step::Histogram { h, .. }) => Ok(format_test_notation(h)),
+        _ => Err(format!("bad histogram {text:?}")),
+    }
 }
 
 fn values_equal(exp: f64, got: f64, fuzzy: bool) -> bool {

@@ -1,26 +1,150 @@
 //! The series notation of rule unit tests and PromQL test scripts (Prometheus'
 //! `ParseSeriesDesc`): `input_series` values (`1 2 _ stale 1+2x3 5x2 _x3`) and the
-//! `series`/`labels` strings (`name{label="value"}`).
+//! `series`/`labels` strings (`name{label="value"}`), with native histograms in upstream's
+//! test notation (`{{schema:0 sum:5 count:4 buckets:[1 2 1]}}`, `{{..}}x3`,
+//! `{{..}}+{{..}}x3`, `{{..}}-{{..}}x3`).
 
-use bongsu_model::{Label, Labels};
+use bongsu_model::{FloatHistogram, Label, Labels};
 
 /// One step of an input series.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     Value(f64),
     /// `_`: no sample at this step.
     Missing,
     /// `stale`: a staleness marker.
     Stale,
+    /// A native histogram; `hint_set` tells whether its text gave `counter_reset_hint` (an
+    /// expected histogram's hint is compared only then, as upstream's promqltest).
+    Histogram {
+        h: Box<FloatHistogram>,
+        hint_set: bool,
+    },
 }
 
 /// Expands a `values` string into one step per interval.
 pub fn parse_values(s: &str) -> Result<Vec<Step>, String> {
     let mut out = Vec::new();
-    for tok in s.split_whitespace() {
+    for tok in tokens(s) {
         expand(tok, &mut out).map_err(|e| format!("{e} in {s:?}"))?;
     }
     Ok(out)
+}
+
+/// Splits at whitespace outside `{{ … }}`.
+fn tokens(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let (mut i, mut start, mut depth) = (0, None, 0usize);
+    while i < b.len() {
+        if b[i..].starts_with(b"{{") {
+            depth += 1;
+            start.get_or_insert(i);
+            i += 2;
+            continue;
+        }
+        if depth > 0 && b[i..].starts_with(b"}}") {
+            depth -= 1;
+            i += 2;
+            continue;
+        }
+        if depth == 0 && b[i].is_ascii_whitespace() {
+            if let Some(st) = start.take() {
+                out.push(&s[st..i]);
+            }
+        } else {
+            start.get_or_insert(i);
+        }
+        i += 1;
+    }
+    if let Some(st) = start {
+        out.push(&s[st..]);
+    }
+    out
+}
+
+/// The `{{…}}` at the start of `s` and the rest.
+fn split_histogram(s: &str) -> Result<(&str, &str), String> {
+    let end = s
+        .find("}}")
+        .ok_or_else(|| format!("unterminated histogram {s:?}"))?;
+    Ok((&s[..end + 2], &s[end + 2..]))
+}
+
+/// One histogram in test notation.
+fn histogram(text: &str) -> Result<Step, String> {
+    let h = parse_histogram(text)?;
+    Ok(Step::Histogram {
+        h: Box::new(h),
+        hint_set: text.contains("counter_reset_hint"),
+    })
+}
+
+fn parse_histogram(text: &str) -> Result<FloatHistogram, String> {
+    bongsu_model::histogram::parse_test_notation(text)
+}
+
+/// Combines two histograms of an expansion (`+` or `-`).
+fn combine(cur: &mut FloatHistogram, inc: &FloatHistogram, sub: bool) -> Result<(), String> {
+    let r = if sub { cur.sub(inc) } else { cur.add(inc) };
+    r.map(|_| ())
+        .map_err(|e| format!("error combining histograms: {e}"))
+}
+
+/// `{{..}}`, `{{..}}xN`, `{{..}}+{{..}}xN` or `{{..}}-{{..}}xN`.
+fn expand_histogram(tok: &str, out: &mut Vec<Step>) -> Result<(), String> {
+    let (base, rest) = split_histogram(tok)?;
+    if rest.is_empty() {
+        out.push(histogram(base)?);
+        return Ok(());
+    }
+    let times = |r: &str| -> Result<usize, String> {
+        let n: usize = r
+            .strip_prefix('x')
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("bad histogram series {tok:?}"))?;
+        if n > MAX_STEPS {
+            return Err(format!(
+                "too many repetitions {tok:?} (at most {MAX_STEPS})"
+            ));
+        }
+        Ok(n)
+    };
+    if rest.starts_with('x') {
+        let n = times(rest)?;
+        let step = histogram(base)?;
+        out.extend(std::iter::repeat_n(step, n + 1));
+        return Ok(());
+    }
+    let sub = rest.starts_with('-');
+    let Some(rest) = rest.strip_prefix(['+', '-']) else {
+        return Err(format!("bad histogram series {tok:?}"));
+    };
+    let (inc_text, rest) = split_histogram(rest)?;
+    let n = times(rest)?;
+    let base_h = parse_histogram(base)?;
+    let inc = parse_histogram(inc_text)?;
+    // As upstream, every value of the expansion carries whether the increment gave a hint.
+    let hint_set = inc_text.contains("counter_reset_hint");
+    let mut cur = base_h;
+    out.push(Step::Histogram {
+        h: Box::new(cur.clone()),
+        hint_set,
+    });
+    for _ in 0..n {
+        if cur.schema > inc.schema {
+            return Err(format!(
+                "error combining histograms: cannot merge from schema {} to {}",
+                inc.schema, cur.schema
+            ));
+        }
+        combine(&mut cur, &inc, sub)?;
+        out.push(Step::Histogram {
+            h: Box::new(cur.clone()),
+            hint_set,
+        });
+    }
+    Ok(())
 }
 
 /// A number as Go's `strconv.ParseFloat` reads the spellings series use (`Inf`, `NaN`,
@@ -43,7 +167,7 @@ pub fn number(s: &str) -> Result<f64, String> {
 
 fn expand(tok: &str, out: &mut Vec<Step>) -> Result<(), String> {
     if tok.starts_with("{{") {
-        return Err("native histogram input series are not supported yet".into());
+        return expand_histogram(tok, out);
     }
     let single = |t: &str| match t {
         "_" => Ok(Step::Missing),
@@ -154,7 +278,21 @@ mod tests {
             vec![Step::Value(255.0), Step::Value(-31.0), Step::Value(1000.0)]
         );
         assert!(parse_values("1+x").is_err());
-        assert!(parse_values("{{sum:1}}").is_err());
+        assert!(parse_values("{{sum:1").is_err());
+        let h = parse_values(
+            "{{schema:0 sum:1 count:1 buckets:[1]}}+{{sum:2 count:2 buckets:[2]}}x2 _ {{sum:1}}x1",
+        )
+        .unwrap();
+        assert_eq!(h.len(), 6);
+        let Step::Histogram { h: last, hint_set } = &h[2] else {
+            panic!("not a histogram: {:?}", h[2]);
+        };
+        assert!(!hint_set);
+        assert_eq!(
+            (last.count, last.sum, last.positive_buckets.clone()),
+            (5.0, 5.0, vec![5.0])
+        );
+        assert_eq!(h[3], Step::Missing);
         let l = parse_metric(r#"up{job="a"}"#).unwrap();
         assert_eq!(l.get("job"), Some("a"));
         assert!(parse_metric(r#"up{job=~"a"}"#).is_err());

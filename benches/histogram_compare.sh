@@ -8,7 +8,7 @@
 #
 #   --mode diff   queries/histograms.promql as instant and range queries on both; answers must
 #                 be equal (labels exactly, floats and histogram counts, sums and buckets within
-#                 1e-6 relative).
+#                 1e-6 relative), except the known mismatches of queries/histograms_known.txt.
 #   --mode bench  queries/histograms_quantile.promql (histogram_quantile over native vs classic)
 #                 as range queries on both; median wall time per query.
 #
@@ -121,6 +121,7 @@ COMPARE=(python3 "$SCRIPT_DIR/lib/query_compare.py" "$MODE"
   "${QARGS[@]}" --start "$START_TIME" --end "$END_TIME")
 if [[ $MODE == diff ]]; then
   rc=0
+  COMPARE+=(--known "$SCRIPT_DIR/queries/histograms_known.txt")
   "${COMPARE[@]}" --summary "$RUN/diff-summary.tsv" || rc=$?
   log "per-query summary: $RUN/diff-summary.tsv, server logs: $RUN"
   ((rc == 0)) || { log "differential check FAILED"; exit 2; }

@@ -138,7 +138,13 @@ impl Detector {
         let began = Instant::now();
         let out = engine.instant_query(db, &self.config.query, t)?;
         let values: Vec<(Labels, f64)> = match out.value {
-            QueryValue::Vector(v) => v.into_iter().map(|s| (s.labels, s.v)).collect(),
+            // Native histograms have no single value to model: their series are skipped
+            // (model a float of them, e.g. `histogram_quantile(0.99, ...)`, instead).
+            QueryValue::Vector(v) => v
+                .into_iter()
+                .filter(|s| s.h.is_none())
+                .map(|s| (s.labels, s.v))
+                .collect(),
             QueryValue::Scalar(p) => vec![(Labels::empty(), p.v)],
             other => return Err(DetectorError::WrongType(other.result_type())),
         };

@@ -5,8 +5,10 @@
 # `bongsu anomaly replay` (the code path of live detectors) into NAB's results layout and
 # scored by nab_score.py with the threshold optimised per profile, as NAB does:
 #
-#   nab           benches/anomaly/nab.yml, the shipped best configuration (zscore + cooldown)
+#   nab           benches/anomaly/nab.yml, the shipped best configuration (zscore and
+#                 relative entropy in an ensemble, with a cooldown)
 #   zscore        rolling z-score (1,500 values), every value scored
+#   entropy       relative entropy (30 values)          with the same cooldown as nab.yml
 #   mad           median/MAD (1,500 values)          \
 #   holt_winters  Holt-Winters with a daily season    > each with the same cooldown as nab.yml
 #   mstl          MSTL with a daily season           /  (one detection per 8h20m)
@@ -19,7 +21,7 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$SCRIPT_DIR/../.." && pwd)
-MODELS="nab zscore mad holt_winters mstl"
+MODELS="nab zscore entropy mad holt_winters mstl"
 WORKDIR=${TMPDIR:-/tmp}/bongsu-nab
 while (($#)); do
   case "$1" in
@@ -48,6 +50,7 @@ config_of() {
   case "$1" in
     nab) cp "$SCRIPT_DIR/nab.yml" "$WORKDIR/configs/nab.yml"; return ;;
     zscore) model="{class: zscore, window: 1500}" ;;
+    entropy) model="$(cooldown "{class: entropy, window: 30, score: 2.5}")" ;;
     mad) model="$(cooldown "{class: mad, window: 1500}")" ;;
     holt_winters) model="$(cooldown "{class: holt_winters, seasons: [1d]}")" ;;
     mstl) model="$(cooldown "{class: mstl, seasons: [1d]}")" ;;

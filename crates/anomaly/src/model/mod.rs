@@ -6,6 +6,8 @@
 //! them: the distance from `yhat` in band half-widths.
 
 mod cooldown;
+mod ensemble;
+mod entropy;
 mod holt_winters;
 mod likelihood;
 mod mad;
@@ -19,6 +21,8 @@ use serde::Deserialize;
 use thiserror::Error;
 
 pub use cooldown::Cooldown;
+pub use ensemble::Ensemble;
+pub use entropy::RelativeEntropy;
 pub use holt_winters::HoltWinters;
 pub use likelihood::Likelihood;
 pub use mad::MedianMad;
@@ -99,6 +103,11 @@ pub enum ModelConfig {
     Likelihood(likelihood::LikelihoodConfig),
     /// Another model's detections spaced out: one per `period`.
     Cooldown(cooldown::CooldownConfig),
+    /// A change in the distribution of recent values (relative entropy against the
+    /// distributions seen before).
+    Entropy(entropy::EntropyConfig),
+    /// Several models at once; the most anomalous verdict wins.
+    Ensemble(ensemble::EnsembleConfig),
 }
 
 impl ModelConfig {
@@ -117,6 +126,8 @@ impl ModelConfig {
             ModelConfig::Mstl(c) => Box::new(Mstl::new(c, step_ms)?),
             ModelConfig::Likelihood(c) => Box::new(Likelihood::new(c, c.model.build(step)?)?),
             ModelConfig::Cooldown(c) => Box::new(Cooldown::new(c, c.model.build(step)?)?),
+            ModelConfig::Entropy(c) => Box::new(RelativeEntropy::new(c)?),
+            ModelConfig::Ensemble(c) => Box::new(Ensemble::new(c, step)?),
         })
     }
 

@@ -23,16 +23,18 @@ fuzz_target!(|data: &[u8]| {
     let bound = 4 * body.len() + 8;
     let mut n = 0;
     macro_rules! drain {
-        ($p:expr) => {
+        ($p:expr) => {{
+            // Bound once: `$p` makes a new parser each time it is written out.
+            let mut p = $p;
             loop {
-                match $p.next_entry() {
+                match p.next_entry() {
                     Ok(Some(_)) => {}
                     Ok(None) | Err(_) => break,
                 }
                 n += 1;
                 assert!(n <= bound, "the parser returned too many entries for the body");
             }
-        };
+        }};
     }
     match first >> 1 & 3 {
         0 => drain!(Parser::new(body, format)),

@@ -23,14 +23,14 @@ const STEP_RANGE: &str = "experimental step()/range() in durations: not supporte
      answers \"step() and range() in durations are not supported yet\")";
 const ANCHORED_SMOOTHED: &str = "experimental anchored/smoothed range selectors: not supported by \
      bongsu (it answers \"anchored and smoothed range selectors are not supported yet\")";
-const UNARY_PLUS: &str = "unary plus: promql-parser drops it while parsing, so the root is the \
-     operand (same value; the crate's AST has no node for it)";
+const UNARY_PLUS: &str = "unary plus: dropped while lowering to the evaluator's tree (the \
+     AST types, promql-parser's, have no node for it), so the root is the operand (same value)";
 const NOT_UTF8: &str = "input is not valid UTF-8: bongsu parses &str, and request decoding \
      replaces invalid bytes with U+FFFD before the parser sees them";
 const NEGATIVE_RANGE: &str = "constant range below zero: Prometheus accepts it and fails when \
-     evaluating; promql-parser cannot hold a negative range, so bongsu fails while parsing";
+     evaluating; the AST types hold a range as an unsigned Duration, so bongsu fails while parsing";
 const FOLDED_DURATION: &str = "constant duration expression: folded to the literal it amounts to \
-     before promql-parser builds the AST, so it prints as that literal";
+     while lowering (the AST types hold a Duration, not an expression), so it prints as that literal";
 
 /// Parse cases (by input, or input_hex) we knowingly fail, each with the reason.
 const PARSE_SKIPS: &[(&str, &str)] = &[

@@ -230,32 +230,32 @@ pub(super) async fn query_range(
 }
 
 /// Parses the `query` parameter as Prometheus' parser endpoints do.
-fn parse_query_param(p: &Params) -> Result<promql_parser::parser::Expr, ApiError> {
+fn parse_query_param(p: &Params) -> Result<bongsu_promql::PreparedQuery, ApiError> {
     let q = p.get("query").unwrap_or_default();
-    let expr = bongsu_promql::parse(q).map_err(|e| invalid_param("query", e))?;
+    let query = bongsu_promql::PreparedQuery::new(q).map_err(|e| invalid_param("query", e))?;
     // The AST holds the trims as the comparisons `<` and `>`: printing it would change them.
-    if bongsu_promql::uses_trim_operators(q, &expr) {
+    if query.uses_trim_operators() {
         return Err(ApiError::BadData(
             "invalid parameter \"query\": the histogram trim operators </ and >/ are not supported by this endpoint yet".into(),
         ));
     }
-    Ok(expr)
+    Ok(query)
 }
 
 /// `format_query`: the query pretty-printed.
 pub(super) async fn format_query(RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ApiError> {
     let p = params(q, &body)?;
-    let expr = parse_query_param(&p)?;
+    let query = parse_query_param(&p)?;
     let mut out = String::new();
-    json::write_str(&mut out, &expr.prettify());
+    json::write_str(&mut out, &query.expr().prettify());
     Ok(ok_json(out))
 }
 
 /// `parse_query`: the syntax tree in the JSON shape of Prometheus' UI tree view.
 pub(super) async fn parse_query(RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ApiError> {
     let p = params(q, &body)?;
-    let expr = parse_query_param(&p)?;
-    Ok(ok_json(ast_json::translate(&expr).to_string()))
+    let query = parse_query_param(&p)?;
+    Ok(ok_json(ast_json::translate(query.expr()).to_string()))
 }
 
 /// `query_exemplars`: parameters are validated as upstream; exemplars are not stored, so a

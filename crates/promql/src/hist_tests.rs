@@ -165,7 +165,7 @@ fn trims_are_told_apart_from_comparisons() {
         ("a < 1", false),
         ("a <= 1", false),
     ] {
-        let e = super::parse(q).expect(q);
-        assert_eq!(super::uses_trim_operators(q, &e), trim, "{q}");
+        let prepared = super::PreparedQuery::new(q).expect(q);
+        assert_eq!(prepared.uses_trim_operators(), trim, "{q}");
     }
 }

@@ -52,12 +52,6 @@ pub use value::{HistogramPoint, Point, QueryOutput, QueryValue, RangeSeries, Vec
 
 use bongsu_storage::{Queryable, StorageError};
 
-/// Whether `expr` (parsed from `query`) uses the histogram trim operators `</` or `>/`, which
-/// its AST holds as the comparisons `<` and `>` (printing it would show those).
-pub fn uses_trim_operators(query: &str, expr: &promql_parser::parser::Expr) -> bool {
-    position::Positions::locate(query, expr).has_trims()
-}
-
 /// Default lookback for instant vector selectors, as in Prometheus.
 pub const DEFAULT_LOOKBACK_MS: i64 = 5 * 60 * 1000;
 

@@ -1,15 +1,17 @@
 //! Parsing PromQL text with Prometheus' acceptance rules and error messages.
 //!
-//! The `promql-parser` crate builds the AST. Prometheus' own parser rejects some queries the
-//! crate accepts and words its errors differently (with a position), so before the crate sees a
-//! query it is checked here: [`check`] lexes it the way Prometheus does, follows the grammar to
-//! the first syntax error and applies Prometheus' semantic checks (types, argument counts,
-//! modifiers). The AST itself always comes from the crate; this module never builds one.
+//! A query is lexed once ([`lex`], where Prometheus' lexer splits it, with byte offsets),
+//! walked once by the grammar ([`syntax`], building a syntax tree with byte ranges and the
+//! first syntax error in Prometheus' words), checked as Prometheus' `checkAST` does
+//! ([`check`]: types, argument counts, modifiers), and lowered ([`lower`]) to the
+//! evaluator's tree, which uses `promql-parser`'s AST types. The crate's own parser is not
+//! used: it accepts what Prometheus rejects, words errors differently and keeps no positions.
 
-mod ast;
+pub(crate) mod ast;
 mod check;
 mod functions;
-mod lex;
+pub(crate) mod lex;
+mod lower;
 mod printer;
 mod quote;
 mod regexp;
@@ -18,6 +20,7 @@ mod values;
 
 pub use printer::to_string;
 use promql_parser::parser::Expr;
+pub(crate) use quote::go_quoted_if_not_utf8;
 use thiserror::Error;
 
 /// A query Prometheus would reject, with its message and the byte range it points at.
@@ -60,8 +63,15 @@ fn position(query: &str, pos: usize) -> String {
     format!("{line}:{col}")
 }
 
-/// Parses `query` into the crate's AST, rejecting what Prometheus rejects with its message.
+/// Parses `query` into the evaluator's tree, rejecting what Prometheus rejects with its
+/// message.
 pub fn parse(query: &str) -> Result<Expr, ParseError> {
+    parse_with(query, true).map(|(expr, _)| expr)
+}
+
+/// As [`parse`], with the syntax tree the expression was lowered from (its byte ranges are
+/// the node positions annotations cite).
+pub(crate) fn parse_spanned(query: &str) -> Result<(Expr, ast::Node), ParseError> {
     parse_with(query, true)
 }
 
@@ -69,10 +79,10 @@ pub fn parse(query: &str) -> Result<Expr, ParseError> {
 /// checks only, without the type checks (so `{}` parses; callers decide about empty
 /// matchers).
 pub fn parse_metric_selector(query: &str) -> Result<Expr, ParseError> {
-    parse_with(query, false)
+    parse_with(query, false).map(|(expr, _)| expr)
 }
 
-fn parse_with(query: &str, check_types: bool) -> Result<Expr, ParseError> {
+fn parse_with(query: &str, check_types: bool) -> Result<(Expr, ast::Node), ParseError> {
     let (tokens, lex_error) = lex::lex(query);
     let outcome = syntax::walk(query, tokens, lex_error);
     let first = |problems: Vec<syntax::Problem>| {
@@ -84,7 +94,10 @@ fn parse_with(query: &str, check_types: bool) -> Result<Expr, ParseError> {
     if let Some(e) = first(outcome.problems) {
         return Err(e);
     }
-    if let Some(mut root) = outcome.root.filter(|_| check_types) {
+    let Some(mut root) = outcome.root else {
+        return Err(ParseError::new(query, "no expression found in input", 0, 0));
+    };
+    if check_types {
         let mut checker = check::Checker {
             input: query,
             problems: Vec::new(),
@@ -94,34 +107,12 @@ fn parse_with(query: &str, check_types: bool) -> Result<Expr, ParseError> {
             return Err(e);
         }
     }
-    let text = rewrite(query, outcome.rewrites);
-    promql_parser::parser::parse(&text).map_err(|e| {
-        let message = match outcome.unsupported {
-            Some(feature) => format!("{feature} are not supported yet"),
-            None => e,
-        };
-        ParseError::new(query, message, 0, query.len())
-    })
-}
-
-/// Applies the walk's replacements (non-overlapping byte ranges) to the query.
-fn rewrite(query: &str, mut edits: Vec<(usize, usize, String)>) -> String {
-    if edits.is_empty() {
-        return query.to_string();
+    if let Some(feature) = outcome.unsupported {
+        let message = format!("{feature} are not supported yet");
+        return Err(ParseError::new(query, message, 0, query.len()));
     }
-    edits.sort_by_key(|e| e.0);
-    let mut out = String::with_capacity(query.len());
-    let mut at = 0;
-    for (start, end, text) in edits {
-        if start < at {
-            continue;
-        }
-        out.push_str(&query[at..start]);
-        out.push_str(&text);
-        at = end;
-    }
-    out.push_str(&query[at..]);
-    out
+    let expr = lower::lower(&root).map_err(|m| ParseError::new(query, m, 0, query.len()))?;
+    Ok((expr, root))
 }
 
 #[cfg(test)]

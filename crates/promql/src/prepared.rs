@@ -3,7 +3,7 @@
 
 use promql_parser::parser::Expr;
 
-use super::parse::parse;
+use super::parse::parse_spanned;
 use super::position::Positions;
 use super::PromqlError;
 
@@ -20,8 +20,9 @@ pub struct PreparedQuery {
 impl PreparedQuery {
     /// Parses `query` with Prometheus' checks and messages.
     pub fn new(query: &str) -> Result<PreparedQuery, PromqlError> {
-        let expr = Box::new(parse(query).map_err(|e| PromqlError::Parse(e.to_string()))?);
-        let positions = Positions::locate(query, &expr);
+        let (expr, tree) = parse_spanned(query).map_err(|e| PromqlError::Parse(e.to_string()))?;
+        let expr = Box::new(expr);
+        let positions = Positions::of(query, &expr, &tree);
         Ok(PreparedQuery {
             text: query.to_string(),
             expr,
@@ -37,6 +38,12 @@ impl PreparedQuery {
     /// The parsed expression.
     pub fn expr(&self) -> &Expr {
         &self.expr
+    }
+
+    /// Whether the query uses the histogram trim operators `</` or `>/`, which the AST holds
+    /// as the comparisons `<` and `>` (printing it would show those).
+    pub fn uses_trim_operators(&self) -> bool {
+        self.positions.has_trims()
     }
 
     pub(crate) fn positions(&self) -> &Positions {

@@ -564,9 +564,9 @@ fn validate_rule(
 /// Why `expr` is not a valid rule expression in `lang`, in the parser's words.
 fn check_expr(lang: QueryLang, expr: &str) -> Result<(), String> {
     match lang {
-        QueryLang::Promql => promql_parser::parser::parse(expr)
+        QueryLang::Promql => bongsu_promql::parse(expr)
             .map(drop)
-            .map_err(|e| format!("parse error: {e}")),
+            .map_err(|e| e.to_string()),
         QueryLang::Logql => crate::logs::parse_metric_query(expr).map(drop),
     }
 }

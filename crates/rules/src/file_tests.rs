@@ -38,7 +38,7 @@ fn parses_groups_and_rules() {
 fn errors_in_prometheus_words() {
     assert_eq!(
         errs("groups:\n  - name: yolo\n    rules:\n      - record: yolo\n        expr: rate(hi)\n"),
-        ["5:15: group \"yolo\", rule 1, \"yolo\": could not parse expression: parse error: expected type matrix in call to function 'rate', got vector"]
+        ["5:15: group \"yolo\", rule 1, \"yolo\": could not parse expression: 1:6: parse error: expected type range vector in call to function \"rate\", got instant vector"]
     );
     assert_eq!(
         errs("groups:\n  - name: yolo\n    rules:\n      - record: ylo\n"),

@@ -1,5 +1,8 @@
-//! The light syntax tree the grammar walk builds: node kinds, byte ranges and what
-//! Prometheus' checks need (types, modifiers, matchers). It is never evaluated.
+//! The syntax tree the grammar walk builds: node kinds, byte ranges, values, and what
+//! Prometheus' checks need (types, modifiers, matchers). [`super::lower`] turns it into the
+//! evaluator's tree; the byte ranges become the positions annotations cite.
+
+use std::time::Duration;
 
 use super::lex::Tok;
 
@@ -54,27 +57,53 @@ pub enum Card {
     OneToMany,
 }
 
+/// The time an `@` modifier pins evaluation to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum At {
+    Start,
+    End,
+    /// Seconds since the epoch.
+    Seconds(f64),
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Modifiers {
+    /// Whether a non-zero offset is set (what upstream's "set multiple times" checks see).
     pub offset: bool,
-    pub at: bool,
+    /// The offset as written, in signed milliseconds (zero included).
+    pub offset_ms: Option<i64>,
+    pub at: Option<At>,
     pub anchored: bool,
     pub smoothed: bool,
+}
+
+/// `by (…)` (`without: false`) or `without (…)` after an aggregation.
+#[derive(Debug, Clone)]
+pub struct Grouping {
+    pub without: bool,
+    pub labels: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
 pub enum Kind {
     Number(f64),
-    Str,
+    /// A string literal, decoded.
+    Str(String),
     Vector {
         name: Option<String>,
         matchers: Vec<LabelMatcher>,
         modifiers: Modifiers,
         bypass_empty_check: bool,
     },
-    Matrix(Box<Node>),
+    /// A range selector; `range` is `None` only when the query was refused.
+    Matrix {
+        selector: Box<Node>,
+        range: Option<Duration>,
+    },
     Subquery {
         expr: Box<Node>,
+        range: Option<Duration>,
+        step: Option<Duration>,
         modifiers: Modifiers,
     },
     Call {
@@ -82,6 +111,9 @@ pub enum Kind {
         args: Vec<Node>,
     },
     Aggregate {
+        /// The operator, lower case.
+        op: String,
+        grouping: Option<Grouping>,
         param: Option<Box<Node>>,
         expr: Option<Box<Node>>,
         needs_param: Option<ValueType>,
@@ -92,14 +124,23 @@ pub enum Kind {
         lhs: Box<Node>,
         rhs: Box<Node>,
         return_bool: bool,
+        /// Whether `on (…)` or `ignoring (…)` is written, and which (`on`).
+        matching_set: bool,
         on: bool,
         matching: Vec<String>,
         include: Vec<String>,
         card: Card,
         fill: bool,
+        /// `fill`/`fill_left` and `fill`/`fill_right` values.
+        fill_lhs: Option<f64>,
+        fill_rhs: Option<f64>,
     },
     Paren(Box<Node>),
-    Unary(Box<Node>),
+    /// A unary minus (`neg`) or plus; on a number literal the sign is folded into it.
+    Unary {
+        neg: bool,
+        expr: Box<Node>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -115,9 +156,9 @@ impl Node {
     pub fn value_type(&self) -> ValueType {
         match &self.kind {
             Kind::Number(_) => ValueType::Scalar,
-            Kind::Str => ValueType::String,
+            Kind::Str(_) => ValueType::String,
             Kind::Vector { .. } | Kind::Aggregate { .. } => ValueType::Vector,
-            Kind::Matrix(_) | Kind::Subquery { .. } => ValueType::Matrix,
+            Kind::Matrix { .. } | Kind::Subquery { .. } => ValueType::Matrix,
             Kind::Call { name, .. } => super::functions::signature(name)
                 .map(|s| s.ret)
                 .unwrap_or(ValueType::Vector),
@@ -128,7 +169,7 @@ impl Node {
                     ValueType::Vector
                 }
             }
-            Kind::Paren(e) | Kind::Unary(e) => e.value_type(),
+            Kind::Paren(e) | Kind::Unary { expr: e, .. } => e.value_type(),
         }
     }
 }

@@ -58,7 +58,7 @@ impl Checker<'_> {
         // Types come up from the children as they are checked, so a long chain of operators
         // is not re-typed at every level.
         let mut typ = match &node.kind {
-            Kind::Binary { .. } | Kind::Paren(_) | Kind::Unary(_) => ValueType::Scalar,
+            Kind::Binary { .. } | Kind::Paren(_) | Kind::Unary { .. } => ValueType::Scalar,
             _ => node.value_type(),
         };
         let (start, end) = (node.start, node.end);
@@ -67,6 +67,7 @@ impl Checker<'_> {
                 param,
                 expr,
                 needs_param,
+                ..
             } => {
                 if let Some(e) = expr {
                     self.expect_type(e, ValueType::Vector, "aggregation expression");
@@ -86,6 +87,7 @@ impl Checker<'_> {
                 include,
                 card,
                 fill,
+                ..
             } => {
                 let lt = self.check(lhs);
                 let rt = self.check(rhs);
@@ -188,10 +190,10 @@ impl Checker<'_> {
             }
             Kind::Call { name, args } => self.check_call(name, args, start, end),
             Kind::Paren(e) => typ = self.check(e),
-            Kind::Matrix(e) => {
+            Kind::Matrix { selector: e, .. } => {
                 self.check(e);
             }
-            Kind::Unary(e) => {
+            Kind::Unary { expr: e, .. } => {
                 let t = self.check(e);
                 typ = t;
                 if t != ValueType::Scalar && t != ValueType::Vector {
@@ -246,7 +248,7 @@ impl Checker<'_> {
                     );
                 }
             }
-            Kind::Number(_) | Kind::Str => {}
+            Kind::Number(_) | Kind::Str(_) => {}
         }
         typ
     }

@@ -124,16 +124,24 @@ const FUNCTIONS: &[(&str, &str, i32, ValueType)] = &[
 ];
 
 pub fn signature(name: &str) -> Option<Signature> {
+    lookup(name).map(|(_, sig)| sig)
+}
+
+/// The function's name as the table holds it, with its signature.
+pub fn lookup(name: &str) -> Option<(&'static str, Signature)> {
     FUNCTIONS
         .binary_search_by(|(n, ..)| (*n).cmp(name))
         .ok()
         .map(|i| {
-            let (_, args, variadic, ret) = FUNCTIONS[i];
-            Signature {
-                args,
-                variadic,
-                ret,
-            }
+            let (name, args, variadic, ret) = FUNCTIONS[i];
+            (
+                name,
+                Signature {
+                    args,
+                    variadic,
+                    ret,
+                },
+            )
         })
 }
 

@@ -5,7 +5,7 @@
 //! offset, `@`, range/subquery brackets) names the context.
 
 use super::ast::{Card, Kind, Node};
-use super::lex::{go_quote, LexError, Tok, Token};
+use super::lex::{LexError, Tok, Token};
 use super::quote::unquote;
 use super::values::{go_number, prometheus_duration};
 
@@ -45,11 +45,8 @@ enum Ctx {
 pub struct Outcome {
     pub root: Option<Node>,
     pub problems: Vec<Problem>,
-    /// A syntax feature the crate cannot parse, if the query uses one.
+    /// A syntax feature the evaluator does not support yet, if the query uses one.
     pub unsupported: Option<&'static str>,
-    /// Constant duration expressions and raw strings the crate reads differently, with the
-    /// text to give it instead: (start, end, replacement).
-    pub rewrites: Vec<(usize, usize, String)>,
 }
 
 pub fn walk(input: &str, tokens: Vec<Token<'_>>, lex_error: Option<LexError>) -> Outcome {
@@ -61,7 +58,6 @@ pub fn walk(input: &str, tokens: Vec<Token<'_>>, lex_error: Option<LexError>) ->
         ctx: Vec::new(),
         problems: Vec::new(),
         unsupported: None,
-        rewrites: Vec::new(),
         last_end: 0,
         depth: 0,
     };
@@ -70,7 +66,6 @@ pub fn walk(input: &str, tokens: Vec<Token<'_>>, lex_error: Option<LexError>) ->
         root,
         problems: p.problems,
         unsupported: p.unsupported,
-        rewrites: p.rewrites,
     }
 }
 
@@ -82,7 +77,6 @@ struct Walker<'a> {
     ctx: Vec<Ctx>,
     problems: Vec<Problem>,
     unsupported: Option<&'static str>,
-    rewrites: Vec<(usize, usize, String)>,
     /// End of the last token consumed.
     last_end: usize,
     depth: usize,
@@ -311,12 +305,6 @@ impl<'a> Walker<'a> {
                 return Ok(lhs);
             }
             self.advance();
-            if matches!(op.tok, Tok::TrimUpper | Tok::TrimLower) {
-                // The crate has no trim operators: it reads a comparison of the same
-                // precedence, which the evaluator tells apart by position.
-                let as_cmp = if op.tok == Tok::TrimUpper { "< " } else { "> " };
-                self.rewrites.push((op.start, op.end(), as_cmp.to_string()));
-            }
             let mut kind = self.binary_modifiers(op)?;
             let rhs = self.expr(if right { prec } else { prec + 1 })?;
             let (start, end) = (lhs.start, rhs.end);
@@ -339,24 +327,27 @@ impl<'a> Walker<'a> {
     fn binary_modifiers(&mut self, op: Token<'a>) -> R<Kind> {
         let placeholder = || {
             Box::new(Node {
-                kind: Kind::Str,
+                kind: Kind::Str(String::new()),
                 start: 0,
                 end: 0,
                 height: 1,
             })
         };
         let mut return_bool = false;
+        let mut matching_set = false;
         let mut on = false;
         let mut matching = Vec::new();
         let mut include = Vec::new();
         let mut card = Card::OneToOne;
         let mut fill = false;
+        let (mut fill_lhs, mut fill_rhs) = (None, None);
         if self.peek().tok == Tok::Bool {
             self.advance();
             return_bool = true;
         }
         if matches!(self.peek().tok, Tok::On | Tok::Ignoring) {
             on = self.advance().tok == Tok::On;
+            matching_set = true;
             matching = self.grouping_labels()?;
             if matches!(self.peek().tok, Tok::GroupLeft | Tok::GroupRight) {
                 card = if self.advance().tok == Tok::GroupLeft {
@@ -370,16 +361,24 @@ impl<'a> Walker<'a> {
             }
         }
         while matches!(self.peek().tok, Tok::Fill | Tok::FillLeft | Tok::FillRight) {
-            self.advance();
+            let side = self.advance().tok;
             fill = true;
             self.expect(Tok::LParen)?;
-            if matches!(self.peek().tok, Tok::Add | Tok::Sub) {
-                self.advance();
+            let mut sign = 1.0;
+            if matches!(self.peek().tok, Tok::Add | Tok::Sub) && self.advance().tok == Tok::Sub {
+                sign = -1.0;
             }
             if !matches!(self.peek().tok, Tok::Number | Tok::Duration) {
                 return self.unexpected();
             }
-            self.advance();
+            let lit = self.advance();
+            let value = sign * self.literal_value(lit);
+            if side != Tok::FillRight {
+                fill_lhs = Some(value);
+            }
+            if side != Tok::FillLeft {
+                fill_rhs = Some(value);
+            }
             self.expect(Tok::RParen)?;
         }
         Ok(Kind::Binary {
@@ -388,11 +387,14 @@ impl<'a> Walker<'a> {
             lhs: placeholder(),
             rhs: placeholder(),
             return_bool,
+            matching_set,
             on,
             matching,
             include,
             card,
             fill,
+            fill_lhs,
+            fill_rhs,
         })
     }
 
@@ -411,7 +413,10 @@ impl<'a> Walker<'a> {
                 },
                 _ => Node {
                     height: inner.height + 1,
-                    kind: Kind::Unary(Box::new(inner)),
+                    kind: Kind::Unary {
+                        neg: t.tok == Tok::Sub,
+                        expr: Box::new(inner),
+                    },
                     start: t.start,
                     end,
                 },
@@ -440,9 +445,8 @@ impl<'a> Walker<'a> {
             }
             Tok::Str => {
                 self.advance();
-                self.check_raw_string(t);
                 Ok(Node {
-                    kind: Kind::Str,
+                    kind: Kind::Str(self.string_value(t)),
                     start: t.start,
                     end: t.end(),
                     height: 1,
@@ -474,9 +478,6 @@ impl<'a> Walker<'a> {
             }
             tok if is_metric_identifier(tok) => {
                 self.advance();
-                if matches!(tok, Tok::Anchored | Tok::Smoothed) {
-                    self.rewrite_keyword_name(t);
-                }
                 self.vector_selector(Some(t))
             }
             _ => self.unexpected(),
@@ -502,31 +503,7 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// The crate handles escapes inside backquoted strings; give it a double-quoted one.
-    fn check_raw_string(&mut self, t: Token<'a>) {
-        if t.text.starts_with('`') && t.text.contains('\\') {
-            if let Some(s) = unquote(t.text) {
-                self.rewrites.push((t.start, t.end(), go_quote(&s)));
-            }
-        }
-    }
-
-    /// The crate reads `anchored` and `smoothed` only as keywords: as a metric name they
-    /// become a `__name__` matcher.
-    fn rewrite_keyword_name(&mut self, name: Token<'a>) {
-        let matcher = format!("__name__={}", go_quote(name.text));
-        let brace = self.peek();
-        if brace.tok == Tok::LBrace && !self.at_lex_error() {
-            self.rewrites
-                .push((name.start, brace.end(), format!("{{{matcher},")));
-        } else {
-            self.rewrites
-                .push((name.start, name.end(), format!("{{{matcher}}}")));
-        }
-    }
-
-    fn string_value(&mut self, t: Token<'a>) -> String {
-        self.check_raw_string(t);
+    fn string_value(&self, t: Token<'a>) -> String {
         unquote(t.text).unwrap_or_default()
     }
 }

@@ -225,8 +225,9 @@ pub const MAX_STEPS: usize = 1_000_000;
 /// Parses `name{label="value",…}` (Prometheus' `ParseMetric`).
 pub fn parse_metric(s: &str) -> Result<Labels, String> {
     use promql_parser::label::MatchOp;
-    use promql_parser::parser::{parse, Expr};
-    let expr = parse(s).map_err(|e| format!("bad series {s:?}: {e}"))?;
+    use promql_parser::parser::Expr;
+    let expr =
+        bongsu_promql::parse_metric_selector(s).map_err(|e| format!("bad series {s:?}: {e}"))?;
     let Expr::VectorSelector(vs) = expr else {
         return Err(format!("bad series {s:?}: not a series selector"));
     };

@@ -2,7 +2,7 @@
 //! for aggregations.
 
 use super::{is_grouping_label, Ctx, Walker, R};
-use crate::parse::ast::{Kind, Node, ValueType};
+use crate::parse::ast::{Grouping, Kind, Node, ValueType};
 use crate::parse::lex::{go_quote, Tok, Token};
 
 impl<'a> Walker<'a> {
@@ -66,19 +66,16 @@ impl<'a> Walker<'a> {
     }
 
     fn aggregate_rest(&mut self, op: Token<'a>) -> R<Node> {
-        let mut modifier_first = false;
+        let mut grouping = None;
         if matches!(self.peek().tok, Tok::By | Tok::Without) {
-            self.advance();
-            self.grouping_labels()?;
-            modifier_first = true;
+            grouping = Some(self.aggregate_grouping()?);
         }
         if self.peek().tok != Tok::LParen {
             return self.unexpected();
         }
         let (args, _) = self.call_body()?;
-        if !modifier_first && matches!(self.peek().tok, Tok::By | Tok::Without) {
-            self.advance();
-            self.grouping_labels()?;
+        if grouping.is_none() && matches!(self.peek().tok, Tok::By | Tok::Without) {
+            grouping = Some(self.aggregate_grouping()?);
         }
         let (start, end) = (op.start, self.last_end);
         let name = op.text.to_ascii_lowercase();
@@ -89,6 +86,8 @@ impl<'a> Walker<'a> {
         };
         let mut node = Node {
             kind: Kind::Aggregate {
+                op: name.clone(),
+                grouping: grouping.clone(),
                 param: None,
                 expr: None,
                 needs_param,
@@ -116,11 +115,20 @@ impl<'a> Walker<'a> {
         let mut args = args.into_iter();
         let param = if want == 2 { args.next() } else { None };
         node.kind = Kind::Aggregate {
+            op: name,
+            grouping,
             param: param.map(Box::new),
             expr: args.next().map(Box::new),
             needs_param,
         };
         Ok(node)
+    }
+
+    /// `by (…)` or `without (…)`.
+    fn aggregate_grouping(&mut self) -> R<Grouping> {
+        let without = self.advance().tok == Tok::Without;
+        let labels = self.grouping_labels()?;
+        Ok(Grouping { without, labels })
     }
 
     /// `( label, … )` after `by`, `without`, `on`, `ignoring`, `group_left`, `group_right`.
@@ -157,10 +165,6 @@ impl<'a> Walker<'a> {
                 labels.push(name);
             } else if is_grouping_label(t.tok) {
                 self.advance();
-                if matches!(t.tok, Tok::Anchored | Tok::Smoothed) {
-                    // The crate reads these only as keywords; a quoted label name is the same.
-                    self.rewrites.push((t.start, t.end(), go_quote(t.text)));
-                }
                 labels.push(t.text.to_string());
             } else {
                 return self.unexpected();

@@ -2,7 +2,9 @@
 //! the duration expressions inside them, with the checks Prometheus' grammar actions make.
 
 use super::{out_of_range, Ctx, Dur, Walker, MUL_PRECEDENCE, R};
-use crate::parse::ast::{Kind, Modifiers, Node};
+use std::time::Duration;
+
+use crate::parse::ast::{At, Kind, Modifiers, Node};
 use crate::parse::lex::{Tok, Token};
 
 /// What a modifier may be attached to.
@@ -18,11 +20,24 @@ fn target(node: &mut Node) -> Target<'_> {
         Kind::Vector { modifiers, .. } | Kind::Subquery { modifiers, .. } => {
             Target::Modifiers(modifiers)
         }
-        Kind::Matrix(inner) => match &mut inner.kind {
+        Kind::Matrix {
+            selector: inner, ..
+        } => match &mut inner.kind {
             Kind::Vector { modifiers, .. } => Target::Modifiers(modifiers),
             _ => Target::BadRange,
         },
         _ => Target::Other,
+    }
+}
+
+/// A duration of `seconds` (finite, not negative): whole milliseconds exactly, anything
+/// finer as the nearest nanosecond.
+fn duration(seconds: f64) -> Duration {
+    let ms = seconds * 1000.0;
+    if (ms - ms.round()).abs() < 1e-6 {
+        Duration::from_millis(ms.round() as u64)
+    } else {
+        Duration::from_secs_f64(seconds)
     }
 }
 
@@ -74,13 +89,13 @@ impl<'a> Walker<'a> {
         }
         match self.peek().tok {
             Tok::RBracket => {
-                self.rewrite_duration(range, open.end(), self.peek().start, false);
+                let range = self.range_duration(range, open.end(), self.peek().start);
                 let close = self.advance();
                 let problem = match &node.kind {
                     Kind::Vector { modifiers, .. } if modifiers.offset => {
                         Some("no offset modifiers allowed before range")
                     }
-                    Kind::Vector { modifiers, .. } if modifiers.at => {
+                    Kind::Vector { modifiers, .. } if modifiers.at.is_some() => {
                         Some("no @ modifiers allowed before range")
                     }
                     Kind::Vector { .. } => None,
@@ -92,23 +107,27 @@ impl<'a> Walker<'a> {
                 Ok(Node {
                     start: node.start,
                     height: node.height + 1,
-                    kind: Kind::Matrix(Box::new(node)),
+                    kind: Kind::Matrix {
+                        selector: Box::new(node),
+                        range,
+                    },
                     end: close.end(),
                 })
             }
             Tok::Colon => {
                 let colon = self.advance();
-                self.rewrite_duration(range, open.end(), colon.start, false);
+                let range = self.range_duration(range, open.end(), colon.start);
                 self.set_context(Ctx::Brackets(
                     "subquery selector",
                     "number, duration, step(), range(), or \"]\"",
                 ));
+                let mut step = None;
                 if self.peek().tok != Tok::RBracket || self.at_lex_error() {
-                    let step = self.duration_expr(0)?;
-                    self.positive(step);
+                    let d = self.duration_expr(0)?;
+                    self.positive(d);
                     self.set_context(Ctx::Brackets("subquery selector", "\"]\""));
                     if self.peek().tok == Tok::RBracket {
-                        self.rewrite_duration(step, colon.end(), self.peek().start, false);
+                        step = self.range_duration(d, colon.end(), self.peek().start);
                     }
                 }
                 let close = self.expect(Tok::RBracket)?;
@@ -117,6 +136,8 @@ impl<'a> Walker<'a> {
                     height: node.height + 1,
                     kind: Kind::Subquery {
                         expr: Box::new(node),
+                        range,
+                        step,
                         modifiers: Modifiers::default(),
                     },
                     end: close.end(),
@@ -135,25 +156,32 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// A constant duration expression reaches the crate as the literal it amounts to.
-    fn rewrite_duration(&mut self, d: Dur, start: usize, end: usize, signed: bool) {
-        match d {
-            Dur::Literal { .. } => {}
-            Dur::Expr { val: Some(v) } if v.is_finite() => {
-                let ms = (v * 1000.0).round() as i64;
-                if signed {
-                    self.rewrites.push((start, end, format!(" {ms}ms")));
-                } else if ms > 0 {
-                    self.rewrites.push((start, end, format!("{ms}ms")));
-                } else {
-                    // Prometheus fails such a range when evaluating it; the crate cannot
-                    // hold it, so it fails here.
-                    self.problem("duration must be greater than 0", start, end);
-                }
+    /// The value of a range or step: a duration expression must be constant (`step()` and
+    /// `range()` are not supported yet) and above zero. `None` when it is refused.
+    fn range_duration(&mut self, d: Dur, start: usize, end: usize) -> Option<Duration> {
+        let seconds = self.constant_duration(d, start, end)?;
+        if seconds <= 0.0 {
+            if matches!(d, Dur::Expr { .. }) {
+                // Prometheus fails such a range when evaluating it; here it fails at once.
+                self.problem("duration must be greater than 0", start, end);
             }
-            Dur::Expr { .. } => {
+            return None;
+        }
+        Some(duration(seconds))
+    }
+
+    /// The seconds a duration expression amounts to, if it is constant and finite.
+    fn constant_duration(&mut self, d: Dur, start: usize, end: usize) -> Option<f64> {
+        match d.value() {
+            Some(v) if !out_of_range(v) => Some(v),
+            Some(_) => {
+                self.problem("duration out of range", start, end);
+                None
+            }
+            None => {
                 self.unsupported
                     .get_or_insert("step() and range() in durations");
+                None
             }
         }
     }
@@ -164,7 +192,9 @@ impl<'a> Walker<'a> {
         let result = self.offset_duration();
         self.ctx.pop();
         let d = result?;
-        self.rewrite_duration(d, kw.end(), self.last_end, true);
+        let offset_ms = self
+            .constant_duration(d, kw.end(), self.last_end)
+            .map(|s| (s * 1000.0).round() as i64);
         let range = (node.start, node.end);
         let counts = !matches!(d, Dur::Literal { val, .. } if val == 0.0);
         match target(&mut node) {
@@ -173,6 +203,7 @@ impl<'a> Walker<'a> {
                     self.problem("offset may not be set multiple times", range.0, range.1);
                 } else {
                     m.offset = counts;
+                    m.offset_ms = offset_ms;
                 }
             }
             Target::BadRange => {
@@ -245,9 +276,9 @@ impl<'a> Walker<'a> {
         self.ctx.push(Ctx::At);
         let result = self.at_value();
         self.ctx.pop();
-        let ts = result?;
+        let at = result?;
         let range = (node.start, node.end);
-        if let Some(ts) = ts {
+        if let At::Seconds(ts) = at {
             if !ts.is_finite() || ts >= 9.223_372_036_854_776e18 || ts <= -9.223_372_036_854_776e18
             {
                 self.problem(
@@ -259,7 +290,7 @@ impl<'a> Walker<'a> {
         }
         match target(&mut node) {
             Target::Modifiers(m) => {
-                if m.at {
+                if m.at.is_some() {
                     self.problem(
                         "@ <timestamp> may not be set multiple times",
                         range.0,
@@ -267,7 +298,7 @@ impl<'a> Walker<'a> {
                     );
                     return Ok(node);
                 }
-                m.at = true;
+                m.at = Some(at);
             }
             Target::BadRange => {
                 self.problem("ranges only allowed for vector selectors", range.0, range.1);
@@ -286,8 +317,8 @@ impl<'a> Walker<'a> {
         Ok(node)
     }
 
-    /// The timestamp after `@` (seconds), or `None` for `start()`/`end()`.
-    fn at_value(&mut self) -> R<Option<f64>> {
+    /// The time after `@`.
+    fn at_value(&mut self) -> R<At> {
         if self.at_lex_error() {
             return self.lex_failure();
         }
@@ -302,10 +333,10 @@ impl<'a> Walker<'a> {
                 }
             }
             Tok::Start | Tok::End => {
-                self.advance();
+                let start = self.advance().tok == Tok::Start;
                 self.expect(Tok::LParen)?;
                 self.expect(Tok::RParen)?;
-                return Ok(None);
+                return Ok(if start { At::Start } else { At::End });
             }
             _ => 1.0,
         };
@@ -317,7 +348,7 @@ impl<'a> Walker<'a> {
             return self.unexpected();
         }
         self.advance();
-        Ok(Some(sign * self.literal_value(lit)))
+        Ok(At::Seconds(sign * self.literal_value(lit)))
     }
 
     fn extended_range(&mut self, mut node: Node) -> Node {
@@ -333,7 +364,7 @@ impl<'a> Walker<'a> {
                 range.0,
                 range.1,
             ),
-            Kind::Vector { .. } | Kind::Matrix(_) => {
+            Kind::Vector { .. } | Kind::Matrix { .. } => {
                 if let Target::Modifiers(m) = target(&mut node) {
                     let clash = if anchored { m.smoothed } else { m.anchored };
                     if anchored {

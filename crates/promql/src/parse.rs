@@ -8,7 +8,6 @@
 
 mod ast;
 mod check;
-mod functions;
 mod lex;
 mod printer;
 mod quote;
@@ -16,6 +15,7 @@ mod regexp;
 mod syntax;
 mod values;
 
+pub(crate) use ast::ValueType;
 pub use printer::to_string;
 use promql_parser::parser::Expr;
 use thiserror::Error;

@@ -9,6 +9,8 @@ use std::collections::{HashMap, HashSet};
 
 use promql_parser::parser::{AggregateExpr, BinaryExpr, Call, Expr, VectorSelector};
 
+use super::function::{Function, ResolvedCalls};
+
 /// Start offsets (bytes) of the nodes of one AST, keyed by node address. The AST must not
 /// move while the map is used (the evaluator borrows it for the whole query).
 #[derive(Debug, Default)]
@@ -23,6 +25,8 @@ pub(crate) struct Positions {
     trims: HashMap<usize, bool>,
     /// Vector selectors that read histograms' count and sum only (see `hist_stats`).
     stats_selectors: HashSet<usize>,
+    /// The function of every call, resolved once per query (see `function`).
+    functions: ResolvedCalls,
 }
 
 impl Positions {
@@ -39,6 +43,7 @@ impl Positions {
         out.stats_selectors = super::hist_stats::stats_selectors(expr, &|b| {
             trims.contains_key(&(b as *const BinaryExpr as usize))
         });
+        out.functions = ResolvedCalls::of(expr);
         out
     }
 
@@ -66,6 +71,11 @@ impl Positions {
     pub(crate) fn stats_only(&self, vs: &VectorSelector) -> bool {
         self.stats_selectors
             .contains(&super::hist_stats::selector_key(vs))
+    }
+
+    /// The function `call` calls; `None` for a name the registry lacks.
+    pub(crate) fn function(&self, call: &Call) -> Option<Function> {
+        self.functions.get(call)
     }
 
     /// The start offset of `expr`, if known.

@@ -2,6 +2,7 @@
 //! Prometheus' checks need (types, modifiers, matchers). It is never evaluated.
 
 use super::lex::Tok;
+use crate::function::Function;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueType {
@@ -118,8 +119,8 @@ impl Node {
             Kind::Str => ValueType::String,
             Kind::Vector { .. } | Kind::Aggregate { .. } => ValueType::Vector,
             Kind::Matrix(_) | Kind::Subquery { .. } => ValueType::Matrix,
-            Kind::Call { name, .. } => super::functions::signature(name)
-                .map(|s| s.ret)
+            Kind::Call { name, .. } => Function::from_name(name)
+                .map(|f| f.signature().ret)
                 .unwrap_or(ValueType::Vector),
             Kind::Binary { lhs, rhs, .. } => {
                 if lhs.value_type() == ValueType::Scalar && rhs.value_type() == ValueType::Scalar {

@@ -14,6 +14,7 @@ use bongsu_model::{FloatHistogram, HistogramValue, Labels, MatchOp, Matcher, Sam
 use bongsu_storage::Series;
 
 use super::annotations::Annotations;
+use super::function::Function;
 use super::limits::QueryCtx;
 use super::position::Positions;
 use super::value::{HistogramPoint, Point, QueryValue, RangeSeries, VectorSample};
@@ -246,6 +247,11 @@ impl<'a> Evaluator<'a> {
     /// Where `expr` starts in the query text, if known.
     pub fn pos(&self, expr: &Expr) -> Option<usize> {
         self.positions.start(expr)
+    }
+
+    /// The function `call` calls, resolved when the query was prepared.
+    pub(crate) fn function(&self, call: &promql_parser::parser::Call) -> Option<Function> {
+        self.positions.function(call)
     }
 
     /// Whether a binary expression is a histogram trim (`</`: true, `>/`: false).

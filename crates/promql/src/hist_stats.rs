@@ -11,6 +11,7 @@ use promql_parser::parser::{BinaryExpr, Expr, VectorSelector};
 
 use bongsu_model::{CounterResetHint, FloatHistogram};
 
+use super::function::Function;
 use super::hist_ops;
 use super::value::HistogramPoint;
 
@@ -62,13 +63,23 @@ fn walk(
             go(&b.rhs, stats, blocked);
         }
         Expr::Call(c) => {
-            let name = c.func.name;
-            let stats =
-                stats || matches!(name, "histogram_count" | "histogram_sum" | "histogram_avg");
+            // Once per query, while the query is prepared.
+            let f = Function::from_name(c.func.name);
+            let stats = stats
+                || matches!(
+                    f,
+                    Some(
+                        Function::HistogramCount | Function::HistogramSum | Function::HistogramAvg
+                    )
+                );
             let blocked = blocked
                 || matches!(
-                    name,
-                    "histogram_quantile" | "histogram_quantiles" | "histogram_fraction"
+                    f,
+                    Some(
+                        Function::HistogramQuantile
+                            | Function::HistogramQuantiles
+                            | Function::HistogramFraction
+                    )
                 );
             for a in &c.args.args {
                 go(a, stats, blocked);

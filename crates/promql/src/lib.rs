@@ -17,6 +17,7 @@ mod aggregate;
 mod annotations;
 mod binary;
 mod eval;
+mod function;
 mod functions;
 mod hist_aggregate;
 mod hist_annotations;

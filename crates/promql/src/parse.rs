@@ -9,7 +9,6 @@
 
 pub(crate) mod ast;
 mod check;
-mod functions;
 pub(crate) mod lex;
 mod lower;
 mod printer;
@@ -18,6 +17,7 @@ mod regexp;
 mod syntax;
 mod values;
 
+pub(crate) use ast::ValueType;
 pub use printer::to_string;
 use promql_parser::parser::Expr;
 pub(crate) use quote::go_quoted_if_not_utf8;

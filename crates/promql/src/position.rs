@@ -6,10 +6,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use promql_parser::parser::{BinaryExpr, Expr, VectorSelector};
+use promql_parser::parser::{BinaryExpr, Call, Expr, VectorSelector};
 
 use crate::parse::ast::{Kind, Node};
 use crate::parse::lex::Tok;
+
+use super::function::{Function, ResolvedCalls};
 
 /// Start offsets (bytes) of the nodes of one AST, keyed by node address. The AST must not
 /// move while the map is used (the evaluator borrows it for the whole query).
@@ -25,6 +27,8 @@ pub(crate) struct Positions {
     trims: HashMap<usize, bool>,
     /// Vector selectors that read histograms' count and sum only (see `hist_stats`).
     stats_selectors: HashSet<usize>,
+    /// The function of every call, resolved once per query (see `function`).
+    functions: ResolvedCalls,
 }
 
 impl Positions {
@@ -59,6 +63,9 @@ impl Positions {
                 self.visit(query, &s.expr, inner)
             }
             (Expr::Call(c), Kind::Call { args, .. }) => {
+                if let Some(f) = Function::from_name(c.func.name) {
+                    self.functions.insert(c, f);
+                }
                 for (e, n) in c.args.args.iter().zip(args) {
                     self.visit(query, e, n);
                 }
@@ -116,6 +123,11 @@ impl Positions {
     pub(crate) fn stats_only(&self, vs: &VectorSelector) -> bool {
         self.stats_selectors
             .contains(&super::hist_stats::selector_key(vs))
+    }
+
+    /// The function `call` calls; `None` for a name the registry lacks.
+    pub(crate) fn function(&self, call: &Call) -> Option<Function> {
+        self.functions.get(call)
     }
 
     /// The start offset of `expr`, if known.
@@ -206,6 +218,19 @@ mod tests {
             "1:34"
         );
         assert_eq!(pos_of("+ -(foo)", &|e| matches!(e, Expr::Unary(_))), "1:3");
+    }
+
+    #[test]
+    fn every_call_is_resolved() {
+        let q = "sum(rate(a[5m])) + clamp(abs(b), 0, scalar(c)) or label_replace(d, \"x\", \"\", \"y\", \"\")";
+        let (e, tree) = crate::parse::parse_spanned(q).expect("valid query");
+        let p = Positions::of(q, &e, &tree);
+        for name in ["abs", "clamp", "label_replace", "rate", "scalar"] {
+            let Some(Expr::Call(c)) = find(&e, &is_call(name)) else {
+                panic!("{name} not found")
+            };
+            assert_eq!(p.function(c).map(Function::name), Some(name));
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use promql_parser::parser::Expr;
 use bongsu_model::{CounterResetHint, FloatHistogram, Labels, Sample, METRIC_NAME};
 
 use super::super::eval::{Evaluator, StepSeries, Windows};
+use super::super::function::Function;
 use super::super::hist_annotations::HistOp;
 use super::super::hist_ops::{self, OpError};
 use super::super::value::HistogramPoint;
@@ -26,39 +27,39 @@ enum Out {
 }
 
 impl Evaluator<'_> {
-    /// `name` over series with histograms (`w` holds only such series).
+    /// `f` over series with histograms (`w` holds only such series).
     pub(super) fn histogram_range_function(
         &self,
-        name: &str,
+        f: Function,
         args: &[&Expr],
         first: &Expr,
         w: Windows,
     ) -> Result<Vec<StepSeries>, PromqlError> {
         let pos = self.pos(first);
-        let keep_name = matches!(name, "last_over_time" | "first_over_time");
+        let keep_name = matches!(f, Function::LastOverTime | Function::FirstOverTime);
         let range = w.range;
-        let f: Box<WindowFn<'_>> = match name {
-            "rate" | "increase" | "delta" => {
-                let counter = name != "delta";
-                let is_rate = name == "rate";
+        let kernel: Box<WindowFn<'_>> = match f {
+            Function::Rate | Function::Increase | Function::Delta => {
+                let counter = f != Function::Delta;
+                let is_rate = f == Function::Rate;
                 Box::new(move |l, fs, hs, t| {
                     self.rate(l, fs, hs, (t - range, t), (counter, is_rate), pos)
                 })
             }
-            "irate" | "idelta" => {
-                let is_rate = name == "irate";
+            Function::Irate | Function::Idelta => {
+                let is_rate = f == Function::Irate;
                 Box::new(move |l, fs, hs, _| self.instant_rate(l, fs, hs, is_rate, pos))
             }
-            "resets" | "changes" => {
-                let resets = name == "resets";
+            Function::Resets | Function::Changes => {
+                let resets = f == Function::Resets;
                 Box::new(move |_, fs, hs, _| Out::F(count_changes(fs, hs, resets) as f64))
             }
-            "sum_over_time" | "avg_over_time" => {
-                let avg = name == "avg_over_time";
+            Function::SumOverTime | Function::AvgOverTime => {
+                let avg = f == Function::AvgOverTime;
                 Box::new(move |l, fs, hs, _| self.sum_over_time(l, fs, hs, avg, pos))
             }
-            "last_over_time" | "first_over_time" => {
-                let last = name == "last_over_time";
+            Function::LastOverTime | Function::FirstOverTime => {
+                let last = f == Function::LastOverTime;
                 Box::new(move |_, fs, hs, _| {
                     let f = if last { fs.last() } else { fs.first() };
                     let h = if last { hs.last() } else { hs.first() };
@@ -70,7 +71,7 @@ impl Evaluator<'_> {
                     }
                 })
             }
-            _ => return self.floats_of_mixed(name, args, first, w),
+            _ => return self.floats_of_mixed(f, args, first, w),
         };
         let mut out = Vec::with_capacity(w.series.len());
         for ((labels, samples), hs) in w.series.iter().zip(&w.hists) {
@@ -84,7 +85,7 @@ impl Evaluator<'_> {
                 if fs.is_empty() && hw.is_empty() {
                     continue;
                 }
-                match f(labels, fs, hw, t) {
+                match kernel(labels, fs, hw, t) {
                     Out::None => {}
                     Out::F(v) => values[i] = Some(v),
                     Out::H(h) => hists[i] = Some(h),
@@ -107,7 +108,7 @@ impl Evaluator<'_> {
     /// an info where a window also held histograms.
     fn floats_of_mixed(
         &self,
-        name: &str,
+        f: Function,
         args: &[&Expr],
         first: &Expr,
         w: Windows,
@@ -129,7 +130,7 @@ impl Evaluator<'_> {
             hists: vec![Vec::new(); w.series.len()],
             series: w.series,
         };
-        self.float_range_function(name, args, first, floats)
+        self.float_range_function(f, args, first, floats)
     }
 
     /// `rate`, `increase` or `delta` of one window.

@@ -9,6 +9,7 @@ use bongsu_model::{Labels, METRIC_NAME};
 
 use super::super::annotations::go_g;
 use super::super::eval::{Evaluated, Evaluator, StepSeries};
+use super::super::function::Function;
 use super::super::numeric::almost_equal;
 use super::super::PromqlError;
 use super::native::{native_fraction, native_quantile, NaNNote};
@@ -25,21 +26,21 @@ impl Evaluator<'_> {
     /// `histogram_fraction(lower, upper, buckets)`.
     pub(super) fn histogram_function(
         &self,
-        name: &str,
+        f: Function,
         args: &[&Expr],
     ) -> Result<Evaluated, PromqlError> {
         let steps = self.steps();
         // What to estimate from each group's buckets (one output series each), and for
         // histogram_quantiles the label that tells them apart.
         let mut estimates = Vec::new();
-        let (buckets_arg, label) = match name {
-            "histogram_fraction" => {
+        let (buckets_arg, label) = match f {
+            Function::HistogramFraction => {
                 let lower = self.scalar_arg(args.first(), f64::NAN)?;
                 let upper = self.scalar_arg(args.get(1), f64::NAN)?;
                 estimates.push(Estimate::Fraction(lower, upper));
                 (args.get(2), None)
             }
-            "histogram_quantile" => {
+            Function::HistogramQuantile => {
                 estimates.push(Estimate::Quantile(self.quantile_arg(args.first())?));
                 (args.get(1), None)
             }
@@ -52,6 +53,7 @@ impl Evaluator<'_> {
             }
         };
         let Some(&buckets_arg) = buckets_arg else {
+            let name = f.name();
             return Err(PromqlError::Execution(format!("{name}() needs a vector")));
         };
         let input = self.eval_vector(buckets_arg)?;

@@ -10,20 +10,21 @@ use regex::Regex;
 use bongsu_model::{Label, Labels, METRIC_NAME};
 
 use super::super::eval::{Evaluated, Evaluator, StepSeries};
+use super::super::function::Function;
 use super::super::PromqlError;
 use super::string_arg;
 
 impl Evaluator<'_> {
     pub(super) fn label_function(
         &self,
-        name: &str,
+        f: Function,
         args: &[&Expr],
     ) -> Result<Option<Evaluated>, PromqlError> {
         let Some(first) = args.first() else {
             return Ok(None);
         };
-        let out = match name {
-            "label_replace" => {
+        let out = match f {
+            Function::LabelReplace => {
                 let dst = string_arg(args.get(1))?;
                 let repl = string_arg(args.get(2))?;
                 let src = string_arg(args.get(3))?;
@@ -51,7 +52,7 @@ impl Evaluator<'_> {
                 }
                 v
             }
-            "label_join" => {
+            Function::LabelJoin => {
                 let dst = string_arg(args.get(1))?;
                 let sep = string_arg(args.get(2))?;
                 let srcs = args[3.min(args.len())..]
@@ -72,7 +73,7 @@ impl Evaluator<'_> {
                 }
                 v
             }
-            "absent" => {
+            Function::Absent => {
                 let v = self.eval_vector(first)?;
                 let values = (0..self.steps())
                     .map(|i| (!v.iter().any(|s| s.has_value(i))).then_some(1.0))
@@ -84,14 +85,14 @@ impl Evaluator<'_> {
                     hists: None,
                 }]
             }
-            "sort" | "sort_desc" => {
+            Function::Sort | Function::SortDesc => {
                 let mut v = self.eval_vector(first)?;
                 // sort and sort_desc order floats; histograms are left out, as upstream.
                 for s in &mut v {
                     s.hists = None;
                 }
                 v.retain(StepSeries::any_value);
-                let desc = name == "sort_desc";
+                let desc = f == Function::SortDesc;
                 // Only instant queries have an order; NaN sorts last either way.
                 v.sort_by(|a, b| {
                     let (x, y) = (
@@ -108,7 +109,7 @@ impl Evaluator<'_> {
                 });
                 v
             }
-            "sort_by_label" | "sort_by_label_desc" => {
+            Function::SortByLabel | Function::SortByLabelDesc => {
                 let names = args[1.min(args.len())..]
                     .iter()
                     .map(|a| string_arg(Some(a)))
@@ -121,7 +122,7 @@ impl Evaluator<'_> {
                         .map(|n| natural_cmp(la.get(n).unwrap_or(""), lb.get(n).unwrap_or("")))
                         .find(|o| o.is_ne())
                         .unwrap_or_else(|| la.cmp(&lb));
-                    if name == "sort_by_label_desc" {
+                    if f == Function::SortByLabelDesc {
                         by.reverse()
                     } else {
                         by

@@ -6,24 +6,25 @@ use promql_parser::parser::Expr;
 use bongsu_model::Labels;
 
 use super::super::eval::{Evaluated, Evaluator, StepSeries};
+use super::super::function::Function;
 use super::super::PromqlError;
 
 impl Evaluator<'_> {
     pub(super) fn math_function(
         &self,
-        name: &str,
+        f: Function,
         args: &[&Expr],
     ) -> Result<Option<Evaluated>, PromqlError> {
-        let simple: Option<fn(f64) -> f64> = match name {
-            "abs" => Some(f64::abs),
-            "ceil" => Some(f64::ceil),
-            "floor" => Some(f64::floor),
-            "exp" => Some(f64::exp),
-            "ln" => Some(f64::ln),
-            "log2" => Some(f64::log2),
-            "log10" => Some(f64::log10),
-            "sqrt" => Some(f64::sqrt),
-            "sgn" => Some(|v: f64| {
+        let simple: Option<fn(f64) -> f64> = match f {
+            Function::Abs => Some(f64::abs),
+            Function::Ceil => Some(f64::ceil),
+            Function::Floor => Some(f64::floor),
+            Function::Exp => Some(f64::exp),
+            Function::Ln => Some(f64::ln),
+            Function::Log2 => Some(f64::log2),
+            Function::Log10 => Some(f64::log10),
+            Function::Sqrt => Some(f64::sqrt),
+            Function::Sgn => Some(|v: f64| {
                 if v > 0.0 {
                     1.0
                 } else if v < 0.0 {
@@ -32,51 +33,53 @@ impl Evaluator<'_> {
                     v
                 }
             }),
-            "sin" => Some(f64::sin),
-            "cos" => Some(f64::cos),
-            "tan" => Some(f64::tan),
-            "asin" => Some(f64::asin),
-            "acos" => Some(f64::acos),
-            "atan" => Some(f64::atan),
-            "sinh" => Some(f64::sinh),
-            "cosh" => Some(f64::cosh),
-            "tanh" => Some(f64::tanh),
-            "asinh" => Some(f64::asinh),
-            "acosh" => Some(f64::acosh),
-            "atanh" => Some(f64::atanh),
-            "deg" => Some(f64::to_degrees),
-            "rad" => Some(f64::to_radians),
+            Function::Sin => Some(f64::sin),
+            Function::Cos => Some(f64::cos),
+            Function::Tan => Some(f64::tan),
+            Function::Asin => Some(f64::asin),
+            Function::Acos => Some(f64::acos),
+            Function::Atan => Some(f64::atan),
+            Function::Sinh => Some(f64::sinh),
+            Function::Cosh => Some(f64::cosh),
+            Function::Tanh => Some(f64::tanh),
+            Function::Asinh => Some(f64::asinh),
+            Function::Acosh => Some(f64::acosh),
+            Function::Atanh => Some(f64::atanh),
+            Function::Deg => Some(f64::to_degrees),
+            Function::Rad => Some(f64::to_radians),
             _ => None,
         };
-        if let Some(f) = simple {
+        if let Some(op) = simple {
             let Some(arg) = args.first() else {
                 return Ok(None);
             };
-            return Ok(Some(self.map_values(arg, |_, v| Some(f(v)))?));
+            return Ok(Some(self.map_values(arg, |_, v| Some(op(v)))?));
         }
         let steps = self.steps();
-        Ok(Some(match name {
-            "pi" => Evaluated::Scalar(vec![std::f64::consts::PI; steps]),
+        Ok(Some(match f {
+            Function::Pi => Evaluated::Scalar(vec![std::f64::consts::PI; steps]),
             // Constants of the whole query, also inside subqueries; an instant query has no step.
-            "start" | "end" | "range" | "step" => {
+            Function::Start | Function::End | Function::Range | Function::Step => {
                 let (start, end) = (self.query_start, self.query_end);
-                let ms = match name {
-                    "start" => start,
-                    "end" => end,
-                    "range" => end - start,
+                let ms = match f {
+                    Function::Start => start,
+                    Function::End => end,
+                    Function::Range => end - start,
                     _ if start == end => 0,
                     _ => self.query_step,
                 };
                 Evaluated::Scalar(vec![ms as f64 / 1000.0; steps])
             }
-            "min_of" | "max_of" => {
+            Function::MinOf | Function::MaxOf => {
                 let a = self.scalar_arg(args.first(), f64::NAN)?;
                 let b = self.scalar_arg(args.get(1), f64::NAN)?;
-                let f = if name == "min_of" { go_min } else { go_max };
-                Evaluated::Scalar(a.iter().zip(&b).map(|(&a, &b)| f(a, b)).collect())
+                let op = if f == Function::MinOf { go_min } else { go_max };
+                Evaluated::Scalar(a.iter().zip(&b).map(|(&a, &b)| op(a, b)).collect())
             }
-            "time" => Evaluated::Scalar(self.times().iter().map(|&t| t as f64 / 1000.0).collect()),
-            "vector" => {
+            Function::Time => {
+                Evaluated::Scalar(self.times().iter().map(|&t| t as f64 / 1000.0).collect())
+            }
+            Function::Vector => {
                 let v = self.scalar_arg(args.first(), f64::NAN)?;
                 Evaluated::Vector(vec![StepSeries {
                     labels: Labels::empty(),
@@ -85,7 +88,7 @@ impl Evaluator<'_> {
                     hists: None,
                 }])
             }
-            "scalar" => {
+            Function::Scalar => {
                 let Some(arg) = args.first() else {
                     return Ok(None);
                 };
@@ -102,7 +105,7 @@ impl Evaluator<'_> {
                         .collect(),
                 )
             }
-            "timestamp" => {
+            Function::Timestamp => {
                 let Some(arg) = args.first() else {
                     return Ok(None);
                 };
@@ -135,16 +138,16 @@ impl Evaluator<'_> {
                 v.iter_mut().for_each(|s| s.drop_name = true);
                 Evaluated::Vector(v)
             }
-            "clamp" | "clamp_min" | "clamp_max" => {
+            Function::Clamp | Function::ClampMin | Function::ClampMax => {
                 let Some(arg) = args.first() else {
                     return Ok(None);
                 };
-                let (lo, hi) = match name {
-                    "clamp" => (
+                let (lo, hi) = match f {
+                    Function::Clamp => (
                         self.scalar_arg(args.get(1), f64::NAN)?,
                         self.scalar_arg(args.get(2), f64::NAN)?,
                     ),
-                    "clamp_min" => (
+                    Function::ClampMin => (
                         self.scalar_arg(args.get(1), f64::NAN)?,
                         vec![f64::INFINITY; steps],
                     ),
@@ -161,7 +164,7 @@ impl Evaluator<'_> {
                     Some(go_max(lo[i], go_min(hi[i], v)))
                 })?
             }
-            "round" => {
+            Function::Round => {
                 let Some(arg) = args.first() else {
                     return Ok(None);
                 };
@@ -171,16 +174,22 @@ impl Evaluator<'_> {
                     Some((v * inv + 0.5).floor() / inv)
                 })?
             }
-            "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour"
-            | "minute" | "month" | "year" => {
-                let f = date_part(name);
+            Function::DaysInMonth
+            | Function::DayOfMonth
+            | Function::DayOfWeek
+            | Function::DayOfYear
+            | Function::Hour
+            | Function::Minute
+            | Function::Month
+            | Function::Year => {
+                let part = date_part(f);
                 match args.first() {
                     None => Evaluated::Vector(vec![StepSeries {
                         labels: Labels::empty(),
                         values: self
                             .times()
                             .iter()
-                            .map(|&t| Some(f(t.div_euclid(1000))))
+                            .map(|&t| Some(part(t.div_euclid(1000))))
                             .collect(),
                         drop_name: false,
                         hists: None,
@@ -189,7 +198,7 @@ impl Evaluator<'_> {
                         if v.is_nan() || v.is_infinite() {
                             return Some(f64::NAN);
                         }
-                        Some(f(v as i64))
+                        Some(part(v as i64))
                     })?,
                 }
             }
@@ -272,9 +281,9 @@ fn is_leap(y: i64) -> bool {
     y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
 }
 
-fn date_part(name: &str) -> fn(i64) -> f64 {
-    match name {
-        "days_in_month" => |s| {
+fn date_part(f: Function) -> fn(i64) -> f64 {
+    match f {
+        Function::DaysInMonth => |s| {
             let (y, m, _) = civil(s.div_euclid(86_400));
             let d = match m {
                 2 if is_leap(y) => 29,
@@ -284,17 +293,17 @@ fn date_part(name: &str) -> fn(i64) -> f64 {
             };
             d as f64
         },
-        "day_of_month" => |s| civil(s.div_euclid(86_400)).2 as f64,
-        "day_of_week" => |s| (s.div_euclid(86_400) + 4).rem_euclid(7) as f64,
-        "day_of_year" => |s| {
+        Function::DayOfMonth => |s| civil(s.div_euclid(86_400)).2 as f64,
+        Function::DayOfWeek => |s| (s.div_euclid(86_400) + 4).rem_euclid(7) as f64,
+        Function::DayOfYear => |s| {
             let days = s.div_euclid(86_400);
             let (y, _, _) = civil(days);
             let jan1 = days_from_civil(y);
             (days - jan1 + 1) as f64
         },
-        "hour" => |s| (s.rem_euclid(86_400) / 3600) as f64,
-        "minute" => |s| (s.rem_euclid(3600) / 60) as f64,
-        "month" => |s| civil(s.div_euclid(86_400)).1 as f64,
+        Function::Hour => |s| (s.rem_euclid(86_400) / 3600) as f64,
+        Function::Minute => |s| (s.rem_euclid(3600) / 60) as f64,
+        Function::Month => |s| civil(s.div_euclid(86_400)).1 as f64,
         _ => |s| civil(s.div_euclid(86_400)).0 as f64,
     }
 }

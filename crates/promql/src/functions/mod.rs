@@ -1,6 +1,8 @@
-//! Function calls: argument handling and dispatch. Range functions live in `rate` and
-//! `over_time`, per-value math and date functions in `math`, label and sorting functions in
-//! `label`, `histogram_quantile` in `histogram`.
+//! Function calls: argument handling and dispatch by the registry's kernel family (see
+//! `function`). Range functions live in `rate` and `over_time` (`hist_range` for windows with
+//! native histograms), per-value math and date functions in `math`, label and sorting
+//! functions in `label`, `histogram_quantile` in `histogram`, the functions of native
+//! histograms in `native`, `info` in `info`.
 
 mod hist_range;
 mod histogram;
@@ -16,6 +18,7 @@ use promql_parser::parser::{Call, Expr};
 pub(crate) use math::civil;
 
 use super::eval::{check_distinct_labels, Evaluated, Evaluator, StepSeries, WindowCursor, Windows};
+use super::function::{Family, Function};
 use super::numeric::nan_first;
 use super::PromqlError;
 use bongsu_model::Sample;
@@ -44,41 +47,29 @@ pub(crate) fn quantile(q: f64, mut values: Vec<f64>) -> f64 {
 impl Evaluator<'_> {
     /// Evaluates a function call; `pos` is where the call starts in the query.
     pub(crate) fn call(&self, call: &Call, pos: Option<usize>) -> Result<Evaluated, PromqlError> {
-        let name = call.func.name;
-        let sorts = ["sort", "sort_desc", "sort_by_label", "sort_by_label_desc"];
-        if sorts.contains(&name) && self.start != self.end {
+        let unsupported = |name: &str| PromqlError::Unsupported(format!("function {name}()"));
+        let f = self
+            .function(call)
+            .ok_or_else(|| unsupported(call.func.name))?;
+        let sorts = matches!(
+            f,
+            Function::Sort | Function::SortDesc | Function::SortByLabel | Function::SortByLabelDesc
+        );
+        if sorts && self.start != self.end {
             self.annotate(|a| a.sort_in_range_query(pos));
         }
         let args: Vec<&Expr> = call.args.args.iter().map(|a| a.as_ref()).collect();
-        if let Some(v) = self.range_function(name, &args)? {
-            return Ok(v);
-        }
-        if let Some(v) = self.math_function(name, &args)? {
-            return Ok(v);
-        }
-        if let Some(v) = self.label_function(name, &args)? {
-            return Ok(v);
-        }
-        if matches!(
-            name,
-            "histogram_quantile" | "histogram_quantiles" | "histogram_fraction"
-        ) {
-            return self.histogram_function(name, &args);
-        }
-        if name == "info" {
-            return self.info(&args);
-        }
-        if matches!(
-            name,
-            "histogram_count"
-                | "histogram_sum"
-                | "histogram_avg"
-                | "histogram_stddev"
-                | "histogram_stdvar"
-        ) {
-            return self.histogram_value_function(name, &args);
-        }
-        Err(PromqlError::Unsupported(format!("function {name}()")))
+        // `None`: the arguments do not fit the kernel (the parser's checks make that rare).
+        let out = match f.family() {
+            Family::Range => self.range_function(f, &args)?,
+            Family::Math => self.math_function(f, &args)?,
+            Family::Label => self.label_function(f, &args)?,
+            Family::HistogramEstimate => Some(self.histogram_function(f, &args)?),
+            Family::HistogramValue => Some(self.histogram_value_function(f, &args)?),
+            Family::Info => Some(self.info(&args)?),
+            Family::Unimplemented => None,
+        };
+        out.ok_or_else(|| unsupported(f.name()))
     }
 
     /// The windows of a range-vector argument (a matrix selector or a subquery).

@@ -7,6 +7,7 @@ use promql_parser::parser::Expr;
 use bongsu_model::FloatHistogram;
 
 use super::super::eval::{kahan_inc, Evaluated, Evaluator, StepSeries};
+use super::super::function::Function;
 use super::super::hist_ops::{buckets, HBucket};
 use super::super::PromqlError;
 
@@ -14,17 +15,18 @@ impl Evaluator<'_> {
     /// A function of each native histogram that yields a float; floats are skipped.
     pub(super) fn histogram_value_function(
         &self,
-        name: &str,
+        f: Function,
         args: &[&Expr],
     ) -> Result<Evaluated, PromqlError> {
         let Some(arg) = args.first() else {
+            let name = f.name();
             return Err(PromqlError::Execution(format!("{name}() needs a vector")));
         };
-        let f: fn(&FloatHistogram) -> f64 = match name {
-            "histogram_count" => |h| h.count,
-            "histogram_sum" => |h| h.sum,
-            "histogram_avg" => |h| h.sum / h.count,
-            "histogram_stddev" => |h| variance(h).sqrt(),
+        let value: fn(&FloatHistogram) -> f64 = match f {
+            Function::HistogramCount => |h| h.count,
+            Function::HistogramSum => |h| h.sum,
+            Function::HistogramAvg => |h| h.sum / h.count,
+            Function::HistogramStddev => |h| variance(h).sqrt(),
             _ => variance,
         };
         let input = self.eval_vector(arg)?;
@@ -32,7 +34,8 @@ impl Evaluator<'_> {
             .into_iter()
             .filter_map(|s| {
                 let hists = s.hists?;
-                let values: Vec<Option<f64>> = hists.iter().map(|h| h.as_deref().map(f)).collect();
+                let values: Vec<Option<f64>> =
+                    hists.iter().map(|h| h.as_deref().map(value)).collect();
                 Some(StepSeries {
                     labels: s.labels,
                     values,

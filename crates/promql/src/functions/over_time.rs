@@ -6,6 +6,7 @@ use promql_parser::parser::Expr;
 use bongsu_model::Sample;
 
 use super::super::eval::{kahan_inc, Evaluator, StepSeries, Windows};
+use super::super::function::Function;
 use super::super::numeric::Mean;
 use super::super::PromqlError;
 use super::label::absent_labels;
@@ -15,13 +16,13 @@ use super::rate::take;
 impl Evaluator<'_> {
     pub(super) fn over_time_function(
         &self,
-        name: &str,
+        f: Function,
         args: &[&Expr],
         w: Option<Windows>,
     ) -> Result<Vec<StepSeries>, PromqlError> {
         let mut w = w;
         // The range vector is the first argument except for quantile_over_time.
-        let range_arg = if name == "quantile_over_time" {
+        let range_arg = if f == Function::QuantileOverTime {
             args.get(1)
         } else {
             args.first()
@@ -30,14 +31,18 @@ impl Evaluator<'_> {
             return Ok(Vec::new());
         };
         let vals = |s: &[Sample]| s.iter().map(|x| x.v).collect::<Vec<_>>();
-        let out = match name {
-            "count_over_time" => {
+        let out = match f {
+            Function::CountOverTime => {
                 self.over_windows(take(&mut w)?, false, |_, s, _| Some(s.len() as f64))
             }
-            "sum_over_time" => self.over_windows(take(&mut w)?, false, |_, s, _| Some(sum(s))),
-            "avg_over_time" => self.over_windows(take(&mut w)?, false, |_, s, _| Some(avg(s))),
-            "min_over_time" | "max_over_time" => {
-                let max = name == "max_over_time";
+            Function::SumOverTime => {
+                self.over_windows(take(&mut w)?, false, |_, s, _| Some(sum(s)))
+            }
+            Function::AvgOverTime => {
+                self.over_windows(take(&mut w)?, false, |_, s, _| Some(avg(s)))
+            }
+            Function::MinOverTime | Function::MaxOverTime => {
+                let max = f == Function::MaxOverTime;
                 self.over_windows(take(&mut w)?, false, |_, s, _| {
                     let mut m = s[0].v;
                     for x in &s[1..] {
@@ -49,24 +54,24 @@ impl Evaluator<'_> {
                     Some(m)
                 })
             }
-            "stddev_over_time" | "stdvar_over_time" => {
-                let dev = name == "stddev_over_time";
+            Function::StddevOverTime | Function::StdvarOverTime => {
+                let dev = f == Function::StddevOverTime;
                 self.over_windows(take(&mut w)?, false, |_, s, _| {
                     let v = variance(s);
                     Some(if dev { v.sqrt() } else { v })
                 })
             }
-            "last_over_time" => {
+            Function::LastOverTime => {
                 self.over_windows(take(&mut w)?, true, |_, s, _| s.last().map(|x| x.v))
             }
-            "ts_of_last_over_time" => self.over_windows(take(&mut w)?, false, |_, s, _| {
+            Function::TsOfLastOverTime => self.over_windows(take(&mut w)?, false, |_, s, _| {
                 s.last().map(|x| x.t as f64 / 1000.0)
             }),
-            "ts_of_first_over_time" => self.over_windows(take(&mut w)?, false, |_, s, _| {
+            Function::TsOfFirstOverTime => self.over_windows(take(&mut w)?, false, |_, s, _| {
                 s.first().map(|x| x.t as f64 / 1000.0)
             }),
-            "ts_of_min_over_time" | "ts_of_max_over_time" => {
-                let max = name == "ts_of_max_over_time";
+            Function::TsOfMinOverTime | Function::TsOfMaxOverTime => {
+                let max = f == Function::TsOfMaxOverTime;
                 // Ties go to the latest sample; NaN is replaced by any number.
                 self.over_windows(take(&mut w)?, false, |_, s, _| {
                     let mut best = s[0];
@@ -78,11 +83,13 @@ impl Evaluator<'_> {
                     Some(best.t as f64 / 1000.0)
                 })
             }
-            "first_over_time" => {
+            Function::FirstOverTime => {
                 self.over_windows(take(&mut w)?, true, |_, s, _| s.first().map(|x| x.v))
             }
-            "present_over_time" => self.over_windows(take(&mut w)?, false, |_, _, _| Some(1.0)),
-            "quantile_over_time" => {
+            Function::PresentOverTime => {
+                self.over_windows(take(&mut w)?, false, |_, _, _| Some(1.0))
+            }
+            Function::QuantileOverTime => {
                 let q = self.scalar_arg(args.first(), f64::NAN)?;
                 self.over_windows(take(&mut w)?, false, |i, s, _| {
                     if !(0.0..=1.0).contains(&q[i]) {
@@ -92,7 +99,7 @@ impl Evaluator<'_> {
                     Some(quantile(q[i], vals(s)))
                 })
             }
-            "mad_over_time" => self.over_windows(take(&mut w)?, false, |_, s, _| {
+            Function::MadOverTime => self.over_windows(take(&mut w)?, false, |_, s, _| {
                 // A NaN makes the median, and so the deviation, undefined.
                 if s.iter().any(|x| x.v.is_nan()) {
                     return Some(f64::NAN);
@@ -104,7 +111,7 @@ impl Evaluator<'_> {
                     v.iter().map(|x| (x - median).abs()).collect(),
                 ))
             }),
-            "double_exponential_smoothing" => {
+            Function::DoubleExponentialSmoothing => {
                 let sf = self.scalar_arg(args.get(1), f64::NAN)?;
                 let tf = self.scalar_arg(args.get(2), f64::NAN)?;
                 for (&s, &t) in sf.iter().zip(&tf) {
@@ -121,7 +128,7 @@ impl Evaluator<'_> {
                 }
                 self.over_windows(take(&mut w)?, false, |i, s, _| smooth(s, sf[i], tf[i]))
             }
-            "absent_over_time" => {
+            Function::AbsentOverTime => {
                 let w = take(&mut w)?;
                 let values: Vec<Option<f64>> = w
                     .times
@@ -139,6 +146,7 @@ impl Evaluator<'_> {
                 }]
             }
             _ => {
+                let name = f.name();
                 return Err(PromqlError::Unsupported(format!("function {name}()")));
             }
         };

@@ -6,19 +6,17 @@ use promql_parser::parser::Expr;
 use bongsu_model::{Sample, METRIC_NAME};
 
 use super::super::eval::{Evaluated, Evaluator, StepSeries, Windows};
+use super::super::function::Function;
 use super::super::PromqlError;
 
 impl Evaluator<'_> {
-    /// The range functions (here and in `over_time`); `None` if `name` is none of them.
+    /// The range functions (here and in `over_time`); `None` without a range argument.
     pub(super) fn range_function(
         &self,
-        name: &str,
+        f: Function,
         args: &[&Expr],
     ) -> Result<Option<Evaluated>, PromqlError> {
-        if !RANGE_FUNCTIONS.contains(&name) {
-            return Ok(None);
-        }
-        let range_arg = if name == "quantile_over_time" {
+        let range_arg = if f == Function::QuantileOverTime {
             args.get(1)
         } else {
             args.first()
@@ -27,15 +25,15 @@ impl Evaluator<'_> {
             return Ok(None);
         };
         let mut w = self.windows_of(first)?;
-        if TIMES_ONLY.contains(&name) {
+        if times_only(f) {
             // Only when samples are matters: histograms count as any sample.
             w.merge_histogram_times();
         }
         let (w, hw) = w.split_histograms();
-        let mut out = self.float_range_function(name, args, first, w)?;
+        let mut out = self.float_range_function(f, args, first, w)?;
         if let Some(hw) = hw {
-            let mixed = self.histogram_range_function(name, args, first, hw)?;
-            if matches!(name, "rate" | "increase") {
+            let mixed = self.histogram_range_function(f, args, first, hw)?;
+            if matches!(f, Function::Rate | Function::Increase) {
                 // As for float series: only outputs with floats are checked.
                 let floats = mixed
                     .iter()
@@ -50,18 +48,18 @@ impl Evaluator<'_> {
     /// A range function over series without histograms.
     pub(super) fn float_range_function(
         &self,
-        name: &str,
+        f: Function,
         args: &[&Expr],
         first: &Expr,
         w: Windows,
     ) -> Result<Vec<StepSeries>, PromqlError> {
         let mut w = Some(w);
-        let out = match name {
-            "rate" | "increase" | "delta" => {
+        let out = match f {
+            Function::Rate | Function::Increase | Function::Delta => {
                 let w = take(&mut w)?;
                 let range = w.range;
-                let counter = name != "delta";
-                let is_rate = name == "rate";
+                let counter = f != Function::Delta;
+                let is_rate = f == Function::Rate;
                 let out = self.over_window_bounds(
                     w,
                     false,
@@ -77,18 +75,18 @@ impl Evaluator<'_> {
                 }
                 out
             }
-            "irate" | "idelta" => {
+            Function::Irate | Function::Idelta => {
                 let w = take(&mut w)?;
-                let is_rate = name == "irate";
+                let is_rate = f == Function::Irate;
                 self.over_windows(w, false, |_, s, _| instant_value(s, is_rate))
             }
-            "deriv" => {
+            Function::Deriv => {
                 let w = take(&mut w)?;
                 self.over_windows(w, false, |_, s, _| {
                     (s.len() >= 2).then(|| linear_regression(s, s[0].t).0)
                 })
             }
-            "predict_linear" => {
+            Function::PredictLinear => {
                 let w = take(&mut w)?;
                 let d = self.scalar_arg(args.get(1), 0.0)?;
                 // The intercept is at the step's time, even when `@` or `offset` moved the
@@ -101,9 +99,9 @@ impl Evaluator<'_> {
                     })
                 })
             }
-            "resets" | "changes" => {
+            Function::Resets | Function::Changes => {
                 let w = take(&mut w)?;
-                let resets = name == "resets";
+                let resets = f == Function::Resets;
                 self.over_windows(w, false, |_, s, _| {
                     let n = s
                         .windows(2)
@@ -119,51 +117,23 @@ impl Evaluator<'_> {
                     Some(n as f64)
                 })
             }
-            _ => return self.over_time_function(name, args, w.take()),
+            _ => return self.over_time_function(f, args, w.take()),
         };
         Ok(out)
     }
 }
 
-/// The range functions: those that take a range vector (matrix selector or subquery).
-const RANGE_FUNCTIONS: &[&str] = &[
-    "rate",
-    "increase",
-    "delta",
-    "irate",
-    "idelta",
-    "deriv",
-    "predict_linear",
-    "resets",
-    "changes",
-    "count_over_time",
-    "sum_over_time",
-    "avg_over_time",
-    "min_over_time",
-    "max_over_time",
-    "stddev_over_time",
-    "stdvar_over_time",
-    "last_over_time",
-    "first_over_time",
-    "ts_of_last_over_time",
-    "ts_of_first_over_time",
-    "ts_of_min_over_time",
-    "ts_of_max_over_time",
-    "present_over_time",
-    "quantile_over_time",
-    "mad_over_time",
-    "double_exponential_smoothing",
-    "absent_over_time",
-];
-
 /// Range functions that only look at when samples are, not at their values.
-const TIMES_ONLY: &[&str] = &[
-    "count_over_time",
-    "present_over_time",
-    "absent_over_time",
-    "ts_of_last_over_time",
-    "ts_of_first_over_time",
-];
+fn times_only(f: Function) -> bool {
+    matches!(
+        f,
+        Function::CountOverTime
+            | Function::PresentOverTime
+            | Function::AbsentOverTime
+            | Function::TsOfLastOverTime
+            | Function::TsOfFirstOverTime
+    )
+}
 
 /// The windows, which a range function uses once.
 pub(super) fn take(w: &mut Option<Windows>) -> Result<Windows, PromqlError> {

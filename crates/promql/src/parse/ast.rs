@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::lex::Tok;
+use crate::function::Function;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueType {
@@ -159,8 +160,8 @@ impl Node {
             Kind::Str(_) => ValueType::String,
             Kind::Vector { .. } | Kind::Aggregate { .. } => ValueType::Vector,
             Kind::Matrix { .. } | Kind::Subquery { .. } => ValueType::Matrix,
-            Kind::Call { name, .. } => super::functions::signature(name)
-                .map(|s| s.ret)
+            Kind::Call { name, .. } => Function::from_name(name)
+                .map(|f| f.signature().ret)
                 .unwrap_or(ValueType::Vector),
             Kind::Binary { lhs, rhs, .. } => {
                 if lhs.value_type() == ValueType::Scalar && rhs.value_type() == ValueType::Scalar {

@@ -2,9 +2,9 @@
 //! errors, in upstream's order, so the first problem found is the one Prometheus reports.
 
 use super::ast::{Card, Kind, MatchOp, Node, ValueType};
-use super::functions::signature;
 use super::lex::go_quote;
 use super::syntax::Problem;
+use crate::function::Function;
 
 pub struct Checker<'a> {
     pub input: &'a str,
@@ -254,9 +254,10 @@ impl Checker<'_> {
     }
 
     fn check_call(&mut self, name: &str, args: &mut [Node], start: usize, end: usize) {
-        let Some(sig) = signature(name) else {
+        let Some(f) = Function::from_name(name) else {
             return;
         };
+        let sig = f.signature();
         let nargs = sig.args.len();
         let quoted = go_quote(name);
         if sig.variadic == 0 {
@@ -293,7 +294,7 @@ impl Checker<'_> {
                 );
             }
         }
-        if name == "info" && args.len() > 1 {
+        if f == Function::Info && args.len() > 1 {
             let second = &mut args[1];
             let t = second.value_type();
             if t != ValueType::Vector {

@@ -19,8 +19,8 @@ use promql_parser::parser::{
 use regex::Regex;
 
 use super::ast::{At, Card, Grouping, Kind, LabelMatcher, MatchOp, Modifiers, Node, ValueType};
-use super::functions;
 use super::lex::Tok;
+use crate::function::Function as Registered;
 
 /// Lowers a tree the walk and the checks accepted. `Err` carries a message for the few
 /// values only the evaluator's types reject (a regex Rust cannot hold at all), and for
@@ -159,13 +159,14 @@ fn at(m: &Modifiers) -> Result<Option<AtModifier>, String> {
 }
 
 fn function(name: &str) -> Result<Function, String> {
-    let (name, sig) =
-        functions::lookup(name).ok_or_else(|| format!("unknown function with name {name:?}"))?;
+    let f = Registered::from_name(name)
+        .ok_or_else(|| format!("unknown function with name {name:?}"))?;
+    let sig = f.signature();
     let arg_types = (0..sig.args.len())
         .map(|i| parser_type(sig.arg_type(i)))
         .collect();
     Ok(Function::new(
-        name,
+        f.name(),
         arg_types,
         sig.variadic,
         parser_type(sig.ret),

@@ -2,6 +2,7 @@
 //! for aggregations.
 
 use super::{is_grouping_label, Ctx, Walker, R};
+use crate::function::Function;
 use crate::parse::ast::{Grouping, Kind, Node, ValueType};
 use crate::parse::lex::{go_quote, Tok, Token};
 
@@ -9,7 +10,7 @@ impl<'a> Walker<'a> {
     pub(super) fn call(&mut self) -> R<Node> {
         let name = self.advance();
         let (args, _) = self.call_body()?;
-        if crate::parse::functions::signature(name.text).is_none() {
+        if Function::from_name(name.text).is_none() {
             self.problem(
                 format!("unknown function with name {}", go_quote(name.text)),
                 name.start,

@@ -1,5 +1,7 @@
-//! Cost of `promql::parse` (Prometheus' checks, then `promql-parser`) against the crate's parse
-//! alone, on a typical dashboard query, a histogram quantile and a bare selector.
+//! Cost of bongsu's PromQL parser (one pass: Prometheus' lexer, grammar and checks, lowered to
+//! the AST) and of preparing a query (the parse plus the per-query side table of positions and
+//! resolved functions) against `promql-parser`'s own parser, on a typical dashboard query, a
+//! histogram quantile and a bare selector.
 
 use std::hint::black_box;
 
@@ -22,6 +24,9 @@ fn parse(c: &mut Criterion) {
     for (name, q) in QUERIES {
         group.bench_function(format!("bongsu/{name}"), |b| {
             b.iter(|| bongsu_promql::parse(black_box(q)).expect("parses"))
+        });
+        group.bench_function(format!("bongsu_prepare/{name}"), |b| {
+            b.iter(|| bongsu_promql::PreparedQuery::new(black_box(q)).expect("parses"))
         });
         group.bench_function(format!("crate/{name}"), |b| {
             b.iter(|| promql_parser::parser::parse(black_box(q)).expect("parses"))

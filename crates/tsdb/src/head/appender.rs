@@ -6,6 +6,7 @@
 //! series are applied in the order the WAL holds them (turns, [`MemSeries::take_turn`]), so
 //! the head takes or drops exactly what a replay of the WAL would.
 
+use std::cell::RefCell;
 use std::collections::hash_map::Entry;
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
@@ -32,6 +33,9 @@ pub(crate) struct HeadAppender<'h> {
     /// Newest pending (time, value bits) per series, to catch disorder within the batch
     /// ([`HISTOGRAM_MARK`] for a histogram).
     pending: RefMap<(i64, u64)>,
+    /// The series the last [`Appender::get_ref`] found, which the caller appends to next by
+    /// its ref: kept so that this append skips a second lookup (in `by_ref`).
+    found: RefCell<Option<Arc<MemSeries>>>,
 }
 
 /// Stands for a pending histogram in `pending`: a NaN payload no producer uses.
@@ -44,7 +48,20 @@ impl<'h> HeadAppender<'h> {
             samples: Vec::new(),
             histograms: Vec::new(),
             pending: RefMap::default(),
+            found: RefCell::new(None),
         }
+    }
+
+    /// The series with ref `sref`: the one [`Appender::get_ref`] just found, or looked up.
+    fn series(&mut self, sref: SeriesRef) -> Result<Arc<MemSeries>, AppendError> {
+        let found = self.found.get_mut().take();
+        if let Some(s) = found.filter(|s| SeriesRef::from(s.sref) == sref) {
+            return Ok(s);
+        }
+        u32::try_from(sref)
+            .ok()
+            .and_then(|r| self.head.series(r))
+            .ok_or(AppendError::UnknownSeries(sref))
     }
 
     fn check_bounds(&self, t: i64) -> Result<(), AppendError> {
@@ -280,10 +297,7 @@ impl Appender for HeadAppender<'_> {
     /// Adds a sample for a series by the ref an earlier append returned.
     fn append_ref(&mut self, sref: SeriesRef, t: i64, v: f64) -> Result<(), AppendError> {
         self.check_bounds(t)?;
-        let series = u32::try_from(sref)
-            .ok()
-            .and_then(|r| self.head.series(r))
-            .ok_or(AppendError::UnknownSeries(sref))?;
+        let series = self.series(sref)?;
         self.push_float(series, t, v)
     }
 
@@ -309,15 +323,20 @@ impl Appender for HeadAppender<'_> {
         h: HistogramValue,
     ) -> Result<(), AppendError> {
         self.check_bounds_of(t, &self.head.stats.out_of_bounds_histograms)?;
-        let series = u32::try_from(sref)
-            .ok()
-            .and_then(|r| self.head.series(r))
-            .ok_or(AppendError::UnknownSeries(sref))?;
+        let series = self.series(sref)?;
         self.push_histogram(series, t, h)
     }
 
     fn get_ref(&self, pairs: &[(&str, &str)]) -> Option<SeriesRef> {
-        self.head.find_ref(pairs)
+        let series = self.head.find_by_pairs(pairs)?;
+        let sref = SeriesRef::from(series.sref);
+        *self.found.borrow_mut() = Some(series);
+        Some(sref)
+    }
+
+    fn reserve(&mut self, samples: usize) {
+        self.samples.reserve(samples);
+        self.pending.reserve(samples);
     }
 
     /// Number of samples waiting for commit.

@@ -36,7 +36,7 @@ pub use series::{Appended, MemSeries};
 use crate::postings::postings_for_matchers;
 use crate::tombstones::Tombstones;
 use crate::wal::{Record, RefSeries, Wal};
-use crate::{AppendError, SeriesRef, TsdbError};
+use crate::{AppendError, TsdbError};
 use bongsu_model::{
     stable_hash_of, HistogramSample, HistogramValue, Labels, Matcher, Sample, SymbolTable,
 };
@@ -209,10 +209,10 @@ impl Head {
             .cloned()
     }
 
-    /// The ref of the series whose label set is exactly `pairs` (sorted by name, unique, no
+    /// The series whose label set is exactly `pairs` (sorted by name, unique, no
     /// empty values), found without building a label set: writers that send the same series
     /// again and again skip the allocations.
-    pub fn find_ref(&self, pairs: &[(&str, &str)]) -> Option<SeriesRef> {
+    pub(crate) fn find_by_pairs(&self, pairs: &[(&str, &str)]) -> Option<Arc<MemSeries>> {
         let hash = stable_hash_of(pairs.iter().copied());
         let shard = self.shard_of_hash(hash).read();
         let same = |s: &&Arc<MemSeries>| {
@@ -227,7 +227,7 @@ impl Head {
             .get(&hash)
             .filter(same)
             .or_else(|| shard.collisions.get(&hash)?.iter().find(same));
-        found.map(|s| SeriesRef::from(s.sref))
+        found.cloned()
     }
 
     /// The series with `labels`, created if new (`true` in the result when created).

@@ -190,6 +190,7 @@ pub fn write_v1(db: &dyn Storage, req: &v1::WriteRequest, max_time: i64) -> Repo
         ..Report::default()
     };
     let mut app = db.appender();
+    app.reserve(report.received as usize);
     let mut scratch = Vec::new();
     for ts in &req.timeseries {
         let raw = ts.labels.iter().map(|l| (&l.name[..], &l.value[..]));
@@ -241,6 +242,7 @@ pub fn write_v2(db: &dyn Storage, req: &v2::Request, max_time: i64) -> Report {
     };
     let symbols = std::cell::RefCell::new(Symbols::new(&req.symbols));
     let mut app = db.appender();
+    app.reserve(report.received as usize);
     let mut scratch = Vec::new();
     for ts in &req.timeseries {
         let refs = &ts.labels_refs;

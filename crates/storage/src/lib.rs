@@ -143,6 +143,12 @@ pub trait Appender: Send {
         None
     }
 
+    /// Makes room for `samples` more samples, for callers that know the size of the batch (a
+    /// remote-write request): the batch then does not grow step by step as it fills.
+    fn reserve(&mut self, samples: usize) {
+        let _ = samples;
+    }
+
     /// Number of samples waiting for commit.
     fn len(&self) -> usize;
 

@@ -1,5 +1,12 @@
 //! Batched writes into the head: validate on append, log to the WAL and apply on commit.
+//!
+//! A commit frames its WAL records without any lock, queues them for a group write
+//! ([`super::group_commit`]), and once they are written applies its samples to the head,
+//! again without the WAL lock: two committers encode, and apply, on two cores. Samples of one
+//! series are applied in the order the WAL holds them (turns, [`MemSeries::take_turn`]), so
+//! the head takes or drops exactly what a replay of the WAL would.
 
+use std::cell::RefCell;
 use std::collections::hash_map::Entry;
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
@@ -11,7 +18,9 @@ use bongsu_storage::{Appender, StorageError};
 
 use super::hist_validate::validate;
 use super::{Head, MemSeries, RefHasher, RefMap};
-use crate::wal::{RefFloatHistogramSample, RefHistogramSample, RefSample, RefSeries, Wal};
+use crate::wal::{
+    RefFloatHistogramSample, RefHistogramSample, RefSample, RefSeries, WalBatch, WalError,
+};
 use crate::{AppendError, CommitStats, SeriesRef, TsdbError};
 
 /// A batch of samples for the head. Nothing is visible or durable until [`Appender::commit`].
@@ -24,6 +33,9 @@ pub(crate) struct HeadAppender<'h> {
     /// Newest pending (time, value bits) per series, to catch disorder within the batch
     /// ([`HISTOGRAM_MARK`] for a histogram).
     pending: RefMap<(i64, u64)>,
+    /// The series the last [`Appender::get_ref`] found, which the caller appends to next by
+    /// its ref: kept so that this append skips a second lookup (in `by_ref`).
+    found: RefCell<Option<Arc<MemSeries>>>,
 }
 
 /// Stands for a pending histogram in `pending`: a NaN payload no producer uses.
@@ -36,7 +48,20 @@ impl<'h> HeadAppender<'h> {
             samples: Vec::new(),
             histograms: Vec::new(),
             pending: RefMap::default(),
+            found: RefCell::new(None),
         }
+    }
+
+    /// The series with ref `sref`: the one [`Appender::get_ref`] just found, or looked up.
+    fn series(&mut self, sref: SeriesRef) -> Result<Arc<MemSeries>, AppendError> {
+        let found = self.found.get_mut().take();
+        if let Some(s) = found.filter(|s| SeriesRef::from(s.sref) == sref) {
+            return Ok(s);
+        }
+        u32::try_from(sref)
+            .ok()
+            .and_then(|r| self.head.series(r))
+            .ok_or(AppendError::UnknownSeries(sref))
     }
 
     fn check_bounds(&self, t: i64) -> Result<(), AppendError> {
@@ -177,32 +202,31 @@ impl<'h> HeadAppender<'h> {
     }
 }
 
-/// Logs the batch's samples and histograms in the order they were appended: runs of floats
+/// Frames the batch's samples and histograms in the order they were appended: runs of floats
 /// as samples records, runs of histograms as histogram records.
-fn log_batch(
-    w: &mut Wal,
+fn frame_batch(
+    w: &mut WalBatch,
     samples: &[(Arc<MemSeries>, i64, f64)],
     histograms: &[(Arc<MemSeries>, i64, HistogramValue, usize)],
-) -> Result<(), crate::wal::WalError> {
-    let log_floats = |w: &mut Wal, part: &[(Arc<MemSeries>, i64, f64)]| {
+) -> Result<(), WalError> {
+    let mut records: Vec<RefSample> = Vec::new();
+    let mut frame_floats = |w: &mut WalBatch, part: &[(Arc<MemSeries>, i64, f64)]| {
         if part.is_empty() {
-            return Ok(());
+            return;
         }
-        let records: Vec<RefSample> = part
-            .iter()
-            .map(|(s, t, v)| RefSample {
-                sref: u64::from(s.sref),
-                t: *t,
-                v: *v,
-            })
-            .collect();
-        w.log_samples(&records)
+        records.clear();
+        records.extend(part.iter().map(|(s, t, v)| RefSample {
+            sref: u64::from(s.sref),
+            t: *t,
+            v: *v,
+        }));
+        w.add_samples(&records);
     };
     let mut done = 0;
     let mut i = 0;
     while i < histograms.len() {
         let pos = histograms[i].3;
-        log_floats(w, &samples[done..pos])?;
+        frame_floats(w, &samples[done..pos]);
         done = pos;
         let mut j = i;
         while j < histograms.len() && histograms[j].3 == pos {
@@ -225,14 +249,38 @@ fn log_batch(
             }
         }
         if !ints.is_empty() {
-            w.log_histograms(&ints)?;
+            w.add_histograms(&ints)?;
         }
         if !floats.is_empty() {
-            w.log_float_histograms(&floats)?;
+            w.add_histograms(&floats)?;
         }
         i = j;
     }
-    log_floats(w, &samples[done..])
+    frame_floats(w, &samples[done..]);
+    Ok(())
+}
+
+/// One sample of a batch in apply order: the float at an index, or the histogram at one.
+#[derive(Clone, Copy)]
+enum Step {
+    Float(usize),
+    Histogram(usize),
+}
+
+/// The batch's samples in the order they were appended (each histogram carries the number of
+/// floats appended before it).
+fn steps(floats: usize, histograms: &[(Arc<MemSeries>, i64, HistogramValue, usize)]) -> Vec<Step> {
+    let mut steps = Vec::with_capacity(floats + histograms.len());
+    let mut h = 0;
+    for i in 0..floats {
+        while h < histograms.len() && histograms[h].3 <= i {
+            steps.push(Step::Histogram(h));
+            h += 1;
+        }
+        steps.push(Step::Float(i));
+    }
+    steps.extend((h..histograms.len()).map(Step::Histogram));
+    steps
 }
 
 impl Appender for HeadAppender<'_> {
@@ -249,10 +297,7 @@ impl Appender for HeadAppender<'_> {
     /// Adds a sample for a series by the ref an earlier append returned.
     fn append_ref(&mut self, sref: SeriesRef, t: i64, v: f64) -> Result<(), AppendError> {
         self.check_bounds(t)?;
-        let series = u32::try_from(sref)
-            .ok()
-            .and_then(|r| self.head.series(r))
-            .ok_or(AppendError::UnknownSeries(sref))?;
+        let series = self.series(sref)?;
         self.push_float(series, t, v)
     }
 
@@ -278,15 +323,20 @@ impl Appender for HeadAppender<'_> {
         h: HistogramValue,
     ) -> Result<(), AppendError> {
         self.check_bounds_of(t, &self.head.stats.out_of_bounds_histograms)?;
-        let series = u32::try_from(sref)
-            .ok()
-            .and_then(|r| self.head.series(r))
-            .ok_or(AppendError::UnknownSeries(sref))?;
+        let series = self.series(sref)?;
         self.push_histogram(series, t, h)
     }
 
     fn get_ref(&self, pairs: &[(&str, &str)]) -> Option<SeriesRef> {
-        self.head.find_ref(pairs)
+        let series = self.head.find_by_pairs(pairs)?;
+        let sref = SeriesRef::from(series.sref);
+        *self.found.borrow_mut() = Some(series);
+        Some(sref)
+    }
+
+    fn reserve(&mut self, samples: usize) {
+        self.samples.reserve(samples);
+        self.pending.reserve(samples);
     }
 
     /// Number of samples waiting for commit.
@@ -305,8 +355,9 @@ impl Appender for HeadAppender<'_> {
             return Ok(stats);
         }
         let head = self.head;
-        let mut wal = head.wal.lock();
-        // Garbage collection may have removed a series since it was looked up.
+        let _in_flight = head.commits.read();
+        // Garbage collection may have removed a series since it was looked up; it cannot
+        // remove more until this commit has applied its samples.
         let series_iter = samples
             .iter_mut()
             .map(|(s, _, _)| s)
@@ -320,64 +371,81 @@ impl Appender for HeadAppender<'_> {
                     .0;
             }
         }
-        if let Some(w) = wal.as_mut() {
-            let mut seen: HashSet<u32, BuildHasherDefault<RefHasher>> = HashSet::default();
-            let mut new_series = Vec::new();
-            let all = || {
-                samples
-                    .iter()
-                    .map(|(s, _, _)| s)
-                    .chain(histograms.iter().map(|(s, _, _, _)| s))
-            };
+        // A series another commit is logging right now may be logged twice, which replay
+        // takes as once; a series marked logged is in the WAL before this batch.
+        let mut seen: HashSet<u32, BuildHasherDefault<RefHasher>> = HashSet::default();
+        let mut new_series = Vec::new();
+        let all = || {
+            samples
+                .iter()
+                .map(|(s, _, _)| s)
+                .chain(histograms.iter().map(|(s, _, _, _)| s))
+        };
+        for series in all() {
+            if !series.wal_logged.load(Ordering::Acquire) && seen.insert(series.sref) {
+                new_series.push(RefSeries {
+                    sref: u64::from(series.sref),
+                    labels: series.labels.clone(),
+                });
+            }
+        }
+        let mut batch = WalBatch::default();
+        batch.add_series(&new_series).map_err(TsdbError::from)?;
+        frame_batch(&mut batch, &samples, &histograms).map_err(TsdbError::from)?;
+        let steps = steps(samples.len(), &histograms);
+        let mut turns = Vec::with_capacity(steps.len());
+        let seq = head.group.enqueue(batch, || {
+            turns.extend(steps.iter().map(|step| match *step {
+                Step::Float(i) => samples[i].0.take_turn(),
+                Step::Histogram(i) => histograms[i].0.take_turn(),
+            }))
+        });
+        // From here on every turn taken must be applied or skipped, or later commits to the
+        // same series would wait for it forever.
+        let written = head.group.write(&head.wal, seq);
+        if written.is_err() {
+            for (step, &turn) in steps.iter().zip(&turns) {
+                match *step {
+                    Step::Float(i) => samples[i].0.skip_turn(turn),
+                    Step::Histogram(i) => histograms[i].0.skip_turn(turn),
+                }
+            }
+        }
+        written?;
+        if !new_series.is_empty() {
             for series in all() {
-                if !series.wal_logged.load(Ordering::Acquire) && seen.insert(series.sref) {
-                    new_series.push(RefSeries {
-                        sref: u64::from(series.sref),
-                        labels: series.labels.clone(),
-                    });
-                }
+                series.wal_logged.store(true, Ordering::Release);
             }
-            if !new_series.is_empty() {
-                w.log_series(&new_series)?;
-                for series in all() {
-                    series.wal_logged.store(true, Ordering::Release);
-                }
-                stats.new_series = new_series.len() as u64;
-            }
-            log_batch(w, &samples, &histograms)?;
+            stats.new_series = new_series.len() as u64;
         }
         let (mut min, mut max) = (i64::MAX, i64::MIN);
-        let mut note = |r: Result<super::Appended, AppendError>, t: i64| match r {
-            Ok(appended) => {
-                head.stats.count_chunk(appended);
-                stats.samples += 1;
-                min = min.min(t);
-                max = max.max(t);
-                true
-            }
-            Err(_) => {
-                stats.dropped += 1;
-                false
-            }
-        };
         let mut histograms_ok = 0u64;
-        let mut hist = histograms.iter().peekable();
-        for (i, (series, t, v)) in samples.iter().enumerate() {
-            while let Some((s, ht, h, _)) = hist.next_if(|x| x.3 <= i) {
-                histograms_ok += u64::from(note(
-                    s.append_histogram(*ht, h, head.chunk_range, &head.disk),
-                    *ht,
-                ));
+        for (step, &turn) in steps.iter().zip(&turns) {
+            let (t, result) = match *step {
+                Step::Float(i) => {
+                    let (s, t, v) = &samples[i];
+                    (
+                        *t,
+                        s.append_in_turn(turn, *t, *v, head.chunk_range, &head.disk),
+                    )
+                }
+                Step::Histogram(i) => {
+                    let (s, t, h, _) = &histograms[i];
+                    let r = s.append_histogram_in_turn(turn, *t, h, head.chunk_range, &head.disk);
+                    histograms_ok += u64::from(r.is_ok());
+                    (*t, r)
+                }
+            };
+            match result {
+                Ok(appended) => {
+                    head.stats.count_chunk(appended);
+                    stats.samples += 1;
+                    min = min.min(t);
+                    max = max.max(t);
+                }
+                Err(_) => stats.dropped += 1,
             }
-            note(series.append(*t, *v, head.chunk_range, &head.disk), *t);
         }
-        for (s, ht, h, _) in hist {
-            histograms_ok += u64::from(note(
-                s.append_histogram(*ht, h, head.chunk_range, &head.disk),
-                *ht,
-            ));
-        }
-        drop(wal);
         if min <= max {
             head.note_times(min, max);
         }

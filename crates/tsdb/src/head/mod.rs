@@ -3,14 +3,19 @@
 //! Series are found by ref or by label hash (collisions kept apart by comparing labels), indexed
 //! by [`postings::MemPostings`], and each holds compressed chunks ([`series::MemSeries`]). Full
 //! chunks go to memory-mapped files ([`chunk_disk`]). Writes come through [`Appender`], which
-//! logs to the WAL before applying, so an acknowledged sample survives a crash. Deletions
+//! logs to the WAL before applying, so an acknowledged sample survives a crash; concurrent
+//! commits share WAL writes ([`group_commit`]) and apply in parallel, each series' samples in
+//! WAL order. Deletions
 //! ([`Head::delete`]) are logged the same way and kept as tombstones that every read of samples
 //! applies. The head does not decide when it is compacted into a block; `Db` does, then calls
 //! [`Head::truncate`].
 
 mod appender;
 mod chunk_disk;
+#[cfg(test)]
+mod commit_tests;
 mod delete;
+mod group_commit;
 mod hist_series;
 mod hist_validate;
 pub(crate) mod postings;
@@ -31,11 +36,12 @@ pub use series::{Appended, MemSeries};
 use crate::postings::postings_for_matchers;
 use crate::tombstones::Tombstones;
 use crate::wal::{Record, RefSeries, Wal};
-use crate::{AppendError, SeriesRef, TsdbError};
+use crate::{AppendError, TsdbError};
 use bongsu_model::{
     stable_hash_of, HistogramSample, HistogramValue, Labels, Matcher, Sample, SymbolTable,
 };
 use chunk_disk::ChunkDisk;
+use group_commit::GroupCommit;
 use postings::MemPostings;
 
 /// Series maps are split in this many independently locked shards.
@@ -100,9 +106,15 @@ pub struct Head {
     /// Samples older than this are out of bounds: their time range is already in a block.
     min_valid_time: AtomicI64,
     disk: ChunkDisk,
-    /// The WAL; its lock also orders commits, so the WAL holds samples in the order the head
-    /// applied them and a replay rebuilds exactly the same head.
+    /// The WAL, locked only to write: commits frame their records before and apply them after
+    /// (in per-series turns taken in WAL order, so a replay rebuilds exactly the same head).
     wal: Mutex<Option<Wal>>,
+    /// Commits' framed records on their way to the WAL.
+    group: GroupCommit,
+    /// Held shared by a commit from its check for removed series until its samples are
+    /// applied, and exclusively by [`Head::truncate`], so that garbage collection never
+    /// removes a series that a commit has logged samples for but not yet applied them to.
+    commits: RwLock<()>,
     /// Deleted ranges by series ref, applied to every read of samples. Taken after the WAL
     /// lock and never together with a series' or a shard's lock.
     tombstones: RwLock<Tombstones>,
@@ -152,6 +164,8 @@ impl Head {
             min_valid_time: AtomicI64::new(i64::MIN),
             disk,
             wal: Mutex::new(None),
+            group: GroupCommit::default(),
+            commits: RwLock::new(()),
             tombstones: RwLock::new(Tombstones::default()),
             stats: HeadStats::default(),
         })
@@ -162,7 +176,7 @@ impl Head {
         *self.wal.lock() = Some(wal);
     }
 
-    /// Locks the WAL, blocking commits meanwhile.
+    /// Locks the WAL, blocking commits' WAL writes meanwhile.
     pub fn wal(&self) -> MutexGuard<'_, Option<Wal>> {
         self.wal.lock()
     }
@@ -195,10 +209,10 @@ impl Head {
             .cloned()
     }
 
-    /// The ref of the series whose label set is exactly `pairs` (sorted by name, unique, no
+    /// The series whose label set is exactly `pairs` (sorted by name, unique, no
     /// empty values), found without building a label set: writers that send the same series
     /// again and again skip the allocations.
-    pub fn find_ref(&self, pairs: &[(&str, &str)]) -> Option<SeriesRef> {
+    pub(crate) fn find_by_pairs(&self, pairs: &[(&str, &str)]) -> Option<Arc<MemSeries>> {
         let hash = stable_hash_of(pairs.iter().copied());
         let shard = self.shard_of_hash(hash).read();
         let same = |s: &&Arc<MemSeries>| {
@@ -213,7 +227,7 @@ impl Head {
             .get(&hash)
             .filter(same)
             .or_else(|| shard.collisions.get(&hash)?.iter().find(same));
-        found.map(|s| SeriesRef::from(s.sref))
+        found.cloned()
     }
 
     /// The series with `labels`, created if new (`true` in the result when created).
@@ -463,9 +477,11 @@ impl Head {
     }
 
     /// Drops every sample before `min_time` (now in a block) and the series left empty, and
-    /// deletes chunk files no longer needed. Blocks commits while it runs.
+    /// deletes chunk files no longer needed. Waits for the commits in flight and blocks new
+    /// ones while it runs.
     pub fn truncate(&self, min_time: i64) -> Result<(), TsdbError> {
-        let _commits = self.wal.lock();
+        let _commits = self.commits.write();
+        let _wal = self.wal.lock();
         self.set_min_valid_time(min_time);
         let mut removed = Vec::new();
         let mut chunks_removed = 0;

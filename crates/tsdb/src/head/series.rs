@@ -1,8 +1,8 @@
 //! One series in the head: its labels, its full chunks (on disk) and its open chunk.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use bongsu_model::{HistogramSample, HistogramValue, Labels, Sample};
 
@@ -70,6 +70,8 @@ struct SeriesData {
     last_v: u64,
     /// Native histogram chunks, for the few series that have them.
     hist: Option<Box<HistData>>,
+    /// Turns of committed samples applied so far (see [`MemSeries::take_turn`]).
+    applied: u32,
 }
 
 impl SeriesData {
@@ -109,6 +111,8 @@ pub struct MemSeries {
     data: Mutex<SeriesData>,
     /// Whether a WAL series record for this series has been written.
     pub(super) wal_logged: AtomicBool,
+    /// Turns handed out to committed samples, in WAL order (see [`MemSeries::take_turn`]).
+    turns: AtomicU32,
     /// Set when garbage collection removed the series; appenders then look it up again.
     pub(super) removed: AtomicBool,
 }
@@ -124,8 +128,10 @@ impl MemSeries {
                 last_t: i64::MIN,
                 last_v: 0,
                 hist: None,
+                applied: 0,
             }),
             wal_logged: AtomicBool::new(false),
+            turns: AtomicU32::new(0),
             removed: AtomicBool::new(false),
         }
     }
@@ -149,6 +155,58 @@ impl MemSeries {
         check(&d, t, v)
     }
 
+    /// The next turn for a committed sample of this series. Commits take turns in the order
+    /// their records go into the WAL and apply in turn ([`MemSeries::append_in_turn`]), so
+    /// the head takes or refuses a series' samples exactly as a replay of the WAL does, while
+    /// commits touching other series apply in parallel.
+    pub(super) fn take_turn(&self) -> u32 {
+        self.turns.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The series' data once every earlier turn has been applied, marking `turn` applied.
+    /// An earlier turn belongs to a commit already past the WAL write, which applies without
+    /// waiting on later commits, so the wait is short and cannot deadlock.
+    fn lock_turn(&self, turn: u32) -> MutexGuard<'_, SeriesData> {
+        loop {
+            let mut d = self.data.lock();
+            if d.applied == turn {
+                d.applied = turn.wrapping_add(1);
+                return d;
+            }
+            drop(d);
+            std::thread::yield_now();
+        }
+    }
+
+    /// Gives up `turn` without appending (its commit failed to reach the WAL).
+    pub(super) fn skip_turn(&self, turn: u32) {
+        drop(self.lock_turn(turn));
+    }
+
+    /// [`MemSeries::append`] in `turn`.
+    pub(super) fn append_in_turn(
+        &self,
+        turn: u32,
+        t: i64,
+        v: f64,
+        chunk_range: i64,
+        disk: &ChunkDisk,
+    ) -> Result<Appended, AppendError> {
+        append_float(&mut self.lock_turn(turn), t, v, chunk_range, disk)
+    }
+
+    /// [`MemSeries::append_histogram`] in `turn`.
+    pub(super) fn append_histogram_in_turn(
+        &self,
+        turn: u32,
+        t: i64,
+        h: &HistogramValue,
+        chunk_range: i64,
+        disk: &ChunkDisk,
+    ) -> Result<Appended, AppendError> {
+        append_histogram(&mut self.lock_turn(turn), t, h, chunk_range, disk)
+    }
+
     /// Appends a sample, cutting a new chunk when the open one is full or `t` reaches
     /// `boundary(open chunk's min time)`.
     pub fn append(
@@ -158,42 +216,7 @@ impl MemSeries {
         chunk_range: i64,
         disk: &ChunkDisk,
     ) -> Result<Appended, AppendError> {
-        let mut d = self.data.lock();
-        if !check(&d, t, v)? {
-            return Ok(Appended::Duplicate);
-        }
-        let cut = match &d.open {
-            None => true,
-            Some(o) => {
-                let boundary = (o.min_time.div_euclid(chunk_range) + 1).saturating_mul(chunk_range);
-                o.chunk.num_samples() >= SAMPLES_PER_CHUNK || t >= boundary
-            }
-        };
-        // A float after histograms starts a new chunk, as a kind change does in Prometheus.
-        let cut = cut || d.last_is_histogram();
-        if let Some(h) = d.hist.as_mut() {
-            h.close_open(disk);
-            h.last = None;
-        }
-        if cut {
-            d.close_float(disk);
-            d.open = Some(Open {
-                min_time: t,
-                max_time: t,
-                chunk: XorChunk::new(),
-            });
-        }
-        if let Some(o) = d.open.as_mut() {
-            o.chunk.append(t, v);
-            o.max_time = t;
-        }
-        d.last_t = t;
-        d.last_v = v.to_bits();
-        Ok(if cut {
-            Appended::NewChunk
-        } else {
-            Appended::Sample
-        })
+        append_float(&mut self.data.lock(), t, v, chunk_range, disk)
     }
 
     /// Appends the samples in `[mint, maxt]` to `out`, in time order.
@@ -263,21 +286,7 @@ impl MemSeries {
         chunk_range: i64,
         disk: &ChunkDisk,
     ) -> Result<Appended, AppendError> {
-        let mut d = self.data.lock();
-        if !check_histogram(&d, t, h)? {
-            return Ok(Appended::Duplicate);
-        }
-        d.close_float(disk);
-        let new = d
-            .hist
-            .get_or_insert_with(Default::default)
-            .append(t, h, chunk_range, disk);
-        d.last_t = t;
-        Ok(if new {
-            Appended::NewChunk
-        } else {
-            Appended::Sample
-        })
+        append_histogram(&mut self.data.lock(), t, h, chunk_range, disk)
     }
 
     /// Appends the histogram samples in `[mint, maxt]` to `out`, in time order.
@@ -355,6 +364,73 @@ pub enum Appended {
     Sample,
     /// The sample started a new chunk.
     NewChunk,
+}
+
+fn append_float(
+    d: &mut SeriesData,
+    t: i64,
+    v: f64,
+    chunk_range: i64,
+    disk: &ChunkDisk,
+) -> Result<Appended, AppendError> {
+    if !check(d, t, v)? {
+        return Ok(Appended::Duplicate);
+    }
+    let cut = match &d.open {
+        None => true,
+        Some(o) => {
+            let boundary = (o.min_time.div_euclid(chunk_range) + 1).saturating_mul(chunk_range);
+            o.chunk.num_samples() >= SAMPLES_PER_CHUNK || t >= boundary
+        }
+    };
+    // A float after histograms starts a new chunk, as a kind change does in Prometheus.
+    let cut = cut || d.last_is_histogram();
+    if let Some(h) = d.hist.as_mut() {
+        h.close_open(disk);
+        h.last = None;
+    }
+    if cut {
+        d.close_float(disk);
+        d.open = Some(Open {
+            min_time: t,
+            max_time: t,
+            chunk: XorChunk::new(),
+        });
+    }
+    if let Some(o) = d.open.as_mut() {
+        o.chunk.append(t, v);
+        o.max_time = t;
+    }
+    d.last_t = t;
+    d.last_v = v.to_bits();
+    Ok(if cut {
+        Appended::NewChunk
+    } else {
+        Appended::Sample
+    })
+}
+
+fn append_histogram(
+    d: &mut SeriesData,
+    t: i64,
+    h: &HistogramValue,
+    chunk_range: i64,
+    disk: &ChunkDisk,
+) -> Result<Appended, AppendError> {
+    if !check_histogram(d, t, h)? {
+        return Ok(Appended::Duplicate);
+    }
+    d.close_float(disk);
+    let new = d
+        .hist
+        .get_or_insert_with(Default::default)
+        .append(t, h, chunk_range, disk);
+    d.last_t = t;
+    Ok(if new {
+        Appended::NewChunk
+    } else {
+        Appended::Sample
+    })
 }
 
 fn check(d: &SeriesData, t: i64, v: f64) -> Result<bool, AppendError> {

@@ -10,6 +10,8 @@
 //!   call is one
 //!   `write` per segment touched, so an `Ok` survives a kill of the process (and, with
 //!   [`WalOptions::fsync_on_commit`], a power loss).
+//! - [`WalBatch`] frames records without the `Wal`, for [`Wal::write_batches`] to write
+//!   later: committers frame concurrently and write together (group commit).
 //! - [`replay`] reads the checkpoint and the segments after it back as [`Record`]s.
 //! - [`read_segment_tail`], [`wal_files`] and [`WalPins`] serve readers that follow the log
 //!   as it is written (remote write); truncation keeps the segments they pin.
@@ -52,6 +54,7 @@ pub use tail::{
 };
 
 use reader::{plan, read_segment, SegmentEnd};
+pub use segment::WalBatch;
 use segment::{checkpoint_name, io_err, list_dir, segment_name, sync_dir, SegmentWriter};
 
 /// Default size at which the WAL moves on to a new segment.
@@ -189,6 +192,12 @@ impl Wal {
     /// Their series must have been logged before.
     pub fn log_tombstones(&mut self, stones: &[RefTombstone]) -> Result<(), WalError> {
         self.writer.log_tombstones(stones)
+    }
+
+    /// Writes records framed beforehand, in order, with the durability of one `log_*` call:
+    /// one `write` per segment touched, and one fsync with `fsync_on_commit`.
+    pub fn write_batches(&mut self, batches: &[WalBatch]) -> Result<(), WalError> {
+        self.writer.write_batches(batches)
     }
 
     /// fsyncs the current segment.

@@ -212,6 +212,38 @@ fn frame_histograms<H: WalHistogram>(
     Ok(())
 }
 
+/// Records framed ahead of the write: framing (encoding and CRCs) is most of the cost of
+/// logging, so committers frame their records concurrently and hold the WAL only to write them
+/// ([`super::Wal::write_batches`]).
+#[derive(Default)]
+pub struct WalBatch {
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl WalBatch {
+    /// Whether no record was added.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Adds series records, split as [`super::Wal::log_series`] splits them.
+    pub fn add_series(&mut self, series: &[RefSeries]) -> Result<(), WalError> {
+        frame_series(&mut self.buf, &mut self.ends, series)
+    }
+
+    /// Adds samples records.
+    pub fn add_samples(&mut self, samples: &[RefSample]) {
+        frame_samples(&mut self.buf, &mut self.ends, samples);
+    }
+
+    /// Adds integer or float histogram records; a histogram too large for one record fails
+    /// the call.
+    pub(crate) fn add_histograms<H: WalHistogram>(&mut self, hs: &[H]) -> Result<(), WalError> {
+        frame_histograms(&mut self.buf, &mut self.ends, hs)
+    }
+}
+
 /// One segment file open for appending.
 struct SegmentFile {
     file: File,
@@ -306,6 +338,19 @@ impl SegmentWriter {
 
     pub(crate) fn index(&self) -> u32 {
         self.seg.index
+    }
+
+    /// Writes the framed records of `batches`, in order, as if they were one: one `write` per
+    /// segment touched and, with `fsync_on_commit`, one fsync for all of them.
+    pub(crate) fn write_batches(&mut self, batches: &[WalBatch]) -> Result<(), WalError> {
+        self.buf.clear();
+        self.ends.clear();
+        for b in batches {
+            let offset = self.buf.len();
+            self.buf.extend_from_slice(&b.buf);
+            self.ends.extend(b.ends.iter().map(|end| end + offset));
+        }
+        self.write_frames()
     }
 
     pub(crate) fn log_series(&mut self, series: &[RefSeries]) -> Result<(), WalError> {

@@ -97,7 +97,7 @@ impl Db {
         let wal_dir = dir.join(WAL_DIR);
         let mut aliases = HashMap::new();
         let mut dropped = 0u64;
-        let stats = wal::replay(&wal_dir, |record| {
+        let (wal, stats) = Wal::replay_and_open(&wal_dir, opts.wal.clone(), |record| {
             dropped += head.replay(record, &mut aliases);
             Ok(())
         })?;
@@ -108,7 +108,7 @@ impl Db {
             elapsed = ?started.elapsed(),
             "WAL replay complete"
         );
-        head.set_wal(Wal::open(&wal_dir, opts.wal.clone())?);
+        head.set_wal(wal);
         let counters = DbCounters::default();
         counters.wal_corruptions.add(u64::from(stats.corrupt_tail));
         counters

@@ -17,7 +17,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use memmap2::Mmap;
+use memmap2::{Mmap, UncheckedAdvice};
 use parking_lot::{Mutex, RwLock};
 
 use super::RefMap;
@@ -261,6 +261,14 @@ impl ChunkDisk {
                     r: (u64::from(index) << 32) | off,
                 });
             });
+            // The scan paged the whole file in; let those pages go, as queries touch few of
+            // them (they stay in the page cache).
+            // SAFETY: a read-only shared mapping of a file that is not written any more:
+            // MADV_DONTNEED drops the pages from this mapping only, and the next read faults
+            // them in again from the page cache or the file.
+            if let Err(e) = unsafe { mmap.unchecked_advise(UncheckedAdvice::DontNeed) } {
+                tracing::debug!(error = %e, "madvise(DONTNEED) on a head chunk file failed");
+            }
             last = index;
             if let FileEnd::Corrupt { offset, reason } = end {
                 let later = &indexes[pos + 1..];

@@ -12,10 +12,10 @@
 //! Every batch is encoded once; each round only patches its timestamps and values in place
 //! (the varint of a millisecond timestamp of this era is always 6 bytes) and snappy-compresses
 //! it, so the generator's own CPU stays small next to the receiver's. Round `r` has timestamp
-//! `start + r * step`, starting two hours in the past (the head then spans under 3 h, so no
-//! system compacts during the run); the run stops early rather than send
-//! samples more than 9 minutes ahead of the clock (receivers reject those). The last line is
-//! `RESULT key=value …` for scripts.
+//! `start + r * step`, starting two hours (`--start-ago`) in the past (the head then spans under
+//! 3 h, so no system compacts during the run), for `--duration` or `--rounds`; the run stops
+//! early rather than send samples more than 9 minutes ahead of the clock (receivers reject
+//! those). The last line is `RESULT key=value …` for scripts.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -56,6 +56,13 @@ struct Args {
     step_ms: i64,
     #[arg(long, value_enum, default_value = "v1")]
     proto: ProtoArg,
+    /// How far in the past the first round's timestamp lies, e.g. 2h.
+    #[arg(long, default_value = "2h", value_parser = humantime::parse_duration)]
+    start_ago: Duration,
+    /// Stop after this many rounds (0: when --duration is over); with --step-ms and
+    /// --start-ago this loads a fixed span of data, e.g. 120 rounds of 60 s for 2 h.
+    #[arg(long, default_value_t = 0)]
+    rounds: u64,
 }
 
 /// Encodes the series of a range, all with one sample at a timestamp.
@@ -232,7 +239,12 @@ async fn worker(
     };
     let mut res = WorkerResult::default();
     let mut encoder = snap::raw::Encoder::new();
-    'rounds: for round in 0u64.. {
+    let last_round = if args.rounds == 0 {
+        u64::MAX
+    } else {
+        args.rounds
+    };
+    'rounds: for round in 0..last_round {
         let t = start_t + round as i64 * args.step_ms;
         if t > now_ms() + MAX_AHEAD_MS {
             if !stop.swap(true, Ordering::Relaxed) {
@@ -305,7 +317,7 @@ fn main() -> anyhow::Result<()> {
     if args.series == 0 || args.batch == 0 || args.concurrency == 0 {
         bail!("--series, --batch and --concurrency must be positive");
     }
-    let start_t = now_ms() - 2 * 3_600_000;
+    let start_t = now_ms() - i64::try_from(args.start_ago.as_millis()).context("--start-ago")?;
     let prepared = Instant::now();
     let (field, encode): (u64, Encoder) = match args.proto {
         ProtoArg::V1 => (1, encode_v1),

@@ -1,7 +1,7 @@
 //! The database: opens the data directory, replays the WAL into the head, holds the blocks,
 //! and runs compaction and retention when asked.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -95,20 +95,22 @@ impl Db {
 
         let started = Instant::now();
         let wal_dir = dir.join(WAL_DIR);
-        let mut aliases = HashMap::new();
-        let mut dropped = 0u64;
-        let stats = wal::replay(&wal_dir, |record| {
-            dropped += head.replay(record, &mut aliases);
+        let mut replay = head.start_replay();
+        let (wal, stats) = Wal::replay_and_open(&wal_dir, opts.wal.clone(), |record| {
+            head.replay(record, &mut replay);
             Ok(())
         })?;
+        let summary = head.finish_replay(replay)?;
         tracing::info!(
             series = head.num_series(),
             samples = stats.samples,
-            dropped,
+            mmapped_chunks = summary.mmapped_chunks,
+            rebuilt_series = summary.rebuilt_series,
+            dropped = summary.dropped,
             elapsed = ?started.elapsed(),
             "WAL replay complete"
         );
-        head.set_wal(Wal::open(&wal_dir, opts.wal.clone())?);
+        head.set_wal(wal);
         let counters = DbCounters::default();
         counters.wal_corruptions.add(u64::from(stats.corrupt_tail));
         counters

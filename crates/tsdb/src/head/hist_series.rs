@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use bongsu_model::{HistogramSample, HistogramValue};
 
-use super::chunk_disk::ChunkDisk;
+use super::chunk_disk::{ChunkDisk, ChunkMeta};
 use super::series::ClosedChunk;
 use crate::chunk::histogram_meta::{
     MIN_SAMPLES_PER_HISTOGRAM_CHUNK, TARGET_BYTES_PER_HISTOGRAM_CHUNK,
@@ -52,7 +52,7 @@ impl HChunk {
 }
 
 /// A full histogram chunk, in the head chunk files like the float ones (its encoding is kept
-/// here: those files are rebuilt from the WAL on every start).
+/// here too, so that reads need not look at the record).
 pub(crate) struct HClosed {
     pub min_time: i64,
     pub max_time: i64,
@@ -103,15 +103,22 @@ pub(crate) fn same_histogram(a: &HistogramValue, b: &HistogramValue) -> bool {
 }
 
 impl HistData {
-    /// Closes the open chunk (the series moves on to floats, or a new chunk starts).
-    pub fn close_open(&mut self, disk: &ChunkDisk) {
+    /// Closes the open chunk of series `sref` (the series moves on to floats, or a new chunk
+    /// starts).
+    pub fn close_open(&mut self, disk: &ChunkDisk, sref: u32) {
         if let Some(o) = self.open.take() {
+            let meta = ChunkMeta {
+                sref,
+                min_time: o.min_time,
+                max_time: o.max_time,
+                encoding: o.chunk.encoding() as u8,
+            };
             self.closed.reserve_exact(1);
             self.closed.push(HClosed {
                 min_time: o.min_time,
                 max_time: o.max_time,
                 encoding: o.chunk.encoding(),
-                chunk: ClosedChunk::write(disk, o.chunk.bytes(), o.max_time),
+                chunk: ClosedChunk::write(disk, meta, o.chunk.bytes()),
             });
         }
     }
@@ -141,14 +148,15 @@ impl HistData {
             || num + 1 >= MAX_CHUNK_SAMPLES
     }
 
-    /// Appends a histogram known to be newer than the series' last sample. Returns whether a
-    /// new chunk was started.
+    /// Appends a histogram known to be newer than the last sample of series `sref`. Returns
+    /// whether a new chunk was started.
     pub fn append(
         &mut self,
         t: i64,
         h: &HistogramValue,
         chunk_range: i64,
         disk: &ChunkDisk,
+        sref: u32,
     ) -> bool {
         let want = match h {
             HistogramValue::Int(_) => Encoding::Histogram,
@@ -179,7 +187,7 @@ impl HistData {
                 }
             };
             self.open = prev;
-            self.start(t, chunk, chunk_range, disk);
+            self.start(t, chunk, chunk_range, disk, sref);
             self.computed_end = false;
             return true;
         }
@@ -204,15 +212,15 @@ impl HistData {
                 false
             }
             Some(chunk) => {
-                self.start(t, chunk, chunk_range, disk);
+                self.start(t, chunk, chunk_range, disk, sref);
                 true
             }
         }
     }
 
     /// Closes the open chunk and opens `chunk`, which holds the sample at `t`.
-    fn start(&mut self, t: i64, chunk: HChunk, chunk_range: i64, disk: &ChunkDisk) {
-        self.close_open(disk);
+    fn start(&mut self, t: i64, chunk: HChunk, chunk_range: i64, disk: &ChunkDisk, sref: u32) {
+        self.close_open(disk, sref);
         self.open = Some(HOpen {
             min_time: t,
             max_time: t,

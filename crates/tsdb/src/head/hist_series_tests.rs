@@ -54,13 +54,13 @@ fn head_cuts_chunks_where_prometheus_does() {
         pos += 1 + len + 4;
     }
     let dir = tempfile::tempdir().unwrap();
-    let disk = ChunkDisk::open(&dir.path().join("chunks_head")).unwrap();
+    let (disk, _) = ChunkDisk::open(&dir.path().join("chunks_head")).unwrap();
     let mut data = HistData::default();
     let range = 2 * 3600 * 1000;
     for chunk in &want {
         for (t, h) in decode_histogram_chunk(chunk).unwrap() {
             let h = without_empty_buckets(h);
-            data.append(t, &HistogramValue::Int(Arc::new(h)), range, &disk);
+            data.append(t, &HistogramValue::Int(Arc::new(h)), range, &disk, 1);
         }
     }
     let mut got: Vec<Vec<u8>> = data
@@ -170,10 +170,10 @@ proptest::proptest! {
     #[test]
     fn any_sequence_reads_back(hs in proptest::collection::vec(arb_histogram(), 1..80)) {
         let dir = tempfile::tempdir().unwrap();
-        let disk = ChunkDisk::open(&dir.path().join("chunks_head")).unwrap();
+        let (disk, _) = ChunkDisk::open(&dir.path().join("chunks_head")).unwrap();
         let mut data = HistData::default();
         for (i, h) in hs.iter().enumerate() {
-            data.append(i as i64 * 60_000, h, 2 * 3600 * 1000, &disk);
+            data.append(i as i64 * 60_000, h, 2 * 3600 * 1000, &disk, 1);
         }
         let mut out = Vec::new();
         data.read(i64::MIN, i64::MAX, &disk, &mut out).unwrap().unwrap();

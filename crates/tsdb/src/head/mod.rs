@@ -19,6 +19,7 @@ mod group_commit;
 mod hist_series;
 mod hist_validate;
 pub(crate) mod postings;
+mod replay;
 mod series;
 
 use std::collections::hash_map::Entry;
@@ -35,12 +36,10 @@ pub use series::{Appended, MemSeries};
 
 use crate::postings::postings_for_matchers;
 use crate::tombstones::Tombstones;
-use crate::wal::{Record, RefSeries, Wal};
+use crate::wal::Wal;
 use crate::{AppendError, TsdbError};
-use bongsu_model::{
-    stable_hash_of, HistogramSample, HistogramValue, Labels, Matcher, Sample, SymbolTable,
-};
-use chunk_disk::ChunkDisk;
+use bongsu_model::{stable_hash_of, HistogramSample, Labels, Matcher, Sample, SymbolTable};
+use chunk_disk::{ChunkDisk, Loaded};
 use group_commit::GroupCommit;
 use postings::MemPostings;
 
@@ -106,6 +105,8 @@ pub struct Head {
     /// Samples older than this are out of bounds: their time range is already in a block.
     min_valid_time: AtomicI64,
     disk: ChunkDisk,
+    /// The chunks found in `disk` at start-up, until the WAL replay takes them.
+    loaded: Mutex<Loaded>,
     /// The WAL, locked only to write: commits frame their records before and apply them after
     /// (in per-series turns taken in WAL order, so a replay rebuilds exactly the same head).
     wal: Mutex<Option<Wal>>,
@@ -149,20 +150,26 @@ impl HeadStats {
 }
 
 impl Head {
-    /// Creates an empty head whose full chunks go under `dir/chunks_head`.
+    /// Creates an empty head whose full chunks go under `dir/chunks_head`, reading back the
+    /// chunks an earlier run left there for the WAL replay ([`Head::start_replay`]).
     pub fn new(dir: &Path, chunk_range: i64, symbols: Arc<SymbolTable>) -> Result<Head, TsdbError> {
-        let disk = ChunkDisk::open(&dir.join("chunks_head")).map_err(|e| TsdbError::io(dir, e))?;
+        let (disk, loaded) =
+            ChunkDisk::open(&dir.join("chunks_head")).map_err(|e| TsdbError::io(dir, e))?;
+        // Never hand out a ref that chunks on disk name, even for a series the WAL no longer
+        // has: a later start would give that series' old chunks to the new one.
+        let next_ref = loaded.keys().max().map_or(1, |r| r.saturating_add(1));
         Ok(Head {
             chunk_range,
             symbols,
             shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
             postings: RwLock::new(MemPostings::default()),
-            next_ref: AtomicU32::new(1),
+            next_ref: AtomicU32::new(next_ref),
             num_series: AtomicU64::new(0),
             min_time: AtomicI64::new(i64::MAX),
             max_time: AtomicI64::new(i64::MIN),
             min_valid_time: AtomicI64::new(i64::MIN),
             disk,
+            loaded: Mutex::new(loaded),
             wal: Mutex::new(None),
             group: GroupCommit::default(),
             commits: RwLock::new(()),
@@ -407,73 +414,6 @@ impl Head {
         values.sort();
         values.dedup();
         values
-    }
-
-    /// Applies one WAL record during replay. `aliases` maps refs of series logged twice to the
-    /// series that holds their labels. Returns the number of samples that could not be applied.
-    pub fn replay(&self, record: Record, aliases: &mut HashMap<u64, u32>) -> u64 {
-        let mut dropped = 0;
-        match record {
-            Record::Series(series) => {
-                for RefSeries { sref, labels } in series {
-                    let Ok(r) = u32::try_from(sref) else {
-                        dropped += 1;
-                        continue;
-                    };
-                    let hash = labels.stable_hash();
-                    let labels = self.symbols.intern_labels(&labels);
-                    self.next_ref
-                        .fetch_max(r.saturating_add(1), Ordering::Relaxed);
-                    if let Ok((s, _)) = self.insert(r, labels, hash) {
-                        s.wal_logged.store(true, Ordering::Release);
-                        if s.sref != r {
-                            aliases.insert(sref, s.sref);
-                        }
-                    }
-                }
-            }
-            Record::Samples(samples) => {
-                let (mut min, mut max) = (i64::MAX, i64::MIN);
-                for rs in samples {
-                    let r = aliases
-                        .get(&rs.sref)
-                        .copied()
-                        .or_else(|| u32::try_from(rs.sref).ok());
-                    let Some(s) = r.and_then(|r| self.series(r)) else {
-                        dropped += 1;
-                        continue;
-                    };
-                    if rs.t < self.min_valid_time() {
-                        continue;
-                    }
-                    match s.append(rs.t, rs.v, self.chunk_range, &self.disk) {
-                        Ok(appended) => {
-                            self.stats.count_chunk(appended);
-                            min = min.min(rs.t);
-                            max = max.max(rs.t);
-                        }
-                        Err(_) => dropped += 1,
-                    }
-                }
-                if min <= max {
-                    self.note_times(min, max);
-                }
-            }
-            Record::Tombstones(stones) => self.replay_tombstones(stones, aliases),
-            Record::HistogramSamples(hs) => {
-                let hs = hs
-                    .into_iter()
-                    .map(|h| (h.sref, h.t, HistogramValue::Int(Arc::new(h.h))));
-                dropped += self.replay_histograms(hs, aliases);
-            }
-            Record::FloatHistogramSamples(hs) => {
-                let hs = hs
-                    .into_iter()
-                    .map(|h| (h.sref, h.t, HistogramValue::Float(Arc::new(h.h))));
-                dropped += self.replay_histograms(hs, aliases);
-            }
-        }
-        dropped
     }
 
     /// Drops every sample before `min_time` (now in a block) and the series left empty, and

@@ -6,9 +6,9 @@ use parking_lot::{Mutex, MutexGuard};
 
 use bongsu_model::{HistogramSample, HistogramValue, Labels, Sample};
 
-use super::chunk_disk::{ChunkDisk, DiskChunkRef};
+use super::chunk_disk::{ChunkDisk, ChunkMeta, DiskChunkRef, MmapChunk};
 use super::hist_series::{same_histogram, HistData};
-use crate::chunk::{decode_xor, ChunkError, XorChunk};
+use crate::chunk::{decode_xor, ChunkError, Encoding, XorChunk};
 use crate::{AppendError, TsdbError};
 
 /// A chunk is cut after this many samples, as in Prometheus.
@@ -26,8 +26,8 @@ pub(super) enum ClosedChunk {
 
 impl ClosedChunk {
     /// Writes a full chunk to the head chunk files, or keeps it in memory if that fails.
-    pub(super) fn write(disk: &ChunkDisk, bytes: &[u8], max_time: i64) -> ClosedChunk {
-        match disk.write(bytes, max_time) {
+    pub(super) fn write(disk: &ChunkDisk, meta: ChunkMeta, bytes: &[u8]) -> ClosedChunk {
+        match disk.write(meta, bytes) {
             Ok(r) => ClosedChunk::Disk(r),
             Err(e) => {
                 tracing::error!(error = %e, "cannot write head chunk to disk; keeping it in memory");
@@ -86,10 +86,16 @@ impl SeriesData {
         self.hist.as_ref().is_some_and(|h| h.last.is_some())
     }
 
-    /// Moves the open float chunk to the closed ones (to disk when possible).
-    fn close_float(&mut self, disk: &ChunkDisk) {
+    /// Moves the open float chunk of series `sref` to the closed ones (to disk when possible).
+    fn close_float(&mut self, disk: &ChunkDisk, sref: u32) {
         if let Some(full) = self.open.take() {
-            let chunk = ClosedChunk::write(disk, full.chunk.bytes(), full.max_time);
+            let meta = ChunkMeta {
+                sref,
+                min_time: full.min_time,
+                max_time: full.max_time,
+                encoding: Encoding::Xor as u8,
+            };
+            let chunk = ClosedChunk::write(disk, meta, full.chunk.bytes());
             // Exact growth: a series holds a few closed chunks (one per 120 samples until
             // the next compaction), and `Vec`'s first allocation of 4 entries would cost
             // 128 bytes for the single chunk most series have. One realloc per chunk cut is
@@ -192,7 +198,14 @@ impl MemSeries {
         chunk_range: i64,
         disk: &ChunkDisk,
     ) -> Result<Appended, AppendError> {
-        append_float(&mut self.lock_turn(turn), t, v, chunk_range, disk)
+        append_float(
+            &mut self.lock_turn(turn),
+            self.sref,
+            t,
+            v,
+            chunk_range,
+            disk,
+        )
     }
 
     /// [`MemSeries::append_histogram`] in `turn`.
@@ -204,19 +217,72 @@ impl MemSeries {
         chunk_range: i64,
         disk: &ChunkDisk,
     ) -> Result<Appended, AppendError> {
-        append_histogram(&mut self.lock_turn(turn), t, h, chunk_range, disk)
+        append_histogram(
+            &mut self.lock_turn(turn),
+            self.sref,
+            t,
+            h,
+            chunk_range,
+            disk,
+        )
     }
 
-    /// Appends a sample, cutting a new chunk when the open one is full or `t` reaches
-    /// `boundary(open chunk's min time)`.
-    pub fn append(
+    /// The WAL replay's append: as a commit's (a new chunk is cut when the open one is full or
+    /// `t` reaches the chunk range's boundary), except that a sample already in the chunks
+    /// taken from disk ([`MemSeries::attach_mmapped`]) is skipped, as a duplicate.
+    pub(super) fn replay_append(
         &self,
         t: i64,
         v: f64,
         chunk_range: i64,
         disk: &ChunkDisk,
     ) -> Result<Appended, AppendError> {
-        append_float(&mut self.data.lock(), t, v, chunk_range, disk)
+        let mut d = self.data.lock();
+        // Only attached chunks leave closed float chunks and nothing open: a cut always
+        // opens the next chunk.
+        if t <= d.last_t && d.open.is_none() && d.hist.is_none() && !d.closed.is_empty() {
+            return Ok(Appended::Duplicate);
+        }
+        append_float(&mut d, self.sref, t, v, chunk_range, disk)
+    }
+
+    /// Takes float chunks an earlier run wrote to the head chunk files (XOR, in time order,
+    /// on a series that holds nothing yet); the WAL replay then only appends what is newer.
+    pub(super) fn attach_mmapped(&self, chunks: &[MmapChunk]) {
+        let mut d = self.data.lock();
+        debug_assert!(d.is_empty());
+        d.closed = chunks
+            .iter()
+            .map(|c| Closed {
+                min_time: c.min_time,
+                max_time: c.max_time,
+                chunk: ClosedChunk::Disk(c.r),
+            })
+            .collect();
+        if let Some(c) = chunks.last() {
+            d.last_t = c.max_time;
+        }
+    }
+
+    /// After the WAL replay, for a series whose last sample is in a chunk taken from disk:
+    /// reads that sample's value, which the next append compares with for duplicates.
+    pub(super) fn load_last_value(&self, disk: &ChunkDisk) -> Result<(), TsdbError> {
+        let mut d = self.data.lock();
+        if d.open.is_some() || d.hist.is_some() {
+            return Ok(());
+        }
+        let Some(c) = d.closed.last() else {
+            return Ok(());
+        };
+        let mut out = Vec::new();
+        c.chunk
+            .with_bytes(disk, |b| decode_xor(b, &mut out))?
+            .map_err(|e| TsdbError::HeadChunk(format!("series {}: {e}", self.labels)))?;
+        if let Some(last) = out.last() {
+            d.last_t = last.t;
+            d.last_v = last.v.to_bits();
+        }
+        Ok(())
     }
 
     /// Appends the samples in `[mint, maxt]` to `out`, in time order.
@@ -286,7 +352,7 @@ impl MemSeries {
         chunk_range: i64,
         disk: &ChunkDisk,
     ) -> Result<Appended, AppendError> {
-        append_histogram(&mut self.data.lock(), t, h, chunk_range, disk)
+        append_histogram(&mut self.data.lock(), self.sref, t, h, chunk_range, disk)
     }
 
     /// Appends the histogram samples in `[mint, maxt]` to `out`, in time order.
@@ -368,6 +434,7 @@ pub enum Appended {
 
 fn append_float(
     d: &mut SeriesData,
+    sref: u32,
     t: i64,
     v: f64,
     chunk_range: i64,
@@ -386,11 +453,11 @@ fn append_float(
     // A float after histograms starts a new chunk, as a kind change does in Prometheus.
     let cut = cut || d.last_is_histogram();
     if let Some(h) = d.hist.as_mut() {
-        h.close_open(disk);
+        h.close_open(disk, sref);
         h.last = None;
     }
     if cut {
-        d.close_float(disk);
+        d.close_float(disk, sref);
         d.open = Some(Open {
             min_time: t,
             max_time: t,
@@ -412,6 +479,7 @@ fn append_float(
 
 fn append_histogram(
     d: &mut SeriesData,
+    sref: u32,
     t: i64,
     h: &HistogramValue,
     chunk_range: i64,
@@ -420,11 +488,11 @@ fn append_histogram(
     if !check_histogram(d, t, h)? {
         return Ok(Appended::Duplicate);
     }
-    d.close_float(disk);
+    d.close_float(disk, sref);
     let new = d
         .hist
         .get_or_insert_with(Default::default)
-        .append(t, h, chunk_range, disk);
+        .append(t, h, chunk_range, disk, sref);
     d.last_t = t;
     Ok(if new {
         Appended::NewChunk
@@ -474,12 +542,12 @@ mod tests {
     #[test]
     fn closed_chunks_use_exact_capacity() {
         let dir = tempfile::tempdir().unwrap();
-        let disk = ChunkDisk::open(&dir.path().join("chunks_head")).unwrap();
+        let (disk, _) = ChunkDisk::open(&dir.path().join("chunks_head")).unwrap();
         let s = MemSeries::new(1, Labels::from_pairs(&[("a", "b")]).unwrap());
         let range = 7_200_000;
         for i in 0..(3 * SAMPLES_PER_CHUNK as i64 + 1) {
             assert_ne!(
-                s.append(i * 15_000, i as f64, range, &disk).unwrap(),
+                s.replay_append(i * 15_000, i as f64, range, &disk).unwrap(),
                 Appended::Duplicate
             );
         }

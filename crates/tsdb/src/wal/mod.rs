@@ -12,7 +12,8 @@
 //!   [`WalOptions::fsync_on_commit`], a power loss).
 //! - [`WalBatch`] frames records without the `Wal`, for [`Wal::write_batches`] to write
 //!   later: committers frame concurrently and write together (group commit).
-//! - [`replay`] reads the checkpoint and the segments after it back as [`Record`]s.
+//! - [`replay`] reads the checkpoint and the segments after it back as [`Record`]s;
+//!   [`Wal::replay_and_open`] does that and opens the log, reading each segment once.
 //! - [`read_segment_tail`], [`wal_files`] and [`WalPins`] serve readers that follow the log
 //!   as it is written (remote write); truncation keeps the segments they pin.
 //! - [`checkpoint`] condenses old segments to the series, samples and deletions still wanted,
@@ -53,7 +54,7 @@ pub use tail::{
     WalPin, WalPins, FIRST_RECORD_OFFSET,
 };
 
-use reader::{plan, read_segment, SegmentEnd};
+use reader::{plan, read_segment, replay_planned, BadTail, Plan, SegmentEnd};
 pub use segment::WalBatch;
 use segment::{checkpoint_name, io_err, list_dir, segment_name, sync_dir, SegmentWriter};
 
@@ -134,18 +135,56 @@ impl Wal {
     pub fn open(dir: &Path, opts: WalOptions) -> Result<Wal, WalError> {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         let plan = plan(dir)?;
+        let mut bad = None;
+        for (pos, &i) in plan.segments.iter().enumerate() {
+            let path = dir.join(segment_name(i));
+            if let SegmentEnd::Corrupt { offset, reason } = read_segment(&path, &mut |_| Ok(()))? {
+                bad = Some(BadTail {
+                    pos,
+                    offset,
+                    reason,
+                });
+                break;
+            }
+        }
+        Wal::open_planned(dir, opts, &plan, bad)
+    }
+
+    /// [`replay`]s `dir` into `f`, then opens it as [`Wal::open`] does, reading every segment
+    /// once: the replay finds the torn or corrupt tail that `open` would otherwise scan for.
+    /// Nothing else may change `dir` in between (the database holds its lock).
+    pub fn replay_and_open(
+        dir: &Path,
+        opts: WalOptions,
+        f: impl FnMut(Record) -> Result<(), WalError>,
+    ) -> Result<(Wal, ReplayStats), WalError> {
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let plan = plan(dir)?;
+        let (stats, bad) = replay_planned(dir, &plan, f)?;
+        Ok((Wal::open_planned(dir, opts, &plan, bad)?, stats))
+    }
+
+    /// Opens `dir`, whose files are those `plan` lists and whose first bad record is `bad`.
+    fn open_planned(
+        dir: &Path,
+        opts: WalOptions,
+        plan: &Plan,
+        bad: Option<BadTail>,
+    ) -> Result<Wal, WalError> {
         // A checkpoint that never got renamed into place is incomplete; the segments it was
         // built from are still here.
         for tmp in &plan.listing.tmp {
             info!(path = %tmp.display(), "removing an interrupted WAL checkpoint");
             fs::remove_dir_all(tmp).map_err(io_err(tmp))?;
         }
-        for (pos, &i) in plan.segments.iter().enumerate() {
-            let path = dir.join(segment_name(i));
-            if let SegmentEnd::Corrupt { offset, reason } = read_segment(&path, &mut |_| Ok(()))? {
-                repair(dir, &path, offset, &reason, &plan.segments[pos + 1..])?;
-                break;
-            }
+        if let Some(BadTail {
+            pos,
+            offset,
+            reason,
+        }) = bad
+        {
+            let path = dir.join(segment_name(plan.segments[pos]));
+            repair(dir, &path, offset, &reason, &plan.segments[pos + 1..])?;
         }
         let listing = list_dir(dir)?;
         let next = [
@@ -549,6 +588,13 @@ mod tests {
 
     #[test]
     fn bit_flip_in_a_middle_segment_drops_everything_after_it() {
+        // Repaired the same whether `open` scans for the damage or the replay found it.
+        for replay_first in [false, true] {
+            bit_flip_in_a_middle_segment(replay_first);
+        }
+    }
+
+    fn bit_flip_in_a_middle_segment(replay_first: bool) {
         let r = batch_record_size();
         let d = tempfile::tempdir().unwrap();
         // Exactly five records per segment.
@@ -570,7 +616,21 @@ mod tests {
         assert_eq!(batches(&recs), (0..7).collect::<Vec<_>>());
         assert_eq!(stats.corrupt_at, Some((seg1.clone(), cut)));
 
-        let (w, logs) = logs_of(|| Wal::open(d.path(), WalOptions::default()).unwrap());
+        let (w, logs) = logs_of(|| {
+            if replay_first {
+                let mut replayed = Vec::new();
+                let (w, stats) = Wal::replay_and_open(d.path(), WalOptions::default(), |r| {
+                    replayed.push(r);
+                    Ok(())
+                })
+                .unwrap();
+                assert_eq!(batches(&replayed), (0..7).collect::<Vec<_>>());
+                assert_eq!(stats.corrupt_at, Some((seg1.clone(), cut)));
+                w
+            } else {
+                Wal::open(d.path(), WalOptions::default()).unwrap()
+            }
+        });
         assert!(logs.contains("WARN"), "no warning logged: {logs}");
         assert!(logs.contains(&format!("offset={cut}")), "{logs}");
         assert!(logs.contains("00000001"), "{logs}");

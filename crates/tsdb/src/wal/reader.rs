@@ -1,7 +1,8 @@
 //! Reading segments back: frame validation, deciding which files to replay, and [`replay`].
 //!
 //! Reading never changes files; cutting a corrupt tail is done by `Wal::open`. Both use
-//! [`read_segment`], so replay and repair agree on where the last good record is.
+//! [`read_segment`], so replay and repair agree on where the last good record is; at start-up
+//! `Wal::replay_and_open` lets the replay find that record, so each segment is read once.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -246,9 +247,27 @@ pub struct ReplayStats {
 /// nothing. An error from `f` stops the replay and is returned.
 pub fn replay(
     dir: &Path,
-    mut f: impl FnMut(Record) -> Result<(), WalError>,
+    f: impl FnMut(Record) -> Result<(), WalError>,
 ) -> Result<ReplayStats, WalError> {
     let plan = plan(dir)?;
+    replay_planned(dir, &plan, f).map(|(stats, _)| stats)
+}
+
+/// Where a replay stopped at a bad record: the position of its segment in `Plan::segments`,
+/// the offset of the record and why it is bad.
+pub(crate) struct BadTail {
+    pub pos: usize,
+    pub offset: u64,
+    pub reason: String,
+}
+
+/// [`replay`] of the files `plan` lists; also returns where it found a bad record, which is
+/// where `Wal::open` cuts the log.
+pub(crate) fn replay_planned(
+    dir: &Path,
+    plan: &Plan,
+    mut f: impl FnMut(Record) -> Result<(), WalError>,
+) -> Result<(ReplayStats, Option<BadTail>), WalError> {
     let mut stats = ReplayStats {
         checkpoint: plan.checkpoint,
         ..ReplayStats::default()
@@ -268,8 +287,9 @@ pub fn replay(
         read_checkpoint(&dir.join(checkpoint_name(c)), &mut counted)?;
     }
     let mut corrupt_at = None;
+    let mut bad = None;
     let mut segments = 0;
-    for &i in &plan.segments {
+    for (pos, &i) in plan.segments.iter().enumerate() {
         let path = dir.join(segment_name(i));
         segments += 1;
         if let SegmentEnd::Corrupt { offset, reason } = read_segment(&path, &mut counted)? {
@@ -280,13 +300,18 @@ pub fn replay(
                 "WAL replay stopped at a torn or corrupt record; later records are ignored"
             );
             corrupt_at = Some((path, offset));
+            bad = Some(BadTail {
+                pos,
+                offset,
+                reason,
+            });
             break;
         }
     }
     stats.segments = segments;
     stats.corrupt_tail = corrupt_at.is_some();
     stats.corrupt_at = corrupt_at;
-    Ok(stats)
+    Ok((stats, bad))
 }
 
 #[cfg(test)]
